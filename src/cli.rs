@@ -1,0 +1,427 @@
+//! The `ticketsim` command line: parses arguments, calls the library, maps results to
+//! exit codes (0 nothing violated, 1 an invariant was violated, 2 bad input or usage).
+
+use crate::explore::{default_jobs, explore, ExploreOptions};
+use crate::flaws::{Flaw, Preset, CATALOGUE};
+use crate::report::{self, Overrides};
+use crate::run::{run_seed, RunOptions};
+use crate::scenario::Scenario;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "ticketsim",
+    version,
+    about = "Deterministic simulator of the event-driven ticketing microservices"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Clone)]
+struct ScenarioArgs {
+    /// Scenario file (or the name of one under scenarios/, e.g. `order-race`)
+    scenario: String,
+    /// Replace the scenario's preset
+    #[arg(long, value_parser = ["as-built", "hardened"])]
+    preset: Option<String>,
+    /// Switch a flaw on (NAME) or off (-NAME); repeatable
+    #[arg(long = "flaw", value_name = "NAME", allow_hyphen_values = true)]
+    flaws: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one seed: summary table and violations
+    Run {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the full trace while running
+        #[arg(long)]
+        trace: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Sweep many seeds; failing seeds grouped by invariant
+    Explore {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// Seed range A..B (B excluded)
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// Worker threads (default: the core count)
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run one shard I/N of the range (seeds whose position is I mod N)
+        #[arg(long)]
+        shard: Option<String>,
+        /// Stop at the first failing seed
+        #[arg(long)]
+        fail_fast: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Replay one seed with its full trace (virtual timestamps)
+    Replay {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long)]
+        seed: u64,
+        /// Also trace every network message (sent, dropped, duplicated, delivered)
+        #[arg(long)]
+        messages: bool,
+    },
+    /// List scenarios, invariants, flaws and presets
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Benchmark the reference scenarios against a bare madsim ping-pong
+    Bench {
+        /// Seeds per scenario
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+    },
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match execute(cli.command) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            2
+        }
+    }
+}
+
+/// Resolves a scenario argument: a path, or a name under `scenarios/`.
+pub fn scenario_path(arg: &str) -> PathBuf {
+    let path = Path::new(arg);
+    if path.exists() {
+        return path.to_path_buf();
+    }
+    let named = Path::new("scenarios").join(format!("{arg}.toml"));
+    if named.exists() {
+        named
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Loads a scenario and applies `--preset` and `--flaw` overrides.
+fn load(args: &ScenarioArgs) -> Result<(Scenario, Overrides, String), String> {
+    let path = scenario_path(&args.scenario);
+    let mut scenario = Scenario::load(&path).map_err(|e| e.to_string())?;
+    let mut overrides = Overrides::default();
+    if let Some(preset) = &args.preset {
+        let preset = Preset::from_name(preset).expect("clap checked the value");
+        scenario.preset = preset;
+        scenario.flaws.clear();
+        scenario.without_flaws.clear();
+        overrides.preset = Some(preset);
+    }
+    for flaw in &args.flaws {
+        let (off, name) = match flaw.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, flaw.strip_prefix('+').unwrap_or(flaw)),
+        };
+        if Flaw::from_name(name).is_none() {
+            return Err(format!(
+                "--flaw {flaw}: unknown flaw {name:?}; allowed: {}",
+                Flaw::names().join(", ")
+            ));
+        }
+        scenario.flaws.retain(|f| f != name);
+        scenario.without_flaws.retain(|f| f != name);
+        if off {
+            scenario.without_flaws.push(name.to_string());
+        } else {
+            scenario.flaws.push(name.to_string());
+        }
+        overrides.flaws.push(flaw.clone());
+    }
+    Ok((scenario, overrides, path.display().to_string()))
+}
+
+fn parse_range(text: &str) -> Result<std::ops::Range<u64>, String> {
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| format!("--seeds {text}: write a range A..B, e.g. 0..1000"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("--seeds {text}: {a:?} is not a whole number"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("--seeds {text}: {b:?} is not a whole number"))?;
+    if a >= b {
+        return Err(format!(
+            "--seeds {text}: the range is empty; write A..B with A < B"
+        ));
+    }
+    Ok(a..b)
+}
+
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("--shard {text}: write I/N with 0 <= I < N, e.g. 0/4");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_timer(VirtualTime)
+        .with_target(false)
+        .with_level(false)
+        .with_writer(std::io::stdout)
+        .try_init();
+}
+
+/// Prints the virtual time of the simulation, not the wall clock.
+struct VirtualTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        match madsim::time::TimeHandle::try_current() {
+            Some(time) => write!(w, "{:>11}", crate::sim::fmt_time(time.elapsed())),
+            None => write!(w, "{:>11}", "-"),
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<i32, String> {
+    match command {
+        Command::Run {
+            scenario,
+            seed,
+            trace,
+            format,
+        } => {
+            let (scenario, overrides, path) = load(&scenario)?;
+            if trace {
+                init_tracing();
+            }
+            let outcome = run_seed(
+                &scenario,
+                seed,
+                &RunOptions {
+                    trace,
+                    keep_history: true,
+                    ..Default::default()
+                },
+            );
+            let replay = report::replay_command(&path, seed, &overrides);
+            match format {
+                Format::Json => {
+                    let json = report::RunJson {
+                        scenario: &scenario.name,
+                        seed,
+                        flaws: scenario.flaws().names(),
+                        virtual_time: outcome.end,
+                        fabric: outcome.fabric,
+                        nemesis: outcome.nemesis,
+                        trace_hash: format!("{:016x}", outcome.trace_hash),
+                        violations: &outcome.violations,
+                        replay,
+                    };
+                    println!("{}", serde_json::to_string_pretty(&json).unwrap());
+                }
+                Format::Text => {
+                    println!("{}", report::run_table(&outcome, &scenario));
+                    if let Some(history) = &outcome.history {
+                        if let Some(table) = report::version_table(&history.entries(), &scenario) {
+                            println!("version table\n{table}");
+                        }
+                    }
+                    if outcome.failed() {
+                        println!("{}", report::violations_table(&outcome.violations, 20));
+                        println!("replay with  {replay}");
+                    } else {
+                        println!("no invariant violated");
+                    }
+                }
+            }
+            Ok(outcome.failed() as i32)
+        }
+        Command::Explore {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+            fail_fast,
+            format,
+        } => {
+            let (scenario, overrides, path) = load(&scenario)?;
+            let options = ExploreOptions {
+                seeds: parse_range(&seeds)?,
+                jobs: jobs.unwrap_or_else(default_jobs),
+                shard: shard.as_deref().map(parse_shard).transpose()?,
+                fail_fast,
+                progress: format == Format::Text,
+            };
+            if options.jobs == 0 {
+                return Err("--jobs 0: at least one job is needed".into());
+            }
+            let summary = explore(&scenario, &options);
+            match format {
+                Format::Json => {
+                    let failures: Vec<serde_json::Value> = summary
+                        .by_invariant
+                        .iter()
+                        .flat_map(|(invariant, seeds)| {
+                            let path = path.clone();
+                            let overrides = overrides.clone();
+                            seeds.iter().map(move |s| {
+                                serde_json::json!({
+                                    "seed": s.seed,
+                                    "invariant": invariant,
+                                    "virtual_time": s.time.as_secs_f64(),
+                                    "explanation": s.explanation,
+                                    "trace_hash": s.trace_hash,
+                                    "replay": report::replay_command(&path, s.seed, &overrides),
+                                })
+                            })
+                        })
+                        .collect();
+                    let json = serde_json::json!({
+                        "scenario": scenario.name,
+                        "flaws": scenario.flaws().names(),
+                        "seeds_run": summary.seeds_run,
+                        "failing_seeds": summary.failing_seeds,
+                        "fabric": summary.fabric,
+                        "nemesis": summary.nemesis,
+                        "wall_seconds": summary.wall.as_secs_f64(),
+                        "failures": failures,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&json).unwrap());
+                }
+                Format::Text => print!("{}", report::explore_text(&summary, &path, &overrides)),
+            }
+            Ok((!summary.failing_seeds.is_empty()) as i32)
+        }
+        Command::Replay {
+            scenario,
+            seed,
+            messages,
+        } => {
+            let (scenario, overrides, path) = load(&scenario)?;
+            init_tracing();
+            let outcome = run_seed(
+                &scenario,
+                seed,
+                &RunOptions {
+                    trace: true,
+                    record_messages: messages,
+                    keep_history: true,
+                },
+            );
+            println!("{}", report::run_table(&outcome, &scenario));
+            if outcome.failed() {
+                println!("{}", report::violations_table(&outcome.violations, 50));
+            } else {
+                println!("no invariant violated");
+            }
+            println!(
+                "replayed with  {}",
+                report::replay_command(&path, seed, &overrides)
+            );
+            Ok(outcome.failed() as i32)
+        }
+        Command::List { format } => {
+            print_list(format);
+            Ok(0)
+        }
+        Command::Bench { seeds } => crate::bench::run(seeds).map(|_| 0),
+    }
+}
+
+fn scenario_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir("scenarios")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .map(|p| {
+                    let description = Scenario::load(&p)
+                        .map(|s| s.description)
+                        .unwrap_or_else(|e| format!("(invalid: {e})"));
+                    (p.display().to_string(), description)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn print_list(format: Format) {
+    let scenarios = scenario_files();
+    if format == Format::Json {
+        let json = serde_json::json!({
+            "scenarios": scenarios.iter().map(|(p, d)| serde_json::json!({"path": p, "description": d})).collect::<Vec<_>>(),
+            "invariants": crate::checkers::INVARIANTS.iter().map(|i| serde_json::json!({"name": i.name, "meaning": i.meaning, "liveness": i.liveness})).collect::<Vec<_>>(),
+            "flaws": CATALOGUE.iter().map(|f| serde_json::json!({
+                "name": f.name, "description": f.description,
+                "preset": if f.as_built { "as-built" } else { "lesson bug (no preset)" },
+                "caught_by": f.caught_by, "target": f.target,
+            })).collect::<Vec<_>>(),
+            "presets": ["as-built", "hardened"],
+        });
+        println!("{}", serde_json::to_string_pretty(&json).unwrap());
+        return;
+    }
+    println!("scenarios:");
+    for (path, description) in &scenarios {
+        println!("  {path:<40} {description}");
+    }
+    println!("\ninvariants:");
+    for inv in crate::checkers::INVARIANTS {
+        println!(
+            "  {:<24} {}{}",
+            inv.name,
+            if inv.liveness { "(liveness) " } else { "" },
+            inv.meaning
+        );
+    }
+    println!("\nflaws:");
+    for f in CATALOGUE {
+        let preset = if f.as_built { "as-built" } else { "lesson" };
+        let target = f
+            .target
+            .map(|t| format!("in {t}"))
+            .unwrap_or_else(|| "needs payments (not simulated yet)".into());
+        println!(
+            "  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}",
+            f.name, f.caught_by, "", f.description
+        );
+    }
+    println!(
+        "\npresets:\n  as-built   the app as shipped: {}\n  hardened   no flaw",
+        crate::flaws::Flaws::preset(Preset::AsBuilt)
+            .names()
+            .join(", ")
+    );
+}

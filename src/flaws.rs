@@ -1,0 +1,216 @@
+//! Flaws: named switches that put one known bug of the ticketing app back. Each is
+//! checked at the exact line where the as-built behaviour differs (grep the service
+//! files for `Flaw::`). Presets: `as-built` (the app as shipped) and `hardened` (none).
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flaw {
+    RacyReservation,
+    UnguardedUnlock,
+    CancelPaidOrder,
+    NoOutbox,
+    NonIdempotentListeners,
+    ReplicaWithoutId,
+    NoVersionCheck,
+    UnversionedOrderEvents,
+    NoOrderOcc,
+    SilentVersionBump,
+}
+
+/// What a flaw is, who has it, and which invariant is expected to catch it where.
+pub struct FlawInfo {
+    pub flaw: Flaw,
+    pub name: &'static str,
+    pub description: &'static str,
+    /// In the app as shipped (`as-built`), or a lesson bug fixed during the course.
+    pub as_built: bool,
+    pub caught_by: &'static str,
+    /// The scenario whose sweep should find it; `None` while it needs a service that
+    /// is not simulated yet.
+    pub target: Option<&'static str>,
+}
+
+pub const CATALOGUE: &[FlawInfo] = &[
+    FlawInfo {
+        flaw: Flaw::RacyReservation,
+        name: "racy-reservation",
+        description: "POST /api/orders checks for an active order and saves the new one in two round trips, not atomically",
+        as_built: true,
+        caught_by: "no-double-reservation",
+        target: Some("order-race"),
+    },
+    FlawInfo {
+        flaw: Flaw::UnguardedUnlock,
+        name: "unguarded-unlock",
+        description: "tickets' order listeners set or clear a ticket's orderId without checking which order holds it",
+        as_built: true,
+        caught_by: "lock-matches-order",
+        target: Some("tickets-orders"),
+    },
+    FlawInfo {
+        flaw: Flaw::CancelPaidOrder,
+        name: "cancel-paid-order",
+        description: "DELETE /api/orders/:id cancels any order, complete or already cancelled, bumping it again",
+        as_built: true,
+        caught_by: "payments-consistent",
+        target: None,
+    },
+    FlawInfo {
+        flaw: Flaw::NoOutbox,
+        name: "no-outbox",
+        description: "events are published after the save, not through an outbox: a crash or failed publish in between loses them",
+        as_built: true,
+        caught_by: "no-lost-events",
+        target: Some("tickets-orders"),
+    },
+    FlawInfo {
+        flaw: Flaw::NonIdempotentListeners,
+        name: "non-idempotent-listeners",
+        description: "listeners fail (never ack) on duplicate or stale events, or apply them again, instead of acking them",
+        as_built: true,
+        caught_by: "no-poison-messages",
+        target: Some("out-of-order-updates"),
+    },
+    FlawInfo {
+        flaw: Flaw::ReplicaWithoutId,
+        name: "replica-without-id",
+        description: "orders' ticket:created listener builds its replica with a fresh id instead of the ticket's",
+        as_built: false,
+        caught_by: "replicas-converge",
+        target: Some("out-of-order-updates"),
+    },
+    FlawInfo {
+        flaw: Flaw::NoVersionCheck,
+        name: "no-version-check",
+        description: "orders applies ticket:updated by id, without checking it holds the previous version",
+        as_built: false,
+        caught_by: "versions-in-sequence",
+        target: Some("out-of-order-updates"),
+    },
+    FlawInfo {
+        flaw: Flaw::UnversionedOrderEvents,
+        name: "unversioned-order-events",
+        description: "order:created and order:cancelled are published without the order's version",
+        as_built: false,
+        caught_by: "replicas-converge",
+        target: None,
+    },
+    FlawInfo {
+        flaw: Flaw::NoOrderOcc,
+        name: "no-order-occ",
+        description: "the orders model has no version control: saves overwrite and never bump the version",
+        as_built: false,
+        caught_by: "payments-consistent",
+        target: None,
+    },
+    FlawInfo {
+        flaw: Flaw::SilentVersionBump,
+        name: "silent-version-bump",
+        description: "tickets' order:created listener saves the ticket (version + 1) without publishing ticket:updated",
+        as_built: false,
+        caught_by: "replicas-converge",
+        target: Some("tickets-orders"),
+    },
+];
+
+impl Flaw {
+    pub fn info(self) -> &'static FlawInfo {
+        CATALOGUE
+            .iter()
+            .find(|i| i.flaw == self)
+            .expect("every flaw is catalogued")
+    }
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+    pub fn from_name(name: &str) -> Option<Flaw> {
+        CATALOGUE.iter().find(|i| i.name == name).map(|i| i.flaw)
+    }
+    pub fn names() -> Vec<&'static str> {
+        CATALOGUE.iter().map(|i| i.name).collect()
+    }
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    AsBuilt,
+    Hardened,
+}
+
+impl Preset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::AsBuilt => "as-built",
+            Preset::Hardened => "hardened",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Preset> {
+        match name {
+            "as-built" => Some(Preset::AsBuilt),
+            "hardened" => Some(Preset::Hardened),
+            _ => None,
+        }
+    }
+}
+
+/// The set of flaws switched on for a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Flaws(u32);
+
+impl Flaws {
+    pub fn none() -> Self {
+        Flaws(0)
+    }
+    pub fn preset(preset: Preset) -> Self {
+        match preset {
+            Preset::Hardened => Flaws(0),
+            Preset::AsBuilt => CATALOGUE
+                .iter()
+                .filter(|i| i.as_built)
+                .fold(Flaws(0), |f, i| f.with(i.flaw)),
+        }
+    }
+    pub fn has(self, flaw: Flaw) -> bool {
+        self.0 & (1 << flaw as u32) != 0
+    }
+    pub fn with(self, flaw: Flaw) -> Self {
+        Flaws(self.0 | (1 << flaw as u32))
+    }
+    pub fn without(self, flaw: Flaw) -> Self {
+        Flaws(self.0 & !(1 << flaw as u32))
+    }
+    pub fn iter(self) -> impl Iterator<Item = Flaw> {
+        CATALOGUE
+            .iter()
+            .map(|i| i.flaw)
+            .filter(move |f| self.has(*f))
+    }
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(|f| f.name()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_names_round_trip() {
+        assert_eq!(Flaws::preset(Preset::Hardened).iter().count(), 0);
+        let as_built = Flaws::preset(Preset::AsBuilt);
+        assert!(as_built.has(Flaw::RacyReservation) && !as_built.has(Flaw::NoVersionCheck));
+        for info in CATALOGUE {
+            assert_eq!(Flaw::from_name(info.name), Some(info.flaw));
+            assert!(Flaws::none().with(info.flaw).has(info.flaw));
+            assert!(!as_built.with(info.flaw).without(info.flaw).has(info.flaw));
+        }
+    }
+}

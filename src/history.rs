@@ -1,0 +1,338 @@
+//! The history of a run: requests and responses as users saw them, store writes,
+//! what the broker accepted, delivered and had acknowledged, and faults. Checkers are
+//! pure functions of a [`History`] and the [`crate::run::FinalState`].
+
+use crate::proto::{Event, Group, Id, Route, Subject};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrderStatus {
+    Created,
+    Cancelled,
+    AwaitingPayment,
+    Complete,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::AwaitingPayment => "awaiting:payment",
+            OrderStatus::Complete => "complete",
+        }
+    }
+    pub fn is_active(self) -> bool {
+        self != OrderStatus::Cancelled
+    }
+}
+
+/// A record as written to a service's store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Snapshot {
+    Ticket {
+        id: Id,
+        version: u64,
+        title: String,
+        price: i64,
+        user_id: Id,
+        order_id: Option<Id>,
+    },
+    Order {
+        id: Id,
+        version: u64,
+        status: OrderStatus,
+        user_id: Id,
+        ticket_id: Id,
+        expires_at: Duration,
+    },
+    TicketReplica {
+        id: Id,
+        version: u64,
+        title: String,
+        price: i64,
+    },
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Snapshot::Ticket {
+                id,
+                version,
+                title,
+                price,
+                order_id,
+                ..
+            } => {
+                write!(
+                    f,
+                    "ticket {id} v{version} {title:?} {price} orderId={}",
+                    order_id.as_deref().unwrap_or("-")
+                )
+            }
+            Snapshot::Order {
+                id,
+                version,
+                status,
+                ticket_id,
+                ..
+            } => {
+                write!(
+                    f,
+                    "order {id} v{version} {} ticket={ticket_id}",
+                    status.as_str()
+                )
+            }
+            Snapshot::TicketReplica {
+                id,
+                version,
+                title,
+                price,
+            } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
+        }
+    }
+}
+
+/// What happened, at a virtual time.
+#[derive(Clone, Debug)]
+pub enum Record {
+    Request {
+        req: u64,
+        user: Option<Id>,
+        instance: String,
+        route: Route,
+    },
+    Response {
+        req: u64,
+        status: u16,
+        record: Option<Id>,
+        message: Option<String>,
+    },
+    Timeout {
+        req: u64,
+    },
+    /// `cause` says which handler wrote (e.g. `edit`, `lock`).
+    Write {
+        service: &'static str,
+        cause: &'static str,
+        snapshot: Snapshot,
+    },
+    /// An event appended to a service's outbox (hardened services only).
+    Outboxed {
+        service: &'static str,
+        event_id: Id,
+    },
+    Accepted {
+        subject: Subject,
+        seq: u64,
+        event: Arc<Event>,
+    },
+    Delivered {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        client: Id,
+        event_id: Id,
+        redelivery: bool,
+    },
+    Acked {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        client: Id,
+        event_id: Id,
+    },
+    Fault {
+        text: String,
+    },
+    Net {
+        text: String,
+    },
+    /// A scripted step named the record its request created.
+    Named {
+        name: String,
+        id: Id,
+        req: u64,
+    },
+    /// A scripted step's expected status, and what it got (`None`: no response).
+    Expected {
+        step: String,
+        status: u16,
+        got: Option<u16>,
+    },
+}
+
+impl fmt::Display for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Record::Request {
+                req,
+                user,
+                instance,
+                route,
+            } => {
+                write!(
+                    f,
+                    "request #{req} {} -> {instance}: {}",
+                    user.as_deref().unwrap_or("anonymous"),
+                    route.text()
+                )
+            }
+            Record::Response {
+                req,
+                status,
+                record,
+                message,
+            } => {
+                write!(f, "response #{req} {status}")?;
+                if let Some(r) = record {
+                    write!(f, " {r}")?;
+                }
+                if let Some(m) = message {
+                    write!(f, " {m:?}")?;
+                }
+                Ok(())
+            }
+            Record::Timeout { req } => write!(f, "timeout #{req} (no response)"),
+            Record::Write {
+                service,
+                cause,
+                snapshot,
+            } => write!(f, "{service} store ({cause}): {snapshot}"),
+            Record::Outboxed { service, event_id } => write!(f, "{service} outbox + {event_id}"),
+            Record::Accepted {
+                subject,
+                seq,
+                event,
+            } => write!(f, "broker accepted {subject}#{seq} {}", event.event_id),
+            Record::Delivered {
+                subject,
+                group,
+                seq,
+                client,
+                event_id,
+                redelivery,
+            } => write!(
+                f,
+                "broker delivers {subject}#{seq} {event_id} to {group}/{client}{}",
+                if *redelivery { " (redelivery)" } else { "" }
+            ),
+            Record::Acked {
+                subject,
+                group,
+                seq,
+                client,
+                event_id,
+            } => write!(
+                f,
+                "broker acked {subject}#{seq} {event_id} by {group}/{client}"
+            ),
+            Record::Fault { text } => write!(f, "nemesis: {text}"),
+            Record::Net { text } => write!(f, "net: {text}"),
+            Record::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
+            Record::Expected { step, status, got } => match got {
+                Some(got) => write!(f, "script: {step} expected {status}, got {got}"),
+                None => write!(f, "script: {step} expected {status}, got no response"),
+            },
+        }
+    }
+}
+
+/// A record with its virtual time and position in the history.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub index: usize,
+    pub time: Duration,
+    pub record: Record,
+}
+
+impl fmt::Debug for History {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "History({} records)", self.len())
+    }
+}
+
+/// The recorded history; cheap to clone, shared by every node of a run.
+#[derive(Clone, Default)]
+pub struct History {
+    entries: Arc<Mutex<Vec<Entry>>>,
+    trace: bool,
+}
+
+impl History {
+    pub fn new(trace: bool) -> Self {
+        History {
+            entries: Arc::default(),
+            trace,
+        }
+    }
+
+    /// Builds a history from hand-made records (for checker tests).
+    pub fn from_records(records: Vec<(Duration, Record)>) -> Self {
+        let entries = records
+            .into_iter()
+            .enumerate()
+            .map(|(index, (time, record))| Entry {
+                index,
+                time,
+                record,
+            })
+            .collect();
+        History {
+            entries: Arc::new(Mutex::new(entries)),
+            trace: false,
+        }
+    }
+
+    pub fn tracing(&self) -> bool {
+        self.trace
+    }
+
+    /// Records at the current virtual time.
+    pub fn push(&self, record: Record) {
+        let time = crate::sim::now();
+        if self.trace {
+            tracing::info!(target: "ticketsim", "{record}");
+        }
+        let mut entries = self.entries.lock().unwrap();
+        let index = entries.len();
+        entries.push(Entry {
+            index,
+            time,
+            record,
+        });
+    }
+
+    pub fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A stable hash of the whole history (FNV-1a over each entry's time and text):
+    /// two runs of one seed must give the same value.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                hash ^= *b as u64;
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for entry in self.entries().iter() {
+            feed(&entry.time.as_nanos().to_le_bytes());
+            feed(entry.record.to_string().as_bytes());
+        }
+        hash
+    }
+}

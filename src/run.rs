@@ -1,0 +1,686 @@
+//! One seed of one scenario: builds the world on a fresh madsim runtime (broker,
+//! service instances, users), runs the fault phase and the quiet phase, collects the
+//! final states and runs every checker.
+
+use crate::app::nats::{ClientConfig, NatsWrapper};
+use crate::app::store::Db;
+use crate::broker::{BrokerConfig, BrokerEvent, BrokerNode, BrokerState};
+use crate::checkers::{self, Violation};
+use crate::history::{History, Record};
+use crate::proto::{Group, Message, Subject};
+use crate::scenario::{Scenario, StoreKind, UserLinks};
+use crate::services::orders::{self, Order, OrdersDb, ReplicaTicket};
+use crate::services::tickets::{self, Ticket, TicketsDb};
+use crate::services::{AppConfig, InstanceEnv};
+use crate::sim::choices::Choices;
+use crate::sim::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
+use crate::sim::nemesis::{self, Fault, FaultKind, NemesisConfig, NemesisCounters, PartitionShape};
+use crate::workload::{self, Client, Service};
+use madsim::runtime::{Handle, Runtime};
+use madsim::task::NodeId;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// How a single run is carried out.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Emit every history record as a tracing event while running.
+    pub trace: bool,
+    /// Also record every network message (sent, dropped, duplicated, delivered).
+    pub record_messages: bool,
+    /// Keep the history in the outcome.
+    pub keep_history: bool,
+}
+
+/// A message still unacknowledged by a group at the end of the run.
+#[derive(Clone, Debug)]
+pub struct Outstanding {
+    pub subject: Subject,
+    pub group: Group,
+    pub seq: u64,
+    pub event_id: Arc<str>,
+    pub deliveries: u32,
+}
+
+/// The final states that liveness checkers judge.
+#[derive(Clone, Debug, Default)]
+pub struct FinalState {
+    pub tickets: Vec<Ticket>,
+    pub orders: Vec<Order>,
+    pub ticket_replicas: Vec<ReplicaTicket>,
+    pub outstanding: Vec<Outstanding>,
+    /// Which groups consume each subject in this world.
+    pub consumers: BTreeMap<Subject, Vec<Group>>,
+    pub end: Duration,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub seed: u64,
+    pub violations: Vec<Violation>,
+    pub fabric: FabricCounters,
+    pub nemesis: NemesisCounters,
+    pub end: Duration,
+    pub history_len: usize,
+    pub trace_hash: u64,
+    pub history: Option<History>,
+    pub final_state: Option<FinalState>,
+    /// Set when a simulated node panicked: a finding, not a crash of the tool.
+    pub panic: Option<String>,
+}
+
+impl RunOutcome {
+    pub fn failed(&self) -> bool {
+        !self.violations.is_empty()
+    }
+}
+
+/// Runs one seed. Never panics because a simulated node panicked: that becomes a
+/// `node-panic` violation.
+pub fn run_seed(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunOutcome {
+    let scenario = scenario.clone();
+    let opts = options.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let runtime = Runtime::with_seed_and_config(seed, madsim::Config::default());
+        runtime.block_on(world(scenario, seed, opts))
+    }));
+    match result {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            RunOutcome {
+                seed,
+                violations: vec![Violation {
+                    invariant: "node-panic",
+                    time: Duration::ZERO,
+                    records: vec![],
+                    explanation: format!("a simulated node panicked: {message}"),
+                }],
+                fabric: FabricCounters::default(),
+                nemesis: NemesisCounters::default(),
+                end: Duration::ZERO,
+                history_len: 0,
+                trace_hash: 0,
+                history: None,
+                final_state: None,
+                panic: Some(message),
+            }
+        }
+    }
+}
+
+fn range(r: &[crate::scenario::Dur; 2]) -> (Duration, Duration) {
+    (r[0].0, r[1].0)
+}
+
+/// A madsim node whose id is known once it is built.
+struct SimNode {
+    idx: NodeIdx,
+    id: Arc<OnceLock<NodeId>>,
+}
+
+struct World {
+    handle: Handle,
+    fabric: Fabric<Message>,
+    history: History,
+    broker: SimNode,
+    broker_state: Arc<Mutex<BrokerState>>,
+    memory_store: bool,
+    next_store_id: AtomicU32,
+    instances: Vec<SimNode>,
+    client: Arc<Client>,
+    spare_user_requests: bool,
+    faults: Mutex<FaultState>,
+    counters: Mutex<NemesisCounters>,
+}
+
+#[derive(Default)]
+struct FaultState {
+    quiet: bool,
+    down: BTreeSet<NodeIdx>,
+    paused: BTreeSet<NodeIdx>,
+}
+
+async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome {
+    let handle = Handle::current();
+    let choices = Choices::from_runtime();
+    let history = History::new(options.trace);
+    let flaws = scenario.flaws();
+
+    let nemesis_config = NemesisConfig {
+        crashes: scenario.nemesis.crashes,
+        crash_downtime: range(&scenario.nemesis.crash_downtime),
+        broker_restarts: scenario.nemesis.broker_restarts,
+        broker_downtime: range(&scenario.nemesis.broker_downtime),
+        pauses: scenario.nemesis.pauses,
+        pause_duration: range(&scenario.nemesis.pause_duration),
+        partitions: scenario.nemesis.partitions,
+        partition_duration: range(&scenario.nemesis.partition_duration),
+        swarm: scenario.nemesis.swarm,
+    };
+    let (nemesis_config, swarm) = nemesis::draw_swarm(&nemesis_config, &choices);
+    let net = &scenario.network;
+    let delay = range(&net.delay);
+    let spread = (delay.1 - delay.0).mul_f64(swarm.delay);
+    let fabric_config = FabricConfig {
+        drop_probability: net.drop_probability * swarm.drop,
+        duplicate_probability: net.duplicate_probability * swarm.duplicate,
+        delay_min: delay.0,
+        delay_max: delay.0 + spread,
+    };
+    let observer = options.record_messages.then(|| {
+        let history = history.clone();
+        let names: Arc<Mutex<Vec<String>>> = Arc::default();
+        let _ = &names;
+        Arc::new(move |event: &NetEvent| {
+            history.push(Record::Net {
+                text: format!("{event:?}"),
+            })
+        }) as crate::sim::fabric::Observer
+    });
+    let fabric: Fabric<Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer);
+
+    // Nodes of the fabric, in a fixed order.
+    let broker_idx = fabric.add_node("broker", false);
+    let mut instance_specs = Vec::new();
+    for i in 0..scenario.services.tickets {
+        instance_specs.push((
+            Service::Tickets,
+            fabric.add_node(&format!("tickets-{}", i + 1), false),
+        ));
+    }
+    for i in 0..scenario.services.orders {
+        instance_specs.push((
+            Service::Orders,
+            fabric.add_node(&format!("orders-{}", i + 1), false),
+        ));
+    }
+    let users_idx = fabric.add_node("users", scenario.network.user_links == UserLinks::Reliable);
+
+    // Stores belong to services and outlive instance crashes.
+    let latency = range(&scenario.store.latency);
+    let tickets_db = Db::new(
+        "tickets",
+        TicketsDb::default(),
+        choices.clone(),
+        latency,
+        history.clone(),
+    );
+    let orders_db = Db::new(
+        "orders",
+        OrdersDb::new(flaws),
+        choices.clone(),
+        latency,
+        history.clone(),
+    );
+    let app = AppConfig {
+        flaws,
+        expiration_window: scenario.app.expiration_window.0,
+    };
+
+    // The broker.
+    let broker_config = BrokerConfig {
+        ack_wait: scenario.broker.ack_wait.0,
+        max_in_flight: scenario.broker.max_in_flight as usize,
+        dead_client_timeout: scenario.broker.dead_client_timeout.0,
+        durable: scenario.broker.store == StoreKind::Durable,
+        ..Default::default()
+    };
+    let broker_state = Arc::new(Mutex::new(BrokerState::new(1)));
+    let broker = SimNode {
+        idx: broker_idx,
+        id: Arc::default(),
+    };
+    {
+        let (fabric, state, history, id, config) = (
+            fabric.clone(),
+            broker_state.clone(),
+            history.clone(),
+            broker.id.clone(),
+            broker_config.clone(),
+        );
+        let node = handle
+            .create_node()
+            .name("broker")
+            .init(move || {
+                let node = BrokerNode {
+                    idx: broker_idx,
+                    config: config.clone(),
+                    state: state.clone(),
+                    fabric: fabric.clone(),
+                    on_event: broker_recorder(history.clone()),
+                };
+                let (fabric, id) = (fabric.clone(), id.clone());
+                async move {
+                    let node = Arc::new(node);
+                    let me = Handle::current()
+                        .get_node(*id.get().expect("node id set at build"))
+                        .expect("node exists");
+                    fabric.attach(broker_idx, me, node.clone());
+                    node.run_ticks().await;
+                }
+            })
+            .build();
+        broker.id.set(node.id()).unwrap();
+    }
+
+    // Service instances.
+    let mut instances = Vec::new();
+    let mut by_service: BTreeMap<Service, Vec<NodeIdx>> = BTreeMap::new();
+    for (service, idx) in instance_specs {
+        by_service.entry(service).or_default().push(idx);
+        let sim_node = SimNode {
+            idx,
+            id: Arc::default(),
+        };
+        let name = fabric.node_name(idx);
+        let incarnation = Arc::new(AtomicU32::new(0));
+        let (fabric, app, id, tdb, odb) = (
+            fabric.clone(),
+            app.clone(),
+            sim_node.id.clone(),
+            tickets_db.clone(),
+            orders_db.clone(),
+        );
+        let node = handle
+            .create_node()
+            .name(name.clone())
+            .init(move || {
+                let n = incarnation.fetch_add(1, Ordering::Relaxed) + 1;
+                let client_id: Arc<str> = format!("{name}#{n}").into();
+                let (fabric, app, id, tdb, odb) = (
+                    fabric.clone(),
+                    app.clone(),
+                    id.clone(),
+                    tdb.clone(),
+                    odb.clone(),
+                );
+                async move {
+                    let nats = Arc::new(NatsWrapper::new(
+                        client_id,
+                        idx,
+                        broker_idx,
+                        fabric.clone(),
+                        ClientConfig::default(),
+                    ));
+                    let env = InstanceEnv {
+                        node: idx,
+                        fabric: fabric.clone(),
+                        nats,
+                        app,
+                    };
+                    let instance = match service {
+                        Service::Tickets => tickets::start(&env, &tdb),
+                        Service::Orders => orders::start(&env, &odb),
+                    };
+                    let me = Handle::current()
+                        .get_node(*id.get().expect("node id set at build"))
+                        .expect("node exists");
+                    fabric.attach(idx, me, instance);
+                    std::future::pending::<()>().await;
+                }
+            })
+            .build();
+        sim_node.id.set(node.id()).unwrap();
+        instances.push(sim_node);
+    }
+
+    // Users.
+    let client = Arc::new(Client::new(
+        users_idx,
+        fabric.clone(),
+        history.clone(),
+        choices.clone(),
+        by_service,
+        scenario.workload.request_timeout.0,
+    ));
+    let users_node = handle.create_node().name("users").build();
+    fabric.attach(users_idx, users_node.clone(), client.clone());
+    let workload_done = users_node.spawn(workload::run(
+        client.clone(),
+        scenario.workload.clone(),
+        history.clone(),
+        choices.clone(),
+    ));
+
+    let world = Arc::new(World {
+        handle: handle.clone(),
+        fabric: fabric.clone(),
+        history: history.clone(),
+        broker,
+        broker_state: broker_state.clone(),
+        memory_store: scenario.broker.store == StoreKind::Memory,
+        next_store_id: AtomicU32::new(2),
+        instances,
+        client,
+        spare_user_requests: scenario.nemesis.spare_user_requests,
+        faults: Mutex::default(),
+        counters: Mutex::default(),
+    });
+
+    // The fault phase.
+    let phase = scenario.phases.duration.0;
+    let instance_idxs: Vec<NodeIdx> = world.instances.iter().map(|n| n.idx).collect();
+    let plan = nemesis::plan(&nemesis_config, phase, &instance_idxs, broker_idx, &choices);
+    for fault in plan {
+        let world = world.clone();
+        madsim::task::spawn(async move { world.inflict(fault).await });
+    }
+    madsim::time::sleep(phase).await;
+
+    // The quiet phase: undo every fault, stop dropping and duplicating.
+    world.quiet();
+    fabric.set_config(FabricConfig {
+        drop_probability: 0.0,
+        duplicate_probability: 0.0,
+        ..fabric_config
+    });
+    let _ = workload_done.await;
+    madsim::time::sleep(scenario.phases.quiet.0).await;
+
+    let end = crate::sim::now();
+    let final_state = collect_final(&tickets_db, &orders_db, &broker_state, &scenario, end);
+    // Kill every node so no task outlives the runtime.
+    for node in world.instances.iter().chain(std::iter::once(&world.broker)) {
+        handle.kill(*node.id.get().unwrap());
+    }
+    handle.kill(users_node.id());
+
+    let violations = checkers::check_all(&history, &final_state, &scenario);
+    let violations = violations.into_iter().collect();
+    let history_len = history.len();
+    let trace_hash = history.fingerprint();
+    let nemesis_counters = *world.counters.lock().unwrap();
+    let _ = seed;
+    RunOutcome {
+        seed,
+        violations,
+        fabric: fabric.counters(),
+        nemesis: nemesis_counters,
+        end,
+        history_len,
+        trace_hash,
+        history: options.keep_history.then_some(history),
+        final_state: Some(final_state),
+        panic: None,
+    }
+}
+
+fn broker_recorder(history: History) -> Arc<dyn Fn(&BrokerEvent) + Send + Sync> {
+    Arc::new(move |event: &BrokerEvent| {
+        let record = match event {
+            BrokerEvent::Accepted {
+                subject,
+                seq,
+                event,
+            } => Record::Accepted {
+                subject: *subject,
+                seq: *seq,
+                event: event.clone(),
+            },
+            BrokerEvent::Delivered {
+                subject,
+                group,
+                seq,
+                client,
+                event_id,
+                redelivery,
+            } => Record::Delivered {
+                subject: *subject,
+                group,
+                seq: *seq,
+                client: client.clone(),
+                event_id: event_id.clone(),
+                redelivery: *redelivery,
+            },
+            BrokerEvent::Acked {
+                subject,
+                group,
+                seq,
+                client,
+                event_id,
+            } => Record::Acked {
+                subject: *subject,
+                group,
+                seq: *seq,
+                client: client.clone(),
+                event_id: event_id.clone(),
+            },
+            BrokerEvent::ClientDead { client } => Record::Fault {
+                text: format!("broker declares client {client} dead (missed heartbeats)"),
+            },
+        };
+        history.push(record);
+    })
+}
+
+fn collect_final(
+    tickets_db: &Db<TicketsDb>,
+    orders_db: &Db<OrdersDb>,
+    broker: &Mutex<BrokerState>,
+    scenario: &Scenario,
+    end: Duration,
+) -> FinalState {
+    let mut consumers: BTreeMap<Subject, Vec<Group>> = BTreeMap::new();
+    if scenario.services.tickets > 0 {
+        consumers
+            .entry(Subject::OrderCreated)
+            .or_default()
+            .push(tickets::GROUP);
+        consumers
+            .entry(Subject::OrderCancelled)
+            .or_default()
+            .push(tickets::GROUP);
+    }
+    if scenario.services.orders > 0 {
+        consumers
+            .entry(Subject::TicketCreated)
+            .or_default()
+            .push(orders::GROUP);
+        consumers
+            .entry(Subject::TicketUpdated)
+            .or_default()
+            .push(orders::GROUP);
+    }
+    let broker = broker.lock().unwrap();
+    let mut outstanding = Vec::new();
+    for (subject, groups) in &consumers {
+        for group in groups {
+            for (seq, event, deliveries) in broker.outstanding(*subject, group) {
+                outstanding.push(Outstanding {
+                    subject: *subject,
+                    group,
+                    seq,
+                    event_id: event.event_id.clone(),
+                    deliveries,
+                });
+            }
+        }
+    }
+    FinalState {
+        tickets: tickets_db.read(|s| s.tickets.values().cloned().collect()),
+        orders: orders_db.read(|s| s.orders.values().cloned().collect()),
+        ticket_replicas: orders_db.read(|s| s.tickets.values().cloned().collect()),
+        outstanding,
+        consumers,
+        end,
+    }
+}
+
+impl World {
+    fn node_id(&self, idx: NodeIdx) -> NodeId {
+        let node = if idx == self.broker.idx {
+            &self.broker
+        } else {
+            self.instances
+                .iter()
+                .find(|n| n.idx == idx)
+                .expect("known node")
+        };
+        *node.id.get().unwrap()
+    }
+
+    fn record(&self, text: String) {
+        self.history.push(Record::Fault { text });
+    }
+
+    async fn wait_until_spare(&self, idx: NodeIdx) {
+        if self.spare_user_requests {
+            while self.client.busy(idx) {
+                madsim::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    async fn inflict(self: Arc<Self>, fault: Fault) {
+        madsim::time::sleep(fault.at).await;
+        match fault.kind {
+            FaultKind::Crash(idx) => {
+                self.wait_until_spare(idx).await;
+                if !self.crash(idx) {
+                    return;
+                }
+                madsim::time::sleep(fault.lasts).await;
+                self.restart(idx);
+            }
+            FaultKind::BrokerRestart => {
+                let idx = self.broker.idx;
+                if !self.crash(idx) {
+                    return;
+                }
+                self.counters.lock().unwrap().broker_restarts += 1;
+                madsim::time::sleep(fault.lasts).await;
+                self.restart(idx);
+            }
+            FaultKind::Pause(idx) => {
+                self.wait_until_spare(idx).await;
+                {
+                    let mut faults = self.faults.lock().unwrap();
+                    if faults.quiet || faults.down.contains(&idx) || !faults.paused.insert(idx) {
+                        return;
+                    }
+                }
+                self.handle.pause(self.node_id(idx));
+                self.counters.lock().unwrap().pauses += 1;
+                self.record(format!(
+                    "pause {} for {}",
+                    self.fabric.node_name(idx),
+                    crate::scenario::fmt_duration(fault.lasts)
+                ));
+                madsim::time::sleep(fault.lasts).await;
+                self.resume(idx);
+            }
+            FaultKind::Partition(shape) => {
+                if self.faults.lock().unwrap().quiet {
+                    return;
+                }
+                let links = self.links(shape);
+                for (a, b) in &links {
+                    self.fabric.cut(*a, *b);
+                }
+                self.counters.lock().unwrap().partitions += 1;
+                self.record(format!(
+                    "partition {} for {}",
+                    self.describe(shape),
+                    crate::scenario::fmt_duration(fault.lasts)
+                ));
+                madsim::time::sleep(fault.lasts).await;
+                if !self.faults.lock().unwrap().quiet {
+                    for (a, b) in &links {
+                        self.fabric.heal(*a, *b);
+                    }
+                    self.record(format!("heal {}", self.describe(shape)));
+                }
+            }
+        }
+    }
+
+    fn links(&self, shape: PartitionShape) -> Vec<(NodeIdx, NodeIdx)> {
+        match shape {
+            PartitionShape::TwoWay(a, b) => vec![(a, b), (b, a)],
+            PartitionShape::OneWay(a, b) => vec![(a, b)],
+            PartitionShape::Isolate(a) => {
+                let all = self.fabric.node_names().len() as NodeIdx;
+                (0..all)
+                    .filter(|n| *n != a)
+                    .flat_map(|n| [(a, n), (n, a)])
+                    .collect()
+            }
+        }
+    }
+
+    fn describe(&self, shape: PartitionShape) -> String {
+        let name = |n| self.fabric.node_name(n);
+        match shape {
+            PartitionShape::TwoWay(a, b) => format!("{} <-x-> {}", name(a), name(b)),
+            PartitionShape::OneWay(a, b) => format!("{} -x-> {}", name(a), name(b)),
+            PartitionShape::Isolate(a) => format!("isolate {}", name(a)),
+        }
+    }
+
+    /// Kills a node; false if it was already down or the quiet phase has begun.
+    fn crash(&self, idx: NodeIdx) -> bool {
+        {
+            let mut faults = self.faults.lock().unwrap();
+            if faults.quiet || !faults.down.insert(idx) {
+                return false;
+            }
+            if faults.paused.remove(&idx) {
+                self.handle.resume(self.node_id(idx));
+            }
+        }
+        self.handle.kill(self.node_id(idx));
+        self.fabric.detach(idx);
+        if idx != self.broker.idx {
+            self.counters.lock().unwrap().crashes += 1;
+        }
+        self.record(format!("crash {}", self.fabric.node_name(idx)));
+        true
+    }
+
+    fn restart(&self, idx: NodeIdx) {
+        if !self.faults.lock().unwrap().down.remove(&idx) {
+            return;
+        }
+        if idx == self.broker.idx && self.memory_store {
+            let store_id = self.next_store_id.fetch_add(1, Ordering::Relaxed) as u64;
+            *self.broker_state.lock().unwrap() = BrokerState::new(store_id);
+            self.record(format!("broker memory store lost; new store {store_id}"));
+        }
+        self.handle.restart(self.node_id(idx));
+        self.counters.lock().unwrap().restarts += 1;
+        self.record(format!("restart {}", self.fabric.node_name(idx)));
+    }
+
+    fn resume(&self, idx: NodeIdx) {
+        if !self.faults.lock().unwrap().paused.remove(&idx) {
+            return;
+        }
+        self.handle.resume(self.node_id(idx));
+        self.record(format!("resume {}", self.fabric.node_name(idx)));
+    }
+
+    /// The quiet phase begins: every fault is undone and no new one starts.
+    fn quiet(&self) {
+        let (down, paused) = {
+            let mut faults = self.faults.lock().unwrap();
+            faults.quiet = true;
+            (faults.down.clone(), faults.paused.clone())
+        };
+        self.fabric.heal_all();
+        for idx in paused {
+            self.resume(idx);
+        }
+        for idx in down {
+            self.restart(idx);
+        }
+        self.record("quiet phase: faults stop".into());
+    }
+}

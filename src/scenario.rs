@@ -1,0 +1,842 @@
+//! Scenario files: TOML parsed with serde, unknown keys rejected, every value range
+//! checked. An error names the file, the line, the key and what is allowed.
+
+use crate::flaws::{Flaw, Flaws, Preset};
+use crate::proto::TransactionKind;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+/// A malformed scenario: where, which key, and what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A virtual duration written as `"250ms"`, `"5s"`, `"15m"` or `"1h"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map(Dur).ok_or_else(|| {
+            serde::de::Error::custom(format!("invalid duration {text:?}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\""))
+        })
+    }
+}
+
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(Duration::from_micros(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n * 60)),
+        "h" => Some(Duration::from_secs(n * 3600)),
+        _ => None,
+    }
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    if d.as_micros() % 1000 != 0 {
+        format!("{}us", d.as_micros())
+    } else if d.subsec_millis() != 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_preset")]
+    pub preset: Preset,
+    /// Flaws switched on in addition to the preset.
+    #[serde(default)]
+    pub flaws: Vec<String>,
+    /// Flaws switched off from the preset.
+    #[serde(default)]
+    pub without_flaws: Vec<String>,
+    #[serde(default)]
+    pub services: Services,
+    #[serde(default)]
+    pub app: AppSettings,
+    #[serde(default)]
+    pub broker: BrokerSettings,
+    #[serde(default)]
+    pub network: NetworkSettings,
+    #[serde(default)]
+    pub store: StoreSettings,
+    #[serde(default)]
+    pub nemesis: NemesisSettings,
+    #[serde(default)]
+    pub phases: Phases,
+    #[serde(default)]
+    pub workload: Workload,
+    #[serde(default)]
+    pub expect: Vec<Expectation>,
+}
+
+fn default_preset() -> Preset {
+    Preset::AsBuilt
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Services {
+    pub tickets: u32,
+    pub orders: u32,
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Services {
+            tickets: 1,
+            orders: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSettings {
+    pub expiration_window: Dur,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            expiration_window: Dur(Duration::from_secs(15 * 60)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    Durable,
+    Memory,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerSettings {
+    pub ack_wait: Dur,
+    pub max_in_flight: u32,
+    pub dead_client_timeout: Dur,
+    pub store: StoreKind,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            ack_wait: Dur(Duration::from_secs(5)),
+            max_in_flight: 1024,
+            dead_client_timeout: Dur(Duration::from_secs(10)),
+            store: StoreKind::Durable,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserLinks {
+    /// User requests and responses suffer the same faults as everything else.
+    Faulty,
+    /// Users' links are never dropped, duplicated or cut (only delayed).
+    Reliable,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    pub delay: [Dur; 2],
+    pub user_links: UserLinks,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            drop_probability: 0.0,
+            duplicate_probability: 0.0,
+            delay: [
+                Dur(Duration::from_millis(1)),
+                Dur(Duration::from_millis(10)),
+            ],
+            user_links: UserLinks::Faulty,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    pub latency: [Dur; 2],
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            latency: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(3))],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NemesisSettings {
+    /// Most crashes of service instances per run.
+    pub crashes: u32,
+    pub crash_downtime: [Dur; 2],
+    pub broker_restarts: u32,
+    pub broker_downtime: [Dur; 2],
+    /// Most pauses of service instances (longer than ack wait to matter).
+    pub pauses: u32,
+    pub pause_duration: [Dur; 2],
+    pub partitions: u32,
+    pub partition_duration: [Dur; 2],
+    /// Each seed draws which fault kinds are on and how hard, within these bounds.
+    pub swarm: bool,
+    /// Crashes and pauses wait until the node has no user request in progress.
+    pub spare_user_requests: bool,
+}
+
+impl Default for NemesisSettings {
+    fn default() -> Self {
+        let s = |a: u64, b: u64| [Dur(Duration::from_secs(a)), Dur(Duration::from_secs(b))];
+        NemesisSettings {
+            crashes: 0,
+            crash_downtime: s(1, 5),
+            broker_restarts: 0,
+            broker_downtime: s(1, 5),
+            pauses: 0,
+            pause_duration: s(6, 12),
+            partitions: 0,
+            partition_duration: s(1, 8),
+            swarm: false,
+            spare_user_requests: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Phases {
+    /// Workload and faults run this long; then the quiet phase.
+    pub duration: Dur,
+    /// No faults: the system drains so liveness can be judged.
+    pub quiet: Dur,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases {
+            duration: Dur(Duration::from_secs(30)),
+            quiet: Dur(Duration::from_secs(90)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workload {
+    /// Simulated users issuing requests from the mix.
+    pub users: u32,
+    /// Requests per user.
+    pub operations: u32,
+    pub think_time: [Dur; 2],
+    /// Orders and edits pick among the first this many tickets (0: any ticket).
+    pub hot_tickets: u32,
+    /// Tickets created before the random users start, owned by the first user.
+    pub initial_tickets: u32,
+    pub request_timeout: Dur,
+    pub mix: Mix,
+    pub steps: Vec<Step>,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            users: 0,
+            operations: 10,
+            think_time: [Dur(Duration::from_millis(10)), Dur(Duration::from_secs(2))],
+            hot_tickets: 0,
+            initial_tickets: 0,
+            request_timeout: Dur(Duration::from_secs(10)),
+            mix: Mix::default(),
+            steps: Vec::new(),
+        }
+    }
+}
+
+/// Relative weights of the random users' operations.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mix {
+    pub create_ticket: u32,
+    pub update_ticket: u32,
+    pub create_order: u32,
+    pub cancel_order: u32,
+    pub show_ticket: u32,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            create_ticket: 2,
+            update_ticket: 3,
+            create_order: 3,
+            cancel_order: 2,
+            show_ticket: 1,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    CreateTicket,
+    UpdateTicket,
+    ShowTicket,
+    CreateOrder,
+    CancelOrder,
+    Deposit,
+    Withdraw,
+}
+
+/// A scripted request at a virtual time.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: Dur,
+    pub user: String,
+    pub op: Op,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub price: Option<i64>,
+    /// The ticket or order this step acts on, by the name a previous step gave it.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// Names the record this step creates, for later steps and expectations.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The status the response must have (checked by `scripted-expectations`).
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+}
+
+impl Step {
+    pub fn transaction_kind(&self) -> Option<TransactionKind> {
+        match self.op {
+            Op::Deposit => Some(TransactionKind::Deposit),
+            Op::Withdraw => Some(TransactionKind::Withdraw),
+            _ => None,
+        }
+    }
+}
+
+/// The state a named ticket and its orders replica must be in at a virtual time.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub at: Dur,
+    /// Shown in the version table.
+    #[serde(default)]
+    pub label: String,
+    pub ticket: String,
+    #[serde(default)]
+    pub version: Option<u64>,
+    #[serde(default)]
+    pub price: Option<i64>,
+    /// The order name that must hold the ticket; `""` for none.
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub replica_version: Option<u64>,
+    #[serde(default)]
+    pub replica_price: Option<i64>,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: None,
+            key: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Scenario::parse(&file, &source)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors.
+    pub fn parse(file: &str, source: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(source).map_err(|e| {
+            let line = e.span().map(|span| line_of(source, span.start));
+            let key = line.and_then(|l| key_on_line(source, l));
+            ScenarioError {
+                file: file.to_string(),
+                line,
+                key,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        scenario
+            .validate()
+            .map_err(|(path, message)| ScenarioError {
+                file: file.to_string(),
+                line: locate(source, &path),
+                key: Some(path.join(".")),
+                message,
+            })?;
+        Ok(scenario)
+    }
+
+    /// The flaws of this scenario: its preset, plus and minus its lists.
+    pub fn flaws(&self) -> Flaws {
+        let mut flaws = Flaws::preset(self.preset);
+        for name in &self.flaws {
+            flaws = flaws.with(Flaw::from_name(name).expect("validated"));
+        }
+        for name in &self.without_flaws {
+            flaws = flaws.without(Flaw::from_name(name).expect("validated"));
+        }
+        flaws
+    }
+
+    /// Range checks; an error is the key path and what is allowed.
+    fn validate(&self) -> Result<(), (Vec<String>, String)> {
+        let key = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let err = |parts: &[&str], message: String| Err((key(parts), message));
+        for (list, names) in [
+            ("flaws", &self.flaws),
+            ("without_flaws", &self.without_flaws),
+        ] {
+            for name in names {
+                if Flaw::from_name(name).is_none() {
+                    return err(
+                        &[list],
+                        format!(
+                            "unknown flaw {name:?}; allowed: {}",
+                            Flaw::names().join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        if !(1..=8).contains(&self.services.tickets) {
+            return err(
+                &["services", "tickets"],
+                format!("{} instances; allowed: 1 to 8", self.services.tickets),
+            );
+        }
+        if !(1..=8).contains(&self.services.orders) {
+            return err(
+                &["services", "orders"],
+                format!("{} instances; allowed: 1 to 8", self.services.orders),
+            );
+        }
+        let probability = |parts: &[&str], p: f64| {
+            if (0.0..=0.5).contains(&p) {
+                Ok(())
+            } else {
+                err(parts, format!("{p} is out of range; allowed: 0.0 to 0.5"))
+            }
+        };
+        probability(
+            &["network", "drop_probability"],
+            self.network.drop_probability,
+        )?;
+        probability(
+            &["network", "duplicate_probability"],
+            self.network.duplicate_probability,
+        )?;
+        let range = |parts: &[&str], r: &[Dur; 2], lo: Duration, hi: Duration| {
+            if r[0] > r[1] {
+                err(
+                    parts,
+                    format!(
+                        "[{}, {}] is reversed; write [low, high]",
+                        fmt_duration(r[0].0),
+                        fmt_duration(r[1].0)
+                    ),
+                )
+            } else if r[0].0 < lo || r[1].0 > hi {
+                err(
+                    parts,
+                    format!(
+                        "allowed: between {} and {}",
+                        fmt_duration(lo),
+                        fmt_duration(hi)
+                    ),
+                )
+            } else {
+                Ok(())
+            }
+        };
+        let ms = Duration::from_millis;
+        let s = Duration::from_secs;
+        range(&["network", "delay"], &self.network.delay, ms(1), s(10))?;
+        range(&["store", "latency"], &self.store.latency, ms(1), s(1))?;
+        range(
+            &["nemesis", "crash_downtime"],
+            &self.nemesis.crash_downtime,
+            ms(1),
+            s(60),
+        )?;
+        range(
+            &["nemesis", "broker_downtime"],
+            &self.nemesis.broker_downtime,
+            ms(1),
+            s(60),
+        )?;
+        range(
+            &["nemesis", "pause_duration"],
+            &self.nemesis.pause_duration,
+            ms(1),
+            s(60),
+        )?;
+        range(
+            &["nemesis", "partition_duration"],
+            &self.nemesis.partition_duration,
+            ms(1),
+            s(60),
+        )?;
+        range(
+            &["workload", "think_time"],
+            &self.workload.think_time,
+            ms(1),
+            s(60),
+        )?;
+        for (name, count) in [
+            ("crashes", self.nemesis.crashes),
+            ("broker_restarts", self.nemesis.broker_restarts),
+            ("pauses", self.nemesis.pauses),
+            ("partitions", self.nemesis.partitions),
+        ] {
+            if count > 100 {
+                return err(&["nemesis", name], format!("{count}; allowed: 0 to 100"));
+            }
+        }
+        let single = |parts: &[&str], d: Dur, lo: Duration, hi: Duration| {
+            if d.0 < lo || d.0 > hi {
+                err(
+                    parts,
+                    format!(
+                        "{}; allowed: {} to {}",
+                        fmt_duration(d.0),
+                        fmt_duration(lo),
+                        fmt_duration(hi)
+                    ),
+                )
+            } else {
+                Ok(())
+            }
+        };
+        single(
+            &["broker", "ack_wait"],
+            self.broker.ack_wait,
+            ms(100),
+            s(600),
+        )?;
+        single(
+            &["broker", "dead_client_timeout"],
+            self.broker.dead_client_timeout,
+            ms(100),
+            s(600),
+        )?;
+        if !(1..=1_000_000).contains(&self.broker.max_in_flight) {
+            return err(
+                &["broker", "max_in_flight"],
+                format!("{}; allowed: 1 to 1000000", self.broker.max_in_flight),
+            );
+        }
+        single(
+            &["app", "expiration_window"],
+            self.app.expiration_window,
+            ms(1),
+            s(24 * 3600),
+        )?;
+        single(
+            &["phases", "duration"],
+            self.phases.duration,
+            ms(1),
+            s(3600),
+        )?;
+        single(&["phases", "quiet"], self.phases.quiet, s(0), s(3600))?;
+        single(
+            &["workload", "request_timeout"],
+            self.workload.request_timeout,
+            ms(10),
+            s(600),
+        )?;
+        if self.workload.users > 1000 {
+            return err(
+                &["workload", "users"],
+                format!("{}; allowed: 0 to 1000", self.workload.users),
+            );
+        }
+        if self.workload.operations > 10_000 {
+            return err(
+                &["workload", "operations"],
+                format!("{}; allowed: 0 to 10000", self.workload.operations),
+            );
+        }
+        if self.workload.initial_tickets > 1000 {
+            return err(
+                &["workload", "initial_tickets"],
+                format!("{}; allowed: 0 to 1000", self.workload.initial_tickets),
+            );
+        }
+        let m = &self.workload.mix;
+        if self.workload.users > 0
+            && m.create_ticket + m.update_ticket + m.create_order + m.cancel_order + m.show_ticket
+                == 0
+        {
+            return err(
+                &["workload", "mix"],
+                "all weights are 0; give at least one operation a weight".into(),
+            );
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, step) in self.workload.steps.iter().enumerate() {
+            let at = format!("steps[{i}]");
+            let path = |k: &str| vec!["workload".to_string(), at.clone(), k.to_string()];
+            if step.at.0 > self.phases.duration.0 {
+                return Err((
+                    path("at"),
+                    format!(
+                        "{} is after the workload phase ({}); allowed: 0s to phases.duration",
+                        fmt_duration(step.at.0),
+                        fmt_duration(self.phases.duration.0)
+                    ),
+                ));
+            }
+            let need = |ok: bool, k: &str, what: &str| {
+                if ok {
+                    Ok(())
+                } else {
+                    Err((path(k), format!("{:?} needs {what}", step.op)))
+                }
+            };
+            match step.op {
+                Op::CreateTicket => {
+                    need(step.title.is_some(), "title", "a title")?;
+                    need(step.price.is_some(), "price", "a price")?;
+                }
+                Op::UpdateTicket => {
+                    need(step.ticket.is_some(), "ticket", "the ticket's name")?;
+                    need(step.price.is_some() || step.title.is_some(), "price", "a new price or title")?;
+                }
+                Op::ShowTicket | Op::CreateOrder => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
+                Op::CancelOrder => need(step.order.is_some(), "order", "the order's name")?,
+                Op::Deposit | Op::Withdraw => {
+                    return Err((path("op"), "deposit and withdraw need the transactions service, which this build does not simulate yet".into()))
+                }
+            }
+            for (k, reference) in [("ticket", &step.ticket), ("order", &step.order)] {
+                if let Some(r) = reference {
+                    if !names.contains(&r.as_str()) {
+                        return Err((
+                            path(k),
+                            format!(
+                                "{r:?} is not named by an earlier step; names so far: {names:?}"
+                            ),
+                        ));
+                    }
+                }
+            }
+            if let Some(status) = step.expect_status {
+                if !(100..=599).contains(&status) {
+                    return Err((
+                        path("expect_status"),
+                        format!("{status}; allowed: an HTTP status, 100 to 599"),
+                    ));
+                }
+            }
+            if let Some(name) = &step.name {
+                names.push(name);
+            }
+        }
+        for (i, e) in self.expect.iter().enumerate() {
+            let path = |k: &str| vec![format!("expect[{i}]"), k.to_string()];
+            if !names.contains(&e.ticket.as_str()) {
+                return Err((
+                    path("ticket"),
+                    format!("{:?} is not named by a step; names: {names:?}", e.ticket),
+                ));
+            }
+            if let Some(order) = &e.order {
+                if !order.is_empty() && !names.contains(&order.as_str()) {
+                    return Err((
+                        path("order"),
+                        format!("{order:?} is not named by a step; names: {names:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())].matches('\n').count() + 1
+}
+
+/// The key assigned on a line (`key = value`), if any.
+fn key_on_line(source: &str, line: usize) -> Option<String> {
+    let text = source.lines().nth(line - 1)?;
+    let (key, _) = text.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_string())
+}
+
+/// The line where a key path (`network.delay`, `workload.steps[2].at`) is written;
+/// falls back to the nearest enclosing table that is written.
+fn locate(source: &str, path: &[String]) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(source.to_string()).ok()?;
+    let mut item: &toml_edit::Item = doc.as_item();
+    let mut best = None;
+    for part in path {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part.as_str(), None),
+        };
+        let next = match item.get(name) {
+            Some(next) => next,
+            None => break,
+        };
+        item = match index {
+            Some(i) => match next.as_array_of_tables().and_then(|a| a.get(i)) {
+                Some(table) => {
+                    if let Some(span) = table.span() {
+                        best = Some(span.start);
+                    }
+                    // Re-enter through the item view of the table.
+                    match next.get(i) {
+                        Some(entry) => entry,
+                        None => break,
+                    }
+                }
+                None => break,
+            },
+            None => next,
+        };
+        if let Some(span) = item.span() {
+            best = Some(span.start);
+        }
+    }
+    best.map(|offset| line_of(source, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse("test.toml", text)
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+
+    #[test]
+    fn minimal_scenario_takes_defaults() {
+        let s = parse("name = \"x\"\n").unwrap();
+        assert_eq!(s.preset, Preset::AsBuilt);
+        assert_eq!(s.broker.ack_wait, Dur(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = parse("name = \"x\"\n[network]\ndrop_probability = 0.1\nloss = 0.2\n").unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert_eq!(e.key.as_deref(), Some("loss"));
+        assert!(
+            e.message.contains("unknown field") && e.message.contains("drop_probability"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn out_of_range_value_names_line_key_and_allowed_range() {
+        let e = parse("name = \"x\"\n\n[network]\ndrop_probability = 0.9\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(4), Some("network.drop_probability")),
+            "{e}"
+        );
+        assert!(e.message.contains("allowed: 0.0 to 0.5"), "{e}");
+    }
+
+    #[test]
+    fn unknown_flaw_lists_the_allowed_ones() {
+        let e = parse("name = \"x\"\nflaws = [\"racy-reservation\", \"gremlins\"]\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("flaws")), "{e}");
+        assert!(
+            e.message.contains("gremlins") && e.message.contains("no-version-check"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_toml_and_bad_enum_values_are_errors_with_lines() {
+        let e = parse("name = \"x\"\npreset = \"sturdy\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(
+            e.message.contains("as-built") && e.message.contains("hardened"),
+            "{e}"
+        );
+        let e = parse("name = \"x\"\n[broker\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn step_referring_to_an_unknown_name_is_rejected() {
+        let text = "name = \"x\"\n[[workload.steps]]\nat = \"1s\"\nuser = \"u\"\nop = \"create-order\"\nticket = \"CZQ\"\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("workload.steps[0].ticket"), "{e}");
+        assert_eq!(e.line, Some(6), "{e}");
+    }
+}

@@ -1,0 +1,82 @@
+//! The simulated services, one file each, reading like the original route handlers
+//! and listeners. Flaw switches sit at the lines where as-built and hardened differ.
+
+pub mod orders;
+pub mod tickets;
+
+use crate::app::instance::{Emit, HttpService, Instance};
+use crate::app::nats::{Listener, NatsWrapper};
+use crate::app::outbox::{mark_all_unsent, sweep_forever, HasOutbox};
+use crate::app::store::Db;
+use crate::flaws::{Flaw, Flaws};
+use crate::proto::{HttpResponse, Id, Message};
+use crate::sim::fabric::{Fabric, NodeIdx};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the app that scenarios may change.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub flaws: Flaws,
+    /// `expiresAt = now + expiration_window` for new orders.
+    pub expiration_window: Duration,
+}
+
+/// What an instance needs to start on its node.
+pub struct InstanceEnv {
+    pub node: NodeIdx,
+    pub fabric: Fabric<Message>,
+    pub nats: Arc<NatsWrapper>,
+    pub app: AppConfig,
+}
+
+impl InstanceEnv {
+    pub fn emit(&self) -> Emit {
+        Emit {
+            nats: self.nats.clone(),
+            outbox: !self.app.flaws.has(Flaw::NoOutbox),
+        }
+    }
+
+    /// Wires listeners and the outbox relay, and returns the instance to attach.
+    pub fn start<S: HasOutbox + Send + 'static>(
+        &self,
+        db: &Db<S>,
+        http: Option<Arc<dyn HttpService>>,
+        listeners: Vec<Arc<dyn Listener>>,
+    ) -> Arc<Instance> {
+        for listener in listeners {
+            self.nats.listen(listener);
+        }
+        if self.emit().outbox {
+            let hook_db = db.clone();
+            self.nats
+                .set_on_store_lost(Box::new(move || mark_all_unsent(&hook_db)));
+            madsim::task::spawn(sweep_forever(db.clone(), self.nats.clone()));
+        }
+        madsim::task::spawn(self.nats.clone().run_session());
+        Arc::new(Instance {
+            node: self.node,
+            fabric: self.fabric.clone(),
+            nats: self.nats.clone(),
+            http,
+        })
+    }
+}
+
+pub(crate) fn not_authorized(req: u64) -> HttpResponse {
+    HttpResponse::error(req, 401, "Not authorized")
+}
+
+pub(crate) fn not_found(req: u64) -> HttpResponse {
+    HttpResponse::error(req, 404, "Not Found")
+}
+
+pub(crate) fn bad_request(req: u64, message: &str) -> HttpResponse {
+    HttpResponse::error(req, 400, message)
+}
+
+pub(crate) fn new_id(prefix: &str, counter: &mut u64) -> Id {
+    *counter += 1;
+    format!("{prefix}{counter}").into()
+}
