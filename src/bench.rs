@@ -8,12 +8,8 @@ use crate::scenario::Scenario;
 use std::time::Instant;
 
 /// The scenarios measured, in this order.
-pub const REFERENCE_SCENARIOS: &[&str] = &[
-    "scenarios/walkthrough.toml",
-    "scenarios/order-race.toml",
-    "scenarios/out-of-order-updates.toml",
-    "scenarios/tickets-orders.toml",
-];
+pub const REFERENCE_SCENARIOS: &[&str] =
+    &["scenarios/walkthrough.toml", "scenarios/order-race.toml", "scenarios/out-of-order-updates.toml", "scenarios/tickets-orders.toml"];
 
 /// Messages per wall second of a bare madsim `Endpoint` ping-pong between two nodes.
 pub fn ping_pong_rate(round_trips: u64) -> f64 {
@@ -21,16 +17,8 @@ pub fn ping_pong_rate(round_trips: u64) -> f64 {
     let started = Instant::now();
     runtime.block_on(async move {
         let handle = madsim::runtime::Handle::current();
-        let server = handle
-            .create_node()
-            .name("pong")
-            .ip("10.0.0.1".parse().unwrap())
-            .build();
-        let client = handle
-            .create_node()
-            .name("ping")
-            .ip("10.0.0.2".parse().unwrap())
-            .build();
+        let server = handle.create_node().name("pong").ip("10.0.0.1".parse().unwrap()).build();
+        let client = handle.create_node().name("ping").ip("10.0.0.2".parse().unwrap()).build();
         server.spawn(async move {
             let ep = madsim::net::Endpoint::bind("10.0.0.1:1").await.unwrap();
             let mut buf = [0u8; 8];
@@ -94,10 +82,7 @@ pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
 pub fn run(seeds: u64) -> Result<(), String> {
     let baseline = ping_pong_rate(200_000);
     println!("bare madsim ping-pong: {baseline:.0} messages/s (one thread)");
-    println!(
-        "{:<24} {:>10} {:>14} {:>12} {:>14} {:>10}",
-        "scenario", "seeds/s", "messages/s", "msgs/seed", "sim s/wall s", "ratio"
-    );
+    println!("{:<24} {:>10} {:>14} {:>12} {:>14} {:>10}", "scenario", "seeds/s", "messages/s", "msgs/seed", "sim s/wall s", "ratio");
     for path in REFERENCE_SCENARIOS {
         let scenario = Scenario::load(std::path::Path::new(path)).map_err(|e| e.to_string())?;
         let f = measure(&scenario, seeds);

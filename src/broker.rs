@@ -112,37 +112,15 @@ pub struct Output {
 
 impl BrokerState {
     pub fn new(store_id: u64) -> Self {
-        BrokerState {
-            store_id,
-            ..Default::default()
-        }
+        BrokerState { store_id, ..Default::default() }
     }
 
     /// Handles one message from node `from` at virtual time `now`.
-    pub fn handle(
-        &mut self,
-        config: &BrokerConfig,
-        now: Duration,
-        from: NodeIdx,
-        msg: Message,
-        out: &mut Output,
-    ) {
+    pub fn handle(&mut self, config: &BrokerConfig, now: Duration, from: NodeIdx, msg: Message, out: &mut Output) {
         match msg {
             Message::Connect { client } => {
-                self.clients.insert(
-                    client.clone(),
-                    ClientInfo {
-                        node: from,
-                        last_seen: now,
-                    },
-                );
-                out.send.push((
-                    from,
-                    Message::Connected {
-                        client,
-                        store_id: self.store_id,
-                    },
-                ));
+                self.clients.insert(client.clone(), ClientInfo { node: from, last_seen: now });
+                out.send.push((from, Message::Connected { client, store_id: self.store_id }));
             }
             Message::Heartbeat { client } => {
                 let known = match self.clients.get_mut(&client) {
@@ -153,41 +131,20 @@ impl BrokerState {
                     }
                     None => false,
                 };
-                out.send.push((
-                    from,
-                    Message::HeartbeatAck {
-                        known,
-                        store_id: self.store_id,
-                    },
-                ));
+                out.send.push((from, Message::HeartbeatAck { known, store_id: self.store_id }));
             }
-            Message::Subscribe {
-                client,
-                subject,
-                group,
-            } => {
+            Message::Subscribe { client, subject, group } => {
                 if !self.clients.contains_key(&client) {
                     return; // unknown client: no reply; it reconnects after its next heartbeat
                 }
-                let state = self
-                    .groups
-                    .entry((subject, group))
-                    .or_insert_with(|| GroupState {
-                        next_seq: 1,
-                        ..Default::default()
-                    });
+                let state = self.groups.entry((subject, group)).or_insert_with(|| GroupState { next_seq: 1, ..Default::default() });
                 if !state.members.contains(&client) {
                     state.members.push(client);
                 }
-                out.send
-                    .push((from, Message::Subscribed { subject, group }));
+                out.send.push((from, Message::Subscribed { subject, group }));
                 self.pump(config, now, subject, out);
             }
-            Message::Publish {
-                client,
-                publish_id,
-                event,
-            } => {
+            Message::Publish { client, publish_id, event } => {
                 if !self.clients.contains_key(&client) {
                     return; // publishes from unknown clients are refused (no ack)
                 }
@@ -195,33 +152,17 @@ impl BrokerState {
                 let channel = self.channels.entry(subject).or_default();
                 channel.push(event.clone());
                 let seq = channel.len() as u64;
-                out.events.push(BrokerEvent::Accepted {
-                    subject,
-                    seq,
-                    event,
-                });
-                out.send
-                    .push((from, Message::PublishAck { publish_id, seq }));
+                out.events.push(BrokerEvent::Accepted { subject, seq, event });
+                out.send.push((from, Message::PublishAck { publish_id, seq }));
                 self.pump(config, now, subject, out);
             }
-            Message::Ack {
-                client,
-                subject,
-                group,
-                seq,
-            } => {
+            Message::Ack { client, subject, group, seq } => {
                 let Some(state) = self.groups.get_mut(&(subject, group)) else {
                     return;
                 };
                 if state.unacked.remove(&seq).is_some() {
                     let event_id = self.channels[&subject][seq as usize - 1].event_id.clone();
-                    out.events.push(BrokerEvent::Acked {
-                        subject,
-                        group,
-                        seq,
-                        client,
-                        event_id,
-                    });
+                    out.events.push(BrokerEvent::Acked { subject, group, seq, client, event_id });
                     self.pump(config, now, subject, out);
                 }
             }
@@ -244,12 +185,7 @@ impl BrokerState {
         let keys: Vec<(Subject, Group)> = self.groups.keys().copied().collect();
         for (subject, group) in keys {
             let state = self.groups.get_mut(&(subject, group)).unwrap();
-            let expired: Vec<u64> = state
-                .unacked
-                .iter()
-                .filter(|(_, p)| p.deadline <= now)
-                .map(|(seq, _)| *seq)
-                .collect();
+            let expired: Vec<u64> = state.unacked.iter().filter(|(_, p)| p.deadline <= now).map(|(seq, _)| *seq).collect();
             for seq in expired {
                 let state = self.groups.get_mut(&(subject, group)).unwrap();
                 let Some(member) = next_member(state, config, false) else {
@@ -269,9 +205,7 @@ impl BrokerState {
     /// Forgets a client: it leaves every group, and what it held unacked is handed on.
     pub fn remove_client(&mut self, client: &ClientId, now: Duration, out: &mut Output) {
         self.clients.remove(client);
-        out.events.push(BrokerEvent::ClientDead {
-            client: client.clone(),
-        });
+        out.events.push(BrokerEvent::ClientDead { client: client.clone() });
         for state in self.groups.values_mut() {
             state.members.retain(|m| m != client);
             for pending in state.unacked.values_mut() {
@@ -288,12 +222,7 @@ impl BrokerState {
             return;
         };
         let last = channel.len() as u64;
-        let groups: Vec<Group> = self
-            .groups
-            .range((subject, "")..)
-            .take_while(|((s, _), _)| *s == subject)
-            .map(|((_, g), _)| *g)
-            .collect();
+        let groups: Vec<Group> = self.groups.range((subject, "")..).take_while(|((s, _), _)| *s == subject).map(|((_, g), _)| *g).collect();
         for group in groups {
             loop {
                 let state = self.groups.get_mut(&(subject, group)).unwrap();
@@ -305,14 +234,7 @@ impl BrokerState {
                 };
                 let seq = state.next_seq;
                 state.next_seq += 1;
-                state.unacked.insert(
-                    seq,
-                    Pending {
-                        member: member.clone(),
-                        deadline: now + config.ack_wait,
-                        deliveries: 1,
-                    },
-                );
+                state.unacked.insert(seq, Pending { member: member.clone(), deadline: now + config.ack_wait, deliveries: 1 });
                 let event = self.channels[&subject][seq as usize - 1].clone();
                 self.send_deliver(subject, group, seq, member, event, false, out);
             }
@@ -339,16 +261,7 @@ impl BrokerState {
             event_id: event.event_id.clone(),
             redelivery: redelivered,
         });
-        out.send.push((
-            node,
-            Message::Deliver {
-                subject,
-                group,
-                seq,
-                event,
-                redelivered,
-            },
-        ));
+        out.send.push((node, Message::Deliver { subject, group, seq, event, redelivered }));
     }
 
     /// Messages of a group not yet acknowledged: delivered-but-unacked plus never delivered.
@@ -356,16 +269,9 @@ impl BrokerState {
         let Some(state) = self.groups.get(&(subject, group)) else {
             return Vec::new();
         };
-        let channel = self
-            .channels
-            .get(&subject)
-            .map(|c| c.as_slice())
-            .unwrap_or(&[]);
-        let mut result: Vec<(u64, Arc<Event>, u32)> = state
-            .unacked
-            .iter()
-            .map(|(seq, p)| (*seq, channel[*seq as usize - 1].clone(), p.deliveries))
-            .collect();
+        let channel = self.channels.get(&subject).map(|c| c.as_slice()).unwrap_or(&[]);
+        let mut result: Vec<(u64, Arc<Event>, u32)> =
+            state.unacked.iter().map(|(seq, p)| (*seq, channel[*seq as usize - 1].clone(), p.deliveries)).collect();
         for seq in state.next_seq..=channel.len() as u64 {
             result.push((seq, channel[seq as usize - 1].clone(), 0));
         }
@@ -375,23 +281,12 @@ impl BrokerState {
 
 /// Picks the next member of a group in round-robin order; with `respect_in_flight`,
 /// skips members already holding `max_in_flight` unacked messages.
-fn next_member(
-    state: &mut GroupState,
-    config: &BrokerConfig,
-    respect_in_flight: bool,
-) -> Option<ClientId> {
+fn next_member(state: &mut GroupState, config: &BrokerConfig, respect_in_flight: bool) -> Option<ClientId> {
     let count = state.members.len();
     for _ in 0..count {
         let member = state.members[state.round_robin % count].clone();
         state.round_robin = state.round_robin.wrapping_add(1);
-        if !respect_in_flight
-            || state
-                .unacked
-                .values()
-                .filter(|p| p.member == member)
-                .count()
-                < config.max_in_flight
-        {
+        if !respect_in_flight || state.unacked.values().filter(|p| p.member == member).count() < config.max_in_flight {
             return Some(member);
         }
     }
@@ -423,10 +318,7 @@ impl BrokerNode {
         loop {
             madsim::time::sleep(self.config.tick).await;
             let mut out = Output::default();
-            self.state
-                .lock()
-                .unwrap()
-                .tick(&self.config, crate::sim::now(), &mut out);
+            self.state.lock().unwrap().tick(&self.config, crate::sim::now(), &mut out);
             self.flush(out);
         }
     }
@@ -435,10 +327,7 @@ impl BrokerNode {
 impl Actor<Message> for BrokerNode {
     fn receive(self: Arc<Self>, from: NodeIdx, msg: Message) -> BoxFuture {
         let mut out = Output::default();
-        self.state
-            .lock()
-            .unwrap()
-            .handle(&self.config, crate::sim::now(), from, msg, &mut out);
+        self.state.lock().unwrap().handle(&self.config, crate::sim::now(), from, msg, &mut out);
         self.flush(out);
         Box::pin(std::future::ready(()))
     }
@@ -453,10 +342,7 @@ mod tests {
     const OTHER: Group = "audit-service";
 
     fn cfg() -> BrokerConfig {
-        BrokerConfig {
-            max_in_flight: 16,
-            ..Default::default()
-        }
+        BrokerConfig { max_in_flight: 16, ..Default::default() }
     }
 
     fn ticket_event(version: u64) -> Arc<Event> {
@@ -478,37 +364,19 @@ mod tests {
 
     fn connect(b: &mut BrokerState, node: NodeIdx, name: &str) -> ClientId {
         let client: ClientId = name.into();
-        step(
-            b,
-            0,
-            node,
-            Message::Connect {
-                client: client.clone(),
-            },
-        );
+        step(b, 0, node, Message::Connect { client: client.clone() });
         client
     }
 
     fn publish(b: &mut BrokerState, client: &ClientId, version: u64) -> Output {
-        step(
-            b,
-            0,
-            9,
-            Message::Publish {
-                client: client.clone(),
-                publish_id: version,
-                event: ticket_event(version),
-            },
-        )
+        step(b, 0, 9, Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version) })
     }
 
     fn delivers(out: &Output) -> Vec<(NodeIdx, u64, bool)> {
         out.send
             .iter()
             .filter_map(|(to, m)| match m {
-                Message::Deliver {
-                    seq, redelivered, ..
-                } => Some((*to, *seq, *redelivered)),
+                Message::Deliver { seq, redelivered, .. } => Some((*to, *seq, *redelivered)),
                 _ => None,
             })
             .collect()
@@ -521,10 +389,7 @@ mod tests {
         let out = publish(&mut b, &p, 0);
         assert!(matches!(out.send[0].1, Message::PublishAck { seq: 1, .. }));
         let out = publish(&mut b, &p, 0);
-        assert!(
-            matches!(out.send[0].1, Message::PublishAck { seq: 2, .. }),
-            "a retried publish is a new message"
-        );
+        assert!(matches!(out.send[0].1, Message::PublishAck { seq: 2, .. }), "a retried publish is a new message");
     }
 
     #[test]
@@ -534,16 +399,7 @@ mod tests {
         publish(&mut b, &p, 0);
         publish(&mut b, &p, 1);
         let c = connect(&mut b, 1, "orders-1");
-        let out = step(
-            &mut b,
-            0,
-            1,
-            Message::Subscribe {
-                client: c,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-            },
-        );
+        let out = step(&mut b, 0, 1, Message::Subscribe { client: c, subject: Subject::TicketUpdated, group: ORDERS });
         assert_eq!(delivers(&out), vec![(1, 1, false), (1, 2, false)]);
     }
 
@@ -553,16 +409,7 @@ mod tests {
         let p = connect(&mut b, 9, "pub");
         for (node, name, group) in [(1, "o1", ORDERS), (2, "o2", ORDERS), (3, "a1", OTHER)] {
             let c = connect(&mut b, node, name);
-            step(
-                &mut b,
-                0,
-                node,
-                Message::Subscribe {
-                    client: c,
-                    subject: Subject::TicketUpdated,
-                    group,
-                },
-            );
+            step(&mut b, 0, node, Message::Subscribe { client: c, subject: Subject::TicketUpdated, group });
         }
         let out = publish(&mut b, &p, 0);
         let d = delivers(&out);
@@ -576,16 +423,7 @@ mod tests {
         let mut b = BrokerState::new(1);
         let p = connect(&mut b, 9, "pub");
         let c = connect(&mut b, 1, "o1");
-        step(
-            &mut b,
-            0,
-            1,
-            Message::Subscribe {
-                client: c.clone(),
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-            },
-        );
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
         let mut out = Output::default();
         b.tick(&cfg(), Duration::from_millis(4_000), &mut out);
@@ -596,17 +434,7 @@ mod tests {
         b.tick(&cfg(), Duration::from_millis(5_000), &mut out);
         assert_eq!(delivers(&out), vec![(1, 1, true)]);
         // acked: never again
-        step(
-            &mut b,
-            5_100,
-            1,
-            Message::Ack {
-                client: c,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-            },
-        );
+        step(&mut b, 5_100, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1 });
         let mut out = Output::default();
         b.tick(&cfg(), Duration::from_millis(9_000), &mut out);
         assert!(delivers(&out).is_empty());
@@ -618,47 +446,15 @@ mod tests {
         let mut b = BrokerState::new(1);
         let p = connect(&mut b, 9, "pub");
         let c = connect(&mut b, 1, "o1");
-        step(
-            &mut b,
-            0,
-            1,
-            Message::Subscribe {
-                client: c.clone(),
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-            },
-        );
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
-        step(
-            &mut b,
-            0,
-            1,
-            Message::Ack {
-                client: c.clone(),
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-            },
-        );
+        step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1 });
         let mut out = Output::default();
         b.remove_client(&c, Duration::ZERO, &mut out);
         publish(&mut b, &p, 1);
         let c2 = connect(&mut b, 2, "o1-restarted");
-        let out = step(
-            &mut b,
-            0,
-            2,
-            Message::Subscribe {
-                client: c2,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-            },
-        );
-        assert_eq!(
-            delivers(&out),
-            vec![(2, 2, false)],
-            "only what the group has not yet had"
-        );
+        let out = step(&mut b, 0, 2, Message::Subscribe { client: c2, subject: Subject::TicketUpdated, group: ORDERS });
+        assert_eq!(delivers(&out), vec![(2, 2, false)], "only what the group has not yet had");
     }
 
     #[test]
@@ -667,46 +463,22 @@ mod tests {
         let p = connect(&mut b, 9, "pub");
         let c1 = connect(&mut b, 1, "o1");
         let c2 = connect(&mut b, 2, "o2");
-        step(
-            &mut b,
-            0,
-            1,
-            Message::Subscribe {
-                client: c1,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-            },
-        );
-        step(
-            &mut b,
-            0,
-            2,
-            Message::Subscribe {
-                client: c2.clone(),
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-            },
-        );
+        step(&mut b, 0, 1, Message::Subscribe { client: c1, subject: Subject::TicketUpdated, group: ORDERS });
+        step(&mut b, 0, 2, Message::Subscribe { client: c2.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         let first = delivers(&publish(&mut b, &p, 0));
         assert_eq!(first, vec![(1, 1, false)]);
         // only o2 keeps sending heartbeats
         step(&mut b, 9_000, 2, Message::Heartbeat { client: c2 });
         let mut out = Output::default();
         b.tick(&cfg(), Duration::from_millis(10_500), &mut out);
-        assert!(out
-            .events
-            .iter()
-            .any(|e| matches!(e, BrokerEvent::ClientDead { client } if &**client == "o1")));
+        assert!(out.events.iter().any(|e| matches!(e, BrokerEvent::ClientDead { client } if &**client == "o1")));
         assert_eq!(delivers(&out), vec![(2, 1, true)]);
     }
 
     #[test]
     fn max_in_flight_holds_back_deliveries_until_acks() {
         let mut b = BrokerState::new(1);
-        let config = BrokerConfig {
-            max_in_flight: 1,
-            ..Default::default()
-        };
+        let config = BrokerConfig { max_in_flight: 1, ..Default::default() };
         let p = connect(&mut b, 9, "pub");
         let c = connect(&mut b, 1, "o1");
         let mut out = Output::default();
@@ -714,73 +486,26 @@ mod tests {
             &config,
             Duration::ZERO,
             1,
-            Message::Subscribe {
-                client: c.clone(),
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-            },
+            Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS },
             &mut out,
         );
         for v in 0..3 {
             let mut o = Output::default();
-            b.handle(
-                &config,
-                Duration::ZERO,
-                9,
-                Message::Publish {
-                    client: p.clone(),
-                    publish_id: v,
-                    event: ticket_event(v),
-                },
-                &mut o,
-            );
+            b.handle(&config, Duration::ZERO, 9, Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v) }, &mut o);
             out.send.extend(o.send);
         }
         assert_eq!(delivers(&out), vec![(1, 1, false)]);
         let mut o = Output::default();
-        b.handle(
-            &config,
-            Duration::ZERO,
-            1,
-            Message::Ack {
-                client: c,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-            },
-            &mut o,
-        );
+        b.handle(&config, Duration::ZERO, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1 }, &mut o);
         assert_eq!(delivers(&o), vec![(1, 2, false)]);
     }
 
     #[test]
     fn unknown_client_is_told_on_heartbeat_and_its_publishes_refused() {
         let mut b = BrokerState::new(7);
-        let out = step(
-            &mut b,
-            0,
-            1,
-            Message::Heartbeat {
-                client: "ghost".into(),
-            },
-        );
-        assert!(matches!(
-            out.send[0].1,
-            Message::HeartbeatAck {
-                known: false,
-                store_id: 7
-            }
-        ));
-        let out = step(
-            &mut b,
-            0,
-            1,
-            Message::Publish {
-                client: "ghost".into(),
-                publish_id: 1,
-                event: ticket_event(0),
-            },
-        );
+        let out = step(&mut b, 0, 1, Message::Heartbeat { client: "ghost".into() });
+        assert!(matches!(out.send[0].1, Message::HeartbeatAck { known: false, store_id: 7 }));
+        let out = step(&mut b, 0, 1, Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0) });
         assert!(out.send.is_empty() && out.events.is_empty());
     }
 }

@@ -10,11 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(
-    name = "ticketsim",
-    version,
-    about = "Deterministic simulator of the event-driven ticketing microservices"
-)]
+#[command(name = "ticketsim", version, about = "Deterministic simulator of the event-driven ticketing microservices")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -144,10 +140,7 @@ fn load(args: &ScenarioArgs) -> Result<(Scenario, Overrides, String), String> {
             None => (false, flaw.strip_prefix('+').unwrap_or(flaw)),
         };
         if Flaw::from_name(name).is_none() {
-            return Err(format!(
-                "--flaw {flaw}: unknown flaw {name:?}; allowed: {}",
-                Flaw::names().join(", ")
-            ));
+            return Err(format!("--flaw {flaw}: unknown flaw {name:?}; allowed: {}", Flaw::names().join(", ")));
         }
         scenario.flaws.retain(|f| f != name);
         scenario.without_flaws.retain(|f| f != name);
@@ -162,21 +155,11 @@ fn load(args: &ScenarioArgs) -> Result<(Scenario, Overrides, String), String> {
 }
 
 fn parse_range(text: &str) -> Result<std::ops::Range<u64>, String> {
-    let (a, b) = text
-        .split_once("..")
-        .ok_or_else(|| format!("--seeds {text}: write a range A..B, e.g. 0..1000"))?;
-    let a: u64 = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("--seeds {text}: {a:?} is not a whole number"))?;
-    let b: u64 = b
-        .trim()
-        .parse()
-        .map_err(|_| format!("--seeds {text}: {b:?} is not a whole number"))?;
+    let (a, b) = text.split_once("..").ok_or_else(|| format!("--seeds {text}: write a range A..B, e.g. 0..1000"))?;
+    let a: u64 = a.trim().parse().map_err(|_| format!("--seeds {text}: {a:?} is not a whole number"))?;
+    let b: u64 = b.trim().parse().map_err(|_| format!("--seeds {text}: {b:?} is not a whole number"))?;
     if a >= b {
-        return Err(format!(
-            "--seeds {text}: the range is empty; write A..B with A < B"
-        ));
+        return Err(format!("--seeds {text}: the range is empty; write A..B with A < B"));
     }
     Ok(a..b)
 }
@@ -192,7 +175,10 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
 }
 
 fn init_tracing() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("ticketsim=info"))
+        .with_ansi(std::io::stdout().is_terminal())
         .with_timer(VirtualTime)
         .with_target(false)
         .with_level(false)
@@ -214,25 +200,12 @@ impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
 
 fn execute(command: Command) -> Result<i32, String> {
     match command {
-        Command::Run {
-            scenario,
-            seed,
-            trace,
-            format,
-        } => {
+        Command::Run { scenario, seed, trace, format } => {
             let (scenario, overrides, path) = load(&scenario)?;
             if trace {
                 init_tracing();
             }
-            let outcome = run_seed(
-                &scenario,
-                seed,
-                &RunOptions {
-                    trace,
-                    keep_history: true,
-                    ..Default::default()
-                },
-            );
+            let outcome = run_seed(&scenario, seed, &RunOptions { trace, keep_history: true, ..Default::default() });
             let replay = report::replay_command(&path, seed, &overrides);
             match format {
                 Format::Json => {
@@ -266,14 +239,7 @@ fn execute(command: Command) -> Result<i32, String> {
             }
             Ok(outcome.failed() as i32)
         }
-        Command::Explore {
-            scenario,
-            seeds,
-            jobs,
-            shard,
-            fail_fast,
-            format,
-        } => {
+        Command::Explore { scenario, seeds, jobs, shard, fail_fast, format } => {
             let (scenario, overrides, path) = load(&scenario)?;
             let options = ExploreOptions {
                 seeds: parse_range(&seeds)?,
@@ -322,32 +288,17 @@ fn execute(command: Command) -> Result<i32, String> {
             }
             Ok((!summary.failing_seeds.is_empty()) as i32)
         }
-        Command::Replay {
-            scenario,
-            seed,
-            messages,
-        } => {
+        Command::Replay { scenario, seed, messages } => {
             let (scenario, overrides, path) = load(&scenario)?;
             init_tracing();
-            let outcome = run_seed(
-                &scenario,
-                seed,
-                &RunOptions {
-                    trace: true,
-                    record_messages: messages,
-                    keep_history: true,
-                },
-            );
+            let outcome = run_seed(&scenario, seed, &RunOptions { trace: true, record_messages: messages, keep_history: true });
             println!("{}", report::run_table(&outcome, &scenario));
             if outcome.failed() {
                 println!("{}", report::violations_table(&outcome.violations, 50));
             } else {
                 println!("no invariant violated");
             }
-            println!(
-                "replayed with  {}",
-                report::replay_command(&path, seed, &overrides)
-            );
+            println!("replayed with  {}", report::replay_command(&path, seed, &overrides));
             Ok(outcome.failed() as i32)
         }
         Command::List { format } => {
@@ -365,9 +316,7 @@ fn scenario_files() -> Vec<(String, String)> {
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .map(|p| {
-                    let description = Scenario::load(&p)
-                        .map(|s| s.description)
-                        .unwrap_or_else(|e| format!("(invalid: {e})"));
+                    let description = Scenario::load(&p).map(|s| s.description).unwrap_or_else(|e| format!("(invalid: {e})"));
                     (p.display().to_string(), description)
                 })
                 .collect()
@@ -399,29 +348,16 @@ fn print_list(format: Format) {
     }
     println!("\ninvariants:");
     for inv in crate::checkers::INVARIANTS {
-        println!(
-            "  {:<24} {}{}",
-            inv.name,
-            if inv.liveness { "(liveness) " } else { "" },
-            inv.meaning
-        );
+        println!("  {:<24} {}{}", inv.name, if inv.liveness { "(liveness) " } else { "" }, inv.meaning);
     }
     println!("\nflaws:");
     for f in CATALOGUE {
         let preset = if f.as_built { "as-built" } else { "lesson" };
-        let target = f
-            .target
-            .map(|t| format!("in {t}"))
-            .unwrap_or_else(|| "needs payments (not simulated yet)".into());
-        println!(
-            "  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}",
-            f.name, f.caught_by, "", f.description
-        );
+        let target = f.target.map(|t| format!("in {t}")).unwrap_or_else(|| "needs payments (not simulated yet)".into());
+        println!("  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}", f.name, f.caught_by, "", f.description);
     }
     println!(
         "\npresets:\n  as-built   the app as shipped: {}\n  hardened   no flaw",
-        crate::flaws::Flaws::preset(Preset::AsBuilt)
-            .names()
-            .join(", ")
+        crate::flaws::Flaws::preset(Preset::AsBuilt).names().join(", ")
     );
 }

@@ -48,9 +48,7 @@ pub struct ExploreSummary {
 }
 
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 fn seeds_of(options: &ExploreOptions) -> Vec<u64> {
@@ -73,13 +71,7 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
     let jobs = options.jobs.max(1).min(seeds.len().max(1));
     let mut workers = Vec::new();
     for _ in 0..jobs {
-        let (seeds, next, stop, tx, scenario) = (
-            seeds.clone(),
-            next.clone(),
-            stop.clone(),
-            tx.clone(),
-            scenario.clone(),
-        );
+        let (seeds, next, stop, tx, scenario) = (seeds.clone(), next.clone(), stop.clone(), tx.clone(), scenario.clone());
         workers.push(std::thread::spawn(move || loop {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -101,19 +93,9 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
         if outcome.failed() && options.fail_fast {
             stop.store(true, Ordering::Relaxed);
         }
-        if show_progress && (summary.seeds_run % 50 == 0 || summary.seeds_run == seeds.len() as u64)
-        {
-            let failing = outcomes
-                .iter()
-                .filter(|o: &&crate::run::RunOutcome| o.failed())
-                .count()
-                + outcome.failed() as usize;
-            eprint!(
-                "\r{} / {} seeds, {} failing",
-                summary.seeds_run,
-                seeds.len(),
-                failing
-            );
+        if show_progress && (summary.seeds_run % 50 == 0 || summary.seeds_run == seeds.len() as u64) {
+            let failing = outcomes.iter().filter(|o: &&crate::run::RunOutcome| o.failed()).count() + outcome.failed() as usize;
+            eprint!("\r{} / {} seeds, {} failing", summary.seeds_run, seeds.len(), failing);
         }
         outcomes.push(outcome);
     }
@@ -128,9 +110,7 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
         add(&mut summary.fabric, &outcome.fabric);
         add_nemesis(&mut summary.nemesis, &outcome.nemesis);
         summary.virtual_time += outcome.end;
-        summary
-            .trace_hashes
-            .insert(outcome.seed, outcome.trace_hash);
+        summary.trace_hashes.insert(outcome.seed, outcome.trace_hash);
         if outcome.failed() {
             summary.failing_seeds.push(outcome.seed);
             let mut seen = Vec::new();
@@ -139,16 +119,12 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
                     continue;
                 }
                 seen.push(v.invariant);
-                summary
-                    .by_invariant
-                    .entry(v.invariant.to_string())
-                    .or_default()
-                    .push(FailingSeed {
-                        seed: outcome.seed,
-                        time: v.time,
-                        explanation: v.explanation.clone(),
-                        trace_hash: format!("{:016x}", outcome.trace_hash),
-                    });
+                summary.by_invariant.entry(v.invariant.to_string()).or_default().push(FailingSeed {
+                    seed: outcome.seed,
+                    time: v.time,
+                    explanation: v.explanation.clone(),
+                    trace_hash: format!("{:016x}", outcome.trace_hash),
+                });
             }
         }
     }

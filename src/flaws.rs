@@ -116,10 +116,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
 
 impl Flaw {
     pub fn info(self) -> &'static FlawInfo {
-        CATALOGUE
-            .iter()
-            .find(|i| i.flaw == self)
-            .expect("every flaw is catalogued")
+        CATALOGUE.iter().find(|i| i.flaw == self).expect("every flaw is catalogued")
     }
     pub fn name(self) -> &'static str {
         self.info().name
@@ -172,10 +169,7 @@ impl Flaws {
     pub fn preset(preset: Preset) -> Self {
         match preset {
             Preset::Hardened => Flaws(0),
-            Preset::AsBuilt => CATALOGUE
-                .iter()
-                .filter(|i| i.as_built)
-                .fold(Flaws(0), |f, i| f.with(i.flaw)),
+            Preset::AsBuilt => CATALOGUE.iter().filter(|i| i.as_built).fold(Flaws(0), |f, i| f.with(i.flaw)),
         }
     }
     pub fn has(self, flaw: Flaw) -> bool {
@@ -188,10 +182,7 @@ impl Flaws {
         Flaws(self.0 & !(1 << flaw as u32))
     }
     pub fn iter(self) -> impl Iterator<Item = Flaw> {
-        CATALOGUE
-            .iter()
-            .map(|i| i.flaw)
-            .filter(move |f| self.has(*f))
+        CATALOGUE.iter().map(|i| i.flaw).filter(move |f| self.has(*f))
     }
     pub fn names(self) -> Vec<&'static str> {
         self.iter().map(|f| f.name()).collect()

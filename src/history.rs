@@ -33,66 +33,21 @@ impl OrderStatus {
 /// A record as written to a service's store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Snapshot {
-    Ticket {
-        id: Id,
-        version: u64,
-        title: String,
-        price: i64,
-        user_id: Id,
-        order_id: Option<Id>,
-    },
-    Order {
-        id: Id,
-        version: u64,
-        status: OrderStatus,
-        user_id: Id,
-        ticket_id: Id,
-        expires_at: Duration,
-    },
-    TicketReplica {
-        id: Id,
-        version: u64,
-        title: String,
-        price: i64,
-    },
+    Ticket { id: Id, version: u64, title: String, price: i64, user_id: Id, order_id: Option<Id> },
+    Order { id: Id, version: u64, status: OrderStatus, user_id: Id, ticket_id: Id, expires_at: Duration },
+    TicketReplica { id: Id, version: u64, title: String, price: i64 },
 }
 
 impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Snapshot::Ticket {
-                id,
-                version,
-                title,
-                price,
-                order_id,
-                ..
-            } => {
-                write!(
-                    f,
-                    "ticket {id} v{version} {title:?} {price} orderId={}",
-                    order_id.as_deref().unwrap_or("-")
-                )
+            Snapshot::Ticket { id, version, title, price, order_id, .. } => {
+                write!(f, "ticket {id} v{version} {title:?} {price} orderId={}", order_id.as_deref().unwrap_or("-"))
             }
-            Snapshot::Order {
-                id,
-                version,
-                status,
-                ticket_id,
-                ..
-            } => {
-                write!(
-                    f,
-                    "order {id} v{version} {} ticket={ticket_id}",
-                    status.as_str()
-                )
+            Snapshot::Order { id, version, status, ticket_id, .. } => {
+                write!(f, "order {id} v{version} {} ticket={ticket_id}", status.as_str())
             }
-            Snapshot::TicketReplica {
-                id,
-                version,
-                title,
-                price,
-            } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
+            Snapshot::TicketReplica { id, version, title, price } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
         }
     }
 }
@@ -169,25 +124,10 @@ pub enum Record {
 impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Record::Request {
-                req,
-                user,
-                instance,
-                route,
-            } => {
-                write!(
-                    f,
-                    "request #{req} {} -> {instance}: {}",
-                    user.as_deref().unwrap_or("anonymous"),
-                    route.text()
-                )
+            Record::Request { req, user, instance, route } => {
+                write!(f, "request #{req} {} -> {instance}: {}", user.as_deref().unwrap_or("anonymous"), route.text())
             }
-            Record::Response {
-                req,
-                status,
-                record,
-                message,
-            } => {
+            Record::Response { req, status, record, message } => {
                 write!(f, "response #{req} {status}")?;
                 if let Some(r) = record {
                     write!(f, " {r}")?;
@@ -198,39 +138,17 @@ impl fmt::Display for Record {
                 Ok(())
             }
             Record::Timeout { req } => write!(f, "timeout #{req} (no response)"),
-            Record::Write {
-                service,
-                cause,
-                snapshot,
-            } => write!(f, "{service} store ({cause}): {snapshot}"),
+            Record::Write { service, cause, snapshot } => write!(f, "{service} store ({cause}): {snapshot}"),
             Record::Outboxed { service, event_id } => write!(f, "{service} outbox + {event_id}"),
-            Record::Accepted {
-                subject,
-                seq,
-                event,
-            } => write!(f, "broker accepted {subject}#{seq} {}", event.event_id),
-            Record::Delivered {
-                subject,
-                group,
-                seq,
-                client,
-                event_id,
-                redelivery,
-            } => write!(
+            Record::Accepted { subject, seq, event } => write!(f, "broker accepted {subject}#{seq} {}", event.event_id),
+            Record::Delivered { subject, group, seq, client, event_id, redelivery } => write!(
                 f,
                 "broker delivers {subject}#{seq} {event_id} to {group}/{client}{}",
                 if *redelivery { " (redelivery)" } else { "" }
             ),
-            Record::Acked {
-                subject,
-                group,
-                seq,
-                client,
-                event_id,
-            } => write!(
-                f,
-                "broker acked {subject}#{seq} {event_id} by {group}/{client}"
-            ),
+            Record::Acked { subject, group, seq, client, event_id } => {
+                write!(f, "broker acked {subject}#{seq} {event_id} by {group}/{client}")
+            }
             Record::Fault { text } => write!(f, "nemesis: {text}"),
             Record::Net { text } => write!(f, "net: {text}"),
             Record::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
@@ -265,27 +183,13 @@ pub struct History {
 
 impl History {
     pub fn new(trace: bool) -> Self {
-        History {
-            entries: Arc::default(),
-            trace,
-        }
+        History { entries: Arc::default(), trace }
     }
 
     /// Builds a history from hand-made records (for checker tests).
     pub fn from_records(records: Vec<(Duration, Record)>) -> Self {
-        let entries = records
-            .into_iter()
-            .enumerate()
-            .map(|(index, (time, record))| Entry {
-                index,
-                time,
-                record,
-            })
-            .collect();
-        History {
-            entries: Arc::new(Mutex::new(entries)),
-            trace: false,
-        }
+        let entries = records.into_iter().enumerate().map(|(index, (time, record))| Entry { index, time, record }).collect();
+        History { entries: Arc::new(Mutex::new(entries)), trace: false }
     }
 
     pub fn tracing(&self) -> bool {
@@ -300,11 +204,7 @@ impl History {
         }
         let mut entries = self.entries.lock().unwrap();
         let index = entries.len();
-        entries.push(Entry {
-            index,
-            time,
-            record,
-        });
+        entries.push(Entry { index, time, record });
     }
 
     pub fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {

@@ -119,8 +119,7 @@ impl Event {
     pub fn new(data: EventData) -> Arc<Event> {
         let (record, version): (&str, Option<u64>) = match &data {
             EventData::TicketCreated(t) | EventData::TicketUpdated(t) => (&t.id, Some(t.version)),
-            EventData::OrderCreated { id, version, .. }
-            | EventData::OrderCancelled { id, version, .. } => (id, *version),
+            EventData::OrderCreated { id, version, .. } | EventData::OrderCancelled { id, version, .. } => (id, *version),
             EventData::ExpirationComplete { order_id } => (order_id, None),
             EventData::PaymentCreated { id, .. } => (id, None),
             EventData::TransactionCreated { id, .. } => (id, None),
@@ -153,33 +152,14 @@ fn subject_of(data: &EventData) -> Subject {
 /// The routes of the app's HTTP API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    CreateTicket {
-        title: String,
-        price: i64,
-    },
+    CreateTicket { title: String, price: i64 },
     ListTickets,
-    ShowTicket {
-        id: Id,
-    },
-    UpdateTicket {
-        id: Id,
-        title: String,
-        price: i64,
-    },
-    CreateOrder {
-        ticket_id: Option<Id>,
-    },
-    CancelOrder {
-        id: Id,
-    },
-    CreatePayment {
-        order_id: Option<Id>,
-        token: Option<String>,
-    },
-    CreateTransaction {
-        kind: TransactionKind,
-        amount: i64,
-    },
+    ShowTicket { id: Id },
+    UpdateTicket { id: Id, title: String, price: i64 },
+    CreateOrder { ticket_id: Option<Id> },
+    CancelOrder { id: Id },
+    CreatePayment { order_id: Option<Id>, token: Option<String> },
+    CreateTransaction { kind: TransactionKind, amount: i64 },
 }
 
 impl Route {
@@ -227,20 +207,10 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn ok(id: u64, status: u16, record: Option<Id>) -> Self {
-        HttpResponse {
-            id,
-            status,
-            record,
-            message: None,
-        }
+        HttpResponse { id, status, record, message: None }
     }
     pub fn error(id: u64, status: u16, message: &str) -> Self {
-        HttpResponse {
-            id,
-            status,
-            record: None,
-            message: Some(message.to_string()),
-        }
+        HttpResponse { id, status, record: None, message: Some(message.to_string()) }
     }
 }
 
@@ -251,51 +221,16 @@ pub type ClientId = Arc<str>;
 pub enum Message {
     Request(Arc<HttpRequest>),
     Response(Arc<HttpResponse>),
-    Connect {
-        client: ClientId,
-    },
-    Connected {
-        client: ClientId,
-        store_id: u64,
-    },
-    Subscribe {
-        client: ClientId,
-        subject: Subject,
-        group: Group,
-    },
-    Subscribed {
-        subject: Subject,
-        group: Group,
-    },
-    Publish {
-        client: ClientId,
-        publish_id: u64,
-        event: Arc<Event>,
-    },
-    PublishAck {
-        publish_id: u64,
-        seq: u64,
-    },
-    Deliver {
-        subject: Subject,
-        group: Group,
-        seq: u64,
-        event: Arc<Event>,
-        redelivered: bool,
-    },
-    Ack {
-        client: ClientId,
-        subject: Subject,
-        group: Group,
-        seq: u64,
-    },
-    Heartbeat {
-        client: ClientId,
-    },
-    HeartbeatAck {
-        known: bool,
-        store_id: u64,
-    },
+    Connect { client: ClientId },
+    Connected { client: ClientId, store_id: u64 },
+    Subscribe { client: ClientId, subject: Subject, group: Group },
+    Subscribed { subject: Subject, group: Group },
+    Publish { client: ClientId, publish_id: u64, event: Arc<Event> },
+    PublishAck { publish_id: u64, seq: u64 },
+    Deliver { subject: Subject, group: Group, seq: u64, event: Arc<Event>, redelivered: bool },
+    Ack { client: ClientId, subject: Subject, group: Group, seq: u64 },
+    Heartbeat { client: ClientId },
+    HeartbeatAck { known: bool, store_id: u64 },
 }
 
 impl Describe for Message {
@@ -321,48 +256,22 @@ impl Describe for Message {
             Message::Request(r) => format!("#{} {}", r.id, r.route.text()),
             Message::Response(r) => match &r.message {
                 Some(m) => format!("#{} {} {m:?}", r.id, r.status),
-                None => format!(
-                    "#{} {} {}",
-                    r.id,
-                    r.status,
-                    r.record.as_deref().unwrap_or("")
-                ),
+                None => format!("#{} {} {}", r.id, r.status, r.record.as_deref().unwrap_or("")),
             },
             Message::Connect { client } => format!("connect {client}"),
             Message::Connected { client, store_id } => {
                 format!("connected {client} store {store_id}")
             }
-            Message::Subscribe {
-                client,
-                subject,
-                group,
-            } => format!("subscribe {client} {subject} {group}"),
+            Message::Subscribe { client, subject, group } => format!("subscribe {client} {subject} {group}"),
             Message::Subscribed { subject, group } => format!("subscribed {subject} {group}"),
-            Message::Publish {
-                publish_id, event, ..
-            } => format!("publish #{publish_id} {}", event.event_id),
+            Message::Publish { publish_id, event, .. } => format!("publish #{publish_id} {}", event.event_id),
             Message::PublishAck { publish_id, seq } => {
                 format!("publish-ack #{publish_id} seq {seq}")
             }
-            Message::Deliver {
-                subject,
-                group,
-                seq,
-                event,
-                redelivered,
-            } => {
-                format!(
-                    "deliver {subject}#{seq} to {group} {}{}",
-                    event.event_id,
-                    if *redelivered { " (redelivery)" } else { "" }
-                )
+            Message::Deliver { subject, group, seq, event, redelivered } => {
+                format!("deliver {subject}#{seq} to {group} {}{}", event.event_id, if *redelivered { " (redelivery)" } else { "" })
             }
-            Message::Ack {
-                subject,
-                group,
-                seq,
-                ..
-            } => format!("ack {subject}#{seq} {group}"),
+            Message::Ack { subject, group, seq, .. } => format!("ack {subject}#{seq} {group}"),
             Message::Heartbeat { client } => format!("heartbeat {client}"),
             Message::HeartbeatAck { known, store_id } => {
                 format!("heartbeat-ack known={known} store {store_id}")

@@ -37,10 +37,7 @@ impl Overrides {
 }
 
 pub fn replay_command(scenario_path: &str, seed: u64, overrides: &Overrides) -> String {
-    format!(
-        "ticketsim replay {scenario_path} --seed {seed}{}",
-        overrides.args()
-    )
+    format!("ticketsim replay {scenario_path} --seed {seed}{}", overrides.args())
 }
 
 fn row(name: &str, value: impl ToString) -> [String; 2] {
@@ -63,27 +60,15 @@ pub fn run_table(outcome: &RunOutcome, scenario: &Scenario) -> String {
         }),
         row("seed", outcome.seed),
         row("virtual time", fmt_time(outcome.end)),
-        row(
-            "messages sent / delivered",
-            format!("{} / {}", f.sent, f.delivered),
-        ),
+        row("messages sent / delivered", format!("{} / {}", f.sent, f.delivered)),
         row(
             "dropped (random / partition / node down)",
-            format!(
-                "{} / {} / {}",
-                f.dropped_random, f.dropped_partition, f.dropped_node_down
-            ),
+            format!("{} / {} / {}", f.dropped_random, f.dropped_partition, f.dropped_node_down),
         ),
         row("duplicated", f.duplicated),
-        row(
-            "crashes / restarts",
-            format!("{} / {}", n.crashes, n.restarts),
-        ),
+        row("crashes / restarts", format!("{} / {}", n.crashes, n.restarts)),
         row("broker restarts", n.broker_restarts),
-        row(
-            "pauses / partitions",
-            format!("{} / {}", n.pauses, n.partitions),
-        ),
+        row("pauses / partitions", format!("{} / {}", n.pauses, n.partitions)),
         row("history records", outcome.history_len),
         row("trace hash", format!("{:016x}", outcome.trace_hash)),
         row("violations", outcome.violations.len()),
@@ -116,10 +101,7 @@ pub fn violations_table(violations: &[Violation], limit: usize) -> String {
         .collect();
     let mut text = Table::new(rows).with(Style::rounded()).to_string();
     if violations.len() > limit {
-        text.push_str(&format!(
-            "\n... and {} more violations",
-            violations.len() - limit
-        ));
+        text.push_str(&format!("\n... and {} more violations", violations.len() - limit));
     }
     text
 }
@@ -147,20 +129,13 @@ pub fn version_table(entries: &[Entry], scenario: &Scenario) -> Option<String> {
         .expect
         .iter()
         .map(|e| {
-            let id = names
-                .get(&e.ticket)
-                .cloned()
-                .unwrap_or_else(|| e.ticket.as_str().into());
+            let id = names.get(&e.ticket).cloned().unwrap_or_else(|| e.ticket.as_str().into());
             let observed = scripted_expectations::observe(entries, &id, e);
             let problems = scripted_expectations::mismatches(e, &observed, &names);
             let alias = |order: &Option<crate::proto::Id>| -> String {
                 match order {
                     None => "-".into(),
-                    Some(o) => names
-                        .iter()
-                        .find(|(_, id)| *id == o)
-                        .map(|(n, _)| n.clone())
-                        .unwrap_or_else(|| o.to_string()),
+                    Some(o) => names.iter().find(|(_, id)| *id == o).map(|(n, _)| n.clone()).unwrap_or_else(|| o.to_string()),
                 }
             };
             VersionRow {
@@ -172,16 +147,8 @@ pub fn version_table(entries: &[Entry], scenario: &Scenario) -> Option<String> {
                     .as_ref()
                     .map(|(v, p, o)| format!("v{v} price {p} orderId {}", alias(o)))
                     .unwrap_or_else(|| "-".into()),
-                replica: observed
-                    .replica
-                    .as_ref()
-                    .map(|(v, t, p)| format!("{} {t} {p} v{v}", e.ticket))
-                    .unwrap_or_else(|| "-".into()),
-                ok: if problems.is_empty() {
-                    "yes".into()
-                } else {
-                    format!("NO: {}", problems.join("; "))
-                },
+                replica: observed.replica.as_ref().map(|(v, t, p)| format!("{} {t} {p} v{v}", e.ticket)).unwrap_or_else(|| "-".into()),
+                ok: if problems.is_empty() { "yes".into() } else { format!("NO: {}", problems.join("; ")) },
             }
         })
         .collect();
@@ -215,11 +182,7 @@ struct GroupRow {
 }
 
 /// The summary of a sweep: counts, fault totals, failing seeds grouped by invariant.
-pub fn explore_text(
-    summary: &ExploreSummary,
-    scenario_path: &str,
-    overrides: &Overrides,
-) -> String {
+pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &Overrides) -> String {
     let mut out = String::new();
     let f = &summary.fabric;
     let n = &summary.nemesis;
@@ -232,7 +195,13 @@ pub fn explore_text(
     ));
     out.push_str(&format!(
         "fabric: {} sent, {} delivered, {} dropped ({} random, {} partition, {} node down), {} duplicated\n",
-        f.sent, f.delivered, f.dropped(), f.dropped_random, f.dropped_partition, f.dropped_node_down, f.duplicated
+        f.sent,
+        f.delivered,
+        f.dropped(),
+        f.dropped_random,
+        f.dropped_partition,
+        f.dropped_node_down,
+        f.duplicated
     ));
     out.push_str(&format!(
         "nemesis: {} crashes, {} restarts, {} broker restarts, {} pauses, {} partitions\n",
@@ -259,10 +228,7 @@ pub fn explore_text(
     out.push_str(&Table::new(rows).with(Style::rounded()).to_string());
     out.push('\n');
     for (invariant, seeds) in &summary.by_invariant {
-        out.push_str(&format!(
-            "{invariant}: replay with  {}\n",
-            replay_command(scenario_path, seeds[0].seed, overrides)
-        ));
+        out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, overrides)));
     }
     out
 }

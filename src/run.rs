@@ -179,11 +179,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         let history = history.clone();
         let names: Arc<Mutex<Vec<String>>> = Arc::default();
         let _ = &names;
-        Arc::new(move |event: &NetEvent| {
-            history.push(Record::Net {
-                text: format!("{event:?}"),
-            })
-        }) as crate::sim::fabric::Observer
+        Arc::new(move |event: &NetEvent| history.push(Record::Net { text: format!("{event:?}") })) as crate::sim::fabric::Observer
     });
     let fabric: Fabric<Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer);
 
@@ -191,39 +187,18 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
     let broker_idx = fabric.add_node("broker", false);
     let mut instance_specs = Vec::new();
     for i in 0..scenario.services.tickets {
-        instance_specs.push((
-            Service::Tickets,
-            fabric.add_node(&format!("tickets-{}", i + 1), false),
-        ));
+        instance_specs.push((Service::Tickets, fabric.add_node(&format!("tickets-{}", i + 1), false)));
     }
     for i in 0..scenario.services.orders {
-        instance_specs.push((
-            Service::Orders,
-            fabric.add_node(&format!("orders-{}", i + 1), false),
-        ));
+        instance_specs.push((Service::Orders, fabric.add_node(&format!("orders-{}", i + 1), false)));
     }
     let users_idx = fabric.add_node("users", scenario.network.user_links == UserLinks::Reliable);
 
     // Stores belong to services and outlive instance crashes.
     let latency = range(&scenario.store.latency);
-    let tickets_db = Db::new(
-        "tickets",
-        TicketsDb::default(),
-        choices.clone(),
-        latency,
-        history.clone(),
-    );
-    let orders_db = Db::new(
-        "orders",
-        OrdersDb::new(flaws),
-        choices.clone(),
-        latency,
-        history.clone(),
-    );
-    let app = AppConfig {
-        flaws,
-        expiration_window: scenario.app.expiration_window.0,
-    };
+    let tickets_db = Db::new("tickets", TicketsDb::default(), choices.clone(), latency, history.clone());
+    let orders_db = Db::new("orders", OrdersDb::new(flaws), choices.clone(), latency, history.clone());
+    let app = AppConfig { flaws, expiration_window: scenario.app.expiration_window.0 };
 
     // The broker.
     let broker_config = BrokerConfig {
@@ -234,18 +209,10 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         ..Default::default()
     };
     let broker_state = Arc::new(Mutex::new(BrokerState::new(1)));
-    let broker = SimNode {
-        idx: broker_idx,
-        id: Arc::default(),
-    };
+    let broker = SimNode { idx: broker_idx, id: Arc::default() };
     {
-        let (fabric, state, history, id, config) = (
-            fabric.clone(),
-            broker_state.clone(),
-            history.clone(),
-            broker.id.clone(),
-            broker_config.clone(),
-        );
+        let (fabric, state, history, id, config) =
+            (fabric.clone(), broker_state.clone(), history.clone(), broker.id.clone(), broker_config.clone());
         let node = handle
             .create_node()
             .name("broker")
@@ -260,9 +227,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
                 let (fabric, id) = (fabric.clone(), id.clone());
                 async move {
                     let node = Arc::new(node);
-                    let me = Handle::current()
-                        .get_node(*id.get().expect("node id set at build"))
-                        .expect("node exists");
+                    let me = Handle::current().get_node(*id.get().expect("node id set at build")).expect("node exists");
                     fabric.attach(broker_idx, me, node.clone());
                     node.run_ticks().await;
                 }
@@ -276,53 +241,25 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
     let mut by_service: BTreeMap<Service, Vec<NodeIdx>> = BTreeMap::new();
     for (service, idx) in instance_specs {
         by_service.entry(service).or_default().push(idx);
-        let sim_node = SimNode {
-            idx,
-            id: Arc::default(),
-        };
+        let sim_node = SimNode { idx, id: Arc::default() };
         let name = fabric.node_name(idx);
         let incarnation = Arc::new(AtomicU32::new(0));
-        let (fabric, app, id, tdb, odb) = (
-            fabric.clone(),
-            app.clone(),
-            sim_node.id.clone(),
-            tickets_db.clone(),
-            orders_db.clone(),
-        );
+        let (fabric, app, id, tdb, odb) = (fabric.clone(), app.clone(), sim_node.id.clone(), tickets_db.clone(), orders_db.clone());
         let node = handle
             .create_node()
             .name(name.clone())
             .init(move || {
                 let n = incarnation.fetch_add(1, Ordering::Relaxed) + 1;
                 let client_id: Arc<str> = format!("{name}#{n}").into();
-                let (fabric, app, id, tdb, odb) = (
-                    fabric.clone(),
-                    app.clone(),
-                    id.clone(),
-                    tdb.clone(),
-                    odb.clone(),
-                );
+                let (fabric, app, id, tdb, odb) = (fabric.clone(), app.clone(), id.clone(), tdb.clone(), odb.clone());
                 async move {
-                    let nats = Arc::new(NatsWrapper::new(
-                        client_id,
-                        idx,
-                        broker_idx,
-                        fabric.clone(),
-                        ClientConfig::default(),
-                    ));
-                    let env = InstanceEnv {
-                        node: idx,
-                        fabric: fabric.clone(),
-                        nats,
-                        app,
-                    };
+                    let nats = Arc::new(NatsWrapper::new(client_id, idx, broker_idx, fabric.clone(), ClientConfig::default()));
+                    let env = InstanceEnv { node: idx, fabric: fabric.clone(), nats, app };
                     let instance = match service {
                         Service::Tickets => tickets::start(&env, &tdb),
                         Service::Orders => orders::start(&env, &odb),
                     };
-                    let me = Handle::current()
-                        .get_node(*id.get().expect("node id set at build"))
-                        .expect("node exists");
+                    let me = Handle::current().get_node(*id.get().expect("node id set at build")).expect("node exists");
                     fabric.attach(idx, me, instance);
                     std::future::pending::<()>().await;
                 }
@@ -333,22 +270,11 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
     }
 
     // Users.
-    let client = Arc::new(Client::new(
-        users_idx,
-        fabric.clone(),
-        history.clone(),
-        choices.clone(),
-        by_service,
-        scenario.workload.request_timeout.0,
-    ));
+    let client =
+        Arc::new(Client::new(users_idx, fabric.clone(), history.clone(), choices.clone(), by_service, scenario.workload.request_timeout.0));
     let users_node = handle.create_node().name("users").build();
     fabric.attach(users_idx, users_node.clone(), client.clone());
-    let workload_done = users_node.spawn(workload::run(
-        client.clone(),
-        scenario.workload.clone(),
-        history.clone(),
-        choices.clone(),
-    ));
+    let workload_done = users_node.spawn(workload::run(client.clone(), scenario.workload.clone(), history.clone(), choices.clone()));
 
     let world = Arc::new(World {
         handle: handle.clone(),
@@ -377,11 +303,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
 
     // The quiet phase: undo every fault, stop dropping and duplicating.
     world.quiet();
-    fabric.set_config(FabricConfig {
-        drop_probability: 0.0,
-        duplicate_probability: 0.0,
-        ..fabric_config
-    });
+    fabric.set_config(FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, ..fabric_config });
     let _ = workload_done.await;
     madsim::time::sleep(scenario.phases.quiet.0).await;
 
@@ -416,23 +338,8 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
 fn broker_recorder(history: History) -> Arc<dyn Fn(&BrokerEvent) + Send + Sync> {
     Arc::new(move |event: &BrokerEvent| {
         let record = match event {
-            BrokerEvent::Accepted {
-                subject,
-                seq,
-                event,
-            } => Record::Accepted {
-                subject: *subject,
-                seq: *seq,
-                event: event.clone(),
-            },
-            BrokerEvent::Delivered {
-                subject,
-                group,
-                seq,
-                client,
-                event_id,
-                redelivery,
-            } => Record::Delivered {
+            BrokerEvent::Accepted { subject, seq, event } => Record::Accepted { subject: *subject, seq: *seq, event: event.clone() },
+            BrokerEvent::Delivered { subject, group, seq, client, event_id, redelivery } => Record::Delivered {
                 subject: *subject,
                 group,
                 seq: *seq,
@@ -440,22 +347,12 @@ fn broker_recorder(history: History) -> Arc<dyn Fn(&BrokerEvent) + Send + Sync> 
                 event_id: event_id.clone(),
                 redelivery: *redelivery,
             },
-            BrokerEvent::Acked {
-                subject,
-                group,
-                seq,
-                client,
-                event_id,
-            } => Record::Acked {
-                subject: *subject,
-                group,
-                seq: *seq,
-                client: client.clone(),
-                event_id: event_id.clone(),
-            },
-            BrokerEvent::ClientDead { client } => Record::Fault {
-                text: format!("broker declares client {client} dead (missed heartbeats)"),
-            },
+            BrokerEvent::Acked { subject, group, seq, client, event_id } => {
+                Record::Acked { subject: *subject, group, seq: *seq, client: client.clone(), event_id: event_id.clone() }
+            }
+            BrokerEvent::ClientDead { client } => {
+                Record::Fault { text: format!("broker declares client {client} dead (missed heartbeats)") }
+            }
         };
         history.push(record);
     })
@@ -470,37 +367,19 @@ fn collect_final(
 ) -> FinalState {
     let mut consumers: BTreeMap<Subject, Vec<Group>> = BTreeMap::new();
     if scenario.services.tickets > 0 {
-        consumers
-            .entry(Subject::OrderCreated)
-            .or_default()
-            .push(tickets::GROUP);
-        consumers
-            .entry(Subject::OrderCancelled)
-            .or_default()
-            .push(tickets::GROUP);
+        consumers.entry(Subject::OrderCreated).or_default().push(tickets::GROUP);
+        consumers.entry(Subject::OrderCancelled).or_default().push(tickets::GROUP);
     }
     if scenario.services.orders > 0 {
-        consumers
-            .entry(Subject::TicketCreated)
-            .or_default()
-            .push(orders::GROUP);
-        consumers
-            .entry(Subject::TicketUpdated)
-            .or_default()
-            .push(orders::GROUP);
+        consumers.entry(Subject::TicketCreated).or_default().push(orders::GROUP);
+        consumers.entry(Subject::TicketUpdated).or_default().push(orders::GROUP);
     }
     let broker = broker.lock().unwrap();
     let mut outstanding = Vec::new();
     for (subject, groups) in &consumers {
         for group in groups {
             for (seq, event, deliveries) in broker.outstanding(*subject, group) {
-                outstanding.push(Outstanding {
-                    subject: *subject,
-                    group,
-                    seq,
-                    event_id: event.event_id.clone(),
-                    deliveries,
-                });
+                outstanding.push(Outstanding { subject: *subject, group, seq, event_id: event.event_id.clone(), deliveries });
             }
         }
     }
@@ -516,14 +395,7 @@ fn collect_final(
 
 impl World {
     fn node_id(&self, idx: NodeIdx) -> NodeId {
-        let node = if idx == self.broker.idx {
-            &self.broker
-        } else {
-            self.instances
-                .iter()
-                .find(|n| n.idx == idx)
-                .expect("known node")
-        };
+        let node = if idx == self.broker.idx { &self.broker } else { self.instances.iter().find(|n| n.idx == idx).expect("known node") };
         *node.id.get().unwrap()
     }
 
@@ -569,11 +441,7 @@ impl World {
                 }
                 self.handle.pause(self.node_id(idx));
                 self.counters.lock().unwrap().pauses += 1;
-                self.record(format!(
-                    "pause {} for {}",
-                    self.fabric.node_name(idx),
-                    crate::scenario::fmt_duration(fault.lasts)
-                ));
+                self.record(format!("pause {} for {}", self.fabric.node_name(idx), crate::sim::fmt_time(fault.lasts)));
                 madsim::time::sleep(fault.lasts).await;
                 self.resume(idx);
             }
@@ -586,11 +454,7 @@ impl World {
                     self.fabric.cut(*a, *b);
                 }
                 self.counters.lock().unwrap().partitions += 1;
-                self.record(format!(
-                    "partition {} for {}",
-                    self.describe(shape),
-                    crate::scenario::fmt_duration(fault.lasts)
-                ));
+                self.record(format!("partition {} for {}", self.describe(shape), crate::sim::fmt_time(fault.lasts)));
                 madsim::time::sleep(fault.lasts).await;
                 if !self.faults.lock().unwrap().quiet {
                     for (a, b) in &links {
@@ -608,10 +472,7 @@ impl World {
             PartitionShape::OneWay(a, b) => vec![(a, b)],
             PartitionShape::Isolate(a) => {
                 let all = self.fabric.node_names().len() as NodeIdx;
-                (0..all)
-                    .filter(|n| *n != a)
-                    .flat_map(|n| [(a, n), (n, a)])
-                    .collect()
+                (0..all).filter(|n| *n != a).flat_map(|n| [(a, n), (n, a)]).collect()
             }
         }
     }

@@ -40,7 +40,9 @@ impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         parse_duration(&text).map(Dur).ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid duration {text:?}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\""))
+            serde::de::Error::custom(format!(
+                "invalid duration {text:?}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\""
+            ))
         })
     }
 }
@@ -117,10 +119,7 @@ pub struct Services {
 
 impl Default for Services {
     fn default() -> Self {
-        Services {
-            tickets: 1,
-            orders: 1,
-        }
+        Services { tickets: 1, orders: 1 }
     }
 }
 
@@ -132,9 +131,7 @@ pub struct AppSettings {
 
 impl Default for AppSettings {
     fn default() -> Self {
-        AppSettings {
-            expiration_window: Dur(Duration::from_secs(15 * 60)),
-        }
+        AppSettings { expiration_window: Dur(Duration::from_secs(15 * 60)) }
     }
 }
 
@@ -188,10 +185,7 @@ impl Default for NetworkSettings {
         NetworkSettings {
             drop_probability: 0.0,
             duplicate_probability: 0.0,
-            delay: [
-                Dur(Duration::from_millis(1)),
-                Dur(Duration::from_millis(10)),
-            ],
+            delay: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(10))],
             user_links: UserLinks::Faulty,
         }
     }
@@ -205,9 +199,7 @@ pub struct StoreSettings {
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        StoreSettings {
-            latency: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(3))],
-        }
+        StoreSettings { latency: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(3))] }
     }
 }
 
@@ -259,10 +251,7 @@ pub struct Phases {
 
 impl Default for Phases {
     fn default() -> Self {
-        Phases {
-            duration: Dur(Duration::from_secs(30)),
-            quiet: Dur(Duration::from_secs(90)),
-        }
+        Phases { duration: Dur(Duration::from_secs(30)), quiet: Dur(Duration::from_secs(90)) }
     }
 }
 
@@ -311,13 +300,7 @@ pub struct Mix {
 
 impl Default for Mix {
     fn default() -> Self {
-        Mix {
-            create_ticket: 2,
-            update_ticket: 3,
-            create_order: 3,
-            cancel_order: 2,
-            show_ticket: 1,
-        }
+        Mix { create_ticket: 2, update_ticket: 3, create_order: 3, cancel_order: 2, show_ticket: 1 }
     }
 }
 
@@ -409,21 +392,14 @@ impl Scenario {
         let scenario: Scenario = toml::from_str(source).map_err(|e| {
             let line = e.span().map(|span| line_of(source, span.start));
             let key = line.and_then(|l| key_on_line(source, l));
-            ScenarioError {
-                file: file.to_string(),
-                line,
-                key,
-                message: e.message().trim().to_string(),
-            }
+            ScenarioError { file: file.to_string(), line, key, message: e.message().trim().to_string() }
         })?;
-        scenario
-            .validate()
-            .map_err(|(path, message)| ScenarioError {
-                file: file.to_string(),
-                line: locate(source, &path),
-                key: Some(path.join(".")),
-                message,
-            })?;
+        scenario.validate().map_err(|(path, message)| ScenarioError {
+            file: file.to_string(),
+            line: locate(source, &path),
+            key: Some(path.join(".")),
+            message,
+        })?;
         Ok(scenario)
     }
 
@@ -443,33 +419,18 @@ impl Scenario {
     fn validate(&self) -> Result<(), (Vec<String>, String)> {
         let key = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let err = |parts: &[&str], message: String| Err((key(parts), message));
-        for (list, names) in [
-            ("flaws", &self.flaws),
-            ("without_flaws", &self.without_flaws),
-        ] {
+        for (list, names) in [("flaws", &self.flaws), ("without_flaws", &self.without_flaws)] {
             for name in names {
                 if Flaw::from_name(name).is_none() {
-                    return err(
-                        &[list],
-                        format!(
-                            "unknown flaw {name:?}; allowed: {}",
-                            Flaw::names().join(", ")
-                        ),
-                    );
+                    return err(&[list], format!("unknown flaw {name:?}; allowed: {}", Flaw::names().join(", ")));
                 }
             }
         }
         if !(1..=8).contains(&self.services.tickets) {
-            return err(
-                &["services", "tickets"],
-                format!("{} instances; allowed: 1 to 8", self.services.tickets),
-            );
+            return err(&["services", "tickets"], format!("{} instances; allowed: 1 to 8", self.services.tickets));
         }
         if !(1..=8).contains(&self.services.orders) {
-            return err(
-                &["services", "orders"],
-                format!("{} instances; allowed: 1 to 8", self.services.orders),
-            );
+            return err(&["services", "orders"], format!("{} instances; allowed: 1 to 8", self.services.orders));
         }
         let probability = |parts: &[&str], p: f64| {
             if (0.0..=0.5).contains(&p) {
@@ -478,33 +439,13 @@ impl Scenario {
                 err(parts, format!("{p} is out of range; allowed: 0.0 to 0.5"))
             }
         };
-        probability(
-            &["network", "drop_probability"],
-            self.network.drop_probability,
-        )?;
-        probability(
-            &["network", "duplicate_probability"],
-            self.network.duplicate_probability,
-        )?;
+        probability(&["network", "drop_probability"], self.network.drop_probability)?;
+        probability(&["network", "duplicate_probability"], self.network.duplicate_probability)?;
         let range = |parts: &[&str], r: &[Dur; 2], lo: Duration, hi: Duration| {
             if r[0] > r[1] {
-                err(
-                    parts,
-                    format!(
-                        "[{}, {}] is reversed; write [low, high]",
-                        fmt_duration(r[0].0),
-                        fmt_duration(r[1].0)
-                    ),
-                )
+                err(parts, format!("[{}, {}] is reversed; write [low, high]", fmt_duration(r[0].0), fmt_duration(r[1].0)))
             } else if r[0].0 < lo || r[1].0 > hi {
-                err(
-                    parts,
-                    format!(
-                        "allowed: between {} and {}",
-                        fmt_duration(lo),
-                        fmt_duration(hi)
-                    ),
-                )
+                err(parts, format!("allowed: between {} and {}", fmt_duration(lo), fmt_duration(hi)))
             } else {
                 Ok(())
             }
@@ -513,36 +454,11 @@ impl Scenario {
         let s = Duration::from_secs;
         range(&["network", "delay"], &self.network.delay, ms(1), s(10))?;
         range(&["store", "latency"], &self.store.latency, ms(1), s(1))?;
-        range(
-            &["nemesis", "crash_downtime"],
-            &self.nemesis.crash_downtime,
-            ms(1),
-            s(60),
-        )?;
-        range(
-            &["nemesis", "broker_downtime"],
-            &self.nemesis.broker_downtime,
-            ms(1),
-            s(60),
-        )?;
-        range(
-            &["nemesis", "pause_duration"],
-            &self.nemesis.pause_duration,
-            ms(1),
-            s(60),
-        )?;
-        range(
-            &["nemesis", "partition_duration"],
-            &self.nemesis.partition_duration,
-            ms(1),
-            s(60),
-        )?;
-        range(
-            &["workload", "think_time"],
-            &self.workload.think_time,
-            ms(1),
-            s(60),
-        )?;
+        range(&["nemesis", "crash_downtime"], &self.nemesis.crash_downtime, ms(1), s(60))?;
+        range(&["nemesis", "broker_downtime"], &self.nemesis.broker_downtime, ms(1), s(60))?;
+        range(&["nemesis", "pause_duration"], &self.nemesis.pause_duration, ms(1), s(60))?;
+        range(&["nemesis", "partition_duration"], &self.nemesis.partition_duration, ms(1), s(60))?;
+        range(&["workload", "think_time"], &self.workload.think_time, ms(1), s(60))?;
         for (name, count) in [
             ("crashes", self.nemesis.crashes),
             ("broker_restarts", self.nemesis.broker_restarts),
@@ -555,83 +471,32 @@ impl Scenario {
         }
         let single = |parts: &[&str], d: Dur, lo: Duration, hi: Duration| {
             if d.0 < lo || d.0 > hi {
-                err(
-                    parts,
-                    format!(
-                        "{}; allowed: {} to {}",
-                        fmt_duration(d.0),
-                        fmt_duration(lo),
-                        fmt_duration(hi)
-                    ),
-                )
+                err(parts, format!("{}; allowed: {} to {}", fmt_duration(d.0), fmt_duration(lo), fmt_duration(hi)))
             } else {
                 Ok(())
             }
         };
-        single(
-            &["broker", "ack_wait"],
-            self.broker.ack_wait,
-            ms(100),
-            s(600),
-        )?;
-        single(
-            &["broker", "dead_client_timeout"],
-            self.broker.dead_client_timeout,
-            ms(100),
-            s(600),
-        )?;
+        single(&["broker", "ack_wait"], self.broker.ack_wait, ms(100), s(600))?;
+        single(&["broker", "dead_client_timeout"], self.broker.dead_client_timeout, ms(100), s(600))?;
         if !(1..=1_000_000).contains(&self.broker.max_in_flight) {
-            return err(
-                &["broker", "max_in_flight"],
-                format!("{}; allowed: 1 to 1000000", self.broker.max_in_flight),
-            );
+            return err(&["broker", "max_in_flight"], format!("{}; allowed: 1 to 1000000", self.broker.max_in_flight));
         }
-        single(
-            &["app", "expiration_window"],
-            self.app.expiration_window,
-            ms(1),
-            s(24 * 3600),
-        )?;
-        single(
-            &["phases", "duration"],
-            self.phases.duration,
-            ms(1),
-            s(3600),
-        )?;
+        single(&["app", "expiration_window"], self.app.expiration_window, ms(1), s(24 * 3600))?;
+        single(&["phases", "duration"], self.phases.duration, ms(1), s(3600))?;
         single(&["phases", "quiet"], self.phases.quiet, s(0), s(3600))?;
-        single(
-            &["workload", "request_timeout"],
-            self.workload.request_timeout,
-            ms(10),
-            s(600),
-        )?;
+        single(&["workload", "request_timeout"], self.workload.request_timeout, ms(10), s(600))?;
         if self.workload.users > 1000 {
-            return err(
-                &["workload", "users"],
-                format!("{}; allowed: 0 to 1000", self.workload.users),
-            );
+            return err(&["workload", "users"], format!("{}; allowed: 0 to 1000", self.workload.users));
         }
         if self.workload.operations > 10_000 {
-            return err(
-                &["workload", "operations"],
-                format!("{}; allowed: 0 to 10000", self.workload.operations),
-            );
+            return err(&["workload", "operations"], format!("{}; allowed: 0 to 10000", self.workload.operations));
         }
         if self.workload.initial_tickets > 1000 {
-            return err(
-                &["workload", "initial_tickets"],
-                format!("{}; allowed: 0 to 1000", self.workload.initial_tickets),
-            );
+            return err(&["workload", "initial_tickets"], format!("{}; allowed: 0 to 1000", self.workload.initial_tickets));
         }
         let m = &self.workload.mix;
-        if self.workload.users > 0
-            && m.create_ticket + m.update_ticket + m.create_order + m.cancel_order + m.show_ticket
-                == 0
-        {
-            return err(
-                &["workload", "mix"],
-                "all weights are 0; give at least one operation a weight".into(),
-            );
+        if self.workload.users > 0 && m.create_ticket + m.update_ticket + m.create_order + m.cancel_order + m.show_ticket == 0 {
+            return err(&["workload", "mix"], "all weights are 0; give at least one operation a weight".into());
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, step) in self.workload.steps.iter().enumerate() {
@@ -666,27 +531,22 @@ impl Scenario {
                 Op::ShowTicket | Op::CreateOrder => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
                 Op::CancelOrder => need(step.order.is_some(), "order", "the order's name")?,
                 Op::Deposit | Op::Withdraw => {
-                    return Err((path("op"), "deposit and withdraw need the transactions service, which this build does not simulate yet".into()))
+                    return Err((
+                        path("op"),
+                        "deposit and withdraw need the transactions service, which this build does not simulate yet".into(),
+                    ))
                 }
             }
             for (k, reference) in [("ticket", &step.ticket), ("order", &step.order)] {
                 if let Some(r) = reference {
                     if !names.contains(&r.as_str()) {
-                        return Err((
-                            path(k),
-                            format!(
-                                "{r:?} is not named by an earlier step; names so far: {names:?}"
-                            ),
-                        ));
+                        return Err((path(k), format!("{r:?} is not named by an earlier step; names so far: {names:?}")));
                     }
                 }
             }
             if let Some(status) = step.expect_status {
                 if !(100..=599).contains(&status) {
-                    return Err((
-                        path("expect_status"),
-                        format!("{status}; allowed: an HTTP status, 100 to 599"),
-                    ));
+                    return Err((path("expect_status"), format!("{status}; allowed: an HTTP status, 100 to 599")));
                 }
             }
             if let Some(name) = &step.name {
@@ -696,17 +556,11 @@ impl Scenario {
         for (i, e) in self.expect.iter().enumerate() {
             let path = |k: &str| vec![format!("expect[{i}]"), k.to_string()];
             if !names.contains(&e.ticket.as_str()) {
-                return Err((
-                    path("ticket"),
-                    format!("{:?} is not named by a step; names: {names:?}", e.ticket),
-                ));
+                return Err((path("ticket"), format!("{:?} is not named by a step; names: {names:?}", e.ticket)));
             }
             if let Some(order) = &e.order {
                 if !order.is_empty() && !names.contains(&order.as_str()) {
-                    return Err((
-                        path("order"),
-                        format!("{order:?} is not named by a step; names: {names:?}"),
-                    ));
+                    return Err((path("order"), format!("{order:?} is not named by a step; names: {names:?}")));
                 }
             }
         }
@@ -793,20 +647,13 @@ mod tests {
         let e = parse("name = \"x\"\n[network]\ndrop_probability = 0.1\nloss = 0.2\n").unwrap_err();
         assert_eq!(e.line, Some(4), "{e}");
         assert_eq!(e.key.as_deref(), Some("loss"));
-        assert!(
-            e.message.contains("unknown field") && e.message.contains("drop_probability"),
-            "{e}"
-        );
+        assert!(e.message.contains("unknown field") && e.message.contains("drop_probability"), "{e}");
     }
 
     #[test]
     fn out_of_range_value_names_line_key_and_allowed_range() {
         let e = parse("name = \"x\"\n\n[network]\ndrop_probability = 0.9\n").unwrap_err();
-        assert_eq!(
-            (e.line, e.key.as_deref()),
-            (Some(4), Some("network.drop_probability")),
-            "{e}"
-        );
+        assert_eq!((e.line, e.key.as_deref()), (Some(4), Some("network.drop_probability")), "{e}");
         assert!(e.message.contains("allowed: 0.0 to 0.5"), "{e}");
     }
 
@@ -814,20 +661,14 @@ mod tests {
     fn unknown_flaw_lists_the_allowed_ones() {
         let e = parse("name = \"x\"\nflaws = [\"racy-reservation\", \"gremlins\"]\n").unwrap_err();
         assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("flaws")), "{e}");
-        assert!(
-            e.message.contains("gremlins") && e.message.contains("no-version-check"),
-            "{e}"
-        );
+        assert!(e.message.contains("gremlins") && e.message.contains("no-version-check"), "{e}");
     }
 
     #[test]
     fn bad_toml_and_bad_enum_values_are_errors_with_lines() {
         let e = parse("name = \"x\"\npreset = \"sturdy\"\n").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
-        assert!(
-            e.message.contains("as-built") && e.message.contains("hardened"),
-            "{e}"
-        );
+        assert!(e.message.contains("as-built") && e.message.contains("hardened"), "{e}");
         let e = parse("name = \"x\"\n[broker\n").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
     }

@@ -20,10 +20,7 @@ pub enum Service {
 
 fn service_of(route: &Route) -> Service {
     match route {
-        Route::CreateTicket { .. }
-        | Route::ListTickets
-        | Route::ShowTicket { .. }
-        | Route::UpdateTicket { .. } => Service::Tickets,
+        Route::CreateTicket { .. } | Route::ListTickets | Route::ShowTicket { .. } | Route::UpdateTicket { .. } => Service::Tickets,
         _ => Service::Orders,
     }
 }
@@ -54,31 +51,31 @@ impl Client {
         instances: BTreeMap<Service, Vec<NodeIdx>>,
         timeout: Duration,
     ) -> Self {
-        Client {
-            node,
-            fabric,
-            history,
-            choices,
-            instances,
-            timeout,
-            state: Mutex::default(),
-        }
+        Client { node, fabric, history, choices, instances, timeout, state: Mutex::default() }
     }
 
     /// True while a user request to `node` waits for its response.
     pub fn busy(&self, node: NodeIdx) -> bool {
-        self.state
-            .lock()
-            .unwrap()
-            .pending
-            .values()
-            .any(|(n, _)| *n == node)
+        self.state.lock().unwrap().pending.values().any(|(n, _)| *n == node)
     }
 
-    /// One request; `None` when no response came within the timeout.
+    /// One request; `None` when no response came within the timeout. A request to an
+    /// instance that is down is refused at once with 503, as an ingress would answer.
     pub async fn call(&self, user: Option<Id>, route: Route) -> Option<Arc<HttpResponse>> {
         let instances = &self.instances[&service_of(&route)];
         let to = instances[self.choices.pick(Site::Workload, instances.len())];
+        if !self.fabric.is_up(to) {
+            let id = {
+                let mut state = self.state.lock().unwrap();
+                state.next_request += 1;
+                state.next_request
+            };
+            let instance = self.fabric.node_name(to);
+            self.history.push(Record::Request { req: id, user, instance, route });
+            let response = Arc::new(HttpResponse::error(id, 503, "Service Unavailable"));
+            self.history.push(Record::Response { req: id, status: 503, record: None, message: response.message.clone() });
+            return Some(response);
+        }
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut state = self.state.lock().unwrap();
@@ -88,17 +85,8 @@ impl Client {
             id
         };
         let instance = self.fabric.node_name(to);
-        self.history.push(Record::Request {
-            req: id,
-            user: user.clone(),
-            instance,
-            route: route.clone(),
-        });
-        self.fabric.send(
-            self.node,
-            to,
-            Message::Request(Arc::new(HttpRequest { id, user, route })),
-        );
+        self.history.push(Record::Request { req: id, user: user.clone(), instance, route: route.clone() });
+        self.fabric.send(self.node, to, Message::Request(Arc::new(HttpRequest { id, user, route })));
         match madsim::time::timeout(self.timeout, rx).await {
             Ok(Ok(response)) => Some(response),
             _ => {
@@ -143,35 +131,18 @@ pub async fn run(client: Arc<Client>, workload: Workload, history: History, choi
     // Scripted steps: each at its time; steps at the same time race each other.
     for step in workload.steps.clone() {
         let (client, known, history) = (client.clone(), known.clone(), history.clone());
-        tasks.push(madsim::task::spawn(async move {
-            scripted_step(&client, &known, &history, step).await
-        }));
+        tasks.push(madsim::task::spawn(async move { scripted_step(&client, &known, &history, step).await }));
     }
     if workload.users > 0 {
         let owner: Id = "u1".into();
         for i in 0..workload.initial_tickets {
-            let route = Route::CreateTicket {
-                title: format!("ticket {}", i + 1),
-                price: 10 + i as i64,
-            };
-            remember(
-                &known,
-                Some(owner.clone()),
-                &route,
-                client.call(Some(owner.clone()), route.clone()).await,
-            );
+            let route = Route::CreateTicket { title: format!("ticket {}", i + 1), price: 10 + i as i64 };
+            remember(&known, Some(owner.clone()), &route, client.call(Some(owner.clone()), route.clone()).await);
         }
         for u in 0..workload.users {
             let user: Id = format!("u{}", u + 1).into();
-            let (client, known, choices, workload) = (
-                client.clone(),
-                known.clone(),
-                choices.clone(),
-                workload.clone(),
-            );
-            tasks.push(madsim::task::spawn(async move {
-                random_user(&client, &known, &choices, &workload, user).await
-            }));
+            let (client, known, choices, workload) = (client.clone(), known.clone(), choices.clone(), workload.clone());
+            tasks.push(madsim::task::spawn(async move { random_user(&client, &known, &choices, &workload, user).await }));
         }
     }
     for task in tasks {
@@ -179,12 +150,7 @@ pub async fn run(client: Arc<Client>, workload: Workload, history: History, choi
     }
 }
 
-fn remember(
-    known: &Mutex<Known>,
-    user: Option<Id>,
-    route: &Route,
-    response: Option<Arc<HttpResponse>>,
-) {
+fn remember(known: &Mutex<Known>, user: Option<Id>, route: &Route, response: Option<Arc<HttpResponse>>) {
     let (Some(user), Some(response)) = (user, response) else {
         return;
     };
@@ -202,87 +168,52 @@ fn remember(
     }
 }
 
-/// Scripted steps retry a request that got no response: with reliable user links and
-/// `spare_user_requests`, a missing response means the request never reached a live
-/// instance, so sending it again is safe.
-const SCRIPTED_ATTEMPTS: u32 = 4;
+/// Scripted steps send a request again when it was refused (503: the instance picked
+/// was down), which is always safe: the request was never processed.
+const SCRIPTED_ATTEMPTS: u32 = 20;
 
 async fn scripted_step(client: &Client, known: &Mutex<Known>, history: &History, step: Step) {
-    madsim::time::sleep_until(
-        madsim::time::Instant::now() + step.at.0.saturating_sub(crate::sim::now()),
-    )
-    .await;
+    madsim::time::sleep_until(madsim::time::Instant::now() + step.at.0.saturating_sub(crate::sim::now())).await;
     let resolve = |name: &Option<String>| -> Id {
         let name = name.clone().unwrap_or_default();
-        known
-            .lock()
-            .unwrap()
-            .names
-            .get(&name)
-            .cloned()
-            .unwrap_or_else(|| name.into())
+        known.lock().unwrap().names.get(&name).cloned().unwrap_or_else(|| name.into())
     };
     let route = match step.op {
-        Op::CreateTicket => Route::CreateTicket {
-            title: step.title.clone().unwrap_or_default(),
-            price: step.price.unwrap_or(0),
-        },
+        Op::CreateTicket => Route::CreateTicket { title: step.title.clone().unwrap_or_default(), price: step.price.unwrap_or(0) },
         Op::UpdateTicket => Route::UpdateTicket {
             id: resolve(&step.ticket),
             title: step.title.clone().unwrap_or_else(|| "concert".into()),
             price: step.price.unwrap_or(0),
         },
-        Op::ShowTicket => Route::ShowTicket {
-            id: resolve(&step.ticket),
-        },
-        Op::CreateOrder => Route::CreateOrder {
-            ticket_id: Some(resolve(&step.ticket)),
-        },
-        Op::CancelOrder => Route::CancelOrder {
-            id: resolve(&step.order),
-        },
+        Op::ShowTicket => Route::ShowTicket { id: resolve(&step.ticket) },
+        Op::CreateOrder => Route::CreateOrder { ticket_id: Some(resolve(&step.ticket)) },
+        Op::CancelOrder => Route::CancelOrder { id: resolve(&step.order) },
         Op::Deposit | Op::Withdraw => unreachable!("rejected when the scenario is validated"),
     };
     let user: Id = step.user.clone().into();
     let mut response = None;
     for _ in 0..SCRIPTED_ATTEMPTS {
         response = client.call(Some(user.clone()), route.clone()).await;
-        if response.is_some() {
-            break;
+        if response.as_ref().is_some_and(|r| r.status == 503) {
+            madsim::time::sleep(Duration::from_millis(500)).await;
+            continue;
         }
+        break;
     }
     if let (Some(name), Some(r)) = (&step.name, &response) {
         if let Some(id) = &r.record {
             known.lock().unwrap().names.insert(name.clone(), id.clone());
-            history.push(Record::Named {
-                name: name.clone(),
-                id: id.clone(),
-                req: r.id,
-            });
+            history.push(Record::Named { name: name.clone(), id: id.clone(), req: r.id });
         }
     }
     if let Some(expected) = step.expect_status {
-        history.push(Record::Expected {
-            step: step_label(&step),
-            status: expected,
-            got: response.as_ref().map(|r| r.status),
-        });
+        history.push(Record::Expected { step: step_label(&step), status: expected, got: response.as_ref().map(|r| r.status) });
     }
 }
 
 pub fn step_label(step: &Step) -> String {
-    let target = step
-        .ticket
-        .as_ref()
-        .or(step.order.as_ref())
-        .map(|t| format!(" {t}"))
-        .unwrap_or_default();
-    format!(
-        "{} {:?}{target} at {}",
-        step.user,
-        step.op,
-        crate::scenario::fmt_duration(step.at.0)
-    )
+    let target = step.ticket.as_ref().or(step.order.as_ref()).map(|t| format!(" {t}")).unwrap_or_default();
+    format!("{} {:?}{target} at {}", step.user, step.op, crate::scenario::fmt_duration(step.at.0))
 }
 
 fn pick_weighted(mix: &Mix, choices: &Choices) -> Op {
@@ -304,30 +235,15 @@ fn pick_weighted(mix: &Mix, choices: &Choices) -> Op {
     Op::ShowTicket
 }
 
-async fn random_user(
-    client: &Client,
-    known: &Mutex<Known>,
-    choices: &Choices,
-    workload: &Workload,
-    user: Id,
-) {
+async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, workload: &Workload, user: Id) {
     for _ in 0..workload.operations {
-        let think = choices.duration(
-            Site::Workload,
-            workload.think_time[0].0,
-            workload.think_time[1].0,
-        );
+        let think = choices.duration(Site::Workload, workload.think_time[0].0, workload.think_time[1].0);
         madsim::time::sleep(think).await;
         let op = pick_weighted(&workload.mix, choices);
         let route = {
             let known = known.lock().unwrap();
-            let hot = if workload.hot_tickets == 0 {
-                known.tickets.len()
-            } else {
-                known.tickets.len().min(workload.hot_tickets as usize)
-            };
-            let ticket =
-                (hot > 0).then(|| known.tickets[choices.pick(Site::Workload, hot)].clone());
+            let hot = if workload.hot_tickets == 0 { known.tickets.len() } else { known.tickets.len().min(workload.hot_tickets as usize) };
+            let ticket = (hot > 0).then(|| known.tickets[choices.pick(Site::Workload, hot)].clone());
             let mine: Vec<&(Id, Id)> = known.orders.iter().filter(|(_, u)| *u == user).collect();
             match (op, ticket) {
                 (Op::UpdateTicket, Some((id, _))) => Route::UpdateTicket {
@@ -335,20 +251,15 @@ async fn random_user(
                     title: format!("edit {}", choices.draw(Site::Workload, 100)),
                     price: 1 + choices.draw(Site::Workload, 100) as i64,
                 },
-                (Op::CreateOrder, Some((id, _))) => Route::CreateOrder {
-                    ticket_id: Some(id),
-                },
+                (Op::CreateOrder, Some((id, _))) => Route::CreateOrder { ticket_id: Some(id) },
                 (Op::ShowTicket, Some((id, _))) => Route::ShowTicket { id },
-                (Op::CancelOrder, _) if !mine.is_empty() => Route::CancelOrder {
-                    id: mine[choices.pick(Site::Workload, mine.len())].0.clone(),
-                },
+                (Op::CancelOrder, _) if !mine.is_empty() => {
+                    Route::CancelOrder { id: mine[choices.pick(Site::Workload, mine.len())].0.clone() }
+                }
                 _ => {
                     // Now and then an invalid ticket, to exercise validation.
                     let price = choices.draw(Site::Workload, 50) as i64;
-                    Route::CreateTicket {
-                        title: format!("show {}", choices.draw(Site::Workload, 1000)),
-                        price,
-                    }
+                    Route::CreateTicket { title: format!("show {}", choices.draw(Site::Workload, 1000)), price }
                 }
             }
         };

@@ -31,8 +31,7 @@ impl Actor<Message> for Instance {
                     return;
                 };
                 let response = http.handle(req).await;
-                self.fabric
-                    .send(self.node, from, Message::Response(Arc::new(response)));
+                self.fabric.send(self.node, from, Message::Response(Arc::new(response)));
             }),
             other => Box::pin(async move { self.nats.on_broker_message(other).await }),
         }
@@ -56,13 +55,7 @@ pub struct Staged {
 
 impl Emit {
     /// Inside a transaction: puts `event` in the outbox when there is one.
-    pub fn stage(
-        &self,
-        outbox: &mut Outbox,
-        w: &mut Writes,
-        staged: &mut Staged,
-        event: Arc<Event>,
-    ) {
+    pub fn stage(&self, outbox: &mut Outbox, w: &mut Writes, staged: &mut Staged, event: Arc<Event>) {
         if self.outbox {
             let id = outbox.push(event.clone(), w);
             staged.entries.push((id, event.clone()));
@@ -73,22 +66,14 @@ impl Emit {
     /// After the commit. With the outbox: hand the entries to the relay. Without:
     /// publish now, awaited (a failure is the handler's error) or not (fire and forget,
     /// as the app's routes do).
-    pub async fn sent<S: HasOutbox + Send + 'static>(
-        &self,
-        db: &Db<S>,
-        staged: Staged,
-        awaited: bool,
-    ) -> Result<(), HandlerError> {
+    pub async fn sent<S: HasOutbox + Send + 'static>(&self, db: &Db<S>, staged: Staged, awaited: bool) -> Result<(), HandlerError> {
         if self.outbox {
             relay_now(db, &self.nats, staged.entries);
             return Ok(());
         }
         for event in staged.events {
             if awaited {
-                self.nats
-                    .publish(event)
-                    .await
-                    .map_err(|e| HandlerError::new(format!("publish of {} failed", e.0)))?;
+                self.nats.publish(event).await.map_err(|e| HandlerError::new(format!("publish of {} failed", e.0)))?;
             } else {
                 let nats = self.nats.clone();
                 madsim::task::spawn(async move {

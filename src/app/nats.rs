@@ -76,13 +76,7 @@ pub struct NatsWrapper {
 pub struct PublishError(pub Arc<str>);
 
 impl NatsWrapper {
-    pub fn new(
-        client_id: ClientId,
-        node: NodeIdx,
-        broker: NodeIdx,
-        fabric: Fabric<Message>,
-        config: ClientConfig,
-    ) -> Self {
+    pub fn new(client_id: ClientId, node: NodeIdx, broker: NodeIdx, fabric: Fabric<Message>, config: ClientConfig) -> Self {
         NatsWrapper {
             client_id,
             node,
@@ -97,10 +91,7 @@ impl NatsWrapper {
 
     /// Registers a listener; it is subscribed when the session (re)connects.
     pub fn listen(&self, listener: Arc<dyn Listener>) {
-        self.listeners
-            .lock()
-            .unwrap()
-            .insert(listener.subject(), listener);
+        self.listeners.lock().unwrap().insert(listener.subject(), listener);
     }
 
     pub fn set_on_store_lost(&self, hook: Box<dyn Fn() + Send + Sync>) {
@@ -129,39 +120,16 @@ impl NatsWrapper {
     pub async fn run_session(self: Arc<Self>) {
         loop {
             while self
-                .request(
-                    Waiting::Connected,
-                    Message::Connect {
-                        client: self.client_id.clone(),
-                    },
-                    self.config.request_timeout,
-                )
+                .request(Waiting::Connected, Message::Connect { client: self.client_id.clone() }, self.config.request_timeout)
                 .await
                 .is_none()
             {}
             self.session.lock().unwrap().forgotten = false;
-            let subscriptions: Vec<(Subject, Group)> = self
-                .listeners
-                .lock()
-                .unwrap()
-                .values()
-                .map(|l| (l.subject(), l.queue_group()))
-                .collect();
+            let subscriptions: Vec<(Subject, Group)> =
+                self.listeners.lock().unwrap().values().map(|l| (l.subject(), l.queue_group())).collect();
             for (subject, group) in subscriptions {
-                let subscribe = Message::Subscribe {
-                    client: self.client_id.clone(),
-                    subject,
-                    group,
-                };
-                while self
-                    .request(
-                        Waiting::Subscribed(subject, group),
-                        subscribe.clone(),
-                        self.config.request_timeout,
-                    )
-                    .await
-                    .is_none()
-                {
+                let subscribe = Message::Subscribe { client: self.client_id.clone(), subject, group };
+                while self.request(Waiting::Subscribed(subject, group), subscribe.clone(), self.config.request_timeout).await.is_none() {
                     if self.session.lock().unwrap().forgotten {
                         break;
                     }
@@ -172,9 +140,7 @@ impl NatsWrapper {
                 if self.session.lock().unwrap().forgotten {
                     break;
                 }
-                self.send(Message::Heartbeat {
-                    client: self.client_id.clone(),
-                });
+                self.send(Message::Heartbeat { client: self.client_id.clone() });
             }
         }
     }
@@ -187,19 +153,8 @@ impl NatsWrapper {
                 session.next_publish_id += 1;
                 session.next_publish_id
             };
-            let msg = Message::Publish {
-                client: self.client_id.clone(),
-                publish_id,
-                event: event.clone(),
-            };
-            if let Some(seq) = self
-                .request(
-                    Waiting::Publish(publish_id),
-                    msg,
-                    self.config.publish_timeout,
-                )
-                .await
-            {
+            let msg = Message::Publish { client: self.client_id.clone(), publish_id, event: event.clone() };
+            if let Some(seq) = self.request(Waiting::Publish(publish_id), msg, self.config.publish_timeout).await {
                 return Ok(seq);
             }
         }
@@ -234,9 +189,7 @@ impl NatsWrapper {
                 self.store_seen(store_id);
                 self.wake(Waiting::Connected, store_id);
             }
-            Message::Subscribed { subject, group } => {
-                self.wake(Waiting::Subscribed(subject, group), 0)
-            }
+            Message::Subscribed { subject, group } => self.wake(Waiting::Subscribed(subject, group), 0),
             Message::PublishAck { publish_id, seq } => self.wake(Waiting::Publish(publish_id), seq),
             Message::HeartbeatAck { known, store_id } => {
                 if known {
@@ -245,23 +198,12 @@ impl NatsWrapper {
                     self.session.lock().unwrap().forgotten = true;
                 }
             }
-            Message::Deliver {
-                subject,
-                group,
-                seq,
-                event,
-                ..
-            } => {
+            Message::Deliver { subject, group, seq, event, .. } => {
                 let Some(listener) = self.listeners.lock().unwrap().get(&subject).cloned() else {
                     return;
                 };
                 if listener.on_message(event).await.is_ok() {
-                    self.send(Message::Ack {
-                        client: self.client_id.clone(),
-                        subject,
-                        group,
-                        seq,
-                    });
+                    self.send(Message::Ack { client: self.client_id.clone(), subject, group, seq });
                 }
             }
             _ => {}

@@ -28,14 +28,7 @@ impl Outbox {
     pub fn push(&mut self, event: Arc<Event>, w: &mut Writes) -> u64 {
         self.next_id += 1;
         w.outboxed.push(event.event_id.clone());
-        self.entries.insert(
-            self.next_id,
-            OutboxEntry {
-                event,
-                sent: false,
-                created_at: crate::sim::now(),
-            },
-        );
+        self.entries.insert(self.next_id, OutboxEntry { event, sent: false, created_at: crate::sim::now() });
         self.next_id
     }
 
@@ -54,12 +47,7 @@ pub const SWEEP_AGE: Duration = Duration::from_secs(3);
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Publishes one entry and marks it sent once acked.
-pub async fn relay_entry<S: HasOutbox + Send + 'static>(
-    db: &Db<S>,
-    nats: &NatsWrapper,
-    id: u64,
-    event: Arc<Event>,
-) {
+pub async fn relay_entry<S: HasOutbox + Send + 'static>(db: &Db<S>, nats: &NatsWrapper, id: u64, event: Arc<Event>) {
     if nats.publish(event).await.is_ok() {
         db.tx("outbox-sent", |s, _| {
             if let Some(entry) = s.outbox().entries.get_mut(&id) {
@@ -71,11 +59,7 @@ pub async fn relay_entry<S: HasOutbox + Send + 'static>(
 }
 
 /// Publishes freshly appended entries right away (not awaited by the caller).
-pub fn relay_now<S: HasOutbox + Send + 'static>(
-    db: &Db<S>,
-    nats: &Arc<NatsWrapper>,
-    entries: Vec<(u64, Arc<Event>)>,
-) {
+pub fn relay_now<S: HasOutbox + Send + 'static>(db: &Db<S>, nats: &Arc<NatsWrapper>, entries: Vec<(u64, Arc<Event>)>) {
     for (id, event) in entries {
         let (db, nats) = (db.clone(), nats.clone());
         madsim::task::spawn(async move { relay_entry(&db, &nats, id, event).await });

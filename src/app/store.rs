@@ -24,10 +24,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::DuplicateKey(id) => write!(f, "E11000 duplicate key {id}"),
-            StoreError::VersionConflict { id, read, stored } => write!(
-                f,
-                "version conflict on {id}: read v{read}, stored v{stored}"
-            ),
+            StoreError::VersionConflict { id, read, stored } => write!(f, "version conflict on {id}: read v{read}, stored v{stored}"),
             StoreError::NotFound(id) => write!(f, "{id} not found"),
         }
     }
@@ -59,10 +56,7 @@ pub struct Collection<T: Doc> {
 
 impl<T: Doc> Default for Collection<T> {
     fn default() -> Self {
-        Collection {
-            docs: BTreeMap::new(),
-            occ: true,
-        }
+        Collection { docs: BTreeMap::new(), occ: true }
     }
 }
 
@@ -96,17 +90,10 @@ impl<T: Doc> Collection<T> {
     /// Saves a document read earlier: fails if the stored version moved on, else stores
     /// it at version + 1 (without version control: overwrites, version unchanged).
     pub fn save(&mut self, mut doc: T, w: &mut Writes) -> Result<T, StoreError> {
-        let stored = self
-            .docs
-            .get(doc.id())
-            .ok_or_else(|| StoreError::NotFound(doc.id().clone()))?;
+        let stored = self.docs.get(doc.id()).ok_or_else(|| StoreError::NotFound(doc.id().clone()))?;
         if self.occ {
             if stored.version() != doc.version() {
-                return Err(StoreError::VersionConflict {
-                    id: doc.id().clone(),
-                    read: doc.version(),
-                    stored: stored.version(),
-                });
+                return Err(StoreError::VersionConflict { id: doc.id().clone(), read: doc.version(), stored: stored.version() });
             }
             doc.set_version(doc.version() + 1);
         }
@@ -123,10 +110,7 @@ impl<T: Doc> Collection<T> {
 
     /// The document `id` if it holds `version - 1` (the previous version of an event).
     pub fn find_by_event(&self, id: &str, version: u64) -> Option<T> {
-        self.docs
-            .get(id)
-            .filter(|d| version >= 1 && d.version() == version - 1)
-            .cloned()
+        self.docs.get(id).filter(|d| version >= 1 && d.version() == version - 1).cloned()
     }
 }
 
@@ -152,20 +136,8 @@ impl<S> Clone for Db<S> {
 }
 
 impl<S: Send + 'static> Db<S> {
-    pub fn new(
-        service: &'static str,
-        state: S,
-        choices: Choices,
-        latency: (Duration, Duration),
-        history: History,
-    ) -> Self {
-        Db {
-            service,
-            state: Arc::new(Mutex::new(state)),
-            choices,
-            latency,
-            history,
-        }
+    pub fn new(service: &'static str, state: S, choices: Choices, latency: (Duration, Duration), history: History) -> Self {
+        Db { service, state: Arc::new(Mutex::new(state)), choices, latency, history }
     }
 
     pub fn service(&self) -> &'static str {
@@ -175,32 +147,20 @@ impl<S: Send + 'static> Db<S> {
     /// One round trip: waits the store latency, then runs `f` atomically. Writes made
     /// through `w` are recorded when `f` returns.
     pub async fn tx<R>(&self, cause: &'static str, f: impl FnOnce(&mut S, &mut Writes) -> R) -> R {
-        let latency = self
-            .choices
-            .duration(Site::StoreLatency, self.latency.0, self.latency.1);
+        let latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
         madsim::time::sleep(latency).await;
         self.now(cause, f)
     }
 
     /// Runs `f` atomically without a round trip (for the harness and tests).
     pub fn now<R>(&self, cause: &'static str, f: impl FnOnce(&mut S, &mut Writes) -> R) -> R {
-        let mut w = Writes {
-            cause,
-            ..Default::default()
-        };
+        let mut w = Writes { cause, ..Default::default() };
         let result = f(&mut self.state.lock().unwrap(), &mut w);
         for snapshot in w.snapshots {
-            self.history.push(Record::Write {
-                service: self.service,
-                cause: w.cause,
-                snapshot,
-            });
+            self.history.push(Record::Write { service: self.service, cause: w.cause, snapshot });
         }
         for event_id in w.outboxed {
-            self.history.push(Record::Outboxed {
-                service: self.service,
-                event_id,
-            });
+            self.history.push(Record::Outboxed { service: self.service, event_id });
         }
         result
     }
@@ -233,21 +193,12 @@ mod tests {
             self.version = version;
         }
         fn snapshot(&self) -> Snapshot {
-            Snapshot::TicketReplica {
-                id: self.id.clone(),
-                version: self.version,
-                title: self.text.clone(),
-                price: 0,
-            }
+            Snapshot::TicketReplica { id: self.id.clone(), version: self.version, title: self.text.clone(), price: 0 }
         }
     }
 
     fn note(version: u64, text: &str) -> Note {
-        Note {
-            id: "n1".into(),
-            version,
-            text: text.into(),
-        }
+        Note { id: "n1".into(), version, text: text.into() }
     }
 
     #[test]
@@ -259,19 +210,8 @@ mod tests {
         let saved = c.save(read.clone(), &mut w).unwrap();
         assert_eq!(saved.version, 1);
         let err = c.save(read, &mut w).unwrap_err();
-        assert_eq!(
-            err,
-            StoreError::VersionConflict {
-                id: "n1".into(),
-                read: 0,
-                stored: 1
-            }
-        );
-        assert_eq!(
-            c.find("n1").unwrap().version,
-            1,
-            "a stale save changes nothing"
-        );
+        assert_eq!(err, StoreError::VersionConflict { id: "n1".into(), read: 0, stored: 1 });
+        assert_eq!(c.find("n1").unwrap().version, 1, "a stale save changes nothing");
     }
 
     #[test]
@@ -279,10 +219,7 @@ mod tests {
         let mut c = Collection::default();
         let mut w = Writes::default();
         c.insert(note(0, "a"), &mut w).unwrap();
-        assert_eq!(
-            c.insert(note(0, "b"), &mut w),
-            Err(StoreError::DuplicateKey("n1".into()))
-        );
+        assert_eq!(c.insert(note(0, "b"), &mut w), Err(StoreError::DuplicateKey("n1".into())));
     }
 
     #[test]
@@ -296,30 +233,12 @@ mod tests {
 
     #[test]
     fn without_version_control_saves_overwrite_and_keep_the_version() {
-        let mut c = Collection {
-            occ: false,
-            ..Default::default()
-        };
+        let mut c = Collection { occ: false, ..Default::default() };
         let mut w = Writes::default();
         c.insert(note(0, "a"), &mut w).unwrap();
         let read = c.find("n1").unwrap();
-        c.save(
-            Note {
-                text: "b".into(),
-                ..read.clone()
-            },
-            &mut w,
-        )
-        .unwrap();
-        let saved = c
-            .save(
-                Note {
-                    text: "c".into(),
-                    ..read
-                },
-                &mut w,
-            )
-            .unwrap();
+        c.save(Note { text: "b".into(), ..read.clone() }, &mut w).unwrap();
+        let saved = c.save(Note { text: "c".into(), ..read }, &mut w).unwrap();
         assert_eq!((saved.version, saved.text.as_str()), (0, "c"));
     }
 }

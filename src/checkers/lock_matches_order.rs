@@ -7,44 +7,20 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let f = input.final_state;
     let mut violations = Vec::new();
     for ticket in &f.tickets {
-        let active: Vec<&str> = f
-            .orders
-            .iter()
-            .filter(|o| o.ticket_id == ticket.id && o.status.is_active())
-            .map(|o| &*o.id)
-            .collect();
+        let active: Vec<&str> = f.orders.iter().filter(|o| o.ticket_id == ticket.id && o.status.is_active()).map(|o| &*o.id).collect();
         let problem = match (&ticket.order_id, active.as_slice()) {
             (None, []) => None,
             (Some(held), _) if active.contains(&&**held) => None,
-            (None, [first, ..]) => Some((
-                first.to_string(),
-                format!(
-                    "ticket {} is unlocked but order {first} holds it",
-                    ticket.id
-                ),
-            )),
-            (Some(held), []) => Some((
-                held.to_string(),
-                format!(
-                    "ticket {} is locked by order {held}, which no longer holds it",
-                    ticket.id
-                ),
-            )),
-            (Some(held), [first, ..]) => Some((
-                held.to_string(),
-                format!(
-                    "ticket {} is locked by order {held}, but order {first} holds it",
-                    ticket.id
-                ),
-            )),
+            (None, [first, ..]) => Some((first.to_string(), format!("ticket {} is unlocked but order {first} holds it", ticket.id))),
+            (Some(held), []) => {
+                Some((held.to_string(), format!("ticket {} is locked by order {held}, which no longer holds it", ticket.id)))
+            }
+            (Some(held), [first, ..]) => {
+                Some((held.to_string(), format!("ticket {} is locked by order {held}, but order {first} holds it", ticket.id)))
+            }
         };
         if let Some((order, explanation)) = problem {
-            violations.push(Violation::new(
-                "lock-matches-order",
-                f.end,
-                vec![ticket.id.to_string(), order],
-                explanation,
-            ));
+            violations.push(Violation::new("lock-matches-order", f.end, vec![ticket.id.to_string(), order], explanation));
         }
     }
     violations
@@ -83,26 +59,14 @@ mod tests {
 
     #[test]
     fn lock_naming_the_active_order_passes_and_no_lock_for_cancelled_passes() {
-        assert!(run(
-            vec![],
-            &state(Some("O1"), OrderStatus::Created),
-            super::check
-        )
-        .is_empty());
+        assert!(run(vec![], &state(Some("O1"), OrderStatus::Created), super::check).is_empty());
         assert!(run(vec![], &state(None, OrderStatus::Cancelled), super::check).is_empty());
     }
 
     #[test]
     fn unlocked_while_held_or_locked_by_cancelled_fails() {
-        assert_eq!(
-            run(vec![], &state(None, OrderStatus::Created), super::check).len(),
-            1
-        );
-        let v = run(
-            vec![],
-            &state(Some("O1"), OrderStatus::Cancelled),
-            super::check,
-        );
+        assert_eq!(run(vec![], &state(None, OrderStatus::Created), super::check).len(), 1);
+        let v = run(vec![], &state(Some("O1"), OrderStatus::Cancelled), super::check);
         assert!(v[0].explanation.contains("no longer holds"));
     }
 }

@@ -28,18 +28,8 @@ pub struct Violation {
 }
 
 impl Violation {
-    pub fn new(
-        invariant: &'static str,
-        time: Duration,
-        records: Vec<String>,
-        explanation: String,
-    ) -> Self {
-        Violation {
-            invariant,
-            time,
-            records,
-            explanation,
-        }
+    pub fn new(invariant: &'static str, time: Duration, records: Vec<String>, explanation: String) -> Self {
+        Violation { invariant, time, records, explanation }
     }
 }
 
@@ -66,7 +56,8 @@ pub const INVARIANTS: &[Invariant] = &[
     },
     Invariant {
         name: "versions-in-sequence",
-        meaning: "a replica applies each record's versions one by one, never skips or goes back, never holds a version its owner did not write",
+        meaning:
+            "a replica applies each record's versions one by one, never skips or goes back, never holds a version its owner did not write",
         liveness: false,
         check: versions_in_sequence::check,
     },
@@ -109,21 +100,10 @@ pub const INVARIANTS: &[Invariant] = &[
 ];
 
 /// Runs every checker.
-pub fn check_all(
-    history: &History,
-    final_state: &FinalState,
-    scenario: &Scenario,
-) -> Vec<Violation> {
+pub fn check_all(history: &History, final_state: &FinalState, scenario: &Scenario) -> Vec<Violation> {
     let entries = history.entries();
-    let input = Input {
-        entries: &entries,
-        final_state,
-        scenario,
-    };
-    INVARIANTS
-        .iter()
-        .flat_map(|inv| (inv.check)(&input))
-        .collect()
+    let input = Input { entries: &entries, final_state, scenario };
+    INVARIANTS.iter().flat_map(|inv| (inv.check)(&input)).collect()
 }
 
 pub fn names() -> Vec<&'static str> {
@@ -161,14 +141,8 @@ pub(crate) mod testkit {
     }
 
     pub fn edit(id: &str, version: u64, price: i64) -> Record {
-        let Record::Write { snapshot, .. } = ticket(id, version, price, None) else {
-            unreachable!()
-        };
-        Record::Write {
-            service: "tickets",
-            cause: "edit",
-            snapshot,
-        }
+        let Record::Write { snapshot, .. } = ticket(id, version, price, None) else { unreachable!() };
+        Record::Write { service: "tickets", cause: "edit", snapshot }
     }
 
     pub fn order(id: &str, version: u64, ticket: &str, status: OrderStatus) -> Record {
@@ -190,33 +164,14 @@ pub(crate) mod testkit {
         Record::Write {
             service: "orders",
             cause: "replicate",
-            snapshot: Snapshot::TicketReplica {
-                id: id.into(),
-                version,
-                title: "concert".into(),
-                price,
-            },
+            snapshot: Snapshot::TicketReplica { id: id.into(), version, title: "concert".into(), price },
         }
     }
 
-    pub fn run(
-        records: Vec<Record>,
-        final_state: &FinalState,
-        check: fn(&Input) -> Vec<Violation>,
-    ) -> Vec<Violation> {
-        let history = History::from_records(
-            records
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| (ms(i as u64 * 10), r))
-                .collect(),
-        );
+    pub fn run(records: Vec<Record>, final_state: &FinalState, check: fn(&Input) -> Vec<Violation>) -> Vec<Violation> {
+        let history = History::from_records(records.into_iter().enumerate().map(|(i, r)| (ms(i as u64 * 10), r)).collect());
         let scenario = scenario();
         let entries = history.entries();
-        check(&Input {
-            entries: &entries,
-            final_state,
-            scenario: &scenario,
-        })
+        check(&Input { entries: &entries, final_state, scenario: &scenario })
     }
 }

@@ -12,26 +12,11 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut reported: BTreeSet<(Id, &str)> = BTreeSet::new();
     let mut violations = Vec::new();
     for entry in input.entries {
-        let Record::Write {
-            service: "orders",
-            snapshot:
-                Snapshot::Order {
-                    id,
-                    status,
-                    ticket_id,
-                    ..
-                },
-            ..
-        } = &entry.record
-        else {
+        let Record::Write { service: "orders", snapshot: Snapshot::Order { id, status, ticket_id, .. }, .. } = &entry.record else {
             continue;
         };
         orders.insert(id.clone(), (ticket_id.clone(), *status));
-        let active: Vec<&Id> = orders
-            .iter()
-            .filter(|(_, (t, s))| t == ticket_id && s.is_active())
-            .map(|(o, _)| o)
-            .collect();
+        let active: Vec<&Id> = orders.iter().filter(|(_, (t, s))| t == ticket_id && s.is_active()).map(|(o, _)| o).collect();
         if active.len() > 1 && reported.insert((ticket_id.clone(), "active")) {
             let mut records = vec![ticket_id.to_string()];
             records.extend(active.iter().map(|o| o.to_string()));
@@ -39,11 +24,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "no-double-reservation",
                 entry.time,
                 records,
-                format!(
-                    "ticket {ticket_id} is held by {} non-cancelled orders at once: {}",
-                    active.len(),
-                    join(&active)
-                ),
+                format!("ticket {ticket_id} is held by {} non-cancelled orders at once: {}", active.len(), join(&active)),
             ));
         }
         if *status == OrderStatus::Complete {
@@ -57,10 +38,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     "no-double-reservation",
                     entry.time,
                     records,
-                    format!(
-                        "ticket {ticket_id} was paid for by two orders: {}",
-                        join(&list)
-                    ),
+                    format!("ticket {ticket_id} was paid for by two orders: {}", join(&list)),
                 ));
             }
         }
@@ -69,10 +47,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
 }
 
 fn join(ids: &[&Id]) -> String {
-    ids.iter()
-        .map(|i| i.as_ref())
-        .collect::<Vec<_>>()
-        .join(", ")
+    ids.iter().map(|i| i.as_ref()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -13,44 +13,21 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut locked: BTreeSet<(Id, Id)> = BTreeSet::new();
     let mut violations = Vec::new();
     for entry in input.entries {
-        let Record::Write {
-            service,
-            cause,
-            snapshot,
-        } = &entry.record
-        else {
+        let Record::Write { service, cause, snapshot } = &entry.record else {
             continue;
         };
         match (service, snapshot) {
-            (
-                &"orders",
-                Snapshot::Order {
-                    id,
-                    status,
-                    ticket_id,
-                    ..
-                },
-            ) => {
+            (&"orders", Snapshot::Order { id, status, ticket_id, .. }) => {
                 orders.insert(id.clone(), (ticket_id.clone(), *status));
             }
-            (
-                &"tickets",
-                Snapshot::Ticket {
-                    id,
-                    version,
-                    order_id,
-                    ..
-                },
-            ) => {
+            (&"tickets", Snapshot::Ticket { id, version, order_id, .. }) => {
                 if let Some(order) = order_id {
                     locked.insert((id.clone(), order.clone()));
                 }
                 if *cause != "edit" {
                     continue;
                 }
-                let holder = orders.iter().find(|(o, (t, s))| {
-                    t == id && s.is_active() && locked.contains(&(id.clone(), (*o).clone()))
-                });
+                let holder = orders.iter().find(|(o, (t, s))| t == id && s.is_active() && locked.contains(&(id.clone(), (*o).clone())));
                 if let Some((order, _)) = holder {
                     violations.push(Violation::new(
                         "no-edit-while-reserved",

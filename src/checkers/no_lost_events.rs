@@ -16,37 +16,16 @@ pub fn check(input: &Input) -> Vec<Violation> {
     for entry in input.entries {
         match &entry.record {
             Record::Accepted { subject, event, .. } => {
-                accepted
-                    .entry(event.event_id.clone())
-                    .or_insert((*subject, entry.time));
+                accepted.entry(event.event_id.clone()).or_insert((*subject, entry.time));
             }
-            Record::Acked {
-                group, event_id, ..
-            } => {
+            Record::Acked { group, event_id, .. } => {
                 processed.insert((group, event_id.clone()));
             }
-            Record::Write {
-                service: "tickets",
-                snapshot: Snapshot::Ticket { id, version, .. },
-                ..
-            } => {
-                let subject = if *version == 0 {
-                    Subject::TicketCreated
-                } else {
-                    Subject::TicketUpdated
-                };
-                owed.push((
-                    format!("{subject}/{id}/v{version}"),
-                    true,
-                    entry.time,
-                    id.clone(),
-                ));
+            Record::Write { service: "tickets", snapshot: Snapshot::Ticket { id, version, .. }, .. } => {
+                let subject = if *version == 0 { Subject::TicketCreated } else { Subject::TicketUpdated };
+                owed.push((format!("{subject}/{id}/v{version}"), true, entry.time, id.clone()));
             }
-            Record::Write {
-                service: "orders",
-                snapshot: Snapshot::Order { id, status, .. },
-                ..
-            } => {
+            Record::Write { service: "orders", snapshot: Snapshot::Order { id, status, .. }, .. } => {
                 let subject = match status {
                     OrderStatus::Created => Subject::OrderCreated,
                     OrderStatus::Cancelled => Subject::OrderCancelled,
@@ -54,9 +33,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 };
                 owed.push((format!("{subject}/{id}"), false, entry.time, id.clone()));
             }
-            Record::Outboxed { event_id, .. } => {
-                owed.push((event_id.to_string(), true, entry.time, event_id.clone()))
-            }
+            Record::Outboxed { event_id, .. } => owed.push((event_id.to_string(), true, entry.time, event_id.clone())),
             _ => {}
         }
     }
@@ -69,10 +46,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
             // Order events carry "/v<version>" unless the unversioned-order-events flaw is on.
             let versioned = format!("{expected}/");
             accepted.contains_key(expected.as_str())
-                || accepted
-                    .range::<Id, _>(Id::from(versioned.as_str())..)
-                    .next()
-                    .is_some_and(|(id, _)| id.starts_with(versioned.as_str()))
+                || accepted.range::<Id, _>(Id::from(versioned.as_str())..).next().is_some_and(|(id, _)| id.starts_with(versioned.as_str()))
         };
         if !found && reported.insert(expected.clone()) {
             violations.push(Violation::new(
@@ -84,13 +58,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
         }
     }
     for (event_id, (subject, time)) in &accepted {
-        for group in input
-            .final_state
-            .consumers
-            .get(subject)
-            .into_iter()
-            .flatten()
-        {
+        for group in input.final_state.consumers.get(subject).into_iter().flatten() {
             if !processed.contains(&(*group, event_id.clone())) {
                 violations.push(Violation::new(
                     "no-lost-events",
@@ -112,27 +80,14 @@ mod tests {
     use crate::run::FinalState;
 
     fn created(version: u64) -> std::sync::Arc<Event> {
-        let t = TicketEvent {
-            id: "T1".into(),
-            version,
-            title: "concert".into(),
-            price: 20,
-            user_id: "u1".into(),
-            order_id: None,
-        };
-        Event::new(if version == 0 {
-            EventData::TicketCreated(t)
-        } else {
-            EventData::TicketUpdated(t)
-        })
+        let t = TicketEvent { id: "T1".into(), version, title: "concert".into(), price: 20, user_id: "u1".into(), order_id: None };
+        Event::new(if version == 0 { EventData::TicketCreated(t) } else { EventData::TicketUpdated(t) })
     }
 
     fn consumers() -> FinalState {
         let mut f = FinalState::default();
-        f.consumers
-            .insert(Subject::TicketCreated, vec!["orders-service"]);
-        f.consumers
-            .insert(Subject::TicketUpdated, vec!["orders-service"]);
+        f.consumers.insert(Subject::TicketCreated, vec!["orders-service"]);
+        f.consumers.insert(Subject::TicketUpdated, vec!["orders-service"]);
         f
     }
 
@@ -149,15 +104,7 @@ mod tests {
     #[test]
     fn published_and_processed_passes() {
         let e = created(0);
-        let h = vec![
-            ticket("T1", 0, 20, None),
-            Record::Accepted {
-                subject: Subject::TicketCreated,
-                seq: 1,
-                event: e.clone(),
-            },
-            acked(&e),
-        ];
+        let h = vec![ticket("T1", 0, 20, None), Record::Accepted { subject: Subject::TicketCreated, seq: 1, event: e.clone() }, acked(&e)];
         assert!(run(h, &consumers(), super::check).is_empty());
     }
 
@@ -166,11 +113,7 @@ mod tests {
         let e = created(0);
         let h = vec![
             ticket("T1", 0, 20, None),
-            Record::Accepted {
-                subject: Subject::TicketCreated,
-                seq: 1,
-                event: e.clone(),
-            },
+            Record::Accepted { subject: Subject::TicketCreated, seq: 1, event: e.clone() },
             acked(&e),
             ticket("T1", 1, 20, Some("O1")),
         ];
@@ -182,14 +125,7 @@ mod tests {
     #[test]
     fn accepted_but_never_processed_fails() {
         let e = created(0);
-        let h = vec![
-            ticket("T1", 0, 20, None),
-            Record::Accepted {
-                subject: Subject::TicketCreated,
-                seq: 1,
-                event: e,
-            },
-        ];
+        let h = vec![ticket("T1", 0, 20, None), Record::Accepted { subject: Subject::TicketCreated, seq: 1, event: e }];
         let v = run(h, &consumers(), super::check);
         assert_eq!(v.len(), 1);
         assert!(v[0].explanation.contains("never processed"));

@@ -17,10 +17,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "no-poison-messages",
                 f.end,
                 vec![o.event_id.to_string()],
-                format!(
-                    "{}#{} ({}) {what} to {}: its handler keeps failing",
-                    o.subject, o.seq, o.event_id, o.group
-                ),
+                format!("{}#{} ({}) {what} to {}: its handler keeps failing", o.subject, o.seq, o.event_id, o.group),
             )
         })
         .collect()

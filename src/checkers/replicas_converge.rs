@@ -12,31 +12,17 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "replicas-converge",
                 f.end,
                 vec![ticket.id.to_string()],
+                format!("orders has no replica of ticket {} (owner at v{})", ticket.id, ticket.version),
+            )),
+            Some(r) if (r.version, &r.title, r.price) != (ticket.version, &ticket.title, ticket.price) => violations.push(Violation::new(
+                "replicas-converge",
+                f.end,
+                vec![ticket.id.to_string()],
                 format!(
-                    "orders has no replica of ticket {} (owner at v{})",
-                    ticket.id, ticket.version
+                    "orders' replica of ticket {} is v{} {:?} {}, the owner has v{} {:?} {}",
+                    ticket.id, r.version, r.title, r.price, ticket.version, ticket.title, ticket.price
                 ),
             )),
-            Some(r)
-                if (r.version, &r.title, r.price)
-                    != (ticket.version, &ticket.title, ticket.price) =>
-            {
-                violations.push(Violation::new(
-                    "replicas-converge",
-                    f.end,
-                    vec![ticket.id.to_string()],
-                    format!(
-                        "orders' replica of ticket {} is v{} {:?} {}, the owner has v{} {:?} {}",
-                        ticket.id,
-                        r.version,
-                        r.title,
-                        r.price,
-                        ticket.version,
-                        ticket.title,
-                        ticket.price
-                    ),
-                ))
-            }
             Some(_) => {}
         }
     }
@@ -46,10 +32,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "replicas-converge",
                 f.end,
                 vec![replica.id.to_string()],
-                format!(
-                    "orders holds a replica {} that matches no ticket",
-                    replica.id
-                ),
+                format!("orders holds a replica {} that matches no ticket", replica.id),
             ));
         }
     }
@@ -65,20 +48,8 @@ mod tests {
 
     fn state(replica_version: u64, replica_id: &str) -> FinalState {
         FinalState {
-            tickets: vec![Ticket {
-                id: "T1".into(),
-                version: 3,
-                title: "concert".into(),
-                price: 30,
-                user_id: "u1".into(),
-                order_id: None,
-            }],
-            ticket_replicas: vec![ReplicaTicket {
-                id: replica_id.into(),
-                version: replica_version,
-                title: "concert".into(),
-                price: 30,
-            }],
+            tickets: vec![Ticket { id: "T1".into(), version: 3, title: "concert".into(), price: 30, user_id: "u1".into(), order_id: None }],
+            ticket_replicas: vec![ReplicaTicket { id: replica_id.into(), version: replica_version, title: "concert".into(), price: 30 }],
             ..Default::default()
         }
     }

@@ -31,29 +31,10 @@ pub fn observe(entries: &[Entry], ticket: &Id, expectation: &Expectation) -> Obs
     let mut observed = Observed::default();
     for entry in entries.iter().take_while(|e| e.time <= expectation.at.0) {
         match &entry.record {
-            Record::Write {
-                snapshot:
-                    Snapshot::Ticket {
-                        id,
-                        version,
-                        price,
-                        order_id,
-                        ..
-                    },
-                ..
-            } if id == ticket => {
+            Record::Write { snapshot: Snapshot::Ticket { id, version, price, order_id, .. }, .. } if id == ticket => {
                 observed.ticket = Some((*version, *price, order_id.clone()));
             }
-            Record::Write {
-                snapshot:
-                    Snapshot::TicketReplica {
-                        id,
-                        version,
-                        title,
-                        price,
-                    },
-                ..
-            } if id == ticket => {
+            Record::Write { snapshot: Snapshot::TicketReplica { id, version, title, price }, .. } if id == ticket => {
                 observed.replica = Some((*version, title.clone(), *price));
             }
             _ => {}
@@ -63,26 +44,16 @@ pub fn observe(entries: &[Entry], ticket: &Id, expectation: &Expectation) -> Obs
 }
 
 /// Mismatches between an expectation and what was observed.
-pub fn mismatches(
-    expectation: &Expectation,
-    observed: &Observed,
-    names: &BTreeMap<String, Id>,
-) -> Vec<String> {
+pub fn mismatches(expectation: &Expectation, observed: &Observed, names: &BTreeMap<String, Id>) -> Vec<String> {
     let mut problems = Vec::new();
     let (version, price, lock) = match &observed.ticket {
         Some((v, p, l)) => (Some(*v), Some(*p), l.clone()),
         None => (None, None, None),
     };
-    let show = |v: Option<u64>| {
-        v.map(|v| format!("v{v}"))
-            .unwrap_or_else(|| "nothing".into())
-    };
+    let show = |v: Option<u64>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "nothing".into());
     if let Some(expected) = expectation.version {
         if version != Some(expected) {
-            problems.push(format!(
-                "ticket at {} instead of v{expected}",
-                show(version)
-            ));
+            problems.push(format!("ticket at {} instead of v{expected}", show(version)));
         }
     }
     if let Some(expected) = expectation.price {
@@ -91,31 +62,16 @@ pub fn mismatches(
         }
     }
     if let Some(order) = &expectation.order {
-        let expected: Option<Id> = if order.is_empty() {
-            None
-        } else {
-            Some(
-                names
-                    .get(order)
-                    .cloned()
-                    .unwrap_or_else(|| order.as_str().into()),
-            )
-        };
+        let expected: Option<Id> =
+            if order.is_empty() { None } else { Some(names.get(order).cloned().unwrap_or_else(|| order.as_str().into())) };
         if lock != expected {
-            problems.push(format!(
-                "ticket orderId {:?} instead of {:?}",
-                lock.as_deref(),
-                expected.as_deref()
-            ));
+            problems.push(format!("ticket orderId {:?} instead of {:?}", lock.as_deref(), expected.as_deref()));
         }
     }
     let replica_version = observed.replica.as_ref().map(|r| r.0);
     if let Some(expected) = expectation.replica_version {
         if replica_version != Some(expected) {
-            problems.push(format!(
-                "replica at {} instead of v{expected}",
-                show(replica_version)
-            ));
+            problems.push(format!("replica at {} instead of v{expected}", show(replica_version)));
         }
     }
     if let Some(expected) = expectation.replica_price {
@@ -132,9 +88,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     for entry in input.entries {
         if let Record::Expected { step, status, got } = &entry.record {
             if Some(*status) != *got {
-                let got = got
-                    .map(|g| g.to_string())
-                    .unwrap_or_else(|| "no response".into());
+                let got = got.map(|g| g.to_string()).unwrap_or_else(|| "no response".into());
                 violations.push(Violation::new(
                     "scripted-expectations",
                     entry.time,
@@ -151,10 +105,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "scripted-expectations",
                 expectation.at.0,
                 vec![expectation.ticket.clone()],
-                format!(
-                    "ticket {} was never created, so its expected state cannot hold",
-                    expectation.ticket
-                ),
+                format!("ticket {} was never created, so its expected state cannot hold", expectation.ticket),
             ));
             continue;
         };
@@ -165,12 +116,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "scripted-expectations",
                 expectation.at.0,
                 vec![format!("{} ({ticket})", expectation.ticket)],
-                format!(
-                    "at {} ({}): {}",
-                    crate::scenario::fmt_duration(expectation.at.0),
-                    expectation.label,
-                    problems.join("; ")
-                ),
+                format!("at {} ({}): {}", crate::scenario::fmt_duration(expectation.at.0), expectation.label, problems.join("; ")),
             ));
         }
     }
@@ -204,27 +150,13 @@ replica_version = 1
 
     fn check(records: Vec<Record>) -> Vec<super::Violation> {
         let scenario = Scenario::parse("s.toml", SCRIPT).unwrap();
-        let history = History::from_records(
-            records
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| (ms(i as u64 * 10), r))
-                .collect(),
-        );
+        let history = History::from_records(records.into_iter().enumerate().map(|(i, r)| (ms(i as u64 * 10), r)).collect());
         let entries = history.entries();
-        super::check(&Input {
-            entries: &entries,
-            final_state: &FinalState::default(),
-            scenario: &scenario,
-        })
+        super::check(&Input { entries: &entries, final_state: &FinalState::default(), scenario: &scenario })
     }
 
     fn named() -> Record {
-        Record::Named {
-            name: "CZQ".into(),
-            id: "T1".into(),
-            req: 1,
-        }
+        Record::Named { name: "CZQ".into(), id: "T1".into(), req: 1 }
     }
 
     #[test]
@@ -235,11 +167,7 @@ replica_version = 1
             replica("T1", 0, 20),
             edit("T1", 1, 25),
             replica("T1", 1, 25),
-            Record::Expected {
-                step: "s".into(),
-                status: 201,
-                got: Some(201),
-            },
+            Record::Expected { step: "s".into(), status: 201, got: Some(201) },
         ];
         assert_eq!(check(h), vec![]);
     }
@@ -251,11 +179,7 @@ replica_version = 1
             ticket("T1", 0, 20, None),
             replica("T1", 0, 20),
             edit("T1", 1, 25),
-            Record::Expected {
-                step: "s".into(),
-                status: 400,
-                got: Some(200),
-            },
+            Record::Expected { step: "s".into(), status: 400, got: Some(200) },
         ];
         let v = check(h);
         assert_eq!(v.len(), 2, "{v:?}");

@@ -17,27 +17,20 @@ pub fn check(input: &Input) -> Vec<Violation> {
             continue;
         };
         match snapshot {
-            Snapshot::Ticket {
-                id,
-                version,
-                title,
-                price,
-                ..
-            } => {
+            Snapshot::Ticket { id, version, title, price, .. } => {
                 owner.insert((id.clone(), *version), (title.clone(), *price));
             }
-            Snapshot::TicketReplica {
-                id,
-                version,
-                title,
-                price,
-            } => {
+            Snapshot::TicketReplica { id, version, title, price } => {
                 let problem = match (owner.get(&(id.clone(), *version)), last.get(id)) {
-                    (None, _) => Some(format!("the orders replica holds ticket {id} v{version}, a version the tickets service never wrote")),
-                    (Some((t, p)), _) if (t, p) != (title, price) => {
-                        Some(format!("the orders replica holds ticket {id} v{version} as {title:?} {price}, but the owner's v{version} is {t:?} {p}"))
+                    (None, _) => {
+                        Some(format!("the orders replica holds ticket {id} v{version}, a version the tickets service never wrote"))
                     }
-                    (Some(_), None) if *version != 0 => Some(format!("the orders replica's first copy of ticket {id} is v{version}, not v0")),
+                    (Some((t, p)), _) if (t, p) != (title, price) => Some(format!(
+                        "the orders replica holds ticket {id} v{version} as {title:?} {price}, but the owner's v{version} is {t:?} {p}"
+                    )),
+                    (Some(_), None) if *version != 0 => {
+                        Some(format!("the orders replica's first copy of ticket {id} is v{version}, not v0"))
+                    }
                     (Some(_), Some(prev)) if *version != prev + 1 => {
                         Some(format!("the orders replica went from ticket {id} v{prev} to v{version} instead of v{}", prev + 1))
                     }
@@ -46,12 +39,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 last.insert(id.clone(), *version);
                 if let Some(explanation) = problem {
                     if reported.insert(id.clone()) {
-                        violations.push(Violation::new(
-                            "versions-in-sequence",
-                            entry.time,
-                            vec![id.to_string()],
-                            explanation,
-                        ));
+                        violations.push(Violation::new("versions-in-sequence", entry.time, vec![id.to_string()], explanation));
                     }
                 }
             }
@@ -91,20 +79,12 @@ mod tests {
         ];
         let v = run(h, &FinalState::default(), super::check);
         assert_eq!(v.len(), 1);
-        assert!(
-            v[0].explanation.contains("v0 to v2"),
-            "{}",
-            v[0].explanation
-        );
+        assert!(v[0].explanation.contains("v0 to v2"), "{}", v[0].explanation);
     }
 
     #[test]
     fn replica_holding_an_unwritten_version_or_id_fails() {
-        let v = run(
-            vec![ticket("T1", 0, 20, None), replica("R1", 0, 20)],
-            &FinalState::default(),
-            super::check,
-        );
+        let v = run(vec![ticket("T1", 0, 20, None), replica("R1", 0, 20)], &FinalState::default(), super::check);
         assert_eq!(v.len(), 1);
         assert!(v[0].explanation.contains("never wrote"));
     }

@@ -32,10 +32,7 @@ pub struct InstanceEnv {
 
 impl InstanceEnv {
     pub fn emit(&self) -> Emit {
-        Emit {
-            nats: self.nats.clone(),
-            outbox: !self.app.flaws.has(Flaw::NoOutbox),
-        }
+        Emit { nats: self.nats.clone(), outbox: !self.app.flaws.has(Flaw::NoOutbox) }
     }
 
     /// Wires listeners and the outbox relay, and returns the instance to attach.
@@ -50,17 +47,11 @@ impl InstanceEnv {
         }
         if self.emit().outbox {
             let hook_db = db.clone();
-            self.nats
-                .set_on_store_lost(Box::new(move || mark_all_unsent(&hook_db)));
+            self.nats.set_on_store_lost(Box::new(move || mark_all_unsent(&hook_db)));
             madsim::task::spawn(sweep_forever(db.clone(), self.nats.clone()));
         }
         madsim::task::spawn(self.nats.clone().run_session());
-        Arc::new(Instance {
-            node: self.node,
-            fabric: self.fabric.clone(),
-            nats: self.nats.clone(),
-            http,
-        })
+        Arc::new(Instance { node: self.node, fabric: self.fabric.clone(), nats: self.nats.clone(), http })
     }
 }
 

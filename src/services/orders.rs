@@ -10,9 +10,7 @@ use crate::app::store::{Collection, Db, Doc, StoreError};
 use crate::app::{BoxFut, HandlerError};
 use crate::flaws::{Flaw, Flaws};
 use crate::history::{OrderStatus, Snapshot};
-use crate::proto::{
-    Event, EventData, Group, HttpRequest, HttpResponse, Id, Route, Subject, TicketEvent,
-};
+use crate::proto::{Event, EventData, Group, HttpRequest, HttpResponse, Id, Route, Subject, TicketEvent};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,12 +69,7 @@ impl Doc for ReplicaTicket {
         self.version = version;
     }
     fn snapshot(&self) -> Snapshot {
-        Snapshot::TicketReplica {
-            id: self.id.clone(),
-            version: self.version,
-            title: self.title.clone(),
-            price: self.price,
-        }
+        Snapshot::TicketReplica { id: self.id.clone(), version: self.version, title: self.title.clone(), price: self.price }
     }
 }
 
@@ -98,9 +91,7 @@ impl OrdersDb {
     }
 
     fn is_reserved(&self, ticket_id: &str) -> bool {
-        self.orders
-            .values()
-            .any(|o| &*o.ticket_id == ticket_id && o.status.is_active())
+        self.orders.values().any(|o| &*o.ticket_id == ticket_id && o.status.is_active())
     }
 }
 
@@ -118,16 +109,9 @@ pub struct Orders {
 }
 
 pub fn start(env: &InstanceEnv, db: &Db<OrdersDb>) -> Arc<Instance> {
-    let service = Arc::new(Orders {
-        db: db.clone(),
-        emit: env.emit(),
-        flaws: env.app.flaws,
-        expiration_window: env.app.expiration_window,
-    });
-    let listeners: Vec<Arc<dyn Listener>> = vec![
-        Arc::new(TicketCreatedListener(service.clone())),
-        Arc::new(TicketUpdatedListener(service.clone())),
-    ];
+    let service = Arc::new(Orders { db: db.clone(), emit: env.emit(), flaws: env.app.flaws, expiration_window: env.app.expiration_window });
+    let listeners: Vec<Arc<dyn Listener>> =
+        vec![Arc::new(TicketCreatedListener(service.clone())), Arc::new(TicketUpdatedListener(service.clone()))];
     env.start(db, Some(service), listeners)
 }
 
@@ -216,16 +200,10 @@ impl Orders {
         HttpResponse::ok(req.id, 201, Some(order.id))
     }
 
-    fn insert(
-        &self,
-        s: &mut OrdersDb,
-        w: &mut crate::app::store::Writes,
-        order: Order,
-    ) -> (Order, Staged) {
+    fn insert(&self, s: &mut OrdersDb, w: &mut crate::app::store::Writes, order: Order) -> (Order, Staged) {
         s.orders.insert(order.clone(), w).expect("fresh id");
         let mut staged = Staged::default();
-        self.emit
-            .stage(&mut s.outbox, w, &mut staged, self.created_event(&order));
+        self.emit.stage(&mut s.outbox, w, &mut staged, self.created_event(&order));
         (order, staged)
     }
 
@@ -274,12 +252,7 @@ impl Orders {
 }
 
 fn replica_of(ticket: &TicketEvent, id: Id) -> ReplicaTicket {
-    ReplicaTicket {
-        id,
-        version: ticket.version,
-        title: ticket.title.clone(),
-        price: ticket.price,
-    }
+    ReplicaTicket { id, version: ticket.version, title: ticket.title.clone(), price: ticket.price }
 }
 
 struct TicketCreatedListener(Arc<Orders>);
@@ -302,20 +275,14 @@ impl Listener for TicketCreatedListener {
                 .db
                 .tx("replicate", |s, w| {
                     // Flaw::ReplicaWithoutId: the lesson built the replica with a fresh id.
-                    let id = if replica_without_id {
-                        new_id("R", &mut s.next_replica)
-                    } else {
-                        ticket.id.clone()
-                    };
+                    let id = if replica_without_id { new_id("R", &mut s.next_replica) } else { ticket.id.clone() };
                     s.tickets.insert(replica_of(ticket, id), w)
                 })
                 .await;
             match inserted {
                 Ok(()) => Ok(()),
                 // Flaw::NonIdempotentListeners: a duplicate insert throws, forever.
-                Err(e) if svc.flaws.has(Flaw::NonIdempotentListeners) => {
-                    Err(HandlerError::new(e.to_string()))
-                }
+                Err(e) if svc.flaws.has(Flaw::NonIdempotentListeners) => Err(HandlerError::new(e.to_string())),
                 Err(_) => Ok(()),
             }
         })
@@ -342,22 +309,10 @@ impl Listener for TicketUpdatedListener {
                 let Some(_) = svc.db.tx("read", |s, _| s.tickets.find(&ticket.id)).await else {
                     return Err(HandlerError::new("Ticket not found"));
                 };
-                svc.db
-                    .tx("replicate", |s, w| {
-                        s.tickets.put(replica_of(ticket, ticket.id.clone()), w)
-                    })
-                    .await;
+                svc.db.tx("replicate", |s, w| s.tickets.put(replica_of(ticket, ticket.id.clone()), w)).await;
                 return Ok(());
             }
-            let found = svc
-                .db
-                .tx("read", |s, _| {
-                    (
-                        s.tickets.find_by_event(&ticket.id, ticket.version),
-                        s.tickets.find(&ticket.id),
-                    )
-                })
-                .await;
+            let found = svc.db.tx("read", |s, _| (s.tickets.find_by_event(&ticket.id, ticket.version), s.tickets.find(&ticket.id))).await;
             match found {
                 (Some(replica), _) => {
                     let applied = svc
@@ -368,22 +323,11 @@ impl Listener for TicketUpdatedListener {
                             s.tickets.save(next, w)
                         })
                         .await;
-                    applied
-                        .map(|_| ())
-                        .map_err(|e| HandlerError::new(e.to_string()))
+                    applied.map(|_| ()).map_err(|e| HandlerError::new(e.to_string()))
                 }
                 // Hardened: an event the replica already holds is a duplicate: ack it.
-                (None, Some(current))
-                    if current.version >= ticket.version
-                        && !svc.flaws.has(Flaw::NonIdempotentListeners) =>
-                {
-                    Ok(())
-                }
-                _ => Err(HandlerError::new(format!(
-                    "Ticket not found: {} v{}",
-                    ticket.id,
-                    ticket.version - 1
-                ))),
+                (None, Some(current)) if current.version >= ticket.version && !svc.flaws.has(Flaw::NonIdempotentListeners) => Ok(()),
+                _ => Err(HandlerError::new(format!("Ticket not found: {} v{}", ticket.id, ticket.version - 1))),
             }
         })
     }

@@ -9,9 +9,7 @@ use crate::app::store::{Collection, Db, Doc};
 use crate::app::{BoxFut, HandlerError};
 use crate::flaws::{Flaw, Flaws};
 use crate::history::Snapshot;
-use crate::proto::{
-    Event, EventData, Group, HttpRequest, HttpResponse, Id, Route, Subject, TicketEvent,
-};
+use crate::proto::{Event, EventData, Group, HttpRequest, HttpResponse, Id, Route, Subject, TicketEvent};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -91,15 +89,9 @@ pub struct Tickets {
 
 /// Starts one tickets instance on the calling node.
 pub fn start(env: &InstanceEnv, db: &Db<TicketsDb>) -> Arc<Instance> {
-    let service = Arc::new(Tickets {
-        db: db.clone(),
-        emit: env.emit(),
-        flaws: env.app.flaws,
-    });
-    let listeners: Vec<Arc<dyn Listener>> = vec![
-        Arc::new(OrderCreatedListener(service.clone())),
-        Arc::new(OrderCancelledListener(service.clone())),
-    ];
+    let service = Arc::new(Tickets { db: db.clone(), emit: env.emit(), flaws: env.app.flaws });
+    let listeners: Vec<Arc<dyn Listener>> =
+        vec![Arc::new(OrderCreatedListener(service.clone())), Arc::new(OrderCancelledListener(service.clone()))];
     env.start(db, Some(service), listeners)
 }
 
@@ -109,23 +101,14 @@ impl HttpService for Tickets {
             match &req.route {
                 Route::CreateTicket { title, price } => self.create(&req, title, *price).await,
                 Route::ListTickets => {
-                    let count = self
-                        .db
-                        .tx("read", |s, _| {
-                            s.tickets.values().filter(|t| t.order_id.is_none()).count()
-                        })
-                        .await;
+                    let count = self.db.tx("read", |s, _| s.tickets.values().filter(|t| t.order_id.is_none()).count()).await;
                     HttpResponse::ok(req.id, 200, Some(format!("{count} tickets").into()))
                 }
-                Route::ShowTicket { id } => {
-                    match self.db.tx("read", |s, _| s.tickets.find(id)).await {
-                        Some(t) => HttpResponse::ok(req.id, 200, Some(t.id)),
-                        None => not_found(req.id),
-                    }
-                }
-                Route::UpdateTicket { id, title, price } => {
-                    self.update(&req, id, title, *price).await
-                }
+                Route::ShowTicket { id } => match self.db.tx("read", |s, _| s.tickets.find(id)).await {
+                    Some(t) => HttpResponse::ok(req.id, 200, Some(t.id)),
+                    None => not_found(req.id),
+                },
+                Route::UpdateTicket { id, title, price } => self.update(&req, id, title, *price).await,
                 _ => not_found(req.id),
             }
         })
@@ -155,22 +138,10 @@ impl Tickets {
             .db
             .tx("create", |s, w| {
                 let id = new_id("T", &mut s.next_id);
-                let ticket = Ticket {
-                    id,
-                    version: 0,
-                    title: title.to_string(),
-                    price,
-                    user_id: user,
-                    order_id: None,
-                };
+                let ticket = Ticket { id, version: 0, title: title.to_string(), price, user_id: user, order_id: None };
                 s.tickets.insert(ticket.clone(), w).expect("fresh id");
                 let mut staged = Staged::default();
-                self.emit.stage(
-                    &mut s.outbox,
-                    w,
-                    &mut staged,
-                    Event::new(EventData::TicketCreated(ticket.event())),
-                );
+                self.emit.stage(&mut s.outbox, w, &mut staged, Event::new(EventData::TicketCreated(ticket.event())));
                 (ticket, staged)
             })
             .await;
@@ -203,12 +174,7 @@ impl Tickets {
             .tx("edit", |s, w| {
                 let saved = s.tickets.save(ticket, w)?;
                 let mut staged = Staged::default();
-                self.emit.stage(
-                    &mut s.outbox,
-                    w,
-                    &mut staged,
-                    Event::new(EventData::TicketUpdated(saved.event())),
-                );
+                self.emit.stage(&mut s.outbox, w, &mut staged, Event::new(EventData::TicketUpdated(saved.event())));
                 Ok::<_, crate::app::store::StoreError>(staged)
             })
             .await;
@@ -225,12 +191,7 @@ impl Tickets {
     /// Saves a changed ticket, records the order event as applied, and publishes
     /// ticket:updated (awaited: the listener acks only after the publish). Hardened, the
     /// transaction re-checks the inbox so two handlers of one order cannot both apply.
-    async fn save_and_announce(
-        &self,
-        ticket: Ticket,
-        order: &Id,
-        seen: OrderSeen,
-    ) -> Result<(), HandlerError> {
+    async fn save_and_announce(&self, ticket: Ticket, order: &Id, seen: OrderSeen) -> Result<(), HandlerError> {
         let silent = self.flaws.has(Flaw::SilentVersionBump);
         let idempotent = !self.flaws.has(Flaw::NonIdempotentListeners);
         let staged = self
@@ -245,12 +206,7 @@ impl Tickets {
                 let mut staged = Staged::default();
                 // Flaw::SilentVersionBump: the lesson's listener saved without publishing.
                 if !(silent && !seen.cancelled) {
-                    self.emit.stage(
-                        &mut s.outbox,
-                        w,
-                        &mut staged,
-                        Event::new(EventData::TicketUpdated(saved.event())),
-                    );
+                    self.emit.stage(&mut s.outbox, w, &mut staged, Event::new(EventData::TicketUpdated(saved.event())));
                 }
                 Ok::<_, crate::app::store::StoreError>(staged)
             })
@@ -259,10 +215,7 @@ impl Tickets {
         self.emit.sent(&self.db, staged, true).await
     }
 
-    fn seen(
-        &self,
-        order: &Id,
-    ) -> impl FnOnce(&mut TicketsDb, &mut crate::app::store::Writes) -> OrderSeen + '_ {
+    fn seen(&self, order: &Id) -> impl FnOnce(&mut TicketsDb, &mut crate::app::store::Writes) -> OrderSeen + '_ {
         let order = order.clone();
         move |s, _| s.orders_seen.get(&order).copied().unwrap_or_default()
     }
@@ -279,12 +232,7 @@ impl Listener for OrderCreatedListener {
     }
     fn on_message(self: Arc<Self>, event: Arc<Event>) -> BoxFut<Result<(), HandlerError>> {
         Box::pin(async move {
-            let EventData::OrderCreated {
-                id: order,
-                ticket_id,
-                ..
-            } = &event.data
-            else {
+            let EventData::OrderCreated { id: order, ticket_id, .. } = &event.data else {
                 return Ok(());
             };
             let svc = &self.0;
@@ -302,22 +250,12 @@ impl Listener for OrderCreatedListener {
             if !svc.flaws.has(Flaw::UnguardedUnlock) {
                 if let Some(holder) = &ticket.order_id {
                     if holder != order {
-                        return Err(HandlerError::new(format!(
-                            "ticket {ticket_id} is still held by {holder}"
-                        )));
+                        return Err(HandlerError::new(format!("ticket {ticket_id} is still held by {holder}")));
                     }
                 }
             }
             ticket.order_id = Some(order.clone());
-            svc.save_and_announce(
-                ticket,
-                order,
-                OrderSeen {
-                    created: true,
-                    cancelled: false,
-                },
-            )
-            .await
+            svc.save_and_announce(ticket, order, OrderSeen { created: true, cancelled: false }).await
         })
     }
 }
@@ -333,27 +271,17 @@ impl Listener for OrderCancelledListener {
     }
     fn on_message(self: Arc<Self>, event: Arc<Event>) -> BoxFut<Result<(), HandlerError>> {
         Box::pin(async move {
-            let EventData::OrderCancelled {
-                id: order,
-                ticket_id,
-                ..
-            } = &event.data
-            else {
+            let EventData::OrderCancelled { id: order, ticket_id, .. } = &event.data else {
                 return Ok(());
             };
             let svc = &self.0;
             let Some(mut ticket) = svc.db.tx("read", |s, _| s.tickets.find(ticket_id)).await else {
                 return Err(HandlerError::new("Ticket not found"));
             };
-            if !svc.flaws.has(Flaw::NonIdempotentListeners)
-                && svc.db.tx("read", svc.seen(order)).await.cancelled
-            {
+            if !svc.flaws.has(Flaw::NonIdempotentListeners) && svc.db.tx("read", svc.seen(order)).await.cancelled {
                 return Ok(());
             }
-            let done = OrderSeen {
-                created: true,
-                cancelled: true,
-            };
+            let done = OrderSeen { created: true, cancelled: true };
             // Flaw::UnguardedUnlock: as built, the lock is cleared whoever holds it.
             if svc.flaws.has(Flaw::UnguardedUnlock) || ticket.order_id.as_ref() == Some(order) {
                 ticket.order_id = None;
@@ -371,9 +299,7 @@ impl Listener for OrderCancelledListener {
                             s.orders_seen.insert(order.clone(), done);
                             Ok(())
                         }
-                        _ => Err(HandlerError::new(format!(
-                            "ticket {ticket_id} changed while cancelling {order}"
-                        ))),
+                        _ => Err(HandlerError::new(format!("ticket {ticket_id} changed while cancelling {order}"))),
                     }
                 })
                 .await

@@ -41,13 +41,7 @@ pub struct Choices {
 impl Choices {
     /// Must be created inside the madsim runtime: it draws from madsim's seeded RNG.
     pub fn from_runtime() -> Self {
-        Choices {
-            inner: Arc::new(Mutex::new(Inner {
-                rng: madsim::rand::thread_rng(),
-                record: None,
-                draws: 0,
-            })),
-        }
+        Choices { inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, draws: 0 })) }
     }
 
     /// Keeps every later decision in a record (see [`Choices::take_record`]).
@@ -99,17 +93,8 @@ impl Choices {
     }
 
     /// A uniform duration in `lo..=hi`, at microsecond resolution.
-    pub fn duration(
-        &self,
-        site: Site,
-        lo: std::time::Duration,
-        hi: std::time::Duration,
-    ) -> std::time::Duration {
-        std::time::Duration::from_micros(self.between(
-            site,
-            lo.as_micros() as u64,
-            hi.as_micros() as u64,
-        ))
+    pub fn duration(&self, site: Site, lo: std::time::Duration, hi: std::time::Duration) -> std::time::Duration {
+        std::time::Duration::from_micros(self.between(site, lo.as_micros() as u64, hi.as_micros() as u64))
     }
 
     /// An index into a slice of `len` items.

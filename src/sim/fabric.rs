@@ -60,28 +60,10 @@ impl FabricCounters {
 /// A network event, handed to the observer when one is set (tracing, diagrams).
 #[derive(Clone, Debug)]
 pub enum NetEvent {
-    Sent {
-        id: u64,
-        from: NodeIdx,
-        to: NodeIdx,
-        kind: &'static str,
-        text: String,
-    },
-    Duplicated {
-        id: u64,
-        copy: u64,
-    },
-    Dropped {
-        id: u64,
-        from: NodeIdx,
-        to: NodeIdx,
-        reason: &'static str,
-    },
-    Delivered {
-        id: u64,
-        from: NodeIdx,
-        to: NodeIdx,
-    },
+    Sent { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str, text: String },
+    Duplicated { id: u64, copy: u64 },
+    Dropped { id: u64, from: NodeIdx, to: NodeIdx, reason: &'static str },
+    Delivered { id: u64, from: NodeIdx, to: NodeIdx },
 }
 
 pub type Observer = Arc<dyn Fn(&NetEvent) + Send + Sync>;
@@ -111,39 +93,20 @@ pub struct Fabric<M> {
 
 impl<M> Clone for Fabric<M> {
     fn clone(&self) -> Self {
-        Fabric {
-            state: self.state.clone(),
-            choices: self.choices.clone(),
-            observer: self.observer.clone(),
-        }
+        Fabric { state: self.state.clone(), choices: self.choices.clone(), observer: self.observer.clone() }
     }
 }
 
 impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     pub fn new(config: FabricConfig, choices: Choices, observer: Option<Observer>) -> Self {
-        let state = State {
-            slots: Vec::new(),
-            cuts: BTreeMap::new(),
-            config,
-            counters: FabricCounters::default(),
-            next_message_id: 0,
-        };
-        Fabric {
-            state: Arc::new(Mutex::new(state)),
-            choices,
-            observer,
-        }
+        let state = State { slots: Vec::new(), cuts: BTreeMap::new(), config, counters: FabricCounters::default(), next_message_id: 0 };
+        Fabric { state: Arc::new(Mutex::new(state)), choices, observer }
     }
 
     /// Declares a node; it receives nothing until [`Fabric::attach`] is called.
     pub fn add_node(&self, name: &str, reliable: bool) -> NodeIdx {
         let mut state = self.state.lock().unwrap();
-        state.slots.push(Slot {
-            name: name.to_string(),
-            node: None,
-            actor: None,
-            reliable,
-        });
+        state.slots.push(Slot { name: name.to_string(), node: None, actor: None, reliable });
         (state.slots.len() - 1) as NodeIdx
     }
 
@@ -152,23 +115,12 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     pub fn node_names(&self) -> Vec<String> {
-        self.state
-            .lock()
-            .unwrap()
-            .slots
-            .iter()
-            .map(|s| s.name.clone())
-            .collect()
+        self.state.lock().unwrap().slots.iter().map(|s| s.name.clone()).collect()
     }
 
     /// Called by a node's init task in each incarnation: from now on messages to
     /// `idx` run `actor` on the node that called.
-    pub fn attach(
-        &self,
-        idx: NodeIdx,
-        madsim_node: madsim::runtime::NodeHandle,
-        actor: Arc<dyn Actor<M>>,
-    ) {
+    pub fn attach(&self, idx: NodeIdx, madsim_node: madsim::runtime::NodeHandle, actor: Arc<dyn Actor<M>>) {
         let mut state = self.state.lock().unwrap();
         let slot = &mut state.slots[idx as usize];
         slot.node = Some(madsim_node);
@@ -184,20 +136,12 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     pub fn is_up(&self, idx: NodeIdx) -> bool {
-        self.state.lock().unwrap().slots[idx as usize]
-            .actor
-            .is_some()
+        self.state.lock().unwrap().slots[idx as usize].actor.is_some()
     }
 
     /// Cuts the directed link `from -> to` until a matching [`Fabric::heal`].
     pub fn cut(&self, from: NodeIdx, to: NodeIdx) {
-        *self
-            .state
-            .lock()
-            .unwrap()
-            .cuts
-            .entry((from, to))
-            .or_insert(0) += 1;
+        *self.state.lock().unwrap().cuts.entry((from, to)).or_insert(0) += 1;
     }
 
     pub fn heal(&self, from: NodeIdx, to: NodeIdx) {
@@ -240,34 +184,18 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             state.counters.sent += 1;
             state.next_message_id += 1;
             let id = state.next_message_id;
-            let faulty =
-                !(state.slots[from as usize].reliable || state.slots[to as usize].reliable);
+            let faulty = !(state.slots[from as usize].reliable || state.slots[to as usize].reliable);
             (id, state.config.clone(), faulty)
         };
         if self.observer.is_some() {
-            self.observe(NetEvent::Sent {
-                id,
-                from,
-                to,
-                kind: msg.kind(),
-                text: msg.describe(),
-            });
+            self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
         }
         if faulty && self.choices.chance(Site::NetDrop, config.drop_probability) {
             self.state.lock().unwrap().counters.dropped_random += 1;
-            self.observe(NetEvent::Dropped {
-                id,
-                from,
-                to,
-                reason: "random",
-            });
+            self.observe(NetEvent::Dropped { id, from, to, reason: "random" });
             return;
         }
-        let copies = if faulty
-            && self
-                .choices
-                .chance(Site::NetDuplicate, config.duplicate_probability)
-        {
+        let copies = if faulty && self.choices.chance(Site::NetDuplicate, config.duplicate_probability) {
             self.state.lock().unwrap().counters.duplicated += 1;
             self.observe(NetEvent::Duplicated { id, copy: 2 });
             2
@@ -275,21 +203,17 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             1
         };
         for _ in 1..copies {
-            let delay = self
-                .choices
-                .duration(Site::NetDelay, config.delay_min, config.delay_max);
-            self.deliver_later(id, from, to, msg.clone(), delay);
+            let delay = self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+            self.deliver_later(id, from, to, msg.clone(), delay, faulty);
         }
-        let delay = self
-            .choices
-            .duration(Site::NetDelay, config.delay_min, config.delay_max);
-        self.deliver_later(id, from, to, msg, delay);
+        let delay = self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+        self.deliver_later(id, from, to, msg, delay, faulty);
     }
 
-    fn deliver_later(&self, id: u64, from: NodeIdx, to: NodeIdx, msg: M, delay: Duration) {
+    fn deliver_later(&self, id: u64, from: NodeIdx, to: NodeIdx, msg: M, delay: Duration, faulty: bool) {
         let node = {
             let mut state = self.state.lock().unwrap();
-            if state.cuts.contains_key(&(from, to)) {
+            if faulty && state.cuts.contains_key(&(from, to)) {
                 state.counters.dropped_partition += 1;
                 None
             } else if let Some(node) = state.slots[to as usize].node.clone() {
@@ -300,12 +224,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             }
         };
         let Some(node) = node else {
-            self.observe(NetEvent::Dropped {
-                id,
-                from,
-                to,
-                reason: "down or cut",
-            });
+            self.observe(NetEvent::Dropped { id, from, to, reason: "down or cut" });
             return;
         };
         let fabric = self.clone();
@@ -313,7 +232,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             madsim::time::sleep(delay).await;
             let actor = {
                 let mut state = fabric.state.lock().unwrap();
-                if state.cuts.contains_key(&(from, to)) {
+                if faulty && state.cuts.contains_key(&(from, to)) {
                     state.counters.dropped_partition += 1;
                     None
                 } else {
@@ -332,12 +251,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                     fabric.observe(NetEvent::Delivered { id, from, to });
                     actor.receive(from, msg).await
                 }
-                None => fabric.observe(NetEvent::Dropped {
-                    id,
-                    from,
-                    to,
-                    reason: "cut on arrival",
-                }),
+                None => fabric.observe(NetEvent::Dropped { id, from, to, reason: "cut on arrival" }),
             }
         });
     }

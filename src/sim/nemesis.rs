@@ -57,14 +57,7 @@ pub struct SwarmDraw {
 /// Draws the per-seed intensity of each fault kind. Without swarm everything is at full strength.
 pub fn draw_swarm(config: &NemesisConfig, choices: &Choices) -> (NemesisConfig, SwarmDraw) {
     if !config.swarm {
-        return (
-            config.clone(),
-            SwarmDraw {
-                drop: 1.0,
-                duplicate: 1.0,
-                delay: 1.0,
-            },
-        );
+        return (config.clone(), SwarmDraw { drop: 1.0, duplicate: 1.0, delay: 1.0 });
     }
     // A kind is on with probability 3/4; when on, its strength is uniform.
     let strength = |choices: &Choices| -> f64 {
@@ -74,58 +67,33 @@ pub fn draw_swarm(config: &NemesisConfig, choices: &Choices) -> (NemesisConfig, 
             (1 + choices.draw(Site::Swarm, 4)) as f64 / 4.0
         }
     };
-    let count =
-        |max: u32, choices: &Choices| -> u32 { (max as f64 * strength(choices)).round() as u32 };
+    let count = |max: u32, choices: &Choices| -> u32 { (max as f64 * strength(choices)).round() as u32 };
     let mut drawn = config.clone();
     drawn.crashes = count(config.crashes, choices);
     drawn.broker_restarts = count(config.broker_restarts, choices);
     drawn.pauses = count(config.pauses, choices);
     drawn.partitions = count(config.partitions, choices);
-    let net = SwarmDraw {
-        drop: strength(choices),
-        duplicate: strength(choices),
-        delay: 0.25 + 0.75 * strength(choices),
-    };
+    let net = SwarmDraw { drop: strength(choices), duplicate: strength(choices), delay: 0.25 + 0.75 * strength(choices) };
     (drawn, net)
 }
 
 /// Draws the fault schedule over `0..phase` for the given node sets.
-pub fn plan(
-    config: &NemesisConfig,
-    phase: Duration,
-    instances: &[NodeIdx],
-    broker: NodeIdx,
-    choices: &Choices,
-) -> Vec<Fault> {
+pub fn plan(config: &NemesisConfig, phase: Duration, instances: &[NodeIdx], broker: NodeIdx, choices: &Choices) -> Vec<Fault> {
     let mut faults = Vec::new();
     let at = |choices: &Choices| choices.duration(Site::Nemesis, Duration::ZERO, phase);
-    let lasts = |range: (Duration, Duration), choices: &Choices| {
-        choices.duration(Site::Nemesis, range.0, range.1)
-    };
+    let lasts = |range: (Duration, Duration), choices: &Choices| choices.duration(Site::Nemesis, range.0, range.1);
     if !instances.is_empty() {
         for _ in 0..config.crashes {
             let node = instances[choices.pick(Site::Nemesis, instances.len())];
-            faults.push(Fault {
-                at: at(choices),
-                lasts: lasts(config.crash_downtime, choices),
-                kind: FaultKind::Crash(node),
-            });
+            faults.push(Fault { at: at(choices), lasts: lasts(config.crash_downtime, choices), kind: FaultKind::Crash(node) });
         }
         for _ in 0..config.pauses {
             let node = instances[choices.pick(Site::Nemesis, instances.len())];
-            faults.push(Fault {
-                at: at(choices),
-                lasts: lasts(config.pause_duration, choices),
-                kind: FaultKind::Pause(node),
-            });
+            faults.push(Fault { at: at(choices), lasts: lasts(config.pause_duration, choices), kind: FaultKind::Pause(node) });
         }
     }
     for _ in 0..config.broker_restarts {
-        faults.push(Fault {
-            at: at(choices),
-            lasts: lasts(config.broker_downtime, choices),
-            kind: FaultKind::BrokerRestart,
-        });
+        faults.push(Fault { at: at(choices), lasts: lasts(config.broker_downtime, choices), kind: FaultKind::BrokerRestart });
     }
     let mut nodes: Vec<NodeIdx> = instances.to_vec();
     nodes.push(broker);
@@ -139,11 +107,7 @@ pub fn plan(
                 1 => PartitionShape::OneWay(a, b),
                 _ => PartitionShape::Isolate(a),
             };
-            faults.push(Fault {
-                at: at(choices),
-                lasts: lasts(config.partition_duration, choices),
-                kind: FaultKind::Partition(shape),
-            });
+            faults.push(Fault { at: at(choices), lasts: lasts(config.partition_duration, choices), kind: FaultKind::Partition(shape) });
         }
     }
     faults.sort_by_key(|f| f.at);
@@ -188,11 +152,7 @@ mod tests {
             assert_eq!(faults.len(), 10);
             assert!(faults.windows(2).all(|w| w[0].at <= w[1].at));
             for f in &faults {
-                assert!(
-                    f.at <= phase
-                        && f.lasts >= Duration::from_secs(1)
-                        && f.lasts <= Duration::from_secs(2)
-                );
+                assert!(f.at <= phase && f.lasts >= Duration::from_secs(1) && f.lasts <= Duration::from_secs(2));
                 if let FaultKind::Crash(n) | FaultKind::Pause(n) = f.kind {
                     assert!(n == 1 || n == 2, "only service instances crash or pause");
                 }
@@ -204,18 +164,10 @@ mod tests {
     fn swarm_stays_within_the_scenario_bounds() {
         madsim::runtime::Runtime::with_seed_and_config(3, Default::default()).block_on(async {
             let choices = Choices::from_runtime();
-            let swarm = NemesisConfig {
-                swarm: true,
-                ..config()
-            };
+            let swarm = NemesisConfig { swarm: true, ..config() };
             for _ in 0..50 {
                 let (drawn, net) = draw_swarm(&swarm, &choices);
-                assert!(
-                    drawn.crashes <= 3
-                        && drawn.partitions <= 4
-                        && drawn.pauses <= 2
-                        && drawn.broker_restarts <= 1
-                );
+                assert!(drawn.crashes <= 3 && drawn.partitions <= 4 && drawn.pauses <= 2 && drawn.broker_restarts <= 1);
                 assert!((0.0..=1.0).contains(&net.drop) && (0.25..=1.0).contains(&net.delay));
             }
         });
