@@ -135,7 +135,8 @@ impl BrokerState {
             }
             Message::Subscribe { client, subject, group } => {
                 if !self.clients.contains_key(&client) {
-                    return; // unknown client: no reply; it reconnects after its next heartbeat
+                    out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
+                    return;
                 }
                 let state = self.groups.entry((subject, group)).or_insert_with(|| GroupState { next_seq: 1, ..Default::default() });
                 if !state.members.contains(&client) {
@@ -146,14 +147,16 @@ impl BrokerState {
             }
             Message::Publish { client, publish_id, event } => {
                 if !self.clients.contains_key(&client) {
-                    return; // publishes from unknown clients are refused (no ack)
+                    // Refused (not stored, no ack): the client must connect again.
+                    out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
+                    return;
                 }
                 let subject = event.subject();
                 let channel = self.channels.entry(subject).or_default();
                 channel.push(event.clone());
                 let seq = channel.len() as u64;
                 out.events.push(BrokerEvent::Accepted { subject, seq, event });
-                out.send.push((from, Message::PublishAck { publish_id, seq }));
+                out.send.push((from, Message::PublishAck { publish_id, seq, store_id: self.store_id }));
                 self.pump(config, now, subject, out);
             }
             Message::Ack { client, subject, group, seq } => {
@@ -506,6 +509,7 @@ mod tests {
         let out = step(&mut b, 0, 1, Message::Heartbeat { client: "ghost".into() });
         assert!(matches!(out.send[0].1, Message::HeartbeatAck { known: false, store_id: 7 }));
         let out = step(&mut b, 0, 1, Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0) });
-        assert!(out.send.is_empty() && out.events.is_empty());
+        assert!(out.events.is_empty(), "nothing stored");
+        assert!(matches!(out.send[..], [(1, Message::UnknownClient { store_id: 7 })]));
     }
 }

@@ -221,16 +221,56 @@ pub type ClientId = Arc<str>;
 pub enum Message {
     Request(Arc<HttpRequest>),
     Response(Arc<HttpResponse>),
-    Connect { client: ClientId },
-    Connected { client: ClientId, store_id: u64 },
-    Subscribe { client: ClientId, subject: Subject, group: Group },
-    Subscribed { subject: Subject, group: Group },
-    Publish { client: ClientId, publish_id: u64, event: Arc<Event> },
-    PublishAck { publish_id: u64, seq: u64 },
-    Deliver { subject: Subject, group: Group, seq: u64, event: Arc<Event>, redelivered: bool },
-    Ack { client: ClientId, subject: Subject, group: Group, seq: u64 },
-    Heartbeat { client: ClientId },
-    HeartbeatAck { known: bool, store_id: u64 },
+    Connect {
+        client: ClientId,
+    },
+    Connected {
+        client: ClientId,
+        store_id: u64,
+    },
+    Subscribe {
+        client: ClientId,
+        subject: Subject,
+        group: Group,
+    },
+    Subscribed {
+        subject: Subject,
+        group: Group,
+    },
+    Publish {
+        client: ClientId,
+        publish_id: u64,
+        event: Arc<Event>,
+    },
+    PublishAck {
+        publish_id: u64,
+        seq: u64,
+        store_id: u64,
+    },
+    Deliver {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        event: Arc<Event>,
+        redelivered: bool,
+    },
+    Ack {
+        client: ClientId,
+        subject: Subject,
+        group: Group,
+        seq: u64,
+    },
+    Heartbeat {
+        client: ClientId,
+    },
+    HeartbeatAck {
+        known: bool,
+        store_id: u64,
+    },
+    /// The broker's answer to a subscribe or publish from a client it does not know.
+    UnknownClient {
+        store_id: u64,
+    },
 }
 
 impl Describe for Message {
@@ -248,6 +288,7 @@ impl Describe for Message {
             Message::Ack { .. } => "ack",
             Message::Heartbeat { .. } => "heartbeat",
             Message::HeartbeatAck { .. } => "heartbeat-ack",
+            Message::UnknownClient { .. } => "unknown-client",
         }
     }
 
@@ -265,17 +306,14 @@ impl Describe for Message {
             Message::Subscribe { client, subject, group } => format!("subscribe {client} {subject} {group}"),
             Message::Subscribed { subject, group } => format!("subscribed {subject} {group}"),
             Message::Publish { publish_id, event, .. } => format!("publish #{publish_id} {}", event.event_id),
-            Message::PublishAck { publish_id, seq } => {
-                format!("publish-ack #{publish_id} seq {seq}")
-            }
+            Message::PublishAck { publish_id, seq, store_id } => format!("publish-ack #{publish_id} seq {seq} store {store_id}"),
             Message::Deliver { subject, group, seq, event, redelivered } => {
                 format!("deliver {subject}#{seq} to {group} {}{}", event.event_id, if *redelivered { " (redelivery)" } else { "" })
             }
             Message::Ack { subject, group, seq, .. } => format!("ack {subject}#{seq} {group}"),
             Message::Heartbeat { client } => format!("heartbeat {client}"),
-            Message::HeartbeatAck { known, store_id } => {
-                format!("heartbeat-ack known={known} store {store_id}")
-            }
+            Message::HeartbeatAck { known, store_id } => format!("heartbeat-ack known={known} store {store_id}"),
+            Message::UnknownClient { store_id } => format!("unknown client (store {store_id})"),
         }
     }
 }

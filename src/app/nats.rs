@@ -52,7 +52,7 @@ enum Waiting {
 #[derive(Default)]
 struct Session {
     next_publish_id: u64,
-    waiters: BTreeMap<Waiting, oneshot::Sender<u64>>,
+    waiters: BTreeMap<Waiting, oneshot::Sender<(u64, u64)>>,
     /// The broker store this session last saw; a new one means the broker lost its data.
     store_id: Option<u64>,
     /// Set when the broker says it does not know this client.
@@ -68,8 +68,13 @@ pub struct NatsWrapper {
     config: ClientConfig,
     listeners: Mutex<BTreeMap<Subject, Arc<dyn Listener>>>,
     session: Mutex<Session>,
-    /// Called when the broker comes back with a new, empty store.
-    on_store_lost: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
+/// A publish the broker acknowledged: its channel sequence and the store that holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub seq: u64,
+    pub store_id: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,16 +82,7 @@ pub struct PublishError(pub Arc<str>);
 
 impl NatsWrapper {
     pub fn new(client_id: ClientId, node: NodeIdx, broker: NodeIdx, fabric: Fabric<Message>, config: ClientConfig) -> Self {
-        NatsWrapper {
-            client_id,
-            node,
-            broker,
-            fabric,
-            config,
-            listeners: Mutex::default(),
-            session: Mutex::default(),
-            on_store_lost: Mutex::new(None),
-        }
+        NatsWrapper { client_id, node, broker, fabric, config, listeners: Mutex::default(), session: Mutex::default() }
     }
 
     /// Registers a listener; it is subscribed when the session (re)connects.
@@ -94,15 +90,16 @@ impl NatsWrapper {
         self.listeners.lock().unwrap().insert(listener.subject(), listener);
     }
 
-    pub fn set_on_store_lost(&self, hook: Box<dyn Fn() + Send + Sync>) {
-        *self.on_store_lost.lock().unwrap() = Some(hook);
+    /// The broker store of the current session, once connected.
+    pub fn store_id(&self) -> Option<u64> {
+        self.session.lock().unwrap().store_id
     }
 
     fn send(&self, msg: Message) {
         self.fabric.send(self.node, self.broker, msg);
     }
 
-    async fn request(&self, key: Waiting, msg: Message, timeout: Duration) -> Option<u64> {
+    async fn request(&self, key: Waiting, msg: Message, timeout: Duration) -> Option<(u64, u64)> {
         let (tx, rx) = oneshot::channel();
         self.session.lock().unwrap().waiters.insert(key, tx);
         self.send(msg);
@@ -118,35 +115,39 @@ impl NatsWrapper {
     /// The session loop: connect, subscribe every listener, then heartbeats until the
     /// broker forgets this client, and again. Runs for the life of the instance.
     pub async fn run_session(self: Arc<Self>) {
-        loop {
+        'session: loop {
+            self.session.lock().unwrap().forgotten = false;
             while self
                 .request(Waiting::Connected, Message::Connect { client: self.client_id.clone() }, self.config.request_timeout)
                 .await
                 .is_none()
             {}
-            self.session.lock().unwrap().forgotten = false;
             let subscriptions: Vec<(Subject, Group)> =
                 self.listeners.lock().unwrap().values().map(|l| (l.subject(), l.queue_group())).collect();
             for (subject, group) in subscriptions {
                 let subscribe = Message::Subscribe { client: self.client_id.clone(), subject, group };
                 while self.request(Waiting::Subscribed(subject, group), subscribe.clone(), self.config.request_timeout).await.is_none() {
-                    if self.session.lock().unwrap().forgotten {
-                        break;
+                    if self.forgotten() {
+                        continue 'session;
                     }
                 }
             }
             loop {
                 madsim::time::sleep(self.config.heartbeat_interval).await;
-                if self.session.lock().unwrap().forgotten {
-                    break;
+                if self.forgotten() {
+                    continue 'session;
                 }
                 self.send(Message::Heartbeat { client: self.client_id.clone() });
             }
         }
     }
 
-    /// `Publisher.publish`: resolves with the channel sequence once the broker acks.
-    pub async fn publish(&self, event: Arc<Event>) -> Result<u64, PublishError> {
+    fn forgotten(&self) -> bool {
+        self.session.lock().unwrap().forgotten
+    }
+
+    /// `Publisher.publish`: resolves once the broker acks.
+    pub async fn publish(&self, event: Arc<Event>) -> Result<Published, PublishError> {
         for _ in 0..self.config.publish_attempts {
             let publish_id = {
                 let mut session = self.session.lock().unwrap();
@@ -154,28 +155,18 @@ impl NatsWrapper {
                 session.next_publish_id
             };
             let msg = Message::Publish { client: self.client_id.clone(), publish_id, event: event.clone() };
-            if let Some(seq) = self.request(Waiting::Publish(publish_id), msg, self.config.publish_timeout).await {
-                return Ok(seq);
+            if let Some((seq, store_id)) = self.request(Waiting::Publish(publish_id), msg, self.config.publish_timeout).await {
+                return Ok(Published { seq, store_id });
             }
         }
         Err(PublishError(event.event_id.clone()))
     }
 
     fn store_seen(&self, store_id: u64) {
-        let lost = {
-            let mut session = self.session.lock().unwrap();
-            let lost = matches!(session.store_id, Some(old) if old != store_id);
-            session.store_id = Some(store_id);
-            lost
-        };
-        if lost {
-            if let Some(hook) = self.on_store_lost.lock().unwrap().as_ref() {
-                hook();
-            }
-        }
+        self.session.lock().unwrap().store_id = Some(store_id);
     }
 
-    fn wake(&self, key: Waiting, value: u64) {
+    fn wake(&self, key: Waiting, value: (u64, u64)) {
         if let Some(tx) = self.session.lock().unwrap().waiters.remove(&key) {
             let _ = tx.send(value);
         }
@@ -187,17 +178,12 @@ impl NatsWrapper {
         match msg {
             Message::Connected { store_id, .. } => {
                 self.store_seen(store_id);
-                self.wake(Waiting::Connected, store_id);
+                self.wake(Waiting::Connected, (0, store_id));
             }
-            Message::Subscribed { subject, group } => self.wake(Waiting::Subscribed(subject, group), 0),
-            Message::PublishAck { publish_id, seq } => self.wake(Waiting::Publish(publish_id), seq),
-            Message::HeartbeatAck { known, store_id } => {
-                if known {
-                    self.store_seen(store_id);
-                } else {
-                    self.session.lock().unwrap().forgotten = true;
-                }
-            }
+            Message::Subscribed { subject, group } => self.wake(Waiting::Subscribed(subject, group), (0, 0)),
+            Message::PublishAck { publish_id, seq, store_id } => self.wake(Waiting::Publish(publish_id), (seq, store_id)),
+            Message::HeartbeatAck { known: true, store_id } => self.store_seen(store_id),
+            Message::HeartbeatAck { known: false, .. } | Message::UnknownClient { .. } => self.session.lock().unwrap().forgotten = true,
             Message::Deliver { subject, group, seq, event, .. } => {
                 let Some(listener) = self.listeners.lock().unwrap().get(&subject).cloned() else {
                     return;

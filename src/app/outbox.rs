@@ -1,7 +1,9 @@
 //! The transactional outbox of the hardened services: an event is appended in the
 //! same store transaction as the write it announces, and a relay publishes it until
 //! the broker acks. A crash between the write and the publish loses nothing; a relay
-//! may publish an entry twice, which idempotent listeners absorb.
+//! may publish an entry twice, which idempotent listeners absorb. An entry remembers
+//! which broker store acknowledged it: when the broker comes back with a new, empty
+//! store (memory store restart), every entry is published again.
 
 use super::nats::NatsWrapper;
 use super::store::{Db, Writes};
@@ -13,7 +15,8 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct OutboxEntry {
     pub event: Arc<Event>,
-    pub sent: bool,
+    /// The broker store that acknowledged this entry; `None` until one has.
+    pub sent_to: Option<u64>,
     pub created_at: Duration,
 }
 
@@ -28,12 +31,12 @@ impl Outbox {
     pub fn push(&mut self, event: Arc<Event>, w: &mut Writes) -> u64 {
         self.next_id += 1;
         w.outboxed.push(event.event_id.clone());
-        self.entries.insert(self.next_id, OutboxEntry { event, sent: false, created_at: crate::sim::now() });
+        self.entries.insert(self.next_id, OutboxEntry { event, sent_to: None, created_at: crate::sim::now() });
         self.next_id
     }
 
     pub fn unsent(&self) -> usize {
-        self.entries.values().filter(|e| !e.sent).count()
+        self.entries.values().filter(|e| e.sent_to.is_none()).count()
     }
 }
 
@@ -48,10 +51,10 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Publishes one entry and marks it sent once acked.
 pub async fn relay_entry<S: HasOutbox + Send + 'static>(db: &Db<S>, nats: &NatsWrapper, id: u64, event: Arc<Event>) {
-    if nats.publish(event).await.is_ok() {
+    if let Ok(published) = nats.publish(event).await {
         db.tx("outbox-sent", |s, _| {
             if let Some(entry) = s.outbox().entries.get_mut(&id) {
-                entry.sent = true;
+                entry.sent_to = Some(published.store_id);
             }
         })
         .await;
@@ -67,17 +70,21 @@ pub fn relay_now<S: HasOutbox + Send + 'static>(db: &Db<S>, nats: &Arc<NatsWrapp
 }
 
 /// Each instance's sweeper: re-publishes entries left unsent (a crashed instance's,
-/// a failed publish, or all of them after the broker lost its store).
+/// a failed publish) and entries acknowledged by a broker store that is gone.
 pub async fn sweep_forever<S: HasOutbox + Send + 'static>(db: Db<S>, nats: Arc<NatsWrapper>) {
     loop {
         madsim::time::sleep(SWEEP_INTERVAL).await;
+        let Some(store) = nats.store_id() else { continue };
         let now = crate::sim::now();
         let due: Vec<(u64, Arc<Event>)> = db
             .tx("outbox-scan", |s, _| {
                 s.outbox()
                     .entries
                     .iter()
-                    .filter(|(_, e)| !e.sent && now.saturating_sub(e.created_at) >= SWEEP_AGE)
+                    .filter(|(_, e)| match e.sent_to {
+                        None => now.saturating_sub(e.created_at) >= SWEEP_AGE,
+                        Some(acked_by) => acked_by != store,
+                    })
                     .map(|(id, e)| (*id, e.event.clone()))
                     .collect()
             })
@@ -86,14 +93,4 @@ pub async fn sweep_forever<S: HasOutbox + Send + 'static>(db: Db<S>, nats: Arc<N
             relay_entry(&db, &nats, id, event).await;
         }
     }
-}
-
-/// After the broker lost its store, every event must be published again.
-pub fn mark_all_unsent<S: HasOutbox + Send + 'static>(db: &Db<S>) {
-    db.now("outbox-replay", |s, _| {
-        for entry in s.outbox().entries.values_mut() {
-            entry.sent = false;
-            entry.created_at = Duration::ZERO;
-        }
-    });
 }

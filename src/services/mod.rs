@@ -6,7 +6,7 @@ pub mod tickets;
 
 use crate::app::instance::{Emit, HttpService, Instance};
 use crate::app::nats::{Listener, NatsWrapper};
-use crate::app::outbox::{mark_all_unsent, sweep_forever, HasOutbox};
+use crate::app::outbox::{sweep_forever, HasOutbox};
 use crate::app::store::Db;
 use crate::flaws::{Flaw, Flaws};
 use crate::proto::{HttpResponse, Id, Message};
@@ -46,8 +46,6 @@ impl InstanceEnv {
             self.nats.listen(listener);
         }
         if self.emit().outbox {
-            let hook_db = db.clone();
-            self.nats.set_on_store_lost(Box::new(move || mark_all_unsent(&hook_db)));
             madsim::task::spawn(sweep_forever(db.clone(), self.nats.clone()));
         }
         madsim::task::spawn(self.nats.clone().run_session());
