@@ -247,6 +247,7 @@ fn execute(command: Command) -> Result<i32, String> {
                 shard: shard.as_deref().map(parse_shard).transpose()?,
                 fail_fast,
                 progress: format == Format::Text,
+                keep_trace_hashes: false,
             };
             if options.jobs == 0 {
                 return Err("--jobs 0: at least one job is needed".into());
@@ -276,6 +277,8 @@ fn execute(command: Command) -> Result<i32, String> {
                         "scenario": scenario.name,
                         "flaws": scenario.flaws().names(),
                         "seeds_run": summary.seeds_run,
+                        "failing": summary.failing,
+                        "failing_by_invariant": summary.counts,
                         "failing_seeds": summary.failing_seeds,
                         "fabric": summary.fabric,
                         "nemesis": summary.nemesis,
@@ -286,12 +289,13 @@ fn execute(command: Command) -> Result<i32, String> {
                 }
                 Format::Text => print!("{}", report::explore_text(&summary, &path, &overrides)),
             }
-            Ok((!summary.failing_seeds.is_empty()) as i32)
+            Ok((summary.failing > 0) as i32)
         }
         Command::Replay { scenario, seed, messages } => {
             let (scenario, overrides, path) = load(&scenario)?;
             init_tracing();
-            let outcome = run_seed(&scenario, seed, &RunOptions { trace: true, record_messages: messages, keep_history: true });
+            let outcome =
+                run_seed(&scenario, seed, &RunOptions { trace: true, record_messages: messages, keep_history: true, ..Default::default() });
             println!("{}", report::run_table(&outcome, &scenario));
             if outcome.failed() {
                 println!("{}", report::violations_table(&outcome.violations, 50));

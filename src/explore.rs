@@ -21,7 +21,19 @@ pub struct ExploreOptions {
     pub shard: Option<(u64, u64)>,
     pub fail_fast: bool,
     pub progress: bool,
+    /// Keep every seed's trace hash in the summary (memory grows with the range).
+    pub keep_trace_hashes: bool,
 }
+
+impl ExploreOptions {
+    pub fn new(seeds: Range<u64>) -> Self {
+        ExploreOptions { seeds, jobs: default_jobs(), shard: None, fail_fast: false, progress: false, keep_trace_hashes: false }
+    }
+}
+
+/// Failing seeds kept per invariant (the smallest ones); the rest are only counted,
+/// so memory stays flat however long the sweep.
+pub const KEPT_PER_INVARIANT: usize = 100;
 
 /// One failing seed, as grouped under an invariant.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -36,9 +48,13 @@ pub struct FailingSeed {
 #[derive(Clone, Debug, Default)]
 pub struct ExploreSummary {
     pub seeds_run: u64,
+    pub failing: u64,
+    /// The smallest failing seeds (at most [`KEPT_PER_INVARIANT`] per invariant).
     pub failing_seeds: Vec<u64>,
-    /// Invariant name to failing seeds (ascending), first violation of each.
+    /// Invariant name to its smallest failing seeds (ascending), first violation of each.
     pub by_invariant: BTreeMap<String, Vec<FailingSeed>>,
+    /// Invariant name to how many seeds violated it.
+    pub counts: BTreeMap<String, u64>,
     pub fabric: FabricCounters,
     pub nemesis: NemesisCounters,
     pub virtual_time: Duration,
@@ -87,17 +103,45 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
     drop(tx);
     let show_progress = options.progress && std::io::stderr().is_terminal();
     let mut summary = ExploreSummary::default();
-    let mut outcomes = Vec::new();
+    let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
     for outcome in rx {
         summary.seeds_run += 1;
-        if outcome.failed() && options.fail_fast {
-            stop.store(true, Ordering::Relaxed);
+        add(&mut summary.fabric, &outcome.fabric);
+        add_nemesis(&mut summary.nemesis, &outcome.nemesis);
+        summary.virtual_time += outcome.end;
+        if options.keep_trace_hashes {
+            summary.trace_hashes.insert(outcome.seed, outcome.trace_hash);
+        }
+        if outcome.failed() {
+            summary.failing += 1;
+            if options.fail_fast {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let mut seen = Vec::new();
+            for v in &outcome.violations {
+                if seen.contains(&v.invariant) {
+                    continue;
+                }
+                seen.push(v.invariant);
+                *summary.counts.entry(v.invariant.to_string()).or_default() += 1;
+                let seeds = kept.entry(v.invariant.to_string()).or_default();
+                seeds.insert(
+                    outcome.seed,
+                    FailingSeed {
+                        seed: outcome.seed,
+                        time: v.time,
+                        explanation: v.explanation.clone(),
+                        trace_hash: format!("{:016x}", outcome.trace_hash),
+                    },
+                );
+                if seeds.len() > KEPT_PER_INVARIANT {
+                    seeds.pop_last();
+                }
+            }
         }
         if show_progress && (summary.seeds_run % 50 == 0 || summary.seeds_run == seeds.len() as u64) {
-            let failing = outcomes.iter().filter(|o: &&crate::run::RunOutcome| o.failed()).count() + outcome.failed() as usize;
-            eprint!("\r{} / {} seeds, {} failing", summary.seeds_run, seeds.len(), failing);
+            eprint!("\r{} / {} seeds, {} failing", summary.seeds_run, seeds.len(), summary.failing);
         }
-        outcomes.push(outcome);
     }
     if show_progress {
         eprintln!();
@@ -105,29 +149,11 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
     for worker in workers {
         let _ = worker.join();
     }
-    outcomes.sort_by_key(|o| o.seed);
-    for outcome in &outcomes {
-        add(&mut summary.fabric, &outcome.fabric);
-        add_nemesis(&mut summary.nemesis, &outcome.nemesis);
-        summary.virtual_time += outcome.end;
-        summary.trace_hashes.insert(outcome.seed, outcome.trace_hash);
-        if outcome.failed() {
-            summary.failing_seeds.push(outcome.seed);
-            let mut seen = Vec::new();
-            for v in &outcome.violations {
-                if seen.contains(&v.invariant) {
-                    continue;
-                }
-                seen.push(v.invariant);
-                summary.by_invariant.entry(v.invariant.to_string()).or_default().push(FailingSeed {
-                    seed: outcome.seed,
-                    time: v.time,
-                    explanation: v.explanation.clone(),
-                    trace_hash: format!("{:016x}", outcome.trace_hash),
-                });
-            }
-        }
-    }
+    let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
+    failing.sort();
+    failing.dedup();
+    summary.failing_seeds = failing;
+    summary.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
     summary.wall = started.elapsed();
     summary
 }

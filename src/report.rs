@@ -189,7 +189,7 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     out.push_str(&format!(
         "{} seeds run ({} failing) in {:.2}s wall: {:.0} seeds/s\n",
         summary.seeds_run,
-        summary.failing_seeds.len(),
+        summary.failing,
         summary.wall.as_secs_f64(),
         summary.seeds_run as f64 / summary.wall.as_secs_f64().max(1e-9)
     ));

@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub record_messages: bool,
     /// Keep the history in the outcome.
     pub keep_history: bool,
+    /// Test-only: make the named node panic at this virtual time, to show that a
+    /// panic inside a simulated node is reported as a finding.
+    pub inject_panic: Option<(String, Duration)>,
 }
 
 /// A message still unacknowledged by a group at the end of the run.
@@ -177,8 +180,6 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
     };
     let observer = options.record_messages.then(|| {
         let history = history.clone();
-        let names: Arc<Mutex<Vec<String>>> = Arc::default();
-        let _ = &names;
         Arc::new(move |event: &NetEvent| history.push(Record::Net { text: format!("{event:?}") })) as crate::sim::fabric::Observer
     });
     let fabric: Fabric<Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer);
@@ -291,13 +292,24 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         counters: Mutex::default(),
     });
 
+    if let Some((name, at)) = options.inject_panic.clone() {
+        if let Some(node) = world.instances.iter().chain(std::iter::once(&world.broker)).find(|n| fabric.node_name(n.idx) == name) {
+            let node = handle.get_node(*node.id.get().unwrap()).expect("node exists");
+            node.spawn(async move {
+                madsim::time::sleep(at).await;
+                panic!("injected panic in {name}");
+            });
+        }
+    }
+
     // The fault phase.
     let phase = scenario.phases.duration.0;
     let instance_idxs: Vec<NodeIdx> = world.instances.iter().map(|n| n.idx).collect();
     let plan = nemesis::plan(&nemesis_config, phase, &instance_idxs, broker_idx, &choices);
+    let mut fault_tasks = Vec::new();
     for fault in plan {
         let world = world.clone();
-        madsim::task::spawn(async move { world.inflict(fault).await });
+        fault_tasks.push(madsim::task::spawn(async move { world.inflict(fault).await }));
     }
     madsim::time::sleep(phase).await;
 
@@ -314,13 +326,15 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         handle.kill(*node.id.get().unwrap());
     }
     handle.kill(users_node.id());
+    for task in fault_tasks {
+        task.abort();
+    }
+    fabric.shutdown();
 
     let violations = checkers::check_all(&history, &final_state, &scenario);
-    let violations = violations.into_iter().collect();
     let history_len = history.len();
     let trace_hash = history.fingerprint();
     let nemesis_counters = *world.counters.lock().unwrap();
-    let _ = seed;
     RunOutcome {
         seed,
         violations,
@@ -330,7 +344,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         history_len,
         trace_hash,
         history: options.keep_history.then_some(history),
-        final_state: Some(final_state),
+        final_state: options.keep_history.then_some(final_state),
         panic: None,
     }
 }

@@ -63,7 +63,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 pub fn fmt_duration(d: Duration) -> String {
-    if d.as_micros() % 1000 != 0 {
+    if !d.as_micros().is_multiple_of(1000) {
         format!("{}us", d.as_micros())
     } else if d.subsec_millis() != 0 {
         format!("{}ms", d.as_millis())

@@ -8,7 +8,7 @@ use super::store::{Db, Writes};
 use super::{BoxFut, HandlerError};
 use crate::proto::{Event, HttpRequest, HttpResponse, Message};
 use crate::sim::fabric::{Actor, BoxFuture, Fabric, NodeIdx};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// A service's HTTP routes.
 pub trait HttpService: Send + Sync + 'static {
@@ -40,9 +40,10 @@ impl Actor<Message> for Instance {
 
 /// How a service announces its writes: as built, it publishes after the save
 /// (`no-outbox`); hardened, the event joins the save's transaction in the outbox.
+/// It holds the client weakly: the client holds the listeners that hold the service.
 #[derive(Clone)]
 pub struct Emit {
-    pub nats: Arc<NatsWrapper>,
+    pub nats: Weak<NatsWrapper>,
     pub outbox: bool,
 }
 
@@ -67,15 +68,16 @@ impl Emit {
     /// publish now, awaited (a failure is the handler's error) or not (fire and forget,
     /// as the app's routes do).
     pub async fn sent<S: HasOutbox + Send + 'static>(&self, db: &Db<S>, staged: Staged, awaited: bool) -> Result<(), HandlerError> {
+        let Some(nats) = self.nats.upgrade() else { return Err(HandlerError::new("the instance is shutting down")) };
         if self.outbox {
-            relay_now(db, &self.nats, staged.entries);
+            relay_now(db, &nats, staged.entries);
             return Ok(());
         }
         for event in staged.events {
             if awaited {
-                self.nats.publish(event).await.map_err(|e| HandlerError::new(format!("publish of {} failed", e.0)))?;
+                nats.publish(event).await.map_err(|e| HandlerError::new(format!("publish of {} failed", e.0)))?;
             } else {
-                let nats = self.nats.clone();
+                let nats = nats.clone();
                 madsim::task::spawn(async move {
                     let _ = nats.publish(event).await;
                 });

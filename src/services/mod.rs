@@ -32,7 +32,7 @@ pub struct InstanceEnv {
 
 impl InstanceEnv {
     pub fn emit(&self) -> Emit {
-        Emit { nats: self.nats.clone(), outbox: !self.app.flaws.has(Flaw::NoOutbox) }
+        Emit { nats: Arc::downgrade(&self.nats), outbox: !self.app.flaws.has(Flaw::NoOutbox) }
     }
 
     /// Wires listeners and the outbox relay, and returns the instance to attach.

@@ -205,7 +205,7 @@ impl Tickets {
                 s.orders_seen.insert(order.clone(), seen);
                 let mut staged = Staged::default();
                 // Flaw::SilentVersionBump: the lesson's listener saved without publishing.
-                if !(silent && !seen.cancelled) {
+                if !silent || seen.cancelled {
                     self.emit.stage(&mut s.outbox, w, &mut staged, Event::new(EventData::TicketUpdated(saved.event())));
                 }
                 Ok::<_, crate::app::store::StoreError>(staged)

@@ -135,6 +135,15 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         slot.actor = None;
     }
 
+    /// Forgets every node's actor: actors hold the fabric, so this breaks the cycle
+    /// and lets a finished run's world be freed.
+    pub fn shutdown(&self) {
+        for slot in self.state.lock().unwrap().slots.iter_mut() {
+            slot.node = None;
+            slot.actor = None;
+        }
+    }
+
     pub fn is_up(&self, idx: NodeIdx) -> bool {
         self.state.lock().unwrap().slots[idx as usize].actor.is_some()
     }

@@ -1,0 +1,206 @@
+//! Whole runs and the command line: acceptance checks of the core simulator, with
+//! seed budgets small enough for CI. (Unit tests of the broker rules, the store and
+//! each checker sit next to their code.)
+
+use std::path::Path;
+use std::process::{Command, Output};
+use ticketsim::explore::{explore, ExploreOptions, ExploreSummary};
+use ticketsim::flaws::{Preset, CATALOGUE};
+use ticketsim::run::{run_seed, RunOptions};
+use ticketsim::scenario::{Scenario, StoreKind};
+
+const SCENARIOS: [&str; 4] = ["walkthrough", "order-race", "out-of-order-updates", "tickets-orders"];
+
+fn scenario(name: &str) -> Scenario {
+    Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap()
+}
+
+fn hardened(name: &str) -> Scenario {
+    let mut s = scenario(name);
+    s.preset = Preset::Hardened;
+    s.flaws.clear();
+    s.without_flaws.clear();
+    s
+}
+
+fn sweep(s: &Scenario, seeds: std::ops::Range<u64>) -> ExploreSummary {
+    explore(s, &ExploreOptions { jobs: 2, keep_trace_hashes: true, ..ExploreOptions::new(seeds) })
+}
+
+fn ticketsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(args).output().expect("ticketsim runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn walkthrough_run_exits_0_and_shows_the_version_table() {
+    let out = ticketsim(&["run", "scenarios/walkthrough.toml"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    for row in ["v0 price 20 orderId -", "v1 price 20 orderId ADS", "v2 price 20 orderId -", "v3 price 30 orderId -", "CZQ concert 30 v3"] {
+        assert!(text.contains(row), "version table lacks {row:?}:\n{text}");
+    }
+    assert!(!text.contains("NO:"), "{text}");
+}
+
+#[test]
+fn as_built_order_race_finds_a_double_reservation_and_its_replay_reproduces_it() {
+    let out = ticketsim(&["explore", "scenarios/order-race.toml", "--preset", "as-built", "--seeds", "0..300", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let failure =
+        report["failures"].as_array().unwrap().iter().find(|f| f["invariant"] == "no-double-reservation").expect("a double reservation");
+    let replay = failure["replay"].as_str().unwrap();
+    assert!(replay.starts_with("ticketsim replay scenarios/order-race.toml --seed ") && replay.ends_with("--preset as-built"), "{replay}");
+    // The printed command, run again: the same violation at the same virtual time.
+    let seed = failure["seed"].to_string();
+    let again = ticketsim(&["run", "scenarios/order-race.toml", "--seed", &seed, "--preset", "as-built", "--format", "json"]);
+    assert_eq!(again.status.code(), Some(1));
+    let run: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    let violation = run["violations"].as_array().unwrap().iter().find(|v| v["invariant"] == "no-double-reservation").unwrap();
+    assert_eq!(violation["time"], failure["virtual_time"]);
+    assert_eq!(run["trace_hash"], failure["trace_hash"]);
+    let replayed = ticketsim(&["replay", "scenarios/order-race.toml", "--seed", &seed, "--preset", "as-built"]);
+    assert_eq!(replayed.status.code(), Some(1));
+    assert!(stdout(&replayed).contains("non-cancelled orders at once"));
+}
+
+#[test]
+fn no_version_check_is_caught_on_out_of_order_updates() {
+    let out = ticketsim(&["explore", "out-of-order-updates", "--preset", "hardened", "--flaw", "no-version-check", "--seeds", "0..100"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("versions-in-sequence") || text.contains("replicas-converge"), "{text}");
+}
+
+#[test]
+fn hardened_is_clean_on_every_scenario_while_every_fault_kind_happens() {
+    for name in SCENARIOS {
+        let summary = sweep(&hardened(name), 0..150);
+        assert!(summary.by_invariant.is_empty(), "{name}: {:?}", summary.by_invariant);
+        let (f, n) = (summary.fabric, summary.nemesis);
+        assert!(f.dropped_random > 0 && f.duplicated > 0 && f.dropped_partition > 0, "{name}: {f:?}");
+        assert!(n.crashes > 0 && n.broker_restarts > 0 && n.partitions > 0 && n.pauses > 0, "{name}: {n:?}");
+    }
+}
+
+#[test]
+fn memory_store_restarts_lose_events_as_built_but_not_hardened() {
+    let mut s = hardened("tickets-orders");
+    s.broker.store = StoreKind::Memory;
+    assert!(sweep(&s, 0..200).by_invariant.is_empty());
+    s.preset = Preset::AsBuilt;
+    let summary = sweep(&s, 0..200);
+    assert!(summary.by_invariant.contains_key("no-lost-events"), "{:?}", summary.by_invariant.keys());
+}
+
+#[test]
+fn every_flaw_with_a_target_is_caught_there_by_its_invariant() {
+    for info in CATALOGUE {
+        let Some(target) = info.target else { continue };
+        let mut s = hardened(target);
+        s.flaws = vec![info.name.to_string()];
+        let summary = sweep(&s, 0..300);
+        assert!(
+            summary.by_invariant.contains_key(info.caught_by),
+            "{} on {target}: caught only by {:?}",
+            info.name,
+            summary.by_invariant.keys()
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_trace_alone_and_inside_a_parallel_sweep() {
+    let s = scenario("tickets-orders");
+    let keep = RunOptions { keep_history: true, ..Default::default() };
+    let (a, b) = (run_seed(&s, 42, &keep), run_seed(&s, 42, &keep));
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(a.history.unwrap().len(), b.history.unwrap().len());
+    assert_eq!(a.fabric, b.fabric);
+    assert_ne!(a.trace_hash, run_seed(&s, 43, &keep).trace_hash, "another seed, another run");
+    let summary = sweep(&s, 40..48);
+    for seed in 40..48 {
+        assert_eq!(summary.trace_hashes[&seed], run_seed(&s, seed, &RunOptions::default()).trace_hash, "seed {seed}");
+    }
+}
+
+#[test]
+fn shards_partition_a_range_and_fail_fast_stops_early() {
+    let s = scenario("order-race");
+    let shard = |i| explore(&s, &ExploreOptions { jobs: 2, shard: Some((i, 2)), keep_trace_hashes: true, ..ExploreOptions::new(0..40) });
+    let (a, b) = (shard(0), shard(1));
+    assert_eq!(a.seeds_run + b.seeds_run, 40);
+    assert!(a.trace_hashes.keys().all(|k| k % 2 == 0) && b.trace_hashes.keys().all(|k| k % 2 == 1));
+    let fast = explore(&s, &ExploreOptions { jobs: 1, fail_fast: true, ..ExploreOptions::new(0..2000) });
+    assert!(fast.seeds_run < 2000 && fast.failing > 0);
+}
+
+#[test]
+fn a_panic_inside_a_simulated_node_is_a_finding_not_a_crash() {
+    let s = scenario("order-race");
+    let options = RunOptions { inject_panic: Some(("orders-1".into(), std::time::Duration::from_secs(3))), ..Default::default() };
+    let outcome = run_seed(&s, 5, &options);
+    assert_eq!(outcome.violations.len(), 1);
+    assert_eq!(outcome.violations[0].invariant, "node-panic");
+    assert!(outcome.violations[0].explanation.contains("injected panic in orders-1"));
+    // The next seed runs normally in the same process.
+    assert!(run_seed(&hardened("order-race"), 6, &RunOptions::default()).violations.is_empty());
+}
+
+#[test]
+fn malformed_scenarios_exit_2_naming_file_line_and_key() {
+    let dir = std::env::temp_dir().join(format!("ticketsim-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("syntax.toml", "name = \"x\"\n[network\n", ":2", "", ""),
+        ("unknown-key.toml", "name = \"x\"\n[network]\nloss = 0.1\n", ":3", "key `loss`", "unknown field"),
+        (
+            "range.toml",
+            "name = \"x\"\n[network]\nduplicate_probability = 2.0\n",
+            ":3",
+            "key `network.duplicate_probability`",
+            "allowed: 0.0 to 0.5",
+        ),
+        ("flaw.toml", "name = \"x\"\nflaws = [\"gremlins\"]\n", ":2", "key `flaws`", "unknown flaw \"gremlins\""),
+        ("duration.toml", "name = \"x\"\n[broker]\nack_wait = \"5 parsecs\"\n", ":3", "key `ack_wait`", "invalid duration"),
+    ];
+    for (file, text, line, key, message) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        let out = ticketsim(&["run", path.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(err.contains(&format!("{file}{line}")) && err.contains(key) && err.contains(message), "{file}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let bad_flag = ticketsim(&["explore", "order-race", "--flaw", "-gremlins"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+    assert!(stderr(&bad_flag).contains("unknown flaw"));
+    assert_eq!(ticketsim(&["explore", "order-race", "--seeds", "9..3"]).status.code(), Some(2));
+    assert_eq!(ticketsim(&["run", "no-such-scenario"]).status.code(), Some(2));
+    assert_eq!(ticketsim(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn list_names_every_flaw_invariant_and_scenario() {
+    let out = ticketsim(&["list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for info in CATALOGUE {
+        assert!(text.contains(info.name) && text.contains(info.description), "{}", info.name);
+    }
+    for name in ticketsim::checkers::names() {
+        assert!(text.contains(name));
+    }
+    for name in SCENARIOS {
+        assert!(text.contains(&format!("scenarios/{name}.toml")));
+    }
+}
