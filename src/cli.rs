@@ -228,6 +228,9 @@ fn execute(command: Command) -> Result<i32, String> {
                         if let Some(table) = report::version_table(&history.entries(), &scenario) {
                             println!("version table\n{table}");
                         }
+                        if let Some(table) = report::account_table(&history.entries(), &scenario) {
+                            println!("accounts\n{table}");
+                        }
                     }
                     if outcome.failed() {
                         println!("{}", report::violations_table(&outcome.violations, 20));

@@ -16,6 +16,13 @@ pub enum Flaw {
     UnversionedOrderEvents,
     NoOrderOcc,
     SilentVersionBump,
+    ExpirationCancelsComplete,
+    PayExpiredOrder,
+    DoublePayment,
+    PaymentsReplicaLag,
+    UnawaitedExpirationPublish,
+    AccountsNoSequence,
+    AccountsDoubleApply,
 }
 
 /// What a flaw is, who has it, and which invariant is expected to catch it where.
@@ -26,8 +33,7 @@ pub struct FlawInfo {
     /// In the app as shipped (`as-built`), or a lesson bug fixed during the course.
     pub as_built: bool,
     pub caught_by: &'static str,
-    /// The scenario whose sweep should find it; `None` while it needs a service that
-    /// is not simulated yet.
+    /// The scenario whose sweep should find it.
     pub target: Option<&'static str>,
 }
 
@@ -51,10 +57,10 @@ pub const CATALOGUE: &[FlawInfo] = &[
     FlawInfo {
         flaw: Flaw::CancelPaidOrder,
         name: "cancel-paid-order",
-        description: "DELETE /api/orders/:id cancels any order, complete or already cancelled, bumping it again",
+        description: "orders cancels without a status check: DELETE on a complete order, or an expiration of an already-cancelled one",
         as_built: true,
         caught_by: "payments-consistent",
-        target: None,
+        target: Some("expiration-payments"),
     },
     FlawInfo {
         flaw: Flaw::NoOutbox,
@@ -93,16 +99,16 @@ pub const CATALOGUE: &[FlawInfo] = &[
         name: "unversioned-order-events",
         description: "order:created and order:cancelled are published without the order's version",
         as_built: false,
-        caught_by: "replicas-converge",
-        target: None,
+        caught_by: "no-poison-messages",
+        target: Some("expiration-payments"),
     },
     FlawInfo {
         flaw: Flaw::NoOrderOcc,
         name: "no-order-occ",
         description: "the orders model has no version control: saves overwrite and never bump the version",
         as_built: false,
-        caught_by: "payments-consistent",
-        target: None,
+        caught_by: "replicas-converge",
+        target: Some("expiration-payments"),
     },
     FlawInfo {
         flaw: Flaw::SilentVersionBump,
@@ -111,6 +117,63 @@ pub const CATALOGUE: &[FlawInfo] = &[
         as_built: false,
         caught_by: "replicas-converge",
         target: Some("tickets-orders"),
+    },
+    FlawInfo {
+        flaw: Flaw::ExpirationCancelsComplete,
+        name: "expiration-cancels-complete",
+        description: "orders' expiration:complete listener cancels the order even when it is complete (paid)",
+        as_built: false,
+        caught_by: "payments-consistent",
+        target: Some("expiration-payments"),
+    },
+    FlawInfo {
+        flaw: Flaw::PayExpiredOrder,
+        name: "pay-expired-order",
+        description:
+            "payments accepts payment for an expired order whose cancel has not arrived, and payment:created completes a cancelled order",
+        as_built: true,
+        caught_by: "payments-consistent",
+        target: Some("expiration-payments"),
+    },
+    FlawInfo {
+        flaw: Flaw::DoublePayment,
+        name: "double-payment",
+        description: "POST /api/payments does not refuse an order that is already paid",
+        as_built: true,
+        caught_by: "payments-consistent",
+        target: Some("expiration-payments"),
+    },
+    FlawInfo {
+        flaw: Flaw::PaymentsReplicaLag,
+        name: "payments-replica-lag",
+        description: "payment:created makes orders bump the order's version without publishing, so payments' replica falls behind for good",
+        as_built: true,
+        caught_by: "replicas-converge",
+        target: Some("expiration-payments"),
+    },
+    FlawInfo {
+        flaw: Flaw::UnawaitedExpirationPublish,
+        name: "unawaited-expiration-publish",
+        description: "the expiration job publishes expiration:complete without awaiting it: a failed publish and the order never expires",
+        as_built: true,
+        caught_by: "orders-resolve",
+        target: Some("expiration-payments"),
+    },
+    FlawInfo {
+        flaw: Flaw::AccountsNoSequence,
+        name: "accounts-no-sequence",
+        description: "accounts applies transaction:created in arrival order, without the number == lastNumber + 1 rule",
+        as_built: false,
+        caught_by: "balances-match-transactions",
+        target: Some("accounts"),
+    },
+    FlawInfo {
+        flaw: Flaw::AccountsDoubleApply,
+        name: "accounts-double-apply",
+        description: "accounts checks the number, then writes the balance unconditionally: a redelivery to a second instance applies twice",
+        as_built: false,
+        caught_by: "balances-match-transactions",
+        target: Some("accounts"),
     },
 ];
 

@@ -2,7 +2,7 @@
 //! what the broker accepted, delivered and had acknowledged, and faults. Checkers are
 //! pure functions of a [`History`] and the [`crate::run::FinalState`].
 
-use crate::proto::{Event, Group, Id, Route, Subject};
+use crate::proto::{Event, Group, Id, Route, Subject, TransactionKind};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,9 +33,53 @@ impl OrderStatus {
 /// A record as written to a service's store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Snapshot {
-    Ticket { id: Id, version: u64, title: String, price: i64, user_id: Id, order_id: Option<Id> },
-    Order { id: Id, version: u64, status: OrderStatus, user_id: Id, ticket_id: Id, expires_at: Duration },
-    TicketReplica { id: Id, version: u64, title: String, price: i64 },
+    Ticket {
+        id: Id,
+        version: u64,
+        title: String,
+        price: i64,
+        user_id: Id,
+        order_id: Option<Id>,
+    },
+    Order {
+        id: Id,
+        version: u64,
+        status: OrderStatus,
+        user_id: Id,
+        ticket_id: Id,
+        expires_at: Duration,
+    },
+    TicketReplica {
+        id: Id,
+        version: u64,
+        title: String,
+        price: i64,
+    },
+    /// The payments service's copy of an order.
+    OrderReplica {
+        id: Id,
+        version: u64,
+        status: OrderStatus,
+    },
+    /// A payment, with the simulated provider's charge; `refunded` once paid back.
+    Payment {
+        id: Id,
+        order_id: Id,
+        amount: i64,
+        refunded: bool,
+    },
+    Transaction {
+        id: Id,
+        user_id: Id,
+        kind: TransactionKind,
+        amount: i64,
+        number: u64,
+    },
+    Account {
+        user_id: Id,
+        balance: i64,
+        last_number: u64,
+    },
 }
 
 impl fmt::Display for Snapshot {
@@ -48,6 +92,16 @@ impl fmt::Display for Snapshot {
                 write!(f, "order {id} v{version} {} ticket={ticket_id}", status.as_str())
             }
             Snapshot::TicketReplica { id, version, title, price } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
+            Snapshot::OrderReplica { id, version, status } => write!(f, "replica order {id} v{version} {}", status.as_str()),
+            Snapshot::Payment { id, order_id, amount, refunded } => {
+                write!(f, "payment {id} for {order_id}: charged {amount}{}", if *refunded { ", refunded" } else { "" })
+            }
+            Snapshot::Transaction { id, user_id, kind, amount, number } => {
+                write!(f, "transaction {id} #{number} {user_id} {kind:?} {amount}")
+            }
+            Snapshot::Account { user_id, balance, last_number } => {
+                write!(f, "account {user_id} balance {balance} lastNumber {last_number}")
+            }
         }
     }
 }

@@ -155,6 +155,40 @@ pub fn version_table(entries: &[Entry], scenario: &Scenario) -> Option<String> {
     Some(Table::new(rows).with(Style::rounded()).to_string())
 }
 
+#[derive(Tabled)]
+struct AccountRow {
+    at: String,
+    step: String,
+    user: String,
+    observed: String,
+    expected: String,
+    #[tabled(rename = "as expected")]
+    ok: String,
+}
+
+/// The accounts table of a scripted scenario: each account expectation, observed vs expected.
+pub fn account_table(entries: &[Entry], scenario: &Scenario) -> Option<String> {
+    if scenario.expect_account.is_empty() {
+        return None;
+    }
+    let rows: Vec<AccountRow> = scenario
+        .expect_account
+        .iter()
+        .map(|e| {
+            let observed = scripted_expectations::observe_account(entries, &e.user, e.at.0);
+            AccountRow {
+                at: crate::scenario::fmt_duration(e.at.0),
+                step: e.label.clone(),
+                user: e.user.clone(),
+                observed: observed.map(|(b, n)| format!("balance {b} lastNumber {n}")).unwrap_or_else(|| "-".into()),
+                expected: format!("balance {} lastNumber {}", e.balance, e.last_number),
+                ok: if observed == Some((e.balance, e.last_number)) { "yes".into() } else { "NO".into() },
+            }
+        })
+        .collect();
+    Some(Table::new(rows).with(Style::rounded()).to_string())
+}
+
 #[derive(Serialize)]
 pub struct RunJson<'a> {
     pub scenario: &'a str,
@@ -218,7 +252,7 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
             let first = &seeds[0];
             GroupRow {
                 invariant: invariant.clone(),
-                count: seeds.len(),
+                count: summary.counts.get(invariant).copied().unwrap_or(0) as usize,
                 first: first.seed,
                 time: fmt_time(first.time),
                 example: first.explanation.clone(),

@@ -2,6 +2,7 @@
 //! service instances, users), runs the fault phase and the quiet phase, collects the
 //! final states and runs every checker.
 
+use crate::app::instance::Instance;
 use crate::app::nats::{ClientConfig, NatsWrapper};
 use crate::app::store::Db;
 use crate::broker::{BrokerConfig, BrokerEvent, BrokerNode, BrokerState};
@@ -9,13 +10,17 @@ use crate::checkers::{self, Violation};
 use crate::history::{History, Record};
 use crate::proto::{Group, Message, Subject};
 use crate::scenario::{Scenario, StoreKind, UserLinks};
+use crate::services::accounts::{self, AccountsDb};
+use crate::services::expiration::{self, ExpirationDb};
 use crate::services::orders::{self, Order, OrdersDb, ReplicaTicket};
+use crate::services::payments::{self, Payment, PaymentsDb, ReplicaOrder};
 use crate::services::tickets::{self, Ticket, TicketsDb};
-use crate::services::{AppConfig, InstanceEnv};
+use crate::services::transactions::{self, Transaction, TransactionsDb};
+use crate::services::{AppConfig, InstanceEnv, ServiceKind};
 use crate::sim::choices::Choices;
 use crate::sim::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
 use crate::sim::nemesis::{self, Fault, FaultKind, NemesisConfig, NemesisCounters, PartitionShape};
-use crate::workload::{self, Client, Service};
+use crate::workload::{self, Client};
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,11 +57,51 @@ pub struct Outstanding {
 pub struct FinalState {
     pub tickets: Vec<Ticket>,
     pub orders: Vec<Order>,
+    /// The orders service's replica of tickets.
     pub ticket_replicas: Vec<ReplicaTicket>,
+    /// The payments service's replica of orders.
+    pub order_replicas: Vec<ReplicaOrder>,
+    pub payments: Vec<Payment>,
+    pub transactions: Vec<Transaction>,
+    /// Per user: (balance, last number applied).
+    pub accounts: BTreeMap<Arc<str>, (i64, u64)>,
     pub outstanding: Vec<Outstanding>,
     /// Which groups consume each subject in this world.
     pub consumers: BTreeMap<Subject, Vec<Group>>,
+    /// When the quiet phase began.
+    pub quiet_start: Duration,
     pub end: Duration,
+}
+
+impl FinalState {
+    /// Whether `group` consumes `subject` in this world (its service runs).
+    pub fn consumes(&self, subject: Subject, group: Group) -> bool {
+        self.consumers.get(&subject).is_some_and(|groups| groups.contains(&group))
+    }
+}
+
+/// Every service's store: they belong to services and outlive instance crashes.
+#[derive(Clone)]
+struct Stores {
+    tickets: Db<TicketsDb>,
+    orders: Db<OrdersDb>,
+    expiration: Db<ExpirationDb>,
+    payments: Db<PaymentsDb>,
+    transactions: Db<TransactionsDb>,
+    accounts: Db<AccountsDb>,
+}
+
+impl Stores {
+    fn start(&self, kind: ServiceKind, env: &InstanceEnv) -> Arc<Instance> {
+        match kind {
+            ServiceKind::Tickets => tickets::start(env, &self.tickets),
+            ServiceKind::Orders => orders::start(env, &self.orders),
+            ServiceKind::Expiration => expiration::start(env, &self.expiration),
+            ServiceKind::Payments => payments::start(env, &self.payments),
+            ServiceKind::Transactions => transactions::start(env, &self.transactions),
+            ServiceKind::Accounts => accounts::start(env, &self.accounts),
+        }
+    }
 }
 
 /// Everything a run produced.
@@ -187,19 +232,28 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
     // Nodes of the fabric, in a fixed order.
     let broker_idx = fabric.add_node("broker", false);
     let mut instance_specs = Vec::new();
-    for i in 0..scenario.services.tickets {
-        instance_specs.push((Service::Tickets, fabric.add_node(&format!("tickets-{}", i + 1), false)));
-    }
-    for i in 0..scenario.services.orders {
-        instance_specs.push((Service::Orders, fabric.add_node(&format!("orders-{}", i + 1), false)));
+    for kind in ServiceKind::ALL {
+        for i in 0..scenario.services.count(kind) {
+            instance_specs.push((kind, fabric.add_node(&format!("{}-{}", kind.name(), i + 1), false)));
+        }
     }
     let users_idx = fabric.add_node("users", scenario.network.user_links == UserLinks::Reliable);
 
     // Stores belong to services and outlive instance crashes.
     let latency = range(&scenario.store.latency);
-    let tickets_db = Db::new("tickets", TicketsDb::default(), choices.clone(), latency, history.clone());
-    let orders_db = Db::new("orders", OrdersDb::new(flaws), choices.clone(), latency, history.clone());
-    let app = AppConfig { flaws, expiration_window: scenario.app.expiration_window.0 };
+    let stores = Stores {
+        tickets: Db::new("tickets", TicketsDb::default(), choices.clone(), latency, history.clone()),
+        orders: Db::new("orders", OrdersDb::new(flaws), choices.clone(), latency, history.clone()),
+        expiration: Db::new("expiration", ExpirationDb::default(), choices.clone(), latency, history.clone()),
+        payments: Db::new("payments", PaymentsDb::default(), choices.clone(), latency, history.clone()),
+        transactions: Db::new("transactions", TransactionsDb::default(), choices.clone(), latency, history.clone()),
+        accounts: Db::new("accounts", AccountsDb::default(), choices.clone(), latency, history.clone()),
+    };
+    let app = AppConfig {
+        flaws,
+        expiration_window: scenario.app.expiration_window.0,
+        accounts_processing: range(&scenario.app.accounts_processing),
+    };
 
     // The broker.
     let broker_config = BrokerConfig {
@@ -239,27 +293,24 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
 
     // Service instances.
     let mut instances = Vec::new();
-    let mut by_service: BTreeMap<Service, Vec<NodeIdx>> = BTreeMap::new();
+    let mut by_service: BTreeMap<ServiceKind, Vec<NodeIdx>> = BTreeMap::new();
     for (service, idx) in instance_specs {
         by_service.entry(service).or_default().push(idx);
         let sim_node = SimNode { idx, id: Arc::default() };
         let name = fabric.node_name(idx);
         let incarnation = Arc::new(AtomicU32::new(0));
-        let (fabric, app, id, tdb, odb) = (fabric.clone(), app.clone(), sim_node.id.clone(), tickets_db.clone(), orders_db.clone());
+        let (fabric, app, id, stores) = (fabric.clone(), app.clone(), sim_node.id.clone(), stores.clone());
         let node = handle
             .create_node()
             .name(name.clone())
             .init(move || {
                 let n = incarnation.fetch_add(1, Ordering::Relaxed) + 1;
                 let client_id: Arc<str> = format!("{name}#{n}").into();
-                let (fabric, app, id, tdb, odb) = (fabric.clone(), app.clone(), id.clone(), tdb.clone(), odb.clone());
+                let (fabric, app, id, stores) = (fabric.clone(), app.clone(), id.clone(), stores.clone());
                 async move {
                     let nats = Arc::new(NatsWrapper::new(client_id, idx, broker_idx, fabric.clone(), ClientConfig::default()));
                     let env = InstanceEnv { node: idx, fabric: fabric.clone(), nats, app };
-                    let instance = match service {
-                        Service::Tickets => tickets::start(&env, &tdb),
-                        Service::Orders => orders::start(&env, &odb),
-                    };
+                    let instance = stores.start(service, &env);
                     let me = Handle::current().get_node(*id.get().expect("node id set at build")).expect("node exists");
                     fabric.attach(idx, me, instance);
                     std::future::pending::<()>().await;
@@ -314,13 +365,14 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
     madsim::time::sleep(phase).await;
 
     // The quiet phase: undo every fault, stop dropping and duplicating.
+    let quiet_start = crate::sim::now();
     world.quiet();
     fabric.set_config(FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, ..fabric_config });
     let _ = workload_done.await;
     madsim::time::sleep(scenario.phases.quiet.0).await;
 
     let end = crate::sim::now();
-    let final_state = collect_final(&tickets_db, &orders_db, &broker_state, &scenario, end);
+    let final_state = collect_final(&stores, &broker_state, &scenario, quiet_start, end);
     // Kill every node so no task outlives the runtime.
     for node in world.instances.iter().chain(std::iter::once(&world.broker)) {
         handle.kill(*node.id.get().unwrap());
@@ -372,21 +424,15 @@ fn broker_recorder(history: History) -> Arc<dyn Fn(&BrokerEvent) + Send + Sync> 
     })
 }
 
-fn collect_final(
-    tickets_db: &Db<TicketsDb>,
-    orders_db: &Db<OrdersDb>,
-    broker: &Mutex<BrokerState>,
-    scenario: &Scenario,
-    end: Duration,
-) -> FinalState {
+fn collect_final(stores: &Stores, broker: &Mutex<BrokerState>, scenario: &Scenario, quiet_start: Duration, end: Duration) -> FinalState {
     let mut consumers: BTreeMap<Subject, Vec<Group>> = BTreeMap::new();
-    if scenario.services.tickets > 0 {
-        consumers.entry(Subject::OrderCreated).or_default().push(tickets::GROUP);
-        consumers.entry(Subject::OrderCancelled).or_default().push(tickets::GROUP);
-    }
-    if scenario.services.orders > 0 {
-        consumers.entry(Subject::TicketCreated).or_default().push(orders::GROUP);
-        consumers.entry(Subject::TicketUpdated).or_default().push(orders::GROUP);
+    for kind in ServiceKind::ALL {
+        if scenario.services.count(kind) > 0 {
+            let (group, subjects) = kind.consumes();
+            for subject in subjects {
+                consumers.entry(*subject).or_default().push(group);
+            }
+        }
     }
     let broker = broker.lock().unwrap();
     let mut outstanding = Vec::new();
@@ -398,11 +444,16 @@ fn collect_final(
         }
     }
     FinalState {
-        tickets: tickets_db.read(|s| s.tickets.values().cloned().collect()),
-        orders: orders_db.read(|s| s.orders.values().cloned().collect()),
-        ticket_replicas: orders_db.read(|s| s.tickets.values().cloned().collect()),
+        tickets: stores.tickets.read(|s| s.tickets.values().cloned().collect()),
+        orders: stores.orders.read(|s| s.orders.values().cloned().collect()),
+        ticket_replicas: stores.orders.read(|s| s.tickets.values().cloned().collect()),
+        order_replicas: stores.payments.read(|s| s.orders.values().cloned().collect()),
+        payments: stores.payments.read(|s| s.payments.clone()),
+        transactions: stores.transactions.read(|s| s.transactions.clone()),
+        accounts: stores.accounts.read(|s| s.accounts.iter().map(|(u, a)| (u.clone(), (a.balance, a.last_number))).collect()),
         outstanding,
         consumers,
+        quiet_start,
         end,
     }
 }

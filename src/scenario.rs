@@ -2,7 +2,6 @@
 //! checked. An error names the file, the line, the key and what is allowed.
 
 use crate::flaws::{Flaw, Flaws, Preset};
-use crate::proto::TransactionKind;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::path::Path;
@@ -104,6 +103,8 @@ pub struct Scenario {
     pub workload: Workload,
     #[serde(default)]
     pub expect: Vec<Expectation>,
+    #[serde(default)]
+    pub expect_account: Vec<AccountExpectation>,
 }
 
 fn default_preset() -> Preset {
@@ -115,11 +116,29 @@ fn default_preset() -> Preset {
 pub struct Services {
     pub tickets: u32,
     pub orders: u32,
+    pub expiration: u32,
+    pub payments: u32,
+    pub transactions: u32,
+    pub accounts: u32,
 }
 
 impl Default for Services {
     fn default() -> Self {
-        Services { tickets: 1, orders: 1 }
+        Services { tickets: 1, orders: 1, expiration: 0, payments: 0, transactions: 0, accounts: 0 }
+    }
+}
+
+impl Services {
+    pub fn count(&self, kind: crate::services::ServiceKind) -> u32 {
+        use crate::services::ServiceKind::*;
+        match kind {
+            Tickets => self.tickets,
+            Orders => self.orders,
+            Expiration => self.expiration,
+            Payments => self.payments,
+            Transactions => self.transactions,
+            Accounts => self.accounts,
+        }
     }
 }
 
@@ -127,11 +146,14 @@ impl Default for Services {
 #[serde(deny_unknown_fields, default)]
 pub struct AppSettings {
     pub expiration_window: Dur,
+    /// How long the accounts handler works on an event before writing (a slow handler
+    /// can outlast ack wait).
+    pub accounts_processing: [Dur; 2],
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
-        AppSettings { expiration_window: Dur(Duration::from_secs(15 * 60)) }
+        AppSettings { expiration_window: Dur(Duration::from_secs(15 * 60)), accounts_processing: [Dur(Duration::from_millis(1)); 2] }
     }
 }
 
@@ -296,11 +318,30 @@ pub struct Mix {
     pub create_order: u32,
     pub cancel_order: u32,
     pub show_ticket: u32,
+    pub pay_order: u32,
+    pub deposit: u32,
+    pub withdraw: u32,
 }
 
 impl Default for Mix {
     fn default() -> Self {
-        Mix { create_ticket: 2, update_ticket: 3, create_order: 3, cancel_order: 2, show_ticket: 1 }
+        Mix { create_ticket: 2, update_ticket: 3, create_order: 3, cancel_order: 2, show_ticket: 1, pay_order: 0, deposit: 0, withdraw: 0 }
+    }
+}
+
+impl Mix {
+    fn weights(&self) -> [(&'static str, u32, crate::services::ServiceKind); 8] {
+        use crate::services::ServiceKind::*;
+        [
+            ("create_ticket", self.create_ticket, Tickets),
+            ("update_ticket", self.update_ticket, Tickets),
+            ("create_order", self.create_order, Orders),
+            ("cancel_order", self.cancel_order, Orders),
+            ("show_ticket", self.show_ticket, Tickets),
+            ("pay_order", self.pay_order, Payments),
+            ("deposit", self.deposit, Transactions),
+            ("withdraw", self.withdraw, Transactions),
+        ]
     }
 }
 
@@ -312,8 +353,22 @@ pub enum Op {
     ShowTicket,
     CreateOrder,
     CancelOrder,
+    PayOrder,
     Deposit,
     Withdraw,
+}
+
+impl Op {
+    /// The service that must be running for this operation.
+    pub fn service(self) -> crate::services::ServiceKind {
+        use crate::services::ServiceKind::*;
+        match self {
+            Op::CreateTicket | Op::UpdateTicket | Op::ShowTicket => Tickets,
+            Op::CreateOrder | Op::CancelOrder => Orders,
+            Op::PayOrder => Payments,
+            Op::Deposit | Op::Withdraw => Transactions,
+        }
+    }
 }
 
 /// A scripted request at a virtual time.
@@ -342,16 +397,6 @@ pub struct Step {
     pub expect_status: Option<u16>,
 }
 
-impl Step {
-    pub fn transaction_kind(&self) -> Option<TransactionKind> {
-        match self.op {
-            Op::Deposit => Some(TransactionKind::Deposit),
-            Op::Withdraw => Some(TransactionKind::Withdraw),
-            _ => None,
-        }
-    }
-}
-
 /// The state a named ticket and its orders replica must be in at a virtual time.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -372,6 +417,18 @@ pub struct Expectation {
     pub replica_version: Option<u64>,
     #[serde(default)]
     pub replica_price: Option<i64>,
+}
+
+/// The state a user's account must be in at a virtual time.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountExpectation {
+    pub at: Dur,
+    #[serde(default)]
+    pub label: String,
+    pub user: String,
+    pub balance: i64,
+    pub last_number: u64,
 }
 
 impl Scenario {
@@ -426,11 +483,19 @@ impl Scenario {
                 }
             }
         }
-        if !(1..=8).contains(&self.services.tickets) {
-            return err(&["services", "tickets"], format!("{} instances; allowed: 1 to 8", self.services.tickets));
+        for kind in crate::services::ServiceKind::ALL {
+            let count = self.services.count(kind);
+            if count > 8 {
+                return err(&["services", kind.name()], format!("{count} instances; allowed: 0 to 8"));
+            }
         }
-        if !(1..=8).contains(&self.services.orders) {
-            return err(&["services", "orders"], format!("{} instances; allowed: 1 to 8", self.services.orders));
+        for (name, weight, service) in self.workload.mix.weights() {
+            if weight > 0 && self.workload.users > 0 && self.services.count(service) == 0 {
+                return err(
+                    &["workload", "mix", name],
+                    format!("weight {weight} needs the {} service; set services.{} to 1 or more", service.name(), service.name()),
+                );
+            }
         }
         let probability = |parts: &[&str], p: f64| {
             if (0.0..=0.5).contains(&p) {
@@ -454,6 +519,7 @@ impl Scenario {
         let s = Duration::from_secs;
         range(&["network", "delay"], &self.network.delay, ms(1), s(10))?;
         range(&["store", "latency"], &self.store.latency, ms(1), s(1))?;
+        range(&["app", "accounts_processing"], &self.app.accounts_processing, ms(1), s(60))?;
         range(&["nemesis", "crash_downtime"], &self.nemesis.crash_downtime, ms(1), s(60))?;
         range(&["nemesis", "broker_downtime"], &self.nemesis.broker_downtime, ms(1), s(60))?;
         range(&["nemesis", "pause_duration"], &self.nemesis.pause_duration, ms(1), s(60))?;
@@ -494,8 +560,7 @@ impl Scenario {
         if self.workload.initial_tickets > 1000 {
             return err(&["workload", "initial_tickets"], format!("{}; allowed: 0 to 1000", self.workload.initial_tickets));
         }
-        let m = &self.workload.mix;
-        if self.workload.users > 0 && m.create_ticket + m.update_ticket + m.create_order + m.cancel_order + m.show_ticket == 0 {
+        if self.workload.users > 0 && self.workload.mix.weights().iter().map(|w| w.1).sum::<u32>() == 0 {
             return err(&["workload", "mix"], "all weights are 0; give at least one operation a weight".into());
         }
         let mut names: Vec<&str> = Vec::new();
@@ -529,13 +594,12 @@ impl Scenario {
                     need(step.price.is_some() || step.title.is_some(), "price", "a new price or title")?;
                 }
                 Op::ShowTicket | Op::CreateOrder => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
-                Op::CancelOrder => need(step.order.is_some(), "order", "the order's name")?,
-                Op::Deposit | Op::Withdraw => {
-                    return Err((
-                        path("op"),
-                        "deposit and withdraw need the transactions service, which this build does not simulate yet".into(),
-                    ))
-                }
+                Op::CancelOrder | Op::PayOrder => need(step.order.is_some(), "order", "the order's name")?,
+                Op::Deposit | Op::Withdraw => need(step.amount.is_some(), "amount", "an amount")?,
+            }
+            if self.services.count(step.op.service()) == 0 {
+                let service = step.op.service().name();
+                return Err((path("op"), format!("{:?} needs the {service} service; set services.{service} to 1 or more", step.op)));
             }
             for (k, reference) in [("ticket", &step.ticket), ("order", &step.order)] {
                 if let Some(r) = reference {

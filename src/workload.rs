@@ -3,27 +3,15 @@
 //! service instance (picked like a load balancer would) and wait for the response.
 
 use crate::history::{History, Record};
-use crate::proto::{HttpRequest, HttpResponse, Id, Message, Route};
+use crate::proto::{HttpRequest, HttpResponse, Id, Message, Route, TransactionKind};
 use crate::scenario::{Mix, Op, Step, Workload};
+use crate::services::ServiceKind;
 use crate::sim::choices::{Choices, Site};
 use crate::sim::fabric::{Actor, BoxFuture, Fabric, NodeIdx};
 use futures::channel::oneshot;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Service {
-    Tickets,
-    Orders,
-}
-
-fn service_of(route: &Route) -> Service {
-    match route {
-        Route::CreateTicket { .. } | Route::ListTickets | Route::ShowTicket { .. } | Route::UpdateTicket { .. } => Service::Tickets,
-        _ => Service::Orders,
-    }
-}
 
 #[derive(Default)]
 struct ClientState {
@@ -37,7 +25,7 @@ pub struct Client {
     fabric: Fabric<Message>,
     history: History,
     choices: Choices,
-    instances: BTreeMap<Service, Vec<NodeIdx>>,
+    instances: BTreeMap<ServiceKind, Vec<NodeIdx>>,
     timeout: Duration,
     state: Mutex<ClientState>,
 }
@@ -48,7 +36,7 @@ impl Client {
         fabric: Fabric<Message>,
         history: History,
         choices: Choices,
-        instances: BTreeMap<Service, Vec<NodeIdx>>,
+        instances: BTreeMap<ServiceKind, Vec<NodeIdx>>,
         timeout: Duration,
     ) -> Self {
         Client { node, fabric, history, choices, instances, timeout, state: Mutex::default() }
@@ -62,20 +50,20 @@ impl Client {
     /// One request; `None` when no response came within the timeout. A request to an
     /// instance that is down is refused at once with 503, as an ingress would answer.
     pub async fn call(&self, user: Option<Id>, route: Route) -> Option<Arc<HttpResponse>> {
-        let instances = &self.instances[&service_of(&route)];
-        let to = instances[self.choices.pick(Site::Workload, instances.len())];
-        if !self.fabric.is_up(to) {
+        let instances = self.instances.get(&ServiceKind::of_route(&route)).map(Vec::as_slice).unwrap_or(&[]);
+        let to = (!instances.is_empty()).then(|| instances[self.choices.pick(Site::Workload, instances.len())]);
+        let Some(to) = to.filter(|to| self.fabric.is_up(*to)) else {
             let id = {
                 let mut state = self.state.lock().unwrap();
                 state.next_request += 1;
                 state.next_request
             };
-            let instance = self.fabric.node_name(to);
+            let instance = to.map(|to| self.fabric.node_name(to)).unwrap_or_else(|| "(no instance)".into());
             self.history.push(Record::Request { req: id, user, instance, route });
             let response = Arc::new(HttpResponse::error(id, 503, "Service Unavailable"));
             self.history.push(Record::Response { req: id, status: 503, record: None, message: response.message.clone() });
             return Some(response);
-        }
+        };
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut state = self.state.lock().unwrap();
@@ -188,7 +176,9 @@ async fn scripted_step(client: &Client, known: &Mutex<Known>, history: &History,
         Op::ShowTicket => Route::ShowTicket { id: resolve(&step.ticket) },
         Op::CreateOrder => Route::CreateOrder { ticket_id: Some(resolve(&step.ticket)) },
         Op::CancelOrder => Route::CancelOrder { id: resolve(&step.order) },
-        Op::Deposit | Op::Withdraw => unreachable!("rejected when the scenario is validated"),
+        Op::PayOrder => Route::CreatePayment { order_id: Some(resolve(&step.order)), token: Some("tok_visa".into()) },
+        Op::Deposit => Route::CreateTransaction { kind: TransactionKind::Deposit, amount: step.amount.unwrap_or(0) },
+        Op::Withdraw => Route::CreateTransaction { kind: TransactionKind::Withdraw, amount: step.amount.unwrap_or(0) },
     };
     let user: Id = step.user.clone().into();
     let mut response = None;
@@ -223,6 +213,9 @@ fn pick_weighted(mix: &Mix, choices: &Choices) -> Op {
         (Op::CreateOrder, mix.create_order),
         (Op::CancelOrder, mix.cancel_order),
         (Op::ShowTicket, mix.show_ticket),
+        (Op::PayOrder, mix.pay_order),
+        (Op::Deposit, mix.deposit),
+        (Op::Withdraw, mix.withdraw),
     ];
     let total: u32 = weights.iter().map(|(_, w)| w).sum();
     let mut roll = choices.draw(Site::Workload, total as u64) as u32;

@@ -102,6 +102,18 @@ impl<T: Doc> Collection<T> {
         Ok(doc)
     }
 
+    /// Changes a document without bumping its version (a field no replica tracks);
+    /// still conditional on the version read.
+    pub fn update_in_place(&mut self, doc: T, w: &mut Writes) -> Result<(), StoreError> {
+        let stored = self.docs.get(doc.id()).ok_or_else(|| StoreError::NotFound(doc.id().clone()))?;
+        if self.occ && stored.version() != doc.version() {
+            return Err(StoreError::VersionConflict { id: doc.id().clone(), read: doc.version(), stored: stored.version() });
+        }
+        w.snapshots.push(doc.snapshot());
+        self.docs.insert(doc.id().clone(), doc);
+        Ok(())
+    }
+
     /// Stores a replica at the version its event carries, unconditionally.
     pub fn put(&mut self, doc: T, w: &mut Writes) {
         w.snapshots.push(doc.snapshot());
@@ -150,6 +162,12 @@ impl<S: Send + 'static> Db<S> {
         let latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
         madsim::time::sleep(latency).await;
         self.now(cause, f)
+    }
+
+    /// Work a handler does between store calls, for a time drawn from `range`.
+    pub async fn work(&self, range: (Duration, Duration)) {
+        let time = self.choices.duration(Site::StoreLatency, range.0, range.1);
+        madsim::time::sleep(time).await;
     }
 
     /// Runs `f` atomically without a round trip (for the harness and tests).

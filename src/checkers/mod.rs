@@ -2,11 +2,15 @@
 //! states. Safety invariants are judged over the whole history; liveness ones on the
 //! final states, after the quiet phase has let the system drain.
 
+mod accounts_settle;
+mod balances_match_transactions;
 mod lock_matches_order;
 mod no_double_reservation;
 mod no_edit_while_reserved;
 mod no_lost_events;
 mod no_poison_messages;
+mod orders_resolve;
+mod payments_consistent;
 mod replicas_converge;
 pub mod scripted_expectations;
 mod versions_in_sequence;
@@ -68,6 +72,18 @@ pub const INVARIANTS: &[Invariant] = &[
         check: no_edit_while_reserved::check,
     },
     Invariant {
+        name: "payments-consistent",
+        meaning: "at most one payment per order; no paid order cancelled afterwards; no cancelled order completed by a payment; no cancelled order left charged",
+        liveness: false,
+        check: payments_consistent::check,
+    },
+    Invariant {
+        name: "balances-match-transactions",
+        meaning: "each account's balance is the sum of its applied transactions, applied in number order, each exactly once",
+        liveness: false,
+        check: balances_match_transactions::check,
+    },
+    Invariant {
         name: "replicas-converge",
         meaning: "after the quiet phase every replica equals its owner's record (fields and version)",
         liveness: true,
@@ -84,6 +100,18 @@ pub const INVARIANTS: &[Invariant] = &[
         meaning: "every version an owner wrote was published, and every accepted event was processed by every consuming group",
         liveness: true,
         check: no_lost_events::check,
+    },
+    Invariant {
+        name: "orders-resolve",
+        meaning: "after the quiet phase every order that expired before it is cancelled or complete",
+        liveness: true,
+        check: orders_resolve::check,
+    },
+    Invariant {
+        name: "accounts-settle",
+        meaning: "after the quiet phase every account has reached its last transaction number and matching balance",
+        liveness: true,
+        check: accounts_settle::check,
     },
     Invariant {
         name: "no-poison-messages",

@@ -33,6 +33,12 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 };
                 owed.push((format!("{subject}/{id}"), false, entry.time, id.clone()));
             }
+            Record::Write { service: "payments", snapshot: Snapshot::Payment { id, .. }, .. } => {
+                owed.push((format!("{}/{id}", Subject::PaymentCreated), true, entry.time, id.clone()));
+            }
+            Record::Write { service: "transactions", snapshot: Snapshot::Transaction { id, .. }, .. } => {
+                owed.push((format!("{}/{id}", Subject::TransactionCreated), true, entry.time, id.clone()));
+            }
             Record::Outboxed { event_id, .. } => owed.push((event_id.to_string(), true, entry.time, event_id.clone())),
             _ => {}
         }

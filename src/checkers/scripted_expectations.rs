@@ -43,6 +43,19 @@ pub fn observe(entries: &[Entry], ticket: &Id, expectation: &Expectation) -> Obs
     observed
 }
 
+/// A user's account (balance, last number) at or before `at`, from the accounts store's writes.
+pub fn observe_account(entries: &[Entry], user: &str, at: std::time::Duration) -> Option<(i64, u64)> {
+    let mut observed = None;
+    for entry in entries.iter().take_while(|e| e.time <= at) {
+        if let Record::Write { snapshot: Snapshot::Account { user_id, balance, last_number }, .. } = &entry.record {
+            if &**user_id == user {
+                observed = Some((*balance, *last_number));
+            }
+        }
+    }
+    observed
+}
+
 /// Mismatches between an expectation and what was observed.
 pub fn mismatches(expectation: &Expectation, observed: &Observed, names: &BTreeMap<String, Id>) -> Vec<String> {
     let mut problems = Vec::new();
@@ -117,6 +130,25 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 expectation.at.0,
                 vec![format!("{} ({ticket})", expectation.ticket)],
                 format!("at {} ({}): {}", crate::scenario::fmt_duration(expectation.at.0), expectation.label, problems.join("; ")),
+            ));
+        }
+    }
+    for e in &input.scenario.expect_account {
+        let observed = observe_account(input.entries, &e.user, e.at.0);
+        if observed != Some((e.balance, e.last_number)) {
+            let got = observed.map(|(b, n)| format!("balance {b}, lastNumber {n}")).unwrap_or_else(|| "no account".into());
+            violations.push(Violation::new(
+                "scripted-expectations",
+                e.at.0,
+                vec![e.user.clone()],
+                format!(
+                    "at {} ({}): account {} has {got}, expected balance {}, lastNumber {}",
+                    crate::scenario::fmt_duration(e.at.0),
+                    e.label,
+                    e.user,
+                    e.balance,
+                    e.last_number
+                ),
             ));
         }
     }

@@ -1,6 +1,8 @@
 //! `versions-in-sequence`: a replica applies each record's versions one by one (v to
 //! v+1), never skips, never goes back, and never holds a version (or fields) its
-//! owner did not write.
+//! owner did not write. Judged for the orders service's tickets and the payments
+//! service's orders (whose status may also change in place, keeping the version, when
+//! payments marks an order it was paid for complete).
 
 use super::{Input, Violation};
 use crate::history::{Record, Snapshot};
@@ -9,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut owner: BTreeMap<(Id, u64), (String, i64)> = BTreeMap::new();
+    let mut order_versions: BTreeSet<(Id, u64)> = BTreeSet::new();
+    let mut order_last: BTreeMap<Id, u64> = BTreeMap::new();
     let mut last: BTreeMap<Id, u64> = BTreeMap::new();
     let mut reported: BTreeSet<Id> = BTreeSet::new();
     let mut violations = Vec::new();
@@ -37,6 +41,28 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     _ => None,
                 };
                 last.insert(id.clone(), *version);
+                if let Some(explanation) = problem {
+                    if reported.insert(id.clone()) {
+                        violations.push(Violation::new("versions-in-sequence", entry.time, vec![id.to_string()], explanation));
+                    }
+                }
+            }
+            Snapshot::Order { id, version, .. } => {
+                order_versions.insert((id.clone(), *version));
+            }
+            Snapshot::OrderReplica { id, version, status } => {
+                let problem = match order_last.get(id) {
+                    _ if !order_versions.contains(&(id.clone(), *version)) => {
+                        Some(format!("the payments replica holds order {id} v{version}, a version the orders service never wrote"))
+                    }
+                    None if *version != 0 => Some(format!("the payments replica's first copy of order {id} is v{version}, not v0")),
+                    Some(prev) if *version == *prev && *status == crate::history::OrderStatus::Complete => None,
+                    Some(prev) if *version != prev + 1 => {
+                        Some(format!("the payments replica went from order {id} v{prev} to v{version} instead of v{}", prev + 1))
+                    }
+                    _ => None,
+                };
+                order_last.insert(id.clone(), *version);
                 if let Some(explanation) = problem {
                     if reported.insert(id.clone()) {
                         violations.push(Violation::new("versions-in-sequence", entry.time, vec![id.to_string()], explanation));

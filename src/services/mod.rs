@@ -1,18 +1,79 @@
 //! The simulated services, one file each, reading like the original route handlers
 //! and listeners. Flaw switches sit at the lines where as-built and hardened differ.
 
+pub mod accounts;
+pub mod expiration;
 pub mod orders;
+pub mod payments;
 pub mod tickets;
+pub mod transactions;
 
 use crate::app::instance::{Emit, HttpService, Instance};
 use crate::app::nats::{Listener, NatsWrapper};
 use crate::app::outbox::{sweep_forever, HasOutbox};
 use crate::app::store::Db;
 use crate::flaws::{Flaw, Flaws};
-use crate::proto::{HttpResponse, Id, Message};
+use crate::proto::{Group, HttpResponse, Id, Message, Route, Subject};
 use crate::sim::fabric::{Fabric, NodeIdx};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The services of the app, in the order their nodes are built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ServiceKind {
+    Tickets,
+    Orders,
+    Expiration,
+    Payments,
+    Transactions,
+    Accounts,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 6] = [
+        ServiceKind::Tickets,
+        ServiceKind::Orders,
+        ServiceKind::Expiration,
+        ServiceKind::Payments,
+        ServiceKind::Transactions,
+        ServiceKind::Accounts,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceKind::Tickets => "tickets",
+            ServiceKind::Orders => "orders",
+            ServiceKind::Expiration => "expiration",
+            ServiceKind::Payments => "payments",
+            ServiceKind::Transactions => "transactions",
+            ServiceKind::Accounts => "accounts",
+        }
+    }
+
+    /// The subjects this service consumes, as its durable queue group.
+    pub fn consumes(self) -> (Group, &'static [Subject]) {
+        match self {
+            ServiceKind::Tickets => (tickets::GROUP, &[Subject::OrderCreated, Subject::OrderCancelled]),
+            ServiceKind::Orders => {
+                (orders::GROUP, &[Subject::TicketCreated, Subject::TicketUpdated, Subject::ExpirationComplete, Subject::PaymentCreated])
+            }
+            ServiceKind::Expiration => (expiration::GROUP, &[Subject::OrderCreated]),
+            ServiceKind::Payments => (payments::GROUP, &[Subject::OrderCreated, Subject::OrderCancelled]),
+            ServiceKind::Transactions => ("transactions-service", &[]),
+            ServiceKind::Accounts => (accounts::GROUP, &[Subject::TransactionCreated]),
+        }
+    }
+
+    /// The service that answers a route.
+    pub fn of_route(route: &Route) -> ServiceKind {
+        match route {
+            Route::CreateTicket { .. } | Route::ListTickets | Route::ShowTicket { .. } | Route::UpdateTicket { .. } => ServiceKind::Tickets,
+            Route::CreateOrder { .. } | Route::CancelOrder { .. } => ServiceKind::Orders,
+            Route::CreatePayment { .. } => ServiceKind::Payments,
+            Route::CreateTransaction { .. } => ServiceKind::Transactions,
+        }
+    }
+}
 
 /// Settings of the app that scenarios may change.
 #[derive(Clone, Debug)]
@@ -20,6 +81,8 @@ pub struct AppConfig {
     pub flaws: Flaws,
     /// `expiresAt = now + expiration_window` for new orders.
     pub expiration_window: Duration,
+    /// How long the accounts handler works on an event, drawn per event.
+    pub accounts_processing: (Duration, Duration),
 }
 
 /// What an instance needs to start on its node.

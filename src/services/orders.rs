@@ -1,6 +1,6 @@
 //! The orders service: owns orders; keeps a replica of tickets.
 //! Routes: POST /api/orders (the five steps), DELETE /api/orders/:id.
-//! Listeners: ticket:created, ticket:updated.
+//! Listeners: ticket:created, ticket:updated, expiration:complete, payment:created.
 
 use super::{bad_request, new_id, not_authorized, not_found, InstanceEnv};
 use crate::app::instance::{Emit, HttpService, Instance, Staged};
@@ -110,8 +110,12 @@ pub struct Orders {
 
 pub fn start(env: &InstanceEnv, db: &Db<OrdersDb>) -> Arc<Instance> {
     let service = Arc::new(Orders { db: db.clone(), emit: env.emit(), flaws: env.app.flaws, expiration_window: env.app.expiration_window });
-    let listeners: Vec<Arc<dyn Listener>> =
-        vec![Arc::new(TicketCreatedListener(service.clone())), Arc::new(TicketUpdatedListener(service.clone()))];
+    let listeners: Vec<Arc<dyn Listener>> = vec![
+        Arc::new(TicketCreatedListener(service.clone())),
+        Arc::new(TicketUpdatedListener(service.clone())),
+        Arc::new(ExpirationCompleteListener(service.clone())),
+        Arc::new(PaymentCreatedListener(service.clone())),
+    ];
     env.start(db, Some(service), listeners)
 }
 
@@ -198,6 +202,24 @@ impl Orders {
         let (order, staged) = created;
         let _ = self.emit.sent(&self.db, staged, false).await;
         HttpResponse::ok(req.id, 201, Some(order.id))
+    }
+
+    /// Sets an order cancelled, saves it and stages order:cancelled.
+    async fn save_cancelled(&self, mut order: Order) -> Result<Staged, StoreError> {
+        order.status = OrderStatus::Cancelled;
+        self.db
+            .tx("cancel", |s, w| {
+                let saved = s.orders.save(order, w)?;
+                let mut staged = Staged::default();
+                let event = Event::new(EventData::OrderCancelled {
+                    id: saved.id.clone(),
+                    version: self.version(&saved),
+                    ticket_id: saved.ticket_id.clone(),
+                });
+                self.emit.stage(&mut s.outbox, w, &mut staged, event);
+                Ok(staged)
+            })
+            .await
     }
 
     fn insert(&self, s: &mut OrdersDb, w: &mut crate::app::store::Writes, order: Order) -> (Order, Staged) {
@@ -329,6 +351,69 @@ impl Listener for TicketUpdatedListener {
                 (None, Some(current)) if current.version >= ticket.version && !svc.flaws.has(Flaw::NonIdempotentListeners) => Ok(()),
                 _ => Err(HandlerError::new(format!("Ticket not found: {} v{}", ticket.id, ticket.version - 1))),
             }
+        })
+    }
+}
+
+struct ExpirationCompleteListener(Arc<Orders>);
+
+impl Listener for ExpirationCompleteListener {
+    fn subject(&self) -> Subject {
+        Subject::ExpirationComplete
+    }
+    fn queue_group(&self) -> Group {
+        GROUP
+    }
+    fn on_message(self: Arc<Self>, event: Arc<Event>) -> BoxFut<Result<(), HandlerError>> {
+        Box::pin(async move {
+            let EventData::ExpirationComplete { order_id } = &event.data else { return Ok(()) };
+            let svc = &self.0;
+            let Some(order) = svc.db.tx("read", |s, _| s.orders.find(order_id)).await else {
+                return Err(HandlerError::new("Order not found"));
+            };
+            // Flaw::ExpirationCancelsComplete: the lesson's listener cancelled paid orders too.
+            if order.status == OrderStatus::Complete && !svc.flaws.has(Flaw::ExpirationCancelsComplete) {
+                return Ok(());
+            }
+            // Flaw::CancelPaidOrder: as built, an already-cancelled order is cancelled again.
+            if order.status == OrderStatus::Cancelled && !svc.flaws.has(Flaw::CancelPaidOrder) {
+                return Ok(());
+            }
+            let staged = svc.save_cancelled(order).await.map_err(|e| HandlerError::new(e.to_string()))?;
+            svc.emit.sent(&svc.db, staged, true).await
+        })
+    }
+}
+
+struct PaymentCreatedListener(Arc<Orders>);
+
+impl Listener for PaymentCreatedListener {
+    fn subject(&self) -> Subject {
+        Subject::PaymentCreated
+    }
+    fn queue_group(&self) -> Group {
+        GROUP
+    }
+    fn on_message(self: Arc<Self>, event: Arc<Event>) -> BoxFut<Result<(), HandlerError>> {
+        Box::pin(async move {
+            let EventData::PaymentCreated { order_id, .. } = &event.data else { return Ok(()) };
+            let svc = &self.0;
+            let Some(mut order) = svc.db.tx("read", |s, _| s.orders.find(order_id)).await else {
+                return Err(HandlerError::new("Order not found"));
+            };
+            // Flaw::PayExpiredOrder: as built, a cancelled (expired) order is completed anyway.
+            if !svc.flaws.has(Flaw::PayExpiredOrder) && order.status != OrderStatus::Created {
+                return Ok(()); // cancelled: payments refunds; complete: a duplicate
+            }
+            order.status = OrderStatus::Complete;
+            // Flaw::PaymentsReplicaLag: as built, completing bumps the version and publishes
+            // nothing. Hardened, the status changes in place: no replica waits for a version
+            // (payments marks its own replica complete when it takes the payment).
+            let lag = svc.flaws.has(Flaw::PaymentsReplicaLag);
+            svc.db
+                .tx("complete", |s, w| if lag { s.orders.save(order, w).map(|_| ()) } else { s.orders.update_in_place(order, w) })
+                .await
+                .map_err(|e| HandlerError::new(e.to_string()))
         })
     }
 }
