@@ -326,6 +326,11 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         Arc::new(Client::new(users_idx, fabric.clone(), history.clone(), choices.clone(), by_service, scenario.workload.request_timeout.0));
     let users_node = handle.create_node().name("users").build();
     fabric.attach(users_idx, users_node.clone(), client.clone());
+    // Boot: every instance attaches to the fabric before users and faults begin.
+    let all: Vec<NodeIdx> = std::iter::once(broker_idx).chain(instances.iter().map(|n: &SimNode| n.idx)).collect();
+    while !all.iter().all(|idx| fabric.is_up(*idx)) {
+        madsim::time::sleep(Duration::from_millis(1)).await;
+    }
     let workload_done = users_node.spawn(workload::run(client.clone(), scenario.workload.clone(), history.clone(), choices.clone()));
 
     let world = Arc::new(World {

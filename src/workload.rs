@@ -249,8 +249,19 @@ async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, w
                 (Op::CancelOrder, _) if !mine.is_empty() => {
                     Route::CancelOrder { id: mine[choices.pick(Site::Workload, mine.len())].0.clone() }
                 }
+                (Op::PayOrder, _) if !mine.is_empty() => {
+                    let order = mine[choices.pick(Site::Workload, mine.len())].0.clone();
+                    Route::CreatePayment { order_id: Some(order), token: Some("tok_visa".into()) }
+                }
+                (Op::Deposit, _) => {
+                    Route::CreateTransaction { kind: TransactionKind::Deposit, amount: 1 + choices.draw(Site::Workload, 100) as i64 }
+                }
+                (Op::Withdraw, _) => {
+                    Route::CreateTransaction { kind: TransactionKind::Withdraw, amount: 1 + choices.draw(Site::Workload, 100) as i64 }
+                }
+                // An operation with nothing to act on yet creates a ticket instead (now and
+                // then an invalid one, to exercise validation).
                 _ => {
-                    // Now and then an invalid ticket, to exercise validation.
                     let price = choices.draw(Site::Workload, 50) as i64;
                     Route::CreateTicket { title: format!("show {}", choices.draw(Site::Workload, 1000)), price }
                 }

@@ -64,6 +64,15 @@ impl Emit {
         staged.events.push(event);
     }
 
+    /// Publishes without waiting and without the outbox: a failure goes unnoticed.
+    pub fn publish_unawaited(&self, event: Arc<Event>) {
+        if let Some(nats) = self.nats.upgrade() {
+            madsim::task::spawn(async move {
+                let _ = nats.publish(event).await;
+            });
+        }
+    }
+
     /// After the commit. With the outbox: hand the entries to the relay. Without:
     /// publish now, awaited (a failure is the handler's error) or not (fire and forget,
     /// as the app's routes do).

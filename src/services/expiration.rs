@@ -10,6 +10,7 @@ use crate::app::store::Db;
 use crate::app::{BoxFut, HandlerError};
 use crate::flaws::{Flaw, Flaws};
 use crate::proto::{Event, EventData, Group, Id, Subject};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,7 +70,7 @@ impl Expiration {
             let now = crate::sim::now();
             let unawaited = self.flaws.has(Flaw::UnawaitedExpirationPublish);
             let outbox = self.emit.outbox;
-            let taken: Vec<(u64, Id, Staged)> = self
+            let taken: Vec<(u64, Arc<Event>, Staged)> = self
                 .db
                 .tx("run-jobs", |s, w| {
                     let due: Vec<u64> = s
@@ -88,27 +89,36 @@ impl Expiration {
                     let mut taken = Vec::new();
                     for id in due {
                         let job = s.jobs.get_mut(&id).unwrap();
-                        // Flaw::UnawaitedExpirationPublish: the job completes before its
-                        // publish is known to have worked. With the outbox, completing the
-                        // job and recording the event are one transaction.
-                        job.state = if unawaited || outbox { JobState::Done } else { JobState::Active(now) };
-                        let order_id = job.order_id.clone();
+                        let event = Event::new(EventData::ExpirationComplete { order_id: job.order_id.clone() });
                         let mut staged = Staged::default();
-                        self.emit.stage(
-                            &mut s.outbox,
-                            w,
-                            &mut staged,
-                            Event::new(EventData::ExpirationComplete { order_id: order_id.clone() }),
-                        );
-                        taken.push((id, order_id, staged));
+                        if unawaited {
+                            // Flaw::UnawaitedExpirationPublish: the job completes before its
+                            // publish is known to have worked.
+                            job.state = JobState::Done;
+                        } else if outbox {
+                            // Hardened: completing the job and recording the event are one transaction.
+                            job.state = JobState::Done;
+                            self.emit.stage(&mut s.outbox, w, &mut staged, event.clone());
+                        } else {
+                            // As built without the flaw: the job completes once the publish is acked.
+                            job.state = JobState::Active(now);
+                        }
+                        taken.push((id, event, staged));
                     }
                     taken
                 })
                 .await;
-            for (job, _order, staged) in taken {
-                let published = self.emit.sent(&self.db, staged, !unawaited).await;
-                if !unawaited && !outbox {
-                    let state = if published.is_ok() { JobState::Done } else { JobState::Waiting };
+            for (job, event, staged) in taken {
+                if unawaited {
+                    self.emit.publish_unawaited(event);
+                } else if outbox {
+                    let _ = self.emit.sent(&self.db, staged, false).await;
+                } else {
+                    let published = match self.emit.nats.upgrade() {
+                        Some(nats) => nats.publish(event).await.is_ok(),
+                        None => false,
+                    };
+                    let state = if published { JobState::Done } else { JobState::Waiting };
                     self.db
                         .tx("job-done", |s, _| {
                             if let Some(j) = s.jobs.get_mut(&job) {
