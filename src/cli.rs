@@ -82,6 +82,22 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Prove every flaw is caught by its invariant and the hardened preset is clean
+    Selftest {
+        /// Seeds tried per flaw and trial before it counts as missed
+        #[arg(long, default_value_t = 500)]
+        seeds: u64,
+        /// Independent seed windows per flaw (the median is reported)
+        #[arg(long, default_value_t = 3)]
+        trials: u64,
+        /// Seeds of each scenario run with the hardened preset
+        #[arg(long, default_value_t = 200)]
+        hardened_seeds: u64,
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Benchmark the reference scenarios against a bare madsim ping-pong
     Bench {
         /// Seeds per scenario
@@ -311,6 +327,24 @@ fn execute(command: Command) -> Result<i32, String> {
         Command::List { format } => {
             print_list(format);
             Ok(0)
+        }
+        Command::Selftest { seeds, trials, hardened_seeds, jobs, format } => {
+            if seeds == 0 || trials == 0 {
+                return Err("--seeds and --trials must be at least 1".into());
+            }
+            let options = crate::selftest::SelftestOptions {
+                budget: seeds,
+                trials,
+                hardened_seeds,
+                jobs: jobs.unwrap_or_else(default_jobs).max(1),
+                scenarios_dir: "scenarios".into(),
+            };
+            let report = crate::selftest::selftest(&options)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap()),
+                Format::Text => print!("{}", crate::selftest::render(&report)),
+            }
+            Ok((!report.passed()) as i32)
         }
         Command::Bench { seeds } => crate::bench::run(seeds).map(|_| 0),
     }

@@ -26,6 +26,7 @@ pub mod proto;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod selftest;
 pub mod services;
 pub mod sim;
 pub mod workload;
