@@ -16,8 +16,17 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreError {
     DuplicateKey(Id),
-    VersionConflict { id: Id, read: u64, stored: u64 },
+    VersionConflict {
+        id: Id,
+        read: u64,
+        stored: u64,
+    },
     NotFound(Id),
+    /// A conditional write found the record changed since it was read.
+    Changed {
+        id: Id,
+        what: String,
+    },
 }
 
 impl std::fmt::Display for StoreError {
@@ -26,6 +35,7 @@ impl std::fmt::Display for StoreError {
             StoreError::DuplicateKey(id) => write!(f, "E11000 duplicate key {id}"),
             StoreError::VersionConflict { id, read, stored } => write!(f, "version conflict on {id}: read v{read}, stored v{stored}"),
             StoreError::NotFound(id) => write!(f, "{id} not found"),
+            StoreError::Changed { id, what } => write!(f, "{id} changed since it was read: {what}"),
         }
     }
 }

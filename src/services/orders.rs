@@ -205,10 +205,14 @@ impl Orders {
     }
 
     /// Sets an order cancelled, saves it and stages order:cancelled.
+    /// The save is also conditional on the status read: completing an order changes
+    /// its status in place (hardened), which the version alone would not reveal.
     async fn save_cancelled(&self, mut order: Order) -> Result<Staged, StoreError> {
+        let read_status = order.status;
         order.status = OrderStatus::Cancelled;
         self.db
             .tx("cancel", |s, w| {
+                unchanged(s, &order.id, read_status)?;
                 let saved = s.orders.save(order, w)?;
                 let mut staged = Staged::default();
                 let event = Event::new(EventData::OrderCancelled {
@@ -270,6 +274,16 @@ impl Orders {
             }
             Err(e) => bad_request(req.id, &e.to_string()),
         }
+    }
+}
+
+/// Fails when the stored order's status is no longer the one read.
+fn unchanged(s: &OrdersDb, id: &Id, read: OrderStatus) -> Result<(), StoreError> {
+    match s.orders.find(id) {
+        Some(stored) if stored.status != read => {
+            Err(StoreError::Changed { id: id.clone(), what: format!("status is now {}", stored.status.as_str()) })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -411,7 +425,14 @@ impl Listener for PaymentCreatedListener {
             // (payments marks its own replica complete when it takes the payment).
             let lag = svc.flaws.has(Flaw::PaymentsReplicaLag);
             svc.db
-                .tx("complete", |s, w| if lag { s.orders.save(order, w).map(|_| ()) } else { s.orders.update_in_place(order, w) })
+                .tx("complete", |s, w| {
+                    unchanged(s, &order.id, OrderStatus::Created)?;
+                    if lag {
+                        s.orders.save(order, w).map(|_| ())
+                    } else {
+                        s.orders.update_in_place(order, w)
+                    }
+                })
                 .await
                 .map_err(|e| HandlerError::new(e.to_string()))
         })

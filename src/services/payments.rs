@@ -99,6 +99,7 @@ impl HttpService for Payments {
 
 enum Refused {
     Paid,
+    Cancelled,
 }
 
 impl Payments {
@@ -121,12 +122,18 @@ impl Payments {
         }
         let double_payment = self.flaws.has(Flaw::DoublePayment);
         let replica_lag = self.flaws.has(Flaw::PaymentsReplicaLag);
+        let check_again = !self.flaws.has(Flaw::PayExpiredOrder);
         let result = self
             .db
             .tx("charge", |s, w| {
                 // Flaw::DoublePayment: as built, nothing stops a second payment.
                 if !double_payment && s.payments.iter().any(|p| p.order_id == order.id && !p.refunded) {
                     return Err(Refused::Paid);
+                }
+                // Flaw::PayExpiredOrder: as built, the order's status is not checked again
+                // in the transaction that charges, so a cancel that lands meanwhile is missed.
+                if check_again && s.orders.find(&order.id).is_some_and(|o| o.status == OrderStatus::Cancelled) {
+                    return Err(Refused::Cancelled);
                 }
                 let id = new_id("P", &mut s.next_payment);
                 let payment = Payment {
@@ -161,6 +168,7 @@ impl Payments {
                 HttpResponse::ok(req.id, 201, Some(payment.id))
             }
             Err(Refused::Paid) => bad_request(req.id, "Order already paid"),
+            Err(Refused::Cancelled) => bad_request(req.id, "Cannot pay for an cancelled order"),
         }
     }
 }
