@@ -8,8 +8,15 @@ use crate::scenario::Scenario;
 use std::time::Instant;
 
 /// The scenarios measured, in this order.
-pub const REFERENCE_SCENARIOS: &[&str] =
-    &["scenarios/walkthrough.toml", "scenarios/order-race.toml", "scenarios/out-of-order-updates.toml", "scenarios/tickets-orders.toml"];
+pub const REFERENCE_SCENARIOS: &[&str] = &[
+    "scenarios/full-system.toml",
+    "scenarios/walkthrough.toml",
+    "scenarios/order-race.toml",
+    "scenarios/out-of-order-updates.toml",
+    "scenarios/tickets-orders.toml",
+    "scenarios/accounts.toml",
+    "scenarios/expiration-payments.toml",
+];
 
 /// Messages per wall second of a bare madsim `Endpoint` ping-pong between two nodes.
 pub fn ping_pong_rate(round_trips: u64) -> f64 {

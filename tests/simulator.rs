@@ -9,7 +9,8 @@ use ticketsim::flaws::{Preset, CATALOGUE};
 use ticketsim::run::{run_seed, RunOptions};
 use ticketsim::scenario::{Scenario, StoreKind};
 
-const SCENARIOS: [&str; 7] = ["walkthrough", "order-race", "out-of-order-updates", "tickets-orders", "accounts", "expiration-payments", "full-system"];
+const SCENARIOS: [&str; 7] =
+    ["walkthrough", "order-race", "out-of-order-updates", "tickets-orders", "accounts", "expiration-payments", "full-system"];
 
 fn scenario(name: &str) -> Scenario {
     Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap()
@@ -124,7 +125,8 @@ fn a_flaw_missed_within_its_budget_fails_the_selftest() {
     let out = ticketsim(&["selftest", "--seeds", "1", "--trials", "1", "--hardened-seeds", "1", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let missed: Vec<&str> = report["flaws"].as_array().unwrap().iter().filter(|f| f["detected"] == false).map(|f| f["flaw"].as_str().unwrap()).collect();
+    let missed: Vec<&str> =
+        report["flaws"].as_array().unwrap().iter().filter(|f| f["detected"] == false).map(|f| f["flaw"].as_str().unwrap()).collect();
     assert!(missed.contains(&"unawaited-expiration-publish"), "{missed:?}");
 }
 
