@@ -68,12 +68,15 @@ fn hardened(mut scenario: Scenario) -> Scenario {
     scenario
 }
 
+/// A detecting seed and the invariants it violated.
+type Detection = (u64, BTreeSet<String>);
+
 /// The smallest seed in `start..start + budget` whose run violates `invariant`, and the
 /// invariants that seed violated. Seeds are handed out in order to `jobs` threads; once
 /// a detection is known, no larger seed is started.
-pub fn first_detection(scenario: &Scenario, start: u64, budget: u64, invariant: &str, jobs: usize) -> Option<(u64, BTreeSet<String>)> {
+pub fn first_detection(scenario: &Scenario, start: u64, budget: u64, invariant: &str, jobs: usize) -> Option<Detection> {
     let next = Arc::new(AtomicU64::new(start));
-    let best: Arc<Mutex<Option<(u64, BTreeSet<String>)>>> = Arc::default();
+    let best: Arc<Mutex<Option<Detection>>> = Arc::default();
     let end = start + budget;
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {

@@ -98,8 +98,7 @@ mod tests {
 
     #[test]
     fn cancelled_order_with_an_unrefunded_charge_fails_at_the_end() {
-        let mut f = FinalState::default();
-        f.orders = vec![crate::services::orders::Order {
+        let order = crate::services::orders::Order {
             id: "O1".into(),
             version: 1,
             status: Cancelled,
@@ -107,7 +106,8 @@ mod tests {
             ticket_id: "T1".into(),
             ticket_price: 20,
             expires_at: ms(1),
-        }];
+        };
+        let mut f = FinalState { orders: vec![order], ..Default::default() };
         let p = |refunded| Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch".into(), amount: 20, refunded };
         f.payments = vec![p(true)];
         assert!(run(vec![], &f, super::check).is_empty());
