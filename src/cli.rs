@@ -221,7 +221,8 @@ fn execute(command: Command) -> Result<i32, String> {
             if trace {
                 init_tracing();
             }
-            let outcome = run_seed(&scenario, seed, &RunOptions { trace, keep_history: true, ..Default::default() });
+            let outcome =
+                run_seed(&scenario, seed, &RunOptions { trace: trace.then(Default::default), keep_history: true, ..Default::default() });
             let replay = report::replay_command(&path, seed, &overrides);
             match format {
                 Format::Json => {
@@ -313,8 +314,11 @@ fn execute(command: Command) -> Result<i32, String> {
         Command::Replay { scenario, seed, messages } => {
             let (scenario, overrides, path) = load(&scenario)?;
             init_tracing();
-            let outcome =
-                run_seed(&scenario, seed, &RunOptions { trace: true, record_messages: messages, keep_history: true, ..Default::default() });
+            let outcome = run_seed(
+                &scenario,
+                seed,
+                &RunOptions { trace: Some(Default::default()), record_messages: messages, keep_history: true, ..Default::default() },
+            );
             println!("{}", report::run_table(&outcome, &scenario));
             if outcome.failed() {
                 println!("{}", report::violations_table(&outcome.violations, 50));

@@ -106,6 +106,15 @@ impl fmt::Display for Snapshot {
     }
 }
 
+/// What the fabric did with a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetWhat {
+    Sent(String),
+    Duplicated,
+    Dropped(&'static str),
+    Delivered,
+}
+
 /// What happened, at a virtual time.
 #[derive(Clone, Debug)]
 pub enum Record {
@@ -158,8 +167,13 @@ pub enum Record {
     Fault {
         text: String,
     },
+    /// A network event (recorded only when messages are traced).
     Net {
-        text: String,
+        id: u64,
+        from: Arc<str>,
+        to: Arc<str>,
+        kind: &'static str,
+        what: NetWhat,
     },
     /// A scripted step named the record its request created.
     Named {
@@ -204,7 +218,12 @@ impl fmt::Display for Record {
                 write!(f, "broker acked {subject}#{seq} {event_id} by {group}/{client}")
             }
             Record::Fault { text } => write!(f, "nemesis: {text}"),
-            Record::Net { text } => write!(f, "net: {text}"),
+            Record::Net { id, from, to, kind, what } => match what {
+                NetWhat::Sent(text) => write!(f, "net #{id} {from} -> {to} {kind}: {text}"),
+                NetWhat::Duplicated => write!(f, "net #{id} {from} -> {to} {kind} duplicated"),
+                NetWhat::Dropped(reason) => write!(f, "net #{id} {from} -> {to} {kind} dropped ({reason})"),
+                NetWhat::Delivered => write!(f, "net #{id} {from} -> {to} {kind} delivered"),
+            },
             Record::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
             Record::Expected { step, status, got } => match got {
                 Some(got) => write!(f, "script: {step} expected {status}, got {got}"),
@@ -214,12 +233,47 @@ impl fmt::Display for Record {
     }
 }
 
-/// A record with its virtual time and position in the history.
+/// A record with its virtual time, the node it happened on, and its position.
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub index: usize,
     pub time: Duration,
+    pub node: Option<Arc<str>>,
     pub record: Record,
+}
+
+impl Entry {
+    /// Whether the entry names `word` (a record id, a node name) as a whole word.
+    pub fn mentions(&self, word: &str) -> bool {
+        self.node.as_deref() == Some(word) || mentions(&self.record.to_string(), word)
+    }
+}
+
+/// Whether `text` contains `word` not glued to other letters or digits (`T1` is not in `T12`).
+pub fn mentions(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let glue = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    text.match_indices(word).any(|(i, _)| !glue(text[..i].chars().next_back()) && !glue(text[i + word.len()..].chars().next()))
+}
+
+/// Which entries a live trace prints.
+#[derive(Clone, Debug, Default)]
+pub struct TraceFilter {
+    pub node: Option<String>,
+    pub record: Option<String>,
+    pub from: Option<Duration>,
+    pub until: Option<Duration>,
+}
+
+impl TraceFilter {
+    pub fn matches(&self, entry: &Entry) -> bool {
+        self.from.is_none_or(|from| entry.time >= from)
+            && self.until.is_none_or(|until| entry.time <= until)
+            && self.node.as_deref().is_none_or(|n| entry.mentions(n))
+            && self.record.as_deref().is_none_or(|r| entry.mentions(r))
+    }
 }
 
 impl fmt::Debug for History {
@@ -232,33 +286,37 @@ impl fmt::Debug for History {
 #[derive(Clone, Default)]
 pub struct History {
     entries: Arc<Mutex<Vec<Entry>>>,
-    trace: bool,
+    trace: Option<Arc<TraceFilter>>,
 }
 
 impl History {
-    pub fn new(trace: bool) -> Self {
-        History { entries: Arc::default(), trace }
+    /// A history; with a filter, matching entries are also emitted as tracing events.
+    pub fn new(trace: Option<TraceFilter>) -> Self {
+        History { entries: Arc::default(), trace: trace.map(Arc::new) }
     }
 
     /// Builds a history from hand-made records (for checker tests).
     pub fn from_records(records: Vec<(Duration, Record)>) -> Self {
-        let entries = records.into_iter().enumerate().map(|(index, (time, record))| Entry { index, time, record }).collect();
-        History { entries: Arc::new(Mutex::new(entries)), trace: false }
+        let entries = records.into_iter().enumerate().map(|(index, (time, record))| Entry { index, time, node: None, record }).collect();
+        History { entries: Arc::new(Mutex::new(entries)), trace: None }
     }
 
-    pub fn tracing(&self) -> bool {
-        self.trace
-    }
-
-    /// Records at the current virtual time.
+    /// Records at the current virtual time, on no particular node (the harness).
     pub fn push(&self, record: Record) {
+        self.push_on(None, record);
+    }
+
+    /// Records at the current virtual time, as happening on `node`.
+    pub fn push_on(&self, node: Option<&Arc<str>>, record: Record) {
         let time = crate::sim::now();
-        if self.trace {
-            tracing::info!(target: "ticketsim", "{record}");
-        }
         let mut entries = self.entries.lock().unwrap();
-        let index = entries.len();
-        entries.push(Entry { index, time, record });
+        let entry = Entry { index: entries.len(), time, node: node.cloned(), record };
+        if let Some(filter) = &self.trace {
+            if filter.matches(&entry) {
+                tracing::info!(target: "ticketsim", "{:<14} {}", entry.node.as_deref().unwrap_or("-"), entry.record);
+            }
+        }
+        entries.push(entry);
     }
 
     pub fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
@@ -273,8 +331,8 @@ impl History {
         self.len() == 0
     }
 
-    /// A stable hash of the whole history (FNV-1a over each entry's time and text):
-    /// two runs of one seed must give the same value.
+    /// A stable hash of the whole history (FNV-1a over each entry's time, node and
+    /// text): two runs of one seed must give the same value.
     pub fn fingerprint(&self) -> u64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let mut feed = |bytes: &[u8]| {
@@ -285,8 +343,19 @@ impl History {
         };
         for entry in self.entries().iter() {
             feed(&entry.time.as_nanos().to_le_bytes());
+            feed(entry.node.as_deref().unwrap_or("-").as_bytes());
             feed(entry.record.to_string().as_bytes());
         }
         hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mentions_matches_whole_words_only() {
+        assert!(super::mentions("order O1 v0 created ticket=T1", "T1"));
+        assert!(!super::mentions("order O1 v0 created ticket=T12", "T1"));
+        assert!(super::mentions("ticket:updated/T1/v2", "T1"));
     }
 }

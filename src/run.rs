@@ -7,7 +7,7 @@ use crate::app::nats::{ClientConfig, NatsWrapper};
 use crate::app::store::Db;
 use crate::broker::{BrokerConfig, BrokerEvent, BrokerNode, BrokerState};
 use crate::checkers::{self, Violation};
-use crate::history::{History, Record};
+use crate::history::{History, NetWhat, Record};
 use crate::proto::{Group, Message, Subject};
 use crate::scenario::{Scenario, StoreKind, UserLinks};
 use crate::services::accounts::{self, AccountsDb};
@@ -31,8 +31,8 @@ use std::time::Duration;
 /// How a single run is carried out.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    /// Emit every history record as a tracing event while running.
-    pub trace: bool,
+    /// Emit history records matching this filter as tracing events while running.
+    pub trace: Option<crate::history::TraceFilter>,
     /// Also record every network message (sent, dropped, duplicated, delivered).
     pub record_messages: bool,
     /// Keep the history in the outcome.
@@ -94,12 +94,12 @@ struct Stores {
 impl Stores {
     fn start(&self, kind: ServiceKind, env: &InstanceEnv) -> Arc<Instance> {
         match kind {
-            ServiceKind::Tickets => tickets::start(env, &self.tickets),
-            ServiceKind::Orders => orders::start(env, &self.orders),
-            ServiceKind::Expiration => expiration::start(env, &self.expiration),
-            ServiceKind::Payments => payments::start(env, &self.payments),
-            ServiceKind::Transactions => transactions::start(env, &self.transactions),
-            ServiceKind::Accounts => accounts::start(env, &self.accounts),
+            ServiceKind::Tickets => tickets::start(env, &self.tickets.on(&env.name)),
+            ServiceKind::Orders => orders::start(env, &self.orders.on(&env.name)),
+            ServiceKind::Expiration => expiration::start(env, &self.expiration.on(&env.name)),
+            ServiceKind::Payments => payments::start(env, &self.payments.on(&env.name)),
+            ServiceKind::Transactions => transactions::start(env, &self.transactions.on(&env.name)),
+            ServiceKind::Accounts => accounts::start(env, &self.accounts.on(&env.name)),
         }
     }
 }
@@ -199,7 +199,7 @@ struct FaultState {
 async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome {
     let handle = Handle::current();
     let choices = Choices::from_runtime();
-    let history = History::new(options.trace);
+    let history = History::new(options.trace.clone());
     let flaws = scenario.flaws();
 
     let nemesis_config = NemesisConfig {
@@ -223,9 +223,24 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         delay_min: delay.0,
         delay_max: delay.0 + spread,
     };
+    let node_names: Arc<OnceLock<Vec<Arc<str>>>> = Arc::default();
     let observer = options.record_messages.then(|| {
         let history = history.clone();
-        Arc::new(move |event: &NetEvent| history.push(Record::Net { text: format!("{event:?}") })) as crate::sim::fabric::Observer
+        let names = node_names.clone();
+        Arc::new(move |event: &NetEvent| {
+            let names = names.get().expect("nodes are named before any message");
+            let name = |idx: NodeIdx| names[idx as usize].clone();
+            let (id, from, to, kind, what) = match event {
+                NetEvent::Sent { id, from, to, kind, text } => (*id, *from, *to, *kind, NetWhat::Sent(text.clone())),
+                NetEvent::Duplicated { id, from, to, kind } => (*id, *from, *to, *kind, NetWhat::Duplicated),
+                NetEvent::Dropped { id, from, to, kind, reason } => (*id, *from, *to, *kind, NetWhat::Dropped(reason)),
+                NetEvent::Delivered { id, from, to, kind } => (*id, *from, *to, *kind, NetWhat::Delivered),
+            };
+            history.push_on(
+                Some(&name(if matches!(what, NetWhat::Delivered) { to } else { from })),
+                Record::Net { id, from: name(from), to: name(to), kind, what },
+            );
+        }) as crate::sim::fabric::Observer
     });
     let fabric: Fabric<Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer);
 
@@ -238,6 +253,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         }
     }
     let users_idx = fabric.add_node("users", scenario.network.user_links == UserLinks::Reliable);
+    let _ = node_names.set(fabric.node_names().into_iter().map(Arc::from).collect());
 
     // Stores belong to services and outlive instance crashes.
     let latency = range(&scenario.store.latency);
@@ -307,9 +323,10 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
                 let n = incarnation.fetch_add(1, Ordering::Relaxed) + 1;
                 let client_id: Arc<str> = format!("{name}#{n}").into();
                 let (fabric, app, id, stores) = (fabric.clone(), app.clone(), id.clone(), stores.clone());
+                let name: Arc<str> = name.as_str().into();
                 async move {
                     let nats = Arc::new(NatsWrapper::new(client_id, idx, broker_idx, fabric.clone(), ClientConfig::default()));
-                    let env = InstanceEnv { node: idx, fabric: fabric.clone(), nats, app };
+                    let env = InstanceEnv { node: idx, name, fabric: fabric.clone(), nats, app };
                     let instance = stores.start(service, &env);
                     let me = Handle::current().get_node(*id.get().expect("node id set at build")).expect("node exists");
                     fabric.attach(idx, me, instance);
@@ -407,6 +424,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
 }
 
 fn broker_recorder(history: History) -> Arc<dyn Fn(&BrokerEvent) + Send + Sync> {
+    let broker: Arc<str> = "broker".into();
     Arc::new(move |event: &BrokerEvent| {
         let record = match event {
             BrokerEvent::Accepted { subject, seq, event } => Record::Accepted { subject: *subject, seq: *seq, event: event.clone() },
@@ -425,7 +443,7 @@ fn broker_recorder(history: History) -> Arc<dyn Fn(&BrokerEvent) + Send + Sync> 
                 Record::Fault { text: format!("broker declares client {client} dead (missed heartbeats)") }
             }
         };
-        history.push(record);
+        history.push_on(Some(&broker), record);
     })
 }
 

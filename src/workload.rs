@@ -22,6 +22,7 @@ struct ClientState {
 /// The users' side of the network: sends requests, matches responses.
 pub struct Client {
     pub node: NodeIdx,
+    name: Arc<str>,
     fabric: Fabric<Message>,
     history: History,
     choices: Choices,
@@ -39,7 +40,7 @@ impl Client {
         instances: BTreeMap<ServiceKind, Vec<NodeIdx>>,
         timeout: Duration,
     ) -> Self {
-        Client { node, fabric, history, choices, instances, timeout, state: Mutex::default() }
+        Client { node, name: fabric.node_name(node).into(), fabric, history, choices, instances, timeout, state: Mutex::default() }
     }
 
     /// True while a user request to `node` waits for its response.
@@ -59,9 +60,10 @@ impl Client {
                 state.next_request
             };
             let instance = to.map(|to| self.fabric.node_name(to)).unwrap_or_else(|| "(no instance)".into());
-            self.history.push(Record::Request { req: id, user, instance, route });
+            self.history.push_on(Some(&self.name), Record::Request { req: id, user, instance, route });
             let response = Arc::new(HttpResponse::error(id, 503, "Service Unavailable"));
-            self.history.push(Record::Response { req: id, status: 503, record: None, message: response.message.clone() });
+            self.history
+                .push_on(Some(&self.name), Record::Response { req: id, status: 503, record: None, message: response.message.clone() });
             return Some(response);
         };
         let (tx, rx) = oneshot::channel();
@@ -73,13 +75,13 @@ impl Client {
             id
         };
         let instance = self.fabric.node_name(to);
-        self.history.push(Record::Request { req: id, user: user.clone(), instance, route: route.clone() });
+        self.history.push_on(Some(&self.name), Record::Request { req: id, user: user.clone(), instance, route: route.clone() });
         self.fabric.send(self.node, to, Message::Request(Arc::new(HttpRequest { id, user, route })));
         match madsim::time::timeout(self.timeout, rx).await {
             Ok(Ok(response)) => Some(response),
             _ => {
                 self.state.lock().unwrap().pending.remove(&id);
-                self.history.push(Record::Timeout { req: id });
+                self.history.push_on(Some(&self.name), Record::Timeout { req: id });
                 None
             }
         }
@@ -91,12 +93,15 @@ impl Actor<Message> for Client {
         if let Message::Response(response) = msg {
             // A duplicated response finds nothing pending and is ignored.
             if let Some((_, tx)) = self.state.lock().unwrap().pending.remove(&response.id) {
-                self.history.push(Record::Response {
-                    req: response.id,
-                    status: response.status,
-                    record: response.record.clone(),
-                    message: response.message.clone(),
-                });
+                self.history.push_on(
+                    Some(&self.name),
+                    Record::Response {
+                        req: response.id,
+                        status: response.status,
+                        record: response.record.clone(),
+                        message: response.message.clone(),
+                    },
+                );
                 let _ = tx.send(response);
             }
         }
@@ -193,11 +198,14 @@ async fn scripted_step(client: &Client, known: &Mutex<Known>, history: &History,
     if let (Some(name), Some(r)) = (&step.name, &response) {
         if let Some(id) = &r.record {
             known.lock().unwrap().names.insert(name.clone(), id.clone());
-            history.push(Record::Named { name: name.clone(), id: id.clone(), req: r.id });
+            history.push_on(Some(&client.name), Record::Named { name: name.clone(), id: id.clone(), req: r.id });
         }
     }
     if let Some(expected) = step.expect_status {
-        history.push(Record::Expected { step: step_label(&step), status: expected, got: response.as_ref().map(|r| r.status) });
+        history.push_on(
+            Some(&client.name),
+            Record::Expected { step: step_label(&step), status: expected, got: response.as_ref().map(|r| r.status) },
+        );
     }
 }
 

@@ -139,6 +139,8 @@ impl<T: Doc> Collection<T> {
 /// A service's database: state `S` behind round trips.
 pub struct Db<S> {
     service: &'static str,
+    /// The instance using this handle, for the history.
+    node: Option<Arc<str>>,
     state: Arc<Mutex<S>>,
     choices: Choices,
     latency: (Duration, Duration),
@@ -149,6 +151,7 @@ impl<S> Clone for Db<S> {
     fn clone(&self) -> Self {
         Db {
             service: self.service,
+            node: self.node.clone(),
             state: self.state.clone(),
             choices: self.choices.clone(),
             latency: self.latency,
@@ -159,7 +162,12 @@ impl<S> Clone for Db<S> {
 
 impl<S: Send + 'static> Db<S> {
     pub fn new(service: &'static str, state: S, choices: Choices, latency: (Duration, Duration), history: History) -> Self {
-        Db { service, state: Arc::new(Mutex::new(state)), choices, latency, history }
+        Db { service, node: None, state: Arc::new(Mutex::new(state)), choices, latency, history }
+    }
+
+    /// The same store, used by the instance on `node`.
+    pub fn on(&self, node: &Arc<str>) -> Self {
+        Db { node: Some(node.clone()), ..self.clone() }
     }
 
     pub fn service(&self) -> &'static str {
@@ -185,10 +193,10 @@ impl<S: Send + 'static> Db<S> {
         let mut w = Writes { cause, ..Default::default() };
         let result = f(&mut self.state.lock().unwrap(), &mut w);
         for snapshot in w.snapshots {
-            self.history.push(Record::Write { service: self.service, cause: w.cause, snapshot });
+            self.history.push_on(self.node.as_ref(), Record::Write { service: self.service, cause: w.cause, snapshot });
         }
         for event_id in w.outboxed {
-            self.history.push(Record::Outboxed { service: self.service, event_id });
+            self.history.push_on(self.node.as_ref(), Record::Outboxed { service: self.service, event_id });
         }
         result
     }

@@ -88,6 +88,7 @@ pub struct AppConfig {
 /// What an instance needs to start on its node.
 pub struct InstanceEnv {
     pub node: NodeIdx,
+    pub name: Arc<str>,
     pub fabric: Fabric<Message>,
     pub nats: Arc<NatsWrapper>,
     pub app: AppConfig,

@@ -61,9 +61,9 @@ impl FabricCounters {
 #[derive(Clone, Debug)]
 pub enum NetEvent {
     Sent { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str, text: String },
-    Duplicated { id: u64, copy: u64 },
-    Dropped { id: u64, from: NodeIdx, to: NodeIdx, reason: &'static str },
-    Delivered { id: u64, from: NodeIdx, to: NodeIdx },
+    Duplicated { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str },
+    Dropped { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str, reason: &'static str },
+    Delivered { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str },
 }
 
 pub type Observer = Arc<dyn Fn(&NetEvent) + Send + Sync>;
@@ -201,12 +201,12 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         }
         if faulty && self.choices.chance(Site::NetDrop, config.drop_probability) {
             self.state.lock().unwrap().counters.dropped_random += 1;
-            self.observe(NetEvent::Dropped { id, from, to, reason: "random" });
+            self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "random" });
             return;
         }
         let copies = if faulty && self.choices.chance(Site::NetDuplicate, config.duplicate_probability) {
             self.state.lock().unwrap().counters.duplicated += 1;
-            self.observe(NetEvent::Duplicated { id, copy: 2 });
+            self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
             2
         } else {
             1
@@ -220,6 +220,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     fn deliver_later(&self, id: u64, from: NodeIdx, to: NodeIdx, msg: M, delay: Duration, faulty: bool) {
+        let kind = msg.kind();
         let node = {
             let mut state = self.state.lock().unwrap();
             if faulty && state.cuts.contains_key(&(from, to)) {
@@ -233,7 +234,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             }
         };
         let Some(node) = node else {
-            self.observe(NetEvent::Dropped { id, from, to, reason: "down or cut" });
+            self.observe(NetEvent::Dropped { id, from, to, kind, reason: "down or cut" });
             return;
         };
         let fabric = self.clone();
@@ -257,10 +258,10 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             };
             match actor {
                 Some(actor) => {
-                    fabric.observe(NetEvent::Delivered { id, from, to });
+                    fabric.observe(NetEvent::Delivered { id, from, to, kind });
                     actor.receive(from, msg).await
                 }
-                None => fabric.observe(NetEvent::Dropped { id, from, to, reason: "cut on arrival" }),
+                None => fabric.observe(NetEvent::Dropped { id, from, to, kind, reason: "cut on arrival" }),
             }
         });
     }
