@@ -38,10 +38,12 @@ struct ScenarioArgs {
 enum Command {
     /// Run one seed: summary table and violations
     Run {
+        /// A scenario, a reproduction file (its seed and choices), or a directory of them
         #[command(flatten)]
         scenario: ScenarioArgs,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        /// Default 0, or a reproduction file's own seed
+        #[arg(long)]
+        seed: Option<u64>,
         /// Print the full trace while running
         #[arg(long)]
         trace: bool,
@@ -71,11 +73,42 @@ enum Command {
     Replay {
         #[command(flatten)]
         scenario: ScenarioArgs,
+        /// Required, unless SCENARIO is a reproduction file
         #[arg(long)]
-        seed: u64,
+        seed: Option<u64>,
         /// Also trace every network message (sent, dropped, duplicated, delivered)
         #[arg(long)]
         messages: bool,
+        /// Only lines naming this record (e.g. CZQ's id T1, an order O3, a user)
+        #[arg(long)]
+        record: Option<String>,
+        /// Only lines of this node (or naming it)
+        #[arg(long)]
+        node: Option<String>,
+        /// Only from this virtual time (e.g. 2s, 2.014s)
+        #[arg(long)]
+        from: Option<String>,
+        /// Only until this virtual time
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Shrink a failing seed to a small reproduction file that `run` replays
+    Shrink {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long)]
+        seed: u64,
+        /// The invariant to keep failing (default: the first one the seed violates)
+        #[arg(long)]
+        invariant: Option<String>,
+        /// Where to write the reproduction (default: repro-<scenario>-<seed>.toml)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Most runs to spend
+        #[arg(long, default_value_t = 3000)]
+        budget: usize,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// List scenarios, invariants, flaws and presets
     List {
@@ -170,6 +203,65 @@ fn load(args: &ScenarioArgs) -> Result<(Scenario, Overrides, String), String> {
     Ok((scenario, overrides, path.display().to_string()))
 }
 
+/// Runs a scenario's seed, or a reproduction file with its own seed and choices.
+fn run_scenario(scenario: &Scenario, seed: Option<u64>, options: &RunOptions) -> (u64, crate::run::RunOutcome) {
+    match (&scenario.reproduce, seed) {
+        (Some(reproduce), None) => (reproduce.seed, crate::shrink::run_reproduction(scenario, options)),
+        (_, seed) => {
+            let seed = seed.unwrap_or(0);
+            (seed, run_seed(scenario, seed, options))
+        }
+    }
+}
+
+/// The command that replays this run.
+fn replay_of(scenario: &Scenario, path: &str, seed: u64, overrides: &Overrides) -> String {
+    match &scenario.reproduce {
+        Some(r) if r.seed == seed => format!("ticketsim run {path}"),
+        _ => report::replay_command(path, seed, overrides),
+    }
+}
+
+/// `run DIR`: every scenario or reproduction file in a directory (a regression corpus).
+fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.scenario)
+        .map_err(|e| format!("{}: {e}", args.scenario))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut results = Vec::new();
+    for path in &paths {
+        let file = ScenarioArgs { scenario: path.display().to_string(), ..args.clone() };
+        let (scenario, _, _) = load(&file)?;
+        let (seed, outcome) = run_scenario(&scenario, None, &RunOptions::default());
+        let violated: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
+        results.push(serde_json::json!({
+            "file": path.display().to_string(),
+            "seed": seed,
+            "expected": scenario.reproduce.as_ref().map(|r| r.invariant.clone()),
+            "violated": violated,
+        }));
+    }
+    let failing = results.iter().filter(|r| !r["violated"].as_array().unwrap().is_empty()).count();
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"files": results, "failing": failing})).unwrap()),
+        Format::Text => {
+            for r in &results {
+                let violated = r["violated"].as_array().unwrap();
+                let state = if violated.is_empty() {
+                    "passes".to_string()
+                } else {
+                    format!("violates {}", violated.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(", "))
+                };
+                println!("{:<60} seed {:<8} {state}", r["file"].as_str().unwrap(), r["seed"]);
+            }
+            println!("{} files, {failing} still failing", results.len());
+        }
+    }
+    Ok((failing > 0) as i32)
+}
+
 fn parse_range(text: &str) -> Result<std::ops::Range<u64>, String> {
     let (a, b) = text.split_once("..").ok_or_else(|| format!("--seeds {text}: write a range A..B, e.g. 0..1000"))?;
     let a: u64 = a.trim().parse().map_err(|_| format!("--seeds {text}: {a:?} is not a whole number"))?;
@@ -217,13 +309,19 @@ impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
 fn execute(command: Command) -> Result<i32, String> {
     match command {
         Command::Run { scenario, seed, trace, format } => {
+            if Path::new(&scenario.scenario).is_dir() {
+                return run_corpus(&scenario, format);
+            }
             let (scenario, overrides, path) = load(&scenario)?;
             if trace {
                 init_tracing();
             }
-            let outcome =
-                run_seed(&scenario, seed, &RunOptions { trace: trace.then(Default::default), keep_history: true, ..Default::default() });
-            let replay = report::replay_command(&path, seed, &overrides);
+            let (seed, outcome) = run_scenario(
+                &scenario,
+                seed,
+                &RunOptions { trace: trace.then(Default::default), keep_history: true, ..Default::default() },
+            );
+            let replay = replay_of(&scenario, &path, seed, &overrides);
             match format {
                 Format::Json => {
                     let json = report::RunJson {
@@ -254,6 +352,14 @@ fn execute(command: Command) -> Result<i32, String> {
                         println!("replay with  {replay}");
                     } else {
                         println!("no invariant violated");
+                    }
+                    if let Some(reproduce) = &scenario.reproduce {
+                        let again = outcome.violations.iter().any(|v| v.invariant == reproduce.invariant);
+                        println!(
+                            "reproduction of {}: {}",
+                            reproduce.invariant,
+                            if again { "reproduced" } else { "NOT reproduced (fixed?)" }
+                        );
                     }
                 }
             }
@@ -311,22 +417,68 @@ fn execute(command: Command) -> Result<i32, String> {
             }
             Ok((summary.failing > 0) as i32)
         }
-        Command::Replay { scenario, seed, messages } => {
+        Command::Replay { scenario, seed, messages, record, node, from, until } => {
             let (scenario, overrides, path) = load(&scenario)?;
+            let time = |flag: &str, text: &Option<String>| {
+                text.as_deref()
+                    .map(|t| {
+                        crate::scenario::parse_duration(t)
+                            .ok_or_else(|| format!("--{flag} {t}: write a virtual time like 2s, 2.014s or 1500ms"))
+                    })
+                    .transpose()
+            };
+            let filter = crate::history::TraceFilter { node, record, from: time("from", &from)?, until: time("until", &until)? };
             init_tracing();
-            let outcome = run_seed(
-                &scenario,
-                seed,
-                &RunOptions { trace: Some(Default::default()), record_messages: messages, keep_history: true, ..Default::default() },
-            );
+            if seed.is_none() && scenario.reproduce.is_none() {
+                return Err("replay needs --seed N (or a reproduction file)".into());
+            }
+            let options = RunOptions { trace: Some(filter), record_messages: messages, keep_history: true, ..Default::default() };
+            let (seed, outcome) = run_scenario(&scenario, seed, &options);
             println!("{}", report::run_table(&outcome, &scenario));
             if outcome.failed() {
                 println!("{}", report::violations_table(&outcome.violations, 50));
+                if let Some(history) = &outcome.history {
+                    let entries = history.entries();
+                    for v in outcome.violations.iter().take(5) {
+                        println!("state of {} at {} ({}):", v.records.join(", "), crate::sim::fmt_time(v.time), v.invariant);
+                        for line in report::involved_state(&entries, v) {
+                            println!("  {line}");
+                        }
+                    }
+                }
             } else {
                 println!("no invariant violated");
             }
-            println!("replayed with  {}", report::replay_command(&path, seed, &overrides));
+            println!("replayed with  {}", replay_of(&scenario, &path, seed, &overrides));
             Ok(outcome.failed() as i32)
+        }
+        Command::Shrink { scenario, seed, invariant, out, budget, format } => {
+            let (scenario, _, _) = load(&scenario)?;
+            let shrunk = crate::shrink::shrink(&scenario, seed, invariant.as_deref(), budget)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("repro-{}-{seed}.toml", scenario.name)));
+            std::fs::write(&out, crate::shrink::to_file(&shrunk.scenario)).map_err(|e| format!("{}: {e}", out.display()))?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "invariant": shrunk.invariant, "before": shrunk.before, "after": shrunk.after,
+                        "runs": shrunk.runs, "file": out.display().to_string(),
+                        "replay": format!("ticketsim run {}", out.display()),
+                    }))
+                    .unwrap()
+                ),
+                Format::Text => {
+                    let (b, a) = (shrunk.before, shrunk.after);
+                    println!("shrunk seed {seed} of {} keeping {} failing ({} runs)", scenario.name, shrunk.invariant, shrunk.runs);
+                    println!("                 before      after");
+                    println!("messages     {:>10} {:>10}", b.messages, a.messages);
+                    println!("events       {:>10} {:>10}", b.events, a.events);
+                    println!("virtual time {:>10} {:>10}", crate::sim::fmt_time(b.virtual_time), crate::sim::fmt_time(a.virtual_time));
+                    println!("choices      {:>10} {:>10}", b.choices, a.choices);
+                    println!("wrote {}; replay with  ticketsim run {}", out.display(), out.display());
+                }
+            }
+            Ok(0)
         }
         Command::List { format } => {
             print_list(format);

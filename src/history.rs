@@ -82,6 +82,21 @@ pub enum Snapshot {
     },
 }
 
+impl Snapshot {
+    /// The record's own id (an account's user).
+    pub fn key(&self) -> &str {
+        match self {
+            Snapshot::Ticket { id, .. }
+            | Snapshot::Order { id, .. }
+            | Snapshot::TicketReplica { id, .. }
+            | Snapshot::OrderReplica { id, .. }
+            | Snapshot::Payment { id, .. }
+            | Snapshot::Transaction { id, .. } => id,
+            Snapshot::Account { user_id, .. } => user_id,
+        }
+    }
+}
+
 impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

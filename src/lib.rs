@@ -28,6 +28,7 @@ pub mod run;
 pub mod scenario;
 pub mod selftest;
 pub mod services;
+pub mod shrink;
 pub mod sim;
 pub mod workload;
 

@@ -80,6 +80,22 @@ pub fn run_table(outcome: &RunOutcome, scenario: &Scenario) -> String {
     builder.build().with(Style::rounded()).to_string()
 }
 
+/// The state of a violation's records at its moment: the latest store write of each
+/// record that names one of them, per service, at or before the violation's time.
+pub fn involved_state(entries: &[Entry], violation: &Violation) -> Vec<String> {
+    use crate::history::{mentions, Record};
+    let mut latest: std::collections::BTreeMap<(&'static str, String), (std::time::Duration, String)> = std::collections::BTreeMap::new();
+    for entry in entries.iter().take_while(|e| e.time <= violation.time) {
+        if let Record::Write { service, snapshot, .. } = &entry.record {
+            let text = snapshot.to_string();
+            if violation.records.iter().any(|r| mentions(&text, r)) {
+                latest.insert((service, snapshot.key().to_string()), (entry.time, text));
+            }
+        }
+    }
+    latest.into_iter().map(|((service, _), (time, text))| format!("{service:<12} {} (written {})", text, fmt_time(time))).collect()
+}
+
 #[derive(Tabled)]
 struct ViolationRow {
     invariant: &'static str,

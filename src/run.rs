@@ -40,6 +40,10 @@ pub struct RunOptions {
     /// Test-only: make the named node panic at this virtual time, to show that a
     /// panic inside a simulated node is reported as a finding.
     pub inject_panic: Option<(String, Duration)>,
+    /// Record every decision the run makes (returned in the outcome).
+    pub record_choices: bool,
+    /// Answer decisions from this record instead of the RNG.
+    pub replay_choices: Option<crate::sim::choices::Record>,
 }
 
 /// A message still unacknowledged by a group at the end of the run.
@@ -118,6 +122,8 @@ pub struct RunOutcome {
     pub final_state: Option<FinalState>,
     /// Set when a simulated node panicked: a finding, not a crash of the tool.
     pub panic: Option<String>,
+    /// The run's decisions, when they were recorded.
+    pub choices: Option<Vec<crate::sim::choices::Choice>>,
 }
 
 impl RunOutcome {
@@ -159,6 +165,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunOutc
                 history: None,
                 final_state: None,
                 panic: Some(message),
+                choices: None,
             }
         }
     }
@@ -199,6 +206,12 @@ struct FaultState {
 async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome {
     let handle = Handle::current();
     let choices = Choices::from_runtime();
+    if options.record_choices {
+        choices.start_recording();
+    }
+    if let Some(record) = &options.replay_choices {
+        choices.replay(record);
+    }
     let history = History::new(options.trace.clone());
     let flaws = scenario.flaws();
 
@@ -420,6 +433,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         history: options.keep_history.then_some(history),
         final_state: options.keep_history.then_some(final_state),
         panic: None,
+        choices: options.record_choices.then(|| choices.take_record()),
     }
 }
 

@@ -2,7 +2,7 @@
 //! checked. An error names the file, the line, the key and what is allowed.
 
 use crate::flaws::{Flaw, Flaws, Preset};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -35,6 +35,12 @@ impl std::error::Error for ScenarioError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Dur(pub Duration);
 
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fmt_duration(self.0))
+    }
+}
+
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -48,8 +54,17 @@ impl<'de> Deserialize<'de> for Dur {
 
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
     let (number, unit) = text.split_at(split);
+    if number.contains('.') {
+        // Decimal seconds or milliseconds, as traces print them ("2.014s").
+        let x: f64 = number.parse().ok()?;
+        return match unit {
+            "s" => Some(Duration::from_secs_f64(x)),
+            "ms" => Some(Duration::from_secs_f64(x / 1000.0)),
+            _ => None,
+        };
+    }
     let n: u64 = number.parse().ok()?;
     match unit {
         "us" => Some(Duration::from_micros(n)),
@@ -71,7 +86,7 @@ pub fn fmt_duration(d: Duration) -> String {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
@@ -105,13 +120,27 @@ pub struct Scenario {
     pub expect: Vec<Expectation>,
     #[serde(default)]
     pub expect_account: Vec<AccountExpectation>,
+    /// Present in a reproduction file: the seed, the invariant it shows failing, and the
+    /// recorded choices to replay (see `ticketsim shrink`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<Reproduce>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Reproduce {
+    pub seed: u64,
+    pub invariant: String,
+    /// Per decision site, the values to replay; past the end every draw is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<crate::sim::choices::Record>,
 }
 
 fn default_preset() -> Preset {
     Preset::AsBuilt
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Services {
     pub tickets: u32,
@@ -142,7 +171,7 @@ impl Services {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AppSettings {
     pub expiration_window: Dur,
@@ -157,14 +186,14 @@ impl Default for AppSettings {
     }
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum StoreKind {
     Durable,
     Memory,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BrokerSettings {
     pub ack_wait: Dur,
@@ -184,7 +213,7 @@ impl Default for BrokerSettings {
     }
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum UserLinks {
     /// User requests and responses suffer the same faults as everything else.
@@ -193,7 +222,7 @@ pub enum UserLinks {
     Reliable,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSettings {
     pub drop_probability: f64,
@@ -213,7 +242,7 @@ impl Default for NetworkSettings {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSettings {
     pub latency: [Dur; 2],
@@ -225,7 +254,7 @@ impl Default for StoreSettings {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NemesisSettings {
     /// Most crashes of service instances per run.
@@ -262,7 +291,7 @@ impl Default for NemesisSettings {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Phases {
     /// Workload and faults run this long; then the quiet phase.
@@ -277,7 +306,7 @@ impl Default for Phases {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Workload {
     /// Simulated users issuing requests from the mix.
@@ -310,7 +339,7 @@ impl Default for Workload {
 }
 
 /// Relative weights of the random users' operations.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Mix {
     pub create_ticket: u32,
@@ -345,7 +374,7 @@ impl Mix {
     }
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Op {
     CreateTicket,
@@ -372,33 +401,33 @@ impl Op {
 }
 
 /// A scripted request at a virtual time.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: Dur,
     pub user: String,
     pub op: Op,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// The ticket or order this step acts on, by the name a previous step gave it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// Names the record this step creates, for later steps and expectations.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The status the response must have (checked by `scripted-expectations`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<u16>,
 }
 
 /// The state a named ticket and its orders replica must be in at a virtual time.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
     pub at: Dur,
@@ -406,21 +435,21 @@ pub struct Expectation {
     #[serde(default)]
     pub label: String,
     pub ticket: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// The order name that must hold the ticket; `""` for none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica_version: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica_price: Option<i64>,
 }
 
 /// The state a user's account must be in at a virtual time.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AccountExpectation {
     pub at: Dur,
@@ -696,6 +725,7 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("2.014s"), Some(Duration::from_millis(2014)));
         assert_eq!(parse_duration("5 parsecs"), None);
     }
 
