@@ -110,6 +110,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Draw a run's messages: Mermaid text and a self-contained HTML/SVG page
+    Diagram {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        /// Required, unless SCENARIO is a reproduction file
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Directory for diagram.mmd and diagram.html (default: diagram-<scenario>-<seed>)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only messages and events naming this record
+        #[arg(long)]
+        record: Option<String>,
+        /// Only messages to or from this node
+        #[arg(long)]
+        node: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+    },
     /// List scenarios, invariants, flaws and presets
     List {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -201,6 +222,12 @@ fn load(args: &ScenarioArgs) -> Result<(Scenario, Overrides, String), String> {
         overrides.flaws.push(flaw.clone());
     }
     Ok((scenario, overrides, path.display().to_string()))
+}
+
+fn virtual_time(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, String> {
+    text.as_deref()
+        .map(|t| crate::scenario::parse_duration(t).ok_or_else(|| format!("--{flag} {t}: write a virtual time like 2s, 2.014s or 1500ms")))
+        .transpose()
 }
 
 /// Runs a scenario's seed, or a reproduction file with its own seed and choices.
@@ -419,15 +446,8 @@ fn execute(command: Command) -> Result<i32, String> {
         }
         Command::Replay { scenario, seed, messages, record, node, from, until } => {
             let (scenario, overrides, path) = load(&scenario)?;
-            let time = |flag: &str, text: &Option<String>| {
-                text.as_deref()
-                    .map(|t| {
-                        crate::scenario::parse_duration(t)
-                            .ok_or_else(|| format!("--{flag} {t}: write a virtual time like 2s, 2.014s or 1500ms"))
-                    })
-                    .transpose()
-            };
-            let filter = crate::history::TraceFilter { node, record, from: time("from", &from)?, until: time("until", &until)? };
+            let filter =
+                crate::history::TraceFilter { node, record, from: virtual_time("from", &from)?, until: virtual_time("until", &until)? };
             init_tracing();
             if seed.is_none() && scenario.reproduce.is_none() {
                 return Err("replay needs --seed N (or a reproduction file)".into());
@@ -479,6 +499,26 @@ fn execute(command: Command) -> Result<i32, String> {
                 }
             }
             Ok(0)
+        }
+        Command::Diagram { scenario, seed, out, record, node, from, until } => {
+            let (scenario, _, _) = load(&scenario)?;
+            if seed.is_none() && scenario.reproduce.is_none() {
+                return Err("diagram needs --seed N (or a reproduction file)".into());
+            }
+            let filter =
+                crate::diagram::DiagramFilter { record, node, from: virtual_time("from", &from)?, until: virtual_time("until", &until)? };
+            let (seed, outcome) =
+                run_scenario(&scenario, seed, &RunOptions { record_messages: true, keep_history: true, ..Default::default() });
+            let history = outcome.history.as_ref().expect("kept");
+            let diagram = crate::diagram::Diagram::build(&history.entries(), &outcome.violations, &outcome.nodes, &filter);
+            let dir = out.unwrap_or_else(|| PathBuf::from(format!("diagram-{}-{seed}", scenario.name)));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let title = format!("{} seed {seed}", scenario.name);
+            for (file, text) in [("diagram.mmd", diagram.mermaid()), ("diagram.html", diagram.html(&title))] {
+                std::fs::write(dir.join(file), text).map_err(|e| format!("{}: {e}", dir.join(file).display()))?;
+            }
+            println!("wrote {0}/diagram.mmd and {0}/diagram.html ({1} violations marked)", dir.display(), outcome.violations.len());
+            Ok(outcome.failed() as i32)
         }
         Command::List { format } => {
             print_list(format);

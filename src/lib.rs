@@ -19,6 +19,7 @@ pub mod bench;
 pub mod broker;
 pub mod checkers;
 pub mod cli;
+pub mod diagram;
 pub mod explore;
 pub mod flaws;
 pub mod history;

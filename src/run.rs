@@ -124,6 +124,8 @@ pub struct RunOutcome {
     pub panic: Option<String>,
     /// The run's decisions, when they were recorded.
     pub choices: Option<Vec<crate::sim::choices::Choice>>,
+    /// The nodes of the run, in fabric order.
+    pub nodes: Vec<String>,
 }
 
 impl RunOutcome {
@@ -166,6 +168,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunOutc
                 final_state: None,
                 panic: Some(message),
                 choices: None,
+                nodes: Vec::new(),
             }
         }
     }
@@ -434,6 +437,7 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
         final_state: options.keep_history.then_some(final_state),
         panic: None,
         choices: options.record_choices.then(|| choices.take_record()),
+        nodes: fabric.node_names(),
     }
 }
 
