@@ -66,6 +66,12 @@ enum Command {
         /// Stop at the first failing seed
         #[arg(long)]
         fail_fast: bool,
+        /// Also write a JUnit XML report here
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Write a reproduction file per distinct bug (its smallest seed) into this directory
+        #[arg(long)]
+        save_failures: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -131,6 +137,20 @@ enum Command {
         #[arg(long)]
         until: Option<String>,
     },
+    /// Run each seed twice and once in a parallel sweep; report the first divergence
+    CheckDeterminism {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long, default_value = "0..50")]
+        seeds: String,
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Test-only: plant a nondeterminism (state leaking between runs) to be located
+        #[arg(long, hide = true)]
+        plant_nondeterminism: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// List scenarios, invariants, flaws and presets
     List {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -149,6 +169,9 @@ enum Command {
         hardened_seeds: u64,
         #[arg(long)]
         jobs: Option<usize>,
+        /// Also write a JUnit XML report here
+        #[arg(long)]
+        junit: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -249,6 +272,24 @@ fn replay_of(scenario: &Scenario, path: &str, seed: u64, overrides: &Overrides) 
     }
 }
 
+/// `explore --save-failures DIR`: a reproduction file for the smallest seed of each
+/// distinct bug, for a regression corpus that `ticketsim run DIR` replays.
+fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &crate::explore::ExploreSummary) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut written = std::collections::BTreeSet::new();
+    for group in summary.groups.values() {
+        let key = (group.invariant.clone(), group.smallest.seed);
+        if !written.insert(key) {
+            continue;
+        }
+        let mut repro = scenario.clone();
+        repro.reproduce = Some(crate::scenario::Reproduce { seed: group.smallest.seed, invariant: group.invariant.clone(), choices: None });
+        let file = dir.join(format!("{}-{}-seed{}.toml", scenario.name, group.invariant, group.smallest.seed));
+        std::fs::write(&file, crate::shrink::to_file(&repro)).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    Ok(())
+}
+
 /// `run DIR`: every scenario or reproduction file in a directory (a regression corpus).
 fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.scenario)
@@ -262,7 +303,9 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
         let file = ScenarioArgs { scenario: path.display().to_string(), ..args.clone() };
         let (scenario, _, _) = load(&file)?;
         let (seed, outcome) = run_scenario(&scenario, None, &RunOptions::default());
-        let violated: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
+        let mut violated: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
+        violated.sort();
+        violated.dedup();
         results.push(serde_json::json!({
             "file": path.display().to_string(),
             "seed": seed,
@@ -392,7 +435,7 @@ fn execute(command: Command) -> Result<i32, String> {
             }
             Ok(outcome.failed() as i32)
         }
-        Command::Explore { scenario, seeds, jobs, shard, fail_fast, format } => {
+        Command::Explore { scenario, seeds, jobs, shard, fail_fast, junit, save_failures, format } => {
             let (scenario, overrides, path) = load(&scenario)?;
             let options = ExploreOptions {
                 seeds: parse_range(&seeds)?,
@@ -406,6 +449,13 @@ fn execute(command: Command) -> Result<i32, String> {
                 return Err("--jobs 0: at least one job is needed".into());
             }
             let summary = explore(&scenario, &options);
+            if let Some(file) = &junit {
+                std::fs::write(file, crate::junit::explore_xml(&scenario.name, &path, &summary, &overrides))
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+            }
+            if let Some(dir) = &save_failures {
+                save_reproductions(dir, &scenario, &summary)?;
+            }
             match format {
                 Format::Json => {
                     let failures: Vec<serde_json::Value> = summary
@@ -437,6 +487,10 @@ fn execute(command: Command) -> Result<i32, String> {
                         "nemesis": summary.nemesis,
                         "wall_seconds": summary.wall.as_secs_f64(),
                         "failures": failures,
+                        "bugs": summary.groups.values().map(|g| serde_json::json!({
+                            "fingerprint": g.fingerprint, "invariant": g.invariant, "seeds": g.seeds,
+                            "smallest_seed": g.smallest.seed, "replay": report::replay_command(&path, g.smallest.seed, &overrides),
+                        })).collect::<Vec<_>>(),
                     });
                     println!("{}", serde_json::to_string_pretty(&json).unwrap());
                 }
@@ -520,11 +574,48 @@ fn execute(command: Command) -> Result<i32, String> {
             println!("wrote {0}/diagram.mmd and {0}/diagram.html ({1} violations marked)", dir.display(), outcome.violations.len());
             Ok(outcome.failed() as i32)
         }
+        Command::CheckDeterminism { scenario, seeds, jobs, plant_nondeterminism, format } => {
+            let (scenario, _, _) = load(&scenario)?;
+            let seeds = parse_range(&seeds)?;
+            let count = seeds.end - seeds.start;
+            let options = RunOptions { plant_nondeterminism, ..Default::default() };
+            let divergences = crate::determinism::check(&scenario, seeds, jobs.unwrap_or_else(default_jobs), &options);
+            match format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&serde_json::json!({"seeds": count, "divergences": divergences})).unwrap())
+                }
+                Format::Text => {
+                    if divergences.is_empty() {
+                        println!("{count} seeds, each run twice and once in a parallel sweep: no divergence");
+                    }
+                    for d in divergences.iter().take(10) {
+                        let show = |e: &Option<crate::determinism::Event>| match e {
+                            Some(e) => format!("event {} at {} on {}: {}", e.index, crate::sim::fmt_time_precise(e.time), e.node, e.text),
+                            None => "(the run had already ended)".into(),
+                        };
+                        println!(
+                            "seed {} diverges from the {}:
+  first run: {}
+  {:<9}: {}",
+                            d.seed,
+                            d.against,
+                            show(&d.first),
+                            if d.against == "second run" { "second" } else { "parallel" },
+                            show(&d.other)
+                        );
+                    }
+                    if divergences.len() > 10 {
+                        println!("... and {} more divergences", divergences.len() - 10);
+                    }
+                }
+            }
+            Ok((!divergences.is_empty()) as i32)
+        }
         Command::List { format } => {
             print_list(format);
             Ok(0)
         }
-        Command::Selftest { seeds, trials, hardened_seeds, jobs, format } => {
+        Command::Selftest { seeds, trials, hardened_seeds, jobs, junit, format } => {
             if seeds == 0 || trials == 0 {
                 return Err("--seeds and --trials must be at least 1".into());
             }
@@ -536,6 +627,9 @@ fn execute(command: Command) -> Result<i32, String> {
                 scenarios_dir: "scenarios".into(),
             };
             let report = crate::selftest::selftest(&options)?;
+            if let Some(file) = &junit {
+                std::fs::write(file, crate::junit::selftest_xml(&report)).map_err(|e| format!("{}: {e}", file.display()))?;
+            }
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap()),
                 Format::Text => print!("{}", crate::selftest::render(&report)),

@@ -61,7 +61,23 @@ pub struct ExploreSummary {
     pub wall: Duration,
     /// Trace hash of every seed run, by seed.
     pub trace_hashes: BTreeMap<u64, u64>,
+    /// Failing seeds grouped by bug fingerprint (see `Violation::fingerprint`).
+    pub groups: BTreeMap<String, BugGroup>,
+    /// Seeds whose fingerprints did not fit in `groups` (past [`MAX_GROUPS`]).
+    pub ungrouped: u64,
 }
+
+/// One distinct bug: its fingerprint, how many seeds hit it, and the smallest of them.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BugGroup {
+    pub fingerprint: String,
+    pub invariant: String,
+    pub seeds: u64,
+    pub smallest: FailingSeed,
+}
+
+/// Most distinct fingerprints kept per sweep.
+pub const MAX_GROUPS: usize = 500;
 
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
@@ -116,6 +132,36 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
             summary.failing += 1;
             if options.fail_fast {
                 stop.store(true, Ordering::Relaxed);
+            }
+            let mut fingerprints = Vec::new();
+            for v in &outcome.violations {
+                let fingerprint = v.fingerprint();
+                if fingerprints.contains(&fingerprint) {
+                    continue;
+                }
+                fingerprints.push(fingerprint.clone());
+                let failing = FailingSeed {
+                    seed: outcome.seed,
+                    time: v.time,
+                    explanation: v.explanation.clone(),
+                    trace_hash: format!("{:016x}", outcome.trace_hash),
+                };
+                let full = summary.groups.len() >= MAX_GROUPS;
+                match summary.groups.get_mut(&fingerprint) {
+                    Some(group) => {
+                        group.seeds += 1;
+                        if outcome.seed < group.smallest.seed {
+                            group.smallest = failing;
+                        }
+                    }
+                    None if full => summary.ungrouped += 1,
+                    None => {
+                        summary.groups.insert(
+                            fingerprint.clone(),
+                            BugGroup { fingerprint, invariant: v.invariant.to_string(), seeds: 1, smallest: failing },
+                        );
+                    }
+                }
             }
             let mut seen = Vec::new();
             for v in &outcome.violations {

@@ -280,5 +280,31 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     for (invariant, seeds) in &summary.by_invariant {
         out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, overrides)));
     }
+    out.push_str(&format!("\n{} distinct bugs (failing seeds grouped by fingerprint):\n", summary.groups.len()));
+    let mut groups: Vec<&crate::explore::BugGroup> = summary.groups.values().collect();
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.seeds), g.smallest.seed));
+    #[derive(Tabled)]
+    struct BugRow {
+        seeds: u64,
+        #[tabled(rename = "smallest seed")]
+        smallest: u64,
+        fingerprint: String,
+        replay: String,
+    }
+    let rows: Vec<BugRow> = groups
+        .iter()
+        .take(30)
+        .map(|g| BugRow {
+            seeds: g.seeds,
+            smallest: g.smallest.seed,
+            fingerprint: g.fingerprint.clone(),
+            replay: replay_command(scenario_path, g.smallest.seed, overrides),
+        })
+        .collect();
+    out.push_str(&Table::new(rows).with(Style::rounded()).to_string());
+    out.push('\n');
+    if groups.len() > 30 {
+        out.push_str(&format!("... and {} more fingerprints (--format json lists them all)\n", groups.len() - 30));
+    }
     out
 }

@@ -40,6 +40,9 @@ pub struct RunOptions {
     /// Test-only: make the named node panic at this virtual time, to show that a
     /// panic inside a simulated node is reported as a finding.
     pub inject_panic: Option<(String, Duration)>,
+    /// Test-only: the orders store's latency leaks state between runs (see
+    /// `check-determinism`).
+    pub plant_nondeterminism: bool,
     /// Record every decision the run makes (returned in the outcome).
     pub record_choices: bool,
     /// Answer decisions from this record instead of the RNG.
@@ -275,7 +278,14 @@ async fn world(scenario: Scenario, seed: u64, options: RunOptions) -> RunOutcome
     let latency = range(&scenario.store.latency);
     let stores = Stores {
         tickets: Db::new("tickets", TicketsDb::default(), choices.clone(), latency, history.clone()),
-        orders: Db::new("orders", OrdersDb::new(flaws), choices.clone(), latency, history.clone()),
+        orders: {
+            let db = Db::new("orders", OrdersDb::new(flaws), choices.clone(), latency, history.clone());
+            if options.plant_nondeterminism {
+                db.plant_nondeterminism()
+            } else {
+                db
+            }
+        },
         expiration: Db::new("expiration", ExpirationDb::default(), choices.clone(), latency, history.clone()),
         payments: Db::new("payments", PaymentsDb::default(), choices.clone(), latency, history.clone()),
         transactions: Db::new("transactions", TransactionsDb::default(), choices.clone(), latency, history.clone()),

@@ -233,3 +233,133 @@ fn list_names_every_flaw_invariant_and_scenario() {
         assert!(text.contains(&format!("scenarios/{name}.toml")));
     }
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ticketsim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn shrink_brings_the_as_built_double_reservation_under_a_quarter_and_run_replays_it() {
+    let dir = temp_dir("shrink");
+    let file = dir.join("repro.toml");
+    let out = ticketsim(&[
+        "shrink",
+        "order-race",
+        "--seed",
+        "2",
+        "--preset",
+        "as-built",
+        "--invariant",
+        "no-double-reservation",
+        "--out",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let (before, after) = (report["before"]["messages"].as_u64().unwrap(), report["after"]["messages"].as_u64().unwrap());
+    assert!(after * 4 <= before, "{before} -> {after} messages");
+    let run = ticketsim(&["run", file.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    let text = stdout(&run);
+    assert!(text.contains("reproduction of no-double-reservation: reproduced"), "{text}");
+    // Exactly: the same trace twice.
+    let again = ticketsim(&["run", file.to_str().unwrap(), "--format", "json"]);
+    let once = ticketsim(&["run", file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(stdout(&again), stdout(&once));
+}
+
+#[test]
+fn diagram_writes_mermaid_and_a_self_contained_html_page_with_the_violation_marked() {
+    let dir = temp_dir("diagram");
+    let out = ticketsim(&["diagram", "order-race", "--seed", "2", "--preset", "as-built", "--until", "3s", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
+    assert!(
+        mermaid.starts_with("sequenceDiagram\n") && mermaid.contains("participant N0 as broker") && mermaid.contains("->>"),
+        "{mermaid}"
+    );
+    assert!(mermaid.contains("rect rgb(255, 215, 215)") && mermaid.contains("⚠"), "the violating records are highlighted");
+    let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
+    for part in
+        ["<svg", "class=\"lane\"", "class=\"message\"", "class=\"message hot\"", "class=\"violation\"", "<title>", "no-double-reservation"]
+    {
+        assert!(html.contains(part), "html lacks {part}");
+    }
+    let external = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(!external.contains("http://") && !external.contains("https://") && !external.contains("<script"), "self-contained");
+}
+
+#[test]
+fn check_determinism_finds_no_divergence_and_locates_a_planted_one() {
+    let clean = ticketsim(&["check-determinism", "full-system", "--seeds", "0..40", "--jobs", "2"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    assert!(stdout(&clean).contains("no divergence"));
+    let planted = ticketsim(&["check-determinism", "order-race", "--seeds", "0..2", "--plant-nondeterminism", "--format", "json"]);
+    assert_eq!(planted.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&planted)).unwrap();
+    let first = &report["divergences"][0];
+    // The plant sits in the orders store: the first differing event is an orders write.
+    assert!(first["first"]["node"].as_str().unwrap().starts_with("orders-"), "{first}");
+    assert!(first["first"]["text"].as_str().unwrap().starts_with("orders store"), "{first}");
+    assert!(first["first"]["time"].as_f64().is_some());
+}
+
+#[test]
+fn explore_writes_junit_and_a_regression_corpus_that_run_replays() {
+    let dir = temp_dir("corpus");
+    let junit = dir.join("report.xml");
+    let corpus = dir.join("corpus");
+    let out = ticketsim(&[
+        "explore",
+        "order-race",
+        "--preset",
+        "as-built",
+        "--seeds",
+        "0..60",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--save-failures",
+        corpus.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("distinct bugs"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    let cases = xml.matches("<testcase ").count();
+    assert_eq!(cases, ticketsim::checkers::INVARIANTS.len() + 1);
+    assert!(xml.contains(&format!("tests=\"{cases}\"")));
+    assert_eq!(xml.matches("<failure ").count(), xml.matches("</failure>").count());
+    assert!(xml.contains("replay: ticketsim replay scenarios/order-race.toml --seed"));
+    // The corpus: every file still fails as built...
+    let files = std::fs::read_dir(&corpus).unwrap().count();
+    assert!(files > 0);
+    let replayed = ticketsim(&["run", corpus.to_str().unwrap()]);
+    assert_eq!(replayed.status.code(), Some(1));
+    assert!(stdout(&replayed).contains(&format!("{files} files, {files} still failing")), "{}", stdout(&replayed));
+    // ...and passes once the bugs are fixed (hardened).
+    let fixed = ticketsim(&["run", corpus.to_str().unwrap(), "--preset", "hardened"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", stdout(&fixed));
+    let selftest = ticketsim(&["selftest", "--seeds", "50", "--trials", "1", "--hardened-seeds", "2", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(selftest.status.code(), Some(0));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), CATALOGUE.len() + SCENARIOS.len());
+}
+
+#[test]
+fn replay_filters_the_trace_by_record_and_time_and_shows_the_records_state() {
+    let out = ticketsim(&["replay", "order-race", "--seed", "2", "--preset", "as-built", "--record", "T1", "--until", "3s"]);
+    let text = stdout(&out);
+    let trace: Vec<&str> = text.lines().take_while(|l| !l.starts_with('╭')).collect();
+    assert!(!trace.is_empty());
+    for line in &trace {
+        assert!(line.contains("T1"), "{line}");
+        let time: f64 = line.trim_start().split('s').next().unwrap().parse().unwrap();
+        assert!(time <= 3.0, "{line}");
+    }
+    assert!(text.contains("state of T1"), "{text}");
+}

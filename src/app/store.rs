@@ -137,7 +137,12 @@ impl<T: Doc> Collection<T> {
 }
 
 /// A service's database: state `S` behind round trips.
+/// How many stores with planted nondeterminism this process made (see `Db::plant_nondeterminism`).
+static PLANTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub struct Db<S> {
+    /// Test-only switch: latencies depend on state outside the run.
+    planted_nondeterminism: Option<u64>,
     service: &'static str,
     /// The instance using this handle, for the history.
     node: Option<Arc<str>>,
@@ -150,6 +155,7 @@ pub struct Db<S> {
 impl<S> Clone for Db<S> {
     fn clone(&self) -> Self {
         Db {
+            planted_nondeterminism: self.planted_nondeterminism,
             service: self.service,
             node: self.node.clone(),
             state: self.state.clone(),
@@ -162,7 +168,14 @@ impl<S> Clone for Db<S> {
 
 impl<S: Send + 'static> Db<S> {
     pub fn new(service: &'static str, state: S, choices: Choices, latency: (Duration, Duration), history: History) -> Self {
-        Db { service, node: None, state: Arc::new(Mutex::new(state)), choices, latency, history }
+        Db { planted_nondeterminism: None, service, node: None, state: Arc::new(Mutex::new(state)), choices, latency, history }
+    }
+
+    /// Test-only: makes this store's latencies depend on a process-wide counter, a
+    /// nondeterminism for `check-determinism` to locate.
+    pub fn plant_nondeterminism(mut self) -> Self {
+        self.planted_nondeterminism = Some(PLANTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        self
     }
 
     /// The same store, used by the instance on `node`.
@@ -177,7 +190,11 @@ impl<S: Send + 'static> Db<S> {
     /// One round trip: waits the store latency, then runs `f` atomically. Writes made
     /// through `w` are recorded when `f` returns.
     pub async fn tx<R>(&self, cause: &'static str, f: impl FnOnce(&mut S, &mut Writes) -> R) -> R {
-        let latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
+        let mut latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
+        if let Some(run) = self.planted_nondeterminism {
+            // Test-only: state that outlives a run (how many runs this process made) leaks into it.
+            latency += Duration::from_micros(1 + run % 97);
+        }
         madsim::time::sleep(latency).await;
         self.now(cause, f)
     }

@@ -37,6 +37,36 @@ impl Violation {
     }
 }
 
+impl Violation {
+    /// The bug's fingerprint: the invariant plus the shape of the explanation, with
+    /// record ids, numbers and quoted values blanked, so the seeds that hit one bug group
+    /// together whatever ids and versions each run gave its records.
+    pub fn fingerprint(&self) -> String {
+        let mut shape = String::new();
+        let mut chars = self.explanation.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                for d in chars.by_ref() {
+                    if d == '"' {
+                        break;
+                    }
+                }
+                shape.push('…');
+            } else if c.is_ascii_digit() || ((c.is_ascii_uppercase() || c == '-') && chars.peek().is_some_and(|n| n.is_ascii_digit())) {
+                while chars.peek().is_some_and(|n| n.is_ascii_digit() || *n == '.') {
+                    chars.next();
+                }
+                if !shape.ends_with('#') {
+                    shape.push('#');
+                }
+            } else {
+                shape.push(c);
+            }
+        }
+        format!("{}: {shape}", self.invariant)
+    }
+}
+
 /// What a checker sees.
 pub struct Input<'a> {
     pub entries: &'a [Entry],
@@ -136,6 +166,23 @@ pub fn check_all(history: &History, final_state: &FinalState, scenario: &Scenari
 
 pub fn names() -> Vec<&'static str> {
     INVARIANTS.iter().map(|i| i.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Violation;
+    use std::time::Duration;
+
+    #[test]
+    fn fingerprints_ignore_ids_numbers_and_values_but_not_the_shape() {
+        let v = |e: &str| Violation::new("no-double-reservation", Duration::ZERO, vec![], e.into()).fingerprint();
+        assert_eq!(
+            v("ticket T1 is held by 2 non-cancelled orders at once: O1, O2"),
+            v("ticket T12 is held by 3 non-cancelled orders at once: O7, O9")
+        );
+        assert_ne!(v("ticket T1 is held by 2 non-cancelled orders at once: O1, O2"), v("ticket T1 was paid for by two orders: O1, O2"));
+        assert_eq!(v(r#"replica is v2 "a" 3"#), v(r#"replica is v7 "b" 9"#));
+    }
 }
 
 #[cfg(test)]
