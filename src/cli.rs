@@ -111,7 +111,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Most runs to spend
-        #[arg(long, default_value_t = 3000)]
+        #[arg(long, default_value_t = 20000)]
         budget: usize,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

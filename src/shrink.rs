@@ -100,6 +100,8 @@ fn edits(scenario: &Scenario) -> Vec<Edit> {
     edits.push(set(|s| std::mem::replace(&mut s.workload.users, 0) > 0));
     edits.push(set(|s| halve(&mut s.workload.users)));
     edits.push(set(|s| halve(&mut s.workload.operations)));
+    edits.push(set(|s| decrement(&mut s.workload.users)));
+    edits.push(set(|s| decrement(&mut s.workload.operations)));
     edits.push(set(|s| std::mem::replace(&mut s.workload.initial_tickets, 0) > 0));
     edits.push(set(|s| halve(&mut s.workload.initial_tickets)));
     for i in (0..scenario.workload.steps.len()).rev() {
@@ -153,6 +155,12 @@ fn instances(s: &mut Scenario, kind: crate::services::ServiceKind) -> &mut u32 {
     }
 }
 
+fn decrement(n: &mut u32) -> bool {
+    let before = *n;
+    *n = n.saturating_sub(1);
+    *n != before
+}
+
 fn halve(n: &mut u32) -> bool {
     let before = *n;
     *n /= 2;
@@ -193,7 +201,14 @@ fn minimize_choices(search: &mut Search, scenario: &Scenario, record: &Record) -
         }
         out
     };
+    // First whole sites: often all drops, or all delays, can go at once.
     let mut kept = positions;
+    for site in Site::ALL {
+        let without: Vec<(Site, usize)> = kept.iter().copied().filter(|(s, _)| *s != site).collect();
+        if without.len() < kept.len() && search.fails(scenario, Some(&build(&without))) {
+            kept = without;
+        }
+    }
     let mut n = 2usize;
     while kept.len() >= 2 {
         let chunk = kept.len().div_ceil(n);
