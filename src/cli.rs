@@ -34,6 +34,34 @@ struct ScenarioArgs {
     flaws: Vec<String>,
 }
 
+/// Which part of a run to show (replay's trace, a diagram).
+#[derive(clap::Args, Clone)]
+struct FilterArgs {
+    /// Only what names this record (e.g. a ticket T1, an order O3, a user)
+    #[arg(long)]
+    record: Option<String>,
+    /// Only what happens on this node, or names it
+    #[arg(long)]
+    node: Option<String>,
+    /// Only from this virtual time (e.g. 2s, 2.014s)
+    #[arg(long)]
+    from: Option<String>,
+    /// Only until this virtual time
+    #[arg(long)]
+    until: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(self) -> Result<crate::history::TraceFilter, String> {
+        Ok(crate::history::TraceFilter {
+            from: virtual_time("from", &self.from)?,
+            until: virtual_time("until", &self.until)?,
+            node: self.node,
+            record: self.record,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run one seed: summary table and violations
@@ -85,18 +113,8 @@ enum Command {
         /// Also trace every network message (sent, dropped, duplicated, delivered)
         #[arg(long)]
         messages: bool,
-        /// Only lines naming this record (e.g. CZQ's id T1, an order O3, a user)
-        #[arg(long)]
-        record: Option<String>,
-        /// Only lines of this node (or naming it)
-        #[arg(long)]
-        node: Option<String>,
-        /// Only from this virtual time (e.g. 2s, 2.014s)
-        #[arg(long)]
-        from: Option<String>,
-        /// Only until this virtual time
-        #[arg(long)]
-        until: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Shrink a failing seed to a small reproduction file that `run` replays
     Shrink {
@@ -126,16 +144,8 @@ enum Command {
         /// Directory for diagram.mmd and diagram.html (default: diagram-<scenario>-<seed>)
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only messages and events naming this record
-        #[arg(long)]
-        record: Option<String>,
-        /// Only messages to or from this node
-        #[arg(long)]
-        node: Option<String>,
-        #[arg(long)]
-        from: Option<String>,
-        #[arg(long)]
-        until: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Run each seed twice and once in a parallel sweep; report the first divergence
     CheckDeterminism {
@@ -498,10 +508,9 @@ fn execute(command: Command) -> Result<i32, String> {
             }
             Ok((summary.failing > 0) as i32)
         }
-        Command::Replay { scenario, seed, messages, record, node, from, until } => {
+        Command::Replay { scenario, seed, messages, filter } => {
             let (scenario, overrides, path) = load(&scenario)?;
-            let filter =
-                crate::history::TraceFilter { node, record, from: virtual_time("from", &from)?, until: virtual_time("until", &until)? };
+            let filter = filter.filter()?;
             init_tracing();
             if seed.is_none() && scenario.reproduce.is_none() {
                 return Err("replay needs --seed N (or a reproduction file)".into());
@@ -554,13 +563,12 @@ fn execute(command: Command) -> Result<i32, String> {
             }
             Ok(0)
         }
-        Command::Diagram { scenario, seed, out, record, node, from, until } => {
+        Command::Diagram { scenario, seed, out, filter } => {
             let (scenario, _, _) = load(&scenario)?;
             if seed.is_none() && scenario.reproduce.is_none() {
                 return Err("diagram needs --seed N (or a reproduction file)".into());
             }
-            let filter =
-                crate::diagram::DiagramFilter { record, node, from: virtual_time("from", &from)?, until: virtual_time("until", &until)? };
+            let filter = filter.filter()?;
             let (seed, outcome) =
                 run_scenario(&scenario, seed, &RunOptions { record_messages: true, keep_history: true, ..Default::default() });
             let history = outcome.history.as_ref().expect("kept");

@@ -4,22 +4,11 @@
 //! redeliveries, crashes and partitions, the violating records in red, payloads on hover).
 
 use crate::checkers::Violation;
-use crate::history::{mentions, Entry, NetWhat, Record};
+use crate::history::{mentions, Entry, NetWhat, Record, TraceFilter};
 use crate::sim::fmt_time;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
-
-/// Which part of a run to draw.
-#[derive(Clone, Debug, Default)]
-pub struct DiagramFilter {
-    /// Only messages and events naming this record id.
-    pub record: Option<String>,
-    /// Only messages to or from this node.
-    pub node: Option<String>,
-    pub from: Option<Duration>,
-    pub until: Option<Duration>,
-}
 
 /// Most rows drawn; past this the diagram says it was cut and how to filter.
 pub const MAX_ROWS: usize = 4000;
@@ -71,7 +60,7 @@ pub struct Diagram {
 
 impl Diagram {
     /// Builds the diagram from a history recorded with messages.
-    pub fn build(entries: &[Entry], violations: &[Violation], nodes: &[String], filter: &DiagramFilter) -> Diagram {
+    pub fn build(entries: &[Entry], violations: &[Violation], nodes: &[String], filter: &TraceFilter) -> Diagram {
         let hot: Vec<String> = violations.iter().flat_map(|v| v.records.clone()).collect();
         let mut sent: BTreeMap<u64, (String, String, &'static str, String, Duration)> = BTreeMap::new();
         let mut copies: BTreeMap<u64, usize> = BTreeMap::new();
@@ -348,7 +337,7 @@ sent {} / {status} {}
     }
 }
 
-fn keep(item: &Item, filter: &DiagramFilter) -> bool {
+fn keep(item: &Item, filter: &TraceFilter) -> bool {
     let at = item.at();
     if filter.from.is_some_and(|f| at < f) || filter.until.is_some_and(|u| at > u) {
         return false;

@@ -122,8 +122,8 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
     let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
     for outcome in rx {
         summary.seeds_run += 1;
-        add(&mut summary.fabric, &outcome.fabric);
-        add_nemesis(&mut summary.nemesis, &outcome.nemesis);
+        summary.fabric += outcome.fabric;
+        summary.nemesis += outcome.nemesis;
         summary.virtual_time += outcome.end;
         if options.keep_trace_hashes {
             summary.trace_hashes.insert(outcome.seed, outcome.trace_hash);
@@ -202,21 +202,4 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary 
     summary.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
     summary.wall = started.elapsed();
     summary
-}
-
-fn add(total: &mut FabricCounters, c: &FabricCounters) {
-    total.sent += c.sent;
-    total.delivered += c.delivered;
-    total.dropped_random += c.dropped_random;
-    total.dropped_partition += c.dropped_partition;
-    total.dropped_node_down += c.dropped_node_down;
-    total.duplicated += c.duplicated;
-}
-
-fn add_nemesis(total: &mut NemesisCounters, c: &NemesisCounters) {
-    total.crashes += c.crashes;
-    total.restarts += c.restarts;
-    total.broker_restarts += c.broker_restarts;
-    total.pauses += c.pauses;
-    total.partitions += c.partitions;
 }

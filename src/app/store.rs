@@ -48,6 +48,29 @@ pub trait Doc: Clone {
     fn snapshot(&self) -> Snapshot;
 }
 
+/// Implements [`Doc`] for a struct with `id: Id` and `version: u64` fields, given how
+/// it is recorded: `impl_doc!(Ticket, |t| Snapshot::Ticket { .. })`.
+#[macro_export]
+macro_rules! impl_doc {
+    ($ty:ty, |$doc:ident| $snapshot:expr) => {
+        impl $crate::app::store::Doc for $ty {
+            fn id(&self) -> &$crate::proto::Id {
+                &self.id
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn set_version(&mut self, version: u64) {
+                self.version = version;
+            }
+            fn snapshot(&self) -> $crate::history::Snapshot {
+                let $doc = self;
+                $snapshot
+            }
+        }
+    };
+}
+
 /// Store writes made inside one transaction, recorded when it commits.
 #[derive(Default)]
 pub struct Writes {

@@ -133,3 +133,12 @@ pub(crate) fn new_id(prefix: &str, counter: &mut u64) -> Id {
     *counter += 1;
     format!("{prefix}{counter}").into()
 }
+
+/// A replica insert's outcome for a listener: a duplicate key is a duplicate event,
+/// acked when hardened; as built (`non-idempotent-listeners`) it throws, forever.
+pub(crate) fn inserted(result: Result<(), crate::app::store::StoreError>, flaws: Flaws) -> Result<(), crate::app::HandlerError> {
+    match result {
+        Err(e) if flaws.has(Flaw::NonIdempotentListeners) => Err(crate::app::HandlerError::new(e.to_string())),
+        _ => Ok(()),
+    }
+}

@@ -6,7 +6,7 @@ use super::{bad_request, new_id, not_authorized, not_found, InstanceEnv};
 use crate::app::instance::{Emit, HttpService, Instance, Staged};
 use crate::app::nats::Listener;
 use crate::app::outbox::{HasOutbox, Outbox};
-use crate::app::store::{Collection, Db, Doc, StoreError};
+use crate::app::store::{Collection, Db, StoreError};
 use crate::app::{BoxFut, HandlerError};
 use crate::flaws::{Flaw, Flaws};
 use crate::history::{OrderStatus, Snapshot};
@@ -27,27 +27,14 @@ pub struct Order {
     pub expires_at: Duration,
 }
 
-impl Doc for Order {
-    fn id(&self) -> &Id {
-        &self.id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-    fn snapshot(&self) -> Snapshot {
-        Snapshot::Order {
-            id: self.id.clone(),
-            version: self.version,
-            status: self.status,
-            user_id: self.user_id.clone(),
-            ticket_id: self.ticket_id.clone(),
-            expires_at: self.expires_at,
-        }
-    }
-}
+crate::impl_doc!(Order, |o| Snapshot::Order {
+    id: o.id.clone(),
+    version: o.version,
+    status: o.status,
+    user_id: o.user_id.clone(),
+    ticket_id: o.ticket_id.clone(),
+    expires_at: o.expires_at,
+});
 
 /// The orders service's copy of a ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,20 +45,12 @@ pub struct ReplicaTicket {
     pub price: i64,
 }
 
-impl Doc for ReplicaTicket {
-    fn id(&self) -> &Id {
-        &self.id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-    fn snapshot(&self) -> Snapshot {
-        Snapshot::TicketReplica { id: self.id.clone(), version: self.version, title: self.title.clone(), price: self.price }
-    }
-}
+crate::impl_doc!(ReplicaTicket, |r| Snapshot::TicketReplica {
+    id: r.id.clone(),
+    version: r.version,
+    title: r.title.clone(),
+    price: r.price
+});
 
 #[derive(Default)]
 pub struct OrdersDb {
@@ -315,12 +294,8 @@ impl Listener for TicketCreatedListener {
                     s.tickets.insert(replica_of(ticket, id), w)
                 })
                 .await;
-            match inserted {
-                Ok(()) => Ok(()),
-                // Flaw::NonIdempotentListeners: a duplicate insert throws, forever.
-                Err(e) if svc.flaws.has(Flaw::NonIdempotentListeners) => Err(HandlerError::new(e.to_string())),
-                Err(_) => Ok(()),
-            }
+            // Flaw::NonIdempotentListeners: see `inserted`.
+            super::inserted(inserted, svc.flaws)
         })
     }
 }

@@ -6,7 +6,7 @@ use super::{bad_request, new_id, not_authorized, not_found, InstanceEnv};
 use crate::app::instance::{Emit, HttpService, Instance, Staged};
 use crate::app::nats::Listener;
 use crate::app::outbox::{HasOutbox, Outbox};
-use crate::app::store::{Collection, Db, Doc, StoreError};
+use crate::app::store::{Collection, Db, StoreError};
 use crate::app::{BoxFut, HandlerError};
 use crate::flaws::{Flaw, Flaws};
 use crate::history::{OrderStatus, Snapshot};
@@ -28,20 +28,7 @@ pub struct ReplicaOrder {
     pub expires_at: Duration,
 }
 
-impl Doc for ReplicaOrder {
-    fn id(&self) -> &Id {
-        &self.id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-    fn snapshot(&self) -> Snapshot {
-        Snapshot::OrderReplica { id: self.id.clone(), version: self.version, status: self.status }
-    }
-}
+crate::impl_doc!(ReplicaOrder, |r| Snapshot::OrderReplica { id: r.id.clone(), version: r.version, status: r.status });
 
 /// A payment and the provider's charge behind it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,12 +185,8 @@ impl Listener for OrderCreatedListener {
                 status: OrderStatus::Created,
                 expires_at: *expires_at,
             };
-            match svc.db.tx("replicate", |s, w| s.orders.insert(replica, w)).await {
-                Ok(()) => Ok(()),
-                // Flaw::NonIdempotentListeners: a duplicate insert throws, forever.
-                Err(e) if svc.flaws.has(Flaw::NonIdempotentListeners) => Err(HandlerError::new(e.to_string())),
-                Err(_) => Ok(()),
-            }
+            // Flaw::NonIdempotentListeners: see `inserted`.
+            super::inserted(svc.db.tx("replicate", |s, w| s.orders.insert(replica, w)).await, svc.flaws)
         })
     }
 }

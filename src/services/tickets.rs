@@ -5,7 +5,7 @@ use super::{bad_request, new_id, not_authorized, not_found, InstanceEnv};
 use crate::app::instance::{Emit, HttpService, Instance, Staged};
 use crate::app::nats::Listener;
 use crate::app::outbox::{HasOutbox, Outbox};
-use crate::app::store::{Collection, Db, Doc};
+use crate::app::store::{Collection, Db};
 use crate::app::{BoxFut, HandlerError};
 use crate::flaws::{Flaw, Flaws};
 use crate::history::Snapshot;
@@ -25,27 +25,14 @@ pub struct Ticket {
     pub order_id: Option<Id>,
 }
 
-impl Doc for Ticket {
-    fn id(&self) -> &Id {
-        &self.id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-    fn snapshot(&self) -> Snapshot {
-        Snapshot::Ticket {
-            id: self.id.clone(),
-            version: self.version,
-            title: self.title.clone(),
-            price: self.price,
-            user_id: self.user_id.clone(),
-            order_id: self.order_id.clone(),
-        }
-    }
-}
+crate::impl_doc!(Ticket, |t| Snapshot::Ticket {
+    id: t.id.clone(),
+    version: t.version,
+    title: t.title.clone(),
+    price: t.price,
+    user_id: t.user_id.clone(),
+    order_id: t.order_id.clone(),
+});
 
 impl Ticket {
     fn event(&self) -> TicketEvent {
@@ -215,6 +202,11 @@ impl Tickets {
         self.emit.sent(&self.db, staged, true).await
     }
 
+    /// A listener's first step: find the ticket (missing: fail, no ack).
+    async fn find_ticket(&self, id: &Id) -> Result<Ticket, HandlerError> {
+        self.db.tx("read", |s, _| s.tickets.find(id)).await.ok_or_else(|| HandlerError::new("Ticket not found"))
+    }
+
     fn seen(&self, order: &Id) -> impl FnOnce(&mut TicketsDb, &mut crate::app::store::Writes) -> OrderSeen + '_ {
         let order = order.clone();
         move |s, _| s.orders_seen.get(&order).copied().unwrap_or_default()
@@ -236,9 +228,7 @@ impl Listener for OrderCreatedListener {
                 return Ok(());
             };
             let svc = &self.0;
-            let Some(mut ticket) = svc.db.tx("read", |s, _| s.tickets.find(ticket_id)).await else {
-                return Err(HandlerError::new("Ticket not found"));
-            };
+            let mut ticket = svc.find_ticket(ticket_id).await?;
             // Flaw::NonIdempotentListeners: as built, a duplicate is applied again.
             if !svc.flaws.has(Flaw::NonIdempotentListeners) {
                 let seen = svc.db.tx("read", svc.seen(order)).await;
@@ -275,9 +265,7 @@ impl Listener for OrderCancelledListener {
                 return Ok(());
             };
             let svc = &self.0;
-            let Some(mut ticket) = svc.db.tx("read", |s, _| s.tickets.find(ticket_id)).await else {
-                return Err(HandlerError::new("Ticket not found"));
-            };
+            let mut ticket = svc.find_ticket(ticket_id).await?;
             if !svc.flaws.has(Flaw::NonIdempotentListeners) && svc.db.tx("read", svc.seen(order)).await.cancelled {
                 return Ok(());
             }

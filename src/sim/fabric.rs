@@ -51,6 +51,17 @@ pub struct FabricCounters {
     pub duplicated: u64,
 }
 
+impl std::ops::AddAssign for FabricCounters {
+    fn add_assign(&mut self, c: FabricCounters) {
+        self.sent += c.sent;
+        self.delivered += c.delivered;
+        self.dropped_random += c.dropped_random;
+        self.dropped_partition += c.dropped_partition;
+        self.dropped_node_down += c.dropped_node_down;
+        self.duplicated += c.duplicated;
+    }
+}
+
 impl FabricCounters {
     pub fn dropped(&self) -> u64 {
         self.dropped_random + self.dropped_partition + self.dropped_node_down

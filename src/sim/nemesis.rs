@@ -124,6 +124,16 @@ pub struct NemesisCounters {
     pub partitions: u64,
 }
 
+impl std::ops::AddAssign for NemesisCounters {
+    fn add_assign(&mut self, c: NemesisCounters) {
+        self.crashes += c.crashes;
+        self.restarts += c.restarts;
+        self.broker_restarts += c.broker_restarts;
+        self.pauses += c.pauses;
+        self.partitions += c.partitions;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
