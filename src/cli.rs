@@ -692,7 +692,7 @@ fn print_list(format: Format) {
     println!("\nflaws:");
     for f in CATALOGUE {
         let preset = if f.as_built { "as-built" } else { "lesson" };
-        let target = f.target.map(|t| format!("in {t}")).unwrap_or_else(|| "needs payments (not simulated yet)".into());
+        let target = format!("in {}", f.target);
         println!("  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}", f.name, f.caught_by, "", f.description);
     }
     println!(

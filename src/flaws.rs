@@ -34,7 +34,7 @@ pub struct FlawInfo {
     pub as_built: bool,
     pub caught_by: &'static str,
     /// The scenario whose sweep should find it.
-    pub target: Option<&'static str>,
+    pub target: &'static str,
 }
 
 pub const CATALOGUE: &[FlawInfo] = &[
@@ -44,7 +44,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "POST /api/orders checks for an active order and saves the new one in two round trips, not atomically",
         as_built: true,
         caught_by: "no-double-reservation",
-        target: Some("order-race"),
+        target: "order-race",
     },
     FlawInfo {
         flaw: Flaw::UnguardedUnlock,
@@ -52,7 +52,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "tickets' order listeners set or clear a ticket's orderId without checking which order holds it",
         as_built: true,
         caught_by: "lock-matches-order",
-        target: Some("tickets-orders"),
+        target: "tickets-orders",
     },
     FlawInfo {
         flaw: Flaw::CancelPaidOrder,
@@ -60,7 +60,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "orders cancels without a status check: DELETE on a complete order, or an expiration of an already-cancelled one",
         as_built: true,
         caught_by: "payments-consistent",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::NoOutbox,
@@ -68,7 +68,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "events are published after the save, not through an outbox: a crash or failed publish in between loses them",
         as_built: true,
         caught_by: "no-lost-events",
-        target: Some("tickets-orders"),
+        target: "tickets-orders",
     },
     FlawInfo {
         flaw: Flaw::NonIdempotentListeners,
@@ -76,7 +76,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "listeners fail (never ack) on duplicate or stale events, or apply them again, instead of acking them",
         as_built: true,
         caught_by: "no-poison-messages",
-        target: Some("out-of-order-updates"),
+        target: "out-of-order-updates",
     },
     FlawInfo {
         flaw: Flaw::ReplicaWithoutId,
@@ -84,7 +84,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "orders' ticket:created listener builds its replica with a fresh id instead of the ticket's",
         as_built: false,
         caught_by: "replicas-converge",
-        target: Some("out-of-order-updates"),
+        target: "out-of-order-updates",
     },
     FlawInfo {
         flaw: Flaw::NoVersionCheck,
@@ -92,7 +92,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "orders applies ticket:updated by id, without checking it holds the previous version",
         as_built: false,
         caught_by: "versions-in-sequence",
-        target: Some("out-of-order-updates"),
+        target: "out-of-order-updates",
     },
     FlawInfo {
         flaw: Flaw::UnversionedOrderEvents,
@@ -100,7 +100,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "order:created and order:cancelled are published without the order's version",
         as_built: false,
         caught_by: "no-poison-messages",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::NoOrderOcc,
@@ -108,7 +108,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "the orders model has no version control: saves overwrite and never bump the version",
         as_built: false,
         caught_by: "replicas-converge",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::SilentVersionBump,
@@ -116,7 +116,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "tickets' order:created listener saves the ticket (version + 1) without publishing ticket:updated",
         as_built: false,
         caught_by: "replicas-converge",
-        target: Some("tickets-orders"),
+        target: "tickets-orders",
     },
     FlawInfo {
         flaw: Flaw::ExpirationCancelsComplete,
@@ -124,7 +124,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "orders' expiration:complete listener cancels the order even when it is complete (paid)",
         as_built: false,
         caught_by: "payments-consistent",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::PayExpiredOrder,
@@ -133,7 +133,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
             "payments accepts payment for an expired order whose cancel has not arrived, and payment:created completes a cancelled order",
         as_built: true,
         caught_by: "payments-consistent",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::DoublePayment,
@@ -141,7 +141,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "POST /api/payments does not refuse an order that is already paid",
         as_built: true,
         caught_by: "payments-consistent",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::PaymentsReplicaLag,
@@ -149,7 +149,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "payment:created makes orders bump the order's version without publishing, so payments' replica falls behind for good",
         as_built: true,
         caught_by: "replicas-converge",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::UnawaitedExpirationPublish,
@@ -157,7 +157,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "the expiration job publishes expiration:complete without awaiting it: a failed publish and the order never expires",
         as_built: true,
         caught_by: "orders-resolve",
-        target: Some("expiration-payments"),
+        target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::AccountsNoSequence,
@@ -165,7 +165,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "accounts applies transaction:created in arrival order, without the number == lastNumber + 1 rule",
         as_built: false,
         caught_by: "balances-match-transactions",
-        target: Some("accounts"),
+        target: "accounts",
     },
     FlawInfo {
         flaw: Flaw::AccountsDoubleApply,
@@ -173,7 +173,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "accounts checks the number, then writes the balance unconditionally: a redelivery to a second instance applies twice",
         as_built: false,
         caught_by: "balances-match-transactions",
-        target: Some("accounts"),
+        target: "accounts",
     },
 ];
 
