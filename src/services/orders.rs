@@ -217,7 +217,7 @@ impl Orders {
         let Some(user) = req.user.clone() else {
             return not_authorized(req.id);
         };
-        let Some(mut order) = self.db.tx("read", |s, _| s.orders.find(id)).await else {
+        let Some(order) = self.db.tx("read", |s, _| s.orders.find(id)).await else {
             return not_found(req.id);
         };
         if order.user_id != user {
@@ -231,22 +231,7 @@ impl Orders {
                 _ => {}
             }
         }
-        order.status = OrderStatus::Cancelled;
-        let saved = self
-            .db
-            .tx("cancel", |s, w| {
-                let saved = s.orders.save(order, w)?;
-                let mut staged = Staged::default();
-                let event = Event::new(EventData::OrderCancelled {
-                    id: saved.id.clone(),
-                    version: self.version(&saved),
-                    ticket_id: saved.ticket_id.clone(),
-                });
-                self.emit.stage(&mut s.outbox, w, &mut staged, event);
-                Ok::<_, StoreError>(staged)
-            })
-            .await;
-        match saved {
+        match self.save_cancelled(order).await {
             Ok(staged) => {
                 let _ = self.emit.sent(&self.db, staged, false).await;
                 HttpResponse::ok(req.id, 204, Some(id.clone()))
