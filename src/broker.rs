@@ -159,7 +159,11 @@ impl BrokerState {
                 out.send.push((from, Message::PublishAck { publish_id, seq, store_id: self.store_id }));
                 self.pump(config, now, subject, out);
             }
-            Message::Ack { client, subject, group, seq } => {
+            Message::Ack { client, subject, group, seq, store_id } => {
+                // A late ack for a store that is gone would ack another event here.
+                if store_id != self.store_id {
+                    return;
+                }
                 let Some(state) = self.groups.get_mut(&(subject, group)) else {
                     return;
                 };
@@ -264,7 +268,7 @@ impl BrokerState {
             event_id: event.event_id.clone(),
             redelivery: redelivered,
         });
-        out.send.push((node, Message::Deliver { subject, group, seq, event, redelivered }));
+        out.send.push((node, Message::Deliver { subject, group, seq, event, redelivered, store_id: self.store_id }));
     }
 
     /// Messages of a group not yet acknowledged: delivered-but-unacked plus never delivered.
@@ -437,7 +441,7 @@ mod tests {
         b.tick(&cfg(), Duration::from_millis(5_000), &mut out);
         assert_eq!(delivers(&out), vec![(1, 1, true)]);
         // acked: never again
-        step(&mut b, 5_100, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1 });
+        step(&mut b, 5_100, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
         let mut out = Output::default();
         b.tick(&cfg(), Duration::from_millis(9_000), &mut out);
         assert!(delivers(&out).is_empty());
@@ -451,7 +455,7 @@ mod tests {
         let c = connect(&mut b, 1, "o1");
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
-        step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1 });
+        step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
         let mut out = Output::default();
         b.remove_client(&c, Duration::ZERO, &mut out);
         publish(&mut b, &p, 1);
@@ -499,8 +503,31 @@ mod tests {
         }
         assert_eq!(delivers(&out), vec![(1, 1, false)]);
         let mut o = Output::default();
-        b.handle(&config, Duration::ZERO, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1 }, &mut o);
+        b.handle(
+            &config,
+            Duration::ZERO,
+            1,
+            Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 },
+            &mut o,
+        );
         assert_eq!(delivers(&o), vec![(1, 2, false)]);
+    }
+
+    #[test]
+    fn an_ack_for_another_store_is_ignored() {
+        let mut b = BrokerState::new(2);
+        let p = connect(&mut b, 9, "pub");
+        let c = connect(&mut b, 1, "o1");
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
+        publish(&mut b, &p, 0);
+        let stale =
+            step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
+        assert!(
+            stale.events.is_empty() && b.outstanding(Subject::TicketUpdated, ORDERS).len() == 1,
+            "seq 1 of store 1 is not seq 1 of store 2"
+        );
+        let fresh = step(&mut b, 0, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 2 });
+        assert!(matches!(fresh.events[..], [BrokerEvent::Acked { seq: 1, .. }]));
     }
 
     #[test]

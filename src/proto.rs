@@ -247,18 +247,22 @@ pub enum Message {
         seq: u64,
         store_id: u64,
     },
+    /// `store_id` names the broker store the sequence number belongs to.
     Deliver {
         subject: Subject,
         group: Group,
         seq: u64,
         event: Arc<Event>,
         redelivered: bool,
+        store_id: u64,
     },
+    /// Acks `seq` of the store that delivered it; an ack for another store is ignored.
     Ack {
         client: ClientId,
         subject: Subject,
         group: Group,
         seq: u64,
+        store_id: u64,
     },
     Heartbeat {
         client: ClientId,
@@ -307,7 +311,7 @@ impl Describe for Message {
             Message::Subscribed { subject, group } => format!("subscribed {subject} {group}"),
             Message::Publish { publish_id, event, .. } => format!("publish #{publish_id} {}", event.event_id),
             Message::PublishAck { publish_id, seq, store_id } => format!("publish-ack #{publish_id} seq {seq} store {store_id}"),
-            Message::Deliver { subject, group, seq, event, redelivered } => {
+            Message::Deliver { subject, group, seq, event, redelivered, .. } => {
                 format!("deliver {subject}#{seq} to {group} {}{}", event.event_id, if *redelivered { " (redelivery)" } else { "" })
             }
             Message::Ack { subject, group, seq, .. } => format!("ack {subject}#{seq} {group}"),

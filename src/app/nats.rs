@@ -162,8 +162,10 @@ impl NatsWrapper {
         Err(PublishError(event.event_id.clone()))
     }
 
+    /// Store ids only grow: a late reply from a store that is gone does not count.
     fn store_seen(&self, store_id: u64) {
-        self.session.lock().unwrap().store_id = Some(store_id);
+        let mut session = self.session.lock().unwrap();
+        session.store_id = Some(session.store_id.map_or(store_id, |seen| seen.max(store_id)));
     }
 
     fn wake(&self, key: Waiting, value: (u64, u64)) {
@@ -184,12 +186,12 @@ impl NatsWrapper {
             Message::PublishAck { publish_id, seq, store_id } => self.wake(Waiting::Publish(publish_id), (seq, store_id)),
             Message::HeartbeatAck { known: true, store_id } => self.store_seen(store_id),
             Message::HeartbeatAck { known: false, .. } | Message::UnknownClient { .. } => self.session.lock().unwrap().forgotten = true,
-            Message::Deliver { subject, group, seq, event, .. } => {
+            Message::Deliver { subject, group, seq, event, store_id, .. } => {
                 let Some(listener) = self.listeners.lock().unwrap().get(&subject).cloned() else {
                     return;
                 };
                 if listener.on_message(event).await.is_ok() {
-                    self.send(Message::Ack { client: self.client_id.clone(), subject, group, seq });
+                    self.send(Message::Ack { client: self.client_id.clone(), subject, group, seq, store_id });
                 }
             }
             _ => {}

@@ -87,6 +87,7 @@ impl HttpService for Payments {
 enum Refused {
     Paid,
     Cancelled,
+    Expired,
 }
 
 impl Payments {
@@ -117,10 +118,14 @@ impl Payments {
                 if !double_payment && s.payments.iter().any(|p| p.order_id == order.id && !p.refunded) {
                     return Err(Refused::Paid);
                 }
-                // Flaw::PayExpiredOrder: as built, the order's status is not checked again
-                // in the transaction that charges, so a cancel that lands meanwhile is missed.
+                // Flaw::PayExpiredOrder: as built, the order's status and expiry are not
+                // checked again in the transaction that charges, so a cancel that lands
+                // meanwhile, or a pause that carries the request past the expiry, is missed.
                 if check_again && s.orders.find(&order.id).is_some_and(|o| o.status == OrderStatus::Cancelled) {
                     return Err(Refused::Cancelled);
+                }
+                if check_again && crate::sim::now() + EXPIRY_MARGIN >= order.expires_at {
+                    return Err(Refused::Expired);
                 }
                 let id = new_id("P", &mut s.next_payment);
                 let payment = Payment {
@@ -156,6 +161,7 @@ impl Payments {
             }
             Err(Refused::Paid) => bad_request(req.id, "Order already paid"),
             Err(Refused::Cancelled) => bad_request(req.id, "Cannot pay for an cancelled order"),
+            Err(Refused::Expired) => bad_request(req.id, "Order has expired"),
         }
     }
 }
@@ -214,6 +220,8 @@ impl Listener for OrderCancelledListener {
                     _ => Err(HandlerError::new(format!("Order not found: {id} v{}", version.saturating_sub(1)))),
                 };
             };
+            // The owner cancelled the order: the replica follows, even if a payment marked
+            // it complete since it was read (that payment is refunded just below).
             replica.status = OrderStatus::Cancelled;
             // Hardened: a cancelled order's payment is refunded (the pay/expire race).
             let refund = !svc.flaws.has(Flaw::PayExpiredOrder);
