@@ -34,10 +34,6 @@ impl Outbox {
         self.entries.insert(self.next_id, OutboxEntry { event, sent_to: None, created_at: crate::sim::now() });
         self.next_id
     }
-
-    pub fn unsent(&self) -> usize {
-        self.entries.values().filter(|e| e.sent_to.is_none()).count()
-    }
 }
 
 /// State types that carry an outbox.

@@ -206,10 +206,6 @@ impl<S: Send + 'static> Db<S> {
         Db { node: Some(node.clone()), ..self.clone() }
     }
 
-    pub fn service(&self) -> &'static str {
-        self.service
-    }
-
     /// One round trip: waits the store latency, then runs `f` atomically. Writes made
     /// through `w` are recorded when `f` returns.
     pub async fn tx<R>(&self, cause: &'static str, f: impl FnOnce(&mut S, &mut Writes) -> R) -> R {

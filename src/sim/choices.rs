@@ -42,7 +42,6 @@ struct Inner {
     rng: madsim::rand::GlobalRng,
     record: Option<Vec<Choice>>,
     replay: Option<std::collections::BTreeMap<Site, std::collections::VecDeque<u64>>>,
-    draws: u64,
 }
 
 /// Cheap to clone; all clones share one stream.
@@ -54,7 +53,7 @@ pub struct Choices {
 impl Choices {
     /// Must be created inside the madsim runtime: it draws from madsim's seeded RNG.
     pub fn from_runtime() -> Self {
-        Choices { inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, replay: None, draws: 0 })) }
+        Choices { inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, replay: None })) }
     }
 
     /// Keeps every later decision in a record (see [`Choices::take_record`]).
@@ -73,11 +72,6 @@ impl Choices {
         self.inner.lock().unwrap().replay = Some(queues);
     }
 
-    /// Number of decisions drawn so far.
-    pub fn draws(&self) -> u64 {
-        self.inner.lock().unwrap().draws
-    }
-
     /// A uniform value in `0..bound` (0 when `bound` is 0 or 1, without drawing).
     pub fn draw(&self, site: Site, bound: u64) -> u64 {
         if bound <= 1 {
@@ -89,7 +83,6 @@ impl Choices {
             Some(queues) => queues.get_mut(&site).and_then(|q| q.pop_front()).map(|v| v.min(bound - 1)).unwrap_or(0),
             None => live,
         };
-        inner.draws += 1;
         if let Some(record) = inner.record.as_mut() {
             record.push(Choice { site, bound, value });
         }

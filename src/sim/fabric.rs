@@ -186,10 +186,6 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         self.state.lock().unwrap().config = config;
     }
 
-    pub fn config(&self) -> FabricConfig {
-        self.state.lock().unwrap().config.clone()
-    }
-
     fn observe(&self, event: NetEvent) {
         if let Some(observer) = &self.observer {
             observer(&event);
