@@ -3,8 +3,9 @@
 //! nodes, nothing of ours) run in the same process, so our message rate can be read as
 //! a ratio that survives a busy machine.
 
-use crate::run::{run_seed, RunOptions};
-use crate::scenario::Scenario;
+use crate::harness::run::RunOptions;
+use crate::ticketing::Scenario;
+use crate::run_seed;
 use std::time::Instant;
 
 /// The scenarios measured, in this order.

@@ -1,12 +1,14 @@
 //! ticketsim: a deterministic simulator of the event-driven "ticketing" microservices
-//! (tickets, orders, and their NATS-Streaming-like broker) on madsim.
+//! (tickets, orders, expiration, payments, transactions and accounts, and their
+//! NATS-Streaming-like broker) on madsim.
 //!
-//! The crate is split the way a newcomer looks for things:
-//! - [`sim`]: the harness (decision source, network fabric, nemesis, world). It knows
-//!   nothing about tickets.
-//! - [`broker`], [`app`], [`services`]: the simulated system, written like the real app.
-//! - [`history`], [`checkers`]: what happened, and the invariants judged on it.
-//! - [`scenario`], [`run`], [`explore`], [`report`], [`bench`]: driving it.
+//! Layers point one way:
+//! - [`harness`]: the simulator (decisions, network, faults, world runtime, history,
+//!   runs, sweeps, shrinking, determinism), generic over a [`harness::System`]. It
+//!   imports nothing from the layers above.
+//! - [`ticketing`]: the system under test, written like the real app, and its
+//!   invariants, flaws, workload and scenarios; [`ticketing::system`] plugs it in.
+//! - [`report`], [`cli`], [`testing`], [`bench`]: commands and reports over both.
 
 #[cfg(not(madsim))]
 compile_error!(
@@ -14,28 +16,18 @@ compile_error!(
      A RUSTFLAGS environment variable replaces that setting: unset it, or add `--cfg madsim` to it."
 );
 
-pub mod app;
 pub mod bench;
-pub mod broker;
-pub mod checkers;
 pub mod cli;
-pub mod determinism;
-pub mod diagram;
-pub mod explore;
-pub mod flaws;
-pub mod history;
-pub mod junit;
-pub mod proto;
+pub mod harness;
 pub mod report;
-pub mod run;
-pub mod scenario;
-pub mod selftest;
-pub mod services;
-pub mod shrink;
-pub mod sim;
 pub mod testing;
-pub mod workload;
+pub mod ticketing;
 
-pub use explore::{explore, ExploreOptions, ExploreSummary};
-pub use run::{run_seed, RunOptions, RunOutcome};
-pub use scenario::Scenario;
+pub use harness::explore::{explore, ExploreOptions, ExploreSummary};
+pub use harness::run::{RunOptions, RunOutcome};
+pub use ticketing::{Scenario, Ticketing};
+
+/// Runs one seed of a ticketing scenario (see [`harness::run::run_seed`]).
+pub fn run_seed(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunOutcome<Ticketing> {
+    harness::run::run_seed::<Ticketing>(scenario, seed, options)
+}

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use ticketsim::testing::Sweep;
-//! use ticketsim::flaws::Preset;
+//! use ticketsim::ticketing::flaws::Preset;
 //!
 //! #[test]
 //! fn hardened_order_race_is_clean() {
@@ -11,10 +11,10 @@
 //! }
 //! ```
 
-use crate::explore::{explore, ExploreOptions, ExploreSummary};
-use crate::flaws::{Flaw, Preset};
+use crate::harness::explore::{explore, ExploreOptions, ExploreSummary};
 use crate::report::{replay_command, Overrides};
-use crate::scenario::Scenario;
+use crate::ticketing::flaws::{Flaw, Preset};
+use crate::ticketing::{Scenario, Ticketing};
 use std::ops::Range;
 use std::path::Path;
 
@@ -34,9 +34,9 @@ impl Sweep {
         Sweep::try_scenario(path).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    pub fn try_scenario(path: &str) -> Result<Sweep, crate::scenario::ScenarioError> {
+    pub fn try_scenario(path: &str) -> Result<Sweep, crate::ticketing::scenario::ScenarioError> {
         let scenario = Scenario::load(Path::new(path))?;
-        Ok(Sweep { path: path.to_string(), scenario, overrides: Overrides::default(), seeds: 0..100, jobs: crate::explore::default_jobs() })
+        Ok(Sweep { path: path.to_string(), scenario, overrides: Overrides::default(), seeds: 0..100, jobs: crate::harness::explore::default_jobs() })
     }
 
     /// Replaces the scenario's preset (and its flaw lists).
@@ -67,7 +67,7 @@ impl Sweep {
 
     /// Runs the sweep and returns its summary.
     pub fn run(&self) -> ExploreSummary {
-        explore(&self.scenario, &ExploreOptions { jobs: self.jobs, ..ExploreOptions::new(self.seeds.clone()) })
+        explore::<Ticketing>(&self.scenario, &ExploreOptions { jobs: self.jobs, ..ExploreOptions::new(self.seeds.clone()) })
     }
 
     /// Runs the sweep; `Err` lists every distinct failure with its replay command.
@@ -82,7 +82,7 @@ impl Sweep {
             message.push_str(&format!(
                 "  {invariant} on seed {} at {}: {}\n    replay with: {}\n",
                 first.seed,
-                crate::sim::fmt_time(first.time),
+                crate::harness::fmt_time(first.time),
                 first.explanation,
                 replay_command(&self.path, first.seed, &self.overrides)
             ));

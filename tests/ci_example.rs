@@ -2,7 +2,7 @@
 //! failure fails the test with the command that replays it. (This file is the example
 //! docs/ci.md points to.)
 
-use ticketsim::flaws::{Flaw, Preset};
+use ticketsim::ticketing::flaws::{Flaw, Preset};
 use ticketsim::testing::Sweep;
 
 #[test]

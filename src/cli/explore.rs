@@ -1,0 +1,126 @@
+//! `ticketsim explore`: a sweep of many seeds; failing seeds grouped by invariant and
+//! by bug fingerprint; JUnit and a regression corpus on request.
+
+use super::{load, parse_range, write_file, Format, ScenarioArgs};
+use crate::harness::explore::{default_jobs, explore, ExploreOptions, ExploreSummary};
+use crate::report;
+use crate::ticketing::{Scenario, Ticketing};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub(crate) struct ExploreArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Seed range A..B (B excluded)
+    #[arg(long, default_value = "0..100")]
+    seeds: String,
+    /// Worker threads (default: the core count)
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run one shard I/N of the range (seeds whose position is I mod N)
+    #[arg(long)]
+    shard: Option<String>,
+    /// Stop at the first failing seed
+    #[arg(long)]
+    fail_fast: bool,
+    /// Also write a JUnit XML report here
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Write a reproduction file per distinct bug (its smallest seed) into this directory
+    #[arg(long)]
+    save_failures: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("--shard {text}: write I/N with 0 <= I < N, e.g. 0/4");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
+    let loaded = load(&args.scenario)?;
+    let (scenario, overrides, path) = (&loaded.scenario, &loaded.overrides, &loaded.path);
+    let options = ExploreOptions {
+        seeds: parse_range(&args.seeds)?,
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        shard: args.shard.as_deref().map(parse_shard).transpose()?,
+        fail_fast: args.fail_fast,
+        progress: args.format == Format::Text,
+        keep_trace_hashes: false,
+    };
+    if options.jobs == 0 {
+        return Err("--jobs 0: at least one job is needed".into());
+    }
+    let summary = explore::<Ticketing>(scenario, &options);
+    if let Some(file) = &args.junit {
+        write_file(file, &report::junit::explore_xml(&scenario.name, path, &summary, overrides))?;
+    }
+    if let Some(dir) = &args.save_failures {
+        save_reproductions(dir, scenario, &summary)?;
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&json(scenario, path, overrides, &summary)).map_err(|e| e.to_string())?),
+        Format::Text => print!("{}", report::text::explore_text(&summary, path, overrides)),
+    }
+    Ok((summary.failing > 0) as i32)
+}
+
+fn json(scenario: &Scenario, path: &str, overrides: &report::Overrides, summary: &ExploreSummary) -> serde_json::Value {
+    let failures: Vec<serde_json::Value> = summary
+        .by_invariant
+        .iter()
+        .flat_map(|(invariant, seeds)| {
+            seeds.iter().map(move |s| {
+                serde_json::json!({
+                    "seed": s.seed,
+                    "invariant": invariant,
+                    "virtual_time": s.time.as_secs_f64(),
+                    "explanation": s.explanation,
+                    "trace_hash": s.trace_hash,
+                    "replay": report::replay_command(path, s.seed, overrides),
+                })
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": scenario.name,
+        "flaws": scenario.flaws().names(),
+        "seeds_run": summary.seeds_run,
+        "failing": summary.failing,
+        "liveness_not_judged": summary.liveness_not_judged,
+        "failing_by_invariant": summary.counts,
+        "failing_seeds": summary.failing_seeds,
+        "fabric": summary.fabric,
+        "nemesis": summary.nemesis,
+        "wall_seconds": summary.wall.as_secs_f64(),
+        "failures": failures,
+        "bugs": summary.groups.values().map(|g| serde_json::json!({
+            "fingerprint": g.fingerprint, "invariant": g.invariant, "seeds": g.seeds,
+            "smallest_seed": g.smallest.seed, "replay": report::replay_command(path, g.smallest.seed, overrides),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `explore --save-failures DIR`: a reproduction file for the smallest seed of each
+/// distinct bug, for a regression corpus that `ticketsim run DIR` replays.
+fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut written = std::collections::BTreeSet::new();
+    for group in summary.groups.values() {
+        let key = (group.invariant.clone(), group.smallest.seed);
+        if !written.insert(key) {
+            continue;
+        }
+        let mut repro = scenario.clone();
+        repro.reproduce = Some(crate::harness::shrink::Reproduce { seed: group.smallest.seed, invariant: group.invariant.clone(), choices: None });
+        let file = dir.join(format!("{}-{}-seed{}.toml", scenario.name, group.invariant, group.smallest.seed));
+        write_file(&file, &repro.to_file()?)?;
+    }
+    Ok(())
+}

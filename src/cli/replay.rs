@@ -1,0 +1,50 @@
+//! `ticketsim replay`: one seed again, with its full trace (virtual timestamps, the
+//! node of each line), filtered by record, node and time; the state of the records
+//! involved in each violation.
+
+use super::{load, replay_of, run_scenario, FilterArgs, ScenarioArgs};
+use crate::harness::run::RunOptions;
+use crate::report;
+
+#[derive(clap::Args)]
+pub(crate) struct ReplayArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Required, unless SCENARIO is a reproduction file
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also trace every network message (sent, dropped, duplicated, delivered)
+    #[arg(long)]
+    messages: bool,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
+    let loaded = load(&args.scenario)?;
+    let scenario = &loaded.scenario;
+    let filter = args.filter.filter()?;
+    if args.seed.is_none() && scenario.reproduce.is_none() {
+        return Err("replay needs --seed N (or a reproduction file)".into());
+    }
+    super::init_tracing();
+    let options = RunOptions { trace: Some(filter), record_messages: args.messages, keep_history: true, ..Default::default() };
+    let (seed, outcome) = run_scenario(scenario, args.seed, &options);
+    println!("{}", report::text::run_table(&outcome, scenario));
+    if outcome.failed() {
+        println!("{}", report::text::violations_table(&outcome.violations, 50));
+        if let Some(history) = &outcome.history {
+            let entries = history.entries();
+            for v in outcome.violations.iter().take(5) {
+                println!("state of {} at {} ({}):", v.records.join(", "), crate::harness::fmt_time(v.time), v.invariant);
+                for line in report::text::involved_state(&entries, v) {
+                    println!("  {line}");
+                }
+            }
+        }
+    } else {
+        println!("no invariant violated");
+    }
+    println!("replayed with  {}", replay_of(scenario, &loaded.path, seed, &loaded.overrides));
+    Ok(outcome.failed() as i32)
+}

@@ -1,0 +1,113 @@
+//! `ticketsim run`: one seed of a scenario (or a reproduction file, or a directory of
+//! them): the summary table, the scripted tables, the violations and the replay command.
+
+use super::{load, replay_of, run_scenario, Format, ScenarioArgs};
+use crate::harness::run::RunOptions;
+use crate::report;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub(crate) struct RunArgs {
+    /// A scenario, a reproduction file (its seed and choices), or a directory of them
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// Default 0, or a reproduction file's own seed
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print the full trace while running
+    #[arg(long)]
+    trace: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
+    if Path::new(&args.scenario.scenario).is_dir() {
+        return run_corpus(&args.scenario, args.format);
+    }
+    let loaded = load(&args.scenario)?;
+    let scenario = &loaded.scenario;
+    if args.trace {
+        super::init_tracing();
+    }
+    let options = RunOptions { trace: args.trace.then(Default::default), keep_history: true, ..Default::default() };
+    let (seed, outcome) = run_scenario(scenario, args.seed, &options);
+    let replay = replay_of(scenario, &loaded.path, seed, &loaded.overrides);
+    match args.format {
+        Format::Json => {
+            let json = report::text::RunJson {
+                scenario: &scenario.name,
+                seed,
+                flaws: scenario.flaws().names(),
+                virtual_time: outcome.end,
+                fabric: outcome.fabric,
+                nemesis: outcome.nemesis,
+                trace_hash: format!("{:016x}", outcome.trace_hash),
+                violations: &outcome.violations,
+                replay,
+            };
+            println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+        }
+        Format::Text => {
+            println!("{}", report::text::run_table(&outcome, scenario));
+            if let Some(history) = &outcome.history {
+                if let Some(table) = report::text::version_table(&history.entries(), scenario) {
+                    println!("version table\n{table}");
+                }
+                if let Some(table) = report::text::account_table(&history.entries(), scenario) {
+                    println!("accounts\n{table}");
+                }
+            }
+            if outcome.failed() {
+                println!("{}", report::text::violations_table(&outcome.violations, 20));
+                println!("replay with  {replay}");
+            } else {
+                println!("no invariant violated");
+            }
+            if let Some(reproduce) = &scenario.reproduce {
+                let again = outcome.violations.iter().any(|v| v.invariant == reproduce.invariant);
+                println!("reproduction of {}: {}", reproduce.invariant, if again { "reproduced" } else { "NOT reproduced (fixed?)" });
+            }
+        }
+    }
+    Ok(outcome.failed() as i32)
+}
+
+/// `run DIR`: every scenario or reproduction file in a directory (a regression corpus).
+fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.scenario)
+        .map_err(|e| format!("{}: {e}", args.scenario))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut results = Vec::new();
+    for path in &paths {
+        let file = ScenarioArgs { scenario: path.display().to_string(), ..args.clone() };
+        let loaded = load(&file)?;
+        let (seed, outcome) = run_scenario(&loaded.scenario, None, &RunOptions::default());
+        let mut violated: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
+        violated.sort();
+        violated.dedup();
+        results.push(serde_json::json!({
+            "file": path.display().to_string(),
+            "seed": seed,
+            "expected": loaded.scenario.reproduce.as_ref().map(|r| r.invariant.clone()),
+            "violated": violated,
+        }));
+    }
+    let violated = |r: &serde_json::Value| r["violated"].as_array().map(Vec::len).unwrap_or(0);
+    let failing = results.iter().filter(|r| violated(r) > 0).count();
+    match format {
+        Format::Json => println!("{}", serde_json::json!({"files": results, "failing": failing})),
+        Format::Text => {
+            for r in &results {
+                let names: Vec<&str> = r["violated"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+                let state = if names.is_empty() { "passes".to_string() } else { format!("violates {}", names.join(", ")) };
+                println!("{:<60} seed {:<8} {state}", r["file"].as_str().unwrap_or(""), r["seed"]);
+            }
+            println!("{} files, {failing} still failing", results.len());
+        }
+    }
+    Ok((failing > 0) as i32)
+}

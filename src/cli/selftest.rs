@@ -1,0 +1,49 @@
+//! `ticketsim selftest`: every flaw against the invariant expected to catch it, and
+//! every scenario hardened, which must stay clean.
+
+use super::{write_file, Format};
+use crate::harness::explore::default_jobs;
+use crate::ticketing::selftest::{render, selftest, SelftestOptions};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub(crate) struct SelftestArgs {
+    /// Seeds tried per flaw and trial before it counts as missed
+    #[arg(long, default_value_t = 500)]
+    seeds: u64,
+    /// Independent seed windows per flaw (the median is reported)
+    #[arg(long, default_value_t = 3)]
+    trials: u64,
+    /// Seeds of each scenario run with the hardened preset
+    #[arg(long, default_value_t = 200)]
+    hardened_seeds: u64,
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Also write a JUnit XML report here
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
+    if args.seeds == 0 || args.trials == 0 {
+        return Err("--seeds and --trials must be at least 1".into());
+    }
+    let options = SelftestOptions {
+        budget: args.seeds,
+        trials: args.trials,
+        hardened_seeds: args.hardened_seeds,
+        jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
+        scenarios_dir: "scenarios".into(),
+    };
+    let report = selftest(&options)?;
+    if let Some(file) = &args.junit {
+        write_file(file, &crate::report::junit::selftest_xml(&report))?;
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+        Format::Text => print!("{}", render(&report)),
+    }
+    Ok((!report.passed()) as i32)
+}

@@ -1,0 +1,56 @@
+//! `ticketsim shrink`: a failing seed cut down to a small reproduction file that
+//! `ticketsim run FILE` replays.
+
+use super::{load, write_file, Format, ScenarioArgs};
+use crate::ticketing::Ticketing;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub(crate) struct ShrinkArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    #[arg(long)]
+    seed: u64,
+    /// The invariant to keep failing (default: the first one the seed violates)
+    #[arg(long)]
+    invariant: Option<String>,
+    /// Where to write the reproduction (default: repro-<scenario>-<seed>.toml)
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Most runs to spend
+    #[arg(long, default_value_t = 20000)]
+    budget: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
+    let loaded = load(&args.scenario)?;
+    let scenario = &loaded.scenario;
+    let seed = args.seed;
+    let shrunk = crate::harness::shrink::shrink::<Ticketing>(scenario, seed, args.invariant.as_deref(), args.budget)?;
+    let out = args.out.unwrap_or_else(|| PathBuf::from(format!("repro-{}-{seed}.toml", scenario.name)));
+    write_file(&out, &shrunk.scenario.to_file()?)?;
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "invariant": shrunk.invariant, "before": shrunk.before, "after": shrunk.after,
+                "runs": shrunk.runs, "file": out.display().to_string(),
+                "replay": format!("ticketsim run {}", out.display()),
+            })
+        ),
+        Format::Text => {
+            let (b, a) = (shrunk.before, shrunk.after);
+            let t = crate::harness::fmt_time;
+            println!("shrunk seed {seed} of {} keeping {} failing ({} runs)", scenario.name, shrunk.invariant, shrunk.runs);
+            println!("                 before      after");
+            println!("messages     {:>10} {:>10}", b.messages, a.messages);
+            println!("events       {:>10} {:>10}", b.events, a.events);
+            println!("virtual time {:>10} {:>10}", t(b.virtual_time), t(a.virtual_time));
+            println!("choices      {:>10} {:>10}", b.choices, a.choices);
+            println!("wrote {}; replay with  ticketsim run {}", out.display(), out.display());
+        }
+    }
+    Ok(0)
+}

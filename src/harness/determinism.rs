@@ -1,0 +1,102 @@
+//! `check-determinism`: runs each seed twice in a row and once more inside a parallel
+//! sweep, and compares the three histories event by event; the second run also replays
+//! the first one's decisions draw for draw, so a run that asks for a different decision
+//! stops at that very draw. A divergence names the first differing event, its node and
+//! its virtual time.
+
+use super::run::{run_seed, RunOptions, RunOutcome};
+use super::system::System;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+/// How many runs this process has made with planted nondeterminism. Test-only, and on
+/// purpose process-wide: it is state that outlives a run and leaks into the next one,
+/// which is exactly what `check-determinism` must locate.
+static PLANTED_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A new planted run: store latencies will depend on this number.
+pub(crate) fn planted_run() -> u64 {
+    PLANTED_RUNS.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One history event, as compared.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Event {
+    pub index: usize,
+    #[serde(serialize_with = "super::system::ser_duration")]
+    pub time: Duration,
+    pub node: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Divergence {
+    pub seed: u64,
+    /// Which runs differ: "second run" or "parallel sweep".
+    pub against: &'static str,
+    /// The first event where the runs differ (`None`: that run ended earlier).
+    pub first: Option<Event>,
+    pub other: Option<Event>,
+}
+
+fn events<S: System>(outcome: RunOutcome<S>) -> Vec<Event> {
+    let Some(history) = outcome.history else {
+        let message = outcome.panic.unwrap_or_default();
+        return vec![Event { index: 0, time: Duration::ZERO, node: "-".into(), text: format!("the run panicked: {message}") }];
+    };
+    let entries = history.entries();
+    entries
+        .iter()
+        .map(|e| Event { index: e.index, time: e.time, node: e.node.as_deref().unwrap_or("-").to_string(), text: e.record.to_string() })
+        .collect()
+}
+
+fn first_difference(a: &[Event], b: &[Event]) -> Option<(Option<Event>, Option<Event>)> {
+    let n = a.len().max(b.len());
+    (0..n).find(|&i| a.get(i) != b.get(i)).map(|i| (a.get(i).cloned(), b.get(i).cloned()))
+}
+
+/// The seed's first run (its decisions recorded) and its second (checked against them).
+fn twice<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> (Vec<Event>, Vec<Event>) {
+    let first = run_seed::<S>(scenario, seed, &RunOptions { keep_history: true, record_choices: true, ..options.clone() });
+    let recording = Arc::new(first.choices.clone().unwrap_or_default());
+    let second = run_seed::<S>(scenario, seed, &RunOptions { keep_history: true, replay_exactly: Some(recording), ..options.clone() });
+    (events(first), events(second))
+}
+
+/// Checks every seed of `seeds`; returns the divergences found. Memory stays flat: a
+/// seed's histories are compared and dropped before the next seed's are made.
+pub fn check<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, options: &RunOptions) -> Vec<Divergence> {
+    let jobs = jobs.max(1) as u64;
+    let next = AtomicU64::new(seeds.start);
+    let (tx, rx) = mpsc::sync_channel::<(u64, Vec<Event>)>(jobs as usize);
+    let mut divergences = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (tx, next, seeds) = (tx.clone(), &next, seeds.clone());
+            scope.spawn(move || loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds.end {
+                    break;
+                }
+                let outcome = run_seed::<S>(scenario, seed, &RunOptions { keep_history: true, ..options.clone() });
+                if tx.send((seed, events(outcome))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (seed, parallel) in rx {
+            let (first, second) = twice::<S>(scenario, seed, options);
+            for (against, other) in [("second run", &second), ("parallel sweep", &parallel)] {
+                if let Some((a, b)) = first_difference(&first, other) {
+                    divergences.push(Divergence { seed, against, first: a, other: b });
+                }
+            }
+        }
+    });
+    divergences.sort_by_key(|d| d.seed);
+    divergences
+}

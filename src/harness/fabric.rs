@@ -1,0 +1,277 @@
+//! The network fabric: every message between nodes crosses it. Per message, from the
+//! decision source: drop with `drop_probability`, duplicate with
+//! `duplicate_probability` (each copy gets its own delay), and a delay drawn from
+//! `delay_min..=delay_max` (reordering follows). Partitions cut directed links.
+//!
+//! Delivery spawns the receiving actor's handler on the destination madsim node after
+//! the delay, so a crash of the destination loses what was in flight to it, and a
+//! paused destination holds its messages until it resumes.
+
+use super::choices::{Choices, Site};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Index of a node in the fabric (stable across crashes and restarts).
+pub type NodeIdx = u16;
+
+pub use super::BoxFuture;
+
+/// What a node runs when a message reaches it.
+pub trait Actor<M>: Send + Sync + 'static {
+    fn receive(self: Arc<Self>, from: NodeIdx, msg: M) -> BoxFuture;
+}
+
+/// A one-line description of a message, for traces and diagrams.
+pub trait Describe {
+    fn kind(&self) -> &'static str;
+    fn describe(&self) -> String;
+}
+
+/// Per-message fault settings of the fabric.
+#[derive(Clone, Debug)]
+pub struct FabricConfig {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    pub delay_min: Duration,
+    pub delay_max: Duration,
+}
+
+/// What the fabric did, counted over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FabricCounters {
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped_random: u64,
+    pub dropped_partition: u64,
+    pub dropped_node_down: u64,
+    pub duplicated: u64,
+}
+
+impl std::ops::AddAssign for FabricCounters {
+    fn add_assign(&mut self, c: FabricCounters) {
+        self.sent += c.sent;
+        self.delivered += c.delivered;
+        self.dropped_random += c.dropped_random;
+        self.dropped_partition += c.dropped_partition;
+        self.dropped_node_down += c.dropped_node_down;
+        self.duplicated += c.duplicated;
+    }
+}
+
+impl FabricCounters {
+    pub fn dropped(&self) -> u64 {
+        self.dropped_random + self.dropped_partition + self.dropped_node_down
+    }
+}
+
+/// A network event, handed to the observer when one is set (tracing, diagrams).
+#[derive(Clone, Debug)]
+pub enum NetEvent {
+    Sent { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str, text: String },
+    Duplicated { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str },
+    Dropped { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str, reason: &'static str },
+    Delivered { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str },
+}
+
+pub type Observer = Arc<dyn Fn(&NetEvent) + Send + Sync>;
+
+struct Slot<M> {
+    name: String,
+    node: Option<madsim::runtime::NodeHandle>,
+    actor: Option<Arc<dyn Actor<M>>>,
+    /// Links touching a reliable node are never dropped, duplicated or cut.
+    reliable: bool,
+}
+
+struct State<M> {
+    slots: Vec<Slot<M>>,
+    cuts: BTreeMap<(NodeIdx, NodeIdx), u32>,
+    config: FabricConfig,
+    counters: FabricCounters,
+    next_message_id: u64,
+}
+
+/// The fabric; cheap to clone.
+pub struct Fabric<M> {
+    state: Arc<Mutex<State<M>>>,
+    choices: Choices,
+    observer: Option<Observer>,
+}
+
+impl<M> Clone for Fabric<M> {
+    fn clone(&self) -> Self {
+        Fabric { state: self.state.clone(), choices: self.choices.clone(), observer: self.observer.clone() }
+    }
+}
+
+impl<M: Clone + Send + Describe + 'static> Fabric<M> {
+    pub fn new(config: FabricConfig, choices: Choices, observer: Option<Observer>) -> Self {
+        let state = State { slots: Vec::new(), cuts: BTreeMap::new(), config, counters: FabricCounters::default(), next_message_id: 0 };
+        Fabric { state: Arc::new(Mutex::new(state)), choices, observer }
+    }
+
+    /// Declares a node; it receives nothing until [`Fabric::attach`] is called.
+    pub fn add_node(&self, name: &str, reliable: bool) -> NodeIdx {
+        let mut state = self.state.lock().unwrap();
+        state.slots.push(Slot { name: name.to_string(), node: None, actor: None, reliable });
+        (state.slots.len() - 1) as NodeIdx
+    }
+
+    pub fn node_name(&self, idx: NodeIdx) -> String {
+        self.state.lock().unwrap().slots[idx as usize].name.clone()
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.state.lock().unwrap().slots.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Called by a node's init task in each incarnation: from now on messages to
+    /// `idx` run `actor` on the node that called.
+    pub fn attach(&self, idx: NodeIdx, madsim_node: madsim::runtime::NodeHandle, actor: Arc<dyn Actor<M>>) {
+        let mut state = self.state.lock().unwrap();
+        let slot = &mut state.slots[idx as usize];
+        slot.node = Some(madsim_node);
+        slot.actor = Some(actor);
+    }
+
+    /// Called by the harness when it kills a node: messages to it are dropped.
+    pub fn detach(&self, idx: NodeIdx) {
+        let mut state = self.state.lock().unwrap();
+        let slot = &mut state.slots[idx as usize];
+        slot.node = None;
+        slot.actor = None;
+    }
+
+    /// Forgets every node's actor: actors hold the fabric, so this breaks the cycle
+    /// and lets a finished run's world be freed.
+    pub fn shutdown(&self) {
+        for slot in self.state.lock().unwrap().slots.iter_mut() {
+            slot.node = None;
+            slot.actor = None;
+        }
+    }
+
+    pub fn is_up(&self, idx: NodeIdx) -> bool {
+        self.state.lock().unwrap().slots[idx as usize].actor.is_some()
+    }
+
+    /// Cuts the directed link `from -> to` until a matching [`Fabric::heal`].
+    pub fn cut(&self, from: NodeIdx, to: NodeIdx) {
+        *self.state.lock().unwrap().cuts.entry((from, to)).or_insert(0) += 1;
+    }
+
+    pub fn heal(&self, from: NodeIdx, to: NodeIdx) {
+        let mut state = self.state.lock().unwrap();
+        if let Some(count) = state.cuts.get_mut(&(from, to)) {
+            *count -= 1;
+            if *count == 0 {
+                state.cuts.remove(&(from, to));
+            }
+        }
+    }
+
+    pub fn heal_all(&self) {
+        self.state.lock().unwrap().cuts.clear();
+    }
+
+    pub fn counters(&self) -> FabricCounters {
+        self.state.lock().unwrap().counters
+    }
+
+    pub fn set_config(&self, config: FabricConfig) {
+        self.state.lock().unwrap().config = config;
+    }
+
+    fn observe(&self, event: NetEvent) {
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
+    }
+
+    /// Sends `msg` from `from` to `to`. Never blocks; the message may be dropped,
+    /// duplicated and delayed.
+    pub fn send(&self, from: NodeIdx, to: NodeIdx, msg: M) {
+        let (id, config, faulty) = {
+            let mut state = self.state.lock().unwrap();
+            state.counters.sent += 1;
+            state.next_message_id += 1;
+            let id = state.next_message_id;
+            let faulty = !(state.slots[from as usize].reliable || state.slots[to as usize].reliable);
+            (id, state.config.clone(), faulty)
+        };
+        if self.observer.is_some() {
+            self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
+        }
+        if faulty && self.choices.chance(Site::NetDrop, config.drop_probability) {
+            self.state.lock().unwrap().counters.dropped_random += 1;
+            self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "random" });
+            return;
+        }
+        let copies = if faulty && self.choices.chance(Site::NetDuplicate, config.duplicate_probability) {
+            self.state.lock().unwrap().counters.duplicated += 1;
+            self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
+            2
+        } else {
+            1
+        };
+        for _ in 1..copies {
+            let delay = self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+            self.deliver_later(id, from, to, msg.clone(), delay, faulty);
+        }
+        let delay = self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+        self.deliver_later(id, from, to, msg, delay, faulty);
+    }
+
+    fn deliver_later(&self, id: u64, from: NodeIdx, to: NodeIdx, msg: M, delay: Duration, faulty: bool) {
+        let kind = msg.kind();
+        let node = {
+            let mut state = self.state.lock().unwrap();
+            if faulty && state.cuts.contains_key(&(from, to)) {
+                state.counters.dropped_partition += 1;
+                None
+            } else if let Some(node) = state.slots[to as usize].node.clone() {
+                Some(node)
+            } else {
+                state.counters.dropped_node_down += 1;
+                None
+            }
+        };
+        let Some(node) = node else {
+            self.observe(NetEvent::Dropped { id, from, to, kind, reason: "down or cut" });
+            return;
+        };
+        let fabric = self.clone();
+        node.spawn(async move {
+            madsim::time::sleep(delay).await;
+            let actor = {
+                let mut state = fabric.state.lock().unwrap();
+                if faulty && state.cuts.contains_key(&(from, to)) {
+                    state.counters.dropped_partition += 1;
+                    None
+                } else {
+                    // The task runs only while the incarnation it was spawned on lives.
+                    let actor = state.slots[to as usize].actor.clone();
+                    if actor.is_some() {
+                        state.counters.delivered += 1;
+                        let c = state.counters;
+                        assert!(
+                            c.delivered + c.dropped() <= c.sent + c.duplicated,
+                            "harness assumption broken: more messages delivered or dropped than sent ({c:?})"
+                        );
+                    } else {
+                        state.counters.dropped_node_down += 1;
+                    }
+                    actor
+                }
+            };
+            match actor {
+                Some(actor) => {
+                    fabric.observe(NetEvent::Delivered { id, from, to, kind });
+                    actor.receive(from, msg).await
+                }
+                None => fabric.observe(NetEvent::Dropped { id, from, to, kind, reason: "cut on arrival" }),
+            }
+        });
+    }
+}

@@ -1,0 +1,259 @@
+//! The history of a run: every store round trip (captured by the store handle the
+//! harness gives a service), every fault, network events when asked for, and what the
+//! system's infrastructure reports through its probe, each with its virtual time and
+//! node. Invariants are pure functions of a history and the final states.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What a system's infrastructure reports, and the documents its stores hold.
+pub trait Observation: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static {
+    /// A document as a store wrote it.
+    type Doc: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static;
+    /// Whether this shows the system doing work that changes what happens next (a
+    /// message accepted or acknowledged, say). Liveness is judged only after a stretch
+    /// without progress.
+    fn is_progress(&self) -> bool;
+}
+
+/// What the fabric did with a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetWhat {
+    Sent(String),
+    Duplicated,
+    Dropped(&'static str),
+    Delivered,
+}
+
+/// What happened, at a virtual time.
+#[derive(Clone, Debug)]
+pub enum Record<O: Observation> {
+    /// One store round trip: the store, the call's name (what the handler asked for),
+    /// when it began, and what it wrote (nothing for a read).
+    Store { store: &'static str, call: &'static str, began: Duration, wrote: Vec<O::Doc> },
+    /// A network event (recorded only when messages are traced).
+    Net { id: u64, from: Arc<str>, to: Arc<str>, kind: &'static str, what: NetWhat },
+    /// A fault the nemesis inflicted or undid.
+    Fault { text: String },
+    /// Reported by the system's infrastructure through its probe.
+    Observed(O),
+}
+
+impl<O: Observation> Record<O> {
+    fn is_progress(&self) -> bool {
+        match self {
+            Record::Store { wrote, .. } => !wrote.is_empty(),
+            Record::Net { .. } => false,
+            Record::Fault { .. } => true,
+            Record::Observed(o) => o.is_progress(),
+        }
+    }
+}
+
+impl<O: Observation> fmt::Display for Record<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Record::Store { store, call, began, wrote } => {
+                write!(f, "{store} store {call}")?;
+                if wrote.is_empty() {
+                    return write!(f, " (read, since {})", super::fmt_time(*began));
+                }
+                for (i, doc) in wrote.iter().enumerate() {
+                    write!(f, "{}{doc}", if i == 0 { ": " } else { "; " })?;
+                }
+                Ok(())
+            }
+            Record::Net { id, from, to, kind, what } => match what {
+                NetWhat::Sent(text) => write!(f, "net #{id} {from} -> {to} {kind}: {text}"),
+                NetWhat::Duplicated => write!(f, "net #{id} {from} -> {to} {kind} duplicated"),
+                NetWhat::Dropped(reason) => write!(f, "net #{id} {from} -> {to} {kind} dropped ({reason})"),
+                NetWhat::Delivered => write!(f, "net #{id} {from} -> {to} {kind} delivered"),
+            },
+            Record::Fault { text } => write!(f, "nemesis: {text}"),
+            Record::Observed(o) => fmt::Display::fmt(o, f),
+        }
+    }
+}
+
+/// A record with its virtual time, the node it happened on, and its position.
+#[derive(Clone, Debug)]
+pub struct Entry<O: Observation> {
+    pub index: usize,
+    pub time: Duration,
+    pub node: Option<Arc<str>>,
+    pub record: Record<O>,
+}
+
+impl<O: Observation> Entry<O> {
+    /// Whether the entry names `word` (a record id, a node name) as a whole word.
+    pub fn mentions(&self, word: &str) -> bool {
+        self.node.as_deref() == Some(word) || mentions(&self.record.to_string(), word)
+    }
+
+    /// The documents this entry wrote to a store (none for anything else).
+    pub fn wrote(&self) -> &[O::Doc] {
+        match &self.record {
+            Record::Store { wrote, .. } => wrote,
+            _ => &[],
+        }
+    }
+
+    /// The store this entry is a round trip to, with the call's name.
+    pub fn store_call(&self) -> Option<(&'static str, &'static str)> {
+        match &self.record {
+            Record::Store { store, call, .. } => Some((store, call)),
+            _ => None,
+        }
+    }
+
+    pub fn observed(&self) -> Option<&O> {
+        match &self.record {
+            Record::Observed(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `text` contains `word` not glued to other letters or digits (`T1` is not in `T12`).
+pub fn mentions(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let glue = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    text.match_indices(word).any(|(i, _)| !glue(text[..i].chars().next_back()) && !glue(text[i + word.len()..].chars().next()))
+}
+
+/// Which entries a live trace prints.
+#[derive(Clone, Debug, Default)]
+pub struct TraceFilter {
+    pub node: Option<String>,
+    pub record: Option<String>,
+    pub from: Option<Duration>,
+    pub until: Option<Duration>,
+}
+
+impl TraceFilter {
+    pub fn matches<O: Observation>(&self, entry: &Entry<O>) -> bool {
+        self.from.is_none_or(|from| entry.time >= from)
+            && self.until.is_none_or(|until| entry.time <= until)
+            && self.node.as_deref().is_none_or(|n| entry.mentions(n))
+            && self.record.as_deref().is_none_or(|r| entry.mentions(r))
+    }
+}
+
+/// The recorded history; cheap to clone, shared by every node of a run.
+pub struct History<O: Observation> {
+    entries: Arc<Mutex<Vec<Entry<O>>>>,
+    /// The virtual time (ns) of the last record that showed progress.
+    last_progress: Arc<AtomicU64>,
+    trace: Option<Arc<TraceFilter>>,
+}
+
+impl<O: Observation> Clone for History<O> {
+    fn clone(&self) -> Self {
+        History { entries: self.entries.clone(), last_progress: self.last_progress.clone(), trace: self.trace.clone() }
+    }
+}
+
+impl<O: Observation> fmt::Debug for History<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "History({} records)", self.len())
+    }
+}
+
+impl<O: Observation> Default for History<O> {
+    fn default() -> Self {
+        History::new(None)
+    }
+}
+
+impl<O: Observation> History<O> {
+    /// A history; with a filter, matching entries are also emitted as tracing events.
+    pub fn new(trace: Option<TraceFilter>) -> Self {
+        History { entries: Arc::default(), last_progress: Arc::default(), trace: trace.map(Arc::new) }
+    }
+
+    /// Builds a history from hand-made records (for invariant tests).
+    pub fn from_records(records: Vec<(Duration, Record<O>)>) -> Self {
+        let history = History::new(None);
+        {
+            let mut entries = history.entries.lock().unwrap();
+            for (time, record) in records {
+                let index = entries.len();
+                entries.push(Entry { index, time, node: None, record });
+            }
+        }
+        history
+    }
+
+    /// Records at the current virtual time, on no particular node (the harness).
+    pub fn push(&self, record: Record<O>) {
+        self.push_on(None, record);
+    }
+
+    /// Records at the current virtual time, as happening on `node`.
+    pub fn push_on(&self, node: Option<&Arc<str>>, record: Record<O>) {
+        let time = super::now();
+        let mut entries = self.entries.lock().unwrap();
+        if let Some(last) = entries.last() {
+            assert!(time >= last.time, "harness assumption broken: virtual time ran backwards ({:?} after {:?})", time, last.time);
+        }
+        if record.is_progress() {
+            self.last_progress.store(time.as_nanos() as u64, Ordering::Relaxed);
+        }
+        let entry = Entry { index: entries.len(), time, node: node.cloned(), record };
+        if let Some(filter) = &self.trace {
+            if filter.matches(&entry) {
+                tracing::info!(target: "ticketsim", "{:<14} {}", entry.node.as_deref().unwrap_or("-"), entry.record);
+            }
+        }
+        entries.push(entry);
+    }
+
+    pub fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry<O>>> {
+        self.entries.lock().unwrap()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// When the system last showed progress.
+    pub fn last_progress(&self) -> Duration {
+        Duration::from_nanos(self.last_progress.load(Ordering::Relaxed))
+    }
+
+    /// A stable hash of the whole history (FNV-1a over each entry's time, node and
+    /// text): two runs of one seed must give the same value.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                hash ^= *b as u64;
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for entry in self.entries.lock().unwrap().iter() {
+            feed(&entry.time.as_nanos().to_le_bytes());
+            feed(entry.node.as_deref().unwrap_or("-").as_bytes());
+            feed(entry.record.to_string().as_bytes());
+        }
+        hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mentions_matches_whole_words_only() {
+        assert!(super::mentions("order O1 v0 created ticket=T1", "T1"));
+        assert!(!super::mentions("order O1 v0 created ticket=T12", "T1"));
+        assert!(super::mentions("ticket:updated/T1/v2", "T1"));
+    }
+}

@@ -1,0 +1,297 @@
+//! The nemesis: a fault schedule drawn from the decision source within a scenario's
+//! bounds (crashes and restarts of service instances, restarts of infrastructure such
+//! as a broker, pauses, partitions), and its execution on the world during the fault
+//! phase; everything is undone when the quiet phase begins. In swarm mode each seed
+//! first draws which fault kinds are on and how hard.
+
+use super::choices::{Choices, Site};
+use super::fabric::{Describe, NodeIdx};
+use super::history::Observation;
+use super::world::World;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct NemesisConfig {
+    pub crashes: u32,
+    pub crash_downtime: (Duration, Duration),
+    /// Restarts of infrastructure nodes (a broker).
+    pub infrastructure_restarts: u32,
+    pub infrastructure_downtime: (Duration, Duration),
+    pub pauses: u32,
+    pub pause_duration: (Duration, Duration),
+    pub partitions: u32,
+    pub partition_duration: (Duration, Duration),
+    pub swarm: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PartitionShape {
+    /// Both directions between two nodes.
+    TwoWay(NodeIdx, NodeIdx),
+    /// Only `from -> to`.
+    OneWay(NodeIdx, NodeIdx),
+    /// Every link to and from a node.
+    Isolate(NodeIdx),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// A service instance dies and comes back as a new incarnation.
+    Crash(NodeIdx),
+    /// An infrastructure node (a broker) restarts.
+    Restart(NodeIdx),
+    Pause(NodeIdx),
+    Partition(PartitionShape),
+}
+
+/// One scheduled fault: start, how long it lasts, what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub at: Duration,
+    pub lasts: Duration,
+    pub kind: FaultKind,
+}
+
+/// How hard a seed's network is, after the swarm draw: multipliers in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SwarmDraw {
+    pub drop: f64,
+    pub duplicate: f64,
+    pub delay: f64,
+}
+
+/// Draws the per-seed intensity of each fault kind. Without swarm everything is at full strength.
+pub fn draw_swarm(config: &NemesisConfig, choices: &Choices) -> (NemesisConfig, SwarmDraw) {
+    if !config.swarm {
+        return (config.clone(), SwarmDraw { drop: 1.0, duplicate: 1.0, delay: 1.0 });
+    }
+    // A kind is on with probability 3/4; when on, its strength is uniform.
+    let strength = |choices: &Choices| -> f64 {
+        if choices.draw(Site::Swarm, 4) == 0 {
+            0.0
+        } else {
+            (1 + choices.draw(Site::Swarm, 4)) as f64 / 4.0
+        }
+    };
+    let count = |max: u32, choices: &Choices| -> u32 { (max as f64 * strength(choices)).round() as u32 };
+    let mut drawn = config.clone();
+    drawn.crashes = count(config.crashes, choices);
+    drawn.infrastructure_restarts = count(config.infrastructure_restarts, choices);
+    drawn.pauses = count(config.pauses, choices);
+    drawn.partitions = count(config.partitions, choices);
+    let net = SwarmDraw { drop: strength(choices), duplicate: strength(choices), delay: 0.25 + 0.75 * strength(choices) };
+    (drawn, net)
+}
+
+/// Draws the fault schedule over `0..phase` for the given service instances and
+/// infrastructure nodes.
+pub fn plan(config: &NemesisConfig, phase: Duration, instances: &[NodeIdx], infrastructure: &[NodeIdx], choices: &Choices) -> Vec<Fault> {
+    let mut faults = Vec::new();
+    let at = |choices: &Choices| choices.duration(Site::Nemesis, Duration::ZERO, phase);
+    let lasts = |range: (Duration, Duration), choices: &Choices| choices.duration(Site::Nemesis, range.0, range.1);
+    if !instances.is_empty() {
+        for _ in 0..config.crashes {
+            let node = instances[choices.pick(Site::Nemesis, instances.len())];
+            faults.push(Fault { at: at(choices), lasts: lasts(config.crash_downtime, choices), kind: FaultKind::Crash(node) });
+        }
+        for _ in 0..config.pauses {
+            let node = instances[choices.pick(Site::Nemesis, instances.len())];
+            faults.push(Fault { at: at(choices), lasts: lasts(config.pause_duration, choices), kind: FaultKind::Pause(node) });
+        }
+    }
+    if !infrastructure.is_empty() {
+        for _ in 0..config.infrastructure_restarts {
+            let node = infrastructure[choices.pick(Site::Nemesis, infrastructure.len())];
+            faults.push(Fault { at: at(choices), lasts: lasts(config.infrastructure_downtime, choices), kind: FaultKind::Restart(node) });
+        }
+    }
+    let mut nodes: Vec<NodeIdx> = instances.to_vec();
+    nodes.extend_from_slice(infrastructure);
+    if nodes.len() >= 2 {
+        for _ in 0..config.partitions {
+            let a = nodes[choices.pick(Site::Nemesis, nodes.len())];
+            let others: Vec<NodeIdx> = nodes.iter().copied().filter(|n| *n != a).collect();
+            let b = others[choices.pick(Site::Nemesis, others.len())];
+            let shape = match choices.draw(Site::Nemesis, 3) {
+                0 => PartitionShape::TwoWay(a, b),
+                1 => PartitionShape::OneWay(a, b),
+                _ => PartitionShape::Isolate(a),
+            };
+            faults.push(Fault { at: at(choices), lasts: lasts(config.partition_duration, choices), kind: FaultKind::Partition(shape) });
+        }
+    }
+    faults.sort_by_key(|f| f.at);
+    faults
+}
+
+/// What the nemesis did, counted over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NemesisCounters {
+    pub crashes: u64,
+    pub restarts: u64,
+    pub infrastructure_restarts: u64,
+    pub pauses: u64,
+    pub partitions: u64,
+}
+
+impl std::ops::AddAssign for NemesisCounters {
+    fn add_assign(&mut self, c: NemesisCounters) {
+        self.crashes += c.crashes;
+        self.restarts += c.restarts;
+        self.infrastructure_restarts += c.infrastructure_restarts;
+        self.pauses += c.pauses;
+        self.partitions += c.partitions;
+    }
+}
+
+/// Carries out a fault plan on a world.
+pub struct Executor<M, O: Observation> {
+    pub(crate) world: Arc<World<M, O>>,
+    /// Crashes and pauses wait until this says the node serves no user request.
+    pub(crate) serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>>,
+    pub(crate) counters: Mutex<NemesisCounters>,
+}
+
+impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
+    async fn wait_until_spare(&self, idx: NodeIdx) {
+        if let Some(serving) = &self.serving {
+            while serving(idx) {
+                madsim::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut NemesisCounters)) {
+        f(&mut self.counters.lock().unwrap());
+    }
+
+    /// Waits for the fault's time, inflicts it, waits its duration and undoes it
+    /// (unless the quiet phase has undone it already).
+    pub async fn inflict(self: Arc<Self>, fault: Fault) {
+        madsim::time::sleep(fault.at).await;
+        let world = &self.world;
+        match fault.kind {
+            FaultKind::Crash(idx) | FaultKind::Restart(idx) => {
+                if matches!(fault.kind, FaultKind::Crash(_)) {
+                    self.wait_until_spare(idx).await;
+                }
+                if !world.crash(idx) {
+                    return;
+                }
+                self.count(|c| match fault.kind {
+                    FaultKind::Crash(_) => c.crashes += 1,
+                    _ => c.infrastructure_restarts += 1,
+                });
+                madsim::time::sleep(fault.lasts).await;
+                if world.restart(idx) {
+                    self.count(|c| c.restarts += 1);
+                }
+            }
+            FaultKind::Pause(idx) => {
+                self.wait_until_spare(idx).await;
+                if !world.pause(idx) {
+                    return;
+                }
+                self.count(|c| c.pauses += 1);
+                world.record(format!("pause {} for {}", world.node_name(idx), super::fmt_time(fault.lasts)));
+                madsim::time::sleep(fault.lasts).await;
+                world.resume(idx);
+            }
+            FaultKind::Partition(shape) => {
+                if world.is_quiet() {
+                    return;
+                }
+                let links = self.links(shape);
+                for (a, b) in &links {
+                    world.fabric.cut(*a, *b);
+                }
+                self.count(|c| c.partitions += 1);
+                world.record(format!("partition {} for {}", self.describe(shape), super::fmt_time(fault.lasts)));
+                madsim::time::sleep(fault.lasts).await;
+                if !world.is_quiet() {
+                    for (a, b) in &links {
+                        world.fabric.heal(*a, *b);
+                    }
+                    world.record(format!("heal {}", self.describe(shape)));
+                }
+            }
+        }
+    }
+
+    /// The quiet phase begins: every fault is undone (restarts counted) and none starts.
+    pub fn quiet(&self) {
+        let restarted = self.world.quiet();
+        self.count(|c| c.restarts += restarted);
+    }
+
+    fn links(&self, shape: PartitionShape) -> Vec<(NodeIdx, NodeIdx)> {
+        match shape {
+            PartitionShape::TwoWay(a, b) => vec![(a, b), (b, a)],
+            PartitionShape::OneWay(a, b) => vec![(a, b)],
+            PartitionShape::Isolate(a) => {
+                let all = self.world.fabric.node_names().len() as NodeIdx;
+                (0..all).filter(|n| *n != a).flat_map(|n| [(a, n), (n, a)]).collect()
+            }
+        }
+    }
+
+    fn describe(&self, shape: PartitionShape) -> String {
+        let name = |n| self.world.node_name(n);
+        match shape {
+            PartitionShape::TwoWay(a, b) => format!("{} <-x-> {}", name(a), name(b)),
+            PartitionShape::OneWay(a, b) => format!("{} -x-> {}", name(a), name(b)),
+            PartitionShape::Isolate(a) => format!("isolate {}", name(a)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> NemesisConfig {
+        let r = (Duration::from_secs(1), Duration::from_secs(2));
+        NemesisConfig {
+            crashes: 3,
+            crash_downtime: r,
+            infrastructure_restarts: 1,
+            infrastructure_downtime: r,
+            pauses: 2,
+            pause_duration: r,
+            partitions: 4,
+            partition_duration: r,
+            swarm: false,
+        }
+    }
+
+    #[test]
+    fn plan_draws_every_fault_within_bounds_in_time_order() {
+        madsim::runtime::Runtime::with_seed_and_config(7, Default::default()).block_on(async {
+            let choices = Choices::from_runtime();
+            let phase = Duration::from_secs(30);
+            let faults = plan(&config(), phase, &[1, 2], &[0], &choices);
+            assert_eq!(faults.len(), 10);
+            assert!(faults.windows(2).all(|w| w[0].at <= w[1].at));
+            for f in &faults {
+                assert!(f.at <= phase && f.lasts >= Duration::from_secs(1) && f.lasts <= Duration::from_secs(2));
+                if let FaultKind::Crash(n) | FaultKind::Pause(n) = f.kind {
+                    assert!(n == 1 || n == 2, "only service instances crash or pause");
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn swarm_stays_within_the_scenario_bounds() {
+        madsim::runtime::Runtime::with_seed_and_config(3, Default::default()).block_on(async {
+            let choices = Choices::from_runtime();
+            let swarm = NemesisConfig { swarm: true, ..config() };
+            for _ in 0..50 {
+                let (drawn, net) = draw_swarm(&swarm, &choices);
+                assert!(drawn.crashes <= 3 && drawn.partitions <= 4 && drawn.pauses <= 2 && drawn.infrastructure_restarts <= 1);
+                assert!((0.0..=1.0).contains(&net.drop) && (0.25..=1.0).contains(&net.delay));
+            }
+        });
+    }
+}

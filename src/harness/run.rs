@@ -1,0 +1,275 @@
+//! One seed of one scenario: a fresh madsim runtime, the system's world built on it,
+//! the fault phase (workload and faults), the quiet phase (faults undone, the system
+//! drains), the final states, and every invariant judged.
+
+use super::choices::{self, Choice, Choices};
+use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
+use super::history::{History, NetWhat, Record, TraceFilter};
+use super::nemesis::{self, Executor, NemesisConfig, NemesisCounters};
+use super::system::{Check, InvariantKind, System, Violation};
+use super::world::{NodeRole, WorldBuilder};
+use madsim::runtime::Runtime;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// The per-message faults of the network.
+#[derive(Clone, Debug)]
+pub struct NetworkOptions {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    pub delay: (Duration, Duration),
+}
+
+/// The harness's settings of a run, as a system derives them from its scenario. One
+/// plain struct, printed by `replay`.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub network: NetworkOptions,
+    pub nemesis: NemesisConfig,
+    /// Workload and faults run this long.
+    pub fault_phase: Duration,
+    /// Then no faults, for this long after the workload has finished.
+    pub quiet_phase: Duration,
+    /// The system has settled once nothing made progress for this long (the longest
+    /// of its retry periods plus its slowest handler); liveness is judged only then.
+    pub settle_window: Duration,
+    /// Crashes and pauses wait until the node serves no user request.
+    pub spare_serving_nodes: bool,
+}
+
+/// How a single run is carried out.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Emit history records matching this filter as tracing events while running.
+    pub trace: Option<TraceFilter>,
+    /// Also record every network message (sent, dropped, duplicated, delivered).
+    pub record_messages: bool,
+    /// Keep the history and the final state in the outcome.
+    pub keep_history: bool,
+    /// Test-only: make the named node panic at this virtual time, to show that a
+    /// panic inside a simulated node is reported as a finding.
+    pub inject_panic: Option<(String, Duration)>,
+    /// Test-only: store latencies leak state between runs (see `check-determinism`).
+    pub plant_nondeterminism: bool,
+    /// Record every decision the run makes (returned in the outcome).
+    pub record_choices: bool,
+    /// Answer decisions from this record, per site, instead of the RNG (shrinking).
+    pub replay_choices: Option<choices::Record>,
+    /// Check every decision against this recording, draw for draw.
+    pub replay_exactly: Option<Arc<Vec<Choice>>>,
+}
+
+/// Whether liveness invariants were judged.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Liveness {
+    /// Nothing made progress for a settle window before the end: judged.
+    Judged,
+    /// The system was still working too close to the end: liveness says nothing.
+    NotJudged {
+        #[serde(serialize_with = "super::system::ser_duration")]
+        last_progress: Duration,
+        #[serde(serialize_with = "super::system::ser_duration")]
+        settle_window: Duration,
+    },
+}
+
+impl Liveness {
+    pub fn judged(&self) -> bool {
+        *self == Liveness::Judged
+    }
+}
+
+/// Everything a run produced.
+pub struct RunOutcome<S: System> {
+    pub seed: u64,
+    pub violations: Vec<Violation>,
+    pub liveness: Liveness,
+    pub fabric: FabricCounters,
+    pub nemesis: NemesisCounters,
+    pub end: Duration,
+    pub history_len: usize,
+    pub trace_hash: u64,
+    pub history: Option<History<S::Obs>>,
+    pub final_state: Option<S::Final>,
+    /// Set when a simulated node panicked: a finding, not a crash of the tool.
+    pub panic: Option<String>,
+    /// The run's decisions, when they were recorded.
+    pub choices: Option<Vec<Choice>>,
+    /// The nodes of the run, in fabric order.
+    pub nodes: Vec<String>,
+}
+
+impl<S: System> RunOutcome<S> {
+    pub fn failed(&self) -> bool {
+        !self.violations.is_empty()
+    }
+}
+
+/// Runs one seed. Never panics because a simulated node panicked: that becomes a
+/// `node-panic` violation.
+pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
+    let scenario = scenario.clone();
+    let opts = options.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let runtime = Runtime::with_seed_and_config(seed, madsim::Config::default());
+        runtime.block_on(run_world::<S>(scenario, seed, opts))
+    }));
+    match result {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            RunOutcome {
+                seed,
+                violations: vec![Violation::new("node-panic", Duration::ZERO, vec![], format!("a simulated node panicked: {message}"))],
+                liveness: Liveness::Judged,
+                fabric: FabricCounters::default(),
+                nemesis: NemesisCounters::default(),
+                end: Duration::ZERO,
+                history_len: 0,
+                trace_hash: 0,
+                history: None,
+                final_state: None,
+                panic: Some(message),
+                choices: None,
+                nodes: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Records network events in the history, naming nodes.
+fn net_observer<O: super::history::Observation>(history: History<O>, names: Arc<OnceLock<Vec<Arc<str>>>>) -> super::fabric::Observer {
+    Arc::new(move |event: &NetEvent| {
+        let names = names.get().expect("nodes are named before any message");
+        let name = |idx: NodeIdx| names[idx as usize].clone();
+        let (id, from, to, kind, what) = match event {
+            NetEvent::Sent { id, from, to, kind, text } => (*id, *from, *to, *kind, NetWhat::Sent(text.clone())),
+            NetEvent::Duplicated { id, from, to, kind } => (*id, *from, *to, *kind, NetWhat::Duplicated),
+            NetEvent::Dropped { id, from, to, kind, reason } => (*id, *from, *to, *kind, NetWhat::Dropped(reason)),
+            NetEvent::Delivered { id, from, to, kind } => (*id, *from, *to, *kind, NetWhat::Delivered),
+        };
+        let on = name(if matches!(what, NetWhat::Delivered) { to } else { from });
+        history.push_on(Some(&on), Record::Net { id, from: name(from), to: name(to), kind, what });
+    })
+}
+
+/// The fabric's settings for this seed, after the swarm draw.
+fn fabric_config(network: &NetworkOptions, swarm: nemesis::SwarmDraw) -> FabricConfig {
+    let spread = (network.delay.1 - network.delay.0).mul_f64(swarm.delay);
+    FabricConfig {
+        drop_probability: network.drop_probability * swarm.drop,
+        duplicate_probability: network.duplicate_probability * swarm.duplicate,
+        delay_min: network.delay.0,
+        delay_max: network.delay.0 + spread,
+    }
+}
+
+async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions) -> RunOutcome<S> {
+    let choices = Choices::from_runtime();
+    if options.record_choices {
+        choices.start_recording();
+    }
+    if let Some(record) = &options.replay_choices {
+        choices.replay(record);
+    }
+    if let Some(recording) = &options.replay_exactly {
+        choices.replay_exactly(recording);
+    }
+    let history: History<S::Obs> = History::new(options.trace.clone());
+    let sim = S::options(&scenario);
+    let (nemesis_config, swarm) = nemesis::draw_swarm(&sim.nemesis, &choices);
+    let fabric_config = fabric_config(&sim.network, swarm);
+    let names: Arc<OnceLock<Vec<Arc<str>>>> = Arc::default();
+    let observer = options.record_messages.then(|| net_observer(history.clone(), names.clone()));
+    let fabric: Fabric<S::Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer);
+
+    let planted = options.plant_nondeterminism.then(super::determinism::planted_run);
+    let mut builder = WorldBuilder::new(fabric.clone(), choices.clone(), history.clone(), planted);
+    let system = S::build(&scenario, &mut builder);
+    let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
+    let world = Arc::new(builder.build());
+    world.boot().await;
+    let workload = world.users.spawn(system.clone().workload());
+
+    if let Some((name, at)) = options.inject_panic.clone() {
+        if let Some(idx) = world.with_role(|_| true).into_iter().find(|idx| world.node_name(*idx) == name) {
+            world.spawn_on(idx, async move {
+                madsim::time::sleep(at).await;
+                panic!("injected panic in {name}");
+            });
+        }
+    }
+
+    // The fault phase.
+    let instances = world.with_role(|r| r == NodeRole::Service);
+    let infrastructure = world.with_role(|r| r == NodeRole::Infrastructure);
+    let plan = nemesis::plan(&nemesis_config, sim.fault_phase, &instances, &infrastructure, &choices);
+    let serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
+        let system = system.clone();
+        Arc::new(move |idx| system.serving(idx)) as Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>
+    });
+    let executor = Arc::new(Executor { world: world.clone(), serving, counters: Mutex::default() });
+    let fault_tasks: Vec<_> = plan.into_iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault))).collect();
+    madsim::time::sleep(sim.fault_phase).await;
+
+    // The quiet phase: undo every fault, stop dropping and duplicating, let it drain.
+    let quiet_start = super::now();
+    executor.quiet();
+    fabric.set_config(FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, ..fabric_config });
+    let _ = workload.await;
+    madsim::time::sleep(sim.quiet_phase).await;
+
+    let end = super::now();
+    let final_state = system.final_state();
+    world.shutdown();
+    for task in fault_tasks {
+        task.abort();
+    }
+    let last_progress = history.last_progress();
+    let liveness = if end.saturating_sub(last_progress) >= sim.settle_window {
+        Liveness::Judged
+    } else {
+        Liveness::NotJudged { last_progress, settle_window: sim.settle_window }
+    };
+    let violations = judge::<S>(&scenario, &history, &final_state, (quiet_start, end), sim.settle_window, liveness.judged());
+    let nemesis_counters = *executor.counters.lock().unwrap();
+    drop(system);
+    RunOutcome {
+        seed,
+        violations,
+        liveness,
+        fabric: fabric.counters(),
+        nemesis: nemesis_counters,
+        end,
+        history_len: history.len(),
+        trace_hash: history.fingerprint(),
+        history: options.keep_history.then(|| history.clone()),
+        final_state: options.keep_history.then_some(final_state),
+        panic: None,
+        choices: options.record_choices.then(|| choices.take_record()),
+        nodes: fabric.node_names(),
+    }
+}
+
+/// Runs the invariants that apply to the scenario: safety always, liveness when judged.
+pub fn judge<S: System>(
+    scenario: &S::Scenario,
+    history: &History<S::Obs>,
+    final_state: &S::Final,
+    (quiet_start, end): (Duration, Duration),
+    settle_window: Duration,
+    liveness_judged: bool,
+) -> Vec<Violation> {
+    let entries = history.entries();
+    let check = Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window };
+    S::invariants()
+        .iter()
+        .filter(|inv| (inv.applies)(scenario) && (inv.kind == InvariantKind::Safety || liveness_judged))
+        .flat_map(|inv| (inv.check)(&check))
+        .collect()
+}

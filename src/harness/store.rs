@@ -1,0 +1,88 @@
+//! The store handle the harness gives a service: the service's database behind round
+//! trips. The database belongs to the service, not to an instance, so it survives
+//! crashes. Every call waits a latency drawn from the decision source (that is where
+//! concurrent handlers interleave), then runs atomically; afterwards the handle drains
+//! the database's change stream and records the call and what it wrote. Services never
+//! record anything themselves.
+
+use super::choices::{Choices, Site};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A database state that reports what it wrote (its change stream, like a real
+/// database's oplog): the store handle drains it after every call.
+pub trait Journal: Send + 'static {
+    /// A document as written.
+    type Doc: Send + 'static;
+    /// Documents written since the last call, oldest first.
+    fn take_changes(&mut self) -> Vec<Self::Doc>;
+}
+
+/// Records one store call: the node that made it, its name, when it began, what it wrote.
+pub(crate) type Recorder<D> = Arc<dyn Fn(Option<&Arc<str>>, &'static str, Duration, Vec<D>) + Send + Sync>;
+
+/// A service's database as one instance sees it; cheap to clone.
+pub struct Store<St: Journal> {
+    pub(crate) name: &'static str,
+    /// The instance using this handle, for the history.
+    pub(crate) node: Option<Arc<str>>,
+    pub(crate) state: Arc<Mutex<St>>,
+    pub(crate) choices: Choices,
+    pub(crate) latency: (Duration, Duration),
+    pub(crate) recorder: Recorder<St::Doc>,
+    /// Test-only: a latency offset that depends on state outside the run.
+    pub(crate) planted: Option<u64>,
+}
+
+impl<St: Journal> Clone for Store<St> {
+    fn clone(&self) -> Self {
+        Store {
+            name: self.name,
+            node: self.node.clone(),
+            state: self.state.clone(),
+            choices: self.choices.clone(),
+            latency: self.latency,
+            recorder: self.recorder.clone(),
+            planted: self.planted,
+        }
+    }
+}
+
+impl<St: Journal> Store<St> {
+    /// The same database, used by the instance on `node`.
+    pub fn on(&self, node: &Arc<str>) -> Self {
+        Store { node: Some(node.clone()), ..self.clone() }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// One round trip named `call` (what the handler asks for: `read`, `lock`, ...):
+    /// waits the store latency, then runs `f` atomically.
+    pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
+        let began = super::now();
+        let mut latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
+        if let Some(run) = self.planted {
+            latency += Duration::from_micros(1 + run % 97);
+        }
+        madsim::time::sleep(latency).await;
+        self.now(call, began, f)
+    }
+
+    /// Runs `f` atomically without a round trip, recorded as a call that began at `began`.
+    fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> R {
+        let (result, wrote) = {
+            let mut state = self.state.lock().unwrap();
+            let result = f(&mut state);
+            (result, state.take_changes())
+        };
+        (self.recorder)(self.node.as_ref(), call, began, wrote);
+        result
+    }
+
+    /// Reads the state without a round trip and without recording (final states, reports).
+    pub fn read<R>(&self, f: impl FnOnce(&St) -> R) -> R {
+        f(&self.state.lock().unwrap())
+    }
+}

@@ -1,0 +1,160 @@
+//! The contract between the harness and a system under test. A system says what a
+//! scenario of it is, which nodes it runs and how each starts (again, after a crash),
+//! what its users do, what state it leaves, and which invariants must hold. The harness
+//! does the rest: network, faults, time, history, sweeps, shrinking.
+
+use super::fabric::{Describe, NodeIdx};
+use super::history::{Entry, Observation};
+use super::world::WorldBuilder;
+use super::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A system under test.
+pub trait System: Send + Sync + Sized + 'static {
+    /// Everything a run is configured by (a scenario file, once parsed).
+    type Scenario: Clone + Send + Sync + 'static;
+    /// What crosses the fabric between the system's nodes.
+    type Message: Clone + Send + Describe + 'static;
+    /// What the system's infrastructure reports (beyond what the harness records itself).
+    type Obs: Observation;
+    /// What a run leaves behind, read after the quiet phase.
+    type Final: Send + Sync + 'static;
+
+    /// The harness's settings for a run of this scenario.
+    fn options(scenario: &Self::Scenario) -> super::run::SimOptions;
+
+    /// Declares the system's nodes (each with how it starts in every incarnation), its
+    /// stores and its users node. Called once per run, inside the runtime.
+    fn build(scenario: &Self::Scenario, world: &mut WorldBuilder<Self::Message, Self::Obs>) -> Arc<Self>;
+
+    /// The users' work; runs on the users node until it has issued every request.
+    fn workload(self: Arc<Self>) -> BoxFuture;
+
+    /// True while `node` serves a user request (faults may be told to spare it).
+    fn serving(&self, _node: NodeIdx) -> bool {
+        false
+    }
+
+    /// Reads the final states, after the quiet phase.
+    fn final_state(&self) -> Self::Final;
+
+    /// The invariants judged on every run.
+    fn invariants() -> &'static [Invariant<Self>];
+
+    /// Simplifications `shrink` may try on a scenario, each returning `None` when it
+    /// does not apply. Each must keep the scenario valid or be rejected by `is_valid`.
+    fn simplifications(scenario: &Self::Scenario) -> Vec<Simplification<Self::Scenario>>;
+
+    /// Whether a (simplified) scenario is still one the system accepts.
+    fn is_valid(scenario: &Self::Scenario) -> Result<(), String>;
+
+    /// The reproduction a scenario carries (a file written by `shrink`), if any.
+    fn reproduction(scenario: &Self::Scenario) -> Option<&super::shrink::Reproduce>;
+
+    /// The scenario carrying `reproduce`.
+    fn with_reproduction(scenario: &Self::Scenario, reproduce: Option<super::shrink::Reproduce>) -> Self::Scenario;
+}
+
+/// One way to make a scenario smaller: `None` when it does not apply.
+pub type Simplification<Sc> = Box<dyn Fn(&Sc) -> Option<Sc>>;
+
+/// Safety invariants must hold at every point of the history; liveness ones are
+/// judged on the final states, and only when the system had settled (see
+/// [`super::run::Liveness`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvariantKind {
+    Safety,
+    Liveness,
+}
+
+/// A named property: a one-line meaning and a pure function of what a run recorded.
+pub struct Invariant<S: System> {
+    pub name: &'static str,
+    pub meaning: &'static str,
+    pub kind: InvariantKind,
+    /// Whether the invariant can say anything about this scenario (e.g. it needs a
+    /// service the scenario does not run). One that cannot is skipped, not passed.
+    pub applies: fn(&S::Scenario) -> bool,
+    pub check: fn(&Check<S>) -> Vec<Violation>,
+}
+
+/// What an invariant is judged on.
+pub struct Check<'a, S: System> {
+    pub entries: &'a [Entry<S::Obs>],
+    pub final_state: &'a S::Final,
+    pub scenario: &'a S::Scenario,
+    /// When the quiet phase began, and when the run ended.
+    pub quiet_start: Duration,
+    pub end: Duration,
+    /// How long with no progress shows the system settled (liveness judges only what
+    /// had this long to happen).
+    pub settle_window: Duration,
+}
+
+/// A broken invariant: which, when (virtual time), the records involved, and a
+/// one-line explanation a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Violation {
+    pub invariant: &'static str,
+    #[serde(serialize_with = "ser_duration")]
+    pub time: Duration,
+    pub records: Vec<String>,
+    pub explanation: String,
+}
+
+pub fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl Violation {
+    pub fn new(invariant: &'static str, time: Duration, records: Vec<String>, explanation: String) -> Self {
+        Violation { invariant, time, records, explanation }
+    }
+
+    /// The bug's fingerprint: the invariant plus the shape of the explanation, with
+    /// record ids, numbers and quoted values blanked, so the seeds that hit one bug group
+    /// together whatever ids and versions each run gave its records.
+    pub fn fingerprint(&self) -> String {
+        let mut shape = String::new();
+        let mut chars = self.explanation.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                for d in chars.by_ref() {
+                    if d == '"' {
+                        break;
+                    }
+                }
+                shape.push('…');
+            } else if c.is_ascii_digit() || ((c.is_ascii_uppercase() || c == '-') && chars.peek().is_some_and(|n| n.is_ascii_digit())) {
+                while chars.peek().is_some_and(|n| n.is_ascii_digit() || *n == '.') {
+                    chars.next();
+                }
+                if !shape.ends_with('#') {
+                    shape.push('#');
+                }
+            } else {
+                shape.push(c);
+            }
+        }
+        format!("{}: {shape}", self.invariant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Violation;
+    use std::time::Duration;
+
+    #[test]
+    fn fingerprints_ignore_ids_numbers_and_values_but_not_the_shape() {
+        let v = |e: &str| Violation::new("no-double-reservation", Duration::ZERO, vec![], e.into()).fingerprint();
+        assert_eq!(
+            v("ticket T1 is held by 2 non-cancelled orders at once: O1, O2"),
+            v("ticket T12 is held by 3 non-cancelled orders at once: O7, O9")
+        );
+        assert_ne!(v("ticket T1 is held by 2 non-cancelled orders at once: O1, O2"), v("ticket T1 was paid for by two orders: O1, O2"));
+        assert_eq!(v(r#"replica is v2 "a" 3"#), v(r#"replica is v7 "b" 9"#));
+    }
+}

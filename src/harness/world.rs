@@ -1,0 +1,326 @@
+//! The world runtime: the madsim nodes of a run and their incarnations. A system
+//! declares its nodes on a [`WorldBuilder`] (a name, a role, and how the node starts,
+//! which runs again in every incarnation after a crash); the harness builds them,
+//! attaches each incarnation's actor to the fabric, and kills, restarts, pauses and
+//! resumes them when the nemesis says so.
+
+use super::choices::Choices;
+use super::fabric::{Actor, Fabric, NodeIdx};
+use super::history::{History, Observation, Record};
+use super::store::{Journal, Store};
+use madsim::runtime::{Handle, NodeHandle};
+use madsim::task::NodeId;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// What faults a node can suffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRole {
+    /// A service instance: crashes (and restarts), pauses, partitions.
+    Service,
+    /// Shared infrastructure (a broker): restarts and partitions, never paused.
+    Infrastructure,
+    /// Where the users' requests come from: never faulted; `reliable` links are only
+    /// ever delayed (never dropped, duplicated or cut).
+    Users { reliable: bool },
+}
+
+/// A way for a system's infrastructure (a broker, a broker client) to report what it
+/// observes into the history. Services' handlers are never given one.
+pub struct Probe<O: Observation> {
+    history: History<O>,
+    node: Option<Arc<str>>,
+}
+
+impl<O: Observation> Clone for Probe<O> {
+    fn clone(&self) -> Self {
+        Probe { history: self.history.clone(), node: self.node.clone() }
+    }
+}
+
+impl<O: Observation> Probe<O> {
+    /// The same probe, reporting as happening on `node`.
+    pub fn on(&self, node: &Arc<str>) -> Self {
+        Probe { history: self.history.clone(), node: Some(node.clone()) }
+    }
+
+    pub fn observe(&self, observation: O) {
+        self.history.push_on(self.node.as_ref(), Record::Observed(observation));
+    }
+}
+
+/// What a node's start function is given, in each incarnation.
+pub struct NodeContext<M, O: Observation> {
+    pub idx: NodeIdx,
+    pub name: Arc<str>,
+    /// 1 for the first start, 2 after the first restart, ...
+    pub incarnation: u32,
+    pub fabric: Fabric<M>,
+    pub probe: Probe<O>,
+}
+
+type Start<M, O> = Arc<dyn Fn(&NodeContext<M, O>) -> Arc<dyn Actor<M>> + Send + Sync>;
+
+struct Declared<M, O: Observation> {
+    idx: NodeIdx,
+    name: Arc<str>,
+    role: NodeRole,
+    start: Option<Start<M, O>>,
+    users: Option<Arc<dyn Actor<M>>>,
+}
+
+/// Where a system declares its nodes and opens its stores (see `System::build`).
+pub struct WorldBuilder<M, O: Observation> {
+    fabric: Fabric<M>,
+    choices: Choices,
+    history: History<O>,
+    planted: Option<u64>,
+    nodes: Vec<Declared<M, O>>,
+}
+
+impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldBuilder<M, O> {
+    pub(crate) fn new(fabric: Fabric<M>, choices: Choices, history: History<O>, planted: Option<u64>) -> Self {
+        WorldBuilder { fabric, choices, history, planted, nodes: Vec::new() }
+    }
+
+    /// Declares a node; `start` runs on it in every incarnation and returns what receives
+    /// its messages (it may spawn the node's background tasks).
+    pub fn node(
+        &mut self,
+        name: &str,
+        role: NodeRole,
+        start: impl Fn(&NodeContext<M, O>) -> Arc<dyn Actor<M>> + Send + Sync + 'static,
+    ) -> NodeIdx {
+        assert!(!matches!(role, NodeRole::Users { .. }), "users are declared with WorldBuilder::users");
+        let idx = self.fabric.add_node(name, false);
+        self.nodes.push(Declared { idx, name: name.into(), role, start: Some(Arc::new(start)), users: None });
+        idx
+    }
+
+    /// Declares the users' node; the workload runs there.
+    pub fn users(&mut self, name: &str, reliable: bool, actor: impl FnOnce(NodeIdx) -> Arc<dyn Actor<M>>) -> NodeIdx {
+        let idx = self.fabric.add_node(name, reliable);
+        let actor = actor(idx);
+        self.nodes.push(Declared { idx, name: name.into(), role: NodeRole::Users { reliable }, start: None, users: Some(actor) });
+        idx
+    }
+
+    /// Opens a service's database: one state shared by every instance, outliving crashes.
+    pub fn store<St: Journal<Doc = O::Doc>>(&self, name: &'static str, state: St, latency: (Duration, Duration)) -> Store<St> {
+        let history = self.history.clone();
+        Store {
+            name,
+            node: None,
+            state: Arc::new(Mutex::new(state)),
+            choices: self.choices.clone(),
+            latency,
+            recorder: Arc::new(move |node, call, began, wrote| {
+                history.push_on(node, Record::Store { store: name, call, began, wrote });
+            }),
+            planted: self.planted,
+        }
+    }
+
+    pub fn fabric(&self) -> Fabric<M> {
+        self.fabric.clone()
+    }
+
+    pub fn choices(&self) -> Choices {
+        self.choices.clone()
+    }
+
+    /// A probe for the system's infrastructure (see [`Probe`]).
+    pub fn probe(&self) -> Probe<O> {
+        Probe { history: self.history.clone(), node: None }
+    }
+
+    /// Builds the madsim nodes and starts their first incarnations.
+    pub(crate) fn build(self) -> World<M, O> {
+        let handle = Handle::current();
+        let mut nodes = Vec::new();
+        let mut users = None;
+        for declared in self.nodes {
+            match declared.start {
+                Some(start) => {
+                    let id: Arc<OnceLock<NodeId>> = Arc::default();
+                    let incarnation = Arc::new(AtomicU32::new(0));
+                    let (fabric, probe, name, idx) =
+                        (self.fabric.clone(), Probe { history: self.history.clone(), node: Some(declared.name.clone()) }, declared.name, declared.idx);
+                    let node_id = id.clone();
+                    let node = handle
+                        .create_node()
+                        .name(name.to_string())
+                        .init(move || {
+                            let ctx = NodeContext {
+                                idx,
+                                name: name.clone(),
+                                incarnation: incarnation.fetch_add(1, Ordering::Relaxed) + 1,
+                                fabric: fabric.clone(),
+                                probe: probe.clone(),
+                            };
+                            let (start, id) = (start.clone(), node_id.clone());
+                            async move {
+                                let actor = start(&ctx);
+                                let me = Handle::current().get_node(*id.get().expect("node id set at build")).expect("node exists");
+                                ctx.fabric.attach(ctx.idx, me, actor);
+                                std::future::pending::<()>().await;
+                            }
+                        })
+                        .build();
+                    id.set(node.id()).expect("set once");
+                    nodes.push(SimNode { idx: declared.idx, role: declared.role, id: node.id() });
+                }
+                None => {
+                    let node = handle.create_node().name(declared.name.to_string()).build();
+                    self.fabric.attach(declared.idx, node.clone(), declared.users.expect("users declare their actor"));
+                    users = Some(node);
+                }
+            }
+        }
+        World {
+            handle,
+            fabric: self.fabric,
+            history: self.history,
+            nodes,
+            users: users.expect("a system declares its users node"),
+            faults: Mutex::default(),
+        }
+    }
+}
+
+/// A built node.
+pub(crate) struct SimNode {
+    pub idx: NodeIdx,
+    pub role: NodeRole,
+    pub id: NodeId,
+}
+
+/// Which nodes are down or paused, and whether the quiet phase has begun.
+#[derive(Default)]
+struct FaultState {
+    quiet: bool,
+    down: BTreeSet<NodeIdx>,
+    paused: BTreeSet<NodeIdx>,
+}
+
+/// The running world: its nodes and what is done to them.
+pub struct World<M, O: Observation> {
+    handle: Handle,
+    pub(crate) fabric: Fabric<M>,
+    pub(crate) history: History<O>,
+    pub(crate) nodes: Vec<SimNode>,
+    pub(crate) users: NodeHandle,
+    faults: Mutex<FaultState>,
+}
+
+impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<M, O> {
+    fn node_id(&self, idx: NodeIdx) -> NodeId {
+        self.nodes.iter().find(|n| n.idx == idx).expect("a declared node").id
+    }
+
+    /// The nodes of a role, in declaration order.
+    pub fn with_role(&self, role: impl Fn(NodeRole) -> bool) -> Vec<NodeIdx> {
+        self.nodes.iter().filter(|n| role(n.role)).map(|n| n.idx).collect()
+    }
+
+    pub fn node_name(&self, idx: NodeIdx) -> String {
+        self.fabric.node_name(idx)
+    }
+
+    pub(crate) fn record(&self, text: String) {
+        self.history.push(Record::Fault { text });
+    }
+
+    /// Waits until every node's first incarnation is attached to the fabric.
+    pub(crate) async fn boot(&self) {
+        while !self.nodes.iter().all(|n| self.fabric.is_up(n.idx)) {
+            madsim::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.faults.lock().unwrap().quiet
+    }
+
+    /// Kills a node; false if it was already down or the quiet phase has begun.
+    pub(crate) fn crash(&self, idx: NodeIdx) -> bool {
+        {
+            let mut faults = self.faults.lock().unwrap();
+            if faults.quiet || !faults.down.insert(idx) {
+                return false;
+            }
+            if faults.paused.remove(&idx) {
+                self.handle.resume(self.node_id(idx));
+            }
+        }
+        self.handle.kill(self.node_id(idx));
+        self.fabric.detach(idx);
+        self.record(format!("crash {}", self.fabric.node_name(idx)));
+        true
+    }
+
+    /// Starts a new incarnation of a node that is down; false if it was not down.
+    pub(crate) fn restart(&self, idx: NodeIdx) -> bool {
+        if !self.faults.lock().unwrap().down.remove(&idx) {
+            return false;
+        }
+        self.handle.restart(self.node_id(idx));
+        self.record(format!("restart {}", self.fabric.node_name(idx)));
+        true
+    }
+
+    /// Pauses a node that is up; false if it is down or paused, or the quiet phase began.
+    pub(crate) fn pause(&self, idx: NodeIdx) -> bool {
+        {
+            let mut faults = self.faults.lock().unwrap();
+            if faults.quiet || faults.down.contains(&idx) || !faults.paused.insert(idx) {
+                return false;
+            }
+        }
+        self.handle.pause(self.node_id(idx));
+        true
+    }
+
+    pub(crate) fn resume(&self, idx: NodeIdx) {
+        if !self.faults.lock().unwrap().paused.remove(&idx) {
+            return;
+        }
+        self.handle.resume(self.node_id(idx));
+        self.record(format!("resume {}", self.fabric.node_name(idx)));
+    }
+
+    /// The quiet phase begins: links heal, paused nodes resume, crashed ones restart,
+    /// and no new fault starts. Returns how many nodes were restarted.
+    pub(crate) fn quiet(&self) -> u64 {
+        let (down, paused) = {
+            let mut faults = self.faults.lock().unwrap();
+            faults.quiet = true;
+            (faults.down.clone(), faults.paused.clone())
+        };
+        self.fabric.heal_all();
+        for idx in paused {
+            self.resume(idx);
+        }
+        let restarted = down.into_iter().filter(|idx| self.restart(*idx)).count() as u64;
+        self.record("quiet phase: faults stop".into());
+        restarted
+    }
+
+    /// Spawns a task on a node's current incarnation (test-only panics).
+    pub(crate) fn spawn_on(&self, idx: NodeIdx, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        if let Some(node) = self.handle.get_node(self.node_id(idx)) {
+            node.spawn(task);
+        }
+    }
+
+    /// Kills every node so no task outlives the runtime, and frees the fabric's actors.
+    pub(crate) fn shutdown(&self) {
+        for node in &self.nodes {
+            self.handle.kill(node.id);
+        }
+        self.handle.kill(self.users.id());
+        self.fabric.shutdown();
+    }
+}

@@ -1,0 +1,309 @@
+//! Reporting: terminal tables (tabled) and JSON (serde_json) for `run`, `explore`
+//! and `list`; the replay command printed with every failure.
+
+use crate::harness::explore::ExploreSummary;
+use crate::harness::fmt_time;
+use crate::harness::history::Entry;
+use crate::harness::run::RunOutcome;
+use crate::harness::system::{ser_duration, Violation};
+use crate::ticketing::domain::Obs;
+use crate::ticketing::invariants::scripted_expectations;
+use crate::ticketing::{Scenario, Ticketing};
+use serde::Serialize;
+use std::time::Duration;
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+/// Command-line overrides of a scenario, repeated in every replay command.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub preset: Option<crate::ticketing::flaws::Preset>,
+    pub flaws: Vec<String>,
+}
+
+impl Overrides {
+    pub fn args(&self) -> String {
+        let mut args = String::new();
+        if let Some(p) = self.preset {
+            args.push_str(&format!(" --preset {}", p.name()));
+        }
+        for f in &self.flaws {
+            args.push_str(&format!(" --flaw {f}"));
+        }
+        args
+    }
+}
+
+pub fn replay_command(scenario_path: &str, seed: u64, overrides: &Overrides) -> String {
+    format!("ticketsim replay {scenario_path} --seed {seed}{}", overrides.args())
+}
+
+fn row(name: &str, value: impl ToString) -> [String; 2] {
+    [name.to_string(), value.to_string()]
+}
+
+/// The summary of one run as a table.
+pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String {
+    let f = &outcome.fabric;
+    let n = &outcome.nemesis;
+    let rows = vec![
+        row("scenario", &scenario.name),
+        row("flaws", {
+            let names = scenario.flaws().names();
+            if names.is_empty() {
+                "none (hardened)".to_string()
+            } else {
+                names.join(", ")
+            }
+        }),
+        row("seed", outcome.seed),
+        row("virtual time", fmt_time(outcome.end)),
+        row("messages sent / delivered", format!("{} / {}", f.sent, f.delivered)),
+        row(
+            "dropped (random / partition / node down)",
+            format!("{} / {} / {}", f.dropped_random, f.dropped_partition, f.dropped_node_down),
+        ),
+        row("duplicated", f.duplicated),
+        row("crashes / restarts", format!("{} / {}", n.crashes, n.restarts)),
+        row("broker restarts", n.infrastructure_restarts),
+        row("pauses / partitions", format!("{} / {}", n.pauses, n.partitions)),
+        row("history records", outcome.history_len),
+        row("trace hash", format!("{:016x}", outcome.trace_hash)),
+        row("violations", outcome.violations.len()),
+    ];
+    let mut builder = tabled::builder::Builder::default();
+    for r in rows {
+        builder.push_record(r);
+    }
+    builder.build().with(Style::rounded()).to_string()
+}
+
+/// The state of a violation's records at its moment: the latest store write of each
+/// record that names one of them, per service, at or before the violation's time.
+pub fn involved_state(entries: &[Entry<Obs>], violation: &Violation) -> Vec<String> {
+    use crate::harness::history::mentions;
+    let mut latest: std::collections::BTreeMap<(&'static str, String), (std::time::Duration, String)> = std::collections::BTreeMap::new();
+    for entry in entries.iter().take_while(|e| e.time <= violation.time) {
+        let service = entry.store_call().map_or("", |(store, _)| store);
+        for snapshot in entry.wrote() {
+            let text = snapshot.to_string();
+            if violation.records.iter().any(|r| mentions(&text, r)) {
+                latest.insert((service, snapshot.key().to_string()), (entry.time, text));
+            }
+        }
+    }
+    latest.into_iter().map(|((service, _), (time, text))| format!("{service:<12} {} (written {})", text, fmt_time(time))).collect()
+}
+
+#[derive(Tabled)]
+struct ViolationRow {
+    invariant: &'static str,
+    time: String,
+    records: String,
+    explanation: String,
+}
+
+pub fn violations_table(violations: &[Violation], limit: usize) -> String {
+    let rows: Vec<ViolationRow> = violations
+        .iter()
+        .take(limit)
+        .map(|v| ViolationRow {
+            invariant: v.invariant,
+            time: fmt_time(v.time),
+            records: v.records.join(", "),
+            explanation: v.explanation.clone(),
+        })
+        .collect();
+    let mut text = Table::new(rows).with(Style::rounded()).to_string();
+    if violations.len() > limit {
+        text.push_str(&format!("\n... and {} more violations", violations.len() - limit));
+    }
+    text
+}
+
+#[derive(Tabled)]
+struct VersionRow {
+    at: String,
+    step: String,
+    ticket: String,
+    #[tabled(rename = "tickets service")]
+    owner: String,
+    #[tabled(rename = "orders replica")]
+    replica: String,
+    #[tabled(rename = "as expected")]
+    ok: String,
+}
+
+/// The version table of a scripted scenario: each expectation, observed vs expected.
+pub fn version_table(entries: &[Entry<Obs>], scenario: &Scenario) -> Option<String> {
+    if scenario.expect.is_empty() {
+        return None;
+    }
+    let names = scripted_expectations::names(entries);
+    let rows: Vec<VersionRow> = scenario
+        .expect
+        .iter()
+        .map(|e| {
+            let id = names.get(&e.ticket).cloned().unwrap_or_else(|| e.ticket.as_str().into());
+            let observed = scripted_expectations::observe(entries, &id, e);
+            let problems = scripted_expectations::mismatches(e, &observed, &names);
+            let alias = |order: &Option<crate::ticketing::domain::Id>| -> String {
+                match order {
+                    None => "-".into(),
+                    Some(o) => names.iter().find(|(_, id)| *id == o).map(|(n, _)| n.clone()).unwrap_or_else(|| o.to_string()),
+                }
+            };
+            VersionRow {
+                at: crate::ticketing::scenario::fmt_duration(e.at.0),
+                step: e.label.clone(),
+                ticket: e.ticket.clone(),
+                owner: observed
+                    .ticket
+                    .as_ref()
+                    .map(|(v, p, o)| format!("v{v} price {p} orderId {}", alias(o)))
+                    .unwrap_or_else(|| "-".into()),
+                replica: observed.replica.as_ref().map(|(v, t, p)| format!("{} {t} {p} v{v}", e.ticket)).unwrap_or_else(|| "-".into()),
+                ok: if problems.is_empty() { "yes".into() } else { format!("NO: {}", problems.join("; ")) },
+            }
+        })
+        .collect();
+    Some(Table::new(rows).with(Style::rounded()).to_string())
+}
+
+#[derive(Tabled)]
+struct AccountRow {
+    at: String,
+    step: String,
+    user: String,
+    observed: String,
+    expected: String,
+    #[tabled(rename = "as expected")]
+    ok: String,
+}
+
+/// The accounts table of a scripted scenario: each account expectation, observed vs expected.
+pub fn account_table(entries: &[Entry<Obs>], scenario: &Scenario) -> Option<String> {
+    if scenario.expect_account.is_empty() {
+        return None;
+    }
+    let rows: Vec<AccountRow> = scenario
+        .expect_account
+        .iter()
+        .map(|e| {
+            let observed = scripted_expectations::observe_account(entries, &e.user, e.at.0);
+            AccountRow {
+                at: crate::ticketing::scenario::fmt_duration(e.at.0),
+                step: e.label.clone(),
+                user: e.user.clone(),
+                observed: observed.map(|(b, n)| format!("balance {b} lastNumber {n}")).unwrap_or_else(|| "-".into()),
+                expected: format!("balance {} lastNumber {}", e.balance, e.last_number),
+                ok: if observed == Some((e.balance, e.last_number)) { "yes".into() } else { "NO".into() },
+            }
+        })
+        .collect();
+    Some(Table::new(rows).with(Style::rounded()).to_string())
+}
+
+#[derive(Serialize)]
+pub struct RunJson<'a> {
+    pub scenario: &'a str,
+    pub seed: u64,
+    pub flaws: Vec<&'static str>,
+    #[serde(serialize_with = "ser_duration")]
+    pub virtual_time: Duration,
+    pub fabric: crate::harness::fabric::FabricCounters,
+    pub nemesis: crate::harness::nemesis::NemesisCounters,
+    pub trace_hash: String,
+    pub violations: &'a [Violation],
+    pub replay: String,
+}
+
+#[derive(Tabled)]
+struct GroupRow {
+    invariant: String,
+    #[tabled(rename = "failing seeds")]
+    count: usize,
+    #[tabled(rename = "first seed")]
+    first: u64,
+    #[tabled(rename = "at")]
+    time: String,
+    example: String,
+}
+
+/// The summary of a sweep: counts, fault totals, failing seeds grouped by invariant.
+pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &Overrides) -> String {
+    let mut out = String::new();
+    let f = &summary.fabric;
+    let n = &summary.nemesis;
+    out.push_str(&format!(
+        "{} seeds run ({} failing) in {:.2}s wall: {:.0} seeds/s\n",
+        summary.seeds_run,
+        summary.failing,
+        summary.wall.as_secs_f64(),
+        summary.seeds_run as f64 / summary.wall.as_secs_f64().max(1e-9)
+    ));
+    out.push_str(&format!(
+        "fabric: {} sent, {} delivered, {} dropped ({} random, {} partition, {} node down), {} duplicated\n",
+        f.sent,
+        f.delivered,
+        f.dropped(),
+        f.dropped_random,
+        f.dropped_partition,
+        f.dropped_node_down,
+        f.duplicated
+    ));
+    out.push_str(&format!(
+        "nemesis: {} crashes, {} restarts, {} broker restarts, {} pauses, {} partitions\n",
+        n.crashes, n.restarts, n.infrastructure_restarts, n.pauses, n.partitions
+    ));
+    if summary.by_invariant.is_empty() {
+        out.push_str("no invariant violated\n");
+        return out;
+    }
+    let rows: Vec<GroupRow> = summary
+        .by_invariant
+        .iter()
+        .map(|(invariant, seeds)| {
+            let first = &seeds[0];
+            GroupRow {
+                invariant: invariant.clone(),
+                count: summary.counts.get(invariant).copied().unwrap_or(0) as usize,
+                first: first.seed,
+                time: fmt_time(first.time),
+                example: first.explanation.clone(),
+            }
+        })
+        .collect();
+    out.push_str(&Table::new(rows).with(Style::rounded()).to_string());
+    out.push('\n');
+    for (invariant, seeds) in &summary.by_invariant {
+        out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, overrides)));
+    }
+    out.push_str(&format!("\n{} distinct bugs (failing seeds grouped by fingerprint):\n", summary.groups.len()));
+    let mut groups: Vec<&crate::harness::explore::BugGroup> = summary.groups.values().collect();
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.seeds), g.smallest.seed));
+    #[derive(Tabled)]
+    struct BugRow {
+        seeds: u64,
+        #[tabled(rename = "smallest seed")]
+        smallest: u64,
+        fingerprint: String,
+        replay: String,
+    }
+    let rows: Vec<BugRow> = groups
+        .iter()
+        .take(30)
+        .map(|g| BugRow {
+            seeds: g.seeds,
+            smallest: g.smallest.seed,
+            fingerprint: g.fingerprint.clone(),
+            replay: replay_command(scenario_path, g.smallest.seed, overrides),
+        })
+        .collect();
+    out.push_str(&Table::new(rows).with(Style::rounded()).to_string());
+    out.push('\n');
+    if groups.len() > 30 {
+        out.push_str(&format!("... and {} more fingerprints (--format json lists them all)\n", groups.len() - 30));
+    }
+    out
+}

@@ -1,0 +1,569 @@
+//! The NATS-Streaming-like broker. [`BrokerState`] is a pure state machine (message in,
+//! messages out) so every rule of ticketing.md is unit-tested without a runtime;
+//! [`BrokerNode`] runs it on a madsim node behind the fabric.
+//!
+//! Rules: channels with sequence numbers; acknowledged publish (no de-duplication, so
+//! a publisher's retry is a new message); durable queue groups that get each message
+//! once, to one member, each group its own copy, position kept while members come and
+//! go, deliver-all-available when a group is first created; manual ack with ack wait and
+//! redelivery to any member, interleaved with new messages; max in flight per member;
+//! dead clients detected by missed heartbeats, their unacked messages handed on.
+
+use super::domain::{Event, Group, Obs, Subject};
+use super::protocol::{ClientId, Message};
+use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeIdx};
+use crate::harness::world::{NodeContext, Probe};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct BrokerConfig {
+    /// How long a delivered message may stay unacked before it is redelivered.
+    pub ack_wait: Duration,
+    /// Most unacked messages one member holds at a time.
+    pub max_in_flight: usize,
+    /// A client that has not sent a heartbeat for this long is declared dead.
+    pub dead_client_timeout: Duration,
+    /// How often the broker looks for expired acks and dead clients.
+    pub tick: Duration,
+    /// Durable store: channels, groups and clients survive a broker restart.
+    pub durable: bool,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            ack_wait: Duration::from_secs(5),
+            max_in_flight: 1024,
+            dead_client_timeout: Duration::from_secs(10),
+            tick: Duration::from_millis(500),
+            durable: true,
+        }
+    }
+}
+
+/// What the broker did that the history records.
+#[derive(Clone, Debug)]
+pub enum BrokerEvent {
+    /// A publish was stored on its channel (and acknowledged).
+    Accepted {
+        subject: Subject,
+        seq: u64,
+        event: Arc<Event>,
+        store_id: u64,
+    },
+    Delivered {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        client: ClientId,
+        event_id: Arc<str>,
+        redelivery: bool,
+    },
+    Acked {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        client: ClientId,
+        event_id: Arc<str>,
+    },
+    ClientDead {
+        client: ClientId,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub member: ClientId,
+    pub deadline: Duration,
+    pub deliveries: u32,
+}
+
+/// A durable queue group's state on one channel.
+#[derive(Clone, Debug, Default)]
+pub struct GroupState {
+    /// Sequence number of the next message never delivered to this group (1-based).
+    pub next_seq: u64,
+    pub members: Vec<ClientId>,
+    pub round_robin: usize,
+    pub unacked: BTreeMap<u64, Pending>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientInfo {
+    pub node: NodeIdx,
+    pub last_seen: Duration,
+}
+
+/// The broker's store plus its live sessions.
+#[derive(Clone, Debug, Default)]
+pub struct BrokerState {
+    /// Identifies the store; a memory-store restart starts a new one.
+    pub store_id: u64,
+    pub channels: BTreeMap<Subject, Vec<Arc<Event>>>,
+    pub groups: BTreeMap<(Subject, Group), GroupState>,
+    pub clients: BTreeMap<ClientId, ClientInfo>,
+}
+
+/// Messages to send and events to record, produced by one step of the broker.
+#[derive(Default, Debug)]
+pub struct Output {
+    pub send: Vec<(NodeIdx, Message)>,
+    pub events: Vec<BrokerEvent>,
+}
+
+impl BrokerState {
+    pub fn new(store_id: u64) -> Self {
+        BrokerState { store_id, ..Default::default() }
+    }
+
+    /// Handles one message from node `from` at virtual time `now`.
+    pub fn handle(&mut self, config: &BrokerConfig, now: Duration, from: NodeIdx, msg: Message, out: &mut Output) {
+        match msg {
+            Message::Connect { client } => {
+                self.clients.insert(client.clone(), ClientInfo { node: from, last_seen: now });
+                out.send.push((from, Message::Connected { client, store_id: self.store_id }));
+            }
+            Message::Heartbeat { client } => {
+                let known = match self.clients.get_mut(&client) {
+                    Some(info) => {
+                        info.last_seen = now;
+                        info.node = from;
+                        true
+                    }
+                    None => false,
+                };
+                out.send.push((from, Message::HeartbeatAck { known, store_id: self.store_id }));
+            }
+            Message::Subscribe { client, subject, group } => {
+                if !self.clients.contains_key(&client) {
+                    out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
+                    return;
+                }
+                let state = self.groups.entry((subject, group)).or_insert_with(|| GroupState { next_seq: 1, ..Default::default() });
+                if !state.members.contains(&client) {
+                    state.members.push(client);
+                }
+                out.send.push((from, Message::Subscribed { subject, group }));
+                self.pump(config, now, subject, out);
+            }
+            Message::Publish { client, publish_id, event } => {
+                if !self.clients.contains_key(&client) {
+                    // Refused (not stored, no ack): the client must connect again.
+                    out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
+                    return;
+                }
+                let subject = event.subject;
+                let channel = self.channels.entry(subject).or_default();
+                channel.push(event.clone());
+                let seq = channel.len() as u64;
+                out.events.push(BrokerEvent::Accepted { subject, seq, event, store_id: self.store_id });
+                out.send.push((from, Message::PublishAck { publish_id, seq, store_id: self.store_id }));
+                self.pump(config, now, subject, out);
+            }
+            Message::Ack { client, subject, group, seq, store_id } => {
+                // A late ack for a store that is gone would ack another event here.
+                if store_id != self.store_id {
+                    return;
+                }
+                let Some(state) = self.groups.get_mut(&(subject, group)) else {
+                    return;
+                };
+                if state.unacked.remove(&seq).is_some() {
+                    assert!(seq < state.next_seq, "broker assumption broken: an ack for {subject}#{seq}, never delivered to {group}");
+                    let event_id = self.channels[&subject][seq as usize - 1].event_id.clone();
+                    out.events.push(BrokerEvent::Acked { subject, group, seq, client, event_id });
+                    self.pump(config, now, subject, out);
+                }
+            }
+            // Replies are never sent to the broker; ignore anything else.
+            _ => {}
+        }
+    }
+
+    /// Redelivers expired messages and retires dead clients.
+    pub fn tick(&mut self, config: &BrokerConfig, now: Duration, out: &mut Output) {
+        let dead: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|(_, info)| now.saturating_sub(info.last_seen) > config.dead_client_timeout)
+            .map(|(client, _)| client.clone())
+            .collect();
+        for client in dead {
+            self.remove_client(&client, now, out);
+        }
+        let keys: Vec<(Subject, Group)> = self.groups.keys().copied().collect();
+        for (subject, group) in keys {
+            let state = self.groups.get_mut(&(subject, group)).unwrap();
+            let expired: Vec<u64> = state.unacked.iter().filter(|(_, p)| p.deadline <= now).map(|(seq, _)| *seq).collect();
+            for seq in expired {
+                let state = self.groups.get_mut(&(subject, group)).unwrap();
+                let Some(member) = next_member(state, config, false) else {
+                    break;
+                };
+                let pending = state.unacked.get_mut(&seq).unwrap();
+                pending.member = member.clone();
+                pending.deadline = now + config.ack_wait;
+                pending.deliveries += 1;
+                let event = self.channels[&subject][seq as usize - 1].clone();
+                self.send_deliver(subject, group, seq, member, event, true, out);
+            }
+            self.pump(config, now, subject, out);
+        }
+    }
+
+    /// Forgets a client: it leaves every group, and what it held unacked is handed on.
+    pub fn remove_client(&mut self, client: &ClientId, now: Duration, out: &mut Output) {
+        self.clients.remove(client);
+        out.events.push(BrokerEvent::ClientDead { client: client.clone() });
+        for state in self.groups.values_mut() {
+            state.members.retain(|m| m != client);
+            for pending in state.unacked.values_mut() {
+                if &pending.member == client {
+                    pending.deadline = now;
+                }
+            }
+        }
+    }
+
+    /// Delivers new messages of `subject` to every group that has room.
+    fn pump(&mut self, config: &BrokerConfig, now: Duration, subject: Subject, out: &mut Output) {
+        let Some(channel) = self.channels.get(&subject) else {
+            return;
+        };
+        let last = channel.len() as u64;
+        let groups: Vec<Group> = self.groups.range((subject, "")..).take_while(|((s, _), _)| *s == subject).map(|((_, g), _)| *g).collect();
+        for group in groups {
+            loop {
+                let state = self.groups.get_mut(&(subject, group)).unwrap();
+                if state.next_seq > last {
+                    break;
+                }
+                let Some(member) = next_member(state, config, true) else {
+                    break;
+                };
+                let seq = state.next_seq;
+                state.next_seq += 1;
+                state.unacked.insert(seq, Pending { member: member.clone(), deadline: now + config.ack_wait, deliveries: 1 });
+                let event = self.channels[&subject][seq as usize - 1].clone();
+                self.send_deliver(subject, group, seq, member, event, false, out);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_deliver(
+        &self,
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        member: ClientId,
+        event: Arc<Event>,
+        redelivered: bool,
+        out: &mut Output,
+    ) {
+        let node = self.clients[&member].node;
+        out.events.push(BrokerEvent::Delivered {
+            subject,
+            group,
+            seq,
+            client: member,
+            event_id: event.event_id.clone(),
+            redelivery: redelivered,
+        });
+        out.send.push((node, Message::Deliver { subject, group, seq, event, redelivered, store_id: self.store_id }));
+    }
+
+    /// Messages of a group not yet acknowledged: delivered-but-unacked plus never delivered.
+    pub fn outstanding(&self, subject: Subject, group: Group) -> Vec<(u64, Arc<Event>, u32)> {
+        let Some(state) = self.groups.get(&(subject, group)) else {
+            return Vec::new();
+        };
+        let channel = self.channels.get(&subject).map(|c| c.as_slice()).unwrap_or(&[]);
+        let mut result: Vec<(u64, Arc<Event>, u32)> =
+            state.unacked.iter().map(|(seq, p)| (*seq, channel[*seq as usize - 1].clone(), p.deliveries)).collect();
+        for seq in state.next_seq..=channel.len() as u64 {
+            result.push((seq, channel[seq as usize - 1].clone(), 0));
+        }
+        result
+    }
+}
+
+/// Picks the next member of a group in round-robin order; with `respect_in_flight`,
+/// skips members already holding `max_in_flight` unacked messages.
+fn next_member(state: &mut GroupState, config: &BrokerConfig, respect_in_flight: bool) -> Option<ClientId> {
+    let count = state.members.len();
+    for _ in 0..count {
+        let member = state.members[state.round_robin % count].clone();
+        state.round_robin = state.round_robin.wrapping_add(1);
+        if !respect_in_flight || state.unacked.values().filter(|p| p.member == member).count() < config.max_in_flight {
+            return Some(member);
+        }
+    }
+    None
+}
+
+/// The broker as a node: its state lives outside the node (the durable store) and
+/// is replaced by an empty one on restart when the store is in memory.
+pub struct BrokerNode {
+    pub idx: NodeIdx,
+    pub config: BrokerConfig,
+    pub state: Arc<Mutex<BrokerState>>,
+    pub fabric: Fabric<Message>,
+    pub probe: Probe<Obs>,
+}
+
+/// Store ids of a broker's memory store: each restart on memory starts a new one.
+#[derive(Default)]
+pub struct StoreIds(std::sync::atomic::AtomicU64);
+
+impl BrokerNode {
+    /// Starts an incarnation of the broker: with a memory store, every restart empties
+    /// it under a new store id. Spawns the broker's tick loop on the calling node.
+    pub fn start(ctx: &NodeContext<Message, Obs>, config: &BrokerConfig, state: &Arc<Mutex<BrokerState>>, ids: &StoreIds) -> Arc<BrokerNode> {
+        if ctx.incarnation > 1 && !config.durable {
+            let store_id = ids.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 2;
+            *state.lock().unwrap() = BrokerState::new(store_id);
+            ctx.probe.observe(Obs::StoreLost { store_id });
+        }
+        let node = Arc::new(BrokerNode {
+            idx: ctx.idx,
+            config: config.clone(),
+            state: state.clone(),
+            fabric: ctx.fabric.clone(),
+            probe: ctx.probe.clone(),
+        });
+        madsim::task::spawn(node.clone().run_ticks());
+        node
+    }
+
+    fn flush(&self, out: Output) {
+        for event in out.events {
+            self.probe.observe(match event {
+                BrokerEvent::Accepted { subject, seq, event, store_id } => Obs::Accepted { subject, seq, event, store_id },
+                BrokerEvent::Delivered { subject, group, seq, client, event_id, redelivery } => {
+                    Obs::Delivered { subject, group, seq, client, event_id, redelivery }
+                }
+                BrokerEvent::Acked { subject, group, seq, client, event_id } => Obs::Acked { subject, group, seq, client, event_id },
+                BrokerEvent::ClientDead { client } => Obs::ClientDead { client },
+            });
+        }
+        for (to, msg) in out.send {
+            self.fabric.send(self.idx, to, msg);
+        }
+    }
+
+    /// The broker's own loop: redeliveries and dead-client detection.
+    pub async fn run_ticks(self: Arc<Self>) {
+        loop {
+            madsim::time::sleep(self.config.tick).await;
+            let mut out = Output::default();
+            self.state.lock().unwrap().tick(&self.config, crate::harness::now(), &mut out);
+            self.flush(out);
+        }
+    }
+}
+
+impl Actor<Message> for BrokerNode {
+    fn receive(self: Arc<Self>, from: NodeIdx, msg: Message) -> BoxFuture {
+        let mut out = Output::default();
+        self.state.lock().unwrap().handle(&self.config, crate::harness::now(), from, msg, &mut out);
+        self.flush(out);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticketing::domain::TicketUpdated;
+
+    const ORDERS: Group = "orders-service";
+    const OTHER: Group = "audit-service";
+
+    fn cfg() -> BrokerConfig {
+        BrokerConfig { max_in_flight: 16, ..Default::default() }
+    }
+
+    fn ticket_event(version: u64) -> Arc<Event> {
+        Event::new(&TicketUpdated { id: "T1".into(), version, title: "concert".into(), price: 20.0, user_id: "u1".into(), order_id: None })
+    }
+
+    fn step(b: &mut BrokerState, now_ms: u64, from: NodeIdx, msg: Message) -> Output {
+        let mut out = Output::default();
+        b.handle(&cfg(), Duration::from_millis(now_ms), from, msg, &mut out);
+        out
+    }
+
+    fn connect(b: &mut BrokerState, node: NodeIdx, name: &str) -> ClientId {
+        let client: ClientId = name.into();
+        step(b, 0, node, Message::Connect { client: client.clone() });
+        client
+    }
+
+    fn publish(b: &mut BrokerState, client: &ClientId, version: u64) -> Output {
+        step(b, 0, 9, Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version) })
+    }
+
+    fn delivers(out: &Output) -> Vec<(NodeIdx, u64, bool)> {
+        out.send
+            .iter()
+            .filter_map(|(to, m)| match m {
+                Message::Deliver { seq, redelivered, .. } => Some((*to, *seq, *redelivered)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn publish_gets_sequence_numbers_and_an_ack() {
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        let out = publish(&mut b, &p, 0);
+        assert!(matches!(out.send[0].1, Message::PublishAck { seq: 1, .. }));
+        let out = publish(&mut b, &p, 0);
+        assert!(matches!(out.send[0].1, Message::PublishAck { seq: 2, .. }), "a retried publish is a new message");
+    }
+
+    #[test]
+    fn new_group_gets_all_available_history() {
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        publish(&mut b, &p, 0);
+        publish(&mut b, &p, 1);
+        let c = connect(&mut b, 1, "orders-1");
+        let out = step(&mut b, 0, 1, Message::Subscribe { client: c, subject: Subject::TicketUpdated, group: ORDERS });
+        assert_eq!(delivers(&out), vec![(1, 1, false), (1, 2, false)]);
+    }
+
+    #[test]
+    fn each_group_gets_its_own_copy_and_one_member_each() {
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        for (node, name, group) in [(1, "o1", ORDERS), (2, "o2", ORDERS), (3, "a1", OTHER)] {
+            let c = connect(&mut b, node, name);
+            step(&mut b, 0, node, Message::Subscribe { client: c, subject: Subject::TicketUpdated, group });
+        }
+        let out = publish(&mut b, &p, 0);
+        let d = delivers(&out);
+        assert_eq!(d.len(), 2, "one delivery per group: {d:?}");
+        assert!(d.iter().any(|(n, _, _)| *n == 3));
+        assert_eq!(d.iter().filter(|(n, _, _)| *n == 1 || *n == 2).count(), 1);
+    }
+
+    #[test]
+    fn unacked_message_is_redelivered_after_ack_wait_and_not_before() {
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        let c = connect(&mut b, 1, "o1");
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
+        publish(&mut b, &p, 0);
+        let mut out = Output::default();
+        b.tick(&cfg(), Duration::from_millis(4_000), &mut out);
+        assert!(delivers(&out).is_empty());
+        // the client stays alive
+        step(&mut b, 4_500, 1, Message::Heartbeat { client: c.clone() });
+        let mut out = Output::default();
+        b.tick(&cfg(), Duration::from_millis(5_000), &mut out);
+        assert_eq!(delivers(&out), vec![(1, 1, true)]);
+        // acked: never again
+        step(&mut b, 5_100, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
+        let mut out = Output::default();
+        b.tick(&cfg(), Duration::from_millis(9_000), &mut out);
+        assert!(delivers(&out).is_empty());
+        assert!(b.outstanding(Subject::TicketUpdated, ORDERS).is_empty());
+    }
+
+    #[test]
+    fn position_survives_all_members_leaving_and_rejoining() {
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        let c = connect(&mut b, 1, "o1");
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
+        publish(&mut b, &p, 0);
+        step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
+        let mut out = Output::default();
+        b.remove_client(&c, Duration::ZERO, &mut out);
+        publish(&mut b, &p, 1);
+        let c2 = connect(&mut b, 2, "o1-restarted");
+        let out = step(&mut b, 0, 2, Message::Subscribe { client: c2, subject: Subject::TicketUpdated, group: ORDERS });
+        assert_eq!(delivers(&out), vec![(2, 2, false)], "only what the group has not yet had");
+    }
+
+    #[test]
+    fn dead_client_is_detected_and_its_unacked_messages_go_to_another_member() {
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        let c1 = connect(&mut b, 1, "o1");
+        let c2 = connect(&mut b, 2, "o2");
+        step(&mut b, 0, 1, Message::Subscribe { client: c1, subject: Subject::TicketUpdated, group: ORDERS });
+        step(&mut b, 0, 2, Message::Subscribe { client: c2.clone(), subject: Subject::TicketUpdated, group: ORDERS });
+        let first = delivers(&publish(&mut b, &p, 0));
+        assert_eq!(first, vec![(1, 1, false)]);
+        // only o2 keeps sending heartbeats
+        step(&mut b, 9_000, 2, Message::Heartbeat { client: c2 });
+        let mut out = Output::default();
+        b.tick(&cfg(), Duration::from_millis(10_500), &mut out);
+        assert!(out.events.iter().any(|e| matches!(e, BrokerEvent::ClientDead { client } if &**client == "o1")));
+        assert_eq!(delivers(&out), vec![(2, 1, true)]);
+    }
+
+    #[test]
+    fn max_in_flight_holds_back_deliveries_until_acks() {
+        let mut b = BrokerState::new(1);
+        let config = BrokerConfig { max_in_flight: 1, ..Default::default() };
+        let p = connect(&mut b, 9, "pub");
+        let c = connect(&mut b, 1, "o1");
+        let mut out = Output::default();
+        b.handle(
+            &config,
+            Duration::ZERO,
+            1,
+            Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS },
+            &mut out,
+        );
+        for v in 0..3 {
+            let mut o = Output::default();
+            b.handle(&config, Duration::ZERO, 9, Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v) }, &mut o);
+            out.send.extend(o.send);
+        }
+        assert_eq!(delivers(&out), vec![(1, 1, false)]);
+        let mut o = Output::default();
+        b.handle(
+            &config,
+            Duration::ZERO,
+            1,
+            Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 },
+            &mut o,
+        );
+        assert_eq!(delivers(&o), vec![(1, 2, false)]);
+    }
+
+    #[test]
+    fn an_ack_for_another_store_is_ignored() {
+        let mut b = BrokerState::new(2);
+        let p = connect(&mut b, 9, "pub");
+        let c = connect(&mut b, 1, "o1");
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
+        publish(&mut b, &p, 0);
+        let stale =
+            step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
+        assert!(
+            stale.events.is_empty() && b.outstanding(Subject::TicketUpdated, ORDERS).len() == 1,
+            "seq 1 of store 1 is not seq 1 of store 2"
+        );
+        let fresh = step(&mut b, 0, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 2 });
+        assert!(matches!(fresh.events[..], [BrokerEvent::Acked { seq: 1, .. }]));
+    }
+
+    #[test]
+    fn unknown_client_is_told_on_heartbeat_and_its_publishes_refused() {
+        let mut b = BrokerState::new(7);
+        let out = step(&mut b, 0, 1, Message::Heartbeat { client: "ghost".into() });
+        assert!(matches!(out.send[0].1, Message::HeartbeatAck { known: false, store_id: 7 }));
+        let out = step(&mut b, 0, 1, Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0) });
+        assert!(out.events.is_empty(), "nothing stored");
+        assert!(matches!(out.send[..], [(1, Message::UnknownClient { store_id: 7 })]));
+    }
+}

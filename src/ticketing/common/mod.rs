@@ -1,0 +1,84 @@
+//! The app's shared library (`@ticketing/common` in the original): the versioned
+//! store, the broker client (`NatsWrapper`) with the Listener and Publisher shapes, the
+//! outbox of the hardened variant, and the service instance that puts a service on a
+//! node. Route helpers answer errors the way the app's error handler does.
+
+pub mod instance;
+pub mod nats;
+pub mod outbox;
+pub mod store;
+
+use crate::ticketing::domain::Id;
+use crate::ticketing::protocol::{HttpRequest, HttpResponse};
+
+/// Why a listener did not ack: the message will be redelivered after ack wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerError(pub String);
+
+impl HandlerError {
+    pub fn new(message: impl Into<String>) -> Self {
+        HandlerError(message.into())
+    }
+}
+
+/// NotAuthorizedError.
+pub fn not_authorized(req: &HttpRequest) -> HttpResponse {
+    HttpResponse::error(req.id, 401, "Not authorized")
+}
+
+/// NotFoundError.
+pub fn not_found(req: &HttpRequest) -> HttpResponse {
+    HttpResponse::error(req.id, 404, "Not Found")
+}
+
+/// BadRequestError (and, in this app, any unexpected error).
+pub fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
+    HttpResponse::error(req.id, 400, message)
+}
+
+/// The next id of a kind: `T1`, `T2`, ... (never `T0`).
+pub fn new_id(prefix: &str, counter: &mut u64) -> Id {
+    *counter += 1;
+    format!("{prefix}{counter}").into()
+}
+
+/// `requireAuth`: the signed-in user, or the 401 to answer.
+pub fn require_auth(req: &HttpRequest) -> Result<Id, HttpResponse> {
+    req.user.clone().ok_or_else(|| not_authorized(req))
+}
+
+/// express-validator's checks on a body field.
+pub mod validate {
+    use serde_json::Value;
+
+    /// `body(name).not().isEmpty()`: present, and not an empty string (after trimming).
+    pub fn non_empty_string(body: &Value, name: &str) -> Option<String> {
+        match body.get(name)? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// `body(name).isFloat({ gt: 0 })`: a number, or a string of one, above 0.
+    pub fn positive_number(body: &Value, name: &str) -> Option<f64> {
+        let x = match body.get(name)? {
+            Value::Number(n) => n.as_f64()?,
+            Value::String(s) => s.trim().parse::<f64>().ok()?,
+            _ => return None,
+        };
+        (x.is_finite() && x > 0.0).then_some(x)
+    }
+
+    /// An id in the app's id form (Mongo's `ObjectId.isValid` in the original): ASCII
+    /// letters and digits, 1 to 24 of them.
+    pub fn id(body: &Value, name: &str) -> Option<crate::ticketing::domain::Id> {
+        let s = non_empty_string(body, name)?;
+        is_id(&s).then(|| s.as_str().into())
+    }
+
+    pub fn is_id(s: &str) -> bool {
+        (1..=24).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric())
+    }
+}

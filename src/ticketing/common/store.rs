@@ -1,0 +1,274 @@
+//! What a service's database offers (MongoDB with the version plugin, in the app):
+//! tables of rows by key, and collections of versioned documents that follow the rules
+//! of ticketing.md: insert at v0, a save is conditional on the version read and
+//! increments it by one, find-by-event finds a document only when it holds
+//! `event.version - 1`. Every write lands in the table's change stream, which the
+//! harness's store handle drains after each call: services never record anything.
+
+use crate::ticketing::domain::{Id, Snapshot};
+use std::collections::BTreeMap;
+
+/// A service's database, as a harness store handle holds it.
+pub type Db<S> = crate::harness::store::Store<S>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    DuplicateKey(String),
+    VersionConflict { id: Id, read: u64, stored: u64 },
+    NotFound(Id),
+    /// A conditional write found the record changed since it was read.
+    Changed { id: Id, what: String },
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::DuplicateKey(id) => write!(f, "E11000 duplicate key {id}"),
+            StoreError::VersionConflict { id, read, stored } => write!(f, "version conflict on {id}: read v{read}, stored v{stored}"),
+            StoreError::NotFound(id) => write!(f, "{id} not found"),
+            StoreError::Changed { id, what } => write!(f, "{id} changed since it was read: {what}"),
+        }
+    }
+}
+
+/// A row of a table: its key, and how the change stream shows it.
+pub trait Row: Clone {
+    type Key: Ord + Clone + std::fmt::Display;
+    fn key(&self) -> Self::Key;
+    fn snapshot(&self) -> Snapshot;
+}
+
+/// Rows by key, in key order, with a change stream.
+#[derive(Clone, Debug)]
+pub struct Table<T: Row> {
+    rows: BTreeMap<T::Key, T>,
+    changes: Vec<Snapshot>,
+}
+
+impl<T: Row> Default for Table<T> {
+    fn default() -> Self {
+        Table { rows: BTreeMap::new(), changes: Vec::new() }
+    }
+}
+
+impl<T: Row> Table<T> {
+    pub fn get(&self, key: &T::Key) -> Option<T> {
+        self.rows.get(key).cloned()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.rows.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Inserts a new row; a row with the same key is a duplicate-key error.
+    pub fn insert(&mut self, row: T) -> Result<(), StoreError> {
+        let key = row.key();
+        if self.rows.contains_key(&key) {
+            return Err(StoreError::DuplicateKey(key.to_string()));
+        }
+        self.changes.push(row.snapshot());
+        self.rows.insert(key, row);
+        Ok(())
+    }
+
+    /// Inserts or replaces a row.
+    pub fn upsert(&mut self, row: T) {
+        self.changes.push(row.snapshot());
+        self.rows.insert(row.key(), row);
+    }
+
+    /// Writes drained from the change stream, oldest first.
+    pub fn take_changes(&mut self) -> Vec<Snapshot> {
+        std::mem::take(&mut self.changes)
+    }
+}
+
+/// A versioned document of a collection.
+pub trait Doc: Row<Key = Id> {
+    fn version(&self) -> u64;
+    fn set_version(&mut self, version: u64);
+}
+
+/// Implements [`Row`] and [`Doc`] for a struct with `id: Id` and `version: u64`
+/// fields, given how the change stream shows it: `impl_doc!(Ticket, |t| Snapshot::Ticket { .. })`.
+#[macro_export]
+macro_rules! impl_doc {
+    ($ty:ty, |$doc:ident| $snapshot:expr) => {
+        impl $crate::ticketing::common::store::Row for $ty {
+            type Key = $crate::ticketing::domain::Id;
+            fn key(&self) -> $crate::ticketing::domain::Id {
+                self.id.clone()
+            }
+            fn snapshot(&self) -> $crate::ticketing::domain::Snapshot {
+                let $doc = self;
+                $snapshot
+            }
+        }
+        impl $crate::ticketing::common::store::Doc for $ty {
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn set_version(&mut self, version: u64) {
+                self.version = version;
+            }
+        }
+    };
+}
+
+/// Implements the harness's `Journal` for a database struct: its change stream is its
+/// tables' streams, drained in the order listed.
+#[macro_export]
+macro_rules! journal {
+    ($db:ty: $($table:ident),+) => {
+        impl $crate::harness::store::Journal for $db {
+            type Doc = $crate::ticketing::domain::Snapshot;
+            fn take_changes(&mut self) -> Vec<$crate::ticketing::domain::Snapshot> {
+                let mut changes = Vec::new();
+                $(changes.extend(self.$table.take_changes());)+
+                changes
+            }
+        }
+    };
+}
+
+/// A collection of versioned documents, in id order.
+#[derive(Clone, Debug)]
+pub struct Collection<T: Doc> {
+    table: Table<T>,
+    /// Version control on (`updateIfCurrent`); off, saves overwrite and keep the version.
+    pub occ: bool,
+}
+
+impl<T: Doc> Default for Collection<T> {
+    fn default() -> Self {
+        Collection { table: Table::default(), occ: true }
+    }
+}
+
+impl<T: Doc> Collection<T> {
+    pub fn find(&self, id: &str) -> Option<T> {
+        self.table.rows.get(id).cloned()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.table.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Inserts a new document at the version it carries (0, or a replica's event version).
+    pub fn insert(&mut self, doc: T) -> Result<(), StoreError> {
+        self.table.insert(doc)
+    }
+
+    /// Saves a document read earlier: fails if the stored version moved on, else stores
+    /// it at version + 1 (without version control: overwrites, version unchanged).
+    pub fn save(&mut self, mut doc: T) -> Result<T, StoreError> {
+        let stored = self.table.rows.get(&doc.key()).ok_or_else(|| StoreError::NotFound(doc.key()))?;
+        if self.occ {
+            if stored.version() != doc.version() {
+                return Err(StoreError::VersionConflict { id: doc.key(), read: doc.version(), stored: stored.version() });
+            }
+            doc.set_version(doc.version() + 1);
+        }
+        self.table.upsert(doc.clone());
+        Ok(doc)
+    }
+
+    /// Changes a document without bumping its version (a field no replica tracks);
+    /// still conditional on the version read.
+    pub fn update_in_place(&mut self, doc: T) -> Result<(), StoreError> {
+        let stored = self.table.rows.get(&doc.key()).ok_or_else(|| StoreError::NotFound(doc.key()))?;
+        if self.occ && stored.version() != doc.version() {
+            return Err(StoreError::VersionConflict { id: doc.key(), read: doc.version(), stored: stored.version() });
+        }
+        self.table.upsert(doc);
+        Ok(())
+    }
+
+    /// Stores a replica at the version its event carries, unconditionally.
+    pub fn put(&mut self, doc: T) {
+        self.table.upsert(doc);
+    }
+
+    /// The document `id` if it holds `version - 1` (the previous version of an event).
+    pub fn find_by_event(&self, id: &str, version: u64) -> Option<T> {
+        self.table.rows.get(id).filter(|d| version >= 1 && d.version() == version - 1).cloned()
+    }
+
+    pub fn take_changes(&mut self) -> Vec<Snapshot> {
+        self.table.take_changes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    struct Note {
+        id: Id,
+        version: u64,
+        text: String,
+    }
+
+    crate::impl_doc!(Note, |n| Snapshot::TicketReplica { id: n.id.clone(), version: n.version, title: n.text.clone(), price: 0.0 });
+
+    fn note(version: u64, text: &str) -> Note {
+        Note { id: "n1".into(), version, text: text.into() }
+    }
+
+    #[test]
+    fn save_increments_version_even_without_changes_and_rejects_stale_saves() {
+        let mut c = Collection::default();
+        c.insert(note(0, "a")).unwrap();
+        let read = c.find("n1").unwrap();
+        let saved = c.save(read.clone()).unwrap();
+        assert_eq!(saved.version, 1);
+        let err = c.save(read).unwrap_err();
+        assert_eq!(err, StoreError::VersionConflict { id: "n1".into(), read: 0, stored: 1 });
+        assert_eq!(c.find("n1").unwrap().version, 1, "a stale save changes nothing");
+        assert_eq!(c.take_changes().len(), 2, "the insert and the one save that happened");
+        assert!(c.take_changes().is_empty(), "drained");
+    }
+
+    #[test]
+    fn duplicate_insert_is_a_duplicate_key_error() {
+        let mut c = Collection::default();
+        c.insert(note(0, "a")).unwrap();
+        assert_eq!(c.insert(note(0, "b")), Err(StoreError::DuplicateKey("n1".into())));
+    }
+
+    #[test]
+    fn find_by_event_needs_the_previous_version() {
+        let mut c = Collection::default();
+        c.insert(note(1, "a")).unwrap();
+        assert!(c.find_by_event("n1", 2).is_some());
+        assert!(c.find_by_event("n1", 3).is_none());
+        assert!(c.find_by_event("n1", 1).is_none());
+    }
+
+    #[test]
+    fn without_version_control_saves_overwrite_and_keep_the_version() {
+        let mut c = Collection { occ: false, ..Default::default() };
+        c.insert(note(0, "a")).unwrap();
+        let read = c.find("n1").unwrap();
+        c.save(Note { text: "b".into(), ..read.clone() }).unwrap();
+        let saved = c.save(Note { text: "c".into(), ..read }).unwrap();
+        assert_eq!((saved.version, saved.text.as_str()), (0, "c"));
+    }
+}

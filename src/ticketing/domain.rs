@@ -1,0 +1,430 @@
+//! The ticketing app's domain: ids, subjects, order statuses, the event payloads as the
+//! app's JSON, the documents its stores hold (as their change streams report them), and
+//! what its infrastructure reports to the history ([`Obs`]).
+
+use crate::harness::history::Observation;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type Id = Arc<str>;
+
+/// Channels of the broker, one per event subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Subject {
+    #[serde(rename = "ticket:created")]
+    TicketCreated,
+    #[serde(rename = "ticket:updated")]
+    TicketUpdated,
+    #[serde(rename = "order:created")]
+    OrderCreated,
+    #[serde(rename = "order:cancelled")]
+    OrderCancelled,
+    #[serde(rename = "expiration:complete")]
+    ExpirationComplete,
+    #[serde(rename = "payment:created")]
+    PaymentCreated,
+    #[serde(rename = "transaction:created")]
+    TransactionCreated,
+}
+
+impl Subject {
+    pub const ALL: [Subject; 7] = [
+        Subject::TicketCreated,
+        Subject::TicketUpdated,
+        Subject::OrderCreated,
+        Subject::OrderCancelled,
+        Subject::ExpirationComplete,
+        Subject::PaymentCreated,
+        Subject::TransactionCreated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::TicketCreated => "ticket:created",
+            Subject::TicketUpdated => "ticket:updated",
+            Subject::OrderCreated => "order:created",
+            Subject::OrderCancelled => "order:cancelled",
+            Subject::ExpirationComplete => "expiration:complete",
+            Subject::PaymentCreated => "payment:created",
+            Subject::TransactionCreated => "transaction:created",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Subject> {
+        Subject::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A durable queue group, named after the consuming service.
+pub type Group = &'static str;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum OrderStatus {
+    #[serde(rename = "created")]
+    Created,
+    #[serde(rename = "cancelled")]
+    Cancelled,
+    #[serde(rename = "awaiting:payment")]
+    AwaitingPayment,
+    #[serde(rename = "complete")]
+    Complete,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::AwaitingPayment => "awaiting:payment",
+            OrderStatus::Complete => "complete",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<OrderStatus> {
+        [OrderStatus::Created, OrderStatus::Cancelled, OrderStatus::AwaitingPayment, OrderStatus::Complete]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
+    /// Holds its ticket: every status but cancelled.
+    pub fn is_active(self) -> bool {
+        self != OrderStatus::Cancelled
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionKind {
+    Deposit,
+    Withdraw,
+}
+
+/// A virtual time as the app's JSON carries it (`expiresAt`): whole microseconds.
+pub fn micros(t: Duration) -> u64 {
+    t.as_micros() as u64
+}
+
+// ---- Event payloads, as the app publishes them (JSON, camelCase) ----
+
+/// A typed event payload: its subject, and the record and version it announces.
+pub trait Payload: Serialize + DeserializeOwned + Send + 'static {
+    const SUBJECT: Subject;
+    /// The record the event is about and the version it carries, if any.
+    fn identity(&self) -> (&str, Option<u64>);
+}
+
+macro_rules! payload {
+    ($ty:ty, $subject:expr, |$p:ident| $identity:expr) => {
+        impl Payload for $ty {
+            const SUBJECT: Subject = $subject;
+            fn identity(&self) -> (&str, Option<u64>) {
+                let $p = self;
+                $identity
+            }
+        }
+    };
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketCreated {
+    pub id: Id,
+    pub version: u64,
+    pub title: String,
+    pub price: f64,
+    pub user_id: Id,
+}
+payload!(TicketCreated, Subject::TicketCreated, |p| (&p.id, Some(p.version)));
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketUpdated {
+    pub id: Id,
+    pub version: u64,
+    pub title: String,
+    pub price: f64,
+    pub user_id: Id,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Id>,
+}
+payload!(TicketUpdated, Subject::TicketUpdated, |p| (&p.id, Some(p.version)));
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketRef {
+    pub id: Id,
+    pub price: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderCreated {
+    pub id: Id,
+    /// Absent when the `unversioned-order-events` flaw is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    pub status: OrderStatus,
+    pub user_id: Id,
+    /// Virtual microseconds.
+    pub expires_at: u64,
+    pub ticket: TicketRef,
+}
+payload!(OrderCreated, Subject::OrderCreated, |p| (&p.id, p.version));
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketId {
+    pub id: Id,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderCancelled {
+    pub id: Id,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    pub ticket: TicketId,
+}
+payload!(OrderCancelled, Subject::OrderCancelled, |p| (&p.id, p.version));
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExpirationComplete {
+    pub order_id: Id,
+}
+payload!(ExpirationComplete, Subject::ExpirationComplete, |p| (&p.order_id, None));
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentCreated {
+    pub id: Id,
+    pub order_id: Id,
+    pub stripe_id: Id,
+}
+payload!(PaymentCreated, Subject::PaymentCreated, |p| (&p.id, None));
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransactionCreated {
+    pub id: Id,
+    pub user_id: Id,
+    pub kind: TransactionKind,
+    pub amount: i64,
+    pub number: u64,
+}
+payload!(TransactionCreated, Subject::TransactionCreated, |p| (&p.id, None));
+
+/// An event as published: its subject, an identity shared by all its copies (publisher
+/// retries, outbox re-sends, network duplicates) and its JSON payload.
+#[derive(Debug, PartialEq)]
+pub struct Event {
+    pub event_id: Id,
+    pub subject: Subject,
+    pub data: serde_json::Value,
+}
+
+impl Event {
+    /// An event of a typed payload; its identity is `subject/record[/vN]`.
+    pub fn new<P: Payload>(payload: &P) -> Arc<Event> {
+        let (record, version) = payload.identity();
+        let event_id: Id = match version {
+            Some(v) => format!("{}/{record}/v{v}", P::SUBJECT).into(),
+            None => format!("{}/{record}", P::SUBJECT).into(),
+        };
+        let data = serde_json::to_value(payload).expect("payloads serialize");
+        Arc::new(Event { event_id, subject: P::SUBJECT, data })
+    }
+
+    /// An event put together by hand (scripted injection), possibly malformed.
+    pub fn raw(event_id: Id, subject: Subject, data: serde_json::Value) -> Arc<Event> {
+        Arc::new(Event { event_id, subject, data })
+    }
+
+    /// Decodes the payload as `P`; a payload of another shape is an error.
+    pub fn decode<P: Payload>(&self) -> Result<P, String> {
+        if self.subject != P::SUBJECT {
+            return Err(format!("a {} event handed to a {} listener", self.subject, P::SUBJECT));
+        }
+        serde_json::from_value(self.data.clone()).map_err(|e| format!("cannot decode {} payload: {e}", self.subject))
+    }
+}
+
+// ---- Documents, as the stores' change streams report them ----
+
+/// A record as written to a service's store.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Snapshot {
+    Ticket { id: Id, version: u64, title: String, price: f64, user_id: Id, order_id: Option<Id> },
+    Order { id: Id, version: u64, status: OrderStatus, user_id: Id, ticket_id: Id, expires_at: Duration },
+    /// The orders service's copy of a ticket.
+    TicketReplica { id: Id, version: u64, title: String, price: f64 },
+    /// The payments service's copy of an order.
+    OrderReplica { id: Id, version: u64, status: OrderStatus, price: f64 },
+    /// A payment, with the simulated provider's charge; `refunded` once paid back.
+    Payment { id: Id, order_id: Id, stripe_id: Id, amount: i64, refunded: bool },
+    /// A charge the simulated payment provider made (cents, currency, source token).
+    Charge { id: Id, amount: i64, currency: String, source: String },
+    Transaction { id: Id, user_id: Id, kind: TransactionKind, amount: i64, number: u64 },
+    Account { user_id: Id, balance: i64, last_number: u64 },
+    /// An expiration job of the delay queue.
+    Job { id: u64, order_id: Id, due: Duration, state: String },
+    /// Which events of an order a hardened listener has applied (its inbox).
+    Seen { order_id: Id, created: bool, cancelled: bool },
+    /// An outbox entry: the event it holds and the broker store that acknowledged it.
+    Outbox { entry: u64, event_id: Id, sent_to: Option<u64> },
+}
+
+impl Snapshot {
+    /// The record's own id (an account's user; a job's order).
+    pub fn key(&self) -> &str {
+        match self {
+            Snapshot::Ticket { id, .. }
+            | Snapshot::Order { id, .. }
+            | Snapshot::TicketReplica { id, .. }
+            | Snapshot::OrderReplica { id, .. }
+            | Snapshot::Payment { id, .. }
+            | Snapshot::Charge { id, .. }
+            | Snapshot::Transaction { id, .. }
+            | Snapshot::Outbox { event_id: id, .. } => id,
+            Snapshot::Account { user_id, .. } => user_id,
+            Snapshot::Job { order_id, .. } | Snapshot::Seen { order_id, .. } => order_id,
+        }
+    }
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Snapshot::Ticket { id, version, title, price, order_id, .. } => {
+                write!(f, "ticket {id} v{version} {title:?} {price} orderId={}", order_id.as_deref().unwrap_or("-"))
+            }
+            Snapshot::Order { id, version, status, ticket_id, .. } => {
+                write!(f, "order {id} v{version} {} ticket={ticket_id}", status.as_str())
+            }
+            Snapshot::TicketReplica { id, version, title, price } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
+            Snapshot::OrderReplica { id, version, status, price } => {
+                write!(f, "replica order {id} v{version} {} price {price}", status.as_str())
+            }
+            Snapshot::Payment { id, order_id, stripe_id, amount, refunded } => {
+                write!(f, "payment {id} for {order_id}: charge {stripe_id} {amount} cents{}", if *refunded { ", refunded" } else { "" })
+            }
+            Snapshot::Charge { id, amount, currency, source } => write!(f, "charge {id}: {amount} {currency} from {source}"),
+            Snapshot::Transaction { id, user_id, kind, amount, number } => {
+                write!(f, "transaction {id} #{number} {user_id} {kind:?} {amount}")
+            }
+            Snapshot::Account { user_id, balance, last_number } => {
+                write!(f, "account {user_id} balance {balance} lastNumber {last_number}")
+            }
+            Snapshot::Job { id, order_id, due, state } => write!(f, "job {id} expire {order_id} at {} {state}", crate::harness::fmt_time(*due)),
+            Snapshot::Seen { order_id, created, cancelled } => write!(f, "inbox {order_id} created={created} cancelled={cancelled}"),
+            Snapshot::Outbox { entry, event_id, sent_to } => match sent_to {
+                None => write!(f, "outbox #{entry} {event_id} unsent"),
+                Some(store) => write!(f, "outbox #{entry} {event_id} acked by store {store}"),
+            },
+        }
+    }
+}
+
+// ---- What the infrastructure reports ----
+
+/// Why a listener did not ack a delivery, or that it did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler succeeded: the client acks.
+    Acked,
+    /// The handler threw: no ack, the broker redelivers after ack wait.
+    Failed(String),
+    /// The payload could not be decoded as the listener's event type: no ack.
+    Undecodable(String),
+}
+
+/// What the ticketing system's infrastructure and its users report.
+#[derive(Clone, Debug)]
+pub enum Obs {
+    /// A user's request, as sent (or refused at the ingress).
+    Request { req: u64, user: Option<Id>, instance: String, method: &'static str, path: String, body: Arc<serde_json::Value> },
+    Response { req: u64, status: u16, body: Arc<serde_json::Value> },
+    Timeout { req: u64 },
+    /// A publish was stored on its channel (and acknowledged).
+    Accepted { subject: Subject, seq: u64, event: Arc<Event>, store_id: u64 },
+    Delivered { subject: Subject, group: Group, seq: u64, client: Id, event_id: Id, redelivery: bool },
+    Acked { subject: Subject, group: Group, seq: u64, client: Id, event_id: Id },
+    /// A listener's outcome for a delivery, as its broker client saw it.
+    Handled { subject: Subject, group: Group, seq: u64, event_id: Id, outcome: Outcome },
+    ClientDead { client: Id },
+    /// The broker restarted on an empty memory store.
+    StoreLost { store_id: u64 },
+    /// A scripted step named the record its request created.
+    Named { name: String, id: Id, req: u64 },
+    /// A scripted step's expectation and what it got; `problems` empty when it held.
+    Expected { step: String, problems: Vec<String> },
+}
+
+impl Observation for Obs {
+    type Doc = Snapshot;
+
+    fn is_progress(&self) -> bool {
+        matches!(
+            self,
+            Obs::Request { .. }
+                | Obs::Response { .. }
+                | Obs::Accepted { .. }
+                | Obs::Acked { .. }
+                | Obs::ClientDead { .. }
+                | Obs::StoreLost { .. }
+        )
+    }
+}
+
+impl fmt::Display for Obs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Obs::Request { req, user, instance, method, path, body } => {
+                write!(f, "request #{req} {} -> {instance}: {method} {path}", user.as_deref().unwrap_or("(signed out)"))?;
+                if !body.is_null() {
+                    write!(f, " {body}")?;
+                }
+                Ok(())
+            }
+            Obs::Response { req, status, body } => {
+                write!(f, "response #{req} {status}")?;
+                if !body.is_null() {
+                    write!(f, " {body}")?;
+                }
+                Ok(())
+            }
+            Obs::Timeout { req } => write!(f, "timeout #{req} (no response)"),
+            Obs::Accepted { subject, seq, event, .. } => write!(f, "broker accepted {subject}#{seq} {} {}", event.event_id, event.data),
+            Obs::Delivered { subject, group, seq, client, event_id, redelivery } => write!(
+                f,
+                "broker delivers {subject}#{seq} {event_id} to {group}/{client}{}",
+                if *redelivery { " (redelivery)" } else { "" }
+            ),
+            Obs::Acked { subject, group, seq, client, event_id } => write!(f, "broker acked {subject}#{seq} {event_id} by {group}/{client}"),
+            Obs::Handled { subject, group, seq, event_id, outcome } => match outcome {
+                Outcome::Acked => write!(f, "{group} handled {subject}#{seq} {event_id}: ack"),
+                Outcome::Failed(why) => write!(f, "{group} handler failed on {subject}#{seq} {event_id}: {why} (no ack)"),
+                Outcome::Undecodable(why) => write!(f, "{group} cannot decode {subject}#{seq} {event_id}: {why} (no ack)"),
+            },
+            Obs::ClientDead { client } => write!(f, "broker declares client {client} dead (missed heartbeats)"),
+            Obs::StoreLost { store_id } => write!(f, "broker memory store lost; new store {store_id}"),
+            Obs::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
+            Obs::Expected { step, problems } => {
+                if problems.is_empty() {
+                    write!(f, "script: {step}: as expected")
+                } else {
+                    write!(f, "script: {step}: {}", problems.join("; "))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The ticketing invariants, one small file each: a name, a one-line meaning, and a
+//! pure function of the recorded history and the final states. Safety invariants are
+//! judged over the whole history; liveness ones on the final states, only once the
+//! system has settled.
+
+mod accounts_settle;
+mod balances_match_transactions;
+mod lock_matches_order;
+mod no_double_reservation;
+mod no_edit_while_reserved;
+mod no_lost_events;
+mod no_poison_messages;
+mod orders_resolve;
+mod payments_consistent;
+mod replicas_converge;
+pub mod scripted_expectations;
+mod versions_in_sequence;
+
+use super::domain::{Obs, Snapshot};
+use super::scenario::Scenario;
+use super::system::Ticketing;
+use crate::harness::history::Entry;
+use crate::harness::system::{Invariant, InvariantKind::*};
+pub use crate::harness::system::Violation;
+
+/// What a ticketing invariant is judged on.
+pub type Input<'a> = crate::harness::system::Check<'a, Ticketing>;
+
+fn always(_: &Scenario) -> bool {
+    true
+}
+
+fn runs_orders(s: &Scenario) -> bool {
+    s.runs("orders")
+}
+
+fn runs_accounts(s: &Scenario) -> bool {
+    s.runs("accounts") && s.runs("transactions")
+}
+
+fn runs_payments(s: &Scenario) -> bool {
+    s.runs("payments") && s.runs("orders")
+}
+
+fn runs_tickets_and_orders(s: &Scenario) -> bool {
+    s.runs("tickets") && s.runs("orders")
+}
+
+fn has_expectations(s: &Scenario) -> bool {
+    !s.expect.is_empty() || !s.expect_account.is_empty() || s.workload.steps.iter().any(|st| st.expect_status.is_some())
+}
+
+pub const INVARIANTS: &[Invariant<Ticketing>] = &[
+    Invariant {
+        name: "no-double-reservation",
+        meaning: "never two non-cancelled orders on one ticket at once; never two paid orders on one ticket",
+        kind: Safety,
+        applies: runs_orders,
+        check: no_double_reservation::check,
+    },
+    Invariant {
+        name: "versions-in-sequence",
+        meaning:
+            "a replica applies each record's versions one by one, never skips or goes back, never holds a version its owner did not write",
+        kind: Safety,
+        applies: runs_orders,
+        check: versions_in_sequence::check,
+    },
+    Invariant {
+        name: "no-edit-while-reserved",
+        meaning: "no ticket edit succeeds while a non-cancelled order whose lock the ticket had taken still holds it",
+        kind: Safety,
+        applies: runs_tickets_and_orders,
+        check: no_edit_while_reserved::check,
+    },
+    Invariant {
+        name: "payments-consistent",
+        meaning: "at most one payment per order; no paid order cancelled afterwards; no cancelled order completed by a payment; no cancelled order left charged",
+        kind: Safety,
+        applies: runs_payments,
+        check: payments_consistent::check,
+    },
+    Invariant {
+        name: "balances-match-transactions",
+        meaning: "each account's balance is the sum of its applied transactions, applied in number order, each exactly once",
+        kind: Safety,
+        applies: runs_accounts,
+        check: balances_match_transactions::check,
+    },
+    Invariant {
+        name: "replicas-converge",
+        meaning: "after the quiet phase every replica equals its owner's record (fields and version)",
+        kind: Liveness,
+        applies: runs_orders,
+        check: replicas_converge::check,
+    },
+    Invariant {
+        name: "lock-matches-order",
+        meaning: "after the quiet phase a ticket's orderId is set exactly when a non-cancelled order holds it, and names it",
+        kind: Liveness,
+        applies: runs_tickets_and_orders,
+        check: lock_matches_order::check,
+    },
+    Invariant {
+        name: "no-lost-events",
+        meaning: "every version an owner wrote was published, and every accepted event was processed by every consuming group",
+        kind: Liveness,
+        applies: always,
+        check: no_lost_events::check,
+    },
+    Invariant {
+        name: "orders-resolve",
+        meaning: "after the quiet phase every order that expired before it is cancelled or complete",
+        kind: Liveness,
+        applies: runs_orders,
+        check: orders_resolve::check,
+    },
+    Invariant {
+        name: "accounts-settle",
+        meaning: "after the quiet phase every account has reached its last transaction number and matching balance",
+        kind: Liveness,
+        applies: runs_accounts,
+        check: accounts_settle::check,
+    },
+    Invariant {
+        name: "no-poison-messages",
+        meaning: "after the quiet phase no message is still unacknowledged (being redelivered) by any group",
+        kind: Liveness,
+        applies: always,
+        check: no_poison_messages::check,
+    },
+    Invariant {
+        name: "scripted-expectations",
+        meaning: "scripted steps got the statuses they expect, and named records hold the expected state at the expected times",
+        kind: Safety,
+        applies: has_expectations,
+        check: scripted_expectations::check,
+    },
+];
+
+pub fn names() -> Vec<&'static str> {
+    INVARIANTS.iter().map(|i| i.name).collect()
+}
+
+/// Every document written to a store, in history order: the entry, the store, the
+/// call's name, and the document.
+pub fn writes<'a>(entries: &'a [Entry<Obs>]) -> impl Iterator<Item = (&'a Entry<Obs>, &'static str, &'static str, &'a Snapshot)> + 'a {
+    entries.iter().flat_map(|e| {
+        let (store, call) = e.store_call().unwrap_or(("", ""));
+        e.wrote().iter().map(move |doc| (e, store, call, doc))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testkit {
+    //! Hand-made histories for invariant tests.
+    use super::*;
+    use crate::harness::history::{History, Record};
+    use crate::ticketing::domain::OrderStatus;
+    use crate::ticketing::system::FinalState;
+    use std::time::Duration;
+
+    pub fn scenario() -> Scenario {
+        Scenario::parse("test.toml", "name = \"test\"\n").unwrap()
+    }
+
+    pub fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// When hand-made runs begin their quiet phase, and end.
+    pub const QUIET_START: Duration = Duration::from_secs(10);
+    pub const END: Duration = Duration::from_secs(100);
+
+    /// One store call that wrote one document.
+    pub fn write(store: &'static str, call: &'static str, doc: Snapshot) -> Record<Obs> {
+        Record::Store { store, call, began: Duration::ZERO, wrote: vec![doc] }
+    }
+
+    pub fn ticket(id: &str, version: u64, price: i64, order: Option<&str>) -> Record<Obs> {
+        write(
+            "tickets",
+            if order.is_some() { "lock" } else { "unlock" },
+            Snapshot::Ticket {
+                id: id.into(),
+                version,
+                title: "concert".into(),
+                price: price as f64,
+                user_id: "u1".into(),
+                order_id: order.map(Into::into),
+            },
+        )
+    }
+
+    pub fn edit(id: &str, version: u64, price: i64) -> Record<Obs> {
+        let Record::Store { wrote, .. } = ticket(id, version, price, None) else { unreachable!() };
+        write("tickets", "edit", wrote[0].clone())
+    }
+
+    pub fn order(id: &str, version: u64, ticket: &str, status: OrderStatus) -> Record<Obs> {
+        write(
+            "orders",
+            "create",
+            Snapshot::Order { id: id.into(), version, status, user_id: "u2".into(), ticket_id: ticket.into(), expires_at: ms(900_000) },
+        )
+    }
+
+    pub fn replica(id: &str, version: u64, price: i64) -> Record<Obs> {
+        write("orders", "replicate", Snapshot::TicketReplica { id: id.into(), version, title: "concert".into(), price: price as f64 })
+    }
+
+    pub fn run(records: Vec<Record<Obs>>, final_state: &FinalState, check: fn(&Input) -> Vec<Violation>) -> Vec<Violation> {
+        run_on(&scenario(), records, final_state, check)
+    }
+
+    pub fn run_on(scenario: &Scenario, records: Vec<Record<Obs>>, final_state: &FinalState, check: fn(&Input) -> Vec<Violation>) -> Vec<Violation> {
+        let history = History::from_records(records.into_iter().enumerate().map(|(i, r)| (ms(i as u64 * 10), r)).collect());
+        let entries = history.entries();
+        check(&Input { entries: &entries, final_state, scenario, end: END, quiet_start: QUIET_START, settle_window: Duration::ZERO })
+    }
+}

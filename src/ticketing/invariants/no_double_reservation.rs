@@ -1,0 +1,91 @@
+//! `no-double-reservation`: never two non-cancelled orders on one ticket at once;
+//! never two paid orders on one ticket. Judged on the orders store's writes.
+
+use super::{writes, Input, Violation};
+use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub fn check(input: &Input) -> Vec<Violation> {
+    let mut orders: BTreeMap<Id, (Id, OrderStatus)> = BTreeMap::new();
+    let mut paid: BTreeMap<Id, BTreeSet<Id>> = BTreeMap::new();
+    let mut reported: BTreeSet<(Id, &str)> = BTreeSet::new();
+    let mut violations = Vec::new();
+    for (entry, store, _, doc) in writes(input.entries) {
+        let ("orders", Snapshot::Order { id, status, ticket_id, .. }) = (store, doc) else {
+            continue;
+        };
+        orders.insert(id.clone(), (ticket_id.clone(), *status));
+        let active: Vec<&Id> = orders.iter().filter(|(_, (t, s))| t == ticket_id && s.is_active()).map(|(o, _)| o).collect();
+        if active.len() > 1 && reported.insert((ticket_id.clone(), "active")) {
+            let mut records = vec![ticket_id.to_string()];
+            records.extend(active.iter().map(|o| o.to_string()));
+            violations.push(Violation::new(
+                "no-double-reservation",
+                entry.time,
+                records,
+                format!("ticket {ticket_id} is held by {} non-cancelled orders at once: {}", active.len(), join(&active)),
+            ));
+        }
+        if *status == OrderStatus::Complete {
+            let set = paid.entry(ticket_id.clone()).or_default();
+            set.insert(id.clone());
+            if set.len() > 1 && reported.insert((ticket_id.clone(), "paid")) {
+                let list: Vec<&Id> = set.iter().collect();
+                let mut records = vec![ticket_id.to_string()];
+                records.extend(list.iter().map(|o| o.to_string()));
+                violations.push(Violation::new(
+                    "no-double-reservation",
+                    entry.time,
+                    records,
+                    format!("ticket {ticket_id} was paid for by two orders: {}", join(&list)),
+                ));
+            }
+        }
+    }
+    violations
+}
+
+fn join(ids: &[&Id]) -> String {
+    ids.iter().map(|i| i.as_ref()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use crate::ticketing::domain::OrderStatus::*;
+    use crate::ticketing::system::FinalState;
+
+    #[test]
+    fn one_order_after_another_passes() {
+        let h = vec![
+            order("O1", 0, "T1", Created),
+            order("O1", 1, "T1", Cancelled),
+            order("O2", 0, "T1", Created),
+            order("O3", 0, "T2", Created),
+        ];
+        assert!(run(h, &FinalState::default(), super::check).is_empty());
+    }
+
+    #[test]
+    fn two_active_orders_on_one_ticket_fail() {
+        let h = vec![order("O1", 0, "T1", Created), order("O2", 0, "T1", Created)];
+        let v = run(h, &FinalState::default(), super::check);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].records, vec!["T1", "O1", "O2"]);
+        assert_eq!(v[0].time, ms(10));
+    }
+
+    #[test]
+    fn two_paid_orders_fail_even_if_one_is_later_cancelled() {
+        let h = vec![
+            order("O1", 0, "T1", Created),
+            order("O1", 1, "T1", Complete),
+            order("O1", 2, "T1", Cancelled),
+            order("O2", 0, "T1", Created),
+            order("O2", 1, "T1", Complete),
+        ];
+        let v = run(h, &FinalState::default(), super::check);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].explanation.contains("paid"));
+    }
+}

@@ -1,0 +1,53 @@
+//! `no-poison-messages`: after the quiet phase no message is still unacknowledged by
+//! a group, i.e. still being redelivered (or stuck undelivered).
+
+use super::{Input, Violation};
+
+pub fn check(input: &Input) -> Vec<Violation> {
+    let f = input.final_state;
+    f.outstanding
+        .iter()
+        .map(|o| {
+            let what = if o.deliveries == 0 {
+                "was never delivered".to_string()
+            } else {
+                format!("is still unacked after {} deliveries", o.deliveries)
+            };
+            Violation::new(
+                "no-poison-messages",
+                input.end,
+                vec![o.event_id.to_string()],
+                format!("{}#{} ({}) {what} to {}: its handler keeps failing", o.subject, o.seq, o.event_id, o.group),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use crate::ticketing::domain::Subject;
+    use crate::ticketing::system::{FinalState, Outstanding};
+
+    #[test]
+    fn drained_broker_passes() {
+        assert!(run(vec![], &FinalState::default(), super::check).is_empty());
+    }
+
+    #[test]
+    fn message_still_redelivered_fails() {
+        let f = FinalState {
+            outstanding: vec![Outstanding {
+                subject: Subject::TicketUpdated,
+                group: "orders-service",
+                seq: 4,
+                event_id: "ticket:updated/T1/v2".into(),
+                deliveries: 19,
+            }],
+            ..Default::default()
+        };
+        let v = run(vec![], &f, super::check);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].explanation.contains("19 deliveries"));
+    }
+}

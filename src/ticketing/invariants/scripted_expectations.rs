@@ -1,0 +1,217 @@
+//! `scripted-expectations`: scripted steps got the statuses they expect, and named
+//! tickets (and the orders replica of them) hold the expected versions, prices and
+//! locks at the expected virtual times. Also builds the version table `run` prints.
+
+use super::{Input, Violation};
+use crate::harness::history::Entry;
+use crate::ticketing::domain::{Id, Obs, Snapshot};
+use crate::ticketing::scenario::Expectation;
+use std::collections::BTreeMap;
+
+/// What a named ticket looked like at a moment, in the owner and in the replica.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    pub ticket: Option<(u64, f64, Option<Id>)>,
+    pub replica: Option<(u64, String, f64)>,
+}
+
+/// Step names bound to record ids during the run.
+pub fn names(entries: &[Entry<Obs>]) -> BTreeMap<String, Id> {
+    entries
+        .iter()
+        .filter_map(|e| match e.observed() {
+            Some(Obs::Named { name, id, .. }) => Some((name.clone(), id.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The latest owner and replica writes of `ticket` at or before `expectation.at`.
+pub fn observe(entries: &[Entry<Obs>], ticket: &Id, expectation: &Expectation) -> Observed {
+    let mut observed = Observed::default();
+    for entry in entries.iter().take_while(|e| e.time <= expectation.at.0) {
+        for doc in entry.wrote() {
+            match doc {
+                Snapshot::Ticket { id, version, price, order_id, .. } if id == ticket => {
+                    observed.ticket = Some((*version, *price, order_id.clone()));
+                }
+                Snapshot::TicketReplica { id, version, title, price } if id == ticket => {
+                    observed.replica = Some((*version, title.clone(), *price));
+                }
+                _ => {}
+            }
+        }
+    }
+    observed
+}
+
+/// A user's account (balance, last number) at or before `at`, from the accounts store's writes.
+pub fn observe_account(entries: &[Entry<Obs>], user: &str, at: std::time::Duration) -> Option<(i64, u64)> {
+    let mut observed = None;
+    for entry in entries.iter().take_while(|e| e.time <= at) {
+        for doc in entry.wrote() {
+            if let Snapshot::Account { user_id, balance, last_number } = doc {
+                if &**user_id == user {
+                    observed = Some((*balance, *last_number));
+                }
+            }
+        }
+    }
+    observed
+}
+
+/// Mismatches between an expectation and what was observed.
+pub fn mismatches(expectation: &Expectation, observed: &Observed, names: &BTreeMap<String, Id>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (version, price, lock) = match &observed.ticket {
+        Some((v, p, l)) => (Some(*v), Some(*p), l.clone()),
+        None => (None, None, None),
+    };
+    let show = |v: Option<u64>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "nothing".into());
+    if let Some(expected) = expectation.version {
+        if version != Some(expected) {
+            problems.push(format!("ticket at {} instead of v{expected}", show(version)));
+        }
+    }
+    if let Some(expected) = expectation.price {
+        if price != Some(expected as f64) {
+            problems.push(format!("ticket price {price:?} instead of {expected}"));
+        }
+    }
+    if let Some(order) = &expectation.order {
+        let expected: Option<Id> =
+            if order.is_empty() { None } else { Some(names.get(order).cloned().unwrap_or_else(|| order.as_str().into())) };
+        if lock != expected {
+            problems.push(format!("ticket orderId {:?} instead of {:?}", lock.as_deref(), expected.as_deref()));
+        }
+    }
+    let replica_version = observed.replica.as_ref().map(|r| r.0);
+    if let Some(expected) = expectation.replica_version {
+        if replica_version != Some(expected) {
+            problems.push(format!("replica at {} instead of v{expected}", show(replica_version)));
+        }
+    }
+    if let Some(expected) = expectation.replica_price {
+        let got = observed.replica.as_ref().map(|r| r.2);
+        if got != Some(expected as f64) {
+            problems.push(format!("replica price {got:?} instead of {expected}"));
+        }
+    }
+    problems
+}
+
+pub fn check(input: &Input) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for entry in input.entries {
+        if let Some(Obs::Expected { step, problems }) = entry.observed() {
+            if !problems.is_empty() {
+                violations.push(Violation::new("scripted-expectations", entry.time, vec![step.clone()], format!("step {step}: {}", problems.join("; "))));
+            }
+        }
+    }
+    let names = names(input.entries);
+    for expectation in &input.scenario.expect {
+        let Some(ticket) = names.get(&expectation.ticket) else {
+            violations.push(Violation::new(
+                "scripted-expectations",
+                expectation.at.0,
+                vec![expectation.ticket.clone()],
+                format!("ticket {} was never created, so its expected state cannot hold", expectation.ticket),
+            ));
+            continue;
+        };
+        let observed = observe(input.entries, ticket, expectation);
+        let problems = mismatches(expectation, &observed, &names);
+        if !problems.is_empty() {
+            violations.push(Violation::new(
+                "scripted-expectations",
+                expectation.at.0,
+                vec![format!("{} ({ticket})", expectation.ticket)],
+                format!("at {} ({}): {}", crate::ticketing::scenario::fmt_duration(expectation.at.0), expectation.label, problems.join("; ")),
+            ));
+        }
+    }
+    for e in &input.scenario.expect_account {
+        let observed = observe_account(input.entries, &e.user, e.at.0);
+        if observed != Some((e.balance, e.last_number)) {
+            let got = observed.map(|(b, n)| format!("balance {b}, lastNumber {n}")).unwrap_or_else(|| "no account".into());
+            violations.push(Violation::new(
+                "scripted-expectations",
+                e.at.0,
+                vec![e.user.clone()],
+                format!(
+                    "at {} ({}): account {} has {got}, expected balance {}, lastNumber {}",
+                    crate::ticketing::scenario::fmt_duration(e.at.0),
+                    e.label,
+                    e.user,
+                    e.balance,
+                    e.last_number
+                ),
+            ));
+        }
+    }
+    violations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use crate::harness::history::Record;
+    use crate::ticketing::domain::Obs;
+    use crate::ticketing::scenario::Scenario;
+    use crate::ticketing::system::FinalState;
+
+    const SCRIPT: &str = r#"
+name = "s"
+[[workload.steps]]
+at = "0s"
+user = "CZQ"
+op = "create-ticket"
+title = "concert"
+price = 20
+name = "CZQ"
+[[expect]]
+at = "1s"
+ticket = "CZQ"
+version = 1
+order = ""
+replica_version = 1
+"#;
+
+    fn check(records: Vec<Record<Obs>>) -> Vec<super::Violation> {
+        let scenario = Scenario::parse("s.toml", SCRIPT).unwrap();
+        run_on(&scenario, records, &FinalState::default(), super::check)
+    }
+
+    fn named() -> Record<Obs> {
+        Record::Observed(Obs::Named { name: "CZQ".into(), id: "T1".into(), req: 1 })
+    }
+
+    #[test]
+    fn matching_versions_and_statuses_pass() {
+        let h = vec![
+            named(),
+            ticket("T1", 0, 20, None),
+            replica("T1", 0, 20),
+            edit("T1", 1, 25),
+            replica("T1", 1, 25),
+            Record::Observed(Obs::Expected { step: "s".into(), problems: vec![] }),
+        ];
+        assert_eq!(check(h), vec![]);
+    }
+
+    #[test]
+    fn lagging_replica_and_wrong_status_fail() {
+        let h = vec![
+            named(),
+            ticket("T1", 0, 20, None),
+            replica("T1", 0, 20),
+            edit("T1", 1, 25),
+            Record::Observed(Obs::Expected { step: "s".into(), problems: vec!["expected status 400, got 200".into()] }),
+        ];
+        let v = check(h);
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert!(v[0].explanation.contains("expected status 400, got 200"));
+        assert!(v[1].explanation.contains("replica at v0 instead of v1"));
+    }
+}

@@ -1,0 +1,566 @@
+//! Scenario files: TOML parsed with serde, unknown keys rejected, every value range
+//! checked. An error names the file, the line, the key and what is allowed. The model
+//! is here; [`validate`] checks it, [`source`] finds where a key is written, and
+//! [`simplify`] lists what `shrink` may take away.
+
+pub mod simplify;
+pub mod source;
+pub mod validate;
+
+use super::flaws::{Flaw, Flaws, Preset};
+use super::services::SERVICES;
+use crate::harness::shrink::Reproduce;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+/// A malformed scenario: where, which key, and what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A virtual duration written as `"250ms"`, `"5s"`, `"15m"` or `"1h"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Dur(pub Duration);
+
+impl Serialize for Dur {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fmt_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map(Dur).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid duration {text:?}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\""
+            ))
+        })
+    }
+}
+
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (number, unit) = text.split_at(split);
+    if number.contains('.') {
+        // Decimal seconds or milliseconds, as traces print them ("2.014s").
+        let x: f64 = number.parse().ok()?;
+        return match unit {
+            "s" => Some(Duration::from_secs_f64(x)),
+            "ms" => Some(Duration::from_secs_f64(x / 1000.0)),
+            _ => None,
+        };
+    }
+    let n: u64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(Duration::from_micros(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n * 60)),
+        "h" => Some(Duration::from_secs(n * 3600)),
+        _ => None,
+    }
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    if !d.as_micros().is_multiple_of(1000) {
+        format!("{}us", d.as_micros())
+    } else if d.subsec_millis() != 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_preset")]
+    pub preset: Preset,
+    /// Flaws switched on in addition to the preset.
+    #[serde(default)]
+    pub flaws: Vec<String>,
+    /// Flaws switched off from the preset.
+    #[serde(default)]
+    pub without_flaws: Vec<String>,
+    /// Instances per service (a service not named runs its default count).
+    #[serde(default)]
+    pub services: BTreeMap<String, u32>,
+    #[serde(default)]
+    pub app: AppSettings,
+    #[serde(default)]
+    pub broker: BrokerSettings,
+    #[serde(default)]
+    pub network: NetworkSettings,
+    #[serde(default)]
+    pub store: StoreSettings,
+    #[serde(default)]
+    pub nemesis: NemesisSettings,
+    #[serde(default)]
+    pub phases: Phases,
+    #[serde(default)]
+    pub workload: Workload,
+    #[serde(default)]
+    pub expect: Vec<Expectation>,
+    #[serde(default)]
+    pub expect_account: Vec<AccountExpectation>,
+    /// Present in a reproduction file: the seed, the invariant it shows failing, and the
+    /// recorded choices to replay (see `ticketsim shrink`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduce: Option<Reproduce>,
+}
+
+fn default_preset() -> Preset {
+    Preset::AsBuilt
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSettings {
+    pub expiration_window: Dur,
+    /// How long the accounts handler works on an event before writing (a slow handler
+    /// can outlast ack wait).
+    pub accounts_processing: [Dur; 2],
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings { expiration_window: Dur(Duration::from_secs(15 * 60)), accounts_processing: [Dur(Duration::from_millis(1)); 2] }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    Durable,
+    Memory,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerSettings {
+    pub ack_wait: Dur,
+    pub max_in_flight: u32,
+    pub dead_client_timeout: Dur,
+    pub store: StoreKind,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            ack_wait: Dur(Duration::from_secs(5)),
+            max_in_flight: 1024,
+            dead_client_timeout: Dur(Duration::from_secs(10)),
+            store: StoreKind::Durable,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserLinks {
+    /// User requests and responses suffer the same faults as everything else.
+    Faulty,
+    /// Users' links are never dropped, duplicated or cut (only delayed).
+    Reliable,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    pub delay: [Dur; 2],
+    pub user_links: UserLinks,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            drop_probability: 0.0,
+            duplicate_probability: 0.0,
+            delay: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(10))],
+            user_links: UserLinks::Faulty,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    pub latency: [Dur; 2],
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { latency: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(3))] }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NemesisSettings {
+    /// Most crashes of service instances per run.
+    pub crashes: u32,
+    pub crash_downtime: [Dur; 2],
+    pub broker_restarts: u32,
+    pub broker_downtime: [Dur; 2],
+    /// Most pauses of service instances (longer than ack wait to matter).
+    pub pauses: u32,
+    pub pause_duration: [Dur; 2],
+    pub partitions: u32,
+    pub partition_duration: [Dur; 2],
+    /// Each seed draws which fault kinds are on and how hard, within these bounds.
+    pub swarm: bool,
+    /// Crashes and pauses wait until the node has no user request in progress.
+    pub spare_user_requests: bool,
+}
+
+impl Default for NemesisSettings {
+    fn default() -> Self {
+        let s = |a: u64, b: u64| [Dur(Duration::from_secs(a)), Dur(Duration::from_secs(b))];
+        NemesisSettings {
+            crashes: 0,
+            crash_downtime: s(1, 5),
+            broker_restarts: 0,
+            broker_downtime: s(1, 5),
+            pauses: 0,
+            pause_duration: s(6, 12),
+            partitions: 0,
+            partition_duration: s(1, 8),
+            swarm: false,
+            spare_user_requests: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Phases {
+    /// Workload and faults run this long; then the quiet phase.
+    pub duration: Dur,
+    /// No faults: the system drains so liveness can be judged.
+    pub quiet: Dur,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases { duration: Dur(Duration::from_secs(30)), quiet: Dur(Duration::from_secs(90)) }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workload {
+    /// Simulated users issuing requests from the mix.
+    pub users: u32,
+    /// Requests per user.
+    pub operations: u32,
+    pub think_time: [Dur; 2],
+    /// Orders and edits pick among the first this many tickets (0: any ticket).
+    pub hot_tickets: u32,
+    /// Tickets created before the random users start, owned by the first user.
+    pub initial_tickets: u32,
+    pub request_timeout: Dur,
+    pub mix: Mix,
+    pub steps: Vec<Step>,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            users: 0,
+            operations: 10,
+            think_time: [Dur(Duration::from_millis(10)), Dur(Duration::from_secs(2))],
+            hot_tickets: 0,
+            initial_tickets: 0,
+            request_timeout: Dur(Duration::from_secs(10)),
+            mix: Mix::default(),
+            steps: Vec::new(),
+        }
+    }
+}
+
+/// Relative weights of the random users' operations.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mix {
+    pub create_ticket: u32,
+    pub update_ticket: u32,
+    pub create_order: u32,
+    pub cancel_order: u32,
+    pub show_ticket: u32,
+    pub pay_order: u32,
+    pub deposit: u32,
+    pub withdraw: u32,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix { create_ticket: 2, update_ticket: 3, create_order: 3, cancel_order: 2, show_ticket: 1, pay_order: 0, deposit: 0, withdraw: 0 }
+    }
+}
+
+impl Mix {
+    /// Each operation's key, weight, and the service it needs.
+    pub fn weights(&self) -> [(&'static str, u32, &'static str); 8] {
+        [
+            ("create_ticket", self.create_ticket, Op::CreateTicket.service()),
+            ("update_ticket", self.update_ticket, Op::UpdateTicket.service()),
+            ("create_order", self.create_order, Op::CreateOrder.service()),
+            ("cancel_order", self.cancel_order, Op::CancelOrder.service()),
+            ("show_ticket", self.show_ticket, Op::ShowTicket.service()),
+            ("pay_order", self.pay_order, Op::PayOrder.service()),
+            ("deposit", self.deposit, Op::Deposit.service()),
+            ("withdraw", self.withdraw, Op::Withdraw.service()),
+        ]
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    CreateTicket,
+    UpdateTicket,
+    ShowTicket,
+    CreateOrder,
+    CancelOrder,
+    PayOrder,
+    Deposit,
+    Withdraw,
+}
+
+impl Op {
+    /// The service that must be running for this operation.
+    pub fn service(self) -> &'static str {
+        match self {
+            Op::CreateTicket | Op::UpdateTicket | Op::ShowTicket => "tickets",
+            Op::CreateOrder | Op::CancelOrder => "orders",
+            Op::PayOrder => "payments",
+            Op::Deposit | Op::Withdraw => "transactions",
+        }
+    }
+}
+
+/// A scripted request at a virtual time.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: Dur,
+    pub user: String,
+    pub op: Op,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// The ticket or order this step acts on, by the name a previous step gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
+    /// Names the record this step creates, for later steps and expectations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The status the response must have (checked by `scripted-expectations`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<u16>,
+}
+
+/// The state a named ticket and its orders replica must be in at a virtual time.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub at: Dur,
+    /// Shown in the version table.
+    #[serde(default)]
+    pub label: String,
+    pub ticket: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// The order name that must hold the ticket; `""` for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_price: Option<i64>,
+}
+
+/// The state a user's account must be in at a virtual time.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountExpectation {
+    pub at: Dur,
+    #[serde(default)]
+    pub label: String,
+    pub user: String,
+    pub balance: i64,
+    pub last_number: u64,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            line: None,
+            key: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Scenario::parse(&file, &source)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|span| source::line_of(text, span.start));
+            let key = line.and_then(|l| source::key_on_line(text, l));
+            ScenarioError { file: file.to_string(), line, key, message: e.message().trim().to_string() }
+        })?;
+        scenario.validate().map_err(|(path, message)| ScenarioError {
+            file: file.to_string(),
+            line: source::locate(text, &path),
+            key: Some(path.join(".")),
+            message,
+        })?;
+        Ok(scenario)
+    }
+
+    /// The flaws of this scenario: its preset, plus and minus its lists (names that are
+    /// not flaws are ignored here; validation rejects them).
+    pub fn flaws(&self) -> Flaws {
+        let mut flaws = Flaws::preset(self.preset);
+        for flaw in self.flaws.iter().filter_map(|name| Flaw::from_name(name)) {
+            flaws = flaws.with(flaw);
+        }
+        for flaw in self.without_flaws.iter().filter_map(|name| Flaw::from_name(name)) {
+            flaws = flaws.without(flaw);
+        }
+        flaws
+    }
+
+    /// The text of a scenario file; with `[reproduce]`, a reproduction that `run` replays.
+    pub fn to_file(&self) -> Result<String, String> {
+        let body = toml::to_string(self).map_err(|e| format!("cannot write scenario {}: {e}", self.name))?;
+        Ok(format!("# A reproduction written by `ticketsim shrink`: `ticketsim run` on this file replays it.\n{body}"))
+    }
+
+    /// Instances of a service in this scenario.
+    pub fn instances(&self, service: &str) -> u32 {
+        self.services
+            .get(service)
+            .copied()
+            .unwrap_or_else(|| SERVICES.iter().find(|s| s.name == service).map_or(0, |s| s.default_instances))
+    }
+
+    /// Whether a service runs (at least one instance).
+    pub fn runs(&self, service: &str) -> bool {
+        self.instances(service) > 0
+    }
+
+    /// The queue groups consuming each subject in this scenario's world.
+    pub fn consumers(&self) -> BTreeMap<super::domain::Subject, Vec<super::domain::Group>> {
+        let mut consumers: BTreeMap<super::domain::Subject, Vec<super::domain::Group>> = BTreeMap::new();
+        for spec in SERVICES.iter().filter(|s| self.runs(s.name)) {
+            for subject in spec.consumes {
+                consumers.entry(*subject).or_default().push(spec.group);
+            }
+        }
+        consumers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse("test.toml", text)
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("2.014s"), Some(Duration::from_millis(2014)));
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+
+    #[test]
+    fn minimal_scenario_takes_defaults() {
+        let s = parse("name = \"x\"\n").unwrap();
+        assert_eq!(s.preset, Preset::AsBuilt);
+        assert_eq!(s.broker.ack_wait, Dur(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = parse("name = \"x\"\n[network]\ndrop_probability = 0.1\nloss = 0.2\n").unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert_eq!(e.key.as_deref(), Some("loss"));
+        assert!(e.message.contains("unknown field") && e.message.contains("drop_probability"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_value_names_line_key_and_allowed_range() {
+        let e = parse("name = \"x\"\n\n[network]\ndrop_probability = 0.9\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(4), Some("network.drop_probability")), "{e}");
+        assert!(e.message.contains("allowed: 0.0 to 0.5"), "{e}");
+    }
+
+    #[test]
+    fn unknown_flaw_lists_the_allowed_ones() {
+        let e = parse("name = \"x\"\nflaws = [\"racy-reservation\", \"gremlins\"]\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("flaws")), "{e}");
+        assert!(e.message.contains("gremlins") && e.message.contains("no-version-check"), "{e}");
+    }
+
+    #[test]
+    fn bad_toml_and_bad_enum_values_are_errors_with_lines() {
+        let e = parse("name = \"x\"\npreset = \"sturdy\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("as-built") && e.message.contains("hardened"), "{e}");
+        let e = parse("name = \"x\"\n[broker\n").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+    }
+
+    #[test]
+    fn step_referring_to_an_unknown_name_is_rejected() {
+        let text = "name = \"x\"\n[[workload.steps]]\nat = \"1s\"\nuser = \"u\"\nop = \"create-order\"\nticket = \"CZQ\"\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("workload.steps[0].ticket"), "{e}");
+        assert_eq!(e.line, Some(6), "{e}");
+    }
+}

@@ -1,0 +1,226 @@
+//! `ticketsim selftest`: proves the simulator catches every flaw. For each flaw, its
+//! target scenario runs hardened with only that flaw on, seed after seed, until the
+//! invariant expected to catch it is violated (in `trials` independent seed windows);
+//! then every scenario runs hardened and must violate nothing.
+
+use super::flaws::{Preset, CATALOGUE};
+use super::scenario::Scenario;
+use super::system::Ticketing;
+use crate::harness::explore::{explore, ExploreOptions};
+use crate::harness::run::{run_seed, RunOptions};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct SelftestOptions {
+    /// Seeds tried per trial before a flaw counts as undetected.
+    pub budget: u64,
+    /// Independent seed windows per flaw (trial k starts at seed k * 1,000,000).
+    pub trials: u64,
+    /// Seeds of each scenario run hardened.
+    pub hardened_seeds: u64,
+    pub jobs: usize,
+    pub scenarios_dir: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FlawResult {
+    pub flaw: &'static str,
+    pub scenario: &'static str,
+    pub expected: &'static str,
+    /// Invariants violated by the first detecting seed of each trial (union).
+    pub violated: Vec<String>,
+    /// Seeds run until the first detection, per trial (`None`: not within the budget).
+    pub seeds_to_detection: Vec<Option<u64>>,
+    pub median_seeds_to_detection: Option<u64>,
+    pub wall_seconds: f64,
+    pub detected: bool,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HardenedResult {
+    pub scenario: String,
+    pub seeds: u64,
+    pub failing_seeds: u64,
+    pub violated: Vec<String>,
+    pub wall_seconds: f64,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SelftestReport {
+    pub flaws: Vec<FlawResult>,
+    pub hardened: Vec<HardenedResult>,
+    pub wall_seconds: f64,
+}
+
+impl SelftestReport {
+    pub fn passed(&self) -> bool {
+        self.flaws.iter().all(|f| f.detected) && self.hardened.iter().all(|h| h.failing_seeds == 0)
+    }
+}
+
+fn hardened(mut scenario: Scenario) -> Scenario {
+    scenario.preset = Preset::Hardened;
+    scenario.flaws.clear();
+    scenario.without_flaws.clear();
+    scenario
+}
+
+/// A detecting seed and the invariants it violated.
+type Detection = (u64, BTreeSet<String>);
+
+/// The smallest seed in `start..start + budget` whose run violates `invariant`, and the
+/// invariants that seed violated. Seeds are handed out in order to `jobs` threads; once
+/// a detection is known, no larger seed is started.
+pub fn first_detection(scenario: &Scenario, start: u64, budget: u64, invariant: &str, jobs: usize) -> Option<Detection> {
+    let next = Arc::new(AtomicU64::new(start));
+    let best: Arc<Mutex<Option<Detection>>> = Arc::default();
+    let end = start + budget;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let (next, best) = (next.clone(), best.clone());
+            scope.spawn(move || loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                let bound = best.lock().unwrap().as_ref().map(|(s, _)| *s).unwrap_or(end);
+                if seed >= bound {
+                    break;
+                }
+                let outcome = run_seed::<Ticketing>(scenario, seed, &RunOptions::default());
+                if outcome.violations.iter().any(|v| v.invariant == invariant) {
+                    let violated = outcome.violations.iter().map(|v| v.invariant.to_string()).collect();
+                    let mut best = best.lock().unwrap();
+                    if best.as_ref().is_none_or(|(s, _)| seed < *s) {
+                        *best = Some((seed, violated));
+                    }
+                }
+            });
+        }
+    });
+    let found = best.lock().unwrap().take();
+    found
+}
+
+fn median(values: &[u64]) -> Option<u64> {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied()
+}
+
+pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
+    let started = Instant::now();
+    let load = |name: &str| Scenario::load(&Path::new(&options.scenarios_dir).join(format!("{name}.toml"))).map_err(|e| e.to_string());
+    let mut flaws = Vec::new();
+    for info in CATALOGUE {
+        let target = info.target;
+        let flaw_started = Instant::now();
+        let mut scenario = hardened(load(target)?);
+        scenario.flaws = vec![info.name.to_string()];
+        let mut violated = BTreeSet::new();
+        let mut seeds_to_detection = Vec::new();
+        for trial in 0..options.trials {
+            let start = trial * 1_000_000;
+            match first_detection(&scenario, start, options.budget, info.caught_by, options.jobs) {
+                Some((seed, invariants)) => {
+                    violated.extend(invariants);
+                    seeds_to_detection.push(Some(seed - start + 1));
+                }
+                None => seeds_to_detection.push(None),
+            }
+        }
+        let found: Vec<u64> = seeds_to_detection.iter().flatten().copied().collect();
+        flaws.push(FlawResult {
+            flaw: info.name,
+            scenario: target,
+            expected: info.caught_by,
+            violated: violated.into_iter().collect(),
+            median_seeds_to_detection: median(&found),
+            detected: found.len() == seeds_to_detection.len(),
+            seeds_to_detection,
+            wall_seconds: flaw_started.elapsed().as_secs_f64(),
+        });
+    }
+    let mut hardened_results = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(&options.scenarios_dir)
+        .map_err(|e| format!("{}: {e}", options.scenarios_dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let scenario = hardened(Scenario::load(&path).map_err(|e| e.to_string())?);
+        let summary = explore::<Ticketing>(&scenario, &ExploreOptions { jobs: options.jobs, ..ExploreOptions::new(0..options.hardened_seeds) });
+        hardened_results.push(HardenedResult {
+            scenario: scenario.name.clone(),
+            seeds: summary.seeds_run,
+            failing_seeds: summary.failing,
+            violated: summary.counts.keys().cloned().collect(),
+            wall_seconds: summary.wall.as_secs_f64(),
+        });
+    }
+    Ok(SelftestReport { flaws, hardened: hardened_results, wall_seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The report as terminal tables.
+pub fn render(report: &SelftestReport) -> String {
+    use tabled::settings::Style;
+    use tabled::{Table, Tabled};
+    #[derive(Tabled)]
+    struct FlawRow {
+        flaw: &'static str,
+        scenario: &'static str,
+        expected: &'static str,
+        #[tabled(rename = "violated")]
+        violated: String,
+        #[tabled(rename = "seeds to detection")]
+        seeds: String,
+        median: String,
+        wall: String,
+        result: &'static str,
+    }
+    #[derive(Tabled)]
+    struct HardenedRow {
+        #[tabled(rename = "hardened scenario")]
+        scenario: String,
+        seeds: u64,
+        #[tabled(rename = "failing seeds")]
+        failing: u64,
+        violated: String,
+        wall: String,
+    }
+    let show = |s: &Option<u64>| s.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+    let flaw_rows: Vec<FlawRow> = report
+        .flaws
+        .iter()
+        .map(|f| FlawRow {
+            flaw: f.flaw,
+            scenario: f.scenario,
+            expected: f.expected,
+            violated: f.violated.join(", "),
+            seeds: f.seeds_to_detection.iter().map(show).collect::<Vec<_>>().join(" "),
+            median: show(&f.median_seeds_to_detection),
+            wall: format!("{:.2}s", f.wall_seconds),
+            result: if f.detected { "caught" } else { "MISSED" },
+        })
+        .collect();
+    let hardened_rows: Vec<HardenedRow> = report
+        .hardened
+        .iter()
+        .map(|h| HardenedRow {
+            scenario: h.scenario.clone(),
+            seeds: h.seeds,
+            failing: h.failing_seeds,
+            violated: if h.violated.is_empty() { "-".into() } else { h.violated.join(", ") },
+            wall: format!("{:.2}s", h.wall_seconds),
+        })
+        .collect();
+    format!(
+        "{}\n{}\nselftest {} in {:.1}s\n",
+        Table::new(flaw_rows).with(Style::rounded()),
+        Table::new(hardened_rows).with(Style::rounded()),
+        if report.passed() { "passed" } else { "FAILED" },
+        report.wall_seconds
+    )
+}

@@ -1,0 +1,149 @@
+//! The services of the app, one file each, reading like the original route handlers
+//! and listeners, with flaw switches at the lines where as-built and hardened differ;
+//! and [`SERVICES`], the one registry that says what each service is: its name, queue
+//! group, routes, the subjects it publishes and consumes, and how it opens its store
+//! and starts an instance. World building, scenario validation, the invariants' event
+//! coverage and the diagrams all read it.
+
+pub mod accounts;
+pub mod expiration;
+pub mod orders;
+pub mod payments;
+pub mod tickets;
+pub mod transactions;
+
+use super::common::instance::{AppConfig, Instance, InstanceEnv};
+use super::common::store::Db;
+use super::domain::{Group, Obs, Subject};
+use super::protocol::{Message, Method};
+use crate::harness::store::Journal;
+use crate::harness::world::WorldBuilder;
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A route a service answers: a method and a path pattern (`:id` matches one segment).
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+}
+
+impl Route {
+    pub const fn new(method: Method, path: &'static str) -> Route {
+        Route { method, path }
+    }
+
+    /// Whether a request's method and path are this route.
+    pub fn matches(&self, method: Method, path: &str) -> bool {
+        let pattern: Vec<&str> = self.path.split('/').collect();
+        let given: Vec<&str> = path.split('?').next().unwrap_or("").split('/').collect();
+        method == self.method
+            && pattern.len() == given.len()
+            && pattern.iter().zip(&given).all(|(p, g)| if p.starts_with(':') { !g.is_empty() } else { p == g })
+    }
+}
+
+/// How an instance starts on a service's opened store.
+pub type Starter = Arc<dyn Fn(&InstanceEnv) -> Arc<Instance> + Send + Sync>;
+
+/// What a service is.
+pub struct ServiceSpec {
+    pub name: &'static str,
+    /// Its durable queue group (named after the service).
+    pub group: Group,
+    /// Instances when a scenario does not say.
+    pub default_instances: u32,
+    pub routes: &'static [Route],
+    pub publishes: &'static [Subject],
+    pub consumes: &'static [Subject],
+    /// Opens the service's store (once per run) and returns how an instance starts on it.
+    pub open: fn(&mut Opening) -> Starter,
+}
+
+/// The services, in the order their nodes are built.
+pub const SERVICES: &[ServiceSpec] = &[
+    tickets::SPEC,
+    orders::SPEC,
+    expiration::SPEC,
+    payments::SPEC,
+    transactions::SPEC,
+    accounts::SPEC,
+];
+
+pub fn spec(name: &str) -> Option<&'static ServiceSpec> {
+    SERVICES.iter().find(|s| s.name == name)
+}
+
+/// The service that answers a method and path.
+pub fn route_owner(method: Method, path: &str) -> Option<&'static ServiceSpec> {
+    SERVICES.iter().find(|s| s.routes.iter().any(|r| r.matches(method, path)))
+}
+
+/// Every service's store, by service name; they belong to services and outlive instances.
+#[derive(Clone, Default)]
+pub struct Stores(BTreeMap<&'static str, Arc<dyn Any + Send + Sync>>);
+
+impl Stores {
+    /// The store a service opened, if it runs in this world.
+    pub fn get<S: Journal>(&self, service: &str) -> Option<Db<S>> {
+        self.0.get(service).and_then(|db| db.downcast_ref::<Db<S>>()).cloned()
+    }
+}
+
+/// What a service's `open` is given.
+pub struct Opening<'a> {
+    pub world: &'a mut WorldBuilder<Message, Obs>,
+    pub app: &'a AppConfig,
+    pub latency: (Duration, Duration),
+    pub stores: &'a mut Stores,
+    pub service: &'static str,
+}
+
+impl Opening<'_> {
+    /// Opens the service's database.
+    pub fn store<S: Journal<Doc = super::domain::Snapshot> + Send + Sync>(&mut self, state: S) -> Db<S> {
+        let db = self.world.store(self.service, state, self.latency);
+        self.stores.0.insert(self.service, Arc::new(db.clone()));
+        db
+    }
+}
+
+/// A replica insert's outcome for a listener: a duplicate key is a duplicate event,
+/// acked when hardened; as built (`non-idempotent-listeners`) it throws, forever.
+pub(crate) fn inserted(
+    result: Result<(), super::common::store::StoreError>,
+    flaws: super::flaws::Flaws,
+) -> Result<(), super::common::HandlerError> {
+    match result {
+        Err(e) if flaws.has(super::flaws::Flaw::NonIdempotentListeners) => Err(super::common::HandlerError::new(e.to_string())),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_their_paths_and_no_other() {
+        let show = Route::new(Method::Get, "/api/tickets/:id");
+        assert!(show.matches(Method::Get, "/api/tickets/T1"));
+        assert!(!show.matches(Method::Get, "/api/tickets"));
+        assert!(!show.matches(Method::Put, "/api/tickets/T1"));
+        assert!(!show.matches(Method::Get, "/api/tickets/T1/x"));
+        assert_eq!(route_owner(Method::Post, "/api/orders").map(|s| s.name), Some("orders"));
+        assert_eq!(route_owner(Method::Post, "/api/payments").map(|s| s.name), Some("payments"));
+        assert!(route_owner(Method::Get, "/api/nothing").is_none());
+    }
+
+    #[test]
+    fn every_consumed_subject_has_a_publisher() {
+        for s in SERVICES {
+            for subject in s.consumes {
+                assert!(SERVICES.iter().any(|p| p.publishes.contains(subject)), "{} consumes {subject}, published by none", s.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The payments service: keeps a replica of orders; owns payments; charges through a
+//! simulated payment provider (amount in cents, currency, the request's token as the
+//! source; its charges are kept so double charges show). Route: POST /api/payments.
+//! Listeners: order:created, order:cancelled.
+
+use super::{Opening, Route, ServiceSpec, Starter};
+use crate::harness::BoxFuture;
+use crate::ticketing::common::instance::{listen, Emit, HttpService, Instance, InstanceEnv, Staged};
+use crate::ticketing::common::nats::Listener;
+use crate::ticketing::common::outbox::{HasOutbox, Outbox};
+use crate::ticketing::common::store::{Collection, Db, Row, StoreError, Table};
+use crate::ticketing::common::{bad_request, new_id, not_authorized, not_found, require_auth, validate, HandlerError};
+use crate::ticketing::domain::{self, Event, Id, OrderStatus, Snapshot, Subject};
+use crate::ticketing::flaws::{Flaw, Flaws};
+use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "payments",
+    group: "payments-service",
+    default_instances: 0,
+    routes: &[Route::new(Method::Post, "/api/payments")],
+    publishes: &[Subject::PaymentCreated],
+    consumes: &[Subject::OrderCreated, Subject::OrderCancelled],
+    open,
+};
+
+/// The payments service's copy of an order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaOrder {
+    pub id: Id,
+    pub version: u64,
+    pub user_id: Id,
+    pub price: f64,
+    pub status: OrderStatus,
+    /// Kept by the hardened service to refuse payments for expired orders.
+    pub expires_at: Duration,
+}
+
+crate::impl_doc!(ReplicaOrder, |r| Snapshot::OrderReplica { id: r.id.clone(), version: r.version, status: r.status, price: r.price });
+
+/// A payment and the provider's charge behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Payment {
+    pub id: Id,
+    pub order_id: Id,
+    pub stripe_id: Id,
+    pub amount: i64,
+    pub refunded: bool,
+}
+
+impl Row for Payment {
+    type Key = Id;
+    fn key(&self) -> Id {
+        self.id.clone()
+    }
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::Payment {
+            id: self.id.clone(),
+            order_id: self.order_id.clone(),
+            stripe_id: self.stripe_id.clone(),
+            amount: self.amount,
+            refunded: self.refunded,
+        }
+    }
+}
+
+/// A charge made by the simulated payment provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Charge {
+    pub id: Id,
+    /// In cents.
+    pub amount: i64,
+    pub currency: String,
+    pub source: String,
+}
+
+impl Row for Charge {
+    type Key = Id;
+    fn key(&self) -> Id {
+        self.id.clone()
+    }
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::Charge { id: self.id.clone(), amount: self.amount, currency: self.currency.clone(), source: self.source.clone() }
+    }
+}
+
+#[derive(Default)]
+pub struct PaymentsDb {
+    pub orders: Collection<ReplicaOrder>,
+    pub payments: Table<Payment>,
+    pub next_payment: u64,
+    /// The payment provider's side: its charges.
+    pub charges: Table<Charge>,
+    pub next_charge: u64,
+    pub outbox: Outbox,
+}
+
+crate::journal!(PaymentsDb: charges, payments, orders, outbox);
+
+impl HasOutbox for PaymentsDb {
+    fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+}
+
+pub struct Payments {
+    db: Db<PaymentsDb>,
+    emit: Emit,
+    flaws: Flaws,
+}
+
+fn open(o: &mut Opening) -> Starter {
+    let db = o.store(PaymentsDb::default());
+    Arc::new(move |env| start(env, &db.on(&env.name)))
+}
+
+pub fn start(env: &InstanceEnv, db: &Db<PaymentsDb>) -> Arc<Instance> {
+    let service = Arc::new(Payments { db: db.clone(), emit: env.emit(), flaws: env.app.flaws });
+    env.relay(db);
+    env.start(Some(service.clone()), |nats| {
+        listen(nats, OrderCreatedListener(service.clone()));
+        listen(nats, OrderCancelledListener(service.clone()));
+    })
+}
+
+impl HttpService for Payments {
+    fn handle(self: Arc<Self>, req: Arc<HttpRequest>) -> BoxFuture<HttpResponse> {
+        Box::pin(async move {
+            match (req.method, req.segments().as_slice()) {
+                (Method::Post, ["payments"]) => self.pay(&req).await,
+                _ => not_found(&req),
+            }
+        })
+    }
+}
+
+enum Refused {
+    Paid,
+    Cancelled,
+    Expired,
+}
+
+/// The hardened service refuses payment this close to expiry, so a payment it takes
+/// has been charged and saved before the expiration job can run.
+pub const EXPIRY_MARGIN: Duration = Duration::from_secs(1);
+
+impl Payments {
+    /// POST /api/payments: token and orderId required 400, missing 404, not the owner
+    /// 401, cancelled 400; charge, save the payment, publish payment:created, 201.
+    async fn pay(&self, req: &HttpRequest) -> HttpResponse {
+        let user = match require_auth(req) {
+            Ok(user) => user,
+            Err(response) => return response,
+        };
+        let token = validate::non_empty_string(&req.body, "token");
+        let order_id = validate::non_empty_string(&req.body, "orderId");
+        let (Some(token), Some(order_id)) = (token, order_id) else {
+            let mut errors = Vec::new();
+            if validate::non_empty_string(&req.body, "token").is_none() {
+                errors.push(("token", "Invalid value"));
+            }
+            if validate::non_empty_string(&req.body, "orderId").is_none() {
+                errors.push(("orderId", "Invalid value"));
+            }
+            return HttpResponse::invalid(req.id, &errors);
+        };
+        if !validate::is_id(&order_id) {
+            return bad_request(req, "Something went wrong");
+        }
+        let Some(order) = self.db.tx("read", |s| s.orders.find(&order_id)).await else { return not_found(req) };
+        if order.user_id != user {
+            return not_authorized(req);
+        }
+        if order.status == OrderStatus::Cancelled {
+            return bad_request(req, "Cannot pay for an cancelled order");
+        }
+        // Flaw::PayExpiredOrder: as built, an order past its expiry is still payable
+        // while its cancel has not arrived.
+        if !self.flaws.has(Flaw::PayExpiredOrder) && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
+            return bad_request(req, "Order has expired");
+        }
+        let double_payment = self.flaws.has(Flaw::DoublePayment);
+        let replica_lag = self.flaws.has(Flaw::PaymentsReplicaLag);
+        let check_again = !self.flaws.has(Flaw::PayExpiredOrder);
+        let result = self
+            .db
+            .tx("charge", |s| {
+                // Flaw::DoublePayment: as built, nothing stops a second payment.
+                if !double_payment && s.payments.values().any(|p| p.order_id == order.id && !p.refunded) {
+                    return Err(Refused::Paid);
+                }
+                // Flaw::PayExpiredOrder: as built, the order's status and expiry are not
+                // checked again in the transaction that charges, so a cancel that lands
+                // meanwhile, or a pause that carries the request past the expiry, is missed.
+                if check_again && s.orders.find(&order.id).is_some_and(|o| o.status == OrderStatus::Cancelled) {
+                    return Err(Refused::Cancelled);
+                }
+                if check_again && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
+                    return Err(Refused::Expired);
+                }
+                // stripe.charges.create({ currency: 'usd', amount: price * 100, source: token })
+                let charge = Charge {
+                    id: new_id("ch_", &mut s.next_charge),
+                    amount: (order.price * 100.0).round() as i64,
+                    currency: "usd".into(),
+                    source: token.clone(),
+                };
+                s.charges.insert(charge.clone()).expect("a fresh charge id");
+                let payment = Payment {
+                    id: new_id("P", &mut s.next_payment),
+                    order_id: order.id.clone(),
+                    stripe_id: charge.id.clone(),
+                    amount: charge.amount,
+                    refunded: false,
+                };
+                s.payments.insert(payment.clone()).expect("a fresh payment id");
+                if !replica_lag {
+                    // Hardened: payments knows the order is paid without waiting for orders.
+                    if let Some(mut replica) = s.orders.find(&order.id) {
+                        replica.status = OrderStatus::Complete;
+                        s.orders.put(replica);
+                    }
+                }
+                let mut staged = Staged::default();
+                let event = Event::new(&domain::PaymentCreated {
+                    id: payment.id.clone(),
+                    order_id: payment.order_id.clone(),
+                    stripe_id: payment.stripe_id.clone(),
+                });
+                self.emit.stage(&mut s.outbox, &mut staged, event);
+                Ok((payment, staged))
+            })
+            .await;
+        match result {
+            Ok((payment, staged)) => {
+                self.emit.publish(&self.db, staged);
+                HttpResponse::ok(req.id, 201, json!({ "id": payment.id }))
+            }
+            Err(Refused::Paid) => bad_request(req, "Order already paid"),
+            Err(Refused::Cancelled) => bad_request(req, "Cannot pay for an cancelled order"),
+            Err(Refused::Expired) => bad_request(req, "Order has expired"),
+        }
+    }
+}
+
+struct OrderCreatedListener(Arc<Payments>);
+
+impl Listener for OrderCreatedListener {
+    type Event = domain::OrderCreated;
+
+    fn on_message(self: Arc<Self>, data: domain::OrderCreated) -> BoxFuture<Result<(), HandlerError>> {
+        Box::pin(async move {
+            let svc = &self.0;
+            let replica = ReplicaOrder {
+                id: data.id.clone(),
+                version: data.version.unwrap_or(0),
+                user_id: data.user_id.clone(),
+                price: data.ticket.price,
+                status: OrderStatus::Created,
+                expires_at: Duration::from_micros(data.expires_at),
+            };
+            // Flaw::NonIdempotentListeners: see `inserted`.
+            super::inserted(svc.db.tx("replicate", |s| s.orders.insert(replica)).await, svc.flaws)
+        })
+    }
+}
+
+struct OrderCancelledListener(Arc<Payments>);
+
+impl Listener for OrderCancelledListener {
+    type Event = domain::OrderCancelled;
+
+    fn on_message(self: Arc<Self>, data: domain::OrderCancelled) -> BoxFuture<Result<(), HandlerError>> {
+        Box::pin(async move {
+            let (svc, id) = (&self.0, &data.id);
+            // Without a version the event cannot be found by event: the lesson's bug.
+            let Some(version) = data.version else { return Err(HandlerError::new(format!("Order not found: {id} without a version"))) };
+            let (found, current) = svc.db.tx("read", |s| (s.orders.find_by_event(id, version), s.orders.find(id))).await;
+            let Some(mut replica) = found else {
+                return match current {
+                    // Hardened: an event the replica already holds is a duplicate: ack it.
+                    Some(c) if c.version >= version && !svc.flaws.has(Flaw::NonIdempotentListeners) => Ok(()),
+                    _ => Err(HandlerError::new(format!("Order not found: {id} v{}", version.saturating_sub(1)))),
+                };
+            };
+            // The owner cancelled the order: the replica follows, even if a payment marked
+            // it complete since it was read (that payment is refunded just below).
+            replica.status = OrderStatus::Cancelled;
+            // Hardened: a cancelled order's payment is refunded (the pay/expire race).
+            let refund = !svc.flaws.has(Flaw::PayExpiredOrder);
+            svc.db
+                .tx("cancel", |s| {
+                    s.orders.save(replica)?;
+                    if refund {
+                        let charged: Vec<Payment> = s.payments.values().filter(|p| p.order_id == *id && !p.refunded).cloned().collect();
+                        for payment in charged {
+                            s.payments.upsert(Payment { refunded: true, ..payment });
+                        }
+                    }
+                    Ok::<_, StoreError>(())
+                })
+                .await
+                .map_err(|e| HandlerError::new(e.to_string()))
+        })
+    }
+}

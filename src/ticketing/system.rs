@@ -1,0 +1,247 @@
+//! The ticketing app as a system under test: open this file first. It says how a
+//! scenario becomes a world (a broker node, one node per service instance from the
+//! registry in `services`, the users), what the users do, what state is read at the
+//! end, and which invariants are judged. Everything else about a run (network, faults,
+//! time, history, sweeps, shrinking) is the harness's.
+
+use super::broker::{BrokerConfig, BrokerNode, BrokerState, StoreIds};
+use super::common::instance::{AppConfig, InstanceEnv};
+use super::common::nats::{ClientConfig, NatsWrapper};
+use super::domain::{Group, Id, Obs, Subject};
+use super::invariants::INVARIANTS;
+use super::protocol::Message;
+use super::scenario::{Scenario, StoreKind, UserLinks};
+use super::services::orders::{Order, OrdersDb, ReplicaTicket};
+use super::services::payments::{Charge, Payment, PaymentsDb, ReplicaOrder};
+use super::services::tickets::{Ticket, TicketsDb};
+use super::services::transactions::{Transaction, TransactionsDb};
+use super::services::{accounts::AccountsDb, Opening, Stores, SERVICES};
+use super::workload::{self, Client};
+use crate::harness::choices::Choices;
+use crate::harness::fabric::{Actor, NodeIdx};
+use crate::harness::nemesis::NemesisConfig;
+use crate::harness::run::{NetworkOptions, SimOptions};
+use crate::harness::shrink::Reproduce;
+use crate::harness::system::{Invariant, Simplification, System};
+use crate::harness::world::{NodeRole, WorldBuilder};
+use crate::harness::BoxFuture;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One run's ticketing world.
+pub struct Ticketing {
+    scenario: Scenario,
+    stores: Stores,
+    broker: Arc<Mutex<BrokerState>>,
+    client: Arc<Client>,
+    choices: Choices,
+}
+
+/// A message still unacknowledged by a group at the end of the run.
+#[derive(Clone, Debug)]
+pub struct Outstanding {
+    pub subject: Subject,
+    pub group: Group,
+    pub seq: u64,
+    pub event_id: Id,
+    pub deliveries: u32,
+}
+
+/// The final states that liveness invariants judge.
+#[derive(Clone, Debug, Default)]
+pub struct FinalState {
+    pub tickets: Vec<Ticket>,
+    pub orders: Vec<Order>,
+    /// The orders service's replica of tickets.
+    pub ticket_replicas: Vec<ReplicaTicket>,
+    /// The payments service's replica of orders.
+    pub order_replicas: Vec<ReplicaOrder>,
+    pub payments: Vec<Payment>,
+    pub charges: Vec<Charge>,
+    pub transactions: Vec<Transaction>,
+    /// Per user: (balance, last number applied).
+    pub accounts: BTreeMap<Id, (i64, u64)>,
+    pub outstanding: Vec<Outstanding>,
+    /// Which groups consume each subject in this world.
+    pub consumers: BTreeMap<Subject, Vec<Group>>,
+}
+
+impl FinalState {
+    /// Whether `group` consumes `subject` in this world (its service runs).
+    pub fn consumes(&self, subject: Subject, group: Group) -> bool {
+        self.consumers.get(&subject).is_some_and(|groups| groups.contains(&group))
+    }
+}
+
+fn range(r: &[super::scenario::Dur; 2]) -> (Duration, Duration) {
+    (r[0].0, r[1].0)
+}
+
+impl Ticketing {
+    fn app_config(scenario: &Scenario) -> AppConfig {
+        AppConfig {
+            flaws: scenario.flaws(),
+            expiration_window: scenario.app.expiration_window.0,
+            accounts_processing: range(&scenario.app.accounts_processing),
+        }
+    }
+
+    fn broker_config(scenario: &Scenario) -> BrokerConfig {
+        BrokerConfig {
+            ack_wait: scenario.broker.ack_wait.0,
+            max_in_flight: scenario.broker.max_in_flight as usize,
+            dead_client_timeout: scenario.broker.dead_client_timeout.0,
+            durable: scenario.broker.store == StoreKind::Durable,
+            ..Default::default()
+        }
+    }
+
+    /// Declares one node per instance of each running service; returns them by service.
+    fn instances(scenario: &Scenario, world: &mut WorldBuilder<Message, Obs>, stores: &mut Stores, broker: NodeIdx) -> BTreeMap<&'static str, Vec<NodeIdx>> {
+        let app = Self::app_config(scenario);
+        let latency = range(&scenario.store.latency);
+        let mut instances = BTreeMap::new();
+        for spec in SERVICES.iter().filter(|s| scenario.runs(s.name)) {
+            let starter = (spec.open)(&mut Opening { world, app: &app, latency, stores, service: spec.name });
+            for i in 0..scenario.instances(spec.name) {
+                let (starter, app, choices, group) = (starter.clone(), app.clone(), world.choices(), spec.group);
+                let idx = world.node(&format!("{}-{}", spec.name, i + 1), NodeRole::Service, move |ctx| {
+                    // Each incarnation is a new broker client: `orders-1#2` after the first restart.
+                    let client_id: Id = format!("{}#{}", ctx.name, ctx.incarnation).into();
+                    let nats = NatsWrapper::new(client_id, ctx.idx, broker, ctx.fabric.clone(), ClientConfig::default(), group, ctx.probe.clone());
+                    let env = InstanceEnv {
+                        node: ctx.idx,
+                        name: ctx.name.clone(),
+                        fabric: ctx.fabric.clone(),
+                        nats: Arc::new(nats),
+                        app: app.clone(),
+                        choices: choices.clone(),
+                    };
+                    starter(&env) as Arc<dyn Actor<Message>>
+                });
+                instances.entry(spec.name).or_insert_with(Vec::new).push(idx);
+            }
+        }
+        instances
+    }
+
+    fn rows<S: crate::harness::store::Journal, T>(&self, service: &str, f: impl FnOnce(&S) -> Vec<T>) -> Vec<T> {
+        self.stores.get::<S>(service).map(|db| db.read(f)).unwrap_or_default()
+    }
+
+    fn outstanding(&self) -> Vec<Outstanding> {
+        let broker = self.broker.lock().unwrap();
+        let mut outstanding = Vec::new();
+        for (subject, groups) in self.scenario.consumers() {
+            for group in groups {
+                for (seq, event, deliveries) in broker.outstanding(subject, group) {
+                    outstanding.push(Outstanding { subject, group, seq, event_id: event.event_id.clone(), deliveries });
+                }
+            }
+        }
+        outstanding
+    }
+}
+
+impl System for Ticketing {
+    type Scenario = Scenario;
+    type Message = Message;
+    type Obs = Obs;
+    type Final = FinalState;
+
+    fn options(s: &Scenario) -> SimOptions {
+        let n = &s.nemesis;
+        SimOptions {
+            network: NetworkOptions {
+                drop_probability: s.network.drop_probability,
+                duplicate_probability: s.network.duplicate_probability,
+                delay: range(&s.network.delay),
+            },
+            nemesis: NemesisConfig {
+                crashes: n.crashes,
+                crash_downtime: range(&n.crash_downtime),
+                infrastructure_restarts: n.broker_restarts,
+                infrastructure_downtime: range(&n.broker_downtime),
+                pauses: n.pauses,
+                pause_duration: range(&n.pause_duration),
+                partitions: n.partitions,
+                partition_duration: range(&n.partition_duration),
+                swarm: n.swarm,
+            },
+            fault_phase: s.phases.duration.0,
+            quiet_phase: s.phases.quiet.0,
+            settle_window: Duration::ZERO,
+            spare_serving_nodes: n.spare_user_requests,
+        }
+    }
+
+    fn build(scenario: &Scenario, world: &mut WorldBuilder<Message, Obs>) -> Arc<Ticketing> {
+        let broker_config = Self::broker_config(scenario);
+        let broker_state = Arc::new(Mutex::new(BrokerState::new(1)));
+        let store_ids = Arc::new(StoreIds::default());
+        let state = broker_state.clone();
+        let broker = world.node("broker", NodeRole::Infrastructure, move |ctx| {
+            BrokerNode::start(ctx, &broker_config, &state, &store_ids) as Arc<dyn Actor<Message>>
+        });
+        let mut stores = Stores::default();
+        let instances = Self::instances(scenario, world, &mut stores, broker);
+        let (fabric, probe, choices) = (world.fabric(), world.probe(), world.choices());
+        let reliable = scenario.network.user_links == UserLinks::Reliable;
+        let timeout = scenario.workload.request_timeout.0;
+        let mut client = None;
+        world.users("users", reliable, |idx| {
+            let c = Arc::new(Client::new(idx, fabric, probe, choices.clone(), instances, timeout));
+            client = Some(c.clone());
+            c as Arc<dyn Actor<Message>>
+        });
+        let client = client.expect("the users node was declared");
+        Arc::new(Ticketing { scenario: scenario.clone(), stores, broker: broker_state, client, choices })
+    }
+
+    fn workload(self: Arc<Self>) -> BoxFuture {
+        Box::pin(workload::run(self.client.clone(), self.scenario.workload.clone(), self.choices.clone()))
+    }
+
+    fn serving(&self, node: NodeIdx) -> bool {
+        self.client.busy(node)
+    }
+
+    fn final_state(&self) -> FinalState {
+        FinalState {
+            tickets: self.rows("tickets", |s: &TicketsDb| s.tickets.values().cloned().collect()),
+            orders: self.rows("orders", |s: &OrdersDb| s.orders.values().cloned().collect()),
+            ticket_replicas: self.rows("orders", |s: &OrdersDb| s.tickets.values().cloned().collect()),
+            order_replicas: self.rows("payments", |s: &PaymentsDb| s.orders.values().cloned().collect()),
+            payments: self.rows("payments", |s: &PaymentsDb| s.payments.values().cloned().collect()),
+            charges: self.rows("payments", |s: &PaymentsDb| s.charges.values().cloned().collect()),
+            transactions: self.rows("transactions", |s: &TransactionsDb| s.transactions.values().cloned().collect()),
+            accounts: self
+                .rows("accounts", |s: &AccountsDb| s.accounts.values().map(|a| (a.user_id.clone(), (a.balance, a.last_number))).collect())
+                .into_iter()
+                .collect(),
+            outstanding: self.outstanding(),
+            consumers: self.scenario.consumers(),
+        }
+    }
+
+    fn invariants() -> &'static [Invariant<Ticketing>] {
+        INVARIANTS
+    }
+
+    fn simplifications(scenario: &Scenario) -> Vec<Simplification<Scenario>> {
+        super::scenario::simplify::simplifications(scenario)
+    }
+
+    fn is_valid(scenario: &Scenario) -> Result<(), String> {
+        scenario.validate().map_err(|(path, message)| format!("{}: {message}", path.join(".")))
+    }
+
+    fn reproduction(scenario: &Scenario) -> Option<&Reproduce> {
+        scenario.reproduce.as_ref()
+    }
+
+    fn with_reproduction(scenario: &Scenario, reproduce: Option<Reproduce>) -> Scenario {
+        Scenario { reproduce, ..scenario.clone() }
+    }
+}
