@@ -2,7 +2,8 @@
 //! by bug fingerprint; JUnit and a regression corpus on request.
 
 use super::{load, parse_range, write_file, Format, ScenarioArgs};
-use crate::harness::explore::{default_jobs, explore, ExploreOptions, ExploreSummary};
+use crate::harness::explore::{default_jobs, explore_with, ExploreOptions, ExploreSummary};
+use std::io::IsTerminal;
 use crate::report;
 use crate::ticketing::{Scenario, Ticketing};
 use std::path::{Path, PathBuf};
@@ -51,13 +52,21 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
         jobs: args.jobs.unwrap_or_else(default_jobs),
         shard: args.shard.as_deref().map(parse_shard).transpose()?,
         fail_fast: args.fail_fast,
-        progress: args.format == Format::Text,
         keep_trace_hashes: false,
     };
     if options.jobs == 0 {
         return Err("--jobs 0: at least one job is needed".into());
     }
-    let summary = explore::<Ticketing>(scenario, &options);
+    let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();
+    let mut progress = |summary: &ExploreSummary, total: u64| {
+        if show_progress && (summary.seeds_run.is_multiple_of(50) || summary.seeds_run == total) {
+            eprint!("\r{} / {total} seeds, {} failing", summary.seeds_run, summary.failing);
+        }
+    };
+    let summary = explore_with::<Ticketing>(scenario, &options, &mut progress);
+    if show_progress {
+        eprintln!();
+    }
     if let Some(file) = &args.junit {
         write_file(file, &report::junit::explore_xml(&scenario.name, path, &summary, overrides))?;
     }
@@ -65,46 +74,10 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
         save_reproductions(dir, scenario, &summary)?;
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&json(scenario, path, overrides, &summary)).map_err(|e| e.to_string())?),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report::json::explore(scenario, path, overrides, &summary)).map_err(|e| e.to_string())?),
         Format::Text => print!("{}", report::text::explore_text(&summary, path, overrides)),
     }
     Ok((summary.failing > 0) as i32)
-}
-
-fn json(scenario: &Scenario, path: &str, overrides: &report::Overrides, summary: &ExploreSummary) -> serde_json::Value {
-    let failures: Vec<serde_json::Value> = summary
-        .by_invariant
-        .iter()
-        .flat_map(|(invariant, seeds)| {
-            seeds.iter().map(move |s| {
-                serde_json::json!({
-                    "seed": s.seed,
-                    "invariant": invariant,
-                    "virtual_time": s.time.as_secs_f64(),
-                    "explanation": s.explanation,
-                    "trace_hash": s.trace_hash,
-                    "replay": report::replay_command(path, s.seed, overrides),
-                })
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "scenario": scenario.name,
-        "flaws": scenario.flaws().names(),
-        "seeds_run": summary.seeds_run,
-        "failing": summary.failing,
-        "liveness_not_judged": summary.liveness_not_judged,
-        "failing_by_invariant": summary.counts,
-        "failing_seeds": summary.failing_seeds,
-        "fabric": summary.fabric,
-        "nemesis": summary.nemesis,
-        "wall_seconds": summary.wall.as_secs_f64(),
-        "failures": failures,
-        "bugs": summary.groups.values().map(|g| serde_json::json!({
-            "fingerprint": g.fingerprint, "invariant": g.invariant, "seeds": g.seeds,
-            "smallest_seed": g.smallest.seed, "replay": report::replay_command(path, g.smallest.seed, overrides),
-        })).collect::<Vec<_>>(),
-    })
 }
 
 /// `explore --save-failures DIR`: a reproduction file for the smallest seed of each
@@ -118,7 +91,7 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
             continue;
         }
         let mut repro = scenario.clone();
-        repro.reproduce = Some(crate::harness::shrink::Reproduce { seed: group.smallest.seed, invariant: group.invariant.clone(), choices: None });
+        repro.reproduce = Some(crate::harness::system::Reproduce { seed: group.smallest.seed, invariant: group.invariant.clone(), choices: None });
         let file = dir.join(format!("{}-{}-seed{}.toml", scenario.name, group.invariant, group.smallest.seed));
         write_file(&file, &repro.to_file()?)?;
     }

@@ -35,7 +35,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
     let replay = replay_of(scenario, &loaded.path, seed, &loaded.overrides);
     match args.format {
         Format::Json => {
-            let json = report::text::RunJson {
+            let json = report::json::RunJson {
                 scenario: &scenario.name,
                 seed,
                 flaws: scenario.flaws().names(),

@@ -11,16 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-/// How many runs this process has made with planted nondeterminism. Test-only, and on
-/// purpose process-wide: it is state that outlives a run and leaks into the next one,
-/// which is exactly what `check-determinism` must locate.
-static PLANTED_RUNS: AtomicU64 = AtomicU64::new(0);
-
-/// A new planted run: store latencies will depend on this number.
-pub(crate) fn planted_run() -> u64 {
-    PLANTED_RUNS.fetch_add(1, Ordering::Relaxed)
-}
-
 /// One history event, as compared.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Event {

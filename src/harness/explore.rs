@@ -7,10 +7,9 @@ use super::nemesis::NemesisCounters;
 use super::run::{run_seed, RunOptions};
 use super::system::System;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -20,14 +19,13 @@ pub struct ExploreOptions {
     /// `(index, count)`: run only seeds whose position in the range is `index` mod `count`.
     pub shard: Option<(u64, u64)>,
     pub fail_fast: bool,
-    pub progress: bool,
     /// Keep every seed's trace hash in the summary (memory grows with the range).
     pub keep_trace_hashes: bool,
 }
 
 impl ExploreOptions {
     pub fn new(seeds: Range<u64>) -> Self {
-        ExploreOptions { seeds, jobs: default_jobs(), shard: None, fail_fast: false, progress: false, keep_trace_hashes: false }
+        ExploreOptions { seeds, jobs: default_jobs(), shard: None, fail_fast: false, keep_trace_hashes: false }
     }
 }
 
@@ -114,119 +112,140 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-fn seeds_of(options: &ExploreOptions) -> Vec<u64> {
-    options
-        .seeds
-        .clone()
-        .filter(|seed| match options.shard {
-            Some((index, count)) => (seed - options.seeds.start) % count == index,
-            None => true,
-        })
-        .collect()
+/// The seeds of a sweep, computed on demand (never listed): the range, or one shard
+/// of it (the seeds whose position in the range is `index` mod `count`).
+#[derive(Clone, Copy, Debug)]
+pub struct SeedPlan {
+    start: u64,
+    len: u64,
+    step: u64,
 }
 
-pub fn explore<S: System>(scenario: &S::Scenario, options: &ExploreOptions) -> ExploreSummary {
-    let started = Instant::now();
-    let seeds = Arc::new(seeds_of(options));
-    let next = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
-    let jobs = options.jobs.max(1).min(seeds.len().max(1));
-    let mut workers = Vec::new();
-    for _ in 0..jobs {
-        let (seeds, next, stop, tx, scenario) = (seeds.clone(), next.clone(), stop.clone(), tx.clone(), scenario.clone());
-        workers.push(std::thread::spawn(move || loop {
-            if stop.load(Ordering::Relaxed) {
-                break;
+impl SeedPlan {
+    pub fn of(options: &ExploreOptions) -> SeedPlan {
+        let width = options.seeds.end.saturating_sub(options.seeds.start);
+        match options.shard {
+            Some((index, count)) if count > 0 => {
+                let len = if index >= width { 0 } else { (width - index).div_ceil(count) };
+                SeedPlan { start: options.seeds.start + index, len, step: count }
             }
-            let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-            let Some(&seed) = seeds.get(i) else { break };
-            let outcome = run_seed::<S>(&scenario, seed, &RunOptions::default());
-            if tx.send(Finished::of(outcome)).is_err() {
-                break;
-            }
-        }));
+            _ => SeedPlan { start: options.seeds.start, len: width, step: 1 },
+        }
     }
-    drop(tx);
-    let show_progress = options.progress && std::io::stderr().is_terminal();
+
+    /// How many seeds the plan runs.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `k`-th seed of the plan.
+    pub fn seed(&self, k: u64) -> Option<u64> {
+        (k < self.len).then(|| self.start + k * self.step)
+    }
+}
+
+impl ExploreSummary {
+    /// Adds one seed's result; memory stays bounded ([`KEPT_PER_INVARIANT`], [`MAX_GROUPS`]).
+    fn record(&mut self, outcome: &Finished, keep_trace_hashes: bool, kept: &mut BTreeMap<String, BTreeMap<u64, FailingSeed>>) {
+        self.seeds_run += 1;
+        self.fabric += outcome.fabric;
+        self.nemesis += outcome.nemesis;
+        self.virtual_time += outcome.end;
+        self.liveness_not_judged += (!outcome.liveness_judged) as u64;
+        if keep_trace_hashes {
+            self.trace_hashes.insert(outcome.seed, outcome.trace_hash);
+        }
+        if !outcome.failed() {
+            return;
+        }
+        self.failing += 1;
+        let failing = |v: &super::system::Violation| FailingSeed {
+            seed: outcome.seed,
+            time: v.time,
+            explanation: v.explanation.clone(),
+            trace_hash: format!("{:016x}", outcome.trace_hash),
+        };
+        let mut fingerprints = Vec::new();
+        for v in &outcome.violations {
+            let fingerprint = v.fingerprint();
+            if fingerprints.contains(&fingerprint) {
+                continue;
+            }
+            fingerprints.push(fingerprint.clone());
+            let full = self.groups.len() >= MAX_GROUPS;
+            match self.groups.get_mut(&fingerprint) {
+                Some(group) => {
+                    group.seeds += 1;
+                    if outcome.seed < group.smallest.seed {
+                        group.smallest = failing(v);
+                    }
+                }
+                None if full => self.ungrouped += 1,
+                None => {
+                    let group = BugGroup { fingerprint: fingerprint.clone(), invariant: v.invariant.to_string(), seeds: 1, smallest: failing(v) };
+                    self.groups.insert(fingerprint, group);
+                }
+            }
+        }
+        let mut seen = Vec::new();
+        for v in outcome.violations.iter().filter(|v| {
+            let first = !seen.contains(&v.invariant);
+            seen.push(v.invariant);
+            first
+        }) {
+            *self.counts.entry(v.invariant.to_string()).or_default() += 1;
+            let seeds = kept.entry(v.invariant.to_string()).or_default();
+            seeds.insert(outcome.seed, failing(v));
+            if seeds.len() > KEPT_PER_INVARIANT {
+                seeds.pop_last();
+            }
+        }
+    }
+}
+
+/// Sweeps a scenario; see [`explore_with`].
+pub fn explore<S: System>(scenario: &S::Scenario, options: &ExploreOptions) -> ExploreSummary {
+    explore_with::<S>(scenario, options, &mut |_, _| {})
+}
+
+/// Sweeps a scenario on `options.jobs` threads, one fresh runtime per seed; after each
+/// seed, `progress` sees the summary so far and the number of seeds planned. Seeds are
+/// handed out lazily and results come back over a bounded channel, so memory does not
+/// grow with the range.
+pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions, progress: &mut dyn FnMut(&ExploreSummary, u64)) -> ExploreSummary {
+    let started = Instant::now();
+    let plan = SeedPlan::of(options);
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let jobs = options.jobs.max(1).min(plan.len().max(1) as usize);
+    let (tx, rx) = mpsc::sync_channel::<Finished>(jobs * 2);
     let mut summary = ExploreSummary::default();
     let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
-    for outcome in rx {
-        summary.seeds_run += 1;
-        summary.fabric += outcome.fabric;
-        summary.nemesis += outcome.nemesis;
-        summary.virtual_time += outcome.end;
-        summary.liveness_not_judged += (!outcome.liveness_judged) as u64;
-        if options.keep_trace_hashes {
-            summary.trace_hashes.insert(outcome.seed, outcome.trace_hash);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (tx, next, stop) = (tx.clone(), &next, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(seed) = plan.seed(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                    if tx.send(Finished::of(run_seed::<S>(scenario, seed, &RunOptions::default()))).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        if outcome.failed() {
-            summary.failing += 1;
-            if options.fail_fast {
+        drop(tx);
+        for outcome in rx {
+            summary.record(&outcome, options.keep_trace_hashes, &mut kept);
+            if outcome.failed() && options.fail_fast {
                 stop.store(true, Ordering::Relaxed);
             }
-            let mut fingerprints = Vec::new();
-            for v in &outcome.violations {
-                let fingerprint = v.fingerprint();
-                if fingerprints.contains(&fingerprint) {
-                    continue;
-                }
-                fingerprints.push(fingerprint.clone());
-                let failing = FailingSeed {
-                    seed: outcome.seed,
-                    time: v.time,
-                    explanation: v.explanation.clone(),
-                    trace_hash: format!("{:016x}", outcome.trace_hash),
-                };
-                let full = summary.groups.len() >= MAX_GROUPS;
-                match summary.groups.get_mut(&fingerprint) {
-                    Some(group) => {
-                        group.seeds += 1;
-                        if outcome.seed < group.smallest.seed {
-                            group.smallest = failing;
-                        }
-                    }
-                    None if full => summary.ungrouped += 1,
-                    None => {
-                        summary.groups.insert(
-                            fingerprint.clone(),
-                            BugGroup { fingerprint, invariant: v.invariant.to_string(), seeds: 1, smallest: failing },
-                        );
-                    }
-                }
-            }
-            let mut seen = Vec::new();
-            for v in &outcome.violations {
-                if seen.contains(&v.invariant) {
-                    continue;
-                }
-                seen.push(v.invariant);
-                *summary.counts.entry(v.invariant.to_string()).or_default() += 1;
-                let seeds = kept.entry(v.invariant.to_string()).or_default();
-                seeds.insert(
-                    outcome.seed,
-                    FailingSeed {
-                        seed: outcome.seed,
-                        time: v.time,
-                        explanation: v.explanation.clone(),
-                        trace_hash: format!("{:016x}", outcome.trace_hash),
-                    },
-                );
-                if seeds.len() > KEPT_PER_INVARIANT {
-                    seeds.pop_last();
-                }
-            }
+            progress(&summary, plan.len());
         }
-        if show_progress && (summary.seeds_run % 50 == 0 || summary.seeds_run == seeds.len() as u64) {
-            eprint!("\r{} / {} seeds, {} failing", summary.seeds_run, seeds.len(), summary.failing);
-        }
-    }
-    if show_progress {
-        eprintln!();
-    }
-    for worker in workers {
-        let _ = worker.join();
-    }
+    });
     let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
     failing.sort();
     failing.dedup();
@@ -234,4 +253,25 @@ pub fn explore<S: System>(scenario: &S::Scenario, options: &ExploreOptions) -> E
     summary.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
     summary.wall = started.elapsed();
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_plan_lists_its_range_or_its_shard_without_storing_them() {
+        let all = |options: &ExploreOptions| {
+            let plan = SeedPlan::of(options);
+            (0..plan.len()).map(|k| plan.seed(k).unwrap()).collect::<Vec<_>>()
+        };
+        assert_eq!(all(&ExploreOptions::new(3..7)), vec![3, 4, 5, 6]);
+        let shard = |index, count| all(&ExploreOptions { shard: Some((index, count)), ..ExploreOptions::new(10..20) });
+        assert_eq!(shard(0, 3), vec![10, 13, 16, 19]);
+        assert_eq!(shard(2, 3), vec![12, 15, 18]);
+        assert_eq!(shard(5, 20), vec![15]);
+        assert!(shard(15, 20).is_empty());
+        let huge = SeedPlan::of(&ExploreOptions::new(0..u64::MAX));
+        assert_eq!((huge.len(), huge.seed(u64::MAX - 1)), (u64::MAX, Some(u64::MAX - 1)));
+    }
 }

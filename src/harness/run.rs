@@ -5,37 +5,12 @@
 use super::choices::{self, Choice, Choices};
 use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
 use super::history::{History, NetWhat, Record, TraceFilter};
-use super::nemesis::{self, Executor, NemesisConfig, NemesisCounters};
-use super::system::{Check, InvariantKind, System, Violation};
+use super::nemesis::{self, Executor, NemesisCounters};
+use super::system::{Check, InvariantKind, NetworkOptions, System, Violation};
 use super::world::{NodeRole, WorldBuilder};
 use madsim::runtime::Runtime;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-
-/// The per-message faults of the network.
-#[derive(Clone, Debug)]
-pub struct NetworkOptions {
-    pub drop_probability: f64,
-    pub duplicate_probability: f64,
-    pub delay: (Duration, Duration),
-}
-
-/// The harness's settings of a run, as a system derives them from its scenario. One
-/// plain struct, printed by `replay`.
-#[derive(Clone, Debug)]
-pub struct SimOptions {
-    pub network: NetworkOptions,
-    pub nemesis: NemesisConfig,
-    /// Workload and faults run this long.
-    pub fault_phase: Duration,
-    /// Then no faults, for this long after the workload has finished.
-    pub quiet_phase: Duration,
-    /// The system has settled once nothing made progress for this long (the longest
-    /// of its retry periods plus its slowest handler); liveness is judged only then.
-    pub settle_window: Duration,
-    /// Crashes and pauses wait until the node serves no user request.
-    pub spare_serving_nodes: bool,
-}
 
 /// How a single run is carried out.
 #[derive(Clone, Debug, Default)]
@@ -169,7 +144,18 @@ fn fabric_config(network: &NetworkOptions, swarm: nemesis::SwarmDraw) -> FabricC
     }
 }
 
-async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions) -> RunOutcome<S> {
+/// How many runs this process has made with planted nondeterminism. Test-only, and on
+/// purpose process-wide: it is state that outlives a run and leaks into the next one,
+/// which is exactly what `check-determinism` must locate.
+static PLANTED_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A new planted run: store latencies will depend on this number.
+fn planted_run() -> u64 {
+    PLANTED_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The decision source of a run, recording or replaying as asked.
+fn choices(options: &RunOptions) -> Choices {
     let choices = Choices::from_runtime();
     if options.record_choices {
         choices.start_recording();
@@ -180,6 +166,25 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     if let Some(recording) = &options.replay_exactly {
         choices.replay_exactly(recording);
     }
+    choices
+}
+
+/// Test-only: a task that panics on a named node at a virtual time.
+fn inject_panic<M: Clone + Send + super::fabric::Describe + 'static, O: super::history::Observation>(
+    world: &super::world::World<M, O>,
+    options: &RunOptions,
+) {
+    let Some((name, at)) = options.inject_panic.clone() else { return };
+    if let Some(idx) = world.with_role(|_| true).into_iter().find(|idx| world.node_name(*idx) == name) {
+        world.spawn_on(idx, async move {
+            madsim::time::sleep(at).await;
+            panic!("injected panic in {name}");
+        });
+    }
+}
+
+async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions) -> RunOutcome<S> {
+    let choices = choices(&options);
     let history: History<S::Obs> = History::new(options.trace.clone());
     let sim = S::options(&scenario);
     let (nemesis_config, swarm) = nemesis::draw_swarm(&sim.nemesis, &choices);
@@ -188,22 +193,14 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let observer = options.record_messages.then(|| net_observer(history.clone(), names.clone()));
     let fabric: Fabric<S::Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer);
 
-    let planted = options.plant_nondeterminism.then(super::determinism::planted_run);
+    let planted = options.plant_nondeterminism.then(planted_run);
     let mut builder = WorldBuilder::new(fabric.clone(), choices.clone(), history.clone(), planted);
     let system = S::build(&scenario, &mut builder);
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
     world.boot().await;
     let workload = world.users.spawn(system.clone().workload());
-
-    if let Some((name, at)) = options.inject_panic.clone() {
-        if let Some(idx) = world.with_role(|_| true).into_iter().find(|idx| world.node_name(*idx) == name) {
-            world.spawn_on(idx, async move {
-                madsim::time::sleep(at).await;
-                panic!("injected panic in {name}");
-            });
-        }
-    }
+    inject_panic(&world, &options);
 
     // The fault phase.
     let instances = world.with_role(|r| r == NodeRole::Service);
@@ -230,15 +227,10 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     for task in fault_tasks {
         task.abort();
     }
-    let last_progress = history.last_progress();
-    let liveness = if end.saturating_sub(last_progress) >= sim.settle_window {
-        Liveness::Judged
-    } else {
-        Liveness::NotJudged { last_progress, settle_window: sim.settle_window }
-    };
+    drop(system);
+    let liveness = liveness(history.last_progress(), end, sim.settle_window);
     let violations = judge::<S>(&scenario, &history, &final_state, (quiet_start, end), sim.settle_window, liveness.judged());
     let nemesis_counters = *executor.counters.lock().unwrap();
-    drop(system);
     RunOutcome {
         seed,
         violations,
@@ -253,6 +245,15 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         panic: None,
         choices: options.record_choices.then(|| choices.take_record()),
         nodes: fabric.node_names(),
+    }
+}
+
+/// Liveness is judged when nothing made progress for a settle window before the end.
+fn liveness(last_progress: Duration, end: Duration, settle_window: Duration) -> Liveness {
+    if end.saturating_sub(last_progress) >= settle_window {
+        Liveness::Judged
+    } else {
+        Liveness::NotJudged { last_progress, settle_window }
     }
 }
 

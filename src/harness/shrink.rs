@@ -7,20 +7,9 @@
 
 use super::choices::{by_site, Record, Site};
 use super::run::{run_seed, RunOptions, RunOutcome};
+pub use super::system::Reproduce;
 use super::system::System;
 use std::time::Duration;
-
-/// What a reproduction file adds to its scenario: the seed, the bug it shows, and the
-/// recorded choices to replay.
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Reproduce {
-    pub seed: u64,
-    pub invariant: String,
-    /// Per decision site, the values to replay; past the end every draw is 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choices: Option<Record>,
-}
 
 /// Size of a run, before and after shrinking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -5,6 +5,7 @@
 
 use super::fabric::{Describe, NodeIdx};
 use super::history::{Entry, Observation};
+use super::nemesis::NemesisConfig;
 use super::world::WorldBuilder;
 use super::BoxFuture;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ pub trait System: Send + Sync + Sized + 'static {
     type Final: Send + Sync + 'static;
 
     /// The harness's settings for a run of this scenario.
-    fn options(scenario: &Self::Scenario) -> super::run::SimOptions;
+    fn options(scenario: &Self::Scenario) -> SimOptions;
 
     /// Declares the system's nodes (each with how it starts in every incarnation), its
     /// stores and its users node. Called once per run, inside the runtime.
@@ -50,10 +51,47 @@ pub trait System: Send + Sync + Sized + 'static {
     fn is_valid(scenario: &Self::Scenario) -> Result<(), String>;
 
     /// The reproduction a scenario carries (a file written by `shrink`), if any.
-    fn reproduction(scenario: &Self::Scenario) -> Option<&super::shrink::Reproduce>;
+    fn reproduction(scenario: &Self::Scenario) -> Option<&Reproduce>;
 
     /// The scenario carrying `reproduce`.
-    fn with_reproduction(scenario: &Self::Scenario, reproduce: Option<super::shrink::Reproduce>) -> Self::Scenario;
+    fn with_reproduction(scenario: &Self::Scenario, reproduce: Option<Reproduce>) -> Self::Scenario;
+}
+
+/// The per-message faults of the network.
+#[derive(Clone, Debug)]
+pub struct NetworkOptions {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    pub delay: (Duration, Duration),
+}
+
+/// The harness's settings of a run, as a system derives them from its scenario. One
+/// plain struct, printed by `replay`.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub network: NetworkOptions,
+    pub nemesis: NemesisConfig,
+    /// Workload and faults run this long.
+    pub fault_phase: Duration,
+    /// Then no faults, for this long after the workload has finished.
+    pub quiet_phase: Duration,
+    /// The system has settled once nothing made progress for this long (the longest
+    /// of its retry periods plus its slowest handler); liveness is judged only then.
+    pub settle_window: Duration,
+    /// Crashes and pauses wait until the node serves no user request.
+    pub spare_serving_nodes: bool,
+}
+
+/// What a reproduction file adds to its scenario: the seed, the bug it shows, and the
+/// recorded choices to replay.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Reproduce {
+    pub seed: u64,
+    pub invariant: String,
+    /// Per decision site, the values to replay; past the end every draw is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<super::choices::Record>,
 }
 
 /// One way to make a scenario smaller: `None` when it does not apply.
@@ -61,7 +99,7 @@ pub type Simplification<Sc> = Box<dyn Fn(&Sc) -> Option<Sc>>;
 
 /// Safety invariants must hold at every point of the history; liveness ones are
 /// judged on the final states, and only when the system had settled (see
-/// [`super::run::Liveness`]).
+/// the run's liveness verdict).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InvariantKind {

@@ -182,137 +182,33 @@ impl Diagram {
 
     /// A self-contained HTML page with the SVG space-time diagram (no network access needed).
     pub fn html(&self, title: &str) -> String {
-        const LANE: f64 = 150.0;
-        const ROW: f64 = 18.0;
-        const TOP: f64 = 60.0;
-        const LEFT: f64 = 90.0;
-        // Rows: every distinct time at which something starts or ends.
-        let mut times: Vec<Duration> = Vec::new();
-        for item in &self.items {
-            times.push(item.at());
-            if let Item::Message { sent, .. } = item {
-                times.push(*sent);
-            }
-        }
-        times.sort();
-        times.dedup();
-        let row = |t: Duration| TOP + ROW * times.binary_search(&t).unwrap_or(0) as f64;
-        let x = |node: &str| LEFT + LANE * self.lanes.iter().position(|n| n == node).unwrap_or(0) as f64 + LANE / 2.0;
-        let width = LEFT + LANE * self.lanes.len().max(1) as f64 + 260.0;
-        let height = TOP + ROW * (times.len() + 2) as f64;
+        let g = Geometry::of(self);
         let mut svg = String::new();
         let _ = write!(
             svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="monospace" font-size="11">"#
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" font-family="monospace" font-size="11">"#,
+            g.width, g.height
         );
         svg.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker><marker id="hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#d00"/></marker></defs>"##);
         for lane in &self.lanes {
-            let lx = x(lane);
+            let lx = g.x(lane);
             let _ = write!(
                 svg,
-                r##"<text x="{lx:.0}" y="30" text-anchor="middle" font-weight="bold" font-size="12">{}</text><line class="lane" x1="{lx:.0}" y1="40" x2="{lx:.0}" y2="{height:.0}" stroke="#bbb" stroke-width="2"/>"##,
-                html_escape(lane)
+                r##"<text x="{lx:.0}" y="30" text-anchor="middle" font-weight="bold" font-size="12">{}</text><line class="lane" x1="{lx:.0}" y1="40" x2="{lx:.0}" y2="{:.0}" stroke="#bbb" stroke-width="2"/>"##,
+                html_escape(lane),
+                g.height
             );
         }
-        for (i, t) in times.iter().enumerate() {
+        for (i, t) in g.times.iter().enumerate() {
             if i % 5 == 0 {
                 let _ = write!(svg, r##"<text x="4" y="{:.0}" fill="#888">{}</text>"##, TOP + ROW * i as f64 + 4.0, fmt_time(*t));
             }
         }
         for item in &self.items {
             match item {
-                Item::Message { id, from, to, kind, text, sent, at, delivered, reason, copy } => {
-                    let hot = self.is_hot(text);
-                    let redelivery = text.contains("(redelivery)");
-                    let color = if hot {
-                        "#d00"
-                    } else if !*delivered {
-                        "#999"
-                    } else if redelivery {
-                        "#e80"
-                    } else {
-                        "#444"
-                    };
-                    let (x1, y1, x2, y2) = (x(from), row(*sent), x(to), row(*at));
-                    let (x2, y2) = if *delivered { (x2, y2) } else { ((x1 + x2) / 2.0, y2) };
-                    let dash = if *copy { r#" stroke-dasharray="5,3""# } else { "" };
-                    let class = if hot { "message hot" } else { "message" };
-                    let marker = if !*delivered {
-                        String::new()
-                    } else if hot {
-                        r#" marker-end="url(#hot)""#.into()
-                    } else {
-                        r#" marker-end="url(#arrow)""#.into()
-                    };
-                    let status = if *delivered { "delivered".to_string() } else { format!("DROPPED ({reason})") };
-                    let _ = write!(
-                        svg,
-                        r#"<g class="{class}"><title>#{id} {from} -> {to} {kind}{}
-sent {} / {status} {}
-{}</title><line x1="{x1:.0}" y1="{y1:.0}" x2="{x2:.0}" y2="{y2:.0}" stroke="{color}" stroke-width="{}"{dash}{marker}/>"#,
-                        if *copy { " (duplicate)" } else { "" },
-                        fmt_time(*sent),
-                        fmt_time(*at),
-                        html_escape(text),
-                        if hot { 2.5 } else { 1.2 }
-                    );
-                    if !*delivered {
-                        let _ = write!(
-                            svg,
-                            r#"<text class="drop" x="{x2:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="14">✗</text>"#,
-                            y2 + 5.0
-                        );
-                    }
-                    if hot {
-                        let _ = write!(
-                            svg,
-                            r#"<text x="{:.0}" y="{:.0}" fill="{color}">{}</text>"#,
-                            (x1 + x2) / 2.0 + 4.0,
-                            (y1 + y2) / 2.0 - 2.0,
-                            html_escape(kind)
-                        );
-                    }
-                    svg.push_str("</g>");
-                }
-                Item::Mark { node, at, text, fault } => {
-                    let (mx, my) = (x(node), row(*at));
-                    let color = if text.starts_with("crash") {
-                        "#d00"
-                    } else if text.starts_with("partition") {
-                        "#a0a"
-                    } else {
-                        "#07a"
-                    };
-                    let symbol = if text.starts_with("crash") {
-                        "✖"
-                    } else if text.starts_with("partition") {
-                        "⌇"
-                    } else {
-                        "●"
-                    };
-                    let _ = write!(
-                        svg,
-                        r#"<g class="fault"><title>{}: {}</title><text x="{mx:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="15">{symbol}</text><text x="{:.0}" y="{:.0}" fill="{color}">{}</text></g>"#,
-                        fmt_time(*at),
-                        html_escape(text),
-                        my + 5.0,
-                        mx + 10.0,
-                        my + 4.0,
-                        if *fault { html_escape(text) } else { String::new() }
-                    );
-                }
-                Item::Violation { at, text, records } => {
-                    let vy = row(*at);
-                    let _ = write!(
-                        svg,
-                        r##"<g class="violation"><title>{}</title><line x1="{LEFT:.0}" y1="{vy:.0}" x2="{:.0}" y2="{vy:.0}" stroke="#d00" stroke-width="2" stroke-dasharray="8,4"/><text x="{LEFT:.0}" y="{:.0}" fill="#d00" font-weight="bold">⚠ {} ({})</text></g>"##,
-                        html_escape(text),
-                        width - 20.0,
-                        vy - 4.0,
-                        html_escape(text),
-                        html_escape(&records.join(", "))
-                    );
-                }
+                Item::Message { .. } => self.draw_message(&g, item, &mut svg),
+                Item::Mark { node, at, text, fault } => draw_mark(&g, node, *at, text, *fault, &mut svg),
+                Item::Violation { at, text, records } => draw_violation(&g, *at, text, records, &mut svg),
             }
         }
         svg.push_str("</svg>");
@@ -335,6 +231,120 @@ sent {} / {status} {}
             title = html_escape(title)
         )
     }
+
+    fn draw_message(&self, g: &Geometry, item: &Item, svg: &mut String) {
+        let Item::Message { id, from, to, kind, text, sent, at, delivered, reason, copy } = item else { return };
+        let hot = self.is_hot(text);
+        let color = if hot {
+            "#d00"
+        } else if !*delivered {
+            "#999"
+        } else if text.contains("(redelivery)") {
+            "#e80"
+        } else {
+            "#444"
+        };
+        let (x1, y1, x2, y2) = (g.x(from), g.row(*sent), g.x(to), g.row(*at));
+        let (x2, y2) = if *delivered { (x2, y2) } else { ((x1 + x2) / 2.0, y2) };
+        let dash = if *copy { r#" stroke-dasharray="5,3""# } else { "" };
+        let class = if hot { "message hot" } else { "message" };
+        let marker = match (*delivered, hot) {
+            (false, _) => "",
+            (true, true) => r#" marker-end="url(#hot)""#,
+            (true, false) => r#" marker-end="url(#arrow)""#,
+        };
+        let status = if *delivered { "delivered".to_string() } else { format!("DROPPED ({reason})") };
+        let _ = write!(
+            svg,
+            r#"<g class="{class}"><title>#{id} {from} -> {to} {kind}{}
+sent {} / {status} {}
+{}</title><line x1="{x1:.0}" y1="{y1:.0}" x2="{x2:.0}" y2="{y2:.0}" stroke="{color}" stroke-width="{}"{dash}{marker}/>"#,
+            if *copy { " (duplicate)" } else { "" },
+            fmt_time(*sent),
+            fmt_time(*at),
+            html_escape(text),
+            if hot { 2.5 } else { 1.2 }
+        );
+        if !*delivered {
+            let _ = write!(svg, r#"<text class="drop" x="{x2:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="14">✗</text>"#, y2 + 5.0);
+        }
+        if hot {
+            let _ = write!(svg, r#"<text x="{:.0}" y="{:.0}" fill="{color}">{}</text>"#, (x1 + x2) / 2.0 + 4.0, (y1 + y2) / 2.0 - 2.0, html_escape(kind));
+        }
+        svg.push_str("</g>");
+    }
+}
+
+const LANE: f64 = 150.0;
+const ROW: f64 = 18.0;
+const TOP: f64 = 60.0;
+const LEFT: f64 = 90.0;
+
+/// Where things go on the page: one row per distinct instant, one lane per node.
+struct Geometry {
+    times: Vec<Duration>,
+    lanes: Vec<String>,
+    width: f64,
+    height: f64,
+}
+
+impl Geometry {
+    fn of(d: &Diagram) -> Geometry {
+        let mut times: Vec<Duration> = Vec::new();
+        for item in &d.items {
+            times.push(item.at());
+            if let Item::Message { sent, .. } = item {
+                times.push(*sent);
+            }
+        }
+        times.sort();
+        times.dedup();
+        let width = LEFT + LANE * d.lanes.len().max(1) as f64 + 260.0;
+        let height = TOP + ROW * (times.len() + 2) as f64;
+        Geometry { times, lanes: d.lanes.clone(), width, height }
+    }
+
+    fn row(&self, t: Duration) -> f64 {
+        TOP + ROW * self.times.binary_search(&t).unwrap_or(0) as f64
+    }
+
+    fn x(&self, node: &str) -> f64 {
+        LEFT + LANE * self.lanes.iter().position(|n| n == node).unwrap_or(0) as f64 + LANE / 2.0
+    }
+}
+
+fn draw_mark(g: &Geometry, node: &str, at: Duration, text: &str, fault: bool, svg: &mut String) {
+    let (mx, my) = (g.x(node), g.row(at));
+    let (color, symbol) = if text.starts_with("crash") {
+        ("#d00", "✖")
+    } else if text.starts_with("partition") {
+        ("#a0a", "⌇")
+    } else {
+        ("#07a", "●")
+    };
+    let _ = write!(
+        svg,
+        r#"<g class="fault"><title>{}: {}</title><text x="{mx:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="15">{symbol}</text><text x="{:.0}" y="{:.0}" fill="{color}">{}</text></g>"#,
+        fmt_time(at),
+        html_escape(text),
+        my + 5.0,
+        mx + 10.0,
+        my + 4.0,
+        if fault { html_escape(text) } else { String::new() }
+    );
+}
+
+fn draw_violation(g: &Geometry, at: Duration, text: &str, records: &[String], svg: &mut String) {
+    let vy = g.row(at);
+    let _ = write!(
+        svg,
+        r##"<g class="violation"><title>{}</title><line x1="{LEFT:.0}" y1="{vy:.0}" x2="{:.0}" y2="{vy:.0}" stroke="#d00" stroke-width="2" stroke-dasharray="8,4"/><text x="{LEFT:.0}" y="{:.0}" fill="#d00" font-weight="bold">⚠ {} ({})</text></g>"##,
+        html_escape(text),
+        g.width - 20.0,
+        vy - 4.0,
+        html_escape(text),
+        html_escape(&records.join(", "))
+    );
 }
 
 fn keep(item: &Item, filter: &TraceFilter) -> bool {

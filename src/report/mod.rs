@@ -2,6 +2,7 @@
 //! and message diagrams ([`diagram`]). JSON is serde over the same values.
 
 pub mod diagram;
+pub mod json;
 pub mod junit;
 pub mod text;
 

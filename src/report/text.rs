@@ -5,12 +5,10 @@ use crate::harness::explore::ExploreSummary;
 use crate::harness::fmt_time;
 use crate::harness::history::Entry;
 use crate::harness::run::RunOutcome;
-use crate::harness::system::{ser_duration, Violation};
+use crate::harness::system::Violation;
 use crate::ticketing::domain::Obs;
 use crate::ticketing::invariants::scripted_expectations;
 use crate::ticketing::{Scenario, Ticketing};
-use serde::Serialize;
-use std::time::Duration;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
@@ -202,20 +200,6 @@ pub fn account_table(entries: &[Entry<Obs>], scenario: &Scenario) -> Option<Stri
         })
         .collect();
     Some(Table::new(rows).with(Style::rounded()).to_string())
-}
-
-#[derive(Serialize)]
-pub struct RunJson<'a> {
-    pub scenario: &'a str,
-    pub seed: u64,
-    pub flaws: Vec<&'static str>,
-    #[serde(serialize_with = "ser_duration")]
-    pub virtual_time: Duration,
-    pub fabric: crate::harness::fabric::FabricCounters,
-    pub nemesis: crate::harness::nemesis::NemesisCounters,
-    pub trace_hash: String,
-    pub violations: &'a [Violation],
-    pub replay: String,
 }
 
 #[derive(Tabled)]

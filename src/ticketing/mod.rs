@@ -22,8 +22,9 @@ pub mod protocol;
 pub mod scenario;
 pub mod selftest;
 pub mod services;
+pub mod state;
 pub mod system;
 pub mod workload;
 
 pub use scenario::Scenario;
-pub use system::Ticketing;
+pub use state::Ticketing;

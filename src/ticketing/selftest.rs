@@ -5,7 +5,7 @@
 
 use super::flaws::{Preset, CATALOGUE};
 use super::scenario::Scenario;
-use super::system::Ticketing;
+use super::state::Ticketing;
 use crate::harness::explore::{explore, ExploreOptions};
 use crate::harness::run::{run_seed, RunOptions};
 use std::collections::BTreeSet;

@@ -7,72 +7,27 @@
 use super::broker::{BrokerConfig, BrokerNode, BrokerState, StoreIds};
 use super::common::instance::{AppConfig, InstanceEnv};
 use super::common::nats::{ClientConfig, NatsWrapper};
-use super::domain::{Group, Id, Obs, Subject};
+use super::domain::{Id, Obs};
 use super::invariants::INVARIANTS;
 use super::protocol::Message;
 use super::scenario::{Scenario, StoreKind, UserLinks};
-use super::services::orders::{Order, OrdersDb, ReplicaTicket};
-use super::services::payments::{Charge, Payment, PaymentsDb, ReplicaOrder};
-use super::services::tickets::{Ticket, TicketsDb};
-use super::services::transactions::{Transaction, TransactionsDb};
+use super::state::{FinalState, Ticketing};
+use super::services::orders::OrdersDb;
+use super::services::payments::PaymentsDb;
+use super::services::tickets::TicketsDb;
+use super::services::transactions::TransactionsDb;
 use super::services::{accounts::AccountsDb, Opening, Stores, SERVICES};
 use super::workload::{self, Client};
-use crate::harness::choices::Choices;
 use crate::harness::fabric::{Actor, NodeIdx};
 use crate::harness::nemesis::NemesisConfig;
-use crate::harness::run::{NetworkOptions, SimOptions};
-use crate::harness::shrink::Reproduce;
+use crate::harness::system::{NetworkOptions, SimOptions};
+use crate::harness::system::Reproduce;
 use crate::harness::system::{Invariant, Simplification, System};
 use crate::harness::world::{NodeRole, WorldBuilder};
 use crate::harness::BoxFuture;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// One run's ticketing world.
-pub struct Ticketing {
-    scenario: Scenario,
-    stores: Stores,
-    broker: Arc<Mutex<BrokerState>>,
-    client: Arc<Client>,
-    choices: Choices,
-}
-
-/// A message still unacknowledged by a group at the end of the run.
-#[derive(Clone, Debug)]
-pub struct Outstanding {
-    pub subject: Subject,
-    pub group: Group,
-    pub seq: u64,
-    pub event_id: Id,
-    pub deliveries: u32,
-}
-
-/// The final states that liveness invariants judge.
-#[derive(Clone, Debug, Default)]
-pub struct FinalState {
-    pub tickets: Vec<Ticket>,
-    pub orders: Vec<Order>,
-    /// The orders service's replica of tickets.
-    pub ticket_replicas: Vec<ReplicaTicket>,
-    /// The payments service's replica of orders.
-    pub order_replicas: Vec<ReplicaOrder>,
-    pub payments: Vec<Payment>,
-    pub charges: Vec<Charge>,
-    pub transactions: Vec<Transaction>,
-    /// Per user: (balance, last number applied).
-    pub accounts: BTreeMap<Id, (i64, u64)>,
-    pub outstanding: Vec<Outstanding>,
-    /// Which groups consume each subject in this world.
-    pub consumers: BTreeMap<Subject, Vec<Group>>,
-}
-
-impl FinalState {
-    /// Whether `group` consumes `subject` in this world (its service runs).
-    pub fn consumes(&self, subject: Subject, group: Group) -> bool {
-        self.consumers.get(&subject).is_some_and(|groups| groups.contains(&group))
-    }
-}
 
 fn range(r: &[super::scenario::Dur; 2]) -> (Duration, Duration) {
     (r[0].0, r[1].0)
@@ -126,22 +81,6 @@ impl Ticketing {
         instances
     }
 
-    fn rows<S: crate::harness::store::Journal, T>(&self, service: &str, f: impl FnOnce(&S) -> Vec<T>) -> Vec<T> {
-        self.stores.get::<S>(service).map(|db| db.read(f)).unwrap_or_default()
-    }
-
-    fn outstanding(&self) -> Vec<Outstanding> {
-        let broker = self.broker.lock().unwrap();
-        let mut outstanding = Vec::new();
-        for (subject, groups) in self.scenario.consumers() {
-            for group in groups {
-                for (seq, event, deliveries) in broker.outstanding(subject, group) {
-                    outstanding.push(Outstanding { subject, group, seq, event_id: event.event_id.clone(), deliveries });
-                }
-            }
-        }
-        outstanding
-    }
 }
 
 impl System for Ticketing {

@@ -6,7 +6,7 @@ use super::nats::{Listener, NatsWrapper};
 use super::outbox::{relay_now, sweep_forever, HasOutbox, Outbox};
 use super::store::Db;
 use super::HandlerError;
-use crate::harness::choices::{Choices, Site};
+use crate::harness::choices::Choices;
 use crate::harness::fabric::{Actor, Fabric, NodeIdx};
 use crate::harness::BoxFuture;
 use crate::ticketing::domain::Event;
@@ -67,12 +67,6 @@ pub struct InstanceEnv {
 impl InstanceEnv {
     pub fn emit(&self) -> Emit {
         Emit { nats: Arc::downgrade(&self.nats), outbox: !self.app.flaws.has(crate::ticketing::flaws::Flaw::NoOutbox) }
-    }
-
-    /// Work a handler does between store calls, for a time drawn from `range`.
-    pub fn work(&self, range: (Duration, Duration)) -> impl std::future::Future<Output = ()> {
-        let time = self.choices.duration(Site::StoreLatency, range.0, range.1);
-        madsim::time::sleep(time)
     }
 
     /// Subscribes the listeners, starts the broker session, and returns the instance to attach.

@@ -32,7 +32,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
 mod tests {
     use super::super::testkit::*;
     use crate::ticketing::domain::TransactionKind::*;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
     use crate::ticketing::services::transactions::Transaction;
 
     fn state(balance: i64, last: u64) -> FinalState {

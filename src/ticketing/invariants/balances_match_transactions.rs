@@ -52,7 +52,7 @@ mod tests {
     use crate::harness::history::Record;
     use crate::ticketing::domain::TransactionKind::{self, *};
     use crate::ticketing::domain::{Obs, Snapshot};
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     fn transaction(number: u64, kind: TransactionKind, amount: i64) -> Record<Obs> {
         write(

@@ -32,7 +32,7 @@ mod tests {
     use crate::ticketing::domain::OrderStatus;
     use crate::ticketing::services::orders::Order;
     use crate::ticketing::services::tickets::Ticket;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     fn state(lock: Option<&str>, status: OrderStatus) -> FinalState {
         FinalState {

@@ -18,7 +18,7 @@ mod versions_in_sequence;
 
 use super::domain::{Obs, Snapshot};
 use super::scenario::Scenario;
-use super::system::Ticketing;
+use super::state::Ticketing;
 use crate::harness::history::Entry;
 use crate::harness::system::{Invariant, InvariantKind::*};
 pub use crate::harness::system::Violation;
@@ -157,7 +157,7 @@ pub(crate) mod testkit {
     use super::*;
     use crate::harness::history::{History, Record};
     use crate::ticketing::domain::OrderStatus;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
     use std::time::Duration;
 
     pub fn scenario() -> Scenario {

@@ -53,7 +53,7 @@ fn join(ids: &[&Id]) -> String {
 mod tests {
     use super::super::testkit::*;
     use crate::ticketing::domain::OrderStatus::*;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     #[test]
     fn one_order_after_another_passes() {

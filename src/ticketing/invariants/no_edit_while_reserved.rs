@@ -43,7 +43,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
 mod tests {
     use super::super::testkit::*;
     use crate::ticketing::domain::OrderStatus::*;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     #[test]
     fn edit_after_the_order_is_cancelled_passes() {

@@ -91,7 +91,7 @@ mod tests {
     use super::super::testkit::*;
     use crate::harness::history::Record;
     use crate::ticketing::domain::{Event, Obs, Subject, TicketCreated, TicketUpdated};
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     fn created(version: u64) -> std::sync::Arc<Event> {
         if version == 0 {

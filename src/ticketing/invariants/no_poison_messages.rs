@@ -27,7 +27,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
 mod tests {
     use super::super::testkit::*;
     use crate::ticketing::domain::Subject;
-    use crate::ticketing::system::{FinalState, Outstanding};
+    use crate::ticketing::state::{FinalState, Outstanding};
 
     #[test]
     fn drained_broker_passes() {

@@ -30,7 +30,7 @@ mod tests {
     use super::super::testkit::*;
     use crate::ticketing::domain::OrderStatus;
     use crate::ticketing::services::orders::Order;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     fn state(status: OrderStatus, expires_ms: u64) -> FinalState {
         FinalState {

@@ -70,7 +70,7 @@ mod tests {
     use crate::ticketing::domain::OrderStatus::*;
     use crate::ticketing::domain::{Obs, Snapshot};
     use crate::ticketing::services::payments::Payment;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     fn payment(id: &str, order: &str, refunded: bool) -> Record<Obs> {
         write(

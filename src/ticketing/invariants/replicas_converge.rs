@@ -74,7 +74,7 @@ mod tests {
     use super::super::testkit::*;
     use crate::ticketing::services::orders::ReplicaTicket;
     use crate::ticketing::services::tickets::Ticket;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     fn state(replica_version: u64, replica_id: &str) -> FinalState {
         let mut consumers = std::collections::BTreeMap::new();

@@ -159,7 +159,7 @@ mod tests {
     use crate::harness::history::Record;
     use crate::ticketing::domain::Obs;
     use crate::ticketing::scenario::Scenario;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     const SCRIPT: &str = r#"
 name = "s"

@@ -74,7 +74,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::*;
-    use crate::ticketing::system::FinalState;
+    use crate::ticketing::state::FinalState;
 
     #[test]
     fn replica_following_owner_versions_passes() {

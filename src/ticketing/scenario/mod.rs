@@ -9,7 +9,7 @@ pub mod validate;
 
 use super::flaws::{Flaw, Flaws, Preset};
 use super::services::SERVICES;
-use crate::harness::shrink::Reproduce;
+use crate::harness::system::Reproduce;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;

@@ -182,58 +182,7 @@ impl Payments {
         if !self.flaws.has(Flaw::PayExpiredOrder) && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
             return bad_request(req, "Order has expired");
         }
-        let double_payment = self.flaws.has(Flaw::DoublePayment);
-        let replica_lag = self.flaws.has(Flaw::PaymentsReplicaLag);
-        let check_again = !self.flaws.has(Flaw::PayExpiredOrder);
-        let result = self
-            .db
-            .tx("charge", |s| {
-                // Flaw::DoublePayment: as built, nothing stops a second payment.
-                if !double_payment && s.payments.values().any(|p| p.order_id == order.id && !p.refunded) {
-                    return Err(Refused::Paid);
-                }
-                // Flaw::PayExpiredOrder: as built, the order's status and expiry are not
-                // checked again in the transaction that charges, so a cancel that lands
-                // meanwhile, or a pause that carries the request past the expiry, is missed.
-                if check_again && s.orders.find(&order.id).is_some_and(|o| o.status == OrderStatus::Cancelled) {
-                    return Err(Refused::Cancelled);
-                }
-                if check_again && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
-                    return Err(Refused::Expired);
-                }
-                // stripe.charges.create({ currency: 'usd', amount: price * 100, source: token })
-                let charge = Charge {
-                    id: new_id("ch_", &mut s.next_charge),
-                    amount: (order.price * 100.0).round() as i64,
-                    currency: "usd".into(),
-                    source: token.clone(),
-                };
-                s.charges.insert(charge.clone()).expect("a fresh charge id");
-                let payment = Payment {
-                    id: new_id("P", &mut s.next_payment),
-                    order_id: order.id.clone(),
-                    stripe_id: charge.id.clone(),
-                    amount: charge.amount,
-                    refunded: false,
-                };
-                s.payments.insert(payment.clone()).expect("a fresh payment id");
-                if !replica_lag {
-                    // Hardened: payments knows the order is paid without waiting for orders.
-                    if let Some(mut replica) = s.orders.find(&order.id) {
-                        replica.status = OrderStatus::Complete;
-                        s.orders.put(replica);
-                    }
-                }
-                let mut staged = Staged::default();
-                let event = Event::new(&domain::PaymentCreated {
-                    id: payment.id.clone(),
-                    order_id: payment.order_id.clone(),
-                    stripe_id: payment.stripe_id.clone(),
-                });
-                self.emit.stage(&mut s.outbox, &mut staged, event);
-                Ok((payment, staged))
-            })
-            .await;
+        let result = self.db.tx("charge", |s| self.charge(s, &order, token)).await;
         match result {
             Ok((payment, staged)) => {
                 self.emit.publish(&self.db, staged);
@@ -243,6 +192,46 @@ impl Payments {
             Err(Refused::Cancelled) => bad_request(req, "Cannot pay for an cancelled order"),
             Err(Refused::Expired) => bad_request(req, "Order has expired"),
         }
+    }
+}
+
+impl Payments {
+    /// The charging transaction: refuse (as hardened does) or charge through the
+    /// provider, save the payment, and stage payment:created.
+    fn charge(&self, s: &mut PaymentsDb, order: &ReplicaOrder, token: String) -> Result<(Payment, Staged), Refused> {
+        // Flaw::DoublePayment: as built, nothing stops a second payment.
+        if !self.flaws.has(Flaw::DoublePayment) && s.payments.values().any(|p| p.order_id == order.id && !p.refunded) {
+            return Err(Refused::Paid);
+        }
+        // Flaw::PayExpiredOrder: as built, the order's status and expiry are not
+        // checked again in the transaction that charges, so a cancel that lands
+        // meanwhile, or a pause that carries the request past the expiry, is missed.
+        let check_again = !self.flaws.has(Flaw::PayExpiredOrder);
+        if check_again && s.orders.find(&order.id).is_some_and(|o| o.status == OrderStatus::Cancelled) {
+            return Err(Refused::Cancelled);
+        }
+        if check_again && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
+            return Err(Refused::Expired);
+        }
+        // stripe.charges.create({ currency: 'usd', amount: price * 100, source: token })
+        let charge = Charge { id: new_id("ch_", &mut s.next_charge), amount: (order.price * 100.0).round() as i64, currency: "usd".into(), source: token };
+        s.charges.insert(charge.clone()).expect("a fresh charge id");
+        let payment =
+            Payment { id: new_id("P", &mut s.next_payment), order_id: order.id.clone(), stripe_id: charge.id.clone(), amount: charge.amount, refunded: false };
+        s.payments.insert(payment.clone()).expect("a fresh payment id");
+        // Flaw::PaymentsReplicaLag: as built, payments waits for orders to tell it the
+        // order is complete (which, as built, it never does). Hardened: payments marks
+        // its own replica complete when it takes the payment.
+        if !self.flaws.has(Flaw::PaymentsReplicaLag) {
+            if let Some(mut replica) = s.orders.find(&order.id) {
+                replica.status = OrderStatus::Complete;
+                s.orders.put(replica);
+            }
+        }
+        let mut staged = Staged::default();
+        let event = Event::new(&domain::PaymentCreated { id: payment.id.clone(), order_id: payment.order_id.clone(), stripe_id: payment.stripe_id.clone() });
+        self.emit.stage(&mut s.outbox, &mut staged, event);
+        Ok((payment, staged))
     }
 }
 

@@ -1,0 +1,60 @@
+//! JSON reports (`--format json`): serde over the same values the text reports show.
+
+use super::{replay_command, Overrides};
+use crate::harness::explore::ExploreSummary;
+use crate::harness::system::{ser_duration, Violation};
+use crate::ticketing::Scenario;
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Serialize)]
+pub struct RunJson<'a> {
+    pub scenario: &'a str,
+    pub seed: u64,
+    pub flaws: Vec<&'static str>,
+    #[serde(serialize_with = "ser_duration")]
+    pub virtual_time: Duration,
+    pub fabric: crate::harness::fabric::FabricCounters,
+    pub nemesis: crate::harness::nemesis::NemesisCounters,
+    pub trace_hash: String,
+    pub violations: &'a [Violation],
+    pub replay: String,
+}
+
+/// A sweep's report.
+pub fn explore(scenario: &Scenario, path: &str, overrides: &Overrides, summary: &ExploreSummary) -> serde_json::Value {
+    let failures: Vec<serde_json::Value> = summary
+        .by_invariant
+        .iter()
+        .flat_map(|(invariant, seeds)| {
+            seeds.iter().map(move |s| {
+                serde_json::json!({
+                    "seed": s.seed,
+                    "invariant": invariant,
+                    "virtual_time": s.time.as_secs_f64(),
+                    "explanation": s.explanation,
+                    "trace_hash": s.trace_hash,
+                    "replay": replay_command(path, s.seed, overrides),
+                })
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "scenario": scenario.name,
+        "flaws": scenario.flaws().names(),
+        "seeds_run": summary.seeds_run,
+        "failing": summary.failing,
+        "liveness_not_judged": summary.liveness_not_judged,
+        "failing_by_invariant": summary.counts,
+        "failing_seeds": summary.failing_seeds,
+        "fabric": summary.fabric,
+        "nemesis": summary.nemesis,
+        "wall_seconds": summary.wall.as_secs_f64(),
+        "failures": failures,
+        "bugs": summary.groups.values().map(|g| serde_json::json!({
+            "fingerprint": g.fingerprint, "invariant": g.invariant, "seeds": g.seeds,
+            "smallest_seed": g.smallest.seed, "replay": replay_command(path, g.smallest.seed, overrides),
+        })).collect::<Vec<_>>(),
+    })
+}
+

@@ -1,0 +1,81 @@
+//! What one run of the ticketing world holds ([`Ticketing`]) and what it leaves behind
+//! ([`FinalState`]): the types the invariants judge. `system.rs` plugs them into the
+//! harness.
+
+use super::broker::BrokerState;
+use super::domain::{Group, Id, Subject};
+use super::scenario::Scenario;
+use super::services::orders::{Order, ReplicaTicket};
+use super::services::payments::{Charge, Payment, ReplicaOrder};
+use super::services::tickets::Ticket;
+use super::services::transactions::Transaction;
+use super::services::Stores;
+use super::workload::Client;
+use crate::harness::choices::Choices;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// One run's ticketing world.
+pub struct Ticketing {
+    pub(crate) scenario: Scenario,
+    pub(crate) stores: Stores,
+    pub(crate) broker: Arc<Mutex<BrokerState>>,
+    pub(crate) client: Arc<Client>,
+    pub(crate) choices: Choices,
+}
+
+/// A message still unacknowledged by a group at the end of the run.
+#[derive(Clone, Debug)]
+pub struct Outstanding {
+    pub subject: Subject,
+    pub group: Group,
+    pub seq: u64,
+    pub event_id: Id,
+    pub deliveries: u32,
+}
+
+/// The final states that liveness invariants judge.
+#[derive(Clone, Debug, Default)]
+pub struct FinalState {
+    pub tickets: Vec<Ticket>,
+    pub orders: Vec<Order>,
+    /// The orders service's replica of tickets.
+    pub ticket_replicas: Vec<ReplicaTicket>,
+    /// The payments service's replica of orders.
+    pub order_replicas: Vec<ReplicaOrder>,
+    pub payments: Vec<Payment>,
+    pub charges: Vec<Charge>,
+    pub transactions: Vec<Transaction>,
+    /// Per user: (balance, last number applied).
+    pub accounts: BTreeMap<Id, (i64, u64)>,
+    pub outstanding: Vec<Outstanding>,
+    /// Which groups consume each subject in this world.
+    pub consumers: BTreeMap<Subject, Vec<Group>>,
+}
+
+impl FinalState {
+    /// Whether `group` consumes `subject` in this world (its service runs).
+    pub fn consumes(&self, subject: Subject, group: Group) -> bool {
+        self.consumers.get(&subject).is_some_and(|groups| groups.contains(&group))
+    }
+}
+
+impl Ticketing {
+    pub(crate) fn rows<S: crate::harness::store::Journal, T>(&self, service: &str, f: impl FnOnce(&S) -> Vec<T>) -> Vec<T> {
+        self.stores.get::<S>(service).map(|db| db.read(f)).unwrap_or_default()
+    }
+
+    pub(crate) fn outstanding(&self) -> Vec<Outstanding> {
+        let broker = self.broker.lock().unwrap();
+        let mut outstanding = Vec::new();
+        for (subject, groups) in self.scenario.consumers() {
+            for group in groups {
+                for (seq, event, deliveries) in broker.outstanding(subject, group) {
+                    outstanding.push(Outstanding { subject, group, seq, event_id: event.event_id.clone(), deliveries });
+                }
+            }
+        }
+        outstanding
+    }
+}
+
