@@ -42,7 +42,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 virtual_time: outcome.end,
                 fabric: outcome.fabric,
                 nemesis: outcome.nemesis,
-                trace_hash: format!("{:016x}", outcome.trace_hash),
+                trace_hash: outcome.trace_hash.map_or(String::new(), |h| format!("{h:016x}")),
                 violations: &outcome.violations,
                 replay,
             };

@@ -87,7 +87,7 @@ struct Finished {
     fabric: FabricCounters,
     nemesis: NemesisCounters,
     end: Duration,
-    trace_hash: u64,
+    trace_hash: Option<u64>,
 }
 
 impl Finished {
@@ -157,7 +157,7 @@ impl ExploreSummary {
         self.virtual_time += outcome.end;
         self.liveness_not_judged += (!outcome.liveness_judged) as u64;
         if keep_trace_hashes {
-            self.trace_hashes.insert(outcome.seed, outcome.trace_hash);
+            self.trace_hashes.insert(outcome.seed, outcome.trace_hash.unwrap_or_default());
         }
         if !outcome.failed() {
             return;
@@ -167,7 +167,7 @@ impl ExploreSummary {
             seed: outcome.seed,
             time: v.time,
             explanation: v.explanation.clone(),
-            trace_hash: format!("{:016x}", outcome.trace_hash),
+            trace_hash: format!("{:016x}", outcome.trace_hash.unwrap_or_default()),
         };
         let mut fingerprints = Vec::new();
         for v in &outcome.violations {
@@ -231,7 +231,8 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let Some(seed) = plan.seed(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                    if tx.send(Finished::of(run_seed::<S>(scenario, seed, &RunOptions::default()))).is_err() {
+                    let run = RunOptions { hash_trace: options.keep_trace_hashes, ..RunOptions::default() };
+                    if tx.send(Finished::of(run_seed::<S>(scenario, seed, &run))).is_err() {
                         break;
                     }
                 }

@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub replay_choices: Option<choices::Record>,
     /// Check every decision against this recording, draw for draw.
     pub replay_exactly: Option<Arc<Vec<Choice>>>,
+    /// Hash the whole trace even when the run passes (it always is when the run fails
+    /// or its history is kept; hashing every passing run of a sweep would cost time).
+    pub hash_trace: bool,
 }
 
 /// Whether liveness invariants were judged.
@@ -64,7 +67,8 @@ pub struct RunOutcome<S: System> {
     pub nemesis: NemesisCounters,
     pub end: Duration,
     pub history_len: usize,
-    pub trace_hash: u64,
+    /// A hash of the whole trace: the same seed gives the same hash (see `hash_trace`).
+    pub trace_hash: Option<u64>,
     pub history: Option<History<S::Obs>>,
     pub final_state: Option<S::Final>,
     /// Set when a simulated node panicked: a finding, not a crash of the tool.
@@ -106,7 +110,7 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
                 nemesis: NemesisCounters::default(),
                 end: Duration::ZERO,
                 history_len: 0,
-                trace_hash: 0,
+                trace_hash: None,
                 history: None,
                 final_state: None,
                 panic: Some(message),
@@ -231,6 +235,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let liveness = liveness(history.last_progress(), end, sim.settle_window);
     let violations = judge::<S>(&scenario, &history, &final_state, (quiet_start, end), sim.settle_window, liveness.judged());
     let nemesis_counters = *executor.counters.lock().unwrap();
+    let trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
     RunOutcome {
         seed,
         violations,
@@ -239,7 +244,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         nemesis: nemesis_counters,
         end,
         history_len: history.len(),
-        trace_hash: history.fingerprint(),
+        trace_hash,
         history: options.keep_history.then(|| history.clone()),
         final_state: options.keep_history.then_some(final_state),
         panic: None,

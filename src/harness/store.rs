@@ -62,21 +62,41 @@ impl<St: Journal> Store<St> {
     /// waits the store latency, then runs `f` atomically.
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        let mut latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
-        if let Some(run) = self.planted {
-            latency += Duration::from_micros(1 + run % 97);
-        }
-        madsim::time::sleep(latency).await;
+        madsim::time::sleep(self.latency()).await;
         self.now(call, began, f)
+    }
+
+    /// One round trip's latency, drawn from the decision source.
+    fn latency(&self) -> Duration {
+        let latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
+        match self.planted {
+            // Test-only: state that outlives a run (how many runs this process made) leaks into it.
+            Some(run) => latency + Duration::from_micros(1 + run % 97),
+            None => latency,
+        }
+    }
+
+    /// A background poll (a queue worker's scan, say): a round trip like [`Store::tx`],
+    /// recorded only when it wrote something, so idle polling does not flood the history.
+    pub async fn poll<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
+        let began = super::now();
+        madsim::time::sleep(self.latency()).await;
+        let (result, wrote) = self.apply(f);
+        if !wrote.is_empty() {
+            (self.recorder)(self.node.as_ref(), call, began, wrote);
+        }
+        result
+    }
+
+    fn apply<R>(&self, f: impl FnOnce(&mut St) -> R) -> (R, Vec<St::Doc>) {
+        let mut state = self.state.lock().unwrap();
+        let result = f(&mut state);
+        (result, state.take_changes())
     }
 
     /// Runs `f` atomically without a round trip, recorded as a call that began at `began`.
     fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> R {
-        let (result, wrote) = {
-            let mut state = self.state.lock().unwrap();
-            let result = f(&mut state);
-            (result, state.take_changes())
-        };
+        let (result, wrote) = self.apply(f);
         (self.recorder)(self.node.as_ref(), call, began, wrote);
         result
     }

@@ -66,7 +66,7 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
         row("broker restarts", n.infrastructure_restarts),
         row("pauses / partitions", format!("{} / {}", n.pauses, n.partitions)),
         row("history records", outcome.history_len),
-        row("trace hash", format!("{:016x}", outcome.trace_hash)),
+        row("trace hash", outcome.trace_hash.map_or("-".into(), |h| format!("{h:016x}"))),
         row("violations", outcome.violations.len()),
     ];
     let mut builder = tabled::builder::Builder::default();

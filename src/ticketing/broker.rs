@@ -86,8 +86,39 @@ pub struct GroupState {
     /// Sequence number of the next message never delivered to this group (1-based).
     pub next_seq: u64,
     pub members: Vec<ClientId>,
+    /// How many unacked messages each member holds (parallel to `members`).
+    pub in_flight: Vec<usize>,
     pub round_robin: usize,
     pub unacked: BTreeMap<u64, Pending>,
+}
+
+impl GroupState {
+    /// A group created now: it will receive the channel's whole history (seq 1 on).
+    fn created() -> Self {
+        GroupState { next_seq: 1, ..Default::default() }
+    }
+
+    /// Counts a message held (`+1`) or let go (`-1`) by `member`, if still a member.
+    fn hold(&mut self, member: &ClientId, delta: isize) {
+        if let Some(i) = self.members.iter().position(|m| Arc::ptr_eq(m, member) || m == member) {
+            self.in_flight[i] = self.in_flight[i].saturating_add_signed(delta);
+        }
+    }
+
+    fn join(&mut self, client: ClientId) {
+        if !self.members.contains(&client) {
+            let held = self.unacked.values().filter(|p| p.member == client).count();
+            self.members.push(client);
+            self.in_flight.push(held);
+        }
+    }
+
+    fn leave(&mut self, client: &ClientId) {
+        if let Some(i) = self.members.iter().position(|m| m == client) {
+            self.members.remove(i);
+            self.in_flight.remove(i);
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -102,7 +133,7 @@ pub struct BrokerState {
     /// Identifies the store; a memory-store restart starts a new one.
     pub store_id: u64,
     pub channels: BTreeMap<Subject, Vec<Arc<Event>>>,
-    pub groups: BTreeMap<(Subject, Group), GroupState>,
+    pub groups: BTreeMap<Subject, BTreeMap<Group, GroupState>>,
     pub clients: BTreeMap<ClientId, ClientInfo>,
 }
 
@@ -141,10 +172,7 @@ impl BrokerState {
                     out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
                     return;
                 }
-                let state = self.groups.entry((subject, group)).or_insert_with(|| GroupState { next_seq: 1, ..Default::default() });
-                if !state.members.contains(&client) {
-                    state.members.push(client);
-                }
+                self.groups.entry(subject).or_default().entry(group).or_insert_with(GroupState::created).join(client);
                 out.send.push((from, Message::Subscribed { subject, group }));
                 self.pump(config, now, subject, out);
             }
@@ -167,10 +195,11 @@ impl BrokerState {
                 if store_id != self.store_id {
                     return;
                 }
-                let Some(state) = self.groups.get_mut(&(subject, group)) else {
+                let Some(state) = self.groups.get_mut(&subject).and_then(|g| g.get_mut(group)) else {
                     return;
                 };
-                if state.unacked.remove(&seq).is_some() {
+                if let Some(pending) = state.unacked.remove(&seq) {
+                    state.hold(&pending.member, -1);
                     assert!(seq < state.next_seq, "broker assumption broken: an ack for {subject}#{seq}, never delivered to {group}");
                     let event_id = self.channels[&subject][seq as usize - 1].event_id.clone();
                     out.events.push(BrokerEvent::Acked { subject, group, seq, client, event_id });
@@ -193,19 +222,25 @@ impl BrokerState {
         for client in dead {
             self.remove_client(&client, now, out);
         }
-        let keys: Vec<(Subject, Group)> = self.groups.keys().copied().collect();
-        for (subject, group) in keys {
-            let state = self.groups.get_mut(&(subject, group)).unwrap();
-            let expired: Vec<u64> = state.unacked.iter().filter(|(_, p)| p.deadline <= now).map(|(seq, _)| *seq).collect();
-            for seq in expired {
-                let state = self.groups.get_mut(&(subject, group)).unwrap();
-                let Some(member) = next_member(state, config, false) else {
-                    break;
-                };
-                let pending = state.unacked.get_mut(&seq).unwrap();
-                pending.member = member.clone();
-                pending.deadline = now + config.ack_wait;
-                pending.deliveries += 1;
+        let subjects: Vec<Subject> = self.groups.keys().copied().collect();
+        for subject in subjects {
+            let mut redeliveries = Vec::new();
+            for (group, state) in self.groups.get_mut(&subject).into_iter().flatten() {
+                let expired: Vec<u64> = state.unacked.iter().filter(|(_, p)| p.deadline <= now).map(|(seq, _)| *seq).collect();
+                for seq in expired {
+                    let Some(member) = next_member(state, config, false) else {
+                        break;
+                    };
+                    let pending = state.unacked.get_mut(&seq).expect("an expired message is unacked");
+                    let before = std::mem::replace(&mut pending.member, member.clone());
+                    pending.deadline = now + config.ack_wait;
+                    pending.deliveries += 1;
+                    state.hold(&before, -1);
+                    state.hold(&member, 1);
+                    redeliveries.push((*group, seq, member));
+                }
+            }
+            for (group, seq, member) in redeliveries {
                 let event = self.channels[&subject][seq as usize - 1].clone();
                 self.send_deliver(subject, group, seq, member, event, true, out);
             }
@@ -217,8 +252,8 @@ impl BrokerState {
     pub fn remove_client(&mut self, client: &ClientId, now: Duration, out: &mut Output) {
         self.clients.remove(client);
         out.events.push(BrokerEvent::ClientDead { client: client.clone() });
-        for state in self.groups.values_mut() {
-            state.members.retain(|m| m != client);
+        for state in self.groups.values_mut().flat_map(|groups| groups.values_mut()) {
+            state.leave(client);
             for pending in state.unacked.values_mut() {
                 if &pending.member == client {
                     pending.deadline = now;
@@ -233,22 +268,22 @@ impl BrokerState {
             return;
         };
         let last = channel.len() as u64;
-        let groups: Vec<Group> = self.groups.range((subject, "")..).take_while(|((s, _), _)| *s == subject).map(|((_, g), _)| *g).collect();
-        for group in groups {
-            loop {
-                let state = self.groups.get_mut(&(subject, group)).unwrap();
-                if state.next_seq > last {
-                    break;
-                }
+        let mut deliveries = Vec::new();
+        for (group, state) in self.groups.get_mut(&subject).into_iter().flatten() {
+            while state.next_seq <= last {
                 let Some(member) = next_member(state, config, true) else {
                     break;
                 };
                 let seq = state.next_seq;
                 state.next_seq += 1;
+                state.hold(&member, 1);
                 state.unacked.insert(seq, Pending { member: member.clone(), deadline: now + config.ack_wait, deliveries: 1 });
-                let event = self.channels[&subject][seq as usize - 1].clone();
-                self.send_deliver(subject, group, seq, member, event, false, out);
+                deliveries.push((*group, seq, member));
             }
+        }
+        for (group, seq, member) in deliveries {
+            let event = self.channels[&subject][seq as usize - 1].clone();
+            self.send_deliver(subject, group, seq, member, event, false, out);
         }
     }
 
@@ -277,7 +312,7 @@ impl BrokerState {
 
     /// Messages of a group not yet acknowledged: delivered-but-unacked plus never delivered.
     pub fn outstanding(&self, subject: Subject, group: Group) -> Vec<(u64, Arc<Event>, u32)> {
-        let Some(state) = self.groups.get(&(subject, group)) else {
+        let Some(state) = self.groups.get(&subject).and_then(|g| g.get(group)) else {
             return Vec::new();
         };
         let channel = self.channels.get(&subject).map(|c| c.as_slice()).unwrap_or(&[]);
@@ -295,10 +330,10 @@ impl BrokerState {
 fn next_member(state: &mut GroupState, config: &BrokerConfig, respect_in_flight: bool) -> Option<ClientId> {
     let count = state.members.len();
     for _ in 0..count {
-        let member = state.members[state.round_robin % count].clone();
+        let i = state.round_robin % count;
         state.round_robin = state.round_robin.wrapping_add(1);
-        if !respect_in_flight || state.unacked.values().filter(|p| p.member == member).count() < config.max_in_flight {
-            return Some(member);
+        if !respect_in_flight || state.in_flight[i] < config.max_in_flight {
+            return Some(state.members[i].clone());
         }
     }
     None

@@ -254,7 +254,7 @@ impl Event {
         if self.subject != P::SUBJECT {
             return Err(format!("a {} event handed to a {} listener", self.subject, P::SUBJECT));
         }
-        serde_json::from_value(self.data.clone()).map_err(|e| format!("cannot decode {} payload: {e}", self.subject))
+        P::deserialize(&self.data).map_err(|e| format!("cannot decode {} payload: {e}", self.subject))
     }
 }
 
@@ -371,6 +371,17 @@ pub enum Obs {
 
 impl Observation for Obs {
     type Doc = Snapshot;
+
+    /// The trace hash leaves out JSON bodies and payloads: an event's id names its
+    /// record and version, and a request's path and a response's status say what it was.
+    fn digest(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        match self {
+            Obs::Request { req, user, instance, method, path, .. } => write!(out, "request {req} {user:?} {instance} {method} {path}"),
+            Obs::Response { req, status, .. } => write!(out, "response {req} {status}"),
+            Obs::Accepted { subject, seq, event, store_id } => write!(out, "accepted {subject} {seq} {} {store_id}", event.event_id),
+            other => write!(out, "{other}"),
+        }
+    }
 
     fn is_progress(&self) -> bool {
         matches!(

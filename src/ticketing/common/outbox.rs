@@ -103,7 +103,7 @@ pub async fn sweep_forever<S: HasOutbox>(db: Db<S>, nats: Arc<NatsWrapper>) {
         madsim::time::sleep(SWEEP_INTERVAL).await;
         let Some(store) = nats.store_id() else { continue };
         let now = crate::harness::now();
-        let due = db.tx("outbox-scan", |s| s.outbox().due(now, store)).await;
+        let due = db.poll("outbox-scan", |s| s.outbox().due(now, store)).await;
         for (id, event) in due {
             relay_entry(&db, &nats, id, event).await;
         }

@@ -112,7 +112,7 @@ impl Expiration {
             let outbox = self.emit.outbox;
             let taken: Vec<(u64, Arc<Event>, Staged)> = self
                 .db
-                .tx("run-jobs", |s| {
+                .poll("run-jobs", |s| {
                     let due: Vec<u64> = s
                         .jobs
                         .values()
