@@ -8,12 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use ticketsim::harness::explore::{explore, ExploreOptions};
 use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Fabric, NodeIdx};
-use ticketsim::harness::history::Observation;
+use ticketsim::harness::history::StoresOnly;
 use ticketsim::harness::nemesis::NemesisConfig;
-use ticketsim::harness::system::{NetworkOptions, SimOptions};
-use ticketsim::harness::system::Reproduce;
 use ticketsim::harness::store::{Journal, Store};
-use ticketsim::harness::system::{Check, Invariant, InvariantKind, Simplification, System, Violation};
+use ticketsim::harness::system::{Check, Invariant, InvariantKind, NetworkOptions, Reproduce, SimOptions, Simplification, System, Violation};
 use ticketsim::harness::world::{NodeRole, WorldBuilder};
 
 #[derive(Clone, Debug)]
@@ -41,10 +39,7 @@ pub enum Msg {
 
 impl Describe for Msg {
     fn kind(&self) -> &'static str {
-        match self {
-            Msg::Increment => "increment",
-            Msg::Replicate(_) => "replicate",
-        }
+        if matches!(self, Msg::Increment) { "increment" } else { "replicate" }
     }
     fn describe(&self) -> String {
         format!("{self:?}")
@@ -61,41 +56,20 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// This system reports nothing beyond its stores' writes.
-#[derive(Clone, Debug)]
-pub enum Nothing {}
-
-impl std::fmt::Display for Nothing {
-    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {}
-    }
-}
-
-impl Observation for Nothing {
-    type Doc = Value;
-    fn is_progress(&self) -> bool {
-        match *self {}
-    }
-}
-
 /// One node's register, with its change stream.
-pub struct Register {
-    node: Arc<str>,
-    value: u64,
-    changes: Vec<Value>,
-}
+pub struct Register(Arc<str>, u64, Vec<Value>);
 
 impl Register {
     fn set(&mut self, value: u64) {
-        self.value = value;
-        self.changes.push(Value(self.node.clone(), value));
+        self.1 = value;
+        self.2.push(Value(self.0.clone(), value));
     }
 }
 
 impl Journal for Register {
     type Doc = Value;
     fn take_changes(&mut self) -> Vec<Value> {
-        std::mem::take(&mut self.changes)
+        std::mem::take(&mut self.2)
     }
 }
 
@@ -112,111 +86,114 @@ impl Actor<Msg> for Node {
         Box::pin(async move {
             match msg {
                 Msg::Increment => {
-                    let value = self.store.tx("increment", |r| {
-                        r.set(r.value + 1);
-                        r.value
-                    });
-                    let value = value.await;
-                    for backup in &self.backups {
-                        self.fabric.send(self.idx, *backup, Msg::Replicate(value));
-                    }
+                    self.store.tx("increment", |r| r.set(r.1 + 1)).await;
+                    self.replicate();
                 }
                 Msg::Replicate(value) => {
                     let stale_too = self.apply_stale_updates;
-                    self.store.tx("apply", |r| if stale_too || value > r.value { r.set(value) }).await;
+                    self.store.tx("apply", |r| if stale_too || value > r.1 { r.set(value) }).await;
                 }
             }
         })
     }
 }
 
-/// The primary re-sends its value every half second (anti-entropy).
-async fn resend(node: Arc<Node>) {
-    loop {
-        madsim::time::sleep(Duration::from_millis(500)).await;
-        let value = node.store.read(|r| r.value);
-        for backup in &node.backups {
-            node.fabric.send(node.idx, *backup, Msg::Replicate(value));
+impl Node {
+    fn replicate(&self) {
+        let value = self.store.read(|r| r.1);
+        for backup in &self.backups {
+            self.fabric.send(self.idx, *backup, Msg::Replicate(value));
         }
     }
 }
 
 pub struct Replicated {
     scenario: RegisterScenario,
-    primary: NodeIdx,
     users: NodeIdx,
     fabric: Fabric<Msg>,
     stores: Vec<Store<Register>>,
 }
 
-struct Users;
-
-impl Actor<Msg> for Users {
-    fn receive(self: Arc<Self>, _: NodeIdx, _: Msg) -> BoxFuture {
-        Box::pin(async {})
+fn never_back(c: &Check<Replicated>) -> Vec<Violation> {
+    let mut last: std::collections::BTreeMap<Arc<str>, u64> = Default::default();
+    for entry in c.entries {
+        for Value(node, value) in entry.wrote() {
+            let before = last.insert(node.clone(), *value).unwrap_or(0);
+            if *value < before {
+                return vec![Violation::new("backups-never-go-back", entry.time, vec![node.to_string()], format!("{node} went back from {before} to {value}"))];
+            }
+        }
     }
+    vec![]
+}
+
+fn converge(c: &Check<Replicated>) -> Vec<Violation> {
+    let primary = c.final_state[0];
+    let behind = c.final_state.iter().enumerate().skip(1).filter(|(_, v)| **v != primary);
+    behind.map(|(i, v)| Violation::new("backups-converge", c.end, vec![format!("backup-{i}")], format!("backup-{i} holds {v}, the primary {primary}"))).collect()
 }
 
 impl System for Replicated {
     type Scenario = RegisterScenario;
     type Message = Msg;
-    type Obs = Nothing;
+    type Obs = StoresOnly<Value>;
     type Final = Vec<u64>;
 
     fn options(s: &RegisterScenario) -> SimOptions {
-        let none = (Duration::from_millis(1), Duration::from_millis(1));
-        SimOptions {
-            network: NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (Duration::from_millis(1), Duration::from_millis(300)) },
-            nemesis: NemesisConfig {
-                crashes: s.crashes,
-                crash_downtime: (Duration::from_millis(100), Duration::from_secs(2)),
-                infrastructure_restarts: 0,
-                infrastructure_downtime: none,
-                pauses: 0,
-                pause_duration: none,
-                partitions: 0,
-                partition_duration: none,
-                swarm: false,
-            },
-            fault_phase: Duration::from_secs(10),
-            quiet_phase: Duration::from_secs(5),
-            settle_window: Duration::from_secs(2),
-            spare_serving_nodes: false,
-        }
+        let (ms, none) = (Duration::from_millis, (Duration::ZERO, Duration::ZERO));
+        let nemesis = NemesisConfig {
+            crashes: s.crashes,
+            crash_downtime: (ms(100), ms(2000)),
+            infrastructure_restarts: 0,
+            infrastructure_downtime: none,
+            pauses: 0,
+            pause_duration: none,
+            partitions: 0,
+            partition_duration: none,
+            swarm: false,
+        };
+        let network = NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) };
+        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), spare_serving_nodes: false }
     }
 
-    fn build(s: &RegisterScenario, world: &mut WorldBuilder<Msg, Nothing>) -> Arc<Self> {
+    fn build(s: &RegisterScenario, world: &mut WorldBuilder<Msg, StoresOnly<Value>>) -> Arc<Self> {
         let names: Vec<Arc<str>> = std::iter::once("primary".into()).chain((1..=s.backups).map(|i| format!("backup-{i}").into())).collect();
         let latency = (Duration::from_millis(1), Duration::from_millis(3));
-        let stores: Vec<Store<Register>> = names.iter().map(|n| world.store("register", Register { node: n.clone(), value: 0, changes: vec![] }, latency).on(n)).collect();
-        let backups: Vec<NodeIdx> = (1..=s.backups as NodeIdx).collect();
+        let stores: Vec<Store<Register>> = names.iter().map(|n| world.store("register", Register(n.clone(), 0, vec![]), latency).on(n)).collect();
         let bug = s.apply_stale_updates;
+        // Nodes are numbered in declaration order: the primary is 0, backup-i is i.
         for (i, name) in names.iter().enumerate() {
-            let (store, backups) = (stores[i].clone(), if i == 0 { backups.clone() } else { vec![] });
-            // Nodes are numbered in declaration order: the primary is 0, backup-i is i.
+            let (store, backups) = (stores[i].clone(), if i == 0 { (1..=s.backups as NodeIdx).collect() } else { vec![] });
             world.node(name, NodeRole::Service, move |ctx| {
-                let node = Arc::new(Node { idx: ctx.idx, store: store.clone(), backups: backups.clone(), fabric: ctx.fabric.clone(), apply_stale_updates: bug });
-                if ctx.idx == 0 {
-                    madsim::task::spawn(resend(node.clone()));
-                }
+                let (fabric, backups) = (ctx.fabric.clone(), backups.clone());
+                let node = Arc::new(Node { idx: ctx.idx, store: store.clone(), backups, fabric, apply_stale_updates: bug });
+                let resend = node.clone();
+                madsim::task::spawn(async move {
+                    loop {
+                        madsim::time::sleep(Duration::from_millis(500)).await;
+                        resend.replicate(); // anti-entropy: backups catch up after losses
+                    }
+                });
                 node as Arc<dyn Actor<Msg>>
             });
         }
-        let users = world.users("users", true, |_| Arc::new(Users));
-        Arc::new(Replicated { scenario: s.clone(), primary: 0, users, fabric: world.fabric(), stores })
+        let fabric = world.fabric();
+        let idle = Node { idx: 0, store: stores[0].clone(), backups: vec![], fabric: fabric.clone(), apply_stale_updates: false };
+        let users = world.users("users", true, |_| Arc::new(idle)); // users ignore replies
+        Arc::new(Replicated { scenario: s.clone(), users, fabric, stores })
     }
 
     fn workload(self: Arc<Self>) -> BoxFuture {
         Box::pin(async move {
             for _ in 0..self.scenario.increments {
                 madsim::time::sleep(Duration::from_millis(200)).await;
-                self.fabric.send(self.users, self.primary, Msg::Increment);
+                self.fabric.send(self.users, 0, Msg::Increment);
             }
         })
     }
 
     fn final_state(&self) -> Vec<u64> {
-        self.stores.iter().map(|s| s.read(|r| r.value)).collect()
+        self.stores.iter().map(|s| s.read(|r| r.1)).collect()
     }
 
     fn invariants() -> &'static [Invariant<Self>] {
@@ -228,19 +205,15 @@ impl System for Replicated {
 
     fn simplifications(_: &RegisterScenario) -> Vec<Simplification<RegisterScenario>> {
         let edit = |f: fn(&mut RegisterScenario) -> bool| -> Simplification<RegisterScenario> {
-            Box::new(move |s| {
-                let mut next = s.clone();
-                f(&mut next).then_some(next)
-            })
+            Box::new(move |s| Some(s.clone()).and_then(|mut n| f(&mut n).then_some(n)))
         };
         vec![
             edit(|s| std::mem::replace(&mut s.crashes, 0) > 0),
             edit(|s| std::mem::replace(&mut s.drop_probability, 0.0) > 0.0),
             edit(|s| std::mem::replace(&mut s.backups, 1) > 1),
             edit(|s| {
-                let before = s.increments;
                 s.increments /= 2;
-                s.increments < before
+                s.increments > 0
             }),
         ]
     }
@@ -256,26 +229,6 @@ impl System for Replicated {
     fn with_reproduction(s: &RegisterScenario, reproduce: Option<Reproduce>) -> RegisterScenario {
         RegisterScenario { reproduce, ..s.clone() }
     }
-}
-
-fn never_back(c: &Check<Replicated>) -> Vec<Violation> {
-    let mut last: std::collections::BTreeMap<Arc<str>, u64> = Default::default();
-    for entry in c.entries {
-        for Value(node, value) in entry.wrote() {
-            let before = last.insert(node.clone(), *value).unwrap_or(0);
-            if *value < before {
-                let why = format!("{node} went back from {before} to {value}");
-                return vec![Violation::new("backups-never-go-back", entry.time, vec![node.to_string()], why)];
-            }
-        }
-    }
-    vec![]
-}
-
-fn converge(c: &Check<Replicated>) -> Vec<Violation> {
-    let primary = c.final_state[0];
-    let behind = c.final_state.iter().enumerate().skip(1).filter(|(_, v)| **v != primary);
-    behind.map(|(i, v)| Violation::new("backups-converge", c.end, vec![format!("backup-{i}")], format!("backup-{i} holds {v}, the primary {primary}"))).collect()
 }
 
 #[allow(dead_code)]

@@ -23,11 +23,16 @@ pub mod report;
 pub mod testing;
 pub mod ticketing;
 
-pub use harness::explore::{explore, ExploreOptions, ExploreSummary};
+pub use harness::explore::{ExploreOptions, ExploreSummary};
 pub use harness::run::{RunOptions, RunOutcome};
 pub use ticketing::{Scenario, Ticketing};
 
 /// Runs one seed of a ticketing scenario (see [`harness::run::run_seed`]).
 pub fn run_seed(scenario: &Scenario, seed: u64, options: &RunOptions) -> RunOutcome<Ticketing> {
     harness::run::run_seed::<Ticketing>(scenario, seed, options)
+}
+
+/// Sweeps seeds of a ticketing scenario (see [`harness::explore::explore`]).
+pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> ExploreSummary {
+    harness::explore::explore::<Ticketing>(scenario, options)
 }

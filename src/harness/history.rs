@@ -24,6 +24,30 @@ pub trait Observation: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static
     }
 }
 
+/// The observations of a system whose only record is what its stores write.
+#[derive(Clone, Debug)]
+pub enum StoresOnly<D> {
+    #[doc(hidden)]
+    Never(std::convert::Infallible, std::marker::PhantomData<D>),
+}
+
+impl<D> fmt::Display for StoresOnly<D> {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoresOnly::Never(never, _) => match *never {},
+        }
+    }
+}
+
+impl<D: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static> Observation for StoresOnly<D> {
+    type Doc = D;
+    fn is_progress(&self) -> bool {
+        match self {
+            StoresOnly::Never(never, _) => match *never {},
+        }
+    }
+}
+
 /// What the fabric did with a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetWhat {
