@@ -166,4 +166,43 @@ mod tests {
             assert!(!replay.chance(Site::NetDrop, 0.3), "a zero is 'did not happen'");
         });
     }
+
+    fn recorded_then_exact(seed: u64, live_draws: impl Fn(&Choices), again: impl Fn(&Choices)) {
+        let recording = madsim::runtime::Runtime::with_seed_and_config(seed, Default::default()).block_on(async {
+            let live = Choices::from_runtime();
+            live.start_recording();
+            live_draws(&live);
+            live.take_record()
+        });
+        madsim::runtime::Runtime::with_seed_and_config(seed, Default::default()).block_on(async {
+            let checked = Choices::from_runtime();
+            checked.replay_exactly(&recording);
+            again(&checked);
+        });
+    }
+
+    #[test]
+    fn an_exact_replay_of_the_same_draws_passes() {
+        let draws = |c: &Choices| {
+            c.draw(Site::NetDelay, 1000);
+            c.draw(Site::Workload, 7);
+        };
+        recorded_then_exact(4, draws, draws);
+    }
+
+    #[test]
+    #[should_panic(expected = "harness assumption broken: replayed draw #2 is NetDrop")]
+    fn an_exact_replay_that_asks_another_draw_stops_at_that_draw() {
+        recorded_then_exact(
+            4,
+            |c| {
+                c.draw(Site::NetDelay, 1000);
+                c.draw(Site::Workload, 7);
+            },
+            |c| {
+                c.draw(Site::NetDelay, 1000);
+                c.draw(Site::NetDrop, 7);
+            },
+        );
+    }
 }

@@ -439,3 +439,20 @@ impl fmt::Display for Obs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_decodes_only_as_its_own_event_type() {
+        let event = Event::new(&ExpirationComplete { order_id: "O1".into() });
+        assert_eq!(event.event_id.as_ref(), "expiration:complete/O1");
+        assert_eq!(event.decode::<ExpirationComplete>().unwrap().order_id.as_ref(), "O1");
+        let wrong_listener = event.decode::<PaymentCreated>().unwrap_err();
+        assert!(wrong_listener.contains("expiration:complete event handed to a payment:created listener"), "{wrong_listener}");
+        let malformed = Event::raw("x".into(), Subject::TicketUpdated, serde_json::json!({"id": "T1", "version": "two"}));
+        let why = malformed.decode::<TicketUpdated>().unwrap_err();
+        assert!(why.starts_with("cannot decode ticket:updated payload"), "{why}");
+    }
+}
