@@ -203,7 +203,7 @@ impl System for Replicated {
         ]
     }
 
-    fn simplifications(_: &RegisterScenario) -> Vec<Simplification<RegisterScenario>> {
+    fn simplifications(_: &RegisterScenario, _liveness: bool) -> Vec<Simplification<RegisterScenario>> {
         let edit = |f: fn(&mut RegisterScenario) -> bool| -> Simplification<RegisterScenario> {
             Box::new(move |s| Some(s.clone()).and_then(|mut n| f(&mut n).then_some(n)))
         };
@@ -228,6 +228,15 @@ impl System for Replicated {
 
     fn with_reproduction(s: &RegisterScenario, reproduce: Option<Reproduce>) -> RegisterScenario {
         RegisterScenario { reproduce, ..s.clone() }
+    }
+
+    fn bug_switches(s: &RegisterScenario) -> Vec<(String, RegisterScenario)> {
+        let off = RegisterScenario { apply_stale_updates: false, ..s.clone() };
+        if s.apply_stale_updates { vec![("apply_stale_updates".into(), off)] } else { vec![] }
+    }
+
+    fn without_bugs(s: &RegisterScenario) -> RegisterScenario {
+        RegisterScenario { apply_stale_updates: false, ..s.clone() }
     }
 }
 

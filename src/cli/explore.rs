@@ -91,7 +91,12 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
             continue;
         }
         let mut repro = scenario.clone();
-        repro.reproduce = Some(crate::harness::system::Reproduce { seed: group.smallest.seed, invariant: group.invariant.clone(), choices: None });
+        repro.reproduce = Some(crate::harness::system::Reproduce {
+            seed: group.smallest.seed,
+            invariant: group.invariant.clone(),
+            fingerprint: Some(group.fingerprint.clone()),
+            choices: None,
+        });
         let file = dir.join(format!("{}-{}-seed{}.toml", scenario.name, group.invariant, group.smallest.seed));
         write_file(&file, &repro.to_file()?)?;
     }

@@ -43,6 +43,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 fabric: outcome.fabric,
                 nemesis: outcome.nemesis,
                 trace_hash: outcome.trace_hash.map_or(String::new(), |h| format!("{h:016x}")),
+                liveness: &outcome.liveness,
                 violations: &outcome.violations,
                 replay,
             };
@@ -65,8 +66,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 println!("no invariant violated");
             }
             if let Some(reproduce) = &scenario.reproduce {
-                let again = outcome.violations.iter().any(|v| v.invariant == reproduce.invariant);
-                println!("reproduction of {}: {}", reproduce.invariant, if again { "reproduced" } else { "NOT reproduced (fixed?)" });
+                println!("reproduction of {}: {}", reproduce.invariant, reproduction_verdict(reproduce, &outcome.violations));
             }
         }
     }
@@ -110,4 +110,16 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
         }
     }
     Ok((failing > 0) as i32)
+}
+
+/// Whether a run shows the bug its reproduction file names: the invariant and, when the
+/// file records it, the same fingerprint.
+fn reproduction_verdict(reproduce: &crate::harness::system::Reproduce, violations: &[crate::harness::system::Violation]) -> String {
+    let of_invariant: Vec<_> = violations.iter().filter(|v| v.invariant == reproduce.invariant).collect();
+    match (&reproduce.fingerprint, of_invariant.is_empty()) {
+        (_, true) => "NOT reproduced (fixed?)".into(),
+        (None, false) => "reproduced".into(),
+        (Some(f), false) if of_invariant.iter().any(|v| &v.fingerprint() == f) => "reproduced (the same bug)".into(),
+        (Some(f), false) => format!("NOT reproduced: the invariant fails, but not as recorded ({f})"),
+    }
 }

@@ -35,8 +35,8 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
         Format::Json => println!(
             "{}",
             serde_json::json!({
-                "invariant": shrunk.invariant, "before": shrunk.before, "after": shrunk.after,
-                "runs": shrunk.runs, "file": out.display().to_string(),
+                "invariant": shrunk.invariant, "fingerprint": shrunk.fingerprint, "before": shrunk.before, "after": shrunk.after,
+                "runs": shrunk.runs, "verified": shrunk.verification, "file": out.display().to_string(),
                 "replay": format!("ticketsim run {}", out.display()),
             })
         ),
@@ -49,8 +49,21 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
             println!("events       {:>10} {:>10}", b.events, a.events);
             println!("virtual time {:>10} {:>10}", t(b.virtual_time), t(a.virtual_time));
             println!("choices      {:>10} {:>10}", b.choices, a.choices);
+            print_verification(&shrunk.verification);
             println!("wrote {}; replay with  ticketsim run {}", out.display(), out.display());
         }
     }
     Ok(0)
+}
+
+fn print_verification(v: &crate::harness::shrink::Verification) {
+    println!("verified: two runs show the same bug ({}), trace hash {}", v.fingerprint, v.trace_hash);
+    match v.passes_without_bugs {
+        Some(true) => println!("verified: with every flaw off it passes; it needs {}", if v.needs.is_empty() { "them together".to_string() } else { v.needs.join(", ") }),
+        Some(false) => println!("note: it fails with every flaw off too: the hardened app (or the invariant) has this bug"),
+        None => println!("note: no flaw is on: the hardened app (or the invariant) has this bug"),
+    }
+    if v.fallbacks > 0 {
+        println!("note: {} later candidates failed verification; kept the last one that passed", v.fallbacks);
+    }
 }

@@ -85,6 +85,9 @@ impl<S: System> RunOutcome<S> {
     }
 }
 
+/// The finding a panic inside a simulated node is reported as.
+pub const NODE_PANIC: &str = "node-panic";
+
 /// Runs one seed. Never panics because a simulated node panicked: that becomes a
 /// `node-panic` violation.
 pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
@@ -104,7 +107,7 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
                 .unwrap_or_else(|| "unknown panic".into());
             RunOutcome {
                 seed,
-                violations: vec![Violation::new("node-panic", Duration::ZERO, vec![], format!("a simulated node panicked: {message}"))],
+                violations: vec![Violation::new(NODE_PANIC, Duration::ZERO, vec![], format!("a simulated node panicked: {message}"))],
                 liveness: Liveness::Judged,
                 fabric: FabricCounters::default(),
                 nemesis: NemesisCounters::default(),

@@ -1,9 +1,13 @@
-//! Shrinking a failing run to a small reproduction while the same bug still fails. Two
-//! passes: first the system's simplifications of the scenario (fewer users, requests,
-//! steps, instances, fault kinds, shorter faults and phases), re-running the seed each
-//! time; then delta debugging over the run's recorded choices (zeroing them: no drop,
-//! no duplicate, the shortest delay, the first option). The result is the reduced
-//! scenario carrying a [`Reproduce`] (seed, invariant, choices) that a run replays exactly.
+//! Shrinking a failing run to a small reproduction that shows the same bug, and only
+//! because of the bugs it needs. Two passes: first the system's simplifications of the
+//! scenario (fewer users, requests, steps, instances, fault kinds, shorter faults and
+//! phases), re-running the seed each time; then delta debugging over the run's
+//! recorded choices (zeroing them: no drop, no duplicate, the shortest delay, the first
+//! option). A candidate is kept only if it is sound: it shows the original violation's
+//! fingerprint, and, when the original needs the scenario's bug switches (with every
+//! switch off it passes), it still passes with every switch off. The result is verified
+//! before it is returned (two runs, the same fingerprint and trace; which switches it
+//! needs); if the last candidate fails a check, the last one that passes them is used.
 
 use super::choices::{by_site, Record, Site};
 use super::run::{run_seed, RunOptions, RunOutcome};
@@ -21,12 +25,29 @@ pub struct Figures {
     pub choices: usize,
 }
 
+/// What shrink checked on its result before returning it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Verification {
+    /// Two runs of the reproduction showed the same violation and the same trace.
+    pub same_twice: bool,
+    pub fingerprint: String,
+    pub trace_hash: String,
+    /// With every bug switch off, the reproduction passes (`None`: it has no switch on).
+    pub passes_without_bugs: Option<bool>,
+    /// The switches without which it passes, each tried alone.
+    pub needs: Vec<String>,
+    /// Candidates that failed verification and were set aside for an earlier one.
+    pub fallbacks: usize,
+}
+
 pub struct Shrunk<Sc> {
     pub scenario: Sc,
     pub invariant: String,
+    pub fingerprint: String,
     pub before: Figures,
     pub after: Figures,
     pub runs: usize,
+    pub verification: Verification,
 }
 
 fn figures<S: System>(outcome: &RunOutcome<S>, choices: usize) -> Figures {
@@ -44,9 +65,17 @@ pub fn run_scenario<S: System>(scenario: &S::Scenario, seed: Option<u64>, option
     }
 }
 
+/// Whether a run shows the bug: a violation of `invariant` with `fingerprint`.
+pub fn shows<S: System>(outcome: &RunOutcome<S>, invariant: &str, fingerprint: Option<&str>) -> bool {
+    outcome.violations.iter().any(|v| v.invariant == invariant && fingerprint.is_none_or(|f| v.fingerprint() == f))
+}
+
 struct Search {
     seed: u64,
     invariant: String,
+    fingerprint: String,
+    /// The original passes with every bug switch off: every candidate must too.
+    needs_bugs: bool,
     runs: usize,
     budget: usize,
 }
@@ -56,24 +85,27 @@ struct Search {
 const SEEDS_PER_EDIT: u64 = 8;
 
 impl Search {
-    /// Whether the candidate still fails the invariant (and the budget lasts).
-    fn fails<S: System>(&mut self, scenario: &S::Scenario, record: Option<&Record>) -> bool {
-        self.fails_with::<S>(scenario, self.seed, record)
-    }
-
-    fn fails_with<S: System>(&mut self, scenario: &S::Scenario, seed: u64, record: Option<&Record>) -> bool {
+    fn run<S: System>(&mut self, scenario: &S::Scenario, seed: u64, record: Option<&Record>) -> Option<RunOutcome<S>> {
         if self.runs >= self.budget {
-            return false;
+            return None;
         }
         self.runs += 1;
-        let options = RunOptions { replay_choices: record.cloned(), ..Default::default() };
-        run_seed::<S>(scenario, seed, &options).violations.iter().any(|v| v.invariant == self.invariant)
+        Some(run_seed::<S>(scenario, seed, &RunOptions { replay_choices: record.cloned(), ..Default::default() }))
     }
 
-    /// Whether the candidate fails on this seed or one of the next few; moves to that seed.
-    fn fails_nearby<S: System>(&mut self, scenario: &S::Scenario) -> bool {
+    /// Whether the candidate shows the bug on `seed` and is sound (see the module doc).
+    fn holds<S: System>(&mut self, scenario: &S::Scenario, seed: u64, record: Option<&Record>) -> bool {
+        let Some(outcome) = self.run::<S>(scenario, seed, record) else { return false };
+        if !shows(&outcome, &self.invariant, Some(&self.fingerprint)) {
+            return false;
+        }
+        !self.needs_bugs || self.run::<S>(&S::without_bugs(scenario), seed, record).is_some_and(|o| !o.failed())
+    }
+
+    /// Whether the candidate holds on this seed or one of the next few; moves to that seed.
+    fn holds_nearby<S: System>(&mut self, scenario: &S::Scenario) -> bool {
         for seed in self.seed..self.seed.saturating_add(SEEDS_PER_EDIT) {
-            if self.fails_with::<S>(scenario, seed, None) {
+            if self.holds::<S>(scenario, seed, None) {
                 self.seed = seed;
                 return true;
             }
@@ -85,6 +117,7 @@ impl Search {
 /// Delta debugging (ddmin) over the positions of non-zero choices: finds a small set of
 /// choices that must keep their recorded values; all others are zeroed.
 fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, record: &Record) -> Record {
+    let seed = search.seed;
     let positions: Vec<(Site, usize)> = record
         .iter()
         .flat_map(|(site, values)| values.iter().enumerate().filter(|(_, v)| **v != 0).map(move |(i, _)| (*site, i)))
@@ -100,7 +133,7 @@ fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, reco
     let mut kept = positions;
     for site in Site::ALL {
         let without: Vec<(Site, usize)> = kept.iter().copied().filter(|(s, _)| *s != site).collect();
-        if without.len() < kept.len() && search.fails::<S>(scenario, Some(&build(&without))) {
+        if without.len() < kept.len() && search.holds::<S>(scenario, seed, Some(&build(&without))) {
             kept = without;
         }
     }
@@ -111,7 +144,7 @@ fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, reco
         for start in (0..kept.len()).step_by(chunk) {
             let complement: Vec<(Site, usize)> =
                 kept[..start].iter().chain(kept[(start + chunk).min(kept.len())..].iter()).copied().collect();
-            if search.fails::<S>(scenario, Some(&build(&complement))) {
+            if search.holds::<S>(scenario, seed, Some(&build(&complement))) {
                 kept = complement;
                 n = (n - 1).max(2);
                 reduced = true;
@@ -125,7 +158,7 @@ fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, reco
             n = (n * 2).min(kept.len());
         }
     }
-    if kept.len() == 1 && search.fails::<S>(scenario, Some(&build(&[]))) {
+    if kept.len() == 1 && search.holds::<S>(scenario, seed, Some(&build(&[]))) {
         kept.clear();
     }
     trim(build(&kept))
@@ -142,33 +175,72 @@ fn trim(mut record: Record) -> Record {
     record
 }
 
-/// Shrinks `seed` of `scenario` while `invariant` (default: the first one violated)
-/// still fails. `budget` bounds the number of runs.
-pub fn shrink<S: System>(scenario: &S::Scenario, seed: u64, invariant: Option<&str>, budget: usize) -> Result<Shrunk<S::Scenario>, String> {
-    let original = run_seed::<S>(scenario, seed, &RunOptions { record_choices: true, ..Default::default() });
-    let invariant = match invariant {
-        Some(name) => {
-            if !original.violations.iter().any(|v| v.invariant == name) {
-                return Err(format!("seed {seed} does not violate {name}; it violates: {}", names(&original)));
-            }
-            name.to_string()
+/// Verifies a reproduction: it shows the bug twice with the same trace, and (when the
+/// bug needs switches) passes with every switch off; names each switch it needs.
+fn verify<S: System>(repro: &S::Scenario, search: &Search) -> Option<Verification> {
+    let options = RunOptions { hash_trace: true, ..Default::default() };
+    let (a, b) = (run_scenario::<S>(repro, None, &options), run_scenario::<S>(repro, None, &options));
+    let fingerprint = Some(search.fingerprint.as_str());
+    let same_twice = shows(&a, &search.invariant, fingerprint) && shows(&b, &search.invariant, fingerprint) && a.trace_hash == b.trace_hash;
+    let switches = S::bug_switches(repro);
+    let passes_without_bugs = (!switches.is_empty()).then(|| !run_scenario::<S>(&S::without_bugs(repro), None, &options).failed());
+    if !same_twice || (search.needs_bugs && passes_without_bugs != Some(true)) {
+        return None;
+    }
+    let needs = switches
+        .into_iter()
+        .filter(|(_, without)| !shows(&run_scenario::<S>(without, None, &options), &search.invariant, fingerprint))
+        .map(|(name, _)| name)
+        .collect();
+    let trace_hash = format!("{:016x}", a.trace_hash.unwrap_or_default());
+    Some(Verification { same_twice, fingerprint: search.fingerprint.clone(), trace_hash, passes_without_bugs, needs, fallbacks: 0 })
+}
+
+/// The violation to keep: the first of `invariant` (default: the first of the run).
+fn target<S: System>(original: &RunOutcome<S>, seed: u64, invariant: Option<&str>) -> Result<(String, String), String> {
+    let names = || {
+        let names: Vec<&str> = original.violations.iter().map(|v| v.invariant).collect();
+        if names.is_empty() {
+            "nothing".to_string()
+        } else {
+            names.join(", ")
         }
-        None => original
-            .violations
-            .first()
-            .map(|v| v.invariant.to_string())
-            .ok_or_else(|| format!("seed {seed} violates nothing: there is nothing to shrink"))?,
     };
+    let violation = match invariant {
+        Some(name) => original
+            .violations
+            .iter()
+            .find(|v| v.invariant == name)
+            .ok_or_else(|| format!("seed {seed} does not violate {name}; it violates: {}", names()))?,
+        None => original.violations.first().ok_or_else(|| format!("seed {seed} violates nothing: there is nothing to shrink"))?,
+    };
+    Ok((violation.invariant.to_string(), violation.fingerprint()))
+}
+
+/// Shrinks `seed` of `scenario` while its violation (of `invariant`, default the first
+/// one) still shows with the same fingerprint. `budget` bounds the number of runs.
+pub fn shrink<S: System>(scenario: &S::Scenario, seed: u64, invariant: Option<&str>, budget: usize) -> Result<Shrunk<S::Scenario>, String> {
+    let scenario = S::with_reproduction(scenario, None);
+    let original = run_seed::<S>(&scenario, seed, &RunOptions { record_choices: true, ..Default::default() });
+    let (invariant, fingerprint) = target(&original, seed, invariant)?;
+    let needs_bugs = !S::bug_switches(&scenario).is_empty() && !run_seed::<S>(&S::without_bugs(&scenario), seed, &RunOptions::default()).failed();
     let before = figures(&original, original.choices.as_ref().map_or(0, Vec::len));
-    let mut search = Search { seed, invariant: invariant.clone(), runs: 1, budget };
+    let mut search = Search { seed, invariant: invariant.clone(), fingerprint: fingerprint.clone(), needs_bugs, runs: 2, budget };
+    let liveness = S::invariants().iter().any(|i| i.name == invariant && i.kind == super::system::InvariantKind::Liveness);
+    // Every sound candidate accepted, as a reproduction, the original first.
+    let as_repro = |s: &S::Scenario, seed: u64, choices: Option<Record>| {
+        S::with_reproduction(s, Some(Reproduce { seed, invariant: invariant.clone(), fingerprint: Some(fingerprint.clone()), choices }))
+    };
+    let mut accepted = vec![as_repro(&scenario, seed, None)];
     // Pass 1: the scenario's parameters, until no edit helps.
-    let mut current = S::with_reproduction(scenario, None);
+    let mut current = scenario.clone();
     loop {
         let mut changed = false;
-        for edit in S::simplifications(&current) {
+        for edit in S::simplifications(&current, liveness) {
             if let Some(candidate) = edit(&current) {
-                if S::is_valid(&candidate).is_ok() && search.fails_nearby::<S>(&candidate) {
+                if S::is_valid(&candidate).is_ok() && search.holds_nearby::<S>(&candidate) {
                     current = candidate;
+                    accepted.push(as_repro(&current, search.seed, None));
                     changed = true;
                 }
             }
@@ -178,25 +250,21 @@ pub fn shrink<S: System>(scenario: &S::Scenario, seed: u64, invariant: Option<&s
         }
     }
     // Pass 2: the recorded choices of the reduced run.
-    let seed = search.seed;
-    let live = run_seed::<S>(&current, seed, &RunOptions { record_choices: true, ..Default::default() });
+    let live = run_seed::<S>(&current, search.seed, &RunOptions { record_choices: true, ..Default::default() });
     search.runs += 1;
-    let record = by_site(live.choices.as_deref().unwrap_or_default());
-    let record = minimize_choices::<S>(&mut search, &current, &record);
-    current = S::with_reproduction(&current, Some(Reproduce { seed, invariant: invariant.clone(), choices: Some(record.clone()) }));
-    let last = run_scenario::<S>(&current, None, &RunOptions::default());
-    if !last.violations.iter().any(|v| v.invariant == invariant) {
-        return Err(format!("internal error: the shrunk reproduction no longer violates {invariant}"));
+    let record = minimize_choices::<S>(&mut search, &current, &by_site(live.choices.as_deref().unwrap_or_default()));
+    accepted.push(as_repro(&current, search.seed, Some(record)));
+    // Verify, falling back to the last candidate that passes the checks.
+    let mut fallbacks = 0;
+    while let Some(repro) = accepted.pop() {
+        if let Some(verification) = verify::<S>(&repro, &search) {
+            let last = run_scenario::<S>(&repro, None, &RunOptions::default());
+            let choices = S::reproduction(&repro).and_then(|r| r.choices.as_ref()).map_or(0, |c| c.values().map(Vec::len).sum());
+            let after = figures(&last, choices);
+            let verification = Verification { fallbacks, ..verification };
+            return Ok(Shrunk { scenario: repro, invariant, fingerprint, before, after, runs: search.runs, verification });
+        }
+        fallbacks += 1;
     }
-    let after = figures(&last, record.values().map(Vec::len).sum());
-    Ok(Shrunk { scenario: current, invariant, before, after, runs: search.runs })
-}
-
-fn names<S: System>(outcome: &RunOutcome<S>) -> String {
-    let names: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
-    if names.is_empty() {
-        "nothing".into()
-    } else {
-        names.join(", ")
-    }
+    Err(format!("seed {seed} does not reproduce {invariant} reliably: even the original run failed verification"))
 }

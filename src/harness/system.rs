@@ -45,7 +45,9 @@ pub trait System: Send + Sync + Sized + 'static {
 
     /// Simplifications `shrink` may try on a scenario, each returning `None` when it
     /// does not apply. Each must keep the scenario valid or be rejected by `is_valid`.
-    fn simplifications(scenario: &Self::Scenario) -> Vec<Simplification<Self::Scenario>>;
+    /// With `liveness`, the bug is a liveness violation: the quiet phase must stay long
+    /// enough for liveness to be judged.
+    fn simplifications(scenario: &Self::Scenario, liveness: bool) -> Vec<Simplification<Self::Scenario>>;
 
     /// Whether a (simplified) scenario is still one the system accepts.
     fn is_valid(scenario: &Self::Scenario) -> Result<(), String>;
@@ -55,6 +57,13 @@ pub trait System: Send + Sync + Sized + 'static {
 
     /// The scenario carrying `reproduce`.
     fn with_reproduction(scenario: &Self::Scenario, reproduce: Option<Reproduce>) -> Self::Scenario;
+
+    /// The bug switches the scenario has on, each with the scenario that has only that
+    /// one switched off (`shrink` verifies which ones its reproduction needs).
+    fn bug_switches(scenario: &Self::Scenario) -> Vec<(String, Self::Scenario)>;
+
+    /// The scenario with every bug switch off.
+    fn without_bugs(scenario: &Self::Scenario) -> Self::Scenario;
 }
 
 /// The per-message faults of the network.
@@ -89,6 +98,10 @@ pub struct SimOptions {
 pub struct Reproduce {
     pub seed: u64,
     pub invariant: String,
+    /// The bug's fingerprint (see [`Violation::fingerprint`]): the run must show this very
+    /// bug, not just its invariant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// Per decision site, the values to replay; past the end every draw is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<super::choices::Record>,

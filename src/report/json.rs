@@ -17,6 +17,7 @@ pub struct RunJson<'a> {
     pub fabric: crate::harness::fabric::FabricCounters,
     pub nemesis: crate::harness::nemesis::NemesisCounters,
     pub trace_hash: String,
+    pub liveness: &'a crate::harness::run::Liveness,
     pub violations: &'a [Violation],
     pub replay: String,
 }

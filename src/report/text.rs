@@ -2,6 +2,7 @@
 //! and `list`; the replay command printed with every failure.
 
 use crate::harness::explore::ExploreSummary;
+use std::time::Duration;
 use crate::harness::fmt_time;
 use crate::harness::history::Entry;
 use crate::harness::run::RunOutcome;
@@ -67,6 +68,7 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
         row("pauses / partitions", format!("{} / {}", n.pauses, n.partitions)),
         row("history records", outcome.history_len),
         row("trace hash", outcome.trace_hash.map_or("-".into(), |h| format!("{h:016x}"))),
+        row("liveness", liveness_text(&outcome.liveness, outcome.end)),
         row("violations", outcome.violations.len()),
     ];
     let mut builder = tabled::builder::Builder::default();
@@ -74,6 +76,19 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
         builder.push_record(r);
     }
     builder.build().with(Style::rounded()).to_string()
+}
+
+/// Whether liveness was judged, and why not.
+pub fn liveness_text(liveness: &crate::harness::run::Liveness, end: Duration) -> String {
+    match liveness {
+        crate::harness::run::Liveness::Judged => "judged (settled before the end)".into(),
+        crate::harness::run::Liveness::NotJudged { last_progress, settle_window } => format!(
+            "NOT JUDGED: still working at {} ({} before the end; settling takes {}): lengthen phases.quiet",
+            fmt_time(*last_progress),
+            fmt_time(end.saturating_sub(*last_progress)),
+            fmt_time(*settle_window)
+        ),
+    }
 }
 
 /// The state of a violation's records at its moment: the latest store write of each
@@ -240,6 +255,12 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
         "nemesis: {} crashes, {} restarts, {} broker restarts, {} pauses, {} partitions\n",
         n.crashes, n.restarts, n.infrastructure_restarts, n.pauses, n.partitions
     ));
+    if summary.liveness_not_judged > 0 {
+        out.push_str(&format!(
+            "liveness not judged on {} seeds: still working too close to the end (lengthen phases.quiet)\n",
+            summary.liveness_not_judged
+        ));
+    }
     if summary.by_invariant.is_empty() {
         out.push_str("no invariant violated\n");
         return out;

@@ -16,6 +16,7 @@
 pub mod broker;
 pub mod common;
 pub mod domain;
+pub mod drain;
 pub mod flaws;
 pub mod invariants;
 pub mod protocol;

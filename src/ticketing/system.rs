@@ -110,7 +110,7 @@ impl System for Ticketing {
             },
             fault_phase: s.phases.duration.0,
             quiet_phase: s.phases.quiet.0,
-            settle_window: Duration::ZERO,
+            settle_window: super::drain::settle_window(s),
             spare_serving_nodes: n.spare_user_requests,
         }
     }
@@ -168,8 +168,8 @@ impl System for Ticketing {
         INVARIANTS
     }
 
-    fn simplifications(scenario: &Scenario) -> Vec<Simplification<Scenario>> {
-        super::scenario::simplify::simplifications(scenario)
+    fn simplifications(scenario: &Scenario, liveness: bool) -> Vec<Simplification<Scenario>> {
+        super::scenario::simplify::simplifications(scenario, liveness)
     }
 
     fn is_valid(scenario: &Scenario) -> Result<(), String> {
@@ -182,5 +182,13 @@ impl System for Ticketing {
 
     fn with_reproduction(scenario: &Scenario, reproduce: Option<Reproduce>) -> Scenario {
         Scenario { reproduce, ..scenario.clone() }
+    }
+
+    fn bug_switches(scenario: &Scenario) -> Vec<(String, Scenario)> {
+        scenario.flaws().iter().map(|flaw| (flaw.name().to_string(), scenario.with_flaw_off(flaw))).collect()
+    }
+
+    fn without_bugs(scenario: &Scenario) -> Scenario {
+        Scenario { preset: super::flaws::Preset::Hardened, flaws: Vec::new(), without_flaws: Vec::new(), ..scenario.clone() }
     }
 }

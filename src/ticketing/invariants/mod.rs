@@ -6,6 +6,7 @@
 mod accounts_settle;
 mod balances_match_transactions;
 mod lock_matches_order;
+pub mod names;
 mod no_double_reservation;
 mod no_edit_while_reserved;
 mod no_lost_events;
@@ -149,6 +150,14 @@ pub fn writes<'a>(entries: &'a [Entry<Obs>]) -> impl Iterator<Item = (&'a Entry<
         let (store, call) = e.store_call().unwrap_or(("", ""));
         e.wrote().iter().map(move |doc| (e, store, call, doc))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_names_list_is_the_invariants_list() {
+        assert_eq!(super::names(), super::names::NAMES);
+    }
 }
 
 #[cfg(test)]

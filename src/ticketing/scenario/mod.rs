@@ -476,6 +476,16 @@ impl Scenario {
         Ok(format!("# A reproduction written by `ticketsim shrink`: `ticketsim run` on this file replays it.\n{body}"))
     }
 
+    /// The same scenario with one flaw switched off.
+    pub fn with_flaw_off(&self, flaw: Flaw) -> Scenario {
+        let mut next = self.clone();
+        next.flaws.retain(|f| f != flaw.name());
+        if Flaws::preset(next.preset).has(flaw) && !next.without_flaws.iter().any(|f| f == flaw.name()) {
+            next.without_flaws.push(flaw.name().to_string());
+        }
+        next
+    }
+
     /// Instances of a service in this scenario.
     pub fn instances(&self, service: &str) -> u32 {
         self.services

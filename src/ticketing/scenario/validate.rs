@@ -63,7 +63,8 @@ impl Scenario {
         self.validate_network_and_faults()?;
         self.validate_workload()?;
         let names = self.validate_steps()?;
-        self.validate_expectations(&names)
+        self.validate_expectations(&names)?;
+        self.validate_reproduce()
     }
 
     fn validate_flaws_and_services(&self) -> Result<(), Invalid> {
@@ -180,7 +181,28 @@ impl Scenario {
         Ok(names)
     }
 
+    fn validate_reproduce(&self) -> Result<(), Invalid> {
+        let Some(r) = &self.reproduce else { return Ok(()) };
+        let known = crate::ticketing::invariants::names::NAMES;
+        if !known.contains(&r.invariant.as_str()) && r.invariant != crate::harness::run::NODE_PANIC {
+            return err(&["reproduce", "invariant"], format!("unknown invariant {:?}; allowed: {}, {}", r.invariant, known.join(", "), crate::harness::run::NODE_PANIC));
+        }
+        Ok(())
+    }
+
     fn validate_expectations(&self, names: &BTreeSet<&str>) -> Result<(), Invalid> {
+        let end = self.phases.duration.0 + self.phases.quiet.0;
+        let after_end = |at: Dur| at.0 > end;
+        for (i, e) in self.expect.iter().enumerate() {
+            if after_end(e.at) {
+                return Err((vec![format!("expect[{i}]"), "at".into()], format!("{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet", fmt_duration(e.at.0), fmt_duration(end))));
+            }
+        }
+        for (i, e) in self.expect_account.iter().enumerate() {
+            if after_end(e.at) {
+                return Err((vec![format!("expect_account[{i}]"), "at".into()], format!("{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet", fmt_duration(e.at.0), fmt_duration(end))));
+            }
+        }
         for (i, e) in self.expect.iter().enumerate() {
             let path = |k: &str| vec![format!("expect[{i}]"), k.to_string()];
             if !names.contains(e.ticket.as_str()) {

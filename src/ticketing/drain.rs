@@ -1,0 +1,45 @@
+//! How long the ticketing world takes to show it has settled, and how long a quiet
+//! phase must last to drain what a run can leave pending. Liveness is judged only when
+//! nothing made progress (a store write, an event accepted or acked, a fault undone) for
+//! the settle window before the end: every retry mechanism of the app has then had a
+//! full period to act on an unchanging state, so nothing further will happen. A run
+//! that was still working too close to its end says "liveness not judged".
+
+use super::broker::BrokerConfig;
+use super::common::nats::ClientConfig;
+use super::common::outbox::{SWEEP_AGE, SWEEP_INTERVAL};
+use super::scenario::Scenario;
+use super::services::expiration::{JOB_LEASE, POLL_INTERVAL};
+use std::time::Duration;
+
+/// The longest retry period of any mechanism, plus the slowest handler and its round
+/// trips: with no progress for this long, the system has reached a fixed point.
+pub fn settle_window(s: &Scenario) -> Duration {
+    let broker = BrokerConfig::default();
+    let client = ClientConfig::default();
+    let publish = client.publish_timeout * client.publish_attempts;
+    let retry_periods = [
+        // An unacked message is redelivered after ack wait, found by the broker's tick.
+        s.broker.ack_wait.0 + broker.tick,
+        // A dead incarnation's messages go to another member once it misses heartbeats.
+        s.broker.dead_client_timeout.0 + broker.tick + client.heartbeat_interval + client.request_timeout * 2,
+        // The outbox sweeper re-publishes an entry left unsent.
+        SWEEP_INTERVAL + SWEEP_AGE + publish,
+        // A job taken by a worker that died is taken again after its lease.
+        JOB_LEASE + POLL_INTERVAL + publish,
+    ];
+    let longest = retry_periods.into_iter().max().unwrap_or_default();
+    // The slowest handler: its own work, a publish with every retry, a few store round
+    // trips and network hops.
+    let handler = s.app.accounts_processing[1].0 + publish + s.store.latency[1].0 * 6 + s.network.delay[1].0 * 4;
+    longest + handler
+}
+
+/// The shortest quiet phase that can let a run drain and then settle: events of the
+/// last requests delivered (and redelivered once), orders created at the end of the
+/// fault phase expired, then a settle window. `shrink` never cuts the quiet phase below it.
+pub fn quiet_floor(s: &Scenario) -> Duration {
+    let expirations = if s.runs("expiration") { s.app.expiration_window.0 } else { Duration::ZERO };
+    let redelivery = s.broker.ack_wait.0 * 2 + s.network.delay[1].0 * 4;
+    expirations + redelivery + settle_window(s)
+}
