@@ -16,7 +16,7 @@ fn json(scenarios: &[(String, String)]) -> serde_json::Value {
         "invariants": INVARIANTS.iter().map(|i| serde_json::json!({"name": i.name, "meaning": i.meaning, "kind": i.kind})).collect::<Vec<_>>(),
         "flaws": CATALOGUE.iter().map(|f| serde_json::json!({
             "name": f.name, "description": f.description,
-            "preset": if f.as_built { "as-built" } else { "lesson bug (no preset)" },
+            "origin": f.origin,
             "caught_by": f.caught_by, "target": f.target,
         })).collect::<Vec<_>>(),
         "presets": ["as-built", "hardened"],
@@ -40,7 +40,7 @@ pub(crate) fn execute(args: ListArgs) -> Result<i32, String> {
     }
     println!("\nflaws:");
     for f in CATALOGUE {
-        let preset = if f.as_built { "as-built" } else { "lesson" };
+        let preset = f.origin.name();
         let target = format!("in {}", f.target);
         println!("  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}", f.name, f.caught_by, "", f.description);
     }

@@ -130,6 +130,14 @@ impl<O: Observation> Entry<O> {
         }
     }
 
+    /// When this entry's store round trip began (`None` for anything else).
+    pub fn store_began(&self) -> Option<Duration> {
+        match &self.record {
+            Record::Store { began, .. } => Some(*began),
+            _ => None,
+        }
+    }
+
     /// The store this entry is a round trip to, with the call's name.
     pub fn store_call(&self) -> Option<(&'static str, &'static str)> {
         match &self.record {

@@ -264,11 +264,11 @@ impl Event {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Snapshot {
     Ticket { id: Id, version: u64, title: String, price: f64, user_id: Id, order_id: Option<Id> },
-    Order { id: Id, version: u64, status: OrderStatus, user_id: Id, ticket_id: Id, expires_at: Duration },
+    Order { id: Id, version: u64, status: OrderStatus, user_id: Id, ticket_id: Id, price: f64, expires_at: Duration },
     /// The orders service's copy of a ticket.
     TicketReplica { id: Id, version: u64, title: String, price: f64 },
     /// The payments service's copy of an order.
-    OrderReplica { id: Id, version: u64, status: OrderStatus, price: f64 },
+    OrderReplica { id: Id, version: u64, status: OrderStatus, price: f64, user_id: Id, expires_at: Duration },
     /// A payment, with the simulated provider's charge; `refunded` once paid back.
     Payment { id: Id, order_id: Id, stripe_id: Id, amount: i64, refunded: bool },
     /// A charge the simulated payment provider made (cents, currency, source token).
@@ -307,12 +307,12 @@ impl fmt::Display for Snapshot {
             Snapshot::Ticket { id, version, title, price, order_id, .. } => {
                 write!(f, "ticket {id} v{version} {title:?} {price} orderId={}", order_id.as_deref().unwrap_or("-"))
             }
-            Snapshot::Order { id, version, status, ticket_id, .. } => {
-                write!(f, "order {id} v{version} {} ticket={ticket_id}", status.as_str())
+            Snapshot::Order { id, version, status, ticket_id, price, user_id, expires_at } => {
+                write!(f, "order {id} v{version} {} ticket={ticket_id} price {price} user {user_id} expires {}", status.as_str(), crate::harness::fmt_time(*expires_at))
             }
             Snapshot::TicketReplica { id, version, title, price } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
-            Snapshot::OrderReplica { id, version, status, price } => {
-                write!(f, "replica order {id} v{version} {} price {price}", status.as_str())
+            Snapshot::OrderReplica { id, version, status, price, user_id, expires_at } => {
+                write!(f, "replica order {id} v{version} {} price {price} user {user_id} expires {}", status.as_str(), crate::harness::fmt_time(*expires_at))
             }
             Snapshot::Payment { id, order_id, stripe_id, amount, refunded } => {
                 write!(f, "payment {id} for {order_id}: charge {stripe_id} {amount} cents{}", if *refunded { ", refunded" } else { "" })

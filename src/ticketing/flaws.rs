@@ -1,6 +1,8 @@
 //! Flaws: named switches that put one known bug of the ticketing app back. Each is
 //! checked at the exact line where the as-built behaviour differs (grep the service
 //! files for `Flaw::`). Presets: `as-built` (the app as shipped) and `hardened` (none).
+//! Besides the app's own weaknesses and the course's lesson bugs, a few bugs are
+//! planted: plausible mistakes that exist to prove an invariant catches its rule.
 
 use std::fmt;
 
@@ -23,6 +25,33 @@ pub enum Flaw {
     UnawaitedExpirationPublish,
     AccountsNoSequence,
     AccountsDoubleApply,
+    EditByAnyone,
+    ChargeInDollars,
+    EarlyExpiration,
+    ReplicaWithoutExpiry,
+    NoRefund,
+}
+
+/// Where a flaw comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// In the app as shipped: the `as-built` preset has it.
+    AsBuilt,
+    /// A bug the course made and fixed along the way.
+    Lesson,
+    /// A plausible mistake planted to prove an invariant catches its rule.
+    Planted,
+}
+
+impl Origin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::AsBuilt => "as-built",
+            Origin::Lesson => "lesson",
+            Origin::Planted => "planted",
+        }
+    }
 }
 
 /// What a flaw is, who has it, and which invariant is expected to catch it where.
@@ -30,8 +59,7 @@ pub struct FlawInfo {
     pub flaw: Flaw,
     pub name: &'static str,
     pub description: &'static str,
-    /// In the app as shipped (`as-built`), or a lesson bug fixed during the course.
-    pub as_built: bool,
+    pub origin: Origin,
     pub caught_by: &'static str,
     /// The scenario whose sweep should find it.
     pub target: &'static str,
@@ -42,7 +70,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::RacyReservation,
         name: "racy-reservation",
         description: "POST /api/orders checks for an active order and saves the new one in two round trips, not atomically",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "no-double-reservation",
         target: "order-race",
     },
@@ -50,7 +78,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::UnguardedUnlock,
         name: "unguarded-unlock",
         description: "tickets' order listeners set or clear a ticket's orderId without checking which order holds it",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "lock-matches-order",
         target: "tickets-orders",
     },
@@ -58,7 +86,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::CancelPaidOrder,
         name: "cancel-paid-order",
         description: "orders cancels without a status check: DELETE on a complete order, or an expiration of an already-cancelled one",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "payments-consistent",
         target: "expiration-payments",
     },
@@ -66,7 +94,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::NoOutbox,
         name: "no-outbox",
         description: "events are published after the save, not through an outbox: a crash or failed publish in between loses them",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "no-lost-events",
         target: "tickets-orders",
     },
@@ -74,7 +102,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::NonIdempotentListeners,
         name: "non-idempotent-listeners",
         description: "listeners fail (never ack) on duplicate or stale events, or apply them again, instead of acking them",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "no-poison-messages",
         target: "out-of-order-updates",
     },
@@ -82,7 +110,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::ReplicaWithoutId,
         name: "replica-without-id",
         description: "orders' ticket:created listener builds its replica with a fresh id instead of the ticket's",
-        as_built: false,
+        origin: Origin::Lesson,
         caught_by: "replicas-converge",
         target: "out-of-order-updates",
     },
@@ -90,7 +118,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::NoVersionCheck,
         name: "no-version-check",
         description: "orders applies ticket:updated by id, without checking it holds the previous version",
-        as_built: false,
+        origin: Origin::Lesson,
         caught_by: "versions-in-sequence",
         target: "out-of-order-updates",
     },
@@ -98,7 +126,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::UnversionedOrderEvents,
         name: "unversioned-order-events",
         description: "order:created and order:cancelled are published without the order's version",
-        as_built: false,
+        origin: Origin::Lesson,
         caught_by: "no-poison-messages",
         target: "expiration-payments",
     },
@@ -106,15 +134,15 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::NoOrderOcc,
         name: "no-order-occ",
         description: "the orders model has no version control: saves overwrite and never bump the version",
-        as_built: false,
-        caught_by: "replicas-converge",
+        origin: Origin::Lesson,
+        caught_by: "owner-versions-in-order",
         target: "expiration-payments",
     },
     FlawInfo {
         flaw: Flaw::SilentVersionBump,
         name: "silent-version-bump",
         description: "tickets' order:created listener saves the ticket (version + 1) without publishing ticket:updated",
-        as_built: false,
+        origin: Origin::Lesson,
         caught_by: "replicas-converge",
         target: "tickets-orders",
     },
@@ -122,7 +150,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::ExpirationCancelsComplete,
         name: "expiration-cancels-complete",
         description: "orders' expiration:complete listener cancels the order even when it is complete (paid)",
-        as_built: false,
+        origin: Origin::Lesson,
         caught_by: "payments-consistent",
         target: "expiration-payments",
     },
@@ -131,7 +159,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         name: "pay-expired-order",
         description:
             "payments accepts payment for an expired order whose cancel has not arrived, and payment:created completes a cancelled order",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "payments-consistent",
         target: "expiration-payments",
     },
@@ -139,7 +167,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::DoublePayment,
         name: "double-payment",
         description: "POST /api/payments does not refuse an order that is already paid",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "payments-consistent",
         target: "expiration-payments",
     },
@@ -147,7 +175,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::PaymentsReplicaLag,
         name: "payments-replica-lag",
         description: "payment:created makes orders bump the order's version without publishing, so payments' replica falls behind for good",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "replicas-converge",
         target: "expiration-payments",
     },
@@ -155,7 +183,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::UnawaitedExpirationPublish,
         name: "unawaited-expiration-publish",
         description: "the expiration job publishes expiration:complete without awaiting it: a failed publish and the order never expires",
-        as_built: true,
+        origin: Origin::AsBuilt,
         caught_by: "orders-resolve",
         target: "expiration-payments",
     },
@@ -163,7 +191,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::AccountsNoSequence,
         name: "accounts-no-sequence",
         description: "accounts applies transaction:created in arrival order, without the number == lastNumber + 1 rule",
-        as_built: false,
+        origin: Origin::Lesson,
         caught_by: "balances-match-transactions",
         target: "accounts",
     },
@@ -171,9 +199,49 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::AccountsDoubleApply,
         name: "accounts-double-apply",
         description: "accounts checks the number, then writes the balance unconditionally: a redelivery to a second instance applies twice",
-        as_built: false,
+        origin: Origin::Lesson,
         caught_by: "balances-match-transactions",
         target: "accounts",
+    },
+    FlawInfo {
+        flaw: Flaw::EditByAnyone,
+        name: "edit-by-anyone",
+        description: "PUT /api/tickets/:id skips the owner check: any signed-in user can edit any free ticket",
+        origin: Origin::Planted,
+        caught_by: "authorized-writes",
+        target: "tickets-orders",
+    },
+    FlawInfo {
+        flaw: Flaw::ChargeInDollars,
+        name: "charge-in-dollars",
+        description: "payments charges the ticket price as is, not price * 100 cents",
+        origin: Origin::Planted,
+        caught_by: "charges-match-prices",
+        target: "expiration-payments",
+    },
+    FlawInfo {
+        flaw: Flaw::EarlyExpiration,
+        name: "early-expiration",
+        description: "expiration schedules the job when the order is created instead of at its expiresAt",
+        origin: Origin::Planted,
+        caught_by: "expiry-respected",
+        target: "expiration-payments",
+    },
+    FlawInfo {
+        flaw: Flaw::ReplicaWithoutExpiry,
+        name: "replica-without-expiry",
+        description: "payments' order:created listener leaves the replica's expiresAt unset",
+        origin: Origin::Planted,
+        caught_by: "versions-in-sequence",
+        target: "expiration-payments",
+    },
+    FlawInfo {
+        flaw: Flaw::NoRefund,
+        name: "no-refund",
+        description: "payments' order:cancelled listener does not refund a payment that raced the cancel",
+        origin: Origin::Planted,
+        caught_by: "cancelled-orders-refunded",
+        target: "expiration-payments",
     },
 ];
 
@@ -232,7 +300,7 @@ impl Flaws {
     pub fn preset(preset: Preset) -> Self {
         match preset {
             Preset::Hardened => Flaws(0),
-            Preset::AsBuilt => CATALOGUE.iter().filter(|i| i.as_built).fold(Flaws(0), |f, i| f.with(i.flaw)),
+            Preset::AsBuilt => CATALOGUE.iter().filter(|i| i.origin == Origin::AsBuilt).fold(Flaws(0), |f, i| f.with(i.flaw)),
         }
     }
     pub fn has(self, flaw: Flaw) -> bool {

@@ -11,12 +11,13 @@ pub fn check(input: &Input) -> Vec<Violation> {
         let problem = match (&ticket.order_id, active.as_slice()) {
             (None, []) => None,
             (Some(held), _) if active.contains(&&**held) => None,
-            (None, [first, ..]) => Some((first.to_string(), format!("ticket {} is unlocked but order {first} holds it", ticket.id))),
-            (Some(held), []) => {
-                Some((held.to_string(), format!("ticket {} is locked by order {held}, which no longer holds it", ticket.id)))
+            (None, [first, ..]) => {
+                Some((first.to_string(), format!("ticket {} (v{}) ends unlocked while order {first} holds it", ticket.id, ticket.version)))
             }
-            (Some(held), [first, ..]) => {
-                Some((held.to_string(), format!("ticket {} is locked by order {held}, but order {first} holds it", ticket.id)))
+            (Some(held), others) => {
+                let status = f.orders.iter().find(|o| o.id == *held).map_or("not an order of the orders service".to_string(), |o| format!("{} (v{})", o.status.as_str(), o.version));
+                let instead = others.first().map_or(String::new(), |o| format!("; order {o} holds it"));
+                Some((held.to_string(), format!("ticket {} (v{}) ends locked by order {held}, which is {status}{instead}", ticket.id, ticket.version)))
             }
         };
         if let Some((order, explanation)) = problem {
@@ -67,6 +68,6 @@ mod tests {
     fn unlocked_while_held_or_locked_by_cancelled_fails() {
         assert_eq!(run(vec![], &state(None, OrderStatus::Created), super::check).len(), 1);
         let v = run(vec![], &state(Some("O1"), OrderStatus::Cancelled), super::check);
-        assert!(v[0].explanation.contains("no longer holds"));
+        assert_eq!(v[0].explanation, "ticket T1 (v2) ends locked by order O1, which is cancelled (v0)");
     }
 }

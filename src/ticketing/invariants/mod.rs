@@ -4,7 +4,11 @@
 //! system has settled.
 
 mod accounts_settle;
+mod authorized_writes;
 mod balances_match_transactions;
+mod cancelled_orders_refunded;
+mod charges_match_prices;
+mod expiry_respected;
 mod lock_matches_order;
 pub mod names;
 mod no_double_reservation;
@@ -12,6 +16,7 @@ mod no_edit_while_reserved;
 mod no_lost_events;
 mod no_poison_messages;
 mod orders_resolve;
+mod owner_versions_in_order;
 mod payments_consistent;
 mod replicas_converge;
 pub mod scripted_expectations;
@@ -60,6 +65,13 @@ pub const INVARIANTS: &[Invariant<Ticketing>] = &[
         check: no_double_reservation::check,
     },
     Invariant {
+        name: "owner-versions-in-order",
+        meaning: "an owner writes each version of a record once and in order, v0 then v+1; a user's transactions are numbered 1, 2, 3, ...",
+        kind: Safety,
+        applies: always,
+        check: owner_versions_in_order::check,
+    },
+    Invariant {
         name: "versions-in-sequence",
         meaning:
             "a replica applies each record's versions one by one, never skips or goes back, never holds a version its owner did not write",
@@ -76,10 +88,31 @@ pub const INVARIANTS: &[Invariant<Ticketing>] = &[
     },
     Invariant {
         name: "payments-consistent",
-        meaning: "at most one payment per order; no paid order cancelled afterwards; no cancelled order completed by a payment; no cancelled order left charged",
+        meaning: "at most one payment per order; no paid order cancelled afterwards; no cancelled order completed by a payment",
         kind: Safety,
         applies: runs_payments,
         check: payments_consistent::check,
+    },
+    Invariant {
+        name: "expiry-respected",
+        meaning: "an order expires the expiration window after its creation; nothing cancels it by expiration, or runs its job, earlier",
+        kind: Safety,
+        applies: runs_orders,
+        check: expiry_respected::check,
+    },
+    Invariant {
+        name: "authorized-writes",
+        meaning: "every successful ticket edit is by its seller; every successful cancel and payment of an order is by its buyer",
+        kind: Safety,
+        applies: always,
+        check: authorized_writes::check,
+    },
+    Invariant {
+        name: "charges-match-prices",
+        meaning: "each charge is the order's price in cents, in usd, from the request's token, and its payment names it",
+        kind: Safety,
+        applies: runs_payments,
+        check: charges_match_prices::check,
     },
     Invariant {
         name: "balances-match-transactions",
@@ -108,6 +141,13 @@ pub const INVARIANTS: &[Invariant<Ticketing>] = &[
         kind: Liveness,
         applies: always,
         check: no_lost_events::check,
+    },
+    Invariant {
+        name: "cancelled-orders-refunded",
+        meaning: "after the quiet phase no cancelled order keeps an unrefunded payment",
+        kind: Liveness,
+        applies: runs_payments,
+        check: cancelled_orders_refunded::check,
     },
     Invariant {
         name: "orders-resolve",
@@ -141,6 +181,35 @@ pub const INVARIANTS: &[Invariant<Ticketing>] = &[
 
 pub fn names() -> Vec<&'static str> {
     INVARIANTS.iter().map(|i| i.name).collect()
+}
+
+/// A user's request as the users recorded it, with its response if one came.
+pub struct Call<'a> {
+    pub time: std::time::Duration,
+    pub user: Option<&'a super::domain::Id>,
+    pub method: &'static str,
+    pub path: &'a str,
+    pub body: &'a serde_json::Value,
+    pub response: Option<(std::time::Duration, u16, &'a serde_json::Value)>,
+}
+
+/// Every request of the run by request number.
+pub fn calls(entries: &[Entry<Obs>]) -> std::collections::BTreeMap<u64, Call<'_>> {
+    let mut calls = std::collections::BTreeMap::new();
+    for entry in entries {
+        match entry.observed() {
+            Some(Obs::Request { req, user, method, path, body, .. }) => {
+                calls.insert(*req, Call { time: entry.time, user: user.as_ref(), method, path, body, response: None });
+            }
+            Some(Obs::Response { req, status, body }) => {
+                if let Some(call) = calls.get_mut(req) {
+                    call.response = Some((entry.time, *status, &**body));
+                }
+            }
+            _ => {}
+        }
+    }
+    calls
 }
 
 /// Every document written to a store, in history order: the entry, the store, the
@@ -210,7 +279,7 @@ pub(crate) mod testkit {
         write(
             "orders",
             "create",
-            Snapshot::Order { id: id.into(), version, status, user_id: "u2".into(), ticket_id: ticket.into(), expires_at: ms(900_000) },
+            Snapshot::Order { id: id.into(), version, status, user_id: "u2".into(), ticket_id: ticket.into(), price: 20.0, expires_at: ms(900_000) },
         )
     }
 

@@ -3,13 +3,18 @@
 
 pub const NAMES: &[&str] = &[
     "no-double-reservation",
+    "owner-versions-in-order",
     "versions-in-sequence",
     "no-edit-while-reserved",
     "payments-consistent",
+    "expiry-respected",
+    "authorized-writes",
+    "charges-match-prices",
     "balances-match-transactions",
     "replicas-converge",
     "lock-matches-order",
     "no-lost-events",
+    "cancelled-orders-refunded",
     "orders-resolve",
     "accounts-settle",
     "no-poison-messages",

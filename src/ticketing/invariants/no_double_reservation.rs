@@ -6,7 +6,7 @@ use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut orders: BTreeMap<Id, (Id, OrderStatus)> = BTreeMap::new();
+    let mut orders: BTreeMap<Id, (Id, OrderStatus, std::time::Duration)> = BTreeMap::new();
     let mut paid: BTreeMap<Id, BTreeSet<Id>> = BTreeMap::new();
     let mut reported: BTreeSet<(Id, &str)> = BTreeSet::new();
     let mut violations = Vec::new();
@@ -14,16 +14,19 @@ pub fn check(input: &Input) -> Vec<Violation> {
         let ("orders", Snapshot::Order { id, status, ticket_id, .. }) = (store, doc) else {
             continue;
         };
-        orders.insert(id.clone(), (ticket_id.clone(), *status));
-        let active: Vec<&Id> = orders.iter().filter(|(_, (t, s))| t == ticket_id && s.is_active()).map(|(o, _)| o).collect();
+        let created = orders.get(id).map_or(entry.time, |o| o.2);
+        orders.insert(id.clone(), (ticket_id.clone(), *status, created));
+        let active: Vec<(&Id, std::time::Duration)> =
+            orders.iter().filter(|(_, (t, s, _))| t == ticket_id && s.is_active()).map(|(o, (_, _, c))| (o, *c)).collect();
         if active.len() > 1 && reported.insert((ticket_id.clone(), "active")) {
             let mut records = vec![ticket_id.to_string()];
-            records.extend(active.iter().map(|o| o.to_string()));
+            records.extend(active.iter().map(|(o, _)| o.to_string()));
+            let each: Vec<String> = active.iter().map(|(o, c)| format!("{o} (created {})", crate::harness::fmt_time(*c))).collect();
             violations.push(Violation::new(
                 "no-double-reservation",
                 entry.time,
                 records,
-                format!("ticket {ticket_id} is held by {} non-cancelled orders at once: {}", active.len(), join(&active)),
+                format!("ticket {ticket_id} is held by {} non-cancelled orders at once: {}", active.len(), each.join(", ")),
             ));
         }
         if *status == OrderStatus::Complete {

@@ -9,16 +9,11 @@ pub fn check(input: &Input) -> Vec<Violation> {
         .iter()
         .map(|o| {
             let what = if o.deliveries == 0 {
-                "was never delivered".to_string()
+                format!("was never delivered to {}", o.group)
             } else {
-                format!("is still unacked after {} deliveries", o.deliveries)
+                format!("is still unacked by {} after {} deliveries", o.group, o.deliveries)
             };
-            Violation::new(
-                "no-poison-messages",
-                input.end,
-                vec![o.event_id.to_string()],
-                format!("{}#{} ({}) {what} to {}: its handler keeps failing", o.subject, o.seq, o.event_id, o.group),
-            )
+            Violation::new("no-poison-messages", input.end, vec![o.event_id.to_string()], format!("{}#{} ({}) {what}", o.subject, o.seq, o.event_id))
         })
         .collect()
 }

@@ -1,5 +1,5 @@
-//! `orders-resolve`: every order that expired before the quiet phase began is, after
-//! the quiet phase, cancelled or complete.
+//! `orders-resolve`: every order that expired early enough for its expiration to be
+//! processed (a settle window before the end) is, at the end, cancelled or complete.
 
 use super::{Input, Violation};
 use crate::ticketing::domain::OrderStatus;
@@ -8,17 +8,19 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let f = input.final_state;
     f.orders
         .iter()
-        .filter(|o| o.expires_at <= input.quiet_start && o.status == OrderStatus::Created)
+        .filter(|o| o.expires_at + input.settle_window <= input.end && o.status == OrderStatus::Created)
         .map(|o| {
             Violation::new(
                 "orders-resolve",
                 input.end,
                 vec![o.id.to_string()],
                 format!(
-                    "order {} expired at {} but is still {}: its expiration never took effect",
+                    "order {} (v{}) expired at {} but is still {} at the end ({})",
                     o.id,
+                    o.version,
                     crate::harness::fmt_time(o.expires_at),
-                    o.status.as_str()
+                    o.status.as_str(),
+                    crate::harness::fmt_time(input.end)
                 ),
             )
         })
@@ -51,7 +53,7 @@ mod tests {
     fn expired_orders_that_resolved_pass_and_unexpired_ones_are_not_judged() {
         assert!(run(vec![], &state(OrderStatus::Cancelled, 5_000), super::check).is_empty());
         assert!(run(vec![], &state(OrderStatus::Complete, 5_000), super::check).is_empty());
-        assert!(run(vec![], &state(OrderStatus::Created, 20_000), super::check).is_empty());
+        assert!(run(vec![], &state(OrderStatus::Created, 150_000), super::check).is_empty(), "it expires after the end");
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! `versions-in-sequence`: a replica applies each record's versions one by one (v to
-//! v+1), never skips, never goes back, and never holds a version (or fields) its
-//! owner did not write. Judged for the orders service's tickets and the payments
-//! service's orders (whose status may also change in place, keeping the version, when
+//! v+1), never skips, never goes back, and never holds a version, or a value of any
+//! field it replicates, that its owner did not write at that version. Judged for the
+//! orders service's tickets (title, price) and the payments service's orders (price,
+//! userId, expiresAt; the status may also change in place, keeping the version, when
 //! payments marks an order it was paid for complete).
 
 use super::{writes, Input, Violation};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut owner: BTreeMap<(Id, u64), (String, f64)> = BTreeMap::new();
-    let mut order_versions: BTreeSet<(Id, u64)> = BTreeSet::new();
+    let mut order_versions: BTreeMap<(Id, u64), (f64, Id, Duration)> = BTreeMap::new();
     let mut order_last: BTreeMap<Id, u64> = BTreeMap::new();
     let mut last: BTreeMap<Id, u64> = BTreeMap::new();
     let mut reported: BTreeSet<Id> = BTreeSet::new();
@@ -43,13 +45,22 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     }
                 }
             }
-            Snapshot::Order { id, version, .. } => {
-                order_versions.insert((id.clone(), *version));
+            Snapshot::Order { id, version, price, user_id, expires_at, .. } => {
+                order_versions.insert((id.clone(), *version), (*price, user_id.clone(), *expires_at));
             }
-            Snapshot::OrderReplica { id, version, status, .. } => {
+            Snapshot::OrderReplica { id, version, status, price, user_id, expires_at } => {
+                let owned = order_versions.get(&(id.clone(), *version));
                 let problem = match order_last.get(id) {
-                    _ if !order_versions.contains(&(id.clone(), *version)) => {
+                    _ if owned.is_none() => {
                         Some(format!("the payments replica holds order {id} v{version}, a version the orders service never wrote"))
+                    }
+                    _ if owned != Some(&(*price, user_id.clone(), *expires_at)) => {
+                        let (p, u, e) = owned.expect("checked above");
+                        Some(format!(
+                            "the payments replica holds order {id} v{version} with price {price}, user {user_id}, expiresAt {}; the owner wrote price {p}, user {u}, expiresAt {}",
+                            crate::harness::fmt_time(*expires_at),
+                            crate::harness::fmt_time(*e)
+                        ))
                     }
                     None if *version != 0 => Some(format!("the payments replica's first copy of order {id} is v{version}, not v0")),
                     Some(prev) if *version == *prev && *status == OrderStatus::Complete => None,
@@ -109,5 +120,30 @@ mod tests {
         let v = run(vec![ticket("T1", 0, 20, None), replica("R1", 0, 20)], &FinalState::default(), super::check);
         assert_eq!(v.len(), 1);
         assert!(v[0].explanation.contains("never wrote"));
+    }
+}
+
+#[cfg(test)]
+mod order_replica_tests {
+    use super::super::testkit::*;
+    use crate::ticketing::domain::OrderStatus::{self, *};
+    use crate::ticketing::domain::Snapshot;
+    use crate::ticketing::state::FinalState;
+
+    fn replica(version: u64, status: OrderStatus, expires_ms: u64) -> crate::harness::history::Record<crate::ticketing::domain::Obs> {
+        let doc = Snapshot::OrderReplica { id: "O1".into(), version, status, price: 20.0, user_id: "u2".into(), expires_at: ms(expires_ms) };
+        write("payments", "replicate", doc)
+    }
+
+    #[test]
+    fn an_order_replica_with_every_field_as_written_passes() {
+        let h = vec![order("O1", 0, "T1", Created), replica(0, Created, 900_000), replica(0, Complete, 900_000)];
+        assert!(run(h, &FinalState::default(), super::check).is_empty());
+    }
+
+    #[test]
+    fn an_order_replica_with_another_expiry_fails() {
+        let v = run(vec![order("O1", 0, "T1", Created), replica(0, Created, 0)], &FinalState::default(), super::check);
+        assert!(v[0].explanation.contains("expiresAt 0.000s; the owner wrote price 20, user u2, expiresAt 900.000s"), "{v:?}");
     }
 }

@@ -182,7 +182,8 @@ impl Listener for OrderCreatedListener {
                         return;
                     }
                     s.next_job += 1;
-                    let due = Duration::from_micros(data.expires_at);
+                    // Flaw::EarlyExpiration (planted): the job is due at once, not at expiresAt.
+                    let due = if svc.flaws.has(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
                     s.jobs.upsert(Job { id: s.next_job, order_id: data.id.clone(), due, state: JobState::Waiting });
                 })
                 .await;

@@ -49,6 +49,7 @@ crate::impl_doc!(Order, |o| Snapshot::Order {
     status: o.status,
     user_id: o.user_id.clone(),
     ticket_id: o.ticket_id.clone(),
+    price: o.ticket_price,
     expires_at: o.expires_at,
 });
 
@@ -176,7 +177,9 @@ impl Orders {
         let Some(ticket) = self.db.tx("read", |s| s.tickets.find(&ticket_id)).await else {
             return not_found(req);
         };
-        // 3. expiration; 4. build the order
+        // 3. calculate an expiration date for this order; 4. build the order
+        // Stored as the app's JSON carries it: whole microseconds.
+        let expires_at = Duration::from_micros(micros(crate::harness::now() + self.expiration_window));
         let order_of = |id: Id| Order {
             id,
             version: 0,
@@ -184,7 +187,7 @@ impl Orders {
             user_id: user.clone(),
             ticket_id: ticket.id.clone(),
             ticket_price: ticket.price,
-            expires_at: crate::harness::now() + self.expiration_window,
+            expires_at,
         };
         let created = if self.flaws.has(Flaw::RacyReservation) {
             // Flaw::RacyReservation: 2. the check and 5. the save are separate round trips.
@@ -248,11 +251,11 @@ impl Orders {
     /// Sets an order cancelled, saves it and stages order:cancelled.
     /// The save is also conditional on the status read: completing an order changes
     /// its status in place (hardened), which the version alone would not reveal.
-    async fn save_cancelled(&self, mut order: Order) -> Result<Staged, StoreError> {
+    async fn save_cancelled(&self, mut order: Order, call: &'static str) -> Result<Staged, StoreError> {
         let read_status = order.status;
         order.status = OrderStatus::Cancelled;
         self.db
-            .tx("cancel", |s| {
+            .tx(call, |s| {
                 unchanged(s, &order.id, read_status)?;
                 let saved = s.orders.save(order)?;
                 let mut staged = Staged::default();
@@ -286,7 +289,7 @@ impl Orders {
                 _ => {}
             }
         }
-        match self.save_cancelled(order).await {
+        match self.save_cancelled(order, "cancel").await {
             Ok(staged) => {
                 self.emit.publish(&self.db, staged);
                 HttpResponse::ok(req.id, 204, Value::Null)
@@ -381,7 +384,7 @@ impl Listener for ExpirationCompleteListener {
             if order.status == OrderStatus::Cancelled && !svc.flaws.has(Flaw::CancelPaidOrder) {
                 return Ok(());
             }
-            let staged = svc.save_cancelled(order).await.map_err(|e| HandlerError::new(e.to_string()))?;
+            let staged = svc.save_cancelled(order, "expire").await.map_err(|e| HandlerError::new(e.to_string()))?;
             svc.emit.publish_awaited(&svc.db, staged).await
         })
     }

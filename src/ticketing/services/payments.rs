@@ -39,7 +39,14 @@ pub struct ReplicaOrder {
     pub expires_at: Duration,
 }
 
-crate::impl_doc!(ReplicaOrder, |r| Snapshot::OrderReplica { id: r.id.clone(), version: r.version, status: r.status, price: r.price });
+crate::impl_doc!(ReplicaOrder, |r| Snapshot::OrderReplica {
+    id: r.id.clone(),
+    version: r.version,
+    status: r.status,
+    price: r.price,
+    user_id: r.user_id.clone(),
+    expires_at: r.expires_at,
+});
 
 /// A payment and the provider's charge behind it.
 #[derive(Clone, Debug, PartialEq)]
@@ -214,7 +221,9 @@ impl Payments {
             return Err(Refused::Expired);
         }
         // stripe.charges.create({ currency: 'usd', amount: price * 100, source: token })
-        let charge = Charge { id: new_id("ch_", &mut s.next_charge), amount: (order.price * 100.0).round() as i64, currency: "usd".into(), source: token };
+        // Flaw::ChargeInDollars (planted): the price is charged as is, not in cents.
+        let cents = if self.flaws.has(Flaw::ChargeInDollars) { order.price } else { order.price * 100.0 };
+        let charge = Charge { id: new_id("ch_", &mut s.next_charge), amount: cents.round() as i64, currency: "usd".into(), source: token };
         s.charges.insert(charge.clone()).expect("a fresh charge id");
         let payment =
             Payment { id: new_id("P", &mut s.next_payment), order_id: order.id.clone(), stripe_id: charge.id.clone(), amount: charge.amount, refunded: false };
@@ -249,7 +258,8 @@ impl Listener for OrderCreatedListener {
                 user_id: data.user_id.clone(),
                 price: data.ticket.price,
                 status: OrderStatus::Created,
-                expires_at: Duration::from_micros(data.expires_at),
+                // Flaw::ReplicaWithoutExpiry (planted): the expiry is not copied.
+                expires_at: if svc.flaws.has(Flaw::ReplicaWithoutExpiry) { Duration::ZERO } else { Duration::from_micros(data.expires_at) },
             };
             // Flaw::NonIdempotentListeners: see `inserted`.
             super::inserted(svc.db.tx("replicate", |s| s.orders.insert(replica)).await, svc.flaws)
@@ -279,7 +289,8 @@ impl Listener for OrderCancelledListener {
             // it complete since it was read (that payment is refunded just below).
             replica.status = OrderStatus::Cancelled;
             // Hardened: a cancelled order's payment is refunded (the pay/expire race).
-            let refund = !svc.flaws.has(Flaw::PayExpiredOrder);
+            // Flaw::NoRefund (planted): it is not.
+            let refund = !svc.flaws.has(Flaw::PayExpiredOrder) && !svc.flaws.has(Flaw::NoRefund);
             svc.db
                 .tx("cancel", |s| {
                     s.orders.save(replica)?;

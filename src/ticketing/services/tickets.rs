@@ -239,7 +239,8 @@ impl Tickets {
         if ticket.order_id.is_some() {
             return bad_request(req, "Cannot edit a reserved ticket");
         }
-        if ticket.user_id != user {
+        // Flaw::EditByAnyone (planted): the owner check is skipped.
+        if ticket.user_id != user && !self.flaws.has(Flaw::EditByAnyone) {
             return not_authorized(req);
         }
         ticket.title = title;
