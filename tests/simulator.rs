@@ -236,11 +236,17 @@ fn list_names_every_flaw_invariant_and_scenario() {
     }
 }
 
-/// The smallest seed of as-built order-race that shows a double reservation.
-fn double_reservation_seed() -> String {
+/// The smallest seed of as-built order-race that shows a double reservation, and a
+/// virtual time just after it.
+fn double_reservation() -> (String, String) {
     let s = scenario("order-race");
     let summary = sweep(&s, 0..200);
-    summary.by_invariant["no-double-reservation"][0].seed.to_string()
+    let first = &summary.by_invariant["no-double-reservation"][0];
+    (first.seed.to_string(), format!("{}ms", first.time.as_millis() + 1))
+}
+
+fn double_reservation_seed() -> String {
+    double_reservation().0
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -286,8 +292,8 @@ fn shrink_brings_the_as_built_double_reservation_under_a_quarter_and_run_replays
 #[test]
 fn diagram_writes_mermaid_and_a_self_contained_html_page_with_the_violation_marked() {
     let dir = temp_dir("diagram");
-    let seed = double_reservation_seed();
-    let out = ticketsim(&["diagram", "order-race", "--seed", &seed, "--preset", "as-built", "--until", "3s", "--out", dir.to_str().unwrap()]);
+    let (seed, until) = double_reservation();
+    let out = ticketsim(&["diagram", "order-race", "--seed", &seed, "--preset", "as-built", "--until", &until, "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
     assert!(
@@ -364,15 +370,16 @@ fn explore_writes_junit_and_a_regression_corpus_that_run_replays() {
 
 #[test]
 fn replay_filters_the_trace_by_record_and_time_and_shows_the_records_state() {
-    let seed = double_reservation_seed();
-    let out = ticketsim(&["replay", "order-race", "--seed", &seed, "--preset", "as-built", "--record", "T1", "--until", "3s"]);
+    let (seed, until) = double_reservation();
+    let out = ticketsim(&["replay", "order-race", "--seed", &seed, "--preset", "as-built", "--record", "T1", "--until", &until]);
     let text = stdout(&out);
     let trace: Vec<&str> = text.lines().take_while(|l| !l.starts_with('╭')).collect();
     assert!(!trace.is_empty());
     for line in &trace {
         assert!(line.contains("T1"), "{line}");
         let time: f64 = line.trim_start().split('s').next().unwrap().parse().unwrap();
-        assert!(time <= 3.0, "{line}");
+        let until_s = until.trim_end_matches("ms").parse::<f64>().unwrap() / 1000.0;
+        assert!(time <= until_s, "{line}");
     }
     assert!(text.contains("state of T1"), "{text}");
 }

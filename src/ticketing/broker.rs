@@ -52,6 +52,7 @@ pub enum BrokerEvent {
         seq: u64,
         event: Arc<Event>,
         store_id: u64,
+        client: ClientId,
     },
     Delivered {
         subject: Subject,
@@ -186,7 +187,7 @@ impl BrokerState {
                 let channel = self.channels.entry(subject).or_default();
                 channel.push(event.clone());
                 let seq = channel.len() as u64;
-                out.events.push(BrokerEvent::Accepted { subject, seq, event, store_id: self.store_id });
+                out.events.push(BrokerEvent::Accepted { subject, seq, event, store_id: self.store_id, client });
                 out.send.push((from, Message::PublishAck { publish_id, seq, store_id: self.store_id }));
                 self.pump(config, now, subject, out);
             }
@@ -376,7 +377,7 @@ impl BrokerNode {
     fn flush(&self, out: Output) {
         for event in out.events {
             self.probe.observe(match event {
-                BrokerEvent::Accepted { subject, seq, event, store_id } => Obs::Accepted { subject, seq, event, store_id },
+                BrokerEvent::Accepted { subject, seq, event, store_id, client } => Obs::Accepted { subject, seq, event, store_id, client },
                 BrokerEvent::Delivered { subject, group, seq, client, event_id, redelivery } => {
                     Obs::Delivered { subject, group, seq, client, event_id, redelivery }
                 }

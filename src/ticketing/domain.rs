@@ -249,6 +249,27 @@ impl Event {
         Arc::new(Event { event_id, subject, data })
     }
 
+    /// The identity a payload of `subject` would be published with, when it decodes.
+    pub fn identity_of(subject: Subject, data: &serde_json::Value) -> Option<String> {
+        fn id<P: Payload>(data: &serde_json::Value) -> Option<String> {
+            let payload = P::deserialize(data).ok()?;
+            let (record, version) = payload.identity();
+            Some(match version {
+                Some(v) => format!("{}/{record}/v{v}", P::SUBJECT),
+                None => format!("{}/{record}", P::SUBJECT),
+            })
+        }
+        match subject {
+            Subject::TicketCreated => id::<TicketCreated>(data),
+            Subject::TicketUpdated => id::<TicketUpdated>(data),
+            Subject::OrderCreated => id::<OrderCreated>(data),
+            Subject::OrderCancelled => id::<OrderCancelled>(data),
+            Subject::ExpirationComplete => id::<ExpirationComplete>(data),
+            Subject::PaymentCreated => id::<PaymentCreated>(data),
+            Subject::TransactionCreated => id::<TransactionCreated>(data),
+        }
+    }
+
     /// Decodes the payload as `P`; a payload of another shape is an error.
     pub fn decode<P: Payload>(&self) -> Result<P, String> {
         if self.subject != P::SUBJECT {
@@ -260,15 +281,39 @@ impl Event {
 
 // ---- Documents, as the stores' change streams report them ----
 
-/// A record as written to a service's store.
-#[derive(Clone, Debug, PartialEq)]
+/// A virtual time as a document shows it: whole microseconds, like `expiresAt`.
+fn as_micros<S: serde::Serializer>(t: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(micros(*t))
+}
+
+/// A record as written to a service's store. As JSON (what record expectations
+/// compare), its fields are camelCase and `document` names its kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "document", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum Snapshot {
     Ticket { id: Id, version: u64, title: String, price: f64, user_id: Id, order_id: Option<Id> },
-    Order { id: Id, version: u64, status: OrderStatus, user_id: Id, ticket_id: Id, price: f64, expires_at: Duration },
+    Order {
+        id: Id,
+        version: u64,
+        status: OrderStatus,
+        user_id: Id,
+        ticket_id: Id,
+        price: f64,
+        #[serde(serialize_with = "as_micros")]
+        expires_at: Duration,
+    },
     /// The orders service's copy of a ticket.
     TicketReplica { id: Id, version: u64, title: String, price: f64 },
     /// The payments service's copy of an order.
-    OrderReplica { id: Id, version: u64, status: OrderStatus, price: f64, user_id: Id, expires_at: Duration },
+    OrderReplica {
+        id: Id,
+        version: u64,
+        status: OrderStatus,
+        price: f64,
+        user_id: Id,
+        #[serde(serialize_with = "as_micros")]
+        expires_at: Duration,
+    },
     /// A payment, with the simulated provider's charge; `refunded` once paid back.
     Payment { id: Id, order_id: Id, stripe_id: Id, amount: i64, refunded: bool },
     /// A charge the simulated payment provider made (cents, currency, source token).
@@ -276,7 +321,13 @@ pub enum Snapshot {
     Transaction { id: Id, user_id: Id, kind: TransactionKind, amount: i64, number: u64 },
     Account { user_id: Id, balance: i64, last_number: u64 },
     /// An expiration job of the delay queue.
-    Job { id: u64, order_id: Id, due: Duration, state: String },
+    Job {
+        id: u64,
+        order_id: Id,
+        #[serde(serialize_with = "as_micros")]
+        due: Duration,
+        state: String,
+    },
     /// Which events of an order a hardened listener has applied (its inbox).
     Seen { order_id: Id, created: bool, cancelled: bool },
     /// An outbox entry: the event it holds and the broker store that acknowledged it.
@@ -284,6 +335,32 @@ pub enum Snapshot {
 }
 
 impl Snapshot {
+    /// The kinds of documents, as record expectations name them.
+    pub const KINDS: [&'static str; 11] =
+        ["ticket", "order", "ticket-replica", "order-replica", "payment", "charge", "transaction", "account", "job", "seen", "outbox"];
+
+    /// The document as JSON: camelCase fields, and `document`, its kind.
+    pub fn fields(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The kind of document, as record expectations name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Snapshot::Ticket { .. } => "ticket",
+            Snapshot::Order { .. } => "order",
+            Snapshot::TicketReplica { .. } => "ticket-replica",
+            Snapshot::OrderReplica { .. } => "order-replica",
+            Snapshot::Payment { .. } => "payment",
+            Snapshot::Charge { .. } => "charge",
+            Snapshot::Transaction { .. } => "transaction",
+            Snapshot::Account { .. } => "account",
+            Snapshot::Job { .. } => "job",
+            Snapshot::Seen { .. } => "seen",
+            Snapshot::Outbox { .. } => "outbox",
+        }
+    }
+
     /// The record's own id (an account's user; a job's order).
     pub fn key(&self) -> &str {
         match self {
@@ -354,8 +431,8 @@ pub enum Obs {
     Request { req: u64, user: Option<Id>, instance: String, method: &'static str, path: String, body: Arc<serde_json::Value> },
     Response { req: u64, status: u16, body: Arc<serde_json::Value> },
     Timeout { req: u64 },
-    /// A publish was stored on its channel (and acknowledged).
-    Accepted { subject: Subject, seq: u64, event: Arc<Event>, store_id: u64 },
+    /// A publish was stored on its channel (and acknowledged); `client` published it.
+    Accepted { subject: Subject, seq: u64, event: Arc<Event>, store_id: u64, client: Id },
     Delivered { subject: Subject, group: Group, seq: u64, client: Id, event_id: Id, redelivery: bool },
     Acked { subject: Subject, group: Group, seq: u64, client: Id, event_id: Id },
     /// A listener's outcome for a delivery, as its broker client saw it.
@@ -365,8 +442,12 @@ pub enum Obs {
     StoreLost { store_id: u64 },
     /// A scripted step named the record its request created.
     Named { name: String, id: Id, req: u64 },
-    /// A scripted step's expectation and what it got; `problems` empty when it held.
-    Expected { step: String, problems: Vec<String> },
+    /// A scripted step sent its request (the last attempt's number).
+    Step { step: usize, label: String, req: u64 },
+    /// A scripted step published its event; `accepted` once the broker acked it.
+    Injected { step: usize, label: String, event_id: Id, accepted: bool },
+    /// A scripted step could not be sent (a name it refers to was never given).
+    StepSkipped { step: usize, label: String, why: String },
 }
 
 impl Observation for Obs {
@@ -378,7 +459,7 @@ impl Observation for Obs {
         match self {
             Obs::Request { req, user, instance, method, path, .. } => write!(out, "request {req} {user:?} {instance} {method} {path}"),
             Obs::Response { req, status, .. } => write!(out, "response {req} {status}"),
-            Obs::Accepted { subject, seq, event, store_id } => write!(out, "accepted {subject} {seq} {} {store_id}", event.event_id),
+            Obs::Accepted { subject, seq, event, store_id, client } => write!(out, "accepted {subject} {seq} {} {store_id} {client}", event.event_id),
             other => write!(out, "{other}"),
         }
     }
@@ -414,7 +495,7 @@ impl fmt::Display for Obs {
                 Ok(())
             }
             Obs::Timeout { req } => write!(f, "timeout #{req} (no response)"),
-            Obs::Accepted { subject, seq, event, .. } => write!(f, "broker accepted {subject}#{seq} {} {}", event.event_id, event.data),
+            Obs::Accepted { subject, seq, event, client, .. } => write!(f, "broker accepted {subject}#{seq} {} from {client}: {}", event.event_id, event.data),
             Obs::Delivered { subject, group, seq, client, event_id, redelivery } => write!(
                 f,
                 "broker delivers {subject}#{seq} {event_id} to {group}/{client}{}",
@@ -429,13 +510,11 @@ impl fmt::Display for Obs {
             Obs::ClientDead { client } => write!(f, "broker declares client {client} dead (missed heartbeats)"),
             Obs::StoreLost { store_id } => write!(f, "broker memory store lost; new store {store_id}"),
             Obs::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
-            Obs::Expected { step, problems } => {
-                if problems.is_empty() {
-                    write!(f, "script: {step}: as expected")
-                } else {
-                    write!(f, "script: {step}: {}", problems.join("; "))
-                }
+            Obs::Step { step, label, req } => write!(f, "script: step {step} ({label}) is request #{req}"),
+            Obs::Injected { step, label, event_id, accepted } => {
+                write!(f, "script: step {step} ({label}) published {event_id}{}", if *accepted { "" } else { " (the broker never acked it)" })
             }
+            Obs::StepSkipped { step, label, why } => write!(f, "script: step {step} ({label}) not sent: {why}"),
         }
     }
 }
@@ -443,6 +522,25 @@ impl fmt::Display for Obs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_as_json_has_camel_case_fields_and_its_kind() {
+        let doc = Snapshot::OrderReplica {
+            id: "O1".into(),
+            version: 2,
+            status: OrderStatus::Cancelled,
+            price: 20.0,
+            user_id: "u1".into(),
+            expires_at: Duration::from_millis(1500),
+        };
+        let json = doc.fields();
+        assert_eq!(json["document"], "order-replica");
+        assert_eq!(json["userId"], "u1");
+        assert_eq!(json["expiresAt"], 1_500_000);
+        assert_eq!(json["status"], "cancelled");
+        assert_eq!(doc.kind(), "order-replica");
+        assert!(Snapshot::KINDS.contains(&doc.kind()));
+    }
 
     #[test]
     fn a_payload_decodes_only_as_its_own_event_type() {

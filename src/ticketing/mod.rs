@@ -21,6 +21,7 @@ pub mod flaws;
 pub mod invariants;
 pub mod protocol;
 pub mod scenario;
+pub mod script;
 pub mod selftest;
 pub mod services;
 pub mod state;

@@ -130,7 +130,7 @@ impl System for Ticketing {
         let timeout = scenario.workload.request_timeout.0;
         let mut client = None;
         world.users("users", reliable, |idx| {
-            let c = Arc::new(Client::new(idx, fabric, probe, choices.clone(), instances, timeout));
+            let c = Arc::new(Client::new(idx, fabric, broker, probe, choices.clone(), instances, timeout));
             client = Some(c.clone());
             c as Arc<dyn Actor<Message>>
         });

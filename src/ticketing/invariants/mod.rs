@@ -20,6 +20,7 @@ mod owner_versions_in_order;
 mod payments_consistent;
 mod replicas_converge;
 pub mod scripted_expectations;
+mod step_expectations;
 mod versions_in_sequence;
 
 use super::domain::{Obs, Snapshot};
@@ -186,6 +187,8 @@ pub fn names() -> Vec<&'static str> {
 /// A user's request as the users recorded it, with its response if one came.
 pub struct Call<'a> {
     pub time: std::time::Duration,
+    /// The instance that served it (`(ingress)` or `(no ... instance)` when none did).
+    pub instance: &'a str,
     pub user: Option<&'a super::domain::Id>,
     pub method: &'static str,
     pub path: &'a str,
@@ -198,8 +201,8 @@ pub fn calls(entries: &[Entry<Obs>]) -> std::collections::BTreeMap<u64, Call<'_>
     let mut calls = std::collections::BTreeMap::new();
     for entry in entries {
         match entry.observed() {
-            Some(Obs::Request { req, user, method, path, body, .. }) => {
-                calls.insert(*req, Call { time: entry.time, user: user.as_ref(), method, path, body, response: None });
+            Some(Obs::Request { req, user, instance, method, path, body }) => {
+                calls.insert(*req, Call { time: entry.time, instance, user: user.as_ref(), method, path, body, response: None });
             }
             Some(Obs::Response { req, status, body }) => {
                 if let Some(call) = calls.get_mut(req) {

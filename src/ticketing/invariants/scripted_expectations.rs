@@ -1,6 +1,7 @@
-//! `scripted-expectations`: scripted steps got the statuses they expect, and named
-//! tickets (and the orders replica of them) hold the expected versions, prices and
-//! locks at the expected virtual times. Also builds the version table `run` prints.
+//! `scripted-expectations`: scripted steps got what they expect (see
+//! `step_expectations`), records hold the expected state at the expected times, and
+//! named tickets (and the orders replica of them) the expected versions, prices and
+//! locks (the version table `run` prints, built here too).
 
 use super::{Input, Violation};
 use crate::harness::history::Entry;
@@ -101,14 +102,7 @@ pub fn mismatches(expectation: &Expectation, observed: &Observed, names: &BTreeM
 }
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut violations = Vec::new();
-    for entry in input.entries {
-        if let Some(Obs::Expected { step, problems }) = entry.observed() {
-            if !problems.is_empty() {
-                violations.push(Violation::new("scripted-expectations", entry.time, vec![step.clone()], format!("step {step}: {}", problems.join("; "))));
-            }
-        }
-    }
+    let mut violations = super::step_expectations::check(input);
     let names = names(input.entries);
     for expectation in &input.scenario.expect {
         let Some(ticket) = names.get(&expectation.ticket) else {
@@ -160,6 +154,7 @@ mod tests {
     use crate::ticketing::domain::Obs;
     use crate::ticketing::scenario::Scenario;
     use crate::ticketing::state::FinalState;
+    use std::sync::Arc;
 
     const SCRIPT: &str = r#"
 name = "s"
@@ -170,6 +165,7 @@ op = "create-ticket"
 title = "concert"
 price = 20
 name = "CZQ"
+expect_status = 201
 [[expect]]
 at = "1s"
 ticket = "CZQ"
@@ -183,35 +179,31 @@ replica_version = 1
         run_on(&scenario, records, &FinalState::default(), super::check)
     }
 
-    fn named() -> Record<Obs> {
-        Record::Observed(Obs::Named { name: "CZQ".into(), id: "T1".into(), req: 1 })
+    /// The step's request #1 and its response.
+    fn answered(status: u16) -> Vec<Record<Obs>> {
+        let body = Arc::new(serde_json::json!({"title": "concert", "price": 20}));
+        vec![
+            Record::Observed(Obs::Request { req: 1, user: Some("CZQ".into()), instance: "tickets-1".into(), method: "POST", path: "/api/tickets".into(), body }),
+            Record::Observed(Obs::Response { req: 1, status, body: Arc::new(serde_json::json!({"id": "T1"})) }),
+            Record::Observed(Obs::Step { step: 0, label: "CZQ".into(), req: 1 }),
+            Record::Observed(Obs::Named { name: "CZQ".into(), id: "T1".into(), req: 1 }),
+        ]
     }
 
     #[test]
     fn matching_versions_and_statuses_pass() {
-        let h = vec![
-            named(),
-            ticket("T1", 0, 20, None),
-            replica("T1", 0, 20),
-            edit("T1", 1, 25),
-            replica("T1", 1, 25),
-            Record::Observed(Obs::Expected { step: "s".into(), problems: vec![] }),
-        ];
+        let mut h = answered(201);
+        h.extend([ticket("T1", 0, 20, None), replica("T1", 0, 20), edit("T1", 1, 25), replica("T1", 1, 25)]);
         assert_eq!(check(h), vec![]);
     }
 
     #[test]
     fn lagging_replica_and_wrong_status_fail() {
-        let h = vec![
-            named(),
-            ticket("T1", 0, 20, None),
-            replica("T1", 0, 20),
-            edit("T1", 1, 25),
-            Record::Observed(Obs::Expected { step: "s".into(), problems: vec!["expected status 400, got 200".into()] }),
-        ];
+        let mut h = answered(400);
+        h.extend([ticket("T1", 0, 20, None), replica("T1", 0, 20), edit("T1", 1, 25)]);
         let v = check(h);
         assert_eq!(v.len(), 2, "{v:?}");
-        assert!(v[0].explanation.contains("expected status 400, got 200"));
+        assert!(v[0].explanation.ends_with(": status: expected 201, got 400"), "{}", v[0].explanation);
         assert!(v[1].explanation.contains("replica at v0 instead of v1"));
     }
 }

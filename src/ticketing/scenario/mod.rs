@@ -5,7 +5,10 @@
 
 pub mod simplify;
 pub mod source;
+pub mod steps;
 pub mod validate;
+
+pub use steps::{EventExpect, RecordExpectation, Step, StepExpect, StepKind};
 
 use super::flaws::{Flaw, Flaws, Preset};
 use super::services::SERVICES;
@@ -130,6 +133,9 @@ pub struct Scenario {
     pub expect: Vec<Expectation>,
     #[serde(default)]
     pub expect_account: Vec<AccountExpectation>,
+    /// The state of any record, in its owner's or a replica's store, at a virtual time.
+    #[serde(default)]
+    pub expect_record: Vec<RecordExpectation>,
     /// Present in a reproduction file: the seed, the invariant it shows failing, and the
     /// recorded choices to replay (see `ticketsim shrink`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -366,32 +372,6 @@ impl Op {
             Op::Deposit | Op::Withdraw => "transactions",
         }
     }
-}
-
-/// A scripted request at a virtual time.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    pub at: Dur,
-    pub user: String,
-    pub op: Op,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    /// The ticket or order this step acts on, by the name a previous step gave it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<i64>,
-    /// Names the record this step creates, for later steps and expectations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The status the response must have (checked by `scripted-expectations`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expect_status: Option<u16>,
 }
 
 /// The state a named ticket and its orders replica must be in at a virtual time.

@@ -2,9 +2,11 @@
 //! `workload.steps[2].at`) and what is allowed; `Scenario::parse` turns the path into a
 //! line of the file.
 
-use super::{fmt_duration, Dur, Op, Scenario};
+use super::{fmt_duration, Dur, Op, Scenario, Step, StepKind};
+use crate::ticketing::domain::{Snapshot, Subject};
 use crate::ticketing::flaws::Flaw;
-use crate::ticketing::services::SERVICES;
+use crate::ticketing::protocol::Method;
+use crate::ticketing::services::{route_owner, SERVICES};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -130,12 +132,15 @@ impl Scenario {
         Ok(())
     }
 
-    /// Checks each step; returns the names the steps give, in order.
+    /// Checks each step; returns the names the steps give.
     fn validate_steps(&self) -> Result<BTreeSet<&str>, Invalid> {
         let mut names: BTreeSet<&str> = BTreeSet::new();
         for (i, step) in self.workload.steps.iter().enumerate() {
             let at = format!("steps[{i}]");
-            let path = |k: &str| vec!["workload".to_string(), at.clone(), k.to_string()];
+            let path = |k: &str| k.split('.').fold(vec!["workload".to_string(), at.clone()], |mut p, part| {
+                p.push(part.to_string());
+                p
+            });
             if step.at.0 > self.phases.duration.0 {
                 let message = format!(
                     "{} is after the workload phase ({}); allowed: 0s to phases.duration",
@@ -144,41 +149,128 @@ impl Scenario {
                 );
                 return Err((path("at"), message));
             }
-            let need = |ok: bool, k: &str, what: &str| if ok { Ok(()) } else { Err((path(k), format!("{:?} needs {what}", step.op))) };
-            match step.op {
-                Op::CreateTicket => {
-                    need(step.title.is_some(), "title", "a title")?;
-                    need(step.price.is_some(), "price", "a price")?;
+            match step.kind() {
+                None => {
+                    let key = if step.op.is_some() || step.request.is_some() || step.publish.is_some() { "request" } else { "op" };
+                    let message = "a step is exactly one of `op` (with its fields), `request = \"METHOD /path\"` or `publish = \"subject\"`";
+                    return Err((path(key), message.into()));
                 }
-                Op::UpdateTicket => {
-                    need(step.ticket.is_some(), "ticket", "the ticket's name")?;
-                    need(step.price.is_some() || step.title.is_some(), "price", "a new price or title")?;
+                Some(StepKind::Op(op)) => self.validate_op_step(step, op, &names).map_err(|(k, m)| (path(&k), m))?,
+                Some(StepKind::Request { method, path: route }) => {
+                    self.validate_request_step(step, method, route, &names).map_err(|(k, m)| (path(&k), m))?
                 }
-                Op::ShowTicket | Op::CreateOrder => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
-                Op::CancelOrder | Op::PayOrder => need(step.order.is_some(), "order", "the order's name")?,
-                Op::Deposit | Op::Withdraw => need(step.amount.is_some(), "amount", "an amount")?,
-            }
-            let service = step.op.service();
-            if !self.runs(service) {
-                return Err((path("op"), format!("{:?} needs the {service} service; set services.{service} to 1 or more", step.op)));
-            }
-            for (k, reference) in [("ticket", &step.ticket), ("order", &step.order)] {
-                if let Some(r) = reference {
-                    if !names.contains(r.as_str()) {
-                        return Err((path(k), format!("{r:?} is not named by an earlier step; names so far: {names:?}")));
-                    }
-                }
-            }
-            if let Some(status) = step.expect_status {
-                if !(100..=599).contains(&status) {
-                    return Err((path("expect_status"), format!("{status}; allowed: an HTTP status, 100 to 599")));
-                }
+                Some(StepKind::Publish(subject)) => self.validate_publish_step(step, subject, &names).map_err(|(k, m)| (path(&k), m))?,
             }
             if let Some(name) = &step.name {
                 names.insert(name);
             }
+            let mut visible = names.clone();
+            if let Some(name) = &step.name {
+                visible.insert(name);
+            }
+            self.validate_step_expect(step, &visible).map_err(|(k, m)| (path(&k), m))?;
         }
         Ok(names)
+    }
+
+    fn validate_op_step(&self, step: &Step, op: Op, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
+        let need = |ok: bool, k: &str, what: &str| if ok { Ok(()) } else { Err((k.to_string(), format!("{op:?} needs {what}"))) };
+        need(step.user.is_some(), "user", "the user it is signed in as")?;
+        match op {
+            Op::CreateTicket => {
+                need(step.title.is_some(), "title", "a title")?;
+                need(step.price.is_some(), "price", "a price")?;
+            }
+            Op::UpdateTicket => {
+                need(step.ticket.is_some(), "ticket", "the ticket's name")?;
+                need(step.price.is_some() || step.title.is_some(), "price", "a new price or title")?;
+            }
+            Op::ShowTicket | Op::CreateOrder => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
+            Op::CancelOrder | Op::PayOrder => need(step.order.is_some(), "order", "the order's name")?,
+            Op::Deposit | Op::Withdraw => need(step.amount.is_some(), "amount", "an amount")?,
+        }
+        let service = op.service();
+        if !self.runs(service) {
+            return Err(("op".into(), format!("{op:?} needs the {service} service; set services.{service} to 1 or more")));
+        }
+        for (k, reference) in [("ticket", &step.ticket), ("order", &step.order)] {
+            if let Some(r) = reference {
+                if !names.contains(r.as_str()) {
+                    return Err((k.into(), format!("{r:?} is not named by an earlier step; names so far: {names:?}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_request_step(&self, step: &Step, method: &str, route: &str, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
+        if step.user.is_some() == step.signed_out {
+            return Err(("user".into(), "a request step is signed in as `user = \"NAME\"` or sent with `signed_out = true` (one of them)".into()));
+        }
+        let Some(m) = Method::from_name(method) else {
+            return Err(("request".into(), format!("unknown method {method:?}; allowed: GET, POST, PUT, DELETE")));
+        };
+        refers_to_earlier(route, names).map_err(|m| ("request".to_string(), m))?;
+        if let Some(body) = &step.body {
+            refers_to_earlier(&body.to_string(), names).map_err(|m| ("body".to_string(), m))?;
+        }
+        let shape = crate::ticketing::script::resolve(route, &|_| Some("X1".into())).unwrap_or_default();
+        let Some(service) = route_owner(m, &shape) else {
+            let routes: Vec<String> = SERVICES.iter().flat_map(|s| s.routes).map(|r| format!("{} {}", r.method.as_str(), r.path)).collect();
+            return Err(("request".into(), format!("no service answers {method} {route}; routes: {}", routes.join(", "))));
+        };
+        if !self.runs(service.name) {
+            return Err(("request".into(), format!("{method} {route} needs the {0} service; set services.{0} to 1 or more", service.name)));
+        }
+        Ok(())
+    }
+
+    fn validate_publish_step(&self, step: &Step, subject: &str, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
+        if Subject::from_name(subject).is_none() {
+            let allowed: Vec<&str> = Subject::ALL.iter().map(|s| s.as_str()).collect();
+            return Err(("publish".into(), format!("unknown subject {subject:?}; allowed: {}", allowed.join(", "))));
+        }
+        if let Some(data) = &step.data {
+            refers_to_earlier(&data.to_string(), names).map_err(|m| ("data".to_string(), m))?;
+        }
+        Ok(())
+    }
+
+    fn validate_step_expect(&self, step: &Step, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
+        let Some(e) = step.expectations() else { return Ok(()) };
+        if let Some(status) = e.status {
+            if !(100..=599).contains(&status) {
+                let key = if step.expect_status.is_some() { "expect_status" } else { "expect.status" };
+                return Err((key.into(), format!("{status}; allowed: an HTTP status, 100 to 599")));
+            }
+        }
+        if let Some(body) = &e.body {
+            refers_to_earlier(&body.to_string(), names).map_err(|m| ("expect.body".to_string(), m))?;
+        }
+        for (i, event) in e.published.iter().flatten().enumerate() {
+            if Subject::from_name(&event.subject).is_none() {
+                return Err((format!("expect.published[{i}].subject"), format!("unknown subject {:?}", event.subject)));
+            }
+        }
+        let is_publish = matches!(step.kind(), Some(StepKind::Publish(_)));
+        for (key, groups) in [("expect.acked_by", &e.acked_by), ("expect.not_acked_by", &e.not_acked_by)] {
+            if !groups.is_empty() && !is_publish {
+                return Err((key.into(), "only a `publish` step's event is acked or not".into()));
+            }
+            for group in groups {
+                let subject = step.publish.as_deref().and_then(Subject::from_name);
+                let consumers = subject.map(|s| self.consumers().remove(&s).unwrap_or_default()).unwrap_or_default();
+                if !consumers.contains(&group.as_str()) {
+                    return Err((key.into(), format!("{group:?} does not consume {}; groups that do here: {consumers:?}", step.publish.as_deref().unwrap_or(""))));
+                }
+            }
+        }
+        if let Some(within) = e.within {
+            if within.0 > Duration::from_secs(600) {
+                return Err(("expect.within".into(), format!("{}; allowed: 0s to 600s", fmt_duration(within.0))));
+            }
+        }
+        Ok(())
     }
 
     fn validate_reproduce(&self) -> Result<(), Invalid> {
@@ -190,7 +282,36 @@ impl Scenario {
         Ok(())
     }
 
+    fn validate_record_expectations(&self, names: &BTreeSet<&str>) -> Result<(), Invalid> {
+        let end = self.phases.duration.0 + self.phases.quiet.0;
+        for (i, e) in self.expect_record.iter().enumerate() {
+            let path = |k: &str| vec![format!("expect_record[{i}]"), k.to_string()];
+            if e.at.0 > end {
+                return Err((path("at"), format!("{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet", fmt_duration(e.at.0), fmt_duration(end))));
+            }
+            if !SERVICES.iter().any(|s| s.name == e.store) || !self.runs(&e.store) {
+                return Err((path("store"), format!("{:?} is not a service running here; running: {:?}", e.store, SERVICES.iter().filter(|s| self.runs(s.name)).map(|s| s.name).collect::<Vec<_>>())));
+            }
+            if !Snapshot::KINDS.contains(&e.kind.as_str()) {
+                return Err((path("kind"), format!("unknown kind {:?}; allowed: {}", e.kind, Snapshot::KINDS.join(", "))));
+            }
+            if e.id.is_some() == e.find_where.is_some() {
+                return Err((path("id"), "a record expectation finds its record by `id` or by `where` (one of them)".into()));
+            }
+            if e.absent == e.fields.is_some() {
+                return Err((path("fields"), "a record expectation has `fields` to check, or `absent = true` (one of them)".into()));
+            }
+            for (key, value) in [("id", e.id.clone()), ("where", e.find_where.as_ref().map(|w| w.to_string())), ("fields", e.fields.as_ref().map(|f| f.to_string()))] {
+                if let Some(text) = value {
+                    refers_to_earlier(&text, names).map_err(|m| (path(key), m))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn validate_expectations(&self, names: &BTreeSet<&str>) -> Result<(), Invalid> {
+        self.validate_record_expectations(names)?;
         let end = self.phases.duration.0 + self.phases.quiet.0;
         let after_end = |at: Dur| at.0 > end;
         for (i, e) in self.expect.iter().enumerate() {
@@ -220,4 +341,14 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// Every `{NAME}` in `text` must be a name an earlier step gave.
+fn refers_to_earlier(text: &str, names: &BTreeSet<&str>) -> Result<(), String> {
+    for name in crate::ticketing::script::references(text) {
+        if !names.contains(name) {
+            return Err(format!("{{{name}}} is not named by an earlier step; names so far: {names:?}"));
+        }
+    }
+    Ok(())
 }

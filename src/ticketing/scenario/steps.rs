@@ -1,0 +1,176 @@
+//! Scripted steps and what they expect. A step is a request at a virtual time, written
+//! in full (`request = "PUT /api/tickets/{CZQ}"` with any `body`, signed in as `user`
+//! or `signed_out`) or with the `op` shorthand; or an event published into the broker
+//! as if a service had (`publish = "ticket:updated"` with any `data`). Names given by
+//! earlier steps are written `{NAME}`; `{unknown}` and `{unknown:x}` are ids no record
+//! has. A record expectation checks any record of any store at a virtual time.
+
+use super::{Dur, Op};
+use serde::{Deserialize, Serialize};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at: Dur,
+    /// Signed in as this user. A request step without it needs `signed_out = true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The request is sent with no session (routes that need one answer 401).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub signed_out: bool,
+    /// The shorthand: an operation and its fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<Op>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// The ticket or order this step acts on, by the name a previous step gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
+    /// A request written in full: `"METHOD /path"`, the path may hold `{NAME}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The request's JSON body: any value, with any fields (present, missing, empty,
+    /// of the wrong type); strings may hold `{NAME}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<toml::Value>,
+    /// An event published into the broker as if a service had: its subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<String>,
+    /// The published event's payload: any value, malformed or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<toml::Value>,
+    /// Names the record this step creates (the response's `id`), for later steps and
+    /// expectations; also names the step in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The status the response must have (shorthand for `expect.status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<StepExpect>,
+}
+
+/// What a step expects; checked by the `scripted-expectations` invariant.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StepExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The first error message (`errors[0].message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Fields the response body must have (others may be there); `"{any}"` matches any value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<toml::Value>,
+    /// How many items the response body (a list) has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_len: Option<usize>,
+    /// The events the step caused to be published within `within`; `[]` for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Vec<EventExpect>>,
+    /// Queue groups that must ack the published event within `within`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acked_by: Vec<String>,
+    /// Queue groups that must not have acked it within `within`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_acked_by: Vec<String>,
+    /// How long after the response (or the publish) events and acks count; default 1s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Dur>,
+}
+
+/// An event a step must have caused.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EventExpect {
+    pub subject: String,
+    /// Fields its payload must have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<toml::Value>,
+}
+
+/// The state of a record in a store at a virtual time: the latest write at or before
+/// `at` of a document of `kind` in `store`, found by `id` or by the fields in `where`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordExpectation {
+    pub at: Dur,
+    #[serde(default)]
+    pub label: String,
+    /// The service whose store holds it.
+    pub store: String,
+    /// `ticket`, `order`, `ticket-replica`, `order-replica`, `payment`, `charge`,
+    /// `transaction`, `account`, `job`, `seen`, `outbox`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub find_where: Option<toml::Value>,
+    /// Fields it must have (camelCase, as the app's JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<toml::Value>,
+    /// No such record exists at `at`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub absent: bool,
+}
+
+/// What a step does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind<'a> {
+    Op(Op),
+    Request { method: &'a str, path: &'a str },
+    Publish(&'a str),
+}
+
+impl Step {
+    /// The step's kind; `None` when it has none or more than one of `op`, `request`, `publish`.
+    pub fn kind(&self) -> Option<StepKind<'_>> {
+        match (&self.op, &self.request, &self.publish) {
+            (Some(op), None, None) => Some(StepKind::Op(*op)),
+            (None, Some(request), None) => {
+                let (method, path) = request.trim().split_once(' ')?;
+                Some(StepKind::Request { method, path: path.trim() })
+            }
+            (None, None, Some(subject)) => Some(StepKind::Publish(subject)),
+            _ => None,
+        }
+    }
+
+    /// The step's expectations, with `expect_status` folded in.
+    pub fn expectations(&self) -> Option<StepExpect> {
+        match (&self.expect, self.expect_status) {
+            (None, None) => None,
+            (expect, status) => {
+                let mut e = expect.clone().unwrap_or_default();
+                e.status = e.status.or(status);
+                Some(e)
+            }
+        }
+    }
+
+    /// How the step is shown in reports: its name, or its user, what it does and when.
+    pub fn label(&self) -> String {
+        let what = match self.kind() {
+            Some(StepKind::Op(op)) => {
+                let target = self.ticket.as_ref().or(self.order.as_ref()).map(|t| format!(" {t}")).unwrap_or_default();
+                format!("{op:?}{target}")
+            }
+            Some(StepKind::Request { method, path }) => format!("{method} {path}"),
+            Some(StepKind::Publish(subject)) => format!("publish {subject}"),
+            None => "?".into(),
+        };
+        let who = self.user.clone().unwrap_or_else(|| "signed out".into());
+        let name = self.name.as_ref().map(|n| format!("{n}: ")).unwrap_or_default();
+        format!("{name}{who} {what} at {}", super::fmt_duration(self.at.0))
+    }
+}

@@ -1,0 +1,164 @@
+//! The users' side of the network: sends requests to a service instance (picked like a
+//! load balancer would) and matches responses; publishes events into the broker for
+//! scripted injection steps. It records what it sent and what came back.
+
+use crate::harness::choices::{Choices, Site};
+use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeIdx};
+use crate::harness::world::Probe;
+use crate::ticketing::domain::{Event, Id, Obs};
+use crate::ticketing::protocol::{HttpRequest, HttpResponse, Message, Method};
+use futures::channel::oneshot;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The broker client id scripted injections publish with.
+pub const INJECTOR: &str = "users#injector";
+
+#[derive(Default)]
+struct ClientState {
+    next_request: u64,
+    pending: BTreeMap<u64, (NodeIdx, oneshot::Sender<Arc<HttpResponse>>)>,
+    /// Injections waiting for the broker: `Connected` (key 0) and publish acks.
+    broker_waiters: BTreeMap<u64, oneshot::Sender<()>>,
+    next_publish: u64,
+}
+
+pub struct Client {
+    pub node: NodeIdx,
+    pub(crate) probe: Probe<Obs>,
+    fabric: Fabric<Message>,
+    broker: NodeIdx,
+    choices: Choices,
+    /// Each service's instances, by service name.
+    instances: BTreeMap<&'static str, Vec<NodeIdx>>,
+    timeout: Duration,
+    state: Mutex<ClientState>,
+}
+
+impl Client {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        node: NodeIdx,
+        fabric: Fabric<Message>,
+        broker: NodeIdx,
+        probe: Probe<Obs>,
+        choices: Choices,
+        instances: BTreeMap<&'static str, Vec<NodeIdx>>,
+        timeout: Duration,
+    ) -> Self {
+        let probe = probe.on(&fabric.node_name(node).into());
+        Client { node, probe, fabric, broker, choices, instances, timeout, state: Mutex::default() }
+    }
+
+    /// True while a user request to `node` waits for its response.
+    pub fn busy(&self, node: NodeIdx) -> bool {
+        self.state.lock().unwrap().pending.values().any(|(n, _)| *n == node)
+    }
+
+    fn next_request(&self) -> u64 {
+        let mut state = self.state.lock().unwrap();
+        state.next_request += 1;
+        state.next_request
+    }
+
+    /// One request: its number, and its response (`None` when none came within the
+    /// timeout). The ingress answers a path no service routes with 404, and a request to
+    /// an instance that is down with 503, at once.
+    pub async fn call(&self, user: Option<Id>, method: Method, path: &str, body: Value) -> (u64, Option<Arc<HttpResponse>>) {
+        let service = crate::ticketing::services::route_owner(method, path);
+        let instances = service.and_then(|s| self.instances.get(s.name)).map(Vec::as_slice).unwrap_or(&[]);
+        let to = (!instances.is_empty()).then(|| instances[self.choices.pick(Site::Workload, instances.len())]);
+        let request = |req: u64, instance: String| Obs::Request {
+            req,
+            user: user.clone(),
+            instance,
+            method: method.as_str(),
+            path: path.to_string(),
+            body: Arc::new(body.clone()),
+        };
+        let Some(to) = to.filter(|to| self.fabric.is_up(*to)) else {
+            let id = self.next_request();
+            let (instance, response) = match (service, to) {
+                (None, _) => ("(ingress)".to_string(), HttpResponse::error(id, 404, "Not Found")),
+                (Some(s), None) => (format!("(no {} instance)", s.name), HttpResponse::error(id, 503, "Service Unavailable")),
+                (Some(_), Some(to)) => (self.fabric.node_name(to), HttpResponse::error(id, 503, "Service Unavailable")),
+            };
+            self.probe.observe(request(id, instance));
+            self.probe.observe(Obs::Response { req: id, status: response.status, body: Arc::new(response.body.clone()) });
+            return (id, Some(Arc::new(response)));
+        };
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut state = self.state.lock().unwrap();
+            state.next_request += 1;
+            let id = state.next_request;
+            state.pending.insert(id, (to, tx));
+            id
+        };
+        self.probe.observe(request(id, self.fabric.node_name(to)));
+        self.fabric.send(self.node, to, Message::Request(Arc::new(HttpRequest { id, user: user.clone(), method, path: path.to_string(), body })));
+        match madsim::time::timeout(self.timeout, rx).await {
+            Ok(Ok(response)) => (id, Some(response)),
+            _ => {
+                self.state.lock().unwrap().pending.remove(&id);
+                self.probe.observe(Obs::Timeout { req: id });
+                (id, None)
+            }
+        }
+    }
+
+    /// Waits for the broker's answer to `msg` (key 0: `Connected`, else the publish id).
+    async fn ask_broker(&self, key: u64, msg: Message) -> bool {
+        let (tx, rx) = oneshot::channel();
+        self.state.lock().unwrap().broker_waiters.insert(key, tx);
+        self.fabric.send(self.node, self.broker, msg);
+        let answered = matches!(madsim::time::timeout(self.timeout, rx).await, Ok(Ok(())));
+        self.state.lock().unwrap().broker_waiters.remove(&key);
+        answered
+    }
+
+    /// Publishes `event` into the broker as the client [`INJECTOR`] (connecting first,
+    /// so a broker that forgot it takes it back); true once the broker acked it.
+    pub async fn inject(&self, event: Arc<Event>) -> bool {
+        let client: Id = INJECTOR.into();
+        if !self.ask_broker(0, Message::Connect { client: client.clone() }).await {
+            return false;
+        }
+        let publish_id = {
+            let mut state = self.state.lock().unwrap();
+            state.next_publish += 1;
+            state.next_publish
+        };
+        self.ask_broker(publish_id, Message::Publish { client, publish_id, event }).await
+    }
+}
+
+impl Actor<Message> for Client {
+    fn receive(self: Arc<Self>, _from: NodeIdx, msg: Message) -> BoxFuture {
+        let mut state = self.state.lock().unwrap();
+        match msg {
+            Message::Response(response) => {
+                // A duplicated response finds nothing pending and is ignored.
+                if let Some((_, tx)) = state.pending.remove(&response.id) {
+                    drop(state);
+                    self.probe.observe(Obs::Response { req: response.id, status: response.status, body: Arc::new(response.body.clone()) });
+                    let _ = tx.send(response);
+                }
+            }
+            Message::Connected { .. } => {
+                if let Some(tx) = state.broker_waiters.remove(&0) {
+                    let _ = tx.send(());
+                }
+            }
+            Message::PublishAck { publish_id, .. } => {
+                if let Some(tx) = state.broker_waiters.remove(&publish_id) {
+                    let _ = tx.send(());
+                }
+            }
+            _ => {}
+        }
+        Box::pin(std::future::ready(()))
+    }
+}

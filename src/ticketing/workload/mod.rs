@@ -1,0 +1,157 @@
+//! Simulated users: scripted steps at given virtual times ([`steps`]), and random
+//! users drawing operations from the scenario's mix. Users send requests through the
+//! fabric ([`client`]) and wait for the response. The users are the test's side: they
+//! record what they sent and what came back.
+
+pub mod client;
+mod steps;
+
+pub use client::Client;
+
+use super::domain::Id;
+use super::protocol::{HttpResponse, Method};
+use super::scenario::{Mix, Op, Workload};
+use crate::harness::choices::{Choices, Site};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// A request a user makes.
+#[derive(Clone, Debug)]
+pub struct Req {
+    pub method: Method,
+    pub path: String,
+    pub body: Value,
+}
+
+impl Req {
+    pub(crate) fn new(method: Method, path: impl Into<String>, body: Value) -> Req {
+        Req { method, path: path.into(), body }
+    }
+
+    pub(crate) fn create_ticket(title: String, price: i64) -> Req {
+        Req::new(Method::Post, "/api/tickets", json!({ "title": title, "price": price }))
+    }
+
+    pub(crate) fn transaction(kind: &str, amount: i64) -> Req {
+        Req::new(Method::Post, "/api/transactions", json!({ "kind": kind, "amount": amount }))
+    }
+}
+
+/// What users know: tickets and orders they have seen created, and step names.
+#[derive(Default)]
+pub(crate) struct Known {
+    tickets: Vec<(Id, Id)>,
+    orders: Vec<(Id, Id)>,
+    names: BTreeMap<String, Id>,
+}
+
+/// Runs the whole workload (scripted steps and random users) to completion.
+pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices) {
+    let known = Arc::new(Mutex::new(Known::default()));
+    let mut tasks = Vec::new();
+    // Scripted steps: each at its time; steps at the same time race each other.
+    for (index, step) in workload.steps.clone().into_iter().enumerate() {
+        let (client, known) = (client.clone(), known.clone());
+        tasks.push(madsim::task::spawn(async move { steps::run_step(&client, &known, index, &step).await }));
+    }
+    if workload.users > 0 {
+        let owner: Id = "u1".into();
+        for i in 0..workload.initial_tickets {
+            let req = Req::create_ticket(format!("ticket {}", i + 1), 10 + i as i64);
+            let (_, response) = client.call(Some(owner.clone()), req.method, &req.path, req.body.clone()).await;
+            remember(&known, Some(owner.clone()), &req, response);
+        }
+        for u in 0..workload.users {
+            let user: Id = format!("u{}", u + 1).into();
+            let (client, known, choices, workload) = (client.clone(), known.clone(), choices.clone(), workload.clone());
+            tasks.push(madsim::task::spawn(async move { random_user(&client, &known, &choices, &workload, user).await }));
+        }
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// Remembers a ticket or order a user created, for later operations to act on.
+pub(crate) fn remember(known: &Mutex<Known>, user: Option<Id>, req: &Req, response: Option<Arc<HttpResponse>>) {
+    let (Some(user), Some(response)) = (user, response) else {
+        return;
+    };
+    let Some(id) = response.id() else {
+        return;
+    };
+    if response.status != 201 {
+        return;
+    }
+    let mut known = known.lock().unwrap();
+    match (req.method, req.path.as_str()) {
+        (Method::Post, "/api/tickets") => known.tickets.push((id, user)),
+        (Method::Post, "/api/orders") => known.orders.push((id, user)),
+        _ => {}
+    }
+}
+
+fn pick_weighted(mix: &Mix, choices: &Choices) -> Op {
+    let weights = [
+        (Op::CreateTicket, mix.create_ticket),
+        (Op::UpdateTicket, mix.update_ticket),
+        (Op::CreateOrder, mix.create_order),
+        (Op::CancelOrder, mix.cancel_order),
+        (Op::ShowTicket, mix.show_ticket),
+        (Op::PayOrder, mix.pay_order),
+        (Op::Deposit, mix.deposit),
+        (Op::Withdraw, mix.withdraw),
+    ];
+    let total: u32 = weights.iter().map(|(_, w)| w).sum();
+    let mut roll = choices.draw(Site::Workload, total as u64) as u32;
+    for (op, weight) in weights {
+        if roll < weight {
+            return op;
+        }
+        roll -= weight;
+    }
+    Op::ShowTicket
+}
+
+/// The request a random user makes for an operation, given what users know.
+fn random_request(op: Op, known: &Known, choices: &Choices, workload: &Workload, user: &Id) -> Req {
+    let hot = if workload.hot_tickets == 0 { known.tickets.len() } else { known.tickets.len().min(workload.hot_tickets as usize) };
+    let ticket = (hot > 0).then(|| known.tickets[choices.pick(Site::Workload, hot)].clone());
+    let mine: Vec<&(Id, Id)> = known.orders.iter().filter(|(_, u)| u == user).collect();
+    match (op, ticket) {
+        (Op::UpdateTicket, Some((id, _))) => Req::new(
+            Method::Put,
+            format!("/api/tickets/{id}"),
+            json!({ "title": format!("edit {}", choices.draw(Site::Workload, 100)), "price": 1 + choices.draw(Site::Workload, 100) }),
+        ),
+        (Op::CreateOrder, Some((id, _))) => Req::new(Method::Post, "/api/orders", json!({ "ticketId": id })),
+        (Op::ShowTicket, Some((id, _))) => Req::new(Method::Get, format!("/api/tickets/{id}"), Value::Null),
+        (Op::CancelOrder, _) if !mine.is_empty() => {
+            Req::new(Method::Delete, format!("/api/orders/{}", mine[choices.pick(Site::Workload, mine.len())].0), Value::Null)
+        }
+        (Op::PayOrder, _) if !mine.is_empty() => {
+            let order = mine[choices.pick(Site::Workload, mine.len())].0.clone();
+            Req::new(Method::Post, "/api/payments", json!({ "orderId": order, "token": "tok_visa" }))
+        }
+        (Op::Deposit, _) => Req::transaction("deposit", 1 + choices.draw(Site::Workload, 100) as i64),
+        (Op::Withdraw, _) => Req::transaction("withdraw", 1 + choices.draw(Site::Workload, 100) as i64),
+        // An operation with nothing to act on yet creates a ticket instead (now and
+        // then an invalid one, to exercise validation).
+        _ => {
+            let price = choices.draw(Site::Workload, 50) as i64;
+            Req::create_ticket(format!("show {}", choices.draw(Site::Workload, 1000)), price)
+        }
+    }
+}
+
+async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, workload: &Workload, user: Id) {
+    for _ in 0..workload.operations {
+        let think = choices.duration(Site::Workload, workload.think_time[0].0, workload.think_time[1].0);
+        madsim::time::sleep(think).await;
+        let op = pick_weighted(&workload.mix, choices);
+        let req = random_request(op, &known.lock().unwrap(), choices, workload, &user);
+        let (_, response) = client.call(Some(user.clone()), req.method, &req.path, req.body.clone()).await;
+        remember(known, Some(user.clone()), &req, response);
+    }
+}
