@@ -153,7 +153,7 @@ impl System for Replicated {
             swarm: false,
         };
         let network = NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) };
-        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), spare_serving_nodes: false }
+        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), spare_serving_nodes: false, not_judged: vec![] }
     }
 
     fn build(s: &RegisterScenario, world: &mut WorldBuilder<Msg, StoresOnly<Value>>) -> Arc<Self> {

@@ -6,7 +6,7 @@ use super::choices::{self, Choice, Choices};
 use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
 use super::history::{History, NetWhat, Record, TraceFilter};
 use super::nemesis::{self, Executor, NemesisCounters};
-use super::system::{Check, InvariantKind, NetworkOptions, System, Violation};
+use super::system::{Check, InvariantKind, NetworkOptions, SimOptions, System, Violation};
 use super::world::{NodeRole, WorldBuilder};
 use madsim::runtime::Runtime;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -236,7 +236,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     }
     drop(system);
     let liveness = liveness(history.last_progress(), end, sim.settle_window);
-    let violations = judge::<S>(&scenario, &history, &final_state, (quiet_start, end), sim.settle_window, liveness.judged());
+    let violations = judge::<S>(&scenario, &history, &final_state, (quiet_start, end), &sim, liveness.judged());
     let nemesis_counters = *executor.counters.lock().unwrap();
     let trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
     RunOutcome {
@@ -271,13 +271,14 @@ pub fn judge<S: System>(
     history: &History<S::Obs>,
     final_state: &S::Final,
     (quiet_start, end): (Duration, Duration),
-    settle_window: Duration,
+    sim: &SimOptions,
     liveness_judged: bool,
 ) -> Vec<Violation> {
     let entries = history.entries();
-    let check = Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window };
+    let check = Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window: sim.settle_window };
     S::invariants()
         .iter()
+        .filter(|inv| !sim.not_judged.iter().any(|n| n == inv.name))
         .filter(|inv| (inv.applies)(scenario) && (inv.kind == InvariantKind::Safety || liveness_judged))
         .flat_map(|inv| (inv.check)(&check))
         .collect()

@@ -89,6 +89,9 @@ pub struct SimOptions {
     pub settle_window: Duration,
     /// Crashes and pauses wait until the node serves no user request.
     pub spare_serving_nodes: bool,
+    /// Invariants this scenario does not judge (a script that plays another service's
+    /// part by publishing its events itself, say).
+    pub not_judged: Vec<String>,
 }
 
 /// What a reproduction file adds to its scenario: the seed, the bug it shows, and the

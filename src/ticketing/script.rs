@@ -1,6 +1,6 @@
 //! What scripted steps and expectations share: names (`{CZQ}`) resolved to the ids the
-//! run gave the records, unknown ids that can never collide with a generated one
-//! (`{unknown}`, `{unknown:x}`), and matching an expected JSON value against an actual
+//! run gave the records, made-up ids that can never collide with a generated one
+//! (`{unknown}`, `{unknown:x}`, `{id:x}`), and matching an expected JSON value against an actual
 //! one, naming the field, the expected and the actual value when they differ.
 
 use super::domain::Id;
@@ -24,7 +24,8 @@ pub fn references(text: &str) -> Vec<&str> {
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}') else { break };
         let name = &rest[open + 1..open + close];
-        if !name.is_empty() && name != "any" && name != "unknown" && !name.starts_with("unknown:") && !name.contains(['{', '"', ' ']) {
+        let made_up = name == "unknown" || name.starts_with("unknown:") || name.starts_with("id:");
+        if !name.is_empty() && name != "any" && !made_up && !name.contains(['{', '"', ' ']) {
             names.push(name);
         }
         rest = &rest[open + close + 1..];
@@ -45,6 +46,8 @@ pub fn resolve(text: &str, names: &dyn Fn(&str) -> Option<Id>) -> Result<String,
             "any" => out.push_str("{any}"),
             "unknown" => out.push_str(&unknown_id("")),
             _ if name.starts_with("unknown:") => out.push_str(&unknown_id(&name["unknown:".len()..])),
+            // A made-up id the script gives a record it publishes itself: the same form.
+            _ if name.starts_with("id:") => out.push_str(&unknown_id(&name["id:".len()..])),
             _ if references(&rest[open..open + close + 1]).is_empty() => out.push_str(&rest[open..open + close + 1]),
             _ => out.push_str(&names(name).ok_or_else(|| format!("{{{name}}} names no record yet"))?),
         }
@@ -113,7 +116,8 @@ mod tests {
         assert_ne!(unknown_id("a"), unknown_id("b"));
         assert_eq!(resolve("{nope}", &names).unwrap_err(), "{nope} names no record yet");
         assert_eq!(resolve("a {b c} {any}", &names).unwrap(), "a {b c} {any}");
-        assert_eq!(references("{CZQ} and {ADS} and {unknown} {any}"), vec!["CZQ", "ADS"]);
+        assert_eq!(references("{CZQ} and {ADS} and {unknown} {any} {id:t1}"), vec!["CZQ", "ADS"]);
+        assert_eq!(resolve("{id:t1}", &names).unwrap(), unknown_id("t1"));
     }
 
     #[test]

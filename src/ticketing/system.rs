@@ -112,6 +112,7 @@ impl System for Ticketing {
             quiet_phase: s.phases.quiet.0,
             settle_window: super::drain::settle_window(s),
             spare_serving_nodes: n.spare_user_requests,
+            not_judged: s.not_judged.clone(),
         }
     }
 

@@ -54,7 +54,7 @@ fn runs_tickets_and_orders(s: &Scenario) -> bool {
 }
 
 fn has_expectations(s: &Scenario) -> bool {
-    !s.expect.is_empty() || !s.expect_account.is_empty() || s.workload.steps.iter().any(|st| st.expect_status.is_some())
+    !s.expect.is_empty() || !s.expect_account.is_empty() || !s.expect_record.is_empty() || !s.workload.steps.is_empty()
 }
 
 pub const INVARIANTS: &[Invariant<Ticketing>] = &[

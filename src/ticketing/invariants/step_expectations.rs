@@ -29,6 +29,8 @@ struct Facts<'a> {
     accepted: Vec<(Duration, &'a Id, &'a Arc<Event>)>,
     acked: Vec<(Duration, &'static str, &'a Id)>,
     handled: Vec<(&'static str, &'a Id, &'a Outcome)>,
+    /// Steps that could not be sent (reported as such, not judged further).
+    skipped: std::collections::BTreeSet<usize>,
 }
 
 impl<'a> Facts<'a> {
@@ -41,6 +43,7 @@ impl<'a> Facts<'a> {
             accepted: Vec::new(),
             acked: Vec::new(),
             handled: Vec::new(),
+            skipped: Default::default(),
         };
         for e in entries {
             match e.observed() {
@@ -56,6 +59,9 @@ impl<'a> Facts<'a> {
                 Some(Obs::Accepted { event, client, .. }) => facts.accepted.push((e.time, client, event)),
                 Some(Obs::Acked { group, event_id, .. }) => facts.acked.push((e.time, group, event_id)),
                 Some(Obs::Handled { group, event_id, outcome, .. }) => facts.handled.push((group, event_id, outcome)),
+                Some(Obs::StepSkipped { step, .. }) => {
+                    facts.skipped.insert(*step);
+                }
                 _ => {}
             }
         }
@@ -142,7 +148,7 @@ fn ack_problems(facts: &Facts, event_id: &Id, at: Duration, expect: &StepExpect,
     let until = at + expect.within.map_or(WITHIN, |w| w.0);
     let acked_by = |group: &str| facts.acked.iter().any(|(t, g, e)| *g == group && *e == event_id && *t <= until);
     let why = |group: &str| {
-        facts.handled.iter().filter(|(g, e, _)| *g == group && *e == event_id).map(|(_, _, o)| format!("{o:?}")).last().unwrap_or_else(|| "never handled".into())
+        facts.handled.iter().filter(|(g, e, _)| *g == group && *e == event_id).map(|(_, _, o)| format!("{o:?}")).next_back().unwrap_or_else(|| "never handled".into())
     };
     for group in &expect.acked_by {
         if !acked_by(group) {
@@ -245,7 +251,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
         }
     }
     for (index, step) in input.scenario.workload.steps.iter().enumerate() {
-        let Some(expect) = step.expectations() else { continue };
+        let Some(expect) = step.expectations().filter(|_| !facts.skipped.contains(&index)) else { continue };
         let problems = step_problems(&facts, index, &expect);
         if !problems.is_empty() {
             let label = step.label();

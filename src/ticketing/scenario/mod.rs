@@ -112,6 +112,10 @@ pub struct Scenario {
     /// Flaws switched off from the preset.
     #[serde(default)]
     pub without_flaws: Vec<String>,
+    /// Invariants this scenario does not judge, with a comment saying why (a script
+    /// that plays another service's part by publishing its events, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_judged: Vec<String>,
     /// Instances per service (a service not named runs its default count).
     #[serde(default)]
     pub services: BTreeMap<String, u32>,

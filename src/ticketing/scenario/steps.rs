@@ -169,8 +169,12 @@ impl Step {
             Some(StepKind::Publish(subject)) => format!("publish {subject}"),
             None => "?".into(),
         };
-        let who = self.user.clone().unwrap_or_else(|| "signed out".into());
+        let who = match (self.kind(), &self.user) {
+            (Some(StepKind::Publish(_)), _) => String::new(),
+            (_, Some(user)) => format!("{user} "),
+            (_, None) => "signed out ".into(),
+        };
         let name = self.name.as_ref().map(|n| format!("{n}: ")).unwrap_or_default();
-        format!("{name}{who} {what} at {}", super::fmt_duration(self.at.0))
+        format!("{name}{who}{what} at {}", super::fmt_duration(self.at.0))
     }
 }

@@ -77,6 +77,12 @@ impl Scenario {
                 }
             }
         }
+        for name in &self.not_judged {
+            let known = crate::ticketing::invariants::names::NAMES;
+            if !known.contains(&name.as_str()) {
+                return err(&["not_judged"], format!("unknown invariant {name:?}; allowed: {}", known.join(", ")));
+            }
+        }
         for (name, n) in &self.services {
             if !SERVICES.iter().any(|s| s.name == name) {
                 let allowed: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();

@@ -20,8 +20,10 @@ pub const INJECTOR: &str = "users#injector";
 struct ClientState {
     next_request: u64,
     pending: BTreeMap<u64, (NodeIdx, oneshot::Sender<Arc<HttpResponse>>)>,
-    /// Injections waiting for the broker: `Connected` (key 0) and publish acks.
-    broker_waiters: BTreeMap<u64, oneshot::Sender<()>>,
+    /// Injections waiting for the broker: `Connected` (key 0, each waiter its own
+    /// number) and publish acks (by publish id).
+    broker_waiters: BTreeMap<(u64, u64), oneshot::Sender<()>>,
+    next_waiter: u64,
     next_publish: u64,
 }
 
@@ -112,7 +114,13 @@ impl Client {
     /// Waits for the broker's answer to `msg` (key 0: `Connected`, else the publish id).
     async fn ask_broker(&self, key: u64, msg: Message) -> bool {
         let (tx, rx) = oneshot::channel();
-        self.state.lock().unwrap().broker_waiters.insert(key, tx);
+        let key = {
+            let mut state = self.state.lock().unwrap();
+            state.next_waiter += 1;
+            let key = (key, state.next_waiter);
+            state.broker_waiters.insert(key, tx);
+            key
+        };
         self.fabric.send(self.node, self.broker, msg);
         let answered = matches!(madsim::time::timeout(self.timeout, rx).await, Ok(Ok(())));
         self.state.lock().unwrap().broker_waiters.remove(&key);
@@ -147,14 +155,13 @@ impl Actor<Message> for Client {
                     let _ = tx.send(response);
                 }
             }
-            Message::Connected { .. } => {
-                if let Some(tx) = state.broker_waiters.remove(&0) {
-                    let _ = tx.send(());
-                }
-            }
-            Message::PublishAck { publish_id, .. } => {
-                if let Some(tx) = state.broker_waiters.remove(&publish_id) {
-                    let _ = tx.send(());
+            Message::Connected { .. } | Message::PublishAck { .. } => {
+                let key = if let Message::PublishAck { publish_id, .. } = msg { publish_id } else { 0 };
+                let answered: Vec<(u64, u64)> = state.broker_waiters.range((key, 0)..=(key, u64::MAX)).map(|(k, _)| *k).collect();
+                for k in answered {
+                    if let Some(tx) = state.broker_waiters.remove(&k) {
+                        let _ = tx.send(());
+                    }
                 }
             }
             _ => {}
