@@ -1,32 +1,69 @@
-//! The test cargo-mutants runs against each mutant of the services' business logic:
-//! sweeps of the hardened preset over every scenario, which must stay clean. A mutant
-//! is caught only if the simulator's invariants notice it (unit tests are not run), so
-//! the mutation score measures the invariants. See docs/invariants.md for the command.
+//! The tests cargo-mutants runs against each mutant of the services' business logic,
+//! all through the simulator (no unit test): sweeps of the hardened preset over every
+//! scenario, which must stay clean and settle; the course scenarios, which must pass as
+//! built and hardened; and every flaw of the catalogue, which must still be caught by
+//! its invariant. The mutation score thus measures the invariants. See
+//! docs/invariants.md for the command and the figures.
 
 use std::path::Path;
 use ticketsim::harness::explore::ExploreOptions;
-use ticketsim::ticketing::flaws::Preset;
+use ticketsim::harness::run::RunOptions;
+use ticketsim::ticketing::flaws::{Preset, CATALOGUE};
+use ticketsim::ticketing::selftest::first_detection;
 use ticketsim::ticketing::Scenario;
 
 /// Seeds per scenario: enough to catch what the sweeps of `selftest` catch in a few
 /// seconds per mutant.
 const SEEDS: u64 = 120;
 
-#[test]
-fn hardened_sweeps_stay_clean() {
-    let mut failures = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir("scenarios").unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+fn scenarios(dir: &str) -> Vec<Scenario> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.retain(|p| p.extension().is_some_and(|x| x == "toml"));
     paths.sort();
-    for path in paths {
-        let mut scenario = Scenario::load(Path::new(&path)).unwrap();
-        scenario.preset = Preset::Hardened;
-        scenario.flaws.clear();
-        scenario.without_flaws.clear();
+    paths.iter().map(|p| Scenario::load(Path::new(p)).unwrap()).collect()
+}
+
+fn hardened(mut s: Scenario) -> Scenario {
+    s.preset = Preset::Hardened;
+    s.flaws.clear();
+    s.without_flaws.clear();
+    s
+}
+
+#[test]
+fn hardened_sweeps_stay_clean_and_settle() {
+    let mut failures = Vec::new();
+    for scenario in scenarios("scenarios").into_iter().map(hardened) {
         let summary = ticketsim::explore(&scenario, &ExploreOptions { jobs: 2, fail_fast: true, ..ExploreOptions::new(0..SEEDS) });
         for (invariant, seeds) in &summary.by_invariant {
             failures.push(format!("{}: {invariant} on seed {}: {}", scenario.name, seeds[0].seed, seeds[0].explanation));
         }
+        if summary.liveness_not_judged > 0 {
+            failures.push(format!("{}: {} seeds never settled (still working at the end)", scenario.name, summary.liveness_not_judged));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn course_scenarios_pass_as_built_and_hardened() {
+    for scenario in scenarios("scenarios/course") {
+        for s in [scenario.clone(), hardened(scenario)] {
+            let outcome = ticketsim::run_seed(&s, 0, &RunOptions::default());
+            assert!(outcome.violations.is_empty(), "{} ({:?}): {:?}", s.name, s.preset, outcome.violations);
+        }
+    }
+}
+
+#[test]
+fn every_flaw_is_still_caught_by_its_invariant() {
+    let mut missed = Vec::new();
+    for info in CATALOGUE {
+        let mut s = hardened(Scenario::load(Path::new(&format!("scenarios/{}.toml", info.target))).unwrap());
+        s.flaws = vec![info.name.to_string()];
+        if first_detection(&s, 0, 300, info.caught_by, 2).is_none() {
+            missed.push(info.name);
+        }
+    }
+    assert!(missed.is_empty(), "not caught within 300 seeds: {missed:?}");
 }

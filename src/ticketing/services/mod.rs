@@ -72,10 +72,6 @@ pub const SERVICES: &[ServiceSpec] = &[
     accounts::SPEC,
 ];
 
-pub fn spec(name: &str) -> Option<&'static ServiceSpec> {
-    SERVICES.iter().find(|s| s.name == name)
-}
-
 /// The service that answers a method and path.
 pub fn route_owner(method: Method, path: &str) -> Option<&'static ServiceSpec> {
     SERVICES.iter().find(|s| s.routes.iter().any(|r| r.matches(method, path)))
