@@ -1,5 +1,55 @@
-//! A library API for a project's own `cargo test`: sweep seeds of a scenario and fail
-//! with the command that replays the failure.
+//! A library API for a project's own `cargo test`: run one seed of a scripted scenario
+//! and look at what happened ([`Run`]), or sweep seeds and fail with the command that
+//! replays a failure ([`Sweep`]). A scenario comes from a file, from text, or is built
+//! in Rust ([`Scenario::named`], [`Step`], [`Scenario::check`]).
+//!
+//! A port of one behaviour of the tickets service's Jest suite ("updates the ticket
+//! provided valid inputs", then "publishes an event"), as a `cargo test`:
+//!
+//! ```
+//! use serde_json::json;
+//! use std::time::Duration;
+//! use ticketsim::testing::{Run, Step};
+//! use ticketsim::ticketing::domain::Subject;
+//! use ticketsim::ticketing::Scenario;
+//!
+//! let mut scenario = Scenario::parse("inline", r#"
+//!     name = "update-a-ticket"
+//!     [services]
+//!     orders = 0
+//!     [phases]
+//!     duration = "10s"
+//!     quiet = "10s"
+//!     [[workload.steps]]
+//!     at = "1s"
+//!     user = "alice"
+//!     request = "POST /api/tickets"
+//!     body = { title = "concert", price = 20 }
+//!     name = "T"
+//!     expect_status = 201
+//! "#).unwrap();
+//! // The same kind of step, built in Rust.
+//! scenario.workload.steps.push(
+//!     Step::at(Duration::from_secs(2))
+//!         .user("alice")
+//!         .request("PUT /api/tickets/{T}")
+//!         .body(json!({ "title": "new title", "price": 100 }))
+//!         .name("update"),
+//! );
+//! scenario.check("update-a-ticket").unwrap();
+//!
+//! let run = Run::of(&scenario, 1);
+//! run.assert_clean();
+//! assert_eq!(run.response("update").unwrap().status, 200);
+//! let ticket = run.record("tickets", "ticket", &run.id("T").unwrap()).unwrap();
+//! // Prices are JSON numbers, as in the app.
+//! assert_eq!((ticket["title"].as_str(), ticket["price"].as_f64(), ticket["version"].as_u64()), (Some("new title"), Some(100.0), Some(1)));
+//! let updated = run.published(Subject::TicketUpdated);
+//! assert_eq!(updated.len(), 1);
+//! assert_eq!(updated[0].data["price"], 100);
+//! ```
+//!
+//! And a sweep, in a test of its own:
 //!
 //! ```no_run
 //! use ticketsim::testing::Sweep;
@@ -12,6 +62,15 @@
 //! ```
 
 use crate::harness::explore::{explore, ExploreOptions, ExploreSummary};
+use crate::harness::history::{Entry, History};
+use crate::harness::run::{run_seed, RunOptions, RunOutcome};
+use crate::harness::system::Violation;
+use crate::ticketing::domain::{Event, Id, Obs, Subject};
+pub use crate::ticketing::scenario::steps::{EventExpect, StepExpect};
+pub use crate::ticketing::scenario::steps::Step;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
 use crate::report::{replay_command, Overrides};
 use crate::ticketing::flaws::{Flaw, Preset};
 use crate::ticketing::{Scenario, Ticketing};
@@ -35,8 +94,13 @@ impl Sweep {
     }
 
     pub fn try_scenario(path: &str) -> Result<Sweep, crate::ticketing::scenario::ScenarioError> {
-        let scenario = Scenario::load(Path::new(path))?;
-        Ok(Sweep { path: path.to_string(), scenario, overrides: Overrides::default(), seeds: 0..100, jobs: crate::harness::explore::default_jobs() })
+        Ok(Sweep::of(Scenario::load(Path::new(path))?, path))
+    }
+
+    /// A sweep of a scenario value (parsed from text or built in Rust; see
+    /// [`Scenario::check`]); `path` is where failures say to write it to replay them.
+    pub fn of(scenario: Scenario, path: &str) -> Sweep {
+        Sweep { path: path.to_string(), scenario, overrides: Overrides::default(), seeds: 0..100, jobs: crate::harness::explore::default_jobs() }
     }
 
     /// Replaces the scenario's preset (and its flaw lists).
@@ -94,5 +158,118 @@ impl Sweep {
     /// seed violated an invariant.
     pub fn assert_clean(&self) -> ExploreSummary {
         self.check().unwrap_or_else(|message| panic!("{message}"))
+    }
+}
+
+/// One seed of a scenario, run with its history kept: what every step got back, what
+/// was published, and the state of any record, for assertions.
+pub struct Run {
+    scenario: Scenario,
+    outcome: RunOutcome<Ticketing>,
+    history: History<Obs>,
+}
+
+/// A response to a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+    /// When it arrived (virtual time).
+    pub at: Duration,
+}
+
+impl Run {
+    /// Runs `seed` of `scenario`.
+    pub fn of(scenario: &Scenario, seed: u64) -> Run {
+        let outcome = run_seed::<Ticketing>(scenario, seed, &RunOptions { keep_history: true, ..RunOptions::default() });
+        let history = outcome.history.clone().unwrap_or_else(|| History::new(None));
+        Run { scenario: scenario.clone(), outcome, history }
+    }
+
+    /// What the run broke (empty when clean), including a panic in a node.
+    pub fn violations(&self) -> &[Violation] {
+        &self.outcome.violations
+    }
+
+    /// The outcome: counters, liveness, the run's end.
+    pub fn outcome(&self) -> &RunOutcome<Ticketing> {
+        &self.outcome
+    }
+
+    /// The whole history, in order.
+    pub fn history(&self) -> Vec<Entry<Obs>> {
+        self.history.entries().clone()
+    }
+
+    /// Panics with every violation (failing the test) unless the run is clean.
+    pub fn assert_clean(&self) {
+        if !self.outcome.violations.is_empty() {
+            let lines: Vec<String> = self.outcome.violations.iter().map(|v| format!("  {} at {}: {}", v.invariant, crate::harness::fmt_time(v.time), v.explanation)).collect();
+            panic!("seed {} of {} violated invariants:\n{}", self.outcome.seed, self.scenario.name, lines.join("\n"));
+        }
+    }
+
+    /// The id a step's `name` was given (the `id` of the record it created).
+    pub fn id(&self, name: &str) -> Option<Id> {
+        self.history.entries().iter().rev().find_map(|e| match e.observed() {
+            Some(Obs::Named { name: n, id, .. }) if n == name => Some(id.clone()),
+            _ => None,
+        })
+    }
+
+    /// The response to the step named `step` (by its `name`), if one came back.
+    pub fn response(&self, step: &str) -> Option<Response> {
+        let index = self.scenario.workload.steps.iter().position(|s| s.name.as_deref() == Some(step))?;
+        self.response_to(index)
+    }
+
+    /// The response to the step at `index` in `workload.steps`.
+    pub fn response_to(&self, index: usize) -> Option<Response> {
+        let entries = self.history.entries();
+        let req = entries.iter().find_map(|e| match e.observed() {
+            Some(Obs::Step { step, req, .. }) if *step == index => Some(*req),
+            _ => None,
+        })?;
+        entries.iter().find_map(|e| match e.observed() {
+            Some(Obs::Response { req: r, status, body }) if *r == req => Some(Response { status: *status, body: Value::clone(body), at: e.time }),
+            _ => None,
+        })
+    }
+
+    /// The events the broker accepted on `subject`, in order (including events a step
+    /// published; a redelivered or republished event appears once per publish).
+    pub fn published(&self, subject: Subject) -> Vec<Arc<Event>> {
+        self.history
+            .entries()
+            .iter()
+            .filter_map(|e| match e.observed() {
+                Some(Obs::Accepted { subject: s, event, .. }) if *s == subject => Some(event.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The queue groups that acked the event `event_id`.
+    pub fn acked_by(&self, event_id: &str) -> Vec<&'static str> {
+        self.history
+            .entries()
+            .iter()
+            .filter_map(|e| match e.observed() {
+                Some(Obs::Acked { group, event_id: id, .. }) if id.as_ref() == event_id => Some(*group),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The final state of a record: the last document of `kind` with this id that
+    /// `store` (a service) wrote, as the app's JSON (camelCase fields).
+    pub fn record(&self, store: &str, kind: &str, id: &str) -> Option<Value> {
+        self.record_at(store, kind, id, Duration::MAX)
+    }
+
+    /// A record's state at virtual time `at`.
+    pub fn record_at(&self, store: &str, kind: &str, id: &str, at: Duration) -> Option<Value> {
+        let entries = self.history.entries();
+        crate::ticketing::invariants::latest_doc(&entries, store, kind, at, |doc| doc.key() == id).map(|doc| doc.fields())
     }
 }

@@ -41,7 +41,7 @@ fn a_wrong_expectation_fails_naming_the_step_the_field_and_both_values() {
     assert_ne!(text, wrong);
     let found = violations(&Scenario::parse("wrong.toml", &wrong).unwrap());
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0], "scripted-expectations: step T1: alice POST /api/tickets at 4s: body.price: expected 25, got 20.0");
+    assert_eq!(found[0], "scripted-expectations: step T1: alice POST /api/tickets at 4s: body.price: expected 25, got 20");
     let no_ack = text.replacen("acked_by = [\"tickets-service\"]", "not_acked_by = [\"tickets-service\"]", 1);
     let found = violations(&Scenario::parse("no-ack.toml", &no_ack).unwrap());
     assert!(found.iter().any(|v| v.contains("expected tickets-service not to ack order:created/")), "{found:?}");
@@ -75,4 +75,26 @@ fn malformed_scripted_steps_exit_2_naming_file_line_and_key() {
         assert!(err.contains(&format!("{file}{line}")) && err.contains(key) && err.contains(message), "{file}: {err}");
     }
     assert!(Path::new(&dir).exists());
+}
+
+/// The examples of docs/scenarios.md's scripted-steps section, run together as one
+/// scenario: each is valid, and what each expects holds.
+#[test]
+fn the_scripted_step_examples_in_the_docs_are_valid_and_hold() {
+    let doc = std::fs::read_to_string("docs/scenarios.md").unwrap();
+    let section = &doc[doc.find("## Scripted steps").unwrap()..doc.find("### From Rust").unwrap()];
+    let blocks: Vec<&str> = section.split("```toml\n").skip(1).map(|b| &b[..b.find("```").unwrap()]).collect();
+    assert!(blocks.len() >= 6, "{blocks:?}");
+    let mut text = String::from("name = \"docs\"\n[services]\npayments = 1\n[phases]\nduration = \"10s\"\nquiet = \"20s\"\n[network]\nuser_links = \"reliable\"\n");
+    for block in blocks.iter().filter(|b| b.starts_with('[')) {
+        text.push_str(block);
+    }
+    let top: Vec<&str> = blocks.iter().copied().filter(|b| !b.starts_with('[')).collect();
+    assert_eq!(top.len(), 1, "{top:?}");
+    let scenario = Scenario::parse("docs/scenarios.md", &format!("{}{text}", top[0])).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(scenario.workload.steps.len() >= 8 && scenario.expect_record.len() == 2);
+    for preset in [Preset::AsBuilt, Preset::Hardened] {
+        let scenario = Scenario { preset, ..scenario.clone() };
+        assert_eq!(violations(&scenario), Vec::<String>::new(), "{preset:?}");
+    }
 }

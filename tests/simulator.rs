@@ -312,6 +312,17 @@ fn diagram_writes_mermaid_and_a_self_contained_html_page_with_the_violation_mark
 }
 
 #[test]
+fn diagram_marks_a_handler_that_did_not_ack_on_its_lane() {
+    let dir = temp_dir("diagram-handler");
+    let out = ticketsim(&["diagram", "scenarios/course/tickets.toml", "--seed", "0", "--from", "21s", "--until", "24s", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
+    assert!(html.contains("class=\"handler\"><title>22.004s: tickets-service cannot decode order:created"), "the undecodable event is marked");
+    let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
+    assert!(mermaid.contains("cannot decode order:created payload") && mermaid.contains("(no ack)"), "{mermaid}");
+}
+
+#[test]
 fn check_determinism_finds_no_divergence_and_locates_a_planted_one() {
     let clean = ticketsim(&["check-determinism", "full-system", "--seeds", "0..40", "--jobs", "2"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));

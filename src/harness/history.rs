@@ -22,6 +22,21 @@ pub trait Observation: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static
     fn digest(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         write!(out, "{self}")
     }
+
+    /// Whether message diagrams mark this observation on its node's lane, and how:
+    /// a failure (a handler that did not ack, say) is drawn in red. Default: not drawn.
+    fn mark(&self) -> Option<Mark> {
+        None
+    }
+}
+
+/// How a diagram marks an observation on its node's lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Drawn as a note.
+    Note,
+    /// Drawn in red: something went wrong on the node.
+    Failure,
 }
 
 /// The observations of a system whose only record is what its stores write.

@@ -1,10 +1,11 @@
 //! Message diagrams of a run: Mermaid `sequenceDiagram` text, and a self-contained HTML
 //! page with an SVG space-time diagram (one lane per node, time flowing down, an arrow
 //! per message copy from its send to its delivery, marks for drops, duplicates,
-//! redeliveries, crashes and partitions, the violating records in red, payloads on hover).
+//! redeliveries, crashes and partitions, handlers that did not ack, the violating
+//! records in red, payloads on hover).
 
 use crate::harness::fmt_time;
-use crate::harness::history::{mentions, Entry, NetWhat, Observation, Record, TraceFilter};
+use crate::harness::history::{mentions, Entry, Mark, NetWhat, Observation, Record, TraceFilter};
 use crate::harness::system::Violation;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -28,18 +29,30 @@ enum Item {
         reason: &'static str,
         copy: bool,
     },
-    /// A fault or a broker event on a node.
+    /// A fault or a broker event on a node, or what a system marks there (see
+    /// [`Observation::mark`]).
     Mark {
         node: String,
         at: Duration,
         text: String,
-        fault: bool,
+        style: Style,
     },
     Violation {
         at: Duration,
         text: String,
         records: Vec<String>,
     },
+}
+
+/// How a mark is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    /// A fault the nemesis inflicted: symbol and text.
+    Fault,
+    /// The end of faults: a symbol, the text on hover.
+    Quiet,
+    /// An observation the system marks.
+    Observed(Mark),
 }
 
 impl Item {
@@ -95,12 +108,17 @@ impl Diagram {
                     }
                 },
                 Record::Fault { text } => {
-                    let fault = !text.starts_with("quiet");
+                    let style = if text.starts_with("quiet") { Style::Quiet } else { Style::Fault };
                     for node in nodes.iter().filter(|n| mentions(text, n)) {
-                        items.push(Item::Mark { node: node.clone(), at: e.time, text: text.clone(), fault });
+                        items.push(Item::Mark { node: node.clone(), at: e.time, text: text.clone(), style });
                     }
                 }
-                _ => {}
+                Record::Observed(o) => {
+                    if let (Some(mark), Some(node)) = (o.mark(), &e.node) {
+                        items.push(Item::Mark { node: node.to_string(), at: e.time, text: o.to_string(), style: Style::Observed(mark) });
+                    }
+                }
+                Record::Store { .. } => {}
             }
         }
         for v in violations {
@@ -207,7 +225,7 @@ impl Diagram {
         for item in &self.items {
             match item {
                 Item::Message { .. } => self.draw_message(&g, item, &mut svg),
-                Item::Mark { node, at, text, fault } => draw_mark(&g, node, *at, text, *fault, &mut svg),
+                Item::Mark { node, at, text, style } => draw_mark(&g, node, *at, text, *style, &mut svg),
                 Item::Violation { at, text, records } => draw_violation(&g, *at, text, records, &mut svg),
             }
         }
@@ -313,24 +331,25 @@ impl Geometry {
     }
 }
 
-fn draw_mark(g: &Geometry, node: &str, at: Duration, text: &str, fault: bool, svg: &mut String) {
+fn draw_mark(g: &Geometry, node: &str, at: Duration, text: &str, style: Style, svg: &mut String) {
     let (mx, my) = (g.x(node), g.row(at));
-    let (color, symbol) = if text.starts_with("crash") {
-        ("#d00", "✖")
-    } else if text.starts_with("partition") {
-        ("#a0a", "⌇")
-    } else {
-        ("#07a", "●")
+    let (color, symbol, class) = match style {
+        Style::Fault if text.starts_with("crash") => ("#d00", "✖", "fault"),
+        Style::Fault if text.starts_with("partition") => ("#a0a", "⌇", "fault"),
+        Style::Fault | Style::Quiet => ("#07a", "●", "fault"),
+        Style::Observed(Mark::Failure) => ("#d00", "▲", "handler"),
+        Style::Observed(Mark::Note) => ("#555", "◆", "handler"),
     };
+    let shown = matches!(style, Style::Fault | Style::Observed(Mark::Failure));
     let _ = write!(
         svg,
-        r#"<g class="fault"><title>{}: {}</title><text x="{mx:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="15">{symbol}</text><text x="{:.0}" y="{:.0}" fill="{color}">{}</text></g>"#,
+        r#"<g class="{class}"><title>{}: {}</title><text x="{mx:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="15">{symbol}</text><text x="{:.0}" y="{:.0}" fill="{color}">{}</text></g>"#,
         fmt_time(at),
         html_escape(text),
         my + 5.0,
         mx + 10.0,
         my + 4.0,
-        if fault { html_escape(text) } else { String::new() }
+        if shown { html_escape(text) } else { String::new() }
     );
 }
 

@@ -140,6 +140,7 @@ pub struct TicketCreated {
     pub id: Id,
     pub version: u64,
     pub title: String,
+    #[serde(serialize_with = "as_js_number")]
     pub price: f64,
     pub user_id: Id,
 }
@@ -151,6 +152,7 @@ pub struct TicketUpdated {
     pub id: Id,
     pub version: u64,
     pub title: String,
+    #[serde(serialize_with = "as_js_number")]
     pub price: f64,
     pub user_id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +164,7 @@ payload!(TicketUpdated, Subject::TicketUpdated, |p| (&p.id, Some(p.version)));
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TicketRef {
     pub id: Id,
+    #[serde(serialize_with = "as_js_number")]
     pub price: f64,
 }
 
@@ -282,6 +285,19 @@ impl Event {
 // ---- Documents, as the stores' change streams report them ----
 
 /// A virtual time as a document shows it: whole microseconds, like `expiresAt`.
+/// A number as JavaScript writes it to JSON: `100`, not `100.0`, for a whole price.
+pub fn js_number(n: f64) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Value::from(n)
+    }
+}
+
+fn as_js_number<S: serde::Serializer>(n: &f64, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&js_number(*n), s)
+}
+
 fn as_micros<S: serde::Serializer>(t: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(micros(*t))
 }
@@ -291,24 +307,26 @@ fn as_micros<S: serde::Serializer>(t: &Duration, s: S) -> Result<S::Ok, S::Error
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "document", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum Snapshot {
-    Ticket { id: Id, version: u64, title: String, price: f64, user_id: Id, order_id: Option<Id> },
+    Ticket { id: Id, version: u64, title: String, #[serde(serialize_with = "as_js_number")] price: f64, user_id: Id, order_id: Option<Id> },
     Order {
         id: Id,
         version: u64,
         status: OrderStatus,
         user_id: Id,
         ticket_id: Id,
+        #[serde(serialize_with = "as_js_number")]
         price: f64,
         #[serde(serialize_with = "as_micros")]
         expires_at: Duration,
     },
     /// The orders service's copy of a ticket.
-    TicketReplica { id: Id, version: u64, title: String, price: f64 },
+    TicketReplica { id: Id, version: u64, title: String, #[serde(serialize_with = "as_js_number")] price: f64 },
     /// The payments service's copy of an order.
     OrderReplica {
         id: Id,
         version: u64,
         status: OrderStatus,
+        #[serde(serialize_with = "as_js_number")]
         price: f64,
         user_id: Id,
         #[serde(serialize_with = "as_micros")]
@@ -461,6 +479,15 @@ impl Observation for Obs {
             Obs::Response { req, status, .. } => write!(out, "response {req} {status}"),
             Obs::Accepted { subject, seq, event, store_id, client } => write!(out, "accepted {subject} {seq} {} {store_id} {client}", event.event_id),
             other => write!(out, "{other}"),
+        }
+    }
+
+    /// Diagrams mark a handler that did not ack (failed, or could not decode the event)
+    /// on its instance's lane; an ack is the arrow its client sends.
+    fn mark(&self) -> Option<crate::harness::history::Mark> {
+        match self {
+            Obs::Handled { outcome: Outcome::Failed(_) | Outcome::Undecodable(_), .. } => Some(crate::harness::history::Mark::Failure),
+            _ => None,
         }
     }
 

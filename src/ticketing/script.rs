@@ -25,7 +25,7 @@ pub fn references(text: &str) -> Vec<&str> {
         let Some(close) = rest[open..].find('}') else { break };
         let name = &rest[open + 1..open + close];
         let made_up = name == "unknown" || name.starts_with("unknown:") || name.starts_with("id:");
-        if !name.is_empty() && name != "any" && !made_up && !name.contains(['{', '"', ' ']) {
+        if !name.is_empty() && name != "any" && name != "none" && !made_up && !name.contains(['{', '"', ' ']) {
             names.push(name);
         }
         rest = &rest[open + close + 1..];
@@ -34,7 +34,7 @@ pub fn references(text: &str) -> Vec<&str> {
 }
 
 /// Replaces every `{NAME}` with the id bound to it and every `{unknown...}` with an
-/// unknown id; `{any}` stays (it is for expectations). Fails on a name not bound yet.
+/// unknown id; `{any}` and `{none}` stay (they are for expectations). Fails on a name not bound yet.
 pub fn resolve(text: &str, names: &dyn Fn(&str) -> Option<Id>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = text;
@@ -43,7 +43,7 @@ pub fn resolve(text: &str, names: &dyn Fn(&str) -> Option<Id>) -> Result<String,
         out.push_str(&rest[..open]);
         let name = &rest[open + 1..open + close];
         match name {
-            "any" => out.push_str("{any}"),
+            "any" | "none" => out.push_str(&rest[open..open + close + 1]),
             "unknown" => out.push_str(&unknown_id("")),
             _ if name.starts_with("unknown:") => out.push_str(&unknown_id(&name["unknown:".len()..])),
             // A made-up id the script gives a record it publishes itself: the same form.
@@ -69,12 +69,15 @@ pub fn resolve_json(value: &Value, names: &dyn Fn(&str) -> Option<Id>) -> Result
 
 /// Whether `actual` has what `expected` says, at `path`: objects need every expected
 /// key (others may be there), arrays the same length and each item, numbers the same
-/// value, `"{any}"` anything but null or absent. Each difference is a problem naming
+/// value, `"{any}"` anything but null or absent, `"{none}"` null or absent (a field
+/// the record does not have, as Jest's `not.toBeDefined()`). Each difference is a problem naming
 /// the path, the expected and the actual value.
 pub fn matches(expected: &Value, actual: Option<&Value>, path: &str, problems: &mut Vec<String>) {
     let show = |v: Option<&Value>| v.map_or("nothing".to_string(), |v| v.to_string());
     match (expected, actual) {
         (Value::String(s), Some(a)) if s == "{any}" && !a.is_null() => {}
+        (Value::String(s), None | Some(Value::Null)) if s == "{none}" => {}
+        (Value::String(s), Some(a)) if s == "{none}" => problems.push(format!("{path}: expected none, got {a}")),
         (Value::Object(fields), Some(Value::Object(got))) => {
             for (key, value) in fields {
                 matches(value, got.get(key), &format!("{path}.{key}"), problems);
@@ -128,5 +131,12 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         matches(&json!({"price": 30, "orderId": "O1", "list": [1]}), Some(&actual), "body", &mut problems);
         assert_eq!(problems, vec!["body.list: expected 1 items, got 2", "body.orderId: expected \"O1\", got nothing", "body.price: expected 30, got 20.0"]);
+        let mut problems = Vec::new();
+        matches(&json!({"orderId": "{none}", "gone": "{none}"}), Some(&json!({"orderId": null})), "ticket", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        matches(&json!({"id": "{none}"}), Some(&actual), "ticket", &mut problems);
+        assert_eq!(problems, vec!["ticket.id: expected none, got \"T1\""]);
+        assert_eq!(resolve("{none}", &names).unwrap(), "{none}");
+        assert!(references("{none}").is_empty());
     }
 }

@@ -224,6 +224,22 @@ pub fn writes<'a>(entries: &'a [Entry<Obs>]) -> impl Iterator<Item = (&'a Entry<
     })
 }
 
+/// The latest document of `kind` that `store` wrote at or before `until` for which
+/// `hit` holds: a record's state at a virtual time.
+pub fn latest_doc<'a>(
+    entries: &'a [Entry<Obs>],
+    store: &str,
+    kind: &str,
+    until: std::time::Duration,
+    hit: impl Fn(&Snapshot) -> bool,
+) -> Option<&'a Snapshot> {
+    writes(entries)
+        .take_while(|(e, ..)| e.time <= until)
+        .filter(|(_, s, _, doc)| *s == store && doc.kind() == kind && hit(doc))
+        .map(|(.., doc)| doc)
+        .last()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

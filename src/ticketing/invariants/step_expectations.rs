@@ -192,28 +192,16 @@ fn step_problems(facts: &Facts, index: usize, expect: &StepExpect) -> Vec<String
 /// The latest document of `e.kind` in `e.store` at or before `e.at`, found by id or
 /// by the fields of `where`.
 fn record_at(entries: &[Entry<Obs>], e: &RecordExpectation, id: Option<&str>, find_where: Option<&Value>) -> Option<Value> {
-    let mut found = None;
-    for entry in entries.iter().take_while(|x| x.time <= e.at.0) {
-        if entry.store_call().map(|(store, _)| store) != Some(e.store.as_str()) {
-            continue;
+    let hit = |doc: &crate::ticketing::domain::Snapshot| match (id, find_where) {
+        (Some(id), _) => doc.key() == id,
+        (None, Some(w)) => {
+            let mut mismatch = Vec::new();
+            matches(w, Some(&doc.fields()), "", &mut mismatch);
+            mismatch.is_empty()
         }
-        for doc in entry.wrote().iter().filter(|d| d.kind() == e.kind) {
-            let fields = doc.fields();
-            let hit = match (id, find_where) {
-                (Some(id), _) => doc.key() == id,
-                (None, Some(w)) => {
-                    let mut mismatch = Vec::new();
-                    matches(w, Some(&fields), "", &mut mismatch);
-                    mismatch.is_empty()
-                }
-                (None, None) => false,
-            };
-            if hit {
-                found = Some(fields);
-            }
-        }
-    }
-    found
+        (None, None) => false,
+    };
+    super::latest_doc(entries, &e.store, &e.kind, e.at.0, hit).map(|doc| doc.fields())
 }
 
 fn record_problems(facts: &Facts, entries: &[Entry<Obs>], e: &RecordExpectation) -> Vec<String> {

@@ -441,6 +441,19 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// A scenario with every setting at its default (as-built, one instance of each
+    /// service, no users, no faults): the start of a scenario built in Rust.
+    pub fn named(name: &str) -> Scenario {
+        let scenario = Scenario::parse("(built in Rust)", &format!("name = {}", toml::Value::String(name.to_string())));
+        scenario.unwrap_or_else(|e| unreachable!("a scenario with only a name is valid: {e}"))
+    }
+
+    /// Validates a scenario built or changed in Rust, as `parse` validates a file's;
+    /// `file` names it in the error (whose `key` is the setting's path).
+    pub fn check(&self, file: &str) -> Result<(), ScenarioError> {
+        self.validate().map_err(|(path, message)| ScenarioError { file: file.to_string(), line: None, key: Some(path.join(".")), message })
+    }
+
     /// The flaws of this scenario: its preset, plus and minus its lists (names that are
     /// not flaws are ignored here; validation rejects them).
     pub fn flaws(&self) -> Flaws {

@@ -12,7 +12,7 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: Dur,
@@ -124,6 +124,22 @@ pub struct RecordExpectation {
     pub absent: bool,
 }
 
+/// A JSON value as TOML; `null` (which TOML cannot hold) becomes the string
+/// `"\u{0}null"`, which validation rejects by name.
+fn toml_of(value: serde_json::Value) -> toml::Value {
+    match value {
+        serde_json::Value::Null => toml::Value::String(NULL.to_string()),
+        serde_json::Value::Bool(b) => toml::Value::Boolean(b),
+        serde_json::Value::Number(n) => n.as_i64().map_or_else(|| toml::Value::Float(n.as_f64().unwrap_or(f64::NAN)), toml::Value::Integer),
+        serde_json::Value::String(s) => toml::Value::String(s),
+        serde_json::Value::Array(items) => toml::Value::Array(items.into_iter().map(toml_of).collect()),
+        serde_json::Value::Object(fields) => toml::Value::Table(fields.into_iter().map(|(k, v)| (k, toml_of(v))).collect()),
+    }
+}
+
+/// What a JSON `null` given to a step builder becomes (see [`Step::body`]).
+pub const NULL: &str = "\u{0}null";
+
 /// What a step does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind<'a> {
@@ -156,6 +172,56 @@ impl Step {
                 Some(e)
             }
         }
+    }
+
+    /// A step at virtual time `at`, to be completed with the builder methods below
+    /// (a scenario built in Rust is checked by [`super::Scenario::check`]).
+    pub fn at(at: std::time::Duration) -> Step {
+        Step { at: Dur(at), ..Step::default() }
+    }
+
+    /// Signed in as `user`.
+    pub fn user(mut self, user: &str) -> Step {
+        self.user = Some(user.to_string());
+        self
+    }
+
+    /// Sent with no session.
+    pub fn signed_out(mut self) -> Step {
+        self.signed_out = true;
+        self
+    }
+
+    /// A request written in full: `"METHOD /path"`, the path may hold `{NAME}`.
+    pub fn request(mut self, request: &str) -> Step {
+        self.request = Some(request.to_string());
+        self
+    }
+
+    /// An event published into the broker as if a service had, with this payload.
+    pub fn publish(mut self, subject: &str, data: serde_json::Value) -> Step {
+        self.publish = Some(subject.to_string());
+        self.data = Some(toml_of(data));
+        self
+    }
+
+    /// The request's JSON body (TOML has no null: a `null` anywhere in it is refused
+    /// when the scenario is checked, as it would be in a file).
+    pub fn body(mut self, body: serde_json::Value) -> Step {
+        self.body = Some(toml_of(body));
+        self
+    }
+
+    /// Names the record the step creates (and the step in reports).
+    pub fn name(mut self, name: &str) -> Step {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// What the step expects.
+    pub fn expect(mut self, expect: StepExpect) -> Step {
+        self.expect = Some(expect);
+        self
     }
 
     /// How the step is shown in reports: its name, or its user, what it does and when.

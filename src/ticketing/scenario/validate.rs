@@ -189,7 +189,9 @@ impl Scenario {
             }
             Op::UpdateTicket => {
                 need(step.ticket.is_some(), "ticket", "the ticket's name")?;
-                need(step.price.is_some() || step.title.is_some(), "price", "a new price or title")?;
+                // The route requires both (a request with one of them is written in full).
+                need(step.title.is_some(), "title", "a title (the route requires title and price)")?;
+                need(step.price.is_some(), "price", "a price (the route requires title and price)")?;
             }
             Op::ShowTicket | Op::CreateOrder => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
             Op::CancelOrder | Op::PayOrder => need(step.order.is_some(), "order", "the order's name")?,
@@ -218,6 +220,7 @@ impl Scenario {
         };
         refers_to_earlier(route, names).map_err(|m| ("request".to_string(), m))?;
         if let Some(body) = &step.body {
+            no_null(body).map_err(|m| ("body".to_string(), m))?;
             refers_to_earlier(&body.to_string(), names).map_err(|m| ("body".to_string(), m))?;
         }
         let shape = crate::ticketing::script::resolve(route, &|_| Some("X1".into())).unwrap_or_default();
@@ -237,6 +240,7 @@ impl Scenario {
             return Err(("publish".into(), format!("unknown subject {subject:?}; allowed: {}", allowed.join(", "))));
         }
         if let Some(data) = &step.data {
+            no_null(data).map_err(|m| ("data".to_string(), m))?;
             refers_to_earlier(&data.to_string(), names).map_err(|m| ("data".to_string(), m))?;
         }
         Ok(())
@@ -355,6 +359,20 @@ fn refers_to_earlier(text: &str, names: &BTreeSet<&str>) -> Result<(), String> {
         if !names.contains(name) {
             return Err(format!("{{{name}}} is not named by an earlier step; names so far: {names:?}"));
         }
+    }
+    Ok(())
+}
+
+/// A step built in Rust from JSON holding `null` (see [`super::steps::Step::body`]).
+fn no_null(value: &toml::Value) -> Result<(), String> {
+    let has_null = match value {
+        toml::Value::String(s) => s == super::steps::NULL,
+        toml::Value::Array(items) => items.iter().any(|v| no_null(v).is_err()),
+        toml::Value::Table(fields) => fields.values().any(|v| no_null(v).is_err()),
+        _ => false,
+    };
+    if has_null {
+        return Err("null is not allowed (TOML has none): leave the field out instead".into());
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::ticketing::common::nats::Listener;
 use crate::ticketing::common::outbox::{HasOutbox, Outbox};
 use crate::ticketing::common::store::{Collection, Db, StoreError};
 use crate::ticketing::common::{bad_request, new_id, not_authorized, not_found, require_auth, validate, HandlerError};
-use crate::ticketing::domain::{self, micros, Event, Id, OrderStatus, Snapshot, Subject};
+use crate::ticketing::domain::{self, js_number, micros, Event, Id, OrderStatus, Snapshot, Subject};
 use crate::ticketing::flaws::{Flaw, Flaws};
 use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
 use serde_json::{json, Value};
@@ -66,7 +66,7 @@ crate::impl_doc!(ReplicaTicket, |r| Snapshot::TicketReplica { id: r.id.clone(), 
 
 impl ReplicaTicket {
     fn json(&self) -> Value {
-        json!({ "id": self.id, "title": self.title, "price": self.price, "version": self.version })
+        json!({ "id": self.id, "title": self.title, "price": js_number(self.price), "version": self.version })
     }
 }
 

@@ -8,7 +8,7 @@ use crate::ticketing::common::nats::Listener;
 use crate::ticketing::common::outbox::{HasOutbox, Outbox};
 use crate::ticketing::common::store::{Collection, Db, Row, StoreError, Table};
 use crate::ticketing::common::{bad_request, new_id, not_authorized, not_found, require_auth, validate, HandlerError};
-use crate::ticketing::domain::{self, Event, Id, Snapshot, Subject};
+use crate::ticketing::domain::{self, js_number, Event, Id, Snapshot, Subject};
 use crate::ticketing::flaws::{Flaw, Flaws};
 use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
 use serde_json::{json, Value};
@@ -51,7 +51,7 @@ crate::impl_doc!(Ticket, |t| Snapshot::Ticket {
 impl Ticket {
     /// The ticket as the routes answer it (`ticket.toJSON()`).
     pub fn json(&self) -> Value {
-        let mut body = json!({ "id": self.id, "title": self.title, "price": self.price, "userId": self.user_id, "version": self.version });
+        let mut body = json!({ "id": self.id, "title": self.title, "price": js_number(self.price), "userId": self.user_id, "version": self.version });
         if let Some(order) = &self.order_id {
             body["orderId"] = json!(order);
         }

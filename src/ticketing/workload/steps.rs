@@ -27,7 +27,7 @@ fn op_request(op: Op, step: &Step, names: &dyn Fn(&str) -> Option<Id>) -> Result
         Op::UpdateTicket => Req::new(
             Method::Put,
             format!("/api/tickets/{}", id(&step.ticket)?),
-            json!({ "title": step.title.clone().unwrap_or_else(|| "concert".into()), "price": step.price.unwrap_or(0) }),
+            json!({ "title": step.title.clone().unwrap_or_default(), "price": step.price.unwrap_or(0) }),
         ),
         Op::ShowTicket => Req::new(Method::Get, format!("/api/tickets/{}", id(&step.ticket)?), Value::Null),
         Op::CreateOrder => Req::new(Method::Post, "/api/orders", json!({ "ticketId": id(&step.ticket)? })),
