@@ -11,7 +11,7 @@ use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Fabric, NodeIdx};
 use ticketsim::harness::history::StoresOnly;
 use ticketsim::harness::nemesis::NemesisConfig;
 use ticketsim::harness::store::{Journal, Store};
-use ticketsim::harness::system::{Check, Invariant, InvariantKind, NetworkOptions, Reproduce, SimOptions, Simplification, System, Violation};
+use ticketsim::harness::system::{Budget, Check, Invariant, InvariantKind, NetworkOptions, Reproduce, SimOptions, Simplification, System, Violation};
 use ticketsim::harness::world::{NodeRole, WorldBuilder};
 
 #[derive(Clone, Debug)]
@@ -153,7 +153,8 @@ impl System for Replicated {
             swarm: false,
         };
         let network = NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) };
-        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), spare_serving_nodes: false, not_judged: vec![] }
+        let budget = Budget { virtual_time: ms(60_000), events: 1_000_000 };
+        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), spare_serving_nodes: false, not_judged: vec![], budget }
     }
 
     fn build(s: &RegisterScenario, world: &mut WorldBuilder<Msg, StoresOnly<Value>>) -> Arc<Self> {
@@ -252,5 +253,5 @@ fn main() {
         println!("seed {} shrunk from {} to {} messages: {:?}", seeds[0].seed, shrunk.before.messages, shrunk.after.messages, shrunk.scenario);
     }
     let divergences = ticketsim::harness::determinism::check::<Replicated>(&buggy, 0..20, 2, &Default::default());
-    println!("determinism over seeds 0..20: {} divergences", divergences.len());
+    println!("determinism over seeds 0..20: {} divergences", divergences.count);
 }

@@ -1,9 +1,8 @@
 //! `ticketsim check-determinism`: each seed run twice (the second checked draw for draw
 //! against the first) and once in a parallel sweep; the first divergence, if any.
 
-use super::{load, parse_range, Format, ScenarioArgs};
-use crate::harness::determinism::{self, Divergence, Event};
-use crate::harness::explore::default_jobs;
+use super::{jobs, load, parse_range, sweep_code, Format, ScenarioArgs};
+use crate::harness::determinism::{self, Event, Report};
 use crate::harness::run::RunOptions;
 use crate::ticketing::Ticketing;
 
@@ -29,28 +28,32 @@ fn show(e: &Option<Event>) -> String {
     }
 }
 
-fn print(count: u64, divergences: &[Divergence]) {
-    if divergences.is_empty() {
-        println!("{count} seeds, each run twice and once in a parallel sweep: no divergence");
+fn print(report: &Report, planned: u64) {
+    if report.partial {
+        println!("PARTIAL: interrupted after {} of {planned} seeds", report.seeds);
     }
-    for d in divergences.iter().take(10) {
+    if report.count == 0 {
+        println!("{} seeds, each run twice and once in a parallel sweep: no divergence", report.seeds);
+    }
+    for d in report.divergences.iter().take(10) {
         let label = if d.against == "second run" { "second" } else { "parallel" };
         println!("seed {} diverges from the {}:\n  first run: {}\n  {label:<9}: {}", d.seed, d.against, show(&d.first), show(&d.other));
     }
-    if divergences.len() > 10 {
-        println!("... and {} more divergences", divergences.len() - 10);
+    if report.count > 10 {
+        println!("... and {} more divergences", report.count - 10);
     }
 }
 
 pub(crate) fn execute(args: DeterminismArgs) -> Result<i32, String> {
     let loaded = load(&args.scenario)?;
     let seeds = parse_range(&args.seeds)?;
-    let count = seeds.end - seeds.start;
+    let (planned, jobs) = (seeds.end - seeds.start, jobs(args.jobs)?);
     let options = RunOptions { plant_nondeterminism: args.plant_nondeterminism, ..Default::default() };
-    let divergences = determinism::check::<Ticketing>(&loaded.scenario, seeds, args.jobs.unwrap_or_else(default_jobs), &options);
+    super::handle_ctrl_c();
+    let report = determinism::check::<Ticketing>(&loaded.scenario, seeds, jobs, &options);
     match args.format {
-        Format::Json => println!("{}", serde_json::json!({"seeds": count, "divergences": divergences})),
-        Format::Text => print(count, &divergences),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+        Format::Text => print(&report, planned),
     }
-    Ok((!divergences.is_empty()) as i32)
+    Ok(sweep_code((report.count > 0) as i32))
 }

@@ -1,7 +1,7 @@
 //! `ticketsim diagram`: a run's messages as Mermaid text and a self-contained HTML/SVG
 //! space-time diagram, with the violating records marked.
 
-use super::{load, run_scenario, write_file, FilterArgs, ScenarioArgs};
+use super::{check_dir, load, run_scenario, safe_file_name, write_file, FilterArgs, ScenarioArgs};
 use crate::harness::run::RunOptions;
 use crate::report::diagram::Diagram;
 use std::path::PathBuf;
@@ -27,13 +27,15 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
         return Err("diagram needs --seed N (or a reproduction file)".into());
     }
     let filter = args.filter.filter()?;
+    let shown_seed = args.seed.or(scenario.reproduce.as_ref().map(|r| r.seed)).unwrap_or_default();
+    let dir = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("diagram-{}-{shown_seed}", scenario.name))));
+    check_dir("out", &dir)?;
     let (seed, outcome) = run_scenario(scenario, args.seed, &RunOptions { record_messages: true, keep_history: true, ..Default::default() });
+    super::matched_something(&filter, &outcome)?;
     let Some(history) = outcome.history.as_ref() else {
         return Err(format!("seed {seed} panicked before a history was kept: {}", outcome.panic.unwrap_or_default()));
     };
     let diagram = Diagram::build(&history.entries(), &outcome.violations, &outcome.nodes, &filter);
-    let dir = args.out.unwrap_or_else(|| PathBuf::from(format!("diagram-{}-{seed}", scenario.name)));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let title = format!("{} seed {seed}", scenario.name);
     write_file(&dir.join("diagram.mmd"), &diagram.mermaid())?;
     write_file(&dir.join("diagram.html"), &diagram.html(&title))?;

@@ -1,8 +1,8 @@
 //! `ticketsim explore`: a sweep of many seeds; failing seeds grouped by invariant and
 //! by bug fingerprint; JUnit and a regression corpus on request.
 
-use super::{load, parse_range, write_file, Format, ScenarioArgs};
-use crate::harness::explore::{default_jobs, explore_with, ExploreOptions, ExploreSummary};
+use super::{check_dir, check_file, jobs, load, parse_range, safe_file_name, sweep_code, write_file, Format, ScenarioArgs};
+use crate::harness::explore::{explore_with, ExploreOptions, ExploreSummary, SeedPlan};
 use std::io::IsTerminal;
 use crate::report;
 use crate::ticketing::{Scenario, Ticketing};
@@ -49,14 +49,22 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
     let (scenario, overrides, path) = (&loaded.scenario, &loaded.overrides, &loaded.path);
     let options = ExploreOptions {
         seeds: parse_range(&args.seeds)?,
-        jobs: args.jobs.unwrap_or_else(default_jobs),
+        jobs: jobs(args.jobs)?,
         shard: args.shard.as_deref().map(parse_shard).transpose()?,
         fail_fast: args.fail_fast,
         keep_trace_hashes: false,
     };
-    if options.jobs == 0 {
-        return Err("--jobs 0: at least one job is needed".into());
+    if SeedPlan::of(&options).is_empty() {
+        return Err(format!("--shard {} of --seeds {}: this shard has no seeds; nothing to run", args.shard.as_deref().unwrap_or(""), args.seeds));
     }
+    // An hour of sweeping must not die on a typo in an output path.
+    if let Some(file) = &args.junit {
+        check_file("junit", file)?;
+    }
+    if let Some(dir) = &args.save_failures {
+        check_dir("save-failures", dir)?;
+    }
+    super::handle_ctrl_c();
     let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();
     let mut progress = |summary: &ExploreSummary, total: u64| {
         if show_progress && (summary.seeds_run.is_multiple_of(50) || summary.seeds_run == total) {
@@ -77,13 +85,12 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report::json::explore(scenario, path, overrides, &summary)).map_err(|e| e.to_string())?),
         Format::Text => print!("{}", report::text::explore_text(&summary, path, overrides)),
     }
-    Ok((summary.failing > 0) as i32)
+    Ok(sweep_code((summary.failing > 0) as i32))
 }
 
 /// `explore --save-failures DIR`: a reproduction file for the smallest seed of each
 /// distinct bug, for a regression corpus that `ticketsim run DIR` replays.
 fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut written = std::collections::BTreeSet::new();
     for group in summary.groups.values() {
         let key = (group.invariant.clone(), group.smallest.seed);
@@ -97,7 +104,7 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
             fingerprint: Some(group.fingerprint.clone()),
             choices: None,
         });
-        let file = dir.join(format!("{}-{}-seed{}.toml", scenario.name, group.invariant, group.smallest.seed));
+        let file = dir.join(safe_file_name(&format!("{}-{}-seed{}.toml", scenario.name, group.invariant, group.smallest.seed)));
         write_file(&file, &repro.to_file()?)?;
     }
     Ok(())

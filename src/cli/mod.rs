@@ -7,6 +7,7 @@ mod determinism;
 mod diagram;
 mod explore;
 mod list;
+mod output;
 mod replay;
 mod run;
 mod selftest;
@@ -19,6 +20,8 @@ use crate::ticketing::flaws::{Flaw, Preset};
 use crate::ticketing::{Scenario, Ticketing};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
+
+pub(crate) use output::{check_dir, check_file, jobs, safe_file_name, write_file};
 
 #[derive(Parser)]
 #[command(name = "ticketsim", version, about = "Deterministic simulator of the event-driven ticketing microservices")]
@@ -64,8 +67,32 @@ pub(crate) struct FilterArgs {
 
 impl FilterArgs {
     pub fn filter(self) -> Result<TraceFilter, String> {
-        Ok(TraceFilter { from: virtual_time("from", &self.from)?, until: virtual_time("until", &self.until)?, node: self.node, record: self.record })
+        let filter = TraceFilter { from: virtual_time("from", &self.from)?, until: virtual_time("until", &self.until)?, node: self.node, record: self.record };
+        if let (Some(from), Some(until)) = (filter.from, filter.until) {
+            if from > until {
+                return Err(format!("--from {} is after --until {}: nothing can match", crate::harness::fmt_time(from), crate::harness::fmt_time(until)));
+            }
+        }
+        Ok(filter)
     }
+}
+
+/// A filter that matched nothing in a run is an error, not an empty trace.
+pub(crate) fn matched_something(filter: &TraceFilter, outcome: &RunOutcome<Ticketing>) -> Result<(), String> {
+    let Some(history) = &outcome.history else { return Ok(()) };
+    if filter.is_empty() || history.entries().iter().any(|e| filter.matches(e)) {
+        return Ok(());
+    }
+    let what: Vec<String> = [
+        filter.node.as_ref().map(|n| format!("--node {}", crate::harness::echo(n))),
+        filter.record.as_ref().map(|r| format!("--record {}", crate::harness::echo(r))),
+        filter.from.map(|t| format!("--from {}", crate::harness::fmt_time(t))),
+        filter.until.map(|t| format!("--until {}", crate::harness::fmt_time(t))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    Err(format!("{}: nothing in seed {} matches (its nodes: {})", what.join(" "), outcome.seed, outcome.nodes.join(", ")))
 }
 
 #[derive(Subcommand)]
@@ -88,6 +115,32 @@ enum Command {
     Selftest(selftest::SelftestArgs),
     /// Benchmark the reference scenarios against a bare madsim ping-pong
     Bench(bench::BenchArgs),
+}
+
+/// The exit code of a command stopped by Ctrl-C (128 + SIGINT), after it printed and
+/// wrote what it had, marked partial.
+pub const INTERRUPTED: i32 = 130;
+
+/// For the sweeps (explore, selftest, check-determinism): on the first Ctrl-C they
+/// stop starting seeds and report what ran; on the second, the process exits at once.
+/// Other commands keep the default (Ctrl-C ends them).
+pub(crate) fn handle_ctrl_c() {
+    let _ = ctrlc::set_handler(|| {
+        if crate::harness::interrupt::stop_requested() {
+            std::process::exit(INTERRUPTED);
+        }
+        eprintln!("\ninterrupted: finishing the seeds running, then reporting what ran (Ctrl-C again to quit at once)");
+        crate::harness::interrupt::request_stop();
+    });
+}
+
+/// The exit code of a sweep: [`INTERRUPTED`] when it was stopped early.
+pub(crate) fn sweep_code(code: i32) -> i32 {
+    if crate::harness::interrupt::stop_requested() {
+        INTERRUPTED
+    } else {
+        code
+    }
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -113,7 +166,7 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", crate::harness::bounded(&message));
             2
         }
     }
@@ -174,7 +227,7 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
 
 pub(crate) fn virtual_time(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, String> {
     text.as_deref()
-        .map(|t| crate::ticketing::scenario::parse_duration(t).ok_or_else(|| format!("--{flag} {t}: write a virtual time like 2s, 2.014s or 1500ms")))
+        .map(|t| crate::ticketing::scenario::parse_duration(t).ok_or_else(|| format!("--{flag} {}: write a virtual time like 2s, 2.014s or 1500ms (at most {}s)", crate::harness::echo(t), crate::ticketing::scenario::MAX_DURATION.as_secs())))
         .transpose()
 }
 
@@ -224,11 +277,6 @@ impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
             None => write!(w, "{:>11}", "-"),
         }
     }
-}
-
-/// Writes a report file.
-pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The scenario files under `scenarios/`, with their descriptions.

@@ -28,8 +28,9 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
         return Err("replay needs --seed N (or a reproduction file)".into());
     }
     super::init_tracing();
-    let options = RunOptions { trace: Some(filter), record_messages: args.messages, keep_history: true, ..Default::default() };
+    let options = RunOptions { trace: Some(filter.clone()), record_messages: args.messages, keep_history: true, ..Default::default() };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
+    super::matched_something(&filter, &outcome)?;
     println!("{}", report::text::run_table(&outcome, scenario));
     if outcome.failed() {
         println!("{}", report::text::violations_table(&outcome.violations, 50));

@@ -43,6 +43,8 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 fabric: outcome.fabric,
                 nemesis: outcome.nemesis,
                 trace_hash: outcome.trace_hash.map_or(String::new(), |h| format!("{h:016x}")),
+                events: outcome.events,
+                budget_events: scenario.budget().events,
                 liveness: &outcome.liveness,
                 violations: &outcome.violations,
                 replay,
@@ -74,17 +76,28 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
 }
 
 /// `run DIR`: every scenario or reproduction file in a directory (a regression corpus).
+/// An invalid file is reported and the others still run; the exit code is the worst:
+/// 2 if a file was invalid, else 1 if one still fails, else 0. No file is an error.
 fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.scenario)
         .map_err(|e| format!("{}: {e}", args.scenario))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
+    if paths.is_empty() {
+        return Err(format!("{}: no .toml file in this directory; nothing to run", args.scenario));
+    }
     paths.sort();
     let mut results = Vec::new();
     for path in &paths {
         let file = ScenarioArgs { scenario: path.display().to_string(), ..args.clone() };
-        let loaded = load(&file)?;
+        let loaded = match load(&file) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                results.push(serde_json::json!({ "file": path.display().to_string(), "error": crate::harness::bounded(&error) }));
+                continue;
+            }
+        };
         let (seed, outcome) = run_scenario(&loaded.scenario, None, &RunOptions::default());
         let mut violated: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
         violated.sort();
@@ -98,18 +111,23 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
     }
     let violated = |r: &serde_json::Value| r["violated"].as_array().map(Vec::len).unwrap_or(0);
     let failing = results.iter().filter(|r| violated(r) > 0).count();
+    let invalid = results.iter().filter(|r| r.get("error").is_some()).count();
     match format {
-        Format::Json => println!("{}", serde_json::json!({"files": results, "failing": failing})),
+        Format::Json => println!("{}", serde_json::json!({"files": results, "failing": failing, "invalid": invalid})),
         Format::Text => {
             for r in &results {
                 let names: Vec<&str> = r["violated"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
-                let state = if names.is_empty() { "passes".to_string() } else { format!("violates {}", names.join(", ")) };
+                let state = match r["error"].as_str() {
+                    Some(error) => format!("INVALID: {error}"),
+                    None if names.is_empty() => "passes".to_string(),
+                    None => format!("violates {}", names.join(", ")),
+                };
                 println!("{:<60} seed {:<8} {state}", r["file"].as_str().unwrap_or(""), r["seed"]);
             }
-            println!("{} files, {failing} still failing", results.len());
+            println!("{} files, {failing} still failing, {invalid} invalid", results.len());
         }
     }
-    Ok((failing > 0) as i32)
+    Ok(if invalid > 0 { 2 } else { (failing > 0) as i32 })
 }
 
 /// Whether a run shows the bug its reproduction file names: the invariant and, when the

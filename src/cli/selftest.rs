@@ -1,8 +1,7 @@
 //! `ticketsim selftest`: every flaw against the invariant expected to catch it, and
 //! every scenario hardened, which must stay clean.
 
-use super::{write_file, Format};
-use crate::harness::explore::default_jobs;
+use super::{check_file, jobs, sweep_code, write_file, Format};
 use crate::ticketing::selftest::{render, selftest, SelftestOptions};
 use std::path::PathBuf;
 
@@ -34,9 +33,13 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
         budget: args.seeds,
         trials: args.trials,
         hardened_seeds: args.hardened_seeds,
-        jobs: args.jobs.unwrap_or_else(default_jobs).max(1),
+        jobs: jobs(args.jobs)?,
         scenarios_dir: "scenarios".into(),
     };
+    if let Some(file) = &args.junit {
+        check_file("junit", file)?;
+    }
+    super::handle_ctrl_c();
     let report = selftest(&options)?;
     if let Some(file) = &args.junit {
         write_file(file, &crate::report::junit::selftest_xml(&report))?;
@@ -45,5 +48,5 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
         Format::Text => print!("{}", render(&report)),
     }
-    Ok((!report.passed()) as i32)
+    Ok(sweep_code((!report.passed()) as i32))
 }

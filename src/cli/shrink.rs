@@ -1,7 +1,7 @@
 //! `ticketsim shrink`: a failing seed cut down to a small reproduction file that
 //! `ticketsim run FILE` replays.
 
-use super::{load, write_file, Format, ScenarioArgs};
+use super::{check_file, load, safe_file_name, write_file, Format, ScenarioArgs};
 use crate::ticketing::Ticketing;
 use std::path::PathBuf;
 
@@ -17,9 +17,9 @@ pub(crate) struct ShrinkArgs {
     /// Where to write the reproduction (default: repro-<scenario>-<seed>.toml)
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Most runs to spend
-    #[arg(long, default_value_t = 20000)]
-    budget: usize,
+    /// Most runs to spend (1 to 1000000)
+    #[arg(long, default_value_t = 20000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    budget: u32,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -28,8 +28,9 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
     let loaded = load(&args.scenario)?;
     let scenario = &loaded.scenario;
     let seed = args.seed;
-    let shrunk = crate::harness::shrink::shrink::<Ticketing>(scenario, seed, args.invariant.as_deref(), args.budget)?;
-    let out = args.out.unwrap_or_else(|| PathBuf::from(format!("repro-{}-{seed}.toml", scenario.name)));
+    let out = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("repro-{}-{seed}.toml", scenario.name))));
+    check_file("out", &out)?;
+    let shrunk = crate::harness::shrink::shrink::<Ticketing>(scenario, seed, args.invariant.as_deref(), args.budget as usize)?;
     write_file(&out, &shrunk.scenario.to_file()?)?;
     match args.format {
         Format::Json => println!(

@@ -56,37 +56,60 @@ fn twice<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> 
     (events(first), events(second))
 }
 
-/// Checks every seed of `seeds`; returns the divergences found. Memory stays flat: a
+/// Most divergences kept (the smallest seeds'); the rest are counted.
+pub const MAX_DIVERGENCES: usize = 100;
+
+/// What a determinism check found.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// The seeds checked.
+    pub seeds: u64,
+    /// The first divergences, by seed (at most [`MAX_DIVERGENCES`]).
+    pub divergences: Vec<Divergence>,
+    /// How many divergences there were in all.
+    pub count: u64,
+    /// Stopped early (see [`super::interrupt`]).
+    pub partial: bool,
+}
+
+/// Checks every seed of `seeds`. Memory stays flat: seeds are handed out lazily, and a
 /// seed's histories are compared and dropped before the next seed's are made.
-pub fn check<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, options: &RunOptions) -> Vec<Divergence> {
-    let jobs = jobs.max(1) as u64;
-    let next = AtomicU64::new(seeds.start);
-    let (tx, rx) = mpsc::sync_channel::<(u64, Vec<Event>)>(jobs as usize);
-    let mut divergences = Vec::new();
+pub fn check<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, options: &RunOptions) -> Report {
+    let plan = super::explore::SeedPlan::of(&super::explore::ExploreOptions::new(seeds));
+    let jobs = jobs.clamp(1, plan.len().max(1) as usize);
+    let next = AtomicU64::new(0);
+    let (tx, rx) = mpsc::sync_channel::<(u64, Vec<Event>)>(jobs);
+    let mut kept: std::collections::BTreeMap<(u64, &'static str), Divergence> = Default::default();
+    let mut report = Report::default();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            let (tx, next, seeds) = (tx.clone(), &next, seeds.clone());
-            scope.spawn(move || loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds.end {
-                    break;
-                }
-                let outcome = run_seed::<S>(scenario, seed, &RunOptions { keep_history: true, ..options.clone() });
-                if tx.send((seed, events(outcome))).is_err() {
-                    break;
+            let (tx, next) = (tx.clone(), &next);
+            scope.spawn(move || {
+                while !super::interrupt::stop_requested() {
+                    let Some(seed) = plan.seed(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                    let outcome = run_seed::<S>(scenario, seed, &RunOptions { keep_history: true, ..options.clone() });
+                    if tx.send((seed, events(outcome))).is_err() {
+                        break;
+                    }
                 }
             });
         }
         drop(tx);
         for (seed, parallel) in rx {
+            report.seeds += 1;
             let (first, second) = twice::<S>(scenario, seed, options);
             for (against, other) in [("second run", &second), ("parallel sweep", &parallel)] {
                 if let Some((a, b)) = first_difference(&first, other) {
-                    divergences.push(Divergence { seed, against, first: a, other: b });
+                    report.count += 1;
+                    kept.insert((seed, against), Divergence { seed, against, first: a, other: b });
+                    if kept.len() > MAX_DIVERGENCES {
+                        kept.pop_last();
+                    }
                 }
             }
         }
     });
-    divergences.sort_by_key(|d| d.seed);
-    divergences
+    report.divergences = kept.into_values().collect();
+    report.partial = report.seeds < plan.len() && super::interrupt::stop_requested();
+    report
 }

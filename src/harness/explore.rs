@@ -58,6 +58,9 @@ pub struct ExploreSummary {
     pub fabric: FabricCounters,
     pub nemesis: NemesisCounters,
     pub virtual_time: Duration,
+    /// The most events and the longest virtual time of one seed (for setting limits).
+    pub max_events: u64,
+    pub max_virtual_time: Duration,
     pub wall: Duration,
     /// Trace hash of every seed run, by seed.
     pub trace_hashes: BTreeMap<u64, u64>,
@@ -65,6 +68,10 @@ pub struct ExploreSummary {
     pub groups: BTreeMap<String, BugGroup>,
     /// Seeds whose fingerprints did not fit in `groups` (past [`MAX_GROUPS`]).
     pub ungrouped: u64,
+    /// The seeds the sweep planned to run.
+    pub planned: u64,
+    /// The sweep was stopped early (see [`super::interrupt`]): it ran fewer seeds than planned.
+    pub partial: bool,
 }
 
 /// One distinct bug: its fingerprint, how many seeds hit it, and the smallest of them.
@@ -83,10 +90,12 @@ pub const MAX_GROUPS: usize = 500;
 struct Finished {
     seed: u64,
     violations: Vec<super::system::Violation>,
-    liveness_judged: bool,
+    /// Liveness not judged because the system was still working near the end.
+    unsettled: bool,
     fabric: FabricCounters,
     nemesis: NemesisCounters,
     end: Duration,
+    events: u64,
     trace_hash: Option<u64>,
 }
 
@@ -94,11 +103,12 @@ impl Finished {
     fn of<S: System>(outcome: super::run::RunOutcome<S>) -> Self {
         Finished {
             seed: outcome.seed,
-            liveness_judged: outcome.liveness.judged(),
+            unsettled: matches!(outcome.liveness, super::run::Liveness::NotJudged { .. }),
             violations: outcome.violations,
             fabric: outcome.fabric,
             nemesis: outcome.nemesis,
             end: outcome.end,
+            events: outcome.events,
             trace_hash: outcome.trace_hash,
         }
     }
@@ -155,7 +165,9 @@ impl ExploreSummary {
         self.fabric += outcome.fabric;
         self.nemesis += outcome.nemesis;
         self.virtual_time += outcome.end;
-        self.liveness_not_judged += (!outcome.liveness_judged) as u64;
+        self.max_events = self.max_events.max(outcome.events);
+        self.max_virtual_time = self.max_virtual_time.max(outcome.end);
+        self.liveness_not_judged += outcome.unsettled as u64;
         if keep_trace_hashes {
             self.trace_hashes.insert(outcome.seed, outcome.trace_hash.unwrap_or_default());
         }
@@ -229,7 +241,7 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
         for _ in 0..jobs {
             let (tx, next, stop) = (tx.clone(), &next, &stop);
             scope.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::Relaxed) && !super::interrupt::stop_requested() {
                     let Some(seed) = plan.seed(next.fetch_add(1, Ordering::Relaxed)) else { break };
                     let run = RunOptions { hash_trace: options.keep_trace_hashes, ..RunOptions::default() };
                     if tx.send(Finished::of(run_seed::<S>(scenario, seed, &run))).is_err() {
@@ -253,6 +265,8 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
     summary.failing_seeds = failing;
     summary.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
     summary.wall = started.elapsed();
+    summary.planned = plan.len();
+    summary.partial = summary.seeds_run < plan.len() && super::interrupt::stop_requested();
     summary
 }
 

@@ -90,6 +90,7 @@ struct State<M> {
     config: FabricConfig,
     counters: FabricCounters,
     next_message_id: u64,
+    last_send: std::time::Duration,
 }
 
 /// The fabric; cheap to clone.
@@ -107,7 +108,7 @@ impl<M> Clone for Fabric<M> {
 
 impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     pub fn new(config: FabricConfig, choices: Choices, observer: Option<Observer>) -> Self {
-        let state = State { slots: Vec::new(), cuts: BTreeMap::new(), config, counters: FabricCounters::default(), next_message_id: 0 };
+        let state = State { slots: Vec::new(), cuts: BTreeMap::new(), config, counters: FabricCounters::default(), next_message_id: 0, last_send: std::time::Duration::ZERO };
         Fabric { state: Arc::new(Mutex::new(state)), choices, observer }
     }
 
@@ -179,6 +180,11 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         self.state.lock().unwrap().counters
     }
 
+    /// When the last message was sent.
+    pub fn last_send(&self) -> std::time::Duration {
+        self.state.lock().unwrap().last_send
+    }
+
     pub fn set_config(&self, config: FabricConfig) {
         self.state.lock().unwrap().config = config;
     }
@@ -195,6 +201,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         let (id, config, faulty) = {
             let mut state = self.state.lock().unwrap();
             state.counters.sent += 1;
+            state.last_send = super::now();
             state.next_message_id += 1;
             let id = state.next_message_id;
             let faulty = !(state.slots[from as usize].reliable || state.slots[to as usize].reliable);

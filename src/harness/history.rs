@@ -194,6 +194,11 @@ impl TraceFilter {
             && self.node.as_deref().is_none_or(|n| entry.mentions(n))
             && self.record.as_deref().is_none_or(|r| entry.mentions(r))
     }
+
+    /// Whether the filter lets everything through.
+    pub fn is_empty(&self) -> bool {
+        self.node.is_none() && self.record.is_none() && self.from.is_none() && self.until.is_none()
+    }
 }
 
 /// The recorded history; cheap to clone, shared by every node of a run.
@@ -202,11 +207,30 @@ pub struct History<O: Observation> {
     /// The virtual time (ns) of the last record that showed progress.
     last_progress: Arc<AtomicU64>,
     trace: Option<Arc<TraceFilter>>,
+    events: Arc<EventBudget>,
+}
+
+/// The run's events (every record but network ones, which are kept only on request,
+/// so the count is the same whatever is recorded) against its budget.
+#[derive(Debug)]
+struct EventBudget {
+    counted: AtomicU64,
+    /// The virtual time (ns) of the last event.
+    last: AtomicU64,
+    limit: AtomicU64,
+    /// Woken when the count reaches the limit.
+    waker: Mutex<Option<std::task::Waker>>,
+}
+
+impl Default for EventBudget {
+    fn default() -> Self {
+        EventBudget { counted: AtomicU64::new(0), last: AtomicU64::new(0), limit: AtomicU64::new(u64::MAX), waker: Mutex::default() }
+    }
 }
 
 impl<O: Observation> Clone for History<O> {
     fn clone(&self) -> Self {
-        History { entries: self.entries.clone(), last_progress: self.last_progress.clone(), trace: self.trace.clone() }
+        History { entries: self.entries.clone(), last_progress: self.last_progress.clone(), trace: self.trace.clone(), events: self.events.clone() }
     }
 }
 
@@ -225,7 +249,34 @@ impl<O: Observation> Default for History<O> {
 impl<O: Observation> History<O> {
     /// A history; with a filter, matching entries are also emitted as tracing events.
     pub fn new(trace: Option<TraceFilter>) -> Self {
-        History { entries: Arc::default(), last_progress: Arc::default(), trace: trace.map(Arc::new) }
+        History { entries: Arc::default(), last_progress: Arc::default(), trace: trace.map(Arc::new), events: Arc::default() }
+    }
+
+    /// Sets the most events the run may record (see [`History::events`]).
+    pub fn set_event_budget(&self, limit: u64) {
+        self.events.limit.store(limit, Ordering::Relaxed);
+    }
+
+    /// Events recorded so far: every record but network ones.
+    pub fn events(&self) -> u64 {
+        self.events.counted.load(Ordering::Relaxed)
+    }
+
+    /// When the last event was recorded.
+    pub fn last_event(&self) -> Duration {
+        Duration::from_nanos(self.events.last.load(Ordering::Relaxed))
+    }
+
+    /// Resolves once the run has recorded as many events as its budget allows.
+    pub fn budget_spent(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let events = self.events.clone();
+        std::future::poll_fn(move |cx| {
+            if events.counted.load(Ordering::Relaxed) >= events.limit.load(Ordering::Relaxed) {
+                return std::task::Poll::Ready(());
+            }
+            *events.waker.lock().unwrap() = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        })
     }
 
     /// Builds a history from hand-made records (for invariant tests).
@@ -255,6 +306,15 @@ impl<O: Observation> History<O> {
         }
         if record.is_progress() {
             self.last_progress.store(time.as_nanos() as u64, Ordering::Relaxed);
+        }
+        if !matches!(record, Record::Net { .. }) {
+            self.events.last.store(time.as_nanos() as u64, Ordering::Relaxed);
+            let counted = self.events.counted.fetch_add(1, Ordering::Relaxed) + 1;
+            if counted == self.events.limit.load(Ordering::Relaxed) {
+                if let Some(waker) = self.events.waker.lock().unwrap().take() {
+                    waker.wake();
+                }
+            }
         }
         let entry = Entry { index: entries.len(), time, node: node.cloned(), record };
         if let Some(filter) = &self.trace {

@@ -18,7 +18,9 @@ pub mod determinism;
 pub mod explore;
 pub mod fabric;
 pub mod history;
+pub mod interrupt;
 pub mod nemesis;
+pub mod panics;
 pub mod run;
 pub mod shrink;
 pub mod store;
@@ -46,3 +48,55 @@ pub fn fmt_time_precise(t: Duration) -> String {
 
 /// A boxed, sendable future.
 pub type BoxFuture<T = ()> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
+/// The longest piece of input an error message repeats.
+pub const ECHO_LIMIT: usize = 80;
+
+/// Input quoted for an error message: cut at [`ECHO_LIMIT`] characters, saying how
+/// long it was, so a huge key or value cannot flood the terminal.
+pub fn echo(text: &str) -> String {
+    let total = text.chars().count();
+    if total <= ECHO_LIMIT {
+        return format!("{text:?}");
+    }
+    let cut: String = text.chars().take(ECHO_LIMIT).collect();
+    format!("{cut:?}... ({total} characters)")
+}
+
+/// A message with every over-long word of input in it cut as [`echo`] cuts (and the
+/// whole at 50 such words' worth), so no input can make an error message huge.
+pub fn bounded(message: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in message.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let total = word.chars().count();
+        if total > 2 * ECHO_LIMIT {
+            out.extend(word.chars().take(ECHO_LIMIT));
+            out.push_str(&format!("... ({total} characters)"));
+        } else {
+            out.push_str(word);
+        }
+        if out.len() > 100 * ECHO_LIMIT {
+            out.push_str(&format!("... (message cut; {} characters)", message.chars().count()));
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn echo_cuts_long_input_and_says_how_long_it_was() {
+        assert_eq!(super::echo("ab"), "\"ab\"");
+        let long = "x".repeat(5000);
+        let shown = super::echo(&long);
+        assert!(shown.starts_with(&format!("\"{}\"", "x".repeat(80))) && shown.ends_with("... (5000 characters)"), "{shown}");
+        let message = super::bounded(&format!("unknown field `{long}`, expected `name`"));
+        assert_eq!(message, format!("unknown field `{}... (5003 characters) expected `name`", "x".repeat(79)));
+        let many = super::bounded(&"word ".repeat(100_000));
+        assert!(many.len() < 9000 && many.ends_with("(message cut; 500000 characters)"), "{}", many.len());
+    }
+}

@@ -50,6 +50,8 @@ pub enum Liveness {
         #[serde(serialize_with = "super::system::ser_duration")]
         settle_window: Duration,
     },
+    /// The run did not reach its end (a panic, a deadlock, its budget spent).
+    Stopped,
 }
 
 impl Liveness {
@@ -67,6 +69,8 @@ pub struct RunOutcome<S: System> {
     pub nemesis: NemesisCounters,
     pub end: Duration,
     pub history_len: usize,
+    /// Events recorded (see [`History::events`]), what the event budget counts.
+    pub events: u64,
     /// A hash of the whole trace: the same seed gives the same hash (see `hash_trace`).
     pub trace_hash: Option<u64>,
     pub history: Option<History<S::Obs>>,
@@ -87,40 +91,56 @@ impl<S: System> RunOutcome<S> {
 
 /// The finding a panic inside a simulated node is reported as.
 pub const NODE_PANIC: &str = "node-panic";
+/// The finding when a run stops at its time limit having done nothing for a settle
+/// window: every task waits for something that never comes.
+pub const DEADLOCK: &str = "deadlock";
+/// The finding when a run goes past its budget of virtual time or events.
+pub const RUNAWAY: &str = "runaway";
+/// Findings the harness reports itself, whatever the system.
+pub const HARNESS_FINDINGS: [&str; 3] = [NODE_PANIC, DEADLOCK, RUNAWAY];
 
-/// Runs one seed. Never panics because a simulated node panicked: that becomes a
-/// `node-panic` violation.
+/// Runs one seed. Never panics because a simulated node panicked, the run got stuck or
+/// ran away: each is a finding (`node-panic`, `deadlock`, `runaway`) with its virtual
+/// time, and the history up to it.
 pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
-    let scenario = scenario.clone();
-    let opts = options.clone();
+    let history: History<S::Obs> = History::new(options.trace.clone());
+    let (scenario, opts, kept) = (scenario.clone(), options.clone(), history.clone());
+    super::panics::arm();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let runtime = Runtime::with_seed_and_config(seed, madsim::Config::default());
-        runtime.block_on(run_world::<S>(scenario, seed, opts))
+        runtime.block_on(run_world::<S>(scenario, seed, opts, kept))
     }));
+    let caught = super::panics::disarm();
     match result {
         Ok(outcome) => outcome,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            RunOutcome {
-                seed,
-                violations: vec![Violation::new(NODE_PANIC, Duration::ZERO, vec![], format!("a simulated node panicked: {message}"))],
-                liveness: Liveness::Judged,
-                fabric: FabricCounters::default(),
-                nemesis: NemesisCounters::default(),
-                end: Duration::ZERO,
-                history_len: 0,
-                trace_hash: None,
-                history: None,
-                final_state: None,
-                panic: Some(message),
-                choices: None,
-                nodes: Vec::new(),
-            }
-        }
+        Err(_) => crashed(seed, history, caught, options),
+    }
+}
+
+/// The outcome of a run that panicked or deadlocked: the finding, and what was
+/// recorded until then.
+fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super::panics::Caught>, options: &RunOptions) -> RunOutcome<S> {
+    let caught = caught.unwrap_or(super::panics::Caught { message: "a panic with no message".into(), location: None, time: None, node: None });
+    let at = caught.time.unwrap_or_else(|| history.entries().last().map_or(Duration::ZERO, |e| e.time));
+    let node = caught.node.as_deref().unwrap_or("the harness");
+    let location = caught.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+    let records = caught.node.iter().map(|n| n.to_string()).collect();
+    let explanation = format!("{node} panicked at {}: {}{location}", super::fmt_time(at), caught.message);
+    RunOutcome {
+        seed,
+        violations: vec![Violation::new(NODE_PANIC, at, records, explanation)],
+        liveness: Liveness::Stopped,
+        fabric: FabricCounters::default(),
+        nemesis: NemesisCounters::default(),
+        end: at,
+        history_len: history.len(),
+        events: history.events(),
+        trace_hash: Some(history.fingerprint()),
+        history: options.keep_history.then(|| history.clone()),
+        final_state: None,
+        panic: Some(caught.message),
+        choices: None,
+        nodes: Vec::new(),
     }
 }
 
@@ -190,10 +210,10 @@ fn inject_panic<M: Clone + Send + super::fabric::Describe + 'static, O: super::h
     }
 }
 
-async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions) -> RunOutcome<S> {
+async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions, history: History<S::Obs>) -> RunOutcome<S> {
     let choices = choices(&options);
-    let history: History<S::Obs> = History::new(options.trace.clone());
     let sim = S::options(&scenario);
+    history.set_event_budget(sim.budget.events);
     let (nemesis_config, swarm) = nemesis::draw_swarm(&sim.nemesis, &choices);
     let fabric_config = fabric_config(&sim.network, swarm);
     let names: Arc<OnceLock<Vec<Arc<str>>>> = Arc::default();
@@ -219,14 +239,20 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     });
     let executor = Arc::new(Executor { world: world.clone(), serving, counters: Mutex::default() });
     let fault_tasks: Vec<_> = plan.into_iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault))).collect();
-    madsim::time::sleep(sim.fault_phase).await;
-
-    // The quiet phase: undo every fault, stop dropping and duplicating, let it drain.
-    let quiet_start = super::now();
-    executor.quiet();
-    fabric.set_config(FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, ..fabric_config });
-    let _ = workload.await;
-    madsim::time::sleep(sim.quiet_phase).await;
+    let quiet_start = std::cell::Cell::new(None);
+    let phases = async {
+        madsim::time::sleep(sim.fault_phase).await;
+        // The quiet phase: undo every fault, stop dropping and duplicating, let it drain.
+        quiet_start.set(Some(super::now()));
+        executor.quiet();
+        fabric.set_config(FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, ..fabric_config });
+        let _ = workload.await;
+        madsim::time::sleep(sim.quiet_phase).await;
+    };
+    let stop = match futures::future::select(std::pin::pin!(phases), std::pin::pin!(watchdog(&history, sim.budget))).await {
+        futures::future::Either::Left(_) => None,
+        futures::future::Either::Right((stop, _)) => Some(stopped(stop, &history, fabric.last_send(), &sim)),
+    };
 
     let end = super::now();
     let final_state = system.final_state();
@@ -235,8 +261,9 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         task.abort();
     }
     drop(system);
-    let liveness = liveness(history.last_progress(), end, sim.settle_window);
-    let violations = judge::<S>(&scenario, &history, &final_state, (quiet_start, end), &sim, liveness.judged());
+    let liveness = if stop.is_some() { Liveness::Stopped } else { liveness(history.last_progress(), end, sim.settle_window) };
+    let mut violations = judge::<S>(&scenario, &history, &final_state, (quiet_start.get().unwrap_or(end), end), &sim, liveness.judged());
+    violations.extend(stop);
     let nemesis_counters = *executor.counters.lock().unwrap();
     let trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
     RunOutcome {
@@ -247,12 +274,57 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         nemesis: nemesis_counters,
         end,
         history_len: history.len(),
+        events: history.events(),
         trace_hash,
         history: options.keep_history.then(|| history.clone()),
         final_state: options.keep_history.then_some(final_state),
         panic: None,
         choices: options.record_choices.then(|| choices.take_record()),
         nodes: fabric.node_names(),
+    }
+}
+
+/// Why a run was stopped before its end.
+enum Stop {
+    /// It reached its virtual-time limit.
+    Time,
+    /// It recorded its budget of events.
+    Events,
+}
+
+/// Resolves when the run reaches its virtual-time limit or has recorded its budget of
+/// events.
+async fn watchdog<O: super::history::Observation>(history: &History<O>, budget: super::system::Budget) -> Stop {
+    let time = madsim::time::sleep(budget.virtual_time.saturating_sub(super::now()));
+    match futures::future::select(std::pin::pin!(time), std::pin::pin!(history.budget_spent())).await {
+        futures::future::Either::Left(_) => Stop::Time,
+        futures::future::Either::Right(_) => Stop::Events,
+    }
+}
+
+/// The finding of a run the watchdog stopped. Stopped at its time limit with nothing
+/// happening for a settle window (no message, no event): every task waits for
+/// something that never comes, a deadlock. Otherwise it was busy: a runaway.
+fn stopped<O: super::history::Observation>(stop: Stop, history: &History<O>, last_send: Duration, sim: &SimOptions) -> Violation {
+    let (end, events) = (super::now(), history.events());
+    let last = history.last_event().max(last_send);
+    match stop {
+        Stop::Time if end.saturating_sub(last) >= sim.settle_window => {
+            let explanation = format!(
+                "the run did not finish by its limit of {}, and nothing happened after {} (no message, no event): every task waits for something that never comes",
+                super::fmt_time(sim.budget.virtual_time),
+                super::fmt_time(last)
+            );
+            Violation::new(DEADLOCK, last, vec![], explanation)
+        }
+        Stop::Time => {
+            let limit = super::fmt_time(sim.budget.virtual_time);
+            Violation::new(RUNAWAY, end, vec![], format!("the run went past its virtual-time limit of {limit}, still busy, after {events} events (raise [limits] virtual_time to allow more)"))
+        }
+        Stop::Events => {
+            let explanation = format!("the run recorded its budget of {} events by {} (raise [limits] events to allow more)", sim.budget.events, super::fmt_time(end));
+            Violation::new(RUNAWAY, end, vec![], explanation)
+        }
     }
 }
 

@@ -92,6 +92,18 @@ pub struct SimOptions {
     /// Invariants this scenario does not judge (a script that plays another service's
     /// part by publishing its events itself, say).
     pub not_judged: Vec<String>,
+    /// How far one run may go before it is stopped and reported as a runaway.
+    pub budget: Budget,
+}
+
+/// The limits of one run: past either, the run stops and is reported as `runaway`
+/// (with its seed, virtual time and events), and a sweep goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// The virtual time a run may reach.
+    pub virtual_time: Duration,
+    /// The events a run may record (see [`super::history::History::events`]).
+    pub events: u64,
 }
 
 /// What a reproduction file adds to its scenario: the seed, the bug it shows, and the
@@ -99,6 +111,7 @@ pub struct SimOptions {
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Reproduce {
+    #[serde(with = "wide")]
     pub seed: u64,
     pub invariant: String,
     /// The bug's fingerprint (see [`Violation::fingerprint`]): the run must show this very
@@ -106,8 +119,68 @@ pub struct Reproduce {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     /// Per decision site, the values to replay; past the end every draw is 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "wide_choices")]
     pub choices: Option<super::choices::Record>,
+}
+
+/// A `u64` in a format whose integers are `i64` (TOML): an integer when it fits, else
+/// its decimal digits as a string; both are read back. Seeds are full `u64` in files too.
+pub mod wide {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+        match i64::try_from(*n) {
+            Ok(small) => s.serialize_i64(small),
+            Err(_) => s.serialize_str(&n.to_string()),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Int(i64),
+        Text(String),
+    }
+
+    /// Reads one value as [`serialize`] writes it.
+    pub fn read<E: serde::de::Error>(w: WrittenU64) -> Result<u64, E> {
+        match w.0 {
+            Written::Int(n) => u64::try_from(n).map_err(|_| E::custom(format!("{n}; allowed: 0 to {}", u64::MAX))),
+            Written::Text(t) => t.parse().map_err(|_| E::custom(format!("{}; allowed: a whole number, 0 to {}", crate::harness::echo(&t), u64::MAX))),
+        }
+    }
+
+    /// A `u64` as written in a file.
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    pub struct WrittenU64(Written);
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        read(WrittenU64::deserialize(d)?)
+    }
+}
+
+/// [`wide`] for every value of a choices record.
+mod wide_choices {
+    use super::super::choices::{Record, Site};
+    use super::wide::{read, WrittenU64};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize)]
+    struct Wide(#[serde(with = "super::wide")] u64);
+
+    pub fn serialize<S: Serializer>(record: &Option<Record>, s: S) -> Result<S::Ok, S::Error> {
+        let wide: Option<BTreeMap<&Site, Vec<Wide>>> = record.as_ref().map(|r| r.iter().map(|(site, values)| (site, values.iter().map(|v| Wide(*v)).collect())).collect());
+        wide.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Record>, D::Error> {
+        let written = Option::<BTreeMap<Site, Vec<WrittenU64>>>::deserialize(d)?;
+        written
+            .map(|r| r.into_iter().map(|(site, values)| Ok((site, values.into_iter().map(read).collect::<Result<Vec<u64>, D::Error>>()?))).collect())
+            .transpose()
+    }
 }
 
 /// One way to make a scenario smaller: `None` when it does not apply.

@@ -145,6 +145,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
             match declared.start {
                 Some(start) => {
                     let id: Arc<OnceLock<NodeId>> = Arc::default();
+                    let shown = declared.name.clone();
                     let incarnation = Arc::new(AtomicU32::new(0));
                     let (fabric, probe, name, idx) =
                         (self.fabric.clone(), Probe { history: self.history.clone(), node: Some(declared.name.clone()) }, declared.name, declared.idx);
@@ -170,10 +171,12 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
                         })
                         .build();
                     id.set(node.id()).expect("set once");
+                    super::panics::name_node(node.id(), &shown);
                     nodes.push(SimNode { idx: declared.idx, role: declared.role, id: node.id() });
                 }
                 None => {
                     let node = handle.create_node().name(declared.name.to_string()).build();
+                    super::panics::name_node(node.id(), &declared.name);
                     self.fabric.attach(declared.idx, node.clone(), declared.users.expect("users declare their actor"));
                     users = Some(node);
                 }

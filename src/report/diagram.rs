@@ -128,14 +128,22 @@ impl Diagram {
         items.sort_by_key(|i| i.at());
         let truncated = items.len().saturating_sub(MAX_ROWS);
         items.truncate(MAX_ROWS);
-        let mut lanes: Vec<String> = nodes.to_vec();
-        lanes.retain(|n| {
-            items.iter().any(|i| match i {
-                Item::Message { from, to, .. } => from == n || to == n,
-                Item::Mark { node, .. } => node == n,
-                Item::Violation { .. } => false,
+        // A lane per node something happens on: the run's nodes in fabric order, then
+        // any other name the items use (a run that stopped early may not list its nodes).
+        let used: Vec<&String> = items
+            .iter()
+            .flat_map(|i| match i {
+                Item::Message { from, to, .. } => vec![from, to],
+                Item::Mark { node, .. } => vec![node],
+                Item::Violation { .. } => vec![],
             })
-        });
+            .collect();
+        let mut lanes: Vec<String> = nodes.iter().filter(|n| used.contains(n)).cloned().collect();
+        for name in used {
+            if !lanes.contains(name) {
+                lanes.push(name.clone());
+            }
+        }
         Diagram { lanes, items, hot, truncated }
     }
 
@@ -187,11 +195,11 @@ impl Diagram {
                 }
             }
         }
-        if self.truncated > 0 {
+        if let (true, Some(first)) = (self.truncated > 0, self.lanes.first()) {
             let _ = writeln!(
                 out,
                 "    Note over {}: {} more events not drawn; filter with --record, --node, --from, --until",
-                alias[self.lanes[0].as_str()],
+                alias[first.as_str()],
                 self.truncated
             );
         }

@@ -17,6 +17,9 @@ pub struct RunJson<'a> {
     pub fabric: crate::harness::fabric::FabricCounters,
     pub nemesis: crate::harness::nemesis::NemesisCounters,
     pub trace_hash: String,
+    /// What the run's event budget counts, and the budget.
+    pub events: u64,
+    pub budget_events: u64,
     pub liveness: &'a crate::harness::run::Liveness,
     pub violations: &'a [Violation],
     pub replay: String,
@@ -44,6 +47,8 @@ pub fn explore(scenario: &Scenario, path: &str, overrides: &Overrides, summary: 
         "scenario": scenario.name,
         "flaws": scenario.flaws().names(),
         "seeds_run": summary.seeds_run,
+        "seeds_planned": summary.planned,
+        "partial": summary.partial,
         "failing": summary.failing,
         "liveness_not_judged": summary.liveness_not_judged,
         "failing_by_invariant": summary.counts,
@@ -51,6 +56,8 @@ pub fn explore(scenario: &Scenario, path: &str, overrides: &Overrides, summary: 
         "fabric": summary.fabric,
         "nemesis": summary.nemesis,
         "wall_seconds": summary.wall.as_secs_f64(),
+        "max_events": summary.max_events,
+        "max_virtual_time": summary.max_virtual_time.as_secs_f64(),
         "failures": failures,
         "bugs": summary.groups.values().map(|g| serde_json::json!({
             "fingerprint": g.fingerprint, "invariant": g.invariant, "seeds": g.seeds,

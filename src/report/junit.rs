@@ -17,7 +17,8 @@ struct Case {
     seconds: f64,
 }
 
-fn suite(name: &str, cases: &[Case], seconds: f64) -> String {
+/// The suite; a partial one (stopped by Ctrl-C) says so in a property.
+fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool) -> String {
     let failures = cases.iter().filter(|c| c.failure.is_some()).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(xml, r#"<testsuites name="ticketsim" tests="{}" failures="{failures}" time="{seconds:.3}">"#, cases.len());
@@ -27,6 +28,9 @@ fn suite(name: &str, cases: &[Case], seconds: f64) -> String {
         escape(name),
         cases.len()
     );
+    if partial {
+        xml.push_str("    <properties>\n      <property name=\"partial\" value=\"true: interrupted before every seed ran\"/>\n    </properties>\n");
+    }
     for case in cases {
         let _ = write!(xml, r#"    <testcase classname="{}" name="{}" time="{:.3}""#, escape(name), escape(&case.name), case.seconds);
         match &case.failure {
@@ -48,7 +52,7 @@ fn suite(name: &str, cases: &[Case], seconds: f64) -> String {
 /// A sweep as a test suite: one case per invariant, failed with its seeds and replay commands.
 pub fn explore_xml(scenario: &str, path: &str, summary: &ExploreSummary, overrides: &Overrides) -> String {
     let mut names: Vec<String> = crate::ticketing::invariants::names().into_iter().map(String::from).collect();
-    names.push("node-panic".into());
+    names.extend(crate::harness::run::HARNESS_FINDINGS.iter().map(|n| n.to_string()));
     let cases: Vec<Case> = names
         .into_iter()
         .map(|invariant| {
@@ -76,7 +80,7 @@ pub fn explore_xml(scenario: &str, path: &str, summary: &ExploreSummary, overrid
             Case { name: invariant, failure, seconds: 0.0 }
         })
         .collect();
-    suite(scenario, &cases, summary.wall.as_secs_f64())
+    suite(scenario, &cases, summary.wall.as_secs_f64(), summary.partial)
 }
 
 /// The selftest as a test suite: one case per flaw and per hardened scenario.
@@ -105,5 +109,5 @@ pub fn selftest_xml(report: &SelftestReport) -> String {
         }),
         seconds: h.wall_seconds,
     }));
-    suite("selftest", &cases, report.wall_seconds)
+    suite("selftest", &cases, report.wall_seconds, report.partial)
 }

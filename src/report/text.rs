@@ -67,6 +67,10 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
         row("broker restarts", n.infrastructure_restarts),
         row("pauses / partitions", format!("{} / {}", n.pauses, n.partitions)),
         row("history records", outcome.history_len),
+        row("events (budget)", {
+            let budget = scenario.budget();
+            format!("{} of {} (virtual time limit {})", outcome.events, budget.events, fmt_time(budget.virtual_time))
+        }),
         row("trace hash", outcome.trace_hash.map_or("-".into(), |h| format!("{h:016x}"))),
         row("liveness", liveness_text(&outcome.liveness, outcome.end)),
         row("violations", outcome.violations.len()),
@@ -88,6 +92,7 @@ pub fn liveness_text(liveness: &crate::harness::run::Liveness, end: Duration) ->
             fmt_time(end.saturating_sub(*last_progress)),
             fmt_time(*settle_window)
         ),
+        crate::harness::run::Liveness::Stopped => "not judged: the run stopped before its end (see the finding)".into(),
     }
 }
 
@@ -234,6 +239,9 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     let mut out = String::new();
     let f = &summary.fabric;
     let n = &summary.nemesis;
+    if summary.partial {
+        out.push_str(&format!("PARTIAL: interrupted after {} of {} seeds\n", summary.seeds_run, summary.planned));
+    }
     out.push_str(&format!(
         "{} seeds run ({} failing) in {:.2}s wall: {:.0} seeds/s\n",
         summary.seeds_run,
@@ -255,6 +263,7 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
         "nemesis: {} crashes, {} restarts, {} broker restarts, {} pauses, {} partitions\n",
         n.crashes, n.restarts, n.infrastructure_restarts, n.pauses, n.partitions
     ));
+    out.push_str(&format!("largest seed: {} events, {} virtual time (the budget: [limits])\n", summary.max_events, fmt_time(summary.max_virtual_time)));
     if summary.liveness_not_judged > 0 {
         out.push_str(&format!(
             "liveness not judged on {} seeds: still working too close to the end (lengthen phases.quiet)\n",

@@ -54,6 +54,8 @@ pub struct SelftestReport {
     pub flaws: Vec<FlawResult>,
     pub hardened: Vec<HardenedResult>,
     pub wall_seconds: f64,
+    /// Stopped early (Ctrl-C): what is listed ran; the rest did not.
+    pub partial: bool,
 }
 
 impl SelftestReport {
@@ -113,7 +115,7 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     let started = Instant::now();
     let load = |name: &str| Scenario::load(&Path::new(&options.scenarios_dir).join(format!("{name}.toml"))).map_err(|e| e.to_string());
     let mut flaws = Vec::new();
-    for info in CATALOGUE {
+    for info in CATALOGUE.iter().take_while(|_| !crate::harness::interrupt::stop_requested()) {
         let target = info.target;
         let flaw_started = Instant::now();
         let mut scenario = hardened(load(target)?);
@@ -129,6 +131,9 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
                 }
                 None => seeds_to_detection.push(None),
             }
+        }
+        if crate::harness::interrupt::stop_requested() {
+            break; // cut short: its trials may not have run, so it is not reported
         }
         let found: Vec<u64> = seeds_to_detection.iter().flatten().copied().collect();
         flaws.push(FlawResult {
@@ -149,9 +154,12 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     paths.sort();
-    for path in paths {
+    for path in paths.into_iter().take_while(|_| !crate::harness::interrupt::stop_requested()) {
         let scenario = hardened(Scenario::load(&path).map_err(|e| e.to_string())?);
         let summary = explore::<Ticketing>(&scenario, &ExploreOptions { jobs: options.jobs, ..ExploreOptions::new(0..options.hardened_seeds) });
+        if summary.partial {
+            break;
+        }
         hardened_results.push(HardenedResult {
             scenario: scenario.name.clone(),
             seeds: summary.seeds_run,
@@ -160,7 +168,8 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
             wall_seconds: summary.wall.as_secs_f64(),
         });
     }
-    Ok(SelftestReport { flaws, hardened: hardened_results, wall_seconds: started.elapsed().as_secs_f64() })
+    let partial = crate::harness::interrupt::stop_requested();
+    Ok(SelftestReport { flaws, hardened: hardened_results, wall_seconds: started.elapsed().as_secs_f64(), partial })
 }
 
 /// The report as terminal tables.
@@ -220,7 +229,13 @@ pub fn render(report: &SelftestReport) -> String {
         "{}\n{}\nselftest {} in {:.1}s\n",
         Table::new(flaw_rows).with(Style::rounded()),
         Table::new(hardened_rows).with(Style::rounded()),
-        if report.passed() { "passed" } else { "FAILED" },
+        if report.partial {
+            "PARTIAL (interrupted: only what is listed ran)"
+        } else if report.passed() {
+            "passed"
+        } else {
+            "FAILED"
+        },
         report.wall_seconds
     )
 }

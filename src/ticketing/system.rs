@@ -113,6 +113,7 @@ impl System for Ticketing {
             settle_window: super::drain::settle_window(s),
             spare_serving_nodes: n.spare_user_requests,
             not_judged: s.not_judged.clone(),
+            budget: s.budget(),
         }
     }
 
@@ -140,7 +141,7 @@ impl System for Ticketing {
     }
 
     fn workload(self: Arc<Self>) -> BoxFuture {
-        Box::pin(workload::run(self.client.clone(), self.scenario.workload.clone(), self.choices.clone()))
+        Box::pin(workload::run(self.client.clone(), self.scenario.workload.clone(), self.choices.clone(), self.scenario.phases.duration.0))
     }
 
     fn serving(&self, node: NodeIdx) -> bool {

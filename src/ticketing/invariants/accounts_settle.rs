@@ -7,16 +7,17 @@ use std::collections::BTreeMap;
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let f = input.final_state;
-    let mut expected: BTreeMap<&str, (i64, u64)> = BTreeMap::new();
+    // Sums in i128: no amount the app can hold overflows them.
+    let mut expected: BTreeMap<&str, (i128, u64)> = BTreeMap::new();
     for t in &f.transactions {
         let e = expected.entry(&t.user_id).or_default();
-        e.0 += if t.kind == TransactionKind::Deposit { t.amount } else { -t.amount };
+        e.0 += if t.kind == TransactionKind::Deposit { i128::from(t.amount) } else { -i128::from(t.amount) };
         e.1 = e.1.max(t.number);
     }
     let mut violations = Vec::new();
     for (user, (balance, last)) in expected {
         let (got_balance, got_last) = f.accounts.get(user).copied().unwrap_or((0, 0));
-        if (got_balance, got_last) != (balance, last) {
+        if (i128::from(got_balance), got_last) != (balance, last) {
             violations.push(Violation::new(
                 "accounts-settle",
                 input.end,

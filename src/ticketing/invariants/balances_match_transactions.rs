@@ -7,29 +7,30 @@ use crate::ticketing::domain::{Id, Snapshot, TransactionKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut transactions: BTreeMap<(Id, u64), i64> = BTreeMap::new();
+    // Sums in i128: no amount the app can hold overflows them.
+    let mut transactions: BTreeMap<(Id, u64), i128> = BTreeMap::new();
     let mut accounts: BTreeMap<Id, (i64, u64)> = BTreeMap::new();
     let mut reported: BTreeSet<Id> = BTreeSet::new();
     let mut violations = Vec::new();
     for (entry, _, _, doc) in writes(input.entries) {
         match doc {
             Snapshot::Transaction { user_id, kind, amount, number, .. } => {
-                let delta = if *kind == TransactionKind::Deposit { *amount } else { -*amount };
+                let delta = if *kind == TransactionKind::Deposit { i128::from(*amount) } else { -i128::from(*amount) };
                 transactions.insert((user_id.clone(), *number), delta);
             }
             Snapshot::Account { user_id, balance, last_number } => {
                 let (before_balance, before_number) = accounts.insert(user_id.clone(), (*balance, *last_number)).unwrap_or((0, 0));
-                let problem = if *last_number != before_number + 1 {
+                let problem = if before_number.checked_add(1) != Some(*last_number) {
                     Some(format!(
                         "account {user_id} applied transaction #{last_number} after #{before_number} (expected #{}): out of order or twice",
-                        before_number + 1
+                        u128::from(before_number) + 1
                     ))
                 } else {
                     match transactions.get(&(user_id.clone(), *last_number)) {
                         None => Some(format!("account {user_id} applied transaction #{last_number}, which transactions never wrote")),
-                        Some(delta) if before_balance + delta != *balance => Some(format!(
+                        Some(delta) if i128::from(before_balance) + delta != i128::from(*balance) => Some(format!(
                             "account {user_id} went from {before_balance} to {balance} applying #{last_number} ({delta:+}); expected {}",
-                            before_balance + delta
+                            i128::from(before_balance) + delta
                         )),
                         Some(_) => None,
                     }

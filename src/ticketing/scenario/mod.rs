@@ -19,6 +19,20 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+/// The default event budget (see [`Scenario::budget`]): a base, per second of the
+/// phases (redeliveries, polls), and per request or step; at most [`EVENTS_CAP`]. The
+/// shipped scenarios' largest seeds record about 15 events per request and under 2,000
+/// in all (`explore` prints the largest seed's count).
+const EVENTS_BASE: u64 = 10_000;
+const EVENTS_PER_SECOND: u64 = 1_000;
+const EVENTS_PER_REQUEST: u64 = 200;
+/// The most events a default budget allows (a run's history takes about 200 bytes an
+/// event, so a job holds at most about a gigabyte); `[limits] events` may set more.
+pub const EVENTS_CAP: u64 = 5_000_000;
+
+/// The largest scenario file read (4 MiB: ten thousand steps fit in well under half).
+pub const MAX_FILE_BYTES: usize = 4 << 20;
+
 /// A malformed scenario: where, which key, and what is allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
@@ -35,9 +49,9 @@ impl fmt::Display for ScenarioError {
             write!(f, ":{line}")?;
         }
         if let Some(key) = &self.key {
-            write!(f, ": key `{key}`")?;
+            write!(f, ": key `{}`", crate::harness::bounded(key))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", crate::harness::bounded(&self.message))
     }
 }
 
@@ -58,9 +72,28 @@ impl<'de> Deserialize<'de> for Dur {
         let text = String::deserialize(d)?;
         parse_duration(&text).map(Dur).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "invalid duration {text:?}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\""
+                "invalid duration {}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\" (at most {}s)",
+                crate::harness::echo(&text),
+                MAX_DURATION.as_secs()
             ))
         })
+    }
+}
+
+/// The longest duration a scenario or a flag can write (about 31 years); settings have
+/// narrower ranges of their own.
+pub const MAX_DURATION: Duration = Duration::from_secs(1_000_000_000);
+
+/// A duration as scenarios and flags write it: a whole number with a unit (`us`, `ms`,
+/// `s`, `m`, `h`), or decimal `s`/`ms` as traces print times. `None` for anything else,
+/// including anything longer than [`MAX_DURATION`]: no arithmetic here can overflow.
+/// A `[low, high]` range: exactly two durations (serde's arrays would take the first
+/// two of a longer list).
+fn pair<'de, D: Deserializer<'de>>(d: D) -> Result<[Dur; 2], D::Error> {
+    let items = Vec::<Dur>::deserialize(d)?;
+    match items[..] {
+        [low, high] => Ok([low, high]),
+        _ => Err(serde::de::Error::custom(format!("{} durations; write a range as [low, high], two durations", items.len()))),
     }
 }
 
@@ -68,24 +101,28 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit() && c != '.')?;
     let (number, unit) = text.split_at(split);
-    if number.contains('.') {
+    let d = if number.contains('.') {
         // Decimal seconds or milliseconds, as traces print them ("2.014s").
         let x: f64 = number.parse().ok()?;
-        return match unit {
-            "s" => Some(Duration::from_secs_f64(x)),
-            "ms" => Some(Duration::from_secs_f64(x / 1000.0)),
-            _ => None,
+        let secs = match unit {
+            "s" => x,
+            "ms" => x / 1000.0,
+            _ => return None,
         };
-    }
-    let n: u64 = number.parse().ok()?;
-    match unit {
-        "us" => Some(Duration::from_micros(n)),
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => Some(Duration::from_secs(n * 60)),
-        "h" => Some(Duration::from_secs(n * 3600)),
-        _ => None,
-    }
+        Duration::try_from_secs_f64(secs).ok()?
+    } else {
+        let n: u64 = number.parse().ok()?;
+        let secs_per = match unit {
+            "us" => return Some(Duration::from_micros(n)).filter(|d| *d <= MAX_DURATION),
+            "ms" => return Some(Duration::from_millis(n)).filter(|d| *d <= MAX_DURATION),
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            _ => return None,
+        };
+        Duration::from_secs(n.checked_mul(secs_per)?)
+    };
+    Some(d).filter(|d| *d <= MAX_DURATION)
 }
 
 pub fn fmt_duration(d: Duration) -> String {
@@ -133,6 +170,9 @@ pub struct Scenario {
     pub phases: Phases,
     #[serde(default)]
     pub workload: Workload,
+    /// How far one run may go (default: derived from the rest, see [`Scenario::budget`]).
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
+    pub limits: Limits,
     #[serde(default)]
     pub expect: Vec<Expectation>,
     #[serde(default)]
@@ -150,12 +190,32 @@ fn default_preset() -> Preset {
     Preset::AsBuilt
 }
 
+/// A run's budget, when the scenario sets it; past either limit the run stops and is
+/// reported as `runaway`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The virtual time a run may reach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_time: Option<Dur>,
+    /// The events (store round trips that wrote, observations) a run may record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+}
+
+impl Limits {
+    fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AppSettings {
     pub expiration_window: Dur,
     /// How long the accounts handler works on an event before writing (a slow handler
     /// can outlast ack wait).
+    #[serde(deserialize_with = "pair")]
     pub accounts_processing: [Dur; 2],
 }
 
@@ -206,6 +266,7 @@ pub enum UserLinks {
 pub struct NetworkSettings {
     pub drop_probability: f64,
     pub duplicate_probability: f64,
+    #[serde(deserialize_with = "pair")]
     pub delay: [Dur; 2],
     pub user_links: UserLinks,
 }
@@ -224,6 +285,7 @@ impl Default for NetworkSettings {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSettings {
+    #[serde(deserialize_with = "pair")]
     pub latency: [Dur; 2],
 }
 
@@ -238,13 +300,17 @@ impl Default for StoreSettings {
 pub struct NemesisSettings {
     /// Most crashes of service instances per run.
     pub crashes: u32,
+    #[serde(deserialize_with = "pair")]
     pub crash_downtime: [Dur; 2],
     pub broker_restarts: u32,
+    #[serde(deserialize_with = "pair")]
     pub broker_downtime: [Dur; 2],
     /// Most pauses of service instances (longer than ack wait to matter).
     pub pauses: u32,
+    #[serde(deserialize_with = "pair")]
     pub pause_duration: [Dur; 2],
     pub partitions: u32,
+    #[serde(deserialize_with = "pair")]
     pub partition_duration: [Dur; 2],
     /// Each seed draws which fault kinds are on and how hard, within these bounds.
     pub swarm: bool,
@@ -292,6 +358,7 @@ pub struct Workload {
     pub users: u32,
     /// Requests per user.
     pub operations: u32,
+    #[serde(deserialize_with = "pair")]
     pub think_time: [Dur; 2],
     /// Orders and edits pick among the first this many tickets (0: any ticket).
     pub hot_tickets: u32,
@@ -413,20 +480,28 @@ pub struct AccountExpectation {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file.
+    /// Reads and validates a scenario file (at most [`MAX_FILE_BYTES`], UTF-8).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        use std::io::Read;
         let file = path.display().to_string();
-        let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            line: None,
-            key: None,
-            message: format!("cannot read: {e}"),
-        })?;
+        let error = |message: String| ScenarioError { file: file.clone(), line: None, key: None, message };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(|e| error(format!("cannot read: {e}")))?;
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(error(format!("the file is larger than {MAX_FILE_BYTES} bytes, the most a scenario may be")));
+        }
+        let source = String::from_utf8(bytes).map_err(|e| error(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
         Scenario::parse(&file, &source)
     }
 
     /// Parses and validates scenario text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        if text.len() > MAX_FILE_BYTES {
+            let message = format!("{} bytes; a scenario is at most {MAX_FILE_BYTES} bytes", text.len());
+            return Err(ScenarioError { file: file.to_string(), line: None, key: None, message });
+        }
         let scenario: Scenario = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|span| source::line_of(text, span.start));
             let key = line.and_then(|l| source::key_on_line(text, l));
@@ -481,6 +556,20 @@ impl Scenario {
             next.without_flaws.push(flaw.name().to_string());
         }
         next
+    }
+
+    /// The run budget: `[limits]`, or derived from the phases and the workload. The
+    /// virtual-time limit is twice the phases and a request timeout, plus a minute; the
+    /// event limit is generous for the requests and steps the scenario makes.
+    pub fn budget(&self) -> crate::harness::system::Budget {
+        let (phases, w) = (self.phases.duration.0 + self.phases.quiet.0, &self.workload);
+        let virtual_time = 2 * (phases + w.request_timeout.0) + Duration::from_secs(60);
+        let requests = u64::from(w.users) * u64::from(w.operations) + u64::from(w.initial_tickets) + w.steps.len() as u64;
+        let events = (EVENTS_BASE + EVENTS_PER_SECOND * phases.as_secs() + EVENTS_PER_REQUEST * requests).min(EVENTS_CAP);
+        crate::harness::system::Budget {
+            virtual_time: self.limits.virtual_time.map_or(virtual_time, |d| d.0),
+            events: self.limits.events.unwrap_or(events),
+        }
     }
 
     /// Instances of a service in this scenario.

@@ -3,6 +3,7 @@
 //! line of the file.
 
 use super::{fmt_duration, Dur, Op, Scenario, Step, StepKind};
+use crate::harness::{bounded, echo};
 use crate::ticketing::domain::{Snapshot, Subject};
 use crate::ticketing::flaws::Flaw;
 use crate::ticketing::protocol::Method;
@@ -20,6 +21,11 @@ fn key(parts: &[&str]) -> Vec<String> {
 fn err<T>(parts: &[&str], message: String) -> Result<T, Invalid> {
     Err((key(parts), message))
 }
+
+/// Most requests the random users make in all (users x operations).
+pub const MAX_REQUESTS: u64 = 1_000_000;
+/// Most scripted steps, and most expectations of each kind.
+pub const MAX_ITEMS: usize = 10_000;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 const S: fn(u64) -> Duration = Duration::from_secs;
@@ -124,6 +130,28 @@ impl Scenario {
         count(&["workload", "users"], w.users, 1000)?;
         count(&["workload", "operations"], w.operations, 10_000)?;
         count(&["workload", "initial_tickets"], w.initial_tickets, 1000)?;
+        count(&["workload", "hot_tickets"], w.hot_tickets, 1000)?;
+        if let Some(limit) = self.limits.virtual_time {
+            single(&["limits", "virtual_time"], limit, S(1), S(30 * 24 * 3600))?;
+        }
+        if let Some(events) = self.limits.events.filter(|e| !(1..=1_000_000_000).contains(e)) {
+            return err(&["limits", "events"], format!("{events}; allowed: 1 to 1000000000"));
+        }
+        if u64::from(w.users) * u64::from(w.operations) > MAX_REQUESTS {
+            let message = format!("{} users x {} operations = {} requests; allowed: at most {MAX_REQUESTS} in all", w.users, w.operations, u64::from(w.users) * u64::from(w.operations));
+            return err(&["workload", "operations"], message);
+        }
+        if w.steps.len() > MAX_ITEMS {
+            return err(&["workload", "steps"], format!("{} steps; allowed: at most {MAX_ITEMS}", w.steps.len()));
+        }
+        for (key, n) in [("expect", self.expect.len()), ("expect_account", self.expect_account.len()), ("expect_record", self.expect_record.len())] {
+            if n > MAX_ITEMS {
+                return err(&[key], format!("{n} expectations; allowed: at most {MAX_ITEMS}"));
+            }
+        }
+        for (name, weight, _) in w.mix.weights() {
+            count(&["workload", "mix", name], weight, 1000)?;
+        }
         for (name, weight, service) in w.mix.weights() {
             if weight > 0 && w.users > 0 && !self.runs(service) {
                 return err(
@@ -167,14 +195,11 @@ impl Scenario {
                 }
                 Some(StepKind::Publish(subject)) => self.validate_publish_step(step, subject, &names).map_err(|(k, m)| (path(&k), m))?,
             }
+            // A step's expectations may name the record it creates.
             if let Some(name) = &step.name {
                 names.insert(name);
             }
-            let mut visible = names.clone();
-            if let Some(name) = &step.name {
-                visible.insert(name);
-            }
-            self.validate_step_expect(step, &visible).map_err(|(k, m)| (path(&k), m))?;
+            self.validate_step_expect(step, &names).map_err(|(k, m)| (path(&k), m))?;
         }
         Ok(names)
     }
@@ -204,7 +229,7 @@ impl Scenario {
         for (k, reference) in [("ticket", &step.ticket), ("order", &step.order)] {
             if let Some(r) = reference {
                 if !names.contains(r.as_str()) {
-                    return Err((k.into(), format!("{r:?} is not named by an earlier step; names so far: {names:?}")));
+                    return Err((k.into(), format!("{} is not named by an earlier step; names so far: {}", echo(r), some(names))));
                 }
             }
         }
@@ -286,8 +311,9 @@ impl Scenario {
     fn validate_reproduce(&self) -> Result<(), Invalid> {
         let Some(r) = &self.reproduce else { return Ok(()) };
         let known = crate::ticketing::invariants::names::NAMES;
-        if !known.contains(&r.invariant.as_str()) && r.invariant != crate::harness::run::NODE_PANIC {
-            return err(&["reproduce", "invariant"], format!("unknown invariant {:?}; allowed: {}, {}", r.invariant, known.join(", "), crate::harness::run::NODE_PANIC));
+        let harness = crate::harness::run::HARNESS_FINDINGS;
+        if !known.contains(&r.invariant.as_str()) && !harness.contains(&r.invariant.as_str()) {
+            return err(&["reproduce", "invariant"], format!("unknown invariant {}; allowed: {}, {}", echo(&r.invariant), known.join(", "), harness.join(", ")));
         }
         Ok(())
     }
@@ -337,11 +363,11 @@ impl Scenario {
         for (i, e) in self.expect.iter().enumerate() {
             let path = |k: &str| vec![format!("expect[{i}]"), k.to_string()];
             if !names.contains(e.ticket.as_str()) {
-                return Err((path("ticket"), format!("{:?} is not named by a step; names: {names:?}", e.ticket)));
+                return Err((path("ticket"), format!("{} is not named by a step; names: {}", echo(&e.ticket), some(names))));
             }
             if let Some(order) = &e.order {
                 if !order.is_empty() && !names.contains(order.as_str()) {
-                    return Err((path("order"), format!("{order:?} is not named by a step; names: {names:?}")));
+                    return Err((path("order"), format!("{} is not named by a step; names: {}", echo(order), some(names))));
                 }
             }
         }
@@ -357,7 +383,7 @@ impl Scenario {
 fn refers_to_earlier(text: &str, names: &BTreeSet<&str>) -> Result<(), String> {
     for name in crate::ticketing::script::references(text) {
         if !names.contains(name) {
-            return Err(format!("{{{name}}} is not named by an earlier step; names so far: {names:?}"));
+            return Err(format!("{{{}}} is not named by an earlier step; names so far: {}", bounded(name), some(names)));
         }
     }
     Ok(())
@@ -375,4 +401,14 @@ fn no_null(value: &toml::Value) -> Result<(), String> {
         return Err("null is not allowed (TOML has none): leave the field out instead".into());
     }
     Ok(())
+}
+
+/// Names for an error message: the first ten, and how many more.
+fn some(names: &BTreeSet<&str>) -> String {
+    let shown: Vec<String> = names.iter().take(10).map(|n| echo(n)).collect();
+    match names.len() {
+        0 => "none".into(),
+        n if n <= 10 => format!("[{}]", shown.join(", ")),
+        n => format!("[{}, and {} more]", shown.join(", "), n - 10),
+    }
 }

@@ -14,6 +14,7 @@ use super::scenario::{Mix, Op, Workload};
 use crate::harness::choices::{Choices, Site};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::time::Duration;
 use std::sync::{Arc, Mutex};
 
 /// A request a user makes.
@@ -46,8 +47,9 @@ pub(crate) struct Known {
     names: BTreeMap<String, Id>,
 }
 
-/// Runs the whole workload (scripted steps and random users) to completion.
-pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices) {
+/// Runs the whole workload (scripted steps and random users) to completion; random
+/// users send no request at or after `until` (the end of the fault phase).
+pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices, until: Duration) {
     let known = Arc::new(Mutex::new(Known::default()));
     let mut tasks = Vec::new();
     // Scripted steps: each at its time; steps at the same time race each other.
@@ -58,6 +60,9 @@ pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices) {
     if workload.users > 0 {
         let owner: Id = "u1".into();
         for i in 0..workload.initial_tickets {
+            if crate::harness::now() >= until {
+                break;
+            }
             let req = Req::create_ticket(format!("ticket {}", i + 1), 10 + i as i64);
             let (_, response) = client.call(Some(owner.clone()), req.method, &req.path, req.body.clone()).await;
             remember(&known, Some(owner.clone()), &req, response);
@@ -65,7 +70,7 @@ pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices) {
         for u in 0..workload.users {
             let user: Id = format!("u{}", u + 1).into();
             let (client, known, choices, workload) = (client.clone(), known.clone(), choices.clone(), workload.clone());
-            tasks.push(madsim::task::spawn(async move { random_user(&client, &known, &choices, &workload, user).await }));
+            tasks.push(madsim::task::spawn(async move { random_user(&client, &known, &choices, &workload, user, until).await }));
         }
     }
     for task in tasks {
@@ -145,10 +150,13 @@ fn random_request(op: Op, known: &Known, choices: &Choices, workload: &Workload,
     }
 }
 
-async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, workload: &Workload, user: Id) {
+async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, workload: &Workload, user: Id, until: Duration) {
     for _ in 0..workload.operations {
         let think = choices.duration(Site::Workload, workload.think_time[0].0, workload.think_time[1].0);
         madsim::time::sleep(think).await;
+        if crate::harness::now() >= until {
+            break;
+        }
         let op = pick_weighted(&workload.mix, choices);
         let req = random_request(op, &known.lock().unwrap(), choices, workload, &user);
         let (_, response) = client.call(Some(user.clone()), req.method, &req.path, req.body.clone()).await;
