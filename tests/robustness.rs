@@ -320,9 +320,11 @@ impl System for Stuck {
     fn workload(self: Arc<Self>) -> BoxFuture {
         Box::pin(async move {
             self.fabric.send(self.users, 0, Ping);
-            while self.busy {
-                madsim::time::sleep(Duration::from_millis(100)).await;
-                self.fabric.send(self.users, 0, Ping);
+            if self.busy {
+                loop {
+                    madsim::time::sleep(Duration::from_millis(100)).await;
+                    self.fabric.send(self.users, 0, Ping);
+                }
             }
             std::future::pending::<()>().await;
         })

@@ -60,7 +60,8 @@ fn as_built_order_race_finds_a_double_reservation_and_its_replay_reproduces_it()
     let failure =
         report["failures"].as_array().unwrap().iter().find(|f| f["invariant"] == "no-double-reservation").expect("a double reservation");
     let replay = failure["replay"].as_str().unwrap();
-    assert!(replay.starts_with("ticketsim replay scenarios/order-race.toml --seed ") && replay.ends_with("--preset as-built"), "{replay}");
+    let program = env!("CARGO_BIN_EXE_ticketsim");
+    assert!(replay.starts_with(&format!("{program} replay scenarios/order-race.toml --seed ")) && replay.ends_with("--preset as-built"), "{replay}");
     // The printed command, run again: the same violation at the same virtual time.
     let seed = failure["seed"].to_string();
     let again = ticketsim(&["run", "scenarios/order-race.toml", "--seed", &seed, "--preset", "as-built", "--format", "json"]);
@@ -232,8 +233,9 @@ fn list_names_every_flaw_invariant_and_scenario() {
         assert!(text.contains(name));
     }
     for name in SCENARIOS {
-        assert!(text.contains(&format!("scenarios/{name}.toml")));
+        assert!(text.contains(&format!("  {name} ")), "{name}");
     }
+    assert!(text.contains("course/tickets"));
 }
 
 /// The smallest seed of as-built order-race that shows a double reservation, and a
@@ -363,7 +365,7 @@ fn explore_writes_junit_and_a_regression_corpus_that_run_replays() {
     assert_eq!(cases, ticketsim::ticketing::invariants::INVARIANTS.len() + ticketsim::harness::run::HARNESS_FINDINGS.len());
     assert!(xml.contains(&format!("tests=\"{cases}\"")));
     assert_eq!(xml.matches("<failure ").count(), xml.matches("</failure>").count());
-    assert!(xml.contains("replay: ticketsim replay scenarios/order-race.toml --seed"));
+    assert!(xml.contains(&format!("replay: {} replay order-race --seed", env!("CARGO_BIN_EXE_ticketsim"))));
     // The corpus: every file still fails as built...
     let files = std::fs::read_dir(&corpus).unwrap().count();
     assert!(files > 0);
@@ -393,4 +395,32 @@ fn replay_filters_the_trace_by_record_and_time_and_shows_the_records_state() {
         assert!(time <= until_s, "{line}");
     }
     assert!(text.contains("state of T1"), "{text}");
+}
+
+/// From any directory: shipped scenarios by name, and every printed command works as
+/// printed (the program as invoked, the scenario as named).
+#[test]
+fn printed_commands_work_as_printed_from_any_directory() {
+    let elsewhere = std::env::temp_dir().join(format!("ticketsim-elsewhere-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let run_in = |dir: &Path, args: &[&str]| Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(args).current_dir(dir).output().unwrap();
+    let list = run_in(&elsewhere, &["list"]);
+    assert!(stdout(&list).contains("order-race"), "{}", stdout(&list));
+    let out = run_in(&elsewhere, &["explore", "order-race", "--preset", "as-built", "--seeds", "0..50", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let printed = report["failures"][0]["replay"].as_str().unwrap().to_string();
+    let words: Vec<&str> = printed.split(' ').collect();
+    let other = std::env::temp_dir();
+    let replayed = Command::new(words[0]).args(&words[1..]).current_dir(&other).output().unwrap();
+    assert_eq!(replayed.status.code(), Some(1), "{printed}: {}", stderr(&replayed));
+    assert!(stdout(&replayed).contains(report["failures"][0]["explanation"].as_str().unwrap()), "{printed}");
+    let typo = run_in(&elsewhere, &["run", "order-rase"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(stderr(&typo).contains("did you mean \"order-race\"?"), "{}", stderr(&typo));
+    let written = elsewhere.join("mine");
+    let write = run_in(&elsewhere, &["list", "--write", "mine"]);
+    assert_eq!(write.status.code(), Some(0), "{}", stderr(&write));
+    assert!(written.join("order-race.toml").is_file() && written.join("course/tickets.toml").is_file());
+    let _ = std::fs::remove_dir_all(&elsewhere);
 }

@@ -7,16 +7,23 @@ use crate::harness::run::RunOptions;
 use crate::ticketing::Ticketing;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim check-determinism full-system\n  ticketsim check-determinism order-race --seeds 0..500 --jobs 2")]
 pub(crate) struct DeterminismArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    #[arg(long, default_value = "0..50")]
+    /// Seeds: A..B (B excluded), a count N (0..N), or random[:N]
+    #[arg(long, env = "TICKETSIM_SEEDS", default_value = "0..50")]
     seeds: String,
-    #[arg(long)]
+    /// Worker threads for the parallel sweep, 1 to 256 (default: the core count)
+    #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
+    /// No progress line
+    #[arg(long, short)]
+    quiet: bool,
     /// Test-only: plant a nondeterminism (state leaking between runs) to be located
     #[arg(long, hide = true)]
     plant_nondeterminism: bool,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -33,14 +40,15 @@ fn print(report: &Report, planned: u64) {
         println!("PARTIAL: interrupted after {} of {planned} seeds", report.seeds);
     }
     if report.count == 0 {
-        println!("{} seeds, each run twice and once in a parallel sweep: no divergence", report.seeds);
+        let seeds = crate::report::style::count(report.seeds, "seed", "seeds");
+        println!("{seeds}, each run twice and once in a parallel sweep: {}", crate::report::style::paint("no divergence", crate::report::style::Tone::Pass));
     }
     for d in report.divergences.iter().take(10) {
         let label = if d.against == "second run" { "second" } else { "parallel" };
         println!("seed {} diverges from the {}:\n  first run: {}\n  {label:<9}: {}", d.seed, d.against, show(&d.first), show(&d.other));
     }
     if report.count > 10 {
-        println!("... and {} more divergences", report.count - 10);
+        println!("... and {} more", crate::report::style::count(report.count - 10, "divergence", "divergences"));
     }
 }
 
@@ -50,7 +58,9 @@ pub(crate) fn execute(args: DeterminismArgs) -> Result<i32, String> {
     let (planned, jobs) = (seeds.end - seeds.start, jobs(args.jobs)?);
     let options = RunOptions { plant_nondeterminism: args.plant_nondeterminism, ..Default::default() };
     super::handle_ctrl_c();
-    let report = determinism::check::<Ticketing>(&loaded.scenario, seeds, jobs, &options);
+    let mut progress = super::progress::Progress::new(planned, args.quiet);
+    let report = determinism::check_with::<Ticketing>(&loaded.scenario, seeds, jobs, &options, &mut |r| progress.update(r.seeds, r.count));
+    progress.finish();
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
         Format::Text => print(&report, planned),

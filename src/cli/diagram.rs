@@ -7,14 +7,15 @@ use crate::report::diagram::Diagram;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim diagram order-race --seed 7 --preset as-built     # open diagram-order-race-7/diagram.html\n  ticketsim diagram repro-order-race-7.toml --out repro-diagram\n  ticketsim diagram full-system --seed 3 --record T2 --from 5s --until 9s")]
 pub(crate) struct DiagramArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Required, unless SCENARIO is a reproduction file
-    #[arg(long)]
+    /// The seed; required unless SCENARIO is a reproduction file
+    #[arg(long, env = "TICKETSIM_SEED")]
     seed: Option<u64>,
     /// Directory for diagram.mmd and diagram.html (default: diagram-<scenario>-<seed>)
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     #[command(flatten)]
     filter: FilterArgs,

@@ -3,33 +3,40 @@
 
 use super::{check_dir, check_file, jobs, load, parse_range, safe_file_name, sweep_code, write_file, Format, ScenarioArgs};
 use crate::harness::explore::{explore_with, ExploreOptions, ExploreSummary, SeedPlan};
-use std::io::IsTerminal;
 use crate::report;
 use crate::ticketing::{Scenario, Ticketing};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim explore order-race --preset as-built --seeds 0..1000\n  ticketsim explore full-system --seeds random:5000 --junit report.xml   # new seeds each run\n  ticketsim explore full-system --seeds 0..100000 --shard 3/8 --save-failures corpus")]
 pub(crate) struct ExploreArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Seed range A..B (B excluded)
-    #[arg(long, default_value = "0..100")]
+    /// Seeds: A..B (B excluded), a count N (0..N), or random[:N] (a fresh random start, printed first)
+    #[arg(long, env = "TICKETSIM_SEEDS", default_value = "0..100")]
     seeds: String,
-    /// Worker threads (default: the core count)
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: the core count)
+    #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
-    /// Run one shard I/N of the range (seeds whose position is I mod N)
-    #[arg(long)]
+    /// Run one shard I/N of the range (the seeds whose position is I mod N), I from 0
+    #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// Stop at the first failing seed
     #[arg(long)]
     fail_fast: bool,
-    /// Also write a JUnit XML report here
-    #[arg(long)]
+    /// Also write a JUnit XML report to this file
+    #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Write a reproduction file per distinct bug (its smallest seed) into this directory
-    #[arg(long)]
+    /// Write one reproduction file per distinct bug (its smallest seed) into this directory
+    #[arg(long, value_name = "DIR")]
     save_failures: Option<PathBuf>,
+    /// No progress line
+    #[arg(long, short)]
+    quiet: bool,
+    /// Show tables at full width instead of fitting the terminal
+    #[arg(long)]
+    pub(crate) wide: bool,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -65,16 +72,9 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
         check_dir("save-failures", dir)?;
     }
     super::handle_ctrl_c();
-    let show_progress = args.format == Format::Text && std::io::stderr().is_terminal();
-    let mut progress = |summary: &ExploreSummary, total: u64| {
-        if show_progress && (summary.seeds_run.is_multiple_of(50) || summary.seeds_run == total) {
-            eprint!("\r{} / {total} seeds, {} failing", summary.seeds_run, summary.failing);
-        }
-    };
-    let summary = explore_with::<Ticketing>(scenario, &options, &mut progress);
-    if show_progress {
-        eprintln!();
-    }
+    let mut progress = super::progress::Progress::new(SeedPlan::of(&options).len(), args.quiet);
+    let summary = explore_with::<Ticketing>(scenario, &options, &mut |summary: &ExploreSummary, _| progress.update(summary.seeds_run, summary.failing));
+    progress.finish();
     if let Some(file) = &args.junit {
         write_file(file, &report::junit::explore_xml(&scenario.name, path, &summary, overrides))?;
     }

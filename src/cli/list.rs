@@ -1,18 +1,57 @@
 //! `ticketsim list`: the scenarios, invariants, flaws and presets.
 
-use super::{scenario_files, Format};
+use super::{write_file, Format};
+use crate::ticketing::scenario::shipped::SHIPPED;
+use crate::ticketing::Scenario;
+use std::path::PathBuf;
 use crate::ticketing::flaws::{Flaws, Preset, CATALOGUE};
 use crate::ticketing::invariants::INVARIANTS;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim list\n  ticketsim list --format json\n  ticketsim list --write my-scenarios    # then edit and run my-scenarios/order-race.toml")]
 pub(crate) struct ListArgs {
+    /// Write the shipped scenarios into this directory, for editing (existing files are kept)
+    #[arg(long, value_name = "DIR")]
+    write: Option<PathBuf>,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
+/// The shipped scenarios, with their descriptions.
+fn scenario_list() -> Vec<(String, String)> {
+    SHIPPED
+        .iter()
+        .map(|(name, text)| {
+            let description = Scenario::parse(name, text).map(|s| s.description).unwrap_or_else(|e| format!("(invalid: {e})"));
+            (name.to_string(), description)
+        })
+        .collect()
+}
+
+/// `list --write DIR`: each shipped scenario as DIR/NAME.toml, keeping files already there.
+fn write_out(dir: &std::path::Path) -> Result<i32, String> {
+    super::check_dir("write", dir)?;
+    let (mut written, mut kept) = (0, 0);
+    for (name, text) in SHIPPED {
+        let path = dir.join(format!("{name}.toml"));
+        if path.exists() {
+            kept += 1;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        write_file(&path, text)?;
+        written += 1;
+    }
+    println!("wrote {} into {}{}", crate::report::style::count(written as u64, "scenario file", "scenario files"), dir.display(), if kept > 0 { format!(" ({kept} already there, kept)") } else { String::new() });
+    Ok(0)
+}
+
 fn json(scenarios: &[(String, String)]) -> serde_json::Value {
     serde_json::json!({
-        "scenarios": scenarios.iter().map(|(p, d)| serde_json::json!({"path": p, "description": d})).collect::<Vec<_>>(),
+        "scenarios": scenarios.iter().map(|(n, d)| serde_json::json!({"name": n, "description": d})).collect::<Vec<_>>(),
         "invariants": INVARIANTS.iter().map(|i| serde_json::json!({"name": i.name, "meaning": i.meaning, "kind": i.kind})).collect::<Vec<_>>(),
         "flaws": CATALOGUE.iter().map(|f| serde_json::json!({
             "name": f.name, "description": f.description,
@@ -24,14 +63,17 @@ fn json(scenarios: &[(String, String)]) -> serde_json::Value {
 }
 
 pub(crate) fn execute(args: ListArgs) -> Result<i32, String> {
-    let scenarios = scenario_files();
+    if let Some(dir) = &args.write {
+        return write_out(dir);
+    }
+    let scenarios = scenario_list();
     if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&json(&scenarios)).map_err(|e| e.to_string())?);
         return Ok(0);
     }
-    println!("scenarios:");
-    for (path, description) in &scenarios {
-        println!("  {path:<40} {description}");
+    println!("scenarios (shipped; run one by name from any directory):");
+    for (name, description) in &scenarios {
+        println!("  {name:<22} {description}");
     }
     println!("\ninvariants:");
     for inv in INVARIANTS {

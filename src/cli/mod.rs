@@ -8,6 +8,7 @@ mod diagram;
 mod explore;
 mod list;
 mod output;
+mod progress;
 mod replay;
 mod run;
 mod selftest;
@@ -32,15 +33,18 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum Format {
+    /// Tables for a terminal
     Text,
+    /// One JSON document (schema: docs/report.schema.json)
     Json,
 }
 
 #[derive(clap::Args, Clone)]
 pub(crate) struct ScenarioArgs {
-    /// Scenario file (or the name of one under scenarios/, e.g. `order-race`)
+    /// A scenario file, or the name of a shipped one from any directory (`order-race`,
+    /// `course/tickets`; `ticketsim list` shows them)
     pub scenario: String,
-    /// Replace the scenario's preset
+    /// Replace the scenario's preset (and its flaw lists)
     #[arg(long, value_parser = ["as-built", "hardened"])]
     pub preset: Option<String>,
     /// Switch a flaw on (NAME) or off (-NAME); repeatable
@@ -51,23 +55,23 @@ pub(crate) struct ScenarioArgs {
 /// Which part of a run to show (replay's trace, a diagram).
 #[derive(clap::Args, Clone)]
 pub(crate) struct FilterArgs {
-    /// Only what names this record (e.g. a ticket T1, an order O3, a user)
-    #[arg(long)]
-    record: Option<String>,
-    /// Only what happens on this node, or names it
-    #[arg(long)]
+    /// Only what names this record (a ticket T1, an order O3, a user); repeatable: any of them
+    #[arg(long = "record", value_name = "ID")]
+    records: Vec<String>,
+    /// Only what happens on this node, or names it (e.g. orders-1, broker)
+    #[arg(long, value_name = "NAME")]
     node: Option<String>,
-    /// Only from this virtual time (e.g. 2s, 2.014s)
-    #[arg(long)]
+    /// Only from this virtual time (e.g. 2s, 2.014s, 1500ms)
+    #[arg(long, value_name = "T")]
     from: Option<String>,
     /// Only until this virtual time
-    #[arg(long)]
+    #[arg(long, value_name = "T")]
     until: Option<String>,
 }
 
 impl FilterArgs {
     pub fn filter(self) -> Result<TraceFilter, String> {
-        let filter = TraceFilter { from: virtual_time("from", &self.from)?, until: virtual_time("until", &self.until)?, node: self.node, record: self.record };
+        let filter = TraceFilter { from: virtual_time("from", &self.from)?, until: virtual_time("until", &self.until)?, node: self.node, records: self.records };
         if let (Some(from), Some(until)) = (filter.from, filter.until) {
             if from > until {
                 return Err(format!("--from {} is after --until {}: nothing can match", crate::harness::fmt_time(from), crate::harness::fmt_time(until)));
@@ -85,7 +89,7 @@ pub(crate) fn matched_something(filter: &TraceFilter, outcome: &RunOutcome<Ticke
     }
     let what: Vec<String> = [
         filter.node.as_ref().map(|n| format!("--node {}", crate::harness::echo(n))),
-        filter.record.as_ref().map(|r| format!("--record {}", crate::harness::echo(r))),
+        (!filter.records.is_empty()).then(|| filter.records.iter().map(|r| format!("--record {}", crate::harness::echo(r))).collect::<Vec<_>>().join(" ")),
         filter.from.map(|t| format!("--from {}", crate::harness::fmt_time(t))),
         filter.until.map(|t| format!("--until {}", crate::harness::fmt_time(t))),
     ]
@@ -145,6 +149,7 @@ pub(crate) fn sweep_code(code: i32) -> i32 {
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
+    report::text::set_program(&std::env::args().next().unwrap_or_default());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -152,6 +157,13 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    let wide = match &cli.command {
+        Command::Run(a) => a.wide,
+        Command::Explore(a) => a.wide,
+        Command::Replay(a) => a.wide,
+        _ => false,
+    };
+    report::style::configure(wide);
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Explore(args) => explore::execute(args),
@@ -172,17 +184,44 @@ pub fn main() -> i32 {
     }
 }
 
-/// Resolves a scenario argument: a path, or a name under `scenarios/`.
-pub fn scenario_path(arg: &str) -> PathBuf {
+/// Where a scenario argument leads.
+pub(crate) enum Source {
+    /// A file: the path given, or `scenarios/NAME.toml` here (a local copy, maybe edited).
+    File(PathBuf),
+    /// A scenario built into the binary.
+    Shipped(&'static str),
+}
+
+/// Resolves a scenario argument: a path; else a name, found as `scenarios/NAME.toml`
+/// here, else among the shipped scenarios. Also returns how printed commands should
+/// name it: the path given, or the bare name (which resolves the same way anywhere).
+pub(crate) fn resolve(arg: &str) -> Result<(Source, String), String> {
     let path = Path::new(arg);
-    if path.exists() {
-        return path.to_path_buf();
+    if path.is_file() {
+        return Ok((Source::File(path.to_path_buf()), arg.to_string()));
     }
-    let named = Path::new("scenarios").join(format!("{arg}.toml"));
-    if named.exists() {
-        named
-    } else {
-        path.to_path_buf()
+    let name = arg.strip_prefix("scenarios/").unwrap_or(arg);
+    let name = name.strip_suffix(".toml").unwrap_or(name);
+    let local = Path::new("scenarios").join(format!("{name}.toml"));
+    if local.is_file() {
+        return Ok((Source::File(local), name.to_string()));
+    }
+    if let Some((shipped, _)) = crate::ticketing::scenario::shipped::SHIPPED.iter().find(|(n, _)| *n == name) {
+        return Ok((Source::Shipped(shipped), name.to_string()));
+    }
+    let names = crate::ticketing::scenario::shipped::names();
+    Err(format!(
+        "{}: no such file, and no shipped scenario of that name{}; `ticketsim list` shows them",
+        crate::harness::echo(arg),
+        crate::harness::did_you_mean(name, names.iter().copied())
+    ))
+}
+
+/// Reads a resolved scenario.
+pub(crate) fn read(source: &Source) -> Result<Scenario, String> {
+    match source {
+        Source::File(path) => Scenario::load(path).map_err(|e| e.to_string()),
+        Source::Shipped(name) => Scenario::shipped(name).map_err(|e| e.to_string()),
     }
 }
 
@@ -195,8 +234,8 @@ pub(crate) struct Loaded {
 
 /// Loads a scenario and applies `--preset` and `--flaw` overrides.
 pub(crate) fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
-    let path = scenario_path(&args.scenario);
-    let mut scenario = Scenario::load(&path).map_err(|e| e.to_string())?;
+    let (source, shown) = resolve(&args.scenario)?;
+    let mut scenario = read(&source)?;
     let mut overrides = Overrides::default();
     if let Some(name) = &args.preset {
         let preset = Preset::from_name(name).ok_or_else(|| format!("--preset {name}: allowed: as-built, hardened"))?;
@@ -211,7 +250,8 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
             None => (false, flaw.strip_prefix('+').unwrap_or(flaw)),
         };
         if Flaw::from_name(name).is_none() {
-            return Err(format!("--flaw {flaw}: unknown flaw {name:?}; allowed: {}", Flaw::names().join(", ")));
+            let hint = crate::harness::did_you_mean(name, Flaw::names());
+            return Err(format!("--flaw {}: unknown flaw{hint}; allowed: {}", crate::harness::echo(flaw), Flaw::names().join(", ")));
         }
         scenario.flaws.retain(|f| f != name);
         scenario.without_flaws.retain(|f| f != name);
@@ -222,7 +262,7 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
         }
         overrides.flaws.push(flaw.clone());
     }
-    Ok(Loaded { scenario, overrides, path: path.display().to_string() })
+    Ok(Loaded { scenario, overrides, path: shown })
 }
 
 pub(crate) fn virtual_time(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, String> {
@@ -240,25 +280,27 @@ pub(crate) fn run_scenario(scenario: &Scenario, seed: Option<u64>, options: &Run
 /// The command that replays this run.
 pub(crate) fn replay_of(scenario: &Scenario, path: &str, seed: u64, overrides: &Overrides) -> String {
     match &scenario.reproduce {
-        Some(r) if r.seed == seed => format!("ticketsim run {path}"),
+        Some(r) if r.seed == seed => format!("{} run {}", report::text::program(), report::text::shell_word(path)),
         _ => report::replay_command(path, seed, overrides),
     }
 }
 
+/// `--seeds` (or `TICKETSIM_SEEDS`): see [`crate::harness::explore::parse_seeds`]. A
+/// random start is printed first (to stderr), so the sweep can be repeated.
 pub(crate) fn parse_range(text: &str) -> Result<std::ops::Range<u64>, String> {
-    let (a, b) = text.split_once("..").ok_or_else(|| format!("--seeds {text}: write a range A..B, e.g. 0..1000"))?;
-    let a: u64 = a.trim().parse().map_err(|_| format!("--seeds {text}: {a:?} is not a whole number"))?;
-    let b: u64 = b.trim().parse().map_err(|_| format!("--seeds {text}: {b:?} is not a whole number"))?;
-    if a >= b {
-        return Err(format!("--seeds {text}: the range is empty; write A..B with A < B"));
+    let seeds = crate::harness::explore::parse_seeds(text).map_err(|e| format!("--{e}"))?;
+    if seeds.random {
+        let (a, b) = (seeds.range.start, seeds.range.end);
+        eprintln!("seeds {a}..{b} (a random start; --seeds {a}..{b} repeats this sweep)");
     }
-    Ok(a..b)
+    Ok(seeds.range)
 }
 
 pub(crate) fn init_tracing() {
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("ticketsim=info"))
+        // RUST_LOG, when set, decides (e.g. `ticketsim=info,madsim=debug`).
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ticketsim=info")))
         .with_ansi(std::io::stdout().is_terminal())
         .with_timer(VirtualTime)
         .with_target(false)
@@ -279,20 +321,3 @@ impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
     }
 }
 
-/// The scenario files under `scenarios/`, with their descriptions.
-pub(crate) fn scenario_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir("scenarios")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .map(|p| {
-                    let description = Scenario::load(&p).map(|s| s.description).unwrap_or_else(|e| format!("(invalid: {e})"));
-                    (p.display().to_string(), description)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}

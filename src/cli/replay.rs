@@ -7,15 +7,19 @@ use crate::harness::run::RunOptions;
 use crate::report;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim replay order-race --seed 7 --preset as-built\n  ticketsim replay order-race --seed 7 --preset as-built --record T2 --from 1s --until 3s\n  ticketsim replay repro-order-race-7.toml --messages --node orders-1")]
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Required, unless SCENARIO is a reproduction file
-    #[arg(long)]
+    /// The seed; required unless SCENARIO is a reproduction file
+    #[arg(long, env = "TICKETSIM_SEED")]
     seed: Option<u64>,
     /// Also trace every network message (sent, dropped, duplicated, delivered)
     #[arg(long)]
     messages: bool,
+    /// Show tables at full width instead of fitting the terminal
+    #[arg(long)]
+    pub(crate) wide: bool,
     #[command(flatten)]
     filter: FilterArgs,
 }
@@ -44,7 +48,7 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
             }
         }
     } else {
-        println!("no invariant violated");
+        println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
     }
     println!("replayed with  {}", replay_of(scenario, &loaded.path, seed, &loaded.overrides));
     Ok(outcome.failed() as i32)

@@ -7,16 +7,20 @@ use crate::report;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
+#[command(after_help = "SCENARIO may also be a reproduction file (its own seed and choices) or a directory of them.\n\nExamples:\n  ticketsim run walkthrough\n  ticketsim run order-race --seed 7 --preset as-built\n  ticketsim run tests/regressions          # a corpus: exits 1 while any still fails")]
 pub(crate) struct RunArgs {
-    /// A scenario, a reproduction file (its seed and choices), or a directory of them
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Default 0, or a reproduction file's own seed
-    #[arg(long)]
+    /// The seed (default 0, or a reproduction file's own)
+    #[arg(long, env = "TICKETSIM_SEED")]
     seed: Option<u64>,
     /// Print the full trace while running
     #[arg(long)]
     trace: bool,
+    /// Show tables at full width instead of fitting the terminal
+    #[arg(long)]
+    pub(crate) wide: bool,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -65,7 +69,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 println!("{}", report::text::violations_table(&outcome.violations, 20));
                 println!("replay with  {replay}");
             } else {
-                println!("no invariant violated");
+                println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
             }
             if let Some(reproduce) = &scenario.reproduce {
                 println!("reproduction of {}: {}", reproduce.invariant, reproduction_verdict(reproduce, &outcome.violations));
@@ -124,7 +128,7 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
                 };
                 println!("{:<60} seed {:<8} {state}", r["file"].as_str().unwrap_or(""), r["seed"]);
             }
-            println!("{} files, {failing} still failing, {invalid} invalid", results.len());
+            println!("{}, {failing} still failing, {invalid} invalid", crate::report::style::count(results.len() as u64, "file", "files"));
         }
     }
     Ok(if invalid > 0 { 2 } else { (failing > 0) as i32 })

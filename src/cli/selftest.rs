@@ -2,10 +2,12 @@
 //! every scenario hardened, which must stay clean.
 
 use super::{check_file, jobs, sweep_code, write_file, Format};
-use crate::ticketing::selftest::{render, selftest, SelftestOptions};
+use crate::report::text::selftest_text;
+use crate::ticketing::selftest::{selftest, SelftestOptions};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim selftest\n  ticketsim selftest --seeds 1000 --trials 5 --junit selftest.xml")]
 pub(crate) struct SelftestArgs {
     /// Seeds tried per flaw and trial before it counts as missed
     #[arg(long, default_value_t = 500)]
@@ -16,11 +18,13 @@ pub(crate) struct SelftestArgs {
     /// Seeds of each scenario run with the hardened preset
     #[arg(long, default_value_t = 200)]
     hardened_seeds: u64,
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: the core count)
+    #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
-    /// Also write a JUnit XML report here
-    #[arg(long)]
+    /// Also write a JUnit XML report to this file
+    #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -34,7 +38,6 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
         trials: args.trials,
         hardened_seeds: args.hardened_seeds,
         jobs: jobs(args.jobs)?,
-        scenarios_dir: "scenarios".into(),
     };
     if let Some(file) = &args.junit {
         check_file("junit", file)?;
@@ -46,7 +49,7 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
     }
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
-        Format::Text => print!("{}", render(&report)),
+        Format::Text => print!("{}", selftest_text(&report)),
     }
     Ok(sweep_code((!report.passed()) as i32))
 }

@@ -6,20 +6,23 @@ use crate::ticketing::Ticketing;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim shrink order-race --seed 7 --preset as-built\n  ticketsim shrink full-system --seed 1234 --invariant no-lost-events --out repro.toml\n  ticketsim run repro-order-race-7.toml     # replays the reproduction exactly")]
 pub(crate) struct ShrinkArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    #[arg(long)]
+    /// The failing seed to shrink
+    #[arg(long, env = "TICKETSIM_SEED")]
     seed: u64,
     /// The invariant to keep failing (default: the first one the seed violates)
-    #[arg(long)]
+    #[arg(long, value_name = "NAME")]
     invariant: Option<String>,
     /// Where to write the reproduction (default: repro-<scenario>-<seed>.toml)
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Most runs to spend (1 to 1000000)
     #[arg(long, default_value_t = 20000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     budget: u32,
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }

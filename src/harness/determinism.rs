@@ -72,9 +72,15 @@ pub struct Report {
     pub partial: bool,
 }
 
-/// Checks every seed of `seeds`. Memory stays flat: seeds are handed out lazily, and a
-/// seed's histories are compared and dropped before the next seed's are made.
+/// Checks every seed of `seeds`; see [`check_with`].
 pub fn check<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, options: &RunOptions) -> Report {
+    check_with::<S>(scenario, seeds, jobs, options, &mut |_| {})
+}
+
+/// Checks every seed of `seeds`; after each, `progress` sees the report so far. Memory
+/// stays flat: seeds are handed out lazily, and a seed's histories are compared and
+/// dropped before the next seed's are made.
+pub fn check_with<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, options: &RunOptions, progress: &mut dyn FnMut(&Report)) -> Report {
     let plan = super::explore::SeedPlan::of(&super::explore::ExploreOptions::new(seeds));
     let jobs = jobs.clamp(1, plan.len().max(1) as usize);
     let next = AtomicU64::new(0);
@@ -107,6 +113,7 @@ pub fn check<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, 
                     }
                 }
             }
+            progress(&report);
         }
     });
     report.divergences = kept.into_values().collect();

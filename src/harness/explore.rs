@@ -118,6 +118,49 @@ impl Finished {
     }
 }
 
+/// Seeds as `--seeds` and `TICKETSIM_SEEDS` write them: `A..B` (B excluded), `N` (the
+/// first N, `0..N`), or `random` / `random:N` (N seeds, default 100, from a fresh random
+/// start: the one choice not made by a seed, made before any run and printed, so every
+/// failure stays replayable).
+pub fn parse_seeds(text: &str) -> Result<SeedRange, String> {
+    let text = text.trim();
+    let bad = || format!("seeds {}: write A..B (B excluded), a count N, or random[:N]", super::echo(text));
+    let number = |t: &str| t.trim().parse::<u64>().map_err(|_| format!("seeds {}: {} is not a whole number from 0 to {}", super::echo(text), super::echo(t.trim()), u64::MAX));
+    let (range, random) = if let Some(count) = text.strip_prefix("random") {
+        let n = match count.strip_prefix(':') {
+            Some(n) => number(n)?,
+            None if count.is_empty() => 100,
+            None => return Err(bad()),
+        };
+        let start = fresh_start().min(u64::MAX - n);
+        (start..start + n, true)
+    } else if let Some((a, b)) = text.split_once("..") {
+        (number(a)?..number(b)?, false)
+    } else {
+        (0..number(text)?, false)
+    };
+    if range.is_empty() {
+        return Err(format!("seeds {}: the range is empty; nothing to run", super::echo(text)));
+    }
+    Ok(SeedRange { range, random })
+}
+
+/// A parsed seed range, and whether its start was drawn at random.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedRange {
+    pub range: Range<u64>,
+    pub random: bool,
+}
+
+/// A random start seed (std's per-process random hasher keys; below 2^48 so it is short
+/// to type).
+fn fresh_start() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0x7469_636b_6574);
+    hasher.finish() >> 16
+}
+
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
@@ -273,6 +316,19 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeds_are_a_range_a_count_or_a_random_start() {
+        assert_eq!(parse_seeds("5..9").unwrap(), SeedRange { range: 5..9, random: false });
+        assert_eq!(parse_seeds("300").unwrap().range, 0..300);
+        let random = parse_seeds("random:50").unwrap();
+        assert!(random.random && random.range.end - random.range.start == 50);
+        assert_eq!(parse_seeds("random").unwrap().range.clone().count(), 100);
+        assert!(parse_seeds("9..9").unwrap_err().contains("empty"));
+        assert!(parse_seeds("x").unwrap_err().contains("is not a whole number"));
+        assert!(parse_seeds("random:x").is_err() && parse_seeds("randomly").is_err());
+        assert_eq!(parse_seeds("18446744073709551614..18446744073709551615").unwrap().range.count(), 1);
+    }
 
     #[test]
     fn a_seed_plan_lists_its_range_or_its_shard_without_storing_them() {

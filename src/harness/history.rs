@@ -182,7 +182,8 @@ pub fn mentions(text: &str, word: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct TraceFilter {
     pub node: Option<String>,
-    pub record: Option<String>,
+    /// Only what names one of these records (none: everything).
+    pub records: Vec<String>,
     pub from: Option<Duration>,
     pub until: Option<Duration>,
 }
@@ -192,12 +193,12 @@ impl TraceFilter {
         self.from.is_none_or(|from| entry.time >= from)
             && self.until.is_none_or(|until| entry.time <= until)
             && self.node.as_deref().is_none_or(|n| entry.mentions(n))
-            && self.record.as_deref().is_none_or(|r| entry.mentions(r))
+            && (self.records.is_empty() || self.records.iter().any(|r| entry.mentions(r)))
     }
 
     /// Whether the filter lets everything through.
     pub fn is_empty(&self) -> bool {
-        self.node.is_none() && self.record.is_none() && self.from.is_none() && self.until.is_none()
+        self.node.is_none() && self.records.is_empty() && self.from.is_none() && self.until.is_none()
     }
 }
 

@@ -86,6 +86,12 @@ pub fn bounded(message: &str) -> String {
     out
 }
 
+/// ` (did you mean "x"?)` when one of `known` is close to `given` (a typo), else "".
+pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    let best = known.into_iter().map(|k| (strsim::jaro_winkler(given, k), k)).filter(|(score, _)| *score >= 0.8).max_by(|a, b| a.0.total_cmp(&b.0));
+    best.map(|(_, k)| format!(" (did you mean {k:?}?)")).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -98,5 +104,13 @@ mod tests {
         assert_eq!(message, format!("unknown field `{}... (5003 characters) expected `name`", "x".repeat(79)));
         let many = super::bounded(&"word ".repeat(100_000));
         assert!(many.len() < 9000 && many.ends_with("(message cut; 500000 characters)"), "{}", many.len());
+    }
+
+    #[test]
+    fn a_typo_gets_a_suggestion_and_nonsense_does_not() {
+        let known = ["order-race", "full-system", "walkthrough"];
+        assert_eq!(super::did_you_mean("order-rase", known), " (did you mean \"order-race\"?)");
+        assert_eq!(super::did_you_mean("fullsystem", known), " (did you mean \"full-system\"?)");
+        assert_eq!(super::did_you_mean("zzz", known), "");
     }
 }

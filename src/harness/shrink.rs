@@ -211,7 +211,11 @@ fn target<S: System>(original: &RunOutcome<S>, seed: u64, invariant: Option<&str
             .violations
             .iter()
             .find(|v| v.invariant == name)
-            .ok_or_else(|| format!("seed {seed} does not violate {name}; it violates: {}", names()))?,
+            .ok_or_else(|| {
+                let known = S::invariants().iter().map(|i| i.name).chain(super::run::HARNESS_FINDINGS);
+                let hint = if known.clone().any(|k| k == name) { String::new() } else { super::did_you_mean(name, known) };
+                format!("seed {seed} does not violate {}{hint}; it violates: {}", super::echo(name), names())
+            })?,
         None => original.violations.first().ok_or_else(|| format!("seed {seed} violates nothing: there is nothing to shrink"))?,
     };
     Ok((violation.invariant.to_string(), violation.fingerprint()))

@@ -389,10 +389,8 @@ fn keep(item: &Item, filter: &TraceFilter) -> bool {
             return false;
         }
     }
-    if let Some(record) = &filter.record {
-        if !mentions(&text_and_nodes.0, record) {
-            return false;
-        }
+    if !filter.records.is_empty() && !filter.records.iter().any(|r| mentions(&text_and_nodes.0, r)) {
+        return false;
     }
     true
 }

@@ -4,6 +4,7 @@
 pub mod diagram;
 pub mod json;
 pub mod junit;
+pub mod style;
 pub mod text;
 
 pub use text::{replay_command, Overrides};

@@ -10,6 +10,7 @@ use crate::harness::system::Violation;
 use crate::ticketing::domain::Obs;
 use crate::ticketing::invariants::scripted_expectations;
 use crate::ticketing::{Scenario, Ticketing};
+use super::style::{count, paint, Tone};
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
@@ -33,8 +34,37 @@ impl Overrides {
     }
 }
 
+static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// How printed commands start: the program as the user invoked it (`ticketsim` when it
+/// was found on the PATH, else the path they typed), so each works as printed.
+pub fn set_program(invoked_as: &str) {
+    let program = if invoked_as.contains('/') { shell_word(invoked_as) } else { "ticketsim".to_string() };
+    let _ = PROGRAM.set(program);
+}
+
+/// The program printed commands start with (`ticketsim` unless [`set_program`] said otherwise).
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("ticketsim", String::as_str)
+}
+
+/// A word as a shell reads it: quoted when it holds anything but safe characters.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+@%,".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 pub fn replay_command(scenario_path: &str, seed: u64, overrides: &Overrides) -> String {
-    format!("ticketsim replay {scenario_path} --seed {seed}{}", overrides.args())
+    format!("{} replay {} --seed {seed}{}", program(), shell_word(scenario_path), overrides.args())
+}
+
+/// A table with rounded borders, fitted to the terminal.
+pub fn rounded(mut table: Table) -> String {
+    table.with(Style::rounded());
+    super::style::fit(table)
 }
 
 fn row(name: &str, value: impl ToString) -> [String; 2] {
@@ -79,7 +109,7 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
     for r in rows {
         builder.push_record(r);
     }
-    builder.build().with(Style::rounded()).to_string()
+    rounded(builder.build())
 }
 
 /// Whether liveness was judged, and why not.
@@ -132,9 +162,9 @@ pub fn violations_table(violations: &[Violation], limit: usize) -> String {
             explanation: v.explanation.clone(),
         })
         .collect();
-    let mut text = Table::new(rows).with(Style::rounded()).to_string();
+    let mut text = rounded(Table::new(rows));
     if violations.len() > limit {
-        text.push_str(&format!("\n... and {} more violations", violations.len() - limit));
+        text.push_str(&format!("\n... and {} more", count((violations.len() - limit) as u64, "violation", "violations")));
     }
     text
 }
@@ -185,7 +215,7 @@ pub fn version_table(entries: &[Entry<Obs>], scenario: &Scenario) -> Option<Stri
             }
         })
         .collect();
-    Some(Table::new(rows).with(Style::rounded()).to_string())
+    Some(rounded(Table::new(rows)))
 }
 
 #[derive(Tabled)]
@@ -219,7 +249,7 @@ pub fn account_table(entries: &[Entry<Obs>], scenario: &Scenario) -> Option<Stri
             }
         })
         .collect();
-    Some(Table::new(rows).with(Style::rounded()).to_string())
+    Some(rounded(Table::new(rows)))
 }
 
 #[derive(Tabled)]
@@ -240,12 +270,13 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     let f = &summary.fabric;
     let n = &summary.nemesis;
     if summary.partial {
-        out.push_str(&format!("PARTIAL: interrupted after {} of {} seeds\n", summary.seeds_run, summary.planned));
+        out.push_str(&format!("{}\n", paint(&format!("PARTIAL: interrupted after {} of {} seeds", summary.seeds_run, summary.planned), Tone::Warn)));
     }
+    let failing = format!("{} failing", summary.failing);
     out.push_str(&format!(
-        "{} seeds run ({} failing) in {:.2}s wall: {:.0} seeds/s\n",
-        summary.seeds_run,
-        summary.failing,
+        "{} run ({}) in {:.2}s wall: {:.0} seeds/s\n",
+        count(summary.seeds_run, "seed", "seeds"),
+        paint(&failing, if summary.failing > 0 { Tone::Fail } else { Tone::Pass }),
         summary.wall.as_secs_f64(),
         summary.seeds_run as f64 / summary.wall.as_secs_f64().max(1e-9)
     ));
@@ -265,13 +296,11 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     ));
     out.push_str(&format!("largest seed: {} events, {} virtual time (the budget: [limits])\n", summary.max_events, fmt_time(summary.max_virtual_time)));
     if summary.liveness_not_judged > 0 {
-        out.push_str(&format!(
-            "liveness not judged on {} seeds: still working too close to the end (lengthen phases.quiet)\n",
-            summary.liveness_not_judged
-        ));
+        let message = format!("liveness not judged on {}: still working too close to the end (lengthen phases.quiet)", count(summary.liveness_not_judged, "seed", "seeds"));
+        out.push_str(&format!("{}\n", paint(&message, Tone::Warn)));
     }
     if summary.by_invariant.is_empty() {
-        out.push_str("no invariant violated\n");
+        out.push_str(&format!("{}\n", paint("no invariant violated", Tone::Pass)));
         return out;
     }
     let rows: Vec<GroupRow> = summary
@@ -288,12 +317,12 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
             }
         })
         .collect();
-    out.push_str(&Table::new(rows).with(Style::rounded()).to_string());
+    out.push_str(&rounded(Table::new(rows)));
     out.push('\n');
     for (invariant, seeds) in &summary.by_invariant {
         out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, overrides)));
     }
-    out.push_str(&format!("\n{} distinct bugs (failing seeds grouped by fingerprint):\n", summary.groups.len()));
+    out.push_str(&format!("\n{} (failing seeds grouped by fingerprint):\n", count(summary.groups.len() as u64, "distinct bug", "distinct bugs")));
     let mut groups: Vec<&crate::harness::explore::BugGroup> = summary.groups.values().collect();
     groups.sort_by_key(|g| (std::cmp::Reverse(g.seeds), g.smallest.seed));
     #[derive(Tabled)]
@@ -314,10 +343,77 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
             replay: replay_command(scenario_path, g.smallest.seed, overrides),
         })
         .collect();
-    out.push_str(&Table::new(rows).with(Style::rounded()).to_string());
+    out.push_str(&rounded(Table::new(rows)));
     out.push('\n');
     if groups.len() > 30 {
         out.push_str(&format!("... and {} more fingerprints (--format json lists them all)\n", groups.len() - 30));
     }
     out
+}
+
+/// The report as terminal tables.
+pub fn selftest_text(report: &crate::ticketing::selftest::SelftestReport) -> String {
+    use tabled::Tabled;
+    #[derive(Tabled)]
+    struct FlawRow {
+        flaw: &'static str,
+        scenario: &'static str,
+        expected: &'static str,
+        #[tabled(rename = "violated")]
+        violated: String,
+        #[tabled(rename = "seeds to detection")]
+        seeds: String,
+        median: String,
+        wall: String,
+        result: &'static str,
+    }
+    #[derive(Tabled)]
+    struct HardenedRow {
+        #[tabled(rename = "hardened scenario")]
+        scenario: String,
+        seeds: u64,
+        #[tabled(rename = "failing seeds")]
+        failing: u64,
+        violated: String,
+        wall: String,
+    }
+    let show = |s: &Option<u64>| s.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+    let flaw_rows: Vec<FlawRow> = report
+        .flaws
+        .iter()
+        .map(|f| FlawRow {
+            flaw: f.flaw,
+            scenario: f.scenario,
+            expected: f.expected,
+            violated: f.violated.join(", "),
+            seeds: f.seeds_to_detection.iter().map(show).collect::<Vec<_>>().join(" "),
+            median: show(&f.median_seeds_to_detection),
+            wall: format!("{:.2}s", f.wall_seconds),
+            result: if f.detected { "caught" } else { "MISSED" },
+        })
+        .collect();
+    let hardened_rows: Vec<HardenedRow> = report
+        .hardened
+        .iter()
+        .map(|h| HardenedRow {
+            scenario: h.scenario.clone(),
+            seeds: h.seeds,
+            failing: h.failing_seeds,
+            violated: if h.violated.is_empty() { "-".into() } else { h.violated.join(", ") },
+            wall: format!("{:.2}s", h.wall_seconds),
+        })
+        .collect();
+    format!(
+        "{}\n{}\nselftest {} in {:.1}s\n",
+        rounded(Table::new(flaw_rows)),
+        rounded(Table::new(hardened_rows)),
+        if report.partial {
+            paint("PARTIAL (interrupted: only what is listed ran)", Tone::Warn)
+        } else if report.passed() {
+            paint("passed", Tone::Pass)
+        } else {
+            paint("FAILED", Tone::Fail)
+        },
+        report.wall_seconds
+    )
 }

@@ -9,7 +9,6 @@ use super::state::Ticketing;
 use crate::harness::explore::{explore, ExploreOptions};
 use crate::harness::run::{run_seed, RunOptions};
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -23,7 +22,6 @@ pub struct SelftestOptions {
     /// Seeds of each scenario run hardened.
     pub hardened_seeds: u64,
     pub jobs: usize,
-    pub scenarios_dir: String,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -113,7 +111,7 @@ fn median(values: &[u64]) -> Option<u64> {
 
 pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     let started = Instant::now();
-    let load = |name: &str| Scenario::load(&Path::new(&options.scenarios_dir).join(format!("{name}.toml"))).map_err(|e| e.to_string());
+    let load = |name: &str| Scenario::shipped(name).map_err(|e| e.to_string());
     let mut flaws = Vec::new();
     for info in CATALOGUE.iter().take_while(|_| !crate::harness::interrupt::stop_requested()) {
         let target = info.target;
@@ -148,14 +146,10 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
         });
     }
     let mut hardened_results = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(&options.scenarios_dir)
-        .map_err(|e| format!("{}: {e}", options.scenarios_dir))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    for path in paths.into_iter().take_while(|_| !crate::harness::interrupt::stop_requested()) {
-        let scenario = hardened(Scenario::load(&path).map_err(|e| e.to_string())?);
+    // Every shipped scenario but the course scripts (which run without faults).
+    let names = super::scenario::shipped::names().into_iter().filter(|n| !n.contains('/'));
+    for name in names.take_while(|_| !crate::harness::interrupt::stop_requested()) {
+        let scenario = hardened(load(name)?);
         let summary = explore::<Ticketing>(&scenario, &ExploreOptions { jobs: options.jobs, ..ExploreOptions::new(0..options.hardened_seeds) });
         if summary.partial {
             break;
@@ -172,70 +166,3 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     Ok(SelftestReport { flaws, hardened: hardened_results, wall_seconds: started.elapsed().as_secs_f64(), partial })
 }
 
-/// The report as terminal tables.
-pub fn render(report: &SelftestReport) -> String {
-    use tabled::settings::Style;
-    use tabled::{Table, Tabled};
-    #[derive(Tabled)]
-    struct FlawRow {
-        flaw: &'static str,
-        scenario: &'static str,
-        expected: &'static str,
-        #[tabled(rename = "violated")]
-        violated: String,
-        #[tabled(rename = "seeds to detection")]
-        seeds: String,
-        median: String,
-        wall: String,
-        result: &'static str,
-    }
-    #[derive(Tabled)]
-    struct HardenedRow {
-        #[tabled(rename = "hardened scenario")]
-        scenario: String,
-        seeds: u64,
-        #[tabled(rename = "failing seeds")]
-        failing: u64,
-        violated: String,
-        wall: String,
-    }
-    let show = |s: &Option<u64>| s.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-    let flaw_rows: Vec<FlawRow> = report
-        .flaws
-        .iter()
-        .map(|f| FlawRow {
-            flaw: f.flaw,
-            scenario: f.scenario,
-            expected: f.expected,
-            violated: f.violated.join(", "),
-            seeds: f.seeds_to_detection.iter().map(show).collect::<Vec<_>>().join(" "),
-            median: show(&f.median_seeds_to_detection),
-            wall: format!("{:.2}s", f.wall_seconds),
-            result: if f.detected { "caught" } else { "MISSED" },
-        })
-        .collect();
-    let hardened_rows: Vec<HardenedRow> = report
-        .hardened
-        .iter()
-        .map(|h| HardenedRow {
-            scenario: h.scenario.clone(),
-            seeds: h.seeds,
-            failing: h.failing_seeds,
-            violated: if h.violated.is_empty() { "-".into() } else { h.violated.join(", ") },
-            wall: format!("{:.2}s", h.wall_seconds),
-        })
-        .collect();
-    format!(
-        "{}\n{}\nselftest {} in {:.1}s\n",
-        Table::new(flaw_rows).with(Style::rounded()),
-        Table::new(hardened_rows).with(Style::rounded()),
-        if report.partial {
-            "PARTIAL (interrupted: only what is listed ran)"
-        } else if report.passed() {
-            "passed"
-        } else {
-            "FAILED"
-        },
-        report.wall_seconds
-    )
-}

@@ -3,6 +3,7 @@
 //! is here; [`validate`] checks it, [`source`] finds where a key is written, and
 //! [`simplify`] lists what `shrink` may take away.
 
+pub mod shipped;
 pub mod simplify;
 pub mod source;
 pub mod steps;
@@ -29,6 +30,19 @@ const EVENTS_PER_REQUEST: u64 = 200;
 /// The most events a default budget allows (a run's history takes about 200 bytes an
 /// event, so a job holds at most about a gigabyte); `[limits] events` may set more.
 pub const EVENTS_CAP: u64 = 5_000_000;
+
+/// serde's "unknown field `x`, expected one of `a`, `b`" with a "did you mean" added.
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else { return message.to_string() };
+    let Some((given, expected)) = rest.split_once('`') else { return message.to_string() };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let hint = crate::harness::did_you_mean(given, known);
+    if hint.is_empty() {
+        return message.to_string();
+    }
+    format!("unknown field `{given}`{hint}{}", expected.trim_start_matches(','))
+        .replacen(&format!("{hint} expected"), &format!("{hint}; expected"), 1)
+}
 
 /// The largest scenario file read (4 MiB: ten thousand steps fit in well under half).
 pub const MAX_FILE_BYTES: usize = 4 << 20;
@@ -496,6 +510,20 @@ impl Scenario {
         Scenario::parse(&file, &source)
     }
 
+    /// A shipped scenario, by name (`order-race`, `course/tickets`): built into the
+    /// binary, so it works from any directory.
+    pub fn shipped(name: &str) -> Result<Scenario, ScenarioError> {
+        match shipped::text(name) {
+            Some(text) => Scenario::parse(&format!("{name} (shipped)"), text),
+            None => Err(ScenarioError {
+                file: name.to_string(),
+                line: None,
+                key: None,
+                message: format!("no shipped scenario of that name{}", crate::harness::did_you_mean(name, shipped::names())),
+            }),
+        }
+    }
+
     /// Parses and validates scenario text; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         if text.len() > MAX_FILE_BYTES {
@@ -505,7 +533,7 @@ impl Scenario {
         let scenario: Scenario = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|span| source::line_of(text, span.start));
             let key = line.and_then(|l| source::key_on_line(text, l));
-            ScenarioError { file: file.to_string(), line, key, message: e.message().trim().to_string() }
+            ScenarioError { file: file.to_string(), line, key, message: with_suggestion(e.message().trim()) }
         })?;
         scenario.validate().map_err(|(path, message)| ScenarioError {
             file: file.to_string(),

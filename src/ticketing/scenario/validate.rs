@@ -3,7 +3,7 @@
 //! line of the file.
 
 use super::{fmt_duration, Dur, Op, Scenario, Step, StepKind};
-use crate::harness::{bounded, echo};
+use crate::harness::{bounded, did_you_mean, echo};
 use crate::ticketing::domain::{Snapshot, Subject};
 use crate::ticketing::flaws::Flaw;
 use crate::ticketing::protocol::Method;
@@ -79,20 +79,20 @@ impl Scenario {
         for (list, names) in [("flaws", &self.flaws), ("without_flaws", &self.without_flaws)] {
             for name in names {
                 if Flaw::from_name(name).is_none() {
-                    return err(&[list], format!("unknown flaw {name:?}; allowed: {}", Flaw::names().join(", ")));
+                    return err(&[list], format!("unknown flaw {}{}; allowed: {}", echo(name), did_you_mean(name, Flaw::names()), Flaw::names().join(", ")));
                 }
             }
         }
         for name in &self.not_judged {
             let known = crate::ticketing::invariants::names::NAMES;
             if !known.contains(&name.as_str()) {
-                return err(&["not_judged"], format!("unknown invariant {name:?}; allowed: {}", known.join(", ")));
+                return err(&["not_judged"], format!("unknown invariant {}{}; allowed: {}", echo(name), did_you_mean(name, known.iter().copied()), known.join(", ")));
             }
         }
         for (name, n) in &self.services {
             if !SERVICES.iter().any(|s| s.name == name) {
                 let allowed: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
-                return err(&["services", name], format!("unknown service {name:?}; allowed: {}", allowed.join(", ")));
+                return err(&["services", name], format!("unknown service {}{}; allowed: {}", echo(name), did_you_mean(name, allowed.iter().copied()), allowed.join(", ")));
             }
             count(&["services", name], *n, 8)?;
         }
@@ -262,7 +262,7 @@ impl Scenario {
     fn validate_publish_step(&self, step: &Step, subject: &str, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
         if Subject::from_name(subject).is_none() {
             let allowed: Vec<&str> = Subject::ALL.iter().map(|s| s.as_str()).collect();
-            return Err(("publish".into(), format!("unknown subject {subject:?}; allowed: {}", allowed.join(", "))));
+            return Err(("publish".into(), format!("unknown subject {}{}; allowed: {}", echo(subject), did_you_mean(subject, allowed.iter().copied()), allowed.join(", "))));
         }
         if let Some(data) = &step.data {
             no_null(data).map_err(|m| ("data".to_string(), m))?;
@@ -284,7 +284,7 @@ impl Scenario {
         }
         for (i, event) in e.published.iter().flatten().enumerate() {
             if Subject::from_name(&event.subject).is_none() {
-                return Err((format!("expect.published[{i}].subject"), format!("unknown subject {:?}", event.subject)));
+                return Err((format!("expect.published[{i}].subject"), format!("unknown subject {}{}", echo(&event.subject), did_you_mean(&event.subject, Subject::ALL.iter().map(|s| s.as_str())))));
             }
         }
         let is_publish = matches!(step.kind(), Some(StepKind::Publish(_)));
@@ -313,7 +313,7 @@ impl Scenario {
         let known = crate::ticketing::invariants::names::NAMES;
         let harness = crate::harness::run::HARNESS_FINDINGS;
         if !known.contains(&r.invariant.as_str()) && !harness.contains(&r.invariant.as_str()) {
-            return err(&["reproduce", "invariant"], format!("unknown invariant {}; allowed: {}, {}", echo(&r.invariant), known.join(", "), harness.join(", ")));
+            return err(&["reproduce", "invariant"], format!("unknown invariant {}{}; allowed: {}, {}", echo(&r.invariant), did_you_mean(&r.invariant, known.iter().chain(harness.iter()).copied()), known.join(", "), harness.join(", ")));
         }
         Ok(())
     }
@@ -329,7 +329,7 @@ impl Scenario {
                 return Err((path("store"), format!("{:?} is not a service running here; running: {:?}", e.store, SERVICES.iter().filter(|s| self.runs(s.name)).map(|s| s.name).collect::<Vec<_>>())));
             }
             if !Snapshot::KINDS.contains(&e.kind.as_str()) {
-                return Err((path("kind"), format!("unknown kind {:?}; allowed: {}", e.kind, Snapshot::KINDS.join(", "))));
+                return Err((path("kind"), format!("unknown kind {}{}; allowed: {}", echo(&e.kind), did_you_mean(&e.kind, Snapshot::KINDS), Snapshot::KINDS.join(", "))));
             }
             if e.id.is_some() == e.find_where.is_some() {
                 return Err((path("id"), "a record expectation finds its record by `id` or by `where` (one of them)".into()));

@@ -1,0 +1,95 @@
+//! How reports look on a terminal: tables fitted to its width, colour for pass and fail,
+//! plurals. The command line sets it once; a library user gets plain, full-width text.
+//! No colour when `NO_COLOR` is set, `TERM` is `dumb`, or the output is not a terminal.
+
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Settings {
+    colour: bool,
+    width: Option<usize>,
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Sets colour and width from the environment: stdout a terminal, `NO_COLOR`, `TERM`,
+/// `COLUMNS`; `wide` keeps tables at full width.
+pub fn configure(wide: bool) {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdout().is_terminal();
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok());
+    let measured = terminal_size::terminal_size().map(|(w, _)| w.0 as usize);
+    let width = if wide { None } else { columns.or(if terminal { measured } else { None }) };
+    let _ = SETTINGS.set(Settings { colour: terminal && !no_colour, width: width.map(|w| w.max(40)) });
+}
+
+fn settings() -> Settings {
+    SETTINGS.get().copied().unwrap_or_default()
+}
+
+/// The width tables must fit, if any.
+pub fn width() -> Option<usize> {
+    settings().width
+}
+
+/// What a piece of text says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Pass,
+    Fail,
+    Warn,
+}
+
+/// `text` in its tone's colour, when colour is on.
+pub fn paint(text: &str, tone: Tone) -> String {
+    if !settings().colour {
+        return text.to_string();
+    }
+    let code = match tone {
+        Tone::Pass => "32",
+        Tone::Fail => "1;31",
+        Tone::Warn => "33",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// `1 seed`, `2 seeds`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A table fitted to the terminal: the widest columns (explanations, commands) wrap.
+pub fn fit(mut table: tabled::Table) -> String {
+    use tabled::settings::{peaker::PriorityMax, Width};
+    if let Some(width) = width() {
+        table.with(Width::wrap(width).priority(PriorityMax));
+    }
+    table.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_and_plain_text_by_default() {
+        assert_eq!(count(1u64, "violation", "violations"), "1 violation");
+        assert_eq!(count(0u64, "violation", "violations"), "0 violations");
+        assert_eq!(paint("ok", Tone::Pass), "ok");
+    }
+
+    #[test]
+    fn a_fitted_table_wraps_to_the_width() {
+        let mut builder = tabled::builder::Builder::default();
+        builder.push_record(["seed", "explanation"]);
+        builder.push_record(["1", &"a long explanation ".repeat(20)]);
+        let table = builder.build();
+        let full = table.to_string();
+        assert!(full.lines().any(|l| l.chars().count() > 300));
+        let mut narrow = table.clone();
+        narrow.with(tabled::settings::Width::wrap(60).priority(tabled::settings::peaker::PriorityMax));
+        assert!(narrow.to_string().lines().all(|l| l.chars().count() <= 60), "{narrow}");
+    }
+}
