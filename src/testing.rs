@@ -130,8 +130,33 @@ impl Sweep {
     }
 
     /// Runs the sweep and returns its summary.
+    ///
+    /// `TICKETSIM_SEEDS` (`A..B`, a count `N`, or `random[:N]`) replaces the seeds and
+    /// `TICKETSIM_JOBS` the jobs, so CI can widen a sweep, or explore new seeds each run,
+    /// without a code change; a random start is printed to stderr first. A malformed
+    /// value panics (failing the test) with the reason.
     pub fn run(&self) -> ExploreSummary {
-        explore::<Ticketing>(&self.scenario, &ExploreOptions { jobs: self.jobs, ..ExploreOptions::new(self.seeds.clone()) })
+        let (seeds, jobs) = self.from_env().unwrap_or_else(|e| panic!("{e}"));
+        explore::<Ticketing>(&self.scenario, &ExploreOptions { jobs, ..ExploreOptions::new(seeds) })
+    }
+
+    /// The seeds and jobs, after `TICKETSIM_SEEDS` and `TICKETSIM_JOBS`.
+    fn from_env(&self) -> Result<(Range<u64>, usize), String> {
+        let seeds = match std::env::var("TICKETSIM_SEEDS") {
+            Ok(text) => {
+                let parsed = crate::harness::explore::parse_seeds(&text).map_err(|e| format!("TICKETSIM_SEEDS: {e}"))?;
+                if parsed.random {
+                    eprintln!("{}: seeds {}..{} (TICKETSIM_SEEDS={text}; TICKETSIM_SEEDS={}..{} repeats them)", self.scenario.name, parsed.range.start, parsed.range.end, parsed.range.start, parsed.range.end);
+                }
+                parsed.range
+            }
+            Err(_) => self.seeds.clone(),
+        };
+        let jobs = match std::env::var("TICKETSIM_JOBS") {
+            Ok(text) => text.trim().parse::<usize>().ok().filter(|j| (1..=256).contains(j)).ok_or_else(|| format!("TICKETSIM_JOBS={text}: allowed: 1 to 256"))?,
+            Err(_) => self.jobs,
+        };
+        Ok((seeds, jobs))
     }
 
     /// Runs the sweep; `Err` lists every distinct failure with its replay command.

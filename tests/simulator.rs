@@ -68,7 +68,7 @@ fn as_built_order_race_finds_a_double_reservation_and_its_replay_reproduces_it()
     assert_eq!(again.status.code(), Some(1));
     let run: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
     let violation = run["violations"].as_array().unwrap().iter().find(|v| v["invariant"] == "no-double-reservation").unwrap();
-    assert_eq!(violation["time"], failure["virtual_time"]);
+    assert_eq!(violation["virtual_time"], failure["virtual_time"]);
     assert_eq!(run["trace_hash"], failure["trace_hash"]);
     let replayed = ticketsim(&["replay", "scenarios/order-race.toml", "--seed", &seed, "--preset", "as-built"]);
     assert_eq!(replayed.status.code(), Some(1));
@@ -337,7 +337,7 @@ fn check_determinism_finds_no_divergence_and_locates_a_planted_one() {
     // store call, made by a service instance.
     assert!(first["first"]["node"].as_str().unwrap().contains('-'), "{first}");
     assert!(first["first"]["text"].as_str().unwrap().contains(" store "), "{first}");
-    assert!(first["first"]["time"].as_f64().is_some());
+    assert!(first["first"]["virtual_time"].as_f64().is_some());
 }
 
 #[test]
@@ -362,13 +362,23 @@ fn explore_writes_junit_and_a_regression_corpus_that_run_replays() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
     let cases = xml.matches("<testcase ").count();
-    assert_eq!(cases, ticketsim::ticketing::invariants::INVARIANTS.len() + ticketsim::harness::run::HARNESS_FINDINGS.len());
+    let invariants = xml.matches("classname=\"order-race.invariants\"").count();
+    assert_eq!(invariants, ticketsim::ticketing::invariants::INVARIANTS.len() + ticketsim::harness::run::HARNESS_FINDINGS.len());
+    let bugs = xml.matches("classname=\"order-race.bugs\"").count();
+    assert!(bugs > 0 && cases == invariants + bugs, "{xml}");
     assert!(xml.contains(&format!("tests=\"{cases}\"")));
+    // Invariants of services that do not run here are skipped, not passed.
+    assert!(xml.contains("name=\"payments-consistent\" time=") && xml.contains("<skipped message=\"does not apply"), "{xml}");
+    // Real timings: the time spent judging each invariant over the sweep.
+    let judged: f64 = xml.split("classname=\"order-race.invariants\"").skip(1).filter_map(|c| c.split("time=\"").nth(1)?.split('"').next()?.parse::<f64>().ok()).sum();
+    assert!(judged > 0.0, "{xml}");
     assert_eq!(xml.matches("<failure ").count(), xml.matches("</failure>").count());
     assert!(xml.contains(&format!("replay: {} replay order-race --seed", env!("CARGO_BIN_EXE_ticketsim"))));
     // The corpus: every file still fails as built...
     let files = std::fs::read_dir(&corpus).unwrap().count();
     assert!(files > 0);
+    // One file per distinct bug (fingerprint), not per invariant and seed.
+    assert!(stdout(&out).contains(&format!("{files} distinct bugs (")), "{files} files\n{}", stdout(&out));
     let replayed = ticketsim(&["run", corpus.to_str().unwrap()]);
     assert_eq!(replayed.status.code(), Some(1));
     assert!(stdout(&replayed).contains(&format!("{files} files, {files} still failing, 0 invalid")), "{}", stdout(&replayed));

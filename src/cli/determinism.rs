@@ -62,7 +62,7 @@ pub(crate) fn execute(args: DeterminismArgs) -> Result<i32, String> {
     let report = determinism::check_with::<Ticketing>(&loaded.scenario, seeds, jobs, &options, &mut |r| progress.update(r.seeds, r.count));
     progress.finish();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+        Format::Json => println!("{}", crate::report::json::document("check-determinism", &report)?),
         Format::Text => print(&report, planned),
     }
     Ok(sweep_code((report.count > 0) as i32))

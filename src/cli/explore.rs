@@ -76,27 +76,23 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
     let summary = explore_with::<Ticketing>(scenario, &options, &mut |summary: &ExploreSummary, _| progress.update(summary.seeds_run, summary.failing));
     progress.finish();
     if let Some(file) = &args.junit {
-        write_file(file, &report::junit::explore_xml(&scenario.name, path, &summary, overrides))?;
+        write_file(file, &report::junit::explore_xml(scenario, path, &summary, overrides))?;
     }
     if let Some(dir) = &args.save_failures {
         save_reproductions(dir, scenario, &summary)?;
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report::json::explore(scenario, path, overrides, &summary)).map_err(|e| e.to_string())?),
+        Format::Json => println!("{}", report::json::document("explore", report::json::explore(scenario, path, overrides, &summary))?),
         Format::Text => print!("{}", report::text::explore_text(&summary, path, overrides)),
     }
     Ok(sweep_code((summary.failing > 0) as i32))
 }
 
-/// `explore --save-failures DIR`: a reproduction file for the smallest seed of each
-/// distinct bug, for a regression corpus that `ticketsim run DIR` replays.
+/// `explore --save-failures DIR`: one reproduction file per distinct bug (fingerprint),
+/// for its smallest seed, for a regression corpus that `ticketsim run DIR` replays. Two
+/// bugs seen on one seed get a file each, told apart by a short hash of the fingerprint.
 fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary) -> Result<(), String> {
-    let mut written = std::collections::BTreeSet::new();
     for group in summary.groups.values() {
-        let key = (group.invariant.clone(), group.smallest.seed);
-        if !written.insert(key) {
-            continue;
-        }
         let mut repro = scenario.clone();
         repro.reproduce = Some(crate::harness::system::Reproduce {
             seed: group.smallest.seed,
@@ -104,7 +100,8 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
             fingerprint: Some(group.fingerprint.clone()),
             choices: None,
         });
-        let file = dir.join(safe_file_name(&format!("{}-{}-seed{}.toml", scenario.name, group.invariant, group.smallest.seed)));
+        let tag = crate::harness::history::short_hash(&group.fingerprint);
+        let file = dir.join(safe_file_name(&format!("{}-{}-seed{}-{tag}.toml", scenario.name, group.invariant, group.smallest.seed)));
         write_file(&file, &repro.to_file()?)?;
     }
     Ok(())

@@ -68,7 +68,7 @@ pub(crate) fn execute(args: ListArgs) -> Result<i32, String> {
     }
     let scenarios = scenario_list();
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&json(&scenarios)).map_err(|e| e.to_string())?);
+        println!("{}", crate::report::json::document("list", json(&scenarios))?);
         return Ok(0);
     }
     println!("scenarios (shipped; run one by name from any directory):");

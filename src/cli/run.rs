@@ -53,7 +53,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 violations: &outcome.violations,
                 replay,
             };
-            println!("{}", serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?);
+            println!("{}", report::json::document("run", &json)?);
         }
         Format::Text => {
             println!("{}", report::text::run_table(&outcome, scenario));
@@ -117,7 +117,7 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
     let failing = results.iter().filter(|r| violated(r) > 0).count();
     let invalid = results.iter().filter(|r| r.get("error").is_some()).count();
     match format {
-        Format::Json => println!("{}", serde_json::json!({"files": results, "failing": failing, "invalid": invalid})),
+        Format::Json => println!("{}", report::json::document("corpus", serde_json::json!({"files": results, "failing": failing, "invalid": invalid}))?),
         Format::Text => {
             for r in &results {
                 let names: Vec<&str> = r["violated"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();

@@ -48,7 +48,7 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
         write_file(file, &crate::report::junit::selftest_xml(&report))?;
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+        Format::Json => println!("{}", crate::report::json::document("selftest", &report)?),
         Format::Text => print!("{}", selftest_text(&report)),
     }
     Ok(sweep_code((!report.passed()) as i32))

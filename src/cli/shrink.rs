@@ -35,15 +35,17 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
     check_file("out", &out)?;
     let shrunk = crate::harness::shrink::shrink::<Ticketing>(scenario, seed, args.invariant.as_deref(), args.budget as usize)?;
     write_file(&out, &shrunk.scenario.to_file()?)?;
+    let replay = format!("{} run {}", crate::report::text::program(), crate::report::text::shell_word(&out.display().to_string()));
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::json!({
+        Format::Json => {
+            let body = serde_json::json!({
+                "scenario": scenario.name, "seed": seed,
                 "invariant": shrunk.invariant, "fingerprint": shrunk.fingerprint, "before": shrunk.before, "after": shrunk.after,
                 "runs": shrunk.runs, "verified": shrunk.verification, "file": out.display().to_string(),
-                "replay": format!("ticketsim run {}", out.display()),
-            })
-        ),
+                "replay": replay,
+            });
+            println!("{}", crate::report::json::document("shrink", body)?);
+        }
         Format::Text => {
             let (b, a) = (shrunk.before, shrunk.after);
             let t = crate::harness::fmt_time;
@@ -54,7 +56,7 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
             println!("virtual time {:>10} {:>10}", t(b.virtual_time), t(a.virtual_time));
             println!("choices      {:>10} {:>10}", b.choices, a.choices);
             print_verification(&shrunk.verification);
-            println!("wrote {}; replay with  ticketsim run {}", out.display(), out.display());
+            println!("wrote {}; replay with  {replay}", out.display());
         }
     }
     Ok(0)

@@ -15,7 +15,7 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Event {
     pub index: usize,
-    #[serde(serialize_with = "super::system::ser_duration")]
+    #[serde(rename = "virtual_time", serialize_with = "super::system::ser_duration")]
     pub time: Duration,
     pub node: String,
     pub text: String,

@@ -37,7 +37,7 @@ pub const KEPT_PER_INVARIANT: usize = 100;
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct FailingSeed {
     pub seed: u64,
-    #[serde(serialize_with = "super::system::ser_duration")]
+    #[serde(rename = "virtual_time", serialize_with = "super::system::ser_duration")]
     pub time: Duration,
     pub explanation: String,
     pub trace_hash: String,
@@ -70,6 +70,8 @@ pub struct ExploreSummary {
     pub ungrouped: u64,
     /// The seeds the sweep planned to run.
     pub planned: u64,
+    /// Wall-clock time spent judging each invariant, over all seeds (JUnit's timings).
+    pub check_times: BTreeMap<&'static str, Duration>,
     /// The sweep was stopped early (see [`super::interrupt`]): it ran fewer seeds than planned.
     pub partial: bool,
 }
@@ -96,6 +98,7 @@ struct Finished {
     nemesis: NemesisCounters,
     end: Duration,
     events: u64,
+    check_times: Vec<(&'static str, Duration)>,
     trace_hash: Option<u64>,
 }
 
@@ -109,6 +112,7 @@ impl Finished {
             nemesis: outcome.nemesis,
             end: outcome.end,
             events: outcome.events,
+            check_times: outcome.check_times,
             trace_hash: outcome.trace_hash,
         }
     }
@@ -209,6 +213,9 @@ impl ExploreSummary {
         self.nemesis += outcome.nemesis;
         self.virtual_time += outcome.end;
         self.max_events = self.max_events.max(outcome.events);
+        for (name, took) in &outcome.check_times {
+            *self.check_times.entry(name).or_default() += *took;
+        }
         self.max_virtual_time = self.max_virtual_time.max(outcome.end);
         self.liveness_not_judged += outcome.unsettled as u64;
         if keep_trace_hashes {

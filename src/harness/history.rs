@@ -365,6 +365,14 @@ impl<O: Observation> History<O> {
 /// over 8-byte words.
 struct TraceHasher(u64);
 
+/// Eight hex digits naming a text (a bug's fingerprint in a file name), stable across
+/// runs and builds.
+pub fn short_hash(text: &str) -> String {
+    let mut hasher = TraceHasher::default();
+    hasher.feed(text.as_bytes());
+    format!("{:08x}", hasher.0 >> 32)
+}
+
 impl Default for TraceHasher {
     fn default() -> Self {
         TraceHasher(0xcbf2_9ce4_8422_2325)

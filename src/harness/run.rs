@@ -71,6 +71,8 @@ pub struct RunOutcome<S: System> {
     pub history_len: usize,
     /// Events recorded (see [`History::events`]), what the event budget counts.
     pub events: u64,
+    /// How long each invariant judged took (wall clock; for reports only).
+    pub check_times: Vec<(&'static str, Duration)>,
     /// A hash of the whole trace: the same seed gives the same hash (see `hash_trace`).
     pub trace_hash: Option<u64>,
     pub history: Option<History<S::Obs>>,
@@ -104,11 +106,14 @@ pub const HARNESS_FINDINGS: [&str; 3] = [NODE_PANIC, DEADLOCK, RUNAWAY];
 /// time, and the history up to it.
 pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
     let history: History<S::Obs> = History::new(options.trace.clone());
-    let (scenario, opts, kept) = (scenario.clone(), options.clone(), history.clone());
+    let (owned, opts, kept) = (scenario.clone(), options.clone(), history.clone());
     super::panics::arm();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let runtime = Runtime::with_seed_and_config(seed, madsim::Config::default());
-        runtime.block_on(run_world::<S>(scenario, seed, opts, kept))
+        let ran = {
+            let runtime = Runtime::with_seed_and_config(seed, madsim::Config::default());
+            runtime.block_on(run_world::<S>(owned, seed, opts.clone(), kept.clone()))
+        };
+        judged::<S>(scenario, ran, &kept, &opts)
     }));
     let caught = super::panics::disarm();
     match result {
@@ -135,6 +140,7 @@ fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super:
         end: at,
         history_len: history.len(),
         events: history.events(),
+        check_times: Vec::new(),
         trace_hash: Some(history.fingerprint()),
         history: options.keep_history.then(|| history.clone()),
         final_state: None,
@@ -210,7 +216,17 @@ fn inject_panic<M: Clone + Send + super::fabric::Describe + 'static, O: super::h
     }
 }
 
-async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions, history: History<S::Obs>) -> RunOutcome<S> {
+/// A run as the simulation leaves it, before it is judged (outside the runtime, where
+/// the clock is the real one, so judging can be timed).
+struct Ran<S: System> {
+    outcome: RunOutcome<S>,
+    final_state: S::Final,
+    quiet_start: Duration,
+    sim: SimOptions,
+    stop: Option<Violation>,
+}
+
+async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions, history: History<S::Obs>) -> Ran<S> {
     let choices = choices(&options);
     let sim = S::options(&scenario);
     history.set_event_budget(sim.budget.events);
@@ -262,26 +278,38 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     }
     drop(system);
     let liveness = if stop.is_some() { Liveness::Stopped } else { liveness(history.last_progress(), end, sim.settle_window) };
-    let mut violations = judge::<S>(&scenario, &history, &final_state, (quiet_start.get().unwrap_or(end), end), &sim, liveness.judged());
-    violations.extend(stop);
     let nemesis_counters = *executor.counters.lock().unwrap();
-    let trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
-    RunOutcome {
+    let outcome = RunOutcome {
         seed,
-        violations,
+        violations: Vec::new(),
         liveness,
         fabric: fabric.counters(),
         nemesis: nemesis_counters,
         end,
         history_len: history.len(),
         events: history.events(),
-        trace_hash,
-        history: options.keep_history.then(|| history.clone()),
-        final_state: options.keep_history.then_some(final_state),
+        check_times: Vec::new(),
+        trace_hash: None,
+        history: None,
+        final_state: None,
         panic: None,
         choices: options.record_choices.then(|| choices.take_record()),
         nodes: fabric.node_names(),
-    }
+    };
+    Ran { outcome, final_state, quiet_start: quiet_start.get().unwrap_or(end), sim, stop }
+}
+
+/// Judges a finished run: its invariants, then the stop finding if the watchdog stopped it.
+fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::Obs>, options: &RunOptions) -> RunOutcome<S> {
+    let Ran { mut outcome, final_state, quiet_start, sim, stop } = ran;
+    let (mut violations, check_times) = judge::<S>(scenario, history, &final_state, (quiet_start, outcome.end), &sim, outcome.liveness.judged());
+    violations.extend(stop);
+    outcome.trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
+    outcome.violations = violations;
+    outcome.check_times = check_times;
+    outcome.history = options.keep_history.then(|| history.clone());
+    outcome.final_state = options.keep_history.then_some(final_state);
+    outcome
 }
 
 /// Why a run was stopped before its end.
@@ -338,6 +366,7 @@ fn liveness(last_progress: Duration, end: Duration, settle_window: Duration) -> 
 }
 
 /// Runs the invariants that apply to the scenario: safety always, liveness when judged.
+/// Also returns how long each took (wall clock, for reports only: it decides nothing).
 pub fn judge<S: System>(
     scenario: &S::Scenario,
     history: &History<S::Obs>,
@@ -345,13 +374,19 @@ pub fn judge<S: System>(
     (quiet_start, end): (Duration, Duration),
     sim: &SimOptions,
     liveness_judged: bool,
-) -> Vec<Violation> {
+) -> (Vec<Violation>, Vec<(&'static str, Duration)>) {
     let entries = history.entries();
     let check = Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window: sim.settle_window };
-    S::invariants()
+    let mut violations = Vec::new();
+    let mut times = Vec::new();
+    for inv in S::invariants()
         .iter()
         .filter(|inv| !sim.not_judged.iter().any(|n| n == inv.name))
         .filter(|inv| (inv.applies)(scenario) && (inv.kind == InvariantKind::Safety || liveness_judged))
-        .flat_map(|inv| (inv.check)(&check))
-        .collect()
+    {
+        let started = std::time::Instant::now();
+        violations.extend((inv.check)(&check));
+        times.push((inv.name, started.elapsed()));
+    }
+    (violations, times)
 }

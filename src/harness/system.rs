@@ -225,7 +225,8 @@ pub struct Check<'a, S: System> {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {
     pub invariant: &'static str,
-    #[serde(serialize_with = "ser_duration")]
+    /// When it was broken (as JSON: `virtual_time`, seconds).
+    #[serde(rename = "virtual_time", serialize_with = "ser_duration")]
     pub time: Duration,
     pub records: Vec<String>,
     pub explanation: String,

@@ -1,4 +1,18 @@
-//! JSON reports (`--format json`): serde over the same values the text reports show.
+//! JSON reports (`--format json`): serde over the same values the text reports show,
+//! each one document with `schema_version` and `kind` (docs/report.schema.json). Virtual
+//! times are `virtual_time`, in seconds; whatever is kept only in part says so.
+
+/// The version of the JSON reports' shape; it changes when a field is renamed or removed.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One report: `schema_version`, `kind`, and the fields of `body` (an object).
+pub fn document(kind: &str, body: impl Serialize) -> Result<String, String> {
+    let mut value = serde_json::to_value(body).map_err(|e| e.to_string())?;
+    let Some(fields) = value.as_object_mut() else { return Err(format!("a {kind} report is not an object")) };
+    fields.insert("schema_version".into(), SCHEMA_VERSION.into());
+    fields.insert("kind".into(), kind.into());
+    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+}
 
 use super::{replay_command, Overrides};
 use crate::harness::explore::ExploreSummary;
@@ -53,6 +67,9 @@ pub fn explore(scenario: &Scenario, path: &str, overrides: &Overrides, summary: 
         "liveness_not_judged": summary.liveness_not_judged,
         "failing_by_invariant": summary.counts,
         "failing_seeds": summary.failing_seeds,
+        // Kept per invariant: the smallest 100; failing_by_invariant has the full counts.
+        "failing_seeds_complete": summary.counts.values().all(|n| *n as usize <= crate::harness::explore::KEPT_PER_INVARIANT),
+        "bugs_complete": summary.ungrouped == 0,
         "fabric": summary.fabric,
         "nemesis": summary.nemesis,
         "wall_seconds": summary.wall.as_secs_f64(),

@@ -5,26 +5,31 @@
 use crate::harness::explore::ExploreSummary;
 use crate::report::{replay_command, Overrides};
 use crate::ticketing::selftest::SelftestReport;
+use crate::ticketing::Scenario;
 use std::fmt::Write;
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
 }
 
+/// One test case: passed, failed (message and body) or skipped (why).
 struct Case {
+    class: String,
     name: String,
     failure: Option<(String, String)>,
+    skipped: Option<String>,
     seconds: f64,
 }
 
 /// The suite; a partial one (stopped by Ctrl-C) says so in a property.
 fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool) -> String {
     let failures = cases.iter().filter(|c| c.failure.is_some()).count();
+    let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(xml, r#"<testsuites name="ticketsim" tests="{}" failures="{failures}" time="{seconds:.3}">"#, cases.len());
+    let _ = writeln!(xml, r#"<testsuites name="ticketsim" tests="{}" failures="{failures}" skipped="{skipped}" time="{seconds:.3}">"#, cases.len());
     let _ = writeln!(
         xml,
-        r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="0" time="{seconds:.3}">"#,
+        r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="{skipped}" time="{seconds:.3}">"#,
         escape(name),
         cases.len()
     );
@@ -32,10 +37,9 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool) -> String {
         xml.push_str("    <properties>\n      <property name=\"partial\" value=\"true: interrupted before every seed ran\"/>\n    </properties>\n");
     }
     for case in cases {
-        let _ = write!(xml, r#"    <testcase classname="{}" name="{}" time="{:.3}""#, escape(name), escape(&case.name), case.seconds);
-        match &case.failure {
-            None => xml.push_str("/>\n"),
-            Some((message, body)) => {
+        let _ = write!(xml, r#"    <testcase classname="{}" name="{}" time="{:.6}""#, escape(&case.class), escape(&case.name), case.seconds);
+        match (&case.failure, &case.skipped) {
+            (Some((message, body)), _) => {
                 let _ = writeln!(
                     xml,
                     ">\n      <failure message=\"{}\" type=\"invariant-violated\">{}</failure>\n    </testcase>",
@@ -43,44 +47,55 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool) -> String {
                     escape(body)
                 );
             }
+            (None, Some(why)) => {
+                let _ = writeln!(xml, ">\n      <skipped message=\"{}\"/>\n    </testcase>", escape(why));
+            }
+            (None, None) => xml.push_str("/>\n"),
         }
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
 }
 
-/// A sweep as a test suite: one case per invariant, failed with its seeds and replay commands.
-pub fn explore_xml(scenario: &str, path: &str, summary: &ExploreSummary, overrides: &Overrides) -> String {
-    let mut names: Vec<String> = crate::ticketing::invariants::names().into_iter().map(String::from).collect();
-    names.extend(crate::harness::run::HARNESS_FINDINGS.iter().map(|n| n.to_string()));
-    let cases: Vec<Case> = names
-        .into_iter()
+/// Why an invariant is not judged in a scenario, if it is not.
+fn not_applicable(scenario: &Scenario, invariant: &str) -> Option<String> {
+    if scenario.not_judged.iter().any(|n| n == invariant) {
+        return Some("not judged in this scenario (its not_judged list)".into());
+    }
+    let applies = crate::ticketing::invariants::INVARIANTS.iter().find(|i| i.name == invariant).is_none_or(|i| (i.applies)(scenario));
+    (!applies).then(|| "does not apply to this scenario (a service it judges does not run)".to_string())
+}
+
+/// A sweep as a test suite: one case per invariant (failed with its seeds and replay
+/// commands, skipped when it cannot apply to the scenario), then one failed case per
+/// distinct bug (fingerprint) with its explanation and replay command. Times are the
+/// wall-clock time spent judging each invariant over the sweep.
+pub fn explore_xml(scenario: &Scenario, path: &str, summary: &ExploreSummary, overrides: &Overrides) -> String {
+    let names = crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS);
+    let mut cases: Vec<Case> = names
         .map(|invariant| {
-            let failure = summary.by_invariant.get(&invariant).map(|seeds| {
-                let count = summary.counts.get(&invariant).copied().unwrap_or(seeds.len() as u64);
-                let message = format!(
-                    "{invariant} violated on {count} of {} seeds; first seed {}: {}",
-                    summary.seeds_run, seeds[0].seed, seeds[0].explanation
-                );
+            let failure = summary.by_invariant.get(invariant).map(|seeds| {
+                let count = summary.counts.get(invariant).copied().unwrap_or(seeds.len() as u64);
+                let message = format!("{invariant} violated on {count} of {} seeds; first seed {}: {}", summary.seeds_run, seeds[0].seed, seeds[0].explanation);
                 let body: Vec<String> = seeds
                     .iter()
                     .take(20)
-                    .map(|s| {
-                        format!(
-                            "seed {} at {}: {}\n  replay: {}",
-                            s.seed,
-                            crate::harness::fmt_time(s.time),
-                            s.explanation,
-                            replay_command(path, s.seed, overrides)
-                        )
-                    })
+                    .map(|s| format!("seed {} at {}: {}\n  replay: {}", s.seed, crate::harness::fmt_time(s.time), s.explanation, replay_command(path, s.seed, overrides)))
                     .collect();
                 (message, body.join("\n"))
             });
-            Case { name: invariant, failure, seconds: 0.0 }
+            let seconds = summary.check_times.get(invariant).map_or(0.0, |d| d.as_secs_f64());
+            let skipped = if failure.is_none() { not_applicable(scenario, invariant) } else { None };
+            Case { class: format!("{}.invariants", scenario.name), name: invariant.to_string(), failure, skipped, seconds }
         })
         .collect();
-    suite(scenario, &cases, summary.wall.as_secs_f64(), summary.partial)
+    cases.extend(summary.groups.values().map(|g| {
+        let replay = replay_command(path, g.smallest.seed, overrides);
+        let message = format!("{} on {} (smallest seed {}): {}", g.invariant, crate::report::style::count(g.seeds, "seed", "seeds"), g.smallest.seed, g.smallest.explanation);
+        let body = format!("fingerprint: {}\nseed {} at {}: {}\nreplay: {replay}", g.fingerprint, g.smallest.seed, crate::harness::fmt_time(g.smallest.time), g.smallest.explanation);
+        Case { class: format!("{}.bugs", scenario.name), name: format!("{}: {}", g.invariant, g.fingerprint), failure: Some((message, body)), skipped: None, seconds: 0.0 }
+    }));
+    suite(&scenario.name, &cases, summary.wall.as_secs_f64(), summary.partial)
 }
 
 /// The selftest as a test suite: one case per flaw and per hardened scenario.
@@ -89,6 +104,8 @@ pub fn selftest_xml(report: &SelftestReport) -> String {
         .flaws
         .iter()
         .map(|f| Case {
+            class: "selftest.flaws".into(),
+            skipped: None,
             name: format!("flaw {} caught by {} in {}", f.flaw, f.expected, f.scenario),
             failure: (!f.detected).then(|| {
                 (
@@ -100,6 +117,8 @@ pub fn selftest_xml(report: &SelftestReport) -> String {
         })
         .collect();
     cases.extend(report.hardened.iter().map(|h| Case {
+        class: "selftest.hardened".into(),
+        skipped: None,
         name: format!("hardened {} is clean", h.scenario),
         failure: (h.failing_seeds > 0).then(|| {
             (
