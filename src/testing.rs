@@ -136,12 +136,12 @@ impl Sweep {
     /// without a code change; a random start is printed to stderr first. A malformed
     /// value panics (failing the test) with the reason.
     pub fn run(&self) -> ExploreSummary {
-        let (seeds, jobs) = self.from_env().unwrap_or_else(|e| panic!("{e}"));
+        let (seeds, jobs) = self.seeds_and_jobs().unwrap_or_else(|e| panic!("{e}"));
         explore::<Ticketing>(&self.scenario, &ExploreOptions { jobs, ..ExploreOptions::new(seeds) })
     }
 
     /// The seeds and jobs, after `TICKETSIM_SEEDS` and `TICKETSIM_JOBS`.
-    fn from_env(&self) -> Result<(Range<u64>, usize), String> {
+    fn seeds_and_jobs(&self) -> Result<(Range<u64>, usize), String> {
         let seeds = match std::env::var("TICKETSIM_SEEDS") {
             Ok(text) => {
                 let parsed = crate::harness::explore::parse_seeds(&text).map_err(|e| format!("TICKETSIM_SEEDS: {e}"))?;
