@@ -324,6 +324,46 @@ fn diagram_marks_a_handler_that_did_not_ack_on_its_lane() {
     assert!(mermaid.contains("cannot decode order:created payload") && mermaid.contains("(no ack)"), "{mermaid}");
 }
 
+/// The page shows the bug: a link to the violation, the store round trips of the race
+/// (the reads, then the writes), a compact view with the full run behind a toggle,
+/// lane headers that stay in view; Mermaid sliced under its size limit, saying so.
+#[test]
+fn a_diagram_leads_to_the_violation_and_draws_the_race_in_the_store() {
+    let dir = temp_dir("diagram-race");
+    let (seed, _) = double_reservation();
+    let out = ticketsim(&["diagram", "order-race", "--seed", &seed, "--preset", "as-built", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
+    assert!(html.contains("<a href=\"#v0\">⚠ no-double-reservation") && html.contains("class=\"violation\" id=\"v0\""), "a link to the violation");
+    assert!(html.contains("id=\"full\"") && html.contains("#full:checked ~ .full{display:block}") && html.contains("<div class=\"compact\">"), "compact view, full run toggle");
+    assert!(html.contains(".lanes{position:sticky;top:0"), "lane headers stay in view");
+    assert!(html.contains("class=\"store hot\"") && html.contains("orders db"), "store round trips drawn");
+    assert!(html.contains("read scan of orders on ticket"), "the reads of the race");
+    // One label per row: in each view, no two labels share a y.
+    let views: Vec<&str> = html.split("<div class=\"view\">").skip(1).collect();
+    assert_eq!(views.len(), 2, "the compact view and the full run");
+    for view in views {
+        let ys: Vec<&str> = view.split("class=\"label").skip(1).filter_map(|l| l.split("y=\"").nth(1)?.split('"').next()).collect();
+        let mut unique = ys.clone();
+        unique.sort();
+        unique.dedup();
+        assert!(ys.len() > 20 && unique.len() == ys.len(), "labels never share a row: {} of {}", unique.len(), ys.len());
+    }
+    let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
+    assert!(mermaid.len() <= ticketsim::report::diagram::MERMAID_LIMIT, "{}", mermaid.len());
+}
+
+/// A full-system run is far over Mermaid's limit: the text is sliced, and says so.
+#[test]
+fn mermaid_is_sliced_under_its_size_limit_and_says_so() {
+    let dir = temp_dir("diagram-big");
+    let out = ticketsim(&["diagram", "full-system", "--seed", "1", "--preset", "as-built", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", stderr(&out));
+    let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
+    assert!(mermaid.len() <= ticketsim::report::diagram::MERMAID_LIMIT, "{}", mermaid.len());
+    assert!(mermaid.contains("sliced to "), "{}", &mermaid[..500]);
+}
+
 #[test]
 fn check_determinism_finds_no_divergence_and_locates_a_planted_one() {
     let clean = ticketsim(&["check-determinism", "full-system", "--seeds", "0..40", "--jobs", "2"]);

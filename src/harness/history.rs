@@ -77,7 +77,7 @@ pub enum NetWhat {
 pub enum Record<O: Observation> {
     /// One store round trip: the store, the call's name (what the handler asked for),
     /// when it began, and what it wrote (nothing for a read).
-    Store { store: &'static str, call: &'static str, began: Duration, wrote: Vec<O::Doc> },
+    Store { store: &'static str, call: &'static str, began: Duration, read: Vec<String>, wrote: Vec<O::Doc> },
     /// A network event (recorded only when messages are traced).
     Net { id: u64, from: Arc<str>, to: Arc<str>, kind: &'static str, what: NetWhat },
     /// A fault the nemesis inflicted or undid.
@@ -100,15 +100,17 @@ impl<O: Observation> Record<O> {
 impl<O: Observation> fmt::Display for Record<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Record::Store { store, call, began, wrote } => {
+            Record::Store { store, call, began, read, wrote } => {
                 write!(f, "{store} store {call}")?;
-                if wrote.is_empty() {
-                    return write!(f, " (read, since {})", super::fmt_time(*began));
-                }
                 for (i, doc) in wrote.iter().enumerate() {
                     write!(f, "{}{doc}", if i == 0 { ": " } else { "; " })?;
                 }
-                Ok(())
+                match (read.is_empty(), wrote.is_empty()) {
+                    (true, true) => write!(f, " (read, since {})", super::fmt_time(*began)),
+                    (false, true) => write!(f, " (read {}, since {})", read.join(", "), super::fmt_time(*began)),
+                    (false, false) => write!(f, " (read {})", read.join(", ")),
+                    (true, false) => Ok(()),
+                }
             }
             Record::Net { id, from, to, kind, what } => match what {
                 NetWhat::Sent(text) => write!(f, "net #{id} {from} -> {to} {kind}: {text}"),

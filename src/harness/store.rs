@@ -16,10 +16,15 @@ pub trait Journal: Send + 'static {
     type Doc: Send + 'static;
     /// Documents written since the last call, oldest first.
     fn take_changes(&mut self) -> Vec<Self::Doc>;
+    /// What was read since the last call (the keys found, the tables scanned), for the
+    /// trace: a race of two handlers shows as two reads, then two writes. Default: nothing.
+    fn take_reads(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Records one store call: the node that made it, its name, when it began, what it wrote.
-pub(crate) type Recorder<D> = Arc<dyn Fn(Option<&Arc<str>>, &'static str, Duration, Vec<D>) + Send + Sync>;
+pub(crate) type Recorder<D> = Arc<dyn Fn(Option<&Arc<str>>, &'static str, Duration, Vec<String>, Vec<D>) + Send + Sync>;
 
 /// A service's database as one instance sees it; cheap to clone.
 pub struct Store<St: Journal> {
@@ -81,23 +86,25 @@ impl<St: Journal> Store<St> {
     pub async fn poll<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
         madsim::time::sleep(self.latency()).await;
-        let (result, wrote) = self.apply(f);
+        let (result, read, wrote) = self.apply(f);
         if !wrote.is_empty() {
-            (self.recorder)(self.node.as_ref(), call, began, wrote);
+            (self.recorder)(self.node.as_ref(), call, began, read, wrote);
         }
         result
     }
 
-    fn apply<R>(&self, f: impl FnOnce(&mut St) -> R) -> (R, Vec<St::Doc>) {
+    fn apply<R>(&self, f: impl FnOnce(&mut St) -> R) -> (R, Vec<String>, Vec<St::Doc>) {
         let mut state = self.state.lock().unwrap();
+        state.take_reads(); // what unrecorded reads (final states) left behind
         let result = f(&mut state);
-        (result, state.take_changes())
+        let read = state.take_reads();
+        (result, read, state.take_changes())
     }
 
     /// Runs `f` atomically without a round trip, recorded as a call that began at `began`.
     fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> R {
-        let (result, wrote) = self.apply(f);
-        (self.recorder)(self.node.as_ref(), call, began, wrote);
+        let (result, read, wrote) = self.apply(f);
+        (self.recorder)(self.node.as_ref(), call, began, read, wrote);
         result
     }
 

@@ -116,8 +116,8 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
             state: Arc::new(Mutex::new(state)),
             choices: self.choices.clone(),
             latency,
-            recorder: Arc::new(move |node, call, began, wrote| {
-                history.push_on(node, Record::Store { store: name, call, began, wrote });
+            recorder: Arc::new(move |node, call, began, read, wrote| {
+                history.push_on(node, Record::Store { store: name, call, began, read, wrote });
             }),
             planted: self.planted,
         }

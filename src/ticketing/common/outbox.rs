@@ -70,6 +70,10 @@ impl Outbox {
     pub fn take_changes(&mut self) -> Vec<Snapshot> {
         self.entries.take_changes()
     }
+
+    pub fn take_reads(&mut self) -> Vec<String> {
+        self.entries.take_reads()
+    }
 }
 
 /// Databases that carry an outbox.

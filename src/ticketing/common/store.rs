@@ -38,26 +38,58 @@ pub trait Row: Clone {
     fn snapshot(&self) -> Snapshot;
 }
 
-/// Rows by key, in key order, with a change stream.
+/// What a table was asked for (a table is read through `&self`, and shared across
+/// threads by the harness, hence the lock; it is never contended).
+#[derive(Debug, Default)]
+struct ReadLog(std::sync::Mutex<Vec<String>>);
+
+impl Clone for ReadLog {
+    fn clone(&self) -> Self {
+        ReadLog(std::sync::Mutex::new(self.0.lock().unwrap().clone()))
+    }
+}
+
+impl ReadLog {
+    fn push(&self, read: String) {
+        self.0.lock().unwrap().push(read);
+    }
+
+    fn take(&mut self) -> Vec<String> {
+        std::mem::take(self.0.get_mut().unwrap())
+    }
+}
+
+/// Rows by key, in key order, with a change stream, and a log of what was read (the
+/// keys looked up, the tables scanned) for the trace.
 #[derive(Clone, Debug)]
 pub struct Table<T: Row> {
     rows: BTreeMap<T::Key, T>,
     changes: Vec<Snapshot>,
+    reads: ReadLog,
 }
 
 impl<T: Row> Default for Table<T> {
     fn default() -> Self {
-        Table { rows: BTreeMap::new(), changes: Vec::new() }
+        Table { rows: BTreeMap::new(), changes: Vec::new(), reads: Default::default() }
     }
 }
 
 impl<T: Row> Table<T> {
     pub fn get(&self, key: &T::Key) -> Option<T> {
+        self.reads.push(key.to_string());
         self.rows.get(key).cloned()
     }
 
+    /// Every row, in key order (logged as a scan of the table).
     pub fn values(&self) -> impl Iterator<Item = &T> {
+        let name = std::any::type_name::<T>().rsplit("::").next().unwrap_or("table");
+        self.reads.push(format!("every {name}"));
         self.rows.values()
+    }
+
+    /// What was read since the last call.
+    pub fn take_reads(&mut self) -> Vec<String> {
+        self.reads.take()
     }
 
     pub fn len(&self) -> usize {
@@ -135,6 +167,12 @@ macro_rules! journal {
                 $(changes.extend(self.$table.take_changes());)+
                 changes
             }
+            fn take_reads(&mut self) -> Vec<String> {
+                let mut reads = Vec::new();
+                $(reads.extend(self.$table.take_reads());)+
+                reads.dedup();
+                reads
+            }
         }
     };
 }
@@ -155,11 +193,19 @@ impl<T: Doc> Default for Collection<T> {
 
 impl<T: Doc> Collection<T> {
     pub fn find(&self, id: &str) -> Option<T> {
+        self.table.reads.push(id.to_string());
         self.table.rows.get(id).cloned()
     }
 
     pub fn values(&self) -> impl Iterator<Item = &T> {
         self.table.values()
+    }
+
+    /// Every document, logged as the scan `what` is for (`orders on ticket T1`), so the
+    /// trace of a record shows the reads that looked for it.
+    pub fn scan(&self, what: String) -> impl Iterator<Item = &T> {
+        self.table.reads.push(format!("scan of {what}"));
+        self.table.rows.values()
     }
 
     pub fn len(&self) -> usize {
@@ -207,11 +253,16 @@ impl<T: Doc> Collection<T> {
 
     /// The document `id` if it holds `version - 1` (the previous version of an event).
     pub fn find_by_event(&self, id: &str, version: u64) -> Option<T> {
+        self.table.reads.push(id.to_string());
         self.table.rows.get(id).filter(|d| version >= 1 && d.version() == version - 1).cloned()
     }
 
     pub fn take_changes(&mut self) -> Vec<Snapshot> {
         self.table.take_changes()
+    }
+
+    pub fn take_reads(&mut self) -> Vec<String> {
+        self.table.take_reads()
     }
 }
 

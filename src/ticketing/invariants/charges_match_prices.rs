@@ -74,7 +74,7 @@ mod tests {
     fn charged(amount: i64) -> Record<Obs> {
         let charge = Snapshot::Charge { id: "ch_1".into(), amount, currency: "usd".into(), source: "tok_visa".into() };
         let payment = Snapshot::Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch_1".into(), amount, refunded: false };
-        Record::Store { store: "payments", call: "charge", began: Duration::ZERO, wrote: vec![charge, payment] }
+        Record::Store { store: "payments", call: "charge", began: Duration::ZERO, read: vec![], wrote: vec![charge, payment] }
     }
 
     #[test]

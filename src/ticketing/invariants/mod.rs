@@ -271,7 +271,7 @@ pub(crate) mod testkit {
 
     /// One store call that wrote one document.
     pub fn write(store: &'static str, call: &'static str, doc: Snapshot) -> Record<Obs> {
-        Record::Store { store, call, began: Duration::ZERO, wrote: vec![doc] }
+        Record::Store { store, call, began: Duration::ZERO, read: vec![], wrote: vec![doc] }
     }
 
     pub fn ticket(id: &str, version: u64, price: i64, order: Option<&str>) -> Record<Obs> {

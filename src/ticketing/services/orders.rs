@@ -91,7 +91,7 @@ impl OrdersDb {
 
     /// Step 2: is there an order on this ticket that is not cancelled?
     fn is_reserved(&self, ticket_id: &str) -> bool {
-        self.orders.values().any(|o| &*o.ticket_id == ticket_id && o.status.is_active())
+        self.orders.scan(format!("orders on ticket {ticket_id}")).any(|o| &*o.ticket_id == ticket_id && o.status.is_active())
     }
 
     /// An order as the routes answer it, its ticket populated from the replica.
