@@ -10,6 +10,8 @@
 //!   invariants, flaws, workload and scenarios; [`ticketing::system`] plugs it in.
 //! - [`report`], [`cli`], [`testing`], [`bench`]: commands and reports over both.
 
+// Without `--cfg madsim`, madsim itself fails to build first (its non-simulation mode
+// wants tokio's macros); should it ever build, this says what is wrong.
 #[cfg(not(madsim))]
 compile_error!(
     "ticketsim must be built with `--cfg madsim` (set in .cargo/config.toml). \

@@ -40,6 +40,7 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
     let title = format!("{} seed {seed}", scenario.name);
     write_file(&dir.join("diagram.mmd"), &diagram.mermaid())?;
     write_file(&dir.join("diagram.html"), &diagram.html(&title))?;
-    println!("wrote {0}/diagram.mmd and {0}/diagram.html ({1} violations marked)", dir.display(), outcome.violations.len());
+    let marked = crate::report::style::count(outcome.violations.len() as u64, "violation", "violations");
+    println!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
     Ok(outcome.failed() as i32)
 }

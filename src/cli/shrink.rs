@@ -49,7 +49,8 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
         Format::Text => {
             let (b, a) = (shrunk.before, shrunk.after);
             let t = crate::harness::fmt_time;
-            println!("shrunk seed {seed} of {} keeping {} failing ({} runs)", scenario.name, shrunk.invariant, shrunk.runs);
+            let runs = crate::report::style::count(shrunk.runs as u64, "run", "runs");
+            println!("shrunk seed {seed} of {} keeping {} failing ({runs})", scenario.name, shrunk.invariant);
             println!("                 before      after");
             println!("messages     {:>10} {:>10}", b.messages, a.messages);
             println!("events       {:>10} {:>10}", b.events, a.events);

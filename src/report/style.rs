@@ -64,7 +64,7 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
 pub fn fit(mut table: tabled::Table) -> String {
     use tabled::settings::{peaker::PriorityMax, Width};
     if let Some(width) = width() {
-        table.with(Width::wrap(width).priority(PriorityMax));
+        table.with(Width::wrap(width).keep_words(true).priority(PriorityMax));
     }
     table.to_string()
 }

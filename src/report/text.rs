@@ -291,10 +291,15 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
         f.duplicated
     ));
     out.push_str(&format!(
-        "nemesis: {} crashes, {} restarts, {} broker restarts, {} pauses, {} partitions\n",
-        n.crashes, n.restarts, n.infrastructure_restarts, n.pauses, n.partitions
+        "nemesis: {}, {}, {}, {}, {}\n",
+        count(n.crashes, "crash", "crashes"),
+        count(n.restarts, "restart", "restarts"),
+        count(n.infrastructure_restarts, "broker restart", "broker restarts"),
+        count(n.pauses, "pause", "pauses"),
+        count(n.partitions, "partition", "partitions")
     ));
-    out.push_str(&format!("largest seed: {} events, {} virtual time (the budget: [limits])\n", summary.max_events, fmt_time(summary.max_virtual_time)));
+    let largest = count(summary.max_events, "event", "events");
+    out.push_str(&format!("largest seed: {largest}, {} virtual time (the budget: [limits])\n", fmt_time(summary.max_virtual_time)));
     if summary.liveness_not_judged > 0 {
         let message = format!("liveness not judged on {}: still working too close to the end (lengthen phases.quiet)", count(summary.liveness_not_judged, "seed", "seeds"));
         out.push_str(&format!("{}\n", paint(&message, Tone::Warn)));

@@ -1,0 +1,156 @@
+//! The commands shown in README.md and docs/ are run, so the docs cannot drift from the
+//! tool (as ripgrep and the Rust book keep their examples honest). In a fenced block, a
+//! line `$ ticketsim ARGS` is run and the lines after it (to the next `$` line) are
+//! output it must print: each must appear in its stdout, except `...` (output left
+//! out) and lines with `wall` (wall-clock timings). In a ```sh block, a line
+//! `ticketsim ARGS` is run too, its output not checked. Usage synopses sit in ```text
+//! blocks and are not run. Every file's commands run in order in a fresh directory
+//! (so a file can shrink to a file, then run it), with the terminal 100 columns wide.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Example {
+    file: String,
+    line: usize,
+    args: Vec<String>,
+    expected: Vec<String>,
+}
+
+/// Words of a command line: split on spaces, single or double quotes group, `#` ends it.
+fn words(line: &str) -> Vec<String> {
+    let (mut out, mut word, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '#') if word.is_empty() => break,
+            (None, ' ') => {
+                if any {
+                    out.push(std::mem::take(&mut word));
+                }
+                any = false;
+            }
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (_, c) => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(word);
+    }
+    out
+}
+
+fn examples(path: &Path) -> Vec<Example> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut found: Vec<Example> = Vec::new();
+    let mut fence: Option<String> = None;
+    let mut current: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(lang) = line.trim_start().strip_prefix("```") {
+            fence = if fence.is_some() { None } else { Some(lang.trim().to_string()) };
+            current = None;
+            continue;
+        }
+        let Some(lang) = &fence else { continue };
+        if lang == "text" || lang == "toml" || lang == "rust" || lang == "xml" || lang == "json" {
+            continue;
+        }
+        let command = line.strip_prefix("$ ").or_else(|| (lang == "sh").then_some(line).filter(|l| l.starts_with("ticketsim ")));
+        match command {
+            Some(command) if command.starts_with("ticketsim ") => {
+                let args = words(command)[1..].to_vec();
+                found.push(Example { file: path.display().to_string(), line: i + 1, args, expected: Vec::new() });
+                current = line.starts_with("$ ").then(|| found.len() - 1);
+            }
+            Some(_) => current = None,
+            None => {
+                if let Some(k) = current {
+                    found[k].expected.push(line.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+fn normalized(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn documents() -> Vec<PathBuf> {
+    let mut files = vec![PathBuf::from("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir("docs").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "md")).collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+#[test]
+fn every_command_in_the_docs_runs_and_prints_what_they_show() {
+    let program = env!("CARGO_BIN_EXE_ticketsim");
+    let mut problems = Vec::new();
+    let mut ran = 0;
+    for doc in documents() {
+        let examples = examples(&doc);
+        if examples.is_empty() {
+            continue;
+        }
+        let dir = std::env::temp_dir().join(format!("ticketsim-docs-{}-{}", std::process::id(), doc.file_stem().unwrap().to_string_lossy()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for example in examples {
+            let out = Command::new(program).args(&example.args).current_dir(&dir).env("COLUMNS", "100").env("NO_COLOR", "1").output().unwrap();
+            ran += 1;
+            let at = format!("{}:{} `ticketsim {}`", example.file, example.line, example.args.join(" "));
+            let code = out.status.code().unwrap_or(-1);
+            let stdout = String::from_utf8_lossy(&out.stdout).replace(program, "ticketsim");
+            if !(0..=1).contains(&code) {
+                problems.push(format!("{at}: exit {code}: {}", String::from_utf8_lossy(&out.stderr)));
+                continue;
+            }
+            let printed = normalized(&stdout);
+            for line in example.expected.iter().filter(|l| !l.trim().is_empty() && l.trim() != "..." && !l.contains("wall")) {
+                if !printed.contains(&normalized(line)) {
+                    problems.push(format!("{at}: does not print\n    {line}"));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(ran >= 10, "only {ran} commands found in the docs");
+    assert!(problems.is_empty(), "{} of the docs' commands drifted:\n{}", problems.len(), problems.join("\n"));
+}
+
+#[test]
+fn the_command_line_splitter_groups_quotes_and_drops_comments() {
+    assert_eq!(words("ticketsim run 'a b' --x \"c d\"   # comment"), ["ticketsim", "run", "a b", "--x", "c d"]);
+    assert_eq!(words("ticketsim list"), ["ticketsim", "list"]);
+}
+
+/// Every option of every command has help, and every command's help ends with examples.
+#[test]
+fn every_flag_has_help_and_every_command_examples() {
+    let commands = ["run", "explore", "replay", "shrink", "diagram", "check-determinism", "list", "selftest", "bench"];
+    for command in commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_ticketsim")).args([command, "-h"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(help.contains("\nExamples:\n  ticketsim "), "{command} -h has no examples:\n{help}");
+        let options = help.split("Options:").nth(1).unwrap_or_default();
+        let lines: Vec<&str> = options.lines().take_while(|l| !l.starts_with("Examples")).collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with('-') {
+                // `--flag <VALUE>  What it does`, or the description on the next line.
+                let inline = trimmed.split("  ").skip(1).any(|part| !part.trim().is_empty());
+                let below = lines.get(i + 1).is_some_and(|next| next.starts_with("          ") && !next.trim().is_empty());
+                assert!(inline || below, "{command}: `{trimmed}` has no help");
+            }
+        }
+    }
+}
