@@ -4,8 +4,9 @@
 //! output it must print: each must appear in its stdout, except `...` (output left
 //! out) and lines with `wall` (wall-clock timings). In a ```sh block, a line
 //! `ticketsim ARGS` is run too, its output not checked. Usage synopses sit in ```text
-//! blocks and are not run. Every file's commands run in order in a fresh directory
-//! (so a file can shrink to a file, then run it), with the terminal 100 columns wide.
+//! blocks and are not run. A command ending in `> FILE` writes its stdout to FILE. Every
+//! file's commands run in order in a fresh directory (so a file can shrink to a file, then
+//! run it, or write partition reports, then merge them), with the terminal 100 columns wide.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,8 @@ struct Example {
     file: String,
     line: usize,
     args: Vec<String>,
+    /// `> FILE`: where stdout goes.
+    redirect: Option<String>,
     expected: Vec<String>,
 }
 
@@ -64,8 +67,15 @@ fn examples(path: &Path) -> Vec<Example> {
         let command = line.strip_prefix("$ ").or_else(|| (lang == "sh").then_some(line).filter(|l| l.starts_with("ticketsim ")));
         match command {
             Some(command) if command.starts_with("ticketsim ") => {
-                let args = words(command)[1..].to_vec();
-                found.push(Example { file: path.display().to_string(), line: i + 1, args, expected: Vec::new() });
+                let mut args = words(command)[1..].to_vec();
+                let redirect = match args.as_slice() {
+                    [.., arrow, file] if arrow == ">" => Some(file.clone()),
+                    _ => None,
+                };
+                if redirect.is_some() {
+                    args.truncate(args.len() - 2);
+                }
+                found.push(Example { file: path.display().to_string(), line: i + 1, args, redirect, expected: Vec::new() });
                 current = line.starts_with("$ ").then(|| found.len() - 1);
             }
             Some(_) => current = None,
@@ -110,6 +120,9 @@ fn every_command_in_the_docs_runs_and_prints_what_they_show() {
             let at = format!("{}:{} `ticketsim {}`", example.file, example.line, example.args.join(" "));
             let code = out.status.code().unwrap_or(-1);
             let stdout = String::from_utf8_lossy(&out.stdout).replace(program, "ticketsim");
+            if let Some(file) = &example.redirect {
+                std::fs::write(dir.join(file), &out.stdout).unwrap();
+            }
             if !(0..=1).contains(&code) {
                 problems.push(format!("{at}: exit {code}: {}", String::from_utf8_lossy(&out.stderr)));
                 continue;

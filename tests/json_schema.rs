@@ -91,6 +91,13 @@ fn every_json_report_matches_the_documented_schema() {
     std::fs::create_dir_all(&dir).unwrap();
     let repro = dir.join("repro.toml");
     let corpus = dir.join("corpus");
+    let mut parts = Vec::new();
+    for m in 1..=2 {
+        let part = dir.join(format!("part-{m}.json"));
+        let value = report(&["explore", "order-race", "--seeds", "0..20", "--partition", &format!("hash:{m}/2"), "--format", "json", "--quiet"]);
+        std::fs::write(&part, value.to_string()).unwrap();
+        parts.push(part.to_str().unwrap().to_string());
+    }
     let reports = [
         report(&["run", "order-race", "--format", "json"]),
         report(&["run", "walkthrough", "--format", "json"]),
@@ -100,6 +107,7 @@ fn every_json_report_matches_the_documented_schema() {
         report(&["selftest", "--seeds", "3", "--trials", "1", "--hardened-seeds", "2", "--format", "json"]),
         report(&["run", corpus.to_str().unwrap(), "--format", "json"]),
         report(&["list", "--format", "json"]),
+        report(&["merge", &parts[0], &parts[1], "--format", "json"]),
     ];
     let mut kinds = Vec::new();
     for value in &reports {

@@ -127,7 +127,8 @@ fn output_paths_are_checked_before_any_work_and_written_whole() {
 fn nothing_to_run_is_an_error() {
     let dir = temp_dir("empty");
     refused(&["run", dir.to_str().unwrap()], "no .toml file");
-    refused(&["explore", "order-race", "--seeds", "0..10", "--shard", "15/20"], "this shard has no seeds");
+    refused(&["explore", "order-race", "--seeds", "0..10", "--shard", "15/20"], "this partition has no seeds");
+    refused(&["explore", "order-race", "--seeds", "0..10", "--partition", "count:16/20"], "this partition has no seeds");
     refused(&["explore", "order-race", "--seeds", "5..5"], "the range is empty");
     refused(&["replay", "order-race", "--seed", "1", "--node", "no-such-node"], "nothing in seed 1 matches");
     refused(&["diagram", "order-race", "--seed", "1", "--record", "NOPE", "--out", dir.join("d").to_str().unwrap()], "nothing in seed 1 matches");

@@ -167,7 +167,10 @@ fn the_same_seed_gives_the_same_trace_alone_and_inside_a_parallel_sweep() {
 #[test]
 fn shards_partition_a_range_and_fail_fast_stops_early() {
     let s = scenario("order-race");
-    let shard = |i| explore::<Ticketing>(&s, &ExploreOptions { jobs: 2, shard: Some((i, 2)), keep_trace_hashes: true, ..ExploreOptions::new(0..40) });
+    let shard = |i| {
+        let partition = Some(ticketsim::harness::explore::Partition::parse(&format!("count:{}/2", i + 1)).unwrap());
+        explore::<Ticketing>(&s, &ExploreOptions { jobs: 2, partition, keep_trace_hashes: true, ..ExploreOptions::new(0..40) })
+    };
     let (a, b) = (shard(0), shard(1));
     assert_eq!(a.seeds_run + b.seeds_run, 40);
     assert!(a.trace_hashes.keys().all(|k| k % 2 == 0) && b.trace_hashes.keys().all(|k| k % 2 == 1));

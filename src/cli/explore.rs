@@ -2,13 +2,13 @@
 //! by bug fingerprint; JUnit and a regression corpus on request.
 
 use super::{check_dir, check_file, jobs, load, parse_range, safe_file_name, sweep_code, write_file, Format, ScenarioArgs};
-use crate::harness::explore::{explore_with, ExploreOptions, ExploreSummary, SeedPlan};
+use crate::harness::explore::{explore_with, ExploreOptions, ExploreSummary, Partition, PartitionKind, SeedPlan};
 use crate::report;
 use crate::ticketing::{Scenario, Ticketing};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim explore order-race --preset as-built --seeds 0..1000\n  ticketsim explore full-system --seeds random:5000 --junit report.xml   # new seeds each run\n  ticketsim explore full-system --seeds 0..100000 --shard 3/8 --save-failures corpus")]
+#[command(after_help = "Examples:\n  ticketsim explore order-race --preset as-built --seeds 0..1000\n  ticketsim explore full-system --seeds random:5000 --junit report.xml   # new seeds each run\n  ticketsim explore full-system --seeds 0..100000 --partition hash:3/8 --format json > part-3.json\n  ticketsim merge part-*.json --junit report.xml                           # the 8 machines' reports as one")]
 pub(crate) struct ExploreArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
@@ -18,8 +18,13 @@ pub(crate) struct ExploreArgs {
     /// Worker threads, 1 to 256 (default: the core count)
     #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
-    /// Run one shard I/N of the range (the seeds whose position is I mod N), I from 0
-    #[arg(long, value_name = "I/N")]
+    /// Run partition M of N (1-based): `hash:M/N`, `range:M/N` (or `M/N`), `count:M/N`; M may
+    /// be `auto` (from TICKETSIM_PARTITION_INDEX, JOB_COMPLETION_INDEX + 1, or SLURM_ARRAY_TASK_ID
+    /// counted from SLURM_ARRAY_TASK_MIN)
+    #[arg(long, value_name = "KIND:M/N", env = "TICKETSIM_PARTITION")]
+    partition: Option<String>,
+    /// Older spelling: shard I/N, I from 0 (= --partition count:I+1/N)
+    #[arg(long, value_name = "I/N", hide = true, conflicts_with = "partition")]
     shard: Option<String>,
     /// Stop at the first failing seed
     #[arg(long)]
@@ -41,28 +46,57 @@ pub(crate) struct ExploreArgs {
     format: Format,
 }
 
-fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("--shard {text}: write I/N with 0 <= I < N, e.g. 0/4");
+fn parse_shard(text: &str) -> Result<Partition, String> {
+    let bad = || format!("--shard {text}: write I/N with 0 <= I < N, e.g. 0/4 (or --partition count:1/4)");
     let (i, n) = text.split_once('/').ok_or_else(bad)?;
     let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
     if n == 0 || i >= n {
         return Err(bad());
     }
-    Ok((i, n))
+    Ok(Partition { kind: PartitionKind::Count, index: i + 1, count: n })
+}
+
+/// `--partition`, its `auto` index taken from the environment of a batch system.
+fn parse_partition(text: &str) -> Result<Partition, String> {
+    let resolved = match text.split_once("auto/") {
+        Some((kind, n)) => {
+            let from = |var: &'static str, add: u64| std::env::var(var).ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|i| (var, i + add));
+            let (var, index) = from("TICKETSIM_PARTITION_INDEX", 0)
+                .or_else(|| from("JOB_COMPLETION_INDEX", 1))
+                .or_else(|| {
+                    // A Slurm array counts from whatever the user wrote (--array=0-7 or 1-8).
+                    let first = std::env::var("SLURM_ARRAY_TASK_MIN").ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1);
+                    from("SLURM_ARRAY_TASK_ID", 0).and_then(|(var, id)| id.checked_sub(first).map(|i| (var, i + 1)))
+                })
+                .ok_or_else(|| format!("--partition {text}: auto needs TICKETSIM_PARTITION_INDEX, JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm) set to a number"))?;
+            eprintln!("partition {kind}{index}/{n} (auto, from {var})");
+            format!("{kind}{index}/{n}")
+        }
+        None => text.to_string(),
+    };
+    Partition::parse(&resolved).map_err(|e| format!("--partition {e}"))
 }
 
 pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
     let loaded = load(&args.scenario)?;
     let (scenario, overrides, path) = (&loaded.scenario, &loaded.overrides, &loaded.path);
+    if (args.partition.is_some() || args.shard.is_some()) && args.seeds.trim_start().starts_with("random") {
+        return Err(format!("--seeds {} with a partition: every machine would draw its own random start and the partitions would not fit together; choose the range once and give every machine the same --seeds A..B", args.seeds));
+    }
     let options = ExploreOptions {
         seeds: parse_range(&args.seeds)?,
         jobs: jobs(args.jobs)?,
-        shard: args.shard.as_deref().map(parse_shard).transpose()?,
+        partition: match (&args.partition, &args.shard) {
+            (Some(p), _) => Some(parse_partition(p)?),
+            (None, Some(shard)) => Some(parse_shard(shard)?),
+            (None, None) => None,
+        },
         fail_fast: args.fail_fast,
         keep_trace_hashes: false,
     };
     if SeedPlan::of(&options).is_empty() {
-        return Err(format!("--shard {} of --seeds {}: this shard has no seeds; nothing to run", args.shard.as_deref().unwrap_or(""), args.seeds));
+        let part = options.partition.map(|p| p.to_string()).unwrap_or_default();
+        return Err(format!("partition {part} of --seeds {}: this partition has no seeds; nothing to run", args.seeds));
     }
     // An hour of sweeping must not die on a typo in an output path.
     if let Some(file) = &args.junit {
@@ -71,18 +105,19 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
     if let Some(dir) = &args.save_failures {
         check_dir("save-failures", dir)?;
     }
+    let info = report::json::SweepInfo::of(scenario, path, overrides, &options);
     super::handle_ctrl_c();
     let mut progress = super::progress::Progress::new(SeedPlan::of(&options).len(), args.quiet);
     let summary = explore_with::<Ticketing>(scenario, &options, &mut |summary: &ExploreSummary, _| progress.update(summary.seeds_run, summary.failing));
     progress.finish();
     if let Some(file) = &args.junit {
-        write_file(file, &report::junit::explore_xml(scenario, path, &summary, overrides))?;
+        write_file(file, &report::junit::explore_xml(&info, &summary))?;
     }
     if let Some(dir) = &args.save_failures {
         save_reproductions(dir, scenario, &summary)?;
     }
     match args.format {
-        Format::Json => println!("{}", report::json::document("explore", report::json::explore(scenario, path, overrides, &summary))?),
+        Format::Json => println!("{}", report::json::document("explore", report::json::explore(&info, &summary))?),
         Format::Text => print!("{}", report::text::explore_text(&summary, path, overrides)),
     }
     Ok(sweep_code((summary.failing > 0) as i32))

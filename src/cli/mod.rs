@@ -7,6 +7,7 @@ mod determinism;
 mod diagram;
 mod explore;
 mod list;
+mod merge;
 mod output;
 mod progress;
 mod replay;
@@ -115,6 +116,8 @@ enum Command {
     CheckDeterminism(determinism::DeterminismArgs),
     /// List scenarios, invariants, flaws and presets
     List(list::ListArgs),
+    /// Combine the JSON reports of a sweep's partitions into one report
+    Merge(merge::MergeArgs),
     /// Prove every flaw is caught by its invariant and the hardened preset is clean
     Selftest(selftest::SelftestArgs),
     /// Benchmark the reference scenarios against a bare madsim ping-pong
@@ -172,6 +175,7 @@ pub fn main() -> i32 {
         Command::Diagram(args) => diagram::execute(args),
         Command::CheckDeterminism(args) => determinism::execute(args),
         Command::List(args) => list::execute(args),
+        Command::Merge(args) => merge::execute(args),
         Command::Selftest(args) => selftest::execute(args),
         Command::Bench(args) => bench::execute(args),
     };

@@ -7,7 +7,7 @@
 use super::run::{run_seed, RunOptions, RunOutcome};
 use super::system::System;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -92,7 +92,7 @@ pub fn check_with<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: us
             let (tx, next) = (tx.clone(), &next);
             scope.spawn(move || {
                 while !super::interrupt::stop_requested() {
-                    let Some(seed) = plan.seed(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                    let Some(seed) = plan.next(next) else { break };
                     let outcome = run_seed::<S>(scenario, seed, &RunOptions { keep_history: true, ..options.clone() });
                     if tx.send((seed, events(outcome))).is_err() {
                         break;

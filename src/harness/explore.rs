@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 pub struct ExploreOptions {
     pub seeds: Range<u64>,
     pub jobs: usize,
-    /// `(index, count)`: run only seeds whose position in the range is `index` mod `count`.
-    pub shard: Option<(u64, u64)>,
+    /// Run only one partition of the range (see [`Partition`]).
+    pub partition: Option<Partition>,
     pub fail_fast: bool,
     /// Keep every seed's trace hash in the summary (memory grows with the range).
     pub keep_trace_hashes: bool,
@@ -25,8 +25,70 @@ pub struct ExploreOptions {
 
 impl ExploreOptions {
     pub fn new(seeds: Range<u64>) -> Self {
-        ExploreOptions { seeds, jobs: default_jobs(), shard: None, fail_fast: false, keep_trace_hashes: false }
+        ExploreOptions { seeds, jobs: default_jobs(), partition: None, fail_fast: false, keep_trace_hashes: false }
     }
+}
+
+/// How a range is split over machines: partition `index` of `count` (1-based, as
+/// nextest's `--partition`), by position (`count`: every count-th seed), by a hash of
+/// the seed (`hash`: spread evenly whatever the range), or in contiguous chunks (`range`).
+/// Together the partitions 1..=count cover the range exactly once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Partition {
+    pub kind: PartitionKind,
+    pub index: u64,
+    pub count: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartitionKind {
+    Count,
+    Hash,
+    Range,
+}
+
+impl Partition {
+    /// `M/N` (range), `count:M/N`, `hash:M/N` or `range:M/N`, with 1 <= M <= N.
+    pub fn parse(text: &str) -> Result<Partition, String> {
+        let bad = || format!("{}: write [hash:|range:|count:]M/N with 1 <= M <= N, e.g. hash:3/8", super::echo(text));
+        let (kind, rest) = match text.split_once(':') {
+            Some(("hash", rest)) => (PartitionKind::Hash, rest),
+            Some(("range", rest)) => (PartitionKind::Range, rest),
+            Some(("count", rest)) => (PartitionKind::Count, rest),
+            Some(_) => return Err(bad()),
+            None => (PartitionKind::Range, text),
+        };
+        let (m, n) = rest.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u64, u64) = (m.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Partition { kind, index, count })
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            PartitionKind::Count => "count",
+            PartitionKind::Hash => "hash",
+            PartitionKind::Range => "range",
+        }
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}/{}", self.kind_name(), self.index, self.count)
+    }
+}
+
+/// A seed's partition under `hash:M/N`: splitmix64 of the seed, mod N (stable across
+/// builds and machines).
+pub fn hash_bucket(seed: u64, count: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) % count
 }
 
 /// Failing seeds kept per invariant (the smallest ones); the rest are only counted,
@@ -169,28 +231,47 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-/// The seeds of a sweep, computed on demand (never listed): the range, or one shard
-/// of it (the seeds whose position in the range is `index` mod `count`).
+/// The seeds of a sweep, computed on demand (never listed): the range, or one partition
+/// of it. Workers take seeds with [`SeedPlan::next`] from a shared cursor.
 #[derive(Clone, Copy, Debug)]
 pub struct SeedPlan {
     start: u64,
-    len: u64,
+    /// Positions the cursor walks: the seeds, or (hash) the whole range, filtered.
+    width: u64,
     step: u64,
+    /// Hash partitions: keep the seeds in bucket `.0` of `.1`.
+    bucket: Option<(u64, u64)>,
+    len: u64,
 }
+
+/// Past this width a hash partition's size is estimated, not counted.
+const COUNTED_HASH_WIDTH: u64 = 1 << 24;
 
 impl SeedPlan {
     pub fn of(options: &ExploreOptions) -> SeedPlan {
-        let width = options.seeds.end.saturating_sub(options.seeds.start);
-        match options.shard {
-            Some((index, count)) if count > 0 => {
+        let (start, width) = (options.seeds.start, options.seeds.end.saturating_sub(options.seeds.start));
+        let whole = SeedPlan { start, width, step: 1, bucket: None, len: width };
+        let Some(p) = options.partition else { return whole };
+        let (index, count) = (p.index - 1, p.count);
+        match p.kind {
+            PartitionKind::Count => {
                 let len = if index >= width { 0 } else { (width - index).div_ceil(count) };
-                SeedPlan { start: options.seeds.start + index, len, step: count }
+                SeedPlan { start: start + index, width: len, step: count, bucket: None, len }
             }
-            _ => SeedPlan { start: options.seeds.start, len: width, step: 1 },
+            PartitionKind::Range => {
+                let at = |k: u64| (u128::from(width) * u128::from(k) / u128::from(count)) as u64;
+                let (from, to) = (at(index), at(index + 1));
+                SeedPlan { start: start + from, width: to - from, step: 1, bucket: None, len: to - from }
+            }
+            PartitionKind::Hash => {
+                let len = if width <= COUNTED_HASH_WIDTH { (start..start + width).filter(|s| hash_bucket(*s, count) == index).count() as u64 } else { width / count };
+                SeedPlan { start, width, step: 1, bucket: Some((index, count)), len }
+            }
         }
     }
 
-    /// How many seeds the plan runs.
+    /// How many seeds the plan runs (estimated for a hash partition of a range wider
+    /// than 2^24).
     pub fn len(&self) -> u64 {
         self.len
     }
@@ -199,9 +280,19 @@ impl SeedPlan {
         self.len == 0
     }
 
-    /// The `k`-th seed of the plan.
-    pub fn seed(&self, k: u64) -> Option<u64> {
-        (k < self.len).then(|| self.start + k * self.step)
+    /// The next seed for a worker, moving the shared `cursor`; `None` once the plan is done.
+    pub fn next(&self, cursor: &AtomicU64) -> Option<u64> {
+        loop {
+            let k = cursor.fetch_add(1, Ordering::Relaxed);
+            if k >= self.width {
+                return None;
+            }
+            let seed = self.start + k * self.step;
+            match self.bucket {
+                Some((index, count)) if hash_bucket(seed, count) != index => continue,
+                _ => return Some(seed),
+            }
+        }
     }
 }
 
@@ -283,16 +374,20 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
     let plan = SeedPlan::of(options);
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
+    let exhausted = AtomicBool::new(false);
     let jobs = options.jobs.max(1).min(plan.len().max(1) as usize);
     let (tx, rx) = mpsc::sync_channel::<Finished>(jobs * 2);
     let mut summary = ExploreSummary::default();
     let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            let (tx, next, stop) = (tx.clone(), &next, &stop);
+            let (tx, next, stop, exhausted) = (tx.clone(), &next, &stop, &exhausted);
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) && !super::interrupt::stop_requested() {
-                    let Some(seed) = plan.seed(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                    let Some(seed) = plan.next(next) else {
+                        exhausted.store(true, Ordering::Relaxed);
+                        break;
+                    };
                     let run = RunOptions { hash_trace: options.keep_trace_hashes, ..RunOptions::default() };
                     if tx.send(Finished::of(run_seed::<S>(scenario, seed, &run))).is_err() {
                         break;
@@ -316,7 +411,7 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
     summary.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
     summary.wall = started.elapsed();
     summary.planned = plan.len();
-    summary.partial = summary.seeds_run < plan.len() && super::interrupt::stop_requested();
+    summary.partial = !exhausted.load(Ordering::Relaxed) && super::interrupt::stop_requested();
     summary
 }
 
@@ -337,19 +432,40 @@ mod tests {
         assert_eq!(parse_seeds("18446744073709551614..18446744073709551615").unwrap().range.count(), 1);
     }
 
+    fn all(options: &ExploreOptions) -> Vec<u64> {
+        let plan = SeedPlan::of(options);
+        let cursor = AtomicU64::new(0);
+        std::iter::from_fn(|| plan.next(&cursor)).collect()
+    }
+
     #[test]
-    fn a_seed_plan_lists_its_range_or_its_shard_without_storing_them() {
-        let all = |options: &ExploreOptions| {
-            let plan = SeedPlan::of(options);
-            (0..plan.len()).map(|k| plan.seed(k).unwrap()).collect::<Vec<_>>()
-        };
+    fn a_seed_plan_lists_its_range_or_its_partition_without_storing_them() {
         assert_eq!(all(&ExploreOptions::new(3..7)), vec![3, 4, 5, 6]);
-        let shard = |index, count| all(&ExploreOptions { shard: Some((index, count)), ..ExploreOptions::new(10..20) });
-        assert_eq!(shard(0, 3), vec![10, 13, 16, 19]);
-        assert_eq!(shard(2, 3), vec![12, 15, 18]);
-        assert_eq!(shard(5, 20), vec![15]);
-        assert!(shard(15, 20).is_empty());
+        let part = |text: &str| all(&ExploreOptions { partition: Some(Partition::parse(text).unwrap()), ..ExploreOptions::new(10..20) });
+        assert_eq!(part("count:1/3"), vec![10, 13, 16, 19]);
+        assert_eq!(part("count:3/3"), vec![12, 15, 18]);
+        assert_eq!(part("count:6/20"), vec![15]);
+        assert!(part("count:16/20").is_empty());
+        assert_eq!(part("1/3"), vec![10, 11, 12]);
+        assert_eq!(part("range:3/3"), vec![16, 17, 18, 19]);
         let huge = SeedPlan::of(&ExploreOptions::new(0..u64::MAX));
-        assert_eq!((huge.len(), huge.seed(u64::MAX - 1)), (u64::MAX, Some(u64::MAX - 1)));
+        assert_eq!(huge.len(), u64::MAX);
+    }
+
+    #[test]
+    fn the_partitions_of_each_kind_cover_a_range_exactly_once() {
+        for kind in ["count", "hash", "range"] {
+            let mut seen: Vec<u64> = Vec::new();
+            for m in 1..=7 {
+                let options = ExploreOptions { partition: Some(Partition::parse(&format!("{kind}:{m}/7")).unwrap()), ..ExploreOptions::new(100..1100) };
+                let seeds = all(&options);
+                assert_eq!(SeedPlan::of(&options).len(), seeds.len() as u64, "{kind}");
+                seen.extend(seeds);
+            }
+            seen.sort();
+            assert_eq!(seen, (100..1100).collect::<Vec<_>>(), "{kind}");
+        }
+        assert!(Partition::parse("0/4").is_err() && Partition::parse("5/4").is_err() && Partition::parse("x:1/2").is_err());
+        assert_eq!(Partition::parse("hash:2/8").unwrap().to_string(), "hash:2/8");
     }
 }

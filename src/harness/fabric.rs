@@ -38,7 +38,7 @@ pub struct FabricConfig {
 }
 
 /// What the fabric did, counted over a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FabricCounters {
     pub sent: u64,
     pub delivered: u64,

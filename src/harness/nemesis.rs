@@ -126,7 +126,7 @@ pub fn plan(config: &NemesisConfig, phase: Duration, instances: &[NodeIdx], infr
 }
 
 /// What the nemesis did, counted over a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NemesisCounters {
     pub crashes: u64,
     pub restarts: u64,

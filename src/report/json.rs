@@ -39,8 +39,57 @@ pub struct RunJson<'a> {
     pub replay: String,
 }
 
-/// A sweep's report.
-pub fn explore(scenario: &Scenario, path: &str, overrides: &Overrides, summary: &ExploreSummary) -> serde_json::Value {
+/// What identifies a sweep beside its results: the build, the scenario (its name, the
+/// hash of its whole text after the command line's overrides), the seeds and the
+/// partition, and which invariants cannot apply to it. `merge` refuses reports whose
+/// sweeps do not fit together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SweepInfo {
+    pub build: String,
+    pub scenario: String,
+    pub scenario_hash: String,
+    /// How the scenario was named on the command line (for replay commands).
+    pub scenario_path: String,
+    pub overrides: Overrides,
+    pub flaws: Vec<String>,
+    pub strategy: String,
+    pub seed_range: SeedRangeJson,
+    pub partition: Option<crate::harness::explore::Partition>,
+    /// Invariants reported as skipped (JUnit), with why.
+    pub not_applicable: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SeedRangeJson {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// This build's name: the version and the commit it was built from (see build.rs).
+pub const BUILD: &str = env!("TICKETSIM_BUILD");
+
+impl SweepInfo {
+    pub fn of(scenario: &Scenario, path: &str, overrides: &Overrides, options: &crate::harness::explore::ExploreOptions) -> SweepInfo {
+        let text = scenario.to_file().unwrap_or_default();
+        SweepInfo {
+            build: BUILD.to_string(),
+            scenario: scenario.name.clone(),
+            scenario_hash: crate::harness::history::short_hash(&text),
+            scenario_path: path.to_string(),
+            overrides: overrides.clone(),
+            flaws: scenario.flaws().names().into_iter().map(String::from).collect(),
+            strategy: "uniform".to_string(),
+            seed_range: SeedRangeJson { start: options.seeds.start, end: options.seeds.end },
+            partition: options.partition,
+            not_applicable: super::junit::not_applicable_all(scenario),
+        }
+    }
+}
+
+/// A sweep's report: the sweep, its counts, the first failures per invariant, and one
+/// entry per distinct bug (enough for `merge` to combine shards exactly).
+pub fn explore(info: &SweepInfo, summary: &ExploreSummary) -> serde_json::Value {
+    let (path, overrides) = (&info.scenario_path, &info.overrides);
     let failures: Vec<serde_json::Value> = summary
         .by_invariant
         .iter()
@@ -57,9 +106,8 @@ pub fn explore(scenario: &Scenario, path: &str, overrides: &Overrides, summary: 
             })
         })
         .collect();
-    serde_json::json!({
-        "scenario": scenario.name,
-        "flaws": scenario.flaws().names(),
+    let mut report = serde_json::json!({
+        "flaws": info.flaws,
         "seeds_run": summary.seeds_run,
         "seeds_planned": summary.planned,
         "partial": summary.partial,
@@ -70,16 +118,24 @@ pub fn explore(scenario: &Scenario, path: &str, overrides: &Overrides, summary: 
         // Kept per invariant: the smallest 100; failing_by_invariant has the full counts.
         "failing_seeds_complete": summary.counts.values().all(|n| *n as usize <= crate::harness::explore::KEPT_PER_INVARIANT),
         "bugs_complete": summary.ungrouped == 0,
+        "ungrouped": summary.ungrouped,
         "fabric": summary.fabric,
         "nemesis": summary.nemesis,
         "wall_seconds": summary.wall.as_secs_f64(),
+        "virtual_time_total": summary.virtual_time.as_secs_f64(),
         "max_events": summary.max_events,
         "max_virtual_time": summary.max_virtual_time.as_secs_f64(),
+        "check_seconds": summary.check_times.iter().map(|(k, v)| (k.to_string(), v.as_secs_f64())).collect::<std::collections::BTreeMap<_, _>>(),
         "failures": failures,
         "bugs": summary.groups.values().map(|g| serde_json::json!({
             "fingerprint": g.fingerprint, "invariant": g.invariant, "seeds": g.seeds,
-            "smallest_seed": g.smallest.seed, "replay": replay_command(path, g.smallest.seed, overrides),
+            "smallest_seed": g.smallest.seed, "virtual_time": g.smallest.time.as_secs_f64(),
+            "explanation": g.smallest.explanation, "trace_hash": g.smallest.trace_hash,
+            "replay": replay_command(path, g.smallest.seed, overrides),
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let (Some(fields), Ok(serde_json::Value::Object(sweep))) = (report.as_object_mut(), serde_json::to_value(info)) {
+        fields.extend(sweep);
+    }
+    report
 }
-

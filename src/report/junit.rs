@@ -3,7 +3,7 @@
 //! the seeds and the command that replays them.
 
 use crate::harness::explore::ExploreSummary;
-use crate::report::{replay_command, Overrides};
+use crate::report::replay_command;
 use crate::ticketing::selftest::SelftestReport;
 use crate::ticketing::Scenario;
 use std::fmt::Write;
@@ -57,6 +57,11 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool) -> String {
     xml
 }
 
+/// Every invariant a scenario does not judge, with why (reports and `merge` use it).
+pub fn not_applicable_all(scenario: &Scenario) -> std::collections::BTreeMap<String, String> {
+    crate::ticketing::invariants::names().into_iter().filter_map(|i| not_applicable(scenario, i).map(|why| (i.to_string(), why))).collect()
+}
+
 /// Why an invariant is not judged in a scenario, if it is not.
 fn not_applicable(scenario: &Scenario, invariant: &str) -> Option<String> {
     if scenario.not_judged.iter().any(|n| n == invariant) {
@@ -70,7 +75,8 @@ fn not_applicable(scenario: &Scenario, invariant: &str) -> Option<String> {
 /// commands, skipped when it cannot apply to the scenario), then one failed case per
 /// distinct bug (fingerprint) with its explanation and replay command. Times are the
 /// wall-clock time spent judging each invariant over the sweep.
-pub fn explore_xml(scenario: &Scenario, path: &str, summary: &ExploreSummary, overrides: &Overrides) -> String {
+pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSummary) -> String {
+    let (path, overrides, name) = (info.scenario_path.as_str(), &info.overrides, info.scenario.as_str());
     let names = crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS);
     let mut cases: Vec<Case> = names
         .map(|invariant| {
@@ -85,17 +91,17 @@ pub fn explore_xml(scenario: &Scenario, path: &str, summary: &ExploreSummary, ov
                 (message, body.join("\n"))
             });
             let seconds = summary.check_times.get(invariant).map_or(0.0, |d| d.as_secs_f64());
-            let skipped = if failure.is_none() { not_applicable(scenario, invariant) } else { None };
-            Case { class: format!("{}.invariants", scenario.name), name: invariant.to_string(), failure, skipped, seconds }
+            let skipped = if failure.is_none() { info.not_applicable.get(invariant).cloned() } else { None };
+            Case { class: format!("{name}.invariants"), name: invariant.to_string(), failure, skipped, seconds }
         })
         .collect();
     cases.extend(summary.groups.values().map(|g| {
         let replay = replay_command(path, g.smallest.seed, overrides);
         let message = format!("{} on {} (smallest seed {}): {}", g.invariant, crate::report::style::count(g.seeds, "seed", "seeds"), g.smallest.seed, g.smallest.explanation);
         let body = format!("fingerprint: {}\nseed {} at {}: {}\nreplay: {replay}", g.fingerprint, g.smallest.seed, crate::harness::fmt_time(g.smallest.time), g.smallest.explanation);
-        Case { class: format!("{}.bugs", scenario.name), name: format!("{}: {}", g.invariant, g.fingerprint), failure: Some((message, body)), skipped: None, seconds: 0.0 }
+        Case { class: format!("{name}.bugs"), name: format!("{}: {}", g.invariant, g.fingerprint), failure: Some((message, body)), skipped: None, seconds: 0.0 }
     }));
-    suite(&scenario.name, &cases, summary.wall.as_secs_f64(), summary.partial)
+    suite(name, &cases, summary.wall.as_secs_f64(), summary.partial)
 }
 
 /// The selftest as a test suite: one case per flaw and per hardened scenario.

@@ -4,6 +4,7 @@
 pub mod diagram;
 pub mod json;
 pub mod junit;
+pub mod merge;
 pub mod style;
 pub mod text;
 

@@ -15,7 +15,7 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 /// Command-line overrides of a scenario, repeated in every replay command.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Overrides {
     pub preset: Option<crate::ticketing::flaws::Preset>,
     pub flaws: Vec<String>,

@@ -1,0 +1,25 @@
+//! Names the build: the package version and the git commit it was built from (with
+//! `-dirty` for uncommitted changes), so `ticketsim merge` can refuse reports of
+//! different builds. Outside a git checkout it is the version alone.
+
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn main() {
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let build = match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(commit) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            format!("{version}+{commit}{}", if dirty { "-dirty" } else { "" })
+        }
+        None => version,
+    };
+    println!("cargo:rustc-env=TICKETSIM_BUILD={build}");
+    for path in [".git/HEAD", ".git/index", "src", "Cargo.toml"] {
+        println!("cargo:rerun-if-changed={path}");
+    }
+}

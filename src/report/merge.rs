@@ -1,0 +1,184 @@
+//! `ticketsim merge`: the JSON reports of a sweep split over machines (`explore
+//! --partition M/N --format json`), combined into the report one machine would have
+//! written: counts added, the smallest failing seeds kept, bugs deduplicated by
+//! fingerprint. It refuses reports that do not fit together: other builds, scenarios,
+//! flaws, strategies or seed ranges, partitions missing or given twice, a partial shard.
+
+use super::json::SweepInfo;
+use crate::harness::explore::{BugGroup, ExploreSummary, FailingSeed, KEPT_PER_INVARIANT, MAX_GROUPS};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One shard's report, read back.
+pub struct Shard {
+    pub source: String,
+    pub info: SweepInfo,
+    pub summary: ExploreSummary,
+}
+
+fn field<'a>(source: &str, report: &'a Value, key: &str) -> Result<&'a Value, String> {
+    report.get(key).ok_or_else(|| format!("{source}: not an explore report of this version (no `{key}`)"))
+}
+
+fn number(source: &str, report: &Value, key: &str) -> Result<u64, String> {
+    field(source, report, key)?.as_u64().ok_or_else(|| format!("{source}: `{key}` is not a whole number"))
+}
+
+fn seconds(value: &Value) -> Duration {
+    Duration::try_from_secs_f64(value.as_f64().unwrap_or(0.0)).unwrap_or_default()
+}
+
+fn failing_seed(v: &Value, seed_key: &str) -> FailingSeed {
+    FailingSeed {
+        seed: v[seed_key].as_u64().unwrap_or_default(),
+        time: seconds(&v["virtual_time"]),
+        explanation: v["explanation"].as_str().unwrap_or_default().to_string(),
+        trace_hash: v["trace_hash"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
+/// Reads one `explore --format json` report.
+pub fn read(source: &str, text: &str) -> Result<Shard, String> {
+    let report: Value = serde_json::from_str(text).map_err(|e| format!("{source}: not JSON: {e}"))?;
+    if report.get("kind").and_then(Value::as_str) != Some("explore") {
+        return Err(format!("{source}: not an explore report (kind {})", report.get("kind").unwrap_or(&Value::Null)));
+    }
+    if report.get("schema_version") != Some(&Value::from(super::json::SCHEMA_VERSION)) {
+        return Err(format!("{source}: schema_version {}, this build reads {}", report.get("schema_version").unwrap_or(&Value::Null), super::json::SCHEMA_VERSION));
+    }
+    let info: SweepInfo = serde_json::from_value(report.clone()).map_err(|e| format!("{source}: {e}"))?;
+    if field(source, &report, "partial")?.as_bool() == Some(true) {
+        return Err(format!("{source}: a partial report (its sweep was interrupted): it does not cover its partition"));
+    }
+    let mut summary = ExploreSummary {
+        seeds_run: number(source, &report, "seeds_run")?,
+        planned: number(source, &report, "seeds_planned")?,
+        failing: number(source, &report, "failing")?,
+        liveness_not_judged: number(source, &report, "liveness_not_judged")?,
+        ungrouped: number(source, &report, "ungrouped")?,
+        max_events: number(source, &report, "max_events")?,
+        counts: serde_json::from_value(field(source, &report, "failing_by_invariant")?.clone()).map_err(|e| format!("{source}: {e}"))?,
+        fabric: serde_json::from_value(field(source, &report, "fabric")?.clone()).map_err(|e| format!("{source}: {e}"))?,
+        nemesis: serde_json::from_value(field(source, &report, "nemesis")?.clone()).map_err(|e| format!("{source}: {e}"))?,
+        wall: seconds(field(source, &report, "wall_seconds")?),
+        virtual_time: seconds(field(source, &report, "virtual_time_total")?),
+        max_virtual_time: seconds(field(source, &report, "max_virtual_time")?),
+        ..ExploreSummary::default()
+    };
+    for f in field(source, &report, "failures")?.as_array().into_iter().flatten() {
+        let invariant = f["invariant"].as_str().unwrap_or_default().to_string();
+        summary.by_invariant.entry(invariant).or_default().push(failing_seed(f, "seed"));
+    }
+    for b in field(source, &report, "bugs")?.as_array().into_iter().flatten() {
+        let fingerprint = b["fingerprint"].as_str().unwrap_or_default().to_string();
+        let group = BugGroup { fingerprint: fingerprint.clone(), invariant: b["invariant"].as_str().unwrap_or_default().to_string(), seeds: b["seeds"].as_u64().unwrap_or_default(), smallest: failing_seed(b, "smallest_seed") };
+        summary.groups.insert(fingerprint, group);
+    }
+    for (name, secs) in field(source, &report, "check_seconds")?.as_object().into_iter().flatten() {
+        if let Some(known) = crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS).find(|n| n == name) {
+            summary.check_times.insert(known, seconds(secs));
+        }
+    }
+    Ok(Shard { source: source.to_string(), info, summary })
+}
+
+/// Checks that the shards are the partitions of one sweep, each exactly once.
+fn check_cover(shards: &[Shard]) -> Result<(), String> {
+    let first = shards.first().ok_or("no report given")?;
+    for shard in &shards[1..] {
+        let (a, b) = (&first.info, &shard.info);
+        let range = |i: &SweepInfo| format!("{}..{}", i.seed_range.start, i.seed_range.end);
+        let differences = [
+            ("build", a.build.clone(), b.build.clone()),
+            ("scenario", a.scenario.clone(), b.scenario.clone()),
+            ("flaws", a.flaws.join(", "), b.flaws.join(", ")),
+            ("scenario (its settings' hash)", a.scenario_hash.clone(), b.scenario_hash.clone()),
+            ("strategy", a.strategy.clone(), b.strategy.clone()),
+            ("seed range", range(a), range(b)),
+        ];
+        if let Some((what, x, y)) = differences.into_iter().find(|(_, x, y)| x != y) {
+            return Err(format!("{} and {} are not partitions of one sweep: {what} {x:?} in the first, {y:?} in the second", first.source, shard.source));
+        }
+    }
+    let Some(p) = first.info.partition else {
+        return match shards.len() {
+            1 => Ok(()),
+            _ => Err(format!("{} covers the whole range; with it, nothing else fits", first.source)),
+        };
+    };
+    let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
+    for shard in shards {
+        let q = shard.info.partition.ok_or_else(|| format!("{} covers the whole range, {} only a partition", shard.source, first.source))?;
+        if q.kind != p.kind || q.count != p.count {
+            return Err(format!("{} is partition {q}, {} is {p}: different splits", shard.source, first.source));
+        }
+        if let Some(other) = seen.insert(q.index, &shard.source) {
+            return Err(format!("partition {q} is given twice: {other} and {}", shard.source));
+        }
+    }
+    let missing: Vec<String> = (1..=p.count).filter(|i| !seen.contains_key(i)).map(|i| i.to_string()).collect();
+    if !missing.is_empty() {
+        return Err(format!("partitions {} of {} are missing: the reports do not cover the range", missing.join(", "), p.count));
+    }
+    Ok(())
+}
+
+/// The merged sweep and its summary.
+pub fn merge(shards: Vec<Shard>) -> Result<(SweepInfo, ExploreSummary), String> {
+    check_cover(&shards)?;
+    let mut info = shards[0].info.clone();
+    info.partition = None;
+    let mut total = ExploreSummary::default();
+    let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    for shard in shards {
+        let s = shard.summary;
+        total.seeds_run += s.seeds_run;
+        total.planned += s.planned;
+        total.failing += s.failing;
+        total.liveness_not_judged += s.liveness_not_judged;
+        total.ungrouped += s.ungrouped;
+        total.fabric += s.fabric;
+        total.nemesis += s.nemesis;
+        total.virtual_time += s.virtual_time;
+        total.wall = total.wall.max(s.wall);
+        total.max_events = total.max_events.max(s.max_events);
+        total.max_virtual_time = total.max_virtual_time.max(s.max_virtual_time);
+        for (name, n) in s.counts {
+            *total.counts.entry(name).or_default() += n;
+        }
+        for (name, took) in s.check_times {
+            *total.check_times.entry(name).or_default() += took;
+        }
+        for (invariant, seeds) in s.by_invariant {
+            let entry = kept.entry(invariant).or_default();
+            for seed in seeds {
+                entry.insert(seed.seed, seed);
+            }
+            while entry.len() > KEPT_PER_INVARIANT {
+                entry.pop_last();
+            }
+        }
+        for (fingerprint, group) in s.groups {
+            let full = total.groups.len() >= MAX_GROUPS;
+            match total.groups.get_mut(&fingerprint) {
+                Some(known) => {
+                    known.seeds += group.seeds;
+                    if group.smallest.seed < known.smallest.seed {
+                        known.smallest = group.smallest;
+                    }
+                }
+                None if full => total.ungrouped += group.seeds,
+                None => {
+                    total.groups.insert(fingerprint, group);
+                }
+            }
+        }
+    }
+    let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
+    failing.sort();
+    failing.dedup();
+    total.failing_seeds = failing;
+    total.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
+    Ok((info, total))
+}
