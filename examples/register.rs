@@ -154,7 +154,7 @@ impl System for Replicated {
         };
         let network = NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) };
         let budget = Budget { virtual_time: ms(60_000), events: 1_000_000 };
-        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), spare_serving_nodes: false, not_judged: vec![], budget }
+        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), strategy: Default::default(), spare_serving_nodes: false, not_judged: vec![], budget }
     }
 
     fn build(s: &RegisterScenario, world: &mut WorldBuilder<Msg, StoresOnly<Value>>) -> Arc<Self> {

@@ -173,7 +173,7 @@ impl Sweep {
                 first.seed,
                 crate::harness::fmt_time(first.time),
                 first.explanation,
-                replay_command(&self.path, first.seed, &self.overrides)
+                replay_command(&self.path, first.seed, &first.branch, &self.overrides)
             ));
         }
         Err(message)

@@ -108,6 +108,8 @@ fn every_json_report_matches_the_documented_schema() {
         report(&["run", corpus.to_str().unwrap(), "--format", "json"]),
         report(&["list", "--format", "json"]),
         report(&["merge", &parts[0], &parts[1], "--format", "json"]),
+        report(&["hunt", "--bug", "double-reservation", "--strategy", "pct", "--trials", "1", "--budget", "20", "--format", "json"]),
+        report(&["explore", "order-race", "--seeds", "0..100", "--strategy", "coverage", "--format", "json", "--quiet"]),
     ];
     let mut kinds = Vec::new();
     for value in &reports {

@@ -309,7 +309,7 @@ impl System for Stuck {
         };
         let network = NetworkOptions { drop_probability: 0.0, duplicate_probability: 0.0, delay: (Duration::from_millis(1), Duration::from_millis(2)) };
         let (s, budget) = (Duration::from_secs, Budget { virtual_time: Duration::from_secs(30), events: 1000 });
-        SimOptions { network, nemesis, fault_phase: s(1), quiet_phase: s(1), settle_window: s(2), spare_serving_nodes: false, not_judged: vec![], budget }
+        SimOptions { network, nemesis, fault_phase: s(1), quiet_phase: s(1), settle_window: s(2), spare_serving_nodes: false, strategy: Default::default(), not_judged: vec![], budget }
     }
 
     fn build(busy: &bool, world: &mut WorldBuilder<Ping, StoresOnly<String>>) -> Arc<Self> {

@@ -14,6 +14,8 @@ pub(crate) struct DiagramArgs {
     /// The seed; required unless SCENARIO is a reproduction file
     #[arg(long, env = "TICKETSIM_SEED")]
     seed: Option<u64>,
+    #[command(flatten)]
+    branch: super::BranchArgs,
     /// Directory for diagram.mmd and diagram.html (default: diagram-<scenario>-<seed>)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -31,7 +33,7 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
     let shown_seed = args.seed.or(scenario.reproduce.as_ref().map(|r| r.seed)).unwrap_or_default();
     let dir = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("diagram-{}-{shown_seed}", scenario.name))));
     check_dir("out", &dir)?;
-    let (seed, outcome) = run_scenario(scenario, args.seed, &RunOptions { record_messages: true, keep_history: true, ..Default::default() });
+    let (seed, outcome) = run_scenario(scenario, args.seed, &RunOptions { record_messages: true, keep_history: true, branch: args.branch.get()?, ..Default::default() });
     super::matched_something(&filter, &outcome)?;
     let Some(history) = outcome.history.as_ref() else {
         return Err(format!("seed {seed} panicked before a history was kept: {}", outcome.panic.unwrap_or_default()));

@@ -92,6 +92,7 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
             (None, None) => None,
         },
         fail_fast: args.fail_fast,
+        stop_on: None,
         keep_trace_hashes: false,
     };
     if SeedPlan::of(&options).is_empty() {
@@ -134,6 +135,7 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
             invariant: group.invariant.clone(),
             fingerprint: Some(group.fingerprint.clone()),
             choices: None,
+            branch: group.smallest.branch.clone(),
         });
         let tag = crate::harness::history::short_hash(&group.fingerprint);
         let file = dir.join(safe_file_name(&format!("{}-{}-seed{}-{tag}.toml", scenario.name, group.invariant, group.smallest.seed)));

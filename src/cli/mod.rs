@@ -6,6 +6,7 @@ mod bench;
 mod determinism;
 mod diagram;
 mod explore;
+mod hunt;
 mod list;
 mod merge;
 mod output;
@@ -16,6 +17,7 @@ mod selftest;
 mod shrink;
 
 use crate::harness::history::TraceFilter;
+use crate::harness::strategy::{Branch, Strategy};
 use crate::harness::run::{RunOptions, RunOutcome};
 use crate::report::{self, Overrides};
 use crate::ticketing::flaws::{Flaw, Preset};
@@ -51,6 +53,24 @@ pub(crate) struct ScenarioArgs {
     /// Switch a flaw on (NAME) or off (-NAME); repeatable
     #[arg(long = "flaw", value_name = "NAME", allow_hyphen_values = true)]
     pub flaws: Vec<String>,
+    /// How runs choose among what the scenario allows: uniform, swarm, pct[:D], coverage
+    /// (replaces the scenario's `strategy`; docs/strategies.md)
+    #[arg(long, value_name = "STRATEGY", env = "TICKETSIM_STRATEGY")]
+    pub strategy: Option<String>,
+}
+
+/// A coverage sweep's run, replayed: the runs it branches from.
+#[derive(clap::Args, Clone)]
+pub(crate) struct BranchArgs {
+    /// The runs a coverage sweep's seed branches from, as its report prints them (SEED@CUT,...)
+    #[arg(long, value_name = "SEED@CUT,...")]
+    branch: Option<String>,
+}
+
+impl BranchArgs {
+    pub(crate) fn get(&self) -> Result<Branch, String> {
+        self.branch.as_deref().map(Branch::parse).transpose().map(Option::unwrap_or_default)
+    }
 }
 
 /// Which part of a run to show (replay's trace, a diagram).
@@ -122,6 +142,8 @@ enum Command {
     Selftest(selftest::SelftestArgs),
     /// Benchmark the reference scenarios against a bare madsim ping-pong
     Bench(bench::BenchArgs),
+    /// The deep-bug benchmark: seeds each strategy needs to find each deep bug
+    Hunt(hunt::HuntArgs),
 }
 
 /// The exit code of a command stopped by Ctrl-C (128 + SIGINT), after it printed and
@@ -178,6 +200,7 @@ pub fn main() -> i32 {
         Command::Merge(args) => merge::execute(args),
         Command::Selftest(args) => selftest::execute(args),
         Command::Bench(args) => bench::execute(args),
+        Command::Hunt(args) => hunt::execute(args),
     };
     match result {
         Ok(code) => code,
@@ -266,6 +289,11 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
         }
         overrides.flaws.push(flaw.clone());
     }
+    if let Some(text) = &args.strategy {
+        let strategy = Strategy::parse(text).map_err(|e| format!("--strategy {e}"))?;
+        scenario.strategy = strategy;
+        overrides.strategy = Some(strategy);
+    }
     Ok(Loaded { scenario, overrides, path: shown })
 }
 
@@ -282,10 +310,10 @@ pub(crate) fn run_scenario(scenario: &Scenario, seed: Option<u64>, options: &Run
 }
 
 /// The command that replays this run.
-pub(crate) fn replay_of(scenario: &Scenario, path: &str, seed: u64, overrides: &Overrides) -> String {
+pub(crate) fn replay_of(scenario: &Scenario, path: &str, seed: u64, branch: &Branch, overrides: &Overrides) -> String {
     match &scenario.reproduce {
-        Some(r) if r.seed == seed => format!("{} run {}", report::text::program(), report::text::shell_word(path)),
-        _ => report::replay_command(path, seed, overrides),
+        Some(r) if r.seed == seed && branch.is_empty() => format!("{} run {}", report::text::program(), report::text::shell_word(path)),
+        _ => report::replay_command(path, seed, branch, overrides),
     }
 }
 

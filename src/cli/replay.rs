@@ -2,7 +2,7 @@
 //! node of each line), filtered by record, node and time; the state of the records
 //! involved in each violation.
 
-use super::{load, replay_of, run_scenario, FilterArgs, ScenarioArgs};
+use super::{load, replay_of, run_scenario, BranchArgs, FilterArgs, ScenarioArgs};
 use crate::harness::run::RunOptions;
 use crate::report;
 
@@ -14,6 +14,8 @@ pub(crate) struct ReplayArgs {
     /// The seed; required unless SCENARIO is a reproduction file
     #[arg(long, env = "TICKETSIM_SEED")]
     seed: Option<u64>,
+    #[command(flatten)]
+    branch: BranchArgs,
     /// Also trace every network message (sent, dropped, duplicated, delivered)
     #[arg(long)]
     messages: bool,
@@ -31,8 +33,9 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
     if args.seed.is_none() && scenario.reproduce.is_none() {
         return Err("replay needs --seed N (or a reproduction file)".into());
     }
+    let branch = args.branch.get()?;
     super::init_tracing();
-    let options = RunOptions { trace: Some(filter.clone()), record_messages: args.messages, keep_history: true, ..Default::default() };
+    let options = RunOptions { trace: Some(filter.clone()), record_messages: args.messages, keep_history: true, branch: branch.clone(), ..Default::default() };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
     super::matched_something(&filter, &outcome)?;
     println!("{}", report::text::run_table(&outcome, scenario));
@@ -50,6 +53,6 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
     } else {
         println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
     }
-    println!("replayed with  {}", replay_of(scenario, &loaded.path, seed, &loaded.overrides));
+    println!("replayed with  {}", replay_of(scenario, &loaded.path, seed, &branch, &loaded.overrides));
     Ok(outcome.failed() as i32)
 }

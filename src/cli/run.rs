@@ -14,6 +14,8 @@ pub(crate) struct RunArgs {
     /// The seed (default 0, or a reproduction file's own)
     #[arg(long, env = "TICKETSIM_SEED")]
     seed: Option<u64>,
+    #[command(flatten)]
+    branch: super::BranchArgs,
     /// Print the full trace while running
     #[arg(long)]
     trace: bool,
@@ -34,9 +36,10 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
     if args.trace {
         super::init_tracing();
     }
-    let options = RunOptions { trace: args.trace.then(Default::default), keep_history: true, ..Default::default() };
+    let branch = args.branch.get()?;
+    let options = RunOptions { trace: args.trace.then(Default::default), keep_history: true, branch: branch.clone(), ..Default::default() };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
-    let replay = replay_of(scenario, &loaded.path, seed, &loaded.overrides);
+    let replay = replay_of(scenario, &loaded.path, seed, &branch, &loaded.overrides);
     match args.format {
         Format::Json => {
             let json = report::json::RunJson {

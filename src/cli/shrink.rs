@@ -13,6 +13,8 @@ pub(crate) struct ShrinkArgs {
     /// The failing seed to shrink
     #[arg(long, env = "TICKETSIM_SEED")]
     seed: u64,
+    #[command(flatten)]
+    branch: super::BranchArgs,
     /// The invariant to keep failing (default: the first one the seed violates)
     #[arg(long, value_name = "NAME")]
     invariant: Option<String>,
@@ -33,7 +35,7 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
     let seed = args.seed;
     let out = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("repro-{}-{seed}.toml", scenario.name))));
     check_file("out", &out)?;
-    let shrunk = crate::harness::shrink::shrink::<Ticketing>(scenario, seed, args.invariant.as_deref(), args.budget as usize)?;
+    let shrunk = crate::harness::shrink::shrink_branch::<Ticketing>(scenario, seed, &args.branch.get()?, args.invariant.as_deref(), args.budget as usize)?;
     write_file(&out, &shrunk.scenario.to_file()?)?;
     let replay = format!("{} run {}", crate::report::text::program(), crate::report::text::shell_word(&out.display().to_string()));
     match args.format {

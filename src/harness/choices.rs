@@ -42,6 +42,8 @@ struct Inner {
     rng: madsim::rand::GlobalRng,
     record: Option<Vec<Choice>>,
     replay: Option<std::collections::BTreeMap<Site, std::collections::VecDeque<u64>>>,
+    /// The first draws per site, answered from a branch's prefix; then live.
+    prefix: Option<std::collections::BTreeMap<Site, std::collections::VecDeque<u64>>>,
     /// A whole recording replayed draw for draw: each draw must be the next one recorded.
     exact: Option<(std::collections::VecDeque<Choice>, usize)>,
 }
@@ -55,7 +57,7 @@ pub struct Choices {
 impl Choices {
     /// Must be created inside the madsim runtime: it draws from madsim's seeded RNG.
     pub fn from_runtime() -> Self {
-        Choices { inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, replay: None, exact: None })) }
+        Choices { inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, replay: None, prefix: None, exact: None })) }
     }
 
     /// Keeps every later decision in a record (see [`Choices::take_record`]).
@@ -72,6 +74,13 @@ impl Choices {
     pub fn replay(&self, record: &Record) {
         let queues = record.iter().map(|(site, values)| (*site, values.iter().copied().collect())).collect();
         self.inner.lock().unwrap().replay = Some(queues);
+    }
+
+    /// Answer each site's first draws from `prefix` (clamped to the bound asked), and
+    /// the rest from the RNG: a coverage run branching from a corpus run.
+    pub fn start_with(&self, prefix: &Record) {
+        let queues = prefix.iter().map(|(site, values)| (*site, values.iter().copied().collect())).collect();
+        self.inner.lock().unwrap().prefix = Some(queues);
     }
 
     /// From now on, answer draws from a whole recording, draw for draw. A draw at
@@ -96,9 +105,10 @@ impl Choices {
                 "harness assumption broken: replayed draw #{drawn} is {site:?} {live} in 0..{bound}, the recording has {recorded:?}"
             );
         }
+        let branched = inner.prefix.as_mut().and_then(|queues| queues.get_mut(&site)?.pop_front()).map(|v| v.min(bound - 1));
         let value = match inner.replay.as_mut() {
             Some(queues) => queues.get_mut(&site).and_then(|q| q.pop_front()).map(|v| v.min(bound - 1)).unwrap_or(0),
-            None => live,
+            None => branched.unwrap_or(live),
         };
         if let Some(record) = inner.record.as_mut() {
             record.push(Choice { site, bound, value });

@@ -5,8 +5,9 @@
 use super::fabric::FabricCounters;
 use super::nemesis::NemesisCounters;
 use super::run::{run_seed, RunOptions};
+use super::strategy::{Branch, Strategy};
 use super::system::System;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -19,13 +20,20 @@ pub struct ExploreOptions {
     /// Run only one partition of the range (see [`Partition`]).
     pub partition: Option<Partition>,
     pub fail_fast: bool,
+    /// Stop once a run shows this bug (a fingerprint, see `Violation::fingerprint`):
+    /// how the deep-bug benchmark measures seeds to first detection.
+    pub stop_on: Option<String>,
     /// Keep every seed's trace hash in the summary (memory grows with the range).
     pub keep_trace_hashes: bool,
 }
 
 impl ExploreOptions {
+    fn shows_stop(&self, violations: &[super::system::Violation]) -> bool {
+        self.stop_on.as_ref().is_some_and(|f| violations.iter().any(|v| v.fingerprint() == *f))
+    }
+
     pub fn new(seeds: Range<u64>) -> Self {
-        ExploreOptions { seeds, jobs: default_jobs(), partition: None, fail_fast: false, keep_trace_hashes: false }
+        ExploreOptions { seeds, jobs: default_jobs(), partition: None, fail_fast: false, stop_on: None, keep_trace_hashes: false }
     }
 }
 
@@ -103,6 +111,9 @@ pub struct FailingSeed {
     pub time: Duration,
     pub explanation: String,
     pub trace_hash: String,
+    /// A coverage sweep's run: the runs it branches from (replay needs them).
+    #[serde(skip_serializing_if = "Branch::is_empty")]
+    pub branch: Branch,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -136,6 +147,9 @@ pub struct ExploreSummary {
     pub check_times: BTreeMap<&'static str, Duration>,
     /// The sweep was stopped early (see [`super::interrupt`]): it ran fewer seeds than planned.
     pub partial: bool,
+    /// A coverage sweep: the abstract states its runs reached, and its corpus's size.
+    pub coverage: u64,
+    pub corpus: u64,
 }
 
 /// One distinct bug: its fingerprint, how many seeds hit it, and the smallest of them.
@@ -162,6 +176,9 @@ struct Finished {
     events: u64,
     check_times: Vec<(&'static str, Duration)>,
     trace_hash: Option<u64>,
+    branch: Branch,
+    coverage: Option<std::collections::BTreeSet<u64>>,
+    choices: Option<Vec<super::choices::Choice>>,
 }
 
 impl Finished {
@@ -176,6 +193,9 @@ impl Finished {
             events: outcome.events,
             check_times: outcome.check_times,
             trace_hash: outcome.trace_hash,
+            branch: Branch::default(),
+            coverage: outcome.coverage,
+            choices: outcome.choices,
         }
     }
 
@@ -321,6 +341,7 @@ impl ExploreSummary {
             time: v.time,
             explanation: v.explanation.clone(),
             trace_hash: format!("{:016x}", outcome.trace_hash.unwrap_or_default()),
+            branch: outcome.branch.clone(),
         };
         let mut fingerprints = Vec::new();
         for v in &outcome.violations {
@@ -370,6 +391,9 @@ pub fn explore<S: System>(scenario: &S::Scenario, options: &ExploreOptions) -> E
 /// handed out lazily and results come back over a bounded channel, so memory does not
 /// grow with the range.
 pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions, progress: &mut dyn FnMut(&ExploreSummary, u64)) -> ExploreSummary {
+    if S::options(scenario).strategy == Strategy::Coverage {
+        return explore_coverage::<S>(scenario, options, progress);
+    }
     let started = Instant::now();
     let plan = SeedPlan::of(options);
     let next = AtomicU64::new(0);
@@ -398,21 +422,120 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
         drop(tx);
         for outcome in rx {
             summary.record(&outcome, options.keep_trace_hashes, &mut kept);
-            if outcome.failed() && options.fail_fast {
+            if outcome.failed() && (options.fail_fast || options.shows_stop(&outcome.violations)) {
                 stop.store(true, Ordering::Relaxed);
             }
             progress(&summary, plan.len());
         }
     });
+    finish(summary, kept, started, plan.len(), exhausted.load(Ordering::Relaxed))
+}
+
+/// The summary once the last seed is in: failing seeds in order, timings, partial.
+fn finish(mut summary: ExploreSummary, kept: BTreeMap<String, BTreeMap<u64, FailingSeed>>, started: Instant, planned: u64, exhausted: bool) -> ExploreSummary {
     let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
     failing.sort();
     failing.dedup();
     summary.failing_seeds = failing;
     summary.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
     summary.wall = started.elapsed();
-    summary.planned = plan.len();
-    summary.partial = !exhausted.load(Ordering::Relaxed) && super::interrupt::stop_requested();
+    summary.planned = planned;
+    summary.partial = !exhausted && super::interrupt::stop_requested();
     summary
+}
+
+/// Runs per generation of a coverage sweep. A generation's runs branch from the corpus
+/// as it was when the generation began, and join it in seed order when all are in, so
+/// the sweep is the same whatever the number of threads.
+pub const GENERATION: usize = 32;
+/// Most runs kept in a coverage corpus (each holds its recorded choices).
+pub const MAX_CORPUS: usize = 128;
+
+/// A run of the corpus: it reached abstract states no earlier run had.
+struct CorpusRun {
+    seed: u64,
+    branch: Branch,
+    record: std::sync::Arc<super::choices::Record>,
+}
+
+/// How a coverage sweep runs `seed`: fresh (every other seed, or while the corpus is
+/// empty), or branched from a corpus run, keeping 10% to 95% of its choices. Decided by
+/// a hash of the seed alone, so the same seed with the same corpus branches the same way.
+fn branch_for(seed: u64, corpus: &[CorpusRun]) -> (Branch, Option<std::sync::Arc<super::choices::Record>>) {
+    let r = hash_bucket(seed, u64::MAX);
+    if corpus.is_empty() || r.is_multiple_of(2) {
+        return (Branch::default(), None);
+    }
+    let parent = &corpus[((r >> 1) % corpus.len() as u64) as usize];
+    if parent.branch.0.len() >= super::strategy::MAX_BRANCH {
+        return (Branch::default(), None);
+    }
+    let cut = 100 + ((r >> 20) % 851) as u16;
+    (parent.branch.then(parent.seed, cut), Some(std::sync::Arc::new(super::strategy::prefix(&parent.record, cut))))
+}
+
+/// A coverage-guided sweep (`strategy = "coverage"`): runs that reach new abstract
+/// states ([`System::coverage`]) join a corpus, and later runs branch from prefixes of
+/// their recorded choices. Each failing run is reported with its branch.
+fn explore_coverage<S: System>(scenario: &S::Scenario, options: &ExploreOptions, progress: &mut dyn FnMut(&ExploreSummary, u64)) -> ExploreSummary {
+    let started = Instant::now();
+    let plan = SeedPlan::of(options);
+    let next = AtomicU64::new(0);
+    let mut summary = ExploreSummary::default();
+    let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    let mut corpus: Vec<CorpusRun> = Vec::new();
+    let mut reached: BTreeSet<u64> = BTreeSet::new();
+    let mut exhausted = false;
+    let mut stop = false;
+    while !stop && !super::interrupt::stop_requested() {
+        let seeds: Vec<u64> = std::iter::from_fn(|| plan.next(&next)).take(GENERATION).collect();
+        if seeds.len() < GENERATION {
+            exhausted = true;
+        }
+        if seeds.is_empty() {
+            break;
+        }
+        let runs: Vec<(u64, Branch, Option<std::sync::Arc<super::choices::Record>>)> = seeds.iter().map(|&seed| {
+            let (branch, prefix) = branch_for(seed, &corpus);
+            (seed, branch, prefix)
+        }).collect();
+        let results: Vec<std::sync::Mutex<Option<Finished>>> = runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        let cursor = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..options.jobs.max(1).min(runs.len()) {
+                scope.spawn(|| loop {
+                    let i = cursor.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some((seed, branch, prefix)) = runs.get(i) else { break };
+                    let run = RunOptions { hash_trace: options.keep_trace_hashes, record_choices: true, coverage: true, prefix: prefix.clone(), ..RunOptions::default() };
+                    let mut finished = Finished::of(run_seed::<S>(scenario, *seed, &run));
+                    finished.branch = branch.clone();
+                    *results[i].lock().unwrap() = Some(finished);
+                });
+            }
+        });
+        for result in results {
+            let Some(mut finished) = result.into_inner().unwrap() else { continue };
+            summary.record(&finished, options.keep_trace_hashes, &mut kept);
+            let new = finished.coverage.take().unwrap_or_default().into_iter().filter(|f| reached.insert(*f)).count();
+            if new > 0 {
+                let record = std::sync::Arc::new(super::choices::by_site(finished.choices.as_deref().unwrap_or_default()));
+                let entry = CorpusRun { seed: finished.seed, branch: finished.branch.clone(), record };
+                if corpus.len() < MAX_CORPUS {
+                    corpus.push(entry);
+                } else {
+                    let slot = (hash_bucket(finished.seed ^ 0x5eed, u64::MAX) % MAX_CORPUS as u64) as usize;
+                    corpus[slot] = entry;
+                }
+            }
+            summary.coverage = reached.len() as u64;
+            summary.corpus = corpus.len() as u64;
+            if finished.failed() && (options.fail_fast || options.shows_stop(&finished.violations)) {
+                stop = true;
+            }
+            progress(&summary, plan.len());
+        }
+    }
+    finish(summary, kept, started, plan.len(), exhausted)
 }
 
 #[cfg(test)]

@@ -91,6 +91,10 @@ struct State<M> {
     counters: FabricCounters,
     next_message_id: u64,
     last_send: std::time::Duration,
+    /// Swarm: per node, whether its links drop and duplicate (all, when unset).
+    flaky: Option<Vec<bool>>,
+    /// PCT: delays by sender priority instead of uniform (see [`super::strategy`]).
+    priorities: Option<super::strategy::Priorities>,
 }
 
 /// The fabric; cheap to clone.
@@ -108,7 +112,7 @@ impl<M> Clone for Fabric<M> {
 
 impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     pub fn new(config: FabricConfig, choices: Choices, observer: Option<Observer>) -> Self {
-        let state = State { slots: Vec::new(), cuts: BTreeMap::new(), config, counters: FabricCounters::default(), next_message_id: 0, last_send: std::time::Duration::ZERO };
+        let state = State { slots: Vec::new(), cuts: BTreeMap::new(), config, counters: FabricCounters::default(), next_message_id: 0, last_send: std::time::Duration::ZERO, flaky: None, priorities: None };
         Fabric { state: Arc::new(Mutex::new(state)), choices, observer }
     }
 
@@ -189,6 +193,26 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         self.state.lock().unwrap().config = config;
     }
 
+    /// Swarm: only messages to or from a node marked here may be dropped or duplicated.
+    pub fn set_flaky(&self, flaky: Vec<bool>) {
+        self.state.lock().unwrap().flaky = Some(flaky);
+    }
+
+    /// PCT: from now on a message's delay is its sender's priority band.
+    pub fn set_priorities(&self, priorities: super::strategy::Priorities) {
+        self.state.lock().unwrap().priorities = Some(priorities);
+    }
+
+    /// One copy's delay: uniform, or by the sender's priority band under PCT.
+    fn delay(&self, from: NodeIdx, config: &FabricConfig, prioritized: bool) -> Duration {
+        if !prioritized {
+            return self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+        }
+        let jitter = self.choices.draw(Site::NetDelay, 1000);
+        let state = self.state.lock().unwrap();
+        state.priorities.as_ref().map_or(config.delay_min, |p| p.delay(from, config.delay_min, config.delay_max, jitter))
+    }
+
     fn observe(&self, event: NetEvent) {
         if let Some(observer) = &self.observer {
             observer(&event);
@@ -198,24 +222,32 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// Sends `msg` from `from` to `to`. Never blocks; the message may be dropped,
     /// duplicated and delayed.
     pub fn send(&self, from: NodeIdx, to: NodeIdx, msg: M) {
-        let (id, config, faulty) = {
+        let (id, config, faulty, prioritized, flaky) = {
             let mut state = self.state.lock().unwrap();
             state.counters.sent += 1;
             state.last_send = super::now();
             state.next_message_id += 1;
             let id = state.next_message_id;
             let faulty = !(state.slots[from as usize].reliable || state.slots[to as usize].reliable);
-            (id, state.config.clone(), faulty)
+            let now = state.last_send;
+            let prioritized = match state.priorities.as_mut() {
+                Some(p) => {
+                    p.on_send(from, now);
+                    true
+                }
+                None => false,
+            };
+            (id, state.config.clone(), faulty, prioritized, state.flaky.as_ref().is_none_or(|f| f[from as usize] || f[to as usize]))
         };
         if self.observer.is_some() {
             self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
         }
-        if faulty && self.choices.chance(Site::NetDrop, config.drop_probability) {
+        if faulty && flaky && self.choices.chance(Site::NetDrop, config.drop_probability) {
             self.state.lock().unwrap().counters.dropped_random += 1;
             self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "random" });
             return;
         }
-        let copies = if faulty && self.choices.chance(Site::NetDuplicate, config.duplicate_probability) {
+        let copies = if faulty && flaky && self.choices.chance(Site::NetDuplicate, config.duplicate_probability) {
             self.state.lock().unwrap().counters.duplicated += 1;
             self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
             2
@@ -223,10 +255,10 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             1
         };
         for _ in 1..copies {
-            let delay = self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+            let delay = self.delay(from, &config, prioritized);
             self.deliver_later(id, from, to, msg.clone(), delay, faulty);
         }
-        let delay = self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+        let delay = self.delay(from, &config, prioritized);
         self.deliver_later(id, from, to, msg, delay, faulty);
     }
 

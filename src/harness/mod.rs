@@ -18,12 +18,14 @@ pub mod determinism;
 pub mod explore;
 pub mod fabric;
 pub mod history;
+pub mod hunt;
 pub mod interrupt;
 pub mod nemesis;
 pub mod panics;
 pub mod run;
 pub mod shrink;
 pub mod store;
+pub mod strategy;
 pub mod system;
 pub mod world;
 

@@ -5,7 +5,8 @@
 use super::choices::{self, Choice, Choices};
 use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
 use super::history::{History, NetWhat, Record, TraceFilter};
-use super::nemesis::{self, Executor, NemesisCounters};
+use super::nemesis::{self, Executor, NemesisConfig, NemesisCounters};
+use super::strategy::Strategy;
 use super::system::{Check, InvariantKind, NetworkOptions, SimOptions, System, Violation};
 use super::world::{NodeRole, WorldBuilder};
 use madsim::runtime::Runtime;
@@ -32,6 +33,13 @@ pub struct RunOptions {
     pub replay_choices: Option<choices::Record>,
     /// Check every decision against this recording, draw for draw.
     pub replay_exactly: Option<Arc<Vec<Choice>>>,
+    /// Coverage: the runs this one branches from (see [`super::strategy::Branch`]); its
+    /// first decisions are a prefix of the last ancestor's, recomputed from the branch.
+    pub branch: super::strategy::Branch,
+    /// The branch's prefix when the caller already has it (a sweep keeps its corpus).
+    pub prefix: Option<Arc<choices::Record>>,
+    /// Collect the abstract states the run reached ([`System::coverage`]).
+    pub coverage: bool,
     /// Hash the whole trace even when the run passes (it always is when the run fails
     /// or its history is kept; hashing every passing run of a sweep would cost time).
     pub hash_trace: bool,
@@ -83,6 +91,8 @@ pub struct RunOutcome<S: System> {
     pub choices: Option<Vec<Choice>>,
     /// The nodes of the run, in fabric order.
     pub nodes: Vec<String>,
+    /// The abstract states reached, when asked for (`RunOptions::coverage`).
+    pub coverage: Option<std::collections::BTreeSet<u64>>,
 }
 
 impl<S: System> RunOutcome<S> {
@@ -105,6 +115,10 @@ pub const HARNESS_FINDINGS: [&str; 3] = [NODE_PANIC, DEADLOCK, RUNAWAY];
 /// ran away: each is a finding (`node-panic`, `deadlock`, `runaway`) with its virtual
 /// time, and the history up to it.
 pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
+    if !options.branch.is_empty() && options.prefix.is_none() {
+        let prefix = branch_prefix::<S>(scenario, &options.branch);
+        return run_seed::<S>(scenario, seed, &RunOptions { prefix: Some(Arc::new(prefix)), ..options.clone() });
+    }
     let history: History<S::Obs> = History::new(options.trace.clone());
     let (owned, opts, kept) = (scenario.clone(), options.clone(), history.clone());
     super::panics::arm();
@@ -120,6 +134,18 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
         Ok(outcome) => outcome,
         Err(_) => crashed(seed, history, caught, options),
     }
+}
+
+/// The decisions a branched run starts with: each ancestor run again (from its own
+/// prefix), its recorded choices cut where the branch says.
+pub fn branch_prefix<S: System>(scenario: &S::Scenario, branch: &super::strategy::Branch) -> choices::Record {
+    let mut prefix: Option<Arc<choices::Record>> = None;
+    for (seed, cut) in &branch.0 {
+        let parent = run_seed::<S>(scenario, *seed, &RunOptions { record_choices: true, prefix: prefix.clone(), ..RunOptions::default() });
+        let record = choices::by_site(parent.choices.as_deref().unwrap_or_default());
+        prefix = Some(Arc::new(super::strategy::prefix(&record, *cut)));
+    }
+    prefix.map(|p| (*p).clone()).unwrap_or_default()
 }
 
 /// The outcome of a run that panicked or deadlocked: the finding, and what was
@@ -147,6 +173,7 @@ fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super:
         panic: Some(caught.message),
         choices: None,
         nodes: Vec::new(),
+        coverage: None,
     }
 }
 
@@ -199,6 +226,9 @@ fn choices(options: &RunOptions) -> Choices {
     if let Some(recording) = &options.replay_exactly {
         choices.replay_exactly(recording);
     }
+    if let Some(prefix) = &options.prefix {
+        choices.start_with(prefix);
+    }
     choices
 }
 
@@ -230,7 +260,9 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let choices = choices(&options);
     let sim = S::options(&scenario);
     history.set_event_budget(sim.budget.events);
-    let (nemesis_config, swarm) = nemesis::draw_swarm(&sim.nemesis, &choices);
+    let per_run = sim.strategy.per_run();
+    let swarm_config = NemesisConfig { swarm: sim.nemesis.swarm || per_run == Strategy::Swarm, ..sim.nemesis.clone() };
+    let (nemesis_config, swarm) = nemesis::draw_swarm(&swarm_config, &choices);
     let fabric_config = fabric_config(&sim.network, swarm);
     let names: Arc<OnceLock<Vec<Arc<str>>>> = Arc::default();
     let observer = options.record_messages.then(|| net_observer(history.clone(), names.clone()));
@@ -241,12 +273,28 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let system = S::build(&scenario, &mut builder);
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
+    // The strategy's per-run draws (none for uniform): swarm's fault sites, PCT's priorities.
+    let nodes = fabric.node_names().len();
+    let sites = match per_run {
+        Strategy::Swarm => Some(super::strategy::draw_sites(nodes, &choices)),
+        Strategy::Pct { depth } => {
+            fabric.set_priorities(super::strategy::Priorities::draw(nodes, depth, sim.fault_phase, &choices));
+            None
+        }
+        _ => None,
+    };
+    if let Some(sites) = &sites {
+        fabric.set_flaky(sites.flaky.clone());
+    }
     world.boot().await;
     let workload = world.users.spawn(system.clone().workload());
     inject_panic(&world, &options);
 
     // The fault phase.
-    let instances = world.with_role(|r| r == NodeRole::Service);
+    let mut instances = world.with_role(|r| r == NodeRole::Service);
+    if let Some(sites) = &sites {
+        instances.retain(|idx| sites.faulty[*idx as usize]);
+    }
     let infrastructure = world.with_role(|r| r == NodeRole::Infrastructure);
     let plan = nemesis::plan(&nemesis_config, sim.fault_phase, &instances, &infrastructure, &choices);
     let serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
@@ -295,6 +343,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         panic: None,
         choices: options.record_choices.then(|| choices.take_record()),
         nodes: fabric.node_names(),
+        coverage: None,
     };
     Ran { outcome, final_state, quiet_start: quiet_start.get().unwrap_or(end), sim, stop }
 }
@@ -309,6 +358,11 @@ fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::O
     outcome.check_times = check_times;
     outcome.history = options.keep_history.then(|| history.clone());
     outcome.final_state = options.keep_history.then_some(final_state);
+    if options.coverage {
+        let mut reached = std::collections::BTreeSet::new();
+        S::coverage(&history.entries(), &mut reached);
+        outcome.coverage = Some(reached);
+    }
     outcome
 }
 

@@ -11,6 +11,7 @@
 
 use super::choices::{by_site, Record, Site};
 use super::run::{run_seed, RunOptions, RunOutcome};
+use super::strategy::Branch;
 pub use super::system::Reproduce;
 use super::system::System;
 use std::time::Duration;
@@ -58,7 +59,8 @@ fn figures<S: System>(outcome: &RunOutcome<S>, choices: usize) -> Figures {
 pub fn run_scenario<S: System>(scenario: &S::Scenario, seed: Option<u64>, options: &RunOptions) -> RunOutcome<S> {
     match (S::reproduction(scenario), seed) {
         (Some(reproduce), None) => {
-            let options = RunOptions { replay_choices: reproduce.choices.clone(), ..options.clone() };
+            let branch = if reproduce.choices.is_some() { Default::default() } else { reproduce.branch.clone() };
+            let options = RunOptions { replay_choices: reproduce.choices.clone(), branch, ..options.clone() };
             run_seed::<S>(scenario, reproduce.seed, &options)
         }
         (_, seed) => run_seed::<S>(scenario, seed.unwrap_or(0), options),
@@ -224,21 +226,33 @@ fn target<S: System>(original: &RunOutcome<S>, seed: u64, invariant: Option<&str
 /// Shrinks `seed` of `scenario` while its violation (of `invariant`, default the first
 /// one) still shows with the same fingerprint. `budget` bounds the number of runs.
 pub fn shrink<S: System>(scenario: &S::Scenario, seed: u64, invariant: Option<&str>, budget: usize) -> Result<Shrunk<S::Scenario>, String> {
+    shrink_branch::<S>(scenario, seed, &Branch::default(), invariant, budget)
+}
+
+/// [`shrink`] for a run of a coverage sweep, which branches from earlier runs: it
+/// starts from the run's whole record of choices (the scenario's settings are not
+/// simplified, since a changed scenario would not follow the branch).
+pub fn shrink_branch<S: System>(scenario: &S::Scenario, seed: u64, branch: &Branch, invariant: Option<&str>, budget: usize) -> Result<Shrunk<S::Scenario>, String> {
     let scenario = S::with_reproduction(scenario, None);
-    let original = run_seed::<S>(&scenario, seed, &RunOptions { record_choices: true, ..Default::default() });
+    let original = run_seed::<S>(&scenario, seed, &RunOptions { record_choices: true, branch: branch.clone(), ..Default::default() });
+    let branched = !branch.is_empty();
+    let original_record = branched.then(|| by_site(original.choices.as_deref().unwrap_or_default()));
     let (invariant, fingerprint) = target(&original, seed, invariant)?;
-    let needs_bugs = !S::bug_switches(&scenario).is_empty() && !run_seed::<S>(&S::without_bugs(&scenario), seed, &RunOptions::default()).failed();
+    let original_options = RunOptions { replay_choices: original_record.clone(), ..Default::default() };
+    let needs_bugs = !S::bug_switches(&scenario).is_empty() && !run_seed::<S>(&S::without_bugs(&scenario), seed, &original_options).failed();
     let before = figures(&original, original.choices.as_ref().map_or(0, Vec::len));
     let mut search = Search { seed, invariant: invariant.clone(), fingerprint: fingerprint.clone(), needs_bugs, runs: 2, budget };
     let liveness = S::invariants().iter().any(|i| i.name == invariant && i.kind == super::system::InvariantKind::Liveness);
     // Every sound candidate accepted, as a reproduction, the original first.
     let as_repro = |s: &S::Scenario, seed: u64, choices: Option<Record>| {
-        S::with_reproduction(s, Some(Reproduce { seed, invariant: invariant.clone(), fingerprint: Some(fingerprint.clone()), choices }))
+        S::with_reproduction(s, Some(Reproduce { seed, invariant: invariant.clone(), fingerprint: Some(fingerprint.clone()), choices, branch: Branch::default() }))
     };
-    let mut accepted = vec![as_repro(&scenario, seed, None)];
-    // Pass 1: the scenario's parameters, until no edit helps.
+    let mut accepted = vec![as_repro(&scenario, seed, original_record.clone())];
+    // Pass 1: the scenario's parameters, until no edit helps (not for a branched run,
+    // which only follows its branch on the scenario it ran).
     let mut current = scenario.clone();
-    loop {
+    let mut simplifying = !branched;
+    while simplifying {
         let mut changed = false;
         for edit in S::simplifications(&current, liveness) {
             if let Some(candidate) = edit(&current) {
@@ -249,14 +263,18 @@ pub fn shrink<S: System>(scenario: &S::Scenario, seed: u64, invariant: Option<&s
                 }
             }
         }
-        if !changed || search.runs >= search.budget {
-            break;
-        }
+        simplifying = changed && search.runs < search.budget;
     }
     // Pass 2: the recorded choices of the reduced run.
-    let live = run_seed::<S>(&current, search.seed, &RunOptions { record_choices: true, ..Default::default() });
-    search.runs += 1;
-    let record = minimize_choices::<S>(&mut search, &current, &by_site(live.choices.as_deref().unwrap_or_default()));
+    let record = match original_record {
+        Some(record) => record,
+        None => {
+            let live = run_seed::<S>(&current, search.seed, &RunOptions { record_choices: true, ..Default::default() });
+            search.runs += 1;
+            by_site(live.choices.as_deref().unwrap_or_default())
+        }
+    };
+    let record = minimize_choices::<S>(&mut search, &current, &record);
     accepted.push(as_repro(&current, search.seed, Some(record)));
     // Verify, falling back to the last candidate that passes the checks.
     let mut fallbacks = 0;

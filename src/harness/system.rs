@@ -64,6 +64,21 @@ pub trait System: Send + Sync + Sized + 'static {
 
     /// The scenario with every bug switch off.
     fn without_bugs(scenario: &Self::Scenario) -> Self::Scenario;
+
+    /// The abstract states a run reached, as hashes, for the coverage-guided strategy
+    /// (see [`super::strategy`]): what a run did that another run may not have (a
+    /// handler's outcome, a redelivery, a record's status change, a version gap). A
+    /// run that adds one to the corpus's set is kept to branch from. The default, the
+    /// store calls made and the faults inflicted, knows nothing of the system.
+    fn coverage(entries: &[Entry<Self::Obs>], out: &mut std::collections::BTreeSet<u64>) {
+        for entry in entries {
+            match &entry.record {
+                super::history::Record::Store { store, call, wrote, .. } => out.insert(super::strategy::feature(&(store, call, wrote.len()))),
+                super::history::Record::Fault { text } => out.insert(super::strategy::feature(&text.split(' ').next())),
+                _ => false,
+            };
+        }
+    }
 }
 
 /// The per-message faults of the network.
@@ -94,6 +109,8 @@ pub struct SimOptions {
     pub not_judged: Vec<String>,
     /// How far one run may go before it is stopped and reported as a runaway.
     pub budget: Budget,
+    /// How runs choose among what the bounds allow (see [`super::strategy`]).
+    pub strategy: super::strategy::Strategy,
 }
 
 /// The limits of one run: past either, the run stops and is reported as `runaway`
@@ -121,6 +138,9 @@ pub struct Reproduce {
     /// Per decision site, the values to replay; past the end every draw is 0.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "wide_choices")]
     pub choices: Option<super::choices::Record>,
+    /// A coverage run's branch (see [`super::strategy::Branch`]), when `choices` is not given.
+    #[serde(default, skip_serializing_if = "super::strategy::Branch::is_empty")]
+    pub branch: super::strategy::Branch,
 }
 
 /// A `u64` in a format whose integers are `i64` (TOML): an integer when it fits, else

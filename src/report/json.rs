@@ -78,12 +78,20 @@ impl SweepInfo {
             scenario_path: path.to_string(),
             overrides: overrides.clone(),
             flaws: scenario.flaws().names().into_iter().map(String::from).collect(),
-            strategy: "uniform".to_string(),
+            strategy: scenario.strategy.to_string(),
             seed_range: SeedRangeJson { start: options.seeds.start, end: options.seeds.end },
             partition: options.partition,
             not_applicable: super::junit::not_applicable_all(scenario),
         }
     }
+}
+
+/// A failing seed's JSON, with `branch` when it is a coverage run that branched.
+fn with_branch(mut value: serde_json::Value, seed: &crate::harness::explore::FailingSeed) -> serde_json::Value {
+    if !seed.branch.is_empty() {
+        value["branch"] = seed.branch.to_string().into();
+    }
+    value
 }
 
 /// A sweep's report: the sweep, its counts, the first failures per invariant, and one
@@ -95,14 +103,17 @@ pub fn explore(info: &SweepInfo, summary: &ExploreSummary) -> serde_json::Value 
         .iter()
         .flat_map(|(invariant, seeds)| {
             seeds.iter().map(move |s| {
-                serde_json::json!({
-                    "seed": s.seed,
-                    "invariant": invariant,
-                    "virtual_time": s.time.as_secs_f64(),
-                    "explanation": s.explanation,
-                    "trace_hash": s.trace_hash,
-                    "replay": replay_command(path, s.seed, overrides),
-                })
+                with_branch(
+                    serde_json::json!({
+                        "seed": s.seed,
+                        "invariant": invariant,
+                        "virtual_time": s.time.as_secs_f64(),
+                        "explanation": s.explanation,
+                        "trace_hash": s.trace_hash,
+                        "replay": replay_command(path, s.seed, &s.branch, overrides),
+                    }),
+                    s,
+                )
             })
         })
         .collect();
@@ -127,12 +138,12 @@ pub fn explore(info: &SweepInfo, summary: &ExploreSummary) -> serde_json::Value 
         "max_virtual_time": summary.max_virtual_time.as_secs_f64(),
         "check_seconds": summary.check_times.iter().map(|(k, v)| (k.to_string(), v.as_secs_f64())).collect::<std::collections::BTreeMap<_, _>>(),
         "failures": failures,
-        "bugs": summary.groups.values().map(|g| serde_json::json!({
+        "bugs": summary.groups.values().map(|g| with_branch(serde_json::json!({
             "fingerprint": g.fingerprint, "invariant": g.invariant, "seeds": g.seeds,
             "smallest_seed": g.smallest.seed, "virtual_time": g.smallest.time.as_secs_f64(),
             "explanation": g.smallest.explanation, "trace_hash": g.smallest.trace_hash,
-            "replay": replay_command(path, g.smallest.seed, overrides),
-        })).collect::<Vec<_>>(),
+            "replay": replay_command(path, g.smallest.seed, &g.smallest.branch, overrides),
+        }), &g.smallest)).collect::<Vec<_>>(),
     });
     if let (Some(fields), Ok(serde_json::Value::Object(sweep))) = (report.as_object_mut(), serde_json::to_value(info)) {
         fields.extend(sweep);

@@ -86,7 +86,7 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
                 let body: Vec<String> = seeds
                     .iter()
                     .take(20)
-                    .map(|s| format!("seed {} at {}: {}\n  replay: {}", s.seed, crate::harness::fmt_time(s.time), s.explanation, replay_command(path, s.seed, overrides)))
+                    .map(|s| format!("seed {} at {}: {}\n  replay: {}", s.seed, crate::harness::fmt_time(s.time), s.explanation, replay_command(path, s.seed, &s.branch, overrides)))
                     .collect();
                 (message, body.join("\n"))
             });
@@ -96,7 +96,7 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
         })
         .collect();
     cases.extend(summary.groups.values().map(|g| {
-        let replay = replay_command(path, g.smallest.seed, overrides);
+        let replay = replay_command(path, g.smallest.seed, &g.smallest.branch, overrides);
         let message = format!("{} on {} (smallest seed {}): {}", g.invariant, crate::report::style::count(g.seeds, "seed", "seeds"), g.smallest.seed, g.smallest.explanation);
         let body = format!("fingerprint: {}\nseed {} at {}: {}\nreplay: {replay}", g.fingerprint, g.smallest.seed, crate::harness::fmt_time(g.smallest.time), g.smallest.explanation);
         Case { class: format!("{name}.bugs"), name: format!("{}: {}", g.invariant, g.fingerprint), failure: Some((message, body)), skipped: None, seconds: 0.0 }

@@ -35,6 +35,7 @@ fn failing_seed(v: &Value, seed_key: &str) -> FailingSeed {
         time: seconds(&v["virtual_time"]),
         explanation: v["explanation"].as_str().unwrap_or_default().to_string(),
         trace_hash: v["trace_hash"].as_str().unwrap_or_default().to_string(),
+        branch: v["branch"].as_str().and_then(|b| crate::harness::strategy::Branch::parse(b).ok()).unwrap_or_default(),
     }
 }
 

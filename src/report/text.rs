@@ -11,6 +11,7 @@ use crate::ticketing::domain::Obs;
 use crate::ticketing::invariants::scripted_expectations;
 use crate::ticketing::{Scenario, Ticketing};
 use super::style::{count, paint, Tone};
+use crate::harness::strategy::Branch;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
@@ -19,6 +20,8 @@ use tabled::{Table, Tabled};
 pub struct Overrides {
     pub preset: Option<crate::ticketing::flaws::Preset>,
     pub flaws: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<crate::harness::strategy::Strategy>,
 }
 
 impl Overrides {
@@ -29,6 +32,9 @@ impl Overrides {
         }
         for f in &self.flaws {
             args.push_str(&format!(" --flaw {f}"));
+        }
+        if let Some(s) = self.strategy {
+            args.push_str(&format!(" --strategy {s}"));
         }
         args
     }
@@ -57,8 +63,10 @@ pub fn shell_word(word: &str) -> String {
     }
 }
 
-pub fn replay_command(scenario_path: &str, seed: u64, overrides: &Overrides) -> String {
-    format!("{} replay {} --seed {seed}{}", program(), shell_word(scenario_path), overrides.args())
+/// The command that replays `seed` (of a coverage sweep's `branch`, when not empty).
+pub fn replay_command(scenario_path: &str, seed: u64, branch: &Branch, overrides: &Overrides) -> String {
+    let branch = if branch.is_empty() { String::new() } else { format!(" --branch {branch}") };
+    format!("{} replay {} --seed {seed}{branch}{}", program(), shell_word(scenario_path), overrides.args())
 }
 
 /// A table with rounded borders, fitted to the terminal.
@@ -300,6 +308,9 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     ));
     let largest = count(summary.max_events, "event", "events");
     out.push_str(&format!("largest seed: {largest}, {} virtual time (the budget: [limits])\n", fmt_time(summary.max_virtual_time)));
+    if summary.corpus > 0 {
+        out.push_str(&format!("coverage: {} reached, a corpus of {} to branch from\n", count(summary.coverage, "abstract state", "abstract states"), count(summary.corpus, "run", "runs")));
+    }
     if summary.liveness_not_judged > 0 {
         let message = format!("liveness not judged on {}: still working too close to the end (lengthen phases.quiet)", count(summary.liveness_not_judged, "seed", "seeds"));
         out.push_str(&format!("{}\n", paint(&message, Tone::Warn)));
@@ -325,7 +336,7 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     out.push_str(&rounded(Table::new(rows)));
     out.push('\n');
     for (invariant, seeds) in &summary.by_invariant {
-        out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, overrides)));
+        out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, &seeds[0].branch, overrides)));
     }
     out.push_str(&format!("\n{} (failing seeds grouped by fingerprint):\n", count(summary.groups.len() as u64, "distinct bug", "distinct bugs")));
     let mut groups: Vec<&crate::harness::explore::BugGroup> = summary.groups.values().collect();
@@ -345,7 +356,7 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
             seeds: g.seeds,
             smallest: g.smallest.seed,
             fingerprint: g.fingerprint.clone(),
-            replay: replay_command(scenario_path, g.smallest.seed, overrides),
+            replay: replay_command(scenario_path, g.smallest.seed, &g.smallest.branch, overrides),
         })
         .collect();
     out.push_str(&rounded(Table::new(rows)));

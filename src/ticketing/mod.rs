@@ -15,6 +15,8 @@
 
 pub mod broker;
 pub mod common;
+pub mod coverage;
+pub mod deep;
 pub mod domain;
 pub mod drain;
 pub mod flaws;

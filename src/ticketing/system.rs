@@ -114,6 +114,7 @@ impl System for Ticketing {
             spare_serving_nodes: n.spare_user_requests,
             not_judged: s.not_judged.clone(),
             budget: s.budget(),
+            strategy: s.strategy,
         }
     }
 
@@ -192,5 +193,9 @@ impl System for Ticketing {
 
     fn without_bugs(scenario: &Scenario) -> Scenario {
         Scenario { preset: super::flaws::Preset::Hardened, flaws: Vec::new(), without_flaws: Vec::new(), ..scenario.clone() }
+    }
+
+    fn coverage(entries: &[crate::harness::history::Entry<Obs>], out: &mut std::collections::BTreeSet<u64>) {
+        super::coverage::coverage(entries, out)
     }
 }

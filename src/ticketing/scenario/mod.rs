@@ -163,6 +163,10 @@ pub struct Scenario {
     /// Flaws switched off from the preset.
     #[serde(default)]
     pub without_flaws: Vec<String>,
+    /// How runs choose among what the settings allow: `uniform` (the default), `swarm`,
+    /// `pct` or `pct:D`, `coverage` (see the harness's strategy module).
+    #[serde(default, skip_serializing_if = "is_uniform")]
+    pub strategy: crate::harness::strategy::Strategy,
     /// Invariants this scenario does not judge, with a comment saying why (a script
     /// that plays another service's part by publishing its events, say).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -198,6 +202,10 @@ pub struct Scenario {
     /// recorded choices to replay (see `ticketsim shrink`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reproduce: Option<Reproduce>,
+}
+
+fn is_uniform(s: &crate::harness::strategy::Strategy) -> bool {
+    *s == crate::harness::strategy::Strategy::Uniform
 }
 
 fn default_preset() -> Preset {

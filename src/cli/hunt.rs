@@ -1,0 +1,169 @@
+//! `ticketsim hunt`: the deep-bug benchmark. For each deep bug and each strategy, the
+//! seeds a sweep needs to show it (median and spread over several start seeds), the
+//! wall time, and the ratio to uniform random, in one run.
+
+use super::{jobs, Format};
+use crate::harness::hunt::{hunt, Hunt};
+use crate::harness::strategy::Strategy;
+use crate::report;
+use crate::ticketing::deep::{self, DeepBug, DEEP_BUGS};
+use crate::ticketing::Ticketing;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  ticketsim hunt                                  # every deep bug, every strategy (docs/strategies.md)\n  ticketsim hunt --bug unlock-while-held --strategy uniform --strategy pct --trials 5\n  ticketsim hunt --budget 500 --trials 1 --format json")]
+pub(crate) struct HuntArgs {
+    /// A deep bug to hunt (default: all); repeatable
+    #[arg(long = "bug", value_name = "NAME")]
+    bugs: Vec<String>,
+    /// A strategy to measure (default: uniform, swarm, pct, coverage); repeatable
+    #[arg(long = "strategy", value_name = "STRATEGY")]
+    strategies: Vec<String>,
+    /// Independent sweeps per bug and strategy, each from its own start seed (1 to 100)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    trials: u64,
+    /// Seeds a sweep may run before the bug counts as not found (1 to 1000000)
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    budget: u64,
+    /// Worker threads, 1 to 256 (default: the core count)
+    #[arg(long, env = "TICKETSIM_JOBS")]
+    jobs: Option<usize>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Trial `t` starts here: far apart, so trials share no seed.
+fn trial_start(t: u64) -> u64 {
+    1_000_000 * (t + 1)
+}
+
+/// One bug under one strategy over every trial.
+#[derive(serde::Serialize)]
+struct Row {
+    bug: &'static str,
+    flaw: &'static str,
+    strategy: Strategy,
+    trials: Vec<Hunt>,
+}
+
+impl Row {
+    /// Seeds per trial, a trial that did not find it counted as the budget (a bound).
+    fn seeds(&self, budget: u64) -> Vec<u64> {
+        let mut seeds: Vec<u64> = self.trials.iter().map(|h| h.seeds.unwrap_or(budget)).collect();
+        seeds.sort();
+        seeds
+    }
+
+    fn found(&self) -> usize {
+        self.trials.iter().filter(|h| h.seeds.is_some()).count()
+    }
+
+    fn median(&self, budget: u64) -> u64 {
+        let seeds = self.seeds(budget);
+        seeds[seeds.len() / 2]
+    }
+
+    /// The median as a reader should take it: `≥` when it is the budget (not found).
+    fn median_text(&self, budget: u64) -> String {
+        let missed = self.trials.len() - self.found();
+        let m = self.median(budget);
+        if missed * 2 >= self.trials.len() && m == budget {
+            format!("> {budget}")
+        } else {
+            m.to_string()
+        }
+    }
+}
+
+pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
+    let bugs: Vec<&DeepBug> = if args.bugs.is_empty() {
+        DEEP_BUGS.iter().collect()
+    } else {
+        args.bugs
+            .iter()
+            .map(|name| {
+                DEEP_BUGS.iter().find(|b| b.name == name).ok_or_else(|| {
+                    format!("--bug {}: no such deep bug{}; allowed: {}", crate::harness::echo(name), crate::harness::did_you_mean(name, deep::names()), deep::names().join(", "))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let strategies: Vec<Strategy> = if args.strategies.is_empty() {
+        vec![Strategy::Uniform, Strategy::Swarm, Strategy::Pct { depth: crate::harness::strategy::DEFAULT_PCT_DEPTH }, Strategy::Coverage]
+    } else {
+        args.strategies.iter().map(|s| Strategy::parse(s).map_err(|e| format!("--strategy {e}"))).collect::<Result<_, _>>()?
+    };
+    let jobs = jobs(args.jobs)?;
+    let mut rows = Vec::new();
+    for bug in &bugs {
+        for &strategy in &strategies {
+            let mut scenario = deep::scenario(bug);
+            scenario.strategy = strategy;
+            if args.format == Format::Text {
+                eprint!("\r\x1b[2K{} / {strategy} ...", bug.name);
+            }
+            let trials = (0..args.trials).map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs)).collect();
+            rows.push(Row { bug: bug.name, flaw: bug.flaw, strategy, trials });
+            if crate::harness::interrupt::stop_requested() {
+                return Err("interrupted".into());
+            }
+        }
+    }
+    if args.format == Format::Text {
+        eprint!("\r\x1b[2K");
+    }
+    match args.format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    v["median_seeds"] = r.median(args.budget).into();
+                    v["found"] = r.found().into();
+                    v
+                })
+                .collect();
+            let body = serde_json::json!({ "budget": args.budget, "trials": args.trials, "build": report::json::BUILD, "rows": rows });
+            println!("{}", report::json::document("hunt", body)?);
+        }
+        Format::Text => print!("{}", table(&rows, &strategies, args.budget, args.trials)),
+    }
+    Ok(0)
+}
+
+fn table(rows: &[Row], strategies: &[Strategy], budget: u64, trials: u64) -> String {
+    let mut header = vec!["bug (flaw)".to_string()];
+    header.extend(strategies.iter().map(|s| s.to_string()));
+    let mut builder = tabled::builder::Builder::default();
+    builder.push_record(header);
+    let mut names: Vec<&str> = rows.iter().map(|r| r.bug).collect();
+    names.dedup();
+    for name in names {
+        let of_bug: Vec<&Row> = rows.iter().filter(|r| r.bug == name).collect();
+        let uniform = of_bug.iter().find(|r| r.strategy == Strategy::Uniform).map(|r| r.median(budget));
+        let mut line = vec![format!("{name}\n({})", of_bug[0].flaw)];
+        for row in &of_bug {
+            let seeds = row.seeds(budget);
+            let wall: f64 = row.trials.iter().map(|h| h.wall.as_secs_f64()).sum();
+            let ratio = match uniform {
+                Some(u) if row.strategy != Strategy::Uniform => format!(", {:.1}x", u as f64 / row.median(budget).max(1) as f64),
+                _ => String::new(),
+            };
+            line.push(format!(
+                "{} ({}..{}){ratio}\nfound {}/{}, {wall:.1}s",
+                row.median_text(budget),
+                seeds[0],
+                seeds[seeds.len() - 1],
+                row.found(),
+                row.trials.len()
+            ));
+        }
+        builder.push_record(line);
+    }
+    let mut out = format!(
+        "seeds to first detection, median (min..max) of {trials} trials, full-system, hardened + the flaw, budget {budget} seeds (not found counts as {budget}); Nx = uniform's median / this one\n"
+    );
+    out.push_str(&report::text::rounded(builder.build()));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,286 @@
+//! Exploration strategies: how the runs of a sweep choose among the interleavings and
+//! faults a scenario allows. Every choice still comes from the decision source, so a
+//! seed with its strategy (and, for coverage, its branch) replays exactly.
+//!
+//! - `uniform`: every decision uniform within the scenario's bounds (the default).
+//! - `swarm`: per run, each fault kind and each fault site (a node that may be crashed
+//!   or paused, a node whose links drop and duplicate) is switched on or off once, as
+//!   FoundationDB's BUGGIFY does, and the kinds that are on get a drawn strength; runs
+//!   differ in *which* faults happen, not only when (swarm testing).
+//! - `pct:D`: PCT-style priorities on deliveries: each node gets a random priority and
+//!   its messages a delay band by it (the highest priority is delivered first), and at
+//!   D-1 change points, drawn over the fault phase, the node sending next drops to the
+//!   lowest priority. One slow sender at the wrong moment is what many ordering bugs need.
+//! - `coverage`: a corpus of runs that reached new abstract states (the system's
+//!   [`System::coverage`](super::System::coverage)); new runs branch
+//!   from a prefix of a corpus run's recorded choices and continue with their own seed.
+
+use super::choices::{Choices, Record, Site};
+use super::fabric::NodeIdx;
+use std::time::Duration;
+
+/// The default PCT depth (bugs needing up to this many ordering constraints).
+pub const DEFAULT_PCT_DEPTH: u32 = 3;
+/// The deepest PCT depth accepted.
+pub const MAX_PCT_DEPTH: u32 = 16;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Strategy {
+    #[default]
+    Uniform,
+    Swarm,
+    Pct {
+        depth: u32,
+    },
+    Coverage,
+}
+
+impl Strategy {
+    pub const NAMES: [&'static str; 4] = ["uniform", "swarm", "pct[:D]", "coverage"];
+
+    /// `uniform`, `swarm`, `pct` or `pct:D` (1 to 16), `coverage`.
+    pub fn parse(text: &str) -> Result<Strategy, String> {
+        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), coverage");
+        match text.trim() {
+            "uniform" => Ok(Strategy::Uniform),
+            "swarm" => Ok(Strategy::Swarm),
+            "pct" => Ok(Strategy::Pct { depth: DEFAULT_PCT_DEPTH }),
+            "coverage" => Ok(Strategy::Coverage),
+            other => match other.strip_prefix("pct:").map(|d| d.parse::<u32>()) {
+                Some(Ok(depth)) if (1..=MAX_PCT_DEPTH).contains(&depth) => Ok(Strategy::Pct { depth }),
+                _ => Err(format!("{}: not a strategy; {}", super::echo(text), allowed())),
+            },
+        }
+    }
+
+    /// How each single run is shaped (coverage runs are uniform, branched).
+    pub fn per_run(self) -> Strategy {
+        match self {
+            Strategy::Coverage => Strategy::Uniform,
+            other => other,
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Strategy::Uniform => write!(f, "uniform"),
+            Strategy::Swarm => write!(f, "swarm"),
+            Strategy::Pct { depth } => write!(f, "pct:{depth}"),
+            Strategy::Coverage => write!(f, "coverage"),
+        }
+    }
+}
+
+impl serde::Serialize for Strategy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Strategy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Strategy::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A swarm run's fault sites: which nodes' links are faulty, which nodes may be crashed
+/// or paused. Drawn once per run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sites {
+    /// Per node (fabric order): messages to or from it may be dropped and duplicated.
+    pub flaky: Vec<bool>,
+    /// Per node: the nemesis may crash or pause it.
+    pub faulty: Vec<bool>,
+}
+
+/// Draws a swarm run's sites over `nodes` nodes: each on with probability 1/2, and at
+/// least one of each on (a run with every site off is a uniform run without faults).
+pub fn draw_sites(nodes: usize, choices: &Choices) -> Sites {
+    let draw = || {
+        let mut on: Vec<bool> = (0..nodes).map(|_| choices.draw(Site::Swarm, 2) == 1).collect();
+        if nodes > 0 && !on.contains(&true) {
+            on[choices.pick(Site::Swarm, nodes)] = true;
+        }
+        on
+    };
+    let flaky = draw();
+    let faulty = draw();
+    Sites { flaky, faulty }
+}
+
+/// PCT priorities over the nodes sending messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Priorities {
+    /// Per node: its band, 0 delivered first. A permutation of `0..nodes` at first;
+    /// a lowered node gets `nodes + k` for the k-th change point.
+    pub band: Vec<u32>,
+    /// When the change points fall (virtual time), in order.
+    pub changes: Vec<Duration>,
+    /// Change points passed so far.
+    pub passed: usize,
+}
+
+impl Priorities {
+    /// A random permutation of priorities and `depth - 1` change points over `phase`.
+    pub fn draw(nodes: usize, depth: u32, phase: Duration, choices: &Choices) -> Priorities {
+        let mut band: Vec<u32> = (0..nodes as u32).collect();
+        for i in (1..nodes).rev() {
+            band.swap(i, choices.pick(Site::Swarm, i + 1));
+        }
+        let mut changes: Vec<Duration> = (1..depth).map(|_| choices.duration(Site::Swarm, Duration::ZERO, phase)).collect();
+        changes.sort();
+        Priorities { band, changes, passed: 0 }
+    }
+
+    /// The bands there can be: every node's first one plus one per change point.
+    fn bands(&self) -> u32 {
+        (self.band.len() + self.changes.len()).max(1) as u32
+    }
+
+    /// Called as `from` sends at `now`: a change point passed lowers it below everyone.
+    pub fn on_send(&mut self, from: NodeIdx, now: Duration) {
+        while self.passed < self.changes.len() && self.changes[self.passed] <= now {
+            self.band[from as usize] = (self.band.len() + self.passed) as u32;
+            self.passed += 1;
+        }
+    }
+
+    /// The delay of a message from `from`: its band's slice of `min..=max`, and a
+    /// position within the band drawn from `jitter` (0..1000).
+    pub fn delay(&self, from: NodeIdx, min: Duration, max: Duration, jitter: u64) -> Duration {
+        let bands = self.bands() as f64;
+        let position = (self.band[from as usize] as f64 + jitter.min(999) as f64 / 1000.0) / bands;
+        min + (max.saturating_sub(min)).mul_f64(position.clamp(0.0, 1.0))
+    }
+}
+
+/// A coverage run's branch: the runs it descends from, oldest first, each as its seed
+/// and how much of its parent's recorded choices it kept (per mille, per site).
+/// Written `SEED@CUT` joined by `,`, e.g. `12@400,97@650`; the run's own seed follows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Branch(pub Vec<(u64, u16)>);
+
+/// The longest branch: a corpus run is at most this many generations from a fresh run.
+pub const MAX_BRANCH: usize = 8;
+
+impl Branch {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn parse(text: &str) -> Result<Branch, String> {
+        let bad = || format!("--branch {}: write SEED@CUT[,SEED@CUT...] with CUT per mille (0 to 1000), as a report prints it", super::echo(text));
+        let steps: Vec<(u64, u16)> = text
+            .split(',')
+            .map(|step| {
+                let (seed, cut) = step.trim().split_once('@').ok_or_else(bad)?;
+                let cut: u16 = cut.parse().map_err(|_| bad())?;
+                (cut <= 1000).then_some(()).ok_or_else(bad)?;
+                Ok((seed.parse().map_err(|_| bad())?, cut))
+            })
+            .collect::<Result<_, String>>()?;
+        if steps.len() > MAX_BRANCH {
+            return Err(format!("--branch {}: {} steps; at most {MAX_BRANCH}", super::echo(text), steps.len()));
+        }
+        Ok(Branch(steps))
+    }
+
+    /// This branch extended by one step.
+    pub fn then(&self, seed: u64, cut: u16) -> Branch {
+        let mut steps = self.0.clone();
+        steps.push((seed, cut));
+        Branch(steps)
+    }
+}
+
+impl std::fmt::Display for Branch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (seed, cut)) in self.0.iter().enumerate() {
+            write!(f, "{}{seed}@{cut}", if i == 0 { "" } else { "," })?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Branch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Branch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(Branch::default());
+        }
+        Branch::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One abstract state, as a coverage feature: a stable hash of `value` (SipHash with
+/// fixed keys, so the same in every run of this build).
+pub fn feature(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    #[allow(deprecated)]
+    let mut hasher = std::hash::SipHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The first `cut` per mille of each site's recorded values.
+pub fn prefix(record: &Record, cut: u16) -> Record {
+    record.iter().map(|(site, values)| (*site, values[..values.len() * cut.min(1000) as usize / 1000].to_vec())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strategies_parse_and_print_back() {
+        for text in ["uniform", "swarm", "pct:3", "pct:1", "pct:16", "coverage"] {
+            assert_eq!(Strategy::parse(text).unwrap().to_string(), text);
+        }
+        assert_eq!(Strategy::parse("pct").unwrap(), Strategy::Pct { depth: DEFAULT_PCT_DEPTH });
+        for bad in ["", "pct:0", "pct:17", "pct:x", "random"] {
+            assert!(Strategy::parse(bad).unwrap_err().contains("allowed: uniform"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn branches_parse_and_print_back() {
+        let b = Branch::parse("12@400,97@1000").unwrap();
+        assert_eq!(b, Branch(vec![(12, 400), (97, 1000)]));
+        assert_eq!(b.to_string(), "12@400,97@1000");
+        for bad in ["12", "12@1001", "x@1", "1@2,", &["1@1"; MAX_BRANCH + 1].join(",")] {
+            assert!(Branch::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_keeps_the_first_part_of_each_site() {
+        let record: Record = [(Site::NetDelay, (0..10).collect()), (Site::Workload, vec![7, 8])].into_iter().collect();
+        let half = prefix(&record, 500);
+        assert_eq!(half[&Site::NetDelay], vec![0, 1, 2, 3, 4]);
+        assert_eq!(half[&Site::Workload], vec![7]);
+        assert_eq!(prefix(&record, 1000), record);
+    }
+
+    #[test]
+    fn pct_orders_deliveries_by_band_and_a_change_point_lowers_the_sender() {
+        let mut p = Priorities { band: vec![1, 0, 2], changes: vec![Duration::from_secs(5)], passed: 0 };
+        let (min, max) = (Duration::from_millis(0), Duration::from_millis(400));
+        // Four bands of 100ms: node 1 first, then node 0, then node 2.
+        assert!(p.delay(1, min, max, 999) < p.delay(0, min, max, 0));
+        assert!(p.delay(0, min, max, 999) < p.delay(2, min, max, 0));
+        p.on_send(1, Duration::from_secs(4));
+        assert_eq!(p.band, vec![1, 0, 2], "before the change point nothing moves");
+        p.on_send(1, Duration::from_secs(5));
+        assert_eq!(p.band, vec![1, 3, 2], "the sender at the change point drops below everyone");
+        assert!(p.delay(1, min, max, 0) > p.delay(2, min, max, 999));
+        assert!(p.delay(1, min, max, 999) <= max);
+    }
+}

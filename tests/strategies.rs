@@ -1,0 +1,158 @@
+//! Exploration strategies (uniform, swarm, pct, coverage): each run still replays
+//! exactly from its seed (and, for coverage, its branch), shrinks like any other, is
+//! named in every report and reproduction, reports nothing on the hardened preset, and
+//! the deep-bug benchmark's command works.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use ticketsim::harness::explore::{explore, ExploreOptions};
+use ticketsim::harness::strategy::{Branch, Strategy};
+use ticketsim::ticketing::flaws::Preset;
+use ticketsim::ticketing::scenario::Scenario;
+use ticketsim::ticketing::Ticketing;
+use ticketsim::{run_seed, RunOptions};
+
+const STRATEGIES: [&str; 4] = ["uniform", "swarm", "pct:3", "coverage"];
+
+fn scenario(name: &str, strategy: &str) -> Scenario {
+    let mut s = Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap();
+    s.strategy = Strategy::parse(strategy).unwrap();
+    s
+}
+
+fn hardened(name: &str, strategy: &str) -> Scenario {
+    let mut s = scenario(name, strategy);
+    s.preset = Preset::Hardened;
+    s.flaws.clear();
+    s.without_flaws.clear();
+    s
+}
+
+fn trace(s: &Scenario, seed: u64, branch: &Branch) -> u64 {
+    run_seed(s, seed, &RunOptions { hash_trace: true, branch: branch.clone(), ..Default::default() }).trace_hash.unwrap()
+}
+
+fn ticketsim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(args).env_remove("TICKETSIM_STRATEGY").output().unwrap()
+}
+
+#[test]
+fn every_strategy_replays_a_seed_exactly_and_shapes_the_run_its_own_way() {
+    let mut by_strategy = Vec::new();
+    for strategy in STRATEGIES {
+        let s = scenario("full-system", strategy);
+        let hashes: Vec<u64> = (0..3).map(|seed| trace(&s, seed, &Branch::default())).collect();
+        let again: Vec<u64> = (0..3).map(|seed| trace(&s, seed, &Branch::default())).collect();
+        assert_eq!(hashes, again, "{strategy}: the same seed gives the same trace");
+        by_strategy.push(hashes);
+    }
+    // Coverage runs an unbranched seed as uniform does; swarm and pct change the run.
+    assert_eq!(by_strategy[0], by_strategy[3]);
+    assert_ne!(by_strategy[0], by_strategy[1]);
+    assert_ne!(by_strategy[0], by_strategy[2]);
+    assert_ne!(by_strategy[1], by_strategy[2]);
+}
+
+#[test]
+fn the_hardened_preset_stays_clean_under_every_strategy() {
+    for strategy in STRATEGIES {
+        for name in ["order-race", "full-system"] {
+            let summary = explore::<Ticketing>(&hardened(name, strategy), &ExploreOptions { jobs: 2, ..ExploreOptions::new(0..80) });
+            assert!(summary.by_invariant.is_empty(), "{strategy} {name}: {:?}", summary.by_invariant);
+            assert_eq!(summary.seeds_run, 80);
+        }
+    }
+}
+
+#[test]
+fn a_coverage_sweep_is_the_same_whatever_the_threads_and_its_failures_replay_from_their_branch() {
+    let s = scenario("order-race", "coverage");
+    let sweep = |jobs| explore::<Ticketing>(&s, &ExploreOptions { jobs, keep_trace_hashes: true, ..ExploreOptions::new(0..160) });
+    let (one, two) = (sweep(1), sweep(2));
+    assert_eq!(one.trace_hashes, two.trace_hashes, "generations make the corpus independent of thread timing");
+    assert!(one.corpus > 0 && one.coverage > 0);
+    let branched: Vec<_> = one.groups.values().map(|g| &g.smallest).filter(|f| !f.branch.is_empty()).collect();
+    assert!(!branched.is_empty(), "some failures come from branched runs: {:?}", one.groups.keys().collect::<Vec<_>>());
+    for failing in branched.iter().take(3) {
+        let replayed = run_seed(&s, failing.seed, &RunOptions { hash_trace: true, branch: failing.branch.clone(), ..Default::default() });
+        assert_eq!(format!("{:016x}", replayed.trace_hash.unwrap()), failing.trace_hash, "seed {} branch {}", failing.seed, failing.branch);
+        assert!(replayed.violations.iter().any(|v| v.explanation == failing.explanation));
+        // Without its branch the seed is another run.
+        assert_ne!(trace(&s, failing.seed, &Branch::default()), replayed.trace_hash.unwrap());
+    }
+}
+
+#[test]
+fn a_branched_failure_shrinks_to_a_reproduction_that_replays_without_the_branch() {
+    let s = scenario("order-race", "coverage");
+    let summary = explore::<Ticketing>(&s, &ExploreOptions { jobs: 2, ..ExploreOptions::new(0..160) });
+    let failing = summary.groups.values().map(|g| &g.smallest).find(|f| !f.branch.is_empty()).expect("a branched failure").clone();
+    let shrunk = ticketsim::harness::shrink::shrink_branch::<Ticketing>(&s, failing.seed, &failing.branch, None, 400).unwrap();
+    assert!(shrunk.verification.same_twice);
+    let repro = shrunk.scenario.reproduce.as_ref().unwrap();
+    assert!(repro.choices.is_some() && repro.branch.is_empty(), "the reproduction carries its choices, not the branch");
+    let again = ticketsim::harness::shrink::run_scenario::<Ticketing>(&shrunk.scenario, None, &RunOptions::default());
+    assert!(again.violations.iter().any(|v| v.fingerprint() == shrunk.fingerprint));
+}
+
+#[test]
+fn the_strategy_is_in_every_report_replay_command_and_reproduction() {
+    let dir = std::env::temp_dir().join(format!("ticketsim-strategies-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let corpus = dir.join("corpus");
+    let out = ticketsim(&["explore", "order-race", "--seeds", "0..40", "--strategy", "pct:2", "--format", "json", "--quiet", "--save-failures", corpus.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["strategy"], "pct:2");
+    let replay = report["bugs"][0]["replay"].as_str().unwrap().to_string();
+    assert!(replay.ends_with("--strategy pct:2"), "{replay}");
+    // The printed replay command shows the same bug with the same trace.
+    let args: Vec<&str> = replay.split(' ').skip(1).chain(["--format", "json"]).map(|a| if a == "replay" { "run" } else { a }).collect();
+    let run: Value = serde_json::from_slice(&ticketsim(&args).stdout).unwrap();
+    assert_eq!(run["trace_hash"], report["bugs"][0]["trace_hash"]);
+    // A saved reproduction names its strategy and replays by itself.
+    let file = std::fs::read_dir(&corpus).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("strategy = \"pct:2\""), "{text}");
+    assert_eq!(ticketsim(&["run", file.to_str().unwrap()]).status.code(), Some(1));
+    // Bad strategies are refused with what is allowed.
+    let out = ticketsim(&["explore", "order-race", "--strategy", "pct:99"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("allowed: uniform, swarm, pct"));
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nstrategy = \"random\"\n").unwrap();
+    let out = ticketsim(&["run", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml:2"), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hunt_measures_seeds_to_first_detection_per_strategy() {
+    let out = ticketsim(&["hunt", "--bug", "double-reservation", "--strategy", "uniform", "--strategy", "pct", "--trials", "2", "--budget", "300", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        assert_eq!(row["trials"].as_array().unwrap().len(), 2);
+        let found = row["found"].as_u64().unwrap();
+        let median = row["median_seeds"].as_u64().unwrap();
+        assert!(found <= 2 && (1..=300).contains(&median), "{row}");
+    }
+    // Seeds to first detection is exact: the seed it names shows the bug, none before it does.
+    let bug = ticketsim::ticketing::deep::DEEP_BUGS.iter().find(|b| b.name == "double-reservation").unwrap();
+    let s = ticketsim::ticketing::deep::scenario(bug);
+    let start = 1_000_000;
+    let found = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, start, 1000, 2);
+    let k = found.seeds.expect("uniform finds it within 1000 seeds");
+    let shows = |seed: u64| run_seed(&s, seed, &RunOptions::default()).violations.iter().any(|v| v.fingerprint() == bug.fingerprint);
+    assert!(shows(start + k - 1));
+    let before = explore::<Ticketing>(&s, &ExploreOptions { jobs: 2, ..ExploreOptions::new(start..start + k - 1) });
+    assert!(!before.groups.contains_key(bug.fingerprint));
+    let out = ticketsim(&["hunt", "--bug", "no-such-bug"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("allowed: double-reservation"));
+}
