@@ -156,3 +156,14 @@ fn hunt_measures_seeds_to_first_detection_per_strategy() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("allowed: double-reservation"));
 }
+
+#[test]
+fn no_strategy_loses_a_catalogue_flaw_or_reports_one_on_the_hardened_preset() {
+    for strategy in STRATEGIES {
+        let out = ticketsim(&["selftest", "--strategy", strategy, "--trials", "1", "--seeds", "500", "--hardened-seeds", "30", "--format", "json"]);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{strategy}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let missed: Vec<&Value> = report["flaws"].as_array().unwrap().iter().filter(|f| f["detected"] != true).collect();
+        assert!(missed.is_empty(), "{strategy} misses {missed:?}");
+        assert_eq!(out.status.code(), Some(0), "{strategy}");
+    }
+}

@@ -21,6 +21,9 @@ pub(crate) struct SelftestArgs {
     /// Worker threads, 1 to 256 (default: the core count)
     #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
+    /// How every sweep explores: uniform, swarm, pct[:D], coverage (docs/strategies.md)
+    #[arg(long, value_name = "STRATEGY", default_value = "uniform")]
+    strategy: String,
     /// Also write a JUnit XML report to this file
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -38,6 +41,7 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
         trials: args.trials,
         hardened_seeds: args.hardened_seeds,
         jobs: jobs(args.jobs)?,
+        strategy: crate::harness::strategy::Strategy::parse(&args.strategy).map_err(|e| format!("--strategy {e}"))?,
     };
     if let Some(file) = &args.junit {
         check_file("junit", file)?;

@@ -20,21 +20,35 @@ pub struct ExploreOptions {
     /// Run only one partition of the range (see [`Partition`]).
     pub partition: Option<Partition>,
     pub fail_fast: bool,
-    /// Stop once a run shows this bug (a fingerprint, see `Violation::fingerprint`):
-    /// how the deep-bug benchmark measures seeds to first detection.
-    pub stop_on: Option<String>,
+    /// Stop once a run shows this: how the deep-bug benchmark and the selftest measure
+    /// seeds to first detection.
+    pub stop_on: Option<StopOn>,
     /// Keep every seed's trace hash in the summary (memory grows with the range).
     pub keep_trace_hashes: bool,
 }
 
 impl ExploreOptions {
     fn shows_stop(&self, violations: &[super::system::Violation]) -> bool {
-        self.stop_on.as_ref().is_some_and(|f| violations.iter().any(|v| v.fingerprint() == *f))
+        self.stop_on.as_ref().is_some_and(|stop| {
+            violations.iter().any(|v| match stop {
+                StopOn::Invariant(name) => v.invariant == name,
+                StopOn::Bug(fingerprint) => v.fingerprint() == *fingerprint,
+            })
+        })
     }
 
     pub fn new(seeds: Range<u64>) -> Self {
         ExploreOptions { seeds, jobs: default_jobs(), partition: None, fail_fast: false, stop_on: None, keep_trace_hashes: false }
     }
+}
+
+/// What ends a sweep early (see [`ExploreOptions::stop_on`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopOn {
+    /// A violation of this invariant.
+    Invariant(String),
+    /// This very bug: a violation with this fingerprint (`Violation::fingerprint`).
+    Bug(String),
 }
 
 /// How a range is split over machines: partition `index` of `count` (1-based, as

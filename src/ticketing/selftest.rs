@@ -1,16 +1,13 @@
 //! `ticketsim selftest`: proves the simulator catches every flaw. For each flaw, its
-//! target scenario runs hardened with only that flaw on, seed after seed, until the
-//! invariant expected to catch it is violated (in `trials` independent seed windows);
-//! then every scenario runs hardened and must violate nothing.
+//! target scenario runs hardened with only that flaw on (explored with `--strategy`),
+//! seed after seed, until the invariant expected to catch it is violated (in `trials`
+//! independent seed windows); then every scenario runs hardened and must violate nothing.
 
 use super::flaws::{Preset, CATALOGUE};
 use super::scenario::Scenario;
 use super::state::Ticketing;
-use crate::harness::explore::{explore, ExploreOptions};
-use crate::harness::run::{run_seed, RunOptions};
+use crate::harness::explore::{explore, ExploreOptions, StopOn};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 #[derive(Clone, Debug)]
@@ -22,6 +19,8 @@ pub struct SelftestOptions {
     /// Seeds of each scenario run hardened.
     pub hardened_seeds: u64,
     pub jobs: usize,
+    /// How every sweep explores (see [`crate::harness::strategy`]).
+    pub strategy: crate::harness::strategy::Strategy,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -62,7 +61,8 @@ impl SelftestReport {
     }
 }
 
-fn hardened(mut scenario: Scenario) -> Scenario {
+fn hardened(mut scenario: Scenario, strategy: crate::harness::strategy::Strategy) -> Scenario {
+    scenario.strategy = strategy;
     scenario.preset = Preset::Hardened;
     scenario.flaws.clear();
     scenario.without_flaws.clear();
@@ -73,34 +73,14 @@ fn hardened(mut scenario: Scenario) -> Scenario {
 type Detection = (u64, BTreeSet<String>);
 
 /// The smallest seed in `start..start + budget` whose run violates `invariant`, and the
-/// invariants that seed violated. Seeds are handed out in order to `jobs` threads; once
-/// a detection is known, no larger seed is started.
+/// invariants that seed violated: a sweep (of the scenario's strategy) that stops at
+/// the first run violating it; no larger seed is started after.
 pub fn first_detection(scenario: &Scenario, start: u64, budget: u64, invariant: &str, jobs: usize) -> Option<Detection> {
-    let next = Arc::new(AtomicU64::new(start));
-    let best: Arc<Mutex<Option<Detection>>> = Arc::default();
-    let end = start + budget;
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            let (next, best) = (next.clone(), best.clone());
-            scope.spawn(move || loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                let bound = best.lock().unwrap().as_ref().map(|(s, _)| *s).unwrap_or(end);
-                if seed >= bound {
-                    break;
-                }
-                let outcome = run_seed::<Ticketing>(scenario, seed, &RunOptions::default());
-                if outcome.violations.iter().any(|v| v.invariant == invariant) {
-                    let violated = outcome.violations.iter().map(|v| v.invariant.to_string()).collect();
-                    let mut best = best.lock().unwrap();
-                    if best.as_ref().is_none_or(|(s, _)| seed < *s) {
-                        *best = Some((seed, violated));
-                    }
-                }
-            });
-        }
-    });
-    let found = best.lock().unwrap().take();
-    found
+    let options = ExploreOptions { jobs, stop_on: Some(StopOn::Invariant(invariant.to_string())), ..ExploreOptions::new(start..start + budget) };
+    let summary = explore::<Ticketing>(scenario, &options);
+    let seed = summary.by_invariant.get(invariant)?.first()?.seed;
+    let violated = summary.by_invariant.iter().filter(|(_, seeds)| seeds.iter().any(|s| s.seed == seed)).map(|(name, _)| name.clone()).collect();
+    Some((seed, violated))
 }
 
 fn median(values: &[u64]) -> Option<u64> {
@@ -116,7 +96,7 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     for info in CATALOGUE.iter().take_while(|_| !crate::harness::interrupt::stop_requested()) {
         let target = info.target;
         let flaw_started = Instant::now();
-        let mut scenario = hardened(load(target)?);
+        let mut scenario = hardened(load(target)?, options.strategy);
         scenario.flaws = vec![info.name.to_string()];
         let mut violated = BTreeSet::new();
         let mut seeds_to_detection = Vec::new();
@@ -149,7 +129,7 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     // Every shipped scenario but the course scripts (which run without faults).
     let names = super::scenario::shipped::names().into_iter().filter(|n| !n.contains('/'));
     for name in names.take_while(|_| !crate::harness::interrupt::stop_requested()) {
-        let scenario = hardened(load(name)?);
+        let scenario = hardened(load(name)?, options.strategy);
         let summary = explore::<Ticketing>(&scenario, &ExploreOptions { jobs: options.jobs, ..ExploreOptions::new(0..options.hardened_seeds) });
         if summary.partial {
             break;
