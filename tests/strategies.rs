@@ -101,11 +101,12 @@ fn the_strategy_is_in_every_report_replay_command_and_reproduction() {
     let dir = std::env::temp_dir().join(format!("ticketsim-strategies-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let corpus = dir.join("corpus");
-    let out = ticketsim(&["explore", "order-race", "--seeds", "0..40", "--strategy", "pct:2", "--format", "json", "--quiet", "--save-failures", corpus.to_str().unwrap()]);
+    let (corpus, junit) = (dir.join("corpus"), dir.join("junit.xml"));
+    let out = ticketsim(&["explore", "order-race", "--seeds", "0..40", "--strategy", "pct:2", "--format", "json", "--quiet", "--save-failures", corpus.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["strategy"], "pct:2");
+    assert!(std::fs::read_to_string(&junit).unwrap().contains(r#"<property name="strategy" value="pct:2"/>"#));
     let replay = report["bugs"][0]["replay"].as_str().unwrap().to_string();
     assert!(replay.ends_with("--strategy pct:2"), "{replay}");
     // The printed replay command shows the same bug with the same trace.
@@ -117,6 +118,14 @@ fn the_strategy_is_in_every_report_replay_command_and_reproduction() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("strategy = \"pct:2\""), "{text}");
     assert_eq!(ticketsim(&["run", file.to_str().unwrap()]).status.code(), Some(1));
+    // A pct failure shrinks to a reproduction that names the strategy and fails by itself.
+    let seed = report["bugs"][0]["smallest_seed"].to_string();
+    let repro = dir.join("repro.toml");
+    let out = ticketsim(&["shrink", "order-race", "--seed", &seed, "--strategy", "pct:2", "--out", repro.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&repro).unwrap().contains("strategy = \"pct:2\""));
+    let out = ticketsim(&["run", repro.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reproduced (the same bug)"), "{}", String::from_utf8_lossy(&out.stdout));
     // Bad strategies are refused with what is allowed.
     let out = ticketsim(&["explore", "order-race", "--strategy", "pct:99"]);
     assert_eq!(out.status.code(), Some(2));

@@ -21,8 +21,9 @@ struct Case {
     seconds: f64,
 }
 
-/// The suite; a partial one (stopped by Ctrl-C) says so in a property.
-fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool) -> String {
+/// The suite, with its properties (what was run); a partial one (stopped by Ctrl-C)
+/// says so in a property.
+fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool, properties: &[(&str, String)]) -> String {
     let failures = cases.iter().filter(|c| c.failure.is_some()).count();
     let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -33,8 +34,14 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool) -> String {
         escape(name),
         cases.len()
     );
-    if partial {
-        xml.push_str("    <properties>\n      <property name=\"partial\" value=\"true: interrupted before every seed ran\"/>\n    </properties>\n");
+    let partial = partial.then(|| ("partial", "true: interrupted before every seed ran".to_string()));
+    let properties: Vec<&(&str, String)> = properties.iter().chain(partial.as_ref()).collect();
+    if !properties.is_empty() {
+        xml.push_str("    <properties>\n");
+        for (name, value) in properties {
+            let _ = writeln!(xml, r#"      <property name="{}" value="{}"/>"#, escape(name), escape(value));
+        }
+        xml.push_str("    </properties>\n");
     }
     for case in cases {
         let _ = write!(xml, r#"    <testcase classname="{}" name="{}" time="{:.6}""#, escape(&case.class), escape(&case.name), case.seconds);
@@ -101,7 +108,16 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
         let body = format!("fingerprint: {}\nseed {} at {}: {}\nreplay: {replay}", g.fingerprint, g.smallest.seed, crate::harness::fmt_time(g.smallest.time), g.smallest.explanation);
         Case { class: format!("{name}.bugs"), name: format!("{}: {}", g.invariant, g.fingerprint), failure: Some((message, body)), skipped: None, seconds: 0.0 }
     }));
-    suite(name, &cases, summary.wall.as_secs_f64(), summary.partial)
+    let mut properties = vec![
+        ("build", info.build.clone()),
+        ("strategy", info.strategy.clone()),
+        ("seeds", format!("{}..{}", info.seed_range.start, info.seed_range.end)),
+        ("flaws", info.flaws.join(", ")),
+    ];
+    if let Some(p) = info.partition {
+        properties.push(("partition", p.to_string()));
+    }
+    suite(name, &cases, summary.wall.as_secs_f64(), summary.partial, &properties)
 }
 
 /// The selftest as a test suite: one case per flaw and per hardened scenario.
@@ -134,5 +150,5 @@ pub fn selftest_xml(report: &SelftestReport) -> String {
         }),
         seconds: h.wall_seconds,
     }));
-    suite("selftest", &cases, report.wall_seconds, report.partial)
+    suite("selftest", &cases, report.wall_seconds, report.partial, &[])
 }
