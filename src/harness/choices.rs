@@ -42,8 +42,9 @@ struct Inner {
     rng: madsim::rand::GlobalRng,
     record: Option<Vec<Choice>>,
     replay: Option<std::collections::BTreeMap<Site, std::collections::VecDeque<u64>>>,
-    /// The first draws per site, answered from a branch's prefix; then live.
-    prefix: Option<std::collections::BTreeMap<Site, std::collections::VecDeque<u64>>>,
+    /// A branched run: its first draws answered from the prefix (in order), the rest
+    /// from its own stream.
+    prefix: Option<(std::collections::VecDeque<u64>, super::strategy::Stream)>,
     /// A whole recording replayed draw for draw: each draw must be the next one recorded.
     exact: Option<(std::collections::VecDeque<Choice>, usize)>,
 }
@@ -76,11 +77,11 @@ impl Choices {
         self.inner.lock().unwrap().replay = Some(queues);
     }
 
-    /// Answer each site's first draws from `prefix` (clamped to the bound asked), and
-    /// the rest from the RNG: a coverage run branching from a corpus run.
-    pub fn start_with(&self, prefix: &Record) {
-        let queues = prefix.iter().map(|(site, values)| (*site, values.iter().copied().collect())).collect();
-        self.inner.lock().unwrap().prefix = Some(queues);
+    /// A coverage run branching from a corpus run: answer the first draws from
+    /// `values` (the parent's, in the order drawn; clamped to the bound asked), the rest
+    /// from a stream of its own (`key`). madsim's RNG still advances once per draw.
+    pub fn start_with(&self, values: &[u64], key: u64) {
+        self.inner.lock().unwrap().prefix = Some((values.iter().copied().collect(), super::strategy::Stream::new(key)));
     }
 
     /// From now on, answer draws from a whole recording, draw for draw. A draw at
@@ -105,7 +106,7 @@ impl Choices {
                 "harness assumption broken: replayed draw #{drawn} is {site:?} {live} in 0..{bound}, the recording has {recorded:?}"
             );
         }
-        let branched = inner.prefix.as_mut().and_then(|queues| queues.get_mut(&site)?.pop_front()).map(|v| v.min(bound - 1));
+        let branched = inner.prefix.as_mut().map(|(values, stream)| values.pop_front().map(|v| v.min(bound - 1)).unwrap_or_else(|| stream.next(bound)));
         let value = match inner.replay.as_mut() {
             Some(queues) => queues.get_mut(&site).and_then(|q| q.pop_front()).map(|v| v.min(bound - 1)).unwrap_or(0),
             None => branched.unwrap_or(live),

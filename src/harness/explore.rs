@@ -469,13 +469,15 @@ pub const MAX_CORPUS: usize = 128;
 struct CorpusRun {
     seed: u64,
     branch: Branch,
-    record: std::sync::Arc<super::choices::Record>,
+    /// Its decisions, in the order drawn.
+    values: Vec<u64>,
 }
 
 /// How a coverage sweep runs `seed`: fresh (every other seed, or while the corpus is
-/// empty), or branched from a corpus run, keeping 10% to 95% of its choices. Decided by
-/// a hash of the seed alone, so the same seed with the same corpus branches the same way.
-fn branch_for(seed: u64, corpus: &[CorpusRun]) -> (Branch, Option<std::sync::Arc<super::choices::Record>>) {
+/// empty), or branched from a corpus run: the same run for its first 10% to 95% of
+/// decisions, then its own. Decided by a hash of the seed alone, so the same seed with
+/// the same corpus branches the same way.
+fn branch_for(seed: u64, corpus: &[CorpusRun]) -> (Branch, Option<std::sync::Arc<super::strategy::Prefix>>) {
     let r = hash_bucket(seed, u64::MAX);
     if corpus.is_empty() || r.is_multiple_of(2) {
         return (Branch::default(), None);
@@ -484,8 +486,11 @@ fn branch_for(seed: u64, corpus: &[CorpusRun]) -> (Branch, Option<std::sync::Arc
     if parent.branch.0.len() >= super::strategy::MAX_BRANCH {
         return (Branch::default(), None);
     }
-    let cut = 100 + ((r >> 20) % 851) as u16;
-    (parent.branch.then(parent.seed, cut), Some(std::sync::Arc::new(super::strategy::prefix(&parent.record, cut))))
+    let permille = 100 + (r >> 20) % 851;
+    let cut = (parent.values.len() as u64 * permille / 1000) as usize;
+    let root = parent.branch.root().unwrap_or(parent.seed);
+    let prefix = super::strategy::Prefix { root, values: parent.values[..cut].to_vec(), key: seed };
+    (parent.branch.then(parent.seed, cut as u32), Some(std::sync::Arc::new(prefix)))
 }
 
 /// A coverage-guided sweep (`strategy = "coverage"`): runs that reach new abstract
@@ -509,7 +514,7 @@ fn explore_coverage<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
         if seeds.is_empty() {
             break;
         }
-        let runs: Vec<(u64, Branch, Option<std::sync::Arc<super::choices::Record>>)> = seeds.iter().map(|&seed| {
+        let runs: Vec<(u64, Branch, Option<std::sync::Arc<super::strategy::Prefix>>)> = seeds.iter().map(|&seed| {
             let (branch, prefix) = branch_for(seed, &corpus);
             (seed, branch, prefix)
         }).collect();
@@ -532,8 +537,8 @@ fn explore_coverage<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
             summary.record(&finished, options.keep_trace_hashes, &mut kept);
             let new = finished.coverage.take().unwrap_or_default().into_iter().filter(|f| reached.insert(*f)).count();
             if new > 0 {
-                let record = std::sync::Arc::new(super::choices::by_site(finished.choices.as_deref().unwrap_or_default()));
-                let entry = CorpusRun { seed: finished.seed, branch: finished.branch.clone(), record };
+                let values = finished.choices.take().unwrap_or_default().into_iter().map(|c| c.value).collect();
+                let entry = CorpusRun { seed: finished.seed, branch: finished.branch.clone(), values };
                 if corpus.len() < MAX_CORPUS {
                     corpus.push(entry);
                 } else {

@@ -37,7 +37,7 @@ pub struct RunOptions {
     /// first decisions are a prefix of the last ancestor's, recomputed from the branch.
     pub branch: super::strategy::Branch,
     /// The branch's prefix when the caller already has it (a sweep keeps its corpus).
-    pub prefix: Option<Arc<choices::Record>>,
+    pub prefix: Option<Arc<super::strategy::Prefix>>,
     /// Collect the abstract states the run reached ([`System::coverage`]).
     pub coverage: bool,
     /// Hash the whole trace even when the run passes (it always is when the run fails
@@ -116,15 +116,17 @@ pub const HARNESS_FINDINGS: [&str; 3] = [NODE_PANIC, DEADLOCK, RUNAWAY];
 /// time, and the history up to it.
 pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
     if !options.branch.is_empty() && options.prefix.is_none() {
-        let prefix = branch_prefix::<S>(scenario, &options.branch);
+        let prefix = branch_prefix::<S>(scenario, &options.branch, seed);
         return run_seed::<S>(scenario, seed, &RunOptions { prefix: Some(Arc::new(prefix)), ..options.clone() });
     }
+    // A branched run runs on its branch's madsim seed; it is still reported as `seed`.
+    let runtime_seed = options.prefix.as_ref().map_or(seed, |p| p.root);
     let history: History<S::Obs> = History::new(options.trace.clone());
     let (owned, opts, kept) = (scenario.clone(), options.clone(), history.clone());
     super::panics::arm();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let ran = {
-            let runtime = Runtime::with_seed_and_config(seed, madsim::Config::default());
+            let runtime = Runtime::with_seed_and_config(runtime_seed, madsim::Config::default());
             runtime.block_on(run_world::<S>(owned, seed, opts.clone(), kept.clone()))
         };
         judged::<S>(scenario, ran, &kept, &opts)
@@ -136,16 +138,18 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
     }
 }
 
-/// The decisions a branched run starts with: each ancestor run again (from its own
-/// prefix), its recorded choices cut where the branch says.
-pub fn branch_prefix<S: System>(scenario: &S::Scenario, branch: &super::strategy::Branch) -> choices::Record {
-    let mut prefix: Option<Arc<choices::Record>> = None;
-    for (seed, cut) in &branch.0 {
-        let parent = run_seed::<S>(scenario, *seed, &RunOptions { record_choices: true, prefix: prefix.clone(), ..RunOptions::default() });
-        let record = choices::by_site(parent.choices.as_deref().unwrap_or_default());
-        prefix = Some(Arc::new(super::strategy::prefix(&record, *cut)));
+/// How run `seed` of `branch` starts: each ancestor run again (from its own prefix),
+/// its recorded decisions cut where the branch says.
+pub fn branch_prefix<S: System>(scenario: &S::Scenario, branch: &super::strategy::Branch, seed: u64) -> super::strategy::Prefix {
+    let root = branch.root().unwrap_or(seed);
+    let mut carried: Option<Vec<u64>> = None;
+    for (ancestor, cut) in &branch.0 {
+        let prefix = carried.take().map(|values| Arc::new(super::strategy::Prefix { root, values, key: *ancestor }));
+        let parent = run_seed::<S>(scenario, *ancestor, &RunOptions { record_choices: true, prefix, ..RunOptions::default() });
+        carried = Some(parent.choices.as_deref().unwrap_or_default().iter().take(*cut as usize).map(|c| c.value).collect());
     }
-    prefix.map(|p| (*p).clone()).unwrap_or_default()
+    let values = carried.unwrap_or_default();
+    super::strategy::Prefix { root, values, key: seed }
 }
 
 /// The outcome of a run that panicked or deadlocked: the finding, and what was
@@ -227,7 +231,7 @@ fn choices(options: &RunOptions) -> Choices {
         choices.replay_exactly(recording);
     }
     if let Some(prefix) = &options.prefix {
-        choices.start_with(prefix);
+        choices.start_with(&prefix.values, prefix.key);
     }
     choices
 }
@@ -359,9 +363,9 @@ fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::O
     outcome.history = options.keep_history.then(|| history.clone());
     outcome.final_state = options.keep_history.then_some(final_state);
     if options.coverage {
-        let mut reached = std::collections::BTreeSet::new();
+        let mut reached = Vec::new();
         S::coverage(&history.entries(), &mut reached);
-        outcome.coverage = Some(reached);
+        outcome.coverage = Some(super::strategy::bucketed(reached));
     }
     outcome
 }

@@ -238,6 +238,8 @@ pub fn shrink_branch<S: System>(scenario: &S::Scenario, seed: u64, branch: &Bran
     let branched = !branch.is_empty();
     let original_record = branched.then(|| by_site(original.choices.as_deref().unwrap_or_default()));
     let (invariant, fingerprint) = target(&original, seed, invariant)?;
+    // A branched run replays from its whole record on its branch's madsim seed.
+    let seed = branch.root().unwrap_or(seed);
     let original_options = RunOptions { replay_choices: original_record.clone(), ..Default::default() };
     let needs_bugs = !S::bug_switches(&scenario).is_empty() && !run_seed::<S>(&S::without_bugs(&scenario), seed, &original_options).failed();
     let before = figures(&original, original.choices.as_ref().map_or(0, Vec::len));

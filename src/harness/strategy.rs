@@ -12,10 +12,11 @@
 //!   D-1 change points, drawn over the fault phase, the node sending next drops to the
 //!   lowest priority. One slow sender at the wrong moment is what many ordering bugs need.
 //! - `coverage`: a corpus of runs that reached new abstract states (the system's
-//!   [`System::coverage`](super::System::coverage)); new runs branch
-//!   from a prefix of a corpus run's recorded choices and continue with their own seed.
+//!   [`System::coverage`](super::System::coverage)); new runs branch from a corpus run:
+//!   the same run (its madsim seed, its first K decisions) up to a cut, then decisions
+//!   of their own.
 
-use super::choices::{Choices, Record, Site};
+use super::choices::{Choices, Site};
 use super::fabric::NodeIdx;
 use std::time::Duration;
 
@@ -157,10 +158,13 @@ impl Priorities {
 }
 
 /// A coverage run's branch: the runs it descends from, oldest first, each as its seed
-/// and how much of its parent's recorded choices it kept (per mille, per site).
-/// Written `SEED@CUT` joined by `,`, e.g. `12@400,97@650`; the run's own seed follows.
+/// and how many of its decisions the next run keeps (the cut). Written `SEED@CUT`
+/// joined by `,`, e.g. `12@4000,97@6500`: run 12 (a fresh run) is followed for its
+/// first 4000 decisions by run 97, which makes its own after them; run 97 is followed
+/// for 6500 by the run itself (the `--seed`). Every run of a branch runs on the madsim
+/// seed of the first, so up to the cut it *is* its parent.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Branch(pub Vec<(u64, u16)>);
+pub struct Branch(pub Vec<(u64, u32)>);
 
 /// The longest branch: a corpus run is at most this many generations from a fresh run.
 pub const MAX_BRANCH: usize = 8;
@@ -171,14 +175,12 @@ impl Branch {
     }
 
     pub fn parse(text: &str) -> Result<Branch, String> {
-        let bad = || format!("--branch {}: write SEED@CUT[,SEED@CUT...] with CUT per mille (0 to 1000), as a report prints it", super::echo(text));
-        let steps: Vec<(u64, u16)> = text
+        let bad = || format!("--branch {}: write SEED@CUT[,SEED@CUT...] (CUT: decisions kept), as a report prints it", super::echo(text));
+        let steps: Vec<(u64, u32)> = text
             .split(',')
             .map(|step| {
                 let (seed, cut) = step.trim().split_once('@').ok_or_else(bad)?;
-                let cut: u16 = cut.parse().map_err(|_| bad())?;
-                (cut <= 1000).then_some(()).ok_or_else(bad)?;
-                Ok((seed.parse().map_err(|_| bad())?, cut))
+                Ok((seed.parse().map_err(|_| bad())?, cut.parse().map_err(|_| bad())?))
             })
             .collect::<Result<_, String>>()?;
         if steps.len() > MAX_BRANCH {
@@ -187,8 +189,13 @@ impl Branch {
         Ok(Branch(steps))
     }
 
+    /// The madsim seed every run of the branch runs on: its first run's.
+    pub fn root(&self) -> Option<u64> {
+        self.0.first().map(|(seed, _)| *seed)
+    }
+
     /// This branch extended by one step.
-    pub fn then(&self, seed: u64, cut: u16) -> Branch {
+    pub fn then(&self, seed: u64, cut: u32) -> Branch {
         let mut steps = self.0.clone();
         steps.push((seed, cut));
         Branch(steps)
@@ -230,9 +237,52 @@ pub fn feature(value: &impl std::hash::Hash) -> u64 {
     hasher.finish()
 }
 
-/// The first `cut` per mille of each site's recorded values.
-pub fn prefix(record: &Record, cut: u16) -> Record {
-    record.iter().map(|(site, values)| (*site, values[..values.len() * cut.min(1000) as usize / 1000].to_vec())).collect()
+/// Each state with how often it was reached, in AFL's buckets (1, 2, 3, 4-7, 8-15,
+/// 16-31, 32-127, 128+), as features: a run that reaches a state more often than any
+/// before counts as new.
+pub fn bucketed(mut states: Vec<u64>) -> std::collections::BTreeSet<u64> {
+    states.sort_unstable();
+    states
+        .chunk_by(|a, b| a == b)
+        .map(|run| {
+            let bucket = match run.len() {
+                n @ 1..=3 => n as u32,
+                4..=7 => 4,
+                8..=15 => 5,
+                16..=31 => 6,
+                32..=127 => 7,
+                _ => 8,
+            };
+            feature(&(run[0], bucket))
+        })
+        .collect()
+}
+
+/// How a branched run starts: on its branch's madsim seed, its first decisions those of
+/// its parent (in the order drawn), the rest from its own stream (`key`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prefix {
+    pub root: u64,
+    pub values: Vec<u64>,
+    pub key: u64,
+}
+
+/// A branched run's own decisions after the prefix: splitmix64 from its key.
+#[derive(Clone, Debug)]
+pub struct Stream(u64);
+
+impl Stream {
+    pub fn new(key: u64) -> Stream {
+        Stream(key ^ 0x6a09_e667_f3bc_c908)
+    }
+
+    pub fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % bound
+    }
 }
 
 #[cfg(test)]
@@ -252,21 +302,31 @@ mod tests {
 
     #[test]
     fn branches_parse_and_print_back() {
-        let b = Branch::parse("12@400,97@1000").unwrap();
-        assert_eq!(b, Branch(vec![(12, 400), (97, 1000)]));
-        assert_eq!(b.to_string(), "12@400,97@1000");
-        for bad in ["12", "12@1001", "x@1", "1@2,", &["1@1"; MAX_BRANCH + 1].join(",")] {
+        let b = Branch::parse("12@400,97@10000").unwrap();
+        assert_eq!(b, Branch(vec![(12, 400), (97, 10000)]));
+        assert_eq!(b.to_string(), "12@400,97@10000");
+        assert_eq!(b.root(), Some(12));
+        for bad in ["12", "12@-1", "x@1", "1@2,", &["1@1"; MAX_BRANCH + 1].join(",")] {
             assert!(Branch::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
-    fn a_prefix_keeps_the_first_part_of_each_site() {
-        let record: Record = [(Site::NetDelay, (0..10).collect()), (Site::Workload, vec![7, 8])].into_iter().collect();
-        let half = prefix(&record, 500);
-        assert_eq!(half[&Site::NetDelay], vec![0, 1, 2, 3, 4]);
-        assert_eq!(half[&Site::Workload], vec![7]);
-        assert_eq!(prefix(&record, 1000), record);
+    fn states_count_in_buckets() {
+        let once = bucketed(vec![7]);
+        assert_eq!(bucketed(vec![7]), once);
+        assert_ne!(bucketed(vec![7, 7]), once, "twice is another bucket");
+        assert_eq!(bucketed(vec![7, 7, 7, 7]), bucketed(vec![7; 7]), "4 to 7 times is one bucket");
+        assert_eq!(bucketed(vec![3, 7, 3]).len(), 2);
+    }
+
+    #[test]
+    fn a_stream_is_its_key_s_and_stays_in_bounds() {
+        let (mut a, mut b, mut c) = (Stream::new(5), Stream::new(5), Stream::new(6));
+        let (x, y, z): (Vec<u64>, Vec<u64>, Vec<u64>) = ((0..50).map(|_| a.next(7)).collect(), (0..50).map(|_| b.next(7)).collect(), (0..50).map(|_| c.next(7)).collect());
+        assert_eq!(x, y);
+        assert_ne!(x, z);
+        assert!(x.iter().all(|v| *v < 7));
     }
 
     #[test]

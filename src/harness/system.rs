@@ -65,18 +65,20 @@ pub trait System: Send + Sync + Sized + 'static {
     /// The scenario with every bug switch off.
     fn without_bugs(scenario: &Self::Scenario) -> Self::Scenario;
 
-    /// The abstract states a run reached, as hashes, for the coverage-guided strategy
-    /// (see [`super::strategy`]): what a run did that another run may not have (a
-    /// handler's outcome, a redelivery, a record's status change, a version gap). A
-    /// run that adds one to the corpus's set is kept to branch from. The default, the
-    /// store calls made and the faults inflicted, knows nothing of the system.
-    fn coverage(entries: &[Entry<Self::Obs>], out: &mut std::collections::BTreeSet<u64>) {
+    /// The abstract states a run reached, as hashes ([`super::strategy::feature`]), once
+    /// per time reached, for the coverage-guided strategy (see [`super::strategy`]): what
+    /// a run did that another run may not have (a handler's outcome, a redelivery, a
+    /// record's status change, a version gap). The harness counts them in buckets (1, 2,
+    /// 3, 4-7, 8-15, ...), as AFL counts edges; a run that adds a (state, bucket) to the
+    /// corpus's set is kept to branch from. The default, the store calls made and the
+    /// faults inflicted, knows nothing of the system.
+    fn coverage(entries: &[Entry<Self::Obs>], out: &mut Vec<u64>) {
         for entry in entries {
             match &entry.record {
-                super::history::Record::Store { store, call, wrote, .. } => out.insert(super::strategy::feature(&(store, call, wrote.len()))),
-                super::history::Record::Fault { text } => out.insert(super::strategy::feature(&text.split(' ').next())),
-                _ => false,
-            };
+                super::history::Record::Store { store, call, wrote, .. } => out.push(super::strategy::feature(&(store, call, wrote.len()))),
+                super::history::Record::Fault { text } => out.push(super::strategy::feature(&text.split(' ').next())),
+                _ => {}
+            }
         }
     }
 }

@@ -14,7 +14,7 @@
 use super::domain::{Obs, Outcome, Snapshot};
 use crate::harness::history::{Entry, Record};
 use crate::harness::strategy::feature;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A record's state as coverage sees it: its kind and a status label, and its version.
 fn state(doc: &Snapshot) -> (&'static str, String, Option<u64>) {
@@ -49,7 +49,7 @@ fn record_of(event_id: &str) -> &str {
     event_id.split('/').nth(1).unwrap_or(event_id)
 }
 
-pub fn coverage(entries: &[Entry<Obs>], out: &mut BTreeSet<u64>) {
+pub fn coverage(entries: &[Entry<Obs>], out: &mut Vec<u64>) {
     let mut states: BTreeMap<(&'static str, String), (String, Option<u64>)> = BTreeMap::new();
     let mut deliveries: BTreeMap<(String, String), u32> = BTreeMap::new();
     let mut last_handled: BTreeMap<(String, String), (String, &'static str)> = BTreeMap::new();
@@ -64,7 +64,7 @@ pub fn coverage(entries: &[Entry<Obs>], out: &mut BTreeSet<u64>) {
                         Some((was, v)) => (was.as_str(), version.zip(*v).map(|(now, then)| now.saturating_sub(then).min(2))),
                         None => ("new", None),
                     };
-                    out.insert(feature(&("write", kind, was, &label, gap)));
+                    out.push(feature(&("write", kind, was, &label, gap)));
                 }
             }
             Record::Observed(Obs::Delivered { group, event_id, .. }) => {
@@ -72,26 +72,26 @@ pub fn coverage(entries: &[Entry<Obs>], out: &mut BTreeSet<u64>) {
             }
             Record::Observed(Obs::Handled { subject, group, event_id, outcome: o, .. }) => {
                 let nth = deliveries.get(&(group.to_string(), event_id.to_string())).copied().unwrap_or(1).min(3);
-                out.insert(feature(&("handled", subject.to_string(), group.to_string(), outcome(o), nth)));
+                out.push(feature(&("handled", subject.to_string(), group.to_string(), outcome(o), nth)));
                 let key = (group.to_string(), record_of(event_id).to_string());
                 let this = (subject.to_string(), outcome(o));
                 let previous = last_handled.insert(key, this.clone());
-                out.insert(feature(&("after", group.to_string(), previous, this)));
+                out.push(feature(&("after", group.to_string(), previous, this)));
             }
             Record::Observed(Obs::Request { req, method, path, .. }) => {
                 requests.insert(*req, (method, path_shape(path)));
             }
             Record::Observed(Obs::Response { req, status, .. }) => {
-                out.insert(feature(&("response", requests.get(req), status)));
+                out.push(feature(&("response", requests.get(req), status)));
             }
             Record::Observed(Obs::Timeout { req }) => {
-                out.insert(feature(&("timeout", requests.get(req))));
+                out.push(feature(&("timeout", requests.get(req))));
             }
             Record::Observed(Obs::StoreLost { .. }) => {
-                out.insert(feature(&"store lost"));
+                out.push(feature(&"store lost"));
             }
             Record::Fault { text } => {
-                out.insert(feature(&("fault", text.split(' ').next())));
+                out.push(feature(&("fault", text.split(' ').next())));
             }
             _ => {}
         }

@@ -195,7 +195,7 @@ impl System for Ticketing {
         Scenario { preset: super::flaws::Preset::Hardened, flaws: Vec::new(), without_flaws: Vec::new(), ..scenario.clone() }
     }
 
-    fn coverage(entries: &[crate::harness::history::Entry<Obs>], out: &mut std::collections::BTreeSet<u64>) {
+    fn coverage(entries: &[crate::harness::history::Entry<Obs>], out: &mut Vec<u64>) {
         super::coverage::coverage(entries, out)
     }
 }
