@@ -176,3 +176,22 @@ fn no_strategy_loses_a_catalogue_flaw_or_reports_one_on_the_hardened_preset() {
         assert_eq!(out.status.code(), Some(0), "{strategy}");
     }
 }
+
+#[test]
+fn swarm_moves_some_runs_crashes_to_right_after_a_store_write() {
+    let s = hardened("full-system", "swarm");
+    let at_sites: Vec<u64> = (0..30)
+        .filter(|seed| {
+            let outcome = run_seed(&s, *seed, &RunOptions { keep_history: true, ..Default::default() });
+            assert!(outcome.violations.is_empty(), "seed {seed}: {:?}", outcome.violations);
+            let entries = outcome.history.unwrap();
+            let entries = entries.entries();
+            entries.iter().any(|e| e.record.to_string().contains("a crash right after"))
+        })
+        .collect();
+    assert!(!at_sites.is_empty() && at_sites.len() < 30, "some runs, not all: {at_sites:?}");
+    // Uniform runs never crash at a site.
+    let uniform = hardened("full-system", "uniform");
+    let outcome = run_seed(&uniform, at_sites[0], &RunOptions { keep_history: true, ..Default::default() });
+    assert!(!outcome.history.unwrap().entries().iter().any(|e| e.record.to_string().contains("a crash right after")));
+}

@@ -13,6 +13,7 @@
 //! - [`run`], [`explore`], [`shrink`], [`determinism`]: one seed, sweeps, minimal
 //!   reproductions, the determinism check
 
+pub mod buggify;
 pub mod choices;
 pub mod determinism;
 pub mod explore;

@@ -219,6 +219,32 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
         }
     }
 
+    /// Crashes at a fault site (see [`super::buggify`]) as they are asked for, each
+    /// instance down for `downtime`, then restarted; answers whether it crashed.
+    pub async fn crash_at_sites(
+        self: Arc<Self>,
+        mut requests: futures::channel::mpsc::UnboundedReceiver<(Arc<str>, futures::channel::oneshot::Sender<bool>)>,
+        downtime: (Duration, Duration),
+        choices: Choices,
+    ) {
+        use futures::StreamExt;
+        while let Some((name, answer)) = requests.next().await {
+            let world = &self.world;
+            let idx = world.with_role(|_| true).into_iter().find(|idx| *world.node_name(*idx) == *name);
+            let lasts = choices.duration(Site::Nemesis, downtime.0, downtime.1);
+            let crashed = idx.is_some_and(|idx| world.crash(idx));
+            let _ = answer.send(crashed);
+            if let (true, Some(idx)) = (crashed, idx) {
+                self.count(|c| c.crashes += 1);
+                world.record(format!("(a crash right after {name}'s store write)"));
+                madsim::time::sleep(lasts).await;
+                if world.restart(idx) {
+                    self.count(|c| c.restarts += 1);
+                }
+            }
+        }
+    }
+
     /// The quiet phase begins: every fault is undone (restarts counted) and none starts.
     pub fn quiet(&self) {
         let restarted = self.world.quiet();

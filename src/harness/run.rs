@@ -2,7 +2,7 @@
 //! the fault phase (workload and faults), the quiet phase (faults undone, the system
 //! drains), the final states, and every invariant judged.
 
-use super::choices::{self, Choice, Choices};
+use super::choices::{self, Choice, Choices, Site};
 use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
 use super::history::{History, NetWhat, Record, TraceFilter};
 use super::nemesis::{self, Executor, NemesisConfig, NemesisCounters};
@@ -274,6 +274,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
 
     let planted = options.plant_nondeterminism.then(planted_run);
     let mut builder = WorldBuilder::new(fabric.clone(), choices.clone(), history.clone(), planted);
+    let buggify = builder.buggify.clone();
     let system = S::build(&scenario, &mut builder);
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
@@ -300,18 +301,35 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         instances.retain(|idx| sites.faulty[*idx as usize]);
     }
     let infrastructure = world.with_role(|r| r == NodeRole::Infrastructure);
+    // Swarm: half of the runs move their crashes to a fault site, right after a store
+    // write of the instances that may crash (not where crashes must spare user requests).
+    let mut nemesis_config = nemesis_config;
+    let mut site_crashes = None;
+    if sites.is_some() && !sim.spare_serving_nodes && nemesis_config.crashes > 0 && choices.draw(Site::Swarm, 2) == 1 {
+        let p = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Swarm, 3)];
+        let nodes = instances.iter().map(|idx| Arc::from(world.node_name(*idx))).collect();
+        let (requests, crashes) = futures::channel::mpsc::unbounded();
+        buggify.arm(nodes, p, nemesis_config.crashes, requests);
+        site_crashes = Some(crashes);
+        nemesis_config.crashes = 0;
+    }
     let plan = nemesis::plan(&nemesis_config, sim.fault_phase, &instances, &infrastructure, &choices);
     let serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
         let system = system.clone();
         Arc::new(move |idx| system.serving(idx)) as Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>
     });
     let executor = Arc::new(Executor { world: world.clone(), serving, counters: Mutex::default() });
-    let fault_tasks: Vec<_> = plan.into_iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault))).collect();
+    let mut fault_tasks: Vec<_> = plan.into_iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault))).collect();
+    // Only when armed: one more task would change how madsim schedules every other run.
+    if let Some(crashes) = site_crashes {
+        fault_tasks.push(madsim::task::spawn(executor.clone().crash_at_sites(crashes, sim.nemesis.crash_downtime, choices.clone())));
+    }
     let quiet_start = std::cell::Cell::new(None);
     let phases = async {
         madsim::time::sleep(sim.fault_phase).await;
         // The quiet phase: undo every fault, stop dropping and duplicating, let it drain.
         quiet_start.set(Some(super::now()));
+        buggify.disarm();
         executor.quiet();
         fabric.set_config(FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, ..fabric_config });
         let _ = workload.await;

@@ -37,6 +37,8 @@ pub struct Store<St: Journal> {
     pub(crate) recorder: Recorder<St::Doc>,
     /// Test-only: a latency offset that depends on state outside the run.
     pub(crate) planted: Option<u64>,
+    /// Fault sites (swarm): an instance may die right after a write.
+    pub(crate) buggify: Arc<super::buggify::Buggify>,
 }
 
 impl<St: Journal> Clone for Store<St> {
@@ -49,6 +51,7 @@ impl<St: Journal> Clone for Store<St> {
             latency: self.latency,
             recorder: self.recorder.clone(),
             planted: self.planted,
+            buggify: self.buggify.clone(),
         }
     }
 }
@@ -68,7 +71,13 @@ impl<St: Journal> Store<St> {
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
         madsim::time::sleep(self.latency()).await;
-        self.now(call, began, f)
+        let (result, wrote) = self.now(call, began, f);
+        if let Some(answered) = wrote.then(|| self.buggify.crash_after_write(self.node.as_ref(), &self.choices)).flatten() {
+            // This instance dies here, unless the quiet phase has begun: the nemesis
+            // kills it, and this call with it, before it can answer.
+            let _ = answered.await;
+        }
+        result
     }
 
     /// One round trip's latency, drawn from the decision source.
@@ -101,11 +110,13 @@ impl<St: Journal> Store<St> {
         (result, read, state.take_changes())
     }
 
-    /// Runs `f` atomically without a round trip, recorded as a call that began at `began`.
-    fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> R {
+    /// Runs `f` atomically without a round trip, recorded as a call that began at
+    /// `began`; also says whether it wrote.
+    fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> (R, bool) {
         let (result, read, wrote) = self.apply(f);
+        let any = !wrote.is_empty();
         (self.recorder)(self.node.as_ref(), call, began, read, wrote);
-        result
+        (result, any)
     }
 
     /// Reads the state without a round trip and without recording (final states, reports).

@@ -77,12 +77,13 @@ pub struct WorldBuilder<M, O: Observation> {
     choices: Choices,
     history: History<O>,
     planted: Option<u64>,
+    pub(crate) buggify: Arc<super::buggify::Buggify>,
     nodes: Vec<Declared<M, O>>,
 }
 
 impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldBuilder<M, O> {
     pub(crate) fn new(fabric: Fabric<M>, choices: Choices, history: History<O>, planted: Option<u64>) -> Self {
-        WorldBuilder { fabric, choices, history, planted, nodes: Vec::new() }
+        WorldBuilder { fabric, choices, history, planted, nodes: Vec::new(), buggify: Arc::default() }
     }
 
     /// Declares a node; `start` runs on it in every incarnation and returns what receives
@@ -120,6 +121,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
                 history.push_on(node, Record::Store { store: name, call, began, read, wrote });
             }),
             planted: self.planted,
+            buggify: self.buggify.clone(),
         }
     }
 
