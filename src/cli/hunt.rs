@@ -94,22 +94,26 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
         args.strategies.iter().map(|s| Strategy::parse(s).map_err(|e| format!("--strategy {e}"))).collect::<Result<_, _>>()?
     };
     let jobs = jobs(args.jobs)?;
+    // Which bug is being hunted, on a terminal only (a log gets the table alone).
+    let live = args.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    super::handle_ctrl_c();
     let mut rows = Vec::new();
-    for bug in &bugs {
+    'bugs: for bug in &bugs {
         for &strategy in &strategies {
             let mut scenario = deep::scenario(bug);
             scenario.strategy = strategy;
-            if args.format == Format::Text {
+            if live {
                 eprint!("\r\x1b[2K{} / {strategy} ...", bug.name);
             }
             let trials = (0..args.trials).map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs)).collect();
-            rows.push(Row { bug: bug.name, flaw: bug.flaw, strategy, trials });
             if crate::harness::interrupt::stop_requested() {
-                return Err("interrupted".into());
+                break 'bugs; // this row's trials were cut short: it is left out
             }
+            rows.push(Row { bug: bug.name, flaw: bug.flaw, strategy, trials });
         }
     }
-    if args.format == Format::Text {
+    let partial = crate::harness::interrupt::stop_requested();
+    if live {
         eprint!("\r\x1b[2K");
     }
     match args.format {
@@ -123,12 +127,17 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
                     v
                 })
                 .collect();
-            let body = serde_json::json!({ "budget": args.budget, "trials": args.trials, "build": report::json::BUILD, "rows": rows });
+            let body = serde_json::json!({ "budget": args.budget, "trials": args.trials, "build": report::json::BUILD, "partial": partial, "rows": rows });
             println!("{}", report::json::document("hunt", body)?);
         }
-        Format::Text => print!("{}", table(&rows, &strategies, args.budget, args.trials)),
+        Format::Text => {
+            if partial {
+                println!("PARTIAL: interrupted; the rows measured before it follow");
+            }
+            print!("{}", table(&rows, &strategies, args.budget, args.trials));
+        }
     }
-    Ok(0)
+    Ok(super::sweep_code(0))
 }
 
 fn table(rows: &[Row], strategies: &[Strategy], budget: u64, trials: u64) -> String {
