@@ -11,7 +11,9 @@ use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Fabric, NodeIdx};
 use ticketsim::harness::history::StoresOnly;
 use ticketsim::harness::nemesis::NemesisConfig;
 use ticketsim::harness::store::{Journal, Store};
-use ticketsim::harness::system::{Budget, Check, Invariant, InvariantKind, NetworkOptions, Reproduce, SimOptions, Simplification, System, Violation};
+use ticketsim::harness::system::{
+    Budget, Check, Invariant, InvariantKind, NetworkOptions, Reproduce, SimOptions, Simplification, System, Violation,
+};
 use ticketsim::harness::world::{NodeRole, WorldBuilder};
 
 #[derive(Clone, Debug)]
@@ -39,7 +41,11 @@ pub enum Msg {
 
 impl Describe for Msg {
     fn kind(&self) -> &'static str {
-        if matches!(self, Msg::Increment) { "increment" } else { "replicate" }
+        if matches!(self, Msg::Increment) {
+            "increment"
+        } else {
+            "replicate"
+        }
     }
     fn describe(&self) -> String {
         format!("{self:?}")
@@ -91,7 +97,13 @@ impl Actor<Msg> for Node {
                 }
                 Msg::Replicate(value) => {
                     let stale_too = self.apply_stale_updates;
-                    self.store.tx("apply", |r| if stale_too || value > r.1 { r.set(value) }).await;
+                    self.store
+                        .tx("apply", |r| {
+                            if stale_too || value > r.1 {
+                                r.set(value)
+                            }
+                        })
+                        .await;
                 }
             }
         })
@@ -120,7 +132,12 @@ fn never_back(c: &Check<Replicated>) -> Vec<Violation> {
         for Value(node, value) in entry.wrote() {
             let before = last.insert(node.clone(), *value).unwrap_or(0);
             if *value < before {
-                return vec![Violation::new("backups-never-go-back", entry.time, vec![node.to_string()], format!("{node} went back from {before} to {value}"))];
+                return vec![Violation::new(
+                    "backups-never-go-back",
+                    entry.time,
+                    vec![node.to_string()],
+                    format!("{node} went back from {before} to {value}"),
+                )];
             }
         }
     }
@@ -130,7 +147,11 @@ fn never_back(c: &Check<Replicated>) -> Vec<Violation> {
 fn converge(c: &Check<Replicated>) -> Vec<Violation> {
     let primary = c.final_state[0];
     let behind = c.final_state.iter().enumerate().skip(1).filter(|(_, v)| **v != primary);
-    behind.map(|(i, v)| Violation::new("backups-converge", c.end, vec![format!("backup-{i}")], format!("backup-{i} holds {v}, the primary {primary}"))).collect()
+    behind
+        .map(|(i, v)| {
+            Violation::new("backups-converge", c.end, vec![format!("backup-{i}")], format!("backup-{i} holds {v}, the primary {primary}"))
+        })
+        .collect()
 }
 
 impl System for Replicated {
@@ -154,13 +175,24 @@ impl System for Replicated {
         };
         let network = NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) };
         let budget = Budget { virtual_time: ms(60_000), events: 1_000_000 };
-        SimOptions { network, nemesis, fault_phase: ms(10_000), quiet_phase: ms(5000), settle_window: ms(2000), strategy: Default::default(), spare_serving_nodes: false, not_judged: vec![], budget }
+        SimOptions {
+            network,
+            nemesis,
+            fault_phase: ms(10_000),
+            quiet_phase: ms(5000),
+            settle_window: ms(2000),
+            strategy: Default::default(),
+            spare_serving_nodes: false,
+            not_judged: vec![],
+            budget,
+        }
     }
 
     fn build(s: &RegisterScenario, world: &mut WorldBuilder<Msg, StoresOnly<Value>>) -> Arc<Self> {
         let names: Vec<Arc<str>> = std::iter::once("primary".into()).chain((1..=s.backups).map(|i| format!("backup-{i}").into())).collect();
         let latency = (Duration::from_millis(1), Duration::from_millis(3));
-        let stores: Vec<Store<Register>> = names.iter().map(|n| world.store("register", Register(n.clone(), 0, vec![]), latency).on(n)).collect();
+        let stores: Vec<Store<Register>> =
+            names.iter().map(|n| world.store("register", Register(n.clone(), 0, vec![]), latency).on(n)).collect();
         let bug = s.apply_stale_updates;
         // Nodes are numbered in declaration order: the primary is 0, backup-i is i.
         for (i, name) in names.iter().enumerate() {
@@ -199,8 +231,20 @@ impl System for Replicated {
 
     fn invariants() -> &'static [Invariant<Self>] {
         &[
-            Invariant { name: "backups-never-go-back", meaning: "a backup's value never decreases", kind: InvariantKind::Safety, applies: |_| true, check: never_back },
-            Invariant { name: "backups-converge", meaning: "after the quiet phase every backup holds the primary's value", kind: InvariantKind::Liveness, applies: |_| true, check: converge },
+            Invariant {
+                name: "backups-never-go-back",
+                meaning: "a backup's value never decreases",
+                kind: InvariantKind::Safety,
+                applies: |_| true,
+                check: never_back,
+            },
+            Invariant {
+                name: "backups-converge",
+                meaning: "after the quiet phase every backup holds the primary's value",
+                kind: InvariantKind::Liveness,
+                applies: |_| true,
+                check: converge,
+            },
         ]
     }
 
@@ -220,7 +264,11 @@ impl System for Replicated {
     }
 
     fn is_valid(s: &RegisterScenario) -> Result<(), String> {
-        if s.backups == 0 { Err("needs a backup".into()) } else { Ok(()) }
+        if s.backups == 0 {
+            Err("needs a backup".into())
+        } else {
+            Ok(())
+        }
     }
 
     fn reproduction(s: &RegisterScenario) -> Option<&Reproduce> {
@@ -233,7 +281,11 @@ impl System for Replicated {
 
     fn bug_switches(s: &RegisterScenario) -> Vec<(String, RegisterScenario)> {
         let off = RegisterScenario { apply_stale_updates: false, ..s.clone() };
-        if s.apply_stale_updates { vec![("apply_stale_updates".into(), off)] } else { vec![] }
+        if s.apply_stale_updates {
+            vec![("apply_stale_updates".into(), off)]
+        } else {
+            vec![]
+        }
     }
 
     fn without_bugs(s: &RegisterScenario) -> RegisterScenario {
@@ -250,7 +302,10 @@ fn main() {
     println!("without it: {} of {} seeds fail", fixed.failing, fixed.seeds_run);
     if let Some(seeds) = summary.by_invariant.get("backups-never-go-back") {
         let shrunk = ticketsim::harness::shrink::shrink::<Replicated>(&buggy, seeds[0].seed, None, 2000).expect("shrinks");
-        println!("seed {} shrunk from {} to {} messages: {:?}", seeds[0].seed, shrunk.before.messages, shrunk.after.messages, shrunk.scenario);
+        println!(
+            "seed {} shrunk from {} to {} messages: {:?}",
+            seeds[0].seed, shrunk.before.messages, shrunk.after.messages, shrunk.scenario
+        );
     }
     let divergences = ticketsim::harness::determinism::check::<Replicated>(&buggy, 0..20, 2, &Default::default());
     println!("determinism over seeds 0..20: {} divergences", divergences.count);

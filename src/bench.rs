@@ -4,8 +4,8 @@
 //! a ratio that survives a busy machine.
 
 use crate::harness::run::RunOptions;
-use crate::ticketing::Scenario;
 use crate::run_seed;
+use crate::ticketing::Scenario;
 use std::time::Instant;
 
 /// The scenarios measured, in this order.

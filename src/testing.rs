@@ -65,17 +65,17 @@ use crate::harness::explore::{explore, ExploreOptions, ExploreSummary};
 use crate::harness::history::{Entry, History};
 use crate::harness::run::{run_seed, RunOptions, RunOutcome};
 use crate::harness::system::Violation;
-use crate::ticketing::domain::{Event, Id, Obs, Subject};
-pub use crate::ticketing::scenario::steps::{EventExpect, StepExpect};
-pub use crate::ticketing::scenario::steps::Step;
-use serde_json::Value;
-use std::sync::Arc;
-use std::time::Duration;
 use crate::report::{replay_command, Overrides};
+use crate::ticketing::domain::{Event, Id, Obs, Subject};
 use crate::ticketing::flaws::{Flaw, Preset};
+pub use crate::ticketing::scenario::steps::Step;
+pub use crate::ticketing::scenario::steps::{EventExpect, StepExpect};
 use crate::ticketing::{Scenario, Ticketing};
+use serde_json::Value;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A sweep of one scenario, configured with chained settings.
 #[derive(Clone, Debug)]
@@ -100,7 +100,13 @@ impl Sweep {
     /// A sweep of a scenario value (parsed from text or built in Rust; see
     /// [`Scenario::check`]); `path` is where failures say to write it to replay them.
     pub fn of(scenario: Scenario, path: &str) -> Sweep {
-        Sweep { path: path.to_string(), scenario, overrides: Overrides::default(), seeds: 0..100, jobs: crate::harness::explore::default_jobs() }
+        Sweep {
+            path: path.to_string(),
+            scenario,
+            overrides: Overrides::default(),
+            seeds: 0..100,
+            jobs: crate::harness::explore::default_jobs(),
+        }
     }
 
     /// Replaces the scenario's preset (and its flaw lists).
@@ -146,14 +152,22 @@ impl Sweep {
             Ok(text) => {
                 let parsed = crate::harness::explore::parse_seeds(&text).map_err(|e| format!("TICKETSIM_SEEDS: {e}"))?;
                 if parsed.random {
-                    eprintln!("{}: seeds {}..{} (TICKETSIM_SEEDS={text}; TICKETSIM_SEEDS={}..{} repeats them)", self.scenario.name, parsed.range.start, parsed.range.end, parsed.range.start, parsed.range.end);
+                    eprintln!(
+                        "{}: seeds {}..{} (TICKETSIM_SEEDS={text}; TICKETSIM_SEEDS={}..{} repeats them)",
+                        self.scenario.name, parsed.range.start, parsed.range.end, parsed.range.start, parsed.range.end
+                    );
                 }
                 parsed.range
             }
             Err(_) => self.seeds.clone(),
         };
         let jobs = match std::env::var("TICKETSIM_JOBS") {
-            Ok(text) => text.trim().parse::<usize>().ok().filter(|j| (1..=256).contains(j)).ok_or_else(|| format!("TICKETSIM_JOBS={text}: allowed: 1 to 256"))?,
+            Ok(text) => text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|j| (1..=256).contains(j))
+                .ok_or_else(|| format!("TICKETSIM_JOBS={text}: allowed: 1 to 256"))?,
             Err(_) => self.jobs,
         };
         Ok((seeds, jobs))
@@ -229,7 +243,12 @@ impl Run {
     /// Panics with every violation (failing the test) unless the run is clean.
     pub fn assert_clean(&self) {
         if !self.outcome.violations.is_empty() {
-            let lines: Vec<String> = self.outcome.violations.iter().map(|v| format!("  {} at {}: {}", v.invariant, crate::harness::fmt_time(v.time), v.explanation)).collect();
+            let lines: Vec<String> = self
+                .outcome
+                .violations
+                .iter()
+                .map(|v| format!("  {} at {}: {}", v.invariant, crate::harness::fmt_time(v.time), v.explanation))
+                .collect();
             panic!("seed {} of {} violated invariants:\n{}", self.outcome.seed, self.scenario.name, lines.join("\n"));
         }
     }
@@ -256,7 +275,9 @@ impl Run {
             _ => None,
         })?;
         entries.iter().find_map(|e| match e.observed() {
-            Some(Obs::Response { req: r, status, body }) if *r == req => Some(Response { status: *status, body: Value::clone(body), at: e.time }),
+            Some(Obs::Response { req: r, status, body }) if *r == req => {
+                Some(Response { status: *status, body: Value::clone(body), at: e.time })
+            }
             _ => None,
         })
     }

@@ -2,8 +2,8 @@
 //! failure fails the test with the command that replays it. (This file is the example
 //! docs/ci.md points to.)
 
-use ticketsim::ticketing::flaws::{Flaw, Preset};
 use ticketsim::testing::Sweep;
+use ticketsim::ticketing::flaws::{Flaw, Preset};
 
 #[test]
 fn hardened_order_race_holds_every_invariant() {
@@ -93,9 +93,15 @@ mod one_run {
         let mut scenario = ticket_then_order();
         scenario.workload.steps.push(Step::at(Duration::from_secs(5)).user("bob").request("GET /api/nothing"));
         let error = scenario.check("built.rs").unwrap_err().to_string();
-        assert!(error.contains("built.rs") && error.contains("workload.steps[3].request") && error.contains("no service answers"), "{error}");
+        assert!(
+            error.contains("built.rs") && error.contains("workload.steps[3].request") && error.contains("no service answers"),
+            "{error}"
+        );
         let mut scenario = ticket_then_order();
-        scenario.workload.steps.push(Step::at(Duration::from_secs(5)).user("bob").request("POST /api/tickets").body(json!({ "title": null })));
+        scenario
+            .workload
+            .steps
+            .push(Step::at(Duration::from_secs(5)).user("bob").request("POST /api/tickets").body(json!({ "title": null })));
         let error = scenario.check("built.rs").unwrap_err().to_string();
         assert!(error.contains("workload.steps[3].body") && error.contains("null is not allowed"), "{error}");
     }

@@ -37,7 +37,11 @@ fn every_course_scenario_passes_as_built_and_hardened() {
 #[test]
 fn a_wrong_expectation_fails_naming_the_step_the_field_and_both_values() {
     let text = std::fs::read_to_string("scenarios/course/tickets.toml").unwrap();
-    let wrong = text.replacen("body = { id = \"{T1}\", title = \"concert\", price = 20, userId = \"alice\", version = 0 }", "body = { id = \"{T1}\", title = \"concert\", price = 25, userId = \"alice\", version = 0 }", 1);
+    let wrong = text.replacen(
+        "body = { id = \"{T1}\", title = \"concert\", price = 20, userId = \"alice\", version = 0 }",
+        "body = { id = \"{T1}\", title = \"concert\", price = 25, userId = \"alice\", version = 0 }",
+        1,
+    );
     assert_ne!(text, wrong);
     let found = violations(&Scenario::parse("wrong.toml", &wrong).unwrap());
     assert_eq!(found.len(), 1, "{found:?}");
@@ -85,7 +89,9 @@ fn the_scripted_step_examples_in_the_docs_are_valid_and_hold() {
     let section = &doc[doc.find("## Scripted steps").unwrap()..doc.find("### From Rust").unwrap()];
     let blocks: Vec<&str> = section.split("```toml\n").skip(1).map(|b| &b[..b.find("```").unwrap()]).collect();
     assert!(blocks.len() >= 6, "{blocks:?}");
-    let mut text = String::from("name = \"docs\"\n[services]\npayments = 1\n[phases]\nduration = \"10s\"\nquiet = \"20s\"\n[network]\nuser_links = \"reliable\"\n");
+    let mut text = String::from(
+        "name = \"docs\"\n[services]\npayments = 1\n[phases]\nduration = \"10s\"\nquiet = \"20s\"\n[network]\nuser_links = \"reliable\"\n",
+    );
     for block in blocks.iter().filter(|b| b.starts_with('[')) {
         text.push_str(block);
     }

@@ -95,7 +95,8 @@ fn normalized(text: &str) -> String {
 
 fn documents() -> Vec<PathBuf> {
     let mut files = vec![PathBuf::from("README.md")];
-    let mut docs: Vec<PathBuf> = std::fs::read_dir("docs").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "md")).collect();
+    let mut docs: Vec<PathBuf> =
+        std::fs::read_dir("docs").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "md")).collect();
     docs.sort();
     files.extend(docs);
     files
@@ -111,11 +112,13 @@ fn every_command_in_the_docs_runs_and_prints_what_they_show() {
         if examples.is_empty() {
             continue;
         }
-        let dir = std::env::temp_dir().join(format!("ticketsim-docs-{}-{}", std::process::id(), doc.file_stem().unwrap().to_string_lossy()));
+        let dir =
+            std::env::temp_dir().join(format!("ticketsim-docs-{}-{}", std::process::id(), doc.file_stem().unwrap().to_string_lossy()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         for example in examples {
-            let out = Command::new(program).args(&example.args).current_dir(&dir).env("COLUMNS", "100").env("NO_COLOR", "1").output().unwrap();
+            let out =
+                Command::new(program).args(&example.args).current_dir(&dir).env("COLUMNS", "100").env("NO_COLOR", "1").output().unwrap();
             ran += 1;
             let at = format!("{}:{} `ticketsim {}`", example.file, example.line, example.args.join(" "));
             let code = out.status.code().unwrap_or(-1);

@@ -28,7 +28,8 @@ fn the_command_line_and_sweep_read_the_environment() {
     let (code, _, stderr) = ticketsim(&["explore", "order-race"], &[("TICKETSIM_JOBS", "0")]);
     assert_eq!(code, 2, "{stderr}");
     // The flag wins over the environment.
-    let (_, stdout, _) = ticketsim(&["explore", "order-race", "--preset", "hardened", "--seeds", "0..3", "--format", "json"], &[("TICKETSIM_SEEDS", "50")]);
+    let (_, stdout, _) =
+        ticketsim(&["explore", "order-race", "--preset", "hardened", "--seeds", "0..3", "--format", "json"], &[("TICKETSIM_SEEDS", "50")]);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["seeds_run"], 3);
 
     // Sweep: the environment replaces the seeds the test wrote.

@@ -22,7 +22,13 @@ fn runner(default_cases: u32) -> TestRunner {
     let seed: u64 = std::env::var("TICKETSIM_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(20261129);
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config { cases: cases(default_cases), failure_persistence: None, max_shrink_iters: 100, max_shrink_time: 120_000, ..Config::default() };
+    let config = Config {
+        cases: cases(default_cases),
+        failure_persistence: None,
+        max_shrink_iters: 100,
+        max_shrink_time: 120_000,
+        ..Config::default()
+    };
     TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
 }
 
@@ -54,13 +60,41 @@ enum Mutation {
 }
 
 const NUMBERS: &[&str] = &[
-    "18446744073709551616", "18446744073709551615", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-1",
-    "0", "1e308", "-1e308", "nan", "inf", "4294967296", "340282366920938463463374607431768211456", "0.0000001",
+    "18446744073709551616",
+    "18446744073709551615",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "-1",
+    "0",
+    "1e308",
+    "-1e308",
+    "nan",
+    "inf",
+    "4294967296",
+    "340282366920938463463374607431768211456",
+    "0.0000001",
 ];
 const DURATIONS: &[&str] = &[
-    "\"1e400s\"", "\"18446744073709551616s\"", "\"18446744073709551615s\"", "\"307445734561825861m\"", "\"5124095576030431h\"",
-    "\"-1s\"", "\"0.5m\"", "\"1.5.5s\"", "\"s\"", "\"99999999999999999999ms\"", "\"1000000000.1s\"", "\"NaNs\"", "\"infs\"",
-    "\"18446744073709551615us\"", "\"0s\"", "\"1h\"", "[\"1ms\", \"2ms\", \"3ms\"]", "[\"5s\"]", "[]",
+    "\"1e400s\"",
+    "\"18446744073709551616s\"",
+    "\"18446744073709551615s\"",
+    "\"307445734561825861m\"",
+    "\"5124095576030431h\"",
+    "\"-1s\"",
+    "\"0.5m\"",
+    "\"1.5.5s\"",
+    "\"s\"",
+    "\"99999999999999999999ms\"",
+    "\"1000000000.1s\"",
+    "\"NaNs\"",
+    "\"infs\"",
+    "\"18446744073709551615us\"",
+    "\"0s\"",
+    "\"1h\"",
+    "[\"1ms\", \"2ms\", \"3ms\"]",
+    "[\"5s\"]",
+    "[]",
 ];
 const WRONG: &[&str] = &["\"text\"", "12", "true", "[1, 2]", "{ a = 1 }", "[]", "1.5", "\"\"", "{}", "[[]]", "-7"];
 
@@ -131,7 +165,11 @@ fn apply(text: &mut Vec<u8>, m: &Mutation) {
             *text = out;
         }
         Mutation::Number(n, with) => {
-            let numbers = spans(text, |t, i| t[i].is_ascii_digit() && (i == 0 || !t[i - 1].is_ascii_alphanumeric() && t[i - 1] != b'"'), |b| b.is_ascii_digit() || b == b'.');
+            let numbers = spans(
+                text,
+                |t, i| t[i].is_ascii_digit() && (i == 0 || !t[i - 1].is_ascii_alphanumeric() && t[i - 1] != b'"'),
+                |b| b.is_ascii_digit() || b == b'.',
+            );
             replace_nth(text, &numbers, n, with);
         }
         Mutation::Duration(n, with) => {
@@ -224,14 +262,25 @@ impl Sandbox {
     /// Checks the common promises of a finished case.
     fn check(&self, what: &str, code: i32, stdout: &str, stderr: &str) -> Result<(), TestCaseError> {
         prop_assert!([0, 1, 2].contains(&code), "{what}: exit {code}\nstderr: {}", &stderr[..stderr.len().min(2000)]);
-        prop_assert!(!stderr.contains("panicked at") && !stderr.contains("RUST_BACKTRACE"), "{what}: a panic\n{}", &stderr[..stderr.len().min(2000)]);
+        prop_assert!(
+            !stderr.contains("panicked at") && !stderr.contains("RUST_BACKTRACE"),
+            "{what}: a panic\n{}",
+            &stderr[..stderr.len().min(2000)]
+        );
         if code == 2 {
             prop_assert!(stderr.starts_with("error"), "{what}: exit 2 without an error message: {stderr:?}");
             prop_assert!(stderr.len() < 20_000, "{what}: an error message of {} bytes", stderr.len());
         }
         prop_assert!(stdout.len() < 50_000_000, "{what}: {} bytes of output", stdout.len());
-        prop_assert!(files_in(&self.path("work")).is_empty(), "{what}: wrote into the working directory: {:?}", files_in(&self.path("work")));
-        let outside: Vec<PathBuf> = files_in(&self.0).into_iter().filter(|p| !p.starts_with(self.path("input")) && !p.starts_with(self.path("out")) && !p.starts_with(self.path("work"))).collect();
+        prop_assert!(
+            files_in(&self.path("work")).is_empty(),
+            "{what}: wrote into the working directory: {:?}",
+            files_in(&self.path("work"))
+        );
+        let outside: Vec<PathBuf> = files_in(&self.0)
+            .into_iter()
+            .filter(|p| !p.starts_with(self.path("input")) && !p.starts_with(self.path("out")) && !p.starts_with(self.path("work")))
+            .collect();
         prop_assert!(outside.is_empty(), "{what}: wrote outside the directories given: {outside:?}");
         Ok(())
     }
@@ -274,12 +323,45 @@ fn mutated_scenarios_never_panic_and_exit_2_naming_the_file() {
 }
 
 fn arg_value() -> impl Strategy<Value = &'static str> {
-    proptest::sample::select(&[
-        "0", "1", "2", "-1", "5000", "18446744073709551615", "18446744073709551616", "9223372036854775808", "abc", "", "0..0", "5..1",
-        "0..3", "18446744073709551613..18446744073709551615", "a..b", "1..", "..", "0/0", "3/2", "1/2", "15/20", "2.5s", "1e400s",
-        "18446744073709551616s", "99999999999h", "-3s", "../escape", "/nonexistent/dir/file", "order-race", "no-such-scenario",
-        "as-built", "hardened", "racy-reservation", "-racy-reservation", "nope",
-    ][..])
+    proptest::sample::select(
+        &[
+            "0",
+            "1",
+            "2",
+            "-1",
+            "5000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "9223372036854775808",
+            "abc",
+            "",
+            "0..0",
+            "5..1",
+            "0..3",
+            "18446744073709551613..18446744073709551615",
+            "a..b",
+            "1..",
+            "..",
+            "0/0",
+            "3/2",
+            "1/2",
+            "15/20",
+            "2.5s",
+            "1e400s",
+            "18446744073709551616s",
+            "99999999999h",
+            "-3s",
+            "../escape",
+            "/nonexistent/dir/file",
+            "order-race",
+            "no-such-scenario",
+            "as-built",
+            "hardened",
+            "racy-reservation",
+            "-racy-reservation",
+            "nope",
+        ][..],
+    )
 }
 
 /// Odd command lines: a command, a scenario, and flags with odd values; outputs go to
@@ -290,8 +372,29 @@ fn odd_command_lines_never_panic() {
     let root = std::fs::canonicalize(".").unwrap();
     std::fs::copy(root.join("scenarios/order-race.toml"), sandbox.path("input/order-race.toml")).unwrap();
     let commands = &["run", "explore", "replay", "shrink", "diagram", "check-determinism", "list", "bogus"][..];
-    let flags = &["--seed", "--seeds", "--jobs", "--shard", "--from", "--until", "--node", "--record", "--preset", "--flaw", "--budget", "--invariant", "--out", "--junit", "--save-failures", "--format"][..];
-    let strategy = (proptest::sample::select(commands), any::<bool>(), proptest::collection::vec((proptest::sample::select(flags), arg_value()), 0..4));
+    let flags = &[
+        "--seed",
+        "--seeds",
+        "--jobs",
+        "--shard",
+        "--from",
+        "--until",
+        "--node",
+        "--record",
+        "--preset",
+        "--flaw",
+        "--budget",
+        "--invariant",
+        "--out",
+        "--junit",
+        "--save-failures",
+        "--format",
+    ][..];
+    let strategy = (
+        proptest::sample::select(commands),
+        any::<bool>(),
+        proptest::collection::vec((proptest::sample::select(flags), arg_value()), 0..4),
+    );
     let tally = std::cell::RefCell::new([0u32; 3]);
     let result = runner(100).run(&strategy, |(command, by_path, pairs)| {
         let scenario = if by_path { sandbox.path("input/order-race.toml").display().to_string() } else { "no-such-scenario".into() };
@@ -303,7 +406,9 @@ fn odd_command_lines_never_panic() {
         for (flag, value) in &pairs {
             let value = match *flag {
                 // Outputs only ever into out/ (what a user gives is where we may write).
-                "--out" | "--junit" | "--save-failures" => sandbox.path("out").join(value.trim_start_matches(['/', '.'])).display().to_string(),
+                "--out" | "--junit" | "--save-failures" => {
+                    sandbox.path("out").join(value.trim_start_matches(['/', '.'])).display().to_string()
+                }
                 _ => value.to_string(),
             };
             explore_seeds |= *flag == "--seeds";
@@ -319,7 +424,10 @@ fn odd_command_lines_never_panic() {
         if args.iter().any(|a| a == "--seeds") && (command == "explore" || command == "check-determinism") {
             let i = args.iter().rposition(|a| a == "--seeds").unwrap();
             if let Some(range) = args.get(i + 1) {
-                let wide = range.split_once("..").and_then(|(a, b)| Some(b.parse::<u64>().ok()?.saturating_sub(a.parse::<u64>().ok()?))).is_some_and(|n| n > 5);
+                let wide = range
+                    .split_once("..")
+                    .and_then(|(a, b)| Some(b.parse::<u64>().ok()?.saturating_sub(a.parse::<u64>().ok()?)))
+                    .is_some_and(|n| n > 5);
                 if wide {
                     args[i + 1] = "0..3".into();
                 }

@@ -50,7 +50,9 @@ fn check(root: &Value, rule: &Value, value: &Value, at: &str, problems: &mut Vec
     }
     match rule.get("type") {
         Some(Value::String(t)) if !type_ok(value, t) => problems.push(format!("{at}: expected {t}, got {value}")),
-        Some(Value::Array(ts)) if !ts.iter().any(|t| type_ok(value, t.as_str().unwrap())) => problems.push(format!("{at}: expected one of {ts:?}, got {value}")),
+        Some(Value::Array(ts)) if !ts.iter().any(|t| type_ok(value, t.as_str().unwrap())) => {
+            problems.push(format!("{at}: expected one of {ts:?}, got {value}"))
+        }
         _ => {}
     }
     if let (Some(fields), Some(object)) = (rule.get("properties").and_then(Value::as_object), value.as_object()) {
@@ -62,7 +64,9 @@ fn check(root: &Value, rule: &Value, value: &Value, at: &str, problems: &mut Vec
         for (key, item) in object {
             match fields.get(key) {
                 Some(sub) => check(root, sub, item, &format!("{at}.{key}"), problems),
-                None if rule.get("additionalProperties") == Some(&Value::Bool(false)) => problems.push(format!("{at}: {key} is not in the schema")),
+                None if rule.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    problems.push(format!("{at}: {key} is not in the schema"))
+                }
                 None => {}
             }
         }
@@ -94,7 +98,8 @@ fn every_json_report_matches_the_documented_schema() {
     let mut parts = Vec::new();
     for m in 1..=2 {
         let part = dir.join(format!("part-{m}.json"));
-        let value = report(&["explore", "order-race", "--seeds", "0..20", "--partition", &format!("hash:{m}/2"), "--format", "json", "--quiet"]);
+        let value =
+            report(&["explore", "order-race", "--seeds", "0..20", "--partition", &format!("hash:{m}/2"), "--format", "json", "--quiet"]);
         std::fs::write(&part, value.to_string()).unwrap();
         parts.push(part.to_str().unwrap().to_string());
     }
@@ -122,7 +127,8 @@ fn every_json_report_matches_the_documented_schema() {
     }
     kinds.sort();
     kinds.dedup();
-    let documented: Vec<String> = root["oneOf"].as_array().unwrap().iter().map(|r| r["$ref"].as_str().unwrap().trim_start_matches("#/$defs/").to_string()).collect();
+    let documented: Vec<String> =
+        root["oneOf"].as_array().unwrap().iter().map(|r| r["$ref"].as_str().unwrap().trim_start_matches("#/$defs/").to_string()).collect();
     let mut documented_sorted = documented.clone();
     documented_sorted.sort();
     assert_eq!(kinds, documented_sorted, "every kind is tested and documented");
@@ -132,6 +138,9 @@ fn every_json_report_matches_the_documented_schema() {
     renamed["time"] = time;
     let mut problems = Vec::new();
     check(&root, &root["$defs"]["run"], &renamed, "run", &mut problems);
-    assert!(problems.iter().any(|p| p.contains("time is not in the schema")) && problems.iter().any(|p| p.contains("missing \"virtual_time\"")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("time is not in the schema")) && problems.iter().any(|p| p.contains("missing \"virtual_time\"")),
+        "{problems:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,7 +9,13 @@ use std::process::{Command, Output};
 
 fn ticketsim(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ticketsim"));
-    command.args(args).env_remove("TICKETSIM_PARTITION").env_remove("TICKETSIM_PARTITION_INDEX").env_remove("JOB_COMPLETION_INDEX").env_remove("SLURM_ARRAY_TASK_ID").env_remove("SLURM_ARRAY_TASK_MIN");
+    command
+        .args(args)
+        .env_remove("TICKETSIM_PARTITION")
+        .env_remove("TICKETSIM_PARTITION_INDEX")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("SLURM_ARRAY_TASK_MIN");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -65,13 +71,22 @@ fn strip_attribute(text: &str, attribute: &str) -> String {
 fn a_sweep_split_into_partitions_and_merged_equals_the_single_machine_sweep() {
     let dir = dir("equal");
     let whole_junit = dir.join("whole.xml");
-    let out = ticketsim(&["explore", "full-system", "--seeds", "0..240", "--format", "json", "--quiet", "--junit", whole_junit.to_str().unwrap()], &[]);
+    let out = ticketsim(
+        &["explore", "full-system", "--seeds", "0..240", "--format", "json", "--quiet", "--junit", whole_junit.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let whole: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(whole["failing"].as_u64().unwrap() > 0 && whole["bugs"].as_array().unwrap().len() > 3, "a sweep with several bugs, or the comparison proves little");
+    assert!(
+        whole["failing"].as_u64().unwrap() > 0 && whole["bugs"].as_array().unwrap().len() > 3,
+        "a sweep with several bugs, or the comparison proves little"
+    );
     for (kind, n) in [("hash", 3), ("range", 4), ("count", 2)] {
         let parts: Vec<String> = (1..=n).map(|m| partition(&dir, "full-system", "0..240", &format!("{kind}:{m}/{n}"), &[])).collect();
-        let runs: Vec<u64> = parts.iter().map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()["seeds_run"].as_u64().unwrap()).collect();
+        let runs: Vec<u64> = parts
+            .iter()
+            .map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).unwrap()).unwrap()["seeds_run"].as_u64().unwrap())
+            .collect();
         assert_eq!(runs.iter().sum::<u64>(), 240, "{kind}: partitions cover the range: {runs:?}");
         assert!(runs.iter().all(|&r| r > 0 && r < 240), "{kind}: each partition runs a part: {runs:?}");
         let merged_junit = dir.join(format!("merged-{kind}.xml"));
@@ -83,7 +98,11 @@ fn a_sweep_split_into_partitions_and_merged_equals_the_single_machine_sweep() {
         let merged: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(merged["merged_from"], n);
         assert_eq!(comparable(merged), comparable(whole.clone()), "{kind}: merged report differs from the single-machine sweep");
-        assert_eq!(junit_cases(&std::fs::read_to_string(&merged_junit).unwrap()), junit_cases(&std::fs::read_to_string(&whole_junit).unwrap()), "{kind}: JUnit differs");
+        assert_eq!(
+            junit_cases(&std::fs::read_to_string(&merged_junit).unwrap()),
+            junit_cases(&std::fs::read_to_string(&whole_junit).unwrap()),
+            "{kind}: JUnit differs"
+        );
     }
     // The text summary of a merge names what it merged.
     let parts: Vec<String> = (1..=2).map(|m| partition(&dir, "full-system", "0..240", &format!("count:{m}/2"), &[])).collect();
@@ -96,7 +115,8 @@ fn a_sweep_split_into_partitions_and_merged_equals_the_single_machine_sweep() {
 #[test]
 fn a_clean_merge_exits_0() {
     let dir = dir("clean");
-    let parts: Vec<String> = (1..=2).map(|m| partition(&dir, "order-race", "0..30", &format!("hash:{m}/2"), &["--preset", "hardened"])).collect();
+    let parts: Vec<String> =
+        (1..=2).map(|m| partition(&dir, "order-race", "0..30", &format!("hash:{m}/2"), &["--preset", "hardened"])).collect();
     let out = ticketsim(&["merge", &parts[0], &parts[1]], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("30 seeds run (0 failing)"));
@@ -170,7 +190,8 @@ fn batch_systems_pass_the_partition_through_the_environment() {
     assert_eq!(run(&[("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10")], "range:auto/3")["index"], 3);
     assert_eq!(run(&[("TICKETSIM_PARTITION_INDEX", "3"), ("JOB_COMPLETION_INDEX", "0")], "count:auto/3")["index"], 3);
     // The whole flag from the environment (a GitHub Actions matrix sets it per job).
-    let out = ticketsim(&["explore", "order-race", "--seeds", "0..12", "--format", "json", "--quiet"], &[("TICKETSIM_PARTITION", "hash:2/4")]);
+    let out =
+        ticketsim(&["explore", "order-race", "--seeds", "0..12", "--format", "json", "--quiet"], &[("TICKETSIM_PARTITION", "hash:2/4")]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["partition"], serde_json::json!({"kind": "hash", "index": 2, "count": 4}));
     // Without an index, or out of range: exit 2 with what to set.

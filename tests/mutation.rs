@@ -47,7 +47,10 @@ fn hardened_sweeps_stay_clean_and_settle() {
                 failures.push(format!("{} ({strategy}): {invariant} on seed {}: {}", scenario.name, seeds[0].seed, seeds[0].explanation));
             }
             if summary.liveness_not_judged > 0 {
-                failures.push(format!("{} ({strategy}): {} seeds never settled (still working at the end)", scenario.name, summary.liveness_not_judged));
+                failures.push(format!(
+                    "{} ({strategy}): {} seeds never settled (still working at the end)",
+                    scenario.name, summary.liveness_not_judged
+                ));
             }
         }
     }

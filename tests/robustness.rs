@@ -48,12 +48,17 @@ fn write(dir: &Path, name: &str, body: &str) -> String {
 #[test]
 fn huge_durations_are_errors_not_panics() {
     let dir = temp_dir("durations");
-    for (name, value) in [("float", "18446744073709551616.0s"), ("minutes", "307445734561825861m"), ("hours", "5124095576030431h"), ("tiny", "1e400s")] {
+    for (name, value) in
+        [("float", "18446744073709551616.0s"), ("minutes", "307445734561825861m"), ("hours", "5124095576030431h"), ("tiny", "1e400s")]
+    {
         let file = write(&dir, &format!("{name}.toml"), &format!("name = \"x\"\n[phases]\nduration = \"{value}\"\n"));
         refused(&["run", &file], "invalid duration");
     }
     refused(&["replay", "order-race", "--seed", "1", "--from", "18446744073709551616.5s"], "--from");
-    refused(&["diagram", "order-race", "--seed", "1", "--until", "99999999999999999999.0s", "--out", dir.join("d").to_str().unwrap()], "--until");
+    refused(
+        &["diagram", "order-race", "--seed", "1", "--until", "99999999999999999999.0s", "--out", dir.join("d").to_str().unwrap()],
+        "--until",
+    );
     refused(&["replay", "order-race", "--seed", "1", "--from", "5s", "--until", "2s"], "nothing can match");
 }
 
@@ -73,7 +78,16 @@ fn seeds_are_full_u64_in_reproduction_files() {
     let dir = temp_dir("seeds");
     let corpus = dir.join("corpus");
     // Seeds just past i64::MAX: as built, the order race fails on some of them.
-    let out = ticketsim(&["explore", "order-race", "--preset", "as-built", "--seeds", "9223372036854775808..9223372036854775908", "--save-failures", corpus.to_str().unwrap()]);
+    let out = ticketsim(&[
+        "explore",
+        "order-race",
+        "--preset",
+        "as-built",
+        "--seeds",
+        "9223372036854775808..9223372036854775908",
+        "--save-failures",
+        corpus.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
     let files: Vec<PathBuf> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(!files.is_empty());
@@ -97,7 +111,8 @@ fn jobs_are_bounded_everywhere() {
 #[test]
 fn names_from_input_never_escape_the_output_directory() {
     let dir = temp_dir("escape");
-    let text = std::fs::read_to_string("scenarios/order-race.toml").unwrap().replacen("name = \"order-race\"", "name = \"../../escaped\"", 1);
+    let text =
+        std::fs::read_to_string("scenarios/order-race.toml").unwrap().replacen("name = \"order-race\"", "name = \"../../escaped\"", 1);
     let file = write(&dir, "evil.toml", &text);
     let corpus = dir.join("a/b/corpus");
     let out = ticketsim(&["explore", &file, "--seeds", "0..40", "--save-failures", corpus.to_str().unwrap()]);
@@ -120,7 +135,10 @@ fn output_paths_are_checked_before_any_work_and_written_whole() {
     let out = ticketsim(&["explore", "order-race", "--seeds", "0..5", "--junit", junit.to_str().unwrap()]);
     assert!(out.status.code().is_some_and(|c| c <= 1));
     let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(names.contains(&"report.xml".to_string()) && names.iter().all(|n| !n.ends_with(".tmp") && !n.starts_with(".ticketsim-probe")), "{names:?}");
+    assert!(
+        names.contains(&"report.xml".to_string()) && names.iter().all(|n| !n.ends_with(".tmp") && !n.starts_with(".ticketsim-probe")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -131,7 +149,10 @@ fn nothing_to_run_is_an_error() {
     refused(&["explore", "order-race", "--seeds", "0..10", "--partition", "count:16/20"], "this partition has no seeds");
     refused(&["explore", "order-race", "--seeds", "5..5"], "the range is empty");
     refused(&["replay", "order-race", "--seed", "1", "--node", "no-such-node"], "nothing in seed 1 matches");
-    refused(&["diagram", "order-race", "--seed", "1", "--record", "NOPE", "--out", dir.join("d").to_str().unwrap()], "nothing in seed 1 matches");
+    refused(
+        &["diagram", "order-race", "--seed", "1", "--record", "NOPE", "--out", dir.join("d").to_str().unwrap()],
+        "nothing in seed 1 matches",
+    );
 }
 
 #[test]
@@ -142,7 +163,10 @@ fn run_dir_runs_every_valid_file_and_reports_the_invalid_ones() {
     let out = ticketsim(&["run", dir.to_str().unwrap()]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(2), "the worst status: an invalid file\n{stdout}");
-    assert!(stdout.contains("a-broken.toml") && stdout.contains("INVALID") && stdout.contains("b-good.toml") && stdout.contains("passes"), "{stdout}");
+    assert!(
+        stdout.contains("a-broken.toml") && stdout.contains("INVALID") && stdout.contains("b-good.toml") && stdout.contains("passes"),
+        "{stdout}"
+    );
     assert!(stdout.contains("2 files, 0 still failing, 1 invalid"), "{stdout}");
 }
 
@@ -175,7 +199,19 @@ fn ctrl_c_stops_a_sweep_with_partial_reports_and_exit_130() {
 fn a_sweep_of_a_huge_range_is_lazy() {
     // As built, the order race fails within the first seeds: with the seeds listed up
     // front this range could not even be held in memory.
-    let out = ticketsim(&["explore", "order-race", "--preset", "as-built", "--seeds", "0..18446744073709551615", "--fail-fast", "--jobs", "1", "--format", "json"]);
+    let out = ticketsim(&[
+        "explore",
+        "order-race",
+        "--preset",
+        "as-built",
+        "--seeds",
+        "0..18446744073709551615",
+        "--fail-fast",
+        "--jobs",
+        "1",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&text(&out).0).unwrap();
     assert!(report["seeds_run"].as_u64().unwrap() < 1000);
@@ -253,7 +289,11 @@ fn a_node_panic_is_a_finding_with_its_time_node_and_trace() {
     let v = &outcome.violations[0];
     assert_eq!((v.invariant, v.records.clone()), ("node-panic", vec!["orders-1".to_string()]));
     assert!(v.time >= Duration::from_secs(3) && v.time < Duration::from_secs(4), "{:?}", v.time);
-    assert!(v.explanation.starts_with("orders-1 panicked at 3.") && v.explanation.contains("injected panic in orders-1"), "{}", v.explanation);
+    assert!(
+        v.explanation.starts_with("orders-1 panicked at 3.") && v.explanation.contains("injected panic in orders-1"),
+        "{}",
+        v.explanation
+    );
     assert!(outcome.trace_hash.is_some_and(|h| h != 0) && outcome.history.is_some_and(|h| h.len() > 10));
     let again = ticketsim::run_seed(&s, 5, &options);
     assert_eq!(again.trace_hash, outcome.trace_hash, "a panicking seed replays exactly");
@@ -307,9 +347,23 @@ impl System for Stuck {
             partition_duration: none,
             swarm: false,
         };
-        let network = NetworkOptions { drop_probability: 0.0, duplicate_probability: 0.0, delay: (Duration::from_millis(1), Duration::from_millis(2)) };
+        let network = NetworkOptions {
+            drop_probability: 0.0,
+            duplicate_probability: 0.0,
+            delay: (Duration::from_millis(1), Duration::from_millis(2)),
+        };
         let (s, budget) = (Duration::from_secs, Budget { virtual_time: Duration::from_secs(30), events: 1000 });
-        SimOptions { network, nemesis, fault_phase: s(1), quiet_phase: s(1), settle_window: s(2), spare_serving_nodes: false, strategy: Default::default(), not_judged: vec![], budget }
+        SimOptions {
+            network,
+            nemesis,
+            fault_phase: s(1),
+            quiet_phase: s(1),
+            settle_window: s(2),
+            spare_serving_nodes: false,
+            strategy: Default::default(),
+            not_judged: vec![],
+            budget,
+        }
     }
 
     fn build(busy: &bool, world: &mut WorldBuilder<Ping, StoresOnly<String>>) -> Arc<Self> {

@@ -61,7 +61,10 @@ fn as_built_order_race_finds_a_double_reservation_and_its_replay_reproduces_it()
         report["failures"].as_array().unwrap().iter().find(|f| f["invariant"] == "no-double-reservation").expect("a double reservation");
     let replay = failure["replay"].as_str().unwrap();
     let program = env!("CARGO_BIN_EXE_ticketsim");
-    assert!(replay.starts_with(&format!("{program} replay scenarios/order-race.toml --seed ")) && replay.ends_with("--preset as-built"), "{replay}");
+    assert!(
+        replay.starts_with(&format!("{program} replay scenarios/order-race.toml --seed ")) && replay.ends_with("--preset as-built"),
+        "{replay}"
+    );
     // The printed command, run again: the same violation at the same virtual time.
     let seed = failure["seed"].to_string();
     let again = ticketsim(&["run", "scenarios/order-race.toml", "--seed", &seed, "--preset", "as-built", "--format", "json"]);
@@ -298,7 +301,8 @@ fn shrink_brings_the_as_built_double_reservation_under_a_quarter_and_run_replays
 fn diagram_writes_mermaid_and_a_self_contained_html_page_with_the_violation_marked() {
     let dir = temp_dir("diagram");
     let (seed, until) = double_reservation();
-    let out = ticketsim(&["diagram", "order-race", "--seed", &seed, "--preset", "as-built", "--until", &until, "--out", dir.to_str().unwrap()]);
+    let out =
+        ticketsim(&["diagram", "order-race", "--seed", &seed, "--preset", "as-built", "--until", &until, "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
     assert!(
@@ -319,10 +323,24 @@ fn diagram_writes_mermaid_and_a_self_contained_html_page_with_the_violation_mark
 #[test]
 fn diagram_marks_a_handler_that_did_not_ack_on_its_lane() {
     let dir = temp_dir("diagram-handler");
-    let out = ticketsim(&["diagram", "scenarios/course/tickets.toml", "--seed", "0", "--from", "21s", "--until", "24s", "--out", dir.to_str().unwrap()]);
+    let out = ticketsim(&[
+        "diagram",
+        "scenarios/course/tickets.toml",
+        "--seed",
+        "0",
+        "--from",
+        "21s",
+        "--until",
+        "24s",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
-    assert!(html.contains("class=\"handler\"><title>22.004s: tickets-service cannot decode order:created"), "the undecodable event is marked");
+    assert!(
+        html.contains("class=\"handler\"><title>22.004s: tickets-service cannot decode order:created"),
+        "the undecodable event is marked"
+    );
     let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
     assert!(mermaid.contains("cannot decode order:created payload") && mermaid.contains("(no ack)"), "{mermaid}");
 }
@@ -337,8 +355,14 @@ fn a_diagram_leads_to_the_violation_and_draws_the_race_in_the_store() {
     let out = ticketsim(&["diagram", "order-race", "--seed", &seed, "--preset", "as-built", "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
-    assert!(html.contains("<a href=\"#v0\">⚠ no-double-reservation") && html.contains("class=\"violation\" id=\"v0\""), "a link to the violation");
-    assert!(html.contains("id=\"full\"") && html.contains("#full:checked ~ .full{display:block}") && html.contains("<div class=\"compact\">"), "compact view, full run toggle");
+    assert!(
+        html.contains("<a href=\"#v0\">⚠ no-double-reservation") && html.contains("class=\"violation\" id=\"v0\""),
+        "a link to the violation"
+    );
+    assert!(
+        html.contains("id=\"full\"") && html.contains("#full:checked ~ .full{display:block}") && html.contains("<div class=\"compact\">"),
+        "compact view, full run toggle"
+    );
     assert!(html.contains(".lanes{position:sticky;top:0"), "lane headers stay in view");
     assert!(html.contains("class=\"store hot\"") && html.contains("orders db"), "store round trips drawn");
     assert!(html.contains("read scan of orders on ticket"), "the reads of the race");
@@ -413,7 +437,11 @@ fn explore_writes_junit_and_a_regression_corpus_that_run_replays() {
     // Invariants of services that do not run here are skipped, not passed.
     assert!(xml.contains("name=\"payments-consistent\" time=") && xml.contains("<skipped message=\"does not apply"), "{xml}");
     // Real timings: the time spent judging each invariant over the sweep.
-    let judged: f64 = xml.split("classname=\"order-race.invariants\"").skip(1).filter_map(|c| c.split("time=\"").nth(1)?.split('"').next()?.parse::<f64>().ok()).sum();
+    let judged: f64 = xml
+        .split("classname=\"order-race.invariants\"")
+        .skip(1)
+        .filter_map(|c| c.split("time=\"").nth(1)?.split('"').next()?.parse::<f64>().ok())
+        .sum();
     assert!(judged > 0.0, "{xml}");
     assert_eq!(xml.matches("<failure ").count(), xml.matches("</failure>").count());
     assert!(xml.contains(&format!("replay: {} replay order-race --seed", env!("CARGO_BIN_EXE_ticketsim"))));

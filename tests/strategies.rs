@@ -102,7 +102,21 @@ fn the_strategy_is_in_every_report_replay_command_and_reproduction() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (corpus, junit) = (dir.join("corpus"), dir.join("junit.xml"));
-    let out = ticketsim(&["explore", "order-race", "--seeds", "0..40", "--strategy", "pct:2", "--format", "json", "--quiet", "--save-failures", corpus.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    let out = ticketsim(&[
+        "explore",
+        "order-race",
+        "--seeds",
+        "0..40",
+        "--strategy",
+        "pct:2",
+        "--format",
+        "json",
+        "--quiet",
+        "--save-failures",
+        corpus.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["strategy"], "pct:2");
@@ -140,7 +154,21 @@ fn the_strategy_is_in_every_report_replay_command_and_reproduction() {
 
 #[test]
 fn hunt_measures_seeds_to_first_detection_per_strategy() {
-    let out = ticketsim(&["hunt", "--bug", "double-reservation", "--strategy", "uniform", "--strategy", "pct", "--trials", "2", "--budget", "300", "--format", "json"]);
+    let out = ticketsim(&[
+        "hunt",
+        "--bug",
+        "double-reservation",
+        "--strategy",
+        "uniform",
+        "--strategy",
+        "pct",
+        "--trials",
+        "2",
+        "--budget",
+        "300",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["rows"].as_array().unwrap();
@@ -169,8 +197,21 @@ fn hunt_measures_seeds_to_first_detection_per_strategy() {
 #[test]
 fn no_strategy_loses_a_catalogue_flaw_or_reports_one_on_the_hardened_preset() {
     for strategy in STRATEGIES {
-        let out = ticketsim(&["selftest", "--strategy", strategy, "--trials", "1", "--seeds", "500", "--hardened-seeds", "30", "--format", "json"]);
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{strategy}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let out = ticketsim(&[
+            "selftest",
+            "--strategy",
+            strategy,
+            "--trials",
+            "1",
+            "--seeds",
+            "500",
+            "--hardened-seeds",
+            "30",
+            "--format",
+            "json",
+        ]);
+        let report: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{strategy}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
         let missed: Vec<&Value> = report["flaws"].as_array().unwrap().iter().filter(|f| f["detected"] != true).collect();
         assert!(missed.is_empty(), "{strategy} misses {missed:?}");
         assert_eq!(out.status.code(), Some(0), "{strategy}");

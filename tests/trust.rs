@@ -30,7 +30,12 @@ fn every_flaw_shrinks_to_a_reproduction_that_fails_with_it_and_passes_without_it
         let shrunk = shrink::<Ticketing>(&s, seed, Some(info.caught_by), 600).unwrap_or_else(|e| panic!("{}: {e}", info.name));
         let repro = &shrunk.scenario;
         let with = run_scenario::<Ticketing>(repro, None, &RunOptions::default());
-        assert!(shows(&with, info.caught_by, Some(&shrunk.fingerprint)), "{}: the reproduction must show {}", info.name, shrunk.fingerprint);
+        assert!(
+            shows(&with, info.caught_by, Some(&shrunk.fingerprint)),
+            "{}: the reproduction must show {}",
+            info.name,
+            shrunk.fingerprint
+        );
         let without = run_scenario::<Ticketing>(&repro.with_flaw_off(info.flaw), None, &RunOptions::default());
         assert!(!without.failed(), "{}: with the flaw off the reproduction must pass: {:?}", info.name, without.violations);
         assert_eq!(shrunk.verification.needs, vec![info.name.to_string()], "{}", info.name);

@@ -7,7 +7,9 @@ use crate::harness::run::RunOptions;
 use crate::ticketing::Ticketing;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim check-determinism full-system\n  ticketsim check-determinism order-race --seeds 0..500 --jobs 2")]
+#[command(
+    after_help = "Examples:\n  ticketsim check-determinism full-system\n  ticketsim check-determinism order-race --seeds 0..500 --jobs 2"
+)]
 pub(crate) struct DeterminismArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
@@ -41,7 +43,10 @@ fn print(report: &Report, planned: u64) {
     }
     if report.count == 0 {
         let seeds = crate::report::style::count(report.seeds, "seed", "seeds");
-        println!("{seeds}, each run twice and once in a parallel sweep: {}", crate::report::style::paint("no divergence", crate::report::style::Tone::Pass));
+        println!(
+            "{seeds}, each run twice and once in a parallel sweep: {}",
+            crate::report::style::paint("no divergence", crate::report::style::Tone::Pass)
+        );
     }
     for d in report.divergences.iter().take(10) {
         let label = if d.against == "second run" { "second" } else { "parallel" };

@@ -7,7 +7,9 @@ use crate::report::diagram::Diagram;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim diagram order-race --seed 7 --preset as-built     # open diagram-order-race-7/diagram.html\n  ticketsim diagram repro-order-race-7.toml --out repro-diagram\n  ticketsim diagram full-system --seed 3 --record T2 --from 5s --until 9s")]
+#[command(
+    after_help = "Examples:\n  ticketsim diagram order-race --seed 7 --preset as-built     # open diagram-order-race-7/diagram.html\n  ticketsim diagram repro-order-race-7.toml --out repro-diagram\n  ticketsim diagram full-system --seed 3 --record T2 --from 5s --until 9s"
+)]
 pub(crate) struct DiagramArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
@@ -33,7 +35,11 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
     let shown_seed = args.seed.or(scenario.reproduce.as_ref().map(|r| r.seed)).unwrap_or_default();
     let dir = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("diagram-{}-{shown_seed}", scenario.name))));
     check_dir("out", &dir)?;
-    let (seed, outcome) = run_scenario(scenario, args.seed, &RunOptions { record_messages: true, keep_history: true, branch: args.branch.get()?, ..Default::default() });
+    let (seed, outcome) = run_scenario(
+        scenario,
+        args.seed,
+        &RunOptions { record_messages: true, keep_history: true, branch: args.branch.get()?, ..Default::default() },
+    );
     super::matched_something(&filter, &outcome)?;
     let Some(history) = outcome.history.as_ref() else {
         return Err(format!("seed {seed} panicked before a history was kept: {}", outcome.panic.unwrap_or_default()));

@@ -8,7 +8,9 @@ use crate::ticketing::{Scenario, Ticketing};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim explore order-race --preset as-built --seeds 0..1000\n  ticketsim explore full-system --seeds random:5000 --junit report.xml   # new seeds each run\n  ticketsim explore full-system --seeds 0..100000 --partition hash:3/8 --format json > part-3.json\n  ticketsim merge part-*.json --junit report.xml                           # the 8 machines' reports as one")]
+#[command(
+    after_help = "Examples:\n  ticketsim explore order-race --preset as-built --seeds 0..1000\n  ticketsim explore full-system --seeds random:5000 --junit report.xml   # new seeds each run\n  ticketsim explore full-system --seeds 0..100000 --partition hash:3/8 --format json > part-3.json\n  ticketsim merge part-*.json --junit report.xml                           # the 8 machines' reports as one"
+)]
 pub(crate) struct ExploreArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
@@ -60,7 +62,8 @@ fn parse_shard(text: &str) -> Result<Partition, String> {
 fn parse_partition(text: &str) -> Result<Partition, String> {
     let resolved = match text.split_once("auto/") {
         Some((kind, n)) => {
-            let from = |var: &'static str, add: u64| std::env::var(var).ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|i| (var, i + add));
+            let from =
+                |var: &'static str, add: u64| std::env::var(var).ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|i| (var, i + add));
             let (var, index) = from("TICKETSIM_PARTITION_INDEX", 0)
                 .or_else(|| from("JOB_COMPLETION_INDEX", 1))
                 .or_else(|| {
@@ -109,7 +112,9 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
     let info = report::json::SweepInfo::of(scenario, path, overrides, &options);
     super::handle_ctrl_c();
     let mut progress = super::progress::Progress::new(SeedPlan::of(&options).len(), args.quiet);
-    let summary = explore_with::<Ticketing>(scenario, &options, &mut |summary: &ExploreSummary, _| progress.update(summary.seeds_run, summary.failing));
+    let summary = explore_with::<Ticketing>(scenario, &options, &mut |summary: &ExploreSummary, _| {
+        progress.update(summary.seeds_run, summary.failing)
+    });
     progress.finish();
     if let Some(file) = &args.junit {
         write_file(file, &report::junit::explore_xml(&info, &summary))?;

@@ -10,7 +10,9 @@ use crate::ticketing::deep::{self, DeepBug, DEEP_BUGS};
 use crate::ticketing::Ticketing;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim hunt                                  # every deep bug, every strategy (docs/strategies.md)\n  ticketsim hunt --bug unlock-while-held --strategy uniform --strategy pct --trials 5\n  ticketsim hunt --budget 500 --trials 1 --format json")]
+#[command(
+    after_help = "Examples:\n  ticketsim hunt                                  # every deep bug, every strategy (docs/strategies.md)\n  ticketsim hunt --bug unlock-while-held --strategy uniform --strategy pct --trials 5\n  ticketsim hunt --budget 500 --trials 1 --format json"
+)]
 pub(crate) struct HuntArgs {
     /// A deep bug to hunt (default: all); repeatable
     #[arg(long = "bug", value_name = "NAME")]
@@ -83,7 +85,12 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             .iter()
             .map(|name| {
                 DEEP_BUGS.iter().find(|b| b.name == name).ok_or_else(|| {
-                    format!("--bug {}: no such deep bug{}; allowed: {}", crate::harness::echo(name), crate::harness::did_you_mean(name, deep::names()), deep::names().join(", "))
+                    format!(
+                        "--bug {}: no such deep bug{}; allowed: {}",
+                        crate::harness::echo(name),
+                        crate::harness::did_you_mean(name, deep::names()),
+                        deep::names().join(", ")
+                    )
                 })
             })
             .collect::<Result<_, _>>()?
@@ -105,7 +112,8 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             if live {
                 eprint!("\r\x1b[2K{} / {strategy} ...", bug.name);
             }
-            let trials = (0..args.trials).map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs)).collect();
+            let trials =
+                (0..args.trials).map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs)).collect();
             if crate::harness::interrupt::stop_requested() {
                 break 'bugs; // this row's trials were cut short: it is left out
             }

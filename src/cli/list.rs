@@ -1,14 +1,16 @@
 //! `ticketsim list`: the scenarios, invariants, flaws and presets.
 
 use super::{write_file, Format};
+use crate::ticketing::flaws::{Flaws, Preset, CATALOGUE};
+use crate::ticketing::invariants::INVARIANTS;
 use crate::ticketing::scenario::shipped::SHIPPED;
 use crate::ticketing::Scenario;
 use std::path::PathBuf;
-use crate::ticketing::flaws::{Flaws, Preset, CATALOGUE};
-use crate::ticketing::invariants::INVARIANTS;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim list\n  ticketsim list --format json\n  ticketsim list --write my-scenarios    # then edit and run my-scenarios/order-race.toml")]
+#[command(
+    after_help = "Examples:\n  ticketsim list\n  ticketsim list --format json\n  ticketsim list --write my-scenarios    # then edit and run my-scenarios/order-race.toml"
+)]
 pub(crate) struct ListArgs {
     /// Write the shipped scenarios into this directory, for editing (existing files are kept)
     #[arg(long, value_name = "DIR")]
@@ -45,7 +47,12 @@ fn write_out(dir: &std::path::Path) -> Result<i32, String> {
         write_file(&path, text)?;
         written += 1;
     }
-    println!("wrote {} into {}{}", crate::report::style::count(written as u64, "scenario file", "scenario files"), dir.display(), if kept > 0 { format!(" ({kept} already there, kept)") } else { String::new() });
+    println!(
+        "wrote {} into {}{}",
+        crate::report::style::count(written as u64, "scenario file", "scenario files"),
+        dir.display(),
+        if kept > 0 { format!(" ({kept} already there, kept)") } else { String::new() }
+    );
     Ok(0)
 }
 

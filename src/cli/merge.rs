@@ -6,7 +6,9 @@ use crate::report;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim explore full-system --seeds 0..8000 --partition hash:1/2 --format json > part-1.json\n  ticketsim explore full-system --seeds 0..8000 --partition hash:2/2 --format json > part-2.json\n  ticketsim merge part-1.json part-2.json --junit report.xml")]
+#[command(
+    after_help = "Examples:\n  ticketsim explore full-system --seeds 0..8000 --partition hash:1/2 --format json > part-1.json\n  ticketsim explore full-system --seeds 0..8000 --partition hash:2/2 --format json > part-2.json\n  ticketsim merge part-1.json part-2.json --junit report.xml"
+)]
 pub(crate) struct MergeArgs {
     /// The partitions' reports (`explore --partition M/N --format json`), every partition exactly once
     #[arg(required = true, value_name = "REPORT")]
@@ -53,7 +55,13 @@ pub(crate) fn execute(args: MergeArgs) -> Result<i32, String> {
             println!("{}", report::json::document("explore", body)?);
         }
         Format::Text => {
-            println!("merged {} of {} {}..{}", report::style::count(count as u64, "report", "reports"), info.scenario, info.seed_range.start, info.seed_range.end);
+            println!(
+                "merged {} of {} {}..{}",
+                report::style::count(count as u64, "report", "reports"),
+                info.scenario,
+                info.seed_range.start,
+                info.seed_range.end
+            );
             print!("{}", report::text::explore_text(&summary, &info.scenario_path, &info.overrides));
         }
     }

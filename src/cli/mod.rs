@@ -17,8 +17,8 @@ mod selftest;
 mod shrink;
 
 use crate::harness::history::TraceFilter;
-use crate::harness::strategy::{Branch, Strategy};
 use crate::harness::run::{RunOptions, RunOutcome};
+use crate::harness::strategy::{Branch, Strategy};
 use crate::report::{self, Overrides};
 use crate::ticketing::flaws::{Flaw, Preset};
 use crate::ticketing::{Scenario, Ticketing};
@@ -92,10 +92,19 @@ pub(crate) struct FilterArgs {
 
 impl FilterArgs {
     pub fn filter(self) -> Result<TraceFilter, String> {
-        let filter = TraceFilter { from: virtual_time("from", &self.from)?, until: virtual_time("until", &self.until)?, node: self.node, records: self.records };
+        let filter = TraceFilter {
+            from: virtual_time("from", &self.from)?,
+            until: virtual_time("until", &self.until)?,
+            node: self.node,
+            records: self.records,
+        };
         if let (Some(from), Some(until)) = (filter.from, filter.until) {
             if from > until {
-                return Err(format!("--from {} is after --until {}: nothing can match", crate::harness::fmt_time(from), crate::harness::fmt_time(until)));
+                return Err(format!(
+                    "--from {} is after --until {}: nothing can match",
+                    crate::harness::fmt_time(from),
+                    crate::harness::fmt_time(until)
+                ));
             }
         }
         Ok(filter)
@@ -110,7 +119,8 @@ pub(crate) fn matched_something(filter: &TraceFilter, outcome: &RunOutcome<Ticke
     }
     let what: Vec<String> = [
         filter.node.as_ref().map(|n| format!("--node {}", crate::harness::echo(n))),
-        (!filter.records.is_empty()).then(|| filter.records.iter().map(|r| format!("--record {}", crate::harness::echo(r))).collect::<Vec<_>>().join(" ")),
+        (!filter.records.is_empty())
+            .then(|| filter.records.iter().map(|r| format!("--record {}", crate::harness::echo(r))).collect::<Vec<_>>().join(" ")),
         filter.from.map(|t| format!("--from {}", crate::harness::fmt_time(t))),
         filter.until.map(|t| format!("--until {}", crate::harness::fmt_time(t))),
     ]
@@ -299,7 +309,15 @@ pub(crate) fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
 
 pub(crate) fn virtual_time(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, String> {
     text.as_deref()
-        .map(|t| crate::ticketing::scenario::parse_duration(t).ok_or_else(|| format!("--{flag} {}: write a virtual time like 2s, 2.014s or 1500ms (at most {}s)", crate::harness::echo(t), crate::ticketing::scenario::MAX_DURATION.as_secs())))
+        .map(|t| {
+            crate::ticketing::scenario::parse_duration(t).ok_or_else(|| {
+                format!(
+                    "--{flag} {}: write a virtual time like 2s, 2.014s or 1500ms (at most {}s)",
+                    crate::harness::echo(t),
+                    crate::ticketing::scenario::MAX_DURATION.as_secs()
+                )
+            })
+        })
         .transpose()
 }
 
@@ -332,7 +350,9 @@ pub(crate) fn init_tracing() {
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         // RUST_LOG, when set, decides (e.g. `ticketsim=info,madsim=debug`).
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ticketsim=info")))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ticketsim=info")),
+        )
         .with_ansi(std::io::stdout().is_terminal())
         .with_timer(VirtualTime)
         .with_target(false)
@@ -352,4 +372,3 @@ impl tracing_subscriber::fmt::time::FormatTime for VirtualTime {
         }
     }
 }
-

@@ -7,7 +7,9 @@ use crate::harness::run::RunOptions;
 use crate::report;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim replay order-race --seed 7 --preset as-built\n  ticketsim replay order-race --seed 7 --preset as-built --record T2 --from 1s --until 3s\n  ticketsim replay repro-order-race-7.toml --messages --node orders-1")]
+#[command(
+    after_help = "Examples:\n  ticketsim replay order-race --seed 7 --preset as-built\n  ticketsim replay order-race --seed 7 --preset as-built --record T2 --from 1s --until 3s\n  ticketsim replay repro-order-race-7.toml --messages --node orders-1"
+)]
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
@@ -35,7 +37,13 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
     }
     let branch = args.branch.get()?;
     super::init_tracing();
-    let options = RunOptions { trace: Some(filter.clone()), record_messages: args.messages, keep_history: true, branch: branch.clone(), ..Default::default() };
+    let options = RunOptions {
+        trace: Some(filter.clone()),
+        record_messages: args.messages,
+        keep_history: true,
+        branch: branch.clone(),
+        ..Default::default()
+    };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
     super::matched_something(&filter, &outcome)?;
     println!("{}", report::text::run_table(&outcome, scenario));

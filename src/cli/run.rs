@@ -7,7 +7,9 @@ use crate::report;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
-#[command(after_help = "SCENARIO may also be a reproduction file (its own seed and choices) or a directory of them.\n\nExamples:\n  ticketsim run walkthrough\n  ticketsim run order-race --seed 7 --preset as-built\n  ticketsim run tests/regressions          # a corpus: exits 1 while any still fails")]
+#[command(
+    after_help = "SCENARIO may also be a reproduction file (its own seed and choices) or a directory of them.\n\nExamples:\n  ticketsim run walkthrough\n  ticketsim run order-race --seed 7 --preset as-built\n  ticketsim run tests/regressions          # a corpus: exits 1 while any still fails"
+)]
 pub(crate) struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
@@ -120,7 +122,9 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
     let failing = results.iter().filter(|r| violated(r) > 0).count();
     let invalid = results.iter().filter(|r| r.get("error").is_some()).count();
     match format {
-        Format::Json => println!("{}", report::json::document("corpus", serde_json::json!({"files": results, "failing": failing, "invalid": invalid}))?),
+        Format::Json => {
+            println!("{}", report::json::document("corpus", serde_json::json!({"files": results, "failing": failing, "invalid": invalid}))?)
+        }
         Format::Text => {
             for r in &results {
                 let names: Vec<&str> = r["violated"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();

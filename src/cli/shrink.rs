@@ -6,7 +6,9 @@ use crate::ticketing::Ticketing;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim shrink order-race --seed 7 --preset as-built\n  ticketsim shrink full-system --seed 1234 --invariant no-lost-events --out repro.toml\n  ticketsim run repro-order-race-7.toml     # replays the reproduction exactly")]
+#[command(
+    after_help = "Examples:\n  ticketsim shrink order-race --seed 7 --preset as-built\n  ticketsim shrink full-system --seed 1234 --invariant no-lost-events --out repro.toml\n  ticketsim run repro-order-race-7.toml     # replays the reproduction exactly"
+)]
 pub(crate) struct ShrinkArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
@@ -35,7 +37,13 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
     let seed = args.seed;
     let out = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("repro-{}-{seed}.toml", scenario.name))));
     check_file("out", &out)?;
-    let shrunk = crate::harness::shrink::shrink_branch::<Ticketing>(scenario, seed, &args.branch.get()?, args.invariant.as_deref(), args.budget as usize)?;
+    let shrunk = crate::harness::shrink::shrink_branch::<Ticketing>(
+        scenario,
+        seed,
+        &args.branch.get()?,
+        args.invariant.as_deref(),
+        args.budget as usize,
+    )?;
     write_file(&out, &shrunk.scenario.to_file()?)?;
     let replay = format!("{} run {}", crate::report::text::program(), crate::report::text::shell_word(&out.display().to_string()));
     match args.format {
@@ -68,7 +76,10 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
 fn print_verification(v: &crate::harness::shrink::Verification) {
     println!("verified: two runs show the same bug ({}), trace hash {}", v.fingerprint, v.trace_hash);
     match v.passes_without_bugs {
-        Some(true) => println!("verified: with every flaw off it passes; it needs {}", if v.needs.is_empty() { "them together".to_string() } else { v.needs.join(", ") }),
+        Some(true) => println!(
+            "verified: with every flaw off it passes; it needs {}",
+            if v.needs.is_empty() { "them together".to_string() } else { v.needs.join(", ") }
+        ),
         Some(false) => println!("note: it fails with every flaw off too: the hardened app (or the invariant) has this bug"),
         None => println!("note: no flaw is on: the hardened app (or the invariant) has this bug"),
     }

@@ -43,7 +43,11 @@ impl Buggify {
     /// The caller awaits the answer: when the nemesis crashed the instance, the caller
     /// is dropped with it before the answer comes; when it did not (the quiet phase had
     /// begun), the caller goes on as if nothing happened.
-    pub(crate) fn crash_after_write(&self, node: Option<&Arc<str>>, choices: &Choices) -> Option<futures::channel::oneshot::Receiver<bool>> {
+    pub(crate) fn crash_after_write(
+        &self,
+        node: Option<&Arc<str>>,
+        choices: &Choices,
+    ) -> Option<futures::channel::oneshot::Receiver<bool>> {
         let mut armed = self.armed.lock().unwrap();
         let a = armed.as_mut()?;
         let node = node.filter(|n| a.nodes.contains(*n))?;

@@ -58,7 +58,9 @@ pub struct Choices {
 impl Choices {
     /// Must be created inside the madsim runtime: it draws from madsim's seeded RNG.
     pub fn from_runtime() -> Self {
-        Choices { inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, replay: None, prefix: None, exact: None })) }
+        Choices {
+            inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, replay: None, prefix: None, exact: None })),
+        }
     }
 
     /// Keeps every later decision in a record (see [`Choices::take_record`]).
@@ -106,7 +108,10 @@ impl Choices {
                 "harness assumption broken: replayed draw #{drawn} is {site:?} {live} in 0..{bound}, the recording has {recorded:?}"
             );
         }
-        let branched = inner.prefix.as_mut().map(|(values, stream)| values.pop_front().map(|v| v.min(bound - 1)).unwrap_or_else(|| stream.next(bound)));
+        let branched = inner
+            .prefix
+            .as_mut()
+            .map(|(values, stream)| values.pop_front().map(|v| v.min(bound - 1)).unwrap_or_else(|| stream.next(bound)));
         let value = match inner.replay.as_mut() {
             Some(queues) => queues.get_mut(&site).and_then(|q| q.pop_front()).map(|v| v.min(bound - 1)).unwrap_or(0),
             None => branched.unwrap_or(live),

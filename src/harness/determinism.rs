@@ -80,7 +80,13 @@ pub fn check<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, 
 /// Checks every seed of `seeds`; after each, `progress` sees the report so far. Memory
 /// stays flat: seeds are handed out lazily, and a seed's histories are compared and
 /// dropped before the next seed's are made.
-pub fn check_with<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, options: &RunOptions, progress: &mut dyn FnMut(&Report)) -> Report {
+pub fn check_with<S: System>(
+    scenario: &S::Scenario,
+    seeds: Range<u64>,
+    jobs: usize,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(&Report),
+) -> Report {
     let plan = super::explore::SeedPlan::of(&super::explore::ExploreOptions::new(seeds));
     let jobs = jobs.clamp(1, plan.len().max(1) as usize);
     let next = AtomicU64::new(0);

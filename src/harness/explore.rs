@@ -225,7 +225,11 @@ impl Finished {
 pub fn parse_seeds(text: &str) -> Result<SeedRange, String> {
     let text = text.trim();
     let bad = || format!("seeds {}: write A..B (B excluded), a count N, or random[:N]", super::echo(text));
-    let number = |t: &str| t.trim().parse::<u64>().map_err(|_| format!("seeds {}: {} is not a whole number from 0 to {}", super::echo(text), super::echo(t.trim()), u64::MAX));
+    let number = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("seeds {}: {} is not a whole number from 0 to {}", super::echo(text), super::echo(t.trim()), u64::MAX))
+    };
     let (range, random) = if let Some(count) = text.strip_prefix("random") {
         let n = match count.strip_prefix(':') {
             Some(n) => number(n)?,
@@ -298,7 +302,11 @@ impl SeedPlan {
                 SeedPlan { start: start + from, width: to - from, step: 1, bucket: None, len: to - from }
             }
             PartitionKind::Hash => {
-                let len = if width <= COUNTED_HASH_WIDTH { (start..start + width).filter(|s| hash_bucket(*s, count) == index).count() as u64 } else { width / count };
+                let len = if width <= COUNTED_HASH_WIDTH {
+                    (start..start + width).filter(|s| hash_bucket(*s, count) == index).count() as u64
+                } else {
+                    width / count
+                };
                 SeedPlan { start, width, step: 1, bucket: Some((index, count)), len }
             }
         }
@@ -374,7 +382,8 @@ impl ExploreSummary {
                 }
                 None if full => self.ungrouped += 1,
                 None => {
-                    let group = BugGroup { fingerprint: fingerprint.clone(), invariant: v.invariant.to_string(), seeds: 1, smallest: failing(v) };
+                    let group =
+                        BugGroup { fingerprint: fingerprint.clone(), invariant: v.invariant.to_string(), seeds: 1, smallest: failing(v) };
                     self.groups.insert(fingerprint, group);
                 }
             }
@@ -404,7 +413,11 @@ pub fn explore<S: System>(scenario: &S::Scenario, options: &ExploreOptions) -> E
 /// seed, `progress` sees the summary so far and the number of seeds planned. Seeds are
 /// handed out lazily and results come back over a bounded channel, so memory does not
 /// grow with the range.
-pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions, progress: &mut dyn FnMut(&ExploreSummary, u64)) -> ExploreSummary {
+pub fn explore_with<S: System>(
+    scenario: &S::Scenario,
+    options: &ExploreOptions,
+    progress: &mut dyn FnMut(&ExploreSummary, u64),
+) -> ExploreSummary {
     if S::options(scenario).strategy == Strategy::Coverage {
         return explore_coverage::<S>(scenario, options, progress);
     }
@@ -446,7 +459,13 @@ pub fn explore_with<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
 }
 
 /// The summary once the last seed is in: failing seeds in order, timings, partial.
-fn finish(mut summary: ExploreSummary, kept: BTreeMap<String, BTreeMap<u64, FailingSeed>>, started: Instant, planned: u64, exhausted: bool) -> ExploreSummary {
+fn finish(
+    mut summary: ExploreSummary,
+    kept: BTreeMap<String, BTreeMap<u64, FailingSeed>>,
+    started: Instant,
+    planned: u64,
+    exhausted: bool,
+) -> ExploreSummary {
     let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
     failing.sort();
     failing.dedup();
@@ -496,7 +515,11 @@ fn branch_for(seed: u64, corpus: &[CorpusRun]) -> (Branch, Option<std::sync::Arc
 /// A coverage-guided sweep (`strategy = "coverage"`): runs that reach new abstract
 /// states ([`System::coverage`]) join a corpus, and later runs branch from prefixes of
 /// their recorded choices. Each failing run is reported with its branch.
-fn explore_coverage<S: System>(scenario: &S::Scenario, options: &ExploreOptions, progress: &mut dyn FnMut(&ExploreSummary, u64)) -> ExploreSummary {
+fn explore_coverage<S: System>(
+    scenario: &S::Scenario,
+    options: &ExploreOptions,
+    progress: &mut dyn FnMut(&ExploreSummary, u64),
+) -> ExploreSummary {
     let started = Instant::now();
     let plan = SeedPlan::of(options);
     let next = AtomicU64::new(0);
@@ -514,10 +537,13 @@ fn explore_coverage<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
         if seeds.is_empty() {
             break;
         }
-        let runs: Vec<(u64, Branch, Option<std::sync::Arc<super::strategy::Prefix>>)> = seeds.iter().map(|&seed| {
-            let (branch, prefix) = branch_for(seed, &corpus);
-            (seed, branch, prefix)
-        }).collect();
+        let runs: Vec<(u64, Branch, Option<std::sync::Arc<super::strategy::Prefix>>)> = seeds
+            .iter()
+            .map(|&seed| {
+                let (branch, prefix) = branch_for(seed, &corpus);
+                (seed, branch, prefix)
+            })
+            .collect();
         let results: Vec<std::sync::Mutex<Option<Finished>>> = runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
         let cursor = AtomicU64::new(0);
         std::thread::scope(|scope| {
@@ -525,7 +551,13 @@ fn explore_coverage<S: System>(scenario: &S::Scenario, options: &ExploreOptions,
                 scope.spawn(|| loop {
                     let i = cursor.fetch_add(1, Ordering::Relaxed) as usize;
                     let Some((seed, branch, prefix)) = runs.get(i) else { break };
-                    let run = RunOptions { hash_trace: options.keep_trace_hashes, record_choices: true, coverage: true, prefix: prefix.clone(), ..RunOptions::default() };
+                    let run = RunOptions {
+                        hash_trace: options.keep_trace_hashes,
+                        record_choices: true,
+                        coverage: true,
+                        prefix: prefix.clone(),
+                        ..RunOptions::default()
+                    };
                     let mut finished = Finished::of(run_seed::<S>(scenario, *seed, &run));
                     finished.branch = branch.clone();
                     *results[i].lock().unwrap() = Some(finished);
@@ -599,7 +631,10 @@ mod tests {
         for kind in ["count", "hash", "range"] {
             let mut seen: Vec<u64> = Vec::new();
             for m in 1..=7 {
-                let options = ExploreOptions { partition: Some(Partition::parse(&format!("{kind}:{m}/7")).unwrap()), ..ExploreOptions::new(100..1100) };
+                let options = ExploreOptions {
+                    partition: Some(Partition::parse(&format!("{kind}:{m}/7")).unwrap()),
+                    ..ExploreOptions::new(100..1100)
+                };
                 let seeds = all(&options);
                 assert_eq!(SeedPlan::of(&options).len(), seeds.len() as u64, "{kind}");
                 seen.extend(seeds);

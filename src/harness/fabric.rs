@@ -112,7 +112,16 @@ impl<M> Clone for Fabric<M> {
 
 impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     pub fn new(config: FabricConfig, choices: Choices, observer: Option<Observer>) -> Self {
-        let state = State { slots: Vec::new(), cuts: BTreeMap::new(), config, counters: FabricCounters::default(), next_message_id: 0, last_send: std::time::Duration::ZERO, flaky: None, priorities: None };
+        let state = State {
+            slots: Vec::new(),
+            cuts: BTreeMap::new(),
+            config,
+            counters: FabricCounters::default(),
+            next_message_id: 0,
+            last_send: std::time::Duration::ZERO,
+            flaky: None,
+            priorities: None,
+        };
         Fabric { state: Arc::new(Mutex::new(state)), choices, observer }
     }
 

@@ -233,7 +233,12 @@ impl Default for EventBudget {
 
 impl<O: Observation> Clone for History<O> {
     fn clone(&self) -> Self {
-        History { entries: self.entries.clone(), last_progress: self.last_progress.clone(), trace: self.trace.clone(), events: self.events.clone() }
+        History {
+            entries: self.entries.clone(),
+            last_progress: self.last_progress.clone(),
+            trace: self.trace.clone(),
+            events: self.events.clone(),
+        }
     }
 }
 

@@ -18,7 +18,11 @@ pub struct Hunt {
 /// Sweeps `start..start + budget` of `scenario` until a run shows `fingerprint`.
 pub fn hunt<S: System>(scenario: &S::Scenario, fingerprint: &str, start: u64, budget: u64, jobs: usize) -> Hunt {
     let started = Instant::now();
-    let options = ExploreOptions { jobs, stop_on: Some(StopOn::Bug(fingerprint.to_string())), ..ExploreOptions::new(start..start.saturating_add(budget)) };
+    let options = ExploreOptions {
+        jobs,
+        stop_on: Some(StopOn::Bug(fingerprint.to_string())),
+        ..ExploreOptions::new(start..start.saturating_add(budget))
+    };
     let summary = explore::<S>(scenario, &options);
     let seeds = summary.groups.get(fingerprint).map(|g| g.smallest.seed - start + 1);
     Hunt { seeds, wall: started.elapsed() }

@@ -91,7 +91,11 @@ pub fn bounded(message: &str) -> String {
 
 /// ` (did you mean "x"?)` when one of `known` is close to `given` (a typo), else "".
 pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    let best = known.into_iter().map(|k| (strsim::jaro_winkler(given, k), k)).filter(|(score, _)| *score >= 0.8).max_by(|a, b| a.0.total_cmp(&b.0));
+    let best = known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(given, k), k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
     best.map(|(_, k)| format!(" (did you mean {k:?}?)")).unwrap_or_default()
 }
 

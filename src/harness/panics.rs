@@ -63,12 +63,18 @@ fn record(info: &std::panic::PanicHookInfo<'_>) {
         return;
     }
     let payload = info.payload();
-    let message = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic with no message".into());
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with no message".into());
     let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
     let time = madsim::time::TimeHandle::try_current().map(|t| t.elapsed());
     // The current node is asked for only from a task: madsim's own panics may be raised
     // outside any (where asking would panic again, inside this hook).
     let in_madsim = info.location().is_some_and(|l| l.file().contains("madsim-"));
-    let node = (time.is_some() && !in_madsim).then(|| madsim::plugin::node().to_string()).and_then(|id| NODES.with(|n| n.borrow().get(&id).cloned()));
+    let node = (time.is_some() && !in_madsim)
+        .then(|| madsim::plugin::node().to_string())
+        .and_then(|id| NODES.with(|n| n.borrow().get(&id).cloned()));
     CAUGHT.with(|c| *c.borrow_mut() = Some(Caught { message, location, time, node }));
 }

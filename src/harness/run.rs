@@ -155,7 +155,8 @@ pub fn branch_prefix<S: System>(scenario: &S::Scenario, branch: &super::strategy
 /// The outcome of a run that panicked or deadlocked: the finding, and what was
 /// recorded until then.
 fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super::panics::Caught>, options: &RunOptions) -> RunOutcome<S> {
-    let caught = caught.unwrap_or(super::panics::Caught { message: "a panic with no message".into(), location: None, time: None, node: None });
+    let caught =
+        caught.unwrap_or(super::panics::Caught { message: "a panic with no message".into(), location: None, time: None, node: None });
     let at = caught.time.unwrap_or_else(|| history.entries().last().map_or(Duration::ZERO, |e| e.time));
     let node = caught.node.as_deref().unwrap_or("the harness");
     let location = caught.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
@@ -373,7 +374,8 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
 /// Judges a finished run: its invariants, then the stop finding if the watchdog stopped it.
 fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::Obs>, options: &RunOptions) -> RunOutcome<S> {
     let Ran { mut outcome, final_state, quiet_start, sim, stop } = ran;
-    let (mut violations, check_times) = judge::<S>(scenario, history, &final_state, (quiet_start, outcome.end), &sim, outcome.liveness.judged());
+    let (mut violations, check_times) =
+        judge::<S>(scenario, history, &final_state, (quiet_start, outcome.end), &sim, outcome.liveness.judged());
     violations.extend(stop);
     outcome.trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
     outcome.violations = violations;
@@ -426,7 +428,11 @@ fn stopped<O: super::history::Observation>(stop: Stop, history: &History<O>, las
             Violation::new(RUNAWAY, end, vec![], format!("the run went past its virtual-time limit of {limit}, still busy, after {events} events (raise [limits] virtual_time to allow more)"))
         }
         Stop::Events => {
-            let explanation = format!("the run recorded its budget of {} events by {} (raise [limits] events to allow more)", sim.budget.events, super::fmt_time(end));
+            let explanation = format!(
+                "the run recorded its budget of {} events by {} (raise [limits] events to allow more)",
+                sim.budget.events,
+                super::fmt_time(end)
+            );
             Violation::new(RUNAWAY, end, vec![], explanation)
         }
     }

@@ -209,15 +209,11 @@ fn target<S: System>(original: &RunOutcome<S>, seed: u64, invariant: Option<&str
         }
     };
     let violation = match invariant {
-        Some(name) => original
-            .violations
-            .iter()
-            .find(|v| v.invariant == name)
-            .ok_or_else(|| {
-                let known = S::invariants().iter().map(|i| i.name).chain(super::run::HARNESS_FINDINGS);
-                let hint = if known.clone().any(|k| k == name) { String::new() } else { super::did_you_mean(name, known) };
-                format!("seed {seed} does not violate {}{hint}; it violates: {}", super::echo(name), names())
-            })?,
+        Some(name) => original.violations.iter().find(|v| v.invariant == name).ok_or_else(|| {
+            let known = S::invariants().iter().map(|i| i.name).chain(super::run::HARNESS_FINDINGS);
+            let hint = if known.clone().any(|k| k == name) { String::new() } else { super::did_you_mean(name, known) };
+            format!("seed {seed} does not violate {}{hint}; it violates: {}", super::echo(name), names())
+        })?,
         None => original.violations.first().ok_or_else(|| format!("seed {seed} violates nothing: there is nothing to shrink"))?,
     };
     Ok((violation.invariant.to_string(), violation.fingerprint()))
@@ -232,7 +228,13 @@ pub fn shrink<S: System>(scenario: &S::Scenario, seed: u64, invariant: Option<&s
 /// [`shrink`] for a run of a coverage sweep, which branches from earlier runs: it
 /// starts from the run's whole record of choices (the scenario's settings are not
 /// simplified, since a changed scenario would not follow the branch).
-pub fn shrink_branch<S: System>(scenario: &S::Scenario, seed: u64, branch: &Branch, invariant: Option<&str>, budget: usize) -> Result<Shrunk<S::Scenario>, String> {
+pub fn shrink_branch<S: System>(
+    scenario: &S::Scenario,
+    seed: u64,
+    branch: &Branch,
+    invariant: Option<&str>,
+    budget: usize,
+) -> Result<Shrunk<S::Scenario>, String> {
     let scenario = S::with_reproduction(scenario, None);
     let original = run_seed::<S>(&scenario, seed, &RunOptions { record_choices: true, branch: branch.clone(), ..Default::default() });
     let branched = !branch.is_empty();
@@ -241,13 +243,23 @@ pub fn shrink_branch<S: System>(scenario: &S::Scenario, seed: u64, branch: &Bran
     // A branched run replays from its whole record on its branch's madsim seed.
     let seed = branch.root().unwrap_or(seed);
     let original_options = RunOptions { replay_choices: original_record.clone(), ..Default::default() };
-    let needs_bugs = !S::bug_switches(&scenario).is_empty() && !run_seed::<S>(&S::without_bugs(&scenario), seed, &original_options).failed();
+    let needs_bugs =
+        !S::bug_switches(&scenario).is_empty() && !run_seed::<S>(&S::without_bugs(&scenario), seed, &original_options).failed();
     let before = figures(&original, original.choices.as_ref().map_or(0, Vec::len));
     let mut search = Search { seed, invariant: invariant.clone(), fingerprint: fingerprint.clone(), needs_bugs, runs: 2, budget };
     let liveness = S::invariants().iter().any(|i| i.name == invariant && i.kind == super::system::InvariantKind::Liveness);
     // Every sound candidate accepted, as a reproduction, the original first.
     let as_repro = |s: &S::Scenario, seed: u64, choices: Option<Record>| {
-        S::with_reproduction(s, Some(Reproduce { seed, invariant: invariant.clone(), fingerprint: Some(fingerprint.clone()), choices, branch: Branch::default() }))
+        S::with_reproduction(
+            s,
+            Some(Reproduce {
+                seed,
+                invariant: invariant.clone(),
+                fingerprint: Some(fingerprint.clone()),
+                choices,
+                branch: Branch::default(),
+            }),
+        )
     };
     let mut accepted = vec![as_repro(&scenario, seed, original_record.clone())];
     // Pass 1: the scenario's parameters, until no edit helps (not for a branched run,

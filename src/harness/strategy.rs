@@ -323,7 +323,8 @@ mod tests {
     #[test]
     fn a_stream_is_its_key_s_and_stays_in_bounds() {
         let (mut a, mut b, mut c) = (Stream::new(5), Stream::new(5), Stream::new(6));
-        let (x, y, z): (Vec<u64>, Vec<u64>, Vec<u64>) = ((0..50).map(|_| a.next(7)).collect(), (0..50).map(|_| b.next(7)).collect(), (0..50).map(|_| c.next(7)).collect());
+        let (x, y, z): (Vec<u64>, Vec<u64>, Vec<u64>) =
+            ((0..50).map(|_| a.next(7)).collect(), (0..50).map(|_| b.next(7)).collect(), (0..50).map(|_| c.next(7)).collect());
         assert_eq!(x, y);
         assert_ne!(x, z);
         assert!(x.iter().all(|v| *v < 7));

@@ -168,7 +168,9 @@ pub mod wide {
     pub fn read<E: serde::de::Error>(w: WrittenU64) -> Result<u64, E> {
         match w.0 {
             Written::Int(n) => u64::try_from(n).map_err(|_| E::custom(format!("{n}; allowed: 0 to {}", u64::MAX))),
-            Written::Text(t) => t.parse().map_err(|_| E::custom(format!("{}; allowed: a whole number, 0 to {}", crate::harness::echo(&t), u64::MAX))),
+            Written::Text(t) => {
+                t.parse().map_err(|_| E::custom(format!("{}; allowed: a whole number, 0 to {}", crate::harness::echo(&t), u64::MAX)))
+            }
         }
     }
 
@@ -193,14 +195,19 @@ mod wide_choices {
     struct Wide(#[serde(with = "super::wide")] u64);
 
     pub fn serialize<S: Serializer>(record: &Option<Record>, s: S) -> Result<S::Ok, S::Error> {
-        let wide: Option<BTreeMap<&Site, Vec<Wide>>> = record.as_ref().map(|r| r.iter().map(|(site, values)| (site, values.iter().map(|v| Wide(*v)).collect())).collect());
+        let wide: Option<BTreeMap<&Site, Vec<Wide>>> =
+            record.as_ref().map(|r| r.iter().map(|(site, values)| (site, values.iter().map(|v| Wide(*v)).collect())).collect());
         wide.serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Record>, D::Error> {
         let written = Option::<BTreeMap<Site, Vec<WrittenU64>>>::deserialize(d)?;
         written
-            .map(|r| r.into_iter().map(|(site, values)| Ok((site, values.into_iter().map(read).collect::<Result<Vec<u64>, D::Error>>()?))).collect())
+            .map(|r| {
+                r.into_iter()
+                    .map(|(site, values)| Ok((site, values.into_iter().map(read).collect::<Result<Vec<u64>, D::Error>>()?)))
+                    .collect()
+            })
             .transpose()
     }
 }

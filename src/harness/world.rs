@@ -149,8 +149,12 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
                     let id: Arc<OnceLock<NodeId>> = Arc::default();
                     let shown = declared.name.clone();
                     let incarnation = Arc::new(AtomicU32::new(0));
-                    let (fabric, probe, name, idx) =
-                        (self.fabric.clone(), Probe { history: self.history.clone(), node: Some(declared.name.clone()) }, declared.name, declared.idx);
+                    let (fabric, probe, name, idx) = (
+                        self.fabric.clone(),
+                        Probe { history: self.history.clone(), node: Some(declared.name.clone()) },
+                        declared.name,
+                        declared.idx,
+                    );
                     let node_id = id.clone();
                     let node = handle
                         .create_node()

@@ -42,11 +42,28 @@ enum Item {
         copy: bool,
     },
     /// A store call: from `node` to its store's lane at `began`, back at `at`.
-    Store { node: String, store: String, call: &'static str, began: Duration, at: Duration, text: String, wrote: bool },
+    Store {
+        node: String,
+        store: String,
+        call: &'static str,
+        began: Duration,
+        at: Duration,
+        text: String,
+        wrote: bool,
+    },
     /// A fault or a broker event on a node, or what a system marks there (see
     /// [`Observation::mark`]).
-    Mark { node: String, at: Duration, text: String, style: Style },
-    Violation { at: Duration, text: String, records: Vec<String> },
+    Mark {
+        node: String,
+        at: Duration,
+        text: String,
+        style: Style,
+    },
+    Violation {
+        at: Duration,
+        text: String,
+        records: Vec<String>,
+    },
 }
 
 /// How a mark is drawn.
@@ -167,7 +184,8 @@ impl Diagram {
     fn compact(&self, events: usize) -> Option<Vec<usize>> {
         let first = self.items.iter().position(|i| matches!(i, Item::Violation { .. }))?;
         let until = self.items[first].at();
-        let before: Vec<usize> = (0..self.items.len()).filter(|&i| self.items[i].at() <= until && !matches!(self.items[i], Item::Violation { .. })).collect();
+        let before: Vec<usize> =
+            (0..self.items.len()).filter(|&i| self.items[i].at() <= until && !matches!(self.items[i], Item::Violation { .. })).collect();
         let hot: Vec<usize> = before.iter().copied().filter(|&i| self.is_hot(&self.items[i])).collect();
         let pick = if hot.is_empty() { before } else { hot };
         let mut chosen: Vec<usize> = pick[pick.len().saturating_sub(events)..].to_vec();
@@ -225,12 +243,19 @@ impl Diagram {
             match item {
                 Item::Message { from, to, delivered, .. } => {
                     let arrow = if *delivered { "->>" } else { "-x" };
-                    let _ = writeln!(out, "    {}{arrow}{}: {mark}{}", alias[from.as_str()], alias[to.as_str()], escape(&short(&item.label())));
+                    let _ =
+                        writeln!(out, "    {}{arrow}{}: {mark}{}", alias[from.as_str()], alias[to.as_str()], escape(&short(&item.label())));
                 }
                 Item::Store { node, store, call, began, wrote, .. } => {
                     let _ = writeln!(out, "    {}->>{}: {mark}{} {call}", alias[node.as_str()], alias[store.as_str()], fmt_time(*began));
                     let back = if *wrote { "wrote" } else { "read" };
-                    let _ = writeln!(out, "    {}-->>{}: {back}: {}", alias[store.as_str()], alias[node.as_str()], escape(&short(&item.label())));
+                    let _ = writeln!(
+                        out,
+                        "    {}-->>{}: {back}: {}",
+                        alias[store.as_str()],
+                        alias[node.as_str()],
+                        escape(&short(&item.label()))
+                    );
                 }
                 Item::Mark { node, .. } => {
                     let _ = writeln!(out, "    Note over {}: {mark}{}", alias[node.as_str()], escape(&item.label()));
@@ -276,7 +301,8 @@ impl Diagram {
         } else {
             String::new()
         };
-        let summary = if top.is_empty() { "<p>No invariant violated.</p>".to_string() } else { format!("<ul class=\"violations\">{top}</ul>") };
+        let summary =
+            if top.is_empty() { "<p>No invariant violated.</p>".to_string() } else { format!("<ul class=\"violations\">{top}</ul>") };
         format!(
             r#"<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{title}</title>
@@ -306,18 +332,31 @@ body{{font-family:sans-serif;margin:16px}}
     fn view(&self, chosen: &[usize], anchor: &str) -> String {
         let g = Geometry::of(self, chosen);
         let mut head = String::new();
-        let _ = write!(head, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="32" font-family="monospace" font-size="12">"#, g.width);
+        let _ = write!(
+            head,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="32" font-family="monospace" font-size="12">"#,
+            g.width
+        );
         for lane in &g.lanes {
-            let _ = write!(head, r#"<text x="{:.0}" y="22" text-anchor="middle" font-weight="bold">{}</text>"#, g.x(lane), html_escape(lane));
+            let _ =
+                write!(head, r#"<text x="{:.0}" y="22" text-anchor="middle" font-weight="bold">{}</text>"#, g.x(lane), html_escape(lane));
         }
         head.push_str("</svg>");
         let mut svg = String::new();
-        let _ = write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" font-family="monospace" font-size="11">"#, g.width, g.height);
+        let _ = write!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" font-family="monospace" font-size="11">"#,
+            g.width, g.height
+        );
         svg.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker><marker id="hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#d00"/></marker></defs>"##);
         for lane in &g.lanes {
             let lx = g.x(lane);
             let colour = if lane.ends_with(" db") { "#9cd" } else { "#bbb" };
-            let _ = write!(svg, r##"<line class="lane" x1="{lx:.0}" y1="0" x2="{lx:.0}" y2="{:.0}" stroke="{colour}" stroke-width="2"/>"##, g.height);
+            let _ = write!(
+                svg,
+                r##"<line class="lane" x1="{lx:.0}" y1="0" x2="{lx:.0}" y2="{:.0}" stroke="{colour}" stroke-width="2"/>"##,
+                g.height
+            );
         }
         let mut violation = 0;
         for &i in chosen {
@@ -333,7 +372,13 @@ body{{font-family:sans-serif;margin:16px}}
                 }
             }
             let class = if hot || matches!(item, Item::Violation { .. }) { "label hot-label" } else { "label" };
-            let _ = write!(svg, r#"<text class="{class}" x="{:.0}" y="{:.0}">{}</text>"#, g.labels_x, g.end(i) + 4.0, html_escape(&item.label()));
+            let _ = write!(
+                svg,
+                r#"<text class="{class}" x="{:.0}" y="{:.0}">{}</text>"#,
+                g.labels_x,
+                g.end(i) + 4.0,
+                html_escape(&item.label())
+            );
         }
         svg.push_str("</svg>");
         format!(r#"<div class="view"><div class="lanes">{head}</div>{svg}</div>"#)
@@ -473,7 +518,11 @@ sent {} / {status} {}
         if hot { 2.5 } else { 1.2 }
     );
     if !*delivered {
-        let _ = write!(svg, r#"<text class="drop" x="{x2:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="14">✗</text>"#, y2 + 5.0);
+        let _ = write!(
+            svg,
+            r#"<text class="drop" x="{x2:.0}" y="{:.0}" text-anchor="middle" fill="{color}" font-size="14">✗</text>"#,
+            y2 + 5.0
+        );
     }
     svg.push_str("</g>");
 }

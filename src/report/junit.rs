@@ -27,7 +27,11 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool, properties: &[
     let failures = cases.iter().filter(|c| c.failure.is_some()).count();
     let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(xml, r#"<testsuites name="ticketsim" tests="{}" failures="{failures}" skipped="{skipped}" time="{seconds:.3}">"#, cases.len());
+    let _ = writeln!(
+        xml,
+        r#"<testsuites name="ticketsim" tests="{}" failures="{failures}" skipped="{skipped}" time="{seconds:.3}">"#,
+        cases.len()
+    );
     let _ = writeln!(
         xml,
         r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="0" skipped="{skipped}" time="{seconds:.3}">"#,
@@ -44,7 +48,8 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool, properties: &[
         xml.push_str("    </properties>\n");
     }
     for case in cases {
-        let _ = write!(xml, r#"    <testcase classname="{}" name="{}" time="{:.6}""#, escape(&case.class), escape(&case.name), case.seconds);
+        let _ =
+            write!(xml, r#"    <testcase classname="{}" name="{}" time="{:.6}""#, escape(&case.class), escape(&case.name), case.seconds);
         match (&case.failure, &case.skipped) {
             (Some((message, body)), _) => {
                 let _ = writeln!(
@@ -89,11 +94,22 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
         .map(|invariant| {
             let failure = summary.by_invariant.get(invariant).map(|seeds| {
                 let count = summary.counts.get(invariant).copied().unwrap_or(seeds.len() as u64);
-                let message = format!("{invariant} violated on {count} of {} seeds; first seed {}: {}", summary.seeds_run, seeds[0].seed, seeds[0].explanation);
+                let message = format!(
+                    "{invariant} violated on {count} of {} seeds; first seed {}: {}",
+                    summary.seeds_run, seeds[0].seed, seeds[0].explanation
+                );
                 let body: Vec<String> = seeds
                     .iter()
                     .take(20)
-                    .map(|s| format!("seed {} at {}: {}\n  replay: {}", s.seed, crate::harness::fmt_time(s.time), s.explanation, replay_command(path, s.seed, &s.branch, overrides)))
+                    .map(|s| {
+                        format!(
+                            "seed {} at {}: {}\n  replay: {}",
+                            s.seed,
+                            crate::harness::fmt_time(s.time),
+                            s.explanation,
+                            replay_command(path, s.seed, &s.branch, overrides)
+                        )
+                    })
                     .collect();
                 (message, body.join("\n"))
             });
@@ -104,9 +120,27 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
         .collect();
     cases.extend(summary.groups.values().map(|g| {
         let replay = replay_command(path, g.smallest.seed, &g.smallest.branch, overrides);
-        let message = format!("{} on {} (smallest seed {}): {}", g.invariant, crate::report::style::count(g.seeds, "seed", "seeds"), g.smallest.seed, g.smallest.explanation);
-        let body = format!("fingerprint: {}\nseed {} at {}: {}\nreplay: {replay}", g.fingerprint, g.smallest.seed, crate::harness::fmt_time(g.smallest.time), g.smallest.explanation);
-        Case { class: format!("{name}.bugs"), name: format!("{}: {}", g.invariant, g.fingerprint), failure: Some((message, body)), skipped: None, seconds: 0.0 }
+        let message = format!(
+            "{} on {} (smallest seed {}): {}",
+            g.invariant,
+            crate::report::style::count(g.seeds, "seed", "seeds"),
+            g.smallest.seed,
+            g.smallest.explanation
+        );
+        let body = format!(
+            "fingerprint: {}\nseed {} at {}: {}\nreplay: {replay}",
+            g.fingerprint,
+            g.smallest.seed,
+            crate::harness::fmt_time(g.smallest.time),
+            g.smallest.explanation
+        );
+        Case {
+            class: format!("{name}.bugs"),
+            name: format!("{}: {}", g.invariant, g.fingerprint),
+            failure: Some((message, body)),
+            skipped: None,
+            seconds: 0.0,
+        }
     }));
     let mut properties = vec![
         ("build", info.build.clone()),

@@ -46,7 +46,11 @@ pub fn read(source: &str, text: &str) -> Result<Shard, String> {
         return Err(format!("{source}: not an explore report (kind {})", report.get("kind").unwrap_or(&Value::Null)));
     }
     if report.get("schema_version") != Some(&Value::from(super::json::SCHEMA_VERSION)) {
-        return Err(format!("{source}: schema_version {}, this build reads {}", report.get("schema_version").unwrap_or(&Value::Null), super::json::SCHEMA_VERSION));
+        return Err(format!(
+            "{source}: schema_version {}, this build reads {}",
+            report.get("schema_version").unwrap_or(&Value::Null),
+            super::json::SCHEMA_VERSION
+        ));
     }
     let info: SweepInfo = serde_json::from_value(report.clone()).map_err(|e| format!("{source}: {e}"))?;
     if field(source, &report, "partial")?.as_bool() == Some(true) {
@@ -73,11 +77,18 @@ pub fn read(source: &str, text: &str) -> Result<Shard, String> {
     }
     for b in field(source, &report, "bugs")?.as_array().into_iter().flatten() {
         let fingerprint = b["fingerprint"].as_str().unwrap_or_default().to_string();
-        let group = BugGroup { fingerprint: fingerprint.clone(), invariant: b["invariant"].as_str().unwrap_or_default().to_string(), seeds: b["seeds"].as_u64().unwrap_or_default(), smallest: failing_seed(b, "smallest_seed") };
+        let group = BugGroup {
+            fingerprint: fingerprint.clone(),
+            invariant: b["invariant"].as_str().unwrap_or_default().to_string(),
+            seeds: b["seeds"].as_u64().unwrap_or_default(),
+            smallest: failing_seed(b, "smallest_seed"),
+        };
         summary.groups.insert(fingerprint, group);
     }
     for (name, secs) in field(source, &report, "check_seconds")?.as_object().into_iter().flatten() {
-        if let Some(known) = crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS).find(|n| n == name) {
+        if let Some(known) =
+            crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS).find(|n| n == name)
+        {
             summary.check_times.insert(known, seconds(secs));
         }
     }
@@ -99,7 +110,10 @@ fn check_cover(shards: &[Shard]) -> Result<(), String> {
             ("seed range", range(a), range(b)),
         ];
         if let Some((what, x, y)) = differences.into_iter().find(|(_, x, y)| x != y) {
-            return Err(format!("{} and {} are not partitions of one sweep: {what} {x:?} in the first, {y:?} in the second", first.source, shard.source));
+            return Err(format!(
+                "{} and {} are not partitions of one sweep: {what} {x:?} in the first, {y:?} in the second",
+                first.source, shard.source
+            ));
         }
     }
     let Some(p) = first.info.partition else {
@@ -110,7 +124,8 @@ fn check_cover(shards: &[Shard]) -> Result<(), String> {
     };
     let mut seen: BTreeMap<u64, &str> = BTreeMap::new();
     for shard in shards {
-        let q = shard.info.partition.ok_or_else(|| format!("{} covers the whole range, {} only a partition", shard.source, first.source))?;
+        let q =
+            shard.info.partition.ok_or_else(|| format!("{} covers the whole range, {} only a partition", shard.source, first.source))?;
         if q.kind != p.kind || q.count != p.count {
             return Err(format!("{} is partition {q}, {} is {p}: different splits", shard.source, first.source));
         }

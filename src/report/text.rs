@@ -1,17 +1,17 @@
 //! Reporting: terminal tables (tabled) and JSON (serde_json) for `run`, `explore`
 //! and `list`; the replay command printed with every failure.
 
+use super::style::{count, paint, Tone};
 use crate::harness::explore::ExploreSummary;
-use std::time::Duration;
 use crate::harness::fmt_time;
 use crate::harness::history::Entry;
 use crate::harness::run::RunOutcome;
+use crate::harness::strategy::Branch;
 use crate::harness::system::Violation;
 use crate::ticketing::domain::Obs;
 use crate::ticketing::invariants::scripted_expectations;
 use crate::ticketing::{Scenario, Ticketing};
-use super::style::{count, paint, Tone};
-use crate::harness::strategy::Branch;
+use std::time::Duration;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
@@ -278,7 +278,10 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     let f = &summary.fabric;
     let n = &summary.nemesis;
     if summary.partial {
-        out.push_str(&format!("{}\n", paint(&format!("PARTIAL: interrupted after {} of {} seeds", summary.seeds_run, summary.planned), Tone::Warn)));
+        out.push_str(&format!(
+            "{}\n",
+            paint(&format!("PARTIAL: interrupted after {} of {} seeds", summary.seeds_run, summary.planned), Tone::Warn)
+        ));
     }
     let failing = format!("{} failing", summary.failing);
     out.push_str(&format!(
@@ -309,10 +312,17 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     let largest = count(summary.max_events, "event", "events");
     out.push_str(&format!("largest seed: {largest}, {} virtual time (the budget: [limits])\n", fmt_time(summary.max_virtual_time)));
     if summary.corpus > 0 {
-        out.push_str(&format!("coverage: {} reached, a corpus of {} to branch from\n", count(summary.coverage, "abstract state", "abstract states"), count(summary.corpus, "run", "runs")));
+        out.push_str(&format!(
+            "coverage: {} reached, a corpus of {} to branch from\n",
+            count(summary.coverage, "abstract state", "abstract states"),
+            count(summary.corpus, "run", "runs")
+        ));
     }
     if summary.liveness_not_judged > 0 {
-        let message = format!("liveness not judged on {}: still working too close to the end (lengthen phases.quiet)", count(summary.liveness_not_judged, "seed", "seeds"));
+        let message = format!(
+            "liveness not judged on {}: still working too close to the end (lengthen phases.quiet)",
+            count(summary.liveness_not_judged, "seed", "seeds")
+        );
         out.push_str(&format!("{}\n", paint(&message, Tone::Warn)));
     }
     if summary.by_invariant.is_empty() {
@@ -338,7 +348,10 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     for (invariant, seeds) in &summary.by_invariant {
         out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, &seeds[0].branch, overrides)));
     }
-    out.push_str(&format!("\n{} (failing seeds grouped by fingerprint):\n", count(summary.groups.len() as u64, "distinct bug", "distinct bugs")));
+    out.push_str(&format!(
+        "\n{} (failing seeds grouped by fingerprint):\n",
+        count(summary.groups.len() as u64, "distinct bug", "distinct bugs")
+    ));
     let mut groups: Vec<&crate::harness::explore::BugGroup> = summary.groups.values().collect();
     groups.sort_by_key(|g| (std::cmp::Reverse(g.seeds), g.smallest.seed));
     #[derive(Tabled)]

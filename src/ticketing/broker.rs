@@ -357,7 +357,12 @@ pub struct StoreIds(std::sync::atomic::AtomicU64);
 impl BrokerNode {
     /// Starts an incarnation of the broker: with a memory store, every restart empties
     /// it under a new store id. Spawns the broker's tick loop on the calling node.
-    pub fn start(ctx: &NodeContext<Message, Obs>, config: &BrokerConfig, state: &Arc<Mutex<BrokerState>>, ids: &StoreIds) -> Arc<BrokerNode> {
+    pub fn start(
+        ctx: &NodeContext<Message, Obs>,
+        config: &BrokerConfig,
+        state: &Arc<Mutex<BrokerState>>,
+        ids: &StoreIds,
+    ) -> Arc<BrokerNode> {
         if ctx.incarnation > 1 && !config.durable {
             let store_id = ids.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 2;
             *state.lock().unwrap() = BrokerState::new(store_id);

@@ -21,7 +21,9 @@ fn state(doc: &Snapshot) -> (&'static str, String, Option<u64>) {
     let kind = doc.kind();
     match doc {
         Snapshot::Ticket { version, order_id, .. } => (kind, if order_id.is_some() { "locked" } else { "free" }.into(), Some(*version)),
-        Snapshot::Order { version, status, .. } | Snapshot::OrderReplica { version, status, .. } => (kind, format!("{status:?}"), Some(*version)),
+        Snapshot::Order { version, status, .. } | Snapshot::OrderReplica { version, status, .. } => {
+            (kind, format!("{status:?}"), Some(*version))
+        }
         Snapshot::TicketReplica { version, .. } => (kind, String::new(), Some(*version)),
         Snapshot::Payment { refunded, .. } => (kind, if *refunded { "refunded" } else { "paid" }.into(), None),
         Snapshot::Job { state, .. } => (kind, state.clone(), None),

@@ -307,7 +307,15 @@ fn as_micros<S: serde::Serializer>(t: &Duration, s: S) -> Result<S::Ok, S::Error
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "document", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum Snapshot {
-    Ticket { id: Id, version: u64, title: String, #[serde(serialize_with = "as_js_number")] price: f64, user_id: Id, order_id: Option<Id> },
+    Ticket {
+        id: Id,
+        version: u64,
+        title: String,
+        #[serde(serialize_with = "as_js_number")]
+        price: f64,
+        user_id: Id,
+        order_id: Option<Id>,
+    },
     Order {
         id: Id,
         version: u64,
@@ -320,7 +328,13 @@ pub enum Snapshot {
         expires_at: Duration,
     },
     /// The orders service's copy of a ticket.
-    TicketReplica { id: Id, version: u64, title: String, #[serde(serialize_with = "as_js_number")] price: f64 },
+    TicketReplica {
+        id: Id,
+        version: u64,
+        title: String,
+        #[serde(serialize_with = "as_js_number")]
+        price: f64,
+    },
     /// The payments service's copy of an order.
     OrderReplica {
         id: Id,
@@ -333,11 +347,32 @@ pub enum Snapshot {
         expires_at: Duration,
     },
     /// A payment, with the simulated provider's charge; `refunded` once paid back.
-    Payment { id: Id, order_id: Id, stripe_id: Id, amount: i64, refunded: bool },
+    Payment {
+        id: Id,
+        order_id: Id,
+        stripe_id: Id,
+        amount: i64,
+        refunded: bool,
+    },
     /// A charge the simulated payment provider made (cents, currency, source token).
-    Charge { id: Id, amount: i64, currency: String, source: String },
-    Transaction { id: Id, user_id: Id, kind: TransactionKind, amount: i64, number: u64 },
-    Account { user_id: Id, balance: i64, last_number: u64 },
+    Charge {
+        id: Id,
+        amount: i64,
+        currency: String,
+        source: String,
+    },
+    Transaction {
+        id: Id,
+        user_id: Id,
+        kind: TransactionKind,
+        amount: i64,
+        number: u64,
+    },
+    Account {
+        user_id: Id,
+        balance: i64,
+        last_number: u64,
+    },
     /// An expiration job of the delay queue.
     Job {
         id: u64,
@@ -347,9 +382,17 @@ pub enum Snapshot {
         state: String,
     },
     /// Which events of an order a hardened listener has applied (its inbox).
-    Seen { order_id: Id, created: bool, cancelled: bool },
+    Seen {
+        order_id: Id,
+        created: bool,
+        cancelled: bool,
+    },
     /// An outbox entry: the event it holds and the broker store that acknowledged it.
-    Outbox { entry: u64, event_id: Id, sent_to: Option<u64> },
+    Outbox {
+        entry: u64,
+        event_id: Id,
+        sent_to: Option<u64>,
+    },
 }
 
 impl Snapshot {
@@ -403,11 +446,21 @@ impl fmt::Display for Snapshot {
                 write!(f, "ticket {id} v{version} {title:?} {price} orderId={}", order_id.as_deref().unwrap_or("-"))
             }
             Snapshot::Order { id, version, status, ticket_id, price, user_id, expires_at } => {
-                write!(f, "order {id} v{version} {} ticket={ticket_id} price {price} user {user_id} expires {}", status.as_str(), crate::harness::fmt_time(*expires_at))
+                write!(
+                    f,
+                    "order {id} v{version} {} ticket={ticket_id} price {price} user {user_id} expires {}",
+                    status.as_str(),
+                    crate::harness::fmt_time(*expires_at)
+                )
             }
             Snapshot::TicketReplica { id, version, title, price } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
             Snapshot::OrderReplica { id, version, status, price, user_id, expires_at } => {
-                write!(f, "replica order {id} v{version} {} price {price} user {user_id} expires {}", status.as_str(), crate::harness::fmt_time(*expires_at))
+                write!(
+                    f,
+                    "replica order {id} v{version} {} price {price} user {user_id} expires {}",
+                    status.as_str(),
+                    crate::harness::fmt_time(*expires_at)
+                )
             }
             Snapshot::Payment { id, order_id, stripe_id, amount, refunded } => {
                 write!(f, "payment {id} for {order_id}: charge {stripe_id} {amount} cents{}", if *refunded { ", refunded" } else { "" })
@@ -419,7 +472,9 @@ impl fmt::Display for Snapshot {
             Snapshot::Account { user_id, balance, last_number } => {
                 write!(f, "account {user_id} balance {balance} lastNumber {last_number}")
             }
-            Snapshot::Job { id, order_id, due, state } => write!(f, "job {id} expire {order_id} at {} {state}", crate::harness::fmt_time(*due)),
+            Snapshot::Job { id, order_id, due, state } => {
+                write!(f, "job {id} expire {order_id} at {} {state}", crate::harness::fmt_time(*due))
+            }
             Snapshot::Seen { order_id, created, cancelled } => write!(f, "inbox {order_id} created={created} cancelled={cancelled}"),
             Snapshot::Outbox { entry, event_id, sent_to } => match sent_to {
                 None => write!(f, "outbox #{entry} {event_id} unsent"),
@@ -446,26 +501,85 @@ pub enum Outcome {
 #[derive(Clone, Debug)]
 pub enum Obs {
     /// A user's request, as sent (or refused at the ingress).
-    Request { req: u64, user: Option<Id>, instance: String, method: &'static str, path: String, body: Arc<serde_json::Value> },
-    Response { req: u64, status: u16, body: Arc<serde_json::Value> },
-    Timeout { req: u64 },
+    Request {
+        req: u64,
+        user: Option<Id>,
+        instance: String,
+        method: &'static str,
+        path: String,
+        body: Arc<serde_json::Value>,
+    },
+    Response {
+        req: u64,
+        status: u16,
+        body: Arc<serde_json::Value>,
+    },
+    Timeout {
+        req: u64,
+    },
     /// A publish was stored on its channel (and acknowledged); `client` published it.
-    Accepted { subject: Subject, seq: u64, event: Arc<Event>, store_id: u64, client: Id },
-    Delivered { subject: Subject, group: Group, seq: u64, client: Id, event_id: Id, redelivery: bool },
-    Acked { subject: Subject, group: Group, seq: u64, client: Id, event_id: Id },
+    Accepted {
+        subject: Subject,
+        seq: u64,
+        event: Arc<Event>,
+        store_id: u64,
+        client: Id,
+    },
+    Delivered {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        client: Id,
+        event_id: Id,
+        redelivery: bool,
+    },
+    Acked {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        client: Id,
+        event_id: Id,
+    },
     /// A listener's outcome for a delivery, as its broker client saw it.
-    Handled { subject: Subject, group: Group, seq: u64, event_id: Id, outcome: Outcome },
-    ClientDead { client: Id },
+    Handled {
+        subject: Subject,
+        group: Group,
+        seq: u64,
+        event_id: Id,
+        outcome: Outcome,
+    },
+    ClientDead {
+        client: Id,
+    },
     /// The broker restarted on an empty memory store.
-    StoreLost { store_id: u64 },
+    StoreLost {
+        store_id: u64,
+    },
     /// A scripted step named the record its request created.
-    Named { name: String, id: Id, req: u64 },
+    Named {
+        name: String,
+        id: Id,
+        req: u64,
+    },
     /// A scripted step sent its request (the last attempt's number).
-    Step { step: usize, label: String, req: u64 },
+    Step {
+        step: usize,
+        label: String,
+        req: u64,
+    },
     /// A scripted step published its event; `accepted` once the broker acked it.
-    Injected { step: usize, label: String, event_id: Id, accepted: bool },
+    Injected {
+        step: usize,
+        label: String,
+        event_id: Id,
+        accepted: bool,
+    },
     /// A scripted step could not be sent (a name it refers to was never given).
-    StepSkipped { step: usize, label: String, why: String },
+    StepSkipped {
+        step: usize,
+        label: String,
+        why: String,
+    },
 }
 
 impl Observation for Obs {
@@ -477,7 +591,9 @@ impl Observation for Obs {
         match self {
             Obs::Request { req, user, instance, method, path, .. } => write!(out, "request {req} {user:?} {instance} {method} {path}"),
             Obs::Response { req, status, .. } => write!(out, "response {req} {status}"),
-            Obs::Accepted { subject, seq, event, store_id, client } => write!(out, "accepted {subject} {seq} {} {store_id} {client}", event.event_id),
+            Obs::Accepted { subject, seq, event, store_id, client } => {
+                write!(out, "accepted {subject} {seq} {} {store_id} {client}", event.event_id)
+            }
             other => write!(out, "{other}"),
         }
     }
@@ -522,13 +638,17 @@ impl fmt::Display for Obs {
                 Ok(())
             }
             Obs::Timeout { req } => write!(f, "timeout #{req} (no response)"),
-            Obs::Accepted { subject, seq, event, client, .. } => write!(f, "broker accepted {subject}#{seq} {} from {client}: {}", event.event_id, event.data),
+            Obs::Accepted { subject, seq, event, client, .. } => {
+                write!(f, "broker accepted {subject}#{seq} {} from {client}: {}", event.event_id, event.data)
+            }
             Obs::Delivered { subject, group, seq, client, event_id, redelivery } => write!(
                 f,
                 "broker delivers {subject}#{seq} {event_id} to {group}/{client}{}",
                 if *redelivery { " (redelivery)" } else { "" }
             ),
-            Obs::Acked { subject, group, seq, client, event_id } => write!(f, "broker acked {subject}#{seq} {event_id} by {group}/{client}"),
+            Obs::Acked { subject, group, seq, client, event_id } => {
+                write!(f, "broker acked {subject}#{seq} {event_id} by {group}/{client}")
+            }
             Obs::Handled { subject, group, seq, event_id, outcome } => match outcome {
                 Outcome::Acked => write!(f, "{group} handled {subject}#{seq} {event_id}: ack"),
                 Outcome::Failed(why) => write!(f, "{group} handler failed on {subject}#{seq} {event_id}: {why} (no ack)"),
@@ -539,7 +659,11 @@ impl fmt::Display for Obs {
             Obs::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
             Obs::Step { step, label, req } => write!(f, "script: step {step} ({label}) is request #{req}"),
             Obs::Injected { step, label, event_id, accepted } => {
-                write!(f, "script: step {step} ({label}) published {event_id}{}", if *accepted { "" } else { " (the broker never acked it)" })
+                write!(
+                    f,
+                    "script: step {step} ({label}) published {event_id}{}",
+                    if *accepted { "" } else { " (the broker never acked it)" }
+                )
             }
             Obs::StepSkipped { step, label, why } => write!(f, "script: step {step} ({label}) not sent: {why}"),
         }

@@ -62,7 +62,9 @@ pub fn resolve_json(value: &Value, names: &dyn Fn(&str) -> Option<Id>) -> Result
     Ok(match value {
         Value::String(s) => Value::String(resolve(s, names)?),
         Value::Array(items) => Value::Array(items.iter().map(|v| resolve_json(v, names)).collect::<Result<_, _>>()?),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), resolve_json(v, names)?))).collect::<Result<_, String>>()?),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), resolve_json(v, names)?))).collect::<Result<_, String>>()?)
+        }
         other => other.clone(),
     })
 }
@@ -130,7 +132,10 @@ mod tests {
         matches(&json!({"price": 20, "id": "{any}", "ticket": {"id": "T1"}}), Some(&actual), "body", &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
         matches(&json!({"price": 30, "orderId": "O1", "list": [1]}), Some(&actual), "body", &mut problems);
-        assert_eq!(problems, vec!["body.list: expected 1 items, got 2", "body.orderId: expected \"O1\", got nothing", "body.price: expected 30, got 20.0"]);
+        assert_eq!(
+            problems,
+            vec!["body.list: expected 1 items, got 2", "body.orderId: expected \"O1\", got nothing", "body.price: expected 30, got 20.0"]
+        );
         let mut problems = Vec::new();
         matches(&json!({"orderId": "{none}", "gone": "{none}"}), Some(&json!({"orderId": null})), "ticket", &mut problems);
         assert!(problems.is_empty(), "{problems:?}");

@@ -76,10 +76,12 @@ type Detection = (u64, BTreeSet<String>);
 /// invariants that seed violated: a sweep (of the scenario's strategy) that stops at
 /// the first run violating it; no larger seed is started after.
 pub fn first_detection(scenario: &Scenario, start: u64, budget: u64, invariant: &str, jobs: usize) -> Option<Detection> {
-    let options = ExploreOptions { jobs, stop_on: Some(StopOn::Invariant(invariant.to_string())), ..ExploreOptions::new(start..start + budget) };
+    let options =
+        ExploreOptions { jobs, stop_on: Some(StopOn::Invariant(invariant.to_string())), ..ExploreOptions::new(start..start + budget) };
     let summary = explore::<Ticketing>(scenario, &options);
     let seed = summary.by_invariant.get(invariant)?.first()?.seed;
-    let violated = summary.by_invariant.iter().filter(|(_, seeds)| seeds.iter().any(|s| s.seed == seed)).map(|(name, _)| name.clone()).collect();
+    let violated =
+        summary.by_invariant.iter().filter(|(_, seeds)| seeds.iter().any(|s| s.seed == seed)).map(|(name, _)| name.clone()).collect();
     Some((seed, violated))
 }
 
@@ -130,7 +132,8 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     let names = super::scenario::shipped::names().into_iter().filter(|n| !n.contains('/'));
     for name in names.take_while(|_| !crate::harness::interrupt::stop_requested()) {
         let scenario = hardened(load(name)?, options.strategy);
-        let summary = explore::<Ticketing>(&scenario, &ExploreOptions { jobs: options.jobs, ..ExploreOptions::new(0..options.hardened_seeds) });
+        let summary =
+            explore::<Ticketing>(&scenario, &ExploreOptions { jobs: options.jobs, ..ExploreOptions::new(0..options.hardened_seeds) });
         if summary.partial {
             break;
         }
@@ -145,4 +148,3 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     let partial = crate::harness::interrupt::stop_requested();
     Ok(SelftestReport { flaws, hardened: hardened_results, wall_seconds: started.elapsed().as_secs_f64(), partial })
 }
-

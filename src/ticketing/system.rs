@@ -11,18 +11,18 @@ use super::domain::{Id, Obs};
 use super::invariants::INVARIANTS;
 use super::protocol::Message;
 use super::scenario::{Scenario, StoreKind, UserLinks};
-use super::state::{FinalState, Ticketing};
 use super::services::orders::OrdersDb;
 use super::services::payments::PaymentsDb;
 use super::services::tickets::TicketsDb;
 use super::services::transactions::TransactionsDb;
 use super::services::{accounts::AccountsDb, Opening, Stores, SERVICES};
+use super::state::{FinalState, Ticketing};
 use super::workload::{self, Client};
 use crate::harness::fabric::{Actor, NodeIdx};
 use crate::harness::nemesis::NemesisConfig;
-use crate::harness::system::{NetworkOptions, SimOptions};
 use crate::harness::system::Reproduce;
 use crate::harness::system::{Invariant, Simplification, System};
+use crate::harness::system::{NetworkOptions, SimOptions};
 use crate::harness::world::{NodeRole, WorldBuilder};
 use crate::harness::BoxFuture;
 use std::collections::BTreeMap;
@@ -53,7 +53,12 @@ impl Ticketing {
     }
 
     /// Declares one node per instance of each running service; returns them by service.
-    fn instances(scenario: &Scenario, world: &mut WorldBuilder<Message, Obs>, stores: &mut Stores, broker: NodeIdx) -> BTreeMap<&'static str, Vec<NodeIdx>> {
+    fn instances(
+        scenario: &Scenario,
+        world: &mut WorldBuilder<Message, Obs>,
+        stores: &mut Stores,
+        broker: NodeIdx,
+    ) -> BTreeMap<&'static str, Vec<NodeIdx>> {
         let app = Self::app_config(scenario);
         let latency = range(&scenario.store.latency);
         let mut instances = BTreeMap::new();
@@ -64,7 +69,8 @@ impl Ticketing {
                 let idx = world.node(&format!("{}-{}", spec.name, i + 1), NodeRole::Service, move |ctx| {
                     // Each incarnation is a new broker client: `orders-1#2` after the first restart.
                     let client_id: Id = format!("{}#{}", ctx.name, ctx.incarnation).into();
-                    let nats = NatsWrapper::new(client_id, ctx.idx, broker, ctx.fabric.clone(), ClientConfig::default(), group, ctx.probe.clone());
+                    let nats =
+                        NatsWrapper::new(client_id, ctx.idx, broker, ctx.fabric.clone(), ClientConfig::default(), group, ctx.probe.clone());
                     let env = InstanceEnv {
                         node: ctx.idx,
                         name: ctx.name.clone(),
@@ -80,7 +86,6 @@ impl Ticketing {
         }
         instances
     }
-
 }
 
 impl System for Ticketing {

@@ -14,10 +14,17 @@ pub type Db<S> = crate::harness::store::Store<S>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreError {
     DuplicateKey(String),
-    VersionConflict { id: Id, read: u64, stored: u64 },
+    VersionConflict {
+        id: Id,
+        read: u64,
+        stored: u64,
+    },
     NotFound(Id),
     /// A conditional write found the record changed since it was read.
-    Changed { id: Id, what: String },
+    Changed {
+        id: Id,
+        what: String,
+    },
 }
 
 impl std::fmt::Display for StoreError {

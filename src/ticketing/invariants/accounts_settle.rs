@@ -33,8 +33,8 @@ pub fn check(input: &Input) -> Vec<Violation> {
 mod tests {
     use super::super::testkit::*;
     use crate::ticketing::domain::TransactionKind::*;
-    use crate::ticketing::state::FinalState;
     use crate::ticketing::services::transactions::Transaction;
+    use crate::ticketing::state::FinalState;
 
     fn state(balance: i64, last: u64) -> FinalState {
         let t = |number, kind, amount| Transaction { id: format!("X{number}").into(), user_id: "CZQ".into(), kind, amount, number };

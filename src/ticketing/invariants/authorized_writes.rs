@@ -55,7 +55,14 @@ mod tests {
     fn put_by(user: &str, status: u16) -> Vec<Record<Obs>> {
         let body = Arc::new(serde_json::json!({"title": "t", "price": 5}));
         vec![
-            Record::Observed(Obs::Request { req: 1, user: Some(user.into()), instance: "tickets-1".into(), method: "PUT", path: "/api/tickets/T1".into(), body }),
+            Record::Observed(Obs::Request {
+                req: 1,
+                user: Some(user.into()),
+                instance: "tickets-1".into(),
+                method: "PUT",
+                path: "/api/tickets/T1".into(),
+                body,
+            }),
             Record::Observed(Obs::Response { req: 1, status, body: Arc::new(serde_json::Value::Null) }),
         ]
     }

@@ -44,12 +44,22 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     report(entry.time, id, why);
                 }
             }
-            ("orders", "expire", Snapshot::Order { id, status: OrderStatus::Cancelled, version, expires_at, .. }) if entry.time < *expires_at => {
-                let why = format!("order {id} was cancelled by expiration at {} (v{version}), before its expiresAt {}", fmt_time(entry.time), fmt_time(*expires_at));
+            ("orders", "expire", Snapshot::Order { id, status: OrderStatus::Cancelled, version, expires_at, .. })
+                if entry.time < *expires_at =>
+            {
+                let why = format!(
+                    "order {id} was cancelled by expiration at {} (v{version}), before its expiresAt {}",
+                    fmt_time(entry.time),
+                    fmt_time(*expires_at)
+                );
                 report(entry.time, id, why);
             }
             ("expiration", _, Snapshot::Job { id, order_id, due, state }) if state != "waiting" && entry.time < *due => {
-                let why = format!("expiration job {id} for order {order_id} ran at {} ({state}), before it was due at {}", fmt_time(entry.time), fmt_time(*due));
+                let why = format!(
+                    "expiration job {id} for order {order_id} ran at {} ({state}), before it was due at {}",
+                    fmt_time(entry.time),
+                    fmt_time(*due)
+                );
                 report(entry.time, order_id, why);
             }
             _ => {}
@@ -68,7 +78,15 @@ mod tests {
 
     /// The test scenario's window is the default 15 minutes; `order` expires at 900s.
     fn order_at(call: &'static str, status: crate::ticketing::domain::OrderStatus, expires_s: u64) -> Record<Obs> {
-        let doc = Snapshot::Order { id: "O1".into(), version: 0, status, user_id: "u".into(), ticket_id: "T1".into(), price: 5.0, expires_at: ms(expires_s * 1000) };
+        let doc = Snapshot::Order {
+            id: "O1".into(),
+            version: 0,
+            status,
+            user_id: "u".into(),
+            ticket_id: "T1".into(),
+            price: 5.0,
+            expires_at: ms(expires_s * 1000),
+        };
         write("orders", call, doc)
     }
 
@@ -86,7 +104,9 @@ mod tests {
         let v = run(early, &FinalState::default(), super::check);
         assert_eq!(v[0].explanation, "order O1 was cancelled by expiration at 0.010s (v0), before its expiresAt 900.000s");
         let wrong = vec![order_at("create", Created, 901)];
-        assert!(run(wrong, &FinalState::default(), super::check)[0].explanation.contains("not its creation (0.000s) plus the window 900.000s"));
+        assert!(run(wrong, &FinalState::default(), super::check)[0]
+            .explanation
+            .contains("not its creation (0.000s) plus the window 900.000s"));
         let job = Snapshot::Job { id: 1, order_id: "O1".into(), due: ms(5_000), state: "done".into() };
         let v = run(vec![write("expiration", "run-jobs", job)], &FinalState::default(), super::check);
         assert!(v[0].explanation.contains("ran at 0.000s (done), before it was due at 5.000s"), "{v:?}");

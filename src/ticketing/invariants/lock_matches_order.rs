@@ -15,9 +15,16 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 Some((first.to_string(), format!("ticket {} (v{}) ends unlocked while order {first} holds it", ticket.id, ticket.version)))
             }
             (Some(held), others) => {
-                let status = f.orders.iter().find(|o| o.id == *held).map_or("not an order of the orders service".to_string(), |o| format!("{} (v{})", o.status.as_str(), o.version));
+                let status = f
+                    .orders
+                    .iter()
+                    .find(|o| o.id == *held)
+                    .map_or("not an order of the orders service".to_string(), |o| format!("{} (v{})", o.status.as_str(), o.version));
                 let instead = others.first().map_or(String::new(), |o| format!("; order {o} holds it"));
-                Some((held.to_string(), format!("ticket {} (v{}) ends locked by order {held}, which is {status}{instead}", ticket.id, ticket.version)))
+                Some((
+                    held.to_string(),
+                    format!("ticket {} (v{}) ends locked by order {held}, which is {status}{instead}", ticket.id, ticket.version),
+                ))
             }
         };
         if let Some((order, explanation)) = problem {

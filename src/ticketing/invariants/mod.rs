@@ -27,8 +27,8 @@ use super::domain::{Obs, Snapshot};
 use super::scenario::Scenario;
 use super::state::Ticketing;
 use crate::harness::history::Entry;
-use crate::harness::system::{Invariant, InvariantKind::*};
 pub use crate::harness::system::Violation;
+use crate::harness::system::{Invariant, InvariantKind::*};
 
 /// What a ticketing invariant is judged on.
 pub type Input<'a> = crate::harness::system::Check<'a, Ticketing>;
@@ -298,7 +298,15 @@ pub(crate) mod testkit {
         write(
             "orders",
             "create",
-            Snapshot::Order { id: id.into(), version, status, user_id: "u2".into(), ticket_id: ticket.into(), price: 20.0, expires_at: ms(900_000) },
+            Snapshot::Order {
+                id: id.into(),
+                version,
+                status,
+                user_id: "u2".into(),
+                ticket_id: ticket.into(),
+                price: 20.0,
+                expires_at: ms(900_000),
+            },
         )
     }
 
@@ -310,7 +318,12 @@ pub(crate) mod testkit {
         run_on(&scenario(), records, final_state, check)
     }
 
-    pub fn run_on(scenario: &Scenario, records: Vec<Record<Obs>>, final_state: &FinalState, check: fn(&Input) -> Vec<Violation>) -> Vec<Violation> {
+    pub fn run_on(
+        scenario: &Scenario,
+        records: Vec<Record<Obs>>,
+        final_state: &FinalState,
+        check: fn(&Input) -> Vec<Violation>,
+    ) -> Vec<Violation> {
         let history = History::from_records(records.into_iter().enumerate().map(|(i, r)| (ms(i as u64 * 10), r)).collect());
         let entries = history.entries();
         check(&Input { entries: &entries, final_state, scenario, end: END, quiet_start: QUIET_START, settle_window: Duration::ZERO })

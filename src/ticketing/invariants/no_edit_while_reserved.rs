@@ -25,9 +25,8 @@ type Orders = BTreeMap<Id, (Id, OrderStatus, Vec<(Duration, OrderStatus)>)>;
 fn how_the_lock_went(lock: &Lock, order: &Id, orders: &Orders) -> String {
     let taken = lock.taken.get(order).map(|(t, v)| format!("locked by {order} at {} (v{v})", fmt_time(*t))).unwrap_or_default();
     let Some((released_order, at, v, call)) = &lock.released else { return taken };
-    let cancelled_before = orders
-        .get(order)
-        .is_some_and(|(_, _, statuses)| statuses.iter().any(|(t, s)| *s == OrderStatus::Cancelled && t <= at));
+    let cancelled_before =
+        orders.get(order).is_some_and(|(_, _, statuses)| statuses.iter().any(|(t, s)| *s == OrderStatus::Cancelled && t <= at));
     if released_order == order && cancelled_before {
         format!("{taken}, released at {} (v{v}) when {order} was cancelled; {order} is active again since", fmt_time(*at))
     } else {
@@ -66,7 +65,11 @@ pub fn check(input: &Input) -> Vec<Violation> {
                         "no-edit-while-reserved",
                         entry.time,
                         vec![id.to_string(), order.to_string()],
-                        format!("ticket {id} was edited to v{version} at {} while order {order} ({}) held it; {history}", fmt_time(entry.time), status.as_str()),
+                        format!(
+                            "ticket {id} was edited to v{version} at {} while order {order} ({}) held it; {history}",
+                            fmt_time(entry.time),
+                            status.as_str()
+                        ),
                     ));
                 }
             }
@@ -124,6 +127,10 @@ mod tests {
             edit("T1", 3, 30),
         ];
         let v = run(h, &FinalState::default(), super::check);
-        assert!(v[0].explanation.ends_with("released at 0.030s (v2) when O1 was cancelled; O1 is active again since"), "{}", v[0].explanation);
+        assert!(
+            v[0].explanation.ends_with("released at 0.030s (v2) when O1 was cancelled; O1 is active again since"),
+            "{}",
+            v[0].explanation
+        );
     }
 }

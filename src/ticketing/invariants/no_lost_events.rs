@@ -99,7 +99,14 @@ mod tests {
         if version == 0 {
             Event::new(&TicketCreated { id: "T1".into(), version, title: "concert".into(), price: 20.0, user_id: "u1".into() })
         } else {
-            Event::new(&TicketUpdated { id: "T1".into(), version, title: "concert".into(), price: 20.0, user_id: "u1".into(), order_id: None })
+            Event::new(&TicketUpdated {
+                id: "T1".into(),
+                version,
+                title: "concert".into(),
+                price: 20.0,
+                user_id: "u1".into(),
+                order_id: None,
+            })
         }
     }
 

@@ -10,7 +10,11 @@ pub fn check(input: &Input) -> Vec<Violation> {
         .entries
         .iter()
         .filter_map(|e| match e.observed() {
-            Some(crate::ticketing::domain::Obs::Accepted { event, client, .. }) if client.as_ref() == crate::ticketing::workload::client::INJECTOR => Some(&*event.event_id),
+            Some(crate::ticketing::domain::Obs::Accepted { event, client, .. })
+                if client.as_ref() == crate::ticketing::workload::client::INJECTOR =>
+            {
+                Some(&*event.event_id)
+            }
             _ => None,
         })
         .collect();
@@ -23,7 +27,12 @@ pub fn check(input: &Input) -> Vec<Violation> {
             } else {
                 format!("is still unacked by {} after {} deliveries", o.group, o.deliveries)
             };
-            Violation::new("no-poison-messages", input.end, vec![o.event_id.to_string()], format!("{}#{} ({}) {what}", o.subject, o.seq, o.event_id))
+            Violation::new(
+                "no-poison-messages",
+                input.end,
+                vec![o.event_id.to_string()],
+                format!("{}#{} ({}) {what}", o.subject, o.seq, o.event_id),
+            )
         })
         .collect()
 }

@@ -36,12 +36,7 @@ fn problem(kind: &str, id: &Id, last: Option<Last>, version: u64, status: Option
     } else {
         "went back"
     };
-    Some(format!(
-        "the {kind} service {what}: {id} v{} ({} at {}), then v{version}",
-        last.version,
-        last.call,
-        fmt_time(last.time)
-    ))
+    Some(format!("the {kind} service {what}: {id} v{} ({} at {}), then v{version}", last.version, last.call, fmt_time(last.time)))
 }
 
 pub fn check(input: &Input) -> Vec<Violation> {

@@ -22,10 +22,17 @@ pub fn check(input: &Input) -> Vec<Violation> {
             ("orders", Snapshot::Order { id, status: now, version, .. }) => {
                 let before = last.insert(id.clone(), (*now, *version, entry.time));
                 let transition = |what: &str, (_, v, t): (OrderStatus, u64, Duration)| {
-                    format!("order {id} was {what} (v{v} at {}), then {} (v{version} at {})", fmt_time(t), now.as_str(), fmt_time(entry.time))
+                    format!(
+                        "order {id} was {what} (v{v} at {}), then {} (v{version} at {})",
+                        fmt_time(t),
+                        now.as_str(),
+                        fmt_time(entry.time)
+                    )
                 };
                 let problem = match (before, now) {
-                    (Some(b @ (OrderStatus::Complete, ..)), OrderStatus::Cancelled) => Some(("paid-cancelled", transition("paid (complete)", b))),
+                    (Some(b @ (OrderStatus::Complete, ..)), OrderStatus::Cancelled) => {
+                        Some(("paid-cancelled", transition("paid (complete)", b)))
+                    }
                     (Some(b @ (OrderStatus::Cancelled, ..)), OrderStatus::Complete) => Some(("cancelled-paid", transition("cancelled", b))),
                     _ => None,
                 };
@@ -44,7 +51,12 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     let mut records = vec![order_id.to_string()];
                     records.extend(list.iter().map(|(p, _)| p.to_string()));
                     let each: Vec<String> = list.iter().map(|(p, t)| format!("{p} at {}", fmt_time(*t))).collect();
-                    violations.push(Violation::new(NAME, entry.time, records, format!("order {order_id} was paid {} times: {}", list.len(), each.join(", "))));
+                    violations.push(Violation::new(
+                        NAME,
+                        entry.time,
+                        records,
+                        format!("order {order_id} was paid {} times: {}", list.len(), each.join(", ")),
+                    ));
                 }
             }
             _ => {}

@@ -81,7 +81,14 @@ mod tests {
         consumers.insert(crate::ticketing::domain::Subject::TicketCreated, vec![crate::ticketing::services::orders::SPEC.group]);
         FinalState {
             consumers,
-            tickets: vec![Ticket { id: "T1".into(), version: 3, title: "concert".into(), price: 30.0, user_id: "u1".into(), order_id: None }],
+            tickets: vec![Ticket {
+                id: "T1".into(),
+                version: 3,
+                title: "concert".into(),
+                price: 30.0,
+                user_id: "u1".into(),
+                order_id: None,
+            }],
             ticket_replicas: vec![ReplicaTicket { id: replica_id.into(), version: replica_version, title: "concert".into(), price: 30.0 }],
             ..Default::default()
         }
@@ -120,7 +127,8 @@ mod tests {
             ticket_price: 5.0,
             expires_at: ms(1),
         }];
-        let replica = |version, status| ReplicaOrder { id: "O1".into(), version, user_id: "u".into(), price: 5.0, status, expires_at: ms(1) };
+        let replica =
+            |version, status| ReplicaOrder { id: "O1".into(), version, user_id: "u".into(), price: 5.0, status, expires_at: ms(1) };
         f.order_replicas = vec![replica(1, OrderStatus::Complete)];
         assert!(run(vec![], &f, super::check).is_empty());
         f.order_replicas = vec![replica(0, OrderStatus::Created)];

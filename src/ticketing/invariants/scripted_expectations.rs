@@ -121,7 +121,12 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "scripted-expectations",
                 expectation.at.0,
                 vec![format!("{} ({ticket})", expectation.ticket)],
-                format!("at {} ({}): {}", crate::ticketing::scenario::fmt_duration(expectation.at.0), expectation.label, problems.join("; ")),
+                format!(
+                    "at {} ({}): {}",
+                    crate::ticketing::scenario::fmt_duration(expectation.at.0),
+                    expectation.label,
+                    problems.join("; ")
+                ),
             ));
         }
     }
@@ -183,7 +188,14 @@ replica_version = 1
     fn answered(status: u16) -> Vec<Record<Obs>> {
         let body = Arc::new(serde_json::json!({"title": "concert", "price": 20}));
         vec![
-            Record::Observed(Obs::Request { req: 1, user: Some("CZQ".into()), instance: "tickets-1".into(), method: "POST", path: "/api/tickets".into(), body }),
+            Record::Observed(Obs::Request {
+                req: 1,
+                user: Some("CZQ".into()),
+                instance: "tickets-1".into(),
+                method: "POST",
+                path: "/api/tickets".into(),
+                body,
+            }),
             Record::Observed(Obs::Response { req: 1, status, body: Arc::new(serde_json::json!({"id": "T1"})) }),
             Record::Observed(Obs::Step { step: 0, label: "CZQ".into(), req: 1 }),
             Record::Observed(Obs::Named { name: "CZQ".into(), id: "T1".into(), req: 1 }),

@@ -79,13 +79,23 @@ impl<'a> Facts<'a> {
 
 /// Whether the events accepted from `publisher` (an instance name, or any service when
 /// `None`) between `from` and `until` are what `expected` lists.
-fn published_problems(facts: &Facts, expected: &[crate::ticketing::scenario::EventExpect], window: (Duration, Duration), publisher: Option<&str>, problems: &mut Vec<String>) {
+fn published_problems(
+    facts: &Facts,
+    expected: &[crate::ticketing::scenario::EventExpect],
+    window: (Duration, Duration),
+    publisher: Option<&str>,
+    problems: &mut Vec<String>,
+) {
     let from_publisher = |client: &Id| match publisher {
         Some(instance) => client.split('#').next() == Some(instance),
         None => client.as_ref() != crate::ticketing::workload::client::INJECTOR,
     };
-    let events: Vec<&Arc<Event>> =
-        facts.accepted.iter().filter(|(t, client, _)| *t >= window.0 && *t <= window.1 && from_publisher(client)).map(|(_, _, e)| *e).collect();
+    let events: Vec<&Arc<Event>> = facts
+        .accepted
+        .iter()
+        .filter(|(t, client, _)| *t >= window.0 && *t <= window.1 && from_publisher(client))
+        .map(|(_, _, e)| *e)
+        .collect();
     let seen = || events.iter().map(|e| e.event_id.to_string()).collect::<Vec<_>>().join(", ");
     if expected.is_empty() && !events.is_empty() {
         problems.push(format!("published: expected no event, got {}", seen()));
@@ -147,7 +157,13 @@ fn ack_problems(facts: &Facts, event_id: &Id, at: Duration, expect: &StepExpect,
     let until = at + expect.within.map_or(WITHIN, |w| w.0);
     let acked_by = |group: &str| facts.acked.iter().any(|(t, g, e)| *g == group && *e == event_id && *t <= until);
     let why = |group: &str| {
-        facts.handled.iter().filter(|(g, e, _)| *g == group && *e == event_id).map(|(_, _, o)| format!("{o:?}")).next_back().unwrap_or_else(|| "never handled".into())
+        facts
+            .handled
+            .iter()
+            .filter(|(g, e, _)| *g == group && *e == event_id)
+            .map(|(_, _, o)| format!("{o:?}"))
+            .next_back()
+            .unwrap_or_else(|| "never handled".into())
     };
     for group in &expect.acked_by {
         if !acked_by(group) {

@@ -131,7 +131,8 @@ mod order_replica_tests {
     use crate::ticketing::state::FinalState;
 
     fn replica(version: u64, status: OrderStatus, expires_ms: u64) -> crate::harness::history::Record<crate::ticketing::domain::Obs> {
-        let doc = Snapshot::OrderReplica { id: "O1".into(), version, status, price: 20.0, user_id: "u2".into(), expires_at: ms(expires_ms) };
+        let doc =
+            Snapshot::OrderReplica { id: "O1".into(), version, status, price: 20.0, user_id: "u2".into(), expires_at: ms(expires_ms) };
         write("payments", "replicate", doc)
     }
 

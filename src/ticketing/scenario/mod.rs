@@ -40,8 +40,11 @@ fn with_suggestion(message: &str) -> String {
     if hint.is_empty() {
         return message.to_string();
     }
-    format!("unknown field `{given}`{hint}{}", expected.trim_start_matches(','))
-        .replacen(&format!("{hint} expected"), &format!("{hint}; expected"), 1)
+    format!("unknown field `{given}`{hint}{}", expected.trim_start_matches(',')).replacen(
+        &format!("{hint} expected"),
+        &format!("{hint}; expected"),
+        1,
+    )
 }
 
 /// The largest scenario file read (4 MiB: ten thousand steps fit in well under half).

@@ -91,12 +91,10 @@ pub fn simplifications(scenario: &Scenario, liveness: bool) -> Vec<Simplificatio
         let floor = if liveness { crate::ticketing::drain::quiet_floor(s) } else { Duration::ZERO };
         (halve_dur(&mut next.phases.quiet, floor) && drop_expectations_after_the_end(&mut next)).then_some(next)
     }));
-    edits.extend([
-        set(|s| {
-            let last_step = s.workload.steps.iter().map(|st| st.at.0).max().unwrap_or_default();
-            halve_dur(&mut s.phases.duration, last_step + Duration::from_millis(1)) && drop_expectations_after_the_end(s)
-        }),
-    ]);
+    edits.extend([set(|s| {
+        let last_step = s.workload.steps.iter().map(|st| st.at.0).max().unwrap_or_default();
+        halve_dur(&mut s.phases.duration, last_step + Duration::from_millis(1)) && drop_expectations_after_the_end(s)
+    })]);
     edits
 }
 

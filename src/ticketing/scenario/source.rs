@@ -51,4 +51,3 @@ pub fn locate(source: &str, path: &[String]) -> Option<usize> {
     }
     best.map(|offset| line_of(source, offset))
 }
-

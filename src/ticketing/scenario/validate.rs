@@ -79,20 +79,34 @@ impl Scenario {
         for (list, names) in [("flaws", &self.flaws), ("without_flaws", &self.without_flaws)] {
             for name in names {
                 if Flaw::from_name(name).is_none() {
-                    return err(&[list], format!("unknown flaw {}{}; allowed: {}", echo(name), did_you_mean(name, Flaw::names()), Flaw::names().join(", ")));
+                    return err(
+                        &[list],
+                        format!("unknown flaw {}{}; allowed: {}", echo(name), did_you_mean(name, Flaw::names()), Flaw::names().join(", ")),
+                    );
                 }
             }
         }
         for name in &self.not_judged {
             let known = crate::ticketing::invariants::names::NAMES;
             if !known.contains(&name.as_str()) {
-                return err(&["not_judged"], format!("unknown invariant {}{}; allowed: {}", echo(name), did_you_mean(name, known.iter().copied()), known.join(", ")));
+                return err(
+                    &["not_judged"],
+                    format!("unknown invariant {}{}; allowed: {}", echo(name), did_you_mean(name, known.iter().copied()), known.join(", ")),
+                );
             }
         }
         for (name, n) in &self.services {
             if !SERVICES.iter().any(|s| s.name == name) {
                 let allowed: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
-                return err(&["services", name], format!("unknown service {}{}; allowed: {}", echo(name), did_you_mean(name, allowed.iter().copied()), allowed.join(", ")));
+                return err(
+                    &["services", name],
+                    format!(
+                        "unknown service {}{}; allowed: {}",
+                        echo(name),
+                        did_you_mean(name, allowed.iter().copied()),
+                        allowed.join(", ")
+                    ),
+                );
             }
             count(&["services", name], *n, 8)?;
         }
@@ -138,13 +152,20 @@ impl Scenario {
             return err(&["limits", "events"], format!("{events}; allowed: 1 to 1000000000"));
         }
         if u64::from(w.users) * u64::from(w.operations) > MAX_REQUESTS {
-            let message = format!("{} users x {} operations = {} requests; allowed: at most {MAX_REQUESTS} in all", w.users, w.operations, u64::from(w.users) * u64::from(w.operations));
+            let message = format!(
+                "{} users x {} operations = {} requests; allowed: at most {MAX_REQUESTS} in all",
+                w.users,
+                w.operations,
+                u64::from(w.users) * u64::from(w.operations)
+            );
             return err(&["workload", "operations"], message);
         }
         if w.steps.len() > MAX_ITEMS {
             return err(&["workload", "steps"], format!("{} steps; allowed: at most {MAX_ITEMS}", w.steps.len()));
         }
-        for (key, n) in [("expect", self.expect.len()), ("expect_account", self.expect_account.len()), ("expect_record", self.expect_record.len())] {
+        for (key, n) in
+            [("expect", self.expect.len()), ("expect_account", self.expect_account.len()), ("expect_record", self.expect_record.len())]
+        {
             if n > MAX_ITEMS {
                 return err(&[key], format!("{n} expectations; allowed: at most {MAX_ITEMS}"));
             }
@@ -171,10 +192,12 @@ impl Scenario {
         let mut names: BTreeSet<&str> = BTreeSet::new();
         for (i, step) in self.workload.steps.iter().enumerate() {
             let at = format!("steps[{i}]");
-            let path = |k: &str| k.split('.').fold(vec!["workload".to_string(), at.clone()], |mut p, part| {
-                p.push(part.to_string());
-                p
-            });
+            let path = |k: &str| {
+                k.split('.').fold(vec!["workload".to_string(), at.clone()], |mut p, part| {
+                    p.push(part.to_string());
+                    p
+                })
+            };
             if step.at.0 > self.phases.duration.0 {
                 let message = format!(
                     "{} is after the workload phase ({}); allowed: 0s to phases.duration",
@@ -186,7 +209,8 @@ impl Scenario {
             match step.kind() {
                 None => {
                     let key = if step.op.is_some() || step.request.is_some() || step.publish.is_some() { "request" } else { "op" };
-                    let message = "a step is exactly one of `op` (with its fields), `request = \"METHOD /path\"` or `publish = \"subject\"`";
+                    let message =
+                        "a step is exactly one of `op` (with its fields), `request = \"METHOD /path\"` or `publish = \"subject\"`";
                     return Err((path(key), message.into()));
                 }
                 Some(StepKind::Op(op)) => self.validate_op_step(step, op, &names).map_err(|(k, m)| (path(&k), m))?,
@@ -238,7 +262,10 @@ impl Scenario {
 
     fn validate_request_step(&self, step: &Step, method: &str, route: &str, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
         if step.user.is_some() == step.signed_out {
-            return Err(("user".into(), "a request step is signed in as `user = \"NAME\"` or sent with `signed_out = true` (one of them)".into()));
+            return Err((
+                "user".into(),
+                "a request step is signed in as `user = \"NAME\"` or sent with `signed_out = true` (one of them)".into(),
+            ));
         }
         let Some(m) = Method::from_name(method) else {
             return Err(("request".into(), format!("unknown method {method:?}; allowed: GET, POST, PUT, DELETE")));
@@ -262,7 +289,15 @@ impl Scenario {
     fn validate_publish_step(&self, step: &Step, subject: &str, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
         if Subject::from_name(subject).is_none() {
             let allowed: Vec<&str> = Subject::ALL.iter().map(|s| s.as_str()).collect();
-            return Err(("publish".into(), format!("unknown subject {}{}; allowed: {}", echo(subject), did_you_mean(subject, allowed.iter().copied()), allowed.join(", "))));
+            return Err((
+                "publish".into(),
+                format!(
+                    "unknown subject {}{}; allowed: {}",
+                    echo(subject),
+                    did_you_mean(subject, allowed.iter().copied()),
+                    allowed.join(", ")
+                ),
+            ));
         }
         if let Some(data) = &step.data {
             no_null(data).map_err(|m| ("data".to_string(), m))?;
@@ -284,7 +319,14 @@ impl Scenario {
         }
         for (i, event) in e.published.iter().flatten().enumerate() {
             if Subject::from_name(&event.subject).is_none() {
-                return Err((format!("expect.published[{i}].subject"), format!("unknown subject {}{}", echo(&event.subject), did_you_mean(&event.subject, Subject::ALL.iter().map(|s| s.as_str())))));
+                return Err((
+                    format!("expect.published[{i}].subject"),
+                    format!(
+                        "unknown subject {}{}",
+                        echo(&event.subject),
+                        did_you_mean(&event.subject, Subject::ALL.iter().map(|s| s.as_str()))
+                    ),
+                ));
             }
         }
         let is_publish = matches!(step.kind(), Some(StepKind::Publish(_)));
@@ -296,7 +338,10 @@ impl Scenario {
                 let subject = step.publish.as_deref().and_then(Subject::from_name);
                 let consumers = subject.map(|s| self.consumers().remove(&s).unwrap_or_default()).unwrap_or_default();
                 if !consumers.contains(&group.as_str()) {
-                    return Err((key.into(), format!("{group:?} does not consume {}; groups that do here: {consumers:?}", step.publish.as_deref().unwrap_or(""))));
+                    return Err((
+                        key.into(),
+                        format!("{group:?} does not consume {}; groups that do here: {consumers:?}", step.publish.as_deref().unwrap_or("")),
+                    ));
                 }
             }
         }
@@ -313,7 +358,16 @@ impl Scenario {
         let known = crate::ticketing::invariants::names::NAMES;
         let harness = crate::harness::run::HARNESS_FINDINGS;
         if !known.contains(&r.invariant.as_str()) && !harness.contains(&r.invariant.as_str()) {
-            return err(&["reproduce", "invariant"], format!("unknown invariant {}{}; allowed: {}, {}", echo(&r.invariant), did_you_mean(&r.invariant, known.iter().chain(harness.iter()).copied()), known.join(", "), harness.join(", ")));
+            return err(
+                &["reproduce", "invariant"],
+                format!(
+                    "unknown invariant {}{}; allowed: {}, {}",
+                    echo(&r.invariant),
+                    did_you_mean(&r.invariant, known.iter().chain(harness.iter()).copied()),
+                    known.join(", "),
+                    harness.join(", ")
+                ),
+            );
         }
         Ok(())
     }
@@ -323,13 +377,35 @@ impl Scenario {
         for (i, e) in self.expect_record.iter().enumerate() {
             let path = |k: &str| vec![format!("expect_record[{i}]"), k.to_string()];
             if e.at.0 > end {
-                return Err((path("at"), format!("{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet", fmt_duration(e.at.0), fmt_duration(end))));
+                return Err((
+                    path("at"),
+                    format!(
+                        "{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet",
+                        fmt_duration(e.at.0),
+                        fmt_duration(end)
+                    ),
+                ));
             }
             if !SERVICES.iter().any(|s| s.name == e.store) || !self.runs(&e.store) {
-                return Err((path("store"), format!("{:?} is not a service running here; running: {:?}", e.store, SERVICES.iter().filter(|s| self.runs(s.name)).map(|s| s.name).collect::<Vec<_>>())));
+                return Err((
+                    path("store"),
+                    format!(
+                        "{:?} is not a service running here; running: {:?}",
+                        e.store,
+                        SERVICES.iter().filter(|s| self.runs(s.name)).map(|s| s.name).collect::<Vec<_>>()
+                    ),
+                ));
             }
             if !Snapshot::KINDS.contains(&e.kind.as_str()) {
-                return Err((path("kind"), format!("unknown kind {}{}; allowed: {}", echo(&e.kind), did_you_mean(&e.kind, Snapshot::KINDS), Snapshot::KINDS.join(", "))));
+                return Err((
+                    path("kind"),
+                    format!(
+                        "unknown kind {}{}; allowed: {}",
+                        echo(&e.kind),
+                        did_you_mean(&e.kind, Snapshot::KINDS),
+                        Snapshot::KINDS.join(", ")
+                    ),
+                ));
             }
             if e.id.is_some() == e.find_where.is_some() {
                 return Err((path("id"), "a record expectation finds its record by `id` or by `where` (one of them)".into()));
@@ -337,7 +413,11 @@ impl Scenario {
             if e.absent == e.fields.is_some() {
                 return Err((path("fields"), "a record expectation has `fields` to check, or `absent = true` (one of them)".into()));
             }
-            for (key, value) in [("id", e.id.clone()), ("where", e.find_where.as_ref().map(|w| w.to_string())), ("fields", e.fields.as_ref().map(|f| f.to_string()))] {
+            for (key, value) in [
+                ("id", e.id.clone()),
+                ("where", e.find_where.as_ref().map(|w| w.to_string())),
+                ("fields", e.fields.as_ref().map(|f| f.to_string())),
+            ] {
                 if let Some(text) = value {
                     refers_to_earlier(&text, names).map_err(|m| (path(key), m))?;
                 }
@@ -352,12 +432,26 @@ impl Scenario {
         let after_end = |at: Dur| at.0 > end;
         for (i, e) in self.expect.iter().enumerate() {
             if after_end(e.at) {
-                return Err((vec![format!("expect[{i}]"), "at".into()], format!("{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet", fmt_duration(e.at.0), fmt_duration(end))));
+                return Err((
+                    vec![format!("expect[{i}]"), "at".into()],
+                    format!(
+                        "{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet",
+                        fmt_duration(e.at.0),
+                        fmt_duration(end)
+                    ),
+                ));
             }
         }
         for (i, e) in self.expect_account.iter().enumerate() {
             if after_end(e.at) {
-                return Err((vec![format!("expect_account[{i}]"), "at".into()], format!("{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet", fmt_duration(e.at.0), fmt_duration(end))));
+                return Err((
+                    vec![format!("expect_account[{i}]"), "at".into()],
+                    format!(
+                        "{} is after the run ends ({}); allowed: 0s to phases.duration + phases.quiet",
+                        fmt_duration(e.at.0),
+                        fmt_duration(end)
+                    ),
+                ));
             }
         }
         for (i, e) in self.expect.iter().enumerate() {

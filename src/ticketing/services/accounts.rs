@@ -67,8 +67,12 @@ fn open(o: &mut Opening) -> Starter {
 }
 
 pub fn start(env: &InstanceEnv, db: &Db<AccountsDb>) -> Arc<Instance> {
-    let service =
-        Arc::new(Accounts { db: db.clone(), flaws: env.app.flaws, processing: env.app.accounts_processing, env_choices: env.choices.clone() });
+    let service = Arc::new(Accounts {
+        db: db.clone(),
+        flaws: env.app.flaws,
+        processing: env.app.accounts_processing,
+        env_choices: env.choices.clone(),
+    });
     env.start(None, |nats| listen(nats, TransactionCreatedListener(service)))
 }
 

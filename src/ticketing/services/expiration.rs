@@ -183,7 +183,8 @@ impl Listener for OrderCreatedListener {
                     }
                     s.next_job += 1;
                     // Flaw::EarlyExpiration (planted): the job is due at once, not at expiresAt.
-                    let due = if svc.flaws.has(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
+                    let due =
+                        if svc.flaws.has(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
                     s.jobs.upsert(Job { id: s.next_job, order_id: data.id.clone(), due, state: JobState::Waiting });
                 })
                 .await;

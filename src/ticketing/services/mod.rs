@@ -63,14 +63,7 @@ pub struct ServiceSpec {
 }
 
 /// The services, in the order their nodes are built.
-pub const SERVICES: &[ServiceSpec] = &[
-    tickets::SPEC,
-    orders::SPEC,
-    expiration::SPEC,
-    payments::SPEC,
-    transactions::SPEC,
-    accounts::SPEC,
-];
+pub const SERVICES: &[ServiceSpec] = &[tickets::SPEC, orders::SPEC, expiration::SPEC, payments::SPEC, transactions::SPEC, accounts::SPEC];
 
 /// The service that answers a method and path.
 pub fn route_owner(method: Method, path: &str) -> Option<&'static ServiceSpec> {

@@ -62,7 +62,12 @@ pub struct ReplicaTicket {
     pub price: f64,
 }
 
-crate::impl_doc!(ReplicaTicket, |r| Snapshot::TicketReplica { id: r.id.clone(), version: r.version, title: r.title.clone(), price: r.price });
+crate::impl_doc!(ReplicaTicket, |r| Snapshot::TicketReplica {
+    id: r.id.clone(),
+    version: r.version,
+    title: r.title.clone(),
+    price: r.price
+});
 
 impl ReplicaTicket {
     fn json(&self) -> Value {

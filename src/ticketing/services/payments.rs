@@ -225,8 +225,13 @@ impl Payments {
         let cents = if self.flaws.has(Flaw::ChargeInDollars) { order.price } else { order.price * 100.0 };
         let charge = Charge { id: new_id("ch_", &mut s.next_charge), amount: cents.round() as i64, currency: "usd".into(), source: token };
         s.charges.insert(charge.clone()).expect("a fresh charge id");
-        let payment =
-            Payment { id: new_id("P", &mut s.next_payment), order_id: order.id.clone(), stripe_id: charge.id.clone(), amount: charge.amount, refunded: false };
+        let payment = Payment {
+            id: new_id("P", &mut s.next_payment),
+            order_id: order.id.clone(),
+            stripe_id: charge.id.clone(),
+            amount: charge.amount,
+            refunded: false,
+        };
         s.payments.insert(payment.clone()).expect("a fresh payment id");
         // Flaw::PaymentsReplicaLag: as built, payments waits for orders to tell it the
         // order is complete (which, as built, it never does). Hardened: payments marks
@@ -238,7 +243,11 @@ impl Payments {
             }
         }
         let mut staged = Staged::default();
-        let event = Event::new(&domain::PaymentCreated { id: payment.id.clone(), order_id: payment.order_id.clone(), stripe_id: payment.stripe_id.clone() });
+        let event = Event::new(&domain::PaymentCreated {
+            id: payment.id.clone(),
+            order_id: payment.order_id.clone(),
+            stripe_id: payment.stripe_id.clone(),
+        });
         self.emit.stage(&mut s.outbox, &mut staged, event);
         Ok((payment, staged))
     }

@@ -51,7 +51,8 @@ crate::impl_doc!(Ticket, |t| Snapshot::Ticket {
 impl Ticket {
     /// The ticket as the routes answer it (`ticket.toJSON()`).
     pub fn json(&self) -> Value {
-        let mut body = json!({ "id": self.id, "title": self.title, "price": js_number(self.price), "userId": self.user_id, "version": self.version });
+        let mut body =
+            json!({ "id": self.id, "title": self.title, "price": js_number(self.price), "userId": self.user_id, "version": self.version });
         if let Some(order) = &self.order_id {
             body["orderId"] = json!(order);
         }
@@ -59,7 +60,13 @@ impl Ticket {
     }
 
     fn created(&self) -> domain::TicketCreated {
-        domain::TicketCreated { id: self.id.clone(), version: self.version, title: self.title.clone(), price: self.price, user_id: self.user_id.clone() }
+        domain::TicketCreated {
+            id: self.id.clone(),
+            version: self.version,
+            title: self.title.clone(),
+            price: self.price,
+            user_id: self.user_id.clone(),
+        }
     }
 
     fn updated(&self) -> domain::TicketUpdated {

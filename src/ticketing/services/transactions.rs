@@ -41,7 +41,13 @@ impl Row for Transaction {
         self.id[1..].parse().unwrap_or(0)
     }
     fn snapshot(&self) -> Snapshot {
-        Snapshot::Transaction { id: self.id.clone(), user_id: self.user_id.clone(), kind: self.kind, amount: self.amount, number: self.number }
+        Snapshot::Transaction {
+            id: self.id.clone(),
+            user_id: self.user_id.clone(),
+            kind: self.kind,
+            amount: self.amount,
+            number: self.number,
+        }
     }
 }
 

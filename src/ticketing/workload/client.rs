@@ -100,7 +100,11 @@ impl Client {
             id
         };
         self.probe.observe(request(id, self.fabric.node_name(to)));
-        self.fabric.send(self.node, to, Message::Request(Arc::new(HttpRequest { id, user: user.clone(), method, path: path.to_string(), body })));
+        self.fabric.send(
+            self.node,
+            to,
+            Message::Request(Arc::new(HttpRequest { id, user: user.clone(), method, path: path.to_string(), body })),
+        );
         match madsim::time::timeout(self.timeout, rx).await {
             Ok(Ok(response)) => (id, Some(response)),
             _ => {

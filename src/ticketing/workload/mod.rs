@@ -14,8 +14,8 @@ use super::scenario::{Mix, Op, Workload};
 use crate::harness::choices::{Choices, Site};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::Duration;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// A request a user makes.
 #[derive(Clone, Debug)]

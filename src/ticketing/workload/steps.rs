@@ -23,7 +23,11 @@ fn op_request(op: Op, step: &Step, names: &dyn Fn(&str) -> Option<Id>) -> Result
         names(name).map(|id| id.to_string()).ok_or_else(|| format!("{{{name}}} names no record yet"))
     };
     Ok(match op {
-        Op::CreateTicket => Req::new(Method::Post, "/api/tickets", json!({ "title": step.title.clone().unwrap_or_default(), "price": step.price.unwrap_or(0) })),
+        Op::CreateTicket => Req::new(
+            Method::Post,
+            "/api/tickets",
+            json!({ "title": step.title.clone().unwrap_or_default(), "price": step.price.unwrap_or(0) }),
+        ),
         Op::UpdateTicket => Req::new(
             Method::Put,
             format!("/api/tickets/{}", id(&step.ticket)?),
