@@ -107,10 +107,7 @@ impl std::fmt::Display for Partition {
 /// A seed's partition under `hash:M/N`: splitmix64 of the seed, mod N (stable across
 /// builds and machines).
 pub fn hash_bucket(seed: u64, count: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    (z ^ (z >> 31)) % count
+    super::strategy::splitmix64(seed) % count
 }
 
 /// Failing seeds kept per invariant (the smallest ones); the rest are only counted,
