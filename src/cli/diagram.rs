@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  ticketsim diagram order-race --seed 7 --preset as-built     # open diagram-order-race-7/diagram.html\n  ticketsim diagram repro-order-race-7.toml --out repro-diagram\n  ticketsim diagram full-system --seed 3 --record T2 --from 5s --until 9s"
+    after_help = "Examples:\n  ticketsim diagram order-race --seed 7 --preset as-built     # open diagram-order-race-7/diagram.html\n  ticketsim diagram repro-order-race-7.toml --out repro-diagram\n  ticketsim diagram order-race --seed 7 --preset as-built --fix racy-reservation   # and fixed.html beside it\n  ticketsim diagram full-system --seed 3 --record T2 --from 5s --until 9s"
 )]
 pub(crate) struct DiagramArgs {
     #[command(flatten)]
@@ -18,6 +18,8 @@ pub(crate) struct DiagramArgs {
     seed: Option<u64>,
     #[command(flatten)]
     branch: super::BranchArgs,
+    #[command(flatten)]
+    fix: super::fix::FixArgs,
     /// Directory for diagram.mmd and diagram.html (default: diagram-<scenario>-<seed>)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -35,11 +37,16 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
     let shown_seed = args.seed.or(scenario.reproduce.as_ref().map(|r| r.seed)).unwrap_or_default();
     let dir = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("diagram-{}-{shown_seed}", scenario.name))));
     check_dir("out", &dir)?;
-    let (seed, outcome) = run_scenario(
-        scenario,
-        args.seed,
-        &RunOptions { record_messages: true, keep_history: true, branch: args.branch.get()?, ..Default::default() },
-    );
+    let fixes = args.fix.flaws(scenario)?;
+    let branch = args.branch.get()?;
+    let options = RunOptions {
+        record_messages: true,
+        keep_history: true,
+        branch: branch.clone(),
+        log_switches: !fixes.is_empty(),
+        ..Default::default()
+    };
+    let (seed, outcome) = run_scenario(scenario, args.seed, &options);
     super::matched_something(&filter, &outcome)?;
     let Some(history) = outcome.history.as_ref() else {
         return Err(format!("seed {seed} panicked before a history was kept: {}", outcome.panic.unwrap_or_default()));
@@ -50,5 +57,19 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
     write_file(&dir.join("diagram.html"), &diagram.html(&title))?;
     let marked = crate::report::style::count(outcome.violations.len() as u64, "violation", "violations");
     println!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
+    if !fixes.is_empty() {
+        // The fixed run on the same decisions, drawn beside it.
+        let fixed_scenario = super::fix::fixed(scenario, &fixes);
+        let (_, fixed) = run_scenario(&fixed_scenario, scenario.reproduce.as_ref().map_or(Some(seed), |_| None), &options);
+        let names: Vec<String> = fixes.iter().map(|f| f.name().to_string()).collect();
+        let c = super::fix::Counterpart { diff: crate::harness::diff::diff(&outcome, &fixed, &names), names, outcome: fixed };
+        if let Some(history) = c.outcome.history.as_ref() {
+            let drawn = Diagram::build(&history.entries(), &c.outcome.violations, &c.outcome.nodes, &filter);
+            write_file(&dir.join("fixed.mmd"), &drawn.mermaid())?;
+            write_file(&dir.join("fixed.html"), &drawn.html(&format!("{title}, {} fixed", c.names.join(" + "))))?;
+            println!("wrote {0}/fixed.mmd and {0}/fixed.html (the same decisions, {1} fixed)", dir.display(), c.names.join(" + "));
+        }
+        print!("{}", super::fix::text(&outcome, &c));
+    }
     Ok(outcome.failed() as i32)
 }

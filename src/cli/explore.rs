@@ -136,6 +136,7 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
     for group in summary.groups.values() {
         let mut repro = scenario.clone();
         repro.reproduce = Some(crate::harness::system::Reproduce {
+            format: crate::harness::choices::RECORD_FORMAT,
             seed: group.smallest.seed,
             invariant: group.invariant.clone(),
             fingerprint: Some(group.fingerprint.clone()),

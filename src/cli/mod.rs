@@ -5,7 +5,10 @@
 mod bench;
 mod determinism;
 mod diagram;
+mod diff;
+mod explain;
 mod explore;
+mod fix;
 mod hunt;
 mod list;
 mod merge;
@@ -142,6 +145,10 @@ enum Command {
     Shrink(shrink::ShrinkArgs),
     /// Draw a run's messages: Mermaid text and a self-contained HTML/SVG page
     Diagram(diagram::DiagramArgs),
+    /// Which flaws cause a failing seed's bugs, verified on the same decisions
+    Explain(explain::ExplainArgs),
+    /// Where two runs of a scenario part (two flaw sets, two seeds, or a saved run of another build)
+    Diff(diff::DiffArgs),
     /// Run each seed twice and once in a parallel sweep; report the first divergence
     CheckDeterminism(determinism::DeterminismArgs),
     /// List scenarios, invariants, flaws and presets
@@ -205,6 +212,8 @@ pub fn main() -> i32 {
         Command::Replay(args) => replay::execute(args),
         Command::Shrink(args) => shrink::execute(args),
         Command::Diagram(args) => diagram::execute(args),
+        Command::Explain(args) => explain::execute(args),
+        Command::Diff(args) => diff::execute(args),
         Command::CheckDeterminism(args) => determinism::execute(args),
         Command::List(args) => list::execute(args),
         Command::Merge(args) => merge::execute(args),

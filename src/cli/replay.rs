@@ -8,7 +8,7 @@ use crate::report;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  ticketsim replay order-race --seed 7 --preset as-built\n  ticketsim replay order-race --seed 7 --preset as-built --record T2 --from 1s --until 3s\n  ticketsim replay repro-order-race-7.toml --messages --node orders-1"
+    after_help = "Examples:\n  ticketsim replay order-race --seed 7 --preset as-built\n  ticketsim replay order-race --seed 7 --preset as-built --record T2 --from 1s --until 3s\n  ticketsim replay order-race --seed 7 --preset as-built --fix racy-reservation\n  ticketsim replay repro-order-race-7.toml --messages --node orders-1"
 )]
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
@@ -18,6 +18,8 @@ pub(crate) struct ReplayArgs {
     seed: Option<u64>,
     #[command(flatten)]
     branch: BranchArgs,
+    #[command(flatten)]
+    fix: super::fix::FixArgs,
     /// Also trace every network message (sent, dropped, duplicated, delivered)
     #[arg(long)]
     messages: bool,
@@ -36,12 +38,14 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
         return Err("replay needs --seed N (or a reproduction file)".into());
     }
     let branch = args.branch.get()?;
+    let fixes = args.fix.flaws(scenario)?;
     super::init_tracing();
     let options = RunOptions {
         trace: Some(filter.clone()),
         record_messages: args.messages,
         keep_history: true,
         branch: branch.clone(),
+        log_switches: !fixes.is_empty(),
         ..Default::default()
     };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
@@ -60,6 +64,9 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
         }
     } else {
         println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
+    }
+    if !fixes.is_empty() {
+        print!("{}", super::fix::text(&outcome, &super::fix::counterpart(scenario, seed, &branch, &fixes, &outcome)));
     }
     println!("replayed with  {}", replay_of(scenario, &loaded.path, seed, &branch, &loaded.overrides));
     Ok(outcome.failed() as i32)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "SCENARIO may also be a reproduction file (its own seed and choices) or a directory of them.\n\nExamples:\n  ticketsim run walkthrough\n  ticketsim run order-race --seed 7 --preset as-built\n  ticketsim run tests/regressions          # a corpus: exits 1 while any still fails"
+    after_help = "SCENARIO may also be a reproduction file (its own seed and choices) or a directory of them.\n\nExamples:\n  ticketsim run walkthrough\n  ticketsim run order-race --seed 7 --preset as-built\n  ticketsim run order-race --seed 7 --preset as-built --fix racy-reservation   # the same run, fixed\n  ticketsim run tests/regressions          # a corpus: exits 1 while any still fails"
 )]
 pub(crate) struct RunArgs {
     #[command(flatten)]
@@ -18,6 +18,8 @@ pub(crate) struct RunArgs {
     seed: Option<u64>,
     #[command(flatten)]
     branch: super::BranchArgs,
+    #[command(flatten)]
+    fix: super::fix::FixArgs,
     /// Print the full trace while running
     #[arg(long)]
     trace: bool,
@@ -39,9 +41,17 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
         super::init_tracing();
     }
     let branch = args.branch.get()?;
-    let options = RunOptions { trace: args.trace.then(Default::default), keep_history: true, branch: branch.clone(), ..Default::default() };
+    let fixes = args.fix.flaws(scenario)?;
+    let options = RunOptions {
+        trace: args.trace.then(Default::default),
+        keep_history: true,
+        branch: branch.clone(),
+        log_switches: !fixes.is_empty(),
+        ..Default::default()
+    };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
     let replay = replay_of(scenario, &loaded.path, seed, &branch, &loaded.overrides);
+    let fixed = (!fixes.is_empty()).then(|| super::fix::counterpart(scenario, seed, &branch, &fixes, &outcome));
     match args.format {
         Format::Json => {
             let json = report::json::RunJson {
@@ -57,6 +67,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 liveness: &outcome.liveness,
                 violations: &outcome.violations,
                 replay,
+                fix: fixed.as_ref().map(|c| super::fix::json(&outcome, c)),
             };
             println!("{}", report::json::document("run", &json)?);
         }
@@ -78,6 +89,9 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
             }
             if let Some(reproduce) = &scenario.reproduce {
                 println!("reproduction of {}: {}", reproduce.invariant, reproduction_verdict(reproduce, &outcome.violations));
+            }
+            if let Some(c) = &fixed {
+                print!("{}", super::fix::text(&outcome, c));
             }
         }
     }

@@ -76,12 +76,12 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
 fn print_verification(v: &crate::harness::shrink::Verification) {
     println!("verified: two runs show the same bug ({}), trace hash {}", v.fingerprint, v.trace_hash);
     match v.passes_without_bugs {
-        Some(true) => println!(
-            "verified: with every flaw off it passes; it needs {}",
-            if v.needs.is_empty() { "them together".to_string() } else { v.needs.join(", ") }
-        ),
+        Some(true) => println!("verified: with every flaw off it passes"),
         Some(false) => println!("note: it fails with every flaw off too: the hardened app (or the invariant) has this bug"),
         None => println!("note: no flaw is on: the hardened app (or the invariant) has this bug"),
+    }
+    if v.passes_without_bugs.is_some() {
+        println!("{}", v.causes.line());
     }
     if v.fallbacks > 0 {
         println!("note: {} later candidates failed verification; kept the last one that passed", v.fallbacks);

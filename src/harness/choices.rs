@@ -1,12 +1,18 @@
 //! The one source of random decisions for a run. Every choice the harness makes
 //! (workload operations, per-message drop/duplicate/delay, nemesis events, swarm draws,
-//! store latencies) is a `draw(site, bound)` here, so a run's choices can be counted,
-//! recorded and later replayed. Values come from madsim's seeded RNG.
+//! store latencies) is a `draw(site, key, bound)` here. A decision is keyed by what it
+//! decides, not by when it is made: its value is a hash of the run's seed, the site,
+//! the cause of the task drawing it ([`super::cause`]), the key the caller gives (a
+//! message's endpoints and identity, a store call's name, a fault's number) and how
+//! many times that same key was drawn before. Changing one part of a run (a flaw
+//! switched off, an operation removed) leaves the decisions of every other part as
+//! they were. madsim's own RNG is left to madsim (its scheduler's tie-breaks).
 
-use rand::Rng;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-/// Where a decision is made; kept with recorded choices so a record can be read.
+/// Where a decision is made; part of its key, and kept with recorded choices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Site {
@@ -17,50 +23,103 @@ pub enum Site {
     NetDuplicate,
     NetDelay,
     StoreLatency,
+    /// A system's own timing decisions (a handler's processing time, say).
+    Handler,
 }
 
-/// One recorded decision: where it was made, the bound, and the value drawn.
+impl Site {
+    pub const ALL: [Site; 8] =
+        [Site::Swarm, Site::Workload, Site::Nemesis, Site::NetDrop, Site::NetDuplicate, Site::NetDelay, Site::StoreLatency, Site::Handler];
+}
+
+/// One recorded decision: where, its key (site, cause and caller's key mixed), which
+/// occurrence of that key, the bound and the value drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Choice {
     pub site: Site,
+    pub key: u64,
+    pub occurrence: u32,
     pub bound: u64,
     pub value: u64,
 }
 
-impl Site {
-    pub const ALL: [Site; 7] =
-        [Site::Swarm, Site::Workload, Site::Nemesis, Site::NetDrop, Site::NetDuplicate, Site::NetDelay, Site::StoreLatency];
+/// Recorded decisions by key, for replay: each draw is answered from its key's entry,
+/// clamped to the bound asked; a key not in the record draws 0, the simplest value (no
+/// drop, no duplicate, the shortest delay, the first option).
+pub type Record = BTreeMap<(Site, u64, u32), u64>;
+
+/// The format of keyed decisions in reproduction files (format 1 was positional).
+pub const RECORD_FORMAT: u32 = 2;
+
+/// A stable 64-bit hash of `value` (FNV-1a over what `Hash` writes, then splitmix64):
+/// the same on every run and every build of this source.
+pub fn key(value: &impl Hash) -> u64 {
+    let mut hasher = StableHasher(0xcbf2_9ce4_8422_2325);
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
-/// Recorded values per site, in the order they were drawn. Replaying a record answers
-/// each site's draws from its own list (so simplifying one site's values does not shift
-/// another's), clamped to the bound asked; past the end of a list every draw is 0, the
-/// simplest value (no drop, no duplicate, the shortest delay, the first option).
-pub type Record = std::collections::BTreeMap<Site, Vec<u64>>;
+struct StableHasher(u64);
+
+impl Hasher for StableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = mix(self.0, n);
+    }
+    fn finish(&self) -> u64 {
+        super::strategy::splitmix64(self.0)
+    }
+}
+
+/// Two keys into one.
+pub fn mix(a: u64, b: u64) -> u64 {
+    super::strategy::splitmix64(a.rotate_left(23) ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// The occurrence counters' map: keys are already hashes, used as they are.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys")
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 struct Inner {
-    rng: madsim::rand::GlobalRng,
+    seed: u64,
+    occurrences: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+    /// Draws made so far (a coverage branch cuts by this count).
+    drawn: u64,
     record: Option<Vec<Choice>>,
-    replay: Option<std::collections::BTreeMap<Site, std::collections::VecDeque<u64>>>,
-    /// A branched run: its first draws answered from the prefix (in order), the rest
-    /// from its own stream.
-    prefix: Option<(std::collections::VecDeque<u64>, super::strategy::Stream)>,
+    replay: Option<Record>,
+    /// A branched run: its draws before each cut keyed by that ancestor's seed.
+    branch: Vec<(u64, u64)>,
     /// A whole recording replayed draw for draw: each draw must be the next one recorded.
-    exact: Option<(std::collections::VecDeque<Choice>, usize)>,
+    exact: Option<(VecDeque<Choice>, usize)>,
 }
 
-/// Cheap to clone; all clones share one stream.
+/// Cheap to clone; all clones share one run's decisions.
 #[derive(Clone)]
 pub struct Choices {
     inner: Arc<Mutex<Inner>>,
 }
 
 impl Choices {
-    /// Must be created inside the madsim runtime: it draws from madsim's seeded RNG.
-    pub fn from_runtime() -> Self {
-        Choices {
-            inner: Arc::new(Mutex::new(Inner { rng: madsim::rand::thread_rng(), record: None, replay: None, prefix: None, exact: None })),
-        }
+    /// The decisions of the run with this seed.
+    pub fn new(seed: u64) -> Self {
+        let inner = Inner { seed, occurrences: HashMap::default(), drawn: 0, record: None, replay: None, branch: Vec::new(), exact: None };
+        Choices { inner: Arc::new(Mutex::new(inner)) }
     }
 
     /// Keeps every later decision in a record (see [`Choices::take_record`]).
@@ -72,59 +131,68 @@ impl Choices {
         self.inner.lock().unwrap().record.take().unwrap_or_default()
     }
 
-    /// From now on, answer draws from `record` instead of the RNG. madsim's RNG is still
-    /// advanced once per draw, so its scheduler sees the same stream it would live.
+    /// How many decisions were drawn so far.
+    pub fn drawn(&self) -> u64 {
+        self.inner.lock().unwrap().drawn
+    }
+
+    /// From now on, answer draws from `record` (by key) instead of the seed.
     pub fn replay(&self, record: &Record) {
-        let queues = record.iter().map(|(site, values)| (*site, values.iter().copied().collect())).collect();
-        self.inner.lock().unwrap().replay = Some(queues);
+        self.inner.lock().unwrap().replay = Some(record.clone());
     }
 
-    /// A coverage run branching from a corpus run: answer the first draws from
-    /// `values` (the parent's, in the order drawn; clamped to the bound asked), the rest
-    /// from a stream of its own (`key`). madsim's RNG still advances once per draw.
-    pub fn start_with(&self, values: &[u64], key: u64) {
-        self.inner.lock().unwrap().prefix = Some((values.iter().copied().collect(), super::strategy::Stream::new(key)));
+    /// A coverage run branching from a corpus run: its draws before the last cut are its
+    /// ancestors' (each `(seed, cut)`: that seed's values for draws before `cut`, unless a
+    /// later step covers them), the rest its own.
+    pub fn branch(&self, steps: &[(u64, u64)]) {
+        self.inner.lock().unwrap().branch = steps.to_vec();
     }
 
-    /// From now on, answer draws from a whole recording, draw for draw. A draw at
-    /// another site or bound than the recording's next one, or past its end, breaks the
-    /// harness's assumption that the run is the recorded one: it panics, naming the draw.
+    /// From now on, answer draws from a whole recording, draw for draw. A draw with
+    /// another site, key or bound than the recording's next one, or past its end, breaks
+    /// the harness's assumption that the run is the recorded one: it panics, naming it.
     pub fn replay_exactly(&self, recording: &[Choice]) {
         self.inner.lock().unwrap().exact = Some((recording.iter().copied().collect(), 0));
     }
 
-    /// A uniform value in `0..bound` (0 when `bound` is 0 or 1, without drawing).
-    pub fn draw(&self, site: Site, bound: u64) -> u64 {
+    /// A value in `0..bound` (0 when `bound` is 0 or 1, without drawing), keyed by
+    /// `site`, the current cause and `key` (see the module doc).
+    pub fn draw(&self, site: Site, key: u64, bound: u64) -> u64 {
         if bound <= 1 {
             return 0;
         }
+        let key = mix(mix(site as u64 + 1, super::cause::current()), key);
         let mut inner = self.inner.lock().unwrap();
-        let live = inner.rng.gen_range(0..bound);
-        if let Some((queue, drawn)) = inner.exact.as_mut() {
-            *drawn += 1;
+        let occurrence = {
+            let n = inner.occurrences.entry(key).or_insert(0);
+            *n += 1;
+            *n - 1
+        };
+        let n = inner.drawn;
+        inner.drawn += 1;
+        let seed = inner.branch.iter().rev().take_while(|(_, cut)| n < *cut).last().map_or(inner.seed, |(seed, _)| *seed);
+        let value = match inner.replay.as_ref() {
+            Some(record) => record.get(&(site, key, occurrence)).map_or(0, |v| (*v).min(bound - 1)),
+            None => super::strategy::splitmix64(seed ^ mix(key, occurrence as u64)) % bound,
+        };
+        let drawn = Choice { site, key, occurrence, bound, value };
+        if let Some((queue, count)) = inner.exact.as_mut() {
+            *count += 1;
             let recorded = queue.pop_front();
             assert!(
-                recorded.is_some_and(|c| c.site == site && c.bound == bound && c.value == live),
-                "harness assumption broken: replayed draw #{drawn} is {site:?} {live} in 0..{bound}, the recording has {recorded:?}"
+                recorded == Some(drawn),
+                "harness assumption broken: replayed draw #{count} is {site:?} {value} in 0..{bound} (key {key:016x}.{occurrence}), the recording has {recorded:?}"
             );
         }
-        let branched = inner
-            .prefix
-            .as_mut()
-            .map(|(values, stream)| values.pop_front().map(|v| v.min(bound - 1)).unwrap_or_else(|| stream.next(bound)));
-        let value = match inner.replay.as_mut() {
-            Some(queues) => queues.get_mut(&site).and_then(|q| q.pop_front()).map(|v| v.min(bound - 1)).unwrap_or(0),
-            None => branched.unwrap_or(live),
-        };
         if let Some(record) = inner.record.as_mut() {
-            record.push(Choice { site, bound, value });
+            record.push(drawn);
         }
         value
     }
 
     /// True with probability `p`; draws nothing when `p` is 0 or 1. A drawn 0 is
     /// false, so the simplest recorded value means "it did not happen".
-    pub fn chance(&self, site: Site, p: f64) -> bool {
+    pub fn chance(&self, site: Site, key: u64, p: f64) -> bool {
         if p <= 0.0 {
             return false;
         }
@@ -132,93 +200,126 @@ impl Choices {
             return true;
         }
         const SCALE: u64 = 1 << 24;
-        (self.draw(site, SCALE) as f64) >= (1.0 - p) * SCALE as f64
+        (self.draw(site, key, SCALE) as f64) >= (1.0 - p) * SCALE as f64
     }
 
     /// A uniform value in `lo..=hi`.
-    pub fn between(&self, site: Site, lo: u64, hi: u64) -> u64 {
+    pub fn between(&self, site: Site, key: u64, lo: u64, hi: u64) -> u64 {
         if hi <= lo {
             return lo;
         }
-        lo + self.draw(site, hi - lo + 1)
+        lo + self.draw(site, key, hi - lo + 1)
     }
 
     /// A uniform duration in `lo..=hi`, at microsecond resolution.
-    pub fn duration(&self, site: Site, lo: std::time::Duration, hi: std::time::Duration) -> std::time::Duration {
-        std::time::Duration::from_micros(self.between(site, lo.as_micros() as u64, hi.as_micros() as u64))
+    pub fn duration(&self, site: Site, key: u64, lo: std::time::Duration, hi: std::time::Duration) -> std::time::Duration {
+        std::time::Duration::from_micros(self.between(site, key, lo.as_micros() as u64, hi.as_micros() as u64))
     }
 
     /// An index into a slice of `len` items.
-    pub fn pick(&self, site: Site, len: usize) -> usize {
-        self.draw(site, len as u64) as usize
+    pub fn pick(&self, site: Site, key: u64, len: usize) -> usize {
+        self.draw(site, key, len as u64) as usize
     }
 }
 
-/// Groups a recorded list of choices by site.
-pub fn by_site(choices: &[Choice]) -> Record {
-    let mut record = Record::new();
-    for c in choices {
-        record.entry(c.site).or_default().push(c.value);
+/// A recorded list of choices by key.
+pub fn to_record(choices: &[Choice]) -> Record {
+    choices.iter().map(|c| ((c.site, c.key, c.occurrence), c.value)).collect()
+}
+
+/// One recorded decision as a reproduction file writes it: `KEY.OCCURRENCE=VALUE`
+/// (the key in hex).
+pub fn write_entry(key: u64, occurrence: u32, value: u64) -> String {
+    format!("{key:016x}.{occurrence}={value}")
+}
+
+/// Reads what [`write_entry`] writes.
+pub fn read_entry(text: &str) -> Result<(u64, u32, u64), String> {
+    let bad = || format!("{}: write KEY.OCCURRENCE=VALUE (KEY 16 hex digits), as shrink writes it", super::echo(text));
+    let (key, rest) = text.split_once('.').ok_or_else(bad)?;
+    let (occurrence, value) = rest.split_once('=').ok_or_else(bad)?;
+    if key.len() != 16 {
+        return Err(bad());
     }
-    record
+    Ok((u64::from_str_radix(key, 16).map_err(|_| bad())?, occurrence.parse().map_err(|_| bad())?, value.parse().map_err(|_| bad())?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_record_replays_the_same_values_and_then_zeroes() {
-        madsim::runtime::Runtime::with_seed_and_config(9, Default::default()).block_on(async {
-            let live = Choices::from_runtime();
-            live.start_recording();
-            let drawn: Vec<u64> = (0..20).map(|i| live.draw(if i % 2 == 0 { Site::NetDelay } else { Site::Workload }, 1000)).collect();
-            let record = by_site(&live.take_record());
-            let replay = Choices::from_runtime();
-            replay.replay(&record);
-            let again: Vec<u64> = (0..20).map(|i| replay.draw(if i % 2 == 0 { Site::NetDelay } else { Site::Workload }, 1000)).collect();
-            assert_eq!(drawn, again);
-            assert_eq!(replay.draw(Site::NetDelay, 1000), 0, "past the record: the simplest value");
-            assert!(!replay.chance(Site::NetDrop, 0.3), "a zero is 'did not happen'");
-        });
+    fn draws(c: &Choices) -> Vec<u64> {
+        (0..20).map(|i| c.draw(if i % 2 == 0 { Site::NetDelay } else { Site::Workload }, i % 3, 1000)).collect()
     }
 
-    fn recorded_then_exact(seed: u64, live_draws: impl Fn(&Choices), again: impl Fn(&Choices)) {
-        let recording = madsim::runtime::Runtime::with_seed_and_config(seed, Default::default()).block_on(async {
-            let live = Choices::from_runtime();
-            live.start_recording();
-            live_draws(&live);
-            live.take_record()
-        });
-        madsim::runtime::Runtime::with_seed_and_config(seed, Default::default()).block_on(async {
-            let checked = Choices::from_runtime();
-            checked.replay_exactly(&recording);
-            again(&checked);
-        });
+    #[test]
+    fn a_decision_is_its_key_s_whatever_is_drawn_before_it() {
+        let (a, b) = (Choices::new(9), Choices::new(9));
+        let x = a.draw(Site::NetDelay, key(&"m1"), 1000);
+        b.draw(Site::StoreLatency, key(&"an extra call"), 1000);
+        b.draw(Site::NetDelay, key(&"another message"), 1000);
+        assert_eq!(b.draw(Site::NetDelay, key(&"m1"), 1000), x, "other draws in between change nothing");
+        assert_ne!(
+            (0..8).map(|_| a.draw(Site::NetDelay, key(&"m1"), 1000)).collect::<Vec<_>>(),
+            vec![x; 8],
+            "each occurrence of a key is a decision of its own"
+        );
+        let other_seed = Choices::new(10);
+        assert_ne!((0..8).map(|i| other_seed.draw(Site::NetDelay, i, 1 << 40)).collect::<Vec<_>>(), draws(&Choices::new(9))[..8]);
+    }
+
+    #[test]
+    fn a_record_replays_the_same_values_and_zeroes_what_it_lacks() {
+        let live = Choices::new(9);
+        live.start_recording();
+        let drawn = draws(&live);
+        let record = to_record(&live.take_record());
+        let replay = Choices::new(12345);
+        replay.replay(&record);
+        assert_eq!(draws(&replay), drawn);
+        assert_eq!(replay.draw(Site::NetDelay, key(&"unrecorded"), 1000), 0, "a key not recorded: the simplest value");
+        assert!(!replay.chance(Site::NetDrop, 1, 0.3), "a zero is 'did not happen'");
+    }
+
+    #[test]
+    fn a_branch_takes_its_ancestors_values_before_their_cuts() {
+        let (parent, child) = (Choices::new(12), Choices::new(97));
+        child.branch(&[(12, 5)]);
+        let (p, c) = (draws(&parent), draws(&child));
+        assert_eq!(p[..5], c[..5]);
+        assert_eq!(c[5..], draws(&Choices::new(97))[5..], "after the cut: its own seed's");
+    }
+
+    #[test]
+    fn entries_are_written_and_read_back() {
+        let text = write_entry(0xab, 3, 999);
+        assert_eq!(text, "00000000000000ab.3=999");
+        assert_eq!(read_entry(&text).unwrap(), (0xab, 3, 999));
+        for bad in ["", "ab.3=9", "00000000000000ab.x=9", "00000000000000ab.3", "zz000000000000ab.3=9"] {
+            assert!(read_entry(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn an_exact_replay_of_the_same_draws_passes() {
-        let draws = |c: &Choices| {
-            c.draw(Site::NetDelay, 1000);
-            c.draw(Site::Workload, 7);
-        };
-        recorded_then_exact(4, draws, draws);
+        let live = Choices::new(4);
+        live.start_recording();
+        draws(&live);
+        let checked = Choices::new(4);
+        checked.replay_exactly(&live.take_record());
+        draws(&checked);
     }
 
     #[test]
     #[should_panic(expected = "harness assumption broken: replayed draw #2 is NetDrop")]
     fn an_exact_replay_that_asks_another_draw_stops_at_that_draw() {
-        recorded_then_exact(
-            4,
-            |c| {
-                c.draw(Site::NetDelay, 1000);
-                c.draw(Site::Workload, 7);
-            },
-            |c| {
-                c.draw(Site::NetDelay, 1000);
-                c.draw(Site::NetDrop, 7);
-            },
-        );
+        let live = Choices::new(4);
+        live.start_recording();
+        live.draw(Site::NetDelay, 1, 1000);
+        live.draw(Site::Workload, 2, 7);
+        let checked = Choices::new(4);
+        checked.replay_exactly(&live.take_record());
+        checked.draw(Site::NetDelay, 1, 1000);
+        checked.draw(Site::NetDrop, 2, 7);
     }
 }

@@ -189,7 +189,7 @@ struct Finished {
     trace_hash: Option<u64>,
     branch: Branch,
     coverage: Option<std::collections::BTreeSet<u64>>,
-    choices: Option<Vec<super::choices::Choice>>,
+    drawn: u64,
 }
 
 impl Finished {
@@ -206,7 +206,7 @@ impl Finished {
             trace_hash: outcome.trace_hash,
             branch: Branch::default(),
             coverage: outcome.coverage,
-            choices: outcome.choices,
+            drawn: outcome.drawn,
         }
     }
 
@@ -478,35 +478,33 @@ fn finish(
 /// as it was when the generation began, and join it in seed order when all are in, so
 /// the sweep is the same whatever the number of threads.
 pub const GENERATION: usize = 32;
-/// Most runs kept in a coverage corpus (each holds its recorded choices).
+/// Most runs kept in a coverage corpus.
 pub const MAX_CORPUS: usize = 128;
 
 /// A run of the corpus: it reached abstract states no earlier run had.
 struct CorpusRun {
     seed: u64,
     branch: Branch,
-    /// Its decisions, in the order drawn.
-    values: Vec<u64>,
+    /// How many decisions it drew.
+    drawn: u64,
 }
 
 /// How a coverage sweep runs `seed`: fresh (every other seed, or while the corpus is
 /// empty), or branched from a corpus run: the same run for its first 10% to 95% of
 /// decisions, then its own. Decided by a hash of the seed alone, so the same seed with
 /// the same corpus branches the same way.
-fn branch_for(seed: u64, corpus: &[CorpusRun]) -> (Branch, Option<std::sync::Arc<super::strategy::Prefix>>) {
+fn branch_for(seed: u64, corpus: &[CorpusRun]) -> Branch {
     let r = hash_bucket(seed, u64::MAX);
     if corpus.is_empty() || r.is_multiple_of(2) {
-        return (Branch::default(), None);
+        return Branch::default();
     }
     let parent = &corpus[((r >> 1) % corpus.len() as u64) as usize];
     if parent.branch.0.len() >= super::strategy::MAX_BRANCH {
-        return (Branch::default(), None);
+        return Branch::default();
     }
     let permille = 100 + (r >> 20) % 851;
-    let cut = (parent.values.len() as u64 * permille / 1000) as usize;
-    let root = parent.branch.root().unwrap_or(parent.seed);
-    let prefix = super::strategy::Prefix { root, values: parent.values[..cut].to_vec(), key: seed };
-    (parent.branch.then(parent.seed, cut as u32), Some(std::sync::Arc::new(prefix)))
+    let cut = (parent.drawn * permille / 1000).min(u32::MAX as u64);
+    parent.branch.then(parent.seed, cut as u32)
 }
 
 /// A coverage-guided sweep (`strategy = "coverage"`): runs that reach new abstract
@@ -534,25 +532,18 @@ fn explore_coverage<S: System>(
         if seeds.is_empty() {
             break;
         }
-        let runs: Vec<(u64, Branch, Option<std::sync::Arc<super::strategy::Prefix>>)> = seeds
-            .iter()
-            .map(|&seed| {
-                let (branch, prefix) = branch_for(seed, &corpus);
-                (seed, branch, prefix)
-            })
-            .collect();
+        let runs: Vec<(u64, Branch)> = seeds.iter().map(|&seed| (seed, branch_for(seed, &corpus))).collect();
         let results: Vec<std::sync::Mutex<Option<Finished>>> = runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
         let cursor = AtomicU64::new(0);
         std::thread::scope(|scope| {
             for _ in 0..options.jobs.max(1).min(runs.len()) {
                 scope.spawn(|| loop {
                     let i = cursor.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some((seed, branch, prefix)) = runs.get(i) else { break };
+                    let Some((seed, branch)) = runs.get(i) else { break };
                     let run = RunOptions {
                         hash_trace: options.keep_trace_hashes,
-                        record_choices: true,
                         coverage: true,
-                        prefix: prefix.clone(),
+                        branch: branch.clone(),
                         ..RunOptions::default()
                     };
                     let mut finished = Finished::of(run_seed::<S>(scenario, *seed, &run));
@@ -566,8 +557,7 @@ fn explore_coverage<S: System>(
             summary.record(&finished, options.keep_trace_hashes, &mut kept);
             let new = finished.coverage.take().unwrap_or_default().into_iter().filter(|f| reached.insert(*f)).count();
             if new > 0 {
-                let values = finished.choices.take().unwrap_or_default().into_iter().map(|c| c.value).collect();
-                let entry = CorpusRun { seed: finished.seed, branch: finished.branch.clone(), values };
+                let entry = CorpusRun { seed: finished.seed, branch: finished.branch.clone(), drawn: finished.drawn };
                 if corpus.len() < MAX_CORPUS {
                     corpus.push(entry);
                 } else {

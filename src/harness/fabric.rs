@@ -22,10 +22,18 @@ pub trait Actor<M>: Send + Sync + 'static {
     fn receive(self: Arc<Self>, from: NodeIdx, msg: M) -> BoxFuture;
 }
 
-/// A one-line description of a message, for traces and diagrams.
+/// A one-line description of a message, for traces and diagrams, and its identity
+/// for the decisions about it.
 pub trait Describe {
     fn kind(&self) -> &'static str;
     fn describe(&self) -> String;
+    /// What the message is, stably across runs, for keying its drop, duplicate and delay
+    /// (with its endpoints, the sender's cause and the occurrence): its kind and the
+    /// records it carries, not positional numbers (request or sequence numbers) that
+    /// shift when another part of the run changes. Default: its kind.
+    fn identity(&self) -> u64 {
+        super::choices::key(&self.kind())
+    }
 }
 
 /// Per-message fault settings of the fabric.
@@ -78,6 +86,8 @@ pub type Observer = Arc<dyn Fn(&NetEvent) + Send + Sync>;
 
 struct Slot<M> {
     name: String,
+    /// The name as a key (decisions are keyed by names, not indices).
+    name_key: u64,
     node: Option<madsim::runtime::NodeHandle>,
     actor: Option<Arc<dyn Actor<M>>>,
     /// Links touching a reliable node are never dropped, duplicated or cut.
@@ -128,7 +138,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// Declares a node; it receives nothing until [`Fabric::attach`] is called.
     pub fn add_node(&self, name: &str, reliable: bool) -> NodeIdx {
         let mut state = self.state.lock().unwrap();
-        state.slots.push(Slot { name: name.to_string(), node: None, actor: None, reliable });
+        state.slots.push(Slot { name: name.to_string(), name_key: super::choices::key(&name), node: None, actor: None, reliable });
         (state.slots.len() - 1) as NodeIdx
     }
 
@@ -213,11 +223,11 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// One copy's delay: uniform, or by the sender's priority band under PCT.
-    fn delay(&self, from: NodeIdx, config: &FabricConfig, prioritized: bool) -> Duration {
+    fn delay(&self, from: NodeIdx, key: u64, config: &FabricConfig, prioritized: bool) -> Duration {
         if !prioritized {
-            return self.choices.duration(Site::NetDelay, config.delay_min, config.delay_max);
+            return self.choices.duration(Site::NetDelay, key, config.delay_min, config.delay_max);
         }
-        let jitter = self.choices.draw(Site::NetDelay, 1000);
+        let jitter = self.choices.draw(Site::NetDelay, key, 1000);
         let state = self.state.lock().unwrap();
         state.priorities.as_ref().map_or(config.delay_min, |p| p.delay(from, config.delay_min, config.delay_max, jitter))
     }
@@ -229,9 +239,10 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// Sends `msg` from `from` to `to`. Never blocks; the message may be dropped,
-    /// duplicated and delayed.
+    /// duplicated and delayed, each decision keyed by the endpoints' names and the
+    /// message's identity (and, through the decision source, the sender's cause).
     pub fn send(&self, from: NodeIdx, to: NodeIdx, msg: M) {
-        let (id, config, faulty, prioritized, flaky) = {
+        let (id, config, faulty, prioritized, flaky, key) = {
             let mut state = self.state.lock().unwrap();
             state.counters.sent += 1;
             state.last_send = super::now();
@@ -246,32 +257,39 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 }
                 None => false,
             };
-            (id, state.config.clone(), faulty, prioritized, state.flaky.as_ref().is_none_or(|f| f[from as usize] || f[to as usize]))
+            let key = super::choices::mix(mix_names(&state.slots, from, to), msg.identity());
+            let flaky = state.flaky.as_ref().is_none_or(|f| f[from as usize] || f[to as usize]);
+            (id, state.config.clone(), faulty, prioritized, flaky, key)
         };
         if self.observer.is_some() {
             self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
         }
-        if faulty && flaky && self.choices.chance(Site::NetDrop, config.drop_probability) {
+        if faulty && flaky && self.choices.chance(Site::NetDrop, key, config.drop_probability) {
             self.state.lock().unwrap().counters.dropped_random += 1;
             self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "random" });
             return;
         }
-        let copies = if faulty && flaky && self.choices.chance(Site::NetDuplicate, config.duplicate_probability) {
+        let copies = if faulty && flaky && self.choices.chance(Site::NetDuplicate, key, config.duplicate_probability) {
             self.state.lock().unwrap().counters.duplicated += 1;
             self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
             2
         } else {
             1
         };
-        for _ in 1..copies {
-            let delay = self.delay(from, &config, prioritized);
-            self.deliver_later(id, from, to, msg.clone(), delay, faulty);
+        // Each copy's delay is a decision of its own; its handler runs under a cause
+        // that names the message and the copy.
+        let cause = super::choices::mix(key, super::cause::current());
+        for copy in 1..copies {
+            let copy_key = super::choices::mix(key, copy);
+            let delay = self.delay(from, copy_key, &config, prioritized);
+            self.deliver_later(id, from, to, msg.clone(), delay, faulty, super::choices::mix(cause, copy));
         }
-        let delay = self.delay(from, &config, prioritized);
-        self.deliver_later(id, from, to, msg, delay, faulty);
+        let delay = self.delay(from, key, &config, prioritized);
+        self.deliver_later(id, from, to, msg, delay, faulty, cause);
     }
 
-    fn deliver_later(&self, id: u64, from: NodeIdx, to: NodeIdx, msg: M, delay: Duration, faulty: bool) {
+    #[allow(clippy::too_many_arguments)]
+    fn deliver_later(&self, id: u64, from: NodeIdx, to: NodeIdx, msg: M, delay: Duration, faulty: bool, cause: u64) {
         let kind = msg.kind();
         let node = {
             let mut state = self.state.lock().unwrap();
@@ -290,7 +308,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             return;
         };
         let fabric = self.clone();
-        node.spawn(async move {
+        node.spawn(super::cause::within(cause, async move {
             madsim::time::sleep(delay).await;
             let actor = {
                 let mut state = fabric.state.lock().unwrap();
@@ -320,6 +338,11 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 }
                 None => fabric.observe(NetEvent::Dropped { id, from, to, kind, reason: "cut on arrival" }),
             }
-        });
+        }));
     }
+}
+
+/// The directed link `from -> to` as a key, by the nodes' names.
+fn mix_names<M>(slots: &[Slot<M>], from: NodeIdx, to: NodeIdx) -> u64 {
+    super::choices::mix(slots[from as usize].name_key, slots[to as usize].name_key)
 }

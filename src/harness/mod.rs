@@ -13,9 +13,12 @@
 //! - [`run`], [`explore`], [`shrink`], [`determinism`]: one seed, sweeps, minimal
 //!   reproductions, the determinism check
 
+pub mod attribute;
 pub mod buggify;
+pub mod cause;
 pub mod choices;
 pub mod determinism;
+pub mod diff;
 pub mod explore;
 pub mod fabric;
 pub mod history;
@@ -27,6 +30,7 @@ pub mod run;
 pub mod shrink;
 pub mod store;
 pub mod strategy;
+pub mod switches;
 pub mod system;
 pub mod world;
 

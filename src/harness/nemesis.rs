@@ -4,7 +4,7 @@
 //! phase; everything is undone when the quiet phase begins. In swarm mode each seed
 //! first draws which fault kinds are on and how hard.
 
-use super::choices::{Choices, Site};
+use super::choices::{key, Choices, Site};
 use super::fabric::{Describe, NodeIdx};
 use super::history::Observation;
 use super::world::World;
@@ -66,59 +66,66 @@ pub fn draw_swarm(config: &NemesisConfig, choices: &Choices) -> (NemesisConfig, 
     if !config.swarm {
         return (config.clone(), SwarmDraw { drop: 1.0, duplicate: 1.0, delay: 1.0 });
     }
-    // A kind is on with probability 3/4; when on, its strength is uniform.
-    let strength = |choices: &Choices| -> f64 {
-        if choices.draw(Site::Swarm, 4) == 0 {
+    // A kind is on with probability 3/4; when on, its strength is uniform. Each kind's
+    // draw is keyed by its name.
+    let strength = |kind: &str| -> f64 {
+        if choices.draw(Site::Swarm, key(&(kind, "on")), 4) == 0 {
             0.0
         } else {
-            (1 + choices.draw(Site::Swarm, 4)) as f64 / 4.0
+            (1 + choices.draw(Site::Swarm, key(&(kind, "strength")), 4)) as f64 / 4.0
         }
     };
-    let count = |max: u32, choices: &Choices| -> u32 { (max as f64 * strength(choices)).round() as u32 };
+    let count = |max: u32, kind: &str| -> u32 { (max as f64 * strength(kind)).round() as u32 };
     let mut drawn = config.clone();
-    drawn.crashes = count(config.crashes, choices);
-    drawn.infrastructure_restarts = count(config.infrastructure_restarts, choices);
-    drawn.pauses = count(config.pauses, choices);
-    drawn.partitions = count(config.partitions, choices);
-    let net = SwarmDraw { drop: strength(choices), duplicate: strength(choices), delay: 0.25 + 0.75 * strength(choices) };
+    drawn.crashes = count(config.crashes, "crashes");
+    drawn.infrastructure_restarts = count(config.infrastructure_restarts, "infrastructure restarts");
+    drawn.pauses = count(config.pauses, "pauses");
+    drawn.partitions = count(config.partitions, "partitions");
+    let net = SwarmDraw { drop: strength("drops"), duplicate: strength("duplicates"), delay: 0.25 + 0.75 * strength("delays") };
     (drawn, net)
 }
 
 /// Draws the fault schedule over `0..phase` for the given service instances and
 /// infrastructure nodes.
 pub fn plan(config: &NemesisConfig, phase: Duration, instances: &[NodeIdx], infrastructure: &[NodeIdx], choices: &Choices) -> Vec<Fault> {
+    // Each fault's draws are keyed by its kind and number: one fault fewer leaves the
+    // others as they were.
     let mut faults = Vec::new();
-    let at = |choices: &Choices| choices.duration(Site::Nemesis, Duration::ZERO, phase);
-    let lasts = |range: (Duration, Duration), choices: &Choices| choices.duration(Site::Nemesis, range.0, range.1);
+    let at = |what: &str, i: u32| choices.duration(Site::Nemesis, key(&(what, i, "at")), Duration::ZERO, phase);
+    let lasts =
+        |what: &str, i: u32, range: (Duration, Duration)| choices.duration(Site::Nemesis, key(&(what, i, "lasts")), range.0, range.1);
+    let pick = |what: &str, i: u32, nodes: &[NodeIdx]| nodes[choices.pick(Site::Nemesis, key(&(what, i, "node")), nodes.len())];
     if !instances.is_empty() {
-        for _ in 0..config.crashes {
-            let node = instances[choices.pick(Site::Nemesis, instances.len())];
-            faults.push(Fault { at: at(choices), lasts: lasts(config.crash_downtime, choices), kind: FaultKind::Crash(node) });
+        for i in 0..config.crashes {
+            let node = pick("crash", i, instances);
+            faults.push(Fault { at: at("crash", i), lasts: lasts("crash", i, config.crash_downtime), kind: FaultKind::Crash(node) });
         }
-        for _ in 0..config.pauses {
-            let node = instances[choices.pick(Site::Nemesis, instances.len())];
-            faults.push(Fault { at: at(choices), lasts: lasts(config.pause_duration, choices), kind: FaultKind::Pause(node) });
+        for i in 0..config.pauses {
+            let node = pick("pause", i, instances);
+            faults.push(Fault { at: at("pause", i), lasts: lasts("pause", i, config.pause_duration), kind: FaultKind::Pause(node) });
         }
     }
     if !infrastructure.is_empty() {
-        for _ in 0..config.infrastructure_restarts {
-            let node = infrastructure[choices.pick(Site::Nemesis, infrastructure.len())];
-            faults.push(Fault { at: at(choices), lasts: lasts(config.infrastructure_downtime, choices), kind: FaultKind::Restart(node) });
+        for i in 0..config.infrastructure_restarts {
+            let node = pick("restart", i, infrastructure);
+            let lasts = lasts("restart", i, config.infrastructure_downtime);
+            faults.push(Fault { at: at("restart", i), lasts, kind: FaultKind::Restart(node) });
         }
     }
     let mut nodes: Vec<NodeIdx> = instances.to_vec();
     nodes.extend_from_slice(infrastructure);
     if nodes.len() >= 2 {
-        for _ in 0..config.partitions {
-            let a = nodes[choices.pick(Site::Nemesis, nodes.len())];
+        for i in 0..config.partitions {
+            let a = pick("partition", i, &nodes);
             let others: Vec<NodeIdx> = nodes.iter().copied().filter(|n| *n != a).collect();
-            let b = others[choices.pick(Site::Nemesis, others.len())];
-            let shape = match choices.draw(Site::Nemesis, 3) {
+            let b = pick("partition peer", i, &others);
+            let shape = match choices.draw(Site::Nemesis, key(&("partition shape", i)), 3) {
                 0 => PartitionShape::TwoWay(a, b),
                 1 => PartitionShape::OneWay(a, b),
                 _ => PartitionShape::Isolate(a),
             };
-            faults.push(Fault { at: at(choices), lasts: lasts(config.partition_duration, choices), kind: FaultKind::Partition(shape) });
+            let (at, lasts) = (at("partition", i), lasts("partition", i, config.partition_duration));
+            faults.push(Fault { at, lasts, kind: FaultKind::Partition(shape) });
         }
     }
     faults.sort_by_key(|f| f.at);
@@ -231,7 +238,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
         while let Some((name, answer)) = requests.next().await {
             let world = &self.world;
             let idx = world.with_role(|_| true).into_iter().find(|idx| *world.node_name(*idx) == *name);
-            let lasts = choices.duration(Site::Nemesis, downtime.0, downtime.1);
+            let lasts = choices.duration(Site::Nemesis, key(&("site crash downtime", &*name)), downtime.0, downtime.1);
             let crashed = idx.is_some_and(|idx| world.crash(idx));
             let _ = answer.send(crashed);
             if let (true, Some(idx)) = (crashed, idx) {
@@ -294,7 +301,7 @@ mod tests {
     #[test]
     fn plan_draws_every_fault_within_bounds_in_time_order() {
         madsim::runtime::Runtime::with_seed_and_config(7, Default::default()).block_on(async {
-            let choices = Choices::from_runtime();
+            let choices = Choices::new(7);
             let phase = Duration::from_secs(30);
             let faults = plan(&config(), phase, &[1, 2], &[0], &choices);
             assert_eq!(faults.len(), 10);
@@ -311,7 +318,7 @@ mod tests {
     #[test]
     fn swarm_stays_within_the_scenario_bounds() {
         madsim::runtime::Runtime::with_seed_and_config(3, Default::default()).block_on(async {
-            let choices = Choices::from_runtime();
+            let choices = Choices::new(3);
             let swarm = NemesisConfig { swarm: true, ..config() };
             for _ in 0..50 {
                 let (drawn, net) = draw_swarm(&swarm, &choices);
@@ -319,5 +326,14 @@ mod tests {
                 assert!((0.0..=1.0).contains(&net.drop) && (0.25..=1.0).contains(&net.delay));
             }
         });
+    }
+
+    #[test]
+    fn one_fault_fewer_leaves_the_other_faults_as_they_were() {
+        let phase = Duration::from_secs(30);
+        let all = plan(&config(), phase, &[1, 2], &[0], &Choices::new(5));
+        let fewer = plan(&NemesisConfig { crashes: config().crashes - 1, ..config() }, phase, &[1, 2], &[0], &Choices::new(5));
+        assert_eq!(fewer.len() + 1, all.len());
+        assert!(fewer.iter().all(|f| all.contains(f)), "every remaining fault is drawn as before");
     }
 }

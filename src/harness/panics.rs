@@ -58,6 +58,12 @@ pub fn name_node(id: madsim::task::NodeId, name: &Arc<str>) {
     NODES.with(|n| n.borrow_mut().insert(id.to_string(), name.clone()));
 }
 
+/// The name of the node whose task is running (from a task of the armed run).
+pub fn current_node() -> Option<Arc<str>> {
+    let id = madsim::plugin::node().to_string();
+    NODES.with(|n| n.borrow().get(&id).cloned())
+}
+
 fn record(info: &std::panic::PanicHookInfo<'_>) {
     if CAUGHT.with(|c| c.borrow().is_some()) {
         return;

@@ -34,10 +34,13 @@ pub struct RunOptions {
     /// Check every decision against this recording, draw for draw.
     pub replay_exactly: Option<Arc<Vec<Choice>>>,
     /// Coverage: the runs this one branches from (see [`super::strategy::Branch`]); its
-    /// first decisions are a prefix of the last ancestor's, recomputed from the branch.
+    /// first decisions are its ancestors', its madsim seed the branch's first run's.
     pub branch: super::strategy::Branch,
-    /// The branch's prefix when the caller already has it (a sweep keeps its corpus).
-    pub prefix: Option<Arc<super::strategy::Prefix>>,
+    /// Run madsim's scheduler on this seed instead of the run's (the decisions stay the
+    /// run's): how often a tie madsim breaks changes a run (`check-determinism --ties`).
+    pub scheduler_seed: Option<u64>,
+    /// Log every consultation of a bug switch (see [`super::switches`]).
+    pub log_switches: bool,
     /// Collect the abstract states the run reached ([`System::coverage`]).
     pub coverage: bool,
     /// Hash the whole trace even when the run passes (it always is when the run fails
@@ -93,6 +96,10 @@ pub struct RunOutcome<S: System> {
     pub nodes: Vec<String>,
     /// The abstract states reached, when asked for (`RunOptions::coverage`).
     pub coverage: Option<std::collections::BTreeSet<u64>>,
+    /// Every consultation of a bug switch, when asked for (`RunOptions::log_switches`).
+    pub switches: Option<Vec<super::switches::Consulted>>,
+    /// Decisions drawn.
+    pub drawn: u64,
 }
 
 impl<S: System> RunOutcome<S> {
@@ -115,15 +122,15 @@ pub const HARNESS_FINDINGS: [&str; 3] = [NODE_PANIC, DEADLOCK, RUNAWAY];
 /// ran away: each is a finding (`node-panic`, `deadlock`, `runaway`) with its virtual
 /// time, and the history up to it.
 pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
-    if !options.branch.is_empty() && options.prefix.is_none() {
-        let prefix = branch_prefix::<S>(scenario, &options.branch, seed);
-        return run_seed::<S>(scenario, seed, &RunOptions { prefix: Some(Arc::new(prefix)), ..options.clone() });
-    }
     // A branched run runs on its branch's madsim seed; it is still reported as `seed`.
-    let runtime_seed = options.prefix.as_ref().map_or(seed, |p| p.root);
+    let runtime_seed = options.scheduler_seed.or(options.branch.root()).unwrap_or(seed);
     let history: History<S::Obs> = History::new(options.trace.clone());
     let (owned, opts, kept) = (scenario.clone(), options.clone(), history.clone());
     super::panics::arm();
+    super::cause::reset();
+    if options.log_switches {
+        super::switches::start();
+    }
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let ran = {
             let runtime = Runtime::with_seed_and_config(runtime_seed, madsim::Config::default());
@@ -132,24 +139,13 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
         judged::<S>(scenario, ran, &kept, &opts)
     }));
     let caught = super::panics::disarm();
-    match result {
+    let (switches, _) = super::switches::stop();
+    let mut outcome = match result {
         Ok(outcome) => outcome,
         Err(_) => crashed(seed, history, caught, options),
-    }
-}
-
-/// How run `seed` of `branch` starts: each ancestor run again (from its own prefix),
-/// its recorded decisions cut where the branch says.
-pub fn branch_prefix<S: System>(scenario: &S::Scenario, branch: &super::strategy::Branch, seed: u64) -> super::strategy::Prefix {
-    let root = branch.root().unwrap_or(seed);
-    let mut carried: Option<Vec<u64>> = None;
-    for (ancestor, cut) in &branch.0 {
-        let prefix = carried.take().map(|values| Arc::new(super::strategy::Prefix { root, values, key: *ancestor }));
-        let parent = run_seed::<S>(scenario, *ancestor, &RunOptions { record_choices: true, prefix, ..RunOptions::default() });
-        carried = Some(parent.choices.as_deref().unwrap_or_default().iter().take(*cut as usize).map(|c| c.value).collect());
-    }
-    let values = carried.unwrap_or_default();
-    super::strategy::Prefix { root, values, key: seed }
+    };
+    outcome.switches = options.log_switches.then_some(switches);
+    outcome
 }
 
 /// The outcome of a run that panicked or deadlocked: the finding, and what was
@@ -179,6 +175,8 @@ fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super:
         choices: None,
         nodes: Vec::new(),
         coverage: None,
+        switches: None,
+        drawn: 0,
     }
 }
 
@@ -220,8 +218,8 @@ fn planted_run() -> u64 {
 }
 
 /// The decision source of a run, recording or replaying as asked.
-fn choices(options: &RunOptions) -> Choices {
-    let choices = Choices::from_runtime();
+fn choices(options: &RunOptions, seed: u64) -> Choices {
+    let choices = Choices::new(seed);
     if options.record_choices {
         choices.start_recording();
     }
@@ -231,8 +229,8 @@ fn choices(options: &RunOptions) -> Choices {
     if let Some(recording) = &options.replay_exactly {
         choices.replay_exactly(recording);
     }
-    if let Some(prefix) = &options.prefix {
-        choices.start_with(&prefix.values, prefix.key);
+    if !options.branch.is_empty() {
+        choices.branch(&options.branch.0.iter().map(|(seed, cut)| (*seed, *cut as u64)).collect::<Vec<_>>());
     }
     choices
 }
@@ -262,7 +260,7 @@ struct Ran<S: System> {
 }
 
 async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions, history: History<S::Obs>) -> Ran<S> {
-    let choices = choices(&options);
+    let choices = choices(&options, seed);
     let sim = S::options(&scenario);
     history.set_event_budget(sim.budget.events);
     let per_run = sim.strategy.per_run();
@@ -280,11 +278,11 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
     // The strategy's per-run draws (none for uniform): swarm's fault sites, PCT's priorities.
-    let nodes = fabric.node_names().len();
+    let nodes = fabric.node_names();
     let sites = match per_run {
-        Strategy::Swarm => Some(super::strategy::draw_sites(nodes, &choices)),
+        Strategy::Swarm => Some(super::strategy::draw_sites(&nodes, &choices)),
         Strategy::Pct { depth } => {
-            fabric.set_priorities(super::strategy::Priorities::draw(nodes, depth, sim.fault_phase, &choices));
+            fabric.set_priorities(super::strategy::Priorities::draw(&nodes, depth, sim.fault_phase, &choices));
             None
         }
         _ => None,
@@ -293,7 +291,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         fabric.set_flaky(sites.flaky.clone());
     }
     world.boot().await;
-    let workload = world.users.spawn(system.clone().workload());
+    let workload = world.users.spawn(super::cause::within(choices::key(&"users"), system.clone().workload()));
     inject_panic(&world, &options);
 
     // The fault phase.
@@ -306,8 +304,12 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     // write of the instances that may crash (not where crashes must spare user requests).
     let mut nemesis_config = nemesis_config;
     let mut site_crashes = None;
-    if sites.is_some() && !sim.spare_serving_nodes && nemesis_config.crashes > 0 && choices.draw(Site::Swarm, 2) == 1 {
-        let p = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Swarm, 3)];
+    if sites.is_some()
+        && !sim.spare_serving_nodes
+        && nemesis_config.crashes > 0
+        && choices.draw(Site::Swarm, choices::key(&"crashes at fault sites"), 2) == 1
+    {
+        let p = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Swarm, choices::key(&"fault site probability"), 3)];
         let nodes = instances.iter().map(|idx| Arc::from(world.node_name(*idx))).collect();
         let (requests, crashes) = futures::channel::mpsc::unbounded();
         buggify.arm(nodes, p, nemesis_config.crashes, requests);
@@ -367,6 +369,8 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         choices: options.record_choices.then(|| choices.take_record()),
         nodes: fabric.node_names(),
         coverage: None,
+        switches: None,
+        drawn: choices.drawn(),
     };
     Ran { outcome, final_state, quiet_start: quiet_start.get().unwrap_or(end), sim, stop }
 }

@@ -9,7 +9,7 @@
 //! before it is returned (two runs, the same fingerprint and trace; which switches it
 //! needs); if the last candidate fails a check, the last one that passes them is used.
 
-use super::choices::{by_site, Record, Site};
+use super::choices::{to_record, Record, Site};
 use super::run::{run_seed, RunOptions, RunOutcome};
 use super::strategy::Branch;
 pub use super::system::Reproduce;
@@ -35,8 +35,11 @@ pub struct Verification {
     pub trace_hash: String,
     /// With every bug switch off, the reproduction passes (`None`: it has no switch on).
     pub passes_without_bugs: Option<bool>,
-    /// The switches without which it passes, each tried alone.
+    /// The minimal set of switches that causes it (see [`super::attribute`]): empty when
+    /// none could be established.
     pub needs: Vec<String>,
+    /// The attribution, as checked on the reproduction's own decisions.
+    pub causes: super::attribute::Attribution,
     /// Candidates that failed verification and were set aside for an earlier one.
     pub fallbacks: usize,
 }
@@ -116,25 +119,15 @@ impl Search {
     }
 }
 
-/// Delta debugging (ddmin) over the positions of non-zero choices: finds a small set of
-/// choices that must keep their recorded values; all others are zeroed.
+/// Delta debugging (ddmin) over the non-zero recorded decisions: finds a small set of
+/// decisions that must keep their recorded values; every other one draws 0.
 fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, record: &Record) -> Record {
     let seed = search.seed;
-    let positions: Vec<(Site, usize)> = record
-        .iter()
-        .flat_map(|(site, values)| values.iter().enumerate().filter(|(_, v)| **v != 0).map(move |(i, _)| (*site, i)))
-        .collect();
-    let build = |kept: &[(Site, usize)]| -> Record {
-        let mut out: Record = record.iter().map(|(site, values)| (*site, vec![0; values.len()])).collect();
-        for (site, i) in kept {
-            out.get_mut(site).expect("a recorded site")[*i] = record[site][*i];
-        }
-        out
-    };
+    let build = |kept: &[(Site, u64, u32)]| -> Record { kept.iter().map(|k| (*k, record[k])).collect() };
     // First whole sites: often all drops, or all delays, can go at once.
-    let mut kept = positions;
+    let mut kept: Vec<(Site, u64, u32)> = record.iter().filter(|(_, v)| **v != 0).map(|(k, _)| *k).collect();
     for site in Site::ALL {
-        let without: Vec<(Site, usize)> = kept.iter().copied().filter(|(s, _)| *s != site).collect();
+        let without: Vec<(Site, u64, u32)> = kept.iter().copied().filter(|(s, _, _)| *s != site).collect();
         if without.len() < kept.len() && search.holds::<S>(scenario, seed, Some(&build(&without))) {
             kept = without;
         }
@@ -144,7 +137,7 @@ fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, reco
         let chunk = kept.len().div_ceil(n);
         let mut reduced = false;
         for start in (0..kept.len()).step_by(chunk) {
-            let complement: Vec<(Site, usize)> =
+            let complement: Vec<(Site, u64, u32)> =
                 kept[..start].iter().chain(kept[(start + chunk).min(kept.len())..].iter()).copied().collect();
             if search.holds::<S>(scenario, seed, Some(&build(&complement))) {
                 kept = complement;
@@ -163,22 +156,12 @@ fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, reco
     if kept.len() == 1 && search.holds::<S>(scenario, seed, Some(&build(&[]))) {
         kept.clear();
     }
-    trim(build(&kept))
-}
-
-/// Drops trailing zeros (they are what replay answers past the end anyway).
-fn trim(mut record: Record) -> Record {
-    for values in record.values_mut() {
-        while values.last() == Some(&0) {
-            values.pop();
-        }
-    }
-    record.retain(|_, values| !values.is_empty());
-    record
+    build(&kept)
 }
 
 /// Verifies a reproduction: it shows the bug twice with the same trace, and (when the
-/// bug needs switches) passes with every switch off; names each switch it needs.
+/// bug needs switches) passes with every switch off; names the minimal set of switches
+/// that causes it, verified on its own decisions.
 fn verify<S: System>(repro: &S::Scenario, search: &Search) -> Option<Verification> {
     let options = RunOptions { hash_trace: true, ..Default::default() };
     let (a, b) = (run_scenario::<S>(repro, None, &options), run_scenario::<S>(repro, None, &options));
@@ -189,13 +172,10 @@ fn verify<S: System>(repro: &S::Scenario, search: &Search) -> Option<Verificatio
     if !same_twice || (search.needs_bugs && passes_without_bugs != Some(true)) {
         return None;
     }
-    let needs = switches
-        .into_iter()
-        .filter(|(_, without)| !shows(&run_scenario::<S>(without, None, &options), &search.invariant, fingerprint))
-        .map(|(name, _)| name)
-        .collect();
+    let causes = super::attribute::attribute::<S>(repro, &search.invariant, &search.fingerprint, &|s, o| run_scenario::<S>(s, None, o));
+    let needs = causes.causes().map(<[String]>::to_vec).unwrap_or_default();
     let trace_hash = format!("{:016x}", a.trace_hash.unwrap_or_default());
-    Some(Verification { same_twice, fingerprint: search.fingerprint.clone(), trace_hash, passes_without_bugs, needs, fallbacks: 0 })
+    Some(Verification { same_twice, fingerprint: search.fingerprint.clone(), trace_hash, passes_without_bugs, needs, causes, fallbacks: 0 })
 }
 
 /// The violation to keep: the first of `invariant` (default: the first of the run).
@@ -238,7 +218,7 @@ pub fn shrink_branch<S: System>(
     let scenario = S::with_reproduction(scenario, None);
     let original = run_seed::<S>(&scenario, seed, &RunOptions { record_choices: true, branch: branch.clone(), ..Default::default() });
     let branched = !branch.is_empty();
-    let original_record = branched.then(|| by_site(original.choices.as_deref().unwrap_or_default()));
+    let original_record = branched.then(|| to_record(original.choices.as_deref().unwrap_or_default()));
     let (invariant, fingerprint) = target(&original, seed, invariant)?;
     // A branched run replays from its whole record on its branch's madsim seed.
     let seed = branch.root().unwrap_or(seed);
@@ -253,6 +233,7 @@ pub fn shrink_branch<S: System>(
         S::with_reproduction(
             s,
             Some(Reproduce {
+                format: super::choices::RECORD_FORMAT,
                 seed,
                 invariant: invariant.clone(),
                 fingerprint: Some(fingerprint.clone()),
@@ -285,7 +266,7 @@ pub fn shrink_branch<S: System>(
         None => {
             let live = run_seed::<S>(&current, search.seed, &RunOptions { record_choices: true, ..Default::default() });
             search.runs += 1;
-            by_site(live.choices.as_deref().unwrap_or_default())
+            to_record(live.choices.as_deref().unwrap_or_default())
         }
     };
     let record = minimize_choices::<S>(&mut search, &current, &record);
@@ -295,7 +276,7 @@ pub fn shrink_branch<S: System>(
     while let Some(repro) = accepted.pop() {
         if let Some(verification) = verify::<S>(&repro, &search) {
             let last = run_scenario::<S>(&repro, None, &RunOptions::default());
-            let choices = S::reproduction(&repro).and_then(|r| r.choices.as_ref()).map_or(0, |c| c.values().map(Vec::len).sum());
+            let choices = S::reproduction(&repro).and_then(|r| r.choices.as_ref()).map_or(0, |c| c.len());
             let after = figures(&last, choices);
             let verification = Verification { fallbacks, ..verification };
             return Ok(Shrunk { scenario: repro, invariant, fingerprint, before, after, runs: search.runs, verification });

@@ -70,7 +70,7 @@ impl<St: Journal> Store<St> {
     /// waits the store latency, then runs `f` atomically.
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        madsim::time::sleep(self.latency()).await;
+        madsim::time::sleep(self.latency(call)).await;
         let (result, wrote) = self.now(call, began, f);
         if let Some(answered) = wrote.then(|| self.buggify.crash_after_write(self.node.as_ref(), &self.choices)).flatten() {
             // This instance dies here, unless the quiet phase has begun: the nemesis
@@ -80,9 +80,11 @@ impl<St: Journal> Store<St> {
         result
     }
 
-    /// One round trip's latency, drawn from the decision source.
-    fn latency(&self) -> Duration {
-        let latency = self.choices.duration(Site::StoreLatency, self.latency.0, self.latency.1);
+    /// One round trip's latency, drawn from the decision source, keyed by the store and
+    /// the call (and, through the decision source, the handler's cause).
+    fn latency(&self, call: &'static str) -> Duration {
+        let key = super::choices::key(&(self.name, call));
+        let latency = self.choices.duration(Site::StoreLatency, key, self.latency.0, self.latency.1);
         match self.planted {
             // Test-only: state that outlives a run (how many runs this process made) leaks into it.
             Some(run) => latency + Duration::from_micros(1 + run % 97),
@@ -94,7 +96,7 @@ impl<St: Journal> Store<St> {
     /// recorded only when it wrote something, so idle polling does not flood the history.
     pub async fn poll<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        madsim::time::sleep(self.latency()).await;
+        madsim::time::sleep(self.latency(call)).await;
         let (result, read, wrote) = self.apply(f);
         if !wrote.is_empty() {
             (self.recorder)(self.node.as_ref(), call, began, read, wrote);

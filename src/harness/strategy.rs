@@ -14,9 +14,9 @@
 //! - `coverage`: a corpus of runs that reached new abstract states (the system's
 //!   [`System::coverage`](super::System::coverage)); new runs branch from a corpus run:
 //!   the same run (its madsim seed, its first K decisions) up to a cut, then decisions
-//!   of their own.
+//!   of their own (keyed by its own seed from the cut on).
 
-use super::choices::{Choices, Site};
+use super::choices::{key, Choices, Site};
 use super::fabric::NodeIdx;
 use std::time::Duration;
 
@@ -96,19 +96,18 @@ pub struct Sites {
     pub faulty: Vec<bool>,
 }
 
-/// Draws a swarm run's sites over `nodes` nodes: each on with probability 1/2, and at
-/// least one of each on (a run with every site off is a uniform run without faults).
-pub fn draw_sites(nodes: usize, choices: &Choices) -> Sites {
-    let draw = || {
-        let mut on: Vec<bool> = (0..nodes).map(|_| choices.draw(Site::Swarm, 2) == 1).collect();
-        if nodes > 0 && !on.contains(&true) {
-            on[choices.pick(Site::Swarm, nodes)] = true;
+/// Draws a swarm run's sites over the nodes `names` (fabric order): each on with
+/// probability 1/2, keyed by the node's name, and at least one of each on (a run with
+/// every site off is a uniform run without faults).
+pub fn draw_sites(names: &[String], choices: &Choices) -> Sites {
+    let draw = |what: &str| {
+        let mut on: Vec<bool> = names.iter().map(|n| choices.draw(Site::Swarm, key(&(what, n)), 2) == 1).collect();
+        if !names.is_empty() && !on.contains(&true) {
+            on[choices.pick(Site::Swarm, key(&(what, "at least one")), names.len())] = true;
         }
         on
     };
-    let flaky = draw();
-    let faulty = draw();
-    Sites { flaky, faulty }
+    Sites { flaky: draw("flaky"), faulty: draw("faulty") }
 }
 
 /// PCT priorities over the nodes sending messages.
@@ -124,13 +123,18 @@ pub struct Priorities {
 }
 
 impl Priorities {
-    /// A random permutation of priorities and `depth - 1` change points over `phase`.
-    pub fn draw(nodes: usize, depth: u32, phase: Duration, choices: &Choices) -> Priorities {
-        let mut band: Vec<u32> = (0..nodes as u32).collect();
-        for i in (1..nodes).rev() {
-            band.swap(i, choices.pick(Site::Swarm, i + 1));
+    /// A random permutation of priorities (each node ranked by a value keyed by its
+    /// name) and `depth - 1` change points over `phase`.
+    pub fn draw(names: &[String], depth: u32, phase: Duration, choices: &Choices) -> Priorities {
+        let mut order: Vec<(u64, usize)> =
+            names.iter().enumerate().map(|(i, n)| (choices.draw(Site::Swarm, key(&("pct priority", n)), 1 << 48), i)).collect();
+        order.sort();
+        let mut band = vec![0; names.len()];
+        for (rank, (_, i)) in order.into_iter().enumerate() {
+            band[i] = rank as u32;
         }
-        let mut changes: Vec<Duration> = (1..depth).map(|_| choices.duration(Site::Swarm, Duration::ZERO, phase)).collect();
+        let mut changes: Vec<Duration> =
+            (1..depth).map(|i| choices.duration(Site::Swarm, key(&("pct change point", i)), Duration::ZERO, phase)).collect();
         changes.sort();
         Priorities { band, changes, passed: 0 }
     }
@@ -258,35 +262,10 @@ pub fn bucketed(mut states: Vec<u64>) -> std::collections::BTreeSet<u64> {
         .collect()
 }
 
-/// How a branched run starts: on its branch's madsim seed, its first decisions those of
-/// its parent (in the order drawn), the rest from its own stream (`key`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Prefix {
-    pub root: u64,
-    pub values: Vec<u64>,
-    pub key: u64,
-}
-
-/// A branched run's own decisions after the prefix: splitmix64 from its key.
-#[derive(Clone, Debug)]
-pub struct Stream(u64);
-
-impl Stream {
-    pub fn new(key: u64) -> Stream {
-        Stream(key ^ 0x6a09_e667_f3bc_c908)
-    }
-
-    pub fn next(&mut self, bound: u64) -> u64 {
-        let value = splitmix64(self.0);
-        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
-        value % bound
-    }
-}
-
 const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// splitmix64 (Steele, Lea, Flood 2014) of the state `x`: its next output. The seed
-/// hash of `--partition hash:` and the streams of branched runs.
+/// hash of `--partition hash:` and the mixing of decision keys.
 pub fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(GOLDEN_GAMMA);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -327,16 +306,6 @@ mod tests {
         assert_ne!(bucketed(vec![7, 7]), once, "twice is another bucket");
         assert_eq!(bucketed(vec![7, 7, 7, 7]), bucketed(vec![7; 7]), "4 to 7 times is one bucket");
         assert_eq!(bucketed(vec![3, 7, 3]).len(), 2);
-    }
-
-    #[test]
-    fn a_stream_is_its_key_s_and_stays_in_bounds() {
-        let (mut a, mut b, mut c) = (Stream::new(5), Stream::new(5), Stream::new(6));
-        let (x, y, z): (Vec<u64>, Vec<u64>, Vec<u64>) =
-            ((0..50).map(|_| a.next(7)).collect(), (0..50).map(|_| b.next(7)).collect(), (0..50).map(|_| c.next(7)).collect());
-        assert_eq!(x, y);
-        assert_ne!(x, z);
-        assert!(x.iter().all(|v| *v < 7));
     }
 
     #[test]

@@ -65,6 +65,12 @@ pub trait System: Send + Sync + Sized + 'static {
     /// The scenario with every bug switch off.
     fn without_bugs(scenario: &Self::Scenario) -> Self::Scenario;
 
+    /// Each record's final state as text, by a name that says what it is (`ticket T1`),
+    /// for showing which records two runs leave differently. Default: none.
+    fn record_states(_final_state: &Self::Final) -> std::collections::BTreeMap<String, String> {
+        Default::default()
+    }
+
     /// The abstract states a run reached, as hashes ([`super::strategy::feature`]), once
     /// per time reached, for the coverage-guided strategy (see [`super::strategy`]): what
     /// a run did that another run may not have (a handler's outcome, a redelivery, a
@@ -130,6 +136,10 @@ pub struct Budget {
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Reproduce {
+    /// How the decisions are written: [`super::choices::RECORD_FORMAT`] (keyed). A file
+    /// without it was written before decisions were keyed, and cannot be replayed.
+    #[serde(default)]
+    pub format: u32,
     #[serde(with = "wide")]
     pub seed: u64,
     pub invariant: String,
@@ -137,7 +147,8 @@ pub struct Reproduce {
     /// bug, not just its invariant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
-    /// Per decision site, the values to replay; past the end every draw is 0.
+    /// Per decision site, the decisions to replay by key (`KEY.OCCURRENCE=VALUE`); every
+    /// decision not listed draws 0.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "wide_choices")]
     pub choices: Option<super::choices::Record>,
     /// A coverage run's branch (see [`super::strategy::Branch`]), when `choices` is not given.
@@ -184,29 +195,60 @@ pub mod wide {
     }
 }
 
-/// [`wide`] for every value of a choices record.
+/// Why a reproduction of another format cannot be replayed, and what to do.
+pub fn old_format_message(format: u32) -> String {
+    let made_by = match format {
+        0 | 1 => "ticketsim 0.1 (format 1: decisions drawn in sequence, by position)".to_string(),
+        n => format!("a ticketsim of format {n}"),
+    };
+    format!(
+        "this reproduction was written by {made_by}; this build ({}) replays format {} (decisions keyed by what they decide), and a run of the old format is another run here: shrink the original failing seed again with this build",
+        env!("CARGO_PKG_VERSION"),
+        super::choices::RECORD_FORMAT
+    )
+}
+
+/// A choices record as a file holds it: per site, `KEY.OCCURRENCE=VALUE` entries.
 mod wide_choices {
-    use super::super::choices::{Record, Site};
-    use super::wide::{read, WrittenU64};
+    use super::super::choices::{read_entry, write_entry, Record, Site};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
 
-    #[derive(Serialize)]
-    struct Wide(#[serde(with = "super::wide")] u64);
-
     pub fn serialize<S: Serializer>(record: &Option<Record>, s: S) -> Result<S::Ok, S::Error> {
-        let wide: Option<BTreeMap<&Site, Vec<Wide>>> =
-            record.as_ref().map(|r| r.iter().map(|(site, values)| (site, values.iter().map(|v| Wide(*v)).collect())).collect());
-        wide.serialize(s)
+        let written: Option<BTreeMap<Site, Vec<String>>> = record.as_ref().map(|r| {
+            let mut by_site: BTreeMap<Site, Vec<String>> = BTreeMap::new();
+            for ((site, key, occurrence), value) in r {
+                by_site.entry(*site).or_default().push(write_entry(*key, *occurrence, *value));
+            }
+            by_site
+        });
+        written.serialize(s)
+    }
+
+    /// An entry as written: keyed (this format) or a bare number (format 1).
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        Keyed(String),
+        Positional(serde::de::IgnoredAny),
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Record>, D::Error> {
-        let written = Option::<BTreeMap<Site, Vec<WrittenU64>>>::deserialize(d)?;
+        let written = Option::<BTreeMap<Site, Vec<Entry>>>::deserialize(d)?;
         written
             .map(|r| {
-                r.into_iter()
-                    .map(|(site, values)| Ok((site, values.into_iter().map(read).collect::<Result<Vec<u64>, D::Error>>()?)))
-                    .collect()
+                let mut record = Record::new();
+                for (site, entries) in r {
+                    for entry in entries {
+                        let entry = match entry {
+                            Entry::Keyed(text) => text,
+                            Entry::Positional(_) => return Err(serde::de::Error::custom(super::old_format_message(1))),
+                        };
+                        let (key, occurrence, value) = read_entry(&entry).map_err(serde::de::Error::custom)?;
+                        record.insert((site, key, occurrence), value);
+                    }
+                }
+                Ok(record)
             })
             .transpose()
     }

@@ -168,12 +168,15 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
                                 probe: probe.clone(),
                             };
                             let (start, id) = (start.clone(), node_id.clone());
-                            async move {
+                            // What a node does on its own (its start, its background
+                            // loops) is keyed by its name and incarnation.
+                            let cause = super::choices::key(&(&*ctx.name, ctx.incarnation));
+                            super::cause::within(cause, async move {
                                 let actor = start(&ctx);
                                 let me = Handle::current().get_node(*id.get().expect("node id set at build")).expect("node exists");
                                 ctx.fabric.attach(ctx.idx, me, actor);
                                 std::future::pending::<()>().await;
-                            }
+                            })
                         })
                         .build();
                     id.set(node.id()).expect("set once");

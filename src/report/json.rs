@@ -37,6 +37,9 @@ pub struct RunJson<'a> {
     pub liveness: &'a crate::harness::run::Liveness,
     pub violations: &'a [Violation],
     pub replay: String,
+    /// With `--fix`: the same decisions with those flaws off, compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<serde_json::Value>,
 }
 
 /// What identifies a sweep beside its results: the build, the scenario (its name, the

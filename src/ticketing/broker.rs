@@ -375,7 +375,7 @@ impl BrokerNode {
             fabric: ctx.fabric.clone(),
             probe: ctx.probe.clone(),
         });
-        madsim::task::spawn(node.clone().run_ticks());
+        crate::harness::cause::spawn(node.clone().run_ticks());
         node
     }
 

@@ -306,6 +306,12 @@ impl Flaws {
     pub fn has(self, flaw: Flaw) -> bool {
         self.0 & (1 << flaw as u32) != 0
     }
+    /// [`Flaws::has`] at the line where the buggy and the fixed code part: the
+    /// consultation is logged when a run asks (`--fix` names the line that decided).
+    #[track_caller]
+    pub fn on(self, flaw: Flaw) -> bool {
+        crate::harness::switches::consulted(flaw.name(), self.has(flaw))
+    }
     pub fn with(self, flaw: Flaw) -> Self {
         Flaws(self.0 | (1 << flaw as u32))
     }

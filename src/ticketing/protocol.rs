@@ -196,4 +196,26 @@ impl Describe for Message {
             Message::UnknownClient { store_id } => format!("unknown client (store {store_id})"),
         }
     }
+
+    /// What the message is, for keying the decisions about it: its kind and the records
+    /// it carries, never a request, publish or sequence number (those are positional:
+    /// the sender's cause and the occurrence tell copies apart).
+    fn identity(&self) -> u64 {
+        use crate::harness::choices::key;
+        match self {
+            Message::Request(r) => key(&("request", r.method)),
+            Message::Response(_) => key(&"response"),
+            Message::Connect { client } => key(&("connect", client)),
+            Message::Connected { client, .. } => key(&("connected", client)),
+            Message::Subscribe { client, subject, group } => key(&("subscribe", client, subject, group)),
+            Message::Subscribed { subject, group } => key(&("subscribed", subject, group)),
+            Message::Publish { event, .. } => key(&("publish", &event.event_id)),
+            Message::PublishAck { .. } => key(&"publish-ack"),
+            Message::Deliver { subject, group, event, redelivered, .. } => key(&("deliver", subject, group, &event.event_id, redelivered)),
+            Message::Ack { subject, group, .. } => key(&("ack", subject, group)),
+            Message::Heartbeat { client } => key(&("heartbeat", client)),
+            Message::HeartbeatAck { known, .. } => key(&("heartbeat-ack", known)),
+            Message::UnknownClient { .. } => key(&"unknown-client"),
+        }
+    }
 }

@@ -200,6 +200,22 @@ impl System for Ticketing {
         Scenario { preset: super::flaws::Preset::Hardened, flaws: Vec::new(), without_flaws: Vec::new(), ..scenario.clone() }
     }
 
+    fn record_states(f: &FinalState) -> BTreeMap<String, String> {
+        let mut states = BTreeMap::new();
+        let mut put = |what: &str, id: &str, state: String| {
+            states.insert(format!("{what} {id}"), state);
+        };
+        f.tickets.iter().for_each(|t| put("ticket", &t.id, format!("{t:?}")));
+        f.orders.iter().for_each(|o| put("order", &o.id, format!("{o:?}")));
+        f.ticket_replicas.iter().for_each(|t| put("orders' replica of ticket", &t.id, format!("{t:?}")));
+        f.order_replicas.iter().for_each(|o| put("payments' replica of order", &o.id, format!("{o:?}")));
+        f.payments.iter().for_each(|p| put("payment", &p.id, format!("{p:?}")));
+        f.charges.iter().for_each(|c| put("charge", &c.id, format!("{c:?}")));
+        f.transactions.iter().for_each(|t| put("transaction", &t.id, format!("{t:?}")));
+        f.accounts.iter().for_each(|(user, (balance, last))| put("account", user, format!("balance {balance}, last number {last}")));
+        states
+    }
+
     fn coverage(entries: &[crate::harness::history::Entry<Obs>], out: &mut Vec<u64>) {
         super::coverage::coverage(entries, out)
     }

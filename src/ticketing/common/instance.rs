@@ -66,20 +66,20 @@ pub struct InstanceEnv {
 
 impl InstanceEnv {
     pub fn emit(&self) -> Emit {
-        Emit { nats: Arc::downgrade(&self.nats), outbox: !self.app.flaws.has(crate::ticketing::flaws::Flaw::NoOutbox) }
+        Emit { nats: Arc::downgrade(&self.nats), outbox: !self.app.flaws.on(crate::ticketing::flaws::Flaw::NoOutbox) }
     }
 
     /// Subscribes the listeners, starts the broker session, and returns the instance to attach.
     pub fn start(&self, http: Option<Arc<dyn HttpService>>, listen: impl FnOnce(&NatsWrapper)) -> Arc<Instance> {
         listen(&self.nats);
-        madsim::task::spawn(self.nats.clone().run_session());
+        crate::harness::cause::spawn(self.nats.clone().run_session());
         Arc::new(Instance { node: self.node, fabric: self.fabric.clone(), nats: self.nats.clone(), http })
     }
 
     /// Starts this instance's outbox sweeper (hardened only).
     pub fn relay<S: HasOutbox>(&self, db: &Db<S>) {
         if self.emit().outbox {
-            madsim::task::spawn(sweep_forever(db.clone(), self.nats.clone()));
+            crate::harness::cause::spawn(sweep_forever(db.clone(), self.nats.clone()));
         }
     }
 }
@@ -118,7 +118,7 @@ impl Emit {
     /// Publishes without waiting and without the outbox: a failure goes unnoticed.
     pub fn publish_unawaited(&self, event: Arc<Event>) {
         if let Some(nats) = self.nats.upgrade() {
-            madsim::task::spawn(async move {
+            crate::harness::cause::spawn(async move {
                 let _ = nats.publish(event).await;
             });
         }
@@ -134,7 +134,7 @@ impl Emit {
         }
         for event in staged.events {
             let nats = nats.clone();
-            madsim::task::spawn(async move {
+            crate::harness::cause::spawn(async move {
                 let _ = nats.publish(event).await;
             });
         }

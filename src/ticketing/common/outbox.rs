@@ -96,7 +96,7 @@ pub async fn relay_entry<S: HasOutbox>(db: &Db<S>, nats: &NatsWrapper, id: u64, 
 pub fn relay_now<S: HasOutbox>(db: &Db<S>, nats: &Arc<NatsWrapper>, entries: Vec<(u64, Arc<Event>)>) {
     for (id, event) in entries {
         let (db, nats) = (db.clone(), nats.clone());
-        madsim::task::spawn(async move { relay_entry(&db, &nats, id, event).await });
+        crate::harness::cause::spawn(async move { relay_entry(&db, &nats, id, event).await });
     }
 }
 

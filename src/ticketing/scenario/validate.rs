@@ -355,6 +355,9 @@ impl Scenario {
 
     fn validate_reproduce(&self) -> Result<(), Invalid> {
         let Some(r) = &self.reproduce else { return Ok(()) };
+        if r.format != crate::harness::choices::RECORD_FORMAT {
+            return err(&["reproduce", "format"], crate::harness::system::old_format_message(r.format));
+        }
         let known = crate::ticketing::invariants::names::NAMES;
         let harness = crate::harness::run::HARNESS_FINDINGS;
         if !known.contains(&r.invariant.as_str()) && !harness.contains(&r.invariant.as_str()) {

@@ -4,6 +4,7 @@
 //! instances share one queue group and one store.
 
 use super::{Opening, ServiceSpec, Starter};
+use crate::harness::choices::{key, Site};
 use crate::harness::BoxFuture;
 use crate::ticketing::common::instance::{listen, Instance, InstanceEnv};
 use crate::ticketing::common::nats::Listener;
@@ -79,7 +80,7 @@ pub fn start(env: &InstanceEnv, db: &Db<AccountsDb>) -> Arc<Instance> {
 impl Accounts {
     /// The handler's own work (a slow one can outlast ack wait).
     async fn work(&self) {
-        let time = self.env_choices.duration(crate::harness::choices::Site::StoreLatency, self.processing.0, self.processing.1);
+        let time = self.env_choices.duration(Site::Handler, key(&"processing time"), self.processing.0, self.processing.1);
         madsim::time::sleep(time).await;
     }
 }
@@ -94,10 +95,10 @@ impl Listener for TransactionCreatedListener {
             let (svc, user, number) = (&self.0, &data.user_id, data.number);
             let read = svc.db.tx("read", |s| s.account(user)).await;
             // Flaw::AccountsNoSequence: the lesson's service applied events in arrival order.
-            if !svc.flaws.has(Flaw::AccountsNoSequence) {
+            if !svc.flaws.on(Flaw::AccountsNoSequence) {
                 if number <= read.last_number {
                     // Already applied. Flaw::NonIdempotentListeners: as built, never acked.
-                    return if svc.flaws.has(Flaw::NonIdempotentListeners) {
+                    return if svc.flaws.on(Flaw::NonIdempotentListeners) {
                         Err(HandlerError::new(format!("transaction #{number} is not lastNumber + 1 ({})", read.last_number + 1)))
                     } else {
                         Ok(())
@@ -115,7 +116,7 @@ impl Listener for TransactionCreatedListener {
             // Flaw::AccountsDoubleApply: the write is an increment that does not check the
             // account is still as read, so a slow handler and the redelivery to another
             // instance both apply. Hardened: set both fields only if nothing changed.
-            let conditional = !svc.flaws.has(Flaw::AccountsDoubleApply);
+            let conditional = !svc.flaws.on(Flaw::AccountsDoubleApply);
             svc.db
                 .tx("apply", |s| {
                     let current = s.account(user);

@@ -97,7 +97,7 @@ fn open(o: &mut Opening) -> Starter {
 
 pub fn start(env: &InstanceEnv, db: &Db<ExpirationDb>) -> Arc<Instance> {
     let service = Arc::new(Expiration { db: db.clone(), emit: env.emit(), flaws: env.app.flaws });
-    madsim::task::spawn(service.clone().work_forever());
+    crate::harness::cause::spawn(service.clone().work_forever());
     env.relay(db);
     env.start(None, |nats| listen(nats, OrderCreatedListener(service)))
 }
@@ -108,7 +108,7 @@ impl Expiration {
         loop {
             madsim::time::sleep(POLL_INTERVAL).await;
             let now = crate::harness::now();
-            let unawaited = self.flaws.has(Flaw::UnawaitedExpirationPublish);
+            let unawaited = self.flaws.on(Flaw::UnawaitedExpirationPublish);
             let outbox = self.emit.outbox;
             let taken: Vec<(u64, Arc<Event>, Staged)> = self
                 .db
@@ -175,7 +175,7 @@ impl Listener for OrderCreatedListener {
         Box::pin(async move {
             let svc = &self.0;
             // Hardened: one job per order, so a duplicate event adds no job.
-            let dedupe = !svc.flaws.has(Flaw::NonIdempotentListeners);
+            let dedupe = !svc.flaws.on(Flaw::NonIdempotentListeners);
             svc.db
                 .tx("schedule", |s| {
                     if dedupe && s.jobs.values().any(|j| j.order_id == data.id) {
@@ -184,7 +184,7 @@ impl Listener for OrderCreatedListener {
                     s.next_job += 1;
                     // Flaw::EarlyExpiration (planted): the job is due at once, not at expiresAt.
                     let due =
-                        if svc.flaws.has(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
+                        if svc.flaws.on(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
                     s.jobs.upsert(Job { id: s.next_job, order_id: data.id.clone(), due, state: JobState::Waiting });
                 })
                 .await;

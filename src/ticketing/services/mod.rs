@@ -106,7 +106,7 @@ pub(crate) fn inserted(
     flaws: super::flaws::Flaws,
 ) -> Result<(), super::common::HandlerError> {
     match result {
-        Err(e) if flaws.has(super::flaws::Flaw::NonIdempotentListeners) => Err(super::common::HandlerError::new(e.to_string())),
+        Err(e) if flaws.on(super::flaws::Flaw::NonIdempotentListeners) => Err(super::common::HandlerError::new(e.to_string())),
         _ => Ok(()),
     }
 }

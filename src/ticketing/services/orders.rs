@@ -90,7 +90,7 @@ impl OrdersDb {
     pub fn new(flaws: Flaws) -> Self {
         let mut db = OrdersDb::default();
         // Flaw::NoOrderOcc: the lesson's model had no version control.
-        db.orders.occ = !flaws.has(Flaw::NoOrderOcc);
+        db.orders.occ = !flaws.on(Flaw::NoOrderOcc);
         db
     }
 
@@ -159,7 +159,7 @@ impl HttpService for Orders {
 impl Orders {
     fn version(&self, order: &Order) -> Option<u64> {
         // Flaw::UnversionedOrderEvents: the lesson's events carried no version.
-        (!self.flaws.has(Flaw::UnversionedOrderEvents)).then_some(order.version)
+        (!self.flaws.on(Flaw::UnversionedOrderEvents)).then_some(order.version)
     }
 
     fn created_event(&self, order: &Order) -> Arc<Event> {
@@ -194,7 +194,7 @@ impl Orders {
             ticket_price: ticket.price,
             expires_at,
         };
-        let created = if self.flaws.has(Flaw::RacyReservation) {
+        let created = if self.flaws.on(Flaw::RacyReservation) {
             // Flaw::RacyReservation: 2. the check and 5. the save are separate round trips.
             if self.db.tx("read", |s| s.is_reserved(&ticket.id)).await {
                 return bad_request(req, "Ticket is already reserved");
@@ -287,7 +287,7 @@ impl Orders {
             return not_authorized(req);
         }
         // Flaw::CancelPaidOrder: as built, there is no status check at all.
-        if !self.flaws.has(Flaw::CancelPaidOrder) {
+        if !self.flaws.on(Flaw::CancelPaidOrder) {
             match order.status {
                 OrderStatus::Complete => return bad_request(req, "Cannot cancel a paid order"),
                 OrderStatus::Cancelled => return HttpResponse::ok(req.id, 204, Value::Null),
@@ -322,7 +322,7 @@ impl Listener for TicketCreatedListener {
     fn on_message(self: Arc<Self>, data: domain::TicketCreated) -> BoxFuture<Result<(), HandlerError>> {
         Box::pin(async move {
             let svc = &self.0;
-            let replica_without_id = svc.flaws.has(Flaw::ReplicaWithoutId);
+            let replica_without_id = svc.flaws.on(Flaw::ReplicaWithoutId);
             let inserted = svc
                 .db
                 .tx("replicate", |s| {
@@ -347,7 +347,7 @@ impl Listener for TicketUpdatedListener {
             let svc = &self.0;
             let replica = ReplicaTicket { id: data.id.clone(), version: data.version, title: data.title.clone(), price: data.price };
             // Flaw::NoVersionCheck: the lesson found the replica by id alone.
-            if svc.flaws.has(Flaw::NoVersionCheck) {
+            if svc.flaws.on(Flaw::NoVersionCheck) {
                 let Some(_) = svc.db.tx("read", |s| s.tickets.find(&data.id)).await else {
                     return Err(HandlerError::new("Ticket not found"));
                 };
@@ -363,7 +363,7 @@ impl Listener for TicketUpdatedListener {
                     .map(|_| ())
                     .map_err(|e| HandlerError::new(e.to_string())),
                 // Hardened: an event the replica already holds is a duplicate: ack it.
-                (None, Some(current)) if current.version >= data.version && !svc.flaws.has(Flaw::NonIdempotentListeners) => Ok(()),
+                (None, Some(current)) if current.version >= data.version && !svc.flaws.on(Flaw::NonIdempotentListeners) => Ok(()),
                 _ => Err(HandlerError::new(format!("Ticket not found: {} v{}", data.id, data.version.saturating_sub(1)))),
             }
         })
@@ -382,11 +382,11 @@ impl Listener for ExpirationCompleteListener {
                 return Err(HandlerError::new("Order not found"));
             };
             // Flaw::ExpirationCancelsComplete: the lesson's listener cancelled paid orders too.
-            if order.status == OrderStatus::Complete && !svc.flaws.has(Flaw::ExpirationCancelsComplete) {
+            if order.status == OrderStatus::Complete && !svc.flaws.on(Flaw::ExpirationCancelsComplete) {
                 return Ok(());
             }
             // Flaw::CancelPaidOrder: as built, an already-cancelled order is cancelled again.
-            if order.status == OrderStatus::Cancelled && !svc.flaws.has(Flaw::CancelPaidOrder) {
+            if order.status == OrderStatus::Cancelled && !svc.flaws.on(Flaw::CancelPaidOrder) {
                 return Ok(());
             }
             let staged = svc.save_cancelled(order, "expire").await.map_err(|e| HandlerError::new(e.to_string()))?;
@@ -407,15 +407,15 @@ impl Listener for PaymentCreatedListener {
                 return Err(HandlerError::new("Order not found"));
             };
             // Flaw::PayExpiredOrder: as built, a cancelled (expired) order is completed anyway.
-            if !svc.flaws.has(Flaw::PayExpiredOrder) && order.status != OrderStatus::Created {
+            if !svc.flaws.on(Flaw::PayExpiredOrder) && order.status != OrderStatus::Created {
                 return Ok(()); // cancelled: payments refunds; complete: a duplicate
             }
             order.status = OrderStatus::Complete;
             // Flaw::PaymentsReplicaLag: as built, completing bumps the version and publishes
             // nothing. Hardened, the status changes in place: no replica waits for a version
             // (payments marks its own replica complete when it takes the payment).
-            let lag = svc.flaws.has(Flaw::PaymentsReplicaLag);
-            let check_status = !svc.flaws.has(Flaw::PayExpiredOrder);
+            let lag = svc.flaws.on(Flaw::PaymentsReplicaLag);
+            let check_status = !svc.flaws.on(Flaw::PayExpiredOrder);
             svc.db
                 .tx("complete", |s| {
                     // Hardened: still created inside the write (an in-place completion

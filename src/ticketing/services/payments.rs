@@ -186,7 +186,7 @@ impl Payments {
         }
         // Flaw::PayExpiredOrder: as built, an order past its expiry is still payable
         // while its cancel has not arrived.
-        if !self.flaws.has(Flaw::PayExpiredOrder) && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
+        if !self.flaws.on(Flaw::PayExpiredOrder) && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
             return bad_request(req, "Order has expired");
         }
         let result = self.db.tx("charge", |s| self.charge(s, &order, token)).await;
@@ -207,13 +207,13 @@ impl Payments {
     /// provider, save the payment, and stage payment:created.
     fn charge(&self, s: &mut PaymentsDb, order: &ReplicaOrder, token: String) -> Result<(Payment, Staged), Refused> {
         // Flaw::DoublePayment: as built, nothing stops a second payment.
-        if !self.flaws.has(Flaw::DoublePayment) && s.payments.values().any(|p| p.order_id == order.id && !p.refunded) {
+        if !self.flaws.on(Flaw::DoublePayment) && s.payments.values().any(|p| p.order_id == order.id && !p.refunded) {
             return Err(Refused::Paid);
         }
         // Flaw::PayExpiredOrder: as built, the order's status and expiry are not
         // checked again in the transaction that charges, so a cancel that lands
         // meanwhile, or a pause that carries the request past the expiry, is missed.
-        let check_again = !self.flaws.has(Flaw::PayExpiredOrder);
+        let check_again = !self.flaws.on(Flaw::PayExpiredOrder);
         if check_again && s.orders.find(&order.id).is_some_and(|o| o.status == OrderStatus::Cancelled) {
             return Err(Refused::Cancelled);
         }
@@ -222,7 +222,7 @@ impl Payments {
         }
         // stripe.charges.create({ currency: 'usd', amount: price * 100, source: token })
         // Flaw::ChargeInDollars (planted): the price is charged as is, not in cents.
-        let cents = if self.flaws.has(Flaw::ChargeInDollars) { order.price } else { order.price * 100.0 };
+        let cents = if self.flaws.on(Flaw::ChargeInDollars) { order.price } else { order.price * 100.0 };
         let charge = Charge { id: new_id("ch_", &mut s.next_charge), amount: cents.round() as i64, currency: "usd".into(), source: token };
         s.charges.insert(charge.clone()).expect("a fresh charge id");
         let payment = Payment {
@@ -236,7 +236,7 @@ impl Payments {
         // Flaw::PaymentsReplicaLag: as built, payments waits for orders to tell it the
         // order is complete (which, as built, it never does). Hardened: payments marks
         // its own replica complete when it takes the payment.
-        if !self.flaws.has(Flaw::PaymentsReplicaLag) {
+        if !self.flaws.on(Flaw::PaymentsReplicaLag) {
             if let Some(mut replica) = s.orders.find(&order.id) {
                 replica.status = OrderStatus::Complete;
                 s.orders.put(replica);
@@ -268,7 +268,7 @@ impl Listener for OrderCreatedListener {
                 price: data.ticket.price,
                 status: OrderStatus::Created,
                 // Flaw::ReplicaWithoutExpiry (planted): the expiry is not copied.
-                expires_at: if svc.flaws.has(Flaw::ReplicaWithoutExpiry) { Duration::ZERO } else { Duration::from_micros(data.expires_at) },
+                expires_at: if svc.flaws.on(Flaw::ReplicaWithoutExpiry) { Duration::ZERO } else { Duration::from_micros(data.expires_at) },
             };
             // Flaw::NonIdempotentListeners: see `inserted`.
             super::inserted(svc.db.tx("replicate", |s| s.orders.insert(replica)).await, svc.flaws)
@@ -290,7 +290,7 @@ impl Listener for OrderCancelledListener {
             let Some(mut replica) = found else {
                 return match current {
                     // Hardened: an event the replica already holds is a duplicate: ack it.
-                    Some(c) if c.version >= version && !svc.flaws.has(Flaw::NonIdempotentListeners) => Ok(()),
+                    Some(c) if c.version >= version && !svc.flaws.on(Flaw::NonIdempotentListeners) => Ok(()),
                     _ => Err(HandlerError::new(format!("Order not found: {id} v{}", version.saturating_sub(1)))),
                 };
             };
@@ -299,7 +299,7 @@ impl Listener for OrderCancelledListener {
             replica.status = OrderStatus::Cancelled;
             // Hardened: a cancelled order's payment is refunded (the pay/expire race).
             // Flaw::NoRefund (planted): it is not.
-            let refund = !svc.flaws.has(Flaw::PayExpiredOrder) && !svc.flaws.has(Flaw::NoRefund);
+            let refund = !svc.flaws.on(Flaw::PayExpiredOrder) && !svc.flaws.on(Flaw::NoRefund);
             svc.db
                 .tx("cancel", |s| {
                     s.orders.save(replica)?;

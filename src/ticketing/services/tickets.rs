@@ -247,7 +247,7 @@ impl Tickets {
             return bad_request(req, "Cannot edit a reserved ticket");
         }
         // Flaw::EditByAnyone (planted): the owner check is skipped.
-        if ticket.user_id != user && !self.flaws.has(Flaw::EditByAnyone) {
+        if ticket.user_id != user && !self.flaws.on(Flaw::EditByAnyone) {
             return not_authorized(req);
         }
         ticket.title = title;
@@ -275,8 +275,8 @@ impl Tickets {
     /// ticket:updated (awaited: the listener acks only after the publish). Hardened, the
     /// transaction re-checks the inbox so two handlers of one order cannot both apply.
     async fn save_and_announce(&self, ticket: Ticket, order: &Id, seen: OrderSeen) -> Result<(), HandlerError> {
-        let silent = self.flaws.has(Flaw::SilentVersionBump);
-        let idempotent = !self.flaws.has(Flaw::NonIdempotentListeners);
+        let silent = self.flaws.on(Flaw::SilentVersionBump);
+        let idempotent = !self.flaws.on(Flaw::NonIdempotentListeners);
         let staged = self
             .db
             .tx("lock", |s| {
@@ -314,14 +314,14 @@ impl Listener for OrderCreatedListener {
             let (svc, order) = (&self.0, &data.id);
             let mut ticket = svc.find_ticket(&data.ticket.id).await?;
             // Flaw::NonIdempotentListeners: as built, a duplicate is applied again.
-            if !svc.flaws.has(Flaw::NonIdempotentListeners) {
+            if !svc.flaws.on(Flaw::NonIdempotentListeners) {
                 let seen = svc.db.tx("read", |s| s.seen(order)).await;
                 if seen.created || seen.cancelled {
                     return Ok(());
                 }
             }
             // Flaw::UnguardedUnlock: as built, the lock is taken even if another order holds it.
-            if !svc.flaws.has(Flaw::UnguardedUnlock) {
+            if !svc.flaws.on(Flaw::UnguardedUnlock) {
                 if let Some(holder) = &ticket.order_id {
                     if holder != order {
                         return Err(HandlerError::new(format!("ticket {} is still held by {holder}", ticket.id)));
@@ -343,12 +343,12 @@ impl Listener for OrderCancelledListener {
         Box::pin(async move {
             let (svc, order, ticket_id) = (&self.0, &data.id, &data.ticket.id);
             let mut ticket = svc.find_ticket(ticket_id).await?;
-            if !svc.flaws.has(Flaw::NonIdempotentListeners) && svc.db.tx("read", |s| s.seen(order)).await.cancelled {
+            if !svc.flaws.on(Flaw::NonIdempotentListeners) && svc.db.tx("read", |s| s.seen(order)).await.cancelled {
                 return Ok(());
             }
             let done = OrderSeen { created: true, cancelled: true };
             // Flaw::UnguardedUnlock: as built, the lock is cleared whoever holds it.
-            if svc.flaws.has(Flaw::UnguardedUnlock) || ticket.order_id.as_ref() == Some(order) {
+            if svc.flaws.on(Flaw::UnguardedUnlock) || ticket.order_id.as_ref() == Some(order) {
                 ticket.order_id = None;
                 return svc.save_and_announce(ticket, order, done).await;
             }

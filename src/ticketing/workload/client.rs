@@ -71,7 +71,8 @@ impl Client {
     pub async fn call(&self, user: Option<Id>, method: Method, path: &str, body: Value) -> (u64, Option<Arc<HttpResponse>>) {
         let service = crate::ticketing::services::route_owner(method, path);
         let instances = service.and_then(|s| self.instances.get(s.name)).map(Vec::as_slice).unwrap_or(&[]);
-        let to = (!instances.is_empty()).then(|| instances[self.choices.pick(Site::Workload, instances.len())]);
+        let to = (!instances.is_empty())
+            .then(|| instances[self.choices.pick(Site::Workload, crate::harness::choices::key(&"instance"), instances.len())]);
         let request = |req: u64, instance: String| Obs::Request {
             req,
             user: user.clone(),

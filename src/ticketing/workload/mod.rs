@@ -11,7 +11,8 @@ pub use client::Client;
 use super::domain::Id;
 use super::protocol::{HttpResponse, Method};
 use super::scenario::{Mix, Op, Workload};
-use crate::harness::choices::{Choices, Site};
+use crate::harness::cause;
+use crate::harness::choices::{key, Choices, Site};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -55,7 +56,7 @@ pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices, unti
     // Scripted steps: each at its time; steps at the same time race each other.
     for (index, step) in workload.steps.clone().into_iter().enumerate() {
         let (client, known) = (client.clone(), known.clone());
-        tasks.push(madsim::task::spawn(async move { steps::run_step(&client, &known, index, &step).await }));
+        tasks.push(cause::spawn(cause::labelled(("step", index), async move { steps::run_step(&client, &known, index, &step).await })));
     }
     if workload.users > 0 {
         let owner: Id = "u1".into();
@@ -70,7 +71,10 @@ pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices, unti
         for u in 0..workload.users {
             let user: Id = format!("u{}", u + 1).into();
             let (client, known, choices, workload) = (client.clone(), known.clone(), choices.clone(), workload.clone());
-            tasks.push(madsim::task::spawn(async move { random_user(&client, &known, &choices, &workload, user, until).await }));
+            let label = ("user", user.clone());
+            tasks.push(cause::spawn(cause::labelled(label, async move {
+                random_user(&client, &known, &choices, &workload, user, until).await
+            })));
         }
     }
     for task in tasks {
@@ -109,7 +113,7 @@ fn pick_weighted(mix: &Mix, choices: &Choices) -> Op {
         (Op::Withdraw, mix.withdraw),
     ];
     let total: u32 = weights.iter().map(|(_, w)| w).sum();
-    let mut roll = choices.draw(Site::Workload, total as u64) as u32;
+    let mut roll = choices.draw(Site::Workload, key(&"operation"), total as u64) as u32;
     for (op, weight) in weights {
         if roll < weight {
             return op;
@@ -122,37 +126,39 @@ fn pick_weighted(mix: &Mix, choices: &Choices) -> Op {
 /// The request a random user makes for an operation, given what users know.
 fn random_request(op: Op, known: &Known, choices: &Choices, workload: &Workload, user: &Id) -> Req {
     let hot = if workload.hot_tickets == 0 { known.tickets.len() } else { known.tickets.len().min(workload.hot_tickets as usize) };
-    let ticket = (hot > 0).then(|| known.tickets[choices.pick(Site::Workload, hot)].clone());
+    let ticket = (hot > 0).then(|| known.tickets[choices.pick(Site::Workload, key(&"ticket"), hot)].clone());
     let mine: Vec<&(Id, Id)> = known.orders.iter().filter(|(_, u)| u == user).collect();
     match (op, ticket) {
         (Op::UpdateTicket, Some((id, _))) => Req::new(
             Method::Put,
             format!("/api/tickets/{id}"),
-            json!({ "title": format!("edit {}", choices.draw(Site::Workload, 100)), "price": 1 + choices.draw(Site::Workload, 100) }),
+            json!({ "title": format!("edit {}", choices.draw(Site::Workload, key(&"edit title"), 100)), "price": 1 + choices.draw(Site::Workload, key(&"edit price"), 100) }),
         ),
         (Op::CreateOrder, Some((id, _))) => Req::new(Method::Post, "/api/orders", json!({ "ticketId": id })),
         (Op::ShowTicket, Some((id, _))) => Req::new(Method::Get, format!("/api/tickets/{id}"), Value::Null),
-        (Op::CancelOrder, _) if !mine.is_empty() => {
-            Req::new(Method::Delete, format!("/api/orders/{}", mine[choices.pick(Site::Workload, mine.len())].0), Value::Null)
-        }
+        (Op::CancelOrder, _) if !mine.is_empty() => Req::new(
+            Method::Delete,
+            format!("/api/orders/{}", mine[choices.pick(Site::Workload, key(&"order to cancel"), mine.len())].0),
+            Value::Null,
+        ),
         (Op::PayOrder, _) if !mine.is_empty() => {
-            let order = mine[choices.pick(Site::Workload, mine.len())].0.clone();
+            let order = mine[choices.pick(Site::Workload, key(&"order to pay"), mine.len())].0.clone();
             Req::new(Method::Post, "/api/payments", json!({ "orderId": order, "token": "tok_visa" }))
         }
-        (Op::Deposit, _) => Req::transaction("deposit", 1 + choices.draw(Site::Workload, 100) as i64),
-        (Op::Withdraw, _) => Req::transaction("withdraw", 1 + choices.draw(Site::Workload, 100) as i64),
+        (Op::Deposit, _) => Req::transaction("deposit", 1 + choices.draw(Site::Workload, key(&"amount"), 100) as i64),
+        (Op::Withdraw, _) => Req::transaction("withdraw", 1 + choices.draw(Site::Workload, key(&"amount"), 100) as i64),
         // An operation with nothing to act on yet creates a ticket instead (now and
         // then an invalid one, to exercise validation).
         _ => {
-            let price = choices.draw(Site::Workload, 50) as i64;
-            Req::create_ticket(format!("show {}", choices.draw(Site::Workload, 1000)), price)
+            let price = choices.draw(Site::Workload, key(&"price"), 50) as i64;
+            Req::create_ticket(format!("show {}", choices.draw(Site::Workload, key(&"title"), 1000)), price)
         }
     }
 }
 
 async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, workload: &Workload, user: Id, until: Duration) {
     for _ in 0..workload.operations {
-        let think = choices.duration(Site::Workload, workload.think_time[0].0, workload.think_time[1].0);
+        let think = choices.duration(Site::Workload, key(&"think time"), workload.think_time[0].0, workload.think_time[1].0);
         madsim::time::sleep(think).await;
         if crate::harness::now() >= until {
             break;
