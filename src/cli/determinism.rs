@@ -8,7 +8,7 @@ use crate::ticketing::Ticketing;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  ticketsim check-determinism full-system\n  ticketsim check-determinism order-race --seeds 0..500 --jobs 2"
+    after_help = "Examples:\n  ticketsim check-determinism full-system\n  ticketsim check-determinism order-race --seeds 0..500 --jobs 2\n  ticketsim check-determinism full-system --seeds 0..200 --ties   # how often madsim's tie-breaks change a run"
 )]
 pub(crate) struct DeterminismArgs {
     #[command(flatten)]
@@ -19,6 +19,10 @@ pub(crate) struct DeterminismArgs {
     /// Worker threads for the parallel sweep, 1 to 256 (default: the core count)
     #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
+    /// Instead: measure how often a tie madsim's scheduler breaks changes a run (each seed
+    /// again with madsim on another seed, the run's own decisions unchanged)
+    #[arg(long)]
+    ties: bool,
     /// No progress line
     #[arg(long, short)]
     quiet: bool,
@@ -63,6 +67,9 @@ pub(crate) fn execute(args: DeterminismArgs) -> Result<i32, String> {
     let (planned, jobs) = (seeds.end - seeds.start, jobs(args.jobs)?);
     let options = RunOptions { plant_nondeterminism: args.plant_nondeterminism, ..Default::default() };
     super::handle_ctrl_c();
+    if args.ties {
+        return ties(&loaded.scenario, seeds, jobs, args.quiet, args.format);
+    }
     let mut progress = super::progress::Progress::new(planned, args.quiet);
     let report = determinism::check_with::<Ticketing>(&loaded.scenario, seeds, jobs, &options, &mut |r| progress.update(r.seeds, r.count));
     progress.finish();
@@ -71,4 +78,42 @@ pub(crate) fn execute(args: DeterminismArgs) -> Result<i32, String> {
         Format::Text => print(&report, planned),
     }
     Ok(sweep_code((report.count > 0) as i32))
+}
+
+/// `--ties`: how often madsim's own tie-breaks change a run. Exit 0: this is a
+/// measurement, not a check.
+fn ties(
+    scenario: &crate::ticketing::Scenario,
+    seeds: std::ops::Range<u64>,
+    jobs: usize,
+    quiet: bool,
+    format: Format,
+) -> Result<i32, String> {
+    let mut progress = super::progress::Progress::new(seeds.end - seeds.start, quiet);
+    let ties = determinism::ties::<Ticketing>(scenario, seeds, jobs, &mut |t| progress.update(t.seeds, t.changed));
+    progress.finish();
+    match format {
+        Format::Json => println!("{}", crate::report::json::document("ties", &ties)?),
+        Format::Text => {
+            let pct = |n: u64| n as f64 * 100.0 / ties.seeds.max(1) as f64;
+            println!(
+                "{} run again with madsim's scheduler on another seed (the run's own decisions unchanged):",
+                crate::report::style::count(ties.seeds, "seed", "seeds")
+            );
+            println!(
+                "  {} ({:.1}%) changed at all; where they part, {:.0}% of the run is behind them on average",
+                ties.changed,
+                pct(ties.changed),
+                ties.mean_common_prefix * 100.0
+            );
+            println!("  {} ({:.1}%) changed which bugs the run shows", ties.verdict_changed, pct(ties.verdict_changed));
+            for (seed, step) in ties.examples.iter().take(5) {
+                match step {
+                    Some(s) => println!("  seed {seed} parts at {} on {}: {}", crate::harness::fmt_time_precise(s.time), s.node, s.text),
+                    None => println!("  seed {seed}: the re-scheduled run goes on past the original's end"),
+                }
+            }
+        }
+    }
+    Ok(sweep_code(0))
 }

@@ -34,6 +34,10 @@ pub(crate) struct DiffArgs {
     /// The right run: this seed instead
     #[arg(long, value_name = "N")]
     other_seed: Option<u64>,
+    /// The right run: the same decisions with madsim's scheduler on this seed (what its
+    /// tie-breaks change)
+    #[arg(long, value_name = "N")]
+    scheduler_seed: Option<u64>,
     /// Compare with a run saved by --save (another build's, say)
     #[arg(long, value_name = "FILE")]
     against: Option<PathBuf>,
@@ -81,7 +85,11 @@ fn load_saved(path: &PathBuf) -> Result<Saved, String> {
 pub(crate) fn execute(args: DiffArgs) -> Result<i32, String> {
     let loaded = load(&args.scenario)?;
     let left = &loaded.scenario;
-    let sides = [!args.fixes.is_empty() || !args.also.is_empty(), args.other_seed.is_some(), args.against.is_some()];
+    let sides = [
+        !args.fixes.is_empty() || !args.also.is_empty() || args.scheduler_seed.is_some(),
+        args.other_seed.is_some(),
+        args.against.is_some(),
+    ];
     if sides.iter().filter(|s| **s).count() == 0 && args.save.is_none() {
         return Err(
             "diff needs the other run: --fix/--also FLAW, --other-seed N or --against FILE (or --save FILE to keep this one)".into()
@@ -141,7 +149,8 @@ pub(crate) fn execute(args: DiffArgs) -> Result<i32, String> {
         None => {
             let seed_b = args.other_seed.unwrap_or(seed);
             let reseed = args.other_seed.is_some() || right.reproduce.is_none();
-            let (_, b) = run_scenario(&right, reseed.then_some(seed_b), &options);
+            let right_options = RunOptions { scheduler_seed: args.scheduler_seed, ..options.clone() };
+            let (_, b) = run_scenario(&right, reseed.then_some(seed_b), &right_options);
             let states = b.final_state.as_ref().map(Ticketing::record_states).unwrap_or_default();
             let what = if switched.is_empty() {
                 format!("seed {seed_b}")

@@ -37,6 +37,10 @@ pub(crate) struct ExploreArgs {
     /// Write one reproduction file per distinct bug (its smallest seed) into this directory
     #[arg(long, value_name = "DIR")]
     save_failures: Option<PathBuf>,
+    /// Do not judge the causes of the bugs found (by default each distinct bug, up to 40,
+    /// is attributed to the flaws that cause it on its smallest seed)
+    #[arg(long)]
+    no_causes: bool,
     /// No progress line
     #[arg(long, short)]
     quiet: bool,
@@ -116,6 +120,10 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
         progress.update(summary.seeds_run, summary.failing)
     });
     progress.finish();
+    let mut summary = summary;
+    if !args.no_causes && summary.failing > 0 && !crate::harness::interrupt::stop_requested() {
+        summary.triage = Some(crate::harness::triage::triage::<Ticketing>(scenario, &summary, options.jobs));
+    }
     if let Some(file) = &args.junit {
         write_file(file, &report::junit::explore_xml(&info, &summary))?;
     }

@@ -20,6 +20,9 @@ pub(crate) struct ReplayArgs {
     branch: BranchArgs,
     #[command(flatten)]
     fix: super::fix::FixArgs,
+    /// Run madsim's scheduler on this seed (its tie-breaks), the decisions unchanged
+    #[arg(long, value_name = "N", hide = true)]
+    scheduler_seed: Option<u64>,
     /// Also trace every network message (sent, dropped, duplicated, delivered)
     #[arg(long)]
     messages: bool,
@@ -46,6 +49,7 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
         keep_history: true,
         branch: branch.clone(),
         log_switches: !fixes.is_empty(),
+        scheduler_seed: args.scheduler_seed,
         ..Default::default()
     };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);

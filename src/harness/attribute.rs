@@ -14,7 +14,7 @@ use super::system::System;
 pub const MAX_RUNS: usize = 64;
 
 /// One run made to check a claim.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Checked {
     /// The switches on in that run.
     pub switches: Vec<String>,
@@ -25,7 +25,7 @@ pub struct Checked {
 }
 
 /// What an attribution found.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
 pub enum Attribution {
     /// `causes` on their own show the failure; without any one of them it is gone.

@@ -126,3 +126,64 @@ pub fn check_with<S: System>(
     report.partial = report.seeds < plan.len() && super::interrupt::stop_requested();
     report
 }
+
+/// How often a tie madsim breaks changes a run: each seed run as usual and again with
+/// madsim's scheduler on another seed, its own decisions unchanged. madsim picks among
+/// the tasks ready at one instant, and advances its clock 50-100 ns per poll, with its
+/// own RNG: where two runs part, a tie (or that drift) decided it, not a decision of ours.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Ties {
+    pub seeds: u64,
+    /// Runs whose events differ at all from their re-scheduled twin.
+    pub changed: u64,
+    /// Runs whose set of bugs (fingerprints) differs.
+    pub verdict_changed: u64,
+    /// Of the changed runs, the share of events before they part (mean, 0 to 1).
+    pub mean_common_prefix: f64,
+    /// The first seeds that changed, with where.
+    pub examples: Vec<(u64, Option<super::diff::Step>)>,
+}
+
+/// Measures [`Ties`] over `seeds` on `jobs` threads.
+pub fn ties<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, progress: &mut dyn FnMut(&Ties)) -> Ties {
+    let plan = super::explore::SeedPlan::of(&super::explore::ExploreOptions::new(seeds));
+    let next = AtomicU64::new(0);
+    let (tx, rx) = mpsc::sync_channel::<(u64, super::diff::RunDiff, bool)>(jobs.max(1));
+    let mut ties = Ties::default();
+    let mut prefix_sum = 0.0;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let (tx, next) = (tx.clone(), &next);
+            scope.spawn(move || {
+                while !super::interrupt::stop_requested() {
+                    let Some(seed) = plan.next(next) else { break };
+                    let kept = RunOptions { keep_history: true, ..RunOptions::default() };
+                    let a = run_seed::<S>(scenario, seed, &kept);
+                    let b = run_seed::<S>(scenario, seed, &RunOptions { scheduler_seed: Some(super::strategy::splitmix64(!seed)), ..kept });
+                    let prints =
+                        |o: &RunOutcome<S>| o.violations.iter().map(|v| v.fingerprint()).collect::<std::collections::BTreeSet<_>>();
+                    let verdict = prints(&a) != prints(&b);
+                    if tx.send((seed, super::diff::diff(&a, &b, &[]), verdict)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (seed, diff, verdict) in rx {
+            ties.seeds += 1;
+            if let Some(parting) = diff.parting {
+                ties.changed += 1;
+                prefix_sum += diff.common_prefix as f64 / diff.original_events.max(1) as f64;
+                if ties.examples.len() < 10 {
+                    ties.examples.push((seed, parting.original));
+                }
+            }
+            ties.verdict_changed += verdict as u64;
+            progress(&ties);
+        }
+    });
+    ties.examples.sort_by_key(|(seed, _)| *seed);
+    ties.mean_common_prefix = if ties.changed > 0 { prefix_sum / ties.changed as f64 } else { 1.0 };
+    ties
+}

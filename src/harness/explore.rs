@@ -161,7 +161,17 @@ pub struct ExploreSummary {
     /// A coverage sweep: the abstract states its runs reached, and its corpus's size.
     pub coverage: u64,
     pub corpus: u64,
+    /// How many failing seeds showed each set of bugs (fingerprints, sorted): what the
+    /// triage of causes counts (at most [`MAX_SIGNATURES`] sets).
+    pub signatures: BTreeMap<Vec<String>, u64>,
+    /// Failing seeds whose set of bugs did not fit in `signatures`.
+    pub signatures_other: u64,
+    /// The causes of the sweep's bugs, when triaged (see [`super::triage`]).
+    pub triage: Option<super::triage::Triage>,
 }
+
+/// Most distinct sets of bugs a summary counts.
+pub const MAX_SIGNATURES: usize = 1000;
 
 /// One distinct bug: its fingerprint, how many seeds hit it, and the smallest of them.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -384,6 +394,12 @@ impl ExploreSummary {
                     self.groups.insert(fingerprint, group);
                 }
             }
+        }
+        fingerprints.sort();
+        if self.signatures.len() < MAX_SIGNATURES || self.signatures.contains_key(&fingerprints) {
+            *self.signatures.entry(fingerprints).or_default() += 1;
+        } else {
+            self.signatures_other += 1;
         }
         let mut seen = Vec::new();
         for v in outcome.violations.iter().filter(|v| {

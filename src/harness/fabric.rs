@@ -309,7 +309,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         };
         let fabric = self.clone();
         node.spawn(super::cause::within(cause, async move {
-            madsim::time::sleep(delay).await;
+            super::sleep(delay).await;
             let actor = {
                 let mut state = fabric.state.lock().unwrap();
                 if faulty && state.cuts.contains_key(&(from, to)) {

@@ -32,15 +32,52 @@ pub mod store;
 pub mod strategy;
 pub mod switches;
 pub mod system;
+pub mod triage;
 pub mod world;
 
 pub use system::{Check, Invariant, InvariantKind, System, Violation};
 
 use std::time::Duration;
 
-/// Virtual time elapsed since the simulation started.
+/// The grid of the harness's clock. madsim advances its clock 50-100 ns per task poll,
+/// drawn from its own RNG, so two runs that poll differently drift apart by nanoseconds;
+/// every time the harness reads or sleeps is taken on this grid instead, and a timer
+/// fires exactly on its deadline, so the drift never carries from one hop to the next.
+pub const TICK: Duration = Duration::from_micros(10);
+
+/// The shortest sleep: madsim makes every sleep last at least 1 ms from its drifted
+/// clock; one tick more keeps every deadline on the grid.
+pub const MIN_SLEEP: Duration = Duration::from_micros(1010);
+
+/// Virtual time elapsed since the simulation started, on the [`TICK`] grid.
 pub fn now() -> Duration {
-    madsim::time::TimeHandle::current().elapsed()
+    on_grid(madsim::time::TimeHandle::current().elapsed())
+}
+
+fn on_grid(t: Duration) -> Duration {
+    let tick = TICK.as_nanos();
+    Duration::from_nanos((t.as_nanos() / tick * tick) as u64)
+}
+
+/// Sleeps `duration` (at least [`MIN_SLEEP`]) from [`now`]: the deadline is on the grid
+/// whatever madsim's drift.
+pub fn sleep(duration: Duration) -> madsim::time::Sleep {
+    sleep_until(now() + duration.max(MIN_SLEEP))
+}
+
+/// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).
+pub fn sleep_until(at: Duration) -> madsim::time::Sleep {
+    let elapsed = madsim::time::TimeHandle::current().elapsed();
+    let at = at.max(on_grid(elapsed) + MIN_SLEEP);
+    madsim::time::sleep_until(madsim::time::Instant::now() + (at - elapsed))
+}
+
+/// `future`, or `Err` once `duration` has passed ([`sleep`]'s clock).
+pub async fn timeout<F: std::future::Future>(duration: Duration, future: F) -> Result<F::Output, ()> {
+    match futures::future::select(std::pin::pin!(future), std::pin::pin!(sleep(duration))).await {
+        futures::future::Either::Left((out, _)) => Ok(out),
+        futures::future::Either::Right(_) => Err(()),
+    }
 }
 
 /// Formats a virtual time as seconds with millisecond precision, e.g. `12.345s`.

@@ -164,7 +164,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
     async fn wait_until_spare(&self, idx: NodeIdx) {
         if let Some(serving) = &self.serving {
             while serving(idx) {
-                madsim::time::sleep(Duration::from_millis(5)).await;
+                super::sleep(Duration::from_millis(5)).await;
             }
         }
     }
@@ -176,7 +176,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
     /// Waits for the fault's time, inflicts it, waits its duration and undoes it
     /// (unless the quiet phase has undone it already).
     pub async fn inflict(self: Arc<Self>, fault: Fault) {
-        madsim::time::sleep(fault.at).await;
+        super::sleep(fault.at).await;
         let world = &self.world;
         match fault.kind {
             FaultKind::Crash(idx) | FaultKind::Restart(idx) => {
@@ -190,7 +190,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                     FaultKind::Crash(_) => c.crashes += 1,
                     _ => c.infrastructure_restarts += 1,
                 });
-                madsim::time::sleep(fault.lasts).await;
+                super::sleep(fault.lasts).await;
                 if world.restart(idx) {
                     self.count(|c| c.restarts += 1);
                 }
@@ -202,7 +202,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                 }
                 self.count(|c| c.pauses += 1);
                 world.record(format!("pause {} for {}", world.node_name(idx), super::fmt_time(fault.lasts)));
-                madsim::time::sleep(fault.lasts).await;
+                super::sleep(fault.lasts).await;
                 world.resume(idx);
             }
             FaultKind::Partition(shape) => {
@@ -215,7 +215,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                 }
                 self.count(|c| c.partitions += 1);
                 world.record(format!("partition {} for {}", self.describe(shape), super::fmt_time(fault.lasts)));
-                madsim::time::sleep(fault.lasts).await;
+                super::sleep(fault.lasts).await;
                 if !world.is_quiet() {
                     for (a, b) in &links {
                         world.fabric.heal(*a, *b);
@@ -244,7 +244,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
             if let (true, Some(idx)) = (crashed, idx) {
                 self.count(|c| c.crashes += 1);
                 world.record(format!("(a crash right after {name}'s store write)"));
-                madsim::time::sleep(lasts).await;
+                super::sleep(lasts).await;
                 if world.restart(idx) {
                     self.count(|c| c.restarts += 1);
                 }

@@ -243,7 +243,7 @@ fn inject_panic<M: Clone + Send + super::fabric::Describe + 'static, O: super::h
     let Some((name, at)) = options.inject_panic.clone() else { return };
     if let Some(idx) = world.with_role(|_| true).into_iter().find(|idx| world.node_name(*idx) == name) {
         world.spawn_on(idx, async move {
-            madsim::time::sleep(at).await;
+            super::sleep(at).await;
             panic!("injected panic in {name}");
         });
     }
@@ -329,14 +329,14 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     }
     let quiet_start = std::cell::Cell::new(None);
     let phases = async {
-        madsim::time::sleep(sim.fault_phase).await;
+        super::sleep(sim.fault_phase).await;
         // The quiet phase: undo every fault, stop dropping and duplicating, let it drain.
         quiet_start.set(Some(super::now()));
         buggify.disarm();
         executor.quiet();
         fabric.set_config(FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, ..fabric_config });
         let _ = workload.await;
-        madsim::time::sleep(sim.quiet_phase).await;
+        super::sleep(sim.quiet_phase).await;
     };
     let stop = match futures::future::select(std::pin::pin!(phases), std::pin::pin!(watchdog(&history, sim.budget))).await {
         futures::future::Either::Left(_) => None,
@@ -405,7 +405,7 @@ enum Stop {
 /// Resolves when the run reaches its virtual-time limit or has recorded its budget of
 /// events.
 async fn watchdog<O: super::history::Observation>(history: &History<O>, budget: super::system::Budget) -> Stop {
-    let time = madsim::time::sleep(budget.virtual_time.saturating_sub(super::now()));
+    let time = super::sleep(budget.virtual_time.saturating_sub(super::now()));
     match futures::future::select(std::pin::pin!(time), std::pin::pin!(history.budget_spent())).await {
         futures::future::Either::Left(_) => Stop::Time,
         futures::future::Either::Right(_) => Stop::Events,

@@ -70,7 +70,7 @@ impl<St: Journal> Store<St> {
     /// waits the store latency, then runs `f` atomically.
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        madsim::time::sleep(self.latency(call)).await;
+        super::sleep(self.latency(call)).await;
         let (result, wrote) = self.now(call, began, f);
         if let Some(answered) = wrote.then(|| self.buggify.crash_after_write(self.node.as_ref(), &self.choices)).flatten() {
             // This instance dies here, unless the quiet phase has begun: the nemesis
@@ -96,7 +96,7 @@ impl<St: Journal> Store<St> {
     /// recorded only when it wrote something, so idle polling does not flood the history.
     pub async fn poll<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        madsim::time::sleep(self.latency(call)).await;
+        super::sleep(self.latency(call)).await;
         let (result, read, wrote) = self.apply(f);
         if !wrote.is_empty() {
             (self.recorder)(self.node.as_ref(), call, began, read, wrote);

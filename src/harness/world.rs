@@ -156,6 +156,10 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
                         declared.idx,
                     );
                     let node_id = id.clone();
+                    // Nodes first start one after another, in declaration order, the
+                    // k-th at k ticks of MIN_SLEEP: no tie at instant 0 decides whether a
+                    // client's first message finds its broker up.
+                    let boot_at = super::MIN_SLEEP * nodes.len() as u32;
                     let node = handle
                         .create_node()
                         .name(name.to_string())
@@ -172,6 +176,9 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
                             // loops) is keyed by its name and incarnation.
                             let cause = super::choices::key(&(&*ctx.name, ctx.incarnation));
                             super::cause::within(cause, async move {
+                                if ctx.incarnation == 1 && boot_at > Duration::ZERO {
+                                    super::sleep_until(boot_at).await;
+                                }
                                 let actor = start(&ctx);
                                 let me = Handle::current().get_node(*id.get().expect("node id set at build")).expect("node exists");
                                 ctx.fabric.attach(ctx.idx, me, actor);
@@ -247,8 +254,10 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
 
     /// Waits until every node's first incarnation is attached to the fabric.
     pub(crate) async fn boot(&self) {
+        // The last node starts at (nodes - 1) ticks (see `build`); the run goes on one after.
+        super::sleep_until(super::MIN_SLEEP * self.nodes.len() as u32).await;
         while !self.nodes.iter().all(|n| self.fabric.is_up(n.idx)) {
-            madsim::time::sleep(Duration::from_millis(1)).await;
+            super::sleep(Duration::from_millis(1)).await;
         }
     }
 

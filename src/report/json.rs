@@ -147,6 +147,9 @@ pub fn explore(info: &SweepInfo, summary: &ExploreSummary) -> serde_json::Value 
             "explanation": g.smallest.explanation, "trace_hash": g.smallest.trace_hash,
             "replay": replay_command(path, g.smallest.seed, &g.smallest.branch, overrides),
         }), &g.smallest)).collect::<Vec<_>>(),
+        "bug_sets": summary.signatures.iter().map(|(bugs, seeds)| serde_json::json!({ "bugs": bugs, "seeds": seeds })).collect::<Vec<_>>(),
+        "bug_sets_other": summary.signatures_other,
+        "causes": summary.triage,
     });
     if let (Some(fields), Ok(serde_json::Value::Object(sweep))) = (report.as_object_mut(), serde_json::to_value(info)) {
         fields.extend(sweep);

@@ -127,8 +127,11 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
             g.smallest.seed,
             g.smallest.explanation
         );
+        let cause = summary.triage.as_ref().and_then(|t| t.bugs.iter().find(|b| b.fingerprint == g.fingerprint));
+        let cause =
+            cause.map_or("causes: not judged".to_string(), |b| format!("{} (judged on seed {})", b.attribution.line(), b.judged_on));
         let body = format!(
-            "fingerprint: {}\nseed {} at {}: {}\nreplay: {replay}",
+            "fingerprint: {}\nseed {} at {}: {}\n{cause}\nreplay: {replay}",
             g.fingerprint,
             g.smallest.seed,
             crate::harness::fmt_time(g.smallest.time),
@@ -151,6 +154,22 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
     if let Some(p) = info.partition {
         properties.push(("partition", p.to_string()));
     }
+    let causes: Vec<(String, String)> = summary
+        .triage
+        .iter()
+        .flat_map(|t| &t.switches)
+        .map(|s| {
+            (
+                format!("cause:{}", s.switch),
+                format!(
+                    "in the causes of {} of {} failing seeds; fixes every bug of {}",
+                    s.in_cause_of, summary.failing, s.fixes_every_bug_of
+                ),
+            )
+        })
+        .collect();
+    let mut properties: Vec<(&str, String)> = properties;
+    properties.extend(causes.iter().map(|(k, v)| (k.as_str(), v.clone())));
     suite(name, &cases, summary.wall.as_secs_f64(), summary.partial, &properties)
 }
 

@@ -85,6 +85,12 @@ pub fn read(source: &str, text: &str) -> Result<Shard, String> {
         };
         summary.groups.insert(fingerprint, group);
     }
+    for set in field(source, &report, "bug_sets")?.as_array().into_iter().flatten() {
+        let bugs: Vec<String> = serde_json::from_value(set["bugs"].clone()).map_err(|e| format!("{source}: bug_sets: {e}"))?;
+        summary.signatures.insert(bugs, set["seeds"].as_u64().unwrap_or_default());
+    }
+    summary.signatures_other = number(source, &report, "bug_sets_other")?;
+    summary.triage = serde_json::from_value(field(source, &report, "causes")?.clone()).map_err(|e| format!("{source}: causes: {e}"))?;
     for (name, secs) in field(source, &report, "check_seconds")?.as_object().into_iter().flatten() {
         if let Some(known) =
             crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS).find(|n| n == name)
@@ -147,8 +153,22 @@ pub fn merge(shards: Vec<Shard>) -> Result<(SweepInfo, ExploreSummary), String> 
     info.partition = None;
     let mut total = ExploreSummary::default();
     let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    let mut triages = Vec::new();
+    let mut triaged = true;
     for shard in shards {
         let s = shard.summary;
+        match s.triage {
+            Some(t) => triages.push(t),
+            None => triaged &= s.failing == 0,
+        }
+        for (set, n) in s.signatures {
+            if total.signatures.len() < crate::harness::explore::MAX_SIGNATURES || total.signatures.contains_key(&set) {
+                *total.signatures.entry(set).or_default() += n;
+            } else {
+                total.signatures_other += n;
+            }
+        }
+        total.signatures_other += s.signatures_other;
         total.seeds_run += s.seeds_run;
         total.planned += s.planned;
         total.failing += s.failing;
@@ -196,5 +216,9 @@ pub fn merge(shards: Vec<Shard>) -> Result<(SweepInfo, ExploreSummary), String> 
     failing.dedup();
     total.failing_seeds = failing;
     total.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
+    // Causes merge only when every partition with failures judged them.
+    if triaged && !triages.is_empty() {
+        total.triage = Some(crate::harness::triage::merged(triages, &total));
+    }
     Ok((info, total))
 }

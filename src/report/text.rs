@@ -377,6 +377,9 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     if groups.len() > 30 {
         out.push_str(&format!("... and {} more fingerprints (--format json lists them all)\n", groups.len() - 30));
     }
+    if let Some(triage) = &summary.triage {
+        out.push_str(&causes_text(triage));
+    }
     out
 }
 
@@ -445,4 +448,66 @@ pub fn selftest_text(report: &crate::ticketing::selftest::SelftestReport) -> Str
         },
         report.wall_seconds
     )
+}
+
+/// The causes of a sweep's bugs (see [`crate::harness::triage`]).
+pub fn causes_text(triage: &crate::harness::triage::Triage) -> String {
+    #[derive(Tabled)]
+    struct CauseRow {
+        seeds: u64,
+        #[tabled(rename = "judged on")]
+        judged_on: u64,
+        bug: String,
+        #[tabled(rename = "caused by")]
+        cause: String,
+    }
+    #[derive(Tabled)]
+    struct SwitchRow {
+        flaw: String,
+        bugs: u64,
+        #[tabled(rename = "in the causes of")]
+        any: String,
+        #[tabled(rename = "fixes every bug of")]
+        all: String,
+    }
+    let mut out = String::from("\ncauses (each bug attributed on its smallest failing seed, on the same decisions):\n");
+    let rows: Vec<CauseRow> = triage
+        .bugs
+        .iter()
+        .map(|b| CauseRow {
+            seeds: b.seeds,
+            judged_on: b.judged_on,
+            bug: b.fingerprint.clone(),
+            cause: match &b.attribution {
+                crate::harness::attribute::Attribution::Caused { causes, .. } => causes.join(" + "),
+                crate::harness::attribute::Attribution::NotAttributed { why } => format!("could not attribute: {why}"),
+            },
+        })
+        .collect();
+    out.push_str(&rounded(Table::new(rows)));
+    out.push('\n');
+    if triage.bugs_not_judged > 0 {
+        out.push_str(&format!(
+            "({} not judged: only the {} seen on most seeds are)\n",
+            count(triage.bugs_not_judged, "bug", "bugs"),
+            triage.bugs.len()
+        ));
+    }
+    if triage.switches.is_empty() {
+        return out;
+    }
+    let seeds = |n: u64| format!("{n} of {}", triage.failing);
+    let rows: Vec<SwitchRow> = triage
+        .switches
+        .iter()
+        .map(|s| SwitchRow { flaw: s.switch.clone(), bugs: s.bugs, any: seeds(s.in_cause_of), all: seeds(s.fixes_every_bug_of) })
+        .collect();
+    out.push_str(&rounded(Table::new(rows)));
+    out.push('\n');
+    let first = &triage.switches[0];
+    out.push_str(&format!(
+        "fix {} first: it is in the causes of {} of {} failing seeds, and fixes every bug of {} of them\n",
+        first.switch, first.in_cause_of, triage.failing, first.fixes_every_bug_of
+    ));
+    out
 }

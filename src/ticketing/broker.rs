@@ -398,7 +398,7 @@ impl BrokerNode {
     /// The broker's own loop: redeliveries and dead-client detection.
     pub async fn run_ticks(self: Arc<Self>) {
         loop {
-            madsim::time::sleep(self.config.tick).await;
+            crate::harness::sleep(self.config.tick).await;
             let mut out = Output::default();
             self.state.lock().unwrap().tick(&self.config, crate::harness::now(), &mut out);
             self.flush(out);

@@ -150,7 +150,7 @@ impl NatsWrapper {
         let (tx, rx) = oneshot::channel();
         self.session.lock().unwrap().waiters.insert(key, tx);
         self.send(msg);
-        match madsim::time::timeout(timeout, rx).await {
+        match crate::harness::timeout(timeout, rx).await {
             Ok(Ok(value)) => Some(value),
             _ => {
                 self.session.lock().unwrap().waiters.remove(&key);
@@ -179,7 +179,7 @@ impl NatsWrapper {
                 }
             }
             loop {
-                madsim::time::sleep(self.config.heartbeat_interval).await;
+                crate::harness::sleep(self.config.heartbeat_interval).await;
                 if self.forgotten() {
                     continue 'session;
                 }

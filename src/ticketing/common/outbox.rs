@@ -104,7 +104,7 @@ pub fn relay_now<S: HasOutbox>(db: &Db<S>, nats: &Arc<NatsWrapper>, entries: Vec
 /// a failed publish) and entries acknowledged by a broker store that is gone.
 pub async fn sweep_forever<S: HasOutbox>(db: Db<S>, nats: Arc<NatsWrapper>) {
     loop {
-        madsim::time::sleep(SWEEP_INTERVAL).await;
+        crate::harness::sleep(SWEEP_INTERVAL).await;
         let Some(store) = nats.store_id() else { continue };
         let now = crate::harness::now();
         let due = db.poll("outbox-scan", |s| s.outbox().due(now, store)).await;

@@ -81,7 +81,7 @@ impl Accounts {
     /// The handler's own work (a slow one can outlast ack wait).
     async fn work(&self) {
         let time = self.env_choices.duration(Site::Handler, key(&"processing time"), self.processing.0, self.processing.1);
-        madsim::time::sleep(time).await;
+        crate::harness::sleep(time).await;
     }
 }
 

@@ -106,7 +106,7 @@ impl Expiration {
     /// The queue worker: runs due jobs, one instance per job.
     async fn work_forever(self: Arc<Self>) {
         loop {
-            madsim::time::sleep(POLL_INTERVAL).await;
+            crate::harness::sleep(POLL_INTERVAL).await;
             let now = crate::harness::now();
             let unawaited = self.flaws.on(Flaw::UnawaitedExpirationPublish);
             let outbox = self.emit.outbox;

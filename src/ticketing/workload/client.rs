@@ -106,7 +106,7 @@ impl Client {
             to,
             Message::Request(Arc::new(HttpRequest { id, user: user.clone(), method, path: path.to_string(), body })),
         );
-        match madsim::time::timeout(self.timeout, rx).await {
+        match crate::harness::timeout(self.timeout, rx).await {
             Ok(Ok(response)) => (id, Some(response)),
             _ => {
                 self.state.lock().unwrap().pending.remove(&id);
@@ -127,7 +127,7 @@ impl Client {
             key
         };
         self.fabric.send(self.node, self.broker, msg);
-        let answered = matches!(madsim::time::timeout(self.timeout, rx).await, Ok(Ok(())));
+        let answered = matches!(crate::harness::timeout(self.timeout, rx).await, Ok(Ok(())));
         self.state.lock().unwrap().broker_waiters.remove(&key);
         answered
     }

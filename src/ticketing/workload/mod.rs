@@ -159,7 +159,7 @@ fn random_request(op: Op, known: &Known, choices: &Choices, workload: &Workload,
 async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, workload: &Workload, user: Id, until: Duration) {
     for _ in 0..workload.operations {
         let think = choices.duration(Site::Workload, key(&"think time"), workload.think_time[0].0, workload.think_time[1].0);
-        madsim::time::sleep(think).await;
+        crate::harness::sleep(think).await;
         if crate::harness::now() >= until {
             break;
         }

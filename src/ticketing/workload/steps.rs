@@ -56,7 +56,7 @@ fn request_of(step: &Step, names: &dyn Fn(&str) -> Option<Id>) -> Result<Req, St
 }
 
 pub(crate) async fn run_step(client: &Client, known: &Mutex<Known>, index: usize, step: &Step) {
-    madsim::time::sleep_until(madsim::time::Instant::now() + step.at.0.saturating_sub(crate::harness::now())).await;
+    crate::harness::sleep_until(step.at.0).await;
     let names = |name: &str| known.lock().unwrap().names.get(name).cloned();
     let label = step.label();
     if let Some(StepKind::Publish(subject)) = step.kind() {
@@ -72,7 +72,7 @@ pub(crate) async fn run_step(client: &Client, known: &Mutex<Known>, index: usize
     for _ in 0..SCRIPTED_ATTEMPTS {
         (number, response) = client.call(user.clone(), req.method, &req.path, req.body.clone()).await;
         if response.as_ref().is_some_and(|r| r.status == 503) {
-            madsim::time::sleep(Duration::from_millis(500)).await;
+            crate::harness::sleep(Duration::from_millis(500)).await;
             continue;
         }
         break;
