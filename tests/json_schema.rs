@@ -107,7 +107,7 @@ fn every_json_report_matches_the_documented_schema() {
         report(&["run", "order-race", "--format", "json"]),
         report(&["run", "walkthrough", "--format", "json"]),
         report(&["explore", "order-race", "--seeds", "0..40", "--format", "json", "--quiet", "--save-failures", corpus.to_str().unwrap()]),
-        report(&["shrink", "order-race", "--seed", "0", "--budget", "200", "--out", repro.to_str().unwrap(), "--format", "json"]),
+        report(&["shrink", "order-race", "--seed", "1", "--budget", "200", "--out", repro.to_str().unwrap(), "--format", "json"]),
         report(&["check-determinism", "order-race", "--seeds", "0..2", "--plant-nondeterminism", "--quiet", "--format", "json"]),
         report(&["selftest", "--seeds", "3", "--trials", "1", "--hardened-seeds", "2", "--format", "json"]),
         report(&["run", corpus.to_str().unwrap(), "--format", "json"]),
@@ -115,6 +115,10 @@ fn every_json_report_matches_the_documented_schema() {
         report(&["merge", &parts[0], &parts[1], "--format", "json"]),
         report(&["hunt", "--bug", "double-reservation", "--strategy", "pct", "--trials", "1", "--budget", "20", "--format", "json"]),
         report(&["explore", "order-race", "--seeds", "0..100", "--strategy", "coverage", "--format", "json", "--quiet"]),
+        report(&["run", "order-race", "--seed", "6", "--preset", "as-built", "--fix", "racy-reservation", "--format", "json"]),
+        report(&["explain", "order-race", "--seed", "6", "--preset", "as-built", "--format", "json"]),
+        report(&["diff", "order-race", "--seed", "6", "--preset", "as-built", "--fix", "racy-reservation", "--format", "json"]),
+        report(&["check-determinism", "order-race", "--seeds", "0..3", "--ties", "--quiet", "--format", "json"]),
     ];
     let mut kinds = Vec::new();
     for value in &reports {

@@ -465,17 +465,20 @@ fn explore_writes_junit_and_a_regression_corpus_that_run_replays() {
 #[test]
 fn replay_filters_the_trace_by_record_and_time_and_shows_the_records_state() {
     let (seed, until) = double_reservation();
-    let out = ticketsim(&["replay", "order-race", "--seed", &seed, "--preset", "as-built", "--record", "T1", "--until", &until]);
+    let s = scenario("order-race");
+    let summary = sweep(&s, 0..200);
+    let ticket = summary.by_invariant["no-double-reservation"][0].explanation.split(' ').nth(1).unwrap().to_string();
+    let out = ticketsim(&["replay", "order-race", "--seed", &seed, "--preset", "as-built", "--record", &ticket, "--until", &until]);
     let text = stdout(&out);
     let trace: Vec<&str> = text.lines().take_while(|l| !l.starts_with('╭')).collect();
     assert!(!trace.is_empty());
     for line in &trace {
-        assert!(line.contains("T1"), "{line}");
+        assert!(line.contains(&ticket), "{line}");
         let time: f64 = line.trim_start().split('s').next().unwrap().parse().unwrap();
         let until_s = until.trim_end_matches("ms").parse::<f64>().unwrap() / 1000.0;
         assert!(time <= until_s, "{line}");
     }
-    assert!(text.contains("state of T1"), "{text}");
+    assert!(text.contains(&format!("state of {ticket}")), "{text}");
 }
 
 /// From any directory: shipped scenarios by name, and every printed command works as

@@ -121,11 +121,11 @@ pub(crate) fn text(original: &RunOutcome<Ticketing>, c: &Counterpart) -> String 
                 None => out.push_str("  no fixed flaw's line ran before this point: the runs part on a tie madsim broke differently\n"),
             }
             out.push_str(&format!(
-                "  of the original's {} events, the fixed run has {} ({}%); {} records end differently{}\n",
+                "  of the original's {} events, the fixed run has {} ({}%); {} differently{}\n",
                 d.original_events,
                 d.shared,
                 d.shared * 100 / d.original_events.max(1),
-                d.states_differing,
+                plural(d.states_differing, "record ends", "records end"),
                 if d.states.is_empty() {
                     String::new()
                 } else {

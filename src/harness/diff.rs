@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn two_runs_part_at_their_first_different_event_and_share_what_matches() {
         let a = vec![step(0, 1, "a", "x #1"), step(1, 2, "a", "y #2"), step(2, 3, "b", "z #3")];
-        let b = vec![step(0, 2, "a", "x #1"), step(1, 2, "a", "w #2"), step(2, 4, "b", "z #7")];
+        let b = vec![step(0, 0, "a", "x #1"), step(1, 2, "a", "w #2"), step(2, 4, "b", "z #7")];
         let d = compare(&a, &b, &[], &[]);
         assert_eq!(d.common_prefix, 1, "the same event at another instant is the same event");
         let parting = d.parting.unwrap();

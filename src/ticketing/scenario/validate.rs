@@ -355,7 +355,10 @@ impl Scenario {
 
     fn validate_reproduce(&self) -> Result<(), Invalid> {
         let Some(r) = &self.reproduce else { return Ok(()) };
-        if r.format != crate::harness::choices::RECORD_FORMAT {
+        // A reproduction with recorded decisions or a branch replays only on its format;
+        // one with only a seed (written by hand) is that seed on this build.
+        let recorded = r.choices.is_some() || !r.branch.is_empty();
+        if r.format != crate::harness::choices::RECORD_FORMAT && (recorded || r.format != 0) {
             return err(&["reproduce", "format"], crate::harness::system::old_format_message(r.format));
         }
         let known = crate::ticketing::invariants::names::NAMES;
