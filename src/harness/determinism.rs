@@ -11,15 +11,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-/// One history event, as compared.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Event {
-    pub index: usize,
-    #[serde(rename = "virtual_time", serialize_with = "super::system::ser_duration")]
-    pub time: Duration,
-    pub node: String,
-    pub text: String,
-}
+/// One history event, as compared (the same as a diff's).
+pub use super::diff::Step as Event;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Divergence {

@@ -54,7 +54,7 @@ pub fn now() -> Duration {
     on_grid(madsim::time::TimeHandle::current().elapsed())
 }
 
-fn on_grid(t: Duration) -> Duration {
+pub(crate) fn on_grid(t: Duration) -> Duration {
     let tick = TICK.as_nanos();
     Duration::from_nanos((t.as_nanos() / tick * tick) as u64)
 }
@@ -62,14 +62,18 @@ fn on_grid(t: Duration) -> Duration {
 /// Sleeps `duration` (at least [`MIN_SLEEP`]) from [`now`]: the deadline is on the grid
 /// whatever madsim's drift.
 pub fn sleep(duration: Duration) -> madsim::time::Sleep {
-    sleep_until(now() + duration.max(MIN_SLEEP))
+    let clock = madsim::time::TimeHandle::current();
+    let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
+    let at = on_grid(elapsed) + duration.max(MIN_SLEEP);
+    clock.sleep_until(instant + (at - elapsed))
 }
 
 /// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).
 pub fn sleep_until(at: Duration) -> madsim::time::Sleep {
-    let elapsed = madsim::time::TimeHandle::current().elapsed();
+    let clock = madsim::time::TimeHandle::current();
+    let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
     let at = at.max(on_grid(elapsed) + MIN_SLEEP);
-    madsim::time::sleep_until(madsim::time::Instant::now() + (at - elapsed))
+    clock.sleep_until(instant + (at - elapsed))
 }
 
 /// `future`, or `Err` once `duration` has passed ([`sleep`]'s clock).

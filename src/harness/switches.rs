@@ -56,7 +56,7 @@ pub fn consulted(switch: &'static str, on: bool) -> bool {
             log.dropped += 1;
             return;
         }
-        let time = madsim::time::TimeHandle::try_current().map_or(Duration::ZERO, |t| t.elapsed());
+        let time = madsim::time::TimeHandle::try_current().map_or(Duration::ZERO, |t| super::on_grid(t.elapsed()));
         let location = format!("{}:{}", location.file(), location.line());
         log.kept.push(Consulted { time, node: super::panics::current_node(), switch, on, location });
     });
