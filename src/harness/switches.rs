@@ -71,5 +71,5 @@ pub fn first<'a>(log: &'a [Consulted], switch: &str) -> Option<&'a Consulted> {
 /// The last consultation of any of `switches` at or before `time` (the line that
 /// decided what happened then).
 pub fn deciding<'a>(log: &'a [Consulted], switches: &[String], time: Duration) -> Option<&'a Consulted> {
-    log.iter().filter(|c| c.time <= time && switches.iter().any(|s| s == c.switch)).next_back()
+    log.iter().rfind(|c| c.time <= time && switches.iter().any(|s| s == c.switch))
 }
