@@ -45,7 +45,7 @@ fn a_wrong_expectation_fails_naming_the_step_the_field_and_both_values() {
     assert_ne!(text, wrong);
     let found = violations(&Scenario::parse("wrong.toml", &wrong).unwrap());
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0], "scripted-expectations: step T1: alice POST /api/tickets at 4s: body.price: expected 25, got 20");
+    assert_eq!(found[0], "scripted-expectations: step 8 (T1: alice POST /api/tickets at 4s): body.price: expected 25, got 20");
     let no_ack = text.replacen("acked_by = [\"tickets-service\"]", "not_acked_by = [\"tickets-service\"]", 1);
     let found = violations(&Scenario::parse("no-ack.toml", &no_ack).unwrap());
     assert!(found.iter().any(|v| v.contains("expected tickets-service not to ack order:created/")), "{found:?}");
@@ -58,7 +58,7 @@ fn malformed_scripted_steps_exit_2_naming_file_line_and_key() {
     let head = "name = \"x\"\n[[workload.steps]]\nat = \"1s\"\nuser = \"u\"\n";
     let cases = [
         ("route.toml", format!("{head}request = \"GET /api/nothing\"\n"), ":5", "key `workload.steps[0].request`", "no service answers GET /api/nothing"),
-        ("type.toml", format!("{head}request = \"GET /api/tickets\"\nexpect = {{ status = \"ok\" }}\n"), ":6", "key `expect`", "invalid type"),
+        ("type.toml", format!("{head}request = \"GET /api/tickets\"\nexpect = {{ status = \"ok\" }}\n"), ":6", "key `workload.steps[0].expect.status`", "expected a whole number, got string \"ok\""),
         (
             "record.toml",
             "name = \"x\"\n[[expect_record]]\nat = \"1s\"\nstore = \"tickets\"\nkind = \"ticket\"\nid = \"{NOPE}\"\nfields = { version = 0 }\n".to_string(),

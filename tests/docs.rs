@@ -7,6 +7,8 @@
 //! blocks and are not run. A command ending in `> FILE` writes its stdout to FILE. Every
 //! file's commands run in order in a fresh directory (so a file can shrink to a file, then
 //! run it, or write partition reports, then merge them), with the terminal 100 columns wide.
+//! A command exits 0 unless its line's comment says `exits N`: the exit code is checked
+//! as documented, so a command the docs show passing cannot quietly fail.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +19,8 @@ struct Example {
     args: Vec<String>,
     /// `> FILE`: where stdout goes.
     redirect: Option<String>,
+    /// The exit code the docs say (`# exits 1`), else 0.
+    code: i32,
     expected: Vec<String>,
 }
 
@@ -75,7 +79,8 @@ fn examples(path: &Path) -> Vec<Example> {
                 if redirect.is_some() {
                     args.truncate(args.len() - 2);
                 }
-                found.push(Example { file: path.display().to_string(), line: i + 1, args, redirect, expected: Vec::new() });
+                let code = command.split_once('#').map_or(0, |(_, comment)| documented_code(comment));
+                found.push(Example { file: path.display().to_string(), line: i + 1, args, redirect, code, expected: Vec::new() });
                 current = line.starts_with("$ ").then(|| found.len() - 1);
             }
             Some(_) => current = None,
@@ -87,6 +92,12 @@ fn examples(path: &Path) -> Vec<Example> {
         }
     }
     found
+}
+
+/// The exit code a command's comment documents: `exits N` anywhere in it, else 0.
+fn documented_code(comment: &str) -> i32 {
+    let words: Vec<&str> = comment.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    words.windows(2).find(|w| w[0] == "exits").and_then(|w| w[1].parse().ok()).unwrap_or(0)
 }
 
 fn normalized(text: &str) -> String {
@@ -126,8 +137,9 @@ fn every_command_in_the_docs_runs_and_prints_what_they_show() {
             if let Some(file) = &example.redirect {
                 std::fs::write(dir.join(file), &out.stdout).unwrap();
             }
-            if !(0..=1).contains(&code) {
-                problems.push(format!("{at}: exit {code}: {}", String::from_utf8_lossy(&out.stderr)));
+            if code != example.code {
+                let said = if example.code == 0 { "nothing (so 0)".to_string() } else { example.code.to_string() };
+                problems.push(format!("{at}: exit {code}, the docs say {said}: {}", String::from_utf8_lossy(&out.stderr)));
                 continue;
             }
             let printed = normalized(&stdout);
@@ -147,14 +159,27 @@ fn every_command_in_the_docs_runs_and_prints_what_they_show() {
 fn the_command_line_splitter_groups_quotes_and_drops_comments() {
     assert_eq!(words("ticketsim run 'a b' --x \"c d\"   # comment"), ["ticketsim", "run", "a b", "--x", "c d"]);
     assert_eq!(words("ticketsim list"), ["ticketsim", "list"]);
+    assert_eq!(documented_code(" exits 1: a double reservation"), 1);
+    assert_eq!(documented_code(" the same run, fixed"), 0);
+}
+
+/// The commands `ticketsim --help` lists (all but `help`).
+fn commands() -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketsim")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let listed = help.split("Commands:").nth(1).unwrap_or_default().split("Options:").next().unwrap_or_default().to_string();
+    listed.lines().filter_map(|l| l.split_whitespace().next()).filter(|c| *c != "help").map(str::to_string).collect()
 }
 
 /// Every option of every command has help, and every command's help ends with examples.
 #[test]
 fn every_flag_has_help_and_every_command_examples() {
-    let commands = ["run", "explore", "replay", "shrink", "diagram", "check-determinism", "list", "selftest", "bench"];
-    for command in commands {
-        let out = Command::new(env!("CARGO_BIN_EXE_ticketsim")).args([command, "-h"]).output().unwrap();
+    let commands = commands();
+    for known in ["run", "explore", "merge", "hunt", "explain", "diff", "bench"] {
+        assert!(commands.iter().any(|c| c == known), "`ticketsim --help` does not list {known}: {commands:?}");
+    }
+    for command in &commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_ticketsim")).args([command.as_str(), "-h"]).output().unwrap();
         let help = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(help.contains("\nExamples:\n  ticketsim "), "{command} -h has no examples:\n{help}");
         let options = help.split("Options:").nth(1).unwrap_or_default();

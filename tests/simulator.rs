@@ -208,7 +208,7 @@ fn malformed_scenarios_exit_2_naming_file_line_and_key() {
             "allowed: 0.0 to 0.5",
         ),
         ("flaw.toml", "name = \"x\"\nflaws = [\"gremlins\"]\n", ":2", "key `flaws`", "unknown flaw \"gremlins\""),
-        ("duration.toml", "name = \"x\"\n[broker]\nack_wait = \"5 parsecs\"\n", ":3", "key `ack_wait`", "invalid duration"),
+        ("duration.toml", "name = \"x\"\n[broker]\nack_wait = \"5 parsecs\"\n", ":3", "key `broker.ack_wait`", "invalid duration"),
     ];
     for (file, text, line, key, message) in cases {
         let path = dir.join(file);

@@ -61,3 +61,23 @@ fn a_quiet_phase_too_short_to_settle_leaves_liveness_not_judged_instead_of_viola
     }
     assert!(not_judged > 30, "most runs were still working at the end: {not_judged} of 40 not judged");
 }
+
+#[test]
+fn a_bug_planted_outside_the_flaw_switches_shrinks_without_losing_the_service_it_needs() {
+    // Jobs lost across a restart of the expiration service: no switch names it. Found
+    // by orders-resolve, it must not shrink into a scenario without the expiration
+    // service, where no order could ever expire and the correct code fails too.
+    let mut s = with_flaw("expiration-payments", "no-outbox");
+    s.flaws.clear();
+    s.planted = Some(ticketsim::ticketing::flaws::Planted::ExpirationForgetsJobs);
+    let (seed, _) = first_detection(&s, 0, 300, "orders-resolve", 2).expect("the planted bug is found");
+    let shrunk = shrink::<Ticketing>(&s, seed, Some("orders-resolve"), 600).unwrap();
+    let repro = &shrunk.scenario;
+    assert!(repro.runs("expiration") && repro.runs("orders"), "orders-resolve relies on the expiration service");
+    assert!(shows(&run_scenario::<Ticketing>(repro, None, &RunOptions::default()), "orders-resolve", Some(&shrunk.fingerprint)));
+    // The reproduction fails for the bug's reason alone: the same decisions without
+    // the planted bug pass.
+    let clean = Scenario { planted: None, ..repro.clone() };
+    let without = run_scenario::<Ticketing>(&clean, None, &RunOptions::default());
+    assert!(!without.failed(), "without the planted bug the reproduction must pass: {:?}", without.violations);
+}

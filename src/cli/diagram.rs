@@ -44,6 +44,7 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
         keep_history: true,
         branch: branch.clone(),
         log_switches: !fixes.is_empty(),
+        require_judged: true,
         ..Default::default()
     };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);

@@ -31,6 +31,13 @@ pub(crate) struct ExploreArgs {
     /// Stop at the first failing seed
     #[arg(long)]
     fail_fast: bool,
+    /// A seed whose liveness could not be judged fails (`liveness-not-judged`); the default
+    /// when CI=true. Without it such seeds are only counted
+    #[arg(long, conflicts_with = "allow_unjudged")]
+    require_judged: bool,
+    /// Count seeds whose liveness could not be judged without failing them, even under CI=true
+    #[arg(long)]
+    allow_unjudged: bool,
     /// Also write a JUnit XML report to this file
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -101,6 +108,7 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
         fail_fast: args.fail_fast,
         stop_on: None,
         keep_trace_hashes: false,
+        require_judged: super::require_judged(args.require_judged, args.allow_unjudged),
     };
     if SeedPlan::of(&options).is_empty() {
         let part = options.partition.map(|p| p.to_string()).unwrap_or_default();

@@ -61,7 +61,7 @@ pub(crate) fn counterpart(
     flaws: &[Flaw],
     original: &RunOutcome<Ticketing>,
 ) -> Counterpart {
-    let options = RunOptions { keep_history: true, branch: branch.clone(), ..Default::default() };
+    let options = RunOptions { keep_history: true, branch: branch.clone(), require_judged: true, ..Default::default() };
     let seed = scenario.reproduce.as_ref().map_or(Some(seed), |_| None);
     let (_, outcome) = run_scenario(&fixed(scenario, flaws), seed, &options);
     let names: Vec<String> = flaws.iter().map(|f| f.name().to_string()).collect();

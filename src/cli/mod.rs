@@ -336,6 +336,13 @@ pub(crate) fn run_scenario(scenario: &Scenario, seed: Option<u64>, options: &Run
     (outcome.seed, outcome)
 }
 
+/// Whether a sweep fails the seeds whose liveness it could not judge: `--require-judged`,
+/// else not with `--allow-unjudged`, else when the environment says CI (`CI=true`, as
+/// CI services set it).
+pub(crate) fn require_judged(require: bool, allow: bool) -> bool {
+    require || (!allow && std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false")))
+}
+
 /// The command that replays this run.
 pub(crate) fn replay_of(scenario: &Scenario, path: &str, seed: u64, branch: &Branch, overrides: &Overrides) -> String {
     match &scenario.reproduce {

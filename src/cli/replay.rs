@@ -13,7 +13,7 @@ use crate::report;
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// The seed; required unless SCENARIO is a reproduction file
+    /// The seed (default 0, as for `run`, or a reproduction file's own)
     #[arg(long, env = "TICKETSIM_SEED")]
     seed: Option<u64>,
     #[command(flatten)]
@@ -37,9 +37,6 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
     let loaded = load(&args.scenario)?;
     let scenario = &loaded.scenario;
     let filter = args.filter.filter()?;
-    if args.seed.is_none() && scenario.reproduce.is_none() {
-        return Err("replay needs --seed N (or a reproduction file)".into());
-    }
     let branch = args.branch.get()?;
     let fixes = args.fix.flaws(scenario)?;
     super::init_tracing();
@@ -50,6 +47,7 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
         branch: branch.clone(),
         log_switches: !fixes.is_empty(),
         scheduler_seed: args.scheduler_seed,
+        require_judged: true,
         ..Default::default()
     };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);

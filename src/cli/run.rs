@@ -47,6 +47,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
         keep_history: true,
         branch: branch.clone(),
         log_switches: !fixes.is_empty(),
+        require_judged: true,
         ..Default::default()
     };
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
@@ -65,6 +66,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 events: outcome.events,
                 budget_events: scenario.budget().events,
                 liveness: &outcome.liveness,
+                expectations: outcome.expectations,
                 violations: &outcome.violations,
                 replay,
                 fix: fixed.as_ref().map(|c| super::fix::json(&outcome, c)),
@@ -121,7 +123,7 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
                 continue;
             }
         };
-        let (seed, outcome) = run_scenario(&loaded.scenario, None, &RunOptions::default());
+        let (seed, outcome) = run_scenario(&loaded.scenario, None, &RunOptions { require_judged: true, ..Default::default() });
         let mut violated: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
         violated.sort();
         violated.dedup();

@@ -25,6 +25,8 @@ pub struct ExploreOptions {
     pub stop_on: Option<StopOn>,
     /// Keep every seed's trace hash in the summary (memory grows with the range).
     pub keep_trace_hashes: bool,
+    /// A seed whose liveness could not be judged fails (see [`RunOptions::require_judged`]).
+    pub require_judged: bool,
 }
 
 impl ExploreOptions {
@@ -38,7 +40,15 @@ impl ExploreOptions {
     }
 
     pub fn new(seeds: Range<u64>) -> Self {
-        ExploreOptions { seeds, jobs: default_jobs(), partition: None, fail_fast: false, stop_on: None, keep_trace_hashes: false }
+        ExploreOptions {
+            seeds,
+            jobs: default_jobs(),
+            partition: None,
+            fail_fast: false,
+            stop_on: None,
+            keep_trace_hashes: false,
+            require_judged: false,
+        }
     }
 }
 
@@ -133,6 +143,8 @@ pub struct ExploreSummary {
     pub failing: u64,
     /// Seeds whose liveness was not judged (still working too close to the end).
     pub liveness_not_judged: u64,
+    /// The scenario's own expectations over every seed: judged, passed, failed, not judged.
+    pub expectations: super::system::Tally,
     /// The smallest failing seeds (at most [`KEPT_PER_INVARIANT`] per invariant).
     pub failing_seeds: Vec<u64>,
     /// Invariant name to its smallest failing seeds (ascending), first violation of each.
@@ -191,6 +203,7 @@ struct Finished {
     violations: Vec<super::system::Violation>,
     /// Liveness not judged because the system was still working near the end.
     unsettled: bool,
+    expectations: super::system::Tally,
     fabric: FabricCounters,
     nemesis: NemesisCounters,
     end: Duration,
@@ -207,6 +220,7 @@ impl Finished {
         Finished {
             seed: outcome.seed,
             unsettled: matches!(outcome.liveness, super::run::Liveness::NotJudged { .. }),
+            expectations: outcome.expectations,
             violations: outcome.violations,
             fabric: outcome.fabric,
             nemesis: outcome.nemesis,
@@ -358,6 +372,7 @@ impl ExploreSummary {
         }
         self.max_virtual_time = self.max_virtual_time.max(outcome.end);
         self.liveness_not_judged += outcome.unsettled as u64;
+        self.expectations.add(&outcome.expectations);
         if keep_trace_hashes {
             self.trace_hashes.insert(outcome.seed, outcome.trace_hash.unwrap_or_default());
         }
@@ -452,7 +467,11 @@ pub fn explore_with<S: System>(
                         exhausted.store(true, Ordering::Relaxed);
                         break;
                     };
-                    let run = RunOptions { hash_trace: options.keep_trace_hashes, ..RunOptions::default() };
+                    let run = RunOptions {
+                        hash_trace: options.keep_trace_hashes,
+                        require_judged: options.require_judged,
+                        ..RunOptions::default()
+                    };
                     if tx.send(Finished::of(run_seed::<S>(scenario, seed, &run))).is_err() {
                         break;
                     }
@@ -560,6 +579,7 @@ fn explore_coverage<S: System>(
                         hash_trace: options.keep_trace_hashes,
                         coverage: true,
                         branch: branch.clone(),
+                        require_judged: options.require_judged,
                         ..RunOptions::default()
                     };
                     let mut finished = Finished::of(run_seed::<S>(scenario, *seed, &run));

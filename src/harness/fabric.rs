@@ -22,8 +22,12 @@ pub trait Actor<M>: Send + Sync + 'static {
     fn receive(self: Arc<Self>, from: NodeIdx, msg: M) -> BoxFuture;
 }
 
+/// How a message's description ends when the message is a redelivery (a broker's
+/// resend of what was not acked): written by [`Describe::describe`], read by diagrams.
+pub const REDELIVERY: &str = " (redelivery)";
+
 /// A one-line description of a message, for traces and diagrams, and its identity
-/// for the decisions about it.
+/// for the decisions about it. A redelivery's description ends with [`REDELIVERY`].
 pub trait Describe {
     fn kind(&self) -> &'static str;
     fn describe(&self) -> String;

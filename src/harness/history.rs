@@ -72,6 +72,37 @@ pub enum NetWhat {
     Delivered,
 }
 
+/// What the nemesis did: a typed contract between the code that records a fault and
+/// the readers (coverage, the diagram), never re-parsed from the fault's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FaultEvent {
+    Crash,
+    /// An instance killed right after its store write (buggify).
+    CrashAfterWrite,
+    Restart,
+    Pause,
+    Resume,
+    Partition,
+    Heal,
+    /// The quiet phase began: faults stop.
+    Quiet,
+}
+
+impl FaultEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultEvent::Crash => "crash",
+            FaultEvent::CrashAfterWrite => "crash-after-write",
+            FaultEvent::Restart => "restart",
+            FaultEvent::Pause => "pause",
+            FaultEvent::Resume => "resume",
+            FaultEvent::Partition => "partition",
+            FaultEvent::Heal => "heal",
+            FaultEvent::Quiet => "quiet",
+        }
+    }
+}
+
 /// What happened, at a virtual time.
 #[derive(Clone, Debug)]
 pub enum Record<O: Observation> {
@@ -80,8 +111,8 @@ pub enum Record<O: Observation> {
     Store { store: &'static str, call: &'static str, began: Duration, read: Vec<String>, wrote: Vec<O::Doc> },
     /// A network event (recorded only when messages are traced).
     Net { id: u64, from: Arc<str>, to: Arc<str>, kind: &'static str, what: NetWhat },
-    /// A fault the nemesis inflicted or undid.
-    Fault { text: String },
+    /// A fault the nemesis inflicted or undid: what it was, and the text that says it.
+    Fault { event: FaultEvent, text: String },
     /// Reported by the system's infrastructure through its probe.
     Observed(O),
 }
@@ -118,7 +149,7 @@ impl<O: Observation> fmt::Display for Record<O> {
                 NetWhat::Dropped(reason) => write!(f, "net #{id} {from} -> {to} {kind} dropped ({reason})"),
                 NetWhat::Delivered => write!(f, "net #{id} {from} -> {to} {kind} delivered"),
             },
-            Record::Fault { text } => write!(f, "nemesis: {text}"),
+            Record::Fault { text, .. } => write!(f, "nemesis: {text}"),
             Record::Observed(o) => fmt::Display::fmt(o, f),
         }
     }

@@ -201,7 +201,10 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                     return;
                 }
                 self.count(|c| c.pauses += 1);
-                world.record(format!("pause {} for {}", world.node_name(idx), super::fmt_time(fault.lasts)));
+                world.record(
+                    super::history::FaultEvent::Pause,
+                    format!("pause {} for {}", world.node_name(idx), super::fmt_time(fault.lasts)),
+                );
                 super::sleep(fault.lasts).await;
                 world.resume(idx);
             }
@@ -214,13 +217,16 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                     world.fabric.cut(*a, *b);
                 }
                 self.count(|c| c.partitions += 1);
-                world.record(format!("partition {} for {}", self.describe(shape), super::fmt_time(fault.lasts)));
+                world.record(
+                    super::history::FaultEvent::Partition,
+                    format!("partition {} for {}", self.describe(shape), super::fmt_time(fault.lasts)),
+                );
                 super::sleep(fault.lasts).await;
                 if !world.is_quiet() {
                     for (a, b) in &links {
                         world.fabric.heal(*a, *b);
                     }
-                    world.record(format!("heal {}", self.describe(shape)));
+                    world.record(super::history::FaultEvent::Heal, format!("heal {}", self.describe(shape)));
                 }
             }
         }
@@ -243,7 +249,7 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
             let _ = answer.send(crashed);
             if let (true, Some(idx)) = (crashed, idx) {
                 self.count(|c| c.crashes += 1);
-                world.record(format!("(a crash right after {name}'s store write)"));
+                world.record(super::history::FaultEvent::CrashAfterWrite, format!("(a crash right after {name}'s store write)"));
                 super::sleep(lasts).await;
                 if world.restart(idx) {
                     self.count(|c| c.restarts += 1);

@@ -46,6 +46,9 @@ pub struct RunOptions {
     /// Hash the whole trace even when the run passes (it always is when the run fails
     /// or its history is kept; hashing every passing run of a sweep would cost time).
     pub hash_trace: bool,
+    /// A run whose liveness could not be judged fails with [`LIVENESS_NOT_JUDGED`]
+    /// (`run` always; sweeps with `--require-judged`, the default under `CI=true`).
+    pub require_judged: bool,
 }
 
 /// Whether liveness invariants were judged.
@@ -84,6 +87,8 @@ pub struct RunOutcome<S: System> {
     pub events: u64,
     /// How long each invariant judged took (wall clock; for reports only).
     pub check_times: Vec<(&'static str, Duration)>,
+    /// The scenario's own expectations: judged, passed, failed, not judged.
+    pub expectations: super::system::Tally,
     /// A hash of the whole trace: the same seed gives the same hash (see `hash_trace`).
     pub trace_hash: Option<u64>,
     pub history: Option<History<S::Obs>>,
@@ -115,8 +120,11 @@ pub const NODE_PANIC: &str = "node-panic";
 pub const DEADLOCK: &str = "deadlock";
 /// The finding when a run goes past its budget of virtual time or events.
 pub const RUNAWAY: &str = "runaway";
+/// The finding when a run that must judge liveness could not: the system was still
+/// working too close to the end (see [`RunOptions::require_judged`]).
+pub const LIVENESS_NOT_JUDGED: &str = "liveness-not-judged";
 /// Findings the harness reports itself, whatever the system.
-pub const HARNESS_FINDINGS: [&str; 3] = [NODE_PANIC, DEADLOCK, RUNAWAY];
+pub const HARNESS_FINDINGS: [&str; 4] = [NODE_PANIC, DEADLOCK, RUNAWAY, LIVENESS_NOT_JUDGED];
 
 /// Runs one seed. Never panics because a simulated node panicked, the run got stuck or
 /// ran away: each is a finding (`node-panic`, `deadlock`, `runaway`) with its virtual
@@ -168,6 +176,7 @@ fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super:
         history_len: history.len(),
         events: history.events(),
         check_times: Vec::new(),
+        expectations: Default::default(),
         trace_hash: Some(history.fingerprint()),
         history: options.keep_history.then(|| history.clone()),
         final_state: None,
@@ -362,6 +371,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         history_len: history.len(),
         events: history.events(),
         check_times: Vec::new(),
+        expectations: Default::default(),
         trace_hash: None,
         history: None,
         final_state: None,
@@ -378,9 +388,15 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
 /// Judges a finished run: its invariants, then the stop finding if the watchdog stopped it.
 fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::Obs>, options: &RunOptions) -> RunOutcome<S> {
     let Ran { mut outcome, final_state, quiet_start, sim, stop } = ran;
-    let (mut violations, check_times) =
-        judge::<S>(scenario, history, &final_state, (quiet_start, outcome.end), &sim, outcome.liveness.judged());
+    let judged = judge::<S>(scenario, history, &final_state, (quiet_start, outcome.end), &sim, outcome.liveness.judged());
+    let (mut violations, check_times) = (judged.violations, judged.times);
+    if options.require_judged && judged.liveness_needed {
+        if let Liveness::NotJudged { last_progress, settle_window } = outcome.liveness {
+            violations.push(liveness_not_judged(last_progress, settle_window, outcome.end));
+        }
+    }
     violations.extend(stop);
+    outcome.expectations = judged.expectations;
     outcome.trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
     outcome.violations = violations;
     outcome.check_times = check_times;
@@ -451,8 +467,34 @@ fn liveness(last_progress: Duration, end: Duration, settle_window: Duration) -> 
     }
 }
 
+/// The finding of a run that had to judge liveness and could not.
+fn liveness_not_judged(last_progress: Duration, settle_window: Duration, end: Duration) -> Violation {
+    let explanation = format!(
+        "liveness not judged: the system was still working at {} ({} before the end; settling takes {}): lengthen phases.quiet, or declare not_judged = [\"liveness\"] if this scenario does not judge it",
+        super::fmt_time(last_progress),
+        super::fmt_time(end.saturating_sub(last_progress)),
+        super::fmt_time(settle_window)
+    );
+    Violation::new(LIVENESS_NOT_JUDGED, end, vec![], explanation)
+}
+
+/// What judging a run gave: the violations, how long each invariant took (wall clock,
+/// for reports only: it decides nothing), the expectations' tally, and whether any
+/// liveness invariant applies (so that liveness not judged leaves something unchecked).
+pub struct Judged {
+    pub violations: Vec<Violation>,
+    pub times: Vec<(&'static str, Duration)>,
+    pub expectations: super::system::Tally,
+    pub liveness_needed: bool,
+}
+
+/// The invariants a scenario is judged on: those that apply to it and that it does
+/// not declare `not_judged`.
+pub fn applicable<S: System>(scenario: &S::Scenario, sim: &SimOptions) -> Vec<&'static super::system::Invariant<S>> {
+    S::invariants().iter().filter(|inv| !sim.not_judged.iter().any(|n| n == inv.name) && (inv.applies)(scenario)).collect()
+}
+
 /// Runs the invariants that apply to the scenario: safety always, liveness when judged.
-/// Also returns how long each took (wall clock, for reports only: it decides nothing).
 pub fn judge<S: System>(
     scenario: &S::Scenario,
     history: &History<S::Obs>,
@@ -460,19 +502,18 @@ pub fn judge<S: System>(
     (quiet_start, end): (Duration, Duration),
     sim: &SimOptions,
     liveness_judged: bool,
-) -> (Vec<Violation>, Vec<(&'static str, Duration)>) {
+) -> Judged {
     let entries = history.entries();
     let check = Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window: sim.settle_window };
     let mut violations = Vec::new();
     let mut times = Vec::new();
-    for inv in S::invariants()
-        .iter()
-        .filter(|inv| !sim.not_judged.iter().any(|n| n == inv.name))
-        .filter(|inv| (inv.applies)(scenario) && (inv.kind == InvariantKind::Safety || liveness_judged))
-    {
+    let invariants = applicable::<S>(scenario, sim);
+    let liveness_needed = invariants.iter().any(|inv| inv.kind == InvariantKind::Liveness);
+    for inv in invariants.into_iter().filter(|inv| inv.kind == InvariantKind::Safety || liveness_judged) {
         let started = std::time::Instant::now();
         violations.extend((inv.check)(&check));
         times.push((inv.name, started.elapsed()));
     }
-    (violations, times)
+    let expectations = super::system::Tally::of(&S::expectations(&check));
+    Judged { violations, times, expectations, liveness_needed }
 }

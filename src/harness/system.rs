@@ -43,6 +43,13 @@ pub trait System: Send + Sync + Sized + 'static {
     /// The invariants judged on every run.
     fn invariants() -> &'static [Invariant<Self>];
 
+    /// The scenario's own expectations, each judged or not on the run (counted in every
+    /// report; the invariant that checks them turns failures and unjudged ones into
+    /// violations). Default: none.
+    fn expectations(_check: &Check<Self>) -> Vec<Judgement> {
+        Vec::new()
+    }
+
     /// Simplifications `shrink` may try on a scenario, each returning `None` when it
     /// does not apply. Each must keep the scenario valid or be rejected by `is_valid`.
     /// With `liveness`, the bug is a liveness violation: the quiet phase must stay long
@@ -82,7 +89,7 @@ pub trait System: Send + Sync + Sized + 'static {
         for entry in entries {
             match &entry.record {
                 super::history::Record::Store { store, call, wrote, .. } => out.push(super::strategy::feature(&(store, call, wrote.len()))),
-                super::history::Record::Fault { text } => out.push(super::strategy::feature(&text.split(' ').next())),
+                super::history::Record::Fault { event, .. } => out.push(super::strategy::feature(&event.name())),
                 _ => {}
             }
         }
@@ -251,6 +258,70 @@ mod wide_choices {
                 Ok(record)
             })
             .transpose()
+    }
+}
+
+/// One expectation a scenario states (a step's response, a record's state at a time),
+/// as a run judged it. One that could not be judged is never a silent pass: it fails
+/// the run unless the scenario marked it optional, and every report counts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judgement {
+    /// What it is, as reports name it (`step 4 (cancel-o1)`).
+    pub label: String,
+    /// When it was due (a step's time, a record expectation's `at`).
+    pub time: Duration,
+    pub verdict: Verdict,
+    /// The scenario lets it go unjudged (counted, not a failure).
+    pub optional: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    /// What differed.
+    Failed(String),
+    /// Why it could not be judged (a record it names was never created, say).
+    NotJudged(String),
+}
+
+/// How a run's expectations fared: judged (passed + failed) and not judged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tally {
+    pub judged: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub not_judged: u64,
+}
+
+impl Tally {
+    pub fn of(judgements: &[Judgement]) -> Tally {
+        let mut tally = Tally::default();
+        for j in judgements {
+            match j.verdict {
+                Verdict::Passed => tally.passed += 1,
+                Verdict::Failed(_) => tally.failed += 1,
+                Verdict::NotJudged(_) => tally.not_judged += 1,
+            }
+        }
+        tally.judged = tally.passed + tally.failed;
+        tally
+    }
+
+    pub fn add(&mut self, other: &Tally) {
+        self.judged += other.judged;
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.not_judged += other.not_judged;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.judged + self.not_judged == 0
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} judged ({} passed, {} failed), {} not judged", self.judged, self.passed, self.failed, self.not_judged)
     }
 }
 

@@ -248,8 +248,8 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
         self.fabric.node_name(idx)
     }
 
-    pub(crate) fn record(&self, text: String) {
-        self.history.push(Record::Fault { text });
+    pub(crate) fn record(&self, event: super::history::FaultEvent, text: String) {
+        self.history.push(Record::Fault { event, text });
     }
 
     /// Waits until every node's first incarnation is attached to the fabric.
@@ -278,7 +278,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
         }
         self.handle.kill(self.node_id(idx));
         self.fabric.detach(idx);
-        self.record(format!("crash {}", self.fabric.node_name(idx)));
+        self.record(super::history::FaultEvent::Crash, format!("crash {}", self.fabric.node_name(idx)));
         true
     }
 
@@ -288,7 +288,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
             return false;
         }
         self.handle.restart(self.node_id(idx));
-        self.record(format!("restart {}", self.fabric.node_name(idx)));
+        self.record(super::history::FaultEvent::Restart, format!("restart {}", self.fabric.node_name(idx)));
         true
     }
 
@@ -309,7 +309,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
             return;
         }
         self.handle.resume(self.node_id(idx));
-        self.record(format!("resume {}", self.fabric.node_name(idx)));
+        self.record(super::history::FaultEvent::Resume, format!("resume {}", self.fabric.node_name(idx)));
     }
 
     /// The quiet phase begins: links heal, paused nodes resume, crashed ones restart,
@@ -325,7 +325,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
             self.resume(idx);
         }
         let restarted = down.into_iter().filter(|idx| self.restart(*idx)).count() as u64;
-        self.record("quiet phase: faults stop".into());
+        self.record(super::history::FaultEvent::Quiet, "quiet phase: faults stop".into());
         restarted
     }
 

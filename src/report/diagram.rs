@@ -420,8 +420,8 @@ fn items_of<O: Observation>(entries: &[Entry<O>], nodes: &[String]) -> Vec<Item>
                     wrote: !wrote.is_empty(),
                 });
             }
-            Record::Fault { text } => {
-                let style = if text.starts_with("quiet") { Style::Quiet } else { Style::Fault };
+            Record::Fault { event, text } => {
+                let style = if *event == crate::harness::history::FaultEvent::Quiet { Style::Quiet } else { Style::Fault };
                 for node in nodes.iter().filter(|n| mentions(text, n)) {
                     items.push(Item::Mark { node: node.clone(), at: e.time, text: text.clone(), style });
                 }
@@ -491,7 +491,7 @@ fn draw_message(g: &Geometry, i: usize, item: &Item, hot: bool, svg: &mut String
         "#d00"
     } else if !*delivered {
         "#999"
-    } else if text.contains("(redelivery)") {
+    } else if text.ends_with(crate::harness::fabric::REDELIVERY) {
         "#e80"
     } else {
         "#444"

@@ -35,6 +35,8 @@ pub struct RunJson<'a> {
     pub events: u64,
     pub budget_events: u64,
     pub liveness: &'a crate::harness::run::Liveness,
+    /// The scenario's own expectations: judged (passed, failed) and not judged.
+    pub expectations: crate::harness::system::Tally,
     pub violations: &'a [Violation],
     pub replay: String,
     /// With `--fix`: the same decisions with those flaws off, compared.
@@ -60,6 +62,8 @@ pub struct SweepInfo {
     pub partition: Option<crate::harness::explore::Partition>,
     /// Invariants reported as skipped (JUnit), with why.
     pub not_applicable: std::collections::BTreeMap<String, String>,
+    /// Seeds whose liveness could not be judged fail (`--require-judged`, or CI=true).
+    pub require_judged: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -85,6 +89,7 @@ impl SweepInfo {
             seed_range: SeedRangeJson { start: options.seeds.start, end: options.seeds.end },
             partition: options.partition,
             not_applicable: super::junit::not_applicable_all(scenario),
+            require_judged: options.require_judged,
         }
     }
 }
@@ -127,6 +132,7 @@ pub fn explore(info: &SweepInfo, summary: &ExploreSummary) -> serde_json::Value 
         "partial": summary.partial,
         "failing": summary.failing,
         "liveness_not_judged": summary.liveness_not_judged,
+        "expectations": summary.expectations,
         "failing_by_invariant": summary.counts,
         "failing_seeds": summary.failing_seeds,
         // Kept per invariant: the smallest 100; failing_by_invariant has the full counts.

@@ -76,7 +76,7 @@ pub fn not_applicable_all(scenario: &Scenario) -> std::collections::BTreeMap<Str
 
 /// Why an invariant is not judged in a scenario, if it is not.
 fn not_applicable(scenario: &Scenario, invariant: &str) -> Option<String> {
-    if scenario.not_judged.iter().any(|n| n == invariant) {
+    if crate::ticketing::invariants::not_judged(scenario).iter().any(|n| n == invariant) {
         return Some("not judged in this scenario (its not_judged list)".into());
     }
     let applies = crate::ticketing::invariants::INVARIANTS.iter().find(|i| i.name == invariant).is_none_or(|i| (i.applies)(scenario));
@@ -114,7 +114,13 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
                 (message, body.join("\n"))
             });
             let seconds = summary.check_times.get(invariant).map_or(0.0, |d| d.as_secs_f64());
-            let skipped = if failure.is_none() { info.not_applicable.get(invariant).cloned() } else { None };
+            let unjudged = (invariant == crate::harness::run::LIVENESS_NOT_JUDGED && summary.liveness_not_judged > 0).then(|| {
+                format!(
+                    "liveness not judged on {} of {} seeds (counted, not failed: --require-judged, the default under CI=true, fails them)",
+                    summary.liveness_not_judged, summary.seeds_run
+                )
+            });
+            let skipped = if failure.is_none() { info.not_applicable.get(invariant).cloned().or(unjudged) } else { None };
             Case { class: format!("{name}.invariants"), name: invariant.to_string(), failure, skipped, seconds }
         })
         .collect();
@@ -150,7 +156,18 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
         ("strategy", info.strategy.clone()),
         ("seeds", format!("{}..{}", info.seed_range.start, info.seed_range.end)),
         ("flaws", info.flaws.join(", ")),
+        ("require_judged", info.require_judged.to_string()),
+        ("liveness_not_judged", summary.liveness_not_judged.to_string()),
     ];
+    let e = summary.expectations;
+    if !e.is_empty() {
+        properties.extend([
+            ("expectations_judged", e.judged.to_string()),
+            ("expectations_passed", e.passed.to_string()),
+            ("expectations_failed", e.failed.to_string()),
+            ("expectations_not_judged", e.not_judged.to_string()),
+        ]);
+    }
     if let Some(p) = info.partition {
         properties.push(("partition", p.to_string()));
     }

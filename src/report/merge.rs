@@ -61,6 +61,8 @@ pub fn read(source: &str, text: &str) -> Result<Shard, String> {
         planned: number(source, &report, "seeds_planned")?,
         failing: number(source, &report, "failing")?,
         liveness_not_judged: number(source, &report, "liveness_not_judged")?,
+        expectations: serde_json::from_value(field(source, &report, "expectations")?.clone())
+            .map_err(|e| format!("{source}: expectations: {e}"))?,
         ungrouped: number(source, &report, "ungrouped")?,
         max_events: number(source, &report, "max_events")?,
         counts: serde_json::from_value(field(source, &report, "failing_by_invariant")?.clone()).map_err(|e| format!("{source}: {e}"))?,
@@ -113,6 +115,7 @@ fn check_cover(shards: &[Shard]) -> Result<(), String> {
             ("flaws", a.flaws.join(", "), b.flaws.join(", ")),
             ("scenario (its settings' hash)", a.scenario_hash.clone(), b.scenario_hash.clone()),
             ("strategy", a.strategy.clone(), b.strategy.clone()),
+            ("--require-judged", a.require_judged.to_string(), b.require_judged.to_string()),
             ("seed range", range(a), range(b)),
         ];
         if let Some((what, x, y)) = differences.into_iter().find(|(_, x, y)| x != y) {
@@ -173,6 +176,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<(SweepInfo, ExploreSummary), String> 
         total.planned += s.planned;
         total.failing += s.failing;
         total.liveness_not_judged += s.liveness_not_judged;
+        total.expectations.add(&s.expectations);
         total.ungrouped += s.ungrouped;
         total.fabric += s.fabric;
         total.nemesis += s.nemesis;

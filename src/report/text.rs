@@ -110,9 +110,21 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
             format!("{} of {} (virtual time limit {})", outcome.events, budget.events, fmt_time(budget.virtual_time))
         }),
         row("trace hash", outcome.trace_hash.map_or("-".into(), |h| format!("{h:016x}"))),
-        row("liveness", liveness_text(&outcome.liveness, outcome.end)),
-        row("violations", outcome.violations.len()),
+        row("liveness", {
+            let sim = <Ticketing as crate::harness::system::System>::options(scenario);
+            let applies = crate::harness::run::applicable::<Ticketing>(scenario, &sim);
+            if applies.iter().any(|i| i.kind == crate::harness::system::InvariantKind::Liveness) {
+                liveness_text(&outcome.liveness, outcome.end)
+            } else {
+                "none applies (not judged by this scenario's declaration or services)".to_string()
+            }
+        }),
     ];
+    let mut rows = rows;
+    if !outcome.expectations.is_empty() {
+        rows.push(row("expectations", outcome.expectations));
+    }
+    rows.push(row("violations", outcome.violations.len()));
     let mut builder = tabled::builder::Builder::default();
     for r in rows {
         builder.push_record(r);
@@ -320,10 +332,14 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     }
     if summary.liveness_not_judged > 0 {
         let message = format!(
-            "liveness not judged on {}: still working too close to the end (lengthen phases.quiet)",
+            "liveness not judged on {}: still working too close to the end (lengthen phases.quiet; --require-judged, the default under CI=true, fails such seeds)",
             count(summary.liveness_not_judged, "seed", "seeds")
         );
         out.push_str(&format!("{}\n", paint(&message, Tone::Warn)));
+    }
+    if !summary.expectations.is_empty() {
+        let tone = if summary.expectations.failed + summary.expectations.not_judged > 0 { Tone::Warn } else { Tone::Pass };
+        out.push_str(&format!("{}\n", paint(&format!("expectations over every seed: {}", summary.expectations), tone)));
     }
     if summary.by_invariant.is_empty() {
         out.push_str(&format!("{}\n", paint("no invariant violated", Tone::Pass)));

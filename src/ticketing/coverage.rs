@@ -92,8 +92,8 @@ pub fn coverage(entries: &[Entry<Obs>], out: &mut Vec<u64>) {
             Record::Observed(Obs::StoreLost { .. }) => {
                 out.push(feature(&"store lost"));
             }
-            Record::Fault { text } => {
-                out.push(feature(&("fault", text.split(' ').next())));
+            Record::Fault { event, .. } => {
+                out.push(feature(&("fault", event.name())));
             }
             _ => {}
         }

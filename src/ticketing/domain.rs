@@ -177,7 +177,10 @@ pub struct OrderCreated {
     pub version: Option<u64>,
     pub status: OrderStatus,
     pub user_id: Id,
-    /// Virtual microseconds.
+    /// Virtual microseconds; on the wire an ISO-8601 string as the app sends it
+    /// (`expiration.toISOString()`), the run starting at 1970-01-01T00:00:00Z. A number
+    /// (virtual microseconds) is read too (see [`iso_time`]).
+    #[serde(with = "iso_time")]
     pub expires_at: u64,
     pub ticket: TicketRef,
 }
@@ -226,6 +229,46 @@ pub struct TransactionCreated {
 }
 payload!(TransactionCreated, Subject::TransactionCreated, |p| (&p.id, None));
 
+/// A virtual time on the wire as ISO-8601 (RFC 3339, microseconds, UTC), the run's
+/// start being the Unix epoch: `3s` is `"1970-01-01T00:00:03.000000Z"`. Read back from
+/// that form (any RFC 3339 time at or after the epoch) or from a number of virtual
+/// microseconds, as scripts written before it did.
+pub mod iso_time {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::{Duration, SystemTime};
+
+    pub fn format(micros: u64) -> String {
+        humantime::format_rfc3339_micros(SystemTime::UNIX_EPOCH + Duration::from_micros(micros)).to_string()
+    }
+
+    pub fn parse(text: &str) -> Result<u64, String> {
+        let time = humantime::parse_rfc3339(text)
+            .map_err(|e| format!("{text:?} is not an ISO-8601 time ({e}); write e.g. \"1970-01-01T00:00:03.000Z\" (3s into the run)"))?;
+        let since = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_err(|_| format!("{text:?} is before the run's start (1970-01-01T00:00:00Z)"))?;
+        u64::try_from(since.as_micros()).map_err(|_| format!("{text:?} is too far in the future"))
+    }
+
+    pub fn serialize<S: Serializer>(micros: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*micros))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Micros(u64),
+        Iso(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match Written::deserialize(d)? {
+            Written::Micros(n) => Ok(n),
+            Written::Iso(text) => parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// An event as published: its subject, an identity shared by all its copies (publisher
 /// retries, outbox re-sends, network duplicates) and its JSON payload.
 #[derive(Debug, PartialEq)]
@@ -233,23 +276,31 @@ pub struct Event {
     pub event_id: Id,
     pub subject: Subject,
     pub data: serde_json::Value,
+    /// What caused it (simulation metadata, not on the wire): see [`super::origin`].
+    pub origin: super::origin::Origin,
 }
 
 impl Event {
-    /// An event of a typed payload; its identity is `subject/record[/vN]`.
+    /// An event of a typed payload, caused by what the handler being polled works on;
+    /// its identity is `subject/record[/vN]`.
     pub fn new<P: Payload>(payload: &P) -> Arc<Event> {
+        Event::caused_by(payload, super::origin::current())
+    }
+
+    /// An event of a typed payload with a known cause (a job run long after its event).
+    pub fn caused_by<P: Payload>(payload: &P, origin: super::origin::Origin) -> Arc<Event> {
         let (record, version) = payload.identity();
         let event_id: Id = match version {
             Some(v) => format!("{}/{record}/v{v}", P::SUBJECT).into(),
             None => format!("{}/{record}", P::SUBJECT).into(),
         };
         let data = serde_json::to_value(payload).expect("payloads serialize");
-        Arc::new(Event { event_id, subject: P::SUBJECT, data })
+        Arc::new(Event { event_id, subject: P::SUBJECT, data, origin })
     }
 
     /// An event put together by hand (scripted injection), possibly malformed.
-    pub fn raw(event_id: Id, subject: Subject, data: serde_json::Value) -> Arc<Event> {
-        Arc::new(Event { event_id, subject, data })
+    pub fn raw(event_id: Id, subject: Subject, data: serde_json::Value, origin: super::origin::Origin) -> Arc<Event> {
+        Arc::new(Event { event_id, subject, data, origin })
     }
 
     /// The identity a payload of `subject` would be published with, when it decodes.
@@ -644,7 +695,7 @@ impl fmt::Display for Obs {
             Obs::Delivered { subject, group, seq, client, event_id, redelivery } => write!(
                 f,
                 "broker delivers {subject}#{seq} {event_id} to {group}/{client}{}",
-                if *redelivery { " (redelivery)" } else { "" }
+                if *redelivery { crate::harness::fabric::REDELIVERY } else { "" }
             ),
             Obs::Acked { subject, group, seq, client, event_id } => {
                 write!(f, "broker acked {subject}#{seq} {event_id} by {group}/{client}")
@@ -694,13 +745,39 @@ mod tests {
     }
 
     #[test]
+    fn expires_at_is_iso_8601_on_the_wire_and_a_number_is_read_too() {
+        let order = OrderCreated {
+            id: "O1".into(),
+            version: Some(0),
+            status: OrderStatus::Created,
+            user_id: "u1".into(),
+            expires_at: 3_000_010,
+            ticket: TicketRef { id: "T1".into(), price: 20.0 },
+        };
+        let json = serde_json::to_value(&order).unwrap();
+        assert_eq!(json["expiresAt"], "1970-01-01T00:00:03.000010Z");
+        assert_eq!(serde_json::from_value::<OrderCreated>(json.clone()).unwrap(), order);
+        let mut js = json.clone();
+        js["expiresAt"] = "1970-01-01T00:00:03.000Z".into();
+        assert_eq!(serde_json::from_value::<OrderCreated>(js).unwrap().expires_at, 3_000_000, "as JavaScript's toISOString writes it");
+        let mut number = json.clone();
+        number["expiresAt"] = 3_000_010.into();
+        assert_eq!(serde_json::from_value::<OrderCreated>(number).unwrap(), order);
+        let mut bad = json;
+        bad["expiresAt"] = "tomorrow".into();
+        let e = serde_json::from_value::<OrderCreated>(bad).unwrap_err().to_string();
+        assert!(e.contains("not an ISO-8601 time"), "{e}");
+    }
+
+    #[test]
     fn a_payload_decodes_only_as_its_own_event_type() {
         let event = Event::new(&ExpirationComplete { order_id: "O1".into() });
         assert_eq!(event.event_id.as_ref(), "expiration:complete/O1");
         assert_eq!(event.decode::<ExpirationComplete>().unwrap().order_id.as_ref(), "O1");
         let wrong_listener = event.decode::<PaymentCreated>().unwrap_err();
         assert!(wrong_listener.contains("expiration:complete event handed to a payment:created listener"), "{wrong_listener}");
-        let malformed = Event::raw("x".into(), Subject::TicketUpdated, serde_json::json!({"id": "T1", "version": "two"}));
+        let malformed =
+            Event::raw("x".into(), Subject::TicketUpdated, serde_json::json!({"id": "T1", "version": "two"}), Default::default());
         let why = malformed.decode::<TicketUpdated>().unwrap_err();
         assert!(why.starts_with("cannot decode ticket:updated payload"), "{why}");
     }

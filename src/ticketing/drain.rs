@@ -43,3 +43,12 @@ pub fn quiet_floor(s: &Scenario) -> Duration {
     let redelivery = s.broker.ack_wait.0 * 2 + s.network.delay[1].0 * 4;
     expirations + redelivery + settle_window(s)
 }
+
+/// How long after a publish a redelivery of it has surely been delivered and handled:
+/// one ack wait, the broker's tick, the hops there and back, and a handler's round
+/// trips. A `not_acked_by` expectation looks at least this long (else it would pass
+/// before any redelivery could have happened).
+pub fn redelivery_window(s: &Scenario) -> Duration {
+    let broker = BrokerConfig::default();
+    s.broker.ack_wait.0 + broker.tick + s.network.delay[1].0 * 4 + s.store.latency[1].0 * 6
+}

@@ -342,3 +342,13 @@ mod tests {
         }
     }
 }
+
+/// Test-only bugs planted outside the flaw switches: no scenario key turns them on and
+/// `without_bugs` cannot turn them off, as with a bug nobody knows of yet.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Planted {
+    /// The expiration service loses its waiting jobs when an instance restarts (as a
+    /// queue kept in memory would).
+    ExpirationForgetsJobs,
+}

@@ -9,6 +9,7 @@
 //! - [`services`]: one file per service, and the registry of services
 //! - [`flaws`]: the catalogue of bugs that can be switched back on
 //! - [`workload`]: the simulated users
+//! - [`origin`]: what caused each published event (a step's expectations follow it)
 //! - [`invariants`]: one file per invariant
 //! - [`scenario`]: scenario files (model, validation, source locations, simplifications)
 //! - [`selftest`]: proof that every flaw is caught and hardened is clean
@@ -21,6 +22,7 @@ pub mod domain;
 pub mod drain;
 pub mod flaws;
 pub mod invariants;
+pub mod origin;
 pub mod protocol;
 pub mod scenario;
 pub mod script;

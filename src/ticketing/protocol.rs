@@ -188,7 +188,11 @@ impl Describe for Message {
             Message::Publish { publish_id, event, .. } => format!("publish #{publish_id} {}", event.event_id),
             Message::PublishAck { publish_id, seq, store_id } => format!("publish-ack #{publish_id} seq {seq} store {store_id}"),
             Message::Deliver { subject, group, seq, event, redelivered, .. } => {
-                format!("deliver {subject}#{seq} to {group} {}{}", event.event_id, if *redelivered { " (redelivery)" } else { "" })
+                format!(
+                    "deliver {subject}#{seq} to {group} {}{}",
+                    event.event_id,
+                    if *redelivered { crate::harness::fabric::REDELIVERY } else { "" }
+                )
             }
             Message::Ack { subject, group, seq, .. } => format!("ack {subject}#{seq} {group}"),
             Message::Heartbeat { client } => format!("heartbeat {client}"),

@@ -33,6 +33,16 @@ pub fn references(text: &str) -> Vec<&str> {
     names
 }
 
+/// Every string in a value (its keys left out): where names are written.
+pub fn strings(value: &toml::Value) -> Vec<&str> {
+    match value {
+        toml::Value::String(s) => vec![s.as_str()],
+        toml::Value::Array(items) => items.iter().flat_map(strings).collect(),
+        toml::Value::Table(fields) => fields.values().flat_map(strings).collect(),
+        _ => vec![],
+    }
+}
+
 /// Replaces every `{NAME}` with the id bound to it and every `{unknown...}` with an
 /// unknown id; `{any}` and `{none}` stay (they are for expectations). Fails on a name not bound yet.
 pub fn resolve(text: &str, names: &dyn Fn(&str) -> Option<Id>) -> Result<String, String> {

@@ -61,8 +61,20 @@ impl FinalState {
 }
 
 impl Ticketing {
-    pub(crate) fn rows<S: crate::harness::store::Journal, T>(&self, service: &str, f: impl FnOnce(&S) -> Vec<T>) -> Vec<T> {
-        self.stores.get::<S>(service).map(|db| db.read(f)).unwrap_or_default()
+    /// Rows of a service's store, read through the handle the service was given: none
+    /// when the service does not run; a service that runs without its store is a
+    /// harness error, never an empty final state that every liveness invariant passes on.
+    pub(crate) fn rows<S: crate::harness::store::Journal, T>(
+        &self,
+        service: &str,
+        db: &Option<crate::ticketing::common::store::Db<S>>,
+        f: impl FnOnce(&S) -> Vec<T>,
+    ) -> Vec<T> {
+        match db {
+            Some(db) => db.read(f),
+            None if self.scenario.runs(service) => panic!("harness error: the {service} service runs but its store was never opened"),
+            None => Vec::new(),
+        }
     }
 
     pub(crate) fn outstanding(&self) -> Vec<Outstanding> {

@@ -15,6 +15,7 @@ use super::services::orders::OrdersDb;
 use super::services::payments::PaymentsDb;
 use super::services::tickets::TicketsDb;
 use super::services::transactions::TransactionsDb;
+use super::services::{accounts, orders, payments, tickets, transactions};
 use super::services::{accounts::AccountsDb, Opening, Stores, SERVICES};
 use super::state::{FinalState, Ticketing};
 use super::workload::{self, Client};
@@ -39,6 +40,7 @@ impl Ticketing {
             flaws: scenario.flaws(),
             expiration_window: scenario.app.expiration_window.0,
             accounts_processing: range(&scenario.app.accounts_processing),
+            planted: scenario.planted,
         }
     }
 
@@ -117,7 +119,7 @@ impl System for Ticketing {
             quiet_phase: s.phases.quiet.0,
             settle_window: super::drain::settle_window(s),
             spare_serving_nodes: n.spare_user_requests,
-            not_judged: s.not_judged.clone(),
+            not_judged: super::invariants::not_judged(s),
             budget: s.budget(),
             strategy: s.strategy,
         }
@@ -156,15 +158,18 @@ impl System for Ticketing {
 
     fn final_state(&self) -> FinalState {
         FinalState {
-            tickets: self.rows("tickets", |s: &TicketsDb| s.tickets.values().cloned().collect()),
-            orders: self.rows("orders", |s: &OrdersDb| s.orders.values().cloned().collect()),
-            ticket_replicas: self.rows("orders", |s: &OrdersDb| s.tickets.values().cloned().collect()),
-            order_replicas: self.rows("payments", |s: &PaymentsDb| s.orders.values().cloned().collect()),
-            payments: self.rows("payments", |s: &PaymentsDb| s.payments.values().cloned().collect()),
-            charges: self.rows("payments", |s: &PaymentsDb| s.charges.values().cloned().collect()),
-            transactions: self.rows("transactions", |s: &TransactionsDb| s.transactions.values().cloned().collect()),
+            tickets: self.rows(tickets::SPEC.name, &self.stores.tickets, |s: &TicketsDb| s.tickets.values().cloned().collect()),
+            orders: self.rows(orders::SPEC.name, &self.stores.orders, |s: &OrdersDb| s.orders.values().cloned().collect()),
+            ticket_replicas: self.rows(orders::SPEC.name, &self.stores.orders, |s: &OrdersDb| s.tickets.values().cloned().collect()),
+            order_replicas: self.rows(payments::SPEC.name, &self.stores.payments, |s: &PaymentsDb| s.orders.values().cloned().collect()),
+            payments: self.rows(payments::SPEC.name, &self.stores.payments, |s: &PaymentsDb| s.payments.values().cloned().collect()),
+            charges: self.rows(payments::SPEC.name, &self.stores.payments, |s: &PaymentsDb| s.charges.values().cloned().collect()),
+            transactions: self
+                .rows(transactions::SPEC.name, &self.stores.transactions, |s: &TransactionsDb| s.transactions.values().cloned().collect()),
             accounts: self
-                .rows("accounts", |s: &AccountsDb| s.accounts.values().map(|a| (a.user_id.clone(), (a.balance, a.last_number))).collect())
+                .rows(accounts::SPEC.name, &self.stores.accounts, |s: &AccountsDb| {
+                    s.accounts.values().map(|a| (a.user_id.clone(), (a.balance, a.last_number))).collect()
+                })
                 .into_iter()
                 .collect(),
             outstanding: self.outstanding(),
@@ -174,6 +179,14 @@ impl System for Ticketing {
 
     fn invariants() -> &'static [Invariant<Ticketing>] {
         INVARIANTS
+    }
+
+    fn expectations(check: &crate::harness::system::Check<Ticketing>) -> Vec<crate::harness::system::Judgement> {
+        if super::invariants::scripted(check.scenario) {
+            super::invariants::scripted_expectations::judgements(check)
+        } else {
+            Vec::new()
+        }
     }
 
     fn simplifications(scenario: &Scenario, liveness: bool) -> Vec<Simplification<Scenario>> {

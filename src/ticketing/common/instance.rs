@@ -35,7 +35,8 @@ impl Actor<Message> for Instance {
                 let Some(http) = self.http.clone() else {
                     return;
                 };
-                let response = http.handle(req).await;
+                let origin = crate::ticketing::origin::Origin::Request(req.id);
+                let response = crate::ticketing::origin::within(origin, http.handle(req)).await;
                 self.fabric.send(self.node, from, Message::Response(Arc::new(response)));
             }),
             other => Box::pin(async move { self.nats.on_broker_message(other).await }),
@@ -51,6 +52,8 @@ pub struct AppConfig {
     pub expiration_window: Duration,
     /// How long the accounts handler works on an event, drawn per event.
     pub accounts_processing: (Duration, Duration),
+    /// Test-only: a bug planted outside the switches (see [`crate::ticketing::flaws::Planted`]).
+    pub planted: Option<crate::ticketing::flaws::Planted>,
 }
 
 /// What an instance needs to start on its node.

@@ -237,7 +237,8 @@ impl NatsWrapper {
                     return;
                 };
                 let event_id = event.event_id.clone();
-                let outcome = listener.handle(event).await;
+                let origin = crate::ticketing::origin::Origin::Event(event_id.clone());
+                let outcome = crate::ticketing::origin::within(origin, listener.handle(event)).await;
                 let acked = outcome == Outcome::Acked;
                 self.probe.observe(Obs::Handled { subject, group, seq, event_id, outcome });
                 if acked {

@@ -5,6 +5,7 @@
 use super::{calls, writes, Input, Violation};
 use crate::harness::fmt_time;
 use crate::ticketing::domain::{Id, Snapshot};
+use crate::ticketing::services::payments;
 use std::collections::BTreeMap;
 
 const NAME: &str = "authorized-writes";
@@ -25,7 +26,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
         let record = match (call.method, status, call.path.strip_prefix("/api/")) {
             ("PUT", 200, Some(path)) => path.strip_prefix("tickets/").map(|id| ("ticket", id.to_string())),
             ("DELETE", 204, Some(path)) => path.strip_prefix("orders/").map(|id| ("order", id.to_string())),
-            ("POST", 201, Some("payments")) => call.body.get("orderId").and_then(|v| v.as_str()).map(|id| ("order", id.to_string())),
+            ("POST", 201, Some(payments::NAME)) => call.body.get("orderId").and_then(|v| v.as_str()).map(|id| ("order", id.to_string())),
             _ => None,
         };
         let Some((kind, id)) = record else { continue };

@@ -5,6 +5,7 @@
 use super::{calls, writes, Input, Violation};
 use crate::harness::fmt_time;
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
+use crate::ticketing::services::{expiration, orders};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     };
     for (entry, store, call, doc) in writes(input.entries) {
         match (store, call, doc) {
-            ("orders", "create", Snapshot::Order { id, expires_at, .. }) => {
+            (orders::NAME, orders::calls::CREATE, Snapshot::Order { id, expires_at, .. }) => {
                 let began = entry.store_began().unwrap_or(entry.time);
                 let created = expires_at.saturating_sub(window);
                 let after_request = asked.get(id).is_none_or(|asked| created >= *asked);
@@ -44,7 +45,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     report(entry.time, id, why);
                 }
             }
-            ("orders", "expire", Snapshot::Order { id, status: OrderStatus::Cancelled, version, expires_at, .. })
+            (orders::NAME, orders::calls::EXPIRE, Snapshot::Order { id, status: OrderStatus::Cancelled, version, expires_at, .. })
                 if entry.time < *expires_at =>
             {
                 let why = format!(
@@ -54,7 +55,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 );
                 report(entry.time, id, why);
             }
-            ("expiration", _, Snapshot::Job { id, order_id, due, state }) if state != "waiting" && entry.time < *due => {
+            (expiration::NAME, _, Snapshot::Job { id, order_id, due, state }) if state != "waiting" && entry.time < *due => {
                 let why = format!(
                     "expiration job {id} for order {order_id} ran at {} ({state}), before it was due at {}",
                     fmt_time(entry.time),

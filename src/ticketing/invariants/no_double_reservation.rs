@@ -3,6 +3,7 @@
 
 use super::{writes, Input, Violation};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
+use crate::ticketing::services::orders;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(input: &Input) -> Vec<Violation> {
@@ -11,7 +12,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut reported: BTreeSet<(Id, &str)> = BTreeSet::new();
     let mut violations = Vec::new();
     for (entry, store, _, doc) in writes(input.entries) {
-        let ("orders", Snapshot::Order { id, status, ticket_id, .. }) = (store, doc) else {
+        let (orders::NAME, Snapshot::Order { id, status, ticket_id, .. }) = (store, doc) else {
             continue;
         };
         let created = orders.get(id).map_or(entry.time, |o| o.2);

@@ -7,6 +7,7 @@
 use super::{writes, Input, Violation};
 use crate::harness::fmt_time;
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
+use crate::ticketing::services::{orders, tickets};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -40,12 +41,12 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut violations = Vec::new();
     for (entry, store, call, doc) in writes(input.entries) {
         match (store, doc) {
-            ("orders", Snapshot::Order { id, status, ticket_id, .. }) => {
+            (orders::NAME, Snapshot::Order { id, status, ticket_id, .. }) => {
                 let o = orders.entry(id.clone()).or_insert_with(|| (ticket_id.clone(), *status, Vec::new()));
                 o.1 = *status;
                 o.2.push((entry.time, *status));
             }
-            ("tickets", Snapshot::Ticket { id, version, order_id, .. }) => {
+            (tickets::NAME, Snapshot::Ticket { id, version, order_id, .. }) => {
                 let lock = locks.entry(id.clone()).or_default();
                 match (order_id, lock.holder.take()) {
                     (Some(order), _) => {
@@ -55,7 +56,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     (None, Some(previous)) => lock.released = Some((previous, entry.time, *version, call)),
                     (None, None) => {}
                 }
-                if call != "edit" {
+                if call != tickets::calls::EDIT {
                     continue;
                 }
                 let holder = orders.iter().find(|(o, (t, s, _))| t == id && s.is_active() && lock.taken.contains_key(*o));

@@ -5,6 +5,7 @@
 
 use super::{Input, Violation};
 use crate::ticketing::domain::{Group, Id, Obs, OrderStatus, Snapshot, Subject};
+use crate::ticketing::services::{orders, payments, tickets, transactions};
 use crate::ticketing::workload::client::INJECTOR;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -13,11 +14,11 @@ use std::time::Duration;
 /// whether the id is exact, when it was written, and the record.
 fn owed(store: &str, doc: &Snapshot) -> Option<(String, bool, Id)> {
     Some(match (store, doc) {
-        ("tickets", Snapshot::Ticket { id, version, .. }) => {
+        (tickets::NAME, Snapshot::Ticket { id, version, .. }) => {
             let subject = if *version == 0 { Subject::TicketCreated } else { Subject::TicketUpdated };
             (format!("{subject}/{id}/v{version}"), true, id.clone())
         }
-        ("orders", Snapshot::Order { id, status, .. }) => {
+        (orders::NAME, Snapshot::Order { id, status, .. }) => {
             let subject = match status {
                 OrderStatus::Created => Subject::OrderCreated,
                 OrderStatus::Cancelled => Subject::OrderCancelled,
@@ -25,8 +26,8 @@ fn owed(store: &str, doc: &Snapshot) -> Option<(String, bool, Id)> {
             };
             (format!("{subject}/{id}"), false, id.clone())
         }
-        ("payments", Snapshot::Payment { id, refunded: false, .. }) => (format!("{}/{id}", Subject::PaymentCreated), true, id.clone()),
-        ("transactions", Snapshot::Transaction { id, .. }) => (format!("{}/{id}", Subject::TransactionCreated), true, id.clone()),
+        (payments::NAME, Snapshot::Payment { id, refunded: false, .. }) => (format!("{}/{id}", Subject::PaymentCreated), true, id.clone()),
+        (transactions::NAME, Snapshot::Transaction { id, .. }) => (format!("{}/{id}", Subject::TransactionCreated), true, id.clone()),
         (_, Snapshot::Outbox { event_id, sent_to: None, .. }) => (event_id.to_string(), true, event_id.clone()),
         _ => return None,
     })

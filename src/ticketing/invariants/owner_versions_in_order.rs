@@ -7,6 +7,7 @@
 use super::{writes, Input, Violation};
 use crate::harness::fmt_time;
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
+use crate::ticketing::services::{orders, tickets, transactions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -46,9 +47,9 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut violations = Vec::new();
     for (entry, store, call, doc) in writes(input.entries) {
         let (kind, id, version, status) = match (store, doc) {
-            ("tickets", Snapshot::Ticket { id, version, .. }) => ("tickets", id, *version, None),
-            ("orders", Snapshot::Order { id, version, status, .. }) => ("orders", id, *version, Some(*status)),
-            ("transactions", Snapshot::Transaction { id, user_id, number, .. }) => {
+            (tickets::NAME, Snapshot::Ticket { id, version, .. }) => (tickets::NAME, id, *version, None),
+            (orders::NAME, Snapshot::Order { id, version, status, .. }) => (orders::NAME, id, *version, Some(*status)),
+            (transactions::NAME, Snapshot::Transaction { id, user_id, number, .. }) => {
                 let expected = numbers.get(user_id).copied().unwrap_or(0) + 1;
                 numbers.insert(user_id.clone(), *number);
                 if *number != expected && reported.insert(user_id.clone()) {

@@ -6,6 +6,7 @@
 use super::{writes, Input, Violation};
 use crate::harness::fmt_time;
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
+use crate::ticketing::services::{orders, payments};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut violations = Vec::new();
     for (entry, store, _, doc) in writes(input.entries) {
         match (store, doc) {
-            ("orders", Snapshot::Order { id, status: now, version, .. }) => {
+            (orders::NAME, Snapshot::Order { id, status: now, version, .. }) => {
                 let before = last.insert(id.clone(), (*now, *version, entry.time));
                 let transition = |what: &str, (_, v, t): (OrderStatus, u64, Duration)| {
                     format!(
@@ -42,7 +43,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     }
                 }
             }
-            ("payments", Snapshot::Payment { id, order_id, refunded: false, .. }) => {
+            (payments::NAME, Snapshot::Payment { id, order_id, refunded: false, .. }) => {
                 let list = payments.entry(order_id.clone()).or_default();
                 if !list.iter().any(|(p, _)| p == id) {
                     list.push((id.clone(), entry.time));

@@ -5,9 +5,12 @@
 
 use super::{Input, Violation};
 use crate::harness::history::Entry;
+use crate::harness::system::{Judgement, Verdict};
 use crate::ticketing::domain::{Id, Obs, Snapshot};
 use crate::ticketing::scenario::Expectation;
 use std::collections::BTreeMap;
+
+const NAME: &str = "scripted-expectations";
 
 /// What a named ticket looked like at a moment, in the owner and in the replica.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -101,55 +104,66 @@ pub fn mismatches(expectation: &Expectation, observed: &Observed, names: &BTreeM
     problems
 }
 
-pub fn check(input: &Input) -> Vec<Violation> {
-    let mut violations = super::step_expectations::check(input);
-    let names = names(input.entries);
+/// The version-table expectations (`[[expect]]`), judged.
+fn ticket_judgements(input: &Input, names: &BTreeMap<String, Id>) -> Vec<Judgement> {
+    let mut judgements = Vec::new();
     for expectation in &input.scenario.expect {
-        let Some(ticket) = names.get(&expectation.ticket) else {
-            violations.push(Violation::new(
-                "scripted-expectations",
-                expectation.at.0,
-                vec![expectation.ticket.clone()],
-                format!("ticket {} was never created, so its expected state cannot hold", expectation.ticket),
-            ));
-            continue;
+        let label = format!("expectation at {} ({})", crate::ticketing::scenario::fmt_duration(expectation.at.0), expectation.label);
+        let verdict = match names.get(&expectation.ticket) {
+            None => Verdict::Failed(format!("ticket {} was never created, so its expected state cannot hold", expectation.ticket)),
+            Some(ticket) => {
+                let problems = mismatches(expectation, &observe(input.entries, ticket, expectation), names);
+                if problems.is_empty() {
+                    Verdict::Passed
+                } else {
+                    Verdict::Failed(format!("{} ({ticket}): {}", expectation.ticket, problems.join("; ")))
+                }
+            }
         };
-        let observed = observe(input.entries, ticket, expectation);
-        let problems = mismatches(expectation, &observed, &names);
-        if !problems.is_empty() {
-            violations.push(Violation::new(
-                "scripted-expectations",
-                expectation.at.0,
-                vec![format!("{} ({ticket})", expectation.ticket)],
-                format!(
-                    "at {} ({}): {}",
-                    crate::ticketing::scenario::fmt_duration(expectation.at.0),
-                    expectation.label,
-                    problems.join("; ")
-                ),
-            ));
-        }
+        judgements.push(Judgement { label, time: expectation.at.0, verdict, optional: false });
     }
+    judgements
+}
+
+/// The account expectations (`[[expect_account]]`), judged.
+fn account_judgements(input: &Input) -> Vec<Judgement> {
+    let mut judgements = Vec::new();
     for e in &input.scenario.expect_account {
         let observed = observe_account(input.entries, &e.user, e.at.0);
-        if observed != Some((e.balance, e.last_number)) {
+        let verdict = if observed == Some((e.balance, e.last_number)) {
+            Verdict::Passed
+        } else {
             let got = observed.map(|(b, n)| format!("balance {b}, lastNumber {n}")).unwrap_or_else(|| "no account".into());
-            violations.push(Violation::new(
-                "scripted-expectations",
-                e.at.0,
-                vec![e.user.clone()],
-                format!(
-                    "at {} ({}): account {} has {got}, expected balance {}, lastNumber {}",
-                    crate::ticketing::scenario::fmt_duration(e.at.0),
-                    e.label,
-                    e.user,
-                    e.balance,
-                    e.last_number
-                ),
-            ));
-        }
+            Verdict::Failed(format!("account {} has {got}, expected balance {}, lastNumber {}", e.user, e.balance, e.last_number))
+        };
+        let label = format!("account expectation at {} ({})", crate::ticketing::scenario::fmt_duration(e.at.0), e.label);
+        judgements.push(Judgement { label, time: e.at.0, verdict, optional: false });
     }
-    violations
+    judgements
+}
+
+/// Every expectation of the scenario, judged or not (see [`Judgement`]).
+pub fn judgements(input: &Input) -> Vec<Judgement> {
+    let mut judgements = super::step_expectations::judgements(input);
+    let names = names(input.entries);
+    judgements.extend(ticket_judgements(input, &names));
+    judgements.extend(account_judgements(input));
+    judgements
+}
+
+/// Each failed expectation, and each not judged that the scenario did not mark optional.
+pub fn check(input: &Input) -> Vec<Violation> {
+    judgements(input)
+        .into_iter()
+        .filter_map(|j| {
+            let explanation = match (&j.verdict, j.optional) {
+                (Verdict::Failed(what), _) => format!("{}: {what}", j.label),
+                (Verdict::NotJudged(why), false) => format!("expectation not judged: {} {why}", j.label),
+                _ => return None,
+            };
+            Some(Violation::new(NAME, j.time, vec![j.label], explanation))
+        })
+        .collect()
 }
 
 #[cfg(test)]

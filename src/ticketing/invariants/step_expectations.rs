@@ -1,22 +1,25 @@
 //! What scripted steps and record expectations expect, judged on the history: the
-//! response (status, message, body), the events a step caused to be published, whether
-//! an event a step published was acked, and any record's state at a virtual time.
+//! response (status, message, body), the events a step caused to be published (followed
+//! through each event's [`Origin`], not guessed from time and instance), whether an event
+//! a step published was acked, and any record's state at a virtual time. Each is one
+//! [`Judgement`]: passed, failed, or not judged (a record it names was never created).
 //! Part of `scripted-expectations`.
 
-use super::{calls, Call, Input, Violation};
+use super::{calls, Call, Input};
 use crate::harness::fmt_time;
 use crate::harness::history::Entry;
+use crate::harness::system::{Judgement, Verdict};
 use crate::ticketing::domain::{Event, Id, Obs, Outcome};
-use crate::ticketing::scenario::{RecordExpectation, StepExpect};
-use crate::ticketing::script::{json_of, matches, resolve, resolve_json};
+use crate::ticketing::origin::Origin;
+use crate::ticketing::scenario::{EventExpect, RecordExpectation, Step, StepExpect};
+use crate::ticketing::script::{json_of, matches, references, resolve, resolve_json, strings};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-const NAME: &str = "scripted-expectations";
-/// How long after a response (or a publish) events and acks count, unless `within` says.
-const WITHIN: Duration = Duration::from_secs(1);
+/// How long after a response (or a publish) events count, unless `within` says.
+pub const WITHIN: Duration = Duration::from_secs(1);
 
 /// What the history says about the script's steps and events.
 struct Facts<'a> {
@@ -26,11 +29,11 @@ struct Facts<'a> {
     requests: BTreeMap<usize, u64>,
     /// Step index to the event it published, and when.
     injected: BTreeMap<usize, (Id, Duration, bool)>,
-    accepted: Vec<(Duration, &'a Id, &'a Arc<Event>)>,
+    accepted: Vec<(Duration, &'a Arc<Event>)>,
     acked: Vec<(Duration, &'static str, &'a Id)>,
     handled: Vec<(&'static str, &'a Id, &'a Outcome)>,
-    /// Steps that could not be sent (reported as such, not judged further).
-    skipped: std::collections::BTreeSet<usize>,
+    /// Steps that could not be sent, and why (reported as not judged).
+    skipped: BTreeMap<usize, &'a str>,
 }
 
 impl<'a> Facts<'a> {
@@ -56,11 +59,11 @@ impl<'a> Facts<'a> {
                 Some(Obs::Injected { step, event_id, accepted, .. }) => {
                     facts.injected.insert(*step, (event_id.clone(), e.time, *accepted));
                 }
-                Some(Obs::Accepted { event, client, .. }) => facts.accepted.push((e.time, client, event)),
+                Some(Obs::Accepted { event, .. }) => facts.accepted.push((e.time, event)),
                 Some(Obs::Acked { group, event_id, .. }) => facts.acked.push((e.time, group, event_id)),
                 Some(Obs::Handled { group, event_id, outcome, .. }) => facts.handled.push((group, event_id, outcome)),
-                Some(Obs::StepSkipped { step, .. }) => {
-                    facts.skipped.insert(*step);
+                Some(Obs::StepSkipped { step, why, .. }) => {
+                    facts.skipped.insert(*step, why);
                 }
                 _ => {}
             }
@@ -75,37 +78,61 @@ impl<'a> Facts<'a> {
     fn resolved(&self, value: &toml::Value) -> Result<Value, String> {
         resolve_json(&json_of(value), &|n| self.name(n))
     }
+
+    /// The first name `texts` refer to that the run never gave a record.
+    fn missing<'t>(&self, texts: impl IntoIterator<Item = &'t str>) -> Option<String> {
+        texts.into_iter().flat_map(references).find(|n| !self.names.contains_key(*n)).map(str::to_string)
+    }
+
+    /// Why `name` names no record: the step that was to create it, and what it got.
+    fn unbound(&self, steps: &[Step], name: &str) -> String {
+        let Some(i) = steps.iter().position(|s| s.name.as_deref() == Some(name)) else {
+            return format!("names {{{name}}}, which no step creates");
+        };
+        let got = if let Some(why) = self.skipped.get(&i) {
+            format!("was not sent ({why})")
+        } else {
+            match self.requests.get(&i).and_then(|r| self.calls.get(r)).map(|c| c.response) {
+                None => "never sent its request".to_string(),
+                Some(None) => "got no response (timed out)".to_string(),
+                Some(Some((_, status, _))) => format!("got {status} and no id"),
+            }
+        };
+        format!("names {{{name}}}, which step {i} ({}) was to create; it {got}", steps[i].label())
+    }
 }
 
-/// Whether the events accepted from `publisher` (an instance name, or any service when
-/// `None`) between `from` and `until` are what `expected` lists.
-fn published_problems(
-    facts: &Facts,
-    expected: &[crate::ticketing::scenario::EventExpect],
-    window: (Duration, Duration),
-    publisher: Option<&str>,
-    problems: &mut Vec<String>,
-) {
-    let from_publisher = |client: &Id| match publisher {
-        Some(instance) => client.split('#').next() == Some(instance),
-        None => client.as_ref() != crate::ticketing::workload::client::INJECTOR,
+/// The texts of a step's expectations that may name records.
+fn expectation_texts(expect: &StepExpect) -> Vec<&str> {
+    let mut texts: Vec<&str> = expect.body.iter().flat_map(strings).collect();
+    texts.extend(expect.published.iter().flatten().filter_map(|e| e.data.as_ref()).flat_map(strings));
+    texts
+}
+
+/// The texts of a step's request (or event) that may name records.
+fn request_texts(step: &Step) -> Vec<String> {
+    let fields = [step.request.clone(), step.ticket.as_ref().map(|t| format!("{{{t}}}")), step.order.as_ref().map(|o| format!("{{{o}}}"))];
+    let mut texts: Vec<String> = fields.into_iter().flatten().collect();
+    texts.extend([&step.body, &step.data].into_iter().flatten().flat_map(strings).map(str::to_string));
+    texts
+}
+
+/// Whether the events caused by `origin` (a step's request, or the event it injected)
+/// and accepted between `from` and `until` are what `expected` lists. A name not given
+/// leaves the expectation not judged (see [`Facts::missing`]).
+fn published_problems(facts: &Facts, expected: &[EventExpect], window: (Duration, Duration), origin: &Origin, problems: &mut Vec<String>) {
+    let events: Vec<&Arc<Event>> =
+        facts.accepted.iter().filter(|(t, e)| *t >= window.0 && *t <= window.1 && e.origin == *origin).map(|(_, e)| *e).collect();
+    let seen = || {
+        let mut ids: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+        ids.dedup();
+        ids.join(", ")
     };
-    let events: Vec<&Arc<Event>> = facts
-        .accepted
-        .iter()
-        .filter(|(t, client, _)| *t >= window.0 && *t <= window.1 && from_publisher(client))
-        .map(|(_, _, e)| *e)
-        .collect();
-    let seen = || events.iter().map(|e| e.event_id.to_string()).collect::<Vec<_>>().join(", ");
     if expected.is_empty() && !events.is_empty() {
         problems.push(format!("published: expected no event, got {}", seen()));
     }
     for (i, want) in expected.iter().enumerate() {
-        let data = match want.data.as_ref().map(|d| facts.resolved(d)).transpose() {
-            Ok(data) => data,
-            // A name never given (its step failed): not judged.
-            Err(_) => return,
-        };
+        let Ok(data) = want.data.as_ref().map(|d| facts.resolved(d)).transpose() else { continue };
         let found = events.iter().any(|e| {
             let mut mismatch = Vec::new();
             if let Some(data) = &data {
@@ -116,7 +143,7 @@ fn published_problems(
         if !found {
             let shown = data.map(|d| format!(" with {d}")).unwrap_or_default();
             let got = if events.is_empty() { "none".to_string() } else { seen() };
-            problems.push(format!("published[{i}]: expected a {}{shown}, got {got}", want.subject));
+            problems.push(format!("published[{i}]: expected a {}{shown} caused by {origin}, got {got}", want.subject));
         }
     }
 }
@@ -140,7 +167,6 @@ fn response_problems(facts: &Facts, call: &Call, expect: &StepExpect, problems: 
             problems.push(format!("message: expected {want:?}, got {}", got.map_or("none".to_string(), |g| format!("{g:?}"))));
         }
     }
-    // A name never given to a record (its step failed) leaves the body not judged.
     if let Some(Ok(want)) = expect.body.as_ref().map(|want| facts.resolved(want)) {
         matches(&want, Some(body), "body", problems);
     }
@@ -152,10 +178,11 @@ fn response_problems(facts: &Facts, call: &Call, expect: &StepExpect, problems: 
     }
 }
 
-/// The problems of a publish step's event: acked (or not) by each group within the window.
-fn ack_problems(facts: &Facts, event_id: &Id, at: Duration, expect: &StepExpect, problems: &mut Vec<String>) {
-    let until = at + expect.within.map_or(WITHIN, |w| w.0);
-    let acked_by = |group: &str| facts.acked.iter().any(|(t, g, e)| *g == group && *e == event_id && *t <= until);
+/// The problems of a publish step's event: acked (or not) by each group within the
+/// window (by default: [`WITHIN`] for acks, a redelivery window for `not_acked_by`).
+fn ack_problems(facts: &Facts, event_id: &Id, at: Duration, expect: &StepExpect, redelivery: Duration, problems: &mut Vec<String>) {
+    let until = |default: Duration| at + expect.within.map_or(default, |w| w.0);
+    let acked_by = |group: &str, until: Duration| facts.acked.iter().any(|(t, g, e)| *g == group && *e == event_id && *t <= until);
     let why = |group: &str| {
         facts
             .handled
@@ -166,44 +193,60 @@ fn ack_problems(facts: &Facts, event_id: &Id, at: Duration, expect: &StepExpect,
             .unwrap_or_else(|| "never handled".into())
     };
     for group in &expect.acked_by {
-        if !acked_by(group) {
-            problems.push(format!("expected {group} to ack {event_id} by {}, it did not ({})", fmt_time(until), why(group)));
+        if !acked_by(group, until(WITHIN)) {
+            problems.push(format!("expected {group} to ack {event_id} by {}, it did not ({})", fmt_time(until(WITHIN)), why(group)));
         }
     }
     for group in &expect.not_acked_by {
-        if acked_by(group) {
-            problems.push(format!("expected {group} not to ack {event_id} by {}, it did", fmt_time(until)));
+        if acked_by(group, until(redelivery)) {
+            problems.push(format!("expected {group} not to ack {event_id} by {}, it did", fmt_time(until(redelivery))));
         }
     }
 }
 
-/// The problems of one step, against what it expects.
-fn step_problems(facts: &Facts, index: usize, expect: &StepExpect) -> Vec<String> {
+/// The problems of one step that was sent, against what it expects.
+fn step_problems(facts: &Facts, input: &Input, index: usize, expect: &StepExpect) -> Vec<String> {
     let mut problems = Vec::new();
     let within = expect.within.map_or(WITHIN, |w| w.0);
     if let Some((event_id, at, accepted)) = facts.injected.get(&index) {
         if !accepted {
             problems.push(format!("the broker never acked the publish of {event_id}"));
         }
-        ack_problems(facts, event_id, *at, expect, &mut problems);
+        let redelivery = crate::ticketing::drain::redelivery_window(input.scenario);
+        ack_problems(facts, event_id, *at, expect, redelivery, &mut problems);
         if let Some(published) = &expect.published {
-            published_problems(facts, published, (*at, *at + within), None, &mut problems);
+            published_problems(facts, published, (*at, *at + within), &Origin::Event(event_id.clone()), &mut problems);
         }
         return problems;
     }
-    let Some(call) = facts.requests.get(&index).and_then(|req| facts.calls.get(req)) else {
+    let Some((req, call)) = facts.requests.get(&index).and_then(|req| Some((*req, facts.calls.get(req)?))) else {
         return vec!["the step never sent its request".into()];
     };
     response_problems(facts, call, expect, &mut problems);
     if let Some(published) = &expect.published {
         let until = call.response.map_or(call.time, |(t, _, _)| t) + within;
-        published_problems(facts, published, (call.time, until), Some(call.instance), &mut problems);
+        published_problems(facts, published, (call.time, until), &Origin::Request(req), &mut problems);
     }
     problems
 }
 
-// In this file a name that was never given to a record, because the step that would
-// have created it failed, leaves what refers to it not judged.
+/// A step's verdict: failed if anything it could judge differs, else not judged if it
+/// was not sent or names a record the run never created, else passed.
+fn step_verdict(facts: &Facts, input: &Input, index: usize, step: &Step, expect: &StepExpect) -> Verdict {
+    let steps = &input.scenario.workload.steps;
+    if let Some(why) = facts.skipped.get(&index) {
+        let reason = facts.missing(request_texts(step).iter().map(String::as_str)).map(|n| facts.unbound(steps, &n));
+        return Verdict::NotJudged(reason.unwrap_or_else(|| format!("it was not sent: {why}")));
+    }
+    let problems = step_problems(facts, input, index, expect);
+    if !problems.is_empty() {
+        return Verdict::Failed(problems.join("; "));
+    }
+    match facts.missing(expectation_texts(expect)) {
+        Some(name) => Verdict::NotJudged(facts.unbound(steps, &name)),
+        None => Verdict::Passed,
+    }
+}
 
 /// The latest document of `e.kind` in `e.store` at or before `e.at`, found by id or
 /// by the fields of `where`.
@@ -220,54 +263,50 @@ fn record_at(entries: &[Entry<Obs>], e: &RecordExpectation, id: Option<&str>, fi
     super::latest_doc(entries, &e.store, &e.kind, e.at.0, hit).map(|doc| doc.fields())
 }
 
-fn record_problems(facts: &Facts, entries: &[Entry<Obs>], e: &RecordExpectation) -> Vec<String> {
-    let id = match e.id.as_deref().map(|id| resolve(id, &|n| facts.name(n))).transpose() {
-        Ok(id) => id,
-        Err(_) => return vec![],
-    };
-    let find_where = match e.find_where.as_ref().map(|w| facts.resolved(w)).transpose() {
-        Ok(w) => w,
-        Err(_) => return vec![],
-    };
-    let found = record_at(entries, e, id.as_deref(), find_where.as_ref());
+/// A record expectation's verdict; not judged when it names a record never created.
+fn record_verdict(facts: &Facts, input: &Input, e: &RecordExpectation) -> Verdict {
+    let mut texts: Vec<&str> = e.id.iter().map(String::as_str).collect();
+    texts.extend([&e.find_where, &e.fields].into_iter().flatten().flat_map(strings));
+    if let Some(name) = facts.missing(texts) {
+        return Verdict::NotJudged(facts.unbound(&input.scenario.workload.steps, &name));
+    }
+    let resolved = |v: &toml::Value| facts.resolved(v).expect("every name is given");
+    let id = e.id.as_deref().map(|id| resolve(id, &|n| facts.name(n)).expect("every name is given"));
+    let find_where = e.find_where.as_ref().map(resolved);
+    let found = record_at(input.entries, e, id.as_deref(), find_where.as_ref());
     let which = id.map_or_else(|| format!("where {}", find_where.unwrap_or(Value::Null)), |id| id.to_string());
-    match (found, e.absent) {
+    let problems = match (found, e.absent) {
         (None, true) => vec![],
         (Some(doc), true) => vec![format!("expected no {} {which} in {}, found {doc}", e.kind, e.store)],
         (None, false) => vec![format!("expected a {} {which} in {}, found none", e.kind, e.store)],
         (Some(doc), false) => {
             let mut problems = Vec::new();
-            match e.fields.as_ref().map(|f| facts.resolved(f)).transpose() {
-                Ok(Some(want)) => matches(&want, Some(&doc), e.kind.as_str(), &mut problems),
-                Ok(None) => {}
-                Err(_) => {}
+            if let Some(want) = e.fields.as_ref().map(resolved) {
+                matches(&want, Some(&doc), e.kind.as_str(), &mut problems);
             }
             problems
         }
+    };
+    if problems.is_empty() {
+        Verdict::Passed
+    } else {
+        Verdict::Failed(problems.join("; "))
     }
 }
 
-/// Every problem of the script: step expectations, record expectations.
-pub fn check(input: &Input) -> Vec<Violation> {
+/// Every step expectation and record expectation of the script, judged or not.
+pub fn judgements(input: &Input) -> Vec<Judgement> {
     let facts = Facts::of(input.entries);
-    // A step that could not be sent (a record it names was never created, say, when a
-    // fault lost the step that creates it) is in the trace; what it expects is not
-    // judged: the app broke no rule by it.
-    let mut violations = Vec::new();
+    let mut judgements = Vec::new();
     for (index, step) in input.scenario.workload.steps.iter().enumerate() {
-        let Some(expect) = step.expectations().filter(|_| !facts.skipped.contains(&index)) else { continue };
-        let problems = step_problems(&facts, index, &expect);
-        if !problems.is_empty() {
-            let label = step.label();
-            violations.push(Violation::new(NAME, step.at.0, vec![label.clone()], format!("step {label}: {}", problems.join("; "))));
-        }
+        let Some(expect) = step.expectations() else { continue };
+        let verdict = step_verdict(&facts, input, index, step, &expect);
+        judgements.push(Judgement { label: format!("step {index} ({})", step.label()), time: step.at.0, verdict, optional: step.optional });
     }
     for e in &input.scenario.expect_record {
-        let problems = record_problems(&facts, input.entries, e);
-        if !problems.is_empty() {
-            let label = if e.label.is_empty() { format!("{} {} at {}", e.store, e.kind, fmt_time(e.at.0)) } else { e.label.clone() };
-            violations.push(Violation::new(NAME, e.at.0, vec![label.clone()], format!("{label}: {}", problems.join("; "))));
-        }
+        let label = if e.label.is_empty() { format!("{} {} at {}", e.store, e.kind, fmt_time(e.at.0)) } else { e.label.clone() };
+        let verdict = record_verdict(&facts, input, e);
+        judgements.push(Judgement { label: format!("record expectation {label:?}"), time: e.at.0, verdict, optional: e.optional });
     }
-    violations
+    judgements
 }

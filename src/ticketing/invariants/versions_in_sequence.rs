@@ -7,6 +7,7 @@
 
 use super::{writes, Input, Violation};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
+use crate::ticketing::services::{orders, tickets};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -17,12 +18,14 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut last: BTreeMap<Id, u64> = BTreeMap::new();
     let mut reported: BTreeSet<Id> = BTreeSet::new();
     let mut violations = Vec::new();
+    // A replica is judged against its owner only where the owner runs.
+    let (tickets_owned, orders_owned) = (input.scenario.runs(tickets::NAME), input.scenario.runs(orders::NAME));
     for (entry, _, _, doc) in writes(input.entries) {
         match doc {
             Snapshot::Ticket { id, version, title, price, .. } => {
                 owner.insert((id.clone(), *version), (title.clone(), *price));
             }
-            Snapshot::TicketReplica { id, version, title, price } => {
+            Snapshot::TicketReplica { id, version, title, price } if tickets_owned => {
                 let problem = match (owner.get(&(id.clone(), *version)), last.get(id)) {
                     (None, _) => {
                         Some(format!("the orders replica holds ticket {id} v{version}, a version the tickets service never wrote"))
@@ -48,7 +51,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
             Snapshot::Order { id, version, price, user_id, expires_at, .. } => {
                 order_versions.insert((id.clone(), *version), (*price, user_id.clone(), *expires_at));
             }
-            Snapshot::OrderReplica { id, version, status, price, user_id, expires_at } => {
+            Snapshot::OrderReplica { id, version, status, price, user_id, expires_at } if orders_owned => {
                 let owned = order_versions.get(&(id.clone(), *version));
                 let problem = match order_last.get(id) {
                     _ if owned.is_none() => {

@@ -47,6 +47,21 @@ fn with_suggestion(message: &str) -> String {
     )
 }
 
+/// A parser's type error as a person reads it: what was expected, in words, then what
+/// was written (`expected a whole number, got the string "one"`).
+fn plainly(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("invalid type: ") else { return message.to_string() };
+    let Some((got, expected)) = rest.split_once(", expected ") else { return message.to_string() };
+    let expected = match expected {
+        "i64" | "u64" | "u32" | "u16" | "usize" => "a whole number",
+        "f64" | "f32" => "a number",
+        "a boolean" | "bool" => "true or false",
+        "a string" => "a string (in quotes)",
+        other => other,
+    };
+    format!("expected {expected}, got {got}")
+}
+
 /// The largest scenario file read (4 MiB: ten thousand steps fit in well under half).
 pub const MAX_FILE_BYTES: usize = 4 << 20;
 
@@ -86,14 +101,23 @@ impl Serialize for Dur {
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        parse_duration(&text).map(Dur).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "invalid duration {}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\" (at most {}s)",
-                crate::harness::echo(&text),
-                MAX_DURATION.as_secs()
-            ))
-        })
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Dur;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a duration like \"1s\" or \"250ms\" (a whole number with a unit, in quotes)")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Dur, E> {
+                parse_duration(text).map(Dur).ok_or_else(|| {
+                    E::custom(format!(
+                        "invalid duration {}: write a whole number with a unit, like \"250ms\", \"5s\", \"15m\", \"1h\" (at most {}s)",
+                        crate::harness::echo(text),
+                        MAX_DURATION.as_secs()
+                    ))
+                })
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 
@@ -205,6 +229,11 @@ pub struct Scenario {
     /// recorded choices to replay (see `ticketsim shrink`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reproduce: Option<Reproduce>,
+    /// Test-only: a bug planted outside the flaw switches (what shrink and the checks
+    /// must handle without a switch to turn it off). Never read from or written to a file.
+    #[doc(hidden)]
+    #[serde(skip)]
+    pub planted: Option<crate::ticketing::flaws::Planted>,
 }
 
 fn is_uniform(s: &crate::harness::strategy::Strategy) -> bool {
@@ -459,6 +488,20 @@ pub enum Op {
 }
 
 impl Op {
+    /// The operation as a scenario writes it (`create-order`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::CreateTicket => "create-ticket",
+            Op::UpdateTicket => "update-ticket",
+            Op::ShowTicket => "show-ticket",
+            Op::CreateOrder => "create-order",
+            Op::CancelOrder => "cancel-order",
+            Op::PayOrder => "pay-order",
+            Op::Deposit => "deposit",
+            Op::Withdraw => "withdraw",
+        }
+    }
+
     /// The service that must be running for this operation.
     pub fn service(self) -> &'static str {
         match self {
@@ -543,8 +586,9 @@ impl Scenario {
         }
         let scenario: Scenario = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|span| source::line_of(text, span.start));
-            let key = line.and_then(|l| source::key_on_line(text, l));
-            ScenarioError { file: file.to_string(), line, key, message: with_suggestion(e.message().trim()) }
+            let path = e.span().and_then(|span| source::path_at(text, span.start));
+            let key = path.or_else(|| line.and_then(|l| source::key_on_line(text, l)));
+            ScenarioError { file: file.to_string(), line, key, message: plainly(&with_suggestion(e.message().trim())) }
         })?;
         scenario.validate().map_err(|(path, message)| ScenarioError {
             file: file.to_string(),

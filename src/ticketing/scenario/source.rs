@@ -51,3 +51,36 @@ pub fn locate(source: &str, path: &[String]) -> Option<usize> {
     }
     best.map(|offset| line_of(source, offset))
 }
+
+/// The full key path of the value written at a byte offset (`workload.steps[1].at`),
+/// for errors the parser reports by position.
+pub fn path_at(source: &str, offset: usize) -> Option<String> {
+    let doc = toml_edit::ImDocument::parse(source.to_string()).ok()?;
+    path_in(doc.as_item(), offset, String::new())
+}
+
+fn path_in(item: &toml_edit::Item, offset: usize, prefix: String) -> Option<String> {
+    let join = |key: &str| if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+    match item {
+        toml_edit::Item::Table(table) => table.iter().find_map(|(key, value)| path_in(value, offset, join(key))),
+        toml_edit::Item::ArrayOfTables(tables) => tables
+            .iter()
+            .enumerate()
+            .find_map(|(i, table)| table.iter().find_map(|(key, value)| path_in(value, offset, format!("{prefix}[{i}].{key}")))),
+        toml_edit::Item::Value(value) => value_path(value, offset, prefix),
+        toml_edit::Item::None => None,
+    }
+}
+
+fn value_path(value: &toml_edit::Value, offset: usize, prefix: String) -> Option<String> {
+    let span = value.span()?;
+    if !span.contains(&offset) {
+        return None;
+    }
+    let inner = match value {
+        toml_edit::Value::InlineTable(table) => table.iter().find_map(|(key, v)| value_path(v, offset, format!("{prefix}.{key}"))),
+        toml_edit::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| value_path(v, offset, format!("{prefix}[{i}]"))),
+        _ => None,
+    };
+    Some(inner.unwrap_or(prefix))
+}

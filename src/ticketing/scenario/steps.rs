@@ -58,6 +58,10 @@ pub struct Step {
     pub expect_status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<StepExpect>,
+    /// What it expects may go unjudged (a record it names lost to a fault, say): counted
+    /// as not judged, not a failure of the run.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
 }
 
 /// What a step expects; checked by the `scripted-expectations` invariant.
@@ -84,7 +88,8 @@ pub struct StepExpect {
     /// Queue groups that must not have acked it within `within`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_acked_by: Vec<String>,
-    /// How long after the response (or the publish) events and acks count; default 1s.
+    /// How long after the response (or the publish) events and acks count; default 1s,
+    /// and for `not_acked_by` one redelivery (see `drain::redelivery_window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<Dur>,
 }
@@ -122,6 +127,9 @@ pub struct RecordExpectation {
     /// No such record exists at `at`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub absent: bool,
+    /// It may go unjudged (the record it names never created): counted, not a failure.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
 }
 
 /// A JSON value as TOML; `null` (which TOML cannot hold) becomes the string
@@ -229,7 +237,7 @@ impl Step {
         let what = match self.kind() {
             Some(StepKind::Op(op)) => {
                 let target = self.ticket.as_ref().or(self.order.as_ref()).map(|t| format!(" {t}")).unwrap_or_default();
-                format!("{op:?}{target}")
+                format!("{}{target}", op.name())
             }
             Some(StepKind::Request { method, path }) => format!("{method} {path}"),
             Some(StepKind::Publish(subject)) => format!("publish {subject}"),

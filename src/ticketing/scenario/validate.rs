@@ -88,10 +88,15 @@ impl Scenario {
         }
         for name in &self.not_judged {
             let known = crate::ticketing::invariants::names::NAMES;
-            if !known.contains(&name.as_str()) {
+            if !known.contains(&name.as_str()) && name != LIVENESS {
                 return err(
                     &["not_judged"],
-                    format!("unknown invariant {}{}; allowed: {}", echo(name), did_you_mean(name, known.iter().copied()), known.join(", ")),
+                    format!(
+                        "unknown invariant {}{}; allowed: {LIVENESS:?} (every liveness invariant), {}",
+                        echo(name),
+                        did_you_mean(name, known.iter().copied().chain([LIVENESS])),
+                        known.join(", ")
+                    ),
                 );
             }
         }
@@ -229,7 +234,7 @@ impl Scenario {
     }
 
     fn validate_op_step(&self, step: &Step, op: Op, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
-        let need = |ok: bool, k: &str, what: &str| if ok { Ok(()) } else { Err((k.to_string(), format!("{op:?} needs {what}"))) };
+        let need = |ok: bool, k: &str, what: &str| if ok { Ok(()) } else { Err((k.to_string(), format!("op {} needs {what}", op.name()))) };
         need(step.user.is_some(), "user", "the user it is signed in as")?;
         match op {
             Op::CreateTicket => {
@@ -248,7 +253,7 @@ impl Scenario {
         }
         let service = op.service();
         if !self.runs(service) {
-            return Err(("op".into(), format!("{op:?} needs the {service} service; set services.{service} to 1 or more")));
+            return Err(("op".into(), format!("op {} needs the {service} service; set services.{service} to 1 or more", op.name())));
         }
         for (k, reference) in [("ticket", &step.ticket), ("order", &step.order)] {
             if let Some(r) = reference {
@@ -273,7 +278,7 @@ impl Scenario {
         refers_to_earlier(route, names).map_err(|m| ("request".to_string(), m))?;
         if let Some(body) = &step.body {
             no_null(body).map_err(|m| ("body".to_string(), m))?;
-            refers_to_earlier(&body.to_string(), names).map_err(|m| ("body".to_string(), m))?;
+            refers_in(body, names).map_err(|m| ("body".to_string(), m))?;
         }
         let shape = crate::ticketing::script::resolve(route, &|_| Some("X1".into())).unwrap_or_default();
         let Some(service) = route_owner(m, &shape) else {
@@ -301,7 +306,7 @@ impl Scenario {
         }
         if let Some(data) = &step.data {
             no_null(data).map_err(|m| ("data".to_string(), m))?;
-            refers_to_earlier(&data.to_string(), names).map_err(|m| ("data".to_string(), m))?;
+            refers_in(data, names).map_err(|m| ("data".to_string(), m))?;
         }
         Ok(())
     }
@@ -315,9 +320,12 @@ impl Scenario {
             }
         }
         if let Some(body) = &e.body {
-            refers_to_earlier(&body.to_string(), names).map_err(|m| ("expect.body".to_string(), m))?;
+            refers_in(body, names).map_err(|m| ("expect.body".to_string(), m))?;
         }
         for (i, event) in e.published.iter().flatten().enumerate() {
+            if let Some(data) = &event.data {
+                refers_in(data, names).map_err(|m| (format!("expect.published[{i}].data"), m))?;
+            }
             if Subject::from_name(&event.subject).is_none() {
                 return Err((
                     format!("expect.published[{i}].subject"),
@@ -348,6 +356,18 @@ impl Scenario {
         if let Some(within) = e.within {
             if within.0 > Duration::from_secs(600) {
                 return Err(("expect.within".into(), format!("{}; allowed: 0s to 600s", fmt_duration(within.0))));
+            }
+            let redelivery = crate::ticketing::drain::redelivery_window(self);
+            if !e.not_acked_by.is_empty() && within.0 < redelivery {
+                return Err((
+                    "expect.within".into(),
+                    format!(
+                        "{} is shorter than a redelivery takes here ({}: broker.ack_wait, the broker's tick, the hops and a handler's round trips), so `not_acked_by` would pass before the event could be redelivered; allowed: {} to 600s, or leave `within` out for that default",
+                        fmt_duration(within.0),
+                        fmt_duration(redelivery),
+                        fmt_duration(redelivery)
+                    ),
+                ));
             }
         }
         Ok(())
@@ -419,13 +439,12 @@ impl Scenario {
             if e.absent == e.fields.is_some() {
                 return Err((path("fields"), "a record expectation has `fields` to check, or `absent = true` (one of them)".into()));
             }
-            for (key, value) in [
-                ("id", e.id.clone()),
-                ("where", e.find_where.as_ref().map(|w| w.to_string())),
-                ("fields", e.fields.as_ref().map(|f| f.to_string())),
-            ] {
-                if let Some(text) = value {
-                    refers_to_earlier(&text, names).map_err(|m| (path(key), m))?;
+            if let Some(id) = &e.id {
+                refers_to_earlier(id, names).map_err(|m| (path("id"), m))?;
+            }
+            for (key, value) in [("where", &e.find_where), ("fields", &e.fields)] {
+                if let Some(value) = value {
+                    refers_in(value, names).map_err(|m| (path(key), m))?;
                 }
             }
         }
@@ -479,6 +498,9 @@ impl Scenario {
     }
 }
 
+/// In `not_judged`: every liveness invariant (a scenario that does not judge liveness).
+pub const LIVENESS: &str = "liveness";
+
 /// Every `{NAME}` in `text` must be a name an earlier step gave.
 fn refers_to_earlier(text: &str, names: &BTreeSet<&str>) -> Result<(), String> {
     for name in crate::ticketing::script::references(text) {
@@ -487,6 +509,11 @@ fn refers_to_earlier(text: &str, names: &BTreeSet<&str>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Every `{NAME}` in any string of `value` must be a name an earlier step gave.
+fn refers_in(value: &toml::Value, names: &BTreeSet<&str>) -> Result<(), String> {
+    crate::ticketing::script::strings(value).into_iter().try_for_each(|text| refers_to_earlier(text, names))
 }
 
 /// A step built in Rust from JSON holding `null` (see [`super::steps::Step::body`]).

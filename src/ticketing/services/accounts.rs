@@ -15,8 +15,11 @@ use crate::ticketing::flaws::{Flaw, Flaws};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The service's name: its nodes' (`accounts-1`), its store's, its scenario key's.
+pub const NAME: &str = "accounts";
+
 pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "accounts",
+    name: NAME,
     group: "accounts-service",
     default_instances: 0,
     routes: &[],
@@ -63,7 +66,7 @@ pub struct Accounts {
 }
 
 fn open(o: &mut Opening) -> Starter {
-    let db = o.store(AccountsDb::default());
+    let db = o.store(AccountsDb::default(), |s| &mut s.accounts);
     Arc::new(move |env| start(env, &db.on(&env.name)))
 }
 

@@ -14,8 +14,11 @@ use crate::ticketing::flaws::{Flaw, Flaws};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The service's name: its nodes' (`expiration-1`), its store's, its scenario key's.
+pub const NAME: &str = "expiration";
+
 pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "expiration",
+    name: NAME,
     group: "expiration-service",
     default_instances: 0,
     routes: &[],
@@ -43,6 +46,8 @@ pub struct Job {
     pub order_id: Id,
     pub due: Duration,
     pub state: JobState,
+    /// The order:created delivery that scheduled it: the cause of its expiration:complete.
+    pub origin: crate::ticketing::origin::Origin,
 }
 
 impl Row for Job {
@@ -88,15 +93,26 @@ pub struct Expiration {
     db: Db<ExpirationDb>,
     emit: Emit,
     flaws: Flaws,
+    /// Planted (test-only): jobs up to this id are never run by this incarnation.
+    forgotten: u64,
 }
 
 fn open(o: &mut Opening) -> Starter {
-    let db = o.store(ExpirationDb::default());
-    Arc::new(move |env| start(env, &db.on(&env.name)))
+    let db = o.store(ExpirationDb::default(), |s| &mut s.expiration);
+    let forgets = o.app.planted == Some(crate::ticketing::flaws::Planted::ExpirationForgetsJobs);
+    let started: std::sync::Mutex<std::collections::BTreeSet<Arc<str>>> = Default::default();
+    Arc::new(move |env| {
+        let db = db.on(&env.name);
+        // Planted (test-only): a restarted instance's worker never runs the jobs queued
+        // before its restart, as if it had kept them in memory.
+        let restarted = forgets && !started.lock().unwrap().insert(env.name.clone());
+        let forgotten = if restarted { db.read(|s| s.next_job) } else { 0 };
+        start(env, &db, forgotten)
+    })
 }
 
-pub fn start(env: &InstanceEnv, db: &Db<ExpirationDb>) -> Arc<Instance> {
-    let service = Arc::new(Expiration { db: db.clone(), emit: env.emit(), flaws: env.app.flaws });
+pub fn start(env: &InstanceEnv, db: &Db<ExpirationDb>, forgotten: u64) -> Arc<Instance> {
+    let service = Arc::new(Expiration { db: db.clone(), emit: env.emit(), flaws: env.app.flaws, forgotten });
     crate::harness::cause::spawn(service.clone().work_forever());
     env.relay(db);
     env.start(None, |nats| listen(nats, OrderCreatedListener(service)))
@@ -117,7 +133,8 @@ impl Expiration {
                         .jobs
                         .values()
                         .filter(|j| {
-                            j.due <= now
+                            j.id > self.forgotten
+                                && j.due <= now
                                 && match j.state {
                                     JobState::Waiting => true,
                                     JobState::Active(since) => now.saturating_sub(since) >= JOB_LEASE,
@@ -129,7 +146,7 @@ impl Expiration {
                     let mut taken = Vec::new();
                     for id in due {
                         let job = s.jobs.get(&id).expect("a due job exists");
-                        let event = Event::new(&domain::ExpirationComplete { order_id: job.order_id.clone() });
+                        let event = Event::caused_by(&domain::ExpirationComplete { order_id: job.order_id.clone() }, job.origin.clone());
                         let mut staged = Staged::default();
                         if unawaited {
                             // Flaw::UnawaitedExpirationPublish: the job completes before its
@@ -185,7 +202,8 @@ impl Listener for OrderCreatedListener {
                     // Flaw::EarlyExpiration (planted): the job is due at once, not at expiresAt.
                     let due =
                         if svc.flaws.on(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
-                    s.jobs.upsert(Job { id: s.next_job, order_id: data.id.clone(), due, state: JobState::Waiting });
+                    let origin = crate::ticketing::origin::current();
+                    s.jobs.upsert(Job { id: s.next_job, order_id: data.id.clone(), due, state: JobState::Waiting, origin });
                 })
                 .await;
             Ok(())

@@ -18,8 +18,6 @@ use super::domain::{Group, Obs, Subject};
 use super::protocol::{Message, Method};
 use crate::harness::store::Journal;
 use crate::harness::world::WorldBuilder;
-use std::any::Any;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,15 +68,17 @@ pub fn route_owner(method: Method, path: &str) -> Option<&'static ServiceSpec> {
     SERVICES.iter().find(|s| s.routes.iter().any(|r| r.matches(method, path)))
 }
 
-/// Every service's store, by service name; they belong to services and outlive instances.
+/// Every service's store, each in its own typed slot: read through the handle the
+/// service was given, never looked up by name. They belong to services and outlive
+/// instances; a slot is empty when its service does not run.
 #[derive(Clone, Default)]
-pub struct Stores(BTreeMap<&'static str, Arc<dyn Any + Send + Sync>>);
-
-impl Stores {
-    /// The store a service opened, if it runs in this world.
-    pub fn get<S: Journal>(&self, service: &str) -> Option<Db<S>> {
-        self.0.get(service).and_then(|db| db.downcast_ref::<Db<S>>()).cloned()
-    }
+pub struct Stores {
+    pub tickets: Option<Db<tickets::TicketsDb>>,
+    pub orders: Option<Db<orders::OrdersDb>>,
+    pub expiration: Option<Db<expiration::ExpirationDb>>,
+    pub payments: Option<Db<payments::PaymentsDb>>,
+    pub transactions: Option<Db<transactions::TransactionsDb>>,
+    pub accounts: Option<Db<accounts::AccountsDb>>,
 }
 
 /// What a service's `open` is given.
@@ -91,10 +91,16 @@ pub struct Opening<'a> {
 }
 
 impl Opening<'_> {
-    /// Opens the service's database.
-    pub fn store<S: Journal<Doc = super::domain::Snapshot> + Send + Sync>(&mut self, state: S) -> Db<S> {
+    /// Opens the service's database, kept in its slot of [`Stores`] for the final state.
+    pub fn store<S: Journal<Doc = super::domain::Snapshot> + Send + Sync>(
+        &mut self,
+        state: S,
+        slot: fn(&mut Stores) -> &mut Option<Db<S>>,
+    ) -> Db<S> {
         let db = self.world.store(self.service, state, self.latency);
-        self.stores.0.insert(self.service, Arc::new(db.clone()));
+        let kept = slot(self.stores);
+        assert!(kept.is_none(), "harness error: the {} store was opened twice", self.service);
+        *kept = Some(db.clone());
         db
     }
 }

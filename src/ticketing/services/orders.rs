@@ -17,8 +17,20 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The service's name: its nodes' (`orders-1`), its store's, its scenario key's.
+pub const NAME: &str = "orders";
+
+/// Store calls the invariants read by name (`expiry-respected`): the writer and the
+/// reader share these constants.
+pub mod calls {
+    /// Saves a new order (its `expiresAt` set from the creation time).
+    pub const CREATE: &str = "create";
+    /// Saves an order cancelled by its expiration.
+    pub const EXPIRE: &str = "expire";
+}
+
 pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "orders",
+    name: NAME,
     group: "orders-service",
     default_instances: 1,
     routes: &[
@@ -103,7 +115,7 @@ impl OrdersDb {
     fn json(&self, order: &Order) -> Value {
         let ticket = self.tickets.find(&order.ticket_id).map(|t| t.json()).unwrap_or(Value::Null);
         json!({
-            "id": order.id, "userId": order.user_id, "status": order.status, "expiresAt": micros(order.expires_at),
+            "id": order.id, "userId": order.user_id, "status": order.status, "expiresAt": crate::ticketing::domain::iso_time::format(micros(order.expires_at)),
             "ticket": ticket, "version": order.version,
         })
     }
@@ -123,7 +135,7 @@ pub struct Orders {
 }
 
 fn open(o: &mut Opening) -> Starter {
-    let db = o.store(OrdersDb::new(o.app.flaws));
+    let db = o.store(OrdersDb::new(o.app.flaws), |s| &mut s.orders);
     Arc::new(move |env| start(env, &db.on(&env.name)))
 }
 
@@ -200,7 +212,7 @@ impl Orders {
                 return bad_request(req, "Ticket is already reserved");
             }
             self.db
-                .tx("create", |s| {
+                .tx(calls::CREATE, |s| {
                     let order = order_of(new_id("O", &mut s.next_order));
                     self.insert(s, order)
                 })
@@ -209,7 +221,7 @@ impl Orders {
             // Hardened: check and insert in one transaction.
             let result = self
                 .db
-                .tx("create", |s| {
+                .tx(calls::CREATE, |s| {
                     if s.is_reserved(&ticket.id) {
                         return None;
                     }
@@ -389,7 +401,7 @@ impl Listener for ExpirationCompleteListener {
             if order.status == OrderStatus::Cancelled && !svc.flaws.on(Flaw::CancelPaidOrder) {
                 return Ok(());
             }
-            let staged = svc.save_cancelled(order, "expire").await.map_err(|e| HandlerError::new(e.to_string()))?;
+            let staged = svc.save_cancelled(order, calls::EXPIRE).await.map_err(|e| HandlerError::new(e.to_string()))?;
             svc.emit.publish_awaited(&svc.db, staged).await
         })
     }

@@ -17,8 +17,11 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The service's name: its nodes' (`payments-1`), its store's, its scenario key's.
+pub const NAME: &str = "payments";
+
 pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "payments",
+    name: NAME,
     group: "payments-service",
     default_instances: 0,
     routes: &[Route::new(Method::Post, "/api/payments")],
@@ -120,7 +123,7 @@ pub struct Payments {
 }
 
 fn open(o: &mut Opening) -> Starter {
-    let db = o.store(PaymentsDb::default());
+    let db = o.store(PaymentsDb::default(), |s| &mut s.payments);
     Arc::new(move |env| start(env, &db.on(&env.name)))
 }
 

@@ -14,8 +14,18 @@ use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// The service's name: its nodes' (`tickets-1`), its store's, its scenario key's.
+pub const NAME: &str = "tickets";
+
+/// Store calls the invariants read by name (`no-edit-while-reserved`): the writer and
+/// the reader share these constants.
+pub mod calls {
+    /// A seller's edit of a ticket (PUT /api/tickets/:id).
+    pub const EDIT: &str = "edit";
+}
+
 pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "tickets",
+    name: NAME,
     group: "tickets-service",
     default_instances: 1,
     routes: &[
@@ -133,7 +143,7 @@ pub struct Tickets {
 }
 
 fn open(o: &mut Opening) -> Starter {
-    let db = o.store(TicketsDb::default());
+    let db = o.store(TicketsDb::default(), |s| &mut s.tickets);
     Arc::new(move |env| start(env, &db.on(&env.name)))
 }
 
@@ -254,7 +264,7 @@ impl Tickets {
         ticket.price = price;
         let saved = self
             .db
-            .tx("edit", |s| {
+            .tx(calls::EDIT, |s| {
                 let saved = s.tickets.save(ticket)?;
                 let mut staged = Staged::default();
                 self.emit.stage(&mut s.outbox, &mut staged, Event::new(&saved.updated()));

@@ -13,8 +13,11 @@ use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// The service's name: its nodes' (`transactions-1`), its store's, its scenario key's.
+pub const NAME: &str = "transactions";
+
 pub const SPEC: ServiceSpec = ServiceSpec {
-    name: "transactions",
+    name: NAME,
     group: "transactions-service",
     default_instances: 0,
     routes: &[Route::new(Method::Post, "/api/transactions")],
@@ -72,7 +75,7 @@ pub struct Transactions {
 }
 
 fn open(o: &mut Opening) -> Starter {
-    let db = o.store(TransactionsDb::default());
+    let db = o.store(TransactionsDb::default(), |s| &mut s.transactions);
     Arc::new(move |env| start(env, &db.on(&env.name)))
 }
 

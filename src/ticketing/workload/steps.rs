@@ -96,7 +96,7 @@ fn event_of(index: usize, subject: &str, step: &Step, names: &dyn Fn(&str) -> Op
         Some(id) => id.into(),
         None => format!("{subject}/injected-by-step-{index}").into(),
     };
-    Ok(Event::raw(event_id, subject, data))
+    Ok(Event::raw(event_id, subject, data, crate::ticketing::origin::Origin::Step(index)))
 }
 
 /// A publish step: the event goes to the broker as if a service had published it.
