@@ -161,30 +161,13 @@ impl System for Replicated {
     type Final = Vec<u64>;
 
     fn options(s: &RegisterScenario) -> SimOptions {
-        let (ms, none) = (Duration::from_millis, (Duration::ZERO, Duration::ZERO));
-        let nemesis = NemesisConfig {
-            crashes: s.crashes,
-            crash_downtime: (ms(100), ms(2000)),
-            infrastructure_restarts: 0,
-            infrastructure_downtime: none,
-            pauses: 0,
-            pause_duration: none,
-            partitions: 0,
-            partition_duration: none,
-            swarm: false,
-        };
-        let network = NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) };
-        let budget = Budget { virtual_time: ms(60_000), events: 1_000_000 };
+        let ms = Duration::from_millis;
         SimOptions {
-            network,
-            nemesis,
-            fault_phase: ms(10_000),
+            nemesis: NemesisConfig { crashes: s.crashes, crash_downtime: (ms(100), ms(2000)), ..Default::default() },
+            network: NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) },
             quiet_phase: ms(5000),
-            settle_window: ms(2000),
-            strategy: Default::default(),
-            spare_serving_nodes: false,
-            not_judged: vec![],
-            budget,
+            budget: Budget { virtual_time: ms(60_000), events: 1_000_000 },
+            ..Default::default()
         }
     }
 

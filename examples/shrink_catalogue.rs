@@ -9,7 +9,7 @@ use std::time::Instant;
 use ticketsim::harness::diff::diff;
 use ticketsim::harness::run::RunOptions;
 use ticketsim::harness::shrink::{run_scenario, shrink};
-use ticketsim::ticketing::flaws::{Preset, CATALOGUE};
+use ticketsim::ticketing::flaws::CATALOGUE;
 use ticketsim::ticketing::selftest::first_detection;
 use ticketsim::ticketing::{Scenario, Ticketing};
 
@@ -19,10 +19,8 @@ fn main() {
     );
     let (mut total_ms, mut total_after, mut parts_ok) = (0u128, 0u64, 0);
     for info in CATALOGUE {
-        let mut s = Scenario::load(std::path::Path::new(&format!("scenarios/{}.toml", info.target))).expect("a shipped scenario");
-        s.preset = Preset::Hardened;
-        s.without_flaws.clear();
-        s.flaws = vec![info.name.to_string()];
+        let s = Scenario::load(std::path::Path::new(&format!("scenarios/{}.toml", info.target))).expect("a shipped scenario");
+        let s = s.hardened_with(&[info.name]);
         let Some((seed, _)) = first_detection(&s, 0, 500, info.caught_by, 1) else {
             println!("{}\tnot found", info.name);
             continue;

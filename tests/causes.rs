@@ -19,11 +19,7 @@ fn scenario(name: &str) -> Scenario {
 }
 
 fn with_flaw(target: &str, flaw: &str) -> Scenario {
-    let mut s = scenario(target);
-    s.preset = Preset::Hardened;
-    s.without_flaws.clear();
-    s.flaws = vec![flaw.to_string()];
-    s
+    scenario(target).hardened_with(&[flaw])
 }
 
 #[test]

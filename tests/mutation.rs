@@ -9,7 +9,7 @@ use std::path::Path;
 use ticketsim::harness::explore::ExploreOptions;
 use ticketsim::harness::run::RunOptions;
 use ticketsim::harness::strategy::Strategy;
-use ticketsim::ticketing::flaws::{Preset, CATALOGUE};
+use ticketsim::ticketing::flaws::CATALOGUE;
 use ticketsim::ticketing::selftest::first_detection;
 use ticketsim::ticketing::Scenario;
 
@@ -24,11 +24,8 @@ fn scenarios(dir: &str) -> Vec<Scenario> {
     paths.iter().map(|p| Scenario::load(Path::new(p)).unwrap()).collect()
 }
 
-fn hardened(mut s: Scenario) -> Scenario {
-    s.preset = Preset::Hardened;
-    s.flaws.clear();
-    s.without_flaws.clear();
-    s
+fn hardened(s: Scenario) -> Scenario {
+    s.hardened_with(&[])
 }
 
 /// Uniform, and PCT, which runs into the races two handlers rarely meet (a cancel

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Fabric, NodeIdx};
 use ticketsim::harness::history::StoresOnly;
-use ticketsim::harness::nemesis::NemesisConfig;
 use ticketsim::harness::run::{run_seed, RunOptions};
 use ticketsim::harness::system::{Budget, Check, Invariant, NetworkOptions, Reproduce, SimOptions, Simplification, System};
 use ticketsim::harness::world::{NodeRole, WorldBuilder};
@@ -335,34 +334,13 @@ impl System for Stuck {
     type Final = ();
 
     fn options(_: &bool) -> SimOptions {
-        let none = (Duration::ZERO, Duration::ZERO);
-        let nemesis = NemesisConfig {
-            crashes: 0,
-            crash_downtime: none,
-            infrastructure_restarts: 0,
-            infrastructure_downtime: none,
-            pauses: 0,
-            pause_duration: none,
-            partitions: 0,
-            partition_duration: none,
-            swarm: false,
-        };
-        let network = NetworkOptions {
-            drop_probability: 0.0,
-            duplicate_probability: 0.0,
-            delay: (Duration::from_millis(1), Duration::from_millis(2)),
-        };
-        let (s, budget) = (Duration::from_secs, Budget { virtual_time: Duration::from_secs(30), events: 1000 });
+        let s = Duration::from_secs;
         SimOptions {
-            network,
-            nemesis,
+            network: NetworkOptions { delay: (Duration::from_millis(1), Duration::from_millis(2)), ..Default::default() },
             fault_phase: s(1),
             quiet_phase: s(1),
-            settle_window: s(2),
-            spare_serving_nodes: false,
-            strategy: Default::default(),
-            not_judged: vec![],
-            budget,
+            budget: Budget { virtual_time: s(30), events: 1000 },
+            ..Default::default()
         }
     }
 

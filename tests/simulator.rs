@@ -18,11 +18,7 @@ fn scenario(name: &str) -> Scenario {
 }
 
 fn hardened(name: &str) -> Scenario {
-    let mut s = scenario(name);
-    s.preset = Preset::Hardened;
-    s.flaws.clear();
-    s.without_flaws.clear();
-    s
+    scenario(name).hardened_with(&[])
 }
 
 fn sweep(s: &Scenario, seeds: std::ops::Range<u64>) -> ExploreSummary {

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::Command;
 use ticketsim::harness::explore::{explore, ExploreOptions};
 use ticketsim::harness::strategy::{Branch, Strategy};
-use ticketsim::ticketing::flaws::Preset;
 use ticketsim::ticketing::scenario::Scenario;
 use ticketsim::ticketing::Ticketing;
 use ticketsim::{run_seed, RunOptions};
@@ -22,11 +21,7 @@ fn scenario(name: &str, strategy: &str) -> Scenario {
 }
 
 fn hardened(name: &str, strategy: &str) -> Scenario {
-    let mut s = scenario(name, strategy);
-    s.preset = Preset::Hardened;
-    s.flaws.clear();
-    s.without_flaws.clear();
-    s
+    scenario(name, strategy).hardened_with(&[])
 }
 
 fn trace(s: &Scenario, seed: u64, branch: &Branch) -> u64 {

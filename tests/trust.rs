@@ -5,7 +5,7 @@
 use std::path::Path;
 use ticketsim::harness::run::{Liveness, RunOptions};
 use ticketsim::harness::shrink::{run_scenario, shows, shrink};
-use ticketsim::ticketing::flaws::{Preset, CATALOGUE};
+use ticketsim::ticketing::flaws::CATALOGUE;
 use ticketsim::ticketing::selftest::first_detection;
 use ticketsim::ticketing::{Scenario, Ticketing};
 
@@ -15,11 +15,7 @@ fn scenario(name: &str) -> Scenario {
 
 /// The target scenario, hardened, with only `flaw` on (as `selftest` runs it).
 fn with_flaw(target: &str, flaw: &str) -> Scenario {
-    let mut s = scenario(target);
-    s.preset = Preset::Hardened;
-    s.without_flaws.clear();
-    s.flaws = vec![flaw.to_string()];
-    s
+    scenario(target).hardened_with(&[flaw])
 }
 
 #[test]

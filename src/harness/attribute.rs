@@ -6,8 +6,8 @@
 //! then each remaining one is tried off, until none can go. Every claim is a run that
 //! was made; where none can be established, the answer says why.
 
+use super::run::shows;
 use super::run::{RunOptions, RunOutcome};
-use super::shrink::shows;
 use super::system::System;
 
 /// Most runs one attribution makes.

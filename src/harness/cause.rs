@@ -54,7 +54,7 @@ pub fn within<F: Future>(cause: u64, future: F) -> Caused<F> {
 /// `future`, polled under the cause `label` within the current one (a user, a step,
 /// a background loop).
 pub fn labelled<F: Future>(label: impl std::hash::Hash, future: F) -> Caused<F> {
-    within(super::choices::key(&(current(), label)), future)
+    within(super::hash::key(&(current(), label)), future)
 }
 
 /// Spawns a task on the current node that inherits the current cause.

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
+pub use super::hash::{key, mix, splitmix64};
+
 /// Where a decision is made; part of its key, and kept with recorded choices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,35 +52,6 @@ pub type Record = BTreeMap<(Site, u64, u32), u64>;
 
 /// The format of keyed decisions in reproduction files (format 1 was positional).
 pub const RECORD_FORMAT: u32 = 2;
-
-/// A stable 64-bit hash of `value` (FNV-1a over what `Hash` writes, then splitmix64):
-/// the same on every run and every build of this source.
-pub fn key(value: &impl Hash) -> u64 {
-    let mut hasher = StableHasher(0xcbf2_9ce4_8422_2325);
-    value.hash(&mut hasher);
-    hasher.finish()
-}
-
-struct StableHasher(u64);
-
-impl Hasher for StableHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = mix(self.0, n);
-    }
-    fn finish(&self) -> u64 {
-        super::strategy::splitmix64(self.0)
-    }
-}
-
-/// Two keys into one.
-pub fn mix(a: u64, b: u64) -> u64 {
-    super::strategy::splitmix64(a.rotate_left(23) ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-}
 
 /// The occurrence counters' map: keys are already hashes, used as they are.
 #[derive(Default)]
@@ -173,7 +146,7 @@ impl Choices {
         let seed = inner.branch.iter().rev().take_while(|(_, cut)| n < *cut).last().map_or(inner.seed, |(seed, _)| *seed);
         let value = match inner.replay.as_ref() {
             Some(record) => record.get(&(site, key, occurrence)).map_or(0, |v| (*v).min(bound - 1)),
-            None => super::strategy::splitmix64(seed ^ mix(key, occurrence as u64)) % bound,
+            None => splitmix64(seed ^ mix(key, occurrence as u64)) % bound,
         };
         let drawn = Choice { site, key, occurrence, bound, value };
         if let Some((queue, count)) = inner.exact.as_mut() {

@@ -152,7 +152,7 @@ pub fn ties<S: System>(scenario: &S::Scenario, seeds: Range<u64>, jobs: usize, p
                     let Some(seed) = plan.next(next) else { break };
                     let kept = RunOptions { keep_history: true, ..RunOptions::default() };
                     let a = run_seed::<S>(scenario, seed, &kept);
-                    let b = run_seed::<S>(scenario, seed, &RunOptions { scheduler_seed: Some(super::strategy::splitmix64(!seed)), ..kept });
+                    let b = run_seed::<S>(scenario, seed, &RunOptions { scheduler_seed: Some(super::choices::splitmix64(!seed)), ..kept });
                     let prints =
                         |o: &RunOutcome<S>| o.violations.iter().map(|v| v.fingerprint()).collect::<std::collections::BTreeSet<_>>();
                     let verdict = prints(&a) != prints(&b);

@@ -117,7 +117,7 @@ impl std::fmt::Display for Partition {
 /// A seed's partition under `hash:M/N`: splitmix64 of the seed, mod N (stable across
 /// builds and machines).
 pub fn hash_bucket(seed: u64, count: u64) -> u64 {
-    super::strategy::splitmix64(seed) % count
+    super::choices::splitmix64(seed) % count
 }
 
 /// Failing seeds kept per invariant (the smallest ones); the rest are only counted,
@@ -178,8 +178,8 @@ pub struct ExploreSummary {
     pub signatures: BTreeMap<Vec<String>, u64>,
     /// Failing seeds whose set of bugs did not fit in `signatures`.
     pub signatures_other: u64,
-    /// The causes of the sweep's bugs, when triaged (see [`super::triage`]).
-    pub triage: Option<super::triage::Triage>,
+    /// The causes of the sweep's bugs, when triaged (see the triage module).
+    pub triage: Option<super::causes::Triage>,
 }
 
 /// Most distinct sets of bugs a summary counts.

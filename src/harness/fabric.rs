@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Index of a node in the fabric (stable across crashes and restarts).
-pub type NodeIdx = u16;
+pub use super::NodeIdx;
 
 pub use super::BoxFuture;
 
@@ -108,7 +107,7 @@ struct State<M> {
     /// Swarm: per node, whether its links drop and duplicate (all, when unset).
     flaky: Option<Vec<bool>>,
     /// PCT: delays by sender priority instead of uniform (see [`super::strategy`]).
-    priorities: Option<super::strategy::Priorities>,
+    priorities: Option<super::priority::Priorities>,
 }
 
 /// The fabric; cheap to clone.
@@ -222,7 +221,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// PCT: from now on a message's delay is its sender's priority band.
-    pub fn set_priorities(&self, priorities: super::strategy::Priorities) {
+    pub fn set_priorities(&self, priorities: super::priority::Priorities) {
         self.state.lock().unwrap().priorities = Some(priorities);
     }
 

@@ -16,16 +16,19 @@
 pub mod attribute;
 pub mod buggify;
 pub mod cause;
+pub mod causes;
 pub mod choices;
 pub mod determinism;
 pub mod diff;
 pub mod explore;
 pub mod fabric;
+pub mod hash;
 pub mod history;
 pub mod hunt;
 pub mod interrupt;
 pub mod nemesis;
 pub mod panics;
+pub mod priority;
 pub mod run;
 pub mod shrink;
 pub mod store;
@@ -36,6 +39,9 @@ pub mod triage;
 pub mod world;
 
 pub use system::{Check, Invariant, InvariantKind, System, Violation};
+
+/// Index of a node in the fabric (stable across crashes and restarts).
+pub type NodeIdx = u16;
 
 use std::time::Duration;
 

@@ -11,7 +11,10 @@ use super::world::World;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
+/// How many faults of each kind a run may suffer, and how long each lasts. The default
+/// inflicts none: set the kinds a system wants (`NemesisConfig { crashes: 3,
+/// crash_downtime: (a, b), ..Default::default() }`).
+#[derive(Clone, Debug, Default)]
 pub struct NemesisConfig {
     pub crashes: u32,
     pub crash_downtime: (Duration, Duration),

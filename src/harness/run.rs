@@ -113,6 +113,11 @@ impl<S: System> RunOutcome<S> {
     }
 }
 
+/// Whether a run shows the bug: a violation of `invariant` with `fingerprint`.
+pub fn shows<S: System>(outcome: &RunOutcome<S>, invariant: &str, fingerprint: Option<&str>) -> bool {
+    outcome.violations.iter().any(|v| v.invariant == invariant && fingerprint.is_none_or(|f| v.fingerprint() == f))
+}
+
 /// The finding a panic inside a simulated node is reported as.
 pub const NODE_PANIC: &str = "node-panic";
 /// The finding when a run stops at its time limit having done nothing for a settle
@@ -291,7 +296,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let sites = match per_run {
         Strategy::Swarm => Some(super::strategy::draw_sites(&nodes, &choices)),
         Strategy::Pct { depth } => {
-            fabric.set_priorities(super::strategy::Priorities::draw(&nodes, depth, sim.fault_phase, &choices));
+            fabric.set_priorities(super::priority::Priorities::draw(&nodes, depth, sim.fault_phase, &choices));
             None
         }
         _ => None,

@@ -70,10 +70,7 @@ pub fn run_scenario<S: System>(scenario: &S::Scenario, seed: Option<u64>, option
     }
 }
 
-/// Whether a run shows the bug: a violation of `invariant` with `fingerprint`.
-pub fn shows<S: System>(outcome: &RunOutcome<S>, invariant: &str, fingerprint: Option<&str>) -> bool {
-    outcome.violations.iter().any(|v| v.invariant == invariant && fingerprint.is_none_or(|f| v.fingerprint() == f))
-}
+pub use super::run::shows;
 
 struct Search {
     seed: u64,

@@ -104,6 +104,34 @@ pub struct NetworkOptions {
     pub delay: (Duration, Duration),
 }
 
+impl Default for NetworkOptions {
+    /// Nothing dropped or duplicated; every copy delayed 1 to 10 ms.
+    fn default() -> Self {
+        NetworkOptions { drop_probability: 0.0, duplicate_probability: 0.0, delay: (Duration::from_millis(1), Duration::from_millis(10)) }
+    }
+}
+
+impl Default for SimOptions {
+    /// A run with no faults: 10 s of work, 10 s quiet, settled after 2 s without
+    /// progress, within 10 minutes of virtual time and a million events, the uniform
+    /// strategy. A system sets what differs (`SimOptions { fault_phase, nemesis,
+    /// ..Default::default() }`), as turmoil's `Builder` starts from defaults.
+    fn default() -> Self {
+        let s = Duration::from_secs;
+        SimOptions {
+            network: NetworkOptions::default(),
+            nemesis: NemesisConfig::default(),
+            fault_phase: s(10),
+            quiet_phase: s(10),
+            settle_window: s(2),
+            spare_serving_nodes: false,
+            not_judged: Vec::new(),
+            budget: Budget { virtual_time: s(600), events: 1_000_000 },
+            strategy: Default::default(),
+        }
+    }
+}
+
 /// The harness's settings of a run, as a system derives them from its scenario. One
 /// plain struct, printed by `replay`.
 #[derive(Clone, Debug)]

@@ -5,53 +5,16 @@
 //! of those seeds, as judged on each bug's smallest seed). Bounded: the
 //! [`MAX_TRIAGED`] bugs seen on most seeds are judged, the rest are counted.
 
-use super::attribute::{attribute, Attribution};
+use super::attribute::attribute;
 use super::explore::ExploreSummary;
 use super::run::{run_seed, RunOptions};
-use super::strategy::Branch;
 use super::system::System;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Most bugs a triage judges (the ones seen on most seeds).
 pub const MAX_TRIAGED: usize = 40;
 
-/// One bug and what causes it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BugCause {
-    pub fingerprint: String,
-    pub invariant: String,
-    /// Failing seeds that show it.
-    pub seeds: u64,
-    /// The seed it was judged on (its smallest), and that run's branch.
-    pub judged_on: u64,
-    #[serde(default, skip_serializing_if = "Branch::is_empty")]
-    pub branch: Branch,
-    pub attribution: Attribution,
-}
-
-/// One flaw and the failing seeds it explains.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SwitchCause {
-    pub switch: String,
-    /// Seeds with at least one bug whose cause includes this flaw.
-    pub in_cause_of: u64,
-    /// Seeds all of whose bugs have this flaw in their cause.
-    pub fixes_every_bug_of: u64,
-    /// The bugs whose cause includes it.
-    pub bugs: u64,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Triage {
-    pub bugs: Vec<BugCause>,
-    /// Flaws by the seeds they explain, most first.
-    pub switches: Vec<SwitchCause>,
-    pub failing: u64,
-    /// Distinct bugs not judged (past [`MAX_TRIAGED`]).
-    pub bugs_not_judged: u64,
-    /// Judged bugs that could not be attributed.
-    pub not_attributed: u64,
-}
+pub use super::causes::{BugCause, SwitchCause, Triage};
 
 /// Judges the causes of a sweep's bugs on `jobs` threads.
 pub fn triage<S: System>(scenario: &S::Scenario, summary: &ExploreSummary, jobs: usize) -> Triage {
@@ -143,6 +106,8 @@ pub fn explained(bugs: &[BugCause], signatures: &BTreeMap<Vec<String>, u64>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::attribute::Attribution;
+    use crate::harness::strategy::Branch;
 
     fn bug(fp: &str, causes: Option<&[&str]>) -> BugCause {
         let attribution = match causes {

@@ -88,10 +88,30 @@ impl SweepInfo {
             strategy: scenario.strategy.to_string(),
             seed_range: SeedRangeJson { start: options.seeds.start, end: options.seeds.end },
             partition: options.partition,
-            not_applicable: super::junit::not_applicable_all(scenario),
+            not_applicable: not_applicable::<crate::ticketing::Ticketing>(scenario),
             require_judged: options.require_judged,
         }
     }
+}
+
+/// Every invariant a scenario does not judge, with why (reports and `merge` use it):
+/// those its `not_judged` list names, and those that cannot apply to it (a service an
+/// invariant relies on does not run).
+pub fn not_applicable<S: crate::harness::System>(scenario: &S::Scenario) -> std::collections::BTreeMap<String, String> {
+    let declared = S::options(scenario).not_judged;
+    S::invariants()
+        .iter()
+        .filter_map(|i| {
+            let why = if declared.iter().any(|n| n == i.name) {
+                "not judged in this scenario (its not_judged list)"
+            } else if !(i.applies)(scenario) {
+                "does not apply to this scenario (a service it judges does not run)"
+            } else {
+                return None;
+            };
+            Some((i.name.to_string(), why.to_string()))
+        })
+        .collect()
 }
 
 /// A failing seed's JSON, with `branch` when it is a coverage run that branched.

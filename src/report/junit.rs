@@ -5,7 +5,6 @@
 use crate::harness::explore::ExploreSummary;
 use crate::report::replay_command;
 use crate::ticketing::selftest::SelftestReport;
-use crate::ticketing::Scenario;
 use std::fmt::Write;
 
 fn escape(text: &str) -> String {
@@ -67,20 +66,6 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool, properties: &[
     }
     xml.push_str("  </testsuite>\n</testsuites>\n");
     xml
-}
-
-/// Every invariant a scenario does not judge, with why (reports and `merge` use it).
-pub fn not_applicable_all(scenario: &Scenario) -> std::collections::BTreeMap<String, String> {
-    crate::ticketing::invariants::names().into_iter().filter_map(|i| not_applicable(scenario, i).map(|why| (i.to_string(), why))).collect()
-}
-
-/// Why an invariant is not judged in a scenario, if it is not.
-fn not_applicable(scenario: &Scenario, invariant: &str) -> Option<String> {
-    if crate::ticketing::invariants::not_judged(scenario).iter().any(|n| n == invariant) {
-        return Some("not judged in this scenario (its not_judged list)".into());
-    }
-    let applies = crate::ticketing::invariants::INVARIANTS.iter().find(|i| i.name == invariant).is_none_or(|i| (i.applies)(scenario));
-    (!applies).then(|| "does not apply to this scenario (a service it judges does not run)".to_string())
 }
 
 /// A sweep as a test suite: one case per invariant (failed with its seeds and replay

@@ -5,7 +5,6 @@
 //! another symptom of the same flaw. `ticketsim hunt` measures how many seeds each
 //! exploration strategy needs to find each one.
 
-use super::flaws::Preset;
 use super::Scenario;
 
 pub struct DeepBug {
@@ -97,11 +96,8 @@ pub const DEEP_BUGS: &[DeepBug] = &[
 /// The benchmark's scenario for `bug`: full-system, hardened, with its flaw on.
 pub fn scenario(bug: &DeepBug) -> Scenario {
     let text = super::scenario::shipped::text("full-system").unwrap_or_default();
-    let mut s = Scenario::parse("full-system", text).unwrap_or_else(|e| unreachable!("the shipped full-system scenario is valid: {e}"));
-    s.preset = Preset::Hardened;
-    s.flaws = vec![bug.flaw.to_string()];
-    s.without_flaws.clear();
-    s
+    let s = Scenario::parse("full-system", text).unwrap_or_else(|e| unreachable!("the shipped full-system scenario is valid: {e}"));
+    s.hardened_with(&[bug.flaw])
 }
 
 pub fn names() -> Vec<&'static str> {

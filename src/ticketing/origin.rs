@@ -5,7 +5,6 @@
 //! handler being polled, and travels with it through the outbox and every re-send.
 //! Simulation metadata: never part of the event's data on the wire.
 
-use super::domain::Id;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,8 +18,8 @@ pub enum Origin {
     Unknown,
     /// The handler of the user request with this number.
     Request(u64),
-    /// A listener of the event with this id.
-    Event(Id),
+    /// A listener of the event with this id (a domain `Id`).
+    Event(std::sync::Arc<str>),
     /// Injected by the scripted step with this index.
     Step(usize),
 }

@@ -3,7 +3,7 @@
 //! seed after seed, until the invariant expected to catch it is violated (in `trials`
 //! independent seed windows); then every scenario runs hardened and must violate nothing.
 
-use super::flaws::{Preset, CATALOGUE};
+use super::flaws::CATALOGUE;
 use super::scenario::Scenario;
 use super::state::Ticketing;
 use crate::harness::explore::{explore, ExploreOptions, StopOn};
@@ -61,12 +61,8 @@ impl SelftestReport {
     }
 }
 
-fn hardened(mut scenario: Scenario, strategy: crate::harness::strategy::Strategy) -> Scenario {
-    scenario.strategy = strategy;
-    scenario.preset = Preset::Hardened;
-    scenario.flaws.clear();
-    scenario.without_flaws.clear();
-    scenario
+fn hardened(scenario: Scenario, strategy: crate::harness::strategy::Strategy) -> Scenario {
+    Scenario { strategy, ..scenario.hardened_with(&[]) }
 }
 
 /// A detecting seed and the invariants it violated.

@@ -296,12 +296,14 @@ pub struct BrokerSettings {
 }
 
 impl Default for BrokerSettings {
+    /// The broker's own defaults ([`crate::ticketing::broker::BrokerConfig`]), stated once.
     fn default() -> Self {
+        let broker = crate::ticketing::broker::BrokerConfig::default();
         BrokerSettings {
-            ack_wait: Dur(Duration::from_secs(5)),
-            max_in_flight: 1024,
-            dead_client_timeout: Dur(Duration::from_secs(10)),
-            store: StoreKind::Durable,
+            ack_wait: Dur(broker.ack_wait),
+            max_in_flight: broker.max_in_flight as u32,
+            dead_client_timeout: Dur(broker.dead_client_timeout),
+            store: if broker.durable { StoreKind::Durable } else { StoreKind::Memory },
         }
     }
 }
@@ -610,6 +612,17 @@ impl Scenario {
     /// `file` names it in the error (whose `key` is the setting's path).
     pub fn check(&self, file: &str) -> Result<(), ScenarioError> {
         self.validate().map_err(|(path, message)| ScenarioError { file: file.to_string(), line: None, key: Some(path.join(".")), message })
+    }
+
+    /// This scenario on the hardened preset with exactly `flaws` on (none: hardened):
+    /// how the selftest, the catalogue and the deep-bug benchmark run one flaw at a time.
+    pub fn hardened_with(&self, flaws: &[&str]) -> Scenario {
+        Scenario {
+            preset: Preset::Hardened,
+            flaws: flaws.iter().map(|f| f.to_string()).collect(),
+            without_flaws: Vec::new(),
+            ..self.clone()
+        }
     }
 
     /// The flaws of this scenario: its preset, plus and minus its lists (names that are

@@ -79,39 +79,20 @@ impl Scenario {
         for (list, names) in [("flaws", &self.flaws), ("without_flaws", &self.without_flaws)] {
             for name in names {
                 if Flaw::from_name(name).is_none() {
-                    return err(
-                        &[list],
-                        format!("unknown flaw {}{}; allowed: {}", echo(name), did_you_mean(name, Flaw::names()), Flaw::names().join(", ")),
-                    );
+                    return err(&[list], unknown("flaw", name, Flaw::names().into_iter()));
                 }
             }
         }
         for name in &self.not_judged {
             let known = crate::ticketing::invariants::names::NAMES;
             if !known.contains(&name.as_str()) && name != LIVENESS {
-                return err(
-                    &["not_judged"],
-                    format!(
-                        "unknown invariant {}{}; allowed: {LIVENESS:?} (every liveness invariant), {}",
-                        echo(name),
-                        did_you_mean(name, known.iter().copied().chain([LIVENESS])),
-                        known.join(", ")
-                    ),
-                );
+                return err(&["not_judged"], unknown("invariant", name, std::iter::once(LIVENESS).chain(known.iter().copied())));
             }
         }
         for (name, n) in &self.services {
             if !SERVICES.iter().any(|s| s.name == name) {
                 let allowed: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
-                return err(
-                    &["services", name],
-                    format!(
-                        "unknown service {}{}; allowed: {}",
-                        echo(name),
-                        did_you_mean(name, allowed.iter().copied()),
-                        allowed.join(", ")
-                    ),
-                );
+                return err(&["services", name], unknown("service", name, allowed.iter().copied()));
             }
             count(&["services", name], *n, 8)?;
         }
@@ -294,15 +275,7 @@ impl Scenario {
     fn validate_publish_step(&self, step: &Step, subject: &str, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
         if Subject::from_name(subject).is_none() {
             let allowed: Vec<&str> = Subject::ALL.iter().map(|s| s.as_str()).collect();
-            return Err((
-                "publish".into(),
-                format!(
-                    "unknown subject {}{}; allowed: {}",
-                    echo(subject),
-                    did_you_mean(subject, allowed.iter().copied()),
-                    allowed.join(", ")
-                ),
-            ));
+            return Err(("publish".into(), unknown("subject", subject, allowed.iter().copied())));
         }
         if let Some(data) = &step.data {
             no_null(data).map_err(|m| ("data".to_string(), m))?;
@@ -329,11 +302,7 @@ impl Scenario {
             if Subject::from_name(&event.subject).is_none() {
                 return Err((
                     format!("expect.published[{i}].subject"),
-                    format!(
-                        "unknown subject {}{}",
-                        echo(&event.subject),
-                        did_you_mean(&event.subject, Subject::ALL.iter().map(|s| s.as_str()))
-                    ),
+                    unknown("subject", &event.subject, Subject::ALL.iter().map(|s| s.as_str())),
                 ));
             }
         }
@@ -384,16 +353,7 @@ impl Scenario {
         let known = crate::ticketing::invariants::names::NAMES;
         let harness = crate::harness::run::HARNESS_FINDINGS;
         if !known.contains(&r.invariant.as_str()) && !harness.contains(&r.invariant.as_str()) {
-            return err(
-                &["reproduce", "invariant"],
-                format!(
-                    "unknown invariant {}{}; allowed: {}, {}",
-                    echo(&r.invariant),
-                    did_you_mean(&r.invariant, known.iter().chain(harness.iter()).copied()),
-                    known.join(", "),
-                    harness.join(", ")
-                ),
-            );
+            return err(&["reproduce", "invariant"], unknown("invariant", &r.invariant, known.iter().chain(harness.iter()).copied()));
         }
         Ok(())
     }
@@ -423,15 +383,7 @@ impl Scenario {
                 ));
             }
             if !Snapshot::KINDS.contains(&e.kind.as_str()) {
-                return Err((
-                    path("kind"),
-                    format!(
-                        "unknown kind {}{}; allowed: {}",
-                        echo(&e.kind),
-                        did_you_mean(&e.kind, Snapshot::KINDS),
-                        Snapshot::KINDS.join(", ")
-                    ),
-                ));
+                return Err((path("kind"), unknown("kind", &e.kind, Snapshot::KINDS.iter().copied())));
             }
             if e.id.is_some() == e.find_where.is_some() {
                 return Err((path("id"), "a record expectation finds its record by `id` or by `where` (one of them)".into()));
@@ -496,6 +448,13 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// "unknown WHAT "given" (did you mean ...?); allowed: a, b, c": one message for every
+/// name a scenario may get wrong.
+fn unknown<'a>(what: &str, given: &str, allowed: impl Iterator<Item = &'a str> + Clone) -> String {
+    let list: Vec<&str> = allowed.clone().collect();
+    format!("unknown {what} {}{}; allowed: {}", echo(given), did_you_mean(given, allowed), list.join(", "))
 }
 
 /// In `not_judged`: every liveness invariant (a scenario that does not judge liveness).
