@@ -293,3 +293,21 @@ fn replay_defaults_to_seed_zero_like_run_and_bench_works_from_any_directory() {
     assert!(text.contains("full-system") && text.contains("expiration-payments"), "{text}");
     assert!(!text.contains("target >= 0.5") && text.contains("madsim's own network"), "{text}");
 }
+
+#[test]
+fn run_and_replay_print_the_drawn_plan_and_run_json_keeps_it() {
+    let (code, json) = run(&["run", "tickets-orders", "--seed", "3", "--format", "json"]);
+    assert!(code.is_some(), "{json}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let faults = report["plan"]["faults"].as_array().unwrap();
+    assert!(!faults.is_empty(), "tickets-orders schedules faults: {json}");
+    for (_, text) in [run(&["run", "tickets-orders", "--seed", "3"]), run(&["replay", "tickets-orders", "--seed", "3"])] {
+        assert!(text.contains("plan (drawn before the run)"), "{text}");
+        for f in faults {
+            let nodes: Vec<&str> = f["nodes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+            let micros = (f["at"].as_f64().unwrap() * 1e6).round() as u64;
+            let line = format!("{}.{:03}s {} {}", micros / 1_000_000, micros / 1000 % 1000, f["kind"].as_str().unwrap(), nodes.join(" "));
+            assert!(text.contains(&line), "{line} not in\n{text}");
+        }
+    }
+}

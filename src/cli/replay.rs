@@ -53,6 +53,7 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
     let (seed, outcome) = run_scenario(scenario, args.seed, &options);
     super::matched_something(&filter, &outcome)?;
     println!("{}", report::text::run_table(&outcome, scenario));
+    print!("{}", report::text::plan_text(&outcome));
     if outcome.failed() {
         println!("{}", report::text::violations_table(&outcome.violations, 50));
         if let Some(history) = &outcome.history {

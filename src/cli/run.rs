@@ -67,6 +67,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
                 budget_events: scenario.budget().events,
                 liveness: &outcome.liveness,
                 expectations: outcome.expectations,
+                plan: outcome.plan.as_ref().map(|p| p.json(&outcome.nodes)),
                 violations: &outcome.violations,
                 replay,
                 fix: fixed.as_ref().map(|c| super::fix::json(&outcome, c)),
@@ -75,6 +76,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
         }
         Format::Text => {
             println!("{}", report::text::run_table(&outcome, scenario));
+            print!("{}", report::text::plan_text(&outcome));
             if let Some(history) = &outcome.history {
                 if let Some(table) = report::text::version_table(&history.entries(), scenario) {
                     println!("version table\n{table}");

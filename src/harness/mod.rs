@@ -28,6 +28,7 @@ pub mod hunt;
 pub mod interrupt;
 pub mod nemesis;
 pub mod panics;
+pub mod plan;
 pub mod priority;
 pub mod run;
 pub mod shrink;

@@ -14,7 +14,7 @@ use std::time::Duration;
 /// How many faults of each kind a run may suffer, and how long each lasts. The default
 /// inflicts none: set the kinds a system wants (`NemesisConfig { crashes: 3,
 /// crash_downtime: (a, b), ..Default::default() }`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NemesisConfig {
     pub crashes: u32,
     pub crash_downtime: (Duration, Duration),

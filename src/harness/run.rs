@@ -105,6 +105,8 @@ pub struct RunOutcome<S: System> {
     pub switches: Option<Vec<super::switches::Consulted>>,
     /// Decisions drawn.
     pub drawn: u64,
+    /// What the run drew before it started (see [`super::plan`]).
+    pub plan: Option<super::plan::Plan>,
 }
 
 impl<S: System> RunOutcome<S> {
@@ -191,6 +193,7 @@ fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super:
         coverage: None,
         switches: None,
         drawn: 0,
+        plan: None,
     }
 }
 
@@ -291,17 +294,11 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let system = S::build(&scenario, &mut builder);
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
-    // The strategy's per-run draws (none for uniform): swarm's fault sites, PCT's priorities.
-    let nodes = fabric.node_names();
-    let sites = match per_run {
-        Strategy::Swarm => Some(super::strategy::draw_sites(&nodes, &choices)),
-        Strategy::Pct { depth } => {
-            fabric.set_priorities(super::priority::Priorities::draw(&nodes, depth, sim.fault_phase, &choices));
-            None
-        }
-        _ => None,
-    };
-    if let Some(sites) = &sites {
+    let plan = draw_plan(&sim, per_run, &choices, &world, (nemesis_config, swarm));
+    if let Some(priorities) = &plan.priorities {
+        fabric.set_priorities(priorities.clone());
+    }
+    if let Some(sites) = &plan.sites {
         fabric.set_flaky(sites.flaky.clone());
     }
     world.boot().await;
@@ -309,38 +306,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     inject_panic(&world, &options);
 
     // The fault phase.
-    let mut instances = world.with_role(|r| r == NodeRole::Service);
-    if let Some(sites) = &sites {
-        instances.retain(|idx| sites.faulty[*idx as usize]);
-    }
-    let infrastructure = world.with_role(|r| r == NodeRole::Infrastructure);
-    // Swarm: half of the runs move their crashes to a fault site, right after a store
-    // write of the instances that may crash (not where crashes must spare user requests).
-    let mut nemesis_config = nemesis_config;
-    let mut site_crashes = None;
-    if sites.is_some()
-        && !sim.spare_serving_nodes
-        && nemesis_config.crashes > 0
-        && choices.draw(Site::Swarm, choices::key(&"crashes at fault sites"), 2) == 1
-    {
-        let p = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Swarm, choices::key(&"fault site probability"), 3)];
-        let nodes = instances.iter().map(|idx| Arc::from(world.node_name(*idx))).collect();
-        let (requests, crashes) = futures::channel::mpsc::unbounded();
-        buggify.arm(nodes, p, nemesis_config.crashes, requests);
-        site_crashes = Some(crashes);
-        nemesis_config.crashes = 0;
-    }
-    let plan = nemesis::plan(&nemesis_config, sim.fault_phase, &instances, &infrastructure, &choices);
-    let serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
-        let system = system.clone();
-        Arc::new(move |idx| system.serving(idx)) as Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>
-    });
-    let executor = Arc::new(Executor { world: world.clone(), serving, counters: Mutex::default() });
-    let mut fault_tasks: Vec<_> = plan.into_iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault))).collect();
-    // Only when armed: one more task would change how madsim schedules every other run.
-    if let Some(crashes) = site_crashes {
-        fault_tasks.push(madsim::task::spawn(executor.clone().crash_at_sites(crashes, sim.nemesis.crash_downtime, choices.clone())));
-    }
+    let (executor, fault_tasks) = execute_plan::<S>(&plan, &world, &buggify, &system, &sim, &choices);
     let quiet_start = std::cell::Cell::new(None);
     let phases = async {
         super::sleep(sim.fault_phase).await;
@@ -386,8 +352,80 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         coverage: None,
         switches: None,
         drawn: choices.drawn(),
+        plan: Some(plan),
     };
     Ran { outcome, final_state, quiet_start: quiet_start.get().unwrap_or(end), sim, stop }
+}
+
+/// Starts the plan's faults (and swarm's crashes at fault sites, when armed): the
+/// executor that inflicts and undoes them, and its tasks.
+#[allow(clippy::type_complexity)]
+fn execute_plan<S: System>(
+    plan: &super::plan::Plan,
+    world: &Arc<super::world::World<S::Message, S::Obs>>,
+    buggify: &super::buggify::Buggify,
+    system: &Arc<S>,
+    sim: &SimOptions,
+    choices: &Choices,
+) -> (Arc<Executor<S::Message, S::Obs>>, Vec<madsim::task::JoinHandle<()>>) {
+    let site_crashes = plan.site_crashes.as_ref().map(|c| {
+        let nodes = plan.may_crash.iter().map(|idx| Arc::from(world.node_name(*idx))).collect();
+        let (requests, crashes) = futures::channel::mpsc::unbounded();
+        buggify.arm(nodes, c.probability, c.crashes, requests);
+        crashes
+    });
+    let serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
+        let system = system.clone();
+        Arc::new(move |idx| system.serving(idx)) as Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>
+    });
+    let executor = Arc::new(Executor { world: world.clone(), serving, counters: Mutex::default() });
+    let mut fault_tasks: Vec<_> = plan.faults.iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault.clone()))).collect();
+    // Only when armed: one more task would change how madsim schedules every other run.
+    if let Some(crashes) = site_crashes {
+        fault_tasks.push(madsim::task::spawn(executor.clone().crash_at_sites(crashes, sim.nemesis.crash_downtime, choices.clone())));
+    }
+    (executor, fault_tasks)
+}
+
+/// Everything the run decides before it starts, drawn in one place: the strategy's
+/// per-run draws (none for uniform: swarm's fault sites, PCT's priorities), whether
+/// swarm moves the crashes to fault sites, and the fault schedule.
+fn draw_plan<M, O: super::history::Observation>(
+    sim: &SimOptions,
+    per_run: Strategy,
+    choices: &Choices,
+    world: &super::world::World<M, O>,
+    (nemesis_config, swarm): (NemesisConfig, super::nemesis::SwarmDraw),
+) -> super::plan::Plan
+where
+    M: Clone + Send + super::fabric::Describe + 'static,
+{
+    let nodes = world.fabric.node_names();
+    let sites = (per_run == Strategy::Swarm).then(|| super::strategy::draw_sites(&nodes, choices));
+    let priorities = match per_run {
+        Strategy::Pct { depth } => Some(super::priority::Priorities::draw(&nodes, depth, sim.fault_phase, choices)),
+        _ => None,
+    };
+    let mut instances = world.with_role(|r| r == NodeRole::Service);
+    if let Some(sites) = &sites {
+        instances.retain(|idx| sites.faulty[*idx as usize]);
+    }
+    let infrastructure = world.with_role(|r| r == NodeRole::Infrastructure);
+    // Swarm: half of the runs move their crashes to a fault site, right after a store
+    // write of the instances that may crash (not where crashes must spare user requests).
+    let mut nemesis = nemesis_config;
+    let mut site_crashes = None;
+    if sites.is_some()
+        && !sim.spare_serving_nodes
+        && nemesis.crashes > 0
+        && choices.draw(Site::Swarm, choices::key(&"crashes at fault sites"), 2) == 1
+    {
+        let probability = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Swarm, choices::key(&"fault site probability"), 3)];
+        site_crashes = Some(super::plan::SiteCrashes { probability, crashes: nemesis.crashes });
+        nemesis.crashes = 0;
+    }
+    let faults = nemesis::plan(&nemesis, sim.fault_phase, &instances, &infrastructure, choices);
+    super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, faults, may_crash: instances }
 }
 
 /// Judges a finished run: its invariants, then the stop finding if the watchdog stopped it.

@@ -72,6 +72,13 @@ pub fn run_scenario<S: System>(scenario: &S::Scenario, seed: Option<u64>, option
 
 pub use super::run::shows;
 
+/// The invariants a simplification must leave applying: all of them for a liveness bug,
+/// the safety ones for a safety bug.
+fn rules<S: System>(scenario: &S::Scenario, liveness: bool) -> Vec<&'static str> {
+    let counted = |kind: super::system::InvariantKind| liveness || kind == super::system::InvariantKind::Safety;
+    super::run::applicable::<S>(scenario, &S::options(scenario)).iter().filter(|i| counted(i.kind)).map(|i| i.name).collect()
+}
+
 struct Search {
     seed: u64,
     invariant: String,
@@ -248,10 +255,7 @@ pub fn shrink_branch<S: System>(
     // scenario whose rules cannot hold, and a failure found there is the shrink's own.
     // For a safety bug only the safety invariants count (a reproduction too short to
     // settle declares that it does not judge liveness).
-    let counted = |kind: super::system::InvariantKind| liveness || kind == super::system::InvariantKind::Safety;
-    let applicable = |s: &S::Scenario| {
-        super::run::applicable::<S>(s, &S::options(s)).iter().filter(|i| counted(i.kind)).map(|i| i.name).collect::<Vec<_>>()
-    };
+    let applicable = |s: &S::Scenario| rules::<S>(s, liveness);
     let rules = applicable(&scenario);
     let mut simplifying = !branched;
     while simplifying {

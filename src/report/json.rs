@@ -37,6 +37,8 @@ pub struct RunJson<'a> {
     pub liveness: &'a crate::harness::run::Liveness,
     /// The scenario's own expectations: judged (passed, failed) and not judged.
     pub expectations: crate::harness::system::Tally,
+    /// What the run drew before it started: swarm, PCT, the fault schedule.
+    pub plan: Option<serde_json::Value>,
     pub violations: &'a [Violation],
     pub replay: String,
     /// With `--fix`: the same decisions with those flaws off, compared.

@@ -136,43 +136,36 @@ pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSumma
             seconds: 0.0,
         }
     }));
-    let mut properties = vec![
-        ("build", info.build.clone()),
-        ("strategy", info.strategy.clone()),
-        ("seeds", format!("{}..{}", info.seed_range.start, info.seed_range.end)),
-        ("flaws", info.flaws.join(", ")),
-        ("require_judged", info.require_judged.to_string()),
-        ("liveness_not_judged", summary.liveness_not_judged.to_string()),
+    let properties = properties(info, summary);
+    let properties: Vec<(&str, String)> = properties.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    suite(name, &cases, summary.wall.as_secs_f64(), summary.partial, &properties)
+}
+
+/// A sweep suite's properties: what was run, what was left unjudged, the causes.
+fn properties(info: &crate::report::json::SweepInfo, summary: &ExploreSummary) -> Vec<(String, String)> {
+    let mut properties: Vec<(String, String)> = vec![
+        ("build".into(), info.build.clone()),
+        ("strategy".into(), info.strategy.clone()),
+        ("seeds".into(), format!("{}..{}", info.seed_range.start, info.seed_range.end)),
+        ("flaws".into(), info.flaws.join(", ")),
+        ("require_judged".into(), info.require_judged.to_string()),
+        ("liveness_not_judged".into(), summary.liveness_not_judged.to_string()),
     ];
     let e = summary.expectations;
     if !e.is_empty() {
-        properties.extend([
-            ("expectations_judged", e.judged.to_string()),
-            ("expectations_passed", e.passed.to_string()),
-            ("expectations_failed", e.failed.to_string()),
-            ("expectations_not_judged", e.not_judged.to_string()),
-        ]);
+        for (k, v) in [("judged", e.judged), ("passed", e.passed), ("failed", e.failed), ("not_judged", e.not_judged)] {
+            properties.push((format!("expectations_{k}"), v.to_string()));
+        }
     }
     if let Some(p) = info.partition {
-        properties.push(("partition", p.to_string()));
+        properties.push(("partition".into(), p.to_string()));
     }
-    let causes: Vec<(String, String)> = summary
-        .triage
-        .iter()
-        .flat_map(|t| &t.switches)
-        .map(|s| {
-            (
-                format!("cause:{}", s.switch),
-                format!(
-                    "in the causes of {} of {} failing seeds; fixes every bug of {}",
-                    s.in_cause_of, summary.failing, s.fixes_every_bug_of
-                ),
-            )
-        })
-        .collect();
-    let mut properties: Vec<(&str, String)> = properties;
-    properties.extend(causes.iter().map(|(k, v)| (k.as_str(), v.clone())));
-    suite(name, &cases, summary.wall.as_secs_f64(), summary.partial, &properties)
+    for s in summary.triage.iter().flat_map(|t| &t.switches) {
+        let explains =
+            format!("in the causes of {} of {} failing seeds; fixes every bug of {}", s.in_cause_of, summary.failing, s.fixes_every_bug_of);
+        properties.push((format!("cause:{}", s.switch), explains));
+    }
+    properties
 }
 
 /// The selftest as a test suite: one case per flaw and per hardened scenario.

@@ -132,6 +132,11 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
     rounded(builder.build())
 }
 
+/// What the run drew before it started (see `harness::plan`), as `run` and `replay` print it.
+pub fn plan_text(outcome: &RunOutcome<Ticketing>) -> String {
+    outcome.plan.as_ref().map_or(String::new(), |plan| format!("plan (drawn before the run)\n{}", plan.text(&outcome.nodes)))
+}
+
 /// Whether liveness was judged, and why not.
 pub fn liveness_text(liveness: &crate::harness::run::Liveness, end: Duration) -> String {
     match liveness {
@@ -284,6 +289,23 @@ struct GroupRow {
     example: String,
 }
 
+/// What a sweep left unjudged, and how its expectations fared.
+fn unjudged_lines(summary: &ExploreSummary) -> String {
+    let mut out = String::new();
+    if summary.liveness_not_judged > 0 {
+        let message = format!(
+            "liveness not judged on {}: still working too close to the end (lengthen phases.quiet; --require-judged, the default under CI=true, fails such seeds)",
+            count(summary.liveness_not_judged, "seed", "seeds")
+        );
+        out.push_str(&format!("{}\n", paint(&message, Tone::Warn)));
+    }
+    if !summary.expectations.is_empty() {
+        let tone = if summary.expectations.failed + summary.expectations.not_judged > 0 { Tone::Warn } else { Tone::Pass };
+        out.push_str(&format!("{}\n", paint(&format!("expectations over every seed: {}", summary.expectations), tone)));
+    }
+    out
+}
+
 /// The summary of a sweep: counts, fault totals, failing seeds grouped by invariant.
 pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &Overrides) -> String {
     let mut out = String::new();
@@ -330,17 +352,7 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
             count(summary.corpus, "run", "runs")
         ));
     }
-    if summary.liveness_not_judged > 0 {
-        let message = format!(
-            "liveness not judged on {}: still working too close to the end (lengthen phases.quiet; --require-judged, the default under CI=true, fails such seeds)",
-            count(summary.liveness_not_judged, "seed", "seeds")
-        );
-        out.push_str(&format!("{}\n", paint(&message, Tone::Warn)));
-    }
-    if !summary.expectations.is_empty() {
-        let tone = if summary.expectations.failed + summary.expectations.not_judged > 0 { Tone::Warn } else { Tone::Pass };
-        out.push_str(&format!("{}\n", paint(&format!("expectations over every seed: {}", summary.expectations), tone)));
-    }
+    out.push_str(&unjudged_lines(summary));
     if summary.by_invariant.is_empty() {
         out.push_str(&format!("{}\n", paint("no invariant violated", Tone::Pass)));
         return out;
