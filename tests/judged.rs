@@ -311,3 +311,31 @@ fn run_and_replay_print_the_drawn_plan_and_run_json_keeps_it() {
         }
     }
 }
+
+#[test]
+fn a_shrunk_reproduction_keeps_its_plan_and_run_says_when_a_build_draws_another() {
+    let dir = std::env::temp_dir().join(format!("ticketsim-judged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("repro-plan.toml");
+    let (code, out) = run(&["shrink", "tickets-orders", "--seed", "6", "--out", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let plan = doc["reproduce"]["plan"].as_array().expect("the file keeps the plan");
+    assert!(!plan.is_empty(), "{text}");
+    let (code, out) = run(&["run", file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(!out.contains("draws another plan"), "{out}");
+    // A file whose recorded plan is not what this build draws says so.
+    let first = plan[0].as_str().unwrap();
+    let edited = text.replacen(&format!("{first:?}"), "\"3.000s crash nowhere for 1.000s\"", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&file, edited).unwrap();
+    let (_, out) = run(&["run", file.to_str().unwrap()]);
+    assert!(
+        out.contains(&format!(
+            "this build draws another plan than the file records: line 1 was \"3.000s crash nowhere for 1.000s\", is {first:?}"
+        )),
+        "{out}"
+    );
+}

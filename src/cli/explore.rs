@@ -158,6 +158,7 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
             fingerprint: Some(group.fingerprint.clone()),
             choices: None,
             branch: group.smallest.branch.clone(),
+            plan: Vec::new(),
         });
         let tag = crate::harness::history::short_hash(&group.fingerprint);
         let file = dir.join(safe_file_name(&format!("{}-{}-seed{}-{tag}.toml", scenario.name, group.invariant, group.smallest.seed)));

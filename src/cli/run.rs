@@ -93,6 +93,9 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
             }
             if let Some(reproduce) = &scenario.reproduce {
                 println!("reproduction of {}: {}", reproduce.invariant, reproduction_verdict(reproduce, &outcome.violations));
+                if let Some(differs) = plan_differs(reproduce, &outcome) {
+                    println!("{differs}");
+                }
             }
             if let Some(c) = &fixed {
                 print!("{}", super::fix::text(&outcome, c));
@@ -161,6 +164,20 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
 
 /// Whether a run shows the bug its reproduction file names: the invariant and, when the
 /// file records it, the same fingerprint.
+/// When the file records a plan and this run drew another: the first line that differs.
+fn plan_differs(
+    reproduce: &crate::harness::system::Reproduce,
+    outcome: &crate::harness::run::RunOutcome<crate::ticketing::Ticketing>,
+) -> Option<String> {
+    let drawn = outcome.plan.as_ref().map(|p| p.lines(&outcome.nodes))?;
+    if reproduce.plan.is_empty() || reproduce.plan == drawn {
+        return None;
+    }
+    let at = reproduce.plan.iter().zip(&drawn).position(|(a, b)| a != b).unwrap_or(reproduce.plan.len().min(drawn.len()));
+    let (recorded, now) = (reproduce.plan.get(at).map_or("(nothing)", String::as_str), drawn.get(at).map_or("(nothing)", String::as_str));
+    Some(format!("this build draws another plan than the file records: line {} was {recorded:?}, is {now:?}", at + 1))
+}
+
 fn reproduction_verdict(reproduce: &crate::harness::system::Reproduce, violations: &[crate::harness::system::Violation]) -> String {
     let of_invariant: Vec<_> = violations.iter().filter(|v| v.invariant == reproduce.invariant).collect();
     match (&reproduce.fingerprint, of_invariant.is_empty()) {

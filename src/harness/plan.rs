@@ -84,6 +84,11 @@ impl Plan {
         })
     }
 
+    /// The plan's lines, as a reproduction file keeps them.
+    pub fn lines(&self, names: &[String]) -> Vec<String> {
+        self.text(names).lines().map(|l| l.trim().to_string()).collect()
+    }
+
     /// The plan in a few lines of text, nodes by name.
     pub fn text(&self, names: &[String]) -> String {
         let mut out = String::new();

@@ -243,6 +243,7 @@ pub fn shrink_branch<S: System>(
                 fingerprint: Some(fingerprint.clone()),
                 choices,
                 branch: Branch::default(),
+                plan: Vec::new(),
             }),
         )
     };
@@ -289,6 +290,9 @@ pub fn shrink_branch<S: System>(
             let last = run_scenario::<S>(&repro, None, &RunOptions::default());
             let choices = S::reproduction(&repro).and_then(|r| r.choices.as_ref()).map_or(0, |c| c.len());
             let after = figures(&last, choices);
+            // The file keeps the plan its run drew (`run` says when a build draws another).
+            let plan = last.plan.as_ref().map(|p| p.lines(&last.nodes)).unwrap_or_default();
+            let repro = S::with_reproduction(&repro, S::reproduction(&repro).cloned().map(|r| Reproduce { plan, ..r }));
             let verification = Verification { fallbacks, ..verification };
             return Ok(Shrunk { scenario: repro, invariant, fingerprint, before, after, runs: search.runs, verification });
         }

@@ -189,6 +189,10 @@ pub struct Reproduce {
     /// A coverage run's branch (see [`super::strategy::Branch`]), when `choices` is not given.
     #[serde(default, skip_serializing_if = "super::strategy::Branch::is_empty")]
     pub branch: super::strategy::Branch,
+    /// The plan the run drew (see [`super::plan`]), as `run` prints it, one line each:
+    /// for reading, and for `run` to say when this build draws another.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<String>,
 }
 
 /// A `u64` in a format whose integers are `i64` (TOML): an integer when it fits, else
