@@ -72,19 +72,11 @@ type Detection = (u64, BTreeSet<String>);
 /// invariants that seed violated: a sweep (of the scenario's strategy) that stops at
 /// the first run violating it; no larger seed is started after.
 pub fn first_detection(scenario: &Scenario, start: u64, budget: u64, invariant: &str, jobs: usize) -> Option<Detection> {
-    let options =
-        ExploreOptions { jobs, stop_on: Some(StopOn::Invariant(invariant.to_string())), ..ExploreOptions::new(start..start + budget) };
-    let summary = explore::<Ticketing>(scenario, &options);
-    let seed = summary.by_invariant.get(invariant)?.first()?.seed;
+    let stop = StopOn::Invariant(invariant.to_string());
+    let (seed, summary) = crate::harness::hunt::first_seed::<Ticketing>(scenario, stop, start, budget, jobs)?;
     let violated =
         summary.by_invariant.iter().filter(|(_, seeds)| seeds.iter().any(|s| s.seed == seed)).map(|(name, _)| name.clone()).collect();
     Some((seed, violated))
-}
-
-fn median(values: &[u64]) -> Option<u64> {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    sorted.get(sorted.len() / 2).copied()
 }
 
 pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
@@ -117,7 +109,7 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
             scenario: target,
             expected: info.caught_by,
             violated: violated.into_iter().collect(),
-            median_seeds_to_detection: median(&found),
+            median_seeds_to_detection: crate::harness::hunt::median(&found),
             detected: found.len() == seeds_to_detection.len(),
             seeds_to_detection,
             wall_seconds: flaw_started.elapsed().as_secs_f64(),
