@@ -360,6 +360,72 @@ impl SeedPlan {
 }
 
 impl ExploreSummary {
+    /// Adds another summary of the same sweep (a partition's, for `merge`): counts add,
+    /// limits stay ([`KEPT_PER_INVARIANT`], [`MAX_GROUPS`], [`MAX_SIGNATURES`]), each bug
+    /// keeps its smallest seed. [`ExploreSummary::settle`] finishes the lists.
+    pub fn absorb(&mut self, s: ExploreSummary, kept: &mut BTreeMap<String, BTreeMap<u64, FailingSeed>>) {
+        for (set, n) in s.signatures {
+            if self.signatures.len() < MAX_SIGNATURES || self.signatures.contains_key(&set) {
+                *self.signatures.entry(set).or_default() += n;
+            } else {
+                self.signatures_other += n;
+            }
+        }
+        self.signatures_other += s.signatures_other;
+        self.seeds_run += s.seeds_run;
+        self.planned += s.planned;
+        self.failing += s.failing;
+        self.liveness_not_judged += s.liveness_not_judged;
+        self.expectations.add(&s.expectations);
+        self.ungrouped += s.ungrouped;
+        self.fabric += s.fabric;
+        self.nemesis += s.nemesis;
+        self.virtual_time += s.virtual_time;
+        self.wall = self.wall.max(s.wall);
+        self.max_events = self.max_events.max(s.max_events);
+        self.max_virtual_time = self.max_virtual_time.max(s.max_virtual_time);
+        for (name, n) in s.counts {
+            *self.counts.entry(name).or_default() += n;
+        }
+        for (name, took) in s.check_times {
+            *self.check_times.entry(name).or_default() += took;
+        }
+        for (invariant, seeds) in s.by_invariant {
+            let entry = kept.entry(invariant).or_default();
+            for seed in seeds {
+                entry.insert(seed.seed, seed);
+            }
+            while entry.len() > KEPT_PER_INVARIANT {
+                entry.pop_last();
+            }
+        }
+        for (fingerprint, group) in s.groups {
+            let full = self.groups.len() >= MAX_GROUPS;
+            match self.groups.get_mut(&fingerprint) {
+                Some(known) => {
+                    known.seeds += group.seeds;
+                    if group.smallest.seed < known.smallest.seed {
+                        known.smallest = group.smallest;
+                    }
+                }
+                None if full => self.ungrouped += group.seeds,
+                None => {
+                    self.groups.insert(fingerprint, group);
+                }
+            }
+        }
+    }
+
+    /// The failing seeds in order and the first failures per invariant, from what was
+    /// kept per invariant.
+    pub fn settle(&mut self, kept: BTreeMap<String, BTreeMap<u64, FailingSeed>>) {
+        let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
+        failing.sort();
+        failing.dedup();
+        self.failing_seeds = failing;
+        self.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
+    }
+
     /// Adds one seed's result; memory stays bounded ([`KEPT_PER_INVARIANT`], [`MAX_GROUPS`]).
     fn record(&mut self, outcome: &Finished, keep_trace_hashes: bool, kept: &mut BTreeMap<String, BTreeMap<u64, FailingSeed>>) {
         self.seeds_run += 1;
@@ -498,11 +564,7 @@ fn finish(
     planned: u64,
     exhausted: bool,
 ) -> ExploreSummary {
-    let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
-    failing.sort();
-    failing.dedup();
-    summary.failing_seeds = failing;
-    summary.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
+    summary.settle(kept);
     summary.wall = started.elapsed();
     summary.planned = planned;
     summary.partial = !exhausted && super::interrupt::stop_requested();

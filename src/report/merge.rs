@@ -5,7 +5,7 @@
 //! flaws, strategies or seed ranges, partitions missing or given twice, a partial shard.
 
 use super::json::SweepInfo;
-use crate::harness::explore::{BugGroup, ExploreSummary, FailingSeed, KEPT_PER_INVARIANT, MAX_GROUPS};
+use crate::harness::explore::{BugGroup, ExploreSummary, FailingSeed};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -159,67 +159,14 @@ pub fn merge(shards: Vec<Shard>) -> Result<(SweepInfo, ExploreSummary), String> 
     let mut triages = Vec::new();
     let mut triaged = true;
     for shard in shards {
-        let s = shard.summary;
-        match s.triage {
+        let mut s = shard.summary;
+        match s.triage.take() {
             Some(t) => triages.push(t),
             None => triaged &= s.failing == 0,
         }
-        for (set, n) in s.signatures {
-            if total.signatures.len() < crate::harness::explore::MAX_SIGNATURES || total.signatures.contains_key(&set) {
-                *total.signatures.entry(set).or_default() += n;
-            } else {
-                total.signatures_other += n;
-            }
-        }
-        total.signatures_other += s.signatures_other;
-        total.seeds_run += s.seeds_run;
-        total.planned += s.planned;
-        total.failing += s.failing;
-        total.liveness_not_judged += s.liveness_not_judged;
-        total.expectations.add(&s.expectations);
-        total.ungrouped += s.ungrouped;
-        total.fabric += s.fabric;
-        total.nemesis += s.nemesis;
-        total.virtual_time += s.virtual_time;
-        total.wall = total.wall.max(s.wall);
-        total.max_events = total.max_events.max(s.max_events);
-        total.max_virtual_time = total.max_virtual_time.max(s.max_virtual_time);
-        for (name, n) in s.counts {
-            *total.counts.entry(name).or_default() += n;
-        }
-        for (name, took) in s.check_times {
-            *total.check_times.entry(name).or_default() += took;
-        }
-        for (invariant, seeds) in s.by_invariant {
-            let entry = kept.entry(invariant).or_default();
-            for seed in seeds {
-                entry.insert(seed.seed, seed);
-            }
-            while entry.len() > KEPT_PER_INVARIANT {
-                entry.pop_last();
-            }
-        }
-        for (fingerprint, group) in s.groups {
-            let full = total.groups.len() >= MAX_GROUPS;
-            match total.groups.get_mut(&fingerprint) {
-                Some(known) => {
-                    known.seeds += group.seeds;
-                    if group.smallest.seed < known.smallest.seed {
-                        known.smallest = group.smallest;
-                    }
-                }
-                None if full => total.ungrouped += group.seeds,
-                None => {
-                    total.groups.insert(fingerprint, group);
-                }
-            }
-        }
+        total.absorb(s, &mut kept);
     }
-    let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
-    failing.sort();
-    failing.dedup();
-    total.failing_seeds = failing;
-    total.by_invariant = kept.into_iter().map(|(k, v)| (k, v.into_values().collect())).collect();
+    total.settle(kept);
     // Causes merge only when every partition with failures judged them.
     if triaged && !triages.is_empty() {
         total.triage = Some(crate::harness::triage::merged(triages, &total));
