@@ -85,6 +85,8 @@ pub struct Sweep {
     overrides: Overrides,
     seeds: Range<u64>,
     jobs: usize,
+    /// A seed whose liveness could not be judged fails (the default: a test is a check).
+    require_judged: bool,
 }
 
 impl Sweep {
@@ -106,7 +108,15 @@ impl Sweep {
             overrides: Overrides::default(),
             seeds: 0..100,
             jobs: crate::harness::explore::default_jobs(),
+            require_judged: true,
         }
+    }
+
+    /// Counts the seeds whose liveness could not be judged (the summary's
+    /// `liveness_not_judged`) instead of failing them with `liveness-not-judged`.
+    pub fn allow_unjudged(mut self) -> Sweep {
+        self.require_judged = false;
+        self
     }
 
     /// Replaces the scenario's preset (and its flaw lists).
@@ -143,7 +153,7 @@ impl Sweep {
     /// value panics (failing the test) with the reason.
     pub fn run(&self) -> ExploreSummary {
         let (seeds, jobs) = self.seeds_and_jobs().unwrap_or_else(|e| panic!("{e}"));
-        explore::<Ticketing>(&self.scenario, &ExploreOptions { jobs, ..ExploreOptions::new(seeds) })
+        explore::<Ticketing>(&self.scenario, &ExploreOptions { jobs, require_judged: self.require_judged, ..ExploreOptions::new(seeds) })
     }
 
     /// The seeds and jobs, after `TICKETSIM_SEEDS` and `TICKETSIM_JOBS`.
@@ -218,9 +228,12 @@ pub struct Response {
 }
 
 impl Run {
-    /// Runs `seed` of `scenario`.
+    /// Runs `seed` of `scenario`. As `ticketsim run`, a run whose liveness could not be
+    /// judged has the violation `liveness-not-judged` (unless the scenario declares
+    /// `not_judged = ["liveness"]`): never a silent pass.
     pub fn of(scenario: &Scenario, seed: u64) -> Run {
-        let outcome = run_seed::<Ticketing>(scenario, seed, &RunOptions { keep_history: true, ..RunOptions::default() });
+        let options = RunOptions { keep_history: true, require_judged: true, ..RunOptions::default() };
+        let outcome = run_seed::<Ticketing>(scenario, seed, &options);
         let history = outcome.history.clone().unwrap_or_else(|| History::new(None));
         Run { scenario: scenario.clone(), outcome, history }
     }

@@ -112,3 +112,16 @@ mod one_run {
         assert_eq!(summary.seeds_run, 5);
     }
 }
+
+#[test]
+fn a_sweep_or_a_run_whose_liveness_could_not_be_judged_is_not_clean() {
+    let text = "name = \"short\"\n[services]\ntickets = 1\norders = 1\n[network]\nuser_links = \"reliable\"\n[phases]\nduration = \"3s\"\nquiet = \"20s\"\n[[workload.steps]]\nat = \"1s\"\nuser = \"alice\"\nop = \"create-ticket\"\ntitle = \"t\"\nprice = 1\n";
+    let scenario = ticketsim::ticketing::Scenario::parse("short.toml", text).unwrap();
+    let sweep = ticketsim::testing::Sweep::of(scenario.clone(), "short.toml").seeds(0..2).jobs(1);
+    let error = sweep.check().unwrap_err();
+    assert!(error.contains("liveness-not-judged"), "{error}");
+    let counted = sweep.allow_unjudged().check().unwrap();
+    assert_eq!(counted.liveness_not_judged, 2);
+    let run = ticketsim::testing::Run::of(&scenario, 0);
+    assert!(run.violations().iter().any(|v| v.invariant == "liveness-not-judged"), "{:?}", run.violations());
+}
