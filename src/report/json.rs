@@ -65,6 +65,8 @@ pub struct SweepInfo {
     /// Invariants reported as skipped (JUnit), with why.
     pub not_applicable: std::collections::BTreeMap<String, String>,
     /// Seeds whose liveness could not be judged fail (`--require-judged`, or CI=true).
+    /// (Absent in reports of older builds, which `merge` refuses by their build anyway.)
+    #[serde(default)]
     pub require_judged: bool,
 }
 
