@@ -19,7 +19,7 @@
 //!     orders = 0
 //!     [phases]
 //!     duration = "10s"
-//!     quiet = "10s"
+//!     quiet = "30s"   # long enough to settle: liveness is judged too
 //!     [[workload.steps]]
 //!     at = "1s"
 //!     user = "alice"
