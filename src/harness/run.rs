@@ -547,7 +547,10 @@ pub fn judge<S: System>(
     liveness_judged: bool,
 ) -> Judged {
     let entries = history.entries();
-    let check = Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window: sim.settle_window };
+    let unjudged =
+        Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window: sim.settle_window, expectations: &[] };
+    let judgements = S::expectations(&unjudged);
+    let check = Check { expectations: &judgements, ..unjudged };
     let mut violations = Vec::new();
     let mut times = Vec::new();
     let invariants = applicable::<S>(scenario, sim);
@@ -557,6 +560,6 @@ pub fn judge<S: System>(
         violations.extend((inv.check)(&check));
         times.push((inv.name, started.elapsed()));
     }
-    let expectations = super::system::Tally::of(&S::expectations(&check));
+    let expectations = super::system::Tally::of(&judgements);
     Judged { violations, times, expectations, liveness_needed }
 }

@@ -45,7 +45,8 @@ pub trait System: Send + Sync + Sized + 'static {
 
     /// The scenario's own expectations, each judged or not on the run (counted in every
     /// report; the invariant that checks them turns failures and unjudged ones into
-    /// violations). Default: none.
+    /// violations, reading them from [`Check::expectations`]). Called once per run, with
+    /// `check.expectations` still empty. Default: none.
     fn expectations(_check: &Check<Self>) -> Vec<Judgement> {
         Vec::new()
     }
@@ -392,6 +393,9 @@ pub struct Check<'a, S: System> {
     /// How long with no progress shows the system settled (liveness judges only what
     /// had this long to happen).
     pub settle_window: Duration,
+    /// The scenario's own expectations as judged on this run ([`System::expectations`],
+    /// computed once per run): the invariant that checks them reads them here.
+    pub expectations: &'a [Judgement],
 }
 
 /// A broken invariant: which, when (virtual time), the records involved, and a

@@ -346,6 +346,17 @@ pub(crate) mod testkit {
     ) -> Vec<Violation> {
         let history = History::from_records(records.into_iter().enumerate().map(|(i, r)| (ms(i as u64 * 10), r)).collect());
         let entries = history.entries();
-        check(&Input { entries: &entries, final_state, scenario, end: END, quiet_start: QUIET_START, settle_window: Duration::ZERO })
+        let input = Input {
+            entries: &entries,
+            final_state,
+            scenario,
+            end: END,
+            quiet_start: QUIET_START,
+            settle_window: Duration::ZERO,
+            expectations: &[],
+        };
+        // As the harness does: the scenario's expectations judged once, then the invariants.
+        let judgements = <crate::ticketing::Ticketing as crate::harness::System>::expectations(&input);
+        check(&Input { expectations: &judgements, ..input })
     }
 }

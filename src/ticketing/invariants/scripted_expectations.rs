@@ -151,10 +151,13 @@ pub fn judgements(input: &Input) -> Vec<Judgement> {
     judgements
 }
 
-/// Each failed expectation, and each not judged that the scenario did not mark optional.
+/// Each failed expectation, and each not judged that the scenario did not mark optional
+/// (judged once per run: [`crate::harness::system::Check::expectations`]).
 pub fn check(input: &Input) -> Vec<Violation> {
-    judgements(input)
-        .into_iter()
+    input
+        .expectations
+        .iter()
+        .cloned()
         .filter_map(|j| {
             let explanation = match (&j.verdict, j.optional) {
                 (Verdict::Failed(what), _) => format!("{}: {what}", j.label),
