@@ -6,6 +6,9 @@
 //! - [`harness`]: the simulator (decisions, network, faults, world runtime, history,
 //!   runs, sweeps, shrinking, determinism), generic over a [`harness::System`]. It
 //!   imports nothing from the layers above.
+//! - [`kit`]: what event-driven apps on a NATS-Streaming-like broker share (broker,
+//!   broker client, stores and outbox, instances, ingress, broker-level invariants),
+//!   generic over a [`kit::App`]; it imports the harness only.
 //! - [`ticketing`]: the system under test, written like the real app, and its
 //!   invariants, flaws, workload and scenarios; [`ticketing::system`] plugs it in.
 //! - [`report`], [`cli`], [`testing`], [`bench`]: commands and reports over both.
@@ -21,6 +24,7 @@ compile_error!(
 pub mod bench;
 pub mod cli;
 pub mod harness;
+pub mod kit;
 pub mod report;
 pub mod testing;
 pub mod ticketing;

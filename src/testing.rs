@@ -66,6 +66,7 @@ use crate::harness::history::{Entry, History};
 use crate::harness::run::{run_seed, RunOptions, RunOutcome};
 use crate::harness::system::Violation;
 use crate::report::{replay_command, Overrides};
+use crate::ticketing::domain::Script;
 use crate::ticketing::domain::{Event, Id, Obs, Subject};
 use crate::ticketing::flaws::{Flaw, Preset};
 pub use crate::ticketing::scenario::steps::Step;
@@ -269,7 +270,7 @@ impl Run {
     /// The id a step's `name` was given (the `id` of the record it created).
     pub fn id(&self, name: &str) -> Option<Id> {
         self.history.entries().iter().rev().find_map(|e| match e.observed() {
-            Some(Obs::Named { name: n, id, .. }) if n == name => Some(id.clone()),
+            Some(Obs::App(Script::Named { name: n, id, .. })) if n == name => Some(id.clone()),
             _ => None,
         })
     }
@@ -284,7 +285,7 @@ impl Run {
     pub fn response_to(&self, index: usize) -> Option<Response> {
         let entries = self.history.entries();
         let req = entries.iter().find_map(|e| match e.observed() {
-            Some(Obs::Step { step, req, .. }) if *step == index => Some(*req),
+            Some(Obs::App(Script::Step { step, req, .. })) if *step == index => Some(*req),
             _ => None,
         })?;
         entries.iter().find_map(|e| match e.observed() {

@@ -28,7 +28,9 @@ fn state(doc: &Snapshot) -> (&'static str, String, Option<u64>) {
         Snapshot::Payment { refunded, .. } => (kind, if *refunded { "refunded" } else { "paid" }.into(), None),
         Snapshot::Job { state, .. } => (kind, state.clone(), None),
         Snapshot::Seen { created, cancelled, .. } => (kind, format!("{created}/{cancelled}"), None),
-        Snapshot::Outbox { sent_to, .. } => (kind, if sent_to.is_some() { "sent" } else { "pending" }.into(), None),
+        Snapshot::Outbox(crate::kit::outbox::Sent { sent_to, .. }) => {
+            (kind, if sent_to.is_some() { "sent" } else { "pending" }.into(), None)
+        }
         _ => (kind, String::new(), None),
     }
 }

@@ -2,14 +2,9 @@
 //! app's JSON, the documents its stores hold (as their change streams report them), and
 //! what its infrastructure reports to the history ([`Obs`]).
 
-use crate::harness::history::Observation;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
-
-pub type Id = Arc<str>;
 
 /// Channels of the broker, one per event subject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -64,9 +59,6 @@ impl fmt::Display for Subject {
     }
 }
 
-/// A durable queue group, named after the consuming service.
-pub type Group = &'static str;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum OrderStatus {
     #[serde(rename = "created")]
@@ -115,16 +107,10 @@ pub fn micros(t: Duration) -> u64 {
 
 // ---- Event payloads, as the app publishes them (JSON, camelCase) ----
 
-/// A typed event payload: its subject, and the record and version it announces.
-pub trait Payload: Serialize + DeserializeOwned + Send + 'static {
-    const SUBJECT: Subject;
-    /// The record the event is about and the version it carries, if any.
-    fn identity(&self) -> (&str, Option<u64>);
-}
-
 macro_rules! payload {
     ($ty:ty, $subject:expr, |$p:ident| $identity:expr) => {
         impl Payload for $ty {
+            type Subject = Subject;
             const SUBJECT: Subject = $subject;
             fn identity(&self) -> (&str, Option<u64>) {
                 let $p = self;
@@ -269,67 +255,17 @@ pub mod iso_time {
     }
 }
 
-/// An event as published: its subject, an identity shared by all its copies (publisher
-/// retries, outbox re-sends, network duplicates) and its JSON payload.
-#[derive(Debug, PartialEq)]
-pub struct Event {
-    pub event_id: Id,
-    pub subject: Subject,
-    pub data: serde_json::Value,
-    /// What caused it (simulation metadata, not on the wire): see [`super::origin`].
-    pub origin: super::origin::Origin,
-}
-
-impl Event {
-    /// An event of a typed payload, caused by what the handler being polled works on;
-    /// its identity is `subject/record[/vN]`.
-    pub fn new<P: Payload>(payload: &P) -> Arc<Event> {
-        Event::caused_by(payload, super::origin::current())
-    }
-
-    /// An event of a typed payload with a known cause (a job run long after its event).
-    pub fn caused_by<P: Payload>(payload: &P, origin: super::origin::Origin) -> Arc<Event> {
-        let (record, version) = payload.identity();
-        let event_id: Id = match version {
-            Some(v) => format!("{}/{record}/v{v}", P::SUBJECT).into(),
-            None => format!("{}/{record}", P::SUBJECT).into(),
-        };
-        let data = serde_json::to_value(payload).expect("payloads serialize");
-        Arc::new(Event { event_id, subject: P::SUBJECT, data, origin })
-    }
-
-    /// An event put together by hand (scripted injection), possibly malformed.
-    pub fn raw(event_id: Id, subject: Subject, data: serde_json::Value, origin: super::origin::Origin) -> Arc<Event> {
-        Arc::new(Event { event_id, subject, data, origin })
-    }
-
-    /// The identity a payload of `subject` would be published with, when it decodes.
-    pub fn identity_of(subject: Subject, data: &serde_json::Value) -> Option<String> {
-        fn id<P: Payload>(data: &serde_json::Value) -> Option<String> {
-            let payload = P::deserialize(data).ok()?;
-            let (record, version) = payload.identity();
-            Some(match version {
-                Some(v) => format!("{}/{record}/v{v}", P::SUBJECT),
-                None => format!("{}/{record}", P::SUBJECT),
-            })
-        }
-        match subject {
-            Subject::TicketCreated => id::<TicketCreated>(data),
-            Subject::TicketUpdated => id::<TicketUpdated>(data),
-            Subject::OrderCreated => id::<OrderCreated>(data),
-            Subject::OrderCancelled => id::<OrderCancelled>(data),
-            Subject::ExpirationComplete => id::<ExpirationComplete>(data),
-            Subject::PaymentCreated => id::<PaymentCreated>(data),
-            Subject::TransactionCreated => id::<TransactionCreated>(data),
-        }
-    }
-
-    /// Decodes the payload as `P`; a payload of another shape is an error.
-    pub fn decode<P: Payload>(&self) -> Result<P, String> {
-        if self.subject != P::SUBJECT {
-            return Err(format!("a {} event handed to a {} listener", self.subject, P::SUBJECT));
-        }
-        P::deserialize(&self.data).map_err(|e| format!("cannot decode {} payload: {e}", self.subject))
+/// The identity a payload of `subject` would be published with, when it decodes.
+pub fn identity_of(subject: Subject, data: &serde_json::Value) -> Option<String> {
+    use crate::kit::event::identity_as;
+    match subject {
+        Subject::TicketCreated => identity_as::<TicketCreated>(data),
+        Subject::TicketUpdated => identity_as::<TicketUpdated>(data),
+        Subject::OrderCreated => identity_as::<OrderCreated>(data),
+        Subject::OrderCancelled => identity_as::<OrderCancelled>(data),
+        Subject::ExpirationComplete => identity_as::<ExpirationComplete>(data),
+        Subject::PaymentCreated => identity_as::<PaymentCreated>(data),
+        Subject::TransactionCreated => identity_as::<TransactionCreated>(data),
     }
 }
 
@@ -439,11 +375,7 @@ pub enum Snapshot {
         cancelled: bool,
     },
     /// An outbox entry: the event it holds and the broker store that acknowledged it.
-    Outbox {
-        entry: u64,
-        event_id: Id,
-        sent_to: Option<u64>,
-    },
+    Outbox(crate::kit::outbox::Sent),
 }
 
 impl Snapshot {
@@ -483,7 +415,7 @@ impl Snapshot {
             | Snapshot::Payment { id, .. }
             | Snapshot::Charge { id, .. }
             | Snapshot::Transaction { id, .. }
-            | Snapshot::Outbox { event_id: id, .. } => id,
+            | Snapshot::Outbox(crate::kit::outbox::Sent { event_id: id, .. }) => id,
             Snapshot::Account { user_id, .. } => user_id,
             Snapshot::Job { order_id, .. } | Snapshot::Seen { order_id, .. } => order_id,
         }
@@ -527,197 +459,75 @@ impl fmt::Display for Snapshot {
                 write!(f, "job {id} expire {order_id} at {} {state}", crate::harness::fmt_time(*due))
             }
             Snapshot::Seen { order_id, created, cancelled } => write!(f, "inbox {order_id} created={created} cancelled={cancelled}"),
-            Snapshot::Outbox { entry, event_id, sent_to } => match sent_to {
-                None => write!(f, "outbox #{entry} {event_id} unsent"),
-                Some(store) => write!(f, "outbox #{entry} {event_id} acked by store {store}"),
-            },
+            Snapshot::Outbox(sent) => write!(f, "{sent}"),
         }
     }
 }
 
-// ---- What the infrastructure reports ----
+// ---- What the app's own code reports (beyond the kit's observations) ----
 
-/// Why a listener did not ack a delivery, or that it did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The handler succeeded: the client acks.
-    Acked,
-    /// The handler threw: no ack, the broker redelivers after ack wait.
-    Failed(String),
-    /// The payload could not be decoded as the listener's event type: no ack.
-    Undecodable(String),
-}
-
-/// What the ticketing system's infrastructure and its users report.
+/// What the scripted users report: the kit's [`crate::kit::obs::Obs::App`] carries it.
 #[derive(Clone, Debug)]
-pub enum Obs {
-    /// A user's request, as sent (or refused at the ingress).
-    Request {
-        req: u64,
-        user: Option<Id>,
-        instance: String,
-        method: &'static str,
-        path: String,
-        body: Arc<serde_json::Value>,
-    },
-    Response {
-        req: u64,
-        status: u16,
-        body: Arc<serde_json::Value>,
-    },
-    Timeout {
-        req: u64,
-    },
-    /// A publish was stored on its channel (and acknowledged); `client` published it.
-    Accepted {
-        subject: Subject,
-        seq: u64,
-        event: Arc<Event>,
-        store_id: u64,
-        client: Id,
-    },
-    Delivered {
-        subject: Subject,
-        group: Group,
-        seq: u64,
-        client: Id,
-        event_id: Id,
-        redelivery: bool,
-    },
-    Acked {
-        subject: Subject,
-        group: Group,
-        seq: u64,
-        client: Id,
-        event_id: Id,
-    },
-    /// A listener's outcome for a delivery, as its broker client saw it.
-    Handled {
-        subject: Subject,
-        group: Group,
-        seq: u64,
-        event_id: Id,
-        outcome: Outcome,
-    },
-    ClientDead {
-        client: Id,
-    },
-    /// The broker restarted on an empty memory store.
-    StoreLost {
-        store_id: u64,
-    },
+pub enum Script {
     /// A scripted step named the record its request created.
-    Named {
-        name: String,
-        id: Id,
-        req: u64,
-    },
+    Named { name: String, id: Id, req: u64 },
     /// A scripted step sent its request (the last attempt's number).
-    Step {
-        step: usize,
-        label: String,
-        req: u64,
-    },
+    Step { step: usize, label: String, req: u64 },
     /// A scripted step published its event; `accepted` once the broker acked it.
-    Injected {
-        step: usize,
-        label: String,
-        event_id: Id,
-        accepted: bool,
-    },
+    Injected { step: usize, label: String, event_id: Id, accepted: bool },
     /// A scripted step could not be sent (a name it refers to was never given).
-    StepSkipped {
-        step: usize,
-        label: String,
-        why: String,
-    },
+    StepSkipped { step: usize, label: String, why: String },
 }
 
-impl Observation for Obs {
-    type Doc = Snapshot;
-
-    /// The trace hash leaves out JSON bodies and payloads: an event's id names its
-    /// record and version, and a request's path and a response's status say what it was.
-    fn digest(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        match self {
-            Obs::Request { req, user, instance, method, path, .. } => write!(out, "request {req} {user:?} {instance} {method} {path}"),
-            Obs::Response { req, status, .. } => write!(out, "response {req} {status}"),
-            Obs::Accepted { subject, seq, event, store_id, client } => {
-                write!(out, "accepted {subject} {seq} {} {store_id} {client}", event.event_id)
-            }
-            other => write!(out, "{other}"),
-        }
-    }
-
-    /// Diagrams mark a handler that did not ack (failed, or could not decode the event)
-    /// on its instance's lane; an ack is the arrow its client sends.
-    fn mark(&self) -> Option<crate::harness::history::Mark> {
-        match self {
-            Obs::Handled { outcome: Outcome::Failed(_) | Outcome::Undecodable(_), .. } => Some(crate::harness::history::Mark::Failure),
-            _ => None,
-        }
-    }
-
-    fn is_progress(&self) -> bool {
-        matches!(
-            self,
-            Obs::Request { .. }
-                | Obs::Response { .. }
-                | Obs::Accepted { .. }
-                | Obs::Acked { .. }
-                | Obs::ClientDead { .. }
-                | Obs::StoreLost { .. }
-        )
-    }
-}
-
-impl fmt::Display for Obs {
+impl fmt::Display for Script {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Obs::Request { req, user, instance, method, path, body } => {
-                write!(f, "request #{req} {} -> {instance}: {method} {path}", user.as_deref().unwrap_or("(signed out)"))?;
-                if !body.is_null() {
-                    write!(f, " {body}")?;
-                }
-                Ok(())
-            }
-            Obs::Response { req, status, body } => {
-                write!(f, "response #{req} {status}")?;
-                if !body.is_null() {
-                    write!(f, " {body}")?;
-                }
-                Ok(())
-            }
-            Obs::Timeout { req } => write!(f, "timeout #{req} (no response)"),
-            Obs::Accepted { subject, seq, event, client, .. } => {
-                write!(f, "broker accepted {subject}#{seq} {} from {client}: {}", event.event_id, event.data)
-            }
-            Obs::Delivered { subject, group, seq, client, event_id, redelivery } => write!(
-                f,
-                "broker delivers {subject}#{seq} {event_id} to {group}/{client}{}",
-                if *redelivery { crate::harness::fabric::REDELIVERY } else { "" }
-            ),
-            Obs::Acked { subject, group, seq, client, event_id } => {
-                write!(f, "broker acked {subject}#{seq} {event_id} by {group}/{client}")
-            }
-            Obs::Handled { subject, group, seq, event_id, outcome } => match outcome {
-                Outcome::Acked => write!(f, "{group} handled {subject}#{seq} {event_id}: ack"),
-                Outcome::Failed(why) => write!(f, "{group} handler failed on {subject}#{seq} {event_id}: {why} (no ack)"),
-                Outcome::Undecodable(why) => write!(f, "{group} cannot decode {subject}#{seq} {event_id}: {why} (no ack)"),
-            },
-            Obs::ClientDead { client } => write!(f, "broker declares client {client} dead (missed heartbeats)"),
-            Obs::StoreLost { store_id } => write!(f, "broker memory store lost; new store {store_id}"),
-            Obs::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
-            Obs::Step { step, label, req } => write!(f, "script: step {step} ({label}) is request #{req}"),
-            Obs::Injected { step, label, event_id, accepted } => {
+            Script::Named { name, id, req } => write!(f, "script: {name} = {id} (request #{req})"),
+            Script::Step { step, label, req } => write!(f, "script: step {step} ({label}) is request #{req}"),
+            Script::Injected { step, label, event_id, accepted } => {
                 write!(
                     f,
                     "script: step {step} ({label}) published {event_id}{}",
                     if *accepted { "" } else { " (the broker never acked it)" }
                 )
             }
-            Obs::StepSkipped { step, label, why } => write!(f, "script: step {step} ({label}) not sent: {why}"),
+            Script::StepSkipped { step, label, why } => write!(f, "script: step {step} ({label}) not sent: {why}"),
         }
+    }
+}
+
+// ---- The app on the kit ----
+
+/// The ticketing app's types, as the kit is generic over them.
+#[derive(Clone, Copy, Debug)]
+pub struct TicketingApp;
+
+impl crate::kit::App for TicketingApp {
+    type Subject = Subject;
+    type Doc = Snapshot;
+    type Note = Script;
+    type Config = crate::ticketing::common::AppConfig;
+
+    fn unsent(doc: &Snapshot) -> Option<&Id> {
+        match doc {
+            Snapshot::Outbox(crate::kit::outbox::Sent { event_id, sent_to: None, .. }) => Some(event_id),
+            _ => None,
+        }
+    }
+}
+
+/// What the ticketing world reports to the history.
+pub type Obs = crate::kit::obs::Obs<TicketingApp>;
+pub use crate::kit::obs::Outcome;
+
+/// A ticketing event.
+pub type Event = crate::kit::Event<TicketingApp>;
+pub use crate::kit::event::Payload;
+pub use crate::kit::{Group, Id};
+
+impl From<crate::kit::outbox::Sent> for Snapshot {
+    fn from(sent: crate::kit::outbox::Sent) -> Snapshot {
+        Snapshot::Outbox(sent)
     }
 }
 

@@ -5,11 +5,11 @@
 //! full period to act on an unchanging state, so nothing further will happen. A run
 //! that was still working too close to its end says "liveness not judged".
 
-use super::broker::BrokerConfig;
-use super::common::nats::ClientConfig;
-use super::common::outbox::{SWEEP_AGE, SWEEP_INTERVAL};
+use super::common::ClientConfig;
+use super::common::{SWEEP_AGE, SWEEP_INTERVAL};
 use super::scenario::Scenario;
 use super::services::expiration::{JOB_LEASE, POLL_INTERVAL};
+use crate::kit::broker::BrokerConfig;
 use std::time::Duration;
 
 /// The longest retry period of any mechanism, plus the slowest handler and its round

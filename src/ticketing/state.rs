@@ -2,8 +2,7 @@
 //! ([`FinalState`]): the types the invariants judge. `system.rs` plugs them into the
 //! harness.
 
-use super::broker::BrokerState;
-use super::domain::{Group, Id, Subject};
+use super::domain::{Group, Id, Subject, TicketingApp};
 use super::scenario::Scenario;
 use super::services::orders::{Order, ReplicaTicket};
 use super::services::payments::{Charge, Payment, ReplicaOrder};
@@ -13,26 +12,19 @@ use super::services::Stores;
 use super::workload::Client;
 use crate::harness::choices::Choices;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// One run's ticketing world.
 pub struct Ticketing {
     pub(crate) scenario: Scenario,
     pub(crate) stores: Stores,
-    pub(crate) broker: Arc<Mutex<BrokerState>>,
+    pub(crate) broker: crate::kit::deploy::Broker<TicketingApp>,
     pub(crate) client: Arc<Client>,
     pub(crate) choices: Choices,
 }
 
 /// A message still unacknowledged by a group at the end of the run.
-#[derive(Clone, Debug)]
-pub struct Outstanding {
-    pub subject: Subject,
-    pub group: Group,
-    pub seq: u64,
-    pub event_id: Id,
-    pub deliveries: u32,
-}
+pub type Outstanding = crate::kit::broker::Outstanding<Subject>;
 
 /// The final states that liveness invariants judge.
 #[derive(Clone, Debug, Default)]
@@ -67,7 +59,7 @@ impl Ticketing {
     pub(crate) fn rows<S: crate::harness::store::Journal, T>(
         &self,
         service: &str,
-        db: &Option<crate::ticketing::common::store::Db<S>>,
+        db: &Option<crate::ticketing::common::Db<S>>,
         f: impl FnOnce(&S) -> Vec<T>,
     ) -> Vec<T> {
         match db {
@@ -78,15 +70,8 @@ impl Ticketing {
     }
 
     pub(crate) fn outstanding(&self) -> Vec<Outstanding> {
-        let broker = self.broker.lock().unwrap();
-        let mut outstanding = Vec::new();
-        for (subject, groups) in self.scenario.consumers() {
-            for group in groups {
-                for (seq, event, deliveries) in broker.outstanding(subject, group) {
-                    outstanding.push(Outstanding { subject, group, seq, event_id: event.event_id.clone(), deliveries });
-                }
-            }
-        }
-        outstanding
+        let consumers = self.scenario.consumers();
+        let pairs: Vec<(Subject, Group)> = consumers.iter().flat_map(|(s, groups)| groups.iter().map(move |g| (*s, *g))).collect();
+        self.broker.outstanding(&pairs)
     }
 }

@@ -4,10 +4,8 @@
 //! end, and which invariants are judged. Everything else about a run (network, faults,
 //! time, history, sweeps, shrinking) is the harness's.
 
-use super::broker::{BrokerConfig, BrokerNode, BrokerState, StoreIds};
-use super::common::instance::{AppConfig, InstanceEnv};
-use super::common::nats::{ClientConfig, NatsWrapper};
-use super::domain::{Id, Obs};
+use super::common::AppConfig;
+use super::domain::{Obs, TicketingApp};
 use super::invariants::INVARIANTS;
 use super::protocol::Message;
 use super::scenario::{Scenario, StoreKind, UserLinks};
@@ -18,16 +16,18 @@ use super::services::transactions::TransactionsDb;
 use super::services::{accounts, orders, payments, tickets, transactions};
 use super::services::{accounts::AccountsDb, Opening, Stores, SERVICES};
 use super::state::{FinalState, Ticketing};
-use super::workload::{self, Client};
-use crate::harness::fabric::{Actor, NodeIdx};
+use super::workload;
+use crate::harness::fabric::NodeIdx;
 use crate::harness::nemesis::NemesisConfig;
 use crate::harness::system::Reproduce;
 use crate::harness::system::{Invariant, Simplification, System};
 use crate::harness::system::{NetworkOptions, SimOptions};
-use crate::harness::world::{NodeRole, WorldBuilder};
+use crate::harness::world::WorldBuilder;
 use crate::harness::BoxFuture;
+use crate::kit::broker::BrokerConfig;
+use crate::kit::deploy::{self, Broker};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn range(r: &[super::scenario::Dur; 2]) -> (Duration, Duration) {
@@ -64,27 +64,18 @@ impl Ticketing {
         let app = Self::app_config(scenario);
         let latency = range(&scenario.store.latency);
         let mut instances = BTreeMap::new();
+        let outbox = !app.flaws.on(super::flaws::Flaw::NoOutbox);
         for spec in SERVICES.iter().filter(|s| scenario.runs(s.name)) {
-            let starter = (spec.open)(&mut Opening { world, app: &app, latency, stores, service: spec.name });
-            for i in 0..scenario.instances(spec.name) {
-                let (starter, app, choices, group) = (starter.clone(), app.clone(), world.choices(), spec.group);
-                let idx = world.node(&format!("{}-{}", spec.name, i + 1), NodeRole::Service, move |ctx| {
-                    // Each incarnation is a new broker client: `orders-1#2` after the first restart.
-                    let client_id: Id = format!("{}#{}", ctx.name, ctx.incarnation).into();
-                    let nats =
-                        NatsWrapper::new(client_id, ctx.idx, broker, ctx.fabric.clone(), ClientConfig::default(), group, ctx.probe.clone());
-                    let env = InstanceEnv {
-                        node: ctx.idx,
-                        name: ctx.name.clone(),
-                        fabric: ctx.fabric.clone(),
-                        nats: Arc::new(nats),
-                        app: app.clone(),
-                        choices: choices.clone(),
-                    };
-                    starter(&env) as Arc<dyn Actor<Message>>
-                });
-                instances.entry(spec.name).or_insert_with(Vec::new).push(idx);
-            }
+            let start = (spec.open)(&mut Opening { world, app: &app, latency, stores, service: spec.name });
+            let service = deploy::Service {
+                name: spec.name,
+                group: spec.group,
+                instances: scenario.instances(spec.name),
+                outbox,
+                config: app.clone(),
+                start,
+            };
+            instances.insert(spec.name, deploy::instances(world, broker, service));
         }
         instances
     }
@@ -126,26 +117,13 @@ impl System for Ticketing {
     }
 
     fn build(scenario: &Scenario, world: &mut WorldBuilder<Message, Obs>) -> Arc<Ticketing> {
-        let broker_config = Self::broker_config(scenario);
-        let broker_state = Arc::new(Mutex::new(BrokerState::new(1)));
-        let store_ids = Arc::new(StoreIds::default());
-        let state = broker_state.clone();
-        let broker = world.node("broker", NodeRole::Infrastructure, move |ctx| {
-            BrokerNode::start(ctx, &broker_config, &state, &store_ids) as Arc<dyn Actor<Message>>
-        });
+        let broker = Broker::<TicketingApp>::declare(world, Self::broker_config(scenario));
         let mut stores = Stores::default();
-        let instances = Self::instances(scenario, world, &mut stores, broker);
-        let (fabric, probe, choices) = (world.fabric(), world.probe(), world.choices());
+        let instances = Self::instances(scenario, world, &mut stores, broker.node);
         let reliable = scenario.network.user_links == UserLinks::Reliable;
         let timeout = scenario.workload.request_timeout.0;
-        let mut client = None;
-        world.users("users", reliable, |idx| {
-            let c = Arc::new(Client::new(idx, fabric, broker, probe, choices.clone(), instances, timeout));
-            client = Some(c.clone());
-            c as Arc<dyn Actor<Message>>
-        });
-        let client = client.expect("the users node was declared");
-        Arc::new(Ticketing { scenario: scenario.clone(), stores, broker: broker_state, client, choices })
+        let client = deploy::users(world, reliable, broker.node, super::services::routed(&instances), timeout);
+        Arc::new(Ticketing { scenario: scenario.clone(), stores, broker, client, choices: world.choices() })
     }
 
     fn workload(self: Arc<Self>) -> BoxFuture {

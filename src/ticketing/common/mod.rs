@@ -1,24 +1,42 @@
-//! The app's shared library (`@ticketing/common` in the original): the versioned
-//! store, the broker client (`NatsWrapper`) with the Listener and Publisher shapes, the
-//! outbox of the hardened variant, and the service instance that puts a service on a
-//! node. Route helpers answer errors the way the app's error handler does.
+//! The app's shared library (`@ticketing/common` in the original): the kit's versioned
+//! store, broker client (`NatsWrapper`, with the Listener and Publisher shapes), outbox
+//! and service instance, bound to the ticketing app's types; the settings every
+//! instance starts with; and route helpers that answer errors the way the app's error
+//! handler does.
 
-pub mod instance;
-pub mod nats;
-pub mod outbox;
-pub mod store;
-
+use super::domain::TicketingApp;
 use crate::ticketing::domain::Id;
 use crate::ticketing::protocol::{HttpRequest, HttpResponse};
+use std::time::Duration;
 
-/// Why a listener did not ack: the message will be redelivered after ack wait.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HandlerError(pub String);
+pub use crate::kit::instance::HttpService;
+pub use crate::kit::nats::{ClientConfig, Listener};
+pub use crate::kit::outbox::{HasOutbox, SWEEP_AGE, SWEEP_INTERVAL};
+pub use crate::kit::store::{Collection, Db, Row, StoreError, Table};
+pub use crate::kit::HandlerError;
 
-impl HandlerError {
-    pub fn new(message: impl Into<String>) -> Self {
-        HandlerError(message.into())
-    }
+pub type NatsWrapper = crate::kit::nats::NatsWrapper<TicketingApp>;
+pub type Outbox = crate::kit::outbox::Outbox<TicketingApp>;
+pub type Instance = crate::kit::instance::Instance<TicketingApp>;
+pub type InstanceEnv = crate::kit::instance::InstanceEnv<TicketingApp>;
+pub type Emit = crate::kit::instance::Emit<TicketingApp>;
+pub type Staged = crate::kit::instance::Staged<TicketingApp>;
+
+/// Subscribes a listener (shorthand for [`InstanceEnv::start`]'s closure).
+pub fn listen<L: Listener<Event: crate::kit::event::Payload<Subject = super::domain::Subject>>>(nats: &NatsWrapper, listener: L) {
+    crate::kit::instance::listen(nats, listener)
+}
+
+/// Settings of the app that scenarios may change.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub flaws: super::flaws::Flaws,
+    /// `expiresAt = now + expiration_window` for new orders.
+    pub expiration_window: Duration,
+    /// How long the accounts handler works on an event, drawn per event.
+    pub accounts_processing: (Duration, Duration),
+    /// Test-only: a bug planted outside the switches (see [`crate::ticketing::flaws::Planted`]).
+    pub planted: Option<super::flaws::Planted>,
 }
 
 /// NotAuthorizedError.

@@ -4,16 +4,14 @@
 //! script published itself are the script's to judge (`scripted-expectations`).
 
 use super::{Input, Violation};
-use crate::ticketing::domain::{Group, Id, Obs, OrderStatus, Snapshot, Subject};
+use crate::kit::invariants::Owed;
+use crate::ticketing::domain::{OrderStatus, Snapshot, Subject};
 use crate::ticketing::services::{orders, payments, tickets, transactions};
-use crate::ticketing::workload::client::INJECTOR;
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
-/// The event an owner's write calls for: its id (or the prefix of a versioned one),
-/// whether the id is exact, when it was written, and the record.
-fn owed(store: &str, doc: &Snapshot) -> Option<(String, bool, Id)> {
-    Some(match (store, doc) {
+/// The event an owner's write calls for (an outbox entry left unsent calls for its own,
+/// which the kit follows).
+fn owed(store: &str, doc: &Snapshot) -> Option<Owed> {
+    let (event_id, exact, record) = match (store, doc) {
         (tickets::NAME, Snapshot::Ticket { id, version, .. }) => {
             let subject = if *version == 0 { Subject::TicketCreated } else { Subject::TicketUpdated };
             (format!("{subject}/{id}/v{version}"), true, id.clone())
@@ -24,69 +22,18 @@ fn owed(store: &str, doc: &Snapshot) -> Option<(String, bool, Id)> {
                 OrderStatus::Cancelled => Subject::OrderCancelled,
                 _ => return None, // a complete order announces nothing in this app
             };
+            // Order events carry "/v<version>" unless the unversioned-order-events flaw is on.
             (format!("{subject}/{id}"), false, id.clone())
         }
         (payments::NAME, Snapshot::Payment { id, refunded: false, .. }) => (format!("{}/{id}", Subject::PaymentCreated), true, id.clone()),
         (transactions::NAME, Snapshot::Transaction { id, .. }) => (format!("{}/{id}", Subject::TransactionCreated), true, id.clone()),
-        (_, Snapshot::Outbox { event_id, sent_to: None, .. }) => (event_id.to_string(), true, event_id.clone()),
         _ => return None,
-    })
+    };
+    Some(Owed { event_id, exact, record })
 }
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut accepted: BTreeMap<Id, (Subject, Duration)> = BTreeMap::new();
-    let mut processed: BTreeSet<(Group, Id)> = BTreeSet::new();
-    let mut owes: Vec<(String, bool, Duration, Id)> = Vec::new();
-    for entry in input.entries {
-        match entry.observed() {
-            Some(Obs::Accepted { subject, event, client, .. }) if client.as_ref() != INJECTOR => {
-                accepted.entry(event.event_id.clone()).or_insert((*subject, entry.time));
-            }
-            Some(Obs::Acked { group, event_id, .. }) => {
-                processed.insert((group, event_id.clone()));
-            }
-            _ => {}
-        }
-        let store = entry.store_call().map_or("", |(store, _)| store);
-        for doc in entry.wrote() {
-            if let Some((expected, exact, record)) = owed(store, doc) {
-                owes.push((expected, exact, entry.time, record));
-            }
-        }
-    }
-    let mut violations = Vec::new();
-    let mut reported: BTreeSet<String> = BTreeSet::new();
-    for (expected, exact, time, record) in owes {
-        let found = if exact {
-            accepted.contains_key(expected.as_str())
-        } else {
-            // Order events carry "/v<version>" unless the unversioned-order-events flaw is on.
-            let versioned = format!("{expected}/");
-            accepted.contains_key(expected.as_str())
-                || accepted.range::<Id, _>(Id::from(versioned.as_str())..).next().is_some_and(|(id, _)| id.starts_with(versioned.as_str()))
-        };
-        if !found && reported.insert(expected.clone()) {
-            violations.push(Violation::new(
-                "no-lost-events",
-                time,
-                vec![record.to_string()],
-                format!("{expected} was written but never reached the broker: the event is lost"),
-            ));
-        }
-    }
-    for (event_id, (subject, time)) in &accepted {
-        for group in input.final_state.consumers.get(subject).into_iter().flatten() {
-            if !processed.contains(&(*group, event_id.clone())) {
-                violations.push(Violation::new(
-                    "no-lost-events",
-                    *time,
-                    vec![event_id.to_string()],
-                    format!("{event_id} was accepted by the broker but {group} never processed it"),
-                ));
-            }
-        }
-    }
-    violations
+    crate::kit::invariants::no_lost_events(input.entries, owed, &input.final_state.consumers)
 }
 
 #[cfg(test)]

@@ -4,37 +4,7 @@
 use super::{Input, Violation};
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let f = input.final_state;
-    // Events a script published itself are the script's to judge (`scripted-expectations`).
-    let injected: std::collections::BTreeSet<&str> = input
-        .entries
-        .iter()
-        .filter_map(|e| match e.observed() {
-            Some(crate::ticketing::domain::Obs::Accepted { event, client, .. })
-                if client.as_ref() == crate::ticketing::workload::client::INJECTOR =>
-            {
-                Some(&*event.event_id)
-            }
-            _ => None,
-        })
-        .collect();
-    f.outstanding
-        .iter()
-        .filter(|o| !injected.contains(&*o.event_id))
-        .map(|o| {
-            let what = if o.deliveries == 0 {
-                format!("was never delivered to {}", o.group)
-            } else {
-                format!("is still unacked by {} after {} deliveries", o.group, o.deliveries)
-            };
-            Violation::new(
-                "no-poison-messages",
-                input.end,
-                vec![o.event_id.to_string()],
-                format!("{}#{} ({}) {what}", o.subject, o.seq, o.event_id),
-            )
-        })
-        .collect()
+    crate::kit::invariants::no_poison_messages(input.entries, &input.final_state.outstanding, input.end)
 }
 
 #[cfg(test)]

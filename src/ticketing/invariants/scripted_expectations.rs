@@ -6,6 +6,7 @@
 use super::{Input, Violation};
 use crate::harness::history::Entry;
 use crate::harness::system::{Judgement, Verdict};
+use crate::ticketing::domain::Script;
 use crate::ticketing::domain::{Id, Obs, Snapshot};
 use crate::ticketing::scenario::Expectation;
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ pub fn names(entries: &[Entry<Obs>]) -> BTreeMap<String, Id> {
     entries
         .iter()
         .filter_map(|e| match e.observed() {
-            Some(Obs::Named { name, id, .. }) => Some((name.clone(), id.clone())),
+            Some(Obs::App(Script::Named { name, id, .. })) => Some((name.clone(), id.clone())),
             _ => None,
         })
         .collect()
@@ -174,6 +175,7 @@ mod tests {
     use super::super::testkit::*;
     use crate::harness::history::Record;
     use crate::ticketing::domain::Obs;
+    use crate::ticketing::domain::Script;
     use crate::ticketing::scenario::Scenario;
     use crate::ticketing::state::FinalState;
     use std::sync::Arc;
@@ -214,8 +216,8 @@ replica_version = 1
                 body,
             }),
             Record::Observed(Obs::Response { req: 1, status, body: Arc::new(serde_json::json!({"id": "T1"})) }),
-            Record::Observed(Obs::Step { step: 0, label: "CZQ".into(), req: 1 }),
-            Record::Observed(Obs::Named { name: "CZQ".into(), id: "T1".into(), req: 1 }),
+            Record::Observed(Obs::App(Script::Step { step: 0, label: "CZQ".into(), req: 1 })),
+            Record::Observed(Obs::App(Script::Named { name: "CZQ".into(), id: "T1".into(), req: 1 })),
         ]
     }
 

@@ -9,8 +9,9 @@ use super::{calls, Call, Input};
 use crate::harness::fmt_time;
 use crate::harness::history::Entry;
 use crate::harness::system::{Judgement, Verdict};
+use crate::kit::origin::Origin;
+use crate::ticketing::domain::Script;
 use crate::ticketing::domain::{Event, Id, Obs, Outcome};
-use crate::ticketing::origin::Origin;
 use crate::ticketing::scenario::{EventExpect, RecordExpectation, Step, StepExpect};
 use crate::ticketing::script::{json_of, matches, references, resolve, resolve_json, strings};
 use serde_json::Value;
@@ -50,19 +51,19 @@ impl<'a> Facts<'a> {
         };
         for e in entries {
             match e.observed() {
-                Some(Obs::Named { name, id, .. }) => {
+                Some(Obs::App(Script::Named { name, id, .. })) => {
                     facts.names.insert(name.clone(), id.clone());
                 }
-                Some(Obs::Step { step, req, .. }) => {
+                Some(Obs::App(Script::Step { step, req, .. })) => {
                     facts.requests.insert(*step, *req);
                 }
-                Some(Obs::Injected { step, event_id, accepted, .. }) => {
+                Some(Obs::App(Script::Injected { step, event_id, accepted, .. })) => {
                     facts.injected.insert(*step, (event_id.clone(), e.time, *accepted));
                 }
                 Some(Obs::Accepted { event, .. }) => facts.accepted.push((e.time, event)),
                 Some(Obs::Acked { group, event_id, .. }) => facts.acked.push((e.time, group, event_id)),
                 Some(Obs::Handled { group, event_id, outcome, .. }) => facts.handled.push((group, event_id, outcome)),
-                Some(Obs::StepSkipped { step, why, .. }) => {
+                Some(Obs::App(Script::StepSkipped { step, why, .. })) => {
                     facts.skipped.insert(*step, why);
                 }
                 _ => {}

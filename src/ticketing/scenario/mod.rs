@@ -296,9 +296,9 @@ pub struct BrokerSettings {
 }
 
 impl Default for BrokerSettings {
-    /// The broker's own defaults ([`crate::ticketing::broker::BrokerConfig`]), stated once.
+    /// The broker's own defaults ([`crate::kit::broker::BrokerConfig`]), stated once.
     fn default() -> Self {
-        let broker = crate::ticketing::broker::BrokerConfig::default();
+        let broker = crate::kit::broker::BrokerConfig::default();
         BrokerSettings {
             ack_wait: Dur(broker.ack_wait),
             max_in_flight: broker.max_in_flight as u32,

@@ -6,10 +6,10 @@
 use super::{Opening, ServiceSpec, Starter};
 use crate::harness::choices::{key, Site};
 use crate::harness::BoxFuture;
-use crate::ticketing::common::instance::{listen, Instance, InstanceEnv};
-use crate::ticketing::common::nats::Listener;
-use crate::ticketing::common::store::{Db, Row, Table};
 use crate::ticketing::common::HandlerError;
+use crate::ticketing::common::Listener;
+use crate::ticketing::common::{listen, Instance, InstanceEnv};
+use crate::ticketing::common::{Db, Row, Table};
 use crate::ticketing::domain::{self, Id, Snapshot, Subject, TransactionKind};
 use crate::ticketing::flaws::{Flaw, Flaws};
 use std::sync::Arc;
@@ -37,6 +37,7 @@ pub struct Account {
 
 impl Row for Account {
     type Key = Id;
+    type Doc = Snapshot;
     fn key(&self) -> Id {
         self.user_id.clone()
     }
@@ -50,7 +51,7 @@ pub struct AccountsDb {
     pub accounts: Table<Account>,
 }
 
-crate::journal!(AccountsDb: accounts);
+crate::journal!(AccountsDb: Snapshot; accounts);
 
 impl AccountsDb {
     fn account(&self, user: &Id) -> Account {

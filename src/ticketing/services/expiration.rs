@@ -4,11 +4,12 @@
 
 use super::{Opening, ServiceSpec, Starter};
 use crate::harness::BoxFuture;
-use crate::ticketing::common::instance::{listen, Emit, Instance, InstanceEnv, Staged};
-use crate::ticketing::common::nats::Listener;
-use crate::ticketing::common::outbox::{HasOutbox, Outbox};
-use crate::ticketing::common::store::{Db, Row, Table};
 use crate::ticketing::common::HandlerError;
+use crate::ticketing::common::Listener;
+use crate::ticketing::common::{listen, Emit, Instance, InstanceEnv, Staged};
+use crate::ticketing::common::{Db, Row, Table};
+use crate::ticketing::common::{HasOutbox, Outbox};
+use crate::ticketing::domain::TicketingApp;
 use crate::ticketing::domain::{self, Event, Id, Snapshot, Subject};
 use crate::ticketing::flaws::{Flaw, Flaws};
 use std::sync::Arc;
@@ -47,11 +48,12 @@ pub struct Job {
     pub due: Duration,
     pub state: JobState,
     /// The order:created delivery that scheduled it: the cause of its expiration:complete.
-    pub origin: crate::ticketing::origin::Origin,
+    pub origin: crate::kit::origin::Origin,
 }
 
 impl Row for Job {
     type Key = u64;
+    type Doc = Snapshot;
     fn key(&self) -> u64 {
         self.id
     }
@@ -72,7 +74,7 @@ pub struct ExpirationDb {
     pub outbox: Outbox,
 }
 
-crate::journal!(ExpirationDb: jobs, outbox);
+crate::journal!(ExpirationDb: Snapshot; jobs, outbox);
 
 impl ExpirationDb {
     fn set_state(&mut self, job: u64, state: JobState) {
@@ -83,7 +85,7 @@ impl ExpirationDb {
     }
 }
 
-impl HasOutbox for ExpirationDb {
+impl HasOutbox<TicketingApp> for ExpirationDb {
     fn outbox(&mut self) -> &mut Outbox {
         &mut self.outbox
     }
@@ -202,7 +204,7 @@ impl Listener for OrderCreatedListener {
                     // Flaw::EarlyExpiration (planted): the job is due at once, not at expiresAt.
                     let due =
                         if svc.flaws.on(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
-                    let origin = crate::ticketing::origin::current();
+                    let origin = crate::kit::origin::current();
                     s.jobs.upsert(Job { id: s.next_job, order_id: data.id.clone(), due, state: JobState::Waiting, origin });
                 })
                 .await;

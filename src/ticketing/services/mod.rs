@@ -12,39 +12,18 @@ pub mod payments;
 pub mod tickets;
 pub mod transactions;
 
-use super::common::instance::{AppConfig, Instance, InstanceEnv};
-use super::common::store::Db;
+use super::common::AppConfig;
+use super::common::Db;
 use super::domain::{Group, Obs, Subject};
 use super::protocol::{Message, Method};
 use crate::harness::store::Journal;
 use crate::harness::world::WorldBuilder;
-use std::sync::Arc;
 use std::time::Duration;
 
-/// A route a service answers: a method and a path pattern (`:id` matches one segment).
-#[derive(Clone, Copy, Debug)]
-pub struct Route {
-    pub method: Method,
-    pub path: &'static str,
-}
-
-impl Route {
-    pub const fn new(method: Method, path: &'static str) -> Route {
-        Route { method, path }
-    }
-
-    /// Whether a request's method and path are this route.
-    pub fn matches(&self, method: Method, path: &str) -> bool {
-        let pattern: Vec<&str> = self.path.split('/').collect();
-        let given: Vec<&str> = path.split('?').next().unwrap_or("").split('/').collect();
-        method == self.method
-            && pattern.len() == given.len()
-            && pattern.iter().zip(&given).all(|(p, g)| if p.starts_with(':') { !g.is_empty() } else { p == g })
-    }
-}
+pub use crate::kit::ingress::Route;
 
 /// How an instance starts on a service's opened store.
-pub type Starter = Arc<dyn Fn(&InstanceEnv) -> Arc<Instance> + Send + Sync>;
+pub type Starter = crate::kit::deploy::Starter<super::domain::TicketingApp>;
 
 /// What a service is.
 pub struct ServiceSpec {
@@ -66,6 +45,20 @@ pub const SERVICES: &[ServiceSpec] = &[tickets::SPEC, orders::SPEC, expiration::
 /// The service that answers a method and path.
 pub fn route_owner(method: Method, path: &str) -> Option<&'static ServiceSpec> {
     SERVICES.iter().find(|s| s.routes.iter().any(|r| r.matches(method, path)))
+}
+
+/// The running services as the ingress routes to them, with their instances' nodes.
+pub fn routed(
+    instances: &std::collections::BTreeMap<&'static str, Vec<crate::harness::fabric::NodeIdx>>,
+) -> Vec<crate::kit::ingress::Routed> {
+    SERVICES
+        .iter()
+        .map(|s| crate::kit::ingress::Routed {
+            service: s.name,
+            routes: s.routes,
+            instances: instances.get(s.name).cloned().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Every service's store, each in its own typed slot: read through the handle the
@@ -108,7 +101,7 @@ impl Opening<'_> {
 /// A replica insert's outcome for a listener: a duplicate key is a duplicate event,
 /// acked when hardened; as built (`non-idempotent-listeners`) it throws, forever.
 pub(crate) fn inserted(
-    result: Result<(), super::common::store::StoreError>,
+    result: Result<(), super::common::StoreError>,
     flaws: super::flaws::Flaws,
 ) -> Result<(), super::common::HandlerError> {
     match result {

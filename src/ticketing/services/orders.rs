@@ -5,11 +5,12 @@
 
 use super::{Opening, Route, ServiceSpec, Starter};
 use crate::harness::BoxFuture;
-use crate::ticketing::common::instance::{listen, Emit, HttpService, Instance, InstanceEnv, Staged};
-use crate::ticketing::common::nats::Listener;
-use crate::ticketing::common::outbox::{HasOutbox, Outbox};
-use crate::ticketing::common::store::{Collection, Db, StoreError};
+use crate::ticketing::common::Listener;
 use crate::ticketing::common::{bad_request, new_id, not_authorized, not_found, require_auth, validate, HandlerError};
+use crate::ticketing::common::{listen, Emit, HttpService, Instance, InstanceEnv, Staged};
+use crate::ticketing::common::{Collection, Db, StoreError};
+use crate::ticketing::common::{HasOutbox, Outbox};
+use crate::ticketing::domain::TicketingApp;
 use crate::ticketing::domain::{self, js_number, micros, Event, Id, OrderStatus, Snapshot, Subject};
 use crate::ticketing::flaws::{Flaw, Flaws};
 use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
@@ -55,7 +56,7 @@ pub struct Order {
     pub expires_at: Duration,
 }
 
-crate::impl_doc!(Order, |o| Snapshot::Order {
+crate::impl_doc!(Order: Snapshot, |o| Snapshot::Order {
     id: o.id.clone(),
     version: o.version,
     status: o.status,
@@ -74,7 +75,7 @@ pub struct ReplicaTicket {
     pub price: f64,
 }
 
-crate::impl_doc!(ReplicaTicket, |r| Snapshot::TicketReplica {
+crate::impl_doc!(ReplicaTicket: Snapshot, |r| Snapshot::TicketReplica {
     id: r.id.clone(),
     version: r.version,
     title: r.title.clone(),
@@ -96,7 +97,7 @@ pub struct OrdersDb {
     pub outbox: Outbox,
 }
 
-crate::journal!(OrdersDb: orders, tickets, outbox);
+crate::journal!(OrdersDb: Snapshot; orders, tickets, outbox);
 
 impl OrdersDb {
     pub fn new(flaws: Flaws) -> Self {
@@ -121,7 +122,7 @@ impl OrdersDb {
     }
 }
 
-impl HasOutbox for OrdersDb {
+impl HasOutbox<TicketingApp> for OrdersDb {
     fn outbox(&mut self) -> &mut Outbox {
         &mut self.outbox
     }

@@ -5,11 +5,12 @@
 
 use super::{Opening, Route, ServiceSpec, Starter};
 use crate::harness::BoxFuture;
-use crate::ticketing::common::instance::{listen, Emit, HttpService, Instance, InstanceEnv, Staged};
-use crate::ticketing::common::nats::Listener;
-use crate::ticketing::common::outbox::{HasOutbox, Outbox};
-use crate::ticketing::common::store::{Collection, Db, Row, StoreError, Table};
+use crate::ticketing::common::Listener;
 use crate::ticketing::common::{bad_request, new_id, not_authorized, not_found, require_auth, validate, HandlerError};
+use crate::ticketing::common::{listen, Emit, HttpService, Instance, InstanceEnv, Staged};
+use crate::ticketing::common::{Collection, Db, Row, StoreError, Table};
+use crate::ticketing::common::{HasOutbox, Outbox};
+use crate::ticketing::domain::TicketingApp;
 use crate::ticketing::domain::{self, Event, Id, OrderStatus, Snapshot, Subject};
 use crate::ticketing::flaws::{Flaw, Flaws};
 use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
@@ -42,7 +43,7 @@ pub struct ReplicaOrder {
     pub expires_at: Duration,
 }
 
-crate::impl_doc!(ReplicaOrder, |r| Snapshot::OrderReplica {
+crate::impl_doc!(ReplicaOrder: Snapshot, |r| Snapshot::OrderReplica {
     id: r.id.clone(),
     version: r.version,
     status: r.status,
@@ -63,6 +64,7 @@ pub struct Payment {
 
 impl Row for Payment {
     type Key = Id;
+    type Doc = Snapshot;
     fn key(&self) -> Id {
         self.id.clone()
     }
@@ -89,6 +91,7 @@ pub struct Charge {
 
 impl Row for Charge {
     type Key = Id;
+    type Doc = Snapshot;
     fn key(&self) -> Id {
         self.id.clone()
     }
@@ -108,9 +111,9 @@ pub struct PaymentsDb {
     pub outbox: Outbox,
 }
 
-crate::journal!(PaymentsDb: charges, payments, orders, outbox);
+crate::journal!(PaymentsDb: Snapshot; charges, payments, orders, outbox);
 
-impl HasOutbox for PaymentsDb {
+impl HasOutbox<TicketingApp> for PaymentsDb {
     fn outbox(&mut self) -> &mut Outbox {
         &mut self.outbox
     }

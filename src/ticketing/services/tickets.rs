@@ -3,11 +3,12 @@
 
 use super::{Opening, Route, ServiceSpec, Starter};
 use crate::harness::BoxFuture;
-use crate::ticketing::common::instance::{listen, Emit, HttpService, InstanceEnv, Staged};
-use crate::ticketing::common::nats::Listener;
-use crate::ticketing::common::outbox::{HasOutbox, Outbox};
-use crate::ticketing::common::store::{Collection, Db, Row, StoreError, Table};
+use crate::ticketing::common::Listener;
 use crate::ticketing::common::{bad_request, new_id, not_authorized, not_found, require_auth, validate, HandlerError};
+use crate::ticketing::common::{listen, Emit, HttpService, InstanceEnv, Staged};
+use crate::ticketing::common::{Collection, Db, Row, StoreError, Table};
+use crate::ticketing::common::{HasOutbox, Outbox};
+use crate::ticketing::domain::TicketingApp;
 use crate::ticketing::domain::{self, js_number, Event, Id, Snapshot, Subject};
 use crate::ticketing::flaws::{Flaw, Flaws};
 use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
@@ -49,7 +50,7 @@ pub struct Ticket {
     pub order_id: Option<Id>,
 }
 
-crate::impl_doc!(Ticket, |t| Snapshot::Ticket {
+crate::impl_doc!(Ticket: Snapshot, |t| Snapshot::Ticket {
     id: t.id.clone(),
     version: t.version,
     title: t.title.clone(),
@@ -106,6 +107,7 @@ pub struct Seen {
 
 impl Row for Seen {
     type Key = Id;
+    type Doc = Snapshot;
     fn key(&self) -> Id {
         self.order_id.clone()
     }
@@ -122,7 +124,7 @@ pub struct TicketsDb {
     pub outbox: Outbox,
 }
 
-crate::journal!(TicketsDb: tickets, seen, outbox);
+crate::journal!(TicketsDb: Snapshot; tickets, seen, outbox);
 
 impl TicketsDb {
     fn seen(&self, order: &Id) -> OrderSeen {
@@ -130,7 +132,7 @@ impl TicketsDb {
     }
 }
 
-impl HasOutbox for TicketsDb {
+impl HasOutbox<TicketingApp> for TicketsDb {
     fn outbox(&mut self) -> &mut Outbox {
         &mut self.outbox
     }
@@ -148,7 +150,7 @@ fn open(o: &mut Opening) -> Starter {
 }
 
 /// Starts one tickets instance on the calling node.
-pub fn start(env: &InstanceEnv, db: &Db<TicketsDb>) -> Arc<crate::ticketing::common::instance::Instance> {
+pub fn start(env: &InstanceEnv, db: &Db<TicketsDb>) -> Arc<crate::ticketing::common::Instance> {
     let service = Arc::new(Tickets { db: db.clone(), emit: env.emit(), flaws: env.app.flaws });
     env.relay(db);
     env.start(Some(service.clone()), |nats| {

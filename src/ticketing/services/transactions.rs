@@ -4,10 +4,11 @@
 
 use super::{Opening, Route, ServiceSpec, Starter};
 use crate::harness::BoxFuture;
-use crate::ticketing::common::instance::{Emit, HttpService, Instance, InstanceEnv, Staged};
-use crate::ticketing::common::outbox::{HasOutbox, Outbox};
-use crate::ticketing::common::store::{Db, Row, Table};
 use crate::ticketing::common::{new_id, not_found, require_auth};
+use crate::ticketing::common::{Db, Row, Table};
+use crate::ticketing::common::{Emit, HttpService, Instance, InstanceEnv, Staged};
+use crate::ticketing::common::{HasOutbox, Outbox};
+use crate::ticketing::domain::TicketingApp;
 use crate::ticketing::domain::{self, Event, Id, Snapshot, Subject, TransactionKind};
 use crate::ticketing::protocol::{HttpRequest, HttpResponse, Method};
 use serde_json::{json, Value};
@@ -40,6 +41,7 @@ pub struct Transaction {
 
 impl Row for Transaction {
     type Key = u64;
+    type Doc = Snapshot;
     fn key(&self) -> u64 {
         self.id[1..].parse().unwrap_or(0)
     }
@@ -61,9 +63,9 @@ pub struct TransactionsDb {
     pub outbox: Outbox,
 }
 
-crate::journal!(TransactionsDb: transactions, outbox);
+crate::journal!(TransactionsDb: Snapshot; transactions, outbox);
 
-impl HasOutbox for TransactionsDb {
+impl HasOutbox<TicketingApp> for TransactionsDb {
     fn outbox(&mut self) -> &mut Outbox {
         &mut self.outbox
     }

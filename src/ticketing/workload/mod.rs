@@ -3,10 +3,10 @@
 //! fabric ([`client`]) and wait for the response. The users are the test's side: they
 //! record what they sent and what came back.
 
-pub mod client;
 mod steps;
 
-pub use client::Client;
+/// The users' client (the kit's ingress, for the ticketing app).
+pub type Client = crate::kit::ingress::Client<super::domain::TicketingApp>;
 
 use super::domain::Id;
 use super::protocol::{HttpResponse, Method};

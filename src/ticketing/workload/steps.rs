@@ -4,6 +4,7 @@
 //! `scripted-expectations` invariant can judge what it expects.
 
 use super::{remember, Client, Known, Req};
+use crate::ticketing::domain::Script;
 use crate::ticketing::domain::{Event, Id, Obs, Subject};
 use crate::ticketing::protocol::Method;
 use crate::ticketing::scenario::{Op, Step, StepKind};
@@ -65,7 +66,7 @@ pub(crate) async fn run_step(client: &Client, known: &Mutex<Known>, index: usize
     }
     let req = match request_of(step, &names) {
         Ok(req) => req,
-        Err(why) => return client.probe.observe(Obs::StepSkipped { step: index, label, why }),
+        Err(why) => return client.probe.observe(Obs::App(Script::StepSkipped { step: index, label, why })),
     };
     let user: Option<Id> = if step.signed_out { None } else { step.user.as_deref().map(Id::from) };
     let (mut number, mut response) = (0, None);
@@ -77,11 +78,11 @@ pub(crate) async fn run_step(client: &Client, known: &Mutex<Known>, index: usize
         }
         break;
     }
-    client.probe.observe(Obs::Step { step: index, label, req: number });
+    client.probe.observe(Obs::App(Script::Step { step: index, label, req: number }));
     if let (Some(name), Some(r)) = (&step.name, &response) {
         if let Some(id) = r.id() {
             known.lock().unwrap().names.insert(name.clone(), id.clone());
-            client.probe.observe(Obs::Named { name: name.clone(), id, req: number });
+            client.probe.observe(Obs::App(Script::Named { name: name.clone(), id, req: number }));
         }
     }
     remember(known, user, &req, response);
@@ -92,21 +93,21 @@ pub(crate) async fn run_step(client: &Client, known: &Mutex<Known>, index: usize
 fn event_of(index: usize, subject: &str, step: &Step, names: &dyn Fn(&str) -> Option<Id>) -> Result<std::sync::Arc<Event>, String> {
     let subject = Subject::from_name(subject).ok_or_else(|| format!("unknown subject {subject}"))?;
     let data = resolve_json(&step.data.as_ref().map(json_of).unwrap_or_else(|| json!({})), names)?;
-    let event_id: Id = match Event::identity_of(subject, &data) {
+    let event_id: Id = match crate::ticketing::domain::identity_of(subject, &data) {
         Some(id) => id.into(),
         None => format!("{subject}/injected-by-step-{index}").into(),
     };
-    Ok(Event::raw(event_id, subject, data, crate::ticketing::origin::Origin::Step(index)))
+    Ok(Event::raw(event_id, subject, data, crate::kit::origin::Origin::Step(index)))
 }
 
 /// A publish step: the event goes to the broker as if a service had published it.
 async fn publish_step(client: &Client, index: usize, label: String, event: Result<std::sync::Arc<Event>, String>) {
     match event {
-        Err(why) => client.probe.observe(Obs::StepSkipped { step: index, label, why }),
+        Err(why) => client.probe.observe(Obs::App(Script::StepSkipped { step: index, label, why })),
         Ok(event) => {
             let event_id = event.event_id.clone();
             let accepted = client.inject(event).await;
-            client.probe.observe(Obs::Injected { step: index, label, event_id, accepted });
+            client.probe.observe(Obs::App(Script::Injected { step: index, label, event_id, accepted }));
         }
     }
 }

@@ -5,7 +5,7 @@
 //! `event.version - 1`. Every write lands in the table's change stream, which the
 //! harness's store handle drains after each call: services never record anything.
 
-use crate::ticketing::domain::{Id, Snapshot};
+use super::Id;
 use std::collections::BTreeMap;
 
 /// A service's database, as a harness store handle holds it.
@@ -41,8 +41,10 @@ impl std::fmt::Display for StoreError {
 /// A row of a table: its key, and how the change stream shows it.
 pub trait Row: Clone {
     type Key: Ord + Clone + std::fmt::Display;
+    /// The app's documents, as change streams show them.
+    type Doc: Clone + std::fmt::Debug;
     fn key(&self) -> Self::Key;
-    fn snapshot(&self) -> Snapshot;
+    fn snapshot(&self) -> Self::Doc;
 }
 
 /// What a table was asked for (a table is read through `&self`, and shared across
@@ -71,7 +73,7 @@ impl ReadLog {
 #[derive(Clone, Debug)]
 pub struct Table<T: Row> {
     rows: BTreeMap<T::Key, T>,
-    changes: Vec<Snapshot>,
+    changes: Vec<T::Doc>,
     reads: ReadLog,
 }
 
@@ -125,33 +127,35 @@ impl<T: Row> Table<T> {
     }
 
     /// Writes drained from the change stream, oldest first.
-    pub fn take_changes(&mut self) -> Vec<Snapshot> {
+    pub fn take_changes(&mut self) -> Vec<T::Doc> {
         std::mem::take(&mut self.changes)
     }
 }
 
 /// A versioned document of a collection.
-pub trait Doc: Row<Key = Id> {
+pub trait Versioned: Row<Key = Id> {
     fn version(&self) -> u64;
     fn set_version(&mut self, version: u64);
 }
 
-/// Implements [`Row`] and [`Doc`] for a struct with `id: Id` and `version: u64`
-/// fields, given how the change stream shows it: `impl_doc!(Ticket, |t| Snapshot::Ticket { .. })`.
+/// Implements [`Row`] and [`Versioned`] for a struct with `id: Id` and `version: u64`
+/// fields, given the app's document type and how the change stream shows it:
+/// `impl_doc!(Ticket: Snapshot, |t| Snapshot::Ticket { .. })`.
 #[macro_export]
 macro_rules! impl_doc {
-    ($ty:ty, |$doc:ident| $snapshot:expr) => {
-        impl $crate::ticketing::common::store::Row for $ty {
-            type Key = $crate::ticketing::domain::Id;
-            fn key(&self) -> $crate::ticketing::domain::Id {
+    ($ty:ty : $doc_ty:ty, |$doc:ident| $snapshot:expr) => {
+        impl $crate::kit::store::Row for $ty {
+            type Key = $crate::kit::Id;
+            type Doc = $doc_ty;
+            fn key(&self) -> $crate::kit::Id {
                 self.id.clone()
             }
-            fn snapshot(&self) -> $crate::ticketing::domain::Snapshot {
+            fn snapshot(&self) -> $doc_ty {
                 let $doc = self;
                 $snapshot
             }
         }
-        impl $crate::ticketing::common::store::Doc for $ty {
+        impl $crate::kit::store::Versioned for $ty {
             fn version(&self) -> u64 {
                 self.version
             }
@@ -162,14 +166,15 @@ macro_rules! impl_doc {
     };
 }
 
-/// Implements the harness's `Journal` for a database struct: its change stream is its
-/// tables' streams, drained in the order listed.
+/// Implements the harness's `Journal` for a database struct of the app's document
+/// type: its change stream is its tables' streams, drained in the order listed
+/// (`journal!(TicketsDb: Snapshot; tickets, outbox)`).
 #[macro_export]
 macro_rules! journal {
-    ($db:ty: $($table:ident),+) => {
+    ($db:ty : $doc_ty:ty; $($table:ident),+) => {
         impl $crate::harness::store::Journal for $db {
-            type Doc = $crate::ticketing::domain::Snapshot;
-            fn take_changes(&mut self) -> Vec<$crate::ticketing::domain::Snapshot> {
+            type Doc = $doc_ty;
+            fn take_changes(&mut self) -> Vec<$doc_ty> {
                 let mut changes = Vec::new();
                 $(changes.extend(self.$table.take_changes());)+
                 changes
@@ -186,19 +191,19 @@ macro_rules! journal {
 
 /// A collection of versioned documents, in id order.
 #[derive(Clone, Debug)]
-pub struct Collection<T: Doc> {
+pub struct Collection<T: Versioned> {
     table: Table<T>,
     /// Version control on (`updateIfCurrent`); off, saves overwrite and keep the version.
     pub occ: bool,
 }
 
-impl<T: Doc> Default for Collection<T> {
+impl<T: Versioned> Default for Collection<T> {
     fn default() -> Self {
         Collection { table: Table::default(), occ: true }
     }
 }
 
-impl<T: Doc> Collection<T> {
+impl<T: Versioned> Collection<T> {
     pub fn find(&self, id: &str) -> Option<T> {
         self.table.reads.push(id.to_string());
         self.table.rows.get(id).cloned()
@@ -264,7 +269,7 @@ impl<T: Doc> Collection<T> {
         self.table.rows.get(id).filter(|d| version >= 1 && d.version() == version - 1).cloned()
     }
 
-    pub fn take_changes(&mut self) -> Vec<Snapshot> {
+    pub fn take_changes(&mut self) -> Vec<T::Doc> {
         self.table.take_changes()
     }
 
@@ -284,7 +289,7 @@ mod tests {
         text: String,
     }
 
-    crate::impl_doc!(Note, |n| Snapshot::TicketReplica { id: n.id.clone(), version: n.version, title: n.text.clone(), price: 0.0 });
+    crate::impl_doc!(Note: String, |n| format!("note {} v{} {}", n.id, n.version, n.text));
 
     fn note(version: u64, text: &str) -> Note {
         Note { id: "n1".into(), version, text: text.into() }

@@ -18,7 +18,7 @@ pub enum Origin {
     Unknown,
     /// The handler of the user request with this number.
     Request(u64),
-    /// A listener of the event with this id (a domain `Id`).
+    /// A listener of the event with this id.
     Event(std::sync::Arc<str>),
     /// Injected by the scripted step with this index.
     Step(usize),

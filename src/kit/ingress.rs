@@ -1,17 +1,50 @@
-//! The users' side of the network: sends requests to a service instance (picked like a
-//! load balancer would) and matches responses; publishes events into the broker for
-//! scripted injection steps. It records what it sent and what came back.
+//! The users' side of the network, the ingress: routes a request to the service that
+//! answers its method and path, sends it to one of that service's instances (picked
+//! like a load balancer would) and matches responses; publishes events into the broker
+//! for scripted injection steps. It records what it sent and what came back.
 
+use super::obs::Obs;
+use super::protocol::Message;
+use super::protocol::{HttpRequest, HttpResponse, Method};
+use super::{App, Event, Id};
 use crate::harness::choices::{Choices, Site};
 use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeIdx};
 use crate::harness::world::Probe;
-use crate::ticketing::domain::{Event, Id, Obs};
-use crate::ticketing::protocol::{HttpRequest, HttpResponse, Message, Method};
 use futures::channel::oneshot;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A route a service answers: a method and a path pattern (`:id` matches one segment).
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+}
+
+impl Route {
+    pub const fn new(method: Method, path: &'static str) -> Route {
+        Route { method, path }
+    }
+
+    /// Whether a request's method and path are this route.
+    pub fn matches(&self, method: Method, path: &str) -> bool {
+        let pattern: Vec<&str> = self.path.split('/').collect();
+        let given: Vec<&str> = path.split('?').next().unwrap_or("").split('/').collect();
+        method == self.method
+            && pattern.len() == given.len()
+            && pattern.iter().zip(&given).all(|(p, g)| if p.starts_with(':') { !g.is_empty() } else { p == g })
+    }
+}
+
+/// A service as the ingress knows it: its name, its routes and its instances' nodes.
+#[derive(Clone, Debug)]
+pub struct Routed {
+    pub service: &'static str,
+    pub routes: &'static [Route],
+    pub instances: Vec<NodeIdx>,
+}
 
 /// The broker client id scripted injections publish with.
 pub const INJECTOR: &str = "users#injector";
@@ -27,31 +60,35 @@ struct ClientState {
     next_publish: u64,
 }
 
-pub struct Client {
+pub struct Client<A: App> {
     pub node: NodeIdx,
-    pub(crate) probe: Probe<Obs>,
-    fabric: Fabric<Message>,
+    pub probe: Probe<Obs<A>>,
+    fabric: Fabric<Message<A::Subject>>,
     broker: NodeIdx,
     choices: Choices,
-    /// Each service's instances, by service name.
-    instances: BTreeMap<&'static str, Vec<NodeIdx>>,
+    /// The services, in the order their routes are tried.
+    services: Vec<Routed>,
     timeout: Duration,
     state: Mutex<ClientState>,
 }
 
-impl Client {
-    #[allow(clippy::too_many_arguments)]
+impl<A: App> Client<A> {
+    /// The users' client on `node`, reaching `services` (and the broker, for
+    /// injections); a request waits `timeout` for its response.
     pub fn new(
         node: NodeIdx,
-        fabric: Fabric<Message>,
+        (fabric, probe, choices): (Fabric<Message<A::Subject>>, Probe<Obs<A>>, Choices),
         broker: NodeIdx,
-        probe: Probe<Obs>,
-        choices: Choices,
-        instances: BTreeMap<&'static str, Vec<NodeIdx>>,
+        services: Vec<Routed>,
         timeout: Duration,
     ) -> Self {
         let probe = probe.on(&fabric.node_name(node).into());
-        Client { node, probe, fabric, broker, choices, instances, timeout, state: Mutex::default() }
+        Client { node, probe, fabric, broker, choices, services, timeout, state: Mutex::default() }
+    }
+
+    /// The service that answers a method and path, if any.
+    pub fn route(&self, method: Method, path: &str) -> Option<&Routed> {
+        self.services.iter().find(|s| s.routes.iter().any(|r| r.matches(method, path)))
     }
 
     /// True while a user request to `node` waits for its response.
@@ -69,8 +106,8 @@ impl Client {
     /// timeout). The ingress answers a path no service routes with 404, and a request to
     /// an instance that is down with 503, at once.
     pub async fn call(&self, user: Option<Id>, method: Method, path: &str, body: Value) -> (u64, Option<Arc<HttpResponse>>) {
-        let service = crate::ticketing::services::route_owner(method, path);
-        let instances = service.and_then(|s| self.instances.get(s.name)).map(Vec::as_slice).unwrap_or(&[]);
+        let service = self.route(method, path);
+        let instances = service.map(|s| s.instances.as_slice()).unwrap_or(&[]);
         let to = (!instances.is_empty())
             .then(|| instances[self.choices.pick(Site::Workload, crate::harness::choices::key(&"instance"), instances.len())]);
         let request = |req: u64, instance: String| Obs::Request {
@@ -85,7 +122,7 @@ impl Client {
             let id = self.next_request();
             let (instance, response) = match (service, to) {
                 (None, _) => ("(ingress)".to_string(), HttpResponse::error(id, 404, "Not Found")),
-                (Some(s), None) => (format!("(no {} instance)", s.name), HttpResponse::error(id, 503, "Service Unavailable")),
+                (Some(s), None) => (format!("(no {} instance)", s.service), HttpResponse::error(id, 503, "Service Unavailable")),
                 (Some(_), Some(to)) => (self.fabric.node_name(to), HttpResponse::error(id, 503, "Service Unavailable")),
             };
             self.probe.observe(request(id, instance));
@@ -117,7 +154,7 @@ impl Client {
     }
 
     /// Waits for the broker's answer to `msg` (key 0: `Connected`, else the publish id).
-    async fn ask_broker(&self, key: u64, msg: Message) -> bool {
+    async fn ask_broker(&self, key: u64, msg: Message<A::Subject>) -> bool {
         let (tx, rx) = oneshot::channel();
         let key = {
             let mut state = self.state.lock().unwrap();
@@ -134,7 +171,7 @@ impl Client {
 
     /// Publishes `event` into the broker as the client [`INJECTOR`] (connecting first,
     /// so a broker that forgot it takes it back); true once the broker acked it.
-    pub async fn inject(&self, event: Arc<Event>) -> bool {
+    pub async fn inject(&self, event: Arc<Event<A>>) -> bool {
         let client: Id = INJECTOR.into();
         if !self.ask_broker(0, Message::Connect { client: client.clone() }).await {
             return false;
@@ -148,8 +185,8 @@ impl Client {
     }
 }
 
-impl Actor<Message> for Client {
-    fn receive(self: Arc<Self>, _from: NodeIdx, msg: Message) -> BoxFuture {
+impl<A: App> Actor<Message<A::Subject>> for Client<A> {
+    fn receive(self: Arc<Self>, _from: NodeIdx, msg: Message<A::Subject>) -> BoxFuture {
         let mut state = self.state.lock().unwrap();
         match msg {
             Message::Response(response) => {

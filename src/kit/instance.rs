@@ -2,18 +2,18 @@
 //! broker traffic to its `NatsWrapper`; and [`Emit`], the two ways a service announces
 //! a write (publish after the save, or through the outbox).
 
+use super::event::Payload;
 use super::nats::{Listener, NatsWrapper};
 use super::outbox::{relay_now, sweep_forever, HasOutbox, Outbox};
+use super::protocol::Message;
+use super::protocol::{HttpRequest, HttpResponse};
 use super::store::Db;
-use super::HandlerError;
+use super::{App, Event, HandlerError};
 use crate::harness::choices::Choices;
 use crate::harness::fabric::{Actor, Fabric, NodeIdx};
 use crate::harness::BoxFuture;
-use crate::ticketing::domain::Event;
-use crate::ticketing::flaws::Flaws;
-use crate::ticketing::protocol::{HttpRequest, HttpResponse, Message};
+use crate::kit::origin::{within, Origin};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 /// A service's HTTP routes.
 pub trait HttpService: Send + Sync + 'static {
@@ -21,22 +21,21 @@ pub trait HttpService: Send + Sync + 'static {
 }
 
 /// One incarnation of a service instance on its node.
-pub struct Instance {
+pub struct Instance<A: App> {
     pub node: NodeIdx,
-    pub fabric: Fabric<Message>,
-    pub nats: Arc<NatsWrapper>,
+    pub fabric: Fabric<Message<A::Subject>>,
+    pub nats: Arc<NatsWrapper<A>>,
     pub http: Option<Arc<dyn HttpService>>,
 }
 
-impl Actor<Message> for Instance {
-    fn receive(self: Arc<Self>, from: NodeIdx, msg: Message) -> BoxFuture {
+impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
+    fn receive(self: Arc<Self>, from: NodeIdx, msg: Message<A::Subject>) -> BoxFuture {
         match msg {
             Message::Request(req) => Box::pin(async move {
                 let Some(http) = self.http.clone() else {
                     return;
                 };
-                let origin = crate::ticketing::origin::Origin::Request(req.id);
-                let response = crate::ticketing::origin::within(origin, http.handle(req)).await;
+                let response = within(Origin::Request(req.id), http.handle(req)).await;
                 self.fabric.send(self.node, from, Message::Response(Arc::new(response)));
             }),
             other => Box::pin(async move { self.nats.on_broker_message(other).await }),
@@ -44,73 +43,76 @@ impl Actor<Message> for Instance {
     }
 }
 
-/// Settings of the app that scenarios may change.
-#[derive(Clone, Debug)]
-pub struct AppConfig {
-    pub flaws: Flaws,
-    /// `expiresAt = now + expiration_window` for new orders.
-    pub expiration_window: Duration,
-    /// How long the accounts handler works on an event, drawn per event.
-    pub accounts_processing: (Duration, Duration),
-    /// Test-only: a bug planted outside the switches (see [`crate::ticketing::flaws::Planted`]).
-    pub planted: Option<crate::ticketing::flaws::Planted>,
-}
-
 /// What an instance needs to start on its node.
-pub struct InstanceEnv {
+pub struct InstanceEnv<A: App> {
     pub node: NodeIdx,
     pub name: Arc<str>,
-    pub fabric: Fabric<Message>,
-    pub nats: Arc<NatsWrapper>,
-    pub app: AppConfig,
+    pub fabric: Fabric<Message<A::Subject>>,
+    pub nats: Arc<NatsWrapper<A>>,
+    pub app: A::Config,
+    /// Whether writes are announced through the outbox (else published after the save).
+    pub outbox: bool,
     /// For handlers' own work time (not store round trips).
     pub choices: Choices,
 }
 
-impl InstanceEnv {
-    pub fn emit(&self) -> Emit {
-        Emit { nats: Arc::downgrade(&self.nats), outbox: !self.app.flaws.on(crate::ticketing::flaws::Flaw::NoOutbox) }
+impl<A: App> InstanceEnv<A> {
+    pub fn emit(&self) -> Emit<A> {
+        Emit { nats: Arc::downgrade(&self.nats), outbox: self.outbox }
     }
 
     /// Subscribes the listeners, starts the broker session, and returns the instance to attach.
-    pub fn start(&self, http: Option<Arc<dyn HttpService>>, listen: impl FnOnce(&NatsWrapper)) -> Arc<Instance> {
+    pub fn start(&self, http: Option<Arc<dyn HttpService>>, listen: impl FnOnce(&NatsWrapper<A>)) -> Arc<Instance<A>> {
         listen(&self.nats);
         crate::harness::cause::spawn(self.nats.clone().run_session());
         Arc::new(Instance { node: self.node, fabric: self.fabric.clone(), nats: self.nats.clone(), http })
     }
 
     /// Starts this instance's outbox sweeper (hardened only).
-    pub fn relay<S: HasOutbox>(&self, db: &Db<S>) {
-        if self.emit().outbox {
+    pub fn relay<S: HasOutbox<A>>(&self, db: &Db<S>) {
+        if self.outbox {
             crate::harness::cause::spawn(sweep_forever(db.clone(), self.nats.clone()));
         }
     }
 }
 
 /// Subscribes a listener (shorthand for [`InstanceEnv::start`]'s closure).
-pub fn listen<L: Listener>(nats: &NatsWrapper, listener: L) {
+pub fn listen<A: App, L: Listener>(nats: &NatsWrapper<A>, listener: L)
+where
+    L::Event: Payload<Subject = A::Subject>,
+{
     nats.listen(Arc::new(listener));
 }
 
 /// How a service announces its writes: as built, it publishes after the save
 /// (`no-outbox`); hardened, the event joins the save's transaction in the outbox.
 /// It holds the client weakly: the client holds the listeners that hold the service.
-#[derive(Clone)]
-pub struct Emit {
-    pub nats: Weak<NatsWrapper>,
+pub struct Emit<A: App> {
+    pub nats: Weak<NatsWrapper<A>>,
     pub outbox: bool,
 }
 
-/// Events staged inside a transaction, to be sent once it has committed.
-#[derive(Default)]
-pub struct Staged {
-    events: Vec<Arc<Event>>,
-    entries: Vec<(u64, Arc<Event>)>,
+impl<A: App> Clone for Emit<A> {
+    fn clone(&self) -> Self {
+        Emit { nats: self.nats.clone(), outbox: self.outbox }
+    }
 }
 
-impl Emit {
+/// Events staged inside a transaction, to be sent once it has committed.
+pub struct Staged<A: App> {
+    events: Vec<Arc<Event<A>>>,
+    entries: Vec<(u64, Arc<Event<A>>)>,
+}
+
+impl<A: App> Default for Staged<A> {
+    fn default() -> Self {
+        Staged { events: Vec::new(), entries: Vec::new() }
+    }
+}
+
+impl<A: App> Emit<A> {
     /// Inside a transaction: puts `event` in the outbox when there is one.
-    pub fn stage(&self, outbox: &mut Outbox, staged: &mut Staged, event: Arc<Event>) {
+    pub fn stage(&self, outbox: &mut Outbox<A>, staged: &mut Staged<A>, event: Arc<Event<A>>) {
         if self.outbox {
             let id = outbox.push(event.clone());
             staged.entries.push((id, event.clone()));
@@ -119,7 +121,7 @@ impl Emit {
     }
 
     /// Publishes without waiting and without the outbox: a failure goes unnoticed.
-    pub fn publish_unawaited(&self, event: Arc<Event>) {
+    pub fn publish_unawaited(&self, event: Arc<Event<A>>) {
         if let Some(nats) = self.nats.upgrade() {
             crate::harness::cause::spawn(async move {
                 let _ = nats.publish(event).await;
@@ -129,7 +131,7 @@ impl Emit {
 
     /// After the commit, as the app's routes do: publish without awaiting (a failure
     /// goes unnoticed), or hand the entries to the outbox relay.
-    pub fn publish<S: HasOutbox>(&self, db: &Db<S>, staged: Staged) {
+    pub fn publish<S: HasOutbox<A>>(&self, db: &Db<S>, staged: Staged<A>) {
         let Some(nats) = self.nats.upgrade() else { return };
         if self.outbox {
             relay_now(db, &nats, staged.entries);
@@ -145,7 +147,7 @@ impl Emit {
 
     /// After the commit, as the app's listeners do: await each publish (a failure is
     /// the handler's error, so the message is not acked), or hand them to the relay.
-    pub async fn publish_awaited<S: HasOutbox>(&self, db: &Db<S>, staged: Staged) -> Result<(), HandlerError> {
+    pub async fn publish_awaited<S: HasOutbox<A>>(&self, db: &Db<S>, staged: Staged<A>) -> Result<(), HandlerError> {
         let Some(nats) = self.nats.upgrade() else { return Err(HandlerError::new("the instance is shutting down")) };
         if self.outbox {
             relay_now(db, &nats, staged.entries);

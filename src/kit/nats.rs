@@ -5,12 +5,15 @@
 //! with an acknowledgement, retrying a publish whose ack does not come. It reports each
 //! listener's outcome through the harness's probe (the handlers report nothing).
 
-use super::HandlerError;
+use super::event::Payload;
+use super::obs::{Obs, Outcome};
+use super::protocol::ClientId;
+use super::protocol::Message;
+use super::{App, Event, Group, HandlerError};
 use crate::harness::fabric::{Fabric, NodeIdx};
 use crate::harness::world::Probe;
 use crate::harness::BoxFuture;
-use crate::ticketing::domain::{Event, Group, Obs, Outcome, Payload, Subject};
-use crate::ticketing::protocol::{ClientId, Message};
+use crate::kit::origin::{within, Origin};
 use futures::channel::oneshot;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,19 +29,22 @@ pub trait Listener: Send + Sync + 'static {
 }
 
 /// A listener behind its decoder.
-trait Subscription: Send + Sync + 'static {
-    fn subject(&self) -> Subject;
-    fn handle(&self, event: Arc<Event>) -> BoxFuture<Outcome>;
+trait Subscription<A: App>: Send + Sync + 'static {
+    fn subject(&self) -> A::Subject;
+    fn handle(&self, event: Arc<Event<A>>) -> BoxFuture<Outcome>;
 }
 
 struct Typed<L: Listener>(Arc<L>);
 
-impl<L: Listener> Subscription for Typed<L> {
-    fn subject(&self) -> Subject {
+impl<A: App, L: Listener> Subscription<A> for Typed<L>
+where
+    L::Event: Payload<Subject = A::Subject>,
+{
+    fn subject(&self) -> A::Subject {
         L::Event::SUBJECT
     }
 
-    fn handle(&self, event: Arc<Event>) -> BoxFuture<Outcome> {
+    fn handle(&self, event: Arc<Event<A>>) -> BoxFuture<Outcome> {
         match event.decode::<L::Event>() {
             Err(why) => Box::pin(std::future::ready(Outcome::Undecodable(why))),
             Ok(data) => {
@@ -77,34 +83,39 @@ impl Default for ClientConfig {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Waiting {
+enum Waiting<S> {
     Connected,
-    Subscribed(Subject, Group),
+    Subscribed(S, Group),
     Publish(u64),
 }
 
-#[derive(Default)]
-struct Session {
+struct Session<S> {
     next_publish_id: u64,
-    waiters: BTreeMap<Waiting, oneshot::Sender<(u64, u64)>>,
+    waiters: BTreeMap<Waiting<S>, oneshot::Sender<(u64, u64)>>,
     /// The broker store this session last saw; a new one means the broker lost its data.
     store_id: Option<u64>,
     /// Set when the broker says it does not know this client.
     forgotten: bool,
 }
 
+impl<S> Default for Session<S> {
+    fn default() -> Self {
+        Session { next_publish_id: 0, waiters: BTreeMap::new(), store_id: None, forgotten: false }
+    }
+}
+
 /// The per-instance broker client.
-pub struct NatsWrapper {
+pub struct NatsWrapper<A: App> {
     pub client_id: ClientId,
     node: NodeIdx,
     broker: NodeIdx,
-    fabric: Fabric<Message>,
+    fabric: Fabric<Message<A::Subject>>,
     config: ClientConfig,
     /// The service's durable queue group.
     group: Group,
-    probe: Probe<Obs>,
-    listeners: Mutex<BTreeMap<Subject, Arc<dyn Subscription>>>,
-    session: Mutex<Session>,
+    probe: Probe<Obs<A>>,
+    listeners: Mutex<BTreeMap<A::Subject, Arc<dyn Subscription<A>>>>,
+    session: Mutex<Session<A::Subject>>,
 }
 
 /// A publish the broker acknowledged: its channel sequence and the store that holds it.
@@ -117,23 +128,26 @@ pub struct Published {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublishError(pub Arc<str>);
 
-impl NatsWrapper {
+impl<A: App> NatsWrapper<A> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         client_id: ClientId,
         node: NodeIdx,
         broker: NodeIdx,
-        fabric: Fabric<Message>,
+        fabric: Fabric<Message<A::Subject>>,
         config: ClientConfig,
         group: Group,
-        probe: Probe<Obs>,
+        probe: Probe<Obs<A>>,
     ) -> Self {
         NatsWrapper { client_id, node, broker, fabric, config, group, probe, listeners: Mutex::default(), session: Mutex::default() }
     }
 
     /// Registers a listener; it is subscribed when the session (re)connects.
-    pub fn listen<L: Listener>(&self, listener: Arc<L>) {
-        let subscription: Arc<dyn Subscription> = Arc::new(Typed(listener));
+    pub fn listen<L: Listener>(&self, listener: Arc<L>)
+    where
+        L::Event: Payload<Subject = A::Subject>,
+    {
+        let subscription: Arc<dyn Subscription<A>> = Arc::new(Typed(listener));
         self.listeners.lock().unwrap().insert(subscription.subject(), subscription);
     }
 
@@ -142,11 +156,11 @@ impl NatsWrapper {
         self.session.lock().unwrap().store_id
     }
 
-    fn send(&self, msg: Message) {
+    fn send(&self, msg: Message<A::Subject>) {
         self.fabric.send(self.node, self.broker, msg);
     }
 
-    async fn request(&self, key: Waiting, msg: Message, timeout: Duration) -> Option<(u64, u64)> {
+    async fn request(&self, key: Waiting<A::Subject>, msg: Message<A::Subject>, timeout: Duration) -> Option<(u64, u64)> {
         let (tx, rx) = oneshot::channel();
         self.session.lock().unwrap().waiters.insert(key, tx);
         self.send(msg);
@@ -169,7 +183,7 @@ impl NatsWrapper {
                 .await
                 .is_none()
             {}
-            let subscriptions: Vec<(Subject, Group)> = self.listeners.lock().unwrap().keys().map(|s| (*s, self.group)).collect();
+            let subscriptions: Vec<(A::Subject, Group)> = self.listeners.lock().unwrap().keys().map(|s| (*s, self.group)).collect();
             for (subject, group) in subscriptions {
                 let subscribe = Message::Subscribe { client: self.client_id.clone(), subject, group };
                 while self.request(Waiting::Subscribed(subject, group), subscribe.clone(), self.config.request_timeout).await.is_none() {
@@ -193,7 +207,7 @@ impl NatsWrapper {
     }
 
     /// `Publisher.publish`: resolves once the broker acks.
-    pub async fn publish(&self, event: Arc<Event>) -> Result<Published, PublishError> {
+    pub async fn publish(&self, event: Arc<Event<A>>) -> Result<Published, PublishError> {
         for _ in 0..self.config.publish_attempts {
             let publish_id = {
                 let mut session = self.session.lock().unwrap();
@@ -214,7 +228,7 @@ impl NatsWrapper {
         session.store_id = Some(session.store_id.map_or(store_id, |seen| seen.max(store_id)));
     }
 
-    fn wake(&self, key: Waiting, value: (u64, u64)) {
+    fn wake(&self, key: Waiting<A::Subject>, value: (u64, u64)) {
         if let Some(tx) = self.session.lock().unwrap().waiters.remove(&key) {
             let _ = tx.send(value);
         }
@@ -222,7 +236,7 @@ impl NatsWrapper {
 
     /// Handles a broker message addressed to this client. Deliveries run the listener
     /// and ack on success.
-    pub async fn on_broker_message(&self, msg: Message) {
+    pub async fn on_broker_message(&self, msg: Message<A::Subject>) {
         match msg {
             Message::Connected { store_id, .. } => {
                 self.store_seen(store_id);
@@ -237,8 +251,7 @@ impl NatsWrapper {
                     return;
                 };
                 let event_id = event.event_id.clone();
-                let origin = crate::ticketing::origin::Origin::Event(event_id.clone());
-                let outcome = crate::ticketing::origin::within(origin, listener.handle(event)).await;
+                let outcome = within(Origin::Event(event_id.clone()), listener.handle(event)).await;
                 let acked = outcome == Outcome::Acked;
                 self.probe.observe(Obs::Handled { subject, group, seq, event_id, outcome });
                 if acked {

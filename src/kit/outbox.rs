@@ -7,39 +7,65 @@
 
 use super::nats::NatsWrapper;
 use super::store::{Db, Row, Table};
+use super::{App, Event, Id};
 use crate::harness::store::Journal;
-use crate::ticketing::domain::{Event, Snapshot};
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
-pub struct OutboxEntry {
+/// An outbox entry as the change stream shows it: the event it holds and the broker
+/// store that acknowledged it. An app's document type holds it (`From<Sent>`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
     pub entry: u64,
-    pub event: Arc<Event>,
+    pub event_id: Id,
+    pub sent_to: Option<u64>,
+}
+
+impl std::fmt::Display for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.sent_to {
+            None => write!(f, "outbox #{} {} unsent", self.entry, self.event_id),
+            Some(store) => write!(f, "outbox #{} {} acked by store {store}", self.entry, self.event_id),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboxEntry<A: App> {
+    pub entry: u64,
+    pub event: Arc<Event<A>>,
     /// The broker store that acknowledged this entry; `None` until one has.
     pub sent_to: Option<u64>,
     pub created_at: Duration,
 }
 
-impl Row for OutboxEntry {
+impl<A: App> Row for OutboxEntry<A> {
     type Key = u64;
+    type Doc = A::Doc;
     fn key(&self) -> u64 {
         self.entry
     }
-    fn snapshot(&self) -> Snapshot {
-        Snapshot::Outbox { entry: self.entry, event_id: self.event.event_id.clone(), sent_to: self.sent_to }
+    fn snapshot(&self) -> A::Doc {
+        Sent { entry: self.entry, event_id: self.event.event_id.clone(), sent_to: self.sent_to }.into()
     }
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct Outbox {
+#[derive(Clone, Debug)]
+pub struct Outbox<A: App> {
     next_id: u64,
-    entries: Table<OutboxEntry>,
+    entries: Table<OutboxEntry<A>>,
 }
 
-impl Outbox {
+impl<A: App> Default for Outbox<A> {
+    fn default() -> Self {
+        Outbox { next_id: 0, entries: Table::default() }
+    }
+}
+
+impl<A: App> Outbox<A> {
     /// Appends an event; returns its entry id.
-    pub fn push(&mut self, event: Arc<Event>) -> u64 {
+    pub fn push(&mut self, event: Arc<Event<A>>) -> u64 {
         self.next_id += 1;
         let entry = OutboxEntry { entry: self.next_id, event, sent_to: None, created_at: crate::harness::now() };
         self.entries.upsert(entry);
@@ -56,7 +82,7 @@ impl Outbox {
 
     /// Entries to publish again: unsent for longer than [`SWEEP_AGE`], or acknowledged
     /// by a broker store that is not the current one.
-    fn due(&self, now: Duration, store: u64) -> Vec<(u64, Arc<Event>)> {
+    fn due(&self, now: Duration, store: u64) -> Vec<(u64, Arc<Event<A>>)> {
         self.entries
             .values()
             .filter(|e| match e.sent_to {
@@ -67,7 +93,7 @@ impl Outbox {
             .collect()
     }
 
-    pub fn take_changes(&mut self) -> Vec<Snapshot> {
+    pub fn take_changes(&mut self) -> Vec<A::Doc> {
         self.entries.take_changes()
     }
 
@@ -77,8 +103,8 @@ impl Outbox {
 }
 
 /// Databases that carry an outbox.
-pub trait HasOutbox: Journal {
-    fn outbox(&mut self) -> &mut Outbox;
+pub trait HasOutbox<A: App>: Journal {
+    fn outbox(&mut self) -> &mut Outbox<A>;
 }
 
 /// How long an unsent entry waits before any instance's sweeper re-publishes it.
@@ -86,14 +112,14 @@ pub const SWEEP_AGE: Duration = Duration::from_secs(3);
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Publishes one entry and marks it sent once acked.
-pub async fn relay_entry<S: HasOutbox>(db: &Db<S>, nats: &NatsWrapper, id: u64, event: Arc<Event>) {
+pub async fn relay_entry<A: App, S: HasOutbox<A>>(db: &Db<S>, nats: &NatsWrapper<A>, id: u64, event: Arc<Event<A>>) {
     if let Ok(published) = nats.publish(event).await {
         db.tx("outbox-sent", |s| s.outbox().mark_sent(id, published.store_id)).await;
     }
 }
 
 /// Publishes freshly appended entries right away (not awaited by the caller).
-pub fn relay_now<S: HasOutbox>(db: &Db<S>, nats: &Arc<NatsWrapper>, entries: Vec<(u64, Arc<Event>)>) {
+pub fn relay_now<A: App, S: HasOutbox<A>>(db: &Db<S>, nats: &Arc<NatsWrapper<A>>, entries: Vec<(u64, Arc<Event<A>>)>) {
     for (id, event) in entries {
         let (db, nats) = (db.clone(), nats.clone());
         crate::harness::cause::spawn(async move { relay_entry(&db, &nats, id, event).await });
@@ -102,7 +128,7 @@ pub fn relay_now<S: HasOutbox>(db: &Db<S>, nats: &Arc<NatsWrapper>, entries: Vec
 
 /// Each instance's sweeper: re-publishes entries left unsent (a crashed instance's,
 /// a failed publish) and entries acknowledged by a broker store that is gone.
-pub async fn sweep_forever<S: HasOutbox>(db: Db<S>, nats: Arc<NatsWrapper>) {
+pub async fn sweep_forever<A: App, S: HasOutbox<A>>(db: Db<S>, nats: Arc<NatsWrapper<A>>) {
     loop {
         crate::harness::sleep(SWEEP_INTERVAL).await;
         let Some(store) = nats.store_id() else { continue };

@@ -1,0 +1,124 @@
+//! Declaring an app's world from kit pieces: the broker node, one node per service
+//! instance (each incarnation a new broker client), and the users' node with the
+//! ingress client. `System::build` of an app on the kit calls these in order.
+
+use super::broker::{BrokerConfig, BrokerNode, BrokerState, Outstanding, StoreIds};
+use super::ingress::{Client, Routed};
+use super::instance::{Instance, InstanceEnv};
+use super::nats::{ClientConfig, NatsWrapper};
+use super::obs::Obs;
+use super::protocol::Message;
+use super::{App, Group, Id};
+use crate::harness::choices::Choices;
+use crate::harness::fabric::{Actor, Fabric, NodeIdx};
+use crate::harness::world::{NodeRole, Probe, WorldBuilder};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The world an app on the kit is declared in.
+pub type World<A> = WorldBuilder<Message<<A as App>::Subject>, Obs<A>>;
+
+/// What the kit's pieces take from the world being built.
+pub struct Wiring<A: App> {
+    pub fabric: Fabric<Message<A::Subject>>,
+    pub probe: Probe<Obs<A>>,
+    pub choices: Choices,
+}
+
+impl<A: App> Wiring<A> {
+    pub fn of(world: &World<A>) -> Self {
+        Wiring { fabric: world.fabric(), probe: world.probe(), choices: world.choices() }
+    }
+}
+
+/// A world's broker: its node, and its state (which outlives the node's incarnations).
+pub struct Broker<A: App> {
+    pub node: NodeIdx,
+    pub state: Arc<Mutex<BrokerState<A::Subject>>>,
+}
+
+impl<A: App> Clone for Broker<A> {
+    fn clone(&self) -> Self {
+        Broker { node: self.node, state: self.state.clone() }
+    }
+}
+
+impl<A: App> Broker<A> {
+    /// Declares the broker node, named `broker`, an infrastructure node.
+    pub fn declare(world: &mut World<A>, config: BrokerConfig) -> Broker<A> {
+        let state = Arc::new(Mutex::new(BrokerState::new(1)));
+        let store_ids = Arc::new(StoreIds::default());
+        let kept = state.clone();
+        let node = world.node("broker", NodeRole::Infrastructure, move |ctx| {
+            BrokerNode::<A>::start(ctx, &config, &kept, &store_ids) as Arc<dyn Actor<Message<A::Subject>>>
+        });
+        Broker { node, state }
+    }
+
+    /// What each of `consumers`' groups has not acknowledged, by subject and group.
+    pub fn outstanding(&self, consumers: &[(A::Subject, Group)]) -> Vec<Outstanding<A::Subject>> {
+        let broker = self.state.lock().unwrap();
+        let mut outstanding = Vec::new();
+        for &(subject, group) in consumers {
+            for (seq, event, deliveries) in broker.outstanding(subject, group) {
+                outstanding.push(Outstanding { subject, group, seq, event_id: event.event_id.clone(), deliveries });
+            }
+        }
+        outstanding
+    }
+}
+
+/// How an instance starts on its service's opened store.
+pub type Starter<A> = Arc<dyn Fn(&InstanceEnv<A>) -> Arc<Instance<A>> + Send + Sync>;
+
+/// A service to deploy: `instances` nodes named `NAME-1`, `NAME-2`, ...
+pub struct Service<A: App> {
+    pub name: &'static str,
+    /// Its durable queue group.
+    pub group: Group,
+    pub instances: u32,
+    /// Whether it announces writes through the outbox.
+    pub outbox: bool,
+    pub config: A::Config,
+    pub start: Starter<A>,
+}
+
+/// Declares one node per instance of `service`; each incarnation is a new broker
+/// client (`orders-1#2` after the first restart) with the default client settings.
+pub fn instances<A: App>(world: &mut World<A>, broker: NodeIdx, service: Service<A>) -> Vec<NodeIdx> {
+    let choices = world.choices();
+    (0..service.instances)
+        .map(|i| {
+            let (start, config, choices, group, outbox) =
+                (service.start.clone(), service.config.clone(), choices.clone(), service.group, service.outbox);
+            world.node(&format!("{}-{}", service.name, i + 1), NodeRole::Service, move |ctx| {
+                let client_id: Id = format!("{}#{}", ctx.name, ctx.incarnation).into();
+                let nats =
+                    NatsWrapper::new(client_id, ctx.idx, broker, ctx.fabric.clone(), ClientConfig::default(), group, ctx.probe.clone());
+                let env = InstanceEnv {
+                    node: ctx.idx,
+                    name: ctx.name.clone(),
+                    fabric: ctx.fabric.clone(),
+                    nats: Arc::new(nats),
+                    app: config.clone(),
+                    outbox,
+                    choices: choices.clone(),
+                };
+                start(&env) as Arc<dyn Actor<Message<A::Subject>>>
+            })
+        })
+        .collect()
+}
+
+/// Declares the users' node (`users`), with the ingress client reaching `services`;
+/// returns the client, which the workload calls.
+pub fn users<A: App>(world: &mut World<A>, reliable: bool, broker: NodeIdx, services: Vec<Routed>, timeout: Duration) -> Arc<Client<A>> {
+    let wiring = Wiring::of(world);
+    let mut client = None;
+    world.users("users", reliable, |idx| {
+        let c = Arc::new(Client::new(idx, (wiring.fabric, wiring.probe, wiring.choices), broker, services, timeout));
+        client = Some(c.clone());
+        c as Arc<dyn Actor<Message<A::Subject>>>
+    });
+    client.expect("the users node was declared")
+}

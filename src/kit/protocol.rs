@@ -1,0 +1,226 @@
+//! What crosses the network: HTTP-like requests and responses between users and
+//! services (JSON bodies, as the app's routes take and answer them), and the
+//! NATS-Streaming protocol between broker clients and the broker.
+
+use super::event::Event;
+use super::{Group, Id, Subject};
+use crate::harness::fabric::Describe;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Method> {
+        [Method::Get, Method::Post, Method::Put, Method::Delete].into_iter().find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A request as a service receives it: who is signed in (the session cookie's user,
+/// `None` when signed out), the method, the path and the JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRequest {
+    pub id: u64,
+    pub user: Option<Id>,
+    pub method: Method,
+    pub path: String,
+    pub body: Value,
+}
+
+impl HttpRequest {
+    /// The path's segments after `/api/`: `/api/tickets/T1` is `["tickets", "T1"]`.
+    pub fn segments(&self) -> Vec<&str> {
+        self.path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).skip(1).collect()
+    }
+
+    /// A body field, when present and not null.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.body.get(name).filter(|v| !v.is_null())
+    }
+}
+
+/// A response: a status and a JSON body (`{"errors": [{"message", "field"?}]}` for
+/// errors, as the app's error handler answers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpResponse {
+    pub id: u64,
+    pub status: u16,
+    pub body: Value,
+}
+
+impl HttpResponse {
+    pub fn ok(id: u64, status: u16, body: Value) -> Self {
+        HttpResponse { id, status, body }
+    }
+
+    /// An error with one message (BadRequestError, NotFoundError, NotAuthorizedError).
+    pub fn error(id: u64, status: u16, message: &str) -> Self {
+        HttpResponse { id, status, body: json!({ "errors": [{ "message": message }] }) }
+    }
+
+    /// A RequestValidationError: 400 with one message per invalid field.
+    pub fn invalid(id: u64, errors: &[(&str, &str)]) -> Self {
+        let errors: Vec<Value> = errors.iter().map(|(field, message)| json!({ "message": message, "field": field })).collect();
+        HttpResponse { id, status: 400, body: json!({ "errors": errors }) }
+    }
+
+    /// The id in the body (`{"id": ...}`), for a created or shown record.
+    pub fn id(&self) -> Option<Id> {
+        self.body.get("id").and_then(Value::as_str).map(Id::from)
+    }
+
+    /// The first error message, for 4xx responses.
+    pub fn message(&self) -> Option<&str> {
+        self.body.get("errors").and_then(|e| e.get(0)).and_then(|e| e.get("message")).and_then(Value::as_str)
+    }
+}
+
+pub type ClientId = Arc<str>;
+
+/// Everything that crosses the fabric.
+#[derive(Clone, Debug)]
+pub enum Message<S> {
+    Request(Arc<HttpRequest>),
+    Response(Arc<HttpResponse>),
+    Connect {
+        client: ClientId,
+    },
+    Connected {
+        client: ClientId,
+        store_id: u64,
+    },
+    Subscribe {
+        client: ClientId,
+        subject: S,
+        group: Group,
+    },
+    Subscribed {
+        subject: S,
+        group: Group,
+    },
+    Publish {
+        client: ClientId,
+        publish_id: u64,
+        event: Arc<Event<S>>,
+    },
+    PublishAck {
+        publish_id: u64,
+        seq: u64,
+        store_id: u64,
+    },
+    /// `store_id` names the broker store the sequence number belongs to.
+    Deliver {
+        subject: S,
+        group: Group,
+        seq: u64,
+        event: Arc<Event<S>>,
+        redelivered: bool,
+        store_id: u64,
+    },
+    /// Acks `seq` of the store that delivered it; an ack for another store is ignored.
+    Ack {
+        client: ClientId,
+        subject: S,
+        group: Group,
+        seq: u64,
+        store_id: u64,
+    },
+    Heartbeat {
+        client: ClientId,
+    },
+    HeartbeatAck {
+        known: bool,
+        store_id: u64,
+    },
+    /// The broker's answer to a subscribe or publish from a client it does not know.
+    UnknownClient {
+        store_id: u64,
+    },
+}
+
+impl<S: Subject> Describe for Message<S> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Message::Request(_) => "request",
+            Message::Response(_) => "response",
+            Message::Connect { .. } => "connect",
+            Message::Connected { .. } => "connected",
+            Message::Subscribe { .. } => "subscribe",
+            Message::Subscribed { .. } => "subscribed",
+            Message::Publish { .. } => "publish",
+            Message::PublishAck { .. } => "publish-ack",
+            Message::Deliver { .. } => "deliver",
+            Message::Ack { .. } => "ack",
+            Message::Heartbeat { .. } => "heartbeat",
+            Message::HeartbeatAck { .. } => "heartbeat-ack",
+            Message::UnknownClient { .. } => "unknown-client",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Message::Request(r) => {
+                let body = if r.body.is_null() { String::new() } else { format!(" {}", r.body) };
+                format!("#{} {} {}{body}", r.id, r.method.as_str(), r.path)
+            }
+            Message::Response(r) => match r.message() {
+                Some(m) => format!("#{} {} {m:?}", r.id, r.status),
+                None => format!("#{} {} {}", r.id, r.status, r.id().as_deref().unwrap_or("")),
+            },
+            Message::Connect { client } => format!("connect {client}"),
+            Message::Connected { client, store_id } => format!("connected {client} store {store_id}"),
+            Message::Subscribe { client, subject, group } => format!("subscribe {client} {subject} {group}"),
+            Message::Subscribed { subject, group } => format!("subscribed {subject} {group}"),
+            Message::Publish { publish_id, event, .. } => format!("publish #{publish_id} {}", event.event_id),
+            Message::PublishAck { publish_id, seq, store_id } => format!("publish-ack #{publish_id} seq {seq} store {store_id}"),
+            Message::Deliver { subject, group, seq, event, redelivered, .. } => {
+                format!(
+                    "deliver {subject}#{seq} to {group} {}{}",
+                    event.event_id,
+                    if *redelivered { crate::harness::fabric::REDELIVERY } else { "" }
+                )
+            }
+            Message::Ack { subject, group, seq, .. } => format!("ack {subject}#{seq} {group}"),
+            Message::Heartbeat { client } => format!("heartbeat {client}"),
+            Message::HeartbeatAck { known, store_id } => format!("heartbeat-ack known={known} store {store_id}"),
+            Message::UnknownClient { store_id } => format!("unknown client (store {store_id})"),
+        }
+    }
+
+    /// What the message is, for keying the decisions about it: its kind and the records
+    /// it carries, never a request, publish or sequence number (those are positional:
+    /// the sender's cause and the occurrence tell copies apart).
+    fn identity(&self) -> u64 {
+        use crate::harness::choices::key;
+        match self {
+            Message::Request(r) => key(&("request", r.method)),
+            Message::Response(_) => key(&"response"),
+            Message::Connect { client } => key(&("connect", client)),
+            Message::Connected { client, .. } => key(&("connected", client)),
+            Message::Subscribe { client, subject, group } => key(&("subscribe", client, subject, group)),
+            Message::Subscribed { subject, group } => key(&("subscribed", subject, group)),
+            Message::Publish { event, .. } => key(&("publish", &event.event_id)),
+            Message::PublishAck { .. } => key(&"publish-ack"),
+            Message::Deliver { subject, group, event, redelivered, .. } => key(&("deliver", subject, group, &event.event_id, redelivered)),
+            Message::Ack { subject, group, .. } => key(&("ack", subject, group)),
+            Message::Heartbeat { client } => key(&("heartbeat", client)),
+            Message::HeartbeatAck { known, .. } => key(&("heartbeat-ack", known)),
+            Message::UnknownClient { .. } => key(&"unknown-client"),
+        }
+    }
+}
