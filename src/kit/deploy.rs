@@ -9,27 +9,13 @@ use super::nats::{ClientConfig, NatsWrapper};
 use super::obs::Obs;
 use super::protocol::Message;
 use super::{App, Group, Id};
-use crate::harness::choices::Choices;
-use crate::harness::fabric::{Actor, Fabric, NodeIdx};
-use crate::harness::world::{NodeRole, Probe, WorldBuilder};
+use crate::harness::fabric::{Actor, NodeIdx};
+use crate::harness::world::{NodeRole, WorldBuilder};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The world an app on the kit is declared in.
 pub type World<A> = WorldBuilder<Message<<A as App>::Subject>, Obs<A>>;
-
-/// What the kit's pieces take from the world being built.
-pub struct Wiring<A: App> {
-    pub fabric: Fabric<Message<A::Subject>>,
-    pub probe: Probe<Obs<A>>,
-    pub choices: Choices,
-}
-
-impl<A: App> Wiring<A> {
-    pub fn of(world: &World<A>) -> Self {
-        Wiring { fabric: world.fabric(), probe: world.probe(), choices: world.choices() }
-    }
-}
 
 /// A world's broker: its node, and its state (which outlives the node's incarnations).
 pub struct Broker<A: App> {
@@ -113,10 +99,10 @@ pub fn instances<A: App>(world: &mut World<A>, broker: NodeIdx, service: Service
 /// Declares the users' node (`users`), with the ingress client reaching `services`;
 /// returns the client, which the workload calls.
 pub fn users<A: App>(world: &mut World<A>, reliable: bool, broker: NodeIdx, services: Vec<Routed>, timeout: Duration) -> Arc<Client<A>> {
-    let wiring = Wiring::of(world);
+    let (fabric, probe, choices) = (world.fabric(), world.probe(), world.choices());
     let mut client = None;
     world.users("users", reliable, |idx| {
-        let c = Arc::new(Client::new(idx, (wiring.fabric, wiring.probe, wiring.choices), broker, services, timeout));
+        let c = Arc::new(Client::new(idx, fabric, probe, choices, broker, services, timeout));
         client = Some(c.clone());
         c as Arc<dyn Actor<Message<A::Subject>>>
     });

@@ -77,7 +77,9 @@ impl<A: App> Client<A> {
     /// injections); a request waits `timeout` for its response.
     pub fn new(
         node: NodeIdx,
-        (fabric, probe, choices): (Fabric<Message<A::Subject>>, Probe<Obs<A>>, Choices),
+        fabric: Fabric<Message<A::Subject>>,
+        probe: Probe<Obs<A>>,
+        choices: Choices,
         broker: NodeIdx,
         services: Vec<Routed>,
         timeout: Duration,
