@@ -19,6 +19,7 @@ pub mod cause;
 pub mod causes;
 pub mod choices;
 pub mod determinism;
+pub mod duration;
 pub mod diff;
 pub mod explore;
 pub mod fabric;
