@@ -125,7 +125,7 @@ impl Sweep {
         self.scenario.preset = preset;
         self.scenario.flaws.clear();
         self.scenario.without_flaws.clear();
-        self.overrides.preset = Some(preset);
+        self.overrides.preset = Some(preset.name().to_string());
         self
     }
 

@@ -4,7 +4,7 @@
 use super::{jobs, load, parse_range, sweep_code, Format, ScenarioArgs};
 use crate::harness::determinism::{self, Event, Report};
 use crate::harness::run::RunOptions;
-use crate::ticketing::Ticketing;
+use super::Driven;
 
 #[derive(clap::Args)]
 #[command(
@@ -61,17 +61,17 @@ fn print(report: &Report, planned: u64) {
     }
 }
 
-pub(crate) fn execute(args: DeterminismArgs) -> Result<i32, String> {
-    let loaded = load(&args.scenario)?;
+pub(crate) fn execute<S: Driven>(args: DeterminismArgs) -> Result<i32, String> {
+    let loaded = load::<S>(&args.scenario)?;
     let seeds = parse_range(&args.seeds)?;
     let (planned, jobs) = (seeds.end - seeds.start, jobs(args.jobs)?);
     let options = RunOptions { plant_nondeterminism: args.plant_nondeterminism, ..Default::default() };
     super::handle_ctrl_c();
     if args.ties {
-        return ties(&loaded.scenario, seeds, jobs, args.quiet, args.format);
+        return ties::<S>(&loaded.scenario, seeds, jobs, args.quiet, args.format);
     }
     let mut progress = super::progress::Progress::new(planned, args.quiet);
-    let report = determinism::check_with::<Ticketing>(&loaded.scenario, seeds, jobs, &options, &mut |r| progress.update(r.seeds, r.count));
+    let report = determinism::check_with::<S>(&loaded.scenario, seeds, jobs, &options, &mut |r| progress.update(r.seeds, r.count));
     progress.finish();
     match args.format {
         Format::Json => println!("{}", crate::report::json::document("check-determinism", &report)?),
@@ -82,15 +82,15 @@ pub(crate) fn execute(args: DeterminismArgs) -> Result<i32, String> {
 
 /// `--ties`: how often madsim's own tie-breaks change a run. Exit 0: this is a
 /// measurement, not a check.
-fn ties(
-    scenario: &crate::ticketing::Scenario,
+fn ties<S: Driven>(
+    scenario: &S::Scenario,
     seeds: std::ops::Range<u64>,
     jobs: usize,
     quiet: bool,
     format: Format,
 ) -> Result<i32, String> {
     let mut progress = super::progress::Progress::new(seeds.end - seeds.start, quiet);
-    let ties = determinism::ties::<Ticketing>(scenario, seeds, jobs, &mut |t| progress.update(t.seeds, t.changed));
+    let ties = determinism::ties::<S>(scenario, seeds, jobs, &mut |t| progress.update(t.seeds, t.changed));
     progress.finish();
     match format {
         Format::Json => println!("{}", crate::report::json::document("ties", &ties)?),

@@ -27,17 +27,17 @@ pub(crate) struct DiagramArgs {
     filter: FilterArgs,
 }
 
-pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
-    let loaded = load(&args.scenario)?;
+pub(crate) fn execute<S: super::Driven>(args: DiagramArgs) -> Result<i32, String> {
+    let loaded = load::<S>(&args.scenario)?;
     let scenario = &loaded.scenario;
-    if args.seed.is_none() && scenario.reproduce.is_none() {
+    if args.seed.is_none() && S::reproduction(scenario).is_none() {
         return Err("diagram needs --seed N (or a reproduction file)".into());
     }
     let filter = args.filter.filter()?;
-    let shown_seed = args.seed.or(scenario.reproduce.as_ref().map(|r| r.seed)).unwrap_or_default();
-    let dir = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("diagram-{}-{shown_seed}", scenario.name))));
+    let shown_seed = args.seed.or(S::reproduction(scenario).map(|r| r.seed)).unwrap_or_default();
+    let dir = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("diagram-{}-{shown_seed}", S::name(scenario)))));
     check_dir("out", &dir)?;
-    let fixes = args.fix.flaws(scenario)?;
+    let fixes = args.fix.flaws::<S>(scenario)?;
     let branch = args.branch.get()?;
     let options = RunOptions {
         record_messages: true,
@@ -47,23 +47,22 @@ pub(crate) fn execute(args: DiagramArgs) -> Result<i32, String> {
         require_judged: true,
         ..Default::default()
     };
-    let (seed, outcome) = run_scenario(scenario, args.seed, &options);
+    let (seed, outcome) = run_scenario::<S>(scenario, args.seed, &options);
     super::matched_something(&filter, &outcome)?;
     let Some(history) = outcome.history.as_ref() else {
         return Err(format!("seed {seed} panicked before a history was kept: {}", outcome.panic.unwrap_or_default()));
     };
     let diagram = Diagram::build(&history.entries(), &outcome.violations, &outcome.nodes, &filter);
-    let title = format!("{} seed {seed}", scenario.name);
+    let title = format!("{} seed {seed}", S::name(scenario));
     write_file(&dir.join("diagram.mmd"), &diagram.mermaid())?;
     write_file(&dir.join("diagram.html"), &diagram.html(&title))?;
     let marked = crate::report::style::count(outcome.violations.len() as u64, "violation", "violations");
     println!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
     if !fixes.is_empty() {
         // The fixed run on the same decisions, drawn beside it.
-        let fixed_scenario = super::fix::fixed(scenario, &fixes);
-        let (_, fixed) = run_scenario(&fixed_scenario, scenario.reproduce.as_ref().map_or(Some(seed), |_| None), &options);
-        let names: Vec<String> = fixes.iter().map(|f| f.name().to_string()).collect();
-        let c = super::fix::Counterpart { diff: crate::harness::diff::diff(&outcome, &fixed, &names), names, outcome: fixed };
+        let fixed_scenario = super::driven::fixed::<S>(scenario, &fixes);
+        let (_, fixed) = run_scenario::<S>(&fixed_scenario, S::reproduction(scenario).map_or(Some(seed), |_| None), &options);
+        let c = super::fix::Counterpart { diff: crate::harness::diff::diff(&outcome, &fixed, &fixes), names: fixes, outcome: fixed };
         if let Some(history) = c.outcome.history.as_ref() {
             let drawn = Diagram::build(&history.entries(), &c.outcome.violations, &c.outcome.nodes, &filter);
             write_file(&dir.join("fixed.mmd"), &drawn.mermaid())?;

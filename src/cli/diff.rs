@@ -7,10 +7,9 @@
 use super::{check_file, load, run_scenario, write_file, Format, ScenarioArgs};
 use crate::harness::diff::{compare, steps, RunDiff, StateDiff, Step};
 use crate::harness::run::RunOptions;
-use crate::harness::system::System;
+use super::driven::switches_on;
+use super::Driven;
 use crate::report;
-use crate::ticketing::flaws::Flaw;
-use crate::ticketing::Ticketing;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,15 +60,21 @@ struct Saved {
     states: BTreeMap<String, String>,
 }
 
-fn flaw(flag: &str, name: &str) -> Result<Flaw, String> {
-    Flaw::from_name(name).ok_or_else(|| {
-        format!(
-            "--{flag} {}: unknown flaw{}; allowed: {}",
-            crate::harness::echo(name),
-            crate::harness::did_you_mean(name, Flaw::names()),
-            Flaw::names().join(", ")
-        )
-    })
+/// The right run's scenario (the left one with `--fix` flaws off and `--also` flaws on),
+/// and the flaws switched between the two.
+fn right_of<S: Driven>(left: &S::Scenario, args: &DiffArgs) -> Result<(S::Scenario, Vec<String>), String> {
+    let mut right = left.clone();
+    for name in &args.fixes {
+        super::switch_name::<S>("fix", name, name)?;
+        S::set_switch(&mut right, name, false);
+    }
+    for name in &args.also {
+        super::switch_name::<S>("also", name, name)?;
+        S::set_switch(&mut right, name, true);
+    }
+    let (l, r) = (switches_on::<S>(left), switches_on::<S>(&right));
+    let switched = l.iter().chain(r.iter()).filter(|n| l.contains(n) != r.contains(n)).cloned().collect();
+    Ok((right, switched))
 }
 
 fn load_saved(path: &PathBuf) -> Result<Saved, String> {
@@ -82,8 +87,8 @@ fn load_saved(path: &PathBuf) -> Result<Saved, String> {
     Ok(saved)
 }
 
-pub(crate) fn execute(args: DiffArgs) -> Result<i32, String> {
-    let loaded = load(&args.scenario)?;
+pub(crate) fn execute<S: Driven>(args: DiffArgs) -> Result<i32, String> {
+    let loaded = load::<S>(&args.scenario)?;
     let left = &loaded.scenario;
     let sides = [
         !args.fixes.is_empty() || !args.also.is_empty() || args.scheduler_seed.is_some(),
@@ -98,39 +103,14 @@ pub(crate) fn execute(args: DiffArgs) -> Result<i32, String> {
     if let Some(save) = &args.save {
         check_file("save", save)?;
     }
-    let mut right = left.clone();
-    for name in &args.fixes {
-        right = right.with_flaw_off(flaw("fix", name)?);
-    }
-    for name in &args.also {
-        let f = flaw("also", name)?;
-        right.without_flaws.retain(|x| x != f.name());
-        right.flaws.push(f.name().to_string());
-    }
-    let switched: Vec<String> = left
-        .flaws()
-        .names()
-        .iter()
-        .chain(right.flaws().names().iter())
-        .filter(|n| left.flaws().names().contains(n) != right.flaws().names().contains(n))
-        .map(|n| n.to_string())
-        .collect();
+    let (right, switched) = right_of::<S>(left, &args)?;
     let options = RunOptions { keep_history: true, log_switches: true, ..Default::default() };
-    let (seed, a) = run_scenario(left, args.seed, &options);
-    let events = |o: &crate::harness::run::RunOutcome<Ticketing>| o.history.as_ref().map(|h| steps(&h.entries())).unwrap_or_default();
+    let (seed, a) = run_scenario::<S>(left, args.seed, &options);
+    let events = |o: &crate::harness::run::RunOutcome<S>| o.history.as_ref().map(|h| steps(&h.entries())).unwrap_or_default();
     let left_events = events(&a);
-    let left_states = a.final_state.as_ref().map(Ticketing::record_states).unwrap_or_default();
+    let left_states = a.final_state.as_ref().map(S::record_states).unwrap_or_default();
     if let Some(save) = &args.save {
-        let saved = Saved {
-            kind: "saved-run".into(),
-            build: report::json::BUILD.to_string(),
-            scenario: left.name.clone(),
-            seed,
-            events: left_events.iter().map(|s| (s.time.as_nanos() as u64, s.node.clone(), s.text.clone())).collect(),
-            states: left_states.clone(),
-        };
-        write_file(save, &serde_json::to_string(&saved).map_err(|e| e.to_string())?)?;
-        eprintln!("saved seed {seed} of {} to {}", left.name, save.display());
+        save_run(save, S::name(left), seed, &left_events, &left_states)?;
         if sides.iter().all(|s| !s) {
             return Ok(0);
         }
@@ -148,14 +128,14 @@ pub(crate) fn execute(args: DiffArgs) -> Result<i32, String> {
         }
         None => {
             let seed_b = args.other_seed.unwrap_or(seed);
-            let reseed = args.other_seed.is_some() || right.reproduce.is_none();
+            let reseed = args.other_seed.is_some() || S::reproduction(&right).is_none();
             let right_options = RunOptions { scheduler_seed: args.scheduler_seed, ..options.clone() };
-            let (_, b) = run_scenario(&right, reseed.then_some(seed_b), &right_options);
-            let states = b.final_state.as_ref().map(Ticketing::record_states).unwrap_or_default();
+            let (_, b) = run_scenario::<S>(&right, reseed.then_some(seed_b), &right_options);
+            let states = b.final_state.as_ref().map(S::record_states).unwrap_or_default();
             let what = if switched.is_empty() {
                 format!("seed {seed_b}")
             } else {
-                format!("seed {seed_b} with {}", describe_switch(left, &right))
+                format!("seed {seed_b} with {}", describe_switch(&switches_on::<S>(left), &switches_on::<S>(&right)))
             };
             (what, events(&b), states)
         }
@@ -172,7 +152,7 @@ pub(crate) fn execute(args: DiffArgs) -> Result<i32, String> {
     }
     match args.format {
         Format::Json => {
-            let body = serde_json::json!({ "scenario": left.name, "seed": seed, "other": right_name, "diff": d });
+            let body = serde_json::json!({ "scenario": S::name(left), "seed": seed, "other": right_name, "diff": d });
             println!("{}", report::json::document("diff", body)?);
         }
         Format::Text => print!("{}", text(&format!("seed {seed}"), &right_name, &d)),
@@ -180,10 +160,25 @@ pub(crate) fn execute(args: DiffArgs) -> Result<i32, String> {
     Ok(d.parting.is_some() as i32)
 }
 
-fn describe_switch(left: &crate::ticketing::Scenario, right: &crate::ticketing::Scenario) -> String {
-    let (l, r) = (left.flaws().names(), right.flaws().names());
-    let off: Vec<&str> = l.iter().filter(|n| !r.contains(n)).copied().collect();
-    let on: Vec<&str> = r.iter().filter(|n| !l.contains(n)).copied().collect();
+/// `--save`: the left run, for a later `--against`.
+fn save_run(save: &std::path::Path, scenario: &str, seed: u64, events: &[Step], states: &BTreeMap<String, String>) -> Result<(), String> {
+    let saved = Saved {
+        kind: "saved-run".into(),
+        build: report::json::BUILD.to_string(),
+        scenario: scenario.to_string(),
+        seed,
+        events: events.iter().map(|s| (s.time.as_nanos() as u64, s.node.clone(), s.text.clone())).collect(),
+        states: states.clone(),
+    };
+    write_file(save, &serde_json::to_string(&saved).map_err(|e| e.to_string())?)?;
+    eprintln!("saved seed {seed} of {scenario} to {}", save.display());
+    Ok(())
+}
+
+/// The flaws switched from the left run (on `l`) to the right one (on `r`), in words.
+fn describe_switch(l: &[String], r: &[String]) -> String {
+    let off: Vec<&str> = l.iter().filter(|n| !r.contains(n)).map(String::as_str).collect();
+    let on: Vec<&str> = r.iter().filter(|n| !l.contains(n)).map(String::as_str).collect();
     let mut parts = Vec::new();
     if !off.is_empty() {
         parts.push(format!("{} fixed", off.join(" + ")));

@@ -6,7 +6,7 @@ use super::{load, run_scenario, Format, ScenarioArgs};
 use crate::harness::attribute::{attribute, Attribution};
 use crate::harness::run::RunOptions;
 use crate::report;
-use crate::ticketing::Ticketing;
+use super::Driven;
 
 #[derive(clap::Args)]
 #[command(
@@ -37,23 +37,23 @@ struct Explained {
     attribution: Attribution,
 }
 
-pub(crate) fn execute(args: ExplainArgs) -> Result<i32, String> {
-    let loaded = load(&args.scenario)?;
+pub(crate) fn execute<S: Driven>(args: ExplainArgs) -> Result<i32, String> {
+    let loaded = load::<S>(&args.scenario)?;
     let scenario = &loaded.scenario;
-    if args.seed.is_none() && scenario.reproduce.is_none() {
+    if args.seed.is_none() && S::reproduction(scenario).is_none() {
         return Err("explain needs --seed N (or a reproduction file)".into());
     }
     let branch = args.branch.get()?;
     let options = RunOptions { branch: branch.clone(), ..Default::default() };
-    let (seed, outcome) = run_scenario(scenario, args.seed, &options);
+    let (seed, outcome) = run_scenario::<S>(scenario, args.seed, &options);
     if let Some(name) = &args.invariant {
         if !outcome.violations.iter().any(|v| v.invariant == name) {
-            let known = crate::ticketing::invariants::names::NAMES.iter().chain(crate::harness::run::HARNESS_FINDINGS.iter());
+            let known = S::invariants().iter().map(|i| i.name).chain(crate::harness::run::HARNESS_FINDINGS.iter().copied());
             if !known.clone().any(|k| k == name) {
                 return Err(format!(
                     "--invariant {}: unknown invariant{}",
                     crate::harness::echo(name),
-                    crate::harness::did_you_mean(name, known.copied())
+                    crate::harness::did_you_mean(name, known)
                 ));
             }
             return Err(format!("seed {seed} does not violate {name}"));
@@ -65,22 +65,22 @@ pub(crate) fn execute(args: ExplainArgs) -> Result<i32, String> {
         if !seen.insert(v.fingerprint()) {
             continue;
         }
-        let rerun = |s: &crate::ticketing::Scenario, o: &RunOptions| {
-            let seed = s.reproduce.as_ref().map_or(Some(seed), |_| None);
-            run_scenario(s, seed, &RunOptions { branch: branch.clone(), ..o.clone() }).1
+        let rerun = |s: &S::Scenario, o: &RunOptions| {
+            let seed = S::reproduction(s).map_or(Some(seed), |_| None);
+            run_scenario::<S>(s, seed, &RunOptions { branch: branch.clone(), ..o.clone() }).1
         };
-        let attribution = attribute::<Ticketing>(scenario, v.invariant, &v.fingerprint(), &rerun);
+        let attribution = attribute::<S>(scenario, v.invariant, &v.fingerprint(), &rerun);
         explained.push(Explained { invariant: v.invariant, fingerprint: v.fingerprint(), example: v.explanation.clone(), attribution });
     }
-    let replay = super::replay_of(scenario, &loaded.path, seed, &branch, &loaded.overrides);
+    let replay = super::replay_of::<S>(scenario, &loaded.path, seed, &branch, &loaded.overrides);
     match args.format {
         Format::Json => {
-            let body = serde_json::json!({ "scenario": scenario.name, "seed": seed, "bugs": explained, "replay": replay });
+            let body = serde_json::json!({ "scenario": S::name(scenario), "seed": seed, "bugs": explained, "replay": replay });
             println!("{}", report::json::document("explain", body)?);
         }
-        Format::Text if explained.is_empty() => println!("seed {seed} of {} violates nothing: nothing to explain", scenario.name),
+        Format::Text if explained.is_empty() => println!("seed {seed} of {} violates nothing: nothing to explain", S::name(scenario)),
         Format::Text => {
-            println!("seed {seed} of {}: {}", scenario.name, report::style::count(explained.len() as u64, "distinct bug", "distinct bugs"));
+            println!("seed {seed} of {}: {}", S::name(scenario), report::style::count(explained.len() as u64, "distinct bug", "distinct bugs"));
             for e in &explained {
                 println!("{}\n  e.g. {}\n  {}", e.fingerprint, e.example, e.attribution.line());
                 if let Attribution::Caused { causes, .. } = &e.attribution {

@@ -4,7 +4,7 @@
 use super::{check_dir, check_file, jobs, load, parse_range, safe_file_name, sweep_code, write_file, Format, ScenarioArgs};
 use crate::harness::explore::{explore_with, ExploreOptions, ExploreSummary, Partition, PartitionKind, SeedPlan};
 use crate::report;
-use crate::ticketing::{Scenario, Ticketing};
+use super::Driven;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -91,8 +91,8 @@ fn parse_partition(text: &str) -> Result<Partition, String> {
     Partition::parse(&resolved).map_err(|e| format!("--partition {e}"))
 }
 
-pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
-    let loaded = load(&args.scenario)?;
+pub(crate) fn execute<S: Driven>(args: ExploreArgs) -> Result<i32, String> {
+    let loaded = load::<S>(&args.scenario)?;
     let (scenario, overrides, path) = (&loaded.scenario, &loaded.overrides, &loaded.path);
     if (args.partition.is_some() || args.shard.is_some()) && args.seeds.trim_start().starts_with("random") {
         return Err(format!("--seeds {} with a partition: every machine would draw its own random start and the partitions would not fit together; choose the range once and give every machine the same --seeds A..B", args.seeds));
@@ -121,22 +121,22 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
     if let Some(dir) = &args.save_failures {
         check_dir("save-failures", dir)?;
     }
-    let info = report::json::SweepInfo::of(scenario, path, overrides, &options);
+    let info = report::json::SweepInfo::of::<S>((scenario, S::name(scenario), &S::to_file(scenario).unwrap_or_default()), path, overrides, &options);
     super::handle_ctrl_c();
     let mut progress = super::progress::Progress::new(SeedPlan::of(&options).len(), args.quiet);
-    let summary = explore_with::<Ticketing>(scenario, &options, &mut |summary: &ExploreSummary, _| {
+    let summary = explore_with::<S>(scenario, &options, &mut |summary: &ExploreSummary, _| {
         progress.update(summary.seeds_run, summary.failing)
     });
     progress.finish();
     let mut summary = summary;
     if !args.no_causes && summary.failing > 0 && !crate::harness::interrupt::stop_requested() {
-        summary.triage = Some(crate::harness::triage::triage::<Ticketing>(scenario, &summary, options.jobs));
+        summary.triage = Some(crate::harness::triage::triage::<S>(scenario, &summary, options.jobs));
     }
     if let Some(file) = &args.junit {
-        write_file(file, &report::junit::explore_xml(&info, &summary))?;
+        write_file(file, &report::junit::explore_xml::<S>(&info, &summary))?;
     }
     if let Some(dir) = &args.save_failures {
-        save_reproductions(dir, scenario, &summary)?;
+        save_reproductions::<S>(dir, scenario, &summary)?;
     }
     match args.format {
         Format::Json => println!("{}", report::json::document("explore", report::json::explore(&info, &summary))?),
@@ -148,10 +148,9 @@ pub(crate) fn execute(args: ExploreArgs) -> Result<i32, String> {
 /// `explore --save-failures DIR`: one reproduction file per distinct bug (fingerprint),
 /// for its smallest seed, for a regression corpus that `ticketsim run DIR` replays. Two
 /// bugs seen on one seed get a file each, told apart by a short hash of the fingerprint.
-fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary) -> Result<(), String> {
+fn save_reproductions<S: Driven>(dir: &Path, scenario: &S::Scenario, summary: &ExploreSummary) -> Result<(), String> {
     for group in summary.groups.values() {
-        let mut repro = scenario.clone();
-        repro.reproduce = Some(crate::harness::system::Reproduce {
+        let reproduce = Some(crate::harness::system::Reproduce {
             format: crate::harness::choices::RECORD_FORMAT,
             seed: group.smallest.seed,
             invariant: group.invariant.clone(),
@@ -160,9 +159,10 @@ fn save_reproductions(dir: &Path, scenario: &Scenario, summary: &ExploreSummary)
             branch: group.smallest.branch.clone(),
             plan: Vec::new(),
         });
+        let repro = S::with_reproduction(scenario, reproduce);
         let tag = crate::harness::history::short_hash(&group.fingerprint);
-        let file = dir.join(safe_file_name(&format!("{}-{}-seed{}-{tag}.toml", scenario.name, group.invariant, group.smallest.seed)));
-        write_file(&file, &repro.to_file()?)?;
+        let file = dir.join(safe_file_name(&format!("{}-{}-seed{}-{tag}.toml", S::name(scenario), group.invariant, group.smallest.seed)));
+        write_file(&file, &S::to_file(&repro)?)?;
     }
     Ok(())
 }

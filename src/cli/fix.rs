@@ -3,12 +3,10 @@
 //! which flaw's line decided it, what the fixed run does instead, and whether the
 //! violation is gone.
 
-use super::run_scenario;
+use super::{run_scenario, Driven};
 use crate::harness::diff::{diff, RunDiff};
 use crate::harness::run::{RunOptions, RunOutcome};
 use crate::harness::strategy::Branch;
-use crate::ticketing::flaws::Flaw;
-use crate::ticketing::{Scenario, Ticketing};
 
 #[derive(clap::Args, Clone, Default)]
 pub(crate) struct FixArgs {
@@ -20,57 +18,47 @@ pub(crate) struct FixArgs {
 
 impl FixArgs {
     /// The flaws to fix: each known and on in `scenario`.
-    pub fn flaws(&self, scenario: &Scenario) -> Result<Vec<Flaw>, String> {
-        let on = scenario.flaws();
+    pub fn flaws<S: Driven>(&self, scenario: &S::Scenario) -> Result<Vec<String>, String> {
+        let on = super::driven::switches_on::<S>(scenario);
         self.fixes
             .iter()
             .map(|name| {
-                let flaw = Flaw::from_name(name).ok_or_else(|| {
-                    let hint = crate::harness::did_you_mean(name, Flaw::names());
-                    format!("--fix {}: unknown flaw{hint}; allowed: {}", crate::harness::echo(name), Flaw::names().join(", "))
-                })?;
-                if !on.has(flaw) {
-                    let names = on.names();
-                    let list = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+                super::switch_name::<S>("fix", name, name)?;
+                if !on.contains(name) {
+                    let list = if on.is_empty() { "none".to_string() } else { on.join(", ") };
                     return Err(format!("--fix {name}: that flaw is not on in this run, so there is nothing to fix (on: {list})"));
                 }
-                Ok(flaw)
+                Ok(name.clone())
             })
             .collect()
     }
 }
 
-/// The scenario with `flaws` off.
-pub(crate) fn fixed(scenario: &Scenario, flaws: &[Flaw]) -> Scenario {
-    flaws.iter().fold(scenario.clone(), |s, f| s.with_flaw_off(*f))
-}
-
 /// The fixed counterpart of a run: the same seed, branch or recorded choices.
-pub(crate) struct Counterpart {
+pub(crate) struct Counterpart<S: Driven> {
     pub names: Vec<String>,
-    pub outcome: RunOutcome<Ticketing>,
+    pub outcome: RunOutcome<S>,
     pub diff: RunDiff,
 }
 
 /// Runs the counterpart of `original` (which must have kept its history and logged
 /// its switches) with `flaws` off.
-pub(crate) fn counterpart(
-    scenario: &Scenario,
+pub(crate) fn counterpart<S: Driven>(
+    scenario: &S::Scenario,
     seed: u64,
     branch: &Branch,
-    flaws: &[Flaw],
-    original: &RunOutcome<Ticketing>,
-) -> Counterpart {
+    flaws: &[String],
+    original: &RunOutcome<S>,
+) -> Counterpart<S> {
     let options = RunOptions { keep_history: true, branch: branch.clone(), require_judged: true, ..Default::default() };
-    let seed = scenario.reproduce.as_ref().map_or(Some(seed), |_| None);
-    let (_, outcome) = run_scenario(&fixed(scenario, flaws), seed, &options);
-    let names: Vec<String> = flaws.iter().map(|f| f.name().to_string()).collect();
-    let diff = diff(original, &outcome, &names);
-    Counterpart { names, outcome, diff }
+    let seed = S::reproduction(scenario).map_or(Some(seed), |_| None);
+    let (_, outcome) = run_scenario::<S>(&super::driven::fixed::<S>(scenario, flaws), seed, &options);
+    let diff = diff(original, &outcome, flaws);
+    Counterpart { names: flaws.to_vec(), outcome, diff }
 }
 
 /// What the fix did to the violations, in a word and a line.
-pub(crate) fn verdict(original: &RunOutcome<Ticketing>, fixed: &RunOutcome<Ticketing>) -> (&'static str, String) {
+pub(crate) fn verdict<S: Driven>(original: &RunOutcome<S>, fixed: &RunOutcome<S>) -> (&'static str, String) {
     let prints: std::collections::BTreeSet<String> = original.violations.iter().map(|v| v.fingerprint()).collect();
     let after: std::collections::BTreeSet<String> = fixed.violations.iter().map(|v| v.fingerprint()).collect();
     let stayed = prints.intersection(&after).count();
@@ -94,7 +82,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// The `--fix` section of a text report.
-pub(crate) fn text(original: &RunOutcome<Ticketing>, c: &Counterpart) -> String {
+pub(crate) fn text<S: Driven>(original: &RunOutcome<S>, c: &Counterpart<S>) -> String {
     let t = crate::harness::fmt_time_precise;
     let mut out = format!("with {} fixed (the same decisions):\n", c.names.join(" + "));
     let d = &c.diff;
@@ -139,7 +127,7 @@ pub(crate) fn text(original: &RunOutcome<Ticketing>, c: &Counterpart) -> String 
 }
 
 /// The `--fix` part of a JSON report.
-pub(crate) fn json(original: &RunOutcome<Ticketing>, c: &Counterpart) -> serde_json::Value {
+pub(crate) fn json<S: Driven>(original: &RunOutcome<S>, c: &Counterpart<S>) -> serde_json::Value {
     let (verdict, line) = verdict(original, &c.outcome);
     serde_json::json!({
         "flaws": c.names,

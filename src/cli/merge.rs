@@ -26,7 +26,7 @@ const MAX_REPORTS: usize = 10_000;
 /// The largest report read (a report is small: counts and at most 100 seeds per invariant).
 const MAX_REPORT_BYTES: u64 = 64 << 20;
 
-pub(crate) fn execute(args: MergeArgs) -> Result<i32, String> {
+pub(crate) fn execute<S: super::Driven>(args: MergeArgs) -> Result<i32, String> {
     if args.reports.len() > MAX_REPORTS {
         return Err(format!("{} reports; at most {MAX_REPORTS} at once", args.reports.len()));
     }
@@ -41,12 +41,12 @@ pub(crate) fn execute(args: MergeArgs) -> Result<i32, String> {
             return Err(format!("{shown}: {size} bytes; a report is at most {MAX_REPORT_BYTES}"));
         }
         let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
-        shards.push(report::merge::read(&shown, &text)?);
+        shards.push(report::merge::read::<S>(&shown, &text)?);
     }
     let count = shards.len();
     let (info, summary) = report::merge::merge(shards)?;
     if let Some(file) = &args.junit {
-        write_file(file, &report::junit::explore_xml(&info, &summary))?;
+        write_file(file, &report::junit::explore_xml::<S>(&info, &summary))?;
     }
     match args.format {
         Format::Json => {

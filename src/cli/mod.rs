@@ -6,6 +6,7 @@ mod bench;
 mod determinism;
 mod diagram;
 mod diff;
+pub mod driven;
 mod explain;
 mod explore;
 mod fix;
@@ -18,14 +19,15 @@ mod replay;
 mod run;
 mod selftest;
 mod shrink;
+mod ticketing;
 
 use crate::harness::history::TraceFilter;
 use crate::harness::run::{RunOptions, RunOutcome};
 use crate::harness::strategy::{Branch, Strategy};
 use crate::report::{self, Overrides};
-use crate::ticketing::flaws::{Flaw, Preset};
-use crate::ticketing::{Scenario, Ticketing};
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::ticketing::Ticketing;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+pub use driven::Driven;
 use std::path::{Path, PathBuf};
 
 pub(crate) use output::{check_dir, check_file, jobs, safe_file_name, write_file};
@@ -50,8 +52,8 @@ pub(crate) struct ScenarioArgs {
     /// A scenario file, or the name of a shipped one from any directory (`order-race`,
     /// `course/tickets`; `ticketsim list` shows them)
     pub scenario: String,
-    /// Replace the scenario's preset (and its flaw lists)
-    #[arg(long, value_parser = ["as-built", "hardened"])]
+    /// Replace the scenario's preset (and its flaw lists): as-built, hardened
+    #[arg(long)]
     pub preset: Option<String>,
     /// Switch a flaw on (NAME) or off (-NAME); repeatable
     #[arg(long = "flaw", value_name = "NAME", allow_hyphen_values = true)]
@@ -115,7 +117,7 @@ impl FilterArgs {
 }
 
 /// A filter that matched nothing in a run is an error, not an empty trace.
-pub(crate) fn matched_something(filter: &TraceFilter, outcome: &RunOutcome<Ticketing>) -> Result<(), String> {
+pub(crate) fn matched_something<S: Driven>(filter: &TraceFilter, outcome: &RunOutcome<S>) -> Result<(), String> {
     let Some(history) = &outcome.history else { return Ok(()) };
     if filter.is_empty() || history.entries().iter().any(|e| filter.matches(e)) {
         return Ok(());
@@ -133,8 +135,9 @@ pub(crate) fn matched_something(filter: &TraceFilter, outcome: &RunOutcome<Ticke
     Err(format!("{}: nothing in seed {} matches (its nodes: {})", what.join(" "), outcome.seed, outcome.nodes.join(", ")))
 }
 
+/// The commands every [`Driven`] system gets.
 #[derive(Subcommand)]
-enum Command {
+pub(crate) enum Core {
     /// Run one seed: summary table and violations
     Run(run::RunArgs),
     /// Sweep many seeds; failing seeds grouped by invariant
@@ -151,16 +154,57 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Run each seed twice and once in a parallel sweep; report the first divergence
     CheckDeterminism(determinism::DeterminismArgs),
-    /// List scenarios, invariants, flaws and presets
-    List(list::ListArgs),
     /// Combine the JSON reports of a sweep's partitions into one report
     Merge(merge::MergeArgs),
+}
+
+impl Core {
+    /// Whether tables are shown at full width.
+    fn wide(&self) -> bool {
+        match self {
+            Core::Run(a) => a.wide,
+            Core::Explore(a) => a.wide,
+            Core::Replay(a) => a.wide,
+            _ => false,
+        }
+    }
+
+    fn execute<S: Driven>(self) -> Result<i32, String> {
+        match self {
+            Core::Run(args) => run::execute::<S>(args),
+            Core::Explore(args) => explore::execute::<S>(args),
+            Core::Replay(args) => replay::execute::<S>(args),
+            Core::Shrink(args) => shrink::execute::<S>(args),
+            Core::Diagram(args) => diagram::execute::<S>(args),
+            Core::Explain(args) => explain::execute::<S>(args),
+            Core::Diff(args) => diff::execute::<S>(args),
+            Core::CheckDeterminism(args) => determinism::execute::<S>(args),
+            Core::Merge(args) => merge::execute::<S>(args),
+        }
+    }
+}
+
+/// `ticketsim`'s commands: the core ones, and those of the ticketing app.
+#[derive(Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Core(Core),
+    /// List scenarios, invariants, flaws and presets
+    List(list::ListArgs),
     /// Prove every flaw is caught by its invariant and the hardened preset is clean
     Selftest(selftest::SelftestArgs),
     /// Benchmark the reference scenarios against a bare madsim ping-pong
     Bench(bench::BenchArgs),
     /// The deep-bug benchmark: seeds each strategy needs to find each deep bug
     Hunt(hunt::HuntArgs),
+}
+
+/// Another system's command line: the core commands.
+#[derive(Parser)]
+#[command(version)]
+struct CoreCli {
+    #[command(subcommand)]
+    command: Core,
 }
 
 /// The exit code of a command stopped by Ctrl-C (128 + SIGINT), after it printed and
@@ -189,38 +233,59 @@ pub(crate) fn sweep_code(code: i32) -> i32 {
     }
 }
 
-/// Runs the CLI; returns the process exit code.
+/// Runs `ticketsim`'s command line; returns the process exit code.
 pub fn main() -> i32 {
-    report::text::set_program(&std::env::args().next().unwrap_or_default());
+    report::text::set_program(&std::env::args().next().unwrap_or_default(), Ticketing::PROGRAM);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
-        }
+        Err(e) => return usage(e),
     };
     let wide = match &cli.command {
-        Command::Run(a) => a.wide,
-        Command::Explore(a) => a.wide,
-        Command::Replay(a) => a.wide,
+        Command::Core(core) => core.wide(),
         _ => false,
     };
     report::style::configure(wide);
-    let result = match cli.command {
-        Command::Run(args) => run::execute(args),
-        Command::Explore(args) => explore::execute(args),
-        Command::Replay(args) => replay::execute(args),
-        Command::Shrink(args) => shrink::execute(args),
-        Command::Diagram(args) => diagram::execute(args),
-        Command::Explain(args) => explain::execute(args),
-        Command::Diff(args) => diff::execute(args),
-        Command::CheckDeterminism(args) => determinism::execute(args),
+    exit_code(match cli.command {
+        Command::Core(core) => core.execute::<Ticketing>(),
         Command::List(args) => list::execute(args),
-        Command::Merge(args) => merge::execute(args),
         Command::Selftest(args) => selftest::execute(args),
         Command::Bench(args) => bench::execute(args),
         Command::Hunt(args) => hunt::execute(args),
+    })
+}
+
+/// The command line of another system `S`: `run`, `explore`, `replay`, `shrink`,
+/// `diagram`, `explain`, `diff`, `check-determinism` and `merge`, as `ticketsim` has
+/// them. A system's own binary is `fn main() { std::process::exit(main_for::<MySystem>()) }`.
+pub fn main_for<S: Driven>() -> i32 {
+    main_from::<S>(std::env::args_os())
+}
+
+/// [`main_for`] on these arguments (the first is the program).
+pub fn main_from<S: Driven>(args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>) -> i32 {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    report::text::set_program(&args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default(), S::PROGRAM);
+    // The examples in each command's help are ticketsim's: another system shows none.
+    let command = CoreCli::command().name(S::PROGRAM).bin_name(S::PROGRAM).about(S::ABOUT).mut_subcommands(|c| c.after_help(None::<&str>));
+    let cli = match command.try_get_matches_from(args).and_then(|m| CoreCli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(e) => return usage(e),
     };
+    report::style::configure(cli.command.wide());
+    exit_code(cli.command.execute::<S>())
+}
+
+/// A usage error (exit 2) or `--help`/`--version` (exit 0), printed.
+fn usage(e: clap::Error) -> i32 {
+    let _ = e.print();
+    if e.use_stderr() {
+        2
+    } else {
+        0
+    }
+}
+
+fn exit_code(result: Result<i32, String>) -> i32 {
     match result {
         Ok(code) => code,
         Err(message) => {
@@ -234,14 +299,14 @@ pub fn main() -> i32 {
 pub(crate) enum Source {
     /// A file: the path given, or `scenarios/NAME.toml` here (a local copy, maybe edited).
     File(PathBuf),
-    /// A scenario built into the binary.
-    Shipped(&'static str),
+    /// A scenario built into the binary: its name and text.
+    Shipped(&'static str, &'static str),
 }
 
 /// Resolves a scenario argument: a path; else a name, found as `scenarios/NAME.toml`
 /// here, else among the shipped scenarios. Also returns how printed commands should
 /// name it: the path given, or the bare name (which resolves the same way anywhere).
-pub(crate) fn resolve(arg: &str) -> Result<(Source, String), String> {
+pub(crate) fn resolve<S: Driven>(arg: &str) -> Result<(Source, String), String> {
     let path = Path::new(arg);
     if path.is_file() {
         return Ok((Source::File(path.to_path_buf()), arg.to_string()));
@@ -252,78 +317,98 @@ pub(crate) fn resolve(arg: &str) -> Result<(Source, String), String> {
     if local.is_file() {
         return Ok((Source::File(local), name.to_string()));
     }
-    if let Some((shipped, _)) = crate::ticketing::scenario::shipped::SHIPPED.iter().find(|(n, _)| *n == name) {
-        return Ok((Source::Shipped(shipped), name.to_string()));
+    if let Some((shipped, text)) = S::shipped().iter().find(|(n, _)| *n == name) {
+        return Ok((Source::Shipped(shipped, text), name.to_string()));
     }
-    let names = crate::ticketing::scenario::shipped::names();
+    let names: Vec<&str> = S::shipped().iter().map(|(n, _)| *n).collect();
+    let listed = match names.len() {
+        0 => String::new(),
+        n if n > 8 => format!("; `{} list` shows them", S::PROGRAM),
+        _ => format!("; shipped: {}", names.join(", ")),
+    };
     Err(format!(
-        "{}: no such file, and no shipped scenario of that name{}; `ticketsim list` shows them",
+        "{}: no such file, and no shipped scenario of that name{}{listed}",
         crate::harness::echo(arg),
         crate::harness::did_you_mean(name, names.iter().copied())
     ))
 }
 
-/// Reads a resolved scenario.
-pub(crate) fn read(source: &Source) -> Result<Scenario, String> {
+/// Reads a resolved scenario: at most [`Driven::MAX_SCENARIO_BYTES`] of UTF-8 text.
+pub(crate) fn read<S: Driven>(source: &Source) -> Result<S::Scenario, String> {
+    use std::io::Read;
     match source {
-        Source::File(path) => Scenario::load(path).map_err(|e| e.to_string()),
-        Source::Shipped(name) => Scenario::shipped(name).map_err(|e| e.to_string()),
+        Source::File(path) => {
+            let file = path.display().to_string();
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(S::MAX_SCENARIO_BYTES as u64 + 1).read_to_end(&mut bytes))
+                .map_err(|e| format!("{file}: cannot read: {e}"))?;
+            if bytes.len() > S::MAX_SCENARIO_BYTES {
+                return Err(format!("{file}: the file is larger than {} bytes, the most a scenario may be", S::MAX_SCENARIO_BYTES));
+            }
+            let text =
+                String::from_utf8(bytes).map_err(|e| format!("{file}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))?;
+            S::parse(&file, &text)
+        }
+        Source::Shipped(name, text) => S::parse(&format!("{name} (shipped)"), text),
     }
 }
 
 /// A loaded scenario with the command line's overrides applied, and its path.
-pub(crate) struct Loaded {
-    pub scenario: Scenario,
+pub(crate) struct Loaded<S: Driven> {
+    pub scenario: S::Scenario,
     pub overrides: Overrides,
     pub path: String,
 }
 
-/// Loads a scenario and applies `--preset` and `--flaw` overrides.
-pub(crate) fn load(args: &ScenarioArgs) -> Result<Loaded, String> {
-    let (source, shown) = resolve(&args.scenario)?;
-    let mut scenario = read(&source)?;
+/// Loads a scenario and applies `--preset`, `--flaw` and `--strategy`.
+pub(crate) fn load<S: Driven>(args: &ScenarioArgs) -> Result<Loaded<S>, String> {
+    let (source, shown) = resolve::<S>(&args.scenario)?;
+    let mut scenario = read::<S>(&source)?;
     let mut overrides = Overrides::default();
     if let Some(name) = &args.preset {
-        let preset = Preset::from_name(name).ok_or_else(|| format!("--preset {name}: allowed: as-built, hardened"))?;
-        scenario.preset = preset;
-        scenario.flaws.clear();
-        scenario.without_flaws.clear();
-        overrides.preset = Some(preset);
+        if !S::presets().contains(&name.as_str()) {
+            let allowed = if S::presets().is_empty() { "none (this system has no presets)".to_string() } else { S::presets().join(", ") };
+            return Err(format!("--preset {}: allowed: {allowed}", crate::harness::echo(name)));
+        }
+        S::set_preset(&mut scenario, name);
+        overrides.preset = Some(name.clone());
     }
     for flaw in &args.flaws {
         let (off, name) = match flaw.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, flaw.strip_prefix('+').unwrap_or(flaw)),
         };
-        if Flaw::from_name(name).is_none() {
-            let hint = crate::harness::did_you_mean(name, Flaw::names());
-            return Err(format!("--flaw {}: unknown flaw{hint}; allowed: {}", crate::harness::echo(flaw), Flaw::names().join(", ")));
-        }
-        scenario.flaws.retain(|f| f != name);
-        scenario.without_flaws.retain(|f| f != name);
-        if off {
-            scenario.without_flaws.push(name.to_string());
-        } else {
-            scenario.flaws.push(name.to_string());
-        }
+        switch_name::<S>("flaw", flaw, name)?;
+        S::set_switch(&mut scenario, name, !off);
         overrides.flaws.push(flaw.clone());
     }
     if let Some(text) = &args.strategy {
         let strategy = Strategy::parse(text).map_err(|e| format!("--strategy {e}"))?;
-        scenario.strategy = strategy;
+        S::set_strategy(&mut scenario, strategy);
         overrides.strategy = Some(strategy);
     }
     Ok(Loaded { scenario, overrides, path: shown })
 }
 
+/// `name` (as `--FLAG GIVEN` gave it) is one of the system's bug switches.
+pub(crate) fn switch_name<S: Driven>(flag: &str, given: &str, name: &str) -> Result<(), String> {
+    let known = S::switches();
+    if known.contains(&name) {
+        return Ok(());
+    }
+    let hint = crate::harness::did_you_mean(name, known.iter().copied());
+    Err(format!("--{flag} {}: unknown flaw{hint}; allowed: {}", crate::harness::echo(given), known.join(", ")))
+}
+
 pub(crate) fn virtual_time(flag: &str, text: &Option<String>) -> Result<Option<std::time::Duration>, String> {
     text.as_deref()
         .map(|t| {
-            crate::ticketing::scenario::parse_duration(t).ok_or_else(|| {
+            crate::harness::duration::parse_duration(t).ok_or_else(|| {
                 format!(
                     "--{flag} {}: write a virtual time like 2s, 2.014s or 1500ms (at most {}s)",
                     crate::harness::echo(t),
-                    crate::ticketing::scenario::MAX_DURATION.as_secs()
+                    crate::harness::duration::MAX_DURATION.as_secs()
                 )
             })
         })
@@ -331,8 +416,8 @@ pub(crate) fn virtual_time(flag: &str, text: &Option<String>) -> Result<Option<s
 }
 
 /// Runs a scenario's seed, or a reproduction file with its own seed and choices.
-pub(crate) fn run_scenario(scenario: &Scenario, seed: Option<u64>, options: &RunOptions) -> (u64, RunOutcome<Ticketing>) {
-    let outcome = crate::harness::shrink::run_scenario::<Ticketing>(scenario, seed, options);
+pub(crate) fn run_scenario<S: Driven>(scenario: &S::Scenario, seed: Option<u64>, options: &RunOptions) -> (u64, RunOutcome<S>) {
+    let outcome = crate::harness::shrink::run_scenario::<S>(scenario, seed, options);
     (outcome.seed, outcome)
 }
 
@@ -344,8 +429,8 @@ pub(crate) fn require_judged(require: bool, allow: bool) -> bool {
 }
 
 /// The command that replays this run.
-pub(crate) fn replay_of(scenario: &Scenario, path: &str, seed: u64, branch: &Branch, overrides: &Overrides) -> String {
-    match &scenario.reproduce {
+pub(crate) fn replay_of<S: Driven>(scenario: &S::Scenario, path: &str, seed: u64, branch: &Branch, overrides: &Overrides) -> String {
+    match S::reproduction(scenario) {
         Some(r) if r.seed == seed && branch.is_empty() => format!("{} run {}", report::text::program(), report::text::shell_word(path)),
         _ => report::replay_command(path, seed, branch, overrides),
     }

@@ -33,12 +33,12 @@ pub(crate) struct ReplayArgs {
     filter: FilterArgs,
 }
 
-pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
-    let loaded = load(&args.scenario)?;
+pub(crate) fn execute<S: super::Driven>(args: ReplayArgs) -> Result<i32, String> {
+    let loaded = load::<S>(&args.scenario)?;
     let scenario = &loaded.scenario;
     let filter = args.filter.filter()?;
     let branch = args.branch.get()?;
-    let fixes = args.fix.flaws(scenario)?;
+    let fixes = args.fix.flaws::<S>(scenario)?;
     super::init_tracing();
     let options = RunOptions {
         trace: Some(filter.clone()),
@@ -50,9 +50,9 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
         require_judged: true,
         ..Default::default()
     };
-    let (seed, outcome) = run_scenario(scenario, args.seed, &options);
+    let (seed, outcome) = run_scenario::<S>(scenario, args.seed, &options);
     super::matched_something(&filter, &outcome)?;
-    println!("{}", report::text::run_table(&outcome, scenario));
+    println!("{}", report::text::run_table(&outcome, scenario, S::name(scenario)));
     print!("{}", report::text::plan_text(&outcome));
     if outcome.failed() {
         println!("{}", report::text::violations_table(&outcome.violations, 50));
@@ -60,7 +60,7 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
             let entries = history.entries();
             for v in outcome.violations.iter().take(5) {
                 println!("state of {} at {} ({}):", v.records.join(", "), crate::harness::fmt_time(v.time), v.invariant);
-                for line in report::text::involved_state(&entries, v) {
+                for line in S::involved_state(&entries, v) {
                     println!("  {line}");
                 }
             }
@@ -69,8 +69,8 @@ pub(crate) fn execute(args: ReplayArgs) -> Result<i32, String> {
         println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
     }
     if !fixes.is_empty() {
-        print!("{}", super::fix::text(&outcome, &super::fix::counterpart(scenario, seed, &branch, &fixes, &outcome)));
+        print!("{}", super::fix::text(&outcome, &super::fix::counterpart::<S>(scenario, seed, &branch, &fixes, &outcome)));
     }
-    println!("replayed with  {}", replay_of(scenario, &loaded.path, seed, &branch, &loaded.overrides));
+    println!("replayed with  {}", replay_of::<S>(scenario, &loaded.path, seed, &branch, &loaded.overrides));
     Ok(outcome.failed() as i32)
 }

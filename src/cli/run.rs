@@ -31,17 +31,17 @@ pub(crate) struct RunArgs {
     format: Format,
 }
 
-pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
+pub(crate) fn execute<S: super::Driven>(args: RunArgs) -> Result<i32, String> {
     if Path::new(&args.scenario.scenario).is_dir() {
-        return run_corpus(&args.scenario, args.format);
+        return run_corpus::<S>(&args.scenario, args.format);
     }
-    let loaded = load(&args.scenario)?;
+    let loaded = load::<S>(&args.scenario)?;
     let scenario = &loaded.scenario;
     if args.trace {
         super::init_tracing();
     }
     let branch = args.branch.get()?;
-    let fixes = args.fix.flaws(scenario)?;
+    let fixes = args.fix.flaws::<S>(scenario)?;
     let options = RunOptions {
         trace: args.trace.then(Default::default),
         keep_history: true,
@@ -50,21 +50,21 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
         require_judged: true,
         ..Default::default()
     };
-    let (seed, outcome) = run_scenario(scenario, args.seed, &options);
-    let replay = replay_of(scenario, &loaded.path, seed, &branch, &loaded.overrides);
-    let fixed = (!fixes.is_empty()).then(|| super::fix::counterpart(scenario, seed, &branch, &fixes, &outcome));
+    let (seed, outcome) = run_scenario::<S>(scenario, args.seed, &options);
+    let replay = replay_of::<S>(scenario, &loaded.path, seed, &branch, &loaded.overrides);
+    let fixed = (!fixes.is_empty()).then(|| super::fix::counterpart::<S>(scenario, seed, &branch, &fixes, &outcome));
     match args.format {
         Format::Json => {
             let json = report::json::RunJson {
-                scenario: &scenario.name,
+                scenario: S::name(scenario),
                 seed,
-                flaws: scenario.flaws().names(),
+                flaws: super::driven::switches_on::<S>(scenario),
                 virtual_time: outcome.end,
                 fabric: outcome.fabric,
                 nemesis: outcome.nemesis,
                 trace_hash: outcome.trace_hash.map_or(String::new(), |h| format!("{h:016x}")),
                 events: outcome.events,
-                budget_events: scenario.budget().events,
+                budget_events: S::options(scenario).budget.events,
                 liveness: &outcome.liveness,
                 expectations: outcome.expectations,
                 plan: outcome.plan.as_ref().map(|p| p.json(&outcome.nodes)),
@@ -75,15 +75,10 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
             println!("{}", report::json::document("run", &json)?);
         }
         Format::Text => {
-            println!("{}", report::text::run_table(&outcome, scenario));
+            println!("{}", report::text::run_table(&outcome, scenario, S::name(scenario)));
             print!("{}", report::text::plan_text(&outcome));
-            if let Some(history) = &outcome.history {
-                if let Some(table) = report::text::version_table(&history.entries(), scenario) {
-                    println!("version table\n{table}");
-                }
-                if let Some(table) = report::text::account_table(&history.entries(), scenario) {
-                    println!("accounts\n{table}");
-                }
+            for (title, table) in S::run_tables(&outcome, scenario) {
+                println!("{title}\n{table}");
             }
             if outcome.failed() {
                 println!("{}", report::text::violations_table(&outcome.violations, 20));
@@ -91,7 +86,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
             } else {
                 println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
             }
-            if let Some(reproduce) = &scenario.reproduce {
+            if let Some(reproduce) = S::reproduction(scenario) {
                 println!("reproduction of {}: {}", reproduce.invariant, reproduction_verdict(reproduce, &outcome.violations));
                 if let Some(differs) = plan_differs(reproduce, &outcome) {
                     println!("{differs}");
@@ -108,7 +103,7 @@ pub(crate) fn execute(args: RunArgs) -> Result<i32, String> {
 /// `run DIR`: every scenario or reproduction file in a directory (a regression corpus).
 /// An invalid file is reported and the others still run; the exit code is the worst:
 /// 2 if a file was invalid, else 1 if one still fails, else 0. No file is an error.
-fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
+fn run_corpus<S: super::Driven>(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&args.scenario)
         .map_err(|e| format!("{}: {e}", args.scenario))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -121,21 +116,21 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
     let mut results = Vec::new();
     for path in &paths {
         let file = ScenarioArgs { scenario: path.display().to_string(), ..args.clone() };
-        let loaded = match load(&file) {
+        let loaded = match load::<S>(&file) {
             Ok(loaded) => loaded,
             Err(error) => {
                 results.push(serde_json::json!({ "file": path.display().to_string(), "error": crate::harness::bounded(&error) }));
                 continue;
             }
         };
-        let (seed, outcome) = run_scenario(&loaded.scenario, None, &RunOptions { require_judged: true, ..Default::default() });
+        let (seed, outcome) = run_scenario::<S>(&loaded.scenario, None, &RunOptions { require_judged: true, ..Default::default() });
         let mut violated: Vec<&str> = outcome.violations.iter().map(|v| v.invariant).collect();
         violated.sort();
         violated.dedup();
         results.push(serde_json::json!({
             "file": path.display().to_string(),
             "seed": seed,
-            "expected": loaded.scenario.reproduce.as_ref().map(|r| r.invariant.clone()),
+            "expected": S::reproduction(&loaded.scenario).map(|r| r.invariant.clone()),
             "violated": violated,
         }));
     }
@@ -165,10 +160,7 @@ fn run_corpus(args: &ScenarioArgs, format: Format) -> Result<i32, String> {
 /// Whether a run shows the bug its reproduction file names: the invariant and, when the
 /// file records it, the same fingerprint.
 /// When the file records a plan and this run drew another: the first line that differs.
-fn plan_differs(
-    reproduce: &crate::harness::system::Reproduce,
-    outcome: &crate::harness::run::RunOutcome<crate::ticketing::Ticketing>,
-) -> Option<String> {
+fn plan_differs<S: super::Driven>(reproduce: &crate::harness::system::Reproduce, outcome: &crate::harness::run::RunOutcome<S>) -> Option<String> {
     let drawn = outcome.plan.as_ref().map(|p| p.lines(&outcome.nodes))?;
     if reproduce.plan.is_empty() || reproduce.plan == drawn {
         return None;

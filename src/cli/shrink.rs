@@ -2,7 +2,7 @@
 //! `ticketsim run FILE` replays.
 
 use super::{check_file, load, safe_file_name, write_file, Format, ScenarioArgs};
-use crate::ticketing::Ticketing;
+use super::Driven;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -31,25 +31,25 @@ pub(crate) struct ShrinkArgs {
     format: Format,
 }
 
-pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
-    let loaded = load(&args.scenario)?;
+pub(crate) fn execute<S: Driven>(args: ShrinkArgs) -> Result<i32, String> {
+    let loaded = load::<S>(&args.scenario)?;
     let scenario = &loaded.scenario;
     let seed = args.seed;
-    let out = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("repro-{}-{seed}.toml", scenario.name))));
+    let out = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("repro-{}-{seed}.toml", S::name(scenario)))));
     check_file("out", &out)?;
-    let shrunk = crate::harness::shrink::shrink_branch::<Ticketing>(
+    let shrunk = crate::harness::shrink::shrink_branch::<S>(
         scenario,
         seed,
         &args.branch.get()?,
         args.invariant.as_deref(),
         args.budget as usize,
     )?;
-    write_file(&out, &shrunk.scenario.to_file()?)?;
+    write_file(&out, &S::to_file(&shrunk.scenario)?)?;
     let replay = format!("{} run {}", crate::report::text::program(), crate::report::text::shell_word(&out.display().to_string()));
     match args.format {
         Format::Json => {
             let body = serde_json::json!({
-                "scenario": scenario.name, "seed": seed,
+                "scenario": S::name(scenario), "seed": seed,
                 "invariant": shrunk.invariant, "fingerprint": shrunk.fingerprint, "before": shrunk.before, "after": shrunk.after,
                 "runs": shrunk.runs, "verified": shrunk.verification, "file": out.display().to_string(),
                 "replay": replay,
@@ -60,7 +60,7 @@ pub(crate) fn execute(args: ShrinkArgs) -> Result<i32, String> {
             let (b, a) = (shrunk.before, shrunk.after);
             let t = crate::harness::fmt_time;
             let runs = crate::report::style::count(shrunk.runs as u64, "run", "runs");
-            println!("shrunk seed {seed} of {} keeping {} failing ({runs})", scenario.name, shrunk.invariant);
+            println!("shrunk seed {seed} of {} keeping {} failing ({runs})", S::name(scenario), shrunk.invariant);
             println!("                 before      after");
             println!("messages     {:>10} {:>10}", b.messages, a.messages);
             println!("events       {:>10} {:>10}", b.events, a.events);

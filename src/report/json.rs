@@ -16,8 +16,7 @@ pub fn document(kind: &str, body: impl Serialize) -> Result<String, String> {
 
 use super::{replay_command, Overrides};
 use crate::harness::explore::ExploreSummary;
-use crate::harness::system::{ser_duration, Violation};
-use crate::ticketing::Scenario;
+use crate::harness::system::{ser_duration, System, Violation};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ use std::time::Duration;
 pub struct RunJson<'a> {
     pub scenario: &'a str,
     pub seed: u64,
-    pub flaws: Vec<&'static str>,
+    pub flaws: Vec<String>,
     #[serde(serialize_with = "ser_duration")]
     pub virtual_time: Duration,
     pub fabric: crate::harness::fabric::FabricCounters,
@@ -80,19 +79,25 @@ pub struct SeedRangeJson {
 pub const BUILD: &str = env!("TICKETSIM_BUILD");
 
 impl SweepInfo {
-    pub fn of(scenario: &Scenario, path: &str, overrides: &Overrides, options: &crate::harness::explore::ExploreOptions) -> SweepInfo {
-        let text = scenario.to_file().unwrap_or_default();
+    /// The sweep of `scenario`, named `name`, whose text as a file is `text`.
+    pub fn of<S: System>(
+        (scenario, name, text): (&S::Scenario, &str, &str),
+        path: &str,
+        overrides: &Overrides,
+        options: &crate::harness::explore::ExploreOptions,
+    ) -> SweepInfo {
+        let sim = S::options(scenario);
         SweepInfo {
             build: BUILD.to_string(),
-            scenario: scenario.name.clone(),
-            scenario_hash: crate::harness::history::short_hash(&text),
+            scenario: name.to_string(),
+            scenario_hash: crate::harness::history::short_hash(text),
             scenario_path: path.to_string(),
             overrides: overrides.clone(),
-            flaws: scenario.flaws().names().into_iter().map(String::from).collect(),
-            strategy: scenario.strategy.to_string(),
+            flaws: S::bug_switches(scenario).into_iter().map(|(name, _)| name).collect(),
+            strategy: sim.strategy.to_string(),
             seed_range: SeedRangeJson { start: options.seeds.start, end: options.seeds.end },
             partition: options.partition,
-            not_applicable: not_applicable::<crate::ticketing::Ticketing>(scenario),
+            not_applicable: not_applicable::<S>(scenario),
             require_judged: options.require_judged,
         }
     }

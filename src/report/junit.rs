@@ -72,9 +72,9 @@ fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool, properties: &[
 /// commands, skipped when it cannot apply to the scenario), then one failed case per
 /// distinct bug (fingerprint) with its explanation and replay command. Times are the
 /// wall-clock time spent judging each invariant over the sweep.
-pub fn explore_xml(info: &crate::report::json::SweepInfo, summary: &ExploreSummary) -> String {
+pub fn explore_xml<S: crate::harness::System>(info: &crate::report::json::SweepInfo, summary: &ExploreSummary) -> String {
     let (path, overrides, name) = (info.scenario_path.as_str(), &info.overrides, info.scenario.as_str());
-    let names = crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS);
+    let names = S::invariants().iter().map(|i| i.name).chain(crate::harness::run::HARNESS_FINDINGS.iter().copied());
     let mut cases: Vec<Case> = names
         .map(|invariant| {
             let failure = summary.by_invariant.get(invariant).map(|seeds| {

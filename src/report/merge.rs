@@ -40,7 +40,7 @@ fn failing_seed(v: &Value, seed_key: &str) -> FailingSeed {
 }
 
 /// Reads one `explore --format json` report.
-pub fn read(source: &str, text: &str) -> Result<Shard, String> {
+pub fn read<S: crate::harness::System>(source: &str, text: &str) -> Result<Shard, String> {
     let report: Value = serde_json::from_str(text).map_err(|e| format!("{source}: not JSON: {e}"))?;
     if report.get("kind").and_then(Value::as_str) != Some("explore") {
         return Err(format!("{source}: not an explore report (kind {})", report.get("kind").unwrap_or(&Value::Null)));
@@ -98,7 +98,7 @@ pub fn read(source: &str, text: &str) -> Result<Shard, String> {
     summary.triage = serde_json::from_value(field(source, &report, "causes")?.clone()).map_err(|e| format!("{source}: causes: {e}"))?;
     for (name, secs) in field(source, &report, "check_seconds")?.as_object().into_iter().flatten() {
         if let Some(known) =
-            crate::ticketing::invariants::names().into_iter().chain(crate::harness::run::HARNESS_FINDINGS).find(|n| n == name)
+            S::invariants().iter().map(|i| i.name).chain(crate::harness::run::HARNESS_FINDINGS.iter().copied()).find(|n| n == name)
         {
             summary.check_times.insert(known, seconds(secs));
         }

@@ -10,7 +10,8 @@ use crate::harness::strategy::Branch;
 use crate::harness::system::Violation;
 use crate::ticketing::domain::Obs;
 use crate::ticketing::invariants::scripted_expectations;
-use crate::ticketing::{Scenario, Ticketing};
+use crate::harness::system::System;
+use crate::ticketing::Scenario;
 use std::time::Duration;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
@@ -18,7 +19,7 @@ use tabled::{Table, Tabled};
 /// Command-line overrides of a scenario, repeated in every replay command.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Overrides {
-    pub preset: Option<crate::ticketing::flaws::Preset>,
+    pub preset: Option<String>,
     pub flaws: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<crate::harness::strategy::Strategy>,
@@ -27,8 +28,8 @@ pub struct Overrides {
 impl Overrides {
     pub fn args(&self) -> String {
         let mut args = String::new();
-        if let Some(p) = self.preset {
-            args.push_str(&format!(" --preset {}", p.name()));
+        if let Some(p) = &self.preset {
+            args.push_str(&format!(" --preset {p}"));
         }
         for f in &self.flaws {
             args.push_str(&format!(" --flaw {f}"));
@@ -42,10 +43,10 @@ impl Overrides {
 
 static PROGRAM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// How printed commands start: the program as the user invoked it (`ticketsim` when it
-/// was found on the PATH, else the path they typed), so each works as printed.
-pub fn set_program(invoked_as: &str) {
-    let program = if invoked_as.contains('/') { shell_word(invoked_as) } else { "ticketsim".to_string() };
+/// How printed commands start: the program as the user invoked it (`name` when it was
+/// found on the PATH, else the path they typed), so each works as printed.
+pub fn set_program(invoked_as: &str, name: &str) {
+    let program = if invoked_as.contains('/') { shell_word(invoked_as) } else { name.to_string() };
     let _ = PROGRAM.set(program);
 }
 
@@ -79,14 +80,15 @@ fn row(name: &str, value: impl ToString) -> [String; 2] {
     [name.to_string(), value.to_string()]
 }
 
-/// The summary of one run as a table.
-pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String {
+/// The summary of one run of the scenario `name` as a table.
+pub fn run_table<S: System>(outcome: &RunOutcome<S>, scenario: &S::Scenario, name: &str) -> String {
     let f = &outcome.fabric;
     let n = &outcome.nemesis;
+    let sim = S::options(scenario);
     let rows = vec![
-        row("scenario", &scenario.name),
+        row("scenario", name),
         row("flaws", {
-            let names = scenario.flaws().names();
+            let names: Vec<String> = S::bug_switches(scenario).into_iter().map(|(name, _)| name).collect();
             if names.is_empty() {
                 "none (hardened)".to_string()
             } else {
@@ -106,13 +108,12 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
         row("pauses / partitions", format!("{} / {}", n.pauses, n.partitions)),
         row("history records", outcome.history_len),
         row("events (budget)", {
-            let budget = scenario.budget();
+            let budget = sim.budget;
             format!("{} of {} (virtual time limit {})", outcome.events, budget.events, fmt_time(budget.virtual_time))
         }),
         row("trace hash", outcome.trace_hash.map_or("-".into(), |h| format!("{h:016x}"))),
         row("liveness", {
-            let sim = <Ticketing as crate::harness::system::System>::options(scenario);
-            let applies = crate::harness::run::applicable::<Ticketing>(scenario, &sim);
+            let applies = crate::harness::run::applicable::<S>(scenario, &sim);
             if applies.iter().any(|i| i.kind == crate::harness::system::InvariantKind::Liveness) {
                 liveness_text(&outcome.liveness, outcome.end)
             } else {
@@ -133,7 +134,7 @@ pub fn run_table(outcome: &RunOutcome<Ticketing>, scenario: &Scenario) -> String
 }
 
 /// What the run drew before it started (see `harness::plan`), as `run` and `replay` print it.
-pub fn plan_text(outcome: &RunOutcome<Ticketing>) -> String {
+pub fn plan_text<S: System>(outcome: &RunOutcome<S>) -> String {
     outcome.plan.as_ref().map_or(String::new(), |plan| format!("plan (drawn before the run)\n{}", plan.text(&outcome.nodes)))
 }
 
