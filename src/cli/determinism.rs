@@ -1,10 +1,10 @@
 //! `ticketsim check-determinism`: each seed run twice (the second checked draw for draw
 //! against the first) and once in a parallel sweep; the first divergence, if any.
 
+use super::Driven;
 use super::{jobs, load, parse_range, sweep_code, Format, ScenarioArgs};
 use crate::harness::determinism::{self, Event, Report};
 use crate::harness::run::RunOptions;
-use super::Driven;
 
 #[derive(clap::Args)]
 #[command(
@@ -82,13 +82,7 @@ pub(crate) fn execute<S: Driven>(args: DeterminismArgs) -> Result<i32, String> {
 
 /// `--ties`: how often madsim's own tie-breaks change a run. Exit 0: this is a
 /// measurement, not a check.
-fn ties<S: Driven>(
-    scenario: &S::Scenario,
-    seeds: std::ops::Range<u64>,
-    jobs: usize,
-    quiet: bool,
-    format: Format,
-) -> Result<i32, String> {
+fn ties<S: Driven>(scenario: &S::Scenario, seeds: std::ops::Range<u64>, jobs: usize, quiet: bool, format: Format) -> Result<i32, String> {
     let mut progress = super::progress::Progress::new(seeds.end - seeds.start, quiet);
     let ties = determinism::ties::<S>(scenario, seeds, jobs, &mut |t| progress.update(t.seeds, t.changed));
     progress.finish();

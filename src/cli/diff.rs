@@ -4,11 +4,11 @@
 //! first differing event, the flaw line that decided it, how much the runs still share
 //! and the records whose final state differs.
 
+use super::driven::switches_on;
+use super::Driven;
 use super::{check_file, load, run_scenario, write_file, Format, ScenarioArgs};
 use crate::harness::diff::{compare, steps, RunDiff, StateDiff, Step};
 use crate::harness::run::RunOptions;
-use super::driven::switches_on;
-use super::Driven;
 use crate::report;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,11 +2,11 @@
 //! (fingerprint) of the run, a minimal set of flaws verified on the same decisions to
 //! be sufficient and necessary, or why none could be established.
 
+use super::Driven;
 use super::{load, run_scenario, Format, ScenarioArgs};
 use crate::harness::attribute::{attribute, Attribution};
 use crate::harness::run::RunOptions;
 use crate::report;
-use super::Driven;
 
 #[derive(clap::Args)]
 #[command(
@@ -80,7 +80,11 @@ pub(crate) fn execute<S: Driven>(args: ExplainArgs) -> Result<i32, String> {
         }
         Format::Text if explained.is_empty() => println!("seed {seed} of {} violates nothing: nothing to explain", S::name(scenario)),
         Format::Text => {
-            println!("seed {seed} of {}: {}", S::name(scenario), report::style::count(explained.len() as u64, "distinct bug", "distinct bugs"));
+            println!(
+                "seed {seed} of {}: {}",
+                S::name(scenario),
+                report::style::count(explained.len() as u64, "distinct bug", "distinct bugs")
+            );
             for e in &explained {
                 println!("{}\n  e.g. {}\n  {}", e.fingerprint, e.example, e.attribution.line());
                 if let Attribution::Caused { causes, .. } = &e.attribution {

@@ -1,10 +1,10 @@
 //! `ticketsim explore`: a sweep of many seeds; failing seeds grouped by invariant and
 //! by bug fingerprint; JUnit and a regression corpus on request.
 
+use super::Driven;
 use super::{check_dir, check_file, jobs, load, parse_range, safe_file_name, sweep_code, write_file, Format, ScenarioArgs};
 use crate::harness::explore::{explore_with, ExploreOptions, ExploreSummary, Partition, PartitionKind, SeedPlan};
 use crate::report;
-use super::Driven;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -121,12 +121,16 @@ pub(crate) fn execute<S: Driven>(args: ExploreArgs) -> Result<i32, String> {
     if let Some(dir) = &args.save_failures {
         check_dir("save-failures", dir)?;
     }
-    let info = report::json::SweepInfo::of::<S>((scenario, S::name(scenario), &S::to_file(scenario).unwrap_or_default()), path, overrides, &options);
+    let info = report::json::SweepInfo::of::<S>(
+        (scenario, S::name(scenario), &S::to_file(scenario).unwrap_or_default()),
+        path,
+        overrides,
+        &options,
+    );
     super::handle_ctrl_c();
     let mut progress = super::progress::Progress::new(SeedPlan::of(&options).len(), args.quiet);
-    let summary = explore_with::<S>(scenario, &options, &mut |summary: &ExploreSummary, _| {
-        progress.update(summary.seeds_run, summary.failing)
-    });
+    let summary =
+        explore_with::<S>(scenario, &options, &mut |summary: &ExploreSummary, _| progress.update(summary.seeds_run, summary.failing));
     progress.finish();
     let mut summary = summary;
     if !args.no_causes && summary.failing > 0 && !crate::harness::interrupt::stop_requested() {

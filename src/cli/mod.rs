@@ -346,8 +346,7 @@ pub(crate) fn read<S: Driven>(source: &Source) -> Result<S::Scenario, String> {
             if bytes.len() > S::MAX_SCENARIO_BYTES {
                 return Err(format!("{file}: the file is larger than {} bytes, the most a scenario may be", S::MAX_SCENARIO_BYTES));
             }
-            let text =
-                String::from_utf8(bytes).map_err(|e| format!("{file}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))?;
+            let text = String::from_utf8(bytes).map_err(|e| format!("{file}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))?;
             S::parse(&file, &text)
         }
         Source::Shipped(name, text) => S::parse(&format!("{name} (shipped)"), text),

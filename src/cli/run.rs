@@ -160,7 +160,10 @@ fn run_corpus<S: super::Driven>(args: &ScenarioArgs, format: Format) -> Result<i
 /// Whether a run shows the bug its reproduction file names: the invariant and, when the
 /// file records it, the same fingerprint.
 /// When the file records a plan and this run drew another: the first line that differs.
-fn plan_differs<S: super::Driven>(reproduce: &crate::harness::system::Reproduce, outcome: &crate::harness::run::RunOutcome<S>) -> Option<String> {
+fn plan_differs<S: super::Driven>(
+    reproduce: &crate::harness::system::Reproduce,
+    outcome: &crate::harness::run::RunOutcome<S>,
+) -> Option<String> {
     let drawn = outcome.plan.as_ref().map(|p| p.lines(&outcome.nodes))?;
     if reproduce.plan.is_empty() || reproduce.plan == drawn {
         return None;

@@ -1,8 +1,8 @@
 //! `ticketsim shrink`: a failing seed cut down to a small reproduction file that
 //! `ticketsim run FILE` replays.
 
-use super::{check_file, load, safe_file_name, write_file, Format, ScenarioArgs};
 use super::Driven;
+use super::{check_file, load, safe_file_name, write_file, Format, ScenarioArgs};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -37,13 +37,8 @@ pub(crate) fn execute<S: Driven>(args: ShrinkArgs) -> Result<i32, String> {
     let seed = args.seed;
     let out = args.out.unwrap_or_else(|| PathBuf::from(safe_file_name(&format!("repro-{}-{seed}.toml", S::name(scenario)))));
     check_file("out", &out)?;
-    let shrunk = crate::harness::shrink::shrink_branch::<S>(
-        scenario,
-        seed,
-        &args.branch.get()?,
-        args.invariant.as_deref(),
-        args.budget as usize,
-    )?;
+    let shrunk =
+        crate::harness::shrink::shrink_branch::<S>(scenario, seed, &args.branch.get()?, args.invariant.as_deref(), args.budget as usize)?;
     write_file(&out, &S::to_file(&shrunk.scenario)?)?;
     let replay = format!("{} run {}", crate::report::text::program(), crate::report::text::shell_word(&out.display().to_string()));
     match args.format {

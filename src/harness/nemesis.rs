@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How many faults of each kind a run may suffer, and how long each lasts. The default
-/// inflicts none: set the kinds a system wants (`NemesisConfig { crashes: 3,
-/// crash_downtime: (a, b), ..Default::default() }`).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// inflicts none, with durations that suit a fault once asked for: set the kinds a
+/// system wants (`NemesisConfig { crashes: 3, ..Default::default() }`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct NemesisConfig {
     pub crashes: u32,
     pub crash_downtime: (Duration, Duration),
@@ -26,6 +26,25 @@ pub struct NemesisConfig {
     pub partitions: u32,
     pub partition_duration: (Duration, Duration),
     pub swarm: bool,
+}
+
+impl Default for NemesisConfig {
+    /// No faults; a crashed node down 1 to 3 s, a restarted broker 0.5 to 2 s, a pause
+    /// 0.5 to 2 s, a partition 1 to 3 s.
+    fn default() -> Self {
+        let ms = Duration::from_millis;
+        NemesisConfig {
+            crashes: 0,
+            crash_downtime: (ms(1000), ms(3000)),
+            infrastructure_restarts: 0,
+            infrastructure_downtime: (ms(500), ms(2000)),
+            pauses: 0,
+            pause_duration: (ms(500), ms(2000)),
+            partitions: 0,
+            partition_duration: (ms(1000), ms(3000)),
+            swarm: false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

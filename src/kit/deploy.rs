@@ -108,3 +108,21 @@ pub fn users<A: App>(world: &mut World<A>, reliable: bool, broker: NodeIdx, serv
     });
     client.expect("the users node was declared")
 }
+
+/// The longest retry period of the kit's own mechanisms under `broker`: an unacked
+/// message redelivered after ack wait (found by the broker's tick), a dead
+/// incarnation's messages handed to another member once it misses heartbeats, the
+/// outbox sweeper re-publishing an entry left unsent. An app's settle window is at
+/// least this, plus its own retry periods and its slowest handler.
+pub fn longest_retry_period(broker: &BrokerConfig) -> Duration {
+    let client = ClientConfig::default();
+    let publish = client.publish_timeout * client.publish_attempts;
+    [
+        broker.ack_wait + broker.tick,
+        broker.dead_client_timeout + broker.tick + client.heartbeat_interval + client.request_timeout * 2,
+        super::outbox::SWEEP_INTERVAL + super::outbox::SWEEP_AGE + publish,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or_default()
+}

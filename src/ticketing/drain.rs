@@ -6,7 +6,6 @@
 //! that was still working too close to its end says "liveness not judged".
 
 use super::common::ClientConfig;
-use super::common::{SWEEP_AGE, SWEEP_INTERVAL};
 use super::scenario::Scenario;
 use super::services::expiration::{JOB_LEASE, POLL_INTERVAL};
 use crate::kit::broker::BrokerConfig;
@@ -15,20 +14,12 @@ use std::time::Duration;
 /// The longest retry period of any mechanism, plus the slowest handler and its round
 /// trips: with no progress for this long, the system has reached a fixed point.
 pub fn settle_window(s: &Scenario) -> Duration {
-    let broker = BrokerConfig::default();
     let client = ClientConfig::default();
     let publish = client.publish_timeout * client.publish_attempts;
-    let retry_periods = [
-        // An unacked message is redelivered after ack wait, found by the broker's tick.
-        s.broker.ack_wait.0 + broker.tick,
-        // A dead incarnation's messages go to another member once it misses heartbeats.
-        s.broker.dead_client_timeout.0 + broker.tick + client.heartbeat_interval + client.request_timeout * 2,
-        // The outbox sweeper re-publishes an entry left unsent.
-        SWEEP_INTERVAL + SWEEP_AGE + publish,
-        // A job taken by a worker that died is taken again after its lease.
-        JOB_LEASE + POLL_INTERVAL + publish,
-    ];
-    let longest = retry_periods.into_iter().max().unwrap_or_default();
+    let broker = BrokerConfig { ack_wait: s.broker.ack_wait.0, dead_client_timeout: s.broker.dead_client_timeout.0, ..Default::default() };
+    // The kit's redelivery, dead-client and outbox-sweep periods, and the expiration
+    // service's: a job taken by a worker that died is taken again after its lease.
+    let longest = crate::kit::deploy::longest_retry_period(&broker).max(JOB_LEASE + POLL_INTERVAL + publish);
     // The slowest handler: its own work, a publish with every retry, a few store round
     // trips and network hops.
     let handler = s.app.accounts_processing[1].0 + publish + s.store.latency[1].0 * 6 + s.network.delay[1].0 * 4;

@@ -9,9 +9,9 @@ pub mod source;
 pub mod steps;
 pub mod validate;
 
+use crate::harness::duration::pair;
 pub use crate::harness::duration::{fmt_duration, parse_duration, Dur, MAX_DURATION};
 pub use steps::{EventExpect, RecordExpectation, Step, StepExpect, StepKind};
-use crate::harness::duration::pair;
 
 use super::flaws::{Flaw, Flaws, Preset};
 use super::services::SERVICES;
