@@ -266,13 +266,34 @@ pub fn main_from<S: Driven>(args: impl IntoIterator<Item = impl Into<std::ffi::O
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     report::text::set_program(&args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default(), S::PROGRAM);
     // The examples in each command's help are ticketsim's: another system shows none.
-    let command = CoreCli::command().name(S::PROGRAM).bin_name(S::PROGRAM).about(S::ABOUT).mut_subcommands(|c| c.after_help(None::<&str>));
+    let command = CoreCli::command()
+        .name(S::PROGRAM)
+        .bin_name(S::PROGRAM)
+        .about(S::ABOUT)
+        .mut_subcommands(|c| own_help::<S>(c.after_help(None::<&str>)));
     let cli = match command.try_get_matches_from(args).and_then(|m| CoreCli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => return usage(e),
     };
     report::style::configure(cli.command.wide());
     exit_code(cli.command.execute::<S>())
+}
+
+/// A command's help in another system's words: its shipped scenarios and presets.
+fn own_help<S: Driven>(mut command: clap::Command) -> clap::Command {
+    let has = |c: &clap::Command, id: &str| c.get_arguments().any(|a| a.get_id() == id);
+    if has(&command, "scenario") {
+        let names: Vec<&str> = S::shipped().iter().map(|(name, _)| *name).collect();
+        let help =
+            format!("A scenario file, or the name of a shipped one: {}", if names.is_empty() { "none".into() } else { names.join(", ") });
+        command = command.mut_arg("scenario", |a| a.help(help));
+    }
+    if has(&command, "preset") {
+        let presets = S::presets();
+        command = command
+            .mut_arg("preset", |a| a.help(format!("Replace the scenario's preset: {}", presets.join(", "))).hide(presets.is_empty()));
+    }
+    command
 }
 
 /// A usage error (exit 2) or `--help`/`--version` (exit 0), printed.
