@@ -1,6 +1,6 @@
 //! The commands shown in README.md and docs/ are run, so the docs cannot drift from the
 //! tool (as ripgrep and the Rust book keep their examples honest). In a fenced block, a
-//! line `$ ticketsim ARGS` is run and the lines after it (to the next `$` line) are
+//! line `$ ticketsim ARGS` (or `$ shop ARGS`, the second app of examples/shop.rs) is run and the lines after it (to the next `$` line) are
 //! output it must print: each must appear in its stdout, except `...` (output left
 //! out) and lines with `wall` (wall-clock timings). In a ```sh block, a line
 //! `ticketsim ARGS` is run too, its output not checked. Usage synopses sit in ```text
@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 struct Example {
+    /// `ticketsim`, or `shop` (the second app's binary, `examples/shop.rs`).
+    program: &'static str,
     file: String,
     line: usize,
     args: Vec<String>,
@@ -70,7 +72,8 @@ fn examples(path: &Path) -> Vec<Example> {
         }
         let command = line.strip_prefix("$ ").or_else(|| (lang == "sh").then_some(line).filter(|l| l.starts_with("ticketsim ")));
         match command {
-            Some(command) if command.starts_with("ticketsim ") => {
+            Some(command) if command.starts_with("ticketsim ") || command.starts_with("shop ") => {
+                let program = if command.starts_with("shop ") { "shop" } else { "ticketsim" };
                 let mut args = words(command)[1..].to_vec();
                 let redirect = match args.as_slice() {
                     [.., arrow, file] if arrow == ">" => Some(file.clone()),
@@ -80,7 +83,7 @@ fn examples(path: &Path) -> Vec<Example> {
                     args.truncate(args.len() - 2);
                 }
                 let code = command.split_once('#').map_or(0, |(_, comment)| documented_code(comment));
-                found.push(Example { file: path.display().to_string(), line: i + 1, args, redirect, code, expected: Vec::new() });
+                found.push(Example { program, file: path.display().to_string(), line: i + 1, args, redirect, code, expected: Vec::new() });
                 current = line.starts_with("$ ").then(|| found.len() - 1);
             }
             Some(_) => current = None,
@@ -113,9 +116,17 @@ fn documents() -> Vec<PathBuf> {
     files
 }
 
+/// Where a documented program is built: `cargo test` builds the examples beside the binaries.
+fn binary(program: &str) -> PathBuf {
+    let ticketsim = PathBuf::from(env!("CARGO_BIN_EXE_ticketsim"));
+    match program {
+        "ticketsim" => ticketsim,
+        other => ticketsim.parent().unwrap().join("examples").join(format!("{other}{}", std::env::consts::EXE_SUFFIX)),
+    }
+}
+
 #[test]
 fn every_command_in_the_docs_runs_and_prints_what_they_show() {
-    let program = env!("CARGO_BIN_EXE_ticketsim");
     let mut problems = Vec::new();
     let mut ran = 0;
     for doc in documents() {
@@ -128,12 +139,13 @@ fn every_command_in_the_docs_runs_and_prints_what_they_show() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         for example in examples {
+            let program = binary(example.program);
             let out =
-                Command::new(program).args(&example.args).current_dir(&dir).env("COLUMNS", "100").env("NO_COLOR", "1").output().unwrap();
+                Command::new(&program).args(&example.args).current_dir(&dir).env("COLUMNS", "100").env("NO_COLOR", "1").output().unwrap();
             ran += 1;
-            let at = format!("{}:{} `ticketsim {}`", example.file, example.line, example.args.join(" "));
+            let at = format!("{}:{} `{} {}`", example.file, example.line, example.program, example.args.join(" "));
             let code = out.status.code().unwrap_or(-1);
-            let stdout = String::from_utf8_lossy(&out.stdout).replace(program, "ticketsim");
+            let stdout = String::from_utf8_lossy(&out.stdout).replace(program.to_str().unwrap(), example.program);
             if let Some(file) = &example.redirect {
                 std::fs::write(dir.join(file), &out.stdout).unwrap();
             }
