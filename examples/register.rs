@@ -7,14 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 use ticketsim::harness::explore::{explore, ExploreOptions};
-use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Fabric, NodeIdx};
+use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Discard, Fabric, NodeId};
 use ticketsim::harness::history::StoresOnly;
 use ticketsim::harness::nemesis::NemesisConfig;
 use ticketsim::harness::store::{Journal, Store};
 use ticketsim::harness::system::{
     Budget, Check, Invariant, InvariantKind, NetworkOptions, Reproduce, SimOptions, Simplification, System, Violation,
 };
-use ticketsim::harness::world::{NodeRole, WorldBuilder};
+use ticketsim::harness::world::{NodeContext, NodeRole, WorldBuilder};
 
 #[derive(Clone, Debug)]
 pub struct RegisterScenario {
@@ -80,15 +80,15 @@ impl Journal for Register {
 }
 
 struct Node {
-    idx: NodeIdx,
+    idx: NodeId,
     store: Store<Register>,
-    backups: Vec<NodeIdx>,
+    backups: Vec<NodeId>,
     fabric: Fabric<Msg>,
     apply_stale_updates: bool,
 }
 
 impl Actor<Msg> for Node {
-    fn receive(self: Arc<Self>, _from: NodeIdx, msg: Msg) -> BoxFuture {
+    fn receive(self: Arc<Self>, _from: NodeId, msg: Msg) -> BoxFuture {
         Box::pin(async move {
             match msg {
                 Msg::Increment => {
@@ -119,9 +119,36 @@ impl Node {
     }
 }
 
+/// How a register node starts, in every incarnation: its actor, and an anti-entropy
+/// task that re-sends the value to its backups (none on a backup).
+fn register_node(
+    store: Store<Register>,
+    backups: Vec<NodeId>,
+    bug: bool,
+) -> impl Fn(&NodeContext<Msg, StoresOnly<Value>>) -> Arc<dyn Actor<Msg>> + Send + Sync + 'static {
+    move |ctx| {
+        let node = Arc::new(Node {
+            idx: ctx.idx,
+            store: store.clone(),
+            backups: backups.clone(),
+            fabric: ctx.fabric.clone(),
+            apply_stale_updates: bug,
+        });
+        let resend = node.clone();
+        madsim::task::spawn(async move {
+            loop {
+                madsim::time::sleep(Duration::from_millis(500)).await;
+                resend.replicate(); // anti-entropy: backups catch up after losses
+            }
+        });
+        node
+    }
+}
+
 pub struct Replicated {
     scenario: RegisterScenario,
-    users: NodeIdx,
+    users: NodeId,
+    primary: NodeId,
     fabric: Fabric<Msg>,
     stores: Vec<Store<Register>>,
 }
@@ -177,33 +204,22 @@ impl System for Replicated {
         let stores: Vec<Store<Register>> =
             names.iter().map(|n| world.store("register", Register(n.clone(), 0, vec![]), latency).on(n)).collect();
         let bug = s.apply_stale_updates;
-        // Nodes are numbered in declaration order: the primary is 0, backup-i is i.
-        for (i, name) in names.iter().enumerate() {
-            let (store, backups) = (stores[i].clone(), if i == 0 { (1..=s.backups as NodeIdx).collect() } else { vec![] });
-            world.node(name, NodeRole::Service, move |ctx| {
-                let (fabric, backups) = (ctx.fabric.clone(), backups.clone());
-                let node = Arc::new(Node { idx: ctx.idx, store: store.clone(), backups, fabric, apply_stale_updates: bug });
-                let resend = node.clone();
-                madsim::task::spawn(async move {
-                    loop {
-                        madsim::time::sleep(Duration::from_millis(500)).await;
-                        resend.replicate(); // anti-entropy: backups catch up after losses
-                    }
-                });
-                node as Arc<dyn Actor<Msg>>
-            });
+        // Backups first: the primary is started with their handles.
+        let mut backups = Vec::new();
+        for (name, store) in names.iter().zip(&stores).skip(1) {
+            backups.push(world.node(name, NodeRole::Service, register_node(store.clone(), vec![], bug)));
         }
+        let primary = world.node(&names[0], NodeRole::Service, register_node(stores[0].clone(), backups, bug));
         let fabric = world.fabric();
-        let idle = Node { idx: 0, store: stores[0].clone(), backups: vec![], fabric: fabric.clone(), apply_stale_updates: false };
-        let users = world.users("users", true, |_| Arc::new(idle)); // users ignore replies
-        Arc::new(Replicated { scenario: s.clone(), users, fabric, stores })
+        let users = world.users("users", true, |_| Arc::new(Discard)); // users ignore replies
+        Arc::new(Replicated { scenario: s.clone(), users, primary, fabric, stores })
     }
 
     fn workload(self: Arc<Self>) -> BoxFuture {
         Box::pin(async move {
             for _ in 0..self.scenario.increments {
                 madsim::time::sleep(Duration::from_millis(200)).await;
-                self.fabric.send(self.users, 0, Msg::Increment);
+                self.fabric.send(self.users, self.primary, Msg::Increment);
             }
         })
     }

@@ -25,7 +25,7 @@ use ticketsim::cli::Driven;
 use ticketsim::harness::cause;
 use ticketsim::harness::choices::{key, Choices, Site};
 use ticketsim::harness::duration::Dur;
-use ticketsim::harness::fabric::NodeIdx;
+use ticketsim::harness::fabric::NodeId;
 use ticketsim::harness::history::Entry;
 use ticketsim::harness::nemesis::NemesisConfig;
 use ticketsim::harness::strategy::Strategy;
@@ -539,7 +539,7 @@ fn service(name: &'static str, group: Group, instances: u32, flaw: bool, start: 
 impl Shop {
     /// Declares the three services; returns the orders service's nodes (the only one
     /// users reach) and the stores.
-    fn services(s: &ShopScenario, world: &mut World<ShopApp>, broker: NodeIdx) -> (Vec<NodeIdx>, Stores) {
+    fn services(s: &ShopScenario, world: &mut World<ShopApp>, broker: NodeId) -> (Vec<NodeId>, Stores) {
         let orders = world.store("orders", OrdersDb::default(), STORE_LATENCY);
         let inventory = world.store("inventory", InventoryDb::stocked(&s.stock), STORE_LATENCY);
         let shipping = world.store("shipping", ShippingDb::default(), STORE_LATENCY);
@@ -632,7 +632,7 @@ impl System for Shop {
         Box::pin(workload(self.client.clone(), self.scenario.clone(), self.choices.clone()))
     }
 
-    fn serving(&self, node: NodeIdx) -> bool {
+    fn serving(&self, node: NodeId) -> bool {
         self.client.busy(node)
     }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Fabric, NodeIdx};
+use ticketsim::harness::fabric::{Actor, BoxFuture, Describe, Discard, Fabric, NodeId};
 use ticketsim::harness::history::StoresOnly;
 use ticketsim::harness::run::{run_seed, RunOptions};
 use ticketsim::harness::system::{Budget, Check, Invariant, NetworkOptions, Reproduce, SimOptions, Simplification, System};
@@ -312,18 +312,11 @@ impl Describe for Ping {
     }
 }
 
-struct Silent;
-
-impl Actor<Ping> for Silent {
-    fn receive(self: Arc<Self>, _from: NodeIdx, _msg: Ping) -> BoxFuture {
-        Box::pin(async {})
-    }
-}
-
 /// `busy`: the workload keeps pinging forever instead (a runaway, not a deadlock).
 struct Stuck {
     fabric: Fabric<Ping>,
-    users: NodeIdx,
+    users: NodeId,
+    silent: NodeId,
     busy: bool,
 }
 
@@ -345,18 +338,18 @@ impl System for Stuck {
     }
 
     fn build(busy: &bool, world: &mut WorldBuilder<Ping, StoresOnly<String>>) -> Arc<Self> {
-        world.node("silent", NodeRole::Service, |_| Arc::new(Silent) as Arc<dyn Actor<Ping>>);
-        let users = world.users("users", true, |_| Arc::new(Silent));
-        Arc::new(Stuck { fabric: world.fabric(), users, busy: *busy })
+        let silent = world.node("silent", NodeRole::Service, |_| Arc::new(Discard) as Arc<dyn Actor<Ping>>);
+        let users = world.users("users", true, |_| Arc::new(Discard));
+        Arc::new(Stuck { fabric: world.fabric(), users, silent, busy: *busy })
     }
 
     fn workload(self: Arc<Self>) -> BoxFuture {
         Box::pin(async move {
-            self.fabric.send(self.users, 0, Ping);
+            self.fabric.send(self.users, self.silent, Ping);
             if self.busy {
                 loop {
                     madsim::time::sleep(Duration::from_millis(100)).await;
-                    self.fabric.send(self.users, 0, Ping);
+                    self.fabric.send(self.users, self.silent, Ping);
                 }
             }
             std::future::pending::<()>().await;

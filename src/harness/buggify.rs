@@ -51,7 +51,7 @@ impl Buggify {
         let mut armed = self.armed.lock().unwrap();
         let a = armed.as_mut()?;
         let node = node.filter(|n| a.nodes.contains(*n))?;
-        if a.left == 0 || !choices.chance(Site::Swarm, super::choices::key(&("crash after write", node)), a.p) {
+        if a.left == 0 || !choices.chance(Site::Buggify, super::choices::key(&("crash after write", node)), a.p) {
             return None;
         }
         a.left -= 1;

@@ -14,10 +14,13 @@ use std::sync::{Arc, Mutex};
 
 pub use super::hash::{key, mix, splitmix64};
 
-/// Where a decision is made; part of its key, and kept with recorded choices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Where a decision is made; part of its key, and kept with recorded choices (shrink
+/// drops a whole site's decisions at once). The harness's own sites are fixed; a system
+/// names its own with [`Site::Declared`] (`Site::Declared("processing time")`), so its
+/// decisions are told apart from the harness's in records, shrink and traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Site {
+    /// Swarm mode: which fault kinds and flaky parts a seed turns on, and how hard.
     Swarm,
     Workload,
     Nemesis,
@@ -25,13 +28,108 @@ pub enum Site {
     NetDuplicate,
     NetDelay,
     StoreLatency,
-    /// A system's own timing decisions (a handler's processing time, say).
-    Handler,
+    /// PCT: the nodes' priorities and the change points.
+    Pct,
+    /// Buggify: crashes at fault sites.
+    Buggify,
+    /// A site a system declares: its name, unique among the system's sites and none of
+    /// the harness's (written in reproduction files as it is).
+    Declared(&'static str),
 }
 
 impl Site {
-    pub const ALL: [Site; 8] =
-        [Site::Swarm, Site::Workload, Site::Nemesis, Site::NetDrop, Site::NetDuplicate, Site::NetDelay, Site::StoreLatency, Site::Handler];
+    /// The harness's own sites.
+    pub const BUILT_IN: [Site; 9] = [
+        Site::Swarm,
+        Site::Workload,
+        Site::Nemesis,
+        Site::NetDrop,
+        Site::NetDuplicate,
+        Site::NetDelay,
+        Site::StoreLatency,
+        Site::Pct,
+        Site::Buggify,
+    ];
+
+    /// The bound on distinct declared sites a process reads from reproduction files.
+    pub const DECLARED_LIMIT: usize = 256;
+
+    /// The site as reproduction files write it (`net_delay`, or a declared name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Site::Swarm => "swarm",
+            Site::Workload => "workload",
+            Site::Nemesis => "nemesis",
+            Site::NetDrop => "net_drop",
+            Site::NetDuplicate => "net_duplicate",
+            Site::NetDelay => "net_delay",
+            Site::StoreLatency => "store_latency",
+            Site::Pct => "pct",
+            Site::Buggify => "buggify",
+            Site::Declared(name) => name,
+        }
+    }
+
+    /// What the site mixes into a decision's key. PCT and buggify were drawn under the
+    /// swarm site before they got sites of their own; they keep its code, so every
+    /// seed's run (and every documented seed) is what it was. Their keys differ anyway.
+    fn code(self) -> u64 {
+        match self {
+            Site::Swarm | Site::Pct | Site::Buggify => 1,
+            Site::Workload => 2,
+            Site::Nemesis => 3,
+            Site::NetDrop => 4,
+            Site::NetDuplicate => 5,
+            Site::NetDelay => 6,
+            Site::StoreLatency => 7,
+            Site::Declared(name) => mix(0x5173, key(&name)),
+        }
+    }
+
+    /// The site a reproduction file names: a built-in one, else a declared one (a name
+    /// the run never draws at simply matches none of its decisions, as an unknown key).
+    pub fn parse(name: &str) -> Result<Site, String> {
+        if let Some(site) = Site::BUILT_IN.into_iter().find(|s| s.name() == name) {
+            return Ok(site);
+        }
+        let well_formed = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || " -_.:".contains(c));
+        if !well_formed {
+            return Err(format!(
+                "decision site {}: a site is one of {} or a name a system declares (letters, digits, space, - _ . :, at most 64)",
+                super::echo(name),
+                Site::BUILT_IN.map(Site::name).join(", ")
+            ));
+        }
+        intern(name).map(Site::Declared)
+    }
+}
+
+/// Declared site names read from files, each kept once for the life of the process.
+fn intern(name: &str) -> Result<&'static str, String> {
+    static NAMES: Mutex<std::collections::BTreeSet<&'static str>> = Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES.lock().unwrap();
+    if let Some(known) = names.get(name) {
+        return Ok(known);
+    }
+    if names.len() >= Site::DECLARED_LIMIT {
+        return Err(format!("decision site {}: more than {} declared sites read in one process", super::echo(name), Site::DECLARED_LIMIT));
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(leaked);
+    Ok(leaked)
+}
+
+impl serde::Serialize for Site {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Site {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Site, D::Error> {
+        let name = String::deserialize(d)?;
+        Site::parse(&name).map_err(serde::de::Error::custom)
+    }
 }
 
 /// One recorded decision: where, its key (site, cause and caller's key mixed), which
@@ -134,7 +232,7 @@ impl Choices {
         if bound <= 1 {
             return 0;
         }
-        let key = mix(mix(site as u64 + 1, super::cause::current()), key);
+        let key = mix(mix(site.code(), super::cause::current()), key);
         let mut inner = self.inner.lock().unwrap();
         let occurrence = {
             let n = inner.occurrences.entry(key).or_insert(0);
@@ -261,6 +359,24 @@ mod tests {
         let (p, c) = (draws(&parent), draws(&child));
         assert_eq!(p[..5], c[..5]);
         assert_eq!(c[5..], draws(&Choices::new(97))[5..], "after the cut: its own seed's");
+    }
+
+    #[test]
+    fn sites_are_read_back_by_name_and_a_declared_one_is_its_own() {
+        for site in Site::BUILT_IN.into_iter().chain([Site::Declared("processing time")]) {
+            assert_eq!(Site::parse(site.name()), Ok(site));
+        }
+        let c = Choices::new(3);
+        let (mine, handler) = (c.draw(Site::Declared("mine"), 7, 1 << 40), c.draw(Site::Declared("other"), 7, 1 << 40));
+        assert_ne!(mine, handler, "two declared sites draw apart for the same key");
+        assert!(Site::parse("").is_err() && Site::parse(&"x".repeat(65)).is_err() && Site::parse("a\nb").is_err());
+        assert!(Site::parse("nope{").unwrap_err().contains("net_delay"), "the error lists the built-in sites");
+    }
+
+    #[test]
+    fn split_off_sites_keep_the_swarm_code_so_runs_do_not_change() {
+        let (a, b) = (Choices::new(5), Choices::new(5));
+        assert_eq!(a.draw(Site::Pct, key(&"pct priority"), 1 << 40), b.draw(Site::Swarm, key(&"pct priority"), 1 << 40));
     }
 
     #[test]

@@ -12,13 +12,23 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use super::NodeIdx;
+pub use super::NodeId;
 
 pub use super::BoxFuture;
 
 /// What a node runs when a message reaches it.
 pub trait Actor<M>: Send + Sync + 'static {
-    fn receive(self: Arc<Self>, from: NodeIdx, msg: M) -> BoxFuture;
+    fn receive(self: Arc<Self>, from: NodeId, msg: M) -> BoxFuture;
+}
+
+/// An actor that ignores every message: the users' node of a system whose users
+/// send and never read a reply.
+pub struct Discard;
+
+impl<M: Send + 'static> Actor<M> for Discard {
+    fn receive(self: Arc<Self>, _from: NodeId, _msg: M) -> BoxFuture {
+        Box::pin(async {})
+    }
 }
 
 /// How a message's description ends when the message is a redelivery (a broker's
@@ -79,10 +89,10 @@ impl FabricCounters {
 /// A network event, handed to the observer when one is set (tracing, diagrams).
 #[derive(Clone, Debug)]
 pub enum NetEvent {
-    Sent { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str, text: String },
-    Duplicated { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str },
-    Dropped { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str, reason: &'static str },
-    Delivered { id: u64, from: NodeIdx, to: NodeIdx, kind: &'static str },
+    Sent { id: u64, from: NodeId, to: NodeId, kind: &'static str, text: String },
+    Duplicated { id: u64, from: NodeId, to: NodeId, kind: &'static str },
+    Dropped { id: u64, from: NodeId, to: NodeId, kind: &'static str, reason: &'static str },
+    Delivered { id: u64, from: NodeId, to: NodeId, kind: &'static str },
 }
 
 pub type Observer = Arc<dyn Fn(&NetEvent) + Send + Sync>;
@@ -99,7 +109,7 @@ struct Slot<M> {
 
 struct State<M> {
     slots: Vec<Slot<M>>,
-    cuts: BTreeMap<(NodeIdx, NodeIdx), u32>,
+    cuts: BTreeMap<(NodeId, NodeId), u32>,
     config: FabricConfig,
     counters: FabricCounters,
     next_message_id: u64,
@@ -139,14 +149,19 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// Declares a node; it receives nothing until [`Fabric::attach`] is called.
-    pub fn add_node(&self, name: &str, reliable: bool) -> NodeIdx {
+    pub fn add_node(&self, name: &str, reliable: bool) -> NodeId {
         let mut state = self.state.lock().unwrap();
         state.slots.push(Slot { name: name.to_string(), name_key: super::choices::key(&name), node: None, actor: None, reliable });
-        (state.slots.len() - 1) as NodeIdx
+        NodeId::from_slot(state.slots.len() - 1)
     }
 
-    pub fn node_name(&self, idx: NodeIdx) -> String {
-        self.state.lock().unwrap().slots[idx as usize].name.clone()
+    pub fn node_name(&self, idx: NodeId) -> String {
+        self.state.lock().unwrap().slots[idx.slot()].name.clone()
+    }
+
+    /// Every node declared so far, in declaration order.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        (0..self.state.lock().unwrap().slots.len()).map(NodeId::from_slot).collect()
     }
 
     pub fn node_names(&self) -> Vec<String> {
@@ -155,17 +170,17 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
 
     /// Called by a node's init task in each incarnation: from now on messages to
     /// `idx` run `actor` on the node that called.
-    pub fn attach(&self, idx: NodeIdx, madsim_node: madsim::runtime::NodeHandle, actor: Arc<dyn Actor<M>>) {
+    pub fn attach(&self, idx: NodeId, madsim_node: madsim::runtime::NodeHandle, actor: Arc<dyn Actor<M>>) {
         let mut state = self.state.lock().unwrap();
-        let slot = &mut state.slots[idx as usize];
+        let slot = &mut state.slots[idx.slot()];
         slot.node = Some(madsim_node);
         slot.actor = Some(actor);
     }
 
     /// Called by the harness when it kills a node: messages to it are dropped.
-    pub fn detach(&self, idx: NodeIdx) {
+    pub fn detach(&self, idx: NodeId) {
         let mut state = self.state.lock().unwrap();
-        let slot = &mut state.slots[idx as usize];
+        let slot = &mut state.slots[idx.slot()];
         slot.node = None;
         slot.actor = None;
     }
@@ -179,16 +194,16 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         }
     }
 
-    pub fn is_up(&self, idx: NodeIdx) -> bool {
-        self.state.lock().unwrap().slots[idx as usize].actor.is_some()
+    pub fn is_up(&self, idx: NodeId) -> bool {
+        self.state.lock().unwrap().slots[idx.slot()].actor.is_some()
     }
 
     /// Cuts the directed link `from -> to` until a matching [`Fabric::heal`].
-    pub fn cut(&self, from: NodeIdx, to: NodeIdx) {
+    pub fn cut(&self, from: NodeId, to: NodeId) {
         *self.state.lock().unwrap().cuts.entry((from, to)).or_insert(0) += 1;
     }
 
-    pub fn heal(&self, from: NodeIdx, to: NodeIdx) {
+    pub fn heal(&self, from: NodeId, to: NodeId) {
         let mut state = self.state.lock().unwrap();
         if let Some(count) = state.cuts.get_mut(&(from, to)) {
             *count -= 1;
@@ -226,7 +241,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// One copy's delay: uniform, or by the sender's priority band under PCT.
-    fn delay(&self, from: NodeIdx, key: u64, config: &FabricConfig, prioritized: bool) -> Duration {
+    fn delay(&self, from: NodeId, key: u64, config: &FabricConfig, prioritized: bool) -> Duration {
         if !prioritized {
             return self.choices.duration(Site::NetDelay, key, config.delay_min, config.delay_max);
         }
@@ -244,14 +259,14 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// Sends `msg` from `from` to `to`. Never blocks; the message may be dropped,
     /// duplicated and delayed, each decision keyed by the endpoints' names and the
     /// message's identity (and, through the decision source, the sender's cause).
-    pub fn send(&self, from: NodeIdx, to: NodeIdx, msg: M) {
+    pub fn send(&self, from: NodeId, to: NodeId, msg: M) {
         let (id, config, faulty, prioritized, flaky, key) = {
             let mut state = self.state.lock().unwrap();
             state.counters.sent += 1;
             state.last_send = super::now();
             state.next_message_id += 1;
             let id = state.next_message_id;
-            let faulty = !(state.slots[from as usize].reliable || state.slots[to as usize].reliable);
+            let faulty = !(state.slots[from.slot()].reliable || state.slots[to.slot()].reliable);
             let now = state.last_send;
             let prioritized = match state.priorities.as_mut() {
                 Some(p) => {
@@ -261,7 +276,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 None => false,
             };
             let key = super::choices::mix(mix_names(&state.slots, from, to), msg.identity());
-            let flaky = state.flaky.as_ref().is_none_or(|f| f[from as usize] || f[to as usize]);
+            let flaky = state.flaky.as_ref().is_none_or(|f| f[from.slot()] || f[to.slot()]);
             (id, state.config.clone(), faulty, prioritized, flaky, key)
         };
         if self.observer.is_some() {
@@ -292,14 +307,14 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn deliver_later(&self, id: u64, from: NodeIdx, to: NodeIdx, msg: M, delay: Duration, faulty: bool, cause: u64) {
+    fn deliver_later(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) {
         let kind = msg.kind();
         let node = {
             let mut state = self.state.lock().unwrap();
             if faulty && state.cuts.contains_key(&(from, to)) {
                 state.counters.dropped_partition += 1;
                 None
-            } else if let Some(node) = state.slots[to as usize].node.clone() {
+            } else if let Some(node) = state.slots[to.slot()].node.clone() {
                 Some(node)
             } else {
                 state.counters.dropped_node_down += 1;
@@ -320,7 +335,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                     None
                 } else {
                     // The task runs only while the incarnation it was spawned on lives.
-                    let actor = state.slots[to as usize].actor.clone();
+                    let actor = state.slots[to.slot()].actor.clone();
                     if actor.is_some() {
                         state.counters.delivered += 1;
                         let c = state.counters;
@@ -346,6 +361,6 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
 }
 
 /// The directed link `from -> to` as a key, by the nodes' names.
-fn mix_names<M>(slots: &[Slot<M>], from: NodeIdx, to: NodeIdx) -> u64 {
-    super::choices::mix(slots[from as usize].name_key, slots[to as usize].name_key)
+fn mix_names<M>(slots: &[Slot<M>], from: NodeId, to: NodeId) -> u64 {
+    super::choices::mix(slots[from.slot()].name_key, slots[to.slot()].name_key)
 }

@@ -42,8 +42,28 @@ pub mod world;
 
 pub use system::{Check, Invariant, InvariantKind, System, Violation};
 
-/// Index of a node in the fabric (stable across crashes and restarts).
-pub type NodeIdx = u16;
+/// A node of the world, as [`world::WorldBuilder::node`] and `users` hand it out: a
+/// handle, stable across crashes and restarts. It is opaque on purpose: a system names
+/// a node by the handle it was given, never by where it was declared, so reordering
+/// declarations cannot silently point a message at another node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct NodeId(u16);
+
+impl NodeId {
+    /// The bound on a world's nodes (the fabric's slot table).
+    pub const LIMIT: usize = u16::MAX as usize;
+
+    pub(crate) fn from_slot(slot: usize) -> NodeId {
+        assert!(slot < Self::LIMIT, "a world holds at most {} nodes", Self::LIMIT);
+        NodeId(slot as u16)
+    }
+
+    /// The node's slot in the harness's tables (declaration order; harness-internal).
+    pub(crate) fn slot(self) -> usize {
+        self.0 as usize
+    }
+}
 
 use std::time::Duration;
 

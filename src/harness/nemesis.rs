@@ -5,7 +5,7 @@
 //! first draws which fault kinds are on and how hard.
 
 use super::choices::{key, Choices, Site};
-use super::fabric::{Describe, NodeIdx};
+use super::fabric::{Describe, NodeId};
 use super::history::Observation;
 use super::world::World;
 use std::sync::{Arc, Mutex};
@@ -50,20 +50,20 @@ impl Default for NemesisConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PartitionShape {
     /// Both directions between two nodes.
-    TwoWay(NodeIdx, NodeIdx),
+    TwoWay(NodeId, NodeId),
     /// Only `from -> to`.
-    OneWay(NodeIdx, NodeIdx),
+    OneWay(NodeId, NodeId),
     /// Every link to and from a node.
-    Isolate(NodeIdx),
+    Isolate(NodeId),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultKind {
     /// A service instance dies and comes back as a new incarnation.
-    Crash(NodeIdx),
+    Crash(NodeId),
     /// An infrastructure node (a broker) restarts.
-    Restart(NodeIdx),
-    Pause(NodeIdx),
+    Restart(NodeId),
+    Pause(NodeId),
     Partition(PartitionShape),
 }
 
@@ -109,14 +109,14 @@ pub fn draw_swarm(config: &NemesisConfig, choices: &Choices) -> (NemesisConfig, 
 
 /// Draws the fault schedule over `0..phase` for the given service instances and
 /// infrastructure nodes.
-pub fn plan(config: &NemesisConfig, phase: Duration, instances: &[NodeIdx], infrastructure: &[NodeIdx], choices: &Choices) -> Vec<Fault> {
+pub fn plan(config: &NemesisConfig, phase: Duration, instances: &[NodeId], infrastructure: &[NodeId], choices: &Choices) -> Vec<Fault> {
     // Each fault's draws are keyed by its kind and number: one fault fewer leaves the
     // others as they were.
     let mut faults = Vec::new();
     let at = |what: &str, i: u32| choices.duration(Site::Nemesis, key(&(what, i, "at")), Duration::ZERO, phase);
     let lasts =
         |what: &str, i: u32, range: (Duration, Duration)| choices.duration(Site::Nemesis, key(&(what, i, "lasts")), range.0, range.1);
-    let pick = |what: &str, i: u32, nodes: &[NodeIdx]| nodes[choices.pick(Site::Nemesis, key(&(what, i, "node")), nodes.len())];
+    let pick = |what: &str, i: u32, nodes: &[NodeId]| nodes[choices.pick(Site::Nemesis, key(&(what, i, "node")), nodes.len())];
     if !instances.is_empty() {
         for i in 0..config.crashes {
             let node = pick("crash", i, instances);
@@ -134,12 +134,12 @@ pub fn plan(config: &NemesisConfig, phase: Duration, instances: &[NodeIdx], infr
             faults.push(Fault { at: at("restart", i), lasts, kind: FaultKind::Restart(node) });
         }
     }
-    let mut nodes: Vec<NodeIdx> = instances.to_vec();
+    let mut nodes: Vec<NodeId> = instances.to_vec();
     nodes.extend_from_slice(infrastructure);
     if nodes.len() >= 2 {
         for i in 0..config.partitions {
             let a = pick("partition", i, &nodes);
-            let others: Vec<NodeIdx> = nodes.iter().copied().filter(|n| *n != a).collect();
+            let others: Vec<NodeId> = nodes.iter().copied().filter(|n| *n != a).collect();
             let b = pick("partition peer", i, &others);
             let shape = match choices.draw(Site::Nemesis, key(&("partition shape", i)), 3) {
                 0 => PartitionShape::TwoWay(a, b),
@@ -178,12 +178,12 @@ impl std::ops::AddAssign for NemesisCounters {
 pub struct Executor<M, O: Observation> {
     pub(crate) world: Arc<World<M, O>>,
     /// Crashes and pauses wait until this says the node serves no user request.
-    pub(crate) serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>>,
+    pub(crate) serving: Option<Arc<dyn Fn(NodeId) -> bool + Send + Sync>>,
     pub(crate) counters: Mutex<NemesisCounters>,
 }
 
 impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
-    async fn wait_until_spare(&self, idx: NodeIdx) {
+    async fn wait_until_spare(&self, idx: NodeId) {
         if let Some(serving) = &self.serving {
             while serving(idx) {
                 super::sleep(Duration::from_millis(5)).await;
@@ -286,13 +286,12 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
         self.count(|c| c.restarts += restarted);
     }
 
-    fn links(&self, shape: PartitionShape) -> Vec<(NodeIdx, NodeIdx)> {
+    fn links(&self, shape: PartitionShape) -> Vec<(NodeId, NodeId)> {
         match shape {
             PartitionShape::TwoWay(a, b) => vec![(a, b), (b, a)],
             PartitionShape::OneWay(a, b) => vec![(a, b)],
             PartitionShape::Isolate(a) => {
-                let all = self.world.fabric.node_names().len() as NodeIdx;
-                (0..all).filter(|n| *n != a).flat_map(|n| [(a, n), (n, a)]).collect()
+                self.world.fabric.nodes().into_iter().filter(|n| *n != a).flat_map(|n| [(a, n), (n, a)]).collect()
             }
         }
     }
@@ -331,13 +330,14 @@ mod tests {
         madsim::runtime::Runtime::with_seed_and_config(7, Default::default()).block_on(async {
             let choices = Choices::new(7);
             let phase = Duration::from_secs(30);
-            let faults = plan(&config(), phase, &[1, 2], &[0], &choices);
+            let n = |slot| NodeId::from_slot(slot);
+            let faults = plan(&config(), phase, &[n(1), n(2)], &[n(0)], &choices);
             assert_eq!(faults.len(), 10);
             assert!(faults.windows(2).all(|w| w[0].at <= w[1].at));
             for f in &faults {
                 assert!(f.at <= phase && f.lasts >= Duration::from_secs(1) && f.lasts <= Duration::from_secs(2));
                 if let FaultKind::Crash(n) | FaultKind::Pause(n) = f.kind {
-                    assert!(n == 1 || n == 2, "only service instances crash or pause");
+                    assert!(n.slot() == 1 || n.slot() == 2, "only service instances crash or pause");
                 }
             }
         });
@@ -359,8 +359,14 @@ mod tests {
     #[test]
     fn one_fault_fewer_leaves_the_other_faults_as_they_were() {
         let phase = Duration::from_secs(30);
-        let all = plan(&config(), phase, &[1, 2], &[0], &Choices::new(5));
-        let fewer = plan(&NemesisConfig { crashes: config().crashes - 1, ..config() }, phase, &[1, 2], &[0], &Choices::new(5));
+        let all = plan(&config(), phase, &[NodeId::from_slot(1), NodeId::from_slot(2)], &[NodeId::from_slot(0)], &Choices::new(5));
+        let fewer = plan(
+            &NemesisConfig { crashes: config().crashes - 1, ..config() },
+            phase,
+            &[NodeId::from_slot(1), NodeId::from_slot(2)],
+            &[NodeId::from_slot(0)],
+            &Choices::new(5),
+        );
         assert_eq!(fewer.len() + 1, all.len());
         assert!(fewer.iter().all(|f| all.contains(f)), "every remaining fault is drawn as before");
     }

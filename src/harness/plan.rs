@@ -6,6 +6,7 @@
 use super::nemesis::{Fault, FaultKind, NemesisConfig, PartitionShape, SwarmDraw};
 use super::priority::Priorities;
 use super::strategy::Sites;
+use super::NodeId;
 use std::time::Duration;
 
 /// Swarm's crashes moved to fault sites: right after a store write, with this
@@ -30,7 +31,7 @@ pub struct Plan {
     /// The scheduled faults, in the order drawn (printed in the order they strike).
     pub faults: Vec<Fault>,
     /// The instances the nemesis may crash or pause (all of them without swarm sites).
-    pub may_crash: Vec<super::NodeIdx>,
+    pub may_crash: Vec<super::NodeId>,
 }
 
 fn secs(d: Duration) -> f64 {
@@ -40,7 +41,7 @@ fn secs(d: Duration) -> f64 {
 impl Plan {
     /// What the fault does, with node names.
     fn fault_text(fault: &Fault, names: &[String]) -> (String, Vec<String>) {
-        let name = |i: u16| names.get(i as usize).cloned().unwrap_or_else(|| format!("node {i}"));
+        let name = |i: NodeId| names.get(i.slot()).cloned().unwrap_or_else(|| format!("node {}", i.slot()));
         match fault.kind {
             FaultKind::Crash(n) => ("crash".into(), vec![name(n)]),
             FaultKind::Restart(n) => ("restart".into(), vec![name(n)]),
@@ -141,10 +142,14 @@ mod tests {
             priorities: None,
             site_crashes: Some(SiteCrashes { probability: 1.0 / 64.0, crashes: 2 }),
             faults: vec![
-                Fault { at: s(9), lasts: s(2), kind: FaultKind::Partition(PartitionShape::OneWay(1, 0)) },
-                Fault { at: s(3), lasts: s(1), kind: FaultKind::Crash(0) },
+                Fault {
+                    at: s(9),
+                    lasts: s(2),
+                    kind: FaultKind::Partition(PartitionShape::OneWay(NodeId::from_slot(1), NodeId::from_slot(0))),
+                },
+                Fault { at: s(3), lasts: s(1), kind: FaultKind::Crash(NodeId::from_slot(0)) },
             ],
-            may_crash: vec![0],
+            may_crash: vec![NodeId::from_slot(0)],
         };
         let names = vec!["orders-1".to_string(), "broker".to_string()];
         assert_eq!(

@@ -3,7 +3,7 @@
 //! drains), the final states, and every invariant judged.
 
 use super::choices::{self, Choice, Choices, Site};
-use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeIdx};
+use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeId};
 use super::history::{History, NetWhat, Record, TraceFilter};
 use super::nemesis::{self, Executor, NemesisConfig, NemesisCounters};
 use super::strategy::Strategy;
@@ -201,7 +201,7 @@ fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super:
 fn net_observer<O: super::history::Observation>(history: History<O>, names: Arc<OnceLock<Vec<Arc<str>>>>) -> super::fabric::Observer {
     Arc::new(move |event: &NetEvent| {
         let names = names.get().expect("nodes are named before any message");
-        let name = |idx: NodeIdx| names[idx as usize].clone();
+        let name = |idx: NodeId| names[idx.slot()].clone();
         let (id, from, to, kind, what) = match event {
             NetEvent::Sent { id, from, to, kind, text } => (*id, *from, *to, *kind, NetWhat::Sent(text.clone())),
             NetEvent::Duplicated { id, from, to, kind } => (*id, *from, *to, *kind, NetWhat::Duplicated),
@@ -374,9 +374,9 @@ fn execute_plan<S: System>(
         buggify.arm(nodes, c.probability, c.crashes, requests);
         crashes
     });
-    let serving: Option<Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
+    let serving: Option<Arc<dyn Fn(NodeId) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
         let system = system.clone();
-        Arc::new(move |idx| system.serving(idx)) as Arc<dyn Fn(NodeIdx) -> bool + Send + Sync>
+        Arc::new(move |idx| system.serving(idx)) as Arc<dyn Fn(NodeId) -> bool + Send + Sync>
     });
     let executor = Arc::new(Executor { world: world.clone(), serving, counters: Mutex::default() });
     let mut fault_tasks: Vec<_> = plan.faults.iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault.clone()))).collect();
@@ -408,7 +408,7 @@ where
     };
     let mut instances = world.with_role(|r| r == NodeRole::Service);
     if let Some(sites) = &sites {
-        instances.retain(|idx| sites.faulty[*idx as usize]);
+        instances.retain(|idx| sites.faulty[idx.slot()]);
     }
     let infrastructure = world.with_role(|r| r == NodeRole::Infrastructure);
     // Swarm: half of the runs move their crashes to a fault site, right after a store
@@ -418,9 +418,9 @@ where
     if sites.is_some()
         && !sim.spare_serving_nodes
         && nemesis.crashes > 0
-        && choices.draw(Site::Swarm, choices::key(&"crashes at fault sites"), 2) == 1
+        && choices.draw(Site::Buggify, choices::key(&"crashes at fault sites"), 2) == 1
     {
-        let probability = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Swarm, choices::key(&"fault site probability"), 3)];
+        let probability = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Buggify, choices::key(&"fault site probability"), 3)];
         site_crashes = Some(super::plan::SiteCrashes { probability, crashes: nemesis.crashes });
         nemesis.crashes = 0;
     }

@@ -130,7 +130,8 @@ fn minimize_choices<S: System>(search: &mut Search, scenario: &S::Scenario, reco
     let build = |kept: &[(Site, u64, u32)]| -> Record { kept.iter().map(|k| (*k, record[k])).collect() };
     // First whole sites: often all drops, or all delays, can go at once.
     let mut kept: Vec<(Site, u64, u32)> = record.iter().filter(|(_, v)| **v != 0).map(|(k, _)| *k).collect();
-    for site in Site::ALL {
+    let sites: std::collections::BTreeSet<Site> = kept.iter().map(|(site, _, _)| *site).collect();
+    for site in sites {
         let without: Vec<(Site, u64, u32)> = kept.iter().copied().filter(|(s, _, _)| *s != site).collect();
         if without.len() < kept.len() && search.holds::<S>(scenario, seed, Some(&build(&without))) {
             kept = without;
@@ -250,28 +251,11 @@ pub fn shrink_branch<S: System>(
     let mut accepted = vec![as_repro(&scenario, seed, original_record.clone())];
     // Pass 1: the scenario's parameters, until no edit helps (not for a branched run,
     // which only follows its branch on the scenario it ran).
-    let mut current = scenario.clone();
-    // A simplification that changes which invariants apply is refused: removing a
-    // service an invariant relies on (the expiration service, for orders-resolve) makes a
-    // scenario whose rules cannot hold, and a failure found there is the shrink's own.
-    // For a safety bug only the safety invariants count (a reproduction too short to
-    // settle declares that it does not judge liveness).
-    let applicable = |s: &S::Scenario| rules::<S>(s, liveness);
-    let rules = applicable(&scenario);
-    let mut simplifying = !branched;
-    while simplifying {
-        let mut changed = false;
-        for edit in S::simplifications(&current, liveness) {
-            if let Some(candidate) = edit(&current) {
-                if S::is_valid(&candidate).is_ok() && applicable(&candidate) == rules && search.holds_nearby::<S>(&candidate) {
-                    current = candidate;
-                    accepted.push(as_repro(&current, search.seed, None));
-                    changed = true;
-                }
-            }
-        }
-        simplifying = changed && search.runs < search.budget;
-    }
+    let current = if branched {
+        scenario.clone()
+    } else {
+        simplify_settings::<S>(&mut search, &scenario, liveness, |s, seed| accepted.push(as_repro(s, seed, None)))
+    };
     // Pass 2: the recorded choices of the reduced run.
     let record = match original_record {
         Some(record) => record,
@@ -283,20 +267,60 @@ pub fn shrink_branch<S: System>(
     };
     let record = minimize_choices::<S>(&mut search, &current, &record);
     accepted.push(as_repro(&current, search.seed, Some(record)));
-    // Verify, falling back to the last candidate that passes the checks.
+    let shrunk = last_verified::<S>(accepted, &search, before);
+    shrunk.ok_or_else(|| format!("seed {seed} does not reproduce {invariant} reliably: even the original run failed verification"))
+}
+
+/// Pass 1 of a shrink: the scenario's settings, edit by edit, until no edit helps or the
+/// budget is spent; `accept` is told each accepted scenario. A simplification that
+/// changes which invariants apply is refused: removing a service an invariant relies on
+/// (the expiration service, for orders-resolve) makes a scenario whose rules cannot
+/// hold, and a failure found there is the shrink's own. For a safety bug only the safety
+/// invariants count (a reproduction too short to settle declares that it does not judge
+/// liveness).
+fn simplify_settings<S: System>(
+    search: &mut Search,
+    scenario: &S::Scenario,
+    liveness: bool,
+    mut accept: impl FnMut(&S::Scenario, u64),
+) -> S::Scenario {
+    let applicable = |s: &S::Scenario| rules::<S>(s, liveness);
+    let rules = applicable(scenario);
+    let mut current = scenario.clone();
+    loop {
+        let mut changed = false;
+        for edit in S::simplifications(&current, liveness) {
+            if let Some(candidate) = edit(&current) {
+                if S::is_valid(&candidate).is_ok() && applicable(&candidate) == rules && search.holds_nearby::<S>(&candidate) {
+                    current = candidate;
+                    accept(&current, search.seed);
+                    changed = true;
+                }
+            }
+        }
+        if !changed || search.runs >= search.budget {
+            return current;
+        }
+    }
+}
+
+/// The last accepted candidate that passes verification, as a reproduction keeping the
+/// plan its run drew (`run` says when a build draws another); `None` when even the
+/// original fails it.
+fn last_verified<S: System>(mut accepted: Vec<S::Scenario>, search: &Search, before: Figures) -> Option<Shrunk<S::Scenario>> {
     let mut fallbacks = 0;
     while let Some(repro) = accepted.pop() {
-        if let Some(verification) = verify::<S>(&repro, &search) {
+        if let Some(verification) = verify::<S>(&repro, search) {
             let last = run_scenario::<S>(&repro, None, &RunOptions::default());
             let choices = S::reproduction(&repro).and_then(|r| r.choices.as_ref()).map_or(0, |c| c.len());
             let after = figures(&last, choices);
-            // The file keeps the plan its run drew (`run` says when a build draws another).
             let plan = last.plan.as_ref().map(|p| p.lines(&last.nodes)).unwrap_or_default();
             let repro = S::with_reproduction(&repro, S::reproduction(&repro).cloned().map(|r| Reproduce { plan, ..r }));
             let verification = Verification { fallbacks, ..verification };
-            return Ok(Shrunk { scenario: repro, invariant, fingerprint, before, after, runs: search.runs, verification });
+            let (invariant, fingerprint, runs) = (search.invariant.clone(), search.fingerprint.clone(), search.runs);
+            return Some(Shrunk { scenario: repro, invariant, fingerprint, before, after, runs, verification });
         }
         fallbacks += 1;
     }
-    Err(format!("seed {seed} does not reproduce {invariant} reliably: even the original run failed verification"))
+    None
 }

@@ -3,7 +3,7 @@
 //! what its users do, what state it leaves, and which invariants must hold. The harness
 //! does the rest: network, faults, time, history, sweeps, shrinking.
 
-use super::fabric::{Describe, NodeIdx};
+use super::fabric::{Describe, NodeId};
 use super::history::{Entry, Observation};
 use super::nemesis::NemesisConfig;
 use super::world::WorldBuilder;
@@ -33,7 +33,7 @@ pub trait System: Send + Sync + Sized + 'static {
     fn workload(self: Arc<Self>) -> BoxFuture;
 
     /// True while `node` serves a user request (faults may be told to spare it).
-    fn serving(&self, _node: NodeIdx) -> bool {
+    fn serving(&self, _node: NodeId) -> bool {
         false
     }
 

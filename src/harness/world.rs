@@ -5,11 +5,11 @@
 //! resumes them when the nemesis says so.
 
 use super::choices::Choices;
-use super::fabric::{Actor, Fabric, NodeIdx};
+use super::fabric::{Actor, Fabric, NodeId};
 use super::history::{History, Observation, Record};
 use super::store::{Journal, Store};
 use madsim::runtime::{Handle, NodeHandle};
-use madsim::task::NodeId;
+use madsim::task::NodeId as SimNodeId;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -53,7 +53,7 @@ impl<O: Observation> Probe<O> {
 
 /// What a node's start function is given, in each incarnation.
 pub struct NodeContext<M, O: Observation> {
-    pub idx: NodeIdx,
+    pub idx: NodeId,
     pub name: Arc<str>,
     /// 1 for the first start, 2 after the first restart, ...
     pub incarnation: u32,
@@ -64,7 +64,7 @@ pub struct NodeContext<M, O: Observation> {
 type Start<M, O> = Arc<dyn Fn(&NodeContext<M, O>) -> Arc<dyn Actor<M>> + Send + Sync>;
 
 struct Declared<M, O: Observation> {
-    idx: NodeIdx,
+    idx: NodeId,
     name: Arc<str>,
     role: NodeRole,
     start: Option<Start<M, O>>,
@@ -93,7 +93,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
         name: &str,
         role: NodeRole,
         start: impl Fn(&NodeContext<M, O>) -> Arc<dyn Actor<M>> + Send + Sync + 'static,
-    ) -> NodeIdx {
+    ) -> NodeId {
         assert!(!matches!(role, NodeRole::Users { .. }), "users are declared with WorldBuilder::users");
         let idx = self.fabric.add_node(name, false);
         self.nodes.push(Declared { idx, name: name.into(), role, start: Some(Arc::new(start)), users: None });
@@ -101,7 +101,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
     }
 
     /// Declares the users' node; the workload runs there.
-    pub fn users(&mut self, name: &str, reliable: bool, actor: impl FnOnce(NodeIdx) -> Arc<dyn Actor<M>>) -> NodeIdx {
+    pub fn users(&mut self, name: &str, reliable: bool, actor: impl FnOnce(NodeId) -> Arc<dyn Actor<M>>) -> NodeId {
         let idx = self.fabric.add_node(name, reliable);
         let actor = actor(idx);
         self.nodes.push(Declared { idx, name: name.into(), role: NodeRole::Users { reliable }, start: None, users: Some(actor) });
@@ -146,7 +146,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
         for declared in self.nodes {
             match declared.start {
                 Some(start) => {
-                    let id: Arc<OnceLock<NodeId>> = Arc::default();
+                    let id: Arc<OnceLock<SimNodeId>> = Arc::default();
                     let shown = declared.name.clone();
                     let incarnation = Arc::new(AtomicU32::new(0));
                     let (fabric, probe, name, idx) = (
@@ -211,17 +211,17 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
 
 /// A built node.
 pub(crate) struct SimNode {
-    pub idx: NodeIdx,
+    pub idx: NodeId,
     pub role: NodeRole,
-    pub id: NodeId,
+    pub id: SimNodeId,
 }
 
 /// Which nodes are down or paused, and whether the quiet phase has begun.
 #[derive(Default)]
 struct FaultState {
     quiet: bool,
-    down: BTreeSet<NodeIdx>,
-    paused: BTreeSet<NodeIdx>,
+    down: BTreeSet<NodeId>,
+    paused: BTreeSet<NodeId>,
 }
 
 /// The running world: its nodes and what is done to them.
@@ -235,16 +235,16 @@ pub struct World<M, O: Observation> {
 }
 
 impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<M, O> {
-    fn node_id(&self, idx: NodeIdx) -> NodeId {
+    fn node_id(&self, idx: NodeId) -> SimNodeId {
         self.nodes.iter().find(|n| n.idx == idx).expect("a declared node").id
     }
 
     /// The nodes of a role, in declaration order.
-    pub fn with_role(&self, role: impl Fn(NodeRole) -> bool) -> Vec<NodeIdx> {
+    pub fn with_role(&self, role: impl Fn(NodeRole) -> bool) -> Vec<NodeId> {
         self.nodes.iter().filter(|n| role(n.role)).map(|n| n.idx).collect()
     }
 
-    pub fn node_name(&self, idx: NodeIdx) -> String {
+    pub fn node_name(&self, idx: NodeId) -> String {
         self.fabric.node_name(idx)
     }
 
@@ -266,7 +266,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
     }
 
     /// Kills a node; false if it was already down or the quiet phase has begun.
-    pub(crate) fn crash(&self, idx: NodeIdx) -> bool {
+    pub(crate) fn crash(&self, idx: NodeId) -> bool {
         {
             let mut faults = self.faults.lock().unwrap();
             if faults.quiet || !faults.down.insert(idx) {
@@ -283,7 +283,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
     }
 
     /// Starts a new incarnation of a node that is down; false if it was not down.
-    pub(crate) fn restart(&self, idx: NodeIdx) -> bool {
+    pub(crate) fn restart(&self, idx: NodeId) -> bool {
         if !self.faults.lock().unwrap().down.remove(&idx) {
             return false;
         }
@@ -293,7 +293,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
     }
 
     /// Pauses a node that is up; false if it is down or paused, or the quiet phase began.
-    pub(crate) fn pause(&self, idx: NodeIdx) -> bool {
+    pub(crate) fn pause(&self, idx: NodeId) -> bool {
         {
             let mut faults = self.faults.lock().unwrap();
             if faults.quiet || faults.down.contains(&idx) || !faults.paused.insert(idx) {
@@ -304,7 +304,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
         true
     }
 
-    pub(crate) fn resume(&self, idx: NodeIdx) {
+    pub(crate) fn resume(&self, idx: NodeId) {
         if !self.faults.lock().unwrap().paused.remove(&idx) {
             return;
         }
@@ -330,7 +330,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
     }
 
     /// Spawns a task on a node's current incarnation (test-only panics).
-    pub(crate) fn spawn_on(&self, idx: NodeIdx, task: impl std::future::Future<Output = ()> + Send + 'static) {
+    pub(crate) fn spawn_on(&self, idx: NodeId, task: impl std::future::Future<Output = ()> + Send + 'static) {
         if let Some(node) = self.handle.get_node(self.node_id(idx)) {
             node.spawn(task);
         }

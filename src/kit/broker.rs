@@ -13,7 +13,7 @@ use super::event::Event;
 use super::obs::Obs;
 use super::protocol::{ClientId, Message};
 use super::{App, Group, Subject};
-use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeIdx};
+use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeId};
 use crate::harness::world::{NodeContext, Probe};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -136,7 +136,7 @@ impl GroupState {
 
 #[derive(Clone, Debug)]
 pub struct ClientInfo {
-    pub node: NodeIdx,
+    pub node: NodeId,
     pub last_seen: Duration,
 }
 
@@ -153,7 +153,7 @@ pub struct BrokerState<S> {
 /// Messages to send and events to record, produced by one step of the broker.
 #[derive(Debug)]
 pub struct Output<S> {
-    pub send: Vec<(NodeIdx, Message<S>)>,
+    pub send: Vec<(NodeId, Message<S>)>,
     pub events: Vec<BrokerEvent<S>>,
 }
 
@@ -169,7 +169,7 @@ impl<S: Subject> BrokerState<S> {
     }
 
     /// Handles one message from node `from` at virtual time `now`.
-    pub fn handle(&mut self, config: &BrokerConfig, now: Duration, from: NodeIdx, msg: Message<S>, out: &mut Output<S>) {
+    pub fn handle(&mut self, config: &BrokerConfig, now: Duration, from: NodeId, msg: Message<S>, out: &mut Output<S>) {
         match msg {
             Message::Connect { client } => {
                 self.clients.insert(client.clone(), ClientInfo { node: from, last_seen: now });
@@ -361,7 +361,7 @@ fn next_member(state: &mut GroupState, config: &BrokerConfig, respect_in_flight:
 /// The broker as a node: its state lives outside the node (the durable store) and
 /// is replaced by an empty one on restart when the store is in memory.
 pub struct BrokerNode<A: App> {
-    pub idx: NodeIdx,
+    pub idx: NodeId,
     pub config: BrokerConfig,
     pub state: Arc<Mutex<BrokerState<A::Subject>>>,
     pub fabric: Fabric<Message<A::Subject>>,
@@ -425,7 +425,7 @@ impl<A: App> BrokerNode<A> {
 }
 
 impl<A: App> Actor<Message<A::Subject>> for BrokerNode<A> {
-    fn receive(self: Arc<Self>, from: NodeIdx, msg: Message<A::Subject>) -> BoxFuture {
+    fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
         let mut out = Output::<A::Subject>::default();
         self.state.lock().unwrap().handle(&self.config, crate::harness::now(), from, msg, &mut out);
         self.flush(out);
@@ -466,13 +466,18 @@ mod tests {
         Event::raw(format!("ticket:updated/T1/v{version}").into(), Subject::TicketUpdated, data, Default::default())
     }
 
-    fn step(b: &mut BrokerState, now_ms: u64, from: NodeIdx, msg: Message) -> Output {
+    /// Node handles by slot: the state machine's tests make up their own nodes.
+    fn n(slot: usize) -> NodeId {
+        NodeId::from_slot(slot)
+    }
+
+    fn step(b: &mut BrokerState, now_ms: u64, from: usize, msg: Message) -> Output {
         let mut out = Output::default();
-        b.handle(&cfg(), Duration::from_millis(now_ms), from, msg, &mut out);
+        b.handle(&cfg(), Duration::from_millis(now_ms), n(from), msg, &mut out);
         out
     }
 
-    fn connect(b: &mut BrokerState, node: NodeIdx, name: &str) -> ClientId {
+    fn connect(b: &mut BrokerState, node: usize, name: &str) -> ClientId {
         let client: ClientId = name.into();
         step(b, 0, node, Message::Connect { client: client.clone() });
         client
@@ -482,11 +487,11 @@ mod tests {
         step(b, 0, 9, Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version) })
     }
 
-    fn delivers(out: &Output) -> Vec<(NodeIdx, u64, bool)> {
+    fn delivers(out: &Output) -> Vec<(usize, u64, bool)> {
         out.send
             .iter()
             .filter_map(|(to, m)| match m {
-                Message::Deliver { seq, redelivered, .. } => Some((*to, *seq, *redelivered)),
+                Message::Deliver { seq, redelivered, .. } => Some((to.slot(), *seq, *redelivered)),
                 _ => None,
             })
             .collect()
@@ -595,13 +600,13 @@ mod tests {
         b.handle(
             &config,
             Duration::ZERO,
-            1,
+            n(1),
             Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS },
             &mut out,
         );
         for v in 0..3 {
             let mut o = Output::default();
-            b.handle(&config, Duration::ZERO, 9, Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v) }, &mut o);
+            b.handle(&config, Duration::ZERO, n(9), Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v) }, &mut o);
             out.send.extend(o.send);
         }
         assert_eq!(delivers(&out), vec![(1, 1, false)]);
@@ -609,7 +614,7 @@ mod tests {
         b.handle(
             &config,
             Duration::ZERO,
-            1,
+            n(1),
             Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 },
             &mut o,
         );
@@ -640,6 +645,6 @@ mod tests {
         assert!(matches!(out.send[0].1, Message::HeartbeatAck { known: false, store_id: 7 }));
         let out = step(&mut b, 0, 1, Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0) });
         assert!(out.events.is_empty(), "nothing stored");
-        assert!(matches!(out.send[..], [(1, Message::UnknownClient { store_id: 7 })]));
+        assert!(matches!(out.send[..], [(to, Message::UnknownClient { store_id: 7 })] if to == n(1)));
     }
 }

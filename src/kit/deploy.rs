@@ -9,7 +9,7 @@ use super::nats::{ClientConfig, NatsWrapper};
 use super::obs::Obs;
 use super::protocol::Message;
 use super::{App, Group, Id};
-use crate::harness::fabric::{Actor, NodeIdx};
+use crate::harness::fabric::{Actor, NodeId};
 use crate::harness::world::{NodeRole, WorldBuilder};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +19,7 @@ pub type World<A> = WorldBuilder<Message<<A as App>::Subject>, Obs<A>>;
 
 /// A world's broker: its node, and its state (which outlives the node's incarnations).
 pub struct Broker<A: App> {
-    pub node: NodeIdx,
+    pub node: NodeId,
     pub state: Arc<Mutex<BrokerState<A::Subject>>>,
 }
 
@@ -71,7 +71,7 @@ pub struct Service<A: App> {
 
 /// Declares one node per instance of `service`; each incarnation is a new broker
 /// client (`orders-1#2` after the first restart) with the default client settings.
-pub fn instances<A: App>(world: &mut World<A>, broker: NodeIdx, service: Service<A>) -> Vec<NodeIdx> {
+pub fn instances<A: App>(world: &mut World<A>, broker: NodeId, service: Service<A>) -> Vec<NodeId> {
     let choices = world.choices();
     (0..service.instances)
         .map(|i| {
@@ -98,7 +98,7 @@ pub fn instances<A: App>(world: &mut World<A>, broker: NodeIdx, service: Service
 
 /// Declares the users' node (`users`), with the ingress client reaching `services`;
 /// returns the client, which the workload calls.
-pub fn users<A: App>(world: &mut World<A>, reliable: bool, broker: NodeIdx, services: Vec<Routed>, timeout: Duration) -> Arc<Client<A>> {
+pub fn users<A: App>(world: &mut World<A>, reliable: bool, broker: NodeId, services: Vec<Routed>, timeout: Duration) -> Arc<Client<A>> {
     let (fabric, probe, choices) = (world.fabric(), world.probe(), world.choices());
     let mut client = None;
     world.users("users", reliable, |idx| {

@@ -8,7 +8,7 @@ use super::protocol::Message;
 use super::protocol::{HttpRequest, HttpResponse, Method};
 use super::{App, Event, Id};
 use crate::harness::choices::{Choices, Site};
-use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeIdx};
+use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeId};
 use crate::harness::world::Probe;
 use futures::channel::oneshot;
 use serde_json::Value;
@@ -43,7 +43,7 @@ impl Route {
 pub struct Routed {
     pub service: &'static str,
     pub routes: &'static [Route],
-    pub instances: Vec<NodeIdx>,
+    pub instances: Vec<NodeId>,
 }
 
 /// The broker client id scripted injections publish with.
@@ -52,7 +52,7 @@ pub const INJECTOR: &str = "users#injector";
 #[derive(Default)]
 struct ClientState {
     next_request: u64,
-    pending: BTreeMap<u64, (NodeIdx, oneshot::Sender<Arc<HttpResponse>>)>,
+    pending: BTreeMap<u64, (NodeId, oneshot::Sender<Arc<HttpResponse>>)>,
     /// Injections waiting for the broker: `Connected` (key 0, each waiter its own
     /// number) and publish acks (by publish id).
     broker_waiters: BTreeMap<(u64, u64), oneshot::Sender<()>>,
@@ -61,10 +61,10 @@ struct ClientState {
 }
 
 pub struct Client<A: App> {
-    pub node: NodeIdx,
+    pub node: NodeId,
     pub probe: Probe<Obs<A>>,
     fabric: Fabric<Message<A::Subject>>,
-    broker: NodeIdx,
+    broker: NodeId,
     choices: Choices,
     /// The services, in the order their routes are tried.
     services: Vec<Routed>,
@@ -76,11 +76,11 @@ impl<A: App> Client<A> {
     /// The users' client on `node`, reaching `services` (and the broker, for
     /// injections); a request waits `timeout` for its response.
     pub fn new(
-        node: NodeIdx,
+        node: NodeId,
         fabric: Fabric<Message<A::Subject>>,
         probe: Probe<Obs<A>>,
         choices: Choices,
-        broker: NodeIdx,
+        broker: NodeId,
         services: Vec<Routed>,
         timeout: Duration,
     ) -> Self {
@@ -94,7 +94,7 @@ impl<A: App> Client<A> {
     }
 
     /// True while a user request to `node` waits for its response.
-    pub fn busy(&self, node: NodeIdx) -> bool {
+    pub fn busy(&self, node: NodeId) -> bool {
         self.state.lock().unwrap().pending.values().any(|(n, _)| *n == node)
     }
 
@@ -188,7 +188,7 @@ impl<A: App> Client<A> {
 }
 
 impl<A: App> Actor<Message<A::Subject>> for Client<A> {
-    fn receive(self: Arc<Self>, _from: NodeIdx, msg: Message<A::Subject>) -> BoxFuture {
+    fn receive(self: Arc<Self>, _from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
         let mut state = self.state.lock().unwrap();
         match msg {
             Message::Response(response) => {

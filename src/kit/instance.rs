@@ -10,7 +10,7 @@ use super::protocol::{HttpRequest, HttpResponse};
 use super::store::Db;
 use super::{App, Event, HandlerError};
 use crate::harness::choices::Choices;
-use crate::harness::fabric::{Actor, Fabric, NodeIdx};
+use crate::harness::fabric::{Actor, Fabric, NodeId};
 use crate::harness::BoxFuture;
 use crate::kit::origin::{within, Origin};
 use std::sync::{Arc, Weak};
@@ -22,14 +22,14 @@ pub trait HttpService: Send + Sync + 'static {
 
 /// One incarnation of a service instance on its node.
 pub struct Instance<A: App> {
-    pub node: NodeIdx,
+    pub node: NodeId,
     pub fabric: Fabric<Message<A::Subject>>,
     pub nats: Arc<NatsWrapper<A>>,
     pub http: Option<Arc<dyn HttpService>>,
 }
 
 impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
-    fn receive(self: Arc<Self>, from: NodeIdx, msg: Message<A::Subject>) -> BoxFuture {
+    fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
         match msg {
             Message::Request(req) => Box::pin(async move {
                 let Some(http) = self.http.clone() else {
@@ -45,7 +45,7 @@ impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
 
 /// What an instance needs to start on its node.
 pub struct InstanceEnv<A: App> {
-    pub node: NodeIdx,
+    pub node: NodeId,
     pub name: Arc<str>,
     pub fabric: Fabric<Message<A::Subject>>,
     pub nats: Arc<NatsWrapper<A>>,

@@ -10,7 +10,7 @@ use super::obs::{Obs, Outcome};
 use super::protocol::ClientId;
 use super::protocol::Message;
 use super::{App, Event, Group, HandlerError};
-use crate::harness::fabric::{Fabric, NodeIdx};
+use crate::harness::fabric::{Fabric, NodeId};
 use crate::harness::world::Probe;
 use crate::harness::BoxFuture;
 use crate::kit::origin::{within, Origin};
@@ -107,8 +107,8 @@ impl<S> Default for Session<S> {
 /// The per-instance broker client.
 pub struct NatsWrapper<A: App> {
     pub client_id: ClientId,
-    node: NodeIdx,
-    broker: NodeIdx,
+    node: NodeId,
+    broker: NodeId,
     fabric: Fabric<Message<A::Subject>>,
     config: ClientConfig,
     /// The service's durable queue group.
@@ -132,8 +132,8 @@ impl<A: App> NatsWrapper<A> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         client_id: ClientId,
-        node: NodeIdx,
-        broker: NodeIdx,
+        node: NodeId,
+        broker: NodeId,
         fabric: Fabric<Message<A::Subject>>,
         config: ClientConfig,
         group: Group,

@@ -307,8 +307,9 @@ fn unjudged_lines(summary: &ExploreSummary) -> String {
     out
 }
 
-/// The summary of a sweep: counts, fault totals, failing seeds grouped by invariant.
-pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &Overrides) -> String {
+/// A sweep's figures: seeds and their rate, the fabric's and the nemesis's totals, the
+/// largest seed, the coverage reached.
+fn sweep_figures(summary: &ExploreSummary) -> String {
     let mut out = String::new();
     let f = &summary.fabric;
     let n = &summary.nemesis;
@@ -353,30 +354,13 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
             count(summary.corpus, "run", "runs")
         ));
     }
-    out.push_str(&unjudged_lines(summary));
-    if summary.by_invariant.is_empty() {
-        out.push_str(&format!("{}\n", paint("no invariant violated", Tone::Pass)));
-        return out;
-    }
-    let rows: Vec<GroupRow> = summary
-        .by_invariant
-        .iter()
-        .map(|(invariant, seeds)| {
-            let first = &seeds[0];
-            GroupRow {
-                invariant: invariant.clone(),
-                count: summary.counts.get(invariant).copied().unwrap_or(0) as usize,
-                first: first.seed,
-                time: fmt_time(first.time),
-                example: first.explanation.clone(),
-            }
-        })
-        .collect();
-    out.push_str(&rounded(Table::new(rows)));
-    out.push('\n');
-    for (invariant, seeds) in &summary.by_invariant {
-        out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, &seeds[0].branch, overrides)));
-    }
+    out
+}
+
+/// A sweep's failing seeds grouped by fingerprint (at most 30 rows), each with the
+/// command that replays its smallest seed.
+fn bug_groups_text(summary: &ExploreSummary, scenario_path: &str, overrides: &Overrides) -> String {
+    let mut out = String::new();
     out.push_str(&format!(
         "\n{} (failing seeds grouped by fingerprint):\n",
         count(summary.groups.len() as u64, "distinct bug", "distinct bugs")
@@ -406,6 +390,38 @@ pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &O
     if groups.len() > 30 {
         out.push_str(&format!("... and {} more fingerprints (--format json lists them all)\n", groups.len() - 30));
     }
+    out
+}
+
+/// The summary of a sweep: counts, fault totals, failing seeds grouped by invariant.
+pub fn explore_text(summary: &ExploreSummary, scenario_path: &str, overrides: &Overrides) -> String {
+    let mut out = String::new();
+    out.push_str(&sweep_figures(summary));
+    out.push_str(&unjudged_lines(summary));
+    if summary.by_invariant.is_empty() {
+        out.push_str(&format!("{}\n", paint("no invariant violated", Tone::Pass)));
+        return out;
+    }
+    let rows: Vec<GroupRow> = summary
+        .by_invariant
+        .iter()
+        .map(|(invariant, seeds)| {
+            let first = &seeds[0];
+            GroupRow {
+                invariant: invariant.clone(),
+                count: summary.counts.get(invariant).copied().unwrap_or(0) as usize,
+                first: first.seed,
+                time: fmt_time(first.time),
+                example: first.explanation.clone(),
+            }
+        })
+        .collect();
+    out.push_str(&rounded(Table::new(rows)));
+    out.push('\n');
+    for (invariant, seeds) in &summary.by_invariant {
+        out.push_str(&format!("{invariant}: replay with  {}\n", replay_command(scenario_path, seeds[0].seed, &seeds[0].branch, overrides)));
+    }
+    out.push_str(&bug_groups_text(summary, scenario_path, overrides));
     if let Some(triage) = &summary.triage {
         out.push_str(&causes_text(triage));
     }

@@ -17,7 +17,7 @@ use super::services::{accounts, orders, payments, tickets, transactions};
 use super::services::{accounts::AccountsDb, Opening, Stores, SERVICES};
 use super::state::{FinalState, Ticketing};
 use super::workload;
-use crate::harness::fabric::NodeIdx;
+use crate::harness::fabric::NodeId;
 use crate::harness::nemesis::NemesisConfig;
 use crate::harness::system::Reproduce;
 use crate::harness::system::{Invariant, Simplification, System};
@@ -59,8 +59,8 @@ impl Ticketing {
         scenario: &Scenario,
         world: &mut WorldBuilder<Message, Obs>,
         stores: &mut Stores,
-        broker: NodeIdx,
-    ) -> BTreeMap<&'static str, Vec<NodeIdx>> {
+        broker: NodeId,
+    ) -> BTreeMap<&'static str, Vec<NodeId>> {
         let app = Self::app_config(scenario);
         let latency = range(&scenario.store.latency);
         let mut instances = BTreeMap::new();
@@ -130,7 +130,7 @@ impl System for Ticketing {
         Box::pin(workload::run(self.client.clone(), self.scenario.workload.clone(), self.choices.clone(), self.scenario.phases.duration.0))
     }
 
-    fn serving(&self, node: NodeIdx) -> bool {
+    fn serving(&self, node: NodeId) -> bool {
         self.client.busy(node)
     }
 

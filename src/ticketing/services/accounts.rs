@@ -84,7 +84,8 @@ pub fn start(env: &InstanceEnv, db: &Db<AccountsDb>) -> Arc<Instance> {
 impl Accounts {
     /// The handler's own work (a slow one can outlast ack wait).
     async fn work(&self) {
-        let time = self.env_choices.duration(Site::Handler, key(&"processing time"), self.processing.0, self.processing.1);
+        let time =
+            self.env_choices.duration(Site::Declared("processing time"), key(&"processing time"), self.processing.0, self.processing.1);
         crate::harness::sleep(time).await;
     }
 }

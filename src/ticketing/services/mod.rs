@@ -49,7 +49,7 @@ pub fn route_owner(method: Method, path: &str) -> Option<&'static ServiceSpec> {
 
 /// The running services as the ingress routes to them, with their instances' nodes.
 pub fn routed(
-    instances: &std::collections::BTreeMap<&'static str, Vec<crate::harness::fabric::NodeIdx>>,
+    instances: &std::collections::BTreeMap<&'static str, Vec<crate::harness::fabric::NodeId>>,
 ) -> Vec<crate::kit::ingress::Routed> {
     SERVICES
         .iter()
