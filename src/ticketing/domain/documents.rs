@@ -1,0 +1,209 @@
+//! The documents the services' stores hold, as their change streams report them.
+
+use super::{as_js_number, micros, Id, OrderStatus, TransactionKind};
+use serde::Serialize;
+use std::fmt;
+use std::time::Duration;
+
+fn as_micros<S: serde::Serializer>(t: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(micros(*t))
+}
+
+/// A record as written to a service's store. As JSON (what record expectations
+/// compare), its fields are camelCase and `document` names its kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "document", rename_all = "kebab-case", rename_all_fields = "camelCase")]
+pub enum Snapshot {
+    Ticket {
+        id: Id,
+        version: u64,
+        title: String,
+        #[serde(serialize_with = "as_js_number")]
+        price: f64,
+        user_id: Id,
+        order_id: Option<Id>,
+    },
+    Order {
+        id: Id,
+        version: u64,
+        status: OrderStatus,
+        user_id: Id,
+        ticket_id: Id,
+        #[serde(serialize_with = "as_js_number")]
+        price: f64,
+        #[serde(serialize_with = "as_micros")]
+        expires_at: Duration,
+    },
+    /// The orders service's copy of a ticket.
+    TicketReplica {
+        id: Id,
+        version: u64,
+        title: String,
+        #[serde(serialize_with = "as_js_number")]
+        price: f64,
+    },
+    /// The payments service's copy of an order.
+    OrderReplica {
+        id: Id,
+        version: u64,
+        status: OrderStatus,
+        #[serde(serialize_with = "as_js_number")]
+        price: f64,
+        user_id: Id,
+        #[serde(serialize_with = "as_micros")]
+        expires_at: Duration,
+    },
+    /// A payment, with the simulated provider's charge; `refunded` once paid back.
+    Payment {
+        id: Id,
+        order_id: Id,
+        stripe_id: Id,
+        amount: i64,
+        refunded: bool,
+    },
+    /// A charge the simulated payment provider made (cents, currency, source token).
+    Charge {
+        id: Id,
+        amount: i64,
+        currency: String,
+        source: String,
+    },
+    Transaction {
+        id: Id,
+        user_id: Id,
+        kind: TransactionKind,
+        amount: i64,
+        number: u64,
+    },
+    Account {
+        user_id: Id,
+        balance: i64,
+        last_number: u64,
+    },
+    /// An expiration job of the delay queue.
+    Job {
+        id: u64,
+        order_id: Id,
+        #[serde(serialize_with = "as_micros")]
+        due: Duration,
+        state: String,
+    },
+    /// Which events of an order a hardened listener has applied (its inbox).
+    Seen {
+        order_id: Id,
+        created: bool,
+        cancelled: bool,
+    },
+    /// An outbox entry: the event it holds and the broker store that acknowledged it.
+    Outbox(crate::kit::outbox::Sent),
+}
+
+impl Snapshot {
+    /// The kinds of documents, as record expectations name them.
+    pub const KINDS: [&'static str; 11] =
+        ["ticket", "order", "ticket-replica", "order-replica", "payment", "charge", "transaction", "account", "job", "seen", "outbox"];
+
+    /// The document as JSON: camelCase fields, and `document`, its kind.
+    pub fn fields(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The kind of document, as record expectations name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Snapshot::Ticket { .. } => "ticket",
+            Snapshot::Order { .. } => "order",
+            Snapshot::TicketReplica { .. } => "ticket-replica",
+            Snapshot::OrderReplica { .. } => "order-replica",
+            Snapshot::Payment { .. } => "payment",
+            Snapshot::Charge { .. } => "charge",
+            Snapshot::Transaction { .. } => "transaction",
+            Snapshot::Account { .. } => "account",
+            Snapshot::Job { .. } => "job",
+            Snapshot::Seen { .. } => "seen",
+            Snapshot::Outbox { .. } => "outbox",
+        }
+    }
+
+    /// The record's own id (an account's user; a job's order).
+    pub fn key(&self) -> &str {
+        match self {
+            Snapshot::Ticket { id, .. }
+            | Snapshot::Order { id, .. }
+            | Snapshot::TicketReplica { id, .. }
+            | Snapshot::OrderReplica { id, .. }
+            | Snapshot::Payment { id, .. }
+            | Snapshot::Charge { id, .. }
+            | Snapshot::Transaction { id, .. }
+            | Snapshot::Outbox(crate::kit::outbox::Sent { event_id: id, .. }) => id,
+            Snapshot::Account { user_id, .. } => user_id,
+            Snapshot::Job { order_id, .. } | Snapshot::Seen { order_id, .. } => order_id,
+        }
+    }
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Snapshot::Ticket { id, version, title, price, order_id, .. } => {
+                write!(f, "ticket {id} v{version} {title:?} {price} orderId={}", order_id.as_deref().unwrap_or("-"))
+            }
+            Snapshot::Order { id, version, status, ticket_id, price, user_id, expires_at } => {
+                write!(
+                    f,
+                    "order {id} v{version} {} ticket={ticket_id} price {price} user {user_id} expires {}",
+                    status.as_str(),
+                    crate::harness::fmt_time(*expires_at)
+                )
+            }
+            Snapshot::TicketReplica { id, version, title, price } => write!(f, "replica ticket {id} v{version} {title:?} {price}"),
+            Snapshot::OrderReplica { id, version, status, price, user_id, expires_at } => {
+                write!(
+                    f,
+                    "replica order {id} v{version} {} price {price} user {user_id} expires {}",
+                    status.as_str(),
+                    crate::harness::fmt_time(*expires_at)
+                )
+            }
+            Snapshot::Payment { id, order_id, stripe_id, amount, refunded } => {
+                write!(f, "payment {id} for {order_id}: charge {stripe_id} {amount} cents{}", if *refunded { ", refunded" } else { "" })
+            }
+            Snapshot::Charge { id, amount, currency, source } => write!(f, "charge {id}: {amount} {currency} from {source}"),
+            Snapshot::Transaction { id, user_id, kind, amount, number } => {
+                write!(f, "transaction {id} #{number} {user_id} {kind:?} {amount}")
+            }
+            Snapshot::Account { user_id, balance, last_number } => {
+                write!(f, "account {user_id} balance {balance} lastNumber {last_number}")
+            }
+            Snapshot::Job { id, order_id, due, state } => {
+                write!(f, "job {id} expire {order_id} at {} {state}", crate::harness::fmt_time(*due))
+            }
+            Snapshot::Seen { order_id, created, cancelled } => write!(f, "inbox {order_id} created={created} cancelled={cancelled}"),
+            Snapshot::Outbox(sent) => write!(f, "{sent}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_as_json_has_camel_case_fields_and_its_kind() {
+        let doc = Snapshot::OrderReplica {
+            id: "O1".into(),
+            version: 2,
+            status: OrderStatus::Cancelled,
+            price: 20.0,
+            user_id: "u1".into(),
+            expires_at: Duration::from_millis(1500),
+        };
+        let json = doc.fields();
+        assert_eq!(json["document"], "order-replica");
+        assert_eq!(json["userId"], "u1");
+        assert_eq!(json["expiresAt"], 1_500_000);
+        assert_eq!(json["status"], "cancelled");
+        assert_eq!(doc.kind(), "order-replica");
+        assert!(Snapshot::KINDS.contains(&doc.kind()));
+    }
+}
