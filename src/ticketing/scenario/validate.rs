@@ -2,7 +2,7 @@
 //! `workload.steps[2].at`) and what is allowed; `Scenario::parse` turns the path into a
 //! line of the file.
 
-use super::{fmt_duration, Dur, Op, Scenario, Step, StepKind};
+use super::{fmt_duration, Dur, Needs, Op, Scenario, Step, StepKind};
 use crate::harness::{bounded, did_you_mean, echo};
 use crate::ticketing::domain::{Snapshot, Subject};
 use crate::ticketing::flaws::Flaw;
@@ -156,18 +156,19 @@ impl Scenario {
                 return err(&[key], format!("{n} expectations; allowed: at most {MAX_ITEMS}"));
             }
         }
-        for (name, weight, _) in w.mix.weights() {
-            count(&["workload", "mix", name], weight, 1000)?;
+        for (spec, weight) in w.mix.weights() {
+            count(&["workload", "mix", spec.mix_key], weight, 1000)?;
         }
-        for (name, weight, service) in w.mix.weights() {
+        for (spec, weight) in w.mix.weights() {
+            let service = spec.service;
             if weight > 0 && w.users > 0 && !self.runs(service) {
                 return err(
-                    &["workload", "mix", name],
+                    &["workload", "mix", spec.mix_key],
                     format!("weight {weight} needs the {service} service; set services.{service} to 1 or more"),
                 );
             }
         }
-        if w.users > 0 && w.mix.weights().iter().map(|w| w.1).sum::<u32>() == 0 {
+        if w.users > 0 && w.mix.weights().map(|(_, weight)| weight).sum::<u32>() == 0 {
             return err(&["workload", "mix"], "all weights are 0; give at least one operation a weight".into());
         }
         Ok(())
@@ -217,20 +218,16 @@ impl Scenario {
     fn validate_op_step(&self, step: &Step, op: Op, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
         let need = |ok: bool, k: &str, what: &str| if ok { Ok(()) } else { Err((k.to_string(), format!("op {} needs {what}", op.name()))) };
         need(step.user.is_some(), "user", "the user it is signed in as")?;
-        match op {
-            Op::CreateTicket => {
-                need(step.title.is_some(), "title", "a title")?;
-                need(step.price.is_some(), "price", "a price")?;
+        for needs in op.spec().needs {
+            match needs {
+                Needs::TitleAndPrice { why } => {
+                    need(step.title.is_some(), "title", &format!("a title{why}"))?;
+                    need(step.price.is_some(), "price", &format!("a price{why}"))?;
+                }
+                Needs::Ticket => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
+                Needs::Order => need(step.order.is_some(), "order", "the order's name")?,
+                Needs::Amount => need(step.amount.is_some(), "amount", "an amount")?,
             }
-            Op::UpdateTicket => {
-                need(step.ticket.is_some(), "ticket", "the ticket's name")?;
-                // The route requires both (a request with one of them is written in full).
-                need(step.title.is_some(), "title", "a title (the route requires title and price)")?;
-                need(step.price.is_some(), "price", "a price (the route requires title and price)")?;
-            }
-            Op::ShowTicket | Op::CreateOrder => need(step.ticket.is_some(), "ticket", "the ticket's name")?,
-            Op::CancelOrder | Op::PayOrder => need(step.order.is_some(), "order", "the order's name")?,
-            Op::Deposit | Op::Withdraw => need(step.amount.is_some(), "amount", "an amount")?,
         }
         let service = op.service();
         if !self.runs(service) {

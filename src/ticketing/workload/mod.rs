@@ -102,21 +102,11 @@ pub(crate) fn remember(known: &Mutex<Known>, user: Option<Id>, req: &Req, respon
 }
 
 fn pick_weighted(mix: &Mix, choices: &Choices) -> Op {
-    let weights = [
-        (Op::CreateTicket, mix.create_ticket),
-        (Op::UpdateTicket, mix.update_ticket),
-        (Op::CreateOrder, mix.create_order),
-        (Op::CancelOrder, mix.cancel_order),
-        (Op::ShowTicket, mix.show_ticket),
-        (Op::PayOrder, mix.pay_order),
-        (Op::Deposit, mix.deposit),
-        (Op::Withdraw, mix.withdraw),
-    ];
-    let total: u32 = weights.iter().map(|(_, w)| w).sum();
+    let total: u32 = mix.weights().map(|(_, weight)| weight).sum();
     let mut roll = choices.draw(Site::Workload, key(&"operation"), total as u64) as u32;
-    for (op, weight) in weights {
+    for (spec, weight) in mix.weights() {
         if roll < weight {
-            return op;
+            return spec.op;
         }
         roll -= weight;
     }

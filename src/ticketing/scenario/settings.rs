@@ -1,0 +1,169 @@
+//! The world's settings in a scenario: the app's, the broker's, the network's, the
+//! stores', the nemesis's, the phases and the run's limits, each with its defaults.
+
+use crate::harness::duration::{pair, Dur};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A run's budget, when the scenario sets it; past either limit the run stops and is
+/// reported as `runaway`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The virtual time a run may reach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_time: Option<Dur>,
+    /// The events (store round trips that wrote, observations) a run may record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+}
+
+impl Limits {
+    pub(super) fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSettings {
+    pub expiration_window: Dur,
+    /// How long the accounts handler works on an event before writing (a slow handler
+    /// can outlast ack wait).
+    #[serde(deserialize_with = "pair")]
+    pub accounts_processing: [Dur; 2],
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings { expiration_window: Dur(Duration::from_secs(15 * 60)), accounts_processing: [Dur(Duration::from_millis(1)); 2] }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    Durable,
+    Memory,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerSettings {
+    pub ack_wait: Dur,
+    pub max_in_flight: u32,
+    pub dead_client_timeout: Dur,
+    pub store: StoreKind,
+}
+
+impl Default for BrokerSettings {
+    /// The broker's own defaults ([`crate::kit::broker::BrokerConfig`]), stated once.
+    fn default() -> Self {
+        let broker = crate::kit::broker::BrokerConfig::default();
+        BrokerSettings {
+            ack_wait: Dur(broker.ack_wait),
+            max_in_flight: broker.max_in_flight as u32,
+            dead_client_timeout: Dur(broker.dead_client_timeout),
+            store: if broker.durable { StoreKind::Durable } else { StoreKind::Memory },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserLinks {
+    /// User requests and responses suffer the same faults as everything else.
+    Faulty,
+    /// Users' links are never dropped, duplicated or cut (only delayed).
+    Reliable,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    pub drop_probability: f64,
+    pub duplicate_probability: f64,
+    #[serde(deserialize_with = "pair")]
+    pub delay: [Dur; 2],
+    pub user_links: UserLinks,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            drop_probability: 0.0,
+            duplicate_probability: 0.0,
+            delay: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(10))],
+            user_links: UserLinks::Faulty,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    #[serde(deserialize_with = "pair")]
+    pub latency: [Dur; 2],
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { latency: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(3))] }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NemesisSettings {
+    /// Most crashes of service instances per run.
+    pub crashes: u32,
+    #[serde(deserialize_with = "pair")]
+    pub crash_downtime: [Dur; 2],
+    pub broker_restarts: u32,
+    #[serde(deserialize_with = "pair")]
+    pub broker_downtime: [Dur; 2],
+    /// Most pauses of service instances (longer than ack wait to matter).
+    pub pauses: u32,
+    #[serde(deserialize_with = "pair")]
+    pub pause_duration: [Dur; 2],
+    pub partitions: u32,
+    #[serde(deserialize_with = "pair")]
+    pub partition_duration: [Dur; 2],
+    /// Each seed draws which fault kinds are on and how hard, within these bounds.
+    pub swarm: bool,
+    /// Crashes and pauses wait until the node has no user request in progress.
+    pub spare_user_requests: bool,
+}
+
+impl Default for NemesisSettings {
+    fn default() -> Self {
+        let s = |a: u64, b: u64| [Dur(Duration::from_secs(a)), Dur(Duration::from_secs(b))];
+        NemesisSettings {
+            crashes: 0,
+            crash_downtime: s(1, 5),
+            broker_restarts: 0,
+            broker_downtime: s(1, 5),
+            pauses: 0,
+            pause_duration: s(6, 12),
+            partitions: 0,
+            partition_duration: s(1, 8),
+            swarm: false,
+            spare_user_requests: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Phases {
+    /// Workload and faults run this long; then the quiet phase.
+    pub duration: Dur,
+    /// No faults: the system drains so liveness can be judged.
+    pub quiet: Dur,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Phases { duration: Dur(Duration::from_secs(30)), quiet: Dur(Duration::from_secs(90)) }
+    }
+}

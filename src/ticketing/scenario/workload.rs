@@ -1,0 +1,180 @@
+//! The workload a scenario describes: random users and their operation mix, and the
+//! scripted steps (see [`super::steps`]).
+
+use super::Step;
+use crate::harness::duration::{pair, Dur};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workload {
+    /// Simulated users issuing requests from the mix.
+    pub users: u32,
+    /// Requests per user.
+    pub operations: u32,
+    #[serde(deserialize_with = "pair")]
+    pub think_time: [Dur; 2],
+    /// Orders and edits pick among the first this many tickets (0: any ticket).
+    pub hot_tickets: u32,
+    /// Tickets created before the random users start, owned by the first user.
+    pub initial_tickets: u32,
+    pub request_timeout: Dur,
+    pub mix: Mix,
+    pub steps: Vec<Step>,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            users: 0,
+            operations: 10,
+            think_time: [Dur(Duration::from_millis(10)), Dur(Duration::from_secs(2))],
+            hot_tickets: 0,
+            initial_tickets: 0,
+            request_timeout: Dur(Duration::from_secs(10)),
+            mix: Mix::default(),
+            steps: Vec::new(),
+        }
+    }
+}
+
+/// Relative weights of the random users' operations.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mix {
+    pub create_ticket: u32,
+    pub update_ticket: u32,
+    pub create_order: u32,
+    pub cancel_order: u32,
+    pub show_ticket: u32,
+    pub pay_order: u32,
+    pub deposit: u32,
+    pub withdraw: u32,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix { create_ticket: 2, update_ticket: 3, create_order: 3, cancel_order: 2, show_ticket: 1, pay_order: 0, deposit: 0, withdraw: 0 }
+    }
+}
+
+impl Mix {
+    /// The weight of one operation.
+    pub fn weight(&self, op: Op) -> u32 {
+        match op {
+            Op::CreateTicket => self.create_ticket,
+            Op::UpdateTicket => self.update_ticket,
+            Op::CreateOrder => self.create_order,
+            Op::CancelOrder => self.cancel_order,
+            Op::ShowTicket => self.show_ticket,
+            Op::PayOrder => self.pay_order,
+            Op::Deposit => self.deposit,
+            Op::Withdraw => self.withdraw,
+        }
+    }
+
+    /// Each operation with its weight, in [`OPS`]' order (the order a user's draw
+    /// walks).
+    pub fn weights(&self) -> impl Iterator<Item = (&'static OpSpec, u32)> + '_ {
+        OPS.iter().map(|spec| (spec, self.weight(spec.op)))
+    }
+}
+
+/// What a scripted `op` step must name, besides the user it is signed in as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// `title` and `price` (`why` says what for).
+    TitleAndPrice { why: &'static str },
+    /// `ticket` (a name an earlier step gave).
+    Ticket,
+    /// `order` (a name an earlier step gave).
+    Order,
+    /// `amount`.
+    Amount,
+}
+
+/// One operation, as every part of the simulator knows it: its name in scenario files
+/// (`op = "create-order"`), its key in `[workload.mix]`, the service it needs, what a
+/// scripted step of it must name, and what else (`ticket` with `title` and `price`).
+/// A new operation is a variant, a row here, a `Mix` weight, and its request in
+/// `workload::random_request` and `workload::steps::op_request`.
+#[derive(Clone, Copy, Debug)]
+pub struct OpSpec {
+    pub op: Op,
+    pub name: &'static str,
+    pub mix_key: &'static str,
+    pub service: &'static str,
+    pub needs: &'static [Needs],
+}
+
+/// Every operation, in the order the random users' draw walks their weights.
+pub const OPS: [OpSpec; 8] = [
+    OpSpec {
+        op: Op::CreateTicket,
+        name: "create-ticket",
+        mix_key: "create_ticket",
+        service: "tickets",
+        needs: &[Needs::TitleAndPrice { why: "" }],
+    },
+    OpSpec {
+        op: Op::UpdateTicket,
+        name: "update-ticket",
+        mix_key: "update_ticket",
+        service: "tickets",
+        // The route requires both (a request with one of them is written in full).
+        needs: &[Needs::Ticket, Needs::TitleAndPrice { why: " (the route requires title and price)" }],
+    },
+    OpSpec { op: Op::CreateOrder, name: "create-order", mix_key: "create_order", service: "orders", needs: &[Needs::Ticket] },
+    OpSpec { op: Op::CancelOrder, name: "cancel-order", mix_key: "cancel_order", service: "orders", needs: &[Needs::Order] },
+    OpSpec { op: Op::ShowTicket, name: "show-ticket", mix_key: "show_ticket", service: "tickets", needs: &[Needs::Ticket] },
+    OpSpec { op: Op::PayOrder, name: "pay-order", mix_key: "pay_order", service: "payments", needs: &[Needs::Order] },
+    OpSpec { op: Op::Deposit, name: "deposit", mix_key: "deposit", service: "transactions", needs: &[Needs::Amount] },
+    OpSpec { op: Op::Withdraw, name: "withdraw", mix_key: "withdraw", service: "transactions", needs: &[Needs::Amount] },
+];
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    CreateTicket,
+    UpdateTicket,
+    ShowTicket,
+    CreateOrder,
+    CancelOrder,
+    PayOrder,
+    Deposit,
+    Withdraw,
+}
+
+impl Op {
+    /// The operation's row in [`OPS`].
+    pub fn spec(self) -> &'static OpSpec {
+        OPS.iter().find(|spec| spec.op == self).unwrap_or_else(|| unreachable!("every operation has a row in OPS: {self:?}"))
+    }
+
+    /// The operation as a scenario writes it (`create-order`).
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The service that must be running for this operation.
+    pub fn service(self) -> &'static str {
+        self.spec().service
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_one_row_whose_names_match_serde() {
+        for spec in &OPS {
+            assert_eq!(OPS.iter().filter(|s| s.op == spec.op).count(), 1, "{:?}", spec.op);
+            assert_eq!(serde_json::to_value(spec.op).unwrap(), spec.name, "the scenario name is serde's");
+            assert_eq!(spec.mix_key, spec.name.replace('-', "_"), "the mix key is the name in snake case");
+            let mix = toml::from_str::<Mix>(&format!("{} = 7", spec.mix_key)).unwrap();
+            assert_eq!(mix.weight(spec.op), 7, "{} is the mix field of {:?}", spec.mix_key, spec.op);
+        }
+    }
+}
