@@ -3,7 +3,7 @@
 //! wall time, and the ratio to uniform random, in one run.
 
 use super::{jobs, Format};
-use crate::harness::hunt::{hunt, Hunt};
+use crate::harness::hunt::{hunt, trial_start, Hunt};
 use crate::harness::strategy::Strategy;
 use crate::report;
 use crate::ticketing::deep::{self, DeepBug, DEEP_BUGS};
@@ -32,11 +32,6 @@ pub(crate) struct HuntArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-/// Trial `t` starts here: far apart, so trials share no seed.
-fn trial_start(t: u64) -> u64 {
-    1_000_000 * (t + 1)
 }
 
 /// One bug under one strategy over every trial.

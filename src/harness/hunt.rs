@@ -5,6 +5,16 @@ use super::explore::{explore, ExploreOptions, ExploreSummary, StopOn};
 use super::system::System;
 use std::time::{Duration, Instant};
 
+/// Where trial `t` of a measurement starts (the selftest's and `hunt`'s alike): a
+/// million seeds apart, so trials share no seed; trial 0 is the seeds a plain sweep
+/// (`explore --seeds 0..N`) runs.
+pub fn trial_start(t: u64) -> u64 {
+    TRIAL_WINDOW * t
+}
+
+/// The seeds between two trials' starts.
+pub const TRIAL_WINDOW: u64 = 1_000_000;
+
 /// One sweep's hunt for a bug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Hunt {

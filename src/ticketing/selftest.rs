@@ -14,7 +14,7 @@ use std::time::Instant;
 pub struct SelftestOptions {
     /// Seeds tried per trial before a flaw counts as undetected.
     pub budget: u64,
-    /// Independent seed windows per flaw (trial k starts at seed k * 1,000,000).
+    /// Independent seed windows per flaw (trial k starts at [`crate::harness::hunt::trial_start`]).
     pub trials: u64,
     /// Seeds of each scenario run hardened.
     pub hardened_seeds: u64,
@@ -91,7 +91,7 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
         let mut violated = BTreeSet::new();
         let mut seeds_to_detection = Vec::new();
         for trial in 0..options.trials {
-            let start = trial * 1_000_000;
+            let start = crate::harness::hunt::trial_start(trial);
             match first_detection(&scenario, start, options.budget, info.caught_by, options.jobs) {
                 Some((seed, invariants)) => {
                     violated.extend(invariants);
