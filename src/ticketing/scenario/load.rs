@@ -202,4 +202,14 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("workload.steps[0].ticket"), "{e}");
         assert_eq!(e.line, Some(6), "{e}");
     }
+
+    #[test]
+    fn a_step_naming_one_of_the_crowds_attempts_is_refused_with_what_to_write_instead() {
+        let text = "name = \"x\"\n[[workload.steps]]\nat = \"1s\"\nuser = \"u\"\nop = \"edit-any-ticket\"\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(5), Some("workload.steps[0].op")), "{e}");
+        assert!(e.message.contains("random users' attempts") && e.message.contains("in full"), "{e}");
+        let mix = parse("name = \"x\"\n[workload]\nusers = 1\n[workload.mix]\nsigned_out = 3\nmalformed = 1\n").unwrap();
+        assert_eq!((mix.workload.mix.signed_out, mix.workload.mix.malformed), (3, 1));
+    }
 }

@@ -218,7 +218,12 @@ impl Scenario {
     fn validate_op_step(&self, step: &Step, op: Op, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
         let need = |ok: bool, k: &str, what: &str| if ok { Ok(()) } else { Err((k.to_string(), format!("op {} needs {what}", op.name()))) };
         need(step.user.is_some(), "user", "the user it is signed in as")?;
-        for needs in op.spec().needs {
+        let Some(needed) = op.spec().needs else {
+            let why =
+                format!("op {} is one of the random users' attempts; a step writes such a request in full (method, path, body)", op.name());
+            return Err(("op".into(), why));
+        };
+        for needs in needed {
             match needs {
                 Needs::TitleAndPrice { why } => {
                     need(step.title.is_some(), "title", &format!("a title{why}"))?;

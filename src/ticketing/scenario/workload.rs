@@ -51,11 +51,42 @@ pub struct Mix {
     pub pay_order: u32,
     pub deposit: u32,
     pub withdraw: u32,
+    /// What a real crowd also tries (0 by default): reads of every GET route, ...
+    pub list_tickets: u32,
+    pub list_orders: u32,
+    pub show_order: u32,
+    /// ... edits of any known ticket (others', reserved ones), cancels and payments of
+    /// any known order (others', cancelled, paid), ...
+    pub edit_any_ticket: u32,
+    pub cancel_any_order: u32,
+    pub pay_any_order: u32,
+    /// ... requests signed out, with malformed or missing fields, or naming unknown ids.
+    pub signed_out: u32,
+    pub malformed: u32,
+    pub unknown_id: u32,
 }
 
 impl Default for Mix {
     fn default() -> Self {
-        Mix { create_ticket: 2, update_ticket: 3, create_order: 3, cancel_order: 2, show_ticket: 1, pay_order: 0, deposit: 0, withdraw: 0 }
+        Mix {
+            create_ticket: 2,
+            update_ticket: 3,
+            create_order: 3,
+            cancel_order: 2,
+            show_ticket: 1,
+            pay_order: 0,
+            deposit: 0,
+            withdraw: 0,
+            list_tickets: 0,
+            list_orders: 0,
+            show_order: 0,
+            edit_any_ticket: 0,
+            cancel_any_order: 0,
+            pay_any_order: 0,
+            signed_out: 0,
+            malformed: 0,
+            unknown_id: 0,
+        }
     }
 }
 
@@ -71,6 +102,15 @@ impl Mix {
             Op::PayOrder => self.pay_order,
             Op::Deposit => self.deposit,
             Op::Withdraw => self.withdraw,
+            Op::ListTickets => self.list_tickets,
+            Op::ListOrders => self.list_orders,
+            Op::ShowOrder => self.show_order,
+            Op::EditAnyTicket => self.edit_any_ticket,
+            Op::CancelAnyOrder => self.cancel_any_order,
+            Op::PayAnyOrder => self.pay_any_order,
+            Op::SignedOut => self.signed_out,
+            Op::Malformed => self.malformed,
+            Op::UnknownId => self.unknown_id,
         }
     }
 
@@ -95,8 +135,10 @@ pub enum Needs {
 }
 
 /// One operation, as every part of the simulator knows it: its name in scenario files
-/// (`op = "create-order"`), its key in `[workload.mix]`, the service it needs, what a
-/// scripted step of it must name, and what else (`ticket` with `title` and `price`).
+/// (`op = "create-order"`), its key in `[workload.mix]`, the service it needs, and what
+/// a scripted step of it must name (`ticket` with `title` and `price`); `None` for the
+/// crowd's attempts, which only random users make (a script writes such a request in
+/// full: method, path, body).
 /// A new operation is a variant, a row here, a `Mix` weight, and its request in
 /// `workload::random_request` and `workload::steps::op_request`.
 #[derive(Clone, Copy, Debug)]
@@ -105,17 +147,18 @@ pub struct OpSpec {
     pub name: &'static str,
     pub mix_key: &'static str,
     pub service: &'static str,
-    pub needs: &'static [Needs],
+    pub needs: Option<&'static [Needs]>,
 }
 
-/// Every operation, in the order the random users' draw walks their weights.
-pub const OPS: [OpSpec; 8] = [
+/// Every operation, in the order the random users' draw walks their weights (new ones
+/// go last: a draw over the same weights must walk them as before).
+pub const OPS: [OpSpec; 17] = [
     OpSpec {
         op: Op::CreateTicket,
         name: "create-ticket",
         mix_key: "create_ticket",
         service: "tickets",
-        needs: &[Needs::TitleAndPrice { why: "" }],
+        needs: Some(&[Needs::TitleAndPrice { why: "" }]),
     },
     OpSpec {
         op: Op::UpdateTicket,
@@ -123,14 +166,23 @@ pub const OPS: [OpSpec; 8] = [
         mix_key: "update_ticket",
         service: "tickets",
         // The route requires both (a request with one of them is written in full).
-        needs: &[Needs::Ticket, Needs::TitleAndPrice { why: " (the route requires title and price)" }],
+        needs: Some(&[Needs::Ticket, Needs::TitleAndPrice { why: " (the route requires title and price)" }]),
     },
-    OpSpec { op: Op::CreateOrder, name: "create-order", mix_key: "create_order", service: "orders", needs: &[Needs::Ticket] },
-    OpSpec { op: Op::CancelOrder, name: "cancel-order", mix_key: "cancel_order", service: "orders", needs: &[Needs::Order] },
-    OpSpec { op: Op::ShowTicket, name: "show-ticket", mix_key: "show_ticket", service: "tickets", needs: &[Needs::Ticket] },
-    OpSpec { op: Op::PayOrder, name: "pay-order", mix_key: "pay_order", service: "payments", needs: &[Needs::Order] },
-    OpSpec { op: Op::Deposit, name: "deposit", mix_key: "deposit", service: "transactions", needs: &[Needs::Amount] },
-    OpSpec { op: Op::Withdraw, name: "withdraw", mix_key: "withdraw", service: "transactions", needs: &[Needs::Amount] },
+    OpSpec { op: Op::CreateOrder, name: "create-order", mix_key: "create_order", service: "orders", needs: Some(&[Needs::Ticket]) },
+    OpSpec { op: Op::CancelOrder, name: "cancel-order", mix_key: "cancel_order", service: "orders", needs: Some(&[Needs::Order]) },
+    OpSpec { op: Op::ShowTicket, name: "show-ticket", mix_key: "show_ticket", service: "tickets", needs: Some(&[Needs::Ticket]) },
+    OpSpec { op: Op::PayOrder, name: "pay-order", mix_key: "pay_order", service: "payments", needs: Some(&[Needs::Order]) },
+    OpSpec { op: Op::Deposit, name: "deposit", mix_key: "deposit", service: "transactions", needs: Some(&[Needs::Amount]) },
+    OpSpec { op: Op::Withdraw, name: "withdraw", mix_key: "withdraw", service: "transactions", needs: Some(&[Needs::Amount]) },
+    OpSpec { op: Op::ListTickets, name: "list-tickets", mix_key: "list_tickets", service: "tickets", needs: None },
+    OpSpec { op: Op::ListOrders, name: "list-orders", mix_key: "list_orders", service: "orders", needs: None },
+    OpSpec { op: Op::ShowOrder, name: "show-order", mix_key: "show_order", service: "orders", needs: None },
+    OpSpec { op: Op::EditAnyTicket, name: "edit-any-ticket", mix_key: "edit_any_ticket", service: "tickets", needs: None },
+    OpSpec { op: Op::CancelAnyOrder, name: "cancel-any-order", mix_key: "cancel_any_order", service: "orders", needs: None },
+    OpSpec { op: Op::PayAnyOrder, name: "pay-any-order", mix_key: "pay_any_order", service: "payments", needs: None },
+    OpSpec { op: Op::SignedOut, name: "signed-out", mix_key: "signed_out", service: "tickets", needs: None },
+    OpSpec { op: Op::Malformed, name: "malformed", mix_key: "malformed", service: "tickets", needs: None },
+    OpSpec { op: Op::UnknownId, name: "unknown-id", mix_key: "unknown_id", service: "tickets", needs: None },
 ];
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -144,6 +196,15 @@ pub enum Op {
     PayOrder,
     Deposit,
     Withdraw,
+    ListTickets,
+    ListOrders,
+    ShowOrder,
+    EditAnyTicket,
+    CancelAnyOrder,
+    PayAnyOrder,
+    SignedOut,
+    Malformed,
+    UnknownId,
 }
 
 impl Op {

@@ -3,6 +3,7 @@
 //! fabric ([`client`]) and wait for the response. The users are the test's side: they
 //! record what they sent and what came back.
 
+mod crowd;
 mod steps;
 
 /// The users' client (the kit's ingress, for the ticketing app).
@@ -135,6 +136,19 @@ fn random_request(op: Op, known: &Known, choices: &Choices, workload: &Workload,
             let order = mine[choices.pick(Site::Workload, key(&"order to pay"), mine.len())].0.clone();
             Req::new(Method::Post, "/api/payments", json!({ "orderId": order, "token": "tok_visa" }))
         }
+        (Op::ListTickets, _) => Req::new(Method::Get, "/api/tickets", Value::Null),
+        (Op::ListOrders, _) => Req::new(Method::Get, "/api/orders", Value::Null),
+        (Op::ShowOrder | Op::CancelAnyOrder | Op::PayAnyOrder, _) if !known.orders.is_empty() => {
+            let order = &known.orders[choices.pick(Site::Workload, key(&"any order"), known.orders.len())].0;
+            crowd::any_order(op, order)
+        }
+        (Op::EditAnyTicket, _) if !known.tickets.is_empty() => {
+            let ticket = &known.tickets[choices.pick(Site::Workload, key(&"any ticket"), known.tickets.len())].0;
+            Req::new(Method::Put, format!("/api/tickets/{ticket}"), json!({ "title": "not yours", "price": 5 }))
+        }
+        (Op::SignedOut, _) => crowd::signed_out(known, choices),
+        (Op::Malformed, _) => crowd::malformed(known, choices),
+        (Op::UnknownId, _) => crowd::unknown_id(choices),
         (Op::Deposit, _) => Req::transaction("deposit", 1 + choices.draw(Site::Workload, key(&"amount"), 100) as i64),
         (Op::Withdraw, _) => Req::transaction("withdraw", 1 + choices.draw(Site::Workload, key(&"amount"), 100) as i64),
         // An operation with nothing to act on yet creates a ticket instead (now and
@@ -155,7 +169,8 @@ async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, w
         }
         let op = pick_weighted(&workload.mix, choices);
         let req = random_request(op, &known.lock().unwrap(), choices, workload, &user);
-        let (_, response) = client.call(Some(user.clone()), req.method, &req.path, req.body.clone()).await;
+        let signed_in = (op != Op::SignedOut).then(|| user.clone());
+        let (_, response) = client.call(signed_in, req.method, &req.path, req.body.clone()).await;
         remember(known, Some(user.clone()), &req, response);
     }
 }

@@ -40,6 +40,7 @@ fn op_request(op: Op, step: &Step, names: &dyn Fn(&str) -> Option<Id>) -> Result
         Op::PayOrder => Req::new(Method::Post, "/api/payments", json!({ "orderId": id(&step.order)?, "token": "tok_visa" })),
         Op::Deposit => Req::transaction("deposit", step.amount.unwrap_or(0)),
         Op::Withdraw => Req::transaction("withdraw", step.amount.unwrap_or(0)),
+        crowd => return Err(format!("op {} is the random users' alone (validation refuses it in a step)", crowd.name())),
     })
 }
 
