@@ -30,6 +30,10 @@ pub enum Flaw {
     EarlyExpiration,
     ReplicaWithoutExpiry,
     NoRefund,
+    ListAllTickets,
+    ShowAnyOrder,
+    OwnerBeforeReserved,
+    CancelByAnyone,
 }
 
 /// Where a flaw comes from.
@@ -242,6 +246,38 @@ pub const CATALOGUE: &[FlawInfo] = &[
         origin: Origin::Planted,
         caught_by: "cancelled-orders-refunded",
         target: "expiration-payments",
+    },
+    FlawInfo {
+        flaw: Flaw::ListAllTickets,
+        name: "list-all-tickets",
+        description: "GET /api/tickets forgets its filter: reserved tickets are listed as if free",
+        origin: Origin::Planted,
+        caught_by: "answers-match-the-rules",
+        target: "full-system",
+    },
+    FlawInfo {
+        flaw: Flaw::ShowAnyOrder,
+        name: "show-any-order",
+        description: "GET /api/orders/:id skips the owner check: any signed-in user can read any order",
+        origin: Origin::Planted,
+        caught_by: "answers-match-the-rules",
+        target: "full-system",
+    },
+    FlawInfo {
+        flaw: Flaw::OwnerBeforeReserved,
+        name: "owner-before-reserved",
+        description: "PUT /api/tickets/:id checks the owner before the reservation: a stranger editing a reserved ticket gets 401, not 400",
+        origin: Origin::Planted,
+        caught_by: "answers-match-the-rules",
+        target: "full-system",
+    },
+    FlawInfo {
+        flaw: Flaw::CancelByAnyone,
+        name: "cancel-by-anyone",
+        description: "DELETE /api/orders/:id skips the owner check: any signed-in user can cancel any order",
+        origin: Origin::Planted,
+        caught_by: "authorized-writes",
+        target: "full-system",
     },
 ];
 

@@ -4,6 +4,7 @@
 //! system has settled.
 
 mod accounts_settle;
+mod answers_match_the_rules;
 mod authorized_writes;
 mod balances_match_transactions;
 mod cancelled_orders_refunded;
@@ -127,6 +128,13 @@ pub const INVARIANTS: &[Invariant<Ticketing>] = &[
         kind: Safety,
         applies: always,
         check: authorized_writes::check,
+    },
+    Invariant {
+        name: "answers-match-the-rules",
+        meaning: "every answer of the tickets, orders and payments routes is the rules' for its store as it stood while the request was served: lists exactly what the rule selects, refusals by the first failing check, writes only when allowed",
+        kind: Safety,
+        applies: always,
+        check: answers_match_the_rules::check,
     },
     Invariant {
         name: "charges-match-prices",

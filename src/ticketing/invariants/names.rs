@@ -9,6 +9,7 @@ pub const NAMES: &[&str] = &[
     "payments-consistent",
     "expiry-respected",
     "authorized-writes",
+    "answers-match-the-rules",
     "charges-match-prices",
     "balances-match-transactions",
     "replicas-converge",

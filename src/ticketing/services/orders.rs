@@ -259,9 +259,11 @@ impl Orders {
         if !validate::is_id(id) {
             return bad_request(req, "Something went wrong");
         }
+        // Flaw::ShowAnyOrder (planted): the owner check is skipped.
+        let anyone = self.flaws.on(Flaw::ShowAnyOrder);
         match self.db.tx("read", |s| s.orders.find(id).map(|o| (o.user_id.clone(), s.json(&o)))).await {
             None => not_found(req),
-            Some((owner, _)) if owner != user => not_authorized(req),
+            Some((owner, _)) if owner != user && !anyone => not_authorized(req),
             Some((_, body)) => HttpResponse::ok(req.id, 200, body),
         }
     }
@@ -296,7 +298,8 @@ impl Orders {
         let Some(order) = self.db.tx("read", |s| s.orders.find(id)).await else {
             return not_found(req);
         };
-        if order.user_id != user {
+        // Flaw::CancelByAnyone (planted): the owner check is skipped.
+        if order.user_id != user && !self.flaws.on(Flaw::CancelByAnyone) {
             return not_authorized(req);
         }
         // Flaw::CancelPaidOrder: as built, there is no status check at all.

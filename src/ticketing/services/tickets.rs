@@ -221,8 +221,10 @@ impl Tickets {
 
     /// GET /api/tickets: the tickets no order holds.
     async fn index(&self, req: &HttpRequest) -> HttpResponse {
+        // Flaw::ListAllTickets (planted): the filter is forgotten.
+        let all = self.flaws.on(Flaw::ListAllTickets);
         let tickets: Vec<Value> =
-            self.db.tx("read", |s| s.tickets.values().filter(|t| t.order_id.is_none()).map(Ticket::json).collect()).await;
+            self.db.tx("read", |s| s.tickets.values().filter(|t| all || t.order_id.is_none()).map(Ticket::json).collect()).await;
         HttpResponse::ok(req.id, 200, Value::Array(tickets))
     }
 
@@ -255,6 +257,11 @@ impl Tickets {
         let Some(mut ticket) = self.db.tx("read", |s| s.tickets.find(id)).await else {
             return not_found(req);
         };
+        // Flaw::OwnerBeforeReserved (planted): the owner check comes first.
+        let owner_first = self.flaws.on(Flaw::OwnerBeforeReserved);
+        if owner_first && ticket.user_id != user {
+            return not_authorized(req);
+        }
         if ticket.order_id.is_some() {
             return bad_request(req, "Cannot edit a reserved ticket");
         }

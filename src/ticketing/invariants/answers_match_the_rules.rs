@@ -1,0 +1,389 @@
+//! `answers-match-the-rules`: every answer of the tickets, orders and payments routes is
+//! what the route's rules (ticketing.md) give for its store as the service read it. A
+//! handler reads its store at one instant between the request and the response, and the
+//! store changes only at the writes the history records; so an answer is right when it
+//! is the rules' answer for the store as it stood at the request or after one of the
+//! writes before the response. Lists hold exactly what the rule selects; a refusal has
+//! the status and message of the first failing check in the route's order; an accepted
+//! write was allowed for that user. Where the two presets answer differently (a paid
+//! order cancelled, a second payment), both answers are the rules' and the invariant
+//! about that bug judges it.
+
+use super::{Input, Violation};
+use crate::harness::fmt_time;
+use crate::ticketing::common::validate;
+use crate::ticketing::domain::{Id, Obs, OrderStatus, Snapshot};
+use crate::ticketing::services::{orders, payments, tickets};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+const NAME: &str = "answers-match-the-rules";
+
+/// What a route may answer: a status and, for an error, its first message; for a list
+/// or a record, the ids it holds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Answer {
+    Status(u16),
+    Error(u16, String),
+    Ids(BTreeSet<String>),
+    /// Any of the app's "unexpected error" answers (a write that lost a race: 400 with
+    /// the store's error), besides `Status(code)` for its success.
+    UnexpectedOr(u16),
+    /// Hardened payments' 400 "Order has expired", right when the handler's clock (at
+    /// the latest the answer's time) is within the margin of this expiry.
+    Expired(Duration),
+}
+
+/// The stores the routes read, as they stood.
+#[derive(Default)]
+struct Stores {
+    tickets: BTreeMap<Id, (Id, Option<Id>)>,
+    /// Orders' tickets replica and its orders: (buyer, ticket, status).
+    replicas: BTreeSet<Id>,
+    orders: BTreeMap<Id, (Id, Id, OrderStatus)>,
+    /// Payments' orders replica: (buyer, status, expires at), and its unrefunded payments.
+    payable: BTreeMap<Id, (Id, OrderStatus, Duration)>,
+    paid: BTreeSet<Id>,
+}
+
+impl Stores {
+    fn apply(&mut self, store: &str, doc: &Snapshot) {
+        match (store, doc) {
+            (tickets::NAME, Snapshot::Ticket { id, user_id, order_id, .. }) => {
+                self.tickets.insert(id.clone(), (user_id.clone(), order_id.clone()));
+            }
+            (orders::NAME, Snapshot::TicketReplica { id, .. }) => {
+                self.replicas.insert(id.clone());
+            }
+            (orders::NAME, Snapshot::Order { id, user_id, ticket_id, status, .. }) => {
+                self.orders.insert(id.clone(), (user_id.clone(), ticket_id.clone(), *status));
+            }
+            (payments::NAME, Snapshot::OrderReplica { id, user_id, status, expires_at, .. }) => {
+                self.payable.insert(id.clone(), (user_id.clone(), *status, *expires_at));
+            }
+            (payments::NAME, Snapshot::Payment { order_id, refunded, .. }) => {
+                if *refunded {
+                    self.paid.remove(order_id);
+                } else {
+                    self.paid.insert(order_id.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A request as the users sent it.
+struct Asked<'a> {
+    user: Option<&'a Id>,
+    method: &'static str,
+    path: &'a str,
+    body: &'a Value,
+}
+
+fn error(status: u16, message: &str) -> Vec<Answer> {
+    vec![Answer::Error(status, message.to_string())]
+}
+
+fn ids<'a>(ids: impl Iterator<Item = &'a Id>) -> Vec<Answer> {
+    vec![Answer::Ids(ids.map(|id| id.to_string()).collect())]
+}
+
+/// The store a route reads, or `None` for a route this invariant does not judge.
+fn store_of(asked: &Asked) -> Option<&'static str> {
+    let rest = asked.path.strip_prefix("/api/")?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    match (asked.method, segments.as_slice()) {
+        ("POST" | "GET", ["tickets"]) | ("GET" | "PUT", ["tickets", _]) => Some(tickets::NAME),
+        ("POST" | "GET", ["orders"]) | ("GET" | "DELETE", ["orders", _]) => Some(orders::NAME),
+        ("POST", ["payments"]) => Some(payments::NAME),
+        _ => None,
+    }
+}
+
+/// The answers the rules give `asked` with the stores as they stand.
+fn expected(asked: &Asked, s: &Stores) -> Vec<Answer> {
+    let segments: Vec<&str> = asked.path.trim_start_matches("/api/").split('/').collect();
+    match (asked.method, segments.as_slice()) {
+        ("GET", ["tickets"]) => ids(s.tickets.iter().filter(|(_, (_, held))| held.is_none()).map(|(id, _)| id)),
+        ("GET", ["tickets", id]) => show_ticket(s, id),
+        ("POST", ["tickets"]) => asked.user.map_or_else(|| error(401, "Not authorized"), |_| ticket_fields(asked.body, 201)),
+        ("PUT", ["tickets", id]) => edit_ticket(asked, s, id),
+        (_, ["orders", ..]) if asked.user.is_none() => error(401, "Not authorized"),
+        ("GET", ["orders"]) => ids(s.orders.iter().filter(|(_, (buyer, ..))| Some(buyer) == asked.user).map(|(id, _)| id)),
+        ("GET", ["orders", id]) => order_of_user(asked, s, id).unwrap_or_else(|| ids(std::iter::once(&Id::from(*id)))),
+        ("DELETE", ["orders", id]) => order_of_user(asked, s, id).unwrap_or_else(|| cancel(s, id)),
+        ("POST", ["orders"]) => create_order(asked, s),
+        ("POST", ["payments"]) => pay(asked, s),
+        _ => Vec::new(),
+    }
+}
+
+fn show_ticket(s: &Stores, id: &str) -> Vec<Answer> {
+    if !validate::is_id(id) {
+        return error(400, "Something went wrong");
+    }
+    match s.tickets.contains_key(id) {
+        true => ids(std::iter::once(&Id::from(id))),
+        false => error(404, "Not Found"),
+    }
+}
+
+/// Validation of a ticket's title and price (every failing field, the first one's
+/// message first), else `ok`.
+fn ticket_fields(body: &Value, ok: u16) -> Vec<Answer> {
+    match (validate::non_empty_string(body, "title"), validate::positive_number(body, "price")) {
+        (None, _) => error(400, "Title is required"),
+        (_, None) => error(400, "Price must be greater than 0"),
+        _ => vec![Answer::Status(ok)],
+    }
+}
+
+/// PUT /api/tickets/:id: 401, validation 400, missing 404, reserved 400, not the owner
+/// 401, else 200 (or a store error, when a concurrent write won).
+fn edit_ticket(asked: &Asked, s: &Stores, id: &str) -> Vec<Answer> {
+    let Some(user) = asked.user else { return error(401, "Not authorized") };
+    let valid = ticket_fields(asked.body, 200);
+    if valid != vec![Answer::Status(200)] {
+        return valid;
+    }
+    if !validate::is_id(id) {
+        return error(400, "Something went wrong");
+    }
+    match s.tickets.get(id) {
+        None => error(404, "Not Found"),
+        Some((_, Some(_))) => error(400, "Cannot edit a reserved ticket"),
+        Some((seller, None)) if seller != user => error(401, "Not authorized"),
+        Some(_) => vec![Answer::UnexpectedOr(200)],
+    }
+}
+
+/// The checks GET and DELETE /api/orders/:id share: a malformed id 400, missing 404,
+/// another user's 401; `None` when the caller's own order passes them.
+fn order_of_user(asked: &Asked, s: &Stores, id: &str) -> Option<Vec<Answer>> {
+    if !validate::is_id(id) {
+        return Some(error(400, "Something went wrong"));
+    }
+    match s.orders.get(id) {
+        None => Some(error(404, "Not Found")),
+        Some((buyer, ..)) if Some(buyer) != asked.user => Some(error(401, "Not authorized")),
+        Some(_) => None,
+    }
+}
+
+/// DELETE of the caller's order: 204; a paid one is refused hardened and cancelled as
+/// built (payments-consistent judges that).
+fn cancel(s: &Stores, id: &str) -> Vec<Answer> {
+    match s.orders.get(id) {
+        Some((_, _, OrderStatus::Complete)) => vec![Answer::Error(400, "Cannot cancel a paid order".into()), Answer::UnexpectedOr(204)],
+        _ => vec![Answer::UnexpectedOr(204)],
+    }
+}
+
+/// POST /api/orders: ticketId 400, unknown ticket 404, reserved 400, else 201.
+fn create_order(asked: &Asked, s: &Stores) -> Vec<Answer> {
+    let Some(ticket) = validate::id(asked.body, "ticketId") else { return error(400, "TicketId must be provided") };
+    if !s.replicas.contains(&ticket) {
+        return error(404, "Not Found");
+    }
+    let reserved = s.orders.values().any(|(_, on, status)| *on == ticket && *status != OrderStatus::Cancelled);
+    if reserved {
+        error(400, "Ticket is already reserved")
+    } else {
+        vec![Answer::Status(201)]
+    }
+}
+
+/// POST /api/payments: 401, token and orderId 400, malformed id 400, missing 404, not
+/// the buyer 401, cancelled 400, else 201; hardened also refuses a paid order and one
+/// about to expire (as built pays them: payments-consistent judges that).
+fn pay(asked: &Asked, s: &Stores) -> Vec<Answer> {
+    if asked.user.is_none() {
+        return error(401, "Not authorized");
+    }
+    let order_id = validate::non_empty_string(asked.body, "orderId");
+    if validate::non_empty_string(asked.body, "token").is_none() || order_id.is_none() {
+        return error(400, "Invalid value");
+    }
+    let order_id = order_id.unwrap_or_default();
+    if !validate::is_id(&order_id) {
+        return error(400, "Something went wrong");
+    }
+    match s.payable.get(order_id.as_str()) {
+        None => error(404, "Not Found"),
+        Some((buyer, ..)) if Some(buyer) != asked.user => error(401, "Not authorized"),
+        Some((_, OrderStatus::Cancelled, _)) => error(400, "Cannot pay for an cancelled order"),
+        Some((_, _, expires_at)) => {
+            let mut answers = vec![Answer::Status(201), Answer::Expired(*expires_at)];
+            if s.paid.contains(order_id.as_str()) {
+                answers.push(Answer::Error(400, "Order already paid".into()));
+            }
+            answers
+        }
+    }
+}
+
+/// Whether an answer given at `now` is one of the answers the rules gave at some instant.
+fn matches(allowed: &BTreeSet<Answer>, now: Duration, status: u16, body: &Value) -> bool {
+    let message = body.get("errors").and_then(|e| e.get(0)).and_then(|e| e.get("message")).and_then(Value::as_str);
+    let held: Option<BTreeSet<String>> = match body {
+        Value::Array(items) => Some(items.iter().filter_map(|i| i.get("id")?.as_str().map(String::from)).collect()),
+        Value::Object(o) if status < 300 => o.get("id").and_then(Value::as_str).map(|id| std::iter::once(id.to_string()).collect()),
+        _ => None,
+    };
+    allowed.iter().any(|a| match a {
+        Answer::Status(s) => *s == status,
+        Answer::Error(s, m) => *s == status && message == Some(m.as_str()),
+        Answer::Ids(ids) => status == 200 && held.as_ref() == Some(ids),
+        Answer::UnexpectedOr(s) => *s == status || (status == 400 && message.is_some_and(is_store_error)),
+        Answer::Expired(at) => status == 400 && message == Some("Order has expired") && now + payments::EXPIRY_MARGIN >= *at,
+    })
+}
+
+/// The app's error handler answers an unexpected error (a store error) with 400.
+fn is_store_error(message: &str) -> bool {
+    ["version conflict on ", "changed since it was read", "E11000 duplicate key", " not found"].iter().any(|m| message.contains(m))
+}
+
+/// What a refusal or answer should have been, for the explanation.
+fn describe(allowed: &BTreeSet<Answer>) -> String {
+    let each: Vec<String> = allowed
+        .iter()
+        .map(|a| match a {
+            Answer::Status(s) => s.to_string(),
+            Answer::Error(s, m) => format!("{s} {m:?}"),
+            Answer::Ids(ids) => format!("200 [{}]", ids.iter().cloned().collect::<Vec<_>>().join(", ")),
+            Answer::UnexpectedOr(s) => s.to_string(),
+            Answer::Expired(at) => format!("400 \"Order has expired\" (from {})", fmt_time(at.saturating_sub(payments::EXPIRY_MARGIN))),
+        })
+        .collect();
+    each.join(" or ")
+}
+
+/// A request waiting for its answer: what it asked and every answer the rules gave it
+/// so far (at its sending and after each write to its store).
+struct Waiting<'a> {
+    asked: Asked<'a>,
+    store: &'static str,
+    allowed: BTreeSet<Answer>,
+}
+
+pub fn check(input: &Input) -> Vec<Violation> {
+    let mut stores = Stores::default();
+    let mut waiting: BTreeMap<u64, Waiting> = BTreeMap::new();
+    let mut violations = Vec::new();
+    for entry in input.entries {
+        if let Some((store, _)) = entry.store_call() {
+            for doc in entry.wrote() {
+                stores.apply(store, doc);
+            }
+            if !entry.wrote().is_empty() {
+                for w in waiting.values_mut().filter(|w| w.store == store) {
+                    w.allowed.extend(expected(&w.asked, &stores));
+                }
+            }
+        }
+        match entry.observed() {
+            Some(Obs::Request { req, user, instance, method, path, body }) if !instance.starts_with('(') => {
+                let asked = Asked { user: user.as_ref(), method, path, body };
+                if let Some(store) = store_of(&asked) {
+                    let allowed = expected(&asked, &stores).into_iter().collect();
+                    waiting.insert(*req, Waiting { asked, store, allowed });
+                }
+            }
+            Some(Obs::Response { req, status, body }) => {
+                let Some(w) = waiting.remove(req) else { continue };
+                if *status == 503 || w.allowed.is_empty() || matches(&w.allowed, entry.time, *status, body) {
+                    continue;
+                }
+                let user = w.asked.user.map_or("signed out".to_string(), |u| format!("user {u}"));
+                let why = format!(
+                    "request #{req} {} {} ({user}) was answered {status} {} at {}, but for its store as it stood the rules answer {}",
+                    w.asked.method,
+                    w.asked.path,
+                    crate::harness::echo(&body.to_string()),
+                    fmt_time(entry.time),
+                    describe(&w.allowed)
+                );
+                violations.push(Violation::new(NAME, entry.time, vec![format!("request #{req}")], why));
+            }
+            _ => {}
+        }
+    }
+    violations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use crate::harness::history::Record;
+    use crate::ticketing::domain::Obs;
+    use crate::ticketing::state::FinalState;
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+
+    fn call(req: u64, user: Option<&str>, method: &'static str, path: &str, status: u16, body: Value) -> Vec<Record<Obs>> {
+        vec![
+            Record::Observed(Obs::Request {
+                req,
+                user: user.map(Into::into),
+                instance: "tickets-1".into(),
+                method,
+                path: path.into(),
+                body: Arc::new(json!({ "title": "t", "price": 5 })),
+            }),
+            Record::Observed(Obs::Response { req, status, body: Arc::new(body) }),
+        ]
+    }
+
+    fn refusal(message: &str) -> Value {
+        json!({ "errors": [{ "message": message }] })
+    }
+
+    #[test]
+    fn a_list_of_the_free_tickets_passes_and_one_with_a_reserved_ticket_fails() {
+        let mut h = vec![ticket("T1", 0, 20, None), ticket("T2", 1, 20, Some("O1"))];
+        h.extend(call(1, None, "GET", "/api/tickets", 200, json!([{ "id": "T1" }])));
+        assert!(run(h.clone(), &FinalState::default(), super::check).is_empty());
+        h.extend(call(2, None, "GET", "/api/tickets", 200, json!([{ "id": "T1" }, { "id": "T2" }])));
+        let v = run(h, &FinalState::default(), super::check);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].explanation.contains("request #2 GET /api/tickets") && v[0].explanation.contains("200 [T1]"), "{}", v[0].explanation);
+    }
+
+    #[test]
+    fn a_refusal_must_be_the_first_failing_check_of_the_route() {
+        // T1 is u1's and reserved: a stranger's edit is refused as reserved (400), not 401.
+        let mut h = vec![ticket("T1", 1, 20, Some("O1"))];
+        h.extend(call(1, Some("u9"), "PUT", "/api/tickets/T1", 400, refusal("Cannot edit a reserved ticket")));
+        h.extend(call(2, None, "PUT", "/api/tickets/T1", 401, refusal("Not authorized")));
+        assert!(run(h.clone(), &FinalState::default(), super::check).is_empty());
+        h.extend(call(3, Some("u9"), "PUT", "/api/tickets/T1", 401, refusal("Not authorized")));
+        let v = run(h, &FinalState::default(), super::check);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].explanation.contains("\"Cannot edit a reserved ticket\""), "{}", v[0].explanation);
+    }
+
+    #[test]
+    fn an_answer_right_for_the_store_at_some_instant_of_the_window_passes() {
+        // The lock lands between the request and the answer: either answer is the rules'.
+        let mut h = vec![ticket("T1", 0, 20, None)];
+        let [ask, answer]: [Record<Obs>; 2] = call(1, None, "GET", "/api/tickets", 200, json!([])).try_into().unwrap();
+        h.extend([ask, ticket("T1", 1, 20, Some("O1")), answer]);
+        assert!(run(h, &FinalState::default(), super::check).is_empty());
+    }
+
+    #[test]
+    fn another_users_order_shown_fails_and_an_accepted_edit_by_a_stranger_fails() {
+        let mut h = vec![order("O1", 0, "T1", crate::ticketing::domain::OrderStatus::Created)];
+        h.extend(call(1, Some("u2"), "GET", "/api/orders/O1", 200, json!({ "id": "O1" })));
+        h.extend(call(2, Some("u9"), "GET", "/api/orders/O1", 401, refusal("Not authorized")));
+        assert!(run(h.clone(), &FinalState::default(), super::check).is_empty());
+        h.extend(call(3, Some("u9"), "GET", "/api/orders/O1", 200, json!({ "id": "O1" })));
+        h.push(ticket("T5", 0, 20, None));
+        h.extend(call(4, Some("u9"), "PUT", "/api/tickets/T5", 200, json!({ "id": "T5" })));
+        let v = run(h, &FinalState::default(), super::check);
+        assert_eq!(v.iter().map(|v| v.records[0].as_str()).collect::<Vec<_>>(), ["request #3", "request #4"], "{v:?}");
+    }
+}
