@@ -83,12 +83,12 @@ pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
 
 pub fn run(seeds: u64) -> Result<(), String> {
     let baseline = ping_pong_rate(200_000);
-    println!("bare madsim ping-pong: {baseline:.0} messages/s (one thread)");
-    println!("{:<24} {:>10} {:>14} {:>12} {:>14} {:>10}", "scenario", "seeds/s", "messages/s", "msgs/seed", "sim s/wall s", "ratio");
+    outln!("bare madsim ping-pong: {baseline:.0} messages/s (one thread)");
+    outln!("{:<24} {:>10} {:>14} {:>12} {:>14} {:>10}", "scenario", "seeds/s", "messages/s", "msgs/seed", "sim s/wall s", "ratio");
     for name in REFERENCE_SCENARIOS {
         let scenario = Scenario::shipped(name).map_err(|e| e.to_string())?;
         let f = measure(&scenario, seeds);
-        println!(
+        outln!(
             "{:<24} {:>10.0} {:>14.0} {:>12.0} {:>14.0} {:>10.2}",
             f.name,
             f.seeds_per_second,
@@ -99,8 +99,8 @@ pub fn run(seeds: u64) -> Result<(), String> {
         );
     }
     if let Some(mib) = peak_memory_mib() {
-        println!("peak memory: {mib:.1} MiB");
+        outln!("peak memory: {mib:.1} MiB");
     }
-    println!("(ratio = our delivered messages/s over the bare ping-pong's, measured in this run; above 1, a message costs less here than on madsim's own network)");
+    outln!("(ratio = our delivered messages/s over the bare ping-pong's, measured in this run; above 1, a message costs less here than on madsim's own network)");
     Ok(())
 }

@@ -21,6 +21,24 @@ compile_error!(
      A RUSTFLAGS environment variable replaces that setting: unset it, or add `--cfg madsim` to it."
 );
 
+/// `println!` for the commands' output: a failed write to standard output ends the
+/// process with a message instead of a panic (see `cli::output::print_or_exit`).
+macro_rules! outln {
+    () => {
+        $crate::cli::output::print_or_exit(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::print_or_exit(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for the commands' output (see [`outln`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::output::print_or_exit(format_args!($($arg)*))
+    };
+}
+
 pub mod bench;
 pub mod cli;
 pub mod harness;

@@ -3,6 +3,7 @@
 //! findings, memory flat in the range, nothing to run, Ctrl-C, limits). The fuzz suite
 //! (tests/fuzz.rs) covers the same promises with generated input.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -113,12 +114,12 @@ fn names_from_input_never_escape_the_output_directory() {
     let text =
         std::fs::read_to_string("scenarios/order-race.toml").unwrap().replacen("name = \"order-race\"", "name = \"../../escaped\"", 1);
     let file = write(&dir, "evil.toml", &text);
-    let corpus = dir.join("a/b/corpus");
+    let corpus = dir.join("corpus");
     let out = ticketsim(&["explore", &file, "--seeds", "0..40", "--save-failures", corpus.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let written: Vec<String> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(!written.is_empty() && written.iter().all(|n| n.starts_with("_.._.._escaped-")), "{written:?}");
-    assert!(!dir.join("a/escaped").exists() && !dir.join("escaped").exists());
+    assert!(!dir.join("escaped").exists() && !dir.parent().unwrap().join("escaped").exists());
 }
 
 #[test]
@@ -127,7 +128,7 @@ fn output_paths_are_checked_before_any_work_and_written_whole() {
     refused(&["explore", "order-race", "--seeds", "0..100000000", "--junit", "/nonexistent-dir/report.xml"], "does not exist");
     refused(&["explore", "order-race", "--seeds", "0..100000000", "--junit", dir.to_str().unwrap()], "is a directory");
     let file = write(&dir, "a-file", "x");
-    refused(&["explore", "order-race", "--seeds", "0..100000000", "--save-failures", &file], "is a file");
+    refused(&["explore", "order-race", "--seeds", "0..100000000", "--save-failures", &file], "is not a directory");
     refused(&["shrink", "order-race", "--seed", "1", "--out", "/nonexistent-dir/x.toml"], "does not exist");
     // A report is renamed into place: no temporary file is left beside it.
     let junit = dir.join("report.xml");
@@ -138,6 +139,78 @@ fn output_paths_are_checked_before_any_work_and_written_whole() {
         names.contains(&"report.xml".to_string()) && names.iter().all(|n| !n.ends_with(".tmp") && !n.starts_with(".ticketsim-probe")),
         "{names:?}"
     );
+}
+
+#[test]
+fn outputs_never_harm_what_is_there_and_follow_one_rule_for_missing_directories() {
+    // A device is never replaced (as root, the atomic rename once put a file where /dev/full was).
+    refused(&["explore", "walkthrough", "--seeds", "0..2", "--junit", "/dev/full"], "is not a regular file");
+    refused(&["shrink", "order-race", "--seed", "1", "--out", "/dev/null"], "is not a regular file");
+    assert!(std::fs::metadata("/dev/full").unwrap().file_type().is_char_device());
+    // A full standard output is an error with a message, not a panic (exit 101 before).
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(["run", "walkthrough"]).stdout(full).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write to standard output") && !stderr.contains("panicked"), "{stderr}");
+    // One rule: only the last directory of a directory flag is made, and only once a
+    // file is written (a command that fails first leaves nothing behind).
+    let dir = temp_dir("missing-dirs");
+    let deep = dir.join("a/b/c");
+    refused(&["diagram", "walkthrough", "--seed", "0", "--out", deep.to_str().unwrap()], "does not exist (only the last one is made)");
+    let failing = dir.join("never");
+    refused(&["diagram", "full-system", "--seed", "3", "--record", "ZZ", "--out", failing.to_str().unwrap()], "nothing in seed 3 matches");
+    assert!(!failing.exists(), "a diagram that failed left its directory behind");
+    let made = dir.join("made");
+    let out = ticketsim(&["diagram", "walkthrough", "--seed", "0", "--out", made.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(made.join("diagram.html").is_file());
+}
+
+#[test]
+fn small_points_say_what_is_wrong() {
+    refused(&["explore", "order-race", "--seeds", "5..1"], "the range is backwards (5 is after 1); write 1..5");
+    refused(&["shrink", "order-race", "--seed", "1", "--invariant", "no-such"], "unknown invariant \"no-such\"");
+    // --fail-fast on one job stops at the first failing seed, whatever the strategy
+    // (a worker ran ahead of the stop before: "2 seeds run (2 failing)").
+    let out = ticketsim(&[
+        "explore",
+        "order-race",
+        "--preset",
+        "as-built",
+        "--strategy",
+        "pct",
+        "--fail-fast",
+        "--jobs",
+        "1",
+        "--seeds",
+        "0..50",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failing"].as_u64(), Some(1), "{report}");
+    let failing = report["failures"][0]["seed"].as_u64().unwrap();
+    assert_eq!(report["seeds_run"].as_u64(), Some(failing + 1), "the sweep stops at the failing seed {failing}");
+    // The help's examples run: diagram's record window shows the record.
+    let help = text(&ticketsim(&["diagram", "--help"])).0;
+    assert!(help.contains("--record T2 --from 5s --until 15s"), "{help}");
+    let dir = temp_dir("help-example");
+    let out = ticketsim(&[
+        "diagram",
+        "full-system",
+        "--seed",
+        "3",
+        "--record",
+        "T2",
+        "--from",
+        "5s",
+        "--until",
+        "15s",
+        "--out",
+        dir.join("d").to_str().unwrap(),
+    ]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{:?}", text(&out));
 }
 
 #[test]

@@ -43,21 +43,21 @@ fn show(e: &Option<Event>) -> String {
 
 fn print(report: &Report, planned: u64) {
     if report.partial {
-        println!("PARTIAL: interrupted after {} of {planned} seeds", report.seeds);
+        outln!("PARTIAL: interrupted after {} of {planned} seeds", report.seeds);
     }
     if report.count == 0 {
         let seeds = crate::report::style::count(report.seeds, "seed", "seeds");
-        println!(
+        outln!(
             "{seeds}, each run twice and once in a parallel sweep: {}",
             crate::report::style::paint("no divergence", crate::report::style::Tone::Pass)
         );
     }
     for d in report.divergences.iter().take(10) {
         let label = if d.against == "second run" { "second" } else { "parallel" };
-        println!("seed {} diverges from the {}:\n  first run: {}\n  {label:<9}: {}", d.seed, d.against, show(&d.first), show(&d.other));
+        outln!("seed {} diverges from the {}:\n  first run: {}\n  {label:<9}: {}", d.seed, d.against, show(&d.first), show(&d.other));
     }
     if report.count > 10 {
-        println!("... and {} more", crate::report::style::count(report.count - 10, "divergence", "divergences"));
+        outln!("... and {} more", crate::report::style::count(report.count - 10, "divergence", "divergences"));
     }
 }
 
@@ -74,7 +74,7 @@ pub(crate) fn execute<S: Driven>(args: DeterminismArgs) -> Result<i32, String> {
     let report = determinism::check_with::<S>(&loaded.scenario, seeds, jobs, &options, &mut |r| progress.update(r.seeds, r.count));
     progress.finish();
     match args.format {
-        Format::Json => println!("{}", crate::report::json::document("check-determinism", &report)?),
+        Format::Json => outln!("{}", crate::report::json::document("check-determinism", &report)?),
         Format::Text => print(&report, planned),
     }
     Ok(sweep_code((report.count > 0) as i32))
@@ -87,24 +87,24 @@ fn ties<S: Driven>(scenario: &S::Scenario, seeds: std::ops::Range<u64>, jobs: us
     let ties = determinism::ties::<S>(scenario, seeds, jobs, &mut |t| progress.update(t.seeds, t.changed));
     progress.finish();
     match format {
-        Format::Json => println!("{}", crate::report::json::document("ties", &ties)?),
+        Format::Json => outln!("{}", crate::report::json::document("ties", &ties)?),
         Format::Text => {
             let pct = |n: u64| n as f64 * 100.0 / ties.seeds.max(1) as f64;
-            println!(
+            outln!(
                 "{} run again with madsim's scheduler on another seed (the run's own decisions unchanged):",
                 crate::report::style::count(ties.seeds, "seed", "seeds")
             );
-            println!(
+            outln!(
                 "  {} ({:.1}%) changed at all; where they part, {:.0}% of the run is behind them on average",
                 ties.changed,
                 pct(ties.changed),
                 ties.mean_common_prefix * 100.0
             );
-            println!("  {} ({:.1}%) changed which bugs the run shows", ties.verdict_changed, pct(ties.verdict_changed));
+            outln!("  {} ({:.1}%) changed which bugs the run shows", ties.verdict_changed, pct(ties.verdict_changed));
             for (seed, step) in ties.examples.iter().take(5) {
                 match step {
-                    Some(s) => println!("  seed {seed} parts at {} on {}: {}", crate::harness::fmt_time_precise(s.time), s.node, s.text),
-                    None => println!("  seed {seed}: the re-scheduled run goes on past the original's end"),
+                    Some(s) => outln!("  seed {seed} parts at {} on {}: {}", crate::harness::fmt_time_precise(s.time), s.node, s.text),
+                    None => outln!("  seed {seed}: the re-scheduled run goes on past the original's end"),
                 }
             }
         }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  ticketsim diagram order-race --seed 7 --preset as-built     # open diagram-order-race-7/diagram.html\n  ticketsim diagram repro-order-race-7.toml --out repro-diagram\n  ticketsim diagram order-race --seed 7 --preset as-built --fix racy-reservation   # and fixed.html beside it\n  ticketsim diagram full-system --seed 3 --record T2 --from 5s --until 9s"
+    after_help = "Examples:\n  ticketsim diagram order-race --seed 7 --preset as-built     # open diagram-order-race-7/diagram.html\n  ticketsim diagram repro-order-race-7.toml --out repro-diagram\n  ticketsim diagram order-race --seed 7 --preset as-built --fix racy-reservation   # and fixed.html beside it\n  ticketsim diagram full-system --seed 3 --record T2 --from 5s --until 15s"
 )]
 pub(crate) struct DiagramArgs {
     #[command(flatten)]
@@ -57,7 +57,7 @@ pub(crate) fn execute<S: super::Driven>(args: DiagramArgs) -> Result<i32, String
     write_file(&dir.join("diagram.mmd"), &diagram.mermaid())?;
     write_file(&dir.join("diagram.html"), &diagram.html(&title))?;
     let marked = crate::report::style::count(outcome.violations.len() as u64, "violation", "violations");
-    println!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
+    outln!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
     if !fixes.is_empty() {
         // The fixed run on the same decisions, drawn beside it.
         let fixed_scenario = super::driven::fixed::<S>(scenario, &fixes);
@@ -67,9 +67,9 @@ pub(crate) fn execute<S: super::Driven>(args: DiagramArgs) -> Result<i32, String
             let drawn = Diagram::build(&history.entries(), &c.outcome.violations, &c.outcome.nodes, &filter);
             write_file(&dir.join("fixed.mmd"), &drawn.mermaid())?;
             write_file(&dir.join("fixed.html"), &drawn.html(&format!("{title}, {} fixed", c.names.join(" + "))))?;
-            println!("wrote {0}/fixed.mmd and {0}/fixed.html (the same decisions, {1} fixed)", dir.display(), c.names.join(" + "));
+            outln!("wrote {0}/fixed.mmd and {0}/fixed.html (the same decisions, {1} fixed)", dir.display(), c.names.join(" + "));
         }
-        print!("{}", super::fix::text(&outcome, &c));
+        out!("{}", super::fix::text(&outcome, &c));
     }
     Ok(outcome.failed() as i32)
 }

@@ -153,9 +153,9 @@ pub(crate) fn execute<S: Driven>(args: DiffArgs) -> Result<i32, String> {
     match args.format {
         Format::Json => {
             let body = serde_json::json!({ "scenario": S::name(left), "seed": seed, "other": right_name, "diff": d });
-            println!("{}", report::json::document("diff", body)?);
+            outln!("{}", report::json::document("diff", body)?);
         }
-        Format::Text => print!("{}", text(&format!("seed {seed}"), &right_name, &d)),
+        Format::Text => out!("{}", text(&format!("seed {seed}"), &right_name, &d)),
     }
     Ok(d.parting.is_some() as i32)
 }

@@ -76,20 +76,20 @@ pub(crate) fn execute<S: Driven>(args: ExplainArgs) -> Result<i32, String> {
     match args.format {
         Format::Json => {
             let body = serde_json::json!({ "scenario": S::name(scenario), "seed": seed, "bugs": explained, "replay": replay });
-            println!("{}", report::json::document("explain", body)?);
+            outln!("{}", report::json::document("explain", body)?);
         }
-        Format::Text if explained.is_empty() => println!("seed {seed} of {} violates nothing: nothing to explain", S::name(scenario)),
+        Format::Text if explained.is_empty() => outln!("seed {seed} of {} violates nothing: nothing to explain", S::name(scenario)),
         Format::Text => {
-            println!(
+            outln!(
                 "seed {seed} of {}: {}",
                 S::name(scenario),
                 report::style::count(explained.len() as u64, "distinct bug", "distinct bugs")
             );
             for e in &explained {
-                println!("{}\n  e.g. {}\n  {}", e.fingerprint, e.example, e.attribution.line());
+                outln!("{}\n  e.g. {}\n  {}", e.fingerprint, e.example, e.attribution.line());
                 if let Attribution::Caused { causes, .. } = &e.attribution {
                     for cause in causes {
-                        println!("  see it fixed:  {replay} --fix {cause}");
+                        outln!("  see it fixed:  {replay} --fix {cause}");
                     }
                 }
             }

@@ -143,8 +143,8 @@ pub(crate) fn execute<S: Driven>(args: ExploreArgs) -> Result<i32, String> {
         save_reproductions::<S>(dir, scenario, &summary)?;
     }
     match args.format {
-        Format::Json => println!("{}", report::json::document("explore", report::json::explore(&info, &summary))?),
-        Format::Text => print!("{}", report::text::explore_text(&summary, path, overrides)),
+        Format::Json => outln!("{}", report::json::document("explore", report::json::explore(&info, &summary))?),
+        Format::Text => out!("{}", report::text::explore_text(&summary, path, overrides)),
     }
     Ok(sweep_code((summary.failing > 0) as i32))
 }

@@ -130,13 +130,13 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
                 })
                 .collect();
             let body = serde_json::json!({ "budget": args.budget, "trials": args.trials, "build": report::json::BUILD, "partial": partial, "rows": rows });
-            println!("{}", report::json::document("hunt", body)?);
+            outln!("{}", report::json::document("hunt", body)?);
         }
         Format::Text => {
             if partial {
-                println!("PARTIAL: interrupted; the rows measured before it follow");
+                outln!("PARTIAL: interrupted; the rows measured before it follow");
             }
-            print!("{}", table(&rows, &strategies, args.budget, args.trials));
+            out!("{}", table(&rows, &strategies, args.budget, args.trials));
         }
     }
     Ok(super::sweep_code(0))

@@ -47,7 +47,7 @@ fn write_out(dir: &std::path::Path) -> Result<i32, String> {
         write_file(&path, text)?;
         written += 1;
     }
-    println!(
+    outln!(
         "wrote {} into {}{}",
         crate::report::style::count(written as u64, "scenario file", "scenario files"),
         dir.display(),
@@ -75,24 +75,24 @@ pub(crate) fn execute(args: ListArgs) -> Result<i32, String> {
     }
     let scenarios = scenario_list();
     if args.format == Format::Json {
-        println!("{}", crate::report::json::document("list", json(&scenarios))?);
+        outln!("{}", crate::report::json::document("list", json(&scenarios))?);
         return Ok(0);
     }
-    println!("scenarios (shipped; run one by name from any directory):");
+    outln!("scenarios (shipped; run one by name from any directory):");
     for (name, description) in &scenarios {
-        println!("  {name:<22} {description}");
+        outln!("  {name:<22} {description}");
     }
-    println!("\ninvariants:");
+    outln!("\ninvariants:");
     for inv in INVARIANTS {
         let liveness = if inv.kind == crate::harness::InvariantKind::Liveness { "(liveness) " } else { "" };
-        println!("  {:<24} {liveness}{}", inv.name, inv.meaning);
+        outln!("  {:<24} {liveness}{}", inv.name, inv.meaning);
     }
-    println!("\nflaws:");
+    outln!("\nflaws:");
     for f in CATALOGUE {
         let preset = f.origin.name();
         let target = format!("in {}", f.target);
-        println!("  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}", f.name, f.caught_by, "", f.description);
+        outln!("  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}", f.name, f.caught_by, "", f.description);
     }
-    println!("\npresets:\n  as-built   the app as shipped: {}\n  hardened   no flaw", Flaws::preset(Preset::AsBuilt).names().join(", "));
+    outln!("\npresets:\n  as-built   the app as shipped: {}\n  hardened   no flaw", Flaws::preset(Preset::AsBuilt).names().join(", "));
     Ok(0)
 }

@@ -52,17 +52,17 @@ pub(crate) fn execute<S: super::Driven>(args: MergeArgs) -> Result<i32, String> 
         Format::Json => {
             let mut body = report::json::explore(&info, &summary);
             body["merged_from"] = count.into();
-            println!("{}", report::json::document("explore", body)?);
+            outln!("{}", report::json::document("explore", body)?);
         }
         Format::Text => {
-            println!(
+            outln!(
                 "merged {} of {} {}..{}",
                 report::style::count(count as u64, "report", "reports"),
                 info.scenario,
                 info.seed_range.start,
                 info.seed_range.end
             );
-            print!("{}", report::text::explore_text(&summary, &info.scenario_path, &info.overrides));
+            out!("{}", report::text::explore_text(&summary, &info.scenario_path, &info.overrides));
         }
     }
     Ok((summary.failing > 0) as i32)

@@ -13,7 +13,7 @@ mod fix;
 mod hunt;
 mod list;
 mod merge;
-mod output;
+pub(crate) mod output;
 mod progress;
 mod replay;
 mod run;

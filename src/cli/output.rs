@@ -1,6 +1,12 @@
 //! What the commands write: report files written whole or not at all, output paths
 //! checked before any work starts, file names made from input kept inside the
-//! directory given, and the bound on `--jobs`.
+//! directory given, standard output written without panics, and the bound on `--jobs`.
+//!
+//! One rule for every output flag: ticketsim writes only regular files, never over
+//! anything else (a device, a directory, a link); a file's directory must exist; a
+//! directory flag (`--out DIR`, `--save-failures DIR`, `list --write DIR`) may name one
+//! that does not exist yet, in a directory that does, and it is created only when the
+//! first file is written into it (a command that fails before leaves nothing behind).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,9 +35,14 @@ pub(crate) fn safe_file_name(name: &str) -> String {
 }
 
 /// Writes a report file whole or not at all: into a temporary file beside it, then
-/// renamed over it.
+/// renamed over it (never over what is not a regular file). Its directory is created
+/// if it is a missing directory flag's (see the module doc).
 pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    not_a_regular_file(path).map_or(Ok(()), |why| Err(format!("{}: {why}", path.display())))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::create_dir(dir).map_err(|e| format!("{}: cannot create the directory: {e}", dir.display()))?;
+    }
     let temporary = temporary_beside(path);
     let written = std::fs::File::create(&temporary).and_then(|mut f| {
         f.write_all(text.as_bytes())?;
@@ -49,11 +60,28 @@ fn temporary_beside(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-/// Checks, before any work, that a report file can be written where asked: not a
-/// directory, in a directory that exists and takes new files.
+/// Why ticketsim will not write at `path`: something is there that is not a regular
+/// file (a device such as /dev/full, a directory, a symbolic link, a pipe).
+fn not_a_regular_file(path: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let kind = meta.file_type();
+    let what = if kind.is_file() {
+        return None;
+    } else if kind.is_dir() {
+        "is a directory"
+    } else if kind.is_symlink() {
+        "is a symbolic link"
+    } else {
+        "is not a regular file (a device, pipe or socket)"
+    };
+    Some(format!("{what}; ticketsim writes only regular files, and never over anything else"))
+}
+
+/// Checks, before any work, that a report file can be written where asked: nothing but
+/// a regular file there, in a directory that exists and takes new files.
 pub(crate) fn check_file(flag: &str, path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Err(format!("--{flag} {}: is a directory; give a file path", path.display()));
+    if let Some(why) = not_a_regular_file(path) {
+        return Err(format!("--{flag} {}: {why}; give a file path", path.display()));
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -65,13 +93,37 @@ pub(crate) fn check_file(flag: &str, path: &Path) -> Result<(), String> {
     probe(flag, path, dir)
 }
 
-/// Checks, before any work, that files can be written into a directory (made if missing).
+/// Checks, before any work, that files can be written into a directory: one that
+/// exists, or a missing one in a directory that exists (created by the first write).
 pub(crate) fn check_dir(flag: &str, dir: &Path) -> Result<(), String> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(format!("--{flag} {}: is a file; give a directory", dir.display()));
+    if let Ok(meta) = std::fs::symlink_metadata(dir) {
+        if !meta.is_dir() {
+            return Err(format!("--{flag} {}: is not a directory; give a directory", dir.display()));
+        }
+        return probe(flag, dir, dir);
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("--{flag} {}: cannot create the directory: {e}", dir.display()))?;
-    probe(flag, dir, dir)
+    let parent = match dir.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(format!("--{flag} {}: the directory {} does not exist (only the last one is made)", dir.display(), parent.display()));
+    }
+    probe(flag, dir, parent)
+}
+
+/// `print!` that never panics: a failed write to standard output ends the process with
+/// a message and exit 2 (the output asked for cannot be given); a reader that went away
+/// (a closed pipe) ends it quietly with 0, as SIGPIPE's default would.
+pub fn print_or_exit(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        let _ = writeln!(std::io::stderr(), "error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
 }
 
 /// Creates and removes a file in `dir` to see that it takes new files.
@@ -95,6 +147,35 @@ mod tests {
         assert_eq!(safe_file_name("a/b\\c:d"), "a_b_c_d");
         assert_eq!(safe_file_name(&"x".repeat(500)).len(), 100);
         assert_eq!(Path::new("/out").join(safe_file_name("/etc/passwd")), Path::new("/out/_etc_passwd"));
+    }
+
+    #[test]
+    fn nothing_but_a_regular_file_is_written_over() {
+        let dir = std::env::temp_dir().join(format!("ticketsim-output-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("report.xml");
+        write_file(&file, "one").unwrap();
+        write_file(&file, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "two", "a regular file is replaced whole");
+        assert!(check_file("junit", Path::new("/dev/full")).unwrap_err().contains("not a regular file"));
+        assert!(write_file(Path::new("/dev/null"), "x").unwrap_err().contains("not a regular file"));
+        assert!(check_file("junit", &dir).unwrap_err().contains("is a directory"));
+        #[cfg(unix)]
+        {
+            let link = dir.join("link.xml");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            assert!(write_file(&link, "x").unwrap_err().contains("symbolic link"));
+        }
+        // A missing directory flag: checked against its parent, created by the first write.
+        let out = dir.join("diagrams");
+        check_dir("out", &out).unwrap();
+        assert!(!out.exists(), "nothing is made before the work succeeds");
+        write_file(&out.join("diagram.mmd"), "graph").unwrap();
+        assert!(out.join("diagram.mmd").is_file());
+        assert!(check_dir("out", &dir.join("a/b/c")).unwrap_err().contains("does not exist (only the last one is made)"));
+        assert!(check_dir("out", &file).unwrap_err().contains("is not a directory"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

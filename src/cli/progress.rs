@@ -22,8 +22,12 @@ impl Progress {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{bar:30} {pos}/{len} seeds  {per_sec}  {msg}  ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            // The rate in whole seeds a second (indicatif's {per_sec} prints "157.7912/s").
+            let style = ProgressStyle::with_template("{bar:30} {pos}/{len} seeds  {rate}  {msg}  ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} seeds/s", state.per_sec());
+                });
             bar.set_style(style);
             bar
         });

@@ -52,25 +52,25 @@ pub(crate) fn execute<S: super::Driven>(args: ReplayArgs) -> Result<i32, String>
     };
     let (seed, outcome) = run_scenario::<S>(scenario, args.seed, &options);
     super::matched_something(&filter, &outcome)?;
-    println!("{}", report::text::run_table(&outcome, scenario, S::name(scenario)));
-    print!("{}", report::text::plan_text(&outcome));
+    outln!("{}", report::text::run_table(&outcome, scenario, S::name(scenario)));
+    out!("{}", report::text::plan_text(&outcome));
     if outcome.failed() {
-        println!("{}", report::text::violations_table(&outcome.violations, 50));
+        outln!("{}", report::text::violations_table(&outcome.violations, 50));
         if let Some(history) = &outcome.history {
             let entries = history.entries();
             for v in outcome.violations.iter().take(5) {
-                println!("state of {} at {} ({}):", v.records.join(", "), crate::harness::fmt_time(v.time), v.invariant);
+                outln!("state of {} at {} ({}):", v.records.join(", "), crate::harness::fmt_time(v.time), v.invariant);
                 for line in S::involved_state(&entries, v) {
-                    println!("  {line}");
+                    outln!("  {line}");
                 }
             }
         }
     } else {
-        println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
+        outln!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
     }
     if !fixes.is_empty() {
-        print!("{}", super::fix::text(&outcome, &super::fix::counterpart::<S>(scenario, seed, &branch, &fixes, &outcome)));
+        out!("{}", super::fix::text(&outcome, &super::fix::counterpart::<S>(scenario, seed, &branch, &fixes, &outcome)));
     }
-    println!("replayed with  {}", replay_of::<S>(scenario, &loaded.path, seed, &branch, &loaded.overrides));
+    outln!("replayed with  {}", replay_of::<S>(scenario, &loaded.path, seed, &branch, &loaded.overrides));
     Ok(outcome.failed() as i32)
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "SCENARIO may also be a reproduction file (its own seed and choices) or a directory of them.\n\nExamples:\n  ticketsim run walkthrough\n  ticketsim run order-race --seed 7 --preset as-built\n  ticketsim run order-race --seed 7 --preset as-built --fix racy-reservation   # the same run, fixed\n  ticketsim run tests/regressions          # a corpus: exits 1 while any still fails"
+    after_help = "SCENARIO may also be a reproduction file (its own seed and choices) or a directory of them.\n\nExamples:\n  ticketsim run walkthrough\n  ticketsim run order-race --seed 7 --preset as-built\n  ticketsim run order-race --seed 7 --preset as-built --fix racy-reservation   # the same run, fixed\n  ticketsim run failures                   # the reproductions `explore --save-failures failures` wrote: exits 1 while any still fails"
 )]
 pub(crate) struct RunArgs {
     #[command(flatten)]
@@ -72,28 +72,28 @@ pub(crate) fn execute<S: super::Driven>(args: RunArgs) -> Result<i32, String> {
                 replay,
                 fix: fixed.as_ref().map(|c| super::fix::json(&outcome, c)),
             };
-            println!("{}", report::json::document("run", &json)?);
+            outln!("{}", report::json::document("run", &json)?);
         }
         Format::Text => {
-            println!("{}", report::text::run_table(&outcome, scenario, S::name(scenario)));
-            print!("{}", report::text::plan_text(&outcome));
+            outln!("{}", report::text::run_table(&outcome, scenario, S::name(scenario)));
+            out!("{}", report::text::plan_text(&outcome));
             for (title, table) in S::run_tables(&outcome, scenario) {
-                println!("{title}\n{table}");
+                outln!("{title}\n{table}");
             }
             if outcome.failed() {
-                println!("{}", report::text::violations_table(&outcome.violations, 20));
-                println!("replay with  {replay}");
+                outln!("{}", report::text::violations_table(&outcome.violations, 20));
+                outln!("replay with  {replay}");
             } else {
-                println!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
+                outln!("{}", crate::report::style::paint("no invariant violated", crate::report::style::Tone::Pass));
             }
             if let Some(reproduce) = S::reproduction(scenario) {
-                println!("reproduction of {}: {}", reproduce.invariant, reproduction_verdict(reproduce, &outcome.violations));
+                outln!("reproduction of {}: {}", reproduce.invariant, reproduction_verdict(reproduce, &outcome.violations));
                 if let Some(differs) = plan_differs(reproduce, &outcome) {
-                    println!("{differs}");
+                    outln!("{differs}");
                 }
             }
             if let Some(c) = &fixed {
-                print!("{}", super::fix::text(&outcome, c));
+                out!("{}", super::fix::text(&outcome, c));
             }
         }
     }
@@ -139,7 +139,7 @@ fn run_corpus<S: super::Driven>(args: &ScenarioArgs, format: Format) -> Result<i
     let invalid = results.iter().filter(|r| r.get("error").is_some()).count();
     match format {
         Format::Json => {
-            println!("{}", report::json::document("corpus", serde_json::json!({"files": results, "failing": failing, "invalid": invalid}))?)
+            outln!("{}", report::json::document("corpus", serde_json::json!({"files": results, "failing": failing, "invalid": invalid}))?)
         }
         Format::Text => {
             for r in &results {
@@ -149,9 +149,9 @@ fn run_corpus<S: super::Driven>(args: &ScenarioArgs, format: Format) -> Result<i
                     None if names.is_empty() => "passes".to_string(),
                     None => format!("violates {}", names.join(", ")),
                 };
-                println!("{:<60} seed {:<8} {state}", r["file"].as_str().unwrap_or(""), r["seed"]);
+                outln!("{:<60} seed {:<8} {state}", r["file"].as_str().unwrap_or(""), r["seed"]);
             }
-            println!("{}, {failing} still failing, {invalid} invalid", crate::report::style::count(results.len() as u64, "file", "files"));
+            outln!("{}, {failing} still failing, {invalid} invalid", crate::report::style::count(results.len() as u64, "file", "files"));
         }
     }
     Ok(if invalid > 0 { 2 } else { (failing > 0) as i32 })

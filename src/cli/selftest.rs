@@ -52,8 +52,8 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
         write_file(file, &crate::report::junit::selftest_xml(&report))?;
     }
     match args.format {
-        Format::Json => println!("{}", crate::report::json::document("selftest", &report)?),
-        Format::Text => print!("{}", selftest_text(&report)),
+        Format::Json => outln!("{}", crate::report::json::document("selftest", &report)?),
+        Format::Text => out!("{}", selftest_text(&report)),
     }
     Ok(sweep_code((!report.passed()) as i32))
 }

@@ -49,36 +49,36 @@ pub(crate) fn execute<S: Driven>(args: ShrinkArgs) -> Result<i32, String> {
                 "runs": shrunk.runs, "verified": shrunk.verification, "file": out.display().to_string(),
                 "replay": replay,
             });
-            println!("{}", crate::report::json::document("shrink", body)?);
+            outln!("{}", crate::report::json::document("shrink", body)?);
         }
         Format::Text => {
             let (b, a) = (shrunk.before, shrunk.after);
             let t = crate::harness::fmt_time;
             let runs = crate::report::style::count(shrunk.runs as u64, "run", "runs");
-            println!("shrunk seed {seed} of {} keeping {} failing ({runs})", S::name(scenario), shrunk.invariant);
-            println!("                 before      after");
-            println!("messages     {:>10} {:>10}", b.messages, a.messages);
-            println!("events       {:>10} {:>10}", b.events, a.events);
-            println!("virtual time {:>10} {:>10}", t(b.virtual_time), t(a.virtual_time));
-            println!("choices      {:>10} {:>10}", b.choices, a.choices);
+            outln!("shrunk seed {seed} of {} keeping {} failing ({runs})", S::name(scenario), shrunk.invariant);
+            outln!("                 before      after");
+            outln!("messages     {:>10} {:>10}", b.messages, a.messages);
+            outln!("events       {:>10} {:>10}", b.events, a.events);
+            outln!("virtual time {:>10} {:>10}", t(b.virtual_time), t(a.virtual_time));
+            outln!("choices      {:>10} {:>10}", b.choices, a.choices);
             print_verification(&shrunk.verification);
-            println!("wrote {}; replay with  {replay}", out.display());
+            outln!("wrote {}; replay with  {replay}", out.display());
         }
     }
     Ok(0)
 }
 
 fn print_verification(v: &crate::harness::shrink::Verification) {
-    println!("verified: two runs show the same bug ({}), trace hash {}", v.fingerprint, v.trace_hash);
+    outln!("verified: two runs show the same bug ({}), trace hash {}", v.fingerprint, v.trace_hash);
     match v.passes_without_bugs {
-        Some(true) => println!("verified: with every flaw off it passes"),
-        Some(false) => println!("note: it fails with every flaw off too: the hardened app (or the invariant) has this bug"),
-        None => println!("note: no flaw is on: the hardened app (or the invariant) has this bug"),
+        Some(true) => outln!("verified: with every flaw off it passes"),
+        Some(false) => outln!("note: it fails with every flaw off too: the hardened app (or the invariant) has this bug"),
+        None => outln!("note: no flaw is on: the hardened app (or the invariant) has this bug"),
     }
     if v.passes_without_bugs.is_some() {
-        println!("{}", v.causes.line());
+        outln!("{}", v.causes.line());
     }
     if v.fallbacks > 0 {
-        println!("note: {} later candidates failed verification; kept the last one that passed", v.fallbacks);
+        outln!("note: {} later candidates failed verification; kept the last one that passed", v.fallbacks);
     }
 }

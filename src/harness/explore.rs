@@ -264,6 +264,10 @@ pub fn parse_seeds(text: &str) -> Result<SeedRange, String> {
     } else {
         (0..number(text)?, false)
     };
+    if range.start > range.end {
+        let (a, b) = (range.start, range.end);
+        return Err(format!("seeds {}: the range is backwards ({a} is after {b}); write {b}..{a}", super::echo(text)));
+    }
     if range.is_empty() {
         return Err(format!("seeds {}: the range is empty; nothing to run", super::echo(text)));
     }
@@ -545,10 +549,18 @@ pub fn explore_with<S: System>(
             });
         }
         drop(tx);
+        // Seeds are handed out in order; a worker may have started larger ones before it
+        // saw the stop. They are not part of the sweep that stopped: a stopped sweep
+        // reports the seeds up to the one that stopped it (and smaller ones in flight).
+        let mut stopped_at: Option<u64> = None;
         for outcome in rx {
+            if stopped_at.is_some_and(|at| outcome.seed > at) {
+                continue;
+            }
             summary.record(&outcome, options.keep_trace_hashes, &mut kept);
             if outcome.failed() && (options.fail_fast || options.shows_stop(&outcome.violations)) {
                 stop.store(true, Ordering::Relaxed);
+                stopped_at = Some(stopped_at.map_or(outcome.seed, |at| at.min(outcome.seed)));
             }
             progress(&summary, plan.len());
         }
@@ -686,6 +698,7 @@ mod tests {
         assert!(random.random && random.range.end - random.range.start == 50);
         assert_eq!(parse_seeds("random").unwrap().range.clone().count(), 100);
         assert!(parse_seeds("9..9").unwrap_err().contains("empty"));
+        assert!(parse_seeds("5..1").unwrap_err().contains("the range is backwards (5 is after 1); write 1..5"));
         assert!(parse_seeds("x").unwrap_err().contains("is not a whole number"));
         assert!(parse_seeds("random:x").is_err() && parse_seeds("randomly").is_err());
         assert_eq!(parse_seeds("18446744073709551614..18446744073709551615").unwrap().range.count(), 1);

@@ -186,19 +186,24 @@ fn verify<S: System>(repro: &S::Scenario, search: &Search) -> Option<Verificatio
 /// The violation to keep: the first of `invariant` (default: the first of the run).
 fn target<S: System>(original: &RunOutcome<S>, seed: u64, invariant: Option<&str>) -> Result<(String, String), String> {
     let names = || {
-        let names: Vec<&str> = original.violations.iter().map(|v| v.invariant).collect();
+        let names: std::collections::BTreeSet<&str> = original.violations.iter().map(|v| v.invariant).collect();
         if names.is_empty() {
             "nothing".to_string()
         } else {
-            names.join(", ")
+            names.into_iter().collect::<Vec<_>>().join(", ")
         }
     };
+    let known = || S::invariants().iter().map(|i| i.name).chain(super::run::HARNESS_FINDINGS);
+    if let Some(name) = invariant.filter(|name| !known().any(|k| k == *name)) {
+        let all: Vec<&str> = known().collect();
+        return Err(format!("unknown invariant {}{}; allowed: {}", super::echo(name), super::did_you_mean(name, known()), all.join(", ")));
+    }
     let violation = match invariant {
-        Some(name) => original.violations.iter().find(|v| v.invariant == name).ok_or_else(|| {
-            let known = S::invariants().iter().map(|i| i.name).chain(super::run::HARNESS_FINDINGS);
-            let hint = if known.clone().any(|k| k == name) { String::new() } else { super::did_you_mean(name, known) };
-            format!("seed {seed} does not violate {}{hint}; it violates: {}", super::echo(name), names())
-        })?,
+        Some(name) => original
+            .violations
+            .iter()
+            .find(|v| v.invariant == name)
+            .ok_or_else(|| format!("seed {seed} does not violate {}; it violates: {}", super::echo(name), names()))?,
         None => original.violations.first().ok_or_else(|| format!("seed {seed} violates nothing: there is nothing to shrink"))?,
     };
     Ok((violation.invariant.to_string(), violation.fingerprint()))

@@ -346,7 +346,10 @@ fn sweep_figures(summary: &ExploreSummary) -> String {
         count(n.partitions, "partition", "partitions")
     ));
     let largest = count(summary.max_events, "event", "events");
-    out.push_str(&format!("largest seed: {largest}, {} virtual time (the budget: [limits])\n", fmt_time(summary.max_virtual_time)));
+    out.push_str(&format!(
+        "largest seed: {largest}, {} virtual time (what a seed may reach is the scenario's [limits])\n",
+        fmt_time(summary.max_virtual_time)
+    ));
     if summary.corpus > 0 {
         out.push_str(&format!(
             "coverage: {} reached, a corpus of {} to branch from\n",
