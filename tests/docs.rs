@@ -180,7 +180,10 @@ fn commands() -> Vec<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_ticketsim")).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout).into_owned();
     let listed = help.split("Commands:").nth(1).unwrap_or_default().split("Options:").next().unwrap_or_default().to_string();
-    listed.lines().filter_map(|l| l.split_whitespace().next()).filter(|c| *c != "help").map(str::to_string).collect()
+    // A command's line starts two spaces in; a description wrapped to the width goes on
+    // further in.
+    let named = listed.lines().filter(|l| l.starts_with("  ") && !l.starts_with("   "));
+    named.filter_map(|l| l.split_whitespace().next()).filter(|c| *c != "help").map(str::to_string).collect()
 }
 
 /// Every option of every command has help, and every command's help ends with examples.

@@ -79,20 +79,26 @@ pub(crate) fn execute(args: ListArgs) -> Result<i32, String> {
         return Ok(0);
     }
     outln!("scenarios (shipped; run one by name from any directory):");
+    let hanging = crate::report::style::hanging;
     for (name, description) in &scenarios {
-        outln!("  {name:<22} {description}");
+        outln!("{}", hanging(&format!("  {name:<22} "), description));
     }
     outln!("\ninvariants:");
     for inv in INVARIANTS {
         let liveness = if inv.kind == crate::harness::InvariantKind::Liveness { "(liveness) " } else { "" };
-        outln!("  {:<24} {liveness}{}", inv.name, inv.meaning);
+        outln!("{}", hanging(&format!("  {:<24} ", inv.name), &format!("{liveness}{}", inv.meaning)));
     }
     outln!("\nflaws:");
     for f in CATALOGUE {
         let preset = f.origin.name();
         let target = format!("in {}", f.target);
-        outln!("  {:<26} [{preset:<8}] caught by {:<22} {target}\n  {:<26} {}", f.name, f.caught_by, "", f.description);
+        outln!("  {:<26} [{preset:<8}] caught by {:<22} {target}", f.name, f.caught_by);
+        outln!("{}", hanging(&format!("  {:<26} ", ""), f.description));
     }
-    outln!("\npresets:\n  as-built   the app as shipped: {}\n  hardened   no flaw", Flaws::preset(Preset::AsBuilt).names().join(", "));
+    outln!(
+        "\npresets:\n{}",
+        hanging("  as-built   ", &format!("the app as shipped: {}", Flaws::preset(Preset::AsBuilt).names().join(", ")))
+    );
+    outln!("  hardened   no flaw");
     Ok(0)
 }

@@ -33,6 +33,16 @@ pub fn width() -> Option<usize> {
     settings().width
 }
 
+/// Prose after a `lead` (a name column), wrapped at word boundaries to the terminal's
+/// width (100 columns when the output is not a terminal), continuation lines indented
+/// under the prose: `  name        what it means ...`.
+pub fn hanging(lead: &str, text: &str) -> String {
+    let width = width().unwrap_or(100).max(lead.chars().count() + 20);
+    let indent = " ".repeat(lead.chars().count());
+    let options = textwrap::Options::new(width).initial_indent(lead).subsequent_indent(&indent);
+    textwrap::fill(text, options)
+}
+
 /// What a piece of text says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tone {
@@ -78,6 +88,13 @@ mod tests {
         assert_eq!(count(1u64, "violation", "violations"), "1 violation");
         assert_eq!(count(0u64, "violation", "violations"), "0 violations");
         assert_eq!(paint("ok", Tone::Pass), "ok");
+    }
+
+    #[test]
+    fn prose_hangs_under_its_lead_within_the_width() {
+        let text = super::hanging("  lead  ", &"word ".repeat(40));
+        assert!(text.lines().count() > 1 && text.lines().all(|l| l.chars().count() <= 100), "{text}");
+        assert!(text.lines().skip(1).all(|l| l.starts_with("        word")), "{text}");
     }
 
     #[test]

@@ -372,24 +372,28 @@ fn bug_groups_text(summary: &ExploreSummary, scenario_path: &str, overrides: &Ov
     groups.sort_by_key(|g| (std::cmp::Reverse(g.seeds), g.smallest.seed));
     #[derive(Tabled)]
     struct BugRow {
+        bug: usize,
         seeds: u64,
         #[tabled(rename = "smallest seed")]
         smallest: u64,
         fingerprint: String,
-        replay: String,
     }
-    let rows: Vec<BugRow> = groups
+    let shown: Vec<&&crate::harness::explore::BugGroup> = groups.iter().take(30).collect();
+    let rows: Vec<BugRow> = shown
         .iter()
-        .take(30)
-        .map(|g| BugRow {
-            seeds: g.seeds,
-            smallest: g.smallest.seed,
-            fingerprint: g.fingerprint.clone(),
-            replay: replay_command(scenario_path, g.smallest.seed, &g.smallest.branch, overrides),
-        })
+        .enumerate()
+        .map(|(i, g)| BugRow { bug: i + 1, seeds: g.seeds, smallest: g.smallest.seed, fingerprint: g.fingerprint.clone() })
         .collect();
     out.push_str(&rounded(Table::new(rows)));
     out.push('\n');
+    // Outside the table, so that a narrow terminal never wraps a command inside a cell.
+    for (i, g) in shown.iter().enumerate() {
+        out.push_str(&format!(
+            "bug {}: replay with  {}\n",
+            i + 1,
+            replay_command(scenario_path, g.smallest.seed, &g.smallest.branch, overrides)
+        ));
+    }
     if groups.len() > 30 {
         out.push_str(&format!("... and {} more fingerprints (--format json lists them all)\n", groups.len() - 30));
     }
