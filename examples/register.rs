@@ -191,7 +191,12 @@ impl System for Replicated {
         let ms = Duration::from_millis;
         SimOptions {
             nemesis: NemesisConfig { crashes: s.crashes, crash_downtime: (ms(100), ms(2000)), ..Default::default() },
-            network: NetworkOptions { drop_probability: s.drop_probability, duplicate_probability: 0.1, delay: (ms(1), ms(300)) },
+            network: NetworkOptions {
+                drop_probability: s.drop_probability,
+                duplicate_probability: 0.1,
+                delay: (ms(1), ms(300)),
+                ..Default::default()
+            },
             quiet_phase: ms(5000),
             budget: Budget { virtual_time: ms(60_000), events: 1_000_000 },
             ..Default::default()

@@ -50,6 +50,11 @@ pub fn pair<'de, D: Deserializer<'de>>(d: D) -> Result<[Dur; 2], D::Error> {
     }
 }
 
+/// [`pair`] for a range that may be left out (`#[serde(default, deserialize_with = "pair_opt")]`).
+pub fn pair_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[Dur; 2]>, D::Error> {
+    pair(d).map(Some)
+}
+
 /// A duration as scenarios and flags write it: a whole number with a unit (`us`, `ms`,
 /// `s`, `m`, `h`), or decimal `s`/`ms` as traces print times. `None` for anything else,
 /// including anything longer than [`MAX_DURATION`]: no arithmetic here can overflow.

@@ -56,6 +56,8 @@ pub struct FabricConfig {
     pub duplicate_probability: f64,
     pub delay_min: Duration,
     pub delay_max: Duration,
+    /// The delay range of links touching the users' node, if it is their own.
+    pub user_delay: Option<(Duration, Duration)>,
 }
 
 /// What the fabric did, counted over a run.
@@ -105,6 +107,8 @@ struct Slot<M> {
     actor: Option<Arc<dyn Actor<M>>>,
     /// Links touching a reliable node are never dropped, duplicated or cut.
     reliable: bool,
+    /// The users' node: its links take `FabricConfig::user_delay` when set.
+    users: bool,
 }
 
 struct State<M> {
@@ -151,8 +155,20 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// Declares a node; it receives nothing until [`Fabric::attach`] is called.
     pub fn add_node(&self, name: &str, reliable: bool) -> NodeId {
         let mut state = self.state.lock().unwrap();
-        state.slots.push(Slot { name: name.to_string(), name_key: super::choices::key(&name), node: None, actor: None, reliable });
+        state.slots.push(Slot {
+            name: name.to_string(),
+            name_key: super::choices::key(&name),
+            node: None,
+            actor: None,
+            reliable,
+            users: false,
+        });
         NodeId::from_slot(state.slots.len() - 1)
+    }
+
+    /// Marks the users' node (see [`FabricConfig::user_delay`]).
+    pub(crate) fn mark_users(&self, idx: NodeId) {
+        self.state.lock().unwrap().slots[idx.slot()].users = true;
     }
 
     pub fn node_name(&self, idx: NodeId) -> String {
@@ -241,7 +257,10 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// One copy's delay: uniform, or by the sender's priority band under PCT.
-    fn delay(&self, from: NodeId, key: u64, config: &FabricConfig, prioritized: bool) -> Duration {
+    fn delay(&self, from: NodeId, key: u64, config: &FabricConfig, prioritized: bool, users_link: bool) -> Duration {
+        if let Some((lo, hi)) = config.user_delay.filter(|_| users_link) {
+            return self.choices.duration(Site::NetDelay, key, lo, hi);
+        }
         if !prioritized {
             return self.choices.duration(Site::NetDelay, key, config.delay_min, config.delay_max);
         }
@@ -260,7 +279,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// duplicated and delayed, each decision keyed by the endpoints' names and the
     /// message's identity (and, through the decision source, the sender's cause).
     pub fn send(&self, from: NodeId, to: NodeId, msg: M) {
-        let (id, config, faulty, prioritized, flaky, key) = {
+        let (id, config, faulty, prioritized, flaky, key, users_link) = {
             let mut state = self.state.lock().unwrap();
             state.counters.sent += 1;
             state.last_send = super::now();
@@ -277,7 +296,8 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             };
             let key = super::choices::mix(mix_names(&state.slots, from, to), msg.identity());
             let flaky = state.flaky.as_ref().is_none_or(|f| f[from.slot()] || f[to.slot()]);
-            (id, state.config.clone(), faulty, prioritized, flaky, key)
+            let users_link = state.slots[from.slot()].users || state.slots[to.slot()].users;
+            (id, state.config.clone(), faulty, prioritized, flaky, key, users_link)
         };
         if self.observer.is_some() {
             self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
@@ -299,10 +319,10 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         let cause = super::choices::mix(key, super::cause::current());
         for copy in 1..copies {
             let copy_key = super::choices::mix(key, copy);
-            let delay = self.delay(from, copy_key, &config, prioritized);
+            let delay = self.delay(from, copy_key, &config, prioritized, users_link);
             self.deliver_later(id, from, to, msg.clone(), delay, faulty, super::choices::mix(cause, copy));
         }
-        let delay = self.delay(from, key, &config, prioritized);
+        let delay = self.delay(from, key, &config, prioritized, users_link);
         self.deliver_later(id, from, to, msg, delay, faulty, cause);
     }
 

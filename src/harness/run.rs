@@ -221,6 +221,7 @@ fn fabric_config(network: &NetworkOptions, swarm: nemesis::SwarmDraw) -> FabricC
         duplicate_probability: network.duplicate_probability * swarm.duplicate,
         delay_min: network.delay.0,
         delay_max: network.delay.0 + spread,
+        user_delay: network.user_delay,
     }
 }
 

@@ -103,12 +103,20 @@ pub struct NetworkOptions {
     pub drop_probability: f64,
     pub duplicate_probability: f64,
     pub delay: (Duration, Duration),
+    /// The delay of a copy on a link touching the users' node, when it differs from
+    /// `delay` (requests sent together can then arrive together, as a script means them to).
+    pub user_delay: Option<(Duration, Duration)>,
 }
 
 impl Default for NetworkOptions {
     /// Nothing dropped or duplicated; every copy delayed 1 to 10 ms.
     fn default() -> Self {
-        NetworkOptions { drop_probability: 0.0, duplicate_probability: 0.0, delay: (Duration::from_millis(1), Duration::from_millis(10)) }
+        NetworkOptions {
+            drop_probability: 0.0,
+            duplicate_probability: 0.0,
+            delay: (Duration::from_millis(1), Duration::from_millis(10)),
+            user_delay: None,
+        }
     }
 }
 

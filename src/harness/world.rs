@@ -103,6 +103,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
     /// Declares the users' node; the workload runs there.
     pub fn users(&mut self, name: &str, reliable: bool, actor: impl FnOnce(NodeId) -> Arc<dyn Actor<M>>) -> NodeId {
         let idx = self.fabric.add_node(name, reliable);
+        self.fabric.mark_users(idx);
         let actor = actor(idx);
         self.nodes.push(Declared { idx, name: name.into(), role: NodeRole::Users { reliable }, start: None, users: Some(actor) });
         idx

@@ -94,6 +94,7 @@ impl System for Ticketing {
                 drop_probability: s.network.drop_probability,
                 duplicate_probability: s.network.duplicate_probability,
                 delay: range(&s.network.delay),
+                user_delay: s.network.user_delay.as_ref().map(range),
             },
             nemesis: NemesisConfig {
                 crashes: n.crashes,

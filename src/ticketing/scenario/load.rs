@@ -212,4 +212,14 @@ mod tests {
         let mix = parse("name = \"x\"\n[workload]\nusers = 1\n[workload.mix]\nsigned_out = 3\nmalformed = 1\n").unwrap();
         assert_eq!((mix.workload.mix.signed_out, mix.workload.mix.malformed), (3, 1));
     }
+
+    #[test]
+    fn until_known_is_for_request_steps_and_user_delay_is_range_checked() {
+        let publish = "name = \"x\"\n[[workload.steps]]\nat = \"1s\"\npublish = \"ticket:created\"\nuntil_known = true\n";
+        let e = parse(publish).unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(5), Some("workload.steps[0].until_known")), "{e}");
+        let e = parse("name = \"x\"\n[network]\nuser_delay = [\"1ms\", \"20s\"]\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(3), Some("network.user_delay")), "{e}");
+        assert!(parse("name = \"x\"\n[network]\nuser_delay = [\"2ms\", \"2ms\"]\n").is_ok());
+    }
 }

@@ -1,7 +1,7 @@
 //! The world's settings in a scenario: the app's, the broker's, the network's, the
 //! stores', the nemesis's, the phases and the run's limits, each with its defaults.
 
-use crate::harness::duration::{pair, Dur};
+use crate::harness::duration::{pair, pair_opt, Dur};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -86,6 +86,10 @@ pub struct NetworkSettings {
     #[serde(deserialize_with = "pair")]
     pub delay: [Dur; 2],
     pub user_links: UserLinks,
+    /// The delay of the users' links, when it is not `delay` (`["2ms", "2ms"]`: requests
+    /// sent at one instant arrive at one instant, as a race in a script means them to).
+    #[serde(default, deserialize_with = "pair_opt", skip_serializing_if = "Option::is_none")]
+    pub user_delay: Option<[Dur; 2]>,
 }
 
 impl Default for NetworkSettings {
@@ -95,6 +99,7 @@ impl Default for NetworkSettings {
             duplicate_probability: 0.0,
             delay: [Dur(Duration::from_millis(1)), Dur(Duration::from_millis(10))],
             user_links: UserLinks::Faulty,
+            user_delay: None,
         }
     }
 }

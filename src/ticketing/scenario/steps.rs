@@ -58,6 +58,11 @@ pub struct Step {
     pub expect_status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<StepExpect>,
+    /// Send again while the service does not know the record named (404) or the
+    /// instance is down (503), on 250 ms beats from `at` (at most 30 s): steps at one
+    /// time stay together until their records are known (the three-request race).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub until_known: bool,
     /// What it expects may go unjudged (a record it names lost to a fault, say): counted
     /// as not judged, not a failure of the run.
     #[serde(default, skip_serializing_if = "is_false")]

@@ -103,6 +103,9 @@ impl Scenario {
         probability(&["network", "drop_probability"], self.network.drop_probability)?;
         probability(&["network", "duplicate_probability"], self.network.duplicate_probability)?;
         range(&["network", "delay"], &self.network.delay, MS(1), S(10))?;
+        if let Some(user_delay) = &self.network.user_delay {
+            range(&["network", "user_delay"], user_delay, MS(1), S(10))?;
+        }
         range(&["store", "latency"], &self.store.latency, MS(1), S(1))?;
         range(&["app", "accounts_processing"], &self.app.accounts_processing, MS(1), S(60))?;
         range(&["nemesis", "crash_downtime"], &self.nemesis.crash_downtime, MS(1), S(60))?;
@@ -275,6 +278,9 @@ impl Scenario {
     }
 
     fn validate_publish_step(&self, step: &Step, subject: &str, names: &BTreeSet<&str>) -> Result<(), (String, String)> {
+        if step.until_known {
+            return Err(("until_known".into(), "a publish step gets no answer to wait on; until_known is for request steps".into()));
+        }
         if Subject::from_name(subject).is_none() {
             let allowed: Vec<&str> = Subject::ALL.iter().map(|s| s.as_str()).collect();
             return Err(("publish".into(), unknown("subject", subject, allowed.iter().copied())));

@@ -3,7 +3,7 @@
 //! the ids earlier steps were given. It records which request or event it was, so the
 //! `scripted-expectations` invariant can judge what it expects.
 
-use super::{remember, Client, Known, Req};
+use super::{Client, Known, Req};
 use crate::ticketing::domain::Script;
 use crate::ticketing::domain::{Event, Id, Obs, Subject};
 use crate::ticketing::protocol::Method;
@@ -16,6 +16,13 @@ use std::time::Duration;
 /// Scripted steps send a request again when it was refused (503: the instance picked
 /// was down), which is always safe: the request was never processed.
 const SCRIPTED_ATTEMPTS: u32 = 20;
+
+/// A step with `until_known = true` sends its request again while the answer is 404 (the
+/// service does not know the record yet: nothing was written) or 503, on beats
+/// [`KNOWN_BEAT`] apart from its `at`, at most [`UNTIL_KNOWN_ATTEMPTS`] times (30 s):
+/// steps that start together stay together.
+const KNOWN_BEAT: Duration = Duration::from_millis(250);
+const UNTIL_KNOWN_ATTEMPTS: u32 = 120;
 
 /// The request of an `op` step.
 fn op_request(op: Op, step: &Step, names: &dyn Fn(&str) -> Option<Id>) -> Result<Req, String> {
@@ -71,9 +78,15 @@ pub(crate) async fn run_step(client: &Client, known: &Mutex<Known>, index: usize
     };
     let user: Option<Id> = if step.signed_out { None } else { step.user.as_deref().map(Id::from) };
     let (mut number, mut response) = (0, None);
-    for _ in 0..SCRIPTED_ATTEMPTS {
+    let attempts = if step.until_known { UNTIL_KNOWN_ATTEMPTS } else { SCRIPTED_ATTEMPTS };
+    for attempt in 1..=attempts {
         (number, response) = client.call(user.clone(), req.method, &req.path, req.body.clone()).await;
-        if response.as_ref().is_some_and(|r| r.status == 503) {
+        let status = response.as_ref().map(|r| r.status);
+        if step.until_known && matches!(status, Some(404 | 503)) {
+            crate::harness::sleep_until(next_beat(step.at.0, crate::harness::now(), attempt)).await;
+            continue;
+        }
+        if status == Some(503) {
             crate::harness::sleep(Duration::from_millis(500)).await;
             continue;
         }
@@ -86,7 +99,15 @@ pub(crate) async fn run_step(client: &Client, known: &Mutex<Known>, index: usize
             client.probe.observe(Obs::App(Script::Named { name: name.clone(), id, req: number }));
         }
     }
-    remember(known, user, &req, response);
+    // The script's records stay the script's: random users do not act on them (they
+    // reserved order-race's CZQ before its three scripted requests could race for it).
+}
+
+/// The first beat ([`KNOWN_BEAT`] apart from `at`) after `now`, and after the
+/// `attempt`-th: where an `until_known` step tries again.
+fn next_beat(at: Duration, now: Duration, attempt: u32) -> Duration {
+    let beats = (now.saturating_sub(at).as_micros() / KNOWN_BEAT.as_micros()) as u32 + 1;
+    at + KNOWN_BEAT * beats.max(attempt)
 }
 
 /// A publish step's event, its names resolved. An event that decodes as its subject's
