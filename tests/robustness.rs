@@ -192,6 +192,8 @@ fn small_points_say_what_is_wrong() {
     assert_eq!(report["failing"].as_u64(), Some(1), "{report}");
     let failing = report["failures"][0]["seed"].as_u64().unwrap();
     assert_eq!(report["seeds_run"].as_u64(), Some(failing + 1), "the sweep stops at the failing seed {failing}");
+    // A --record that matches nothing lists the records there are (it listed the nodes).
+    refused(&["replay", "order-race", "--seed", "1", "--record", "ZZ"], "its records: O1, O2");
     // The help's examples run: diagram's record window shows the record.
     let help = text(&ticketsim(&["diagram", "--help"])).0;
     assert!(help.contains("--record T2 --from 5s --until 15s"), "{help}");

@@ -56,6 +56,12 @@ pub trait Driven: System {
         Vec::new()
     }
 
+    /// The records a run's stores wrote, by id, for an error that says what `--record`
+    /// can name (none by default: the error then names the nodes only).
+    fn record_ids(_entries: &[Entry<Self::Obs>]) -> std::collections::BTreeSet<String> {
+        std::collections::BTreeSet::new()
+    }
+
     /// The state of a violation's records at its moment, for `replay`: by default, the
     /// latest document each store wrote that names one of them, at or before its time.
     fn involved_state(entries: &[Entry<Self::Obs>], violation: &Violation) -> Vec<String> {

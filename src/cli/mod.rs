@@ -132,7 +132,17 @@ pub(crate) fn matched_something<S: Driven>(filter: &TraceFilter, outcome: &RunOu
     .into_iter()
     .flatten()
     .collect();
-    Err(format!("{}: nothing in seed {} matches (its nodes: {})", what.join(" "), outcome.seed, outcome.nodes.join(", ")))
+    let mut known = format!("its nodes: {}", outcome.nodes.join(", "));
+    if !filter.records.is_empty() {
+        let records = S::record_ids(&history.entries());
+        let shown: Vec<&str> = records.iter().take(30).map(String::as_str).collect();
+        let more = records.len().saturating_sub(shown.len());
+        if !shown.is_empty() {
+            known =
+                format!("its records: {}{}; {known}", shown.join(", "), if more > 0 { format!(" and {more} more") } else { String::new() });
+        }
+    }
+    Err(format!("{}: nothing in seed {} matches ({known})", what.join(" "), outcome.seed))
 }
 
 /// The commands every [`Driven`] system gets.

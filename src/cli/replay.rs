@@ -58,9 +58,17 @@ pub(crate) fn execute<S: super::Driven>(args: ReplayArgs) -> Result<i32, String>
         outln!("{}", report::text::violations_table(&outcome.violations, 50));
         if let Some(history) = &outcome.history {
             let entries = history.entries();
-            for v in outcome.violations.iter().take(5) {
-                outln!("state of {} at {} ({}):", v.records.join(", "), crate::harness::fmt_time(v.time), v.invariant);
-                for line in S::involved_state(&entries, v) {
+            // A violation that names no record (a run-wide finding) has no state to show.
+            for v in outcome.violations.iter().filter(|v| !v.records.is_empty()).take(5) {
+                let (records, at) = (v.records.join(", "), crate::harness::fmt_time(v.time));
+                let state = S::involved_state(&entries, v);
+                if state.is_empty() {
+                    outln!("state of {records} at {at} ({}): no store wrote a record it names by then", v.invariant);
+                }
+                for (i, line) in state.iter().enumerate() {
+                    if i == 0 {
+                        outln!("state of {records} at {at} ({}):", v.invariant);
+                    }
                     outln!("  {line}");
                 }
             }

@@ -71,6 +71,10 @@ impl Driven for Ticketing {
             .collect()
     }
 
+    fn record_ids(entries: &[Entry<crate::ticketing::domain::Obs>]) -> std::collections::BTreeSet<String> {
+        entries.iter().flat_map(|e| e.wrote().iter().filter(|d| d.kind() != "outbox").map(|d| d.key().to_string())).collect()
+    }
+
     fn involved_state(entries: &[Entry<crate::ticketing::domain::Obs>], violation: &Violation) -> Vec<String> {
         text::involved_state(entries, violation)
     }
