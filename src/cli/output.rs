@@ -83,14 +83,19 @@ pub(crate) fn check_file(flag: &str, path: &Path) -> Result<(), String> {
     if let Some(why) = not_a_regular_file(path) {
         return Err(format!("--{flag} {}: {why}; give a file path", path.display()));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_of(path);
     if !dir.is_dir() {
         return Err(format!("--{flag} {}: the directory {} does not exist", path.display(), dir.display()));
     }
     probe(flag, path, dir)
+}
+
+/// The directory a path is in (`.` for a bare name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// Checks, before any work, that files can be written into a directory: one that
@@ -102,10 +107,7 @@ pub(crate) fn check_dir(flag: &str, dir: &Path) -> Result<(), String> {
         }
         return probe(flag, dir, dir);
     }
-    let parent = match dir.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let parent = parent_of(dir);
     if !parent.is_dir() {
         return Err(format!("--{flag} {}: the directory {} does not exist (only the last one is made)", dir.display(), parent.display()));
     }
