@@ -64,11 +64,10 @@ pub(crate) fn execute<S: super::Driven>(args: ReplayArgs) -> Result<i32, String>
                 let state = S::involved_state(&entries, v);
                 if state.is_empty() {
                     outln!("state of {records} at {at} ({}): no store wrote a record it names by then", v.invariant);
+                    continue;
                 }
-                for (i, line) in state.iter().enumerate() {
-                    if i == 0 {
-                        outln!("state of {records} at {at} ({}):", v.invariant);
-                    }
+                outln!("state of {records} at {at} ({}):", v.invariant);
+                for line in &state {
                     outln!("  {line}");
                 }
             }

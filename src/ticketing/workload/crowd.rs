@@ -39,9 +39,9 @@ pub(super) fn signed_out(known: &Known, choices: &Choices) -> Req {
         1 => Req::new(Method::Put, format!("/api/tickets/{ticket}"), json!({ "title": "signed out", "price": 10 })),
         2 => Req::new(Method::Post, "/api/orders", json!({ "ticketId": ticket })),
         3 => Req::new(Method::Get, "/api/orders", Value::Null),
-        4 => Req::new(Method::Get, format!("/api/orders/{order}"), Value::Null),
-        5 => Req::new(Method::Delete, format!("/api/orders/{order}"), Value::Null),
-        _ => Req::new(Method::Post, "/api/payments", json!({ "orderId": order, "token": "tok_visa" })),
+        4 => any_order(Op::ShowOrder, &order),
+        5 => any_order(Op::CancelAnyOrder, &order),
+        _ => any_order(Op::PayAnyOrder, &order),
     }
 }
 
