@@ -210,3 +210,14 @@ fn every_flag_has_help_and_every_command_examples() {
         }
     }
 }
+
+/// `.ci/run` runs exactly the README's test command (the second of its first two).
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
+    let test = block.lines().nth(1).unwrap().split('#').next().unwrap().trim();
+    let ci = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run")).unwrap();
+    let last = ci.lines().rfind(|l| !l.trim().is_empty()).unwrap().trim();
+    assert_eq!(test, last, "the README's test command and .ci/run's");
+}

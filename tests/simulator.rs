@@ -311,7 +311,7 @@ fn diagram_writes_mermaid_and_a_self_contained_html_page_with_the_violation_mark
     assert!(mermaid.contains("rect rgb(255, 215, 215)") && mermaid.contains("⚠"), "the violating records are highlighted");
     let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
     for part in
-        ["<svg", "class=\"lane\"", "class=\"message\"", "class=\"message hot\"", "class=\"violation\"", "<title>", "no-double-reservation"]
+        ["<svg", "class=\"lane\"", "class=\"message ", "class=\"message ev\"", "class=\"violation\"", "<title>", "no-double-reservation"]
     {
         assert!(html.contains(part), "html lacks {part}");
     }
@@ -344,9 +344,10 @@ fn diagram_marks_a_handler_that_did_not_ack_on_its_lane() {
     assert!(mermaid.contains("cannot decode order:created payload") && mermaid.contains("(no ack)"), "{mermaid}");
 }
 
-/// The page shows the bug: a link to the violation, the store round trips of the race
-/// (the reads, then the writes), a compact view with the full run behind a toggle,
-/// lane headers that stay in view; Mermaid sliced under its size limit, saying so.
+/// The page shows the bug: a link to the violation's own view, the race in the store
+/// (the reads, then the two creating writes, tagged with the violation's words), the
+/// full run behind a toggle, lane headers that stay in view, labels whole and one per
+/// row; Mermaid sliced under its size limit, saying so.
 #[test]
 fn a_diagram_leads_to_the_violation_and_draws_the_race_in_the_store() {
     let dir = temp_dir("diagram-race");
@@ -354,20 +355,25 @@ fn a_diagram_leads_to_the_violation_and_draws_the_race_in_the_store() {
     let out = ticketsim(&["diagram", "order-race", "--seed", &seed, "--preset", "as-built", "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
-    assert!(
-        html.contains("<a href=\"#v0\">⚠ no-double-reservation") && html.contains("class=\"violation\" id=\"v0\""),
-        "a link to the violation"
-    );
-    assert!(
-        html.contains("id=\"full\"") && html.contains("#full:checked ~ .full{display:block}") && html.contains("<div class=\"compact\">"),
-        "compact view, full run toggle"
-    );
+    assert!(html.contains("<a href=\"#v0\">⚠ ") && html.contains("class=\"violation-view\" id=\"v0\""), "a link to the violation's view");
+    let listed = html.split("<ol class=\"violations\"").nth(1).unwrap().split("</ol>").next().unwrap();
+    assert!(listed.contains("no-double-reservation</a>: ticket T"), "{listed}");
+    for li in listed.split("<li>").skip(1) {
+        let time = li.split("⚠ ").nth(1).unwrap().split(' ').next().unwrap();
+        assert!(!li.contains(&format!(" at {time}")), "a violation's time is said once: {li}");
+    }
+    assert!(html.contains("<details class=\"full\">") && html.contains("The full run: "), "the full run behind a toggle");
     assert!(html.contains(".lanes{position:sticky;top:0"), "lane headers stay in view");
-    assert!(html.contains("class=\"store hot\"") && html.contains("orders db"), "store round trips drawn");
+    assert!(html.contains("class=\"store ev\"") && html.contains("orders db"), "the creating writes are the evidence");
+    let view = html.split("<section class=\"violation-view\" id=\"v0\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert_eq!(view.matches("class=\"label ev\"").count(), 2 + 1, "the two creating writes and the violation");
     assert!(html.contains("read scan of orders on ticket"), "the reads of the race");
+    assert!(html.contains("⚠ no-double-reservation · T"), "the evidence tagged with the violation's words");
+    assert!(!html.contains("…"), "no label is cut");
     // One label per row: in each view, no two labels share a y.
     let views: Vec<&str> = html.split("<div class=\"view\">").skip(1).collect();
-    assert_eq!(views.len(), 2, "the compact view and the full run");
+    let violations = listed.matches("<li>").count();
+    assert_eq!(views.len(), violations + 1, "a view per violation and the full run");
     for view in views {
         let ys: Vec<&str> = view.split("class=\"label").skip(1).filter_map(|l| l.split("y=\"").nth(1)?.split('"').next()).collect();
         let mut unique = ys.clone();
@@ -379,15 +385,28 @@ fn a_diagram_leads_to_the_violation_and_draws_the_race_in_the_store() {
     assert!(mermaid.len() <= ticketsim::report::diagram::MERMAID_LIMIT, "{}", mermaid.len());
 }
 
-/// A full-system run is far over Mermaid's limit: the text is sliced, and says so.
+/// A full-system run is far over Mermaid's limit: the text is sliced, and says so. Its
+/// page's full run is capped, says what it left out and how to draw it, and still draws
+/// every violation.
 #[test]
 fn mermaid_is_sliced_under_its_size_limit_and_says_so() {
     let dir = temp_dir("diagram-big");
-    let out = ticketsim(&["diagram", "full-system", "--seed", "1", "--preset", "as-built", "--out", dir.to_str().unwrap()]);
+    let out = ticketsim(&["diagram", "full-system", "--seed", "0", "--preset", "as-built", "--out", dir.to_str().unwrap()]);
     assert!(out.status.code().is_some_and(|c| c <= 1), "{}", stderr(&out));
     let mermaid = std::fs::read_to_string(dir.join("diagram.mmd")).unwrap();
     assert!(mermaid.len() <= ticketsim::report::diagram::MERMAID_LIMIT, "{}", mermaid.len());
     assert!(mermaid.contains("sliced to "), "{}", &mermaid[..500]);
+    let html = std::fs::read_to_string(dir.join("diagram.html")).unwrap();
+    assert!(
+        html.contains("events after ") && html.contains("are not drawn</b>") && html.contains("draw them with --from "),
+        "the cap says so"
+    );
+    let violations = html.split("<ol class=\"violations\"").nth(1).unwrap().split("</ol>").next().unwrap().matches("<li>").count();
+    assert!(violations > 2, "{violations}");
+    for k in 0..violations {
+        assert!(html.contains(&format!("id=\"full-v{k}\"")), "violation {k} is drawn in the full run past the cap");
+        assert!(html.contains(&format!("id=\"v{k}\"")), "violation {k} has its view");
+    }
 }
 
 #[test]

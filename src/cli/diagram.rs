@@ -54,22 +54,31 @@ pub(crate) fn execute<S: super::Driven>(args: DiagramArgs) -> Result<i32, String
     };
     let diagram = Diagram::build(&history.entries(), &outcome.violations, &outcome.nodes, &filter);
     let title = format!("{} seed {seed}", S::name(scenario));
-    write_file(&dir.join("diagram.mmd"), &diagram.mermaid())?;
-    write_file(&dir.join("diagram.html"), &diagram.html(&title))?;
     let marked = crate::report::style::count(outcome.violations.len() as u64, "violation", "violations");
-    outln!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
-    if !fixes.is_empty() {
-        // The fixed run on the same decisions, drawn beside it.
-        let fixed_scenario = super::driven::fixed::<S>(scenario, &fixes);
-        let (_, fixed) = run_scenario::<S>(&fixed_scenario, S::reproduction(scenario).map_or(Some(seed), |_| None), &options);
-        let c = super::fix::Counterpart { diff: crate::harness::diff::diff(&outcome, &fixed, &fixes), names: fixes, outcome: fixed };
-        if let Some(history) = c.outcome.history.as_ref() {
-            let drawn = Diagram::build(&history.entries(), &c.outcome.violations, &c.outcome.nodes, &filter);
-            write_file(&dir.join("fixed.mmd"), &drawn.mermaid())?;
-            write_file(&dir.join("fixed.html"), &drawn.html(&format!("{title}, {} fixed", c.names.join(" + "))))?;
-            outln!("wrote {0}/fixed.mmd and {0}/fixed.html (the same decisions, {1} fixed)", dir.display(), c.names.join(" + "));
-        }
-        out!("{}", super::fix::text(&outcome, &c));
+    if fixes.is_empty() {
+        write_file(&dir.join("diagram.mmd"), &diagram.mermaid())?;
+        write_file(&dir.join("diagram.html"), &diagram.html(&title))?;
+        outln!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
+        return Ok(outcome.failed() as i32);
     }
+    // The fixed run on the same decisions, drawn beside it; each page links the other.
+    let fixed_scenario = super::driven::fixed::<S>(scenario, &fixes);
+    let (_, fixed) = run_scenario::<S>(&fixed_scenario, S::reproduction(scenario).map_or(Some(seed), |_| None), &options);
+    let c = super::fix::Counterpart { diff: crate::harness::diff::diff(&outcome, &fixed, &fixes), names: fixes, outcome: fixed };
+    let Some(fixed_history) = c.outcome.history.as_ref() else {
+        return Err(format!("the run with {} fixed panicked before a history was kept", c.names.join(" + ")));
+    };
+    let drawn = Diagram::build(&fixed_history.entries(), &c.outcome.violations, &c.outcome.nodes, &filter)
+        .with_counterpart("diagram.html", &format!("The same decisions with {} as it was", c.names.join(" + ")));
+    write_file(&dir.join("diagram.mmd"), &diagram.mermaid())?;
+    write_file(
+        &dir.join("diagram.html"),
+        &diagram.with_counterpart("fixed.html", &format!("The same decisions with {} fixed", c.names.join(" + "))).html(&title),
+    )?;
+    write_file(&dir.join("fixed.mmd"), &drawn.mermaid())?;
+    write_file(&dir.join("fixed.html"), &drawn.html(&format!("{title}, {} fixed", c.names.join(" + "))))?;
+    outln!("wrote {0}/diagram.mmd and {0}/diagram.html ({marked} marked)", dir.display());
+    outln!("wrote {0}/fixed.mmd and {0}/fixed.html (the same decisions, {1} fixed)", dir.display(), c.names.join(" + "));
+    out!("{}", super::fix::text(&outcome, &c));
     Ok(outcome.failed() as i32)
 }

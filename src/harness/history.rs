@@ -162,6 +162,10 @@ pub struct Entry<O: Observation> {
     pub time: Duration,
     pub node: Option<Arc<str>>,
     pub record: Record<O>,
+    /// The cause of the task that recorded it (see [`super::cause`]): a message's
+    /// delivery and everything its handler did share one, so a diagram can draw what a
+    /// delivery caused. 0 for the run's own setup and hand-made histories.
+    pub cause: u64,
 }
 
 impl<O: Observation> Entry<O> {
@@ -325,7 +329,7 @@ impl<O: Observation> History<O> {
             let mut entries = history.entries.lock().unwrap();
             for (time, record) in records {
                 let index = entries.len();
-                entries.push(Entry { index, time, node: None, record });
+                entries.push(Entry { index, time, node: None, record, cause: 0 });
             }
         }
         history
@@ -355,7 +359,7 @@ impl<O: Observation> History<O> {
                 }
             }
         }
-        let entry = Entry { index: entries.len(), time, node: node.cloned(), record };
+        let entry = Entry { index: entries.len(), time, node: node.cloned(), record, cause: super::cause::current() };
         if let Some(filter) = &self.trace {
             if filter.matches(&entry) {
                 tracing::info!(target: "ticketsim", "{:<14} {}", entry.node.as_deref().unwrap_or("-"), entry.record);

@@ -416,6 +416,11 @@ pub struct Violation {
     pub time: Duration,
     pub records: Vec<String>,
     pub explanation: String,
+    /// The history entries that make the violation (the conflicting writes, say), by
+    /// index, when the invariant knows them; empty when it does not (a diagram then
+    /// derives them from the records). Not part of a report's JSON.
+    #[serde(skip)]
+    pub evidence: Vec<usize>,
 }
 
 pub fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -424,7 +429,13 @@ pub fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S
 
 impl Violation {
     pub fn new(invariant: &'static str, time: Duration, records: Vec<String>, explanation: String) -> Self {
-        Violation { invariant, time, records, explanation }
+        Violation { invariant, time, records, explanation, evidence: Vec::new() }
+    }
+
+    /// The same violation, naming the history entries that make it.
+    pub fn with_evidence(mut self, entries: Vec<usize>) -> Self {
+        self.evidence = entries;
+        self
     }
 
     /// The bug's fingerprint: the invariant plus the shape of the explanation, with

@@ -1,5 +1,6 @@
 //! `no-double-reservation`: never two non-cancelled orders on one ticket at once;
-//! never two paid orders on one ticket. Judged on the orders store's writes.
+//! never two paid orders on one ticket. Judged on the orders store's writes; its
+//! evidence is the writes that made each of the orders active (or paid).
 
 use super::{writes, Input, Violation};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
@@ -7,42 +8,49 @@ use crate::ticketing::services::orders;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut orders: BTreeMap<Id, (Id, OrderStatus, std::time::Duration)> = BTreeMap::new();
-    let mut paid: BTreeMap<Id, BTreeSet<Id>> = BTreeMap::new();
+    // Each order: its ticket, status, when it was created and the write that created it.
+    let mut orders: BTreeMap<Id, (Id, OrderStatus, std::time::Duration, usize)> = BTreeMap::new();
+    let mut paid: BTreeMap<Id, BTreeMap<Id, usize>> = BTreeMap::new();
     let mut reported: BTreeSet<(Id, &str)> = BTreeSet::new();
     let mut violations = Vec::new();
     for (entry, store, _, doc) in writes(input.entries) {
         let (orders::NAME, Snapshot::Order { id, status, ticket_id, .. }) = (store, doc) else {
             continue;
         };
-        let created = orders.get(id).map_or(entry.time, |o| o.2);
-        orders.insert(id.clone(), (ticket_id.clone(), *status, created));
-        let active: Vec<(&Id, std::time::Duration)> =
-            orders.iter().filter(|(_, (t, s, _))| t == ticket_id && s.is_active()).map(|(o, (_, _, c))| (o, *c)).collect();
+        let (created, by) = orders.get(id).map_or((entry.time, entry.index), |o| (o.2, o.3));
+        orders.insert(id.clone(), (ticket_id.clone(), *status, created, by));
+        let active: Vec<(&Id, std::time::Duration, usize)> =
+            orders.iter().filter(|(_, (t, s, _, _))| t == ticket_id && s.is_active()).map(|(o, (_, _, c, w))| (o, *c, *w)).collect();
         if active.len() > 1 && reported.insert((ticket_id.clone(), "active")) {
             let mut records = vec![ticket_id.to_string()];
-            records.extend(active.iter().map(|(o, _)| o.to_string()));
-            let each: Vec<String> = active.iter().map(|(o, c)| format!("{o} (created {})", crate::harness::fmt_time(*c))).collect();
-            violations.push(Violation::new(
-                "no-double-reservation",
-                entry.time,
-                records,
-                format!("ticket {ticket_id} is held by {} non-cancelled orders at once: {}", active.len(), each.join(", ")),
-            ));
-        }
-        if *status == OrderStatus::Complete {
-            let set = paid.entry(ticket_id.clone()).or_default();
-            set.insert(id.clone());
-            if set.len() > 1 && reported.insert((ticket_id.clone(), "paid")) {
-                let list: Vec<&Id> = set.iter().collect();
-                let mut records = vec![ticket_id.to_string()];
-                records.extend(list.iter().map(|o| o.to_string()));
-                violations.push(Violation::new(
+            records.extend(active.iter().map(|(o, _, _)| o.to_string()));
+            let each: Vec<String> = active.iter().map(|(o, c, _)| format!("{o} (created {})", crate::harness::fmt_time(*c))).collect();
+            violations.push(
+                Violation::new(
                     "no-double-reservation",
                     entry.time,
                     records,
-                    format!("ticket {ticket_id} was paid for by two orders: {}", join(&list)),
-                ));
+                    format!("ticket {ticket_id} is held by {} non-cancelled orders at once: {}", active.len(), each.join(", ")),
+                )
+                .with_evidence(active.iter().map(|(_, _, w)| *w).collect()),
+            );
+        }
+        if *status == OrderStatus::Complete {
+            let set = paid.entry(ticket_id.clone()).or_default();
+            set.entry(id.clone()).or_insert(entry.index);
+            if set.len() > 1 && reported.insert((ticket_id.clone(), "paid")) {
+                let list: Vec<&Id> = set.keys().collect();
+                let mut records = vec![ticket_id.to_string()];
+                records.extend(list.iter().map(|o| o.to_string()));
+                violations.push(
+                    Violation::new(
+                        "no-double-reservation",
+                        entry.time,
+                        records,
+                        format!("ticket {ticket_id} was paid for by two orders: {}", join(&list)),
+                    )
+                    .with_evidence(set.values().copied().collect()),
+                );
             }
         }
     }
@@ -77,6 +85,7 @@ mod tests {
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].records, vec!["T1", "O1", "O2"]);
         assert_eq!(v[0].time, ms(10));
+        assert_eq!(v[0].evidence, vec![0, 1], "the two creating writes");
     }
 
     #[test]
@@ -91,5 +100,6 @@ mod tests {
         let v = run(h, &FinalState::default(), super::check);
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(v[0].explanation.contains("paid"));
+        assert_eq!(v[0].evidence, vec![1, 4], "the two paying writes");
     }
 }
