@@ -10,6 +10,8 @@ use std::process::{Command, Output};
 fn ticketsim(args: &[&str], ci: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ticketsim"));
     command.args(args).env_remove("CI").env_remove("TICKETSIM_SEEDS").env_remove("TICKETSIM_SEED");
+    // These tests read what the tables say, not how they fit: a wide terminal.
+    command.env("COLUMNS", "1000");
     if let Some(ci) = ci {
         command.env("CI", ci);
     }

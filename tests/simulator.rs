@@ -25,8 +25,14 @@ fn sweep(s: &Scenario, seeds: std::ops::Range<u64>) -> ExploreSummary {
     explore::<Ticketing>(s, &ExploreOptions { jobs: 2, keep_trace_hashes: true, ..ExploreOptions::new(seeds) })
 }
 
+/// The binary, its tables as wide as they need: most tests here read what tables say.
 fn ticketsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(args).output().expect("ticketsim runs")
+    Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(args).env("COLUMNS", "1000").output().expect("ticketsim runs")
+}
+
+/// The binary as a pipe sees it: no `COLUMNS`, stdout not a terminal.
+fn piped(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(args).env_remove("COLUMNS").output().expect("ticketsim runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -225,7 +231,7 @@ fn malformed_scenarios_exit_2_naming_file_line_and_key() {
 
 #[test]
 fn list_names_every_flaw_invariant_and_scenario() {
-    let out = ticketsim(&["list"]);
+    let out = piped(&["list"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     // Descriptions are wrapped to the width: compare with the white space folded.
@@ -241,6 +247,17 @@ fn list_names_every_flaw_invariant_and_scenario() {
         assert!(text.contains(&format!("  {name} ")), "{name}");
     }
     assert!(text.contains("course/tickets"));
+}
+
+/// Piped into a pager or a file, tables fit 100 columns (they were 220 to 250 wide);
+/// `--wide` keeps them whole.
+#[test]
+fn piped_tables_fit_100_columns_unless_wide() {
+    let out = piped(&["run", "full-system", "--seed", "3", "--preset", "as-built"]);
+    let text = stdout(&out);
+    assert!(text.lines().count() > 20 && text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    let wide = stdout(&piped(&["run", "full-system", "--seed", "3", "--preset", "as-built", "--wide"]));
+    assert!(wide.lines().any(|l| l.chars().count() > 100), "{wide}");
 }
 
 /// The smallest seed of as-built order-race that shows a double reservation, and a
@@ -514,7 +531,7 @@ fn printed_commands_work_as_printed_from_any_directory() {
     let printed = report["failures"][0]["replay"].as_str().unwrap().to_string();
     let words: Vec<&str> = printed.split(' ').collect();
     let other = std::env::temp_dir();
-    let replayed = Command::new(words[0]).args(&words[1..]).current_dir(&other).output().unwrap();
+    let replayed = Command::new(words[0]).args(&words[1..]).current_dir(&other).env("COLUMNS", "1000").output().unwrap();
     assert_eq!(replayed.status.code(), Some(1), "{printed}: {}", stderr(&replayed));
     assert!(stdout(&replayed).contains(report["failures"][0]["explanation"].as_str().unwrap()), "{printed}");
     let typo = run_in(&elsewhere, &["run", "order-rase"]);

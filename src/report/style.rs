@@ -12,15 +12,19 @@ struct Settings {
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
+/// Width of tables written to a pipe or a file when `COLUMNS` does not say: what a
+/// pager or an editor shows without wrapping mid-cell.
+pub const PIPED_WIDTH: usize = 100;
+
 /// Sets colour and width from the environment: stdout a terminal, `NO_COLOR`, `TERM`,
-/// `COLUMNS`; `wide` keeps tables at full width.
+/// `COLUMNS` (a pipe or a file gets [`PIPED_WIDTH`]); `wide` keeps tables at full width.
 pub fn configure(wide: bool) {
     use std::io::IsTerminal;
     let terminal = std::io::stdout().is_terminal();
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || std::env::var("TERM").is_ok_and(|t| t == "dumb");
     let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok());
     let measured = terminal_size::terminal_size().map(|(w, _)| w.0 as usize);
-    let width = if wide { None } else { columns.or(if terminal { measured } else { None }) };
+    let width = if wide { None } else { columns.or(if terminal { measured } else { Some(PIPED_WIDTH) }) };
     let _ = SETTINGS.set(Settings { colour: terminal && !no_colour, width: width.map(|w| w.max(40)) });
 }
 
@@ -34,10 +38,10 @@ pub fn width() -> Option<usize> {
 }
 
 /// Prose after a `lead` (a name column), wrapped at word boundaries to the terminal's
-/// width (100 columns when the output is not a terminal), continuation lines indented
+/// width ([`PIPED_WIDTH`] when the output is not a terminal), continuation lines indented
 /// under the prose: `  name        what it means ...`.
 pub fn hanging(lead: &str, text: &str) -> String {
-    let width = width().unwrap_or(100).max(lead.chars().count() + 20);
+    let width = width().unwrap_or(PIPED_WIDTH).max(lead.chars().count() + 20);
     let indent = " ".repeat(lead.chars().count());
     let options = textwrap::Options::new(width).initial_indent(lead).subsequent_indent(&indent);
     textwrap::fill(text, options)
