@@ -74,13 +74,39 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A table fitted to the terminal: the widest columns (explanations, commands) wrap.
-pub fn fit(mut table: tabled::Table) -> String {
-    use tabled::settings::{peaker::PriorityMax, Width};
-    if let Some(width) = width() {
-        table.with(Width::wrap(width).keep_words(true).priority(PriorityMax));
+/// A table fitted to the terminal: the widest columns (explanations, commands) wrap at
+/// spaces. A word is never split: a table whose longest words alone are wider than the
+/// terminal is as narrow as they allow.
+pub fn fit(table: tabled::Table) -> String {
+    match width() {
+        Some(width) => fit_to(table, width),
+        None => table.to_string(),
     }
+}
+
+fn fit_to(mut table: tabled::Table, width: usize) -> String {
+    use tabled::settings::{peaker::PriorityMax, Width};
+    table.with(Width::wrap(width.max(narrowest(&table))).keep_words(true).priority(PriorityMax));
     table.to_string()
+}
+
+/// The width of a table whose every column is as wide as its longest word, with the
+/// borders and padding (`│ a │ b │`).
+fn narrowest(table: &tabled::Table) -> usize {
+    use tabled::grid::records::{ExactRecords, Records};
+    let records = table.get_records();
+    let mut columns: Vec<usize> = Vec::new();
+    for row in records.iter_rows() {
+        for (c, cell) in row.iter().enumerate() {
+            let longest = cell.as_ref().split_whitespace().map(|w| w.chars().count()).max().unwrap_or(0);
+            if columns.len() <= c {
+                columns.resize(c + 1, 0);
+            }
+            columns[c] = columns[c].max(longest);
+        }
+    }
+    let _ = records.count_rows();
+    columns.iter().map(|w| w + 3).sum::<usize>() + 1
 }
 
 #[cfg(test)]
@@ -99,6 +125,17 @@ mod tests {
         let text = super::hanging("  lead  ", &"word ".repeat(40));
         assert!(text.lines().count() > 1 && text.lines().all(|l| l.chars().count() <= 100), "{text}");
         assert!(text.lines().skip(1).all(|l| l.starts_with("        word")), "{text}");
+    }
+
+    #[test]
+    fn a_fitted_table_never_splits_a_word() {
+        let mut builder = tabled::builder::Builder::default();
+        builder.push_record(["flaw", "scenario", "caught by"]);
+        builder.push_record(["charge-in-dollars", "expiration-payments", &"charges-match-prices, ".repeat(6)]);
+        let table = builder.build();
+        assert_eq!(narrowest(&table), 17 + 19 + 21 + 9 + 1);
+        let text = fit_to(table, 40);
+        assert!(text.contains("charge-in-dollars") && text.contains("expiration-payments"), "{text}");
     }
 
     #[test]
