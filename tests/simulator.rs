@@ -10,8 +10,16 @@ use ticketsim::ticketing::scenario::{Scenario, StoreKind};
 use ticketsim::ticketing::Ticketing;
 use ticketsim::{run_seed, RunOptions};
 
-const SCENARIOS: [&str; 7] =
-    ["walkthrough", "order-race", "out-of-order-updates", "tickets-orders", "accounts", "expiration-payments", "full-system"];
+const SCENARIOS: [&str; 8] = [
+    "walkthrough",
+    "order-race",
+    "out-of-order-updates",
+    "tickets-orders",
+    "accounts",
+    "expiration-payments",
+    "full-system",
+    "payment-provider",
+];
 
 fn scenario(name: &str) -> Scenario {
     Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap()

@@ -4,13 +4,17 @@
 
 use super::broker::{BrokerConfig, BrokerNode, BrokerState, Outstanding, StoreIds};
 use super::ingress::{Client, Routed};
+use super::instance::HttpService;
 use super::instance::{Instance, InstanceEnv};
 use super::nats::{ClientConfig, NatsWrapper};
 use super::obs::Obs;
 use super::protocol::Message;
+use super::remote::Outbound;
 use super::{App, Group, Id};
+use crate::harness::fabric::Fabric;
 use crate::harness::fabric::{Actor, NodeId};
 use crate::harness::world::{NodeRole, WorldBuilder};
+use crate::harness::BoxFuture;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,11 +93,38 @@ pub fn instances<A: App>(world: &mut World<A>, broker: NodeId, service: Service<
                     app: config.clone(),
                     outbox,
                     choices: choices.clone(),
+                    outbound: Arc::new(Outbound::<A>::new(ctx.idx, ctx.incarnation, ctx.fabric.clone())),
                 };
                 start(&env) as Arc<dyn Actor<Message<A::Subject>>>
             })
         })
         .collect()
+}
+
+/// A remote party's node: serves every request with its HTTP handler.
+pub struct Remote<A: App> {
+    pub node: NodeId,
+    pub fabric: Fabric<Message<A::Subject>>,
+    pub http: Arc<dyn HttpService>,
+}
+
+impl<A: App> Actor<Message<A::Subject>> for Remote<A> {
+    fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
+        Box::pin(async move {
+            if let Message::Request(req) = msg {
+                let response = self.http.clone().handle(req).await;
+                self.fabric.send(self.node, from, Message::Response(Arc::new(response)));
+            }
+        })
+    }
+}
+
+/// Declares a remote party's node named `name` (infrastructure: restarted and cut off,
+/// never paused), serving requests with what `start` builds for each incarnation.
+pub fn remote<A: App>(world: &mut World<A>, name: &str, start: impl Fn() -> Arc<dyn HttpService> + Send + Sync + 'static) -> NodeId {
+    world.node(name, NodeRole::Infrastructure, move |ctx| {
+        Arc::new(Remote::<A> { node: ctx.idx, fabric: ctx.fabric.clone(), http: start() }) as Arc<dyn Actor<Message<A::Subject>>>
+    })
 }
 
 /// Declares the users' node (`users`), with the ingress client reaching `services`;

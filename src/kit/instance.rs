@@ -7,6 +7,7 @@ use super::nats::{Listener, NatsWrapper};
 use super::outbox::{relay_now, sweep_forever, HasOutbox, Outbox};
 use super::protocol::Message;
 use super::protocol::{HttpRequest, HttpResponse};
+use super::remote::Outbound;
 use super::store::Db;
 use super::{App, Event, HandlerError};
 use crate::harness::choices::Choices;
@@ -26,6 +27,8 @@ pub struct Instance<A: App> {
     pub fabric: Fabric<Message<A::Subject>>,
     pub nats: Arc<NatsWrapper<A>>,
     pub http: Option<Arc<dyn HttpService>>,
+    /// Its calls to remote parties, waiting for their responses.
+    pub outbound: Arc<Outbound<A>>,
 }
 
 impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
@@ -38,6 +41,7 @@ impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
                 let response = within(Origin::Request(req.id), http.handle(req)).await;
                 self.fabric.send(self.node, from, Message::Response(Arc::new(response)));
             }),
+            Message::Response(response) => Box::pin(async move { self.outbound.complete(response) }),
             other => Box::pin(async move { self.nats.on_broker_message(other).await }),
         }
     }
@@ -54,6 +58,8 @@ pub struct InstanceEnv<A: App> {
     pub outbox: bool,
     /// For handlers' own work time (not store round trips).
     pub choices: Choices,
+    /// The instance's calls to remote parties.
+    pub outbound: Arc<Outbound<A>>,
 }
 
 impl<A: App> InstanceEnv<A> {
@@ -65,7 +71,7 @@ impl<A: App> InstanceEnv<A> {
     pub fn start(&self, http: Option<Arc<dyn HttpService>>, listen: impl FnOnce(&NatsWrapper<A>)) -> Arc<Instance<A>> {
         listen(&self.nats);
         crate::harness::cause::spawn(self.nats.clone().run_session());
-        Arc::new(Instance { node: self.node, fabric: self.fabric.clone(), nats: self.nats.clone(), http })
+        Arc::new(Instance { node: self.node, fabric: self.fabric.clone(), nats: self.nats.clone(), http, outbound: self.outbound.clone() })
     }
 
     /// Starts this instance's outbox sweeper (hardened only).

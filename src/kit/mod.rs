@@ -34,6 +34,7 @@ pub mod obs;
 pub mod origin;
 pub mod outbox;
 pub mod protocol;
+pub mod remote;
 pub mod store;
 
 use std::fmt;

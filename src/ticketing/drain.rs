@@ -19,7 +19,13 @@ pub fn settle_window(s: &Scenario) -> Duration {
     let broker = BrokerConfig { ack_wait: s.broker.ack_wait.0, dead_client_timeout: s.broker.dead_client_timeout.0, ..Default::default() };
     // The kit's redelivery, dead-client and outbox-sweep periods, and the expiration
     // service's: a job taken by a worker that died is taken again after its lease.
-    let longest = crate::kit::deploy::longest_retry_period(&broker).max(JOB_LEASE + POLL_INTERVAL + publish);
+    let mut longest = crate::kit::deploy::longest_retry_period(&broker).max(JOB_LEASE + POLL_INTERVAL + publish);
+    // With a remote payment provider: an intent left behind is asked again by the
+    // reconciler once its request's window has passed.
+    if s.app.payment_provider {
+        use super::services::payments::{CALL_TIMEOUT, CALL_WINDOW, RECONCILE_INTERVAL};
+        longest = longest.max(CALL_WINDOW + RECONCILE_INTERVAL + CALL_TIMEOUT);
+    }
     // The slowest handler: its own work, a publish with every retry, a few store round
     // trips and network hops.
     let handler = s.app.accounts_processing[1].0 + publish + s.store.latency[1].0 * 6 + s.network.delay[1].0 * 4;

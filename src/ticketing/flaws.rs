@@ -34,6 +34,9 @@ pub enum Flaw {
     ShowAnyOrder,
     OwnerBeforeReserved,
     CancelByAnyone,
+    FloatAmount,
+    ChargeWithoutRecord,
+    ChargeWithoutKey,
 }
 
 /// Where a flaw comes from.
@@ -278,6 +281,30 @@ pub const CATALOGUE: &[FlawInfo] = &[
         origin: Origin::Planted,
         caught_by: "authorized-writes",
         target: "full-system",
+    },
+    FlawInfo {
+        flaw: Flaw::FloatAmount,
+        name: "float-amount",
+        description: "payments asks the provider for price * 100 unrounded: 20.1 * 100 is 2010.0000000000002, which it refuses",
+        origin: Origin::AsBuilt,
+        caught_by: "provider-requests-valid",
+        target: "payment-provider",
+    },
+    FlawInfo {
+        flaw: Flaw::ChargeWithoutRecord,
+        name: "charge-without-record",
+        description: "payments charges, then saves: a lost answer or a crash in between leaves a charge no payment records",
+        origin: Origin::AsBuilt,
+        caught_by: "charges-recorded",
+        target: "payment-provider",
+    },
+    FlawInfo {
+        flaw: Flaw::ChargeWithoutKey,
+        name: "charge-without-key",
+        description: "payments sends no idempotency key: a retried charge whose first answer was lost charges twice",
+        origin: Origin::AsBuilt,
+        caught_by: "charges-recorded",
+        target: "payment-provider",
     },
 ];
 

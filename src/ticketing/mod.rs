@@ -22,6 +22,7 @@ pub mod drain;
 pub mod flaws;
 pub mod invariants;
 pub mod protocol;
+pub mod provider;
 pub mod scenario;
 pub mod script;
 pub mod selftest;

@@ -41,6 +41,7 @@ impl Ticketing {
             expiration_window: scenario.app.expiration_window.0,
             accounts_processing: range(&scenario.app.accounts_processing),
             planted: scenario.planted,
+            provider: None,
         }
     }
 
@@ -61,8 +62,16 @@ impl Ticketing {
         stores: &mut Stores,
         broker: NodeId,
     ) -> BTreeMap<&'static str, Vec<NodeId>> {
-        let app = Self::app_config(scenario);
+        let mut app = Self::app_config(scenario);
         let latency = range(&scenario.store.latency);
+        if scenario.app.payment_provider {
+            let db = world.store(super::provider::NAME, super::provider::ProviderDb::default(), latency);
+            let node = deploy::remote(world, super::provider::NAME, move || {
+                Arc::new(super::provider::Provider { db: db.on(&super::provider::NAME.into()) })
+                    as Arc<dyn crate::kit::instance::HttpService>
+            });
+            app.provider = Some(node);
+        }
         let mut instances = BTreeMap::new();
         let outbox = !app.flaws.on(super::flaws::Flaw::NoOutbox);
         for spec in SERVICES.iter().filter(|s| scenario.runs(s.name)) {

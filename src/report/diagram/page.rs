@@ -48,8 +48,7 @@ impl Diagram {
             if self.violations.is_empty() { "" } else { ", everything but the violations' events faint" }
         );
         if left_out > 0 {
-            let last =
-                rows.iter().copied().rfind(|&i| i < super::MAX_ROWS).map_or(std::time::Duration::ZERO, |i| self.items[i].at);
+            let last = rows.iter().copied().rfind(|&i| i < super::MAX_ROWS).map_or(std::time::Duration::ZERO, |i| self.items[i].at);
             let _ = write!(
                 body,
                 r#"<p class="note"><b>{left_out} events after {} are not drawn</b> (the view draws the first {} and every violation and the events that make it); draw them with --from {}, or narrow the run with --record, --node, --until.</p>"#,

@@ -37,6 +37,8 @@ pub struct AppConfig {
     pub accounts_processing: (Duration, Duration),
     /// Test-only: a bug planted outside the switches (see [`crate::ticketing::flaws::Planted`]).
     pub planted: Option<super::flaws::Planted>,
+    /// The payment provider's node, when it is a remote party.
+    pub provider: Option<crate::harness::fabric::NodeId>,
 }
 
 /// NotAuthorizedError.

@@ -61,12 +61,33 @@ pub enum Snapshot {
         amount: i64,
         refunded: bool,
     },
-    /// A charge the simulated payment provider made (cents, currency, source token).
+    /// A charge the simulated payment provider made (cents, currency, source token; the
+    /// order its metadata names, when the provider is a remote party).
     Charge {
         id: Id,
         amount: i64,
         currency: String,
         source: String,
+        order_id: Option<Id>,
+    },
+    /// A request the remote payment provider answered, as its request log keeps it: its
+    /// idempotency key, the order its metadata names, the status and what came of it
+    /// (the charge made, the saved result replayed, or the error).
+    ProviderRequest {
+        id: Id,
+        key: Option<String>,
+        order_id: Id,
+        status: u16,
+        outcome: String,
+        charge: Option<Id>,
+    },
+    /// The hardened payments service's note that it is about to charge for an order
+    /// (with its idempotency key), kept until the payment is saved or the charge failed.
+    Intent {
+        order_id: Id,
+        key: Option<String>,
+        amount: i64,
+        settled: bool,
     },
     Transaction {
         id: Id,
@@ -100,8 +121,21 @@ pub enum Snapshot {
 
 impl Snapshot {
     /// The kinds of documents, as record expectations name them.
-    pub const KINDS: [&'static str; 11] =
-        ["ticket", "order", "ticket-replica", "order-replica", "payment", "charge", "transaction", "account", "job", "seen", "outbox"];
+    pub const KINDS: [&'static str; 13] = [
+        "ticket",
+        "order",
+        "ticket-replica",
+        "order-replica",
+        "payment",
+        "charge",
+        "provider-request",
+        "intent",
+        "transaction",
+        "account",
+        "job",
+        "seen",
+        "outbox",
+    ];
 
     /// The document as JSON: camelCase fields, and `document`, its kind.
     pub fn fields(&self) -> serde_json::Value {
@@ -117,6 +151,8 @@ impl Snapshot {
             Snapshot::OrderReplica { .. } => "order-replica",
             Snapshot::Payment { .. } => "payment",
             Snapshot::Charge { .. } => "charge",
+            Snapshot::ProviderRequest { .. } => "provider-request",
+            Snapshot::Intent { .. } => "intent",
             Snapshot::Transaction { .. } => "transaction",
             Snapshot::Account { .. } => "account",
             Snapshot::Job { .. } => "job",
@@ -134,10 +170,11 @@ impl Snapshot {
             | Snapshot::OrderReplica { id, .. }
             | Snapshot::Payment { id, .. }
             | Snapshot::Charge { id, .. }
+            | Snapshot::ProviderRequest { id, .. }
             | Snapshot::Transaction { id, .. }
             | Snapshot::Outbox(crate::kit::outbox::Sent { event_id: id, .. }) => id,
             Snapshot::Account { user_id, .. } => user_id,
-            Snapshot::Job { order_id, .. } | Snapshot::Seen { order_id, .. } => order_id,
+            Snapshot::Job { order_id, .. } | Snapshot::Seen { order_id, .. } | Snapshot::Intent { order_id, .. } => order_id,
         }
     }
 }
@@ -168,7 +205,21 @@ impl fmt::Display for Snapshot {
             Snapshot::Payment { id, order_id, stripe_id, amount, refunded } => {
                 write!(f, "payment {id} for {order_id}: charge {stripe_id} {amount} cents{}", if *refunded { ", refunded" } else { "" })
             }
-            Snapshot::Charge { id, amount, currency, source } => write!(f, "charge {id}: {amount} {currency} from {source}"),
+            Snapshot::Charge { id, amount, currency, source, order_id } => {
+                write!(f, "charge {id}: {amount} {currency} from {source}")?;
+                order_id.as_ref().map_or(Ok(()), |o| write!(f, " for {o}"))
+            }
+            Snapshot::ProviderRequest { id, key, order_id, status, outcome, .. } => {
+                write!(f, "request {id} for {order_id}")?;
+                if let Some(key) = key {
+                    write!(f, " (key {key})")?;
+                }
+                write!(f, ": {status} {outcome}")
+            }
+            Snapshot::Intent { order_id, key, amount, settled } => {
+                let key = key.as_deref().unwrap_or("none");
+                write!(f, "intent to charge {amount} cents for {order_id} (key {key}){}", if *settled { ", settled" } else { "" })
+            }
             Snapshot::Transaction { id, user_id, kind, amount, number } => {
                 write!(f, "transaction {id} #{number} {user_id} {kind:?} {amount}")
             }

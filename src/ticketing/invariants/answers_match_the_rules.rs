@@ -45,6 +45,9 @@ struct Stores {
     /// Payments' orders replica: (buyer, status, expires at), and its unrefunded payments.
     payable: BTreeMap<Id, (Id, OrderStatus, Duration)>,
     paid: BTreeSet<Id>,
+    /// Payments charges through a remote provider: a charge it refused, or whose answer
+    /// did not come, is answered 400 "Something went wrong".
+    remote_provider: bool,
 }
 
 impl Stores {
@@ -214,6 +217,9 @@ fn pay(asked: &Asked, s: &Stores) -> Vec<Answer> {
             if s.paid.contains(order_id.as_str()) {
                 answers.push(Answer::Error(400, "Order already paid".into()));
             }
+            if s.remote_provider {
+                answers.push(Answer::Error(400, "Something went wrong".into()));
+            }
             answers
         }
     }
@@ -265,7 +271,7 @@ struct Waiting<'a> {
 }
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut stores = Stores::default();
+    let mut stores = Stores { remote_provider: input.scenario.app.payment_provider, ..Default::default() };
     let mut waiting: BTreeMap<u64, Waiting> = BTreeMap::new();
     let mut violations = Vec::new();
     for entry in input.entries {

@@ -10,6 +10,7 @@ const NAME: &str = "charges-match-prices";
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut prices: BTreeMap<Id, f64> = BTreeMap::new();
+    let mut charges: BTreeMap<Id, (i64, String, String)> = BTreeMap::new();
     // The token each successful payment request gave, by the payment's id.
     let mut tokens: BTreeMap<String, String> = BTreeMap::new();
     for call in calls(input.entries).values() {
@@ -23,19 +24,23 @@ pub fn check(input: &Input) -> Vec<Violation> {
     for entry in input.entries {
         let wrote = entry.wrote();
         for doc in wrote {
-            if let Snapshot::Order { id, price, .. } = doc {
-                prices.entry(id.clone()).or_insert(*price);
+            match doc {
+                Snapshot::Order { id, price, .. } => {
+                    prices.entry(id.clone()).or_insert(*price);
+                }
+                // In payments' own transaction, or earlier at a remote provider.
+                Snapshot::Charge { id, amount, currency, source, .. } => {
+                    charges.insert(id.clone(), (*amount, currency.clone(), source.clone()));
+                }
+                _ => {}
             }
         }
         for doc in wrote {
             let Snapshot::Payment { id, order_id, stripe_id, refunded: false, .. } = doc else { continue };
-            let charge = wrote.iter().find_map(|d| match d {
-                Snapshot::Charge { id, amount, currency, source } if id == stripe_id => Some((*amount, currency, source)),
-                _ => None,
-            });
+            let charge = charges.get(stripe_id).map(|(a, c, s)| (*a, c, s));
             let mut problems = Vec::new();
             match (charge, prices.get(order_id)) {
-                (None, _) => problems.push(format!("names charge {stripe_id}, which the provider did not make with it")),
+                (None, _) => problems.push(format!("names charge {stripe_id}, which the provider did not make")),
                 (Some((amount, currency, source)), price) => {
                     if let Some(price) = price {
                         let cents = (price * 100.0).round() as i64;
@@ -72,7 +77,7 @@ mod tests {
     use std::time::Duration;
 
     fn charged(amount: i64) -> Record<Obs> {
-        let charge = Snapshot::Charge { id: "ch_1".into(), amount, currency: "usd".into(), source: "tok_visa".into() };
+        let charge = Snapshot::Charge { id: "ch_1".into(), amount, currency: "usd".into(), source: "tok_visa".into(), order_id: None };
         let payment = Snapshot::Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch_1".into(), amount, refunded: false };
         Record::Store { store: "payments", call: "charge", began: Duration::ZERO, read: vec![], wrote: vec![charge, payment] }
     }

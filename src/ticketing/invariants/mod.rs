@@ -9,6 +9,7 @@ mod authorized_writes;
 mod balances_match_transactions;
 mod cancelled_orders_refunded;
 mod charges_match_prices;
+mod charges_recorded;
 mod expiry_respected;
 mod lock_matches_order;
 pub mod names;
@@ -19,6 +20,7 @@ mod no_poison_messages;
 mod orders_resolve;
 mod owner_versions_in_order;
 mod payments_consistent;
+mod provider_requests_valid;
 mod replicas_converge;
 pub mod scripted_expectations;
 mod step_expectations;
@@ -60,6 +62,11 @@ fn runs_orders_and_expiration(s: &Scenario) -> bool {
 
 fn runs_payments(s: &Scenario) -> bool {
     s.runs(payments::NAME) && s.runs(orders::NAME)
+}
+
+/// Payments charging through the payment provider as a remote party.
+fn runs_the_provider(s: &Scenario) -> bool {
+    s.app.payment_provider && s.runs(payments::NAME)
 }
 
 fn runs_tickets_and_orders(s: &Scenario) -> bool {
@@ -177,6 +184,20 @@ pub const INVARIANTS: &[Invariant<Ticketing>] = &[
         kind: Liveness,
         applies: runs_payments,
         check: cancelled_orders_refunded::check,
+    },
+    Invariant {
+        name: "charges-recorded",
+        meaning: "after the quiet phase every charge the payment provider made is recorded by one payment, every payment names one, and no order is charged twice",
+        kind: Liveness,
+        applies: runs_the_provider,
+        check: charges_recorded::check,
+    },
+    Invariant {
+        name: "provider-requests-valid",
+        meaning: "payments never sends the payment provider a request it refuses as invalid (an amount not in whole cents, or out of its limits)",
+        kind: Safety,
+        applies: runs_the_provider,
+        check: provider_requests_valid::check,
     },
     Invariant {
         name: "orders-resolve",

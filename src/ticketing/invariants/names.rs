@@ -16,6 +16,8 @@ pub const NAMES: &[&str] = &[
     "lock-matches-order",
     "no-lost-events",
     "cancelled-orders-refunded",
+    "charges-recorded",
+    "provider-requests-valid",
     "orders-resolve",
     "accounts-settle",
     "no-poison-messages",

@@ -32,11 +32,20 @@ pub struct AppSettings {
     /// can outlast ack wait).
     #[serde(deserialize_with = "pair")]
     pub accounts_processing: [Dur; 2],
+    /// Payments charges through the payment provider as a remote party, on a node of
+    /// its own behind the faulty network (else the charge is part of payments' own
+    /// transaction).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub payment_provider: bool,
 }
 
 impl Default for AppSettings {
     fn default() -> Self {
-        AppSettings { expiration_window: Dur(Duration::from_secs(15 * 60)), accounts_processing: [Dur(Duration::from_millis(1)); 2] }
+        AppSettings {
+            expiration_window: Dur(Duration::from_secs(15 * 60)),
+            accounts_processing: [Dur(Duration::from_millis(1)); 2],
+            payment_provider: false,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("full-system", include_str!("../../../scenarios/full-system.toml")),
     ("order-race", include_str!("../../../scenarios/order-race.toml")),
     ("out-of-order-updates", include_str!("../../../scenarios/out-of-order-updates.toml")),
+    ("payment-provider", include_str!("../../../scenarios/payment-provider.toml")),
     ("tickets-orders", include_str!("../../../scenarios/tickets-orders.toml")),
     ("walkthrough", include_str!("../../../scenarios/walkthrough.toml")),
     ("course/expiration", include_str!("../../../scenarios/course/expiration.toml")),

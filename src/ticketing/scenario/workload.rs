@@ -20,6 +20,9 @@ pub struct Workload {
     /// Tickets created before the random users start, owned by the first user.
     pub initial_tickets: u32,
     pub request_timeout: Dur,
+    /// Ticket prices with cents (`20.1`), as sellers type them; else whole numbers.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cents: bool,
     pub mix: Mix,
     pub steps: Vec<Step>,
 }
@@ -33,6 +36,7 @@ impl Default for Workload {
             hot_tickets: 0,
             initial_tickets: 0,
             request_timeout: Dur(Duration::from_secs(10)),
+            cents: false,
             mix: Mix::default(),
             steps: Vec::new(),
         }

@@ -18,6 +18,9 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod remote;
+pub use remote::{ATTEMPTS, CALL_TIMEOUT, CALL_WINDOW, RECONCILE_INTERVAL};
+
 /// The service's name: its nodes' (`payments-1`), its store's, its scenario key's.
 pub const NAME: &str = "payments";
 
@@ -87,6 +90,8 @@ pub struct Charge {
     pub amount: i64,
     pub currency: String,
     pub source: String,
+    /// The order its metadata names (the remote provider's charges).
+    pub order_id: Option<Id>,
 }
 
 impl Row for Charge {
@@ -96,7 +101,13 @@ impl Row for Charge {
         self.id.clone()
     }
     fn snapshot(&self) -> Snapshot {
-        Snapshot::Charge { id: self.id.clone(), amount: self.amount, currency: self.currency.clone(), source: self.source.clone() }
+        Snapshot::Charge {
+            id: self.id.clone(),
+            amount: self.amount,
+            currency: self.currency.clone(),
+            source: self.source.clone(),
+            order_id: self.order_id.clone(),
+        }
     }
 }
 
@@ -109,9 +120,40 @@ pub struct PaymentsDb {
     pub charges: Table<Charge>,
     pub next_charge: u64,
     pub outbox: Outbox,
+    /// Hardened, with a remote provider: the charges asked for and not yet settled.
+    pub intents: Table<Intent>,
 }
 
-crate::journal!(PaymentsDb: Snapshot; charges, payments, orders, outbox);
+crate::journal!(PaymentsDb: Snapshot; charges, payments, orders, outbox, intents);
+
+/// The hardened service's note that it asks the provider to charge for an order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intent {
+    pub order_id: Id,
+    pub key: Option<String>,
+    /// The request to the provider, as sent (a retry sends it again).
+    pub body: serde_json::Value,
+    /// When it was written: the reconciler leaves it to its request until then + [`CALL_WINDOW`].
+    pub since: Duration,
+    /// Settled: the payment is saved, or the provider refused the charge.
+    pub settled: bool,
+}
+
+impl Row for Intent {
+    type Key = Id;
+    type Doc = Snapshot;
+    fn key(&self) -> Id {
+        self.order_id.clone()
+    }
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::Intent {
+            order_id: self.order_id.clone(),
+            key: self.key.clone(),
+            amount: self.body["amount"].as_f64().unwrap_or_default().round() as i64,
+            settled: self.settled,
+        }
+    }
+}
 
 impl HasOutbox<TicketingApp> for PaymentsDb {
     fn outbox(&mut self) -> &mut Outbox {
@@ -123,6 +165,9 @@ pub struct Payments {
     db: Db<PaymentsDb>,
     emit: Emit,
     flaws: Flaws,
+    /// The payment provider's node, when it is a remote party (see `remote`).
+    provider: Option<crate::harness::fabric::NodeId>,
+    outbound: Arc<crate::kit::remote::Outbound<TicketingApp>>,
 }
 
 fn open(o: &mut Opening) -> Starter {
@@ -131,8 +176,12 @@ fn open(o: &mut Opening) -> Starter {
 }
 
 pub fn start(env: &InstanceEnv, db: &Db<PaymentsDb>) -> Arc<Instance> {
-    let service = Arc::new(Payments { db: db.clone(), emit: env.emit(), flaws: env.app.flaws });
+    let (provider, outbound) = (env.app.provider, env.outbound.clone());
+    let service = Arc::new(Payments { db: db.clone(), emit: env.emit(), flaws: env.app.flaws, provider, outbound });
     env.relay(db);
+    if provider.is_some() && !service.flaws.on(Flaw::ChargeWithoutRecord) {
+        crate::harness::cause::spawn(service.clone().reconcile_forever());
+    }
     env.start(Some(service.clone()), |nats| {
         listen(nats, OrderCreatedListener(service.clone()));
         listen(nats, OrderCancelledListener(service.clone()));
@@ -195,6 +244,9 @@ impl Payments {
         if !self.flaws.on(Flaw::PayExpiredOrder) && crate::harness::now() + EXPIRY_MARGIN >= order.expires_at {
             return bad_request(req, "Order has expired");
         }
+        if let Some(provider) = self.provider {
+            return self.pay_remotely(req, &order, token, provider).await;
+        }
         let result = self.db.tx("charge", |s| self.charge(s, &order, token)).await;
         match result {
             Ok((payment, staged)) => {
@@ -229,7 +281,13 @@ impl Payments {
         // stripe.charges.create({ currency: 'usd', amount: price * 100, source: token })
         // Flaw::ChargeInDollars (planted): the price is charged as is, not in cents.
         let cents = if self.flaws.on(Flaw::ChargeInDollars) { order.price } else { order.price * 100.0 };
-        let charge = Charge { id: new_id("ch_", &mut s.next_charge), amount: cents.round() as i64, currency: "usd".into(), source: token };
+        let charge = Charge {
+            id: new_id("ch_", &mut s.next_charge),
+            amount: cents.round() as i64,
+            currency: "usd".into(),
+            source: token,
+            order_id: None,
+        };
         s.charges.insert(charge.clone()).expect("a fresh charge id");
         let payment = Payment {
             id: new_id("P", &mut s.next_payment),

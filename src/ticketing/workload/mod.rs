@@ -36,6 +36,11 @@ impl Req {
         Req::new(Method::Post, "/api/tickets", json!({ "title": title, "price": price }))
     }
 
+    /// A ticket priced `whole` and `cents` hundredths (`20.1`: 20 and 10).
+    pub(crate) fn create_ticket_with_cents(title: String, whole: i64, cents: i64) -> Req {
+        Req::new(Method::Post, "/api/tickets", json!({ "title": title, "price": (whole * 100 + cents) as f64 / 100.0 }))
+    }
+
     pub(crate) fn transaction(kind: &str, amount: i64) -> Req {
         Req::new(Method::Post, "/api/transactions", json!({ "kind": kind, "amount": amount }))
     }
@@ -65,7 +70,13 @@ pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices, unti
             if crate::harness::now() >= until {
                 break;
             }
-            let req = Req::create_ticket(format!("ticket {}", i + 1), 10 + i as i64);
+            let title = format!("ticket {}", i + 1);
+            // With cents: 10.1, 11.2, ... 18.9, 19.1, ...
+            let req = if workload.cents {
+                Req::create_ticket_with_cents(title, 10 + i as i64, 10 * (1 + i as i64 % 9))
+            } else {
+                Req::create_ticket(title, 10 + i as i64)
+            };
             let (_, response) = client.call(Some(owner.clone()), req.method, &req.path, req.body.clone()).await;
             remember(&known, Some(owner.clone()), &req, response);
         }

@@ -1,0 +1,209 @@
+//! The payment provider as a remote party: its own node behind the faulty network, with
+//! the contract of `stripe.charges.create` that the app relies on. An amount must be a
+//! positive integer of cents, at least 50 and at most eight digits (else
+//! `invalid_request_error`, `parameter_invalid_integer`, "Invalid integer: 2010.0000000000002");
+//! a charge is stored; a request with an idempotency key returns the first request's
+//! saved result (also its error), and the same key with other parameters is an
+//! `idempotency_error`; a validation error saves nothing under its key. Every request
+//! is kept in the provider's request log (its store's `provider-request` documents),
+//! which the invariants read. Route: POST /v1/charges.
+
+use super::common::{Db, HttpService, Row, Table};
+use super::domain::{Id, Snapshot};
+use super::protocol::{HttpRequest, HttpResponse};
+use super::services::payments::Charge;
+use crate::harness::BoxFuture;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The provider's node, and its store's name.
+pub const NAME: &str = "provider";
+/// The smallest and largest amounts it charges, in cents.
+pub const MIN_AMOUNT: f64 = 50.0;
+pub const MAX_AMOUNT: f64 = 99_999_999.0;
+
+/// One request in the provider's log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedRequest {
+    pub id: Id,
+    pub key: Option<String>,
+    pub order_id: Id,
+    /// The request's parameters, without its key, as canonical JSON.
+    pub params: String,
+    pub status: u16,
+    pub outcome: String,
+    pub charge: Option<Id>,
+    /// The answer's body, replayed for a retry with the same key.
+    pub body: Value,
+    /// Whether this is its key's saved result (not a validation error, not a replay).
+    pub saved: bool,
+}
+
+impl Row for LoggedRequest {
+    type Key = Id;
+    type Doc = Snapshot;
+    fn key(&self) -> Id {
+        self.id.clone()
+    }
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::ProviderRequest {
+            id: self.id.clone(),
+            key: self.key.clone(),
+            order_id: self.order_id.clone(),
+            status: self.status,
+            outcome: self.outcome.clone(),
+            charge: self.charge.clone(),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ProviderDb {
+    pub charges: Table<Charge>,
+    pub requests: Table<LoggedRequest>,
+    pub next_charge: u64,
+    pub next_request: u64,
+}
+
+crate::journal!(ProviderDb: Snapshot; charges, requests);
+
+/// The provider's HTTP side, on its store (which outlives its node's restarts).
+pub struct Provider {
+    pub db: Db<ProviderDb>,
+}
+
+impl HttpService for Provider {
+    fn handle(self: Arc<Self>, req: Arc<HttpRequest>) -> BoxFuture<HttpResponse> {
+        Box::pin(async move {
+            if req.path != "/v1/charges" {
+                return error(req.id, 404, "invalid_request_error", "resource_missing", &format!("Unrecognized request URL: {}", req.path));
+            }
+            let (status, body) = self.db.tx("charge", |s| charge(s, &req.body)).await;
+            HttpResponse::ok(req.id, status, body)
+        })
+    }
+}
+
+fn error(id: u64, status: u16, kind: &str, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::ok(id, status, error_body(kind, code, message))
+}
+
+fn error_body(kind: &str, code: &str, message: &str) -> Value {
+    json!({ "error": { "type": kind, "code": code, "message": message } })
+}
+
+/// `stripe.charges.create`, in one transaction of the provider's store.
+pub fn charge(s: &mut ProviderDb, body: &Value) -> (u16, Value) {
+    let key = body.get("idempotencyKey").and_then(Value::as_str).map(str::to_string);
+    let mut params = body.clone();
+    if let Some(map) = params.as_object_mut() {
+        map.remove("idempotencyKey");
+    }
+    let params = params.to_string();
+    let order_id: Id = body.pointer("/metadata/orderId").and_then(Value::as_str).unwrap_or("").into();
+    let id = super::common::new_id("req_", &mut s.next_request);
+    let log = |status, outcome: String, charge, body: &Value, saved| LoggedRequest {
+        id: id.clone(),
+        key: key.clone(),
+        order_id: order_id.clone(),
+        params: params.clone(),
+        status,
+        outcome,
+        charge,
+        body: body.clone(),
+        saved,
+    };
+    if let Some(k) = &key {
+        let first = s.requests.values().find(|r| r.key.as_ref() == Some(k) && r.saved).cloned();
+        if let Some(first) = first {
+            let (status, answer, outcome) = if first.params == params {
+                (first.status, first.body.clone(), format!("replayed {}: {}", first.id, first.outcome))
+            } else {
+                let message = "Keys for idempotent requests can only be used with the same parameters they were first used with";
+                (400, error_body("idempotency_error", "idempotency_key_in_use", message), "idempotency_error".to_string())
+            };
+            s.requests.insert(log(status, outcome, first.charge.clone(), &answer, false)).expect("a fresh request id");
+            return (status, answer);
+        }
+    }
+    if let Err((code, message)) = valid_amount(body.get("amount")) {
+        let answer = error_body("invalid_request_error", code, &message);
+        s.requests.insert(log(400, format!("invalid_request_error {code}: {message}"), None, &answer, false)).expect("a fresh request id");
+        return (400, answer);
+    }
+    let amount = body["amount"].as_f64().unwrap_or_default() as i64;
+    let charge = Charge {
+        id: super::common::new_id("ch_", &mut s.next_charge),
+        amount,
+        currency: body.get("currency").and_then(Value::as_str).unwrap_or("usd").to_string(),
+        source: body.get("source").and_then(Value::as_str).unwrap_or("").to_string(),
+        order_id: (!order_id.is_empty()).then(|| order_id.clone()),
+    };
+    s.charges.insert(charge.clone()).expect("a fresh charge id");
+    let answer = json!({ "id": charge.id, "amount": amount, "status": "succeeded" });
+    s.requests
+        .insert(log(200, format!("charged {} ({amount} cents)", charge.id), Some(charge.id.clone()), &answer, true))
+        .expect("a fresh request id");
+    (200, answer)
+}
+
+/// An amount must be an integer number of cents within the provider's limits.
+fn valid_amount(amount: Option<&Value>) -> Result<(), (&'static str, String)> {
+    let Some(n) = amount.and_then(Value::as_f64) else {
+        return Err(("parameter_missing", "Missing required param: amount.".into()));
+    };
+    if n.fract() != 0.0 {
+        return Err(("parameter_invalid_integer", format!("Invalid integer: {n}")));
+    }
+    if n < MIN_AMOUNT {
+        return Err(("amount_too_small", "Amount must be at least 50 cents".into()));
+    }
+    if n > MAX_AMOUNT {
+        return Err(("amount_too_large", "Amount must be no more than 99,999,999".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(amount: Value, key: Option<&str>) -> Value {
+        let mut b = json!({ "amount": amount, "currency": "usd", "source": "tok_visa", "metadata": { "orderId": "O1" } });
+        if let Some(k) = key {
+            b["idempotencyKey"] = json!(k);
+        }
+        b
+    }
+
+    #[test]
+    fn a_float_amount_is_refused_as_the_provider_words_it_and_saves_nothing() {
+        let mut s = ProviderDb::default();
+        let (status, answer) = charge(&mut s, &body(json!(20.1 * 100.0), Some("k")));
+        assert_eq!(status, 400);
+        assert_eq!(answer["error"]["code"], "parameter_invalid_integer");
+        assert_eq!(answer["error"]["message"], "Invalid integer: 2010.0000000000002");
+        assert!(s.charges.is_empty());
+        // The key saved nothing: the corrected request is charged.
+        assert_eq!(charge(&mut s, &body(json!(2010), Some("k"))).0, 200);
+        assert_eq!(charge(&mut s, &body(json!(49), None)).1["error"]["code"], "amount_too_small");
+        assert_eq!(charge(&mut s, &body(json!(100_000_000), None)).1["error"]["code"], "amount_too_large");
+    }
+
+    #[test]
+    fn a_key_replays_the_first_result_and_refuses_other_parameters() {
+        let mut s = ProviderDb::default();
+        let (_, first) = charge(&mut s, &body(json!(2000), Some("pay-O1")));
+        let (status, again) = charge(&mut s, &body(json!(2000), Some("pay-O1")));
+        assert_eq!((status, &again), (200, &first), "the same charge");
+        assert_eq!(s.charges.len(), 1);
+        let (status, other) = charge(&mut s, &body(json!(3000), Some("pay-O1")));
+        assert_eq!(status, 400);
+        assert_eq!(other["error"]["type"], "idempotency_error");
+        // Without a key, a retry is a second charge.
+        charge(&mut s, &body(json!(2000), None));
+        charge(&mut s, &body(json!(2000), None));
+        assert_eq!(s.charges.len(), 3);
+        assert_eq!(s.requests.len(), 5, "every request is logged");
+    }
+}
