@@ -306,6 +306,12 @@ impl Payments {
                 s.orders.put(replica);
             }
         }
+        let staged = self.announce(s, &payment);
+        Ok((payment, staged))
+    }
+
+    /// Stages payment:created for a payment saved in this transaction.
+    fn announce(&self, s: &mut PaymentsDb, payment: &Payment) -> Staged {
         let mut staged = Staged::default();
         let event = Event::new(&domain::PaymentCreated {
             id: payment.id.clone(),
@@ -313,7 +319,7 @@ impl Payments {
             stripe_id: payment.stripe_id.clone(),
         });
         self.emit.stage(&mut s.outbox, &mut staged, event);
-        Ok((payment, staged))
+        staged
     }
 }
 

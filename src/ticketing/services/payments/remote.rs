@@ -114,13 +114,7 @@ impl Payments {
             replica.status = OrderStatus::Complete;
             s.orders.put(replica);
         }
-        let mut staged = Staged::default();
-        let event = Event::new(&domain::PaymentCreated {
-            id: payment.id.clone(),
-            order_id: payment.order_id.clone(),
-            stripe_id: payment.stripe_id.clone(),
-        });
-        self.emit.stage(&mut s.outbox, &mut staged, event);
+        let staged = self.announce(s, &payment);
         (payment.id, Some(staged))
     }
 
