@@ -100,6 +100,10 @@ impl Item {
         matches!(self.kind, Kind::Violation(_))
     }
 
+    fn kind_is_violation(&self, k: usize) -> bool {
+        matches!(self.kind, Kind::Violation(v) if v == k)
+    }
+
     fn lanes(&self) -> Vec<&String> {
         match &self.kind {
             Kind::Message { from, to, .. } => vec![from, to],
@@ -143,6 +147,8 @@ pub struct Diagram {
     evidence: Vec<BTreeSet<usize>>,
     /// Per violation: the rest of those items' spans.
     parts: Vec<BTreeSet<usize>>,
+    /// Per item: the text searched for a violation's records, made once.
+    texts: Vec<String>,
     counterpart: Option<(String, String)>,
 }
 
@@ -162,7 +168,9 @@ impl Diagram {
         items.sort_by_key(|i| i.at);
         own(&mut items);
         let lanes = lanes_of(&items, nodes);
-        let mut diagram = Diagram { lanes, items, violations: violations.to_vec(), evidence: vec![], parts: vec![], counterpart: None };
+        let texts = items.iter().map(|item| searched(item, violations)).collect();
+        let mut diagram =
+            Diagram { lanes, items, violations: violations.to_vec(), evidence: vec![], parts: vec![], texts, counterpart: None };
         for k in 0..violations.len() {
             let evidence = diagram.evidence_of(k);
             let parts = diagram.spans_of(&evidence);
@@ -178,22 +186,14 @@ impl Diagram {
         self
     }
 
-    /// The text searched for a violation's records.
-    fn text(&self, item: &Item) -> String {
-        match &item.kind {
-            Kind::Message { text, from, to, kind, .. } => format!("{from} {to} {kind} {text}"),
-            Kind::Store { text, .. } | Kind::Mark { text, .. } => text.clone(),
-            Kind::Violation(k) => {
-                let v = &self.violations[*k];
-                format!("{}: {} {}", v.invariant, v.explanation, v.records.join(" "))
-            }
-        }
-    }
-
     /// The violation's records an item names.
     fn names(&self, item: usize, k: usize) -> Vec<&str> {
-        let text = self.text(&self.items[item]);
-        self.violations[k].records.iter().filter(|r| mentions(&text, r)).map(String::as_str).collect()
+        self.violations[k].records.iter().filter(|r| mentions(&self.texts[item], r)).map(String::as_str).collect()
+    }
+
+    /// The violations a view is about: violation `k`'s, or (`None`) the full run's, all.
+    fn considered(&self, k: Option<usize>) -> std::ops::Range<usize> {
+        k.map_or(0..self.violations.len(), |k| k..k + 1)
     }
 
     /// The items that make violation `k`: those holding the entries its invariant named;
@@ -249,13 +249,9 @@ impl Diagram {
 
     /// How an item is toned in the view of violation `k` (`None`: the full run).
     fn tone(&self, item: usize, k: Option<usize>) -> Tone {
-        let ks: Vec<usize> = match k {
-            Some(k) => vec![k],
-            None => (0..self.violations.len()).collect(),
-        };
-        if self.items[item].is_violation() || ks.iter().any(|&k| self.evidence[k].contains(&item)) {
+        if self.items[item].is_violation() || self.considered(k).any(|k| self.evidence[k].contains(&item)) {
             Tone::Evidence
-        } else if ks.iter().any(|&k| self.parts[k].contains(&item)) {
+        } else if self.considered(k).any(|k| self.parts[k].contains(&item)) {
             Tone::Part
         } else if k.is_some() {
             Tone::Context
@@ -267,12 +263,8 @@ impl Diagram {
     /// The violation's words on an event that makes it: its invariant and the records the
     /// event names.
     fn tag(&self, item: usize, k: Option<usize>) -> Option<String> {
-        let ks: Vec<usize> = match k {
-            Some(k) => vec![k],
-            None => (0..self.violations.len()).collect(),
-        };
-        let tags: Vec<String> = ks
-            .into_iter()
+        let tags: Vec<String> = self
+            .considered(k)
             .filter(|&k| self.evidence[k].contains(&item))
             .map(|k| {
                 let names = self.names(item, k);
@@ -331,12 +323,6 @@ impl Diagram {
         let rows: Vec<usize> = (0..self.items.len()).filter(|&i| i < MAX_ROWS || wanted(i)).collect();
         let left_out = self.items.len() - rows.len();
         (rows, left_out)
-    }
-}
-
-impl Item {
-    fn kind_is_violation(&self, k: usize) -> bool {
-        matches!(self.kind, Kind::Violation(v) if v == k)
     }
 }
 
@@ -452,6 +438,19 @@ fn own(items: &mut [Item]) {
     }
     for (item, owner) in items.iter_mut().zip(owners) {
         item.owner = owner;
+    }
+}
+
+/// The text searched for a violation's records: a message's ends, kind and payload; a
+/// store call's or a mark's text; a violation's words and records.
+fn searched(item: &Item, violations: &[Violation]) -> String {
+    match &item.kind {
+        Kind::Message { text, from, to, kind, .. } => format!("{from} {to} {kind} {text}"),
+        Kind::Store { text, .. } | Kind::Mark { text, .. } => text.clone(),
+        Kind::Violation(k) => {
+            let v = &violations[*k];
+            format!("{}: {} {}", v.invariant, v.explanation, v.records.join(" "))
+        }
     }
 }
 

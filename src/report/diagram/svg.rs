@@ -136,8 +136,7 @@ impl Diagram {
 
     /// The violation records a label names, for the page's readers and its tests.
     fn names_in_view(&self, item: usize, k: Option<usize>) -> Vec<String> {
-        let ks: Vec<usize> = k.map_or_else(|| (0..self.violations.len()).collect(), |k| vec![k]);
-        let mut names: Vec<String> = ks.into_iter().flat_map(|k| self.names(item, k)).map(String::from).collect();
+        let mut names: Vec<String> = self.considered(k).flat_map(|k| self.names(item, k)).map(String::from).collect();
         names.sort();
         names.dedup();
         names
@@ -146,6 +145,7 @@ impl Diagram {
     /// A span per delivered message whose handler did something drawn here: a bar on the
     /// receiver's lane from the delivery to the handler's last drawn action.
     fn draw_spans(&self, g: &Geometry, chosen: &[usize], k: Option<usize>, svg: &mut String) {
+        let drawn: std::collections::BTreeSet<usize> = chosen.iter().copied().collect();
         let mut ends: BTreeMap<usize, (f64, Tone)> = BTreeMap::new();
         for &i in chosen {
             let item = &self.items[i];
@@ -157,7 +157,7 @@ impl Diagram {
         }
         for (&d, &(last, tone)) in &ends {
             let Kind::Message { id, to, kind, .. } = &self.items[d].kind else { continue };
-            if !chosen.contains(&d) {
+            if !drawn.contains(&d) {
                 continue;
             }
             let (top, x) = (g.end(d), g.x(to));
