@@ -34,15 +34,23 @@ impl Payments {
             body["idempotencyKey"] = json!(key);
         }
         // Flaw::ChargeWithoutRecord: as built nothing is written before the charge, and
-        // it is tried once. Hardened: the intent first (refused if the order is paid).
+        // it is tried once. Hardened: the intent first. Flaw::DoublePayment: as built a
+        // paid order is charged again; hardened refuses it, in the same transaction.
         let hardened = !self.flaws.on(Flaw::ChargeWithoutRecord);
-        if hardened {
-            let intent = Intent { order_id: order.id.clone(), key, body: body.clone(), since: crate::harness::now(), settled: false };
+        let refuse_paid = !self.flaws.on(Flaw::DoublePayment);
+        if hardened || refuse_paid {
+            let intent = hardened.then(|| Intent {
+                order_id: order.id.clone(),
+                key,
+                body: body.clone(),
+                since: crate::harness::now(),
+                settled: false,
+            });
             let paid = self
                 .db
                 .tx("intend", |s| {
-                    let paid = !self.flaws.on(Flaw::DoublePayment) && s.payments.values().any(|p| p.order_id == order.id && !p.refunded);
-                    if !paid {
+                    let paid = refuse_paid && s.payments.values().any(|p| p.order_id == order.id && !p.refunded);
+                    if let Some(intent) = intent.filter(|_| !paid) {
                         s.intents.upsert(intent);
                     }
                     paid
