@@ -342,6 +342,37 @@ mod tests {
         json!({ "errors": [{ "message": message }] })
     }
 
+    /// With the provider a remote party, a payment it refused or left unanswered is
+    /// answered 400 "Something went wrong"; with the charge in payments' own
+    /// transaction, that answer is not the rules'.
+    #[test]
+    fn a_failed_charge_is_a_rule_only_when_the_provider_is_remote() {
+        use crate::ticketing::domain::{OrderStatus, Snapshot};
+        let replica = Snapshot::OrderReplica {
+            id: "O1".into(),
+            version: 0,
+            status: OrderStatus::Created,
+            price: 20.1,
+            user_id: "u1".into(),
+            expires_at: ms(60_000),
+        };
+        let h = vec![
+            Record::Store { store: "payments", call: "replicate", began: ms(0), read: vec![], wrote: vec![replica] },
+            Record::Observed(Obs::Request {
+                req: 1,
+                user: Some("u1".into()),
+                instance: "payments-1".into(),
+                method: "POST",
+                path: "/api/payments".into(),
+                body: Arc::new(json!({ "orderId": "O1", "token": "tok_visa" })),
+            }),
+            Record::Observed(Obs::Response { req: 1, status: 400, body: Arc::new(refusal("Something went wrong")) }),
+        ];
+        assert_eq!(run(h.clone(), &FinalState::default(), super::check).len(), 1, "in-store: the rules answer 201");
+        let remote = crate::ticketing::scenario::Scenario::parse("t.toml", "name = \"t\"\n[app]\npayment_provider = true\n").unwrap();
+        assert!(run_on(&remote, h, &FinalState::default(), super::check).is_empty());
+    }
+
     #[test]
     fn a_list_of_the_free_tickets_passes_and_one_with_a_reserved_ticket_fails() {
         let mut h = vec![ticket("T1", 0, 20, None), ticket("T2", 1, 20, Some("O1"))];

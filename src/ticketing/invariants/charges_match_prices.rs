@@ -92,4 +92,30 @@ mod tests {
         let v = run(vec![order("O1", 0, "T1", Created), charged(20)], &FinalState::default(), super::check);
         assert_eq!(v[0].explanation, "payment P1 for order O1 (charge ch_1) was charged 20 cents for a price of 20 (2000 cents)");
     }
+
+    /// A remote provider's charge, written earlier in its own store, is found; a payment
+    /// naming a charge nobody made is not.
+    #[test]
+    fn a_charge_made_earlier_elsewhere_is_found_and_a_missing_one_fails() {
+        let charge = Snapshot::Charge {
+            id: "ch_1".into(),
+            amount: 2000,
+            currency: "usd".into(),
+            source: "tok_visa".into(),
+            order_id: Some("O1".into()),
+        };
+        let made = Record::Store { store: "provider", call: "charge", began: Duration::ZERO, read: vec![], wrote: vec![charge] };
+        let payment = |stripe: &str| {
+            let doc = Snapshot::Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: stripe.into(), amount: 2000, refunded: false };
+            Record::Store { store: "payments", call: "charge", began: Duration::ZERO, read: vec![], wrote: vec![doc] }
+        };
+        let base = vec![order("O1", 0, "T1", Created), made];
+        let mut h = base.clone();
+        h.push(payment("ch_1"));
+        assert!(run(h, &FinalState::default(), super::check).is_empty());
+        let mut h = base;
+        h.push(payment("ch_9"));
+        let v = run(h, &FinalState::default(), super::check);
+        assert_eq!(v[0].explanation, "payment P1 for order O1 (charge ch_9) names charge ch_9, which the provider did not make");
+    }
 }
