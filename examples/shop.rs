@@ -533,7 +533,7 @@ pub struct Final {
 }
 
 fn service(name: &'static str, group: Group, instances: u32, flaw: bool, start: deploy::Starter<ShopApp>) -> deploy::Service<ShopApp> {
-    deploy::Service { name, group, instances, outbox: true, config: flaw, start }
+    deploy::Service { name, group, instances, outbox: true, config: flaw, client: Default::default(), start }
 }
 
 impl Shop {

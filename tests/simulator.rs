@@ -10,7 +10,7 @@ use ticketsim::ticketing::scenario::{Scenario, StoreKind};
 use ticketsim::ticketing::Ticketing;
 use ticketsim::{run_seed, RunOptions};
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "walkthrough",
     "order-race",
     "out-of-order-updates",
@@ -19,6 +19,7 @@ const SCENARIOS: [&str; 8] = [
     "expiration-payments",
     "full-system",
     "payment-provider",
+    "jetstream",
 ];
 
 fn scenario(name: &str) -> Scenario {

@@ -62,6 +62,10 @@ pub(crate) struct ScenarioArgs {
     /// (replaces the scenario's `strategy`; docs/strategies.md)
     #[arg(long, value_name = "STRATEGY", env = "TICKETSIM_STRATEGY")]
     pub strategy: Option<String>,
+    /// Replace one of the scenario's settings, as its file writes it (KEY=VALUE:
+    /// `broker.kind=jetstream`, `nemesis.crashes=2`); repeatable
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
 }
 
 /// A coverage sweep's run, replayed: the runs it branches from.
@@ -394,8 +398,8 @@ pub(crate) struct Loaded<S: Driven> {
 /// Loads a scenario and applies `--preset`, `--flaw` and `--strategy`.
 pub(crate) fn load<S: Driven>(args: &ScenarioArgs) -> Result<Loaded<S>, String> {
     let (source, shown) = resolve::<S>(&args.scenario)?;
-    let mut scenario = read::<S>(&source)?;
-    let mut overrides = Overrides::default();
+    let mut scenario = with_settings::<S>(read::<S>(&source)?, &args.sets, &shown)?;
+    let mut overrides = Overrides { sets: args.sets.clone(), ..Overrides::default() };
     if let Some(name) = &args.preset {
         if !S::presets().contains(&name.as_str()) {
             let allowed = if S::presets().is_empty() { "none (this system has no presets)".to_string() } else { S::presets().join(", ") };
@@ -419,6 +423,33 @@ pub(crate) fn load<S: Driven>(args: &ScenarioArgs) -> Result<Loaded<S>, String> 
         overrides.strategy = Some(strategy);
     }
     Ok(Loaded { scenario, overrides, path: shown })
+}
+
+/// The scenario with each `--set KEY=VALUE` applied to it as its file writes it, read
+/// back (and validated) as a file would be: a bad key or value is the file's error.
+fn with_settings<S: Driven>(scenario: S::Scenario, sets: &[String], shown: &str) -> Result<S::Scenario, String> {
+    if sets.is_empty() {
+        return Ok(scenario);
+    }
+    let mut table: toml::Table = S::to_file(&scenario)?.parse().map_err(|e| format!("{shown}: cannot apply --set: {e}"))?;
+    for set in sets {
+        let bad = || format!("--set {}: write KEY=VALUE with a dotted key (broker.kind=jetstream)", crate::harness::echo(set));
+        let (key, text) = set.split_once('=').ok_or_else(bad)?;
+        let path: Vec<&str> = key.trim().split('.').collect();
+        if path.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+            return Err(bad());
+        }
+        // A TOML value (2, 0.1, "x", ["1s", "2s"]), else the text as a string.
+        let value = format!("v = {text}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v")).unwrap_or_else(|| text.into());
+        let mut at = &mut table;
+        for part in &path[..path.len() - 1] {
+            let entry = at.entry(part.to_string()).or_insert_with(|| toml::Value::Table(Default::default()));
+            at = entry.as_table_mut().ok_or_else(|| format!("--set {}: {part} is not a table", crate::harness::echo(set)))?;
+        }
+        at.insert(path[path.len() - 1].to_string(), value);
+    }
+    let text = toml::to_string(&table).map_err(|e| format!("{shown}: cannot apply --set: {e}"))?;
+    S::parse(&format!("{shown} with --set {}", sets.join(" --set ")), &text)
 }
 
 /// `name` (as `--FLAG GIVEN` gave it) is one of the system's bug switches.

@@ -4,10 +4,11 @@
 use super::{check_file, jobs, sweep_code, write_file, Format};
 use crate::report::text::selftest_text;
 use crate::ticketing::selftest::{selftest, SelftestOptions};
+use crate::kit::broker::BrokerKind;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim selftest\n  ticketsim selftest --seeds 1000 --trials 5 --junit selftest.xml")]
+#[command(after_help = "Examples:\n  ticketsim selftest\n  ticketsim selftest --seeds 1000 --trials 5 --junit selftest.xml\n  ticketsim selftest --broker jetstream")]
 pub(crate) struct SelftestArgs {
     /// Seeds tried per flaw and trial before it counts as missed
     #[arg(long, default_value_t = 500)]
@@ -24,6 +25,10 @@ pub(crate) struct SelftestArgs {
     /// How every sweep explores: uniform, swarm, pct[:D], coverage (docs/strategies.md)
     #[arg(long, value_name = "STRATEGY", default_value = "uniform")]
     strategy: String,
+    /// Run every scenario on this broker: streaming (NATS Streaming) or jetstream
+    /// (default: each scenario's own)
+    #[arg(long, value_name = "BROKER")]
+    broker: Option<String>,
     /// Also write a JUnit XML report to this file
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -42,6 +47,13 @@ pub(crate) fn execute(args: SelftestArgs) -> Result<i32, String> {
         hardened_seeds: args.hardened_seeds,
         jobs: jobs(args.jobs)?,
         strategy: crate::harness::strategy::Strategy::parse(&args.strategy).map_err(|e| format!("--strategy {e}"))?,
+        broker: args
+            .broker
+            .as_deref()
+            .map(|name| {
+                BrokerKind::from_name(name).ok_or_else(|| format!("--broker {}: allowed: streaming, jetstream", crate::harness::echo(name)))
+            })
+            .transpose()?,
     };
     if let Some(file) = &args.junit {
         check_file("junit", file)?;

@@ -1,6 +1,6 @@
 //! The NATS-Streaming-like broker. [`BrokerState`] is a pure state machine (message in,
 //! messages out) so every rule of ticketing.md is unit-tested without a runtime;
-//! [`BrokerNode`] runs it on a madsim node behind the fabric.
+//! [`super::broker_node`] runs it (or JetStream's, [`super::jetstream`]) on a madsim node.
 //!
 //! Rules: channels with sequence numbers; acknowledged publish (no de-duplication, so
 //! a publisher's retry is a new message); durable queue groups that get each message
@@ -10,13 +10,11 @@
 //! dead clients detected by missed heartbeats, their unacked messages handed on.
 
 use super::event::Event;
-use super::obs::Obs;
 use super::protocol::{ClientId, Message};
-use super::{App, Group, Subject};
-use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeId};
-use crate::harness::world::{NodeContext, Probe};
+use super::{Group, Subject};
+use crate::harness::fabric::NodeId;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -31,6 +29,78 @@ pub struct BrokerConfig {
     pub tick: Duration,
     /// Durable store: channels, groups and clients survive a broker restart.
     pub durable: bool,
+    /// Which broker runs: NATS Streaming (the app's) or JetStream.
+    pub kind: BrokerKind,
+    /// JetStream's stream and consumer settings (read only when `kind` is JetStream).
+    pub jetstream: JetStreamConfig,
+}
+
+/// Where a new consumer starts in the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliverPolicy {
+    /// Every message in the stream (the app's `setDeliverAllAvailable`).
+    All,
+    /// The last message of its subject, then everything new.
+    Last,
+    /// Only messages published after the consumer was created.
+    New,
+    /// From a stream sequence on.
+    ByStartSequence(u64),
+    /// From the first message stored at or after a time.
+    ByStartTime(Duration),
+    /// The last message of each subject it filters (one here), then everything new.
+    LastPerSubject,
+}
+
+/// JetStream's stream and consumer settings (the consumer's ack wait is the broker's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JetStreamConfig {
+    /// Deliveries of one message at most; `None` is unlimited (JetStream's default).
+    pub max_deliver: Option<u32>,
+    /// Redelivery delays by delivery count; empty: ack wait every time.
+    pub backoff: Vec<Duration>,
+    /// Pending (delivered, unacked) messages a consumer holds at most.
+    pub max_ack_pending: usize,
+    pub deliver_policy: DeliverPolicy,
+    /// How long a message id is remembered for de-duplication.
+    pub duplicate_window: Duration,
+}
+
+impl Default for JetStreamConfig {
+    fn default() -> Self {
+        JetStreamConfig {
+            max_deliver: None,
+            backoff: Vec::new(),
+            max_ack_pending: 1000,
+            deliver_policy: DeliverPolicy::All,
+            duplicate_window: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The broker an app runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// NATS Streaming, as the app was built (end of life in 2023).
+    #[default]
+    Streaming,
+    /// NATS JetStream.
+    JetStream,
+}
+
+impl BrokerKind {
+    pub const ALL: [BrokerKind; 2] = [BrokerKind::Streaming, BrokerKind::JetStream];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerKind::Streaming => "streaming",
+            BrokerKind::JetStream => "jetstream",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<BrokerKind> {
+        BrokerKind::ALL.into_iter().find(|k| k.name() == name)
+    }
 }
 
 impl Default for BrokerConfig {
@@ -41,6 +111,8 @@ impl Default for BrokerConfig {
             dead_client_timeout: Duration::from_secs(10),
             tick: Duration::from_millis(500),
             durable: true,
+            kind: BrokerKind::Streaming,
+            jetstream: Default::default(),
         }
     }
 }
@@ -74,9 +146,33 @@ pub enum BrokerEvent<S> {
     ClientDead {
         client: ClientId,
     },
+    /// JetStream: a publish whose message id was seen within the duplicate window.
+    Deduplicated {
+        subject: S,
+        seq: u64,
+        event_id: Arc<str>,
+        client: ClientId,
+    },
+    /// JetStream: a nak, term or in-progress the broker honoured.
+    Replied {
+        subject: S,
+        group: Group,
+        seq: u64,
+        client: ClientId,
+        event_id: Arc<str>,
+        reply: super::protocol::Reply,
+    },
+    /// JetStream: a message reached MaxDeliver; it stays in the stream, never redelivered.
+    Parked {
+        subject: S,
+        group: Group,
+        seq: u64,
+        event_id: Arc<str>,
+        deliveries: u32,
+    },
 }
 
-/// A message still unacknowledged by a group at the end of a run.
+/// A message still unprocessed by a group at the end of a run.
 #[derive(Clone, Debug)]
 pub struct Outstanding<S> {
     pub subject: S,
@@ -84,6 +180,46 @@ pub struct Outstanding<S> {
     pub seq: u64,
     pub event_id: super::Id,
     pub deliveries: u32,
+    /// JetStream: parked at MaxDeliver (never redelivered), not pending.
+    pub parked: bool,
+}
+
+/// A connect or heartbeat, answered alike by both brokers.
+pub(super) fn session<S>(
+    clients: &mut BTreeMap<ClientId, ClientInfo>,
+    store_id: u64,
+    now: Duration,
+    from: NodeId,
+    msg: Message<S>,
+    out: &mut Output<S>,
+) {
+    match msg {
+        Message::Connect { client } => {
+            clients.insert(client.clone(), ClientInfo { node: from, last_seen: now });
+            out.send.push((from, Message::Connected { client, store_id }));
+        }
+        Message::Heartbeat { client } => {
+            let known = match clients.get_mut(&client) {
+                Some(info) => {
+                    info.last_seen = now;
+                    info.node = from;
+                    true
+                }
+                None => false,
+            };
+            out.send.push((from, Message::HeartbeatAck { known, store_id }));
+        }
+        _ => {}
+    }
+}
+
+/// Clients that missed their heartbeats for longer than the dead-client timeout.
+pub(super) fn dead_clients(clients: &BTreeMap<ClientId, ClientInfo>, config: &BrokerConfig, now: Duration) -> Vec<ClientId> {
+    clients
+        .iter()
+        .filter(|(_, info)| now.saturating_sub(info.last_seen) > config.dead_client_timeout)
+        .map(|(client, _)| client.clone())
+        .collect()
 }
 
 #[derive(Clone, Debug)]
@@ -171,21 +307,7 @@ impl<S: Subject> BrokerState<S> {
     /// Handles one message from node `from` at virtual time `now`.
     pub fn handle(&mut self, config: &BrokerConfig, now: Duration, from: NodeId, msg: Message<S>, out: &mut Output<S>) {
         match msg {
-            Message::Connect { client } => {
-                self.clients.insert(client.clone(), ClientInfo { node: from, last_seen: now });
-                out.send.push((from, Message::Connected { client, store_id: self.store_id }));
-            }
-            Message::Heartbeat { client } => {
-                let known = match self.clients.get_mut(&client) {
-                    Some(info) => {
-                        info.last_seen = now;
-                        info.node = from;
-                        true
-                    }
-                    None => false,
-                };
-                out.send.push((from, Message::HeartbeatAck { known, store_id: self.store_id }));
-            }
+            Message::Connect { .. } | Message::Heartbeat { .. } => session(&mut self.clients, self.store_id, now, from, msg, out),
             Message::Subscribe { client, subject, group } => {
                 if !self.clients.contains_key(&client) {
                     out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
@@ -195,7 +317,8 @@ impl<S: Subject> BrokerState<S> {
                 out.send.push((from, Message::Subscribed { subject, group }));
                 self.pump(config, now, subject, out);
             }
-            Message::Publish { client, publish_id, event } => {
+            // NATS Streaming has no message ids or expected sequences: headers are ignored.
+            Message::Publish { client, publish_id, event, .. } => {
                 if !self.clients.contains_key(&client) {
                     // Refused (not stored, no ack): the client must connect again.
                     out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
@@ -206,10 +329,11 @@ impl<S: Subject> BrokerState<S> {
                 channel.push(event.clone());
                 let seq = channel.len() as u64;
                 out.events.push(BrokerEvent::Accepted { subject, seq, event, store_id: self.store_id, client });
-                out.send.push((from, Message::PublishAck { publish_id, seq, store_id: self.store_id }));
+                out.send.push((from, Message::PublishAck { publish_id, seq, store_id: self.store_id, duplicate: false }));
                 self.pump(config, now, subject, out);
             }
-            Message::Ack { client, subject, group, seq, store_id } => {
+            // NATS Streaming knows only the ack: a nak, term or in-progress is ignored.
+            Message::Ack { client, subject, group, seq, store_id, reply: super::protocol::Reply::Ack } => {
                 // A late ack for a store that is gone would ack another event here.
                 if store_id != self.store_id {
                     return;
@@ -232,13 +356,7 @@ impl<S: Subject> BrokerState<S> {
 
     /// Redelivers expired messages and retires dead clients.
     pub fn tick(&mut self, config: &BrokerConfig, now: Duration, out: &mut Output<S>) {
-        let dead: Vec<ClientId> = self
-            .clients
-            .iter()
-            .filter(|(_, info)| now.saturating_sub(info.last_seen) > config.dead_client_timeout)
-            .map(|(client, _)| client.clone())
-            .collect();
-        for client in dead {
+        for client in dead_clients(&self.clients, config, now) {
             self.remove_client(&client, now, out);
         }
         let subjects: Vec<S> = self.groups.keys().copied().collect();
@@ -330,16 +448,21 @@ impl<S: Subject> BrokerState<S> {
     }
 
     /// Messages of a group not yet acknowledged: delivered-but-unacked plus never delivered.
-    pub fn outstanding(&self, subject: S, group: Group) -> Vec<(u64, Arc<Event<S>>, u32)> {
+    pub fn outstanding(&self, subject: S, group: Group) -> Vec<Outstanding<S>> {
         let Some(state) = self.groups.get(&subject).and_then(|g| g.get(group)) else {
             return Vec::new();
         };
         let channel = self.channels.get(&subject).map(|c| c.as_slice()).unwrap_or(&[]);
-        let mut result: Vec<(u64, Arc<Event<S>>, u32)> =
-            state.unacked.iter().map(|(seq, p)| (*seq, channel[*seq as usize - 1].clone(), p.deliveries)).collect();
-        for seq in state.next_seq..=channel.len() as u64 {
-            result.push((seq, channel[seq as usize - 1].clone(), 0));
-        }
+        let item = |seq: u64, deliveries: u32| Outstanding {
+            subject,
+            group,
+            seq,
+            event_id: channel[seq as usize - 1].event_id.clone(),
+            deliveries,
+            parked: false,
+        };
+        let mut result: Vec<Outstanding<S>> = state.unacked.iter().map(|(seq, p)| item(*seq, p.deliveries)).collect();
+        result.extend((state.next_seq..=channel.len() as u64).map(|seq| item(seq, 0)));
         result
     }
 }
@@ -356,81 +479,6 @@ fn next_member(state: &mut GroupState, config: &BrokerConfig, respect_in_flight:
         }
     }
     None
-}
-
-/// The broker as a node: its state lives outside the node (the durable store) and
-/// is replaced by an empty one on restart when the store is in memory.
-pub struct BrokerNode<A: App> {
-    pub idx: NodeId,
-    pub config: BrokerConfig,
-    pub state: Arc<Mutex<BrokerState<A::Subject>>>,
-    pub fabric: Fabric<Message<A::Subject>>,
-    pub probe: Probe<Obs<A>>,
-}
-
-/// Store ids of a broker's memory store: each restart on memory starts a new one.
-#[derive(Default)]
-pub struct StoreIds(std::sync::atomic::AtomicU64);
-
-impl<A: App> BrokerNode<A> {
-    /// Starts an incarnation of the broker: with a memory store, every restart empties
-    /// it under a new store id. Spawns the broker's tick loop on the calling node.
-    pub fn start(
-        ctx: &NodeContext<Message<A::Subject>, Obs<A>>,
-        config: &BrokerConfig,
-        state: &Arc<Mutex<BrokerState<A::Subject>>>,
-        ids: &StoreIds,
-    ) -> Arc<BrokerNode<A>> {
-        if ctx.incarnation > 1 && !config.durable {
-            let store_id = ids.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 2;
-            *state.lock().unwrap() = BrokerState::new(store_id);
-            ctx.probe.observe(Obs::StoreLost { store_id });
-        }
-        let node = Arc::new(BrokerNode {
-            idx: ctx.idx,
-            config: config.clone(),
-            state: state.clone(),
-            fabric: ctx.fabric.clone(),
-            probe: ctx.probe.clone(),
-        });
-        crate::harness::cause::spawn(node.clone().run_ticks());
-        node
-    }
-
-    fn flush(&self, out: Output<A::Subject>) {
-        for event in out.events {
-            self.probe.observe(match event {
-                BrokerEvent::Accepted { subject, seq, event, store_id, client } => Obs::Accepted { subject, seq, event, store_id, client },
-                BrokerEvent::Delivered { subject, group, seq, client, event_id, redelivery } => {
-                    Obs::Delivered { subject, group, seq, client, event_id, redelivery }
-                }
-                BrokerEvent::Acked { subject, group, seq, client, event_id } => Obs::Acked { subject, group, seq, client, event_id },
-                BrokerEvent::ClientDead { client } => Obs::ClientDead { client },
-            });
-        }
-        for (to, msg) in out.send {
-            self.fabric.send(self.idx, to, msg);
-        }
-    }
-
-    /// The broker's own loop: redeliveries and dead-client detection.
-    pub async fn run_ticks(self: Arc<Self>) {
-        loop {
-            crate::harness::sleep(self.config.tick).await;
-            let mut out = Output::<A::Subject>::default();
-            self.state.lock().unwrap().tick(&self.config, crate::harness::now(), &mut out);
-            self.flush(out);
-        }
-    }
-}
-
-impl<A: App> Actor<Message<A::Subject>> for BrokerNode<A> {
-    fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
-        let mut out = Output::<A::Subject>::default();
-        self.state.lock().unwrap().handle(&self.config, crate::harness::now(), from, msg, &mut out);
-        self.flush(out);
-        Box::pin(std::future::ready(()))
-    }
 }
 
 #[cfg(test)]
@@ -484,7 +532,7 @@ mod tests {
     }
 
     fn publish(b: &mut BrokerState, client: &ClientId, version: u64) -> Output {
-        step(b, 0, 9, Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version) })
+        step(b, 0, 9, Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version), msg_id: None, expect_last: None })
     }
 
     fn delivers(out: &Output) -> Vec<(usize, u64, bool)> {
@@ -549,7 +597,7 @@ mod tests {
         b.tick(&cfg(), Duration::from_millis(5_000), &mut out);
         assert_eq!(delivers(&out), vec![(1, 1, true)]);
         // acked: never again
-        step(&mut b, 5_100, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
+        step(&mut b, 5_100, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack });
         let mut out = Output::default();
         b.tick(&cfg(), Duration::from_millis(9_000), &mut out);
         assert!(delivers(&out).is_empty());
@@ -563,7 +611,7 @@ mod tests {
         let c = connect(&mut b, 1, "o1");
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
-        step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
+        step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack });
         let mut out = Output::default();
         b.remove_client(&c, Duration::ZERO, &mut out);
         publish(&mut b, &p, 1);
@@ -606,7 +654,7 @@ mod tests {
         );
         for v in 0..3 {
             let mut o = Output::default();
-            b.handle(&config, Duration::ZERO, n(9), Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v) }, &mut o);
+            b.handle(&config, Duration::ZERO, n(9), Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v), msg_id: None, expect_last: None }, &mut o);
             out.send.extend(o.send);
         }
         assert_eq!(delivers(&out), vec![(1, 1, false)]);
@@ -615,7 +663,7 @@ mod tests {
             &config,
             Duration::ZERO,
             n(1),
-            Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 },
+            Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack },
             &mut o,
         );
         assert_eq!(delivers(&o), vec![(1, 2, false)]);
@@ -629,12 +677,12 @@ mod tests {
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
         let stale =
-            step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1 });
+            step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack });
         assert!(
             stale.events.is_empty() && b.outstanding(Subject::TicketUpdated, ORDERS).len() == 1,
             "seq 1 of store 1 is not seq 1 of store 2"
         );
-        let fresh = step(&mut b, 0, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 2 });
+        let fresh = step(&mut b, 0, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 2, reply: super::super::protocol::Reply::Ack });
         assert!(matches!(fresh.events[..], [BrokerEvent::Acked { seq: 1, .. }]));
     }
 
@@ -643,7 +691,7 @@ mod tests {
         let mut b = BrokerState::new(7);
         let out = step(&mut b, 0, 1, Message::Heartbeat { client: "ghost".into() });
         assert!(matches!(out.send[0].1, Message::HeartbeatAck { known: false, store_id: 7 }));
-        let out = step(&mut b, 0, 1, Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0) });
+        let out = step(&mut b, 0, 1, Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0), msg_id: None, expect_last: None });
         assert!(out.events.is_empty(), "nothing stored");
         assert!(matches!(out.send[..], [(to, Message::UnknownClient { store_id: 7 })] if to == n(1)));
     }

@@ -2,7 +2,8 @@
 //! instance (each incarnation a new broker client), and the users' node with the
 //! ingress client. `System::build` of an app on the kit calls these in order.
 
-use super::broker::{BrokerConfig, BrokerNode, BrokerState, Outstanding, StoreIds};
+use super::broker::{BrokerConfig, Outstanding};
+use super::broker_node::{BrokerNode, Machine, StoreIds};
 use super::ingress::{Client, Routed};
 use super::instance::HttpService;
 use super::instance::{Instance, InstanceEnv};
@@ -24,7 +25,7 @@ pub type World<A> = WorldBuilder<Message<<A as App>::Subject>, Obs<A>>;
 /// A world's broker: its node, and its state (which outlives the node's incarnations).
 pub struct Broker<A: App> {
     pub node: NodeId,
-    pub state: Arc<Mutex<BrokerState<A::Subject>>>,
+    pub state: Arc<Mutex<Machine<A::Subject>>>,
 }
 
 impl<A: App> Clone for Broker<A> {
@@ -36,7 +37,7 @@ impl<A: App> Clone for Broker<A> {
 impl<A: App> Broker<A> {
     /// Declares the broker node, named `broker`, an infrastructure node.
     pub fn declare(world: &mut World<A>, config: BrokerConfig) -> Broker<A> {
-        let state = Arc::new(Mutex::new(BrokerState::new(1)));
+        let state = Arc::new(Mutex::new(Machine::new(config.kind, 1)));
         let store_ids = Arc::new(StoreIds::default());
         let kept = state.clone();
         let node = world.node("broker", NodeRole::Infrastructure, move |ctx| {
@@ -50,9 +51,7 @@ impl<A: App> Broker<A> {
         let broker = self.state.lock().unwrap();
         let mut outstanding = Vec::new();
         for &(subject, group) in consumers {
-            for (seq, event, deliveries) in broker.outstanding(subject, group) {
-                outstanding.push(Outstanding { subject, group, seq, event_id: event.event_id.clone(), deliveries });
-            }
+            outstanding.extend(broker.outstanding(subject, group));
         }
         outstanding
     }
@@ -70,21 +69,22 @@ pub struct Service<A: App> {
     /// Whether it announces writes through the outbox.
     pub outbox: bool,
     pub config: A::Config,
+    /// Its instances' broker client settings.
+    pub client: ClientConfig,
     pub start: Starter<A>,
 }
 
 /// Declares one node per instance of `service`; each incarnation is a new broker
-/// client (`orders-1#2` after the first restart) with the default client settings.
+/// client (`orders-1#2` after the first restart) with the service's client settings.
 pub fn instances<A: App>(world: &mut World<A>, broker: NodeId, service: Service<A>) -> Vec<NodeId> {
     let choices = world.choices();
     (0..service.instances)
         .map(|i| {
-            let (start, config, choices, group, outbox) =
-                (service.start.clone(), service.config.clone(), choices.clone(), service.group, service.outbox);
+            let (start, config, choices, group, outbox, client) =
+                (service.start.clone(), service.config.clone(), choices.clone(), service.group, service.outbox, service.client.clone());
             world.node(&format!("{}-{}", service.name, i + 1), NodeRole::Service, move |ctx| {
                 let client_id: Id = format!("{}#{}", ctx.name, ctx.incarnation).into();
-                let nats =
-                    NatsWrapper::new(client_id, ctx.idx, broker, ctx.fabric.clone(), ClientConfig::default(), group, ctx.probe.clone());
+                let nats = NatsWrapper::new(client_id, ctx.idx, broker, ctx.fabric.clone(), client.clone(), group, ctx.probe.clone());
                 let env = InstanceEnv {
                     node: ctx.idx,
                     name: ctx.name.clone(),
@@ -143,13 +143,18 @@ pub fn users<A: App>(world: &mut World<A>, reliable: bool, broker: NodeId, servi
 /// The longest retry period of the kit's own mechanisms under `broker`: an unacked
 /// message redelivered after ack wait (found by the broker's tick), a dead
 /// incarnation's messages handed to another member once it misses heartbeats, the
-/// outbox sweeper re-publishing an entry left unsent. An app's settle window is at
-/// least this, plus its own retry periods and its slowest handler.
+/// outbox sweeper re-publishing an entry left unsent; on JetStream, the longest
+/// BackOff delay. An app's settle window is at least this, plus its own retry periods
+/// and its slowest handler.
 pub fn longest_retry_period(broker: &BrokerConfig) -> Duration {
     let client = ClientConfig::default();
     let publish = client.publish_timeout * client.publish_attempts;
+    let backoff = match broker.kind {
+        super::broker::BrokerKind::JetStream => broker.jetstream.backoff.iter().max().copied().unwrap_or_default(),
+        super::broker::BrokerKind::Streaming => Duration::ZERO,
+    };
     [
-        broker.ack_wait + broker.tick,
+        broker.ack_wait.max(backoff) + broker.tick,
         broker.dead_client_timeout + broker.tick + client.heartbeat_interval + client.request_timeout * 2,
         super::outbox::SWEEP_INTERVAL + super::outbox::SWEEP_AGE + publish,
     ]

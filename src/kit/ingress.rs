@@ -183,7 +183,7 @@ impl<A: App> Client<A> {
             state.next_publish += 1;
             state.next_publish
         };
-        self.ask_broker(publish_id, Message::Publish { client, publish_id, event }).await
+        self.ask_broker(publish_id, Message::Publish { client, publish_id, event, msg_id: None, expect_last: None }).await
     }
 }
 

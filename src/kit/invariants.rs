@@ -108,7 +108,9 @@ pub fn no_poison_messages<A: App>(entries: &[Entry<Obs<A>>], outstanding: &[Outs
         .iter()
         .filter(|o| !injected.contains(&*o.event_id))
         .map(|o| {
-            let what = if o.deliveries == 0 {
+            let what = if o.parked {
+                format!("was parked by {} after {} deliveries (MaxDeliver): it stays in the stream, never processed", o.group, o.deliveries)
+            } else if o.deliveries == 0 {
                 format!("was never delivered to {}", o.group)
             } else {
                 format!("is still unacked by {} after {} deliveries", o.group, o.deliveries)

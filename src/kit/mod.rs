@@ -4,7 +4,8 @@
 //!
 //! - [`event`], [`origin`]: events with an identity and a typed payload, and what caused each
 //! - [`protocol`]: what crosses the network (HTTP-like requests, the broker protocol)
-//! - [`broker`]: the broker, a pure state machine on a node
+//! - [`broker`], [`jetstream`]: the brokers (NATS Streaming's, JetStream's), pure state machines
+//! - [`broker_node`]: either broker on a node
 //! - [`nats`]: a service instance's broker client (`NatsWrapper`, `Listener`, publish)
 //! - [`store`], [`outbox`]: versioned stores with change streams, and the outbox
 //! - [`instance`]: a service instance on its node, and how it announces its writes
@@ -24,11 +25,13 @@
 //! The kit imports the harness only; the app imports the kit.
 
 pub mod broker;
+pub mod broker_node;
 pub mod deploy;
 pub mod event;
 pub mod ingress;
 pub mod instance;
 pub mod invariants;
+pub mod jetstream;
 pub mod nats;
 pub mod obs;
 pub mod origin;

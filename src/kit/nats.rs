@@ -8,7 +8,7 @@
 use super::event::Payload;
 use super::obs::{Obs, Outcome};
 use super::protocol::ClientId;
-use super::protocol::Message;
+use super::protocol::{Message, Reply};
 use super::{App, Event, Group, HandlerError};
 use crate::harness::fabric::{Fabric, NodeId};
 use crate::harness::world::Probe;
@@ -69,6 +69,22 @@ pub struct ClientConfig {
     pub publish_attempts: u32,
     /// How long a connect or subscribe waits for its reply before it is sent again.
     pub request_timeout: Duration,
+    /// What the client asks of a JetStream broker (the default asks nothing: NATS
+    /// Streaming's client, or a port to JetStream that uses none of its features).
+    pub jetstream: JetStreamUsage,
+}
+
+/// The JetStream features a client uses.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JetStreamUsage {
+    /// Every publish carries `Nats-Msg-Id`: the event's id.
+    pub msg_ids: bool,
+    /// The reply to a delivery whose handler failed; `None`: none (ack wait redelivers).
+    pub on_failure: Option<Reply>,
+    /// The reply to a delivery that cannot be decoded; `None`: none.
+    pub on_undecodable: Option<Reply>,
+    /// While a handler runs, an in-progress this often (resets the ack timer).
+    pub in_progress_every: Option<Duration>,
 }
 
 impl Default for ClientConfig {
@@ -78,6 +94,7 @@ impl Default for ClientConfig {
             publish_timeout: Duration::from_secs(2),
             publish_attempts: 3,
             request_timeout: Duration::from_secs(1),
+            jetstream: JetStreamUsage::default(),
         }
     }
 }
@@ -91,7 +108,7 @@ enum Waiting<S> {
 
 struct Session<S> {
     next_publish_id: u64,
-    waiters: BTreeMap<Waiting<S>, oneshot::Sender<(u64, u64)>>,
+    waiters: BTreeMap<Waiting<S>, oneshot::Sender<Answer>>,
     /// The broker store this session last saw; a new one means the broker lost its data.
     store_id: Option<u64>,
     /// Set when the broker says it does not know this client.
@@ -103,6 +120,9 @@ impl<S> Default for Session<S> {
         Session { next_publish_id: 0, waiters: BTreeMap::new(), store_id: None, forgotten: false }
     }
 }
+
+/// A broker's answer to a request: `(seq, store)` (for a connect, `(0, store)`), or a refusal.
+type Answer = Result<(u64, u64), Arc<str>>;
 
 /// The per-instance broker client.
 pub struct NatsWrapper<A: App> {
@@ -160,7 +180,7 @@ impl<A: App> NatsWrapper<A> {
         self.fabric.send(self.node, self.broker, msg);
     }
 
-    async fn request(&self, key: Waiting<A::Subject>, msg: Message<A::Subject>, timeout: Duration) -> Option<(u64, u64)> {
+    async fn request(&self, key: Waiting<A::Subject>, msg: Message<A::Subject>, timeout: Duration) -> Option<Answer> {
         let (tx, rx) = oneshot::channel();
         self.session.lock().unwrap().waiters.insert(key, tx);
         self.send(msg);
@@ -208,15 +228,27 @@ impl<A: App> NatsWrapper<A> {
 
     /// `Publisher.publish`: resolves once the broker acks.
     pub async fn publish(&self, event: Arc<Event<A>>) -> Result<Published, PublishError> {
+        self.publish_expecting(event, None).await
+    }
+
+    /// A publish that JetStream stores only if `expect_last` is its subject's last
+    /// sequence (`Nats-Expected-Last-Subject-Sequence`): a mismatch fails at once with
+    /// the broker's words (error 10071). With message ids on, a retry the broker
+    /// already stored is acked as a duplicate, not stored again.
+    pub async fn publish_expecting(&self, event: Arc<Event<A>>, expect_last: Option<u64>) -> Result<Published, PublishError> {
+        let msg_id = self.config.jetstream.msg_ids.then(|| event.event_id.clone());
         for _ in 0..self.config.publish_attempts {
             let publish_id = {
                 let mut session = self.session.lock().unwrap();
                 session.next_publish_id += 1;
                 session.next_publish_id
             };
-            let msg = Message::Publish { client: self.client_id.clone(), publish_id, event: event.clone() };
-            if let Some((seq, store_id)) = self.request(Waiting::Publish(publish_id), msg, self.config.publish_timeout).await {
-                return Ok(Published { seq, store_id });
+            let msg =
+                Message::Publish { client: self.client_id.clone(), publish_id, event: event.clone(), msg_id: msg_id.clone(), expect_last };
+            match self.request(Waiting::Publish(publish_id), msg, self.config.publish_timeout).await {
+                Some(Ok((seq, store_id))) => return Ok(Published { seq, store_id }),
+                Some(Err(refused)) => return Err(PublishError(format!("{}: {refused}", event.event_id).into())),
+                None => {}
             }
         }
         Err(PublishError(event.event_id.clone()))
@@ -228,7 +260,7 @@ impl<A: App> NatsWrapper<A> {
         session.store_id = Some(session.store_id.map_or(store_id, |seen| seen.max(store_id)));
     }
 
-    fn wake(&self, key: Waiting<A::Subject>, value: (u64, u64)) {
+    fn wake(&self, key: Waiting<A::Subject>, value: Answer) {
         if let Some(tx) = self.session.lock().unwrap().waiters.remove(&key) {
             let _ = tx.send(value);
         }
@@ -240,10 +272,13 @@ impl<A: App> NatsWrapper<A> {
         match msg {
             Message::Connected { store_id, .. } => {
                 self.store_seen(store_id);
-                self.wake(Waiting::Connected, (0, store_id));
+                self.wake(Waiting::Connected, Ok((0, store_id)));
             }
-            Message::Subscribed { subject, group } => self.wake(Waiting::Subscribed(subject, group), (0, 0)),
-            Message::PublishAck { publish_id, seq, store_id } => self.wake(Waiting::Publish(publish_id), (seq, store_id)),
+            Message::Subscribed { subject, group } => self.wake(Waiting::Subscribed(subject, group), Ok((0, 0))),
+            Message::PublishAck { publish_id, seq, store_id, .. } => self.wake(Waiting::Publish(publish_id), Ok((seq, store_id))),
+            Message::PublishRejected { publish_id, code, description } => {
+                self.wake(Waiting::Publish(publish_id), Err(format!("error {code}, {description}").into()))
+            }
             Message::HeartbeatAck { known: true, store_id } => self.store_seen(store_id),
             Message::HeartbeatAck { known: false, .. } | Message::UnknownClient { .. } => self.session.lock().unwrap().forgotten = true,
             Message::Deliver { subject, group, seq, event, store_id, .. } => {
@@ -251,14 +286,41 @@ impl<A: App> NatsWrapper<A> {
                     return;
                 };
                 let event_id = event.event_id.clone();
+                let working = self.keep_working(subject, group, seq, store_id);
                 let outcome = within(Origin::Event(event_id.clone()), listener.handle(event)).await;
-                let acked = outcome == Outcome::Acked;
+                working.store(true, std::sync::atomic::Ordering::Relaxed);
+                let reply = match &outcome {
+                    Outcome::Acked => Some(Reply::Ack),
+                    Outcome::Failed(_) => self.config.jetstream.on_failure,
+                    Outcome::Undecodable(_) => self.config.jetstream.on_undecodable,
+                };
                 self.probe.observe(Obs::Handled { subject, group, seq, event_id, outcome });
-                if acked {
-                    self.send(Message::Ack { client: self.client_id.clone(), subject, group, seq, store_id });
+                if let Some(reply) = reply {
+                    self.send(Message::Ack { client: self.client_id.clone(), subject, group, seq, store_id, reply });
                 }
             }
             _ => {}
         }
+    }
+
+    /// With in-progress on, a task that tells the broker the handler still works on
+    /// `seq` until the returned flag is set.
+    fn keep_working(&self, subject: A::Subject, group: Group, seq: u64, store_id: u64) -> Arc<std::sync::atomic::AtomicBool> {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Some(every) = self.config.jetstream.in_progress_every {
+            let (flag, fabric, node, broker, client) =
+                (done.clone(), self.fabric.clone(), self.node, self.broker, self.client_id.clone());
+            crate::harness::cause::spawn(async move {
+                loop {
+                    crate::harness::sleep(every).await;
+                    if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let reply = Reply::InProgress;
+                    fabric.send(node, broker, Message::Ack { client: client.clone(), subject, group, seq, store_id, reply });
+                }
+            });
+        }
+        done
     }
 }

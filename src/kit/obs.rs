@@ -73,6 +73,30 @@ pub enum Obs<A: App> {
     ClientDead {
         client: Id,
     },
+    /// JetStream stored nothing: the publish's message id was within the duplicate window.
+    Deduplicated {
+        subject: A::Subject,
+        seq: u64,
+        event_id: Id,
+        client: Id,
+    },
+    /// JetStream honoured a nak, term or in-progress for a pending delivery.
+    Replied {
+        subject: A::Subject,
+        group: Group,
+        seq: u64,
+        client: Id,
+        event_id: Id,
+        reply: super::protocol::Reply,
+    },
+    /// JetStream parked a message at MaxDeliver: in the stream, never redelivered.
+    Parked {
+        subject: A::Subject,
+        group: Group,
+        seq: u64,
+        event_id: Id,
+        deliveries: u32,
+    },
     /// The broker restarted on an empty memory store.
     StoreLost {
         store_id: u64,
@@ -106,6 +130,7 @@ impl<A: App> Observation for Obs<A> {
         }
     }
 
+    /// A nak or in-progress is not progress: a message nakked forever is still stuck.
     fn is_progress(&self) -> bool {
         matches!(
             self,
@@ -114,6 +139,8 @@ impl<A: App> Observation for Obs<A> {
                 | Obs::Accepted { .. }
                 | Obs::Acked { .. }
                 | Obs::ClientDead { .. }
+                | Obs::Replied { reply: super::protocol::Reply::Term, .. }
+                | Obs::Parked { .. }
                 | Obs::StoreLost { .. }
         )
     }
@@ -154,6 +181,17 @@ impl<A: App> fmt::Display for Obs<A> {
                 Outcome::Undecodable(why) => write!(f, "{group} cannot decode {subject}#{seq} {event_id}: {why} (no ack)"),
             },
             Obs::ClientDead { client } => write!(f, "broker declares client {client} dead (missed heartbeats)"),
+            Obs::Deduplicated { subject, seq, event_id, client } => {
+                write!(f, "broker dropped a duplicate publish of {event_id} from {client} (msg id seen: {subject}#{seq})")
+            }
+            Obs::Replied { subject, group, seq, client, event_id, reply } => match reply {
+                super::protocol::Reply::Nak(delay) => write!(f, "broker got nak {subject}#{seq} {event_id} from {group}/{client}: redeliver in {delay:?}"),
+                super::protocol::Reply::Term => write!(f, "broker got term {subject}#{seq} {event_id} from {group}/{client}: never redelivered"),
+                _ => write!(f, "broker got {} {subject}#{seq} {event_id} from {group}/{client}", reply.name()),
+            },
+            Obs::Parked { subject, group, seq, event_id, deliveries } => {
+                write!(f, "broker parked {subject}#{seq} {event_id} for {group} after {deliveries} deliveries (MaxDeliver): never redelivered")
+            }
             Obs::StoreLost { store_id } => write!(f, "broker memory store lost; new store {store_id}"),
             Obs::App(note) => write!(f, "{note}"),
         }

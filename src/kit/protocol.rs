@@ -92,6 +92,28 @@ impl HttpResponse {
 
 pub type ClientId = Arc<str>;
 
+/// A consumer's answer to a delivery. NATS Streaming knows only `Ack`; JetStream also
+/// `Nak` (redeliver, after a delay), `Term` (never redeliver) and `InProgress` (reset
+/// the ack timer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reply {
+    Ack,
+    Nak(std::time::Duration),
+    Term,
+    InProgress,
+}
+
+impl Reply {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reply::Ack => "ack",
+            Reply::Nak(_) => "nak",
+            Reply::Term => "term",
+            Reply::InProgress => "in-progress",
+        }
+    }
+}
+
 /// Everything that crosses the fabric.
 #[derive(Clone, Debug)]
 pub enum Message<S> {
@@ -113,15 +135,28 @@ pub enum Message<S> {
         subject: S,
         group: Group,
     },
+    /// `msg_id` (JetStream's `Nats-Msg-Id`) and `expect_last` (its
+    /// `Nats-Expected-Last-Subject-Sequence`) are headers NATS Streaming ignores.
     Publish {
         client: ClientId,
         publish_id: u64,
         event: Arc<Event<S>>,
+        msg_id: Option<Id>,
+        expect_last: Option<u64>,
     },
+    /// `duplicate`: JetStream found the message id within its duplicate window and
+    /// stored nothing; `seq` is the first copy's.
     PublishAck {
         publish_id: u64,
         seq: u64,
         store_id: u64,
+        duplicate: bool,
+    },
+    /// JetStream refused a publish (error 10071, "wrong last sequence").
+    PublishRejected {
+        publish_id: u64,
+        code: u16,
+        description: Arc<str>,
     },
     /// `store_id` names the broker store the sequence number belongs to.
     Deliver {
@@ -132,13 +167,15 @@ pub enum Message<S> {
         redelivered: bool,
         store_id: u64,
     },
-    /// Acks `seq` of the store that delivered it; an ack for another store is ignored.
+    /// Acks (or, on JetStream, naks, terminates or extends) `seq` of the store that
+    /// delivered it; a reply for another store is ignored.
     Ack {
         client: ClientId,
         subject: S,
         group: Group,
         seq: u64,
         store_id: u64,
+        reply: Reply,
     },
     Heartbeat {
         client: ClientId,
@@ -164,8 +201,9 @@ impl<S: Subject> Describe for Message<S> {
             Message::Subscribed { .. } => "subscribed",
             Message::Publish { .. } => "publish",
             Message::PublishAck { .. } => "publish-ack",
+            Message::PublishRejected { .. } => "publish-rejected",
             Message::Deliver { .. } => "deliver",
-            Message::Ack { .. } => "ack",
+            Message::Ack { reply, .. } => reply.name(),
             Message::Heartbeat { .. } => "heartbeat",
             Message::HeartbeatAck { .. } => "heartbeat-ack",
             Message::UnknownClient { .. } => "unknown-client",
@@ -186,8 +224,20 @@ impl<S: Subject> Describe for Message<S> {
             Message::Connected { client, store_id } => format!("connected {client} store {store_id}"),
             Message::Subscribe { client, subject, group } => format!("subscribe {client} {subject} {group}"),
             Message::Subscribed { subject, group } => format!("subscribed {subject} {group}"),
-            Message::Publish { publish_id, event, .. } => format!("publish #{publish_id} {}", event.event_id),
-            Message::PublishAck { publish_id, seq, store_id } => format!("publish-ack #{publish_id} seq {seq} store {store_id}"),
+            Message::Publish { publish_id, event, msg_id, expect_last, .. } => {
+                let mut text = format!("publish #{publish_id} {}", event.event_id);
+                if let Some(id) = msg_id {
+                    text += &format!(" msg-id {id}");
+                }
+                if let Some(seq) = expect_last {
+                    text += &format!(" expect-last {seq}");
+                }
+                text
+            }
+            Message::PublishAck { publish_id, seq, store_id, duplicate } => {
+                format!("publish-ack #{publish_id} seq {seq} store {store_id}{}", if *duplicate { " duplicate" } else { "" })
+            }
+            Message::PublishRejected { publish_id, code, description } => format!("publish-rejected #{publish_id} {code} {description}"),
             Message::Deliver { subject, group, seq, event, redelivered, .. } => {
                 format!(
                     "deliver {subject}#{seq} to {group} {}{}",
@@ -195,7 +245,10 @@ impl<S: Subject> Describe for Message<S> {
                     if *redelivered { crate::harness::fabric::REDELIVERY } else { "" }
                 )
             }
-            Message::Ack { subject, group, seq, .. } => format!("ack {subject}#{seq} {group}"),
+            Message::Ack { subject, group, seq, reply, .. } => match reply {
+                Reply::Nak(delay) if !delay.is_zero() => format!("nak {subject}#{seq} {group} delay {delay:?}"),
+                _ => format!("{} {subject}#{seq} {group}", reply.name()),
+            },
             Message::Heartbeat { client } => format!("heartbeat {client}"),
             Message::HeartbeatAck { known, store_id } => format!("heartbeat-ack known={known} store {store_id}"),
             Message::UnknownClient { store_id } => format!("unknown client (store {store_id})"),
@@ -216,8 +269,10 @@ impl<S: Subject> Describe for Message<S> {
             Message::Subscribed { subject, group } => key(&("subscribed", subject, group)),
             Message::Publish { event, .. } => key(&("publish", &event.event_id)),
             Message::PublishAck { .. } => key(&"publish-ack"),
+            Message::PublishRejected { .. } => key(&"publish-rejected"),
             Message::Deliver { subject, group, event, redelivered, .. } => key(&("deliver", subject, group, &event.event_id, redelivered)),
-            Message::Ack { subject, group, .. } => key(&("ack", subject, group)),
+            Message::Ack { subject, group, reply: Reply::Ack, .. } => key(&("ack", subject, group)),
+            Message::Ack { subject, group, reply, .. } => key(&(reply.name(), subject, group)),
             Message::Heartbeat { client } => key(&("heartbeat", client)),
             Message::HeartbeatAck { known, .. } => key(&("heartbeat-ack", known)),
             Message::UnknownClient { .. } => key(&"unknown-client"),

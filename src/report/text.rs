@@ -23,6 +23,9 @@ pub struct Overrides {
     pub flaws: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<crate::harness::strategy::Strategy>,
+    /// `--set KEY=VALUE`, each as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<String>,
 }
 
 impl Overrides {
@@ -36,6 +39,9 @@ impl Overrides {
         }
         if let Some(s) = self.strategy {
             args.push_str(&format!(" --strategy {s}"));
+        }
+        for set in &self.sets {
+            args.push_str(&format!(" --set {}", shell_word(set)));
         }
         args
     }
@@ -487,8 +493,15 @@ pub fn selftest_text(report: &crate::ticketing::selftest::SelftestReport) -> Str
             wall: format!("{:.2}s", h.wall_seconds),
         })
         .collect();
+    let mut notes = String::new();
+    if let Some(broker) = report.broker {
+        notes += &format!("every scenario on the {broker} broker (--broker)\n");
+    }
+    if !report.not_applicable.is_empty() {
+        notes += &format!("not run (another broker's flaws only): {}\n", report.not_applicable.join(", "));
+    }
     format!(
-        "{}\n{}\nselftest {} in {:.1}s\n",
+        "{}\n{}\n{notes}selftest {} in {:.1}s\n",
         rounded(Table::new(flaw_rows)),
         rounded(Table::new(hardened_rows)),
         if report.partial {

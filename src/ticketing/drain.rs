@@ -16,7 +16,7 @@ use std::time::Duration;
 pub fn settle_window(s: &Scenario) -> Duration {
     let client = ClientConfig::default();
     let publish = client.publish_timeout * client.publish_attempts;
-    let broker = BrokerConfig { ack_wait: s.broker.ack_wait.0, dead_client_timeout: s.broker.dead_client_timeout.0, ..Default::default() };
+    let broker = s.broker.config();
     // The kit's redelivery, dead-client and outbox-sweep periods, and the expiration
     // service's: a job taken by a worker that died is taken again after its lease.
     let mut longest = crate::kit::deploy::longest_retry_period(&broker).max(JOB_LEASE + POLL_INTERVAL + publish);

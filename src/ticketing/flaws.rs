@@ -37,6 +37,8 @@ pub enum Flaw {
     FloatAmount,
     ChargeWithoutRecord,
     ChargeWithoutKey,
+    TermOnError,
+    MaxDeliverParks,
 }
 
 /// Where a flaw comes from.
@@ -49,6 +51,8 @@ pub enum Origin {
     Lesson,
     /// A plausible mistake planted to prove an invariant catches its rule.
     Planted,
+    /// A mistake of a port to JetStream: a JetStream feature misused (only on that broker).
+    Port,
 }
 
 impl Origin {
@@ -57,6 +61,7 @@ impl Origin {
             Origin::AsBuilt => "as-built",
             Origin::Lesson => "lesson",
             Origin::Planted => "planted",
+            Origin::Port => "jetstream-port",
         }
     }
 }
@@ -306,9 +311,31 @@ pub const CATALOGUE: &[FlawInfo] = &[
         caught_by: "charges-recorded",
         target: "payment-provider",
     },
+    FlawInfo {
+        flaw: Flaw::TermOnError,
+        name: "term-on-error",
+        description: "on JetStream, a listener whose handler failed answers Term (as if the event were poison): an event that came before its predecessor is never redelivered",
+        origin: Origin::Port,
+        caught_by: "no-lost-events",
+        target: "jetstream",
+    },
+    FlawInfo {
+        flaw: Flaw::MaxDeliverParks,
+        name: "max-deliver-parks",
+        description: "on JetStream, consumers cap MaxDeliver at 3 and a failed handler naks at once: an event that waits for its predecessor is parked, never processed",
+        origin: Origin::Port,
+        caught_by: "no-lost-events",
+        target: "jetstream",
+    },
 ];
 
 impl Flaw {
+    /// The broker a flaw needs, when it is one broker's: a JetStream port's mistakes
+    /// exist only on JetStream.
+    pub fn only_on(self) -> Option<crate::kit::broker::BrokerKind> {
+        (self.info().origin == Origin::Port).then_some(crate::kit::broker::BrokerKind::JetStream)
+    }
+
     pub fn info(self) -> &'static FlawInfo {
         CATALOGUE.iter().find(|i| i.flaw == self).expect("every flaw is catalogued")
     }
@@ -354,7 +381,7 @@ impl Preset {
 
 /// The set of flaws switched on for a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Flaws(u32);
+pub struct Flaws(u64);
 
 impl Flaws {
     pub fn none() -> Self {
@@ -367,7 +394,7 @@ impl Flaws {
         }
     }
     pub fn has(self, flaw: Flaw) -> bool {
-        self.0 & (1 << flaw as u32) != 0
+        self.0 & (1 << flaw as u64) != 0
     }
     /// [`Flaws::has`] at the line where the buggy and the fixed code part: the
     /// consultation is logged when a run asks (`--fix` names the line that decided).
@@ -376,10 +403,10 @@ impl Flaws {
         crate::harness::switches::consulted(flaw.name(), self.has(flaw))
     }
     pub fn with(self, flaw: Flaw) -> Self {
-        Flaws(self.0 | (1 << flaw as u32))
+        Flaws(self.0 | (1 << flaw as u64))
     }
     pub fn without(self, flaw: Flaw) -> Self {
-        Flaws(self.0 & !(1 << flaw as u32))
+        Flaws(self.0 & !(1 << flaw as u64))
     }
     pub fn iter(self) -> impl Iterator<Item = Flaw> {
         CATALOGUE.iter().map(|i| i.flaw).filter(move |f| self.has(*f))

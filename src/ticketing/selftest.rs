@@ -3,8 +3,9 @@
 //! seed after seed, until the invariant expected to catch it is violated (in `trials`
 //! independent seed windows); then every scenario runs hardened and must violate nothing.
 
-use super::flaws::CATALOGUE;
-use super::scenario::Scenario;
+use super::flaws::{FlawInfo, CATALOGUE};
+use super::scenario::{BrokerKindSetting, Scenario};
+use crate::kit::broker::BrokerKind;
 use super::state::Ticketing;
 use crate::harness::explore::{explore, ExploreOptions, StopOn};
 use std::collections::BTreeSet;
@@ -21,6 +22,9 @@ pub struct SelftestOptions {
     pub jobs: usize,
     /// How every sweep explores (see [`crate::harness::strategy`]).
     pub strategy: crate::harness::strategy::Strategy,
+    /// Every scenario on this broker (else each on its own); a flaw of the other
+    /// broker only is then not applicable.
+    pub broker: Option<BrokerKind>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -48,7 +52,11 @@ pub struct HardenedResult {
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SelftestReport {
+    /// The broker every scenario ran on, when `--broker` chose one.
+    pub broker: Option<&'static str>,
     pub flaws: Vec<FlawResult>,
+    /// Flaws of another broker only, not run (`--broker` chose this one).
+    pub not_applicable: Vec<&'static str>,
     pub hardened: Vec<HardenedResult>,
     pub wall_seconds: f64,
     /// Stopped early (Ctrl-C): what is listed ran; the rest did not.
@@ -61,8 +69,15 @@ impl SelftestReport {
     }
 }
 
-fn hardened(scenario: Scenario, strategy: crate::harness::strategy::Strategy) -> Scenario {
-    Scenario { strategy, ..scenario.hardened_with(&[]) }
+fn hardened(scenario: Scenario, options: &SelftestOptions) -> Scenario {
+    let mut scenario = Scenario { strategy: options.strategy, ..scenario.hardened_with(&[]) };
+    if let Some(kind) = options.broker {
+        scenario.broker.kind = match kind {
+            BrokerKind::Streaming => BrokerKindSetting::Streaming,
+            BrokerKind::JetStream => BrokerKindSetting::Jetstream,
+        };
+    }
+    scenario
 }
 
 /// A detecting seed and the invariants it violated.
@@ -83,10 +98,12 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     let started = Instant::now();
     let load = |name: &str| Scenario::shipped(name).map_err(|e| e.to_string());
     let mut flaws = Vec::new();
-    for info in CATALOGUE.iter().take_while(|_| !crate::harness::interrupt::stop_requested()) {
+    let applies = |info: &&FlawInfo| options.broker.is_none_or(|kind| info.flaw.only_on().is_none_or(|only| only == kind));
+    let not_applicable = CATALOGUE.iter().filter(|i| !applies(i)).map(|i| i.name).collect();
+    for info in CATALOGUE.iter().filter(applies).take_while(|_| !crate::harness::interrupt::stop_requested()) {
         let target = info.target;
         let flaw_started = Instant::now();
-        let mut scenario = hardened(load(target)?, options.strategy);
+        let mut scenario = hardened(load(target)?, options);
         scenario.flaws = vec![info.name.to_string()];
         let mut violated = BTreeSet::new();
         let mut seeds_to_detection = Vec::new();
@@ -119,7 +136,7 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
     // Every shipped scenario but the course scripts (which run without faults).
     let names = super::scenario::shipped::names().into_iter().filter(|n| !n.contains('/'));
     for name in names.take_while(|_| !crate::harness::interrupt::stop_requested()) {
-        let scenario = hardened(load(name)?, options.strategy);
+        let scenario = hardened(load(name)?, options);
         let summary =
             explore::<Ticketing>(&scenario, &ExploreOptions { jobs: options.jobs, ..ExploreOptions::new(0..options.hardened_seeds) });
         if summary.partial {
@@ -134,5 +151,12 @@ pub fn selftest(options: &SelftestOptions) -> Result<SelftestReport, String> {
         });
     }
     let partial = crate::harness::interrupt::stop_requested();
-    Ok(SelftestReport { flaws, hardened: hardened_results, wall_seconds: started.elapsed().as_secs_f64(), partial })
+    Ok(SelftestReport {
+        broker: options.broker.map(BrokerKind::name),
+        flaws,
+        not_applicable,
+        hardened: hardened_results,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        partial,
+    })
 }

@@ -8,7 +8,7 @@ use super::common::AppConfig;
 use super::domain::{Obs, TicketingApp};
 use super::invariants::INVARIANTS;
 use super::protocol::Message;
-use super::scenario::{Scenario, StoreKind, UserLinks};
+use super::scenario::{Scenario, UserLinks};
 use super::services::orders::OrdersDb;
 use super::services::payments::PaymentsDb;
 use super::services::tickets::TicketsDb;
@@ -45,14 +45,11 @@ impl Ticketing {
         }
     }
 
-    fn broker_config(scenario: &Scenario) -> BrokerConfig {
-        BrokerConfig {
-            ack_wait: scenario.broker.ack_wait.0,
-            max_in_flight: scenario.broker.max_in_flight as usize,
-            dead_client_timeout: scenario.broker.dead_client_timeout.0,
-            durable: scenario.broker.store == StoreKind::Durable,
-            ..Default::default()
-        }
+    /// The broker the scenario asks for, and the client every instance starts with.
+    fn broker_config(scenario: &Scenario) -> (BrokerConfig, crate::kit::nats::ClientConfig) {
+        let mut broker = scenario.broker.config();
+        let client = super::common::broker_client(scenario.flaws(), &mut broker);
+        (broker, client)
     }
 
     /// Declares one node per instance of each running service; returns them by service.
@@ -60,7 +57,7 @@ impl Ticketing {
         scenario: &Scenario,
         world: &mut WorldBuilder<Message, Obs>,
         stores: &mut Stores,
-        broker: NodeId,
+        (broker, client): (NodeId, &crate::kit::nats::ClientConfig),
     ) -> BTreeMap<&'static str, Vec<NodeId>> {
         let mut app = Self::app_config(scenario);
         let latency = range(&scenario.store.latency);
@@ -82,6 +79,7 @@ impl Ticketing {
                 instances: scenario.instances(spec.name),
                 outbox,
                 config: app.clone(),
+                client: client.clone(),
                 start,
             };
             instances.insert(spec.name, deploy::instances(world, broker, service));
@@ -127,9 +125,10 @@ impl System for Ticketing {
     }
 
     fn build(scenario: &Scenario, world: &mut WorldBuilder<Message, Obs>) -> Arc<Ticketing> {
-        let broker = Broker::<TicketingApp>::declare(world, Self::broker_config(scenario));
+        let (config, client) = Self::broker_config(scenario);
+        let broker = Broker::<TicketingApp>::declare(world, config);
         let mut stores = Stores::default();
-        let instances = Self::instances(scenario, world, &mut stores, broker.node);
+        let instances = Self::instances(scenario, world, &mut stores, (broker.node, &client));
         let reliable = scenario.network.user_links == UserLinks::Reliable;
         let timeout = scenario.workload.request_timeout.0;
         let client = deploy::users(world, reliable, broker.node, super::services::routed(&instances), timeout);

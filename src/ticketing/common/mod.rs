@@ -41,6 +41,39 @@ pub struct AppConfig {
     pub provider: Option<crate::harness::fabric::NodeId>,
 }
 
+/// The broker client every instance starts with, and what its consumers ask of the
+/// broker. On NATS Streaming, the client as built (ack when the handler succeeds,
+/// nothing else). On JetStream, the library's JetStream shape: every publish carries
+/// its event's id as `Nats-Msg-Id` (a retried publish is stored once); a failed
+/// handler naks with a second's delay (redelivered sooner than ack wait, and without
+/// spinning); an event that cannot be decoded is terminated (it never will be); a
+/// handler still working says so every half ack wait (no redelivery to a second
+/// instance while the first works). MaxDeliver stays unlimited: a transient failure is
+/// retried until it passes.
+pub fn broker_client(flaws: super::flaws::Flaws, broker: &mut crate::kit::broker::BrokerConfig) -> ClientConfig {
+    use crate::kit::nats::JetStreamUsage;
+    use crate::kit::protocol::Reply;
+    use super::flaws::Flaw;
+    if broker.kind != crate::kit::broker::BrokerKind::JetStream {
+        return ClientConfig::default();
+    }
+    let mut on_failure = Reply::Nak(Duration::from_secs(1));
+    if flaws.on(Flaw::TermOnError) {
+        on_failure = Reply::Term;
+    }
+    if flaws.on(Flaw::MaxDeliverParks) {
+        on_failure = Reply::Nak(Duration::ZERO);
+        broker.jetstream.max_deliver = Some(3);
+    }
+    let jetstream = JetStreamUsage {
+        msg_ids: true,
+        on_failure: Some(on_failure),
+        on_undecodable: Some(Reply::Term),
+        in_progress_every: Some(broker.ack_wait / 2),
+    };
+    ClientConfig { jetstream, ..ClientConfig::default() }
+}
+
 /// NotAuthorizedError.
 pub fn not_authorized(req: &HttpRequest) -> HttpResponse {
     HttpResponse::error(req.id, 401, "Not authorized")

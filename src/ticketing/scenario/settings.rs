@@ -56,13 +56,112 @@ pub enum StoreKind {
     Memory,
 }
 
+/// Which broker the app runs on.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokerKindSetting {
+    /// NATS Streaming, as the app was built.
+    #[default]
+    Streaming,
+    /// NATS JetStream (the settings below `store` are its own).
+    Jetstream,
+}
+
+/// Where a JetStream consumer starts (JetStream's DeliverPolicy).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliverPolicySetting {
+    #[default]
+    All,
+    Last,
+    New,
+    /// From `opt_start_seq` on.
+    ByStartSequence,
+    /// From `opt_start_time` on.
+    ByStartTime,
+    LastPerSubject,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BrokerSettings {
+    #[serde(skip_serializing_if = "is_streaming")]
+    pub kind: BrokerKindSetting,
     pub ack_wait: Dur,
     pub max_in_flight: u32,
     pub dead_client_timeout: Dur,
     pub store: StoreKind,
+    /// JetStream: deliveries of one message at most; 0 is unlimited.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_deliver: u32,
+    /// JetStream: redelivery delays by delivery count (the last repeated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backoff: Vec<Dur>,
+    /// JetStream: pending messages a consumer holds at most.
+    #[serde(skip_serializing_if = "is_default_max_ack_pending")]
+    pub max_ack_pending: u32,
+    #[serde(skip_serializing_if = "is_default_policy")]
+    pub deliver_policy: DeliverPolicySetting,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_start_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opt_start_time: Option<Dur>,
+    /// JetStream: how long a message id is remembered for de-duplication.
+    #[serde(skip_serializing_if = "is_default_window")]
+    pub duplicate_window: Dur,
+}
+
+fn is_streaming(kind: &BrokerKindSetting) -> bool {
+    *kind == BrokerKindSetting::Streaming
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_default_max_ack_pending(n: &u32) -> bool {
+    *n as usize == crate::kit::jetstream::JetStreamConfig::default().max_ack_pending
+}
+
+fn is_default_policy(policy: &DeliverPolicySetting) -> bool {
+    *policy == DeliverPolicySetting::All
+}
+
+fn is_default_window(window: &Dur) -> bool {
+    window.0 == crate::kit::jetstream::JetStreamConfig::default().duplicate_window
+}
+
+impl BrokerSettings {
+    /// The broker these settings ask for, as the kit's config.
+    pub fn config(&self) -> crate::kit::broker::BrokerConfig {
+        use crate::kit::jetstream::{DeliverPolicy, JetStreamConfig};
+        let deliver_policy = match self.deliver_policy {
+            DeliverPolicySetting::All => DeliverPolicy::All,
+            DeliverPolicySetting::Last => DeliverPolicy::Last,
+            DeliverPolicySetting::New => DeliverPolicy::New,
+            DeliverPolicySetting::ByStartSequence => DeliverPolicy::ByStartSequence(self.opt_start_seq.unwrap_or(1)),
+            DeliverPolicySetting::ByStartTime => DeliverPolicy::ByStartTime(self.opt_start_time.map_or(Duration::ZERO, |d| d.0)),
+            DeliverPolicySetting::LastPerSubject => DeliverPolicy::LastPerSubject,
+        };
+        crate::kit::broker::BrokerConfig {
+            ack_wait: self.ack_wait.0,
+            max_in_flight: self.max_in_flight as usize,
+            dead_client_timeout: self.dead_client_timeout.0,
+            durable: self.store == StoreKind::Durable,
+            kind: match self.kind {
+                BrokerKindSetting::Streaming => crate::kit::broker::BrokerKind::Streaming,
+                BrokerKindSetting::Jetstream => crate::kit::broker::BrokerKind::JetStream,
+            },
+            jetstream: JetStreamConfig {
+                max_deliver: (self.max_deliver > 0).then_some(self.max_deliver),
+                backoff: self.backoff.iter().map(|d| d.0).collect(),
+                max_ack_pending: self.max_ack_pending as usize,
+                deliver_policy,
+                duplicate_window: self.duplicate_window.0,
+            },
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for BrokerSettings {
@@ -70,10 +169,18 @@ impl Default for BrokerSettings {
     fn default() -> Self {
         let broker = crate::kit::broker::BrokerConfig::default();
         BrokerSettings {
+            kind: BrokerKindSetting::Streaming,
             ack_wait: Dur(broker.ack_wait),
             max_in_flight: broker.max_in_flight as u32,
             dead_client_timeout: Dur(broker.dead_client_timeout),
             store: if broker.durable { StoreKind::Durable } else { StoreKind::Memory },
+            max_deliver: 0,
+            backoff: Vec::new(),
+            max_ack_pending: broker.jetstream.max_ack_pending as u32,
+            deliver_policy: DeliverPolicySetting::All,
+            opt_start_seq: None,
+            opt_start_time: None,
+            duplicate_window: Dur(broker.jetstream.duplicate_window),
         }
     }
 }

@@ -7,6 +7,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("accounts", include_str!("../../../scenarios/accounts.toml")),
     ("expiration-payments", include_str!("../../../scenarios/expiration-payments.toml")),
     ("full-system", include_str!("../../../scenarios/full-system.toml")),
+    ("jetstream", include_str!("../../../scenarios/jetstream.toml")),
     ("order-race", include_str!("../../../scenarios/order-race.toml")),
     ("out-of-order-updates", include_str!("../../../scenarios/out-of-order-updates.toml")),
     ("payment-provider", include_str!("../../../scenarios/payment-provider.toml")),

@@ -121,9 +121,50 @@ impl Scenario {
         if !(1..=1_000_000).contains(&self.broker.max_in_flight) {
             return err(&["broker", "max_in_flight"], format!("{}; allowed: 1 to 1000000", self.broker.max_in_flight));
         }
+        self.validate_jetstream()?;
         single(&["app", "expiration_window"], self.app.expiration_window, MS(1), S(24 * 3600))?;
         single(&["phases", "duration"], self.phases.duration, MS(1), S(3600))?;
         single(&["phases", "quiet"], self.phases.quiet, S(0), S(3600))
+    }
+
+    /// JetStream's settings: bounded, and only with `kind = "jetstream"`.
+    fn validate_jetstream(&self) -> Result<(), Invalid> {
+        use super::settings::{BrokerKindSetting, BrokerSettings, DeliverPolicySetting};
+        let b = &self.broker;
+        let defaults = BrokerSettings::default();
+        let own = [
+            ("max_deliver", b.max_deliver != defaults.max_deliver),
+            ("backoff", b.backoff != defaults.backoff),
+            ("max_ack_pending", b.max_ack_pending != defaults.max_ack_pending),
+            ("deliver_policy", b.deliver_policy != defaults.deliver_policy),
+            ("opt_start_seq", b.opt_start_seq.is_some()),
+            ("opt_start_time", b.opt_start_time.is_some()),
+            ("duplicate_window", b.duplicate_window != defaults.duplicate_window),
+        ];
+        if b.kind == BrokerKindSetting::Streaming {
+            if let Some((key, _)) = own.iter().find(|(_, set)| *set) {
+                return err(&["broker", key], "is a JetStream setting; allowed only with kind = \"jetstream\"".to_string());
+            }
+            return Ok(());
+        }
+        count(&["broker", "max_deliver"], b.max_deliver, 1000)?;
+        if !(1..=100_000).contains(&b.max_ack_pending) {
+            return err(&["broker", "max_ack_pending"], format!("{}; allowed: 1 to 100000", b.max_ack_pending));
+        }
+        if b.backoff.len() > 32 {
+            return err(&["broker", "backoff"], format!("{} delays; allowed: at most 32", b.backoff.len()));
+        }
+        for delay in &b.backoff {
+            single(&["broker", "backoff"], *delay, MS(100), S(600))?;
+        }
+        single(&["broker", "duplicate_window"], b.duplicate_window, MS(0), S(24 * 3600))?;
+        let needs = |policy, key: &str, set: bool| if (b.deliver_policy == policy) != set {
+            err(&["broker", key], format!("goes with deliver_policy = \"{}\" (and only with it)", if policy == DeliverPolicySetting::ByStartSequence { "by-start-sequence" } else { "by-start-time" }))
+        } else {
+            Ok(())
+        };
+        needs(DeliverPolicySetting::ByStartSequence, "opt_start_seq", b.opt_start_seq.is_some())?;
+        needs(DeliverPolicySetting::ByStartTime, "opt_start_time", b.opt_start_time.is_some())
     }
 
     fn validate_workload(&self) -> Result<(), Invalid> {
