@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use ticketsim::harness::run::RunOptions;
 use ticketsim::ticketing::flaws::Preset;
+use ticketsim::ticketing::scenario::BrokerKindSetting;
 use ticketsim::ticketing::Scenario;
 
 fn course() -> Vec<PathBuf> {
@@ -22,15 +23,18 @@ fn violations(scenario: &Scenario) -> Vec<String> {
 }
 
 #[test]
-fn every_course_scenario_passes_as_built_and_hardened() {
+fn every_course_scenario_passes_as_built_and_hardened_on_both_brokers() {
     let files = course();
     assert!(files.len() >= 4, "{files:?}");
     for file in files {
-        let mut scenario = Scenario::load(&file).unwrap();
-        assert_eq!(scenario.preset, Preset::AsBuilt, "{}", file.display());
-        assert_eq!(violations(&scenario), Vec::<String>::new(), "{} as built", file.display());
-        scenario.preset = Preset::Hardened;
-        assert_eq!(violations(&scenario), Vec::<String>::new(), "{} hardened", file.display());
+        for broker in [BrokerKindSetting::Streaming, BrokerKindSetting::Jetstream] {
+            let mut scenario = Scenario::load(&file).unwrap();
+            assert_eq!(scenario.preset, Preset::AsBuilt, "{}", file.display());
+            scenario.broker.kind = broker;
+            assert_eq!(violations(&scenario), Vec::<String>::new(), "{} as built on {broker:?}", file.display());
+            scenario.preset = Preset::Hardened;
+            assert_eq!(violations(&scenario), Vec::<String>::new(), "{} hardened on {broker:?}", file.display());
+        }
     }
 }
 

@@ -37,6 +37,8 @@ pub enum Flaw {
     FloatAmount,
     ChargeWithoutRecord,
     ChargeWithoutKey,
+    RefundInBooksOnly,
+    ChargeBelowMinimum,
     TermOnError,
     MaxDeliverParks,
 }
@@ -309,6 +311,22 @@ pub const CATALOGUE: &[FlawInfo] = &[
         description: "payments sends no idempotency key: a retried charge whose first answer was lost charges twice",
         origin: Origin::AsBuilt,
         caught_by: "charges-recorded",
+        target: "payment-provider",
+    },
+    FlawInfo {
+        flaw: Flaw::ChargeBelowMinimum,
+        name: "charge-below-minimum",
+        description: "payments asks the provider to charge any price the app took: a ticket priced under 50 cents is a request the provider refuses (amount_too_small)",
+        origin: Origin::AsBuilt,
+        caught_by: "provider-requests-valid",
+        target: "payment-provider",
+    },
+    FlawInfo {
+        flaw: Flaw::RefundInBooksOnly,
+        name: "refund-in-books-only",
+        description: "payments marks a payment of a cancelled order refunded in its own store and never asks the provider to pay the charge back",
+        origin: Origin::Planted,
+        caught_by: "no-lost-refunds",
         target: "payment-provider",
     },
     FlawInfo {

@@ -6,7 +6,9 @@
 //! saved result (also its error), and the same key with other parameters is an
 //! `idempotency_error`; a validation error saves nothing under its key. Every request
 //! is kept in the provider's request log (its store's `provider-request` documents),
-//! which the invariants read. Route: POST /v1/charges.
+//! which the invariants read. Routes: POST /v1/charges, POST /v1/refunds (a whole
+//! charge paid back: an unknown charge is `resource_missing`, a second refund of one
+//! `charge_already_refunded`; keys as for charges).
 
 use super::common::{Db, HttpService, Row, Table};
 use super::domain::{Id, Snapshot};
@@ -57,15 +59,37 @@ impl Row for LoggedRequest {
     }
 }
 
+/// A refund the provider made: a whole charge paid back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refund {
+    pub id: Id,
+    pub charge: Id,
+    pub amount: i64,
+    pub order_id: Option<Id>,
+}
+
+impl Row for Refund {
+    type Key = Id;
+    type Doc = Snapshot;
+    fn key(&self) -> Id {
+        self.id.clone()
+    }
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::Refund { id: self.id.clone(), charge: self.charge.clone(), amount: self.amount, order_id: self.order_id.clone() }
+    }
+}
+
 #[derive(Default)]
 pub struct ProviderDb {
     pub charges: Table<Charge>,
+    pub refunds: Table<Refund>,
     pub requests: Table<LoggedRequest>,
     pub next_charge: u64,
+    pub next_refund: u64,
     pub next_request: u64,
 }
 
-crate::journal!(ProviderDb: Snapshot; charges, requests);
+crate::journal!(ProviderDb: Snapshot; charges, refunds, requests);
 
 /// The provider's HTTP side, on its store (which outlives its node's restarts).
 pub struct Provider {
@@ -75,10 +99,11 @@ pub struct Provider {
 impl HttpService for Provider {
     fn handle(self: Arc<Self>, req: Arc<HttpRequest>) -> BoxFuture<HttpResponse> {
         Box::pin(async move {
-            if req.path != "/v1/charges" {
-                return error(req.id, 404, "invalid_request_error", "resource_missing", &format!("Unrecognized request URL: {}", req.path));
-            }
-            let (status, body) = self.db.tx("charge", |s| charge(s, &req.body)).await;
+            let (status, body) = match req.path.as_str() {
+                "/v1/charges" => self.db.tx("charge", |s| charge(s, &req.body)).await,
+                "/v1/refunds" => self.db.tx("refund", |s| refund(s, &req.body)).await,
+                _ => return error(req.id, 404, "invalid_request_error", "resource_missing", &format!("Unrecognized request URL: {}", req.path)),
+            };
             HttpResponse::ok(req.id, status, body)
         })
     }
@@ -92,8 +117,27 @@ fn error_body(kind: &str, code: &str, message: &str) -> Value {
     json!({ "error": { "type": kind, "code": code, "message": message } })
 }
 
-/// `stripe.charges.create`, in one transaction of the provider's store.
-pub fn charge(s: &mut ProviderDb, body: &Value) -> (u16, Value) {
+/// What a request did: its answer, the words its log keeps, the charge it names, and
+/// whether it is its key's saved result (a validation error is not).
+struct Made {
+    status: u16,
+    answer: Value,
+    outcome: String,
+    charge: Option<Id>,
+    saved: bool,
+}
+
+impl Made {
+    fn refused(status: u16, kind: &str, code: &str, message: &str, saved: bool) -> Made {
+        let outcome = format!("{kind} {code}: {message}");
+        Made { status, answer: error_body(kind, code, message), outcome, charge: None, saved }
+    }
+}
+
+/// Serves one request with the provider's idempotency rules: a key already saved
+/// replays its first result (the same parameters) or is an `idempotency_error` (other
+/// ones); else `make` answers. Every request is logged.
+fn idempotent(s: &mut ProviderDb, body: &Value, make: impl FnOnce(&mut ProviderDb) -> Made) -> (u16, Value) {
     let key = body.get("idempotencyKey").and_then(Value::as_str).map(str::to_string);
     let mut params = body.clone();
     if let Some(map) = params.as_object_mut() {
@@ -102,49 +146,77 @@ pub fn charge(s: &mut ProviderDb, body: &Value) -> (u16, Value) {
     let params = params.to_string();
     let order_id: Id = body.pointer("/metadata/orderId").and_then(Value::as_str).unwrap_or("").into();
     let id = super::common::new_id("req_", &mut s.next_request);
-    let log = |status, outcome: String, charge, body: &Value, saved| LoggedRequest {
-        id: id.clone(),
-        key: key.clone(),
-        order_id: order_id.clone(),
-        params: params.clone(),
-        status,
-        outcome,
-        charge,
-        body: body.clone(),
-        saved,
-    };
-    if let Some(k) = &key {
-        let first = s.requests.values().find(|r| r.key.as_ref() == Some(k) && r.saved).cloned();
-        if let Some(first) = first {
-            let (status, answer, outcome) = if first.params == params {
-                (first.status, first.body.clone(), format!("replayed {}: {}", first.id, first.outcome))
-            } else {
-                let message = "Keys for idempotent requests can only be used with the same parameters they were first used with";
-                (400, error_body("idempotency_error", "idempotency_key_in_use", message), "idempotency_error".to_string())
-            };
-            s.requests.insert(log(status, outcome, first.charge.clone(), &answer, false)).expect("a fresh request id");
-            return (status, answer);
+    let first = key.as_ref().and_then(|k| s.requests.values().find(|r| r.key.as_ref() == Some(k) && r.saved).cloned());
+    let made = match first {
+        Some(first) if first.params == params => Made {
+            status: first.status,
+            answer: first.body.clone(),
+            outcome: format!("replayed {}: {}", first.id, first.outcome),
+            charge: first.charge.clone(),
+            saved: false,
+        },
+        Some(first) => {
+            let message = "Keys for idempotent requests can only be used with the same parameters they were first used with";
+            Made { charge: first.charge.clone(), ..Made::refused(400, "idempotency_error", "idempotency_key_in_use", message, false) }
         }
-    }
-    if let Err((code, message)) = valid_amount(body.get("amount")) {
-        let answer = error_body("invalid_request_error", code, &message);
-        s.requests.insert(log(400, format!("invalid_request_error {code}: {message}"), None, &answer, false)).expect("a fresh request id");
-        return (400, answer);
-    }
-    let amount = body["amount"].as_f64().unwrap_or_default() as i64;
-    let charge = Charge {
-        id: super::common::new_id("ch_", &mut s.next_charge),
-        amount,
-        currency: body.get("currency").and_then(Value::as_str).unwrap_or("usd").to_string(),
-        source: body.get("source").and_then(Value::as_str).unwrap_or("").to_string(),
-        order_id: (!order_id.is_empty()).then(|| order_id.clone()),
+        None => make(s),
     };
-    s.charges.insert(charge.clone()).expect("a fresh charge id");
-    let answer = json!({ "id": charge.id, "amount": amount, "status": "succeeded" });
-    s.requests
-        .insert(log(200, format!("charged {} ({amount} cents)", charge.id), Some(charge.id.clone()), &answer, true))
-        .expect("a fresh request id");
-    (200, answer)
+    let logged = LoggedRequest {
+        id,
+        key,
+        order_id,
+        params,
+        status: made.status,
+        outcome: made.outcome,
+        charge: made.charge,
+        body: made.answer.clone(),
+        saved: made.saved,
+    };
+    s.requests.insert(logged).expect("a fresh request id");
+    (made.status, made.answer)
+}
+
+/// `stripe.charges.create`, in one transaction of the provider's store.
+pub fn charge(s: &mut ProviderDb, body: &Value) -> (u16, Value) {
+    idempotent(s, body, |s| {
+        if let Err((code, message)) = valid_amount(body.get("amount")) {
+            return Made::refused(400, "invalid_request_error", code, &message, false);
+        }
+        let amount = body["amount"].as_f64().unwrap_or_default() as i64;
+        let order_id = body.pointer("/metadata/orderId").and_then(Value::as_str).map(Id::from);
+        let charge = Charge {
+            id: super::common::new_id("ch_", &mut s.next_charge),
+            amount,
+            currency: body.get("currency").and_then(Value::as_str).unwrap_or("usd").to_string(),
+            source: body.get("source").and_then(Value::as_str).unwrap_or("").to_string(),
+            order_id,
+        };
+        s.charges.insert(charge.clone()).expect("a fresh charge id");
+        let answer = json!({ "id": charge.id, "amount": amount, "status": "succeeded" });
+        Made { status: 200, answer, outcome: format!("charged {} ({amount} cents)", charge.id), charge: Some(charge.id), saved: true }
+    })
+}
+
+/// `stripe.refunds.create` for a whole charge, in one transaction of the provider's
+/// store: an unknown charge is `resource_missing` (404), a charge refunded already
+/// `charge_already_refunded` (400, saved under the key like any executed request).
+pub fn refund(s: &mut ProviderDb, body: &Value) -> (u16, Value) {
+    idempotent(s, body, |s| {
+        let Some(charge_id) = body.get("charge").and_then(Value::as_str) else {
+            return Made::refused(400, "invalid_request_error", "parameter_missing", "Missing required param: charge.", false);
+        };
+        let Some(charge) = s.charges.get(&Id::from(charge_id)) else {
+            return Made::refused(404, "invalid_request_error", "resource_missing", &format!("No such charge: '{charge_id}'"), false);
+        };
+        if s.refunds.values().any(|r| r.charge == charge.id) {
+            let message = format!("Charge {charge_id} has already been refunded.");
+            return Made { charge: Some(charge.id), ..Made::refused(400, "invalid_request_error", "charge_already_refunded", &message, true) };
+        }
+        let refund = Refund { id: super::common::new_id("re_", &mut s.next_refund), charge: charge.id.clone(), amount: charge.amount, order_id: charge.order_id.clone() };
+        s.refunds.insert(refund.clone()).expect("a fresh refund id");
+        let answer = json!({ "id": refund.id, "charge": charge.id, "amount": refund.amount, "status": "succeeded" });
+        Made { status: 200, answer, outcome: format!("refunded {} as {}", charge.id, refund.id), charge: Some(charge.id), saved: true }
+    })
 }
 
 /// An amount must be an integer number of cents within the provider's limits.
@@ -205,5 +277,21 @@ mod tests {
         charge(&mut s, &body(json!(2000), None));
         assert_eq!(s.charges.len(), 3);
         assert_eq!(s.requests.len(), 5, "every request is logged");
+    }
+
+    #[test]
+    fn a_refund_pays_a_charge_back_once_and_its_key_replays_it() {
+        let mut s = ProviderDb::default();
+        charge(&mut s, &body(json!(2000), None));
+        let ask = |key: &str, charge: &str| json!({ "charge": charge, "metadata": { "orderId": "O1" }, "idempotencyKey": key });
+        let (status, first) = refund(&mut s, &ask("refund-P1", "ch_1"));
+        assert_eq!((status, first["amount"].as_i64()), (200, Some(2000)));
+        assert_eq!(refund(&mut s, &ask("refund-P1", "ch_1")), (200, first.clone()), "a retry with the key: the same refund");
+        let (status, again) = refund(&mut s, &ask("refund-P1-again", "ch_1"));
+        assert_eq!((status, again["error"]["code"].as_str()), (400, Some("charge_already_refunded")));
+        let (status, missing) = refund(&mut s, &ask("refund-P2", "ch_9"));
+        assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("resource_missing")));
+        assert_eq!(s.refunds.len(), 1);
+        assert_eq!(refund(&mut s, &json!({ "metadata": {} })).1["error"]["code"], "parameter_missing");
     }
 }

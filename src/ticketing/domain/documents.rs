@@ -60,6 +60,16 @@ pub enum Snapshot {
         stripe_id: Id,
         amount: i64,
         refunded: bool,
+        /// The provider's refund, once a remote provider paid the charge back.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refund: Option<Id>,
+    },
+    /// A refund the remote payment provider made: a whole charge paid back.
+    Refund {
+        id: Id,
+        charge: Id,
+        amount: i64,
+        order_id: Option<Id>,
     },
     /// A charge the simulated payment provider made (cents, currency, source token; the
     /// order its metadata names, when the provider is a remote party).
@@ -121,13 +131,14 @@ pub enum Snapshot {
 
 impl Snapshot {
     /// The kinds of documents, as record expectations name them.
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 14] = [
         "ticket",
         "order",
         "ticket-replica",
         "order-replica",
         "payment",
         "charge",
+        "refund",
         "provider-request",
         "intent",
         "transaction",
@@ -151,6 +162,7 @@ impl Snapshot {
             Snapshot::OrderReplica { .. } => "order-replica",
             Snapshot::Payment { .. } => "payment",
             Snapshot::Charge { .. } => "charge",
+            Snapshot::Refund { .. } => "refund",
             Snapshot::ProviderRequest { .. } => "provider-request",
             Snapshot::Intent { .. } => "intent",
             Snapshot::Transaction { .. } => "transaction",
@@ -170,6 +182,7 @@ impl Snapshot {
             | Snapshot::OrderReplica { id, .. }
             | Snapshot::Payment { id, .. }
             | Snapshot::Charge { id, .. }
+            | Snapshot::Refund { id, .. }
             | Snapshot::ProviderRequest { id, .. }
             | Snapshot::Transaction { id, .. }
             | Snapshot::Outbox(crate::kit::outbox::Sent { event_id: id, .. }) => id,
@@ -202,8 +215,13 @@ impl fmt::Display for Snapshot {
                     crate::harness::fmt_time(*expires_at)
                 )
             }
-            Snapshot::Payment { id, order_id, stripe_id, amount, refunded } => {
-                write!(f, "payment {id} for {order_id}: charge {stripe_id} {amount} cents{}", if *refunded { ", refunded" } else { "" })
+            Snapshot::Payment { id, order_id, stripe_id, amount, refunded, refund } => {
+                write!(f, "payment {id} for {order_id}: charge {stripe_id} {amount} cents{}", if *refunded { ", refunded" } else { "" })?;
+                refund.as_ref().map_or(Ok(()), |r| write!(f, " ({r})"))
+            }
+            Snapshot::Refund { id, charge, amount, order_id } => {
+                write!(f, "refund {id}: charge {charge} {amount} cents paid back")?;
+                order_id.as_ref().map_or(Ok(()), |o| write!(f, " for {o}"))
             }
             Snapshot::Charge { id, amount, currency, source, order_id } => {
                 write!(f, "charge {id}: {amount} {currency} from {source}")?;

@@ -43,7 +43,7 @@ mod tests {
             expires_at: ms(1),
         };
         let mut f = FinalState { orders: vec![order], ..Default::default() };
-        let p = |refunded| Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch".into(), amount: 20, refunded };
+        let p = |refunded| Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch".into(), amount: 20, refunded, refund: None };
         f.payments = vec![p(true)];
         assert!(run(vec![], &f, super::check).is_empty());
         f.payments = vec![p(false)];

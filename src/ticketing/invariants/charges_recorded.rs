@@ -88,7 +88,7 @@ mod tests {
     }
 
     fn payment(id: &str, order: &str, charge: &str) -> Payment {
-        Payment { id: id.into(), order_id: order.into(), stripe_id: charge.into(), amount: 2000, refunded: false }
+        Payment { id: id.into(), order_id: order.into(), stripe_id: charge.into(), amount: 2000, refunded: false, refund: None }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod names;
 mod no_double_reservation;
 mod no_edit_while_reserved;
 mod no_lost_events;
+mod no_lost_refunds;
 mod no_poison_messages;
 mod orders_resolve;
 mod owner_versions_in_order;
@@ -191,6 +192,13 @@ pub const INVARIANTS: &[Invariant<Ticketing>] = &[
         kind: Liveness,
         applies: runs_the_provider,
         check: charges_recorded::check,
+    },
+    Invariant {
+        name: "no-lost-refunds",
+        meaning: "after the quiet phase every payment recorded refunded was paid back by the payment provider, and every refund it made is recorded",
+        kind: Liveness,
+        applies: runs_the_provider,
+        check: no_lost_refunds::check,
     },
     Invariant {
         name: "provider-requests-valid",

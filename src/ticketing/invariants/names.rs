@@ -17,6 +17,7 @@ pub const NAMES: &[&str] = &[
     "no-lost-events",
     "cancelled-orders-refunded",
     "charges-recorded",
+    "no-lost-refunds",
     "provider-requests-valid",
     "orders-resolve",
     "accounts-settle",

@@ -78,7 +78,7 @@ mod tests {
         write(
             "payments",
             "charge",
-            Snapshot::Payment { id: id.into(), order_id: order.into(), stripe_id: "ch_1".into(), amount: 2000, refunded },
+            Snapshot::Payment { id: id.into(), order_id: order.into(), stripe_id: "ch_1".into(), amount: 2000, refunded, refund: None },
         )
     }
 

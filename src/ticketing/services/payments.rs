@@ -63,6 +63,8 @@ pub struct Payment {
     pub stripe_id: Id,
     pub amount: i64,
     pub refunded: bool,
+    /// The remote provider's refund of the charge, once it paid it back.
+    pub refund: Option<Id>,
 }
 
 impl Row for Payment {
@@ -78,6 +80,7 @@ impl Row for Payment {
             stripe_id: self.stripe_id.clone(),
             amount: self.amount,
             refunded: self.refunded,
+            refund: self.refund.clone(),
         }
     }
 }
@@ -181,6 +184,9 @@ pub fn start(env: &InstanceEnv, db: &Db<PaymentsDb>) -> Arc<Instance> {
     env.relay(db);
     if provider.is_some() && !service.flaws.on(Flaw::ChargeWithoutRecord) {
         crate::harness::cause::spawn(service.clone().reconcile_forever());
+    }
+    if provider.is_some() {
+        crate::harness::cause::spawn(service.clone().refund_forever());
     }
     env.start(Some(service.clone()), |nats| {
         listen(nats, OrderCreatedListener(service.clone()));
@@ -295,6 +301,7 @@ impl Payments {
             stripe_id: charge.id.clone(),
             amount: charge.amount,
             refunded: false,
+            refund: None,
         };
         s.payments.insert(payment.clone()).expect("a fresh payment id");
         // Flaw::PaymentsReplicaLag: as built, payments waits for orders to tell it the

@@ -71,8 +71,11 @@ pub async fn run(client: Arc<Client>, workload: Workload, choices: Choices, unti
                 break;
             }
             let title = format!("ticket {}", i + 1);
-            // With cents: 10.1, 11.2, ... 18.9, 19.1, ...
-            let req = if workload.cents {
+            // With cents: 10.1, 11.2, ... 17.8, then 0.45 (a price the app takes and the
+            // payment provider, whose least charge is 50 cents, refuses), 19.1, ...
+            let req = if workload.cents && i % 9 == 8 {
+                Req::create_ticket_with_cents(title, 0, 45)
+            } else if workload.cents {
                 Req::create_ticket_with_cents(title, 10 + i as i64, 10 * (1 + i as i64 % 9))
             } else {
                 Req::create_ticket(title, 10 + i as i64)
@@ -131,11 +134,12 @@ fn random_request(op: Op, known: &Known, choices: &Choices, workload: &Workload,
     let ticket = (hot > 0).then(|| known.tickets[choices.pick(Site::Workload, key(&"ticket"), hot)].clone());
     let mine: Vec<&(Id, Id)> = known.orders.iter().filter(|(_, u)| u == user).collect();
     match (op, ticket) {
-        (Op::UpdateTicket, Some((id, _))) => Req::new(
-            Method::Put,
-            format!("/api/tickets/{id}"),
-            json!({ "title": format!("edit {}", choices.draw(Site::Workload, key(&"edit title"), 100)), "price": 1 + choices.draw(Site::Workload, key(&"edit price"), 100) }),
-        ),
+        (Op::UpdateTicket, Some((id, _))) => {
+            let whole = 1 + choices.draw(Site::Workload, key(&"edit price"), 100);
+            let price = if workload.cents { json!(price_with_cents(whole as i64, choices)) } else { json!(whole) };
+            let title = format!("edit {}", choices.draw(Site::Workload, key(&"edit title"), 100));
+            Req::new(Method::Put, format!("/api/tickets/{id}"), json!({ "title": title, "price": price }))
+        }
         (Op::CreateOrder, Some((id, _))) => Req::new(Method::Post, "/api/orders", json!({ "ticketId": id })),
         (Op::ShowTicket, Some((id, _))) => Req::new(Method::Get, format!("/api/tickets/{id}"), Value::Null),
         (Op::CancelOrder, _) if !mine.is_empty() => Req::new(
@@ -166,9 +170,21 @@ fn random_request(op: Op, known: &Known, choices: &Choices, workload: &Workload,
         // then an invalid one, to exercise validation).
         _ => {
             let price = choices.draw(Site::Workload, key(&"price"), 50) as i64;
-            Req::create_ticket(format!("show {}", choices.draw(Site::Workload, key(&"title"), 1000)), price)
+            let title = format!("show {}", choices.draw(Site::Workload, key(&"title"), 1000));
+            if workload.cents {
+                let cents = choices.draw(Site::Workload, key(&"price cents"), 100) as i64;
+                Req::create_ticket_with_cents(title, price, cents)
+            } else {
+                Req::create_ticket(title, price)
+            }
         }
     }
+}
+
+/// With `workload.cents`: `whole` and a drawn number of cents, as a seller types it (20.1).
+fn price_with_cents(whole: i64, choices: &Choices) -> f64 {
+    let cents = choices.draw(Site::Workload, key(&"edit price cents"), 100) as i64;
+    (whole * 100 + cents) as f64 / 100.0
 }
 
 async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, workload: &Workload, user: Id, until: Duration) {

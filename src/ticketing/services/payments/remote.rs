@@ -9,6 +9,7 @@
 
 use super::*;
 use crate::harness::fabric::NodeId;
+use crate::ticketing::provider as provider_limits;
 
 /// How long payments waits for the provider's answer.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -27,6 +28,13 @@ impl Payments {
         // is, and 20.1 * 100 is 2010.0000000000002, which the provider refuses.
         let cents = order.price * 100.0;
         let amount = if self.flaws.on(Flaw::FloatAmount) { json!(cents) } else { json!(cents.round() as i64) };
+        // Flaw::ChargeBelowMinimum: as built any price the app took is sent (tickets takes
+        // any price above 0); hardened, an amount outside the provider's documented
+        // limits is refused here, as the provider would refuse it, and never sent.
+        let chargeable = (provider_limits::MIN_AMOUNT..=provider_limits::MAX_AMOUNT).contains(&cents.round());
+        if !chargeable && !self.flaws.on(Flaw::ChargeBelowMinimum) {
+            return bad_request(req, "Something went wrong");
+        }
         let mut body = json!({ "currency": "usd", "amount": amount, "source": token, "metadata": { "orderId": order.id } });
         // Flaw::ChargeWithoutKey: as built no idempotency key; hardened, one per order's payment.
         let key = (!self.flaws.on(Flaw::ChargeWithoutKey)).then(|| format!("pay-{}", order.id));
@@ -115,6 +123,7 @@ impl Payments {
             stripe_id: stripe_id.clone(),
             amount,
             refunded: cancelled && !self.flaws.on(Flaw::NoRefund),
+            refund: None,
         };
         s.payments.insert(payment.clone()).expect("a fresh payment id");
         // Flaw::PaymentsReplicaLag: see `charge`.
@@ -136,6 +145,35 @@ impl Payments {
                 }
             })
             .await;
+    }
+
+    /// Every [`RECONCILE_INTERVAL`], the payments marked refunded that the provider has
+    /// not paid back yet are refunded there, each with its own key (`refund-PAYMENT`): a
+    /// lost answer or a crash is asked again, and the provider refunds once.
+    pub(super) async fn refund_forever(self: Arc<Self>) {
+        let Some(provider) = self.provider else { return };
+        // Flaw::RefundInBooksOnly (planted): the refund stays in payments' own books.
+        if self.flaws.on(Flaw::RefundInBooksOnly) {
+            return;
+        }
+        loop {
+            crate::harness::sleep(RECONCILE_INTERVAL).await;
+            let due: Vec<Payment> =
+                self.db.poll("due refunds", |s| s.payments.values().filter(|p| p.refunded && p.refund.is_none()).cloned().collect()).await;
+            for payment in due {
+                let body = json!({ "charge": payment.stripe_id, "metadata": { "orderId": payment.order_id }, "idempotencyKey": format!("refund-{}", payment.id) });
+                let answer = self.outbound.call(provider, Method::Post, "/v1/refunds", body, CALL_TIMEOUT).await;
+                let Some(refund) = answer.filter(|a| a.status == 200).and_then(|a| a.body["id"].as_str().map(Id::from)) else { continue };
+                self.db
+                    .tx("refunded", |s| {
+                        if let Some(mut p) = s.payments.get(&payment.id).filter(|p| p.refund.is_none()) {
+                            p.refund = Some(refund.clone());
+                            s.payments.upsert(p);
+                        }
+                    })
+                    .await;
+            }
+        }
     }
 
     /// Hardened: every [`RECONCILE_INTERVAL`], the intents their requests left behind
