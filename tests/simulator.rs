@@ -552,3 +552,41 @@ fn printed_commands_work_as_printed_from_any_directory() {
     assert!(written.join("order-race.toml").is_file() && written.join("course/tickets.toml").is_file());
     let _ = std::fs::remove_dir_all(&elsewhere);
 }
+
+/// `--set KEY=VALUE` replaces a setting as the file writes it: a bad key or value is an
+/// error naming it (exit 2), and every printed replay command repeats it.
+#[test]
+fn set_overrides_a_setting_and_replay_commands_repeat_it() {
+    for (set, says) in [
+        ("broker.kind=kafka", "key `broker.kind`: unknown variant `kafka`"),
+        ("broker.max_deliver=3", "key `broker.max_deliver`: is a JetStream setting"),
+        ("nemesis", "write KEY=VALUE"),
+        ("nemesis.crashes=500", "key `nemesis.crashes`: 500; allowed: 0 to 100"),
+    ] {
+        let out = ticketsim(&["run", "order-race", "--set", set]);
+        assert_eq!(out.status.code(), Some(2), "{set}");
+        assert!(stderr(&out).contains(says) && !stderr(&out).contains("panicked"), "{set}: {}", stderr(&out));
+    }
+    let out = ticketsim(&["explore", "out-of-order-updates", "--preset", "as-built", "--set", "broker.kind=jetstream", "--seeds", "0..20", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["overrides"]["sets"], serde_json::json!(["broker.kind=jetstream"]));
+    let replay = report.to_string();
+    assert!(replay.contains("--set broker.kind=jetstream"), "{replay}");
+}
+
+/// On JetStream the client uses the broker's features: a retried publish is stored once
+/// (its message id seen), a failed handler naks, and the trace says so; on NATS Streaming
+/// the same run has none of it.
+#[test]
+fn on_jetstream_publishes_are_de_duplicated_and_failures_nakked() {
+    let trace = |extra: &[&str]| {
+        let mut args = vec!["replay", "out-of-order-updates", "--seed", "0", "--preset", "as-built"];
+        args.extend(extra);
+        stdout(&ticketsim(&args))
+    };
+    let jetstream = trace(&["--set", "broker.kind=jetstream"]);
+    assert!(jetstream.contains("dropped a duplicate publish") && jetstream.contains("got nak"), "{jetstream}");
+    let streaming = trace(&[]);
+    assert!(!streaming.contains("dropped a duplicate publish") && !streaming.contains("got nak"));
+}

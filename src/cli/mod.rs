@@ -449,7 +449,12 @@ fn with_settings<S: Driven>(scenario: S::Scenario, sets: &[String], shown: &str)
         at.insert(path[path.len() - 1].to_string(), value);
     }
     let text = toml::to_string(&table).map_err(|e| format!("{shown}: cannot apply --set: {e}"))?;
-    S::parse(&format!("{shown} with --set {}", sets.join(" --set ")), &text)
+    let name = format!("{shown} with --set {}", sets.join(" --set "));
+    // The line an error names is one of the rewritten text, not of any file: left out.
+    S::parse(&name, &text).map_err(|e| match e.strip_prefix(&format!("{name}:")).and_then(|rest| rest.split_once(':')) {
+        Some((line, tail)) if line.chars().all(|c| c.is_ascii_digit()) => format!("{name}:{tail}"),
+        _ => e,
+    })
 }
 
 /// `name` (as `--FLAG GIVEN` gave it) is one of the system's bug switches.

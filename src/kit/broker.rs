@@ -687,6 +687,24 @@ mod tests {
     }
 
     #[test]
+    fn jetstream_headers_and_replies_mean_nothing_to_nats_streaming() {
+        use super::super::protocol::Reply;
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        let c = connect(&mut b, 1, "o1");
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
+        for _ in 0..2 {
+            let msg = Message::Publish { client: p.clone(), publish_id: 1, event: ticket_event(0), msg_id: Some("e1".into()), expect_last: Some(7) };
+            assert!(matches!(step(&mut b, 0, 9, msg).send[0].1, Message::PublishAck { duplicate: false, .. }), "no de-duplication, no expectation");
+        }
+        for reply in [Reply::Nak(Duration::ZERO), Reply::Term, Reply::InProgress] {
+            let out = step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply });
+            assert!(out.events.is_empty() && out.send.is_empty(), "{reply:?} is ignored");
+        }
+        assert_eq!(b.outstanding(Subject::TicketUpdated, ORDERS).len(), 2);
+    }
+
+    #[test]
     fn unknown_client_is_told_on_heartbeat_and_its_publishes_refused() {
         let mut b = BrokerState::new(7);
         let out = step(&mut b, 0, 1, Message::Heartbeat { client: "ghost".into() });

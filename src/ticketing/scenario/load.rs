@@ -180,6 +180,26 @@ mod tests {
     }
 
     #[test]
+    fn jetstream_settings_are_checked_and_only_for_jetstream() {
+        let e = parse("name = \"x\"\n[broker]\nmax_deliver = 3\n").unwrap_err();
+        assert_eq!((e.line, e.key.as_deref()), (Some(3), Some("broker.max_deliver")), "{e}");
+        assert!(e.message.contains("allowed only with kind = \"jetstream\""), "{e}");
+        let js = "name = \"x\"\n[broker]\nkind = \"jetstream\"\n";
+        let e = parse(&format!("{js}opt_start_seq = 4\n")).unwrap_err();
+        assert!(e.message.contains("goes with deliver_policy = \"by-start-sequence\""), "{e}");
+        let e = parse(&format!("{js}backoff = [\"1ms\"]\n")).unwrap_err();
+        assert!(e.key.as_deref() == Some("broker.backoff") && e.message.contains("allowed: 100ms to 600s"), "{e}");
+        let e = parse(&format!("{js}max_ack_pending = 0\n")).unwrap_err();
+        assert!(e.message.contains("allowed: 1 to 100000"), "{e}");
+        let s = parse(&format!("{js}deliver_policy = \"by-start-sequence\"\nopt_start_seq = 4\nmax_deliver = 5\nbackoff = [\"1s\", \"5s\"]\n")).unwrap();
+        let config = s.broker.config();
+        assert_eq!(config.kind, crate::kit::broker::BrokerKind::JetStream);
+        assert_eq!(config.jetstream.deliver_policy, crate::kit::broker::DeliverPolicy::ByStartSequence(4));
+        assert_eq!((config.jetstream.max_deliver, config.jetstream.backoff.len()), (Some(5), 2));
+        assert_eq!(Scenario::parse("again.toml", &s.to_file().unwrap()).unwrap().broker, s.broker, "written and read back");
+    }
+
+    #[test]
     fn unknown_flaw_lists_the_allowed_ones() {
         let e = parse("name = \"x\"\nflaws = [\"racy-reservation\", \"gremlins\"]\n").unwrap_err();
         assert_eq!((e.line, e.key.as_deref()), (Some(2), Some("flaws")), "{e}");
