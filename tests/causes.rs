@@ -12,6 +12,8 @@ use ticketsim::harness::shrink::shows;
 use ticketsim::harness::switches::first;
 use ticketsim::ticketing::flaws::{Flaw, Preset, CATALOGUE};
 use ticketsim::ticketing::selftest::first_detection;
+use ticketsim::kit::broker::BrokerKind;
+use ticketsim::ticketing::scenario::BrokerKindSetting;
 use ticketsim::ticketing::{Scenario, Ticketing};
 
 fn scenario(name: &str) -> Scenario {
@@ -45,16 +47,22 @@ fn the_same_seed_with_a_flaw_fixed_is_the_same_run_until_the_flaw_s_line_decides
 }
 
 #[test]
-fn every_catalogue_flaw_is_attributed_to_exactly_itself() {
-    for info in CATALOGUE {
-        let s = with_flaw(info.target, info.name);
-        let (seed, _) = first_detection(&s, 0, 500, info.caught_by, 2).unwrap_or_else(|| panic!("{} is found", info.name));
+fn every_catalogue_flaw_is_attributed_to_exactly_itself_on_both_brokers() {
+    let brokers = [(BrokerKind::Streaming, BrokerKindSetting::Streaming), (BrokerKind::JetStream, BrokerKindSetting::Jetstream)];
+    for ((kind, setting), info) in brokers.into_iter().flat_map(|b| CATALOGUE.iter().map(move |i| (b, i))) {
+        if info.flaw.only_on().is_some_and(|only| only != kind) {
+            continue;
+        }
+        let mut s = with_flaw(info.target, info.name);
+        s.broker.kind = setting;
+        let (seed, _) =
+            first_detection(&s, 0, 500, info.caught_by, 2).unwrap_or_else(|| panic!("{} is found on {}", info.name, kind.name()));
         let outcome = run_seed::<Ticketing>(&s, seed, &RunOptions::default());
         let v = outcome.violations.iter().find(|v| v.invariant == info.caught_by).unwrap();
         let rerun = |sc: &Scenario, o: &RunOptions| run_seed::<Ticketing>(sc, seed, o);
         match attribute::<Ticketing>(&s, v.invariant, &v.fingerprint(), &rerun) {
             Attribution::Caused { causes, sufficient, necessary } => {
-                assert_eq!(causes, vec![info.name.to_string()], "{} seed {seed}", info.name);
+                assert_eq!(causes, vec![info.name.to_string()], "{} seed {seed} on {}", info.name, kind.name());
                 assert!(sufficient.shows && necessary.iter().all(|c| !c.shows), "{}", info.name);
             }
             other => panic!("{} seed {seed}: {other:?}", info.name),

@@ -136,6 +136,18 @@ fn selftest_catches_every_flaw_and_finds_hardened_clean() {
 }
 
 #[test]
+fn selftest_on_jetstream_catches_every_flaw_and_finds_hardened_clean() {
+    let out = ticketsim(&["selftest", "--broker", "jetstream", "--seeds", "300", "--trials", "1", "--hardened-seeds", "20", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["broker"], "jetstream");
+    assert_eq!(report["flaws"].as_array().unwrap().len(), CATALOGUE.len(), "every flaw applies on JetStream");
+    let streaming = ticketsim(&["selftest", "--broker", "streaming", "--seeds", "1", "--trials", "1", "--hardened-seeds", "1", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&streaming)).unwrap();
+    assert_eq!(report["not_applicable"], serde_json::json!(["term-on-error", "max-deliver-parks"]));
+}
+
+#[test]
 fn a_flaw_missed_within_its_budget_fails_the_selftest() {
     // unawaited-expiration-publish needs tens of seeds: one seed is not enough.
     let out = ticketsim(&["selftest", "--seeds", "1", "--trials", "1", "--hardened-seeds", "1", "--format", "json"]);
