@@ -481,6 +481,19 @@ fn next_member(state: &mut GroupState, config: &BrokerConfig, respect_in_flight:
     None
 }
 
+/// The deliveries a step sent, as (node slot, sequence, redelivered): what the brokers'
+/// tests compare.
+#[cfg(test)]
+pub(super) fn delivers<S>(out: &Output<S>) -> Vec<(usize, u64, bool)> {
+    out.send
+        .iter()
+        .filter_map(|(to, m)| match m {
+            Message::Deliver { seq, redelivered, .. } => Some((to.slot(), *seq, *redelivered)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,15 +548,7 @@ mod tests {
         step(b, 0, 9, Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version), msg_id: None, expect_last: None })
     }
 
-    fn delivers(out: &Output) -> Vec<(usize, u64, bool)> {
-        out.send
-            .iter()
-            .filter_map(|(to, m)| match m {
-                Message::Deliver { seq, redelivered, .. } => Some((to.slot(), *seq, *redelivered)),
-                _ => None,
-            })
-            .collect()
-    }
+    use super::delivers;
 
     #[test]
     fn publish_gets_sequence_numbers_and_an_ack() {

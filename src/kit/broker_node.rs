@@ -49,7 +49,6 @@ impl<S: Subject> Machine<S> {
     }
 }
 
-
 /// The broker as a node: its state lives outside the node (the durable store) and
 /// is replaced by an empty one on restart when the store is in memory.
 pub struct BrokerNode<A: App> {
@@ -102,7 +101,9 @@ impl<A: App> BrokerNode<A> {
                 BrokerEvent::Replied { subject, group, seq, client, event_id, reply } => {
                     Obs::Replied { subject, group, seq, client, event_id, reply }
                 }
-                BrokerEvent::Parked { subject, group, seq, event_id, deliveries } => Obs::Parked { subject, group, seq, event_id, deliveries },
+                BrokerEvent::Parked { subject, group, seq, event_id, deliveries } => {
+                    Obs::Parked { subject, group, seq, event_id, deliveries }
+                }
             });
         }
         for (to, msg) in out.send {

@@ -23,8 +23,8 @@
 //!   held is redelivered only when its ack wait expires (NATS Streaming hands it on at
 //!   once).
 
-pub use super::broker::{DeliverPolicy, JetStreamConfig};
 use super::broker::{BrokerConfig, BrokerEvent, ClientInfo, Output, Outstanding};
+pub use super::broker::{DeliverPolicy, JetStreamConfig};
 use super::event::Event;
 use super::protocol::{ClientId, Message, Reply};
 use super::{Group, Id, Subject};
@@ -102,7 +102,9 @@ impl<S: Subject> JetStreamState<S> {
     /// Handles one message from node `from` at virtual time `now`.
     pub fn handle(&mut self, config: &BrokerConfig, now: Duration, from: NodeId, msg: Message<S>, out: &mut Output<S>) {
         match msg {
-            Message::Connect { .. } | Message::Heartbeat { .. } => super::broker::session(&mut self.clients, self.store_id, now, from, msg, out),
+            Message::Connect { .. } | Message::Heartbeat { .. } => {
+                super::broker::session(&mut self.clients, self.store_id, now, from, msg, out)
+            }
             Message::Subscribe { client, subject, group } => {
                 if !self.clients.contains_key(&client) {
                     out.send.push((from, Message::UnknownClient { store_id: self.store_id }));
@@ -191,7 +193,14 @@ impl<S: Subject> JetStreamState<S> {
     }
 
     /// A consumer's reply to a delivery it holds pending (whoever it went to last).
-    fn reply(&mut self, config: &BrokerConfig, now: Duration, (client, subject, group, seq): (ClientId, S, Group, u64), reply: Reply, out: &mut Output<S>) {
+    fn reply(
+        &mut self,
+        config: &BrokerConfig,
+        now: Duration,
+        (client, subject, group, seq): (ClientId, S, Group, u64),
+        reply: Reply,
+        out: &mut Output<S>,
+    ) {
         let Some(consumer) = self.consumers.get_mut(&(subject, group)) else {
             return;
         };
@@ -300,7 +309,14 @@ impl<S: Subject> JetStreamState<S> {
         let Some(info) = self.clients.get(&member) else {
             return;
         };
-        out.events.push(BrokerEvent::Delivered { subject, group, seq, client: member, event_id: event.event_id.clone(), redelivery: redelivered });
+        out.events.push(BrokerEvent::Delivered {
+            subject,
+            group,
+            seq,
+            client: member,
+            event_id: event.event_id.clone(),
+            redelivery: redelivered,
+        });
         out.send.push((info.node, Message::Deliver { subject, group, seq, event, redelivered, store_id: self.store_id }));
     }
 
@@ -406,7 +422,14 @@ mod tests {
         b
     }
 
-    fn publish(b: &mut State, config: &BrokerConfig, ms: u64, e: Arc<Event<Subject>>, msg_id: Option<&str>, expect_last: Option<u64>) -> Output {
+    fn publish(
+        b: &mut State,
+        config: &BrokerConfig,
+        ms: u64,
+        e: Arc<Event<Subject>>,
+        msg_id: Option<&str>,
+        expect_last: Option<u64>,
+    ) -> Output {
         let msg = Message::Publish { client: "pub".into(), publish_id: 1, event: e, msg_id: msg_id.map(Id::from), expect_last };
         step(b, config, ms, 9, msg)
     }
@@ -416,15 +439,7 @@ mod tests {
         step(b, config, ms, from, Message::Ack { client, subject: UPDATED, group: ORDERS, seq, store_id: 1, reply })
     }
 
-    fn delivers(out: &Output) -> Vec<(usize, u64, bool)> {
-        out.send
-            .iter()
-            .filter_map(|(to, m)| match m {
-                Message::Deliver { seq, redelivered, .. } => Some((to.slot(), *seq, *redelivered)),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::kit::broker::delivers;
 
     fn seqs(b: &State) -> Vec<u64> {
         b.outstanding(UPDATED, ORDERS).iter().map(|o| o.seq).collect()
@@ -434,7 +449,10 @@ mod tests {
     fn one_stream_sequence_and_the_expected_last_subject_sequence() {
         let config = cfg();
         let mut b = broker(&config, 0);
-        assert!(matches!(publish(&mut b, &config, 0, event(UPDATED, 0), None, Some(0)).send[..], [(_, Message::PublishAck { seq: 1, .. })]));
+        assert!(matches!(
+            publish(&mut b, &config, 0, event(UPDATED, 0), None, Some(0)).send[..],
+            [(_, Message::PublishAck { seq: 1, .. })]
+        ));
         publish(&mut b, &config, 0, event(Subject::TicketCreated, 0), None, None);
         let out = publish(&mut b, &config, 0, event(UPDATED, 1), None, Some(0));
         match &out.send[..] {
@@ -443,7 +461,10 @@ mod tests {
         }
         assert!(out.events.is_empty(), "nothing stored");
         let out = publish(&mut b, &config, 0, event(UPDATED, 1), None, Some(1));
-        assert!(matches!(out.send[..], [(_, Message::PublishAck { seq: 3, duplicate: false, .. })]), "the stream's sequence spans subjects");
+        assert!(
+            matches!(out.send[..], [(_, Message::PublishAck { seq: 3, duplicate: false, .. })]),
+            "the stream's sequence spans subjects"
+        );
     }
 
     #[test]
@@ -526,7 +547,11 @@ mod tests {
         reply(&mut b, &config, 10, 1, 1, Reply::Nak(Duration::ZERO));
         let out = reply(&mut b, &config, 20, 1, 1, Reply::Nak(Duration::ZERO));
         assert!(delivers(&out).is_empty(), "the second delivery was the last");
-        assert!(matches!(out.events[..], [BrokerEvent::Replied { .. }, BrokerEvent::Parked { seq: 1, deliveries: 2, .. }]), "{:?}", out.events);
+        assert!(
+            matches!(out.events[..], [BrokerEvent::Replied { .. }, BrokerEvent::Parked { seq: 1, deliveries: 2, .. }]),
+            "{:?}",
+            out.events
+        );
         let outstanding = b.outstanding(UPDATED, ORDERS);
         assert!(outstanding.len() == 1 && outstanding[0].parked && outstanding[0].deliveries == 2);
         assert!(reply(&mut b, &config, 30, 1, 1, Reply::Ack).events.is_empty(), "a parked message is not pending");
@@ -582,7 +607,13 @@ mod tests {
         let config = cfg();
         let mut b = broker(&config, 1);
         publish(&mut b, &config, 0, event(UPDATED, 0), None, None);
-        let stale = step(&mut b, &config, 0, 1, Message::Ack { client: "o1".into(), subject: UPDATED, group: ORDERS, seq: 1, store_id: 7, reply: Reply::Ack });
+        let stale = step(
+            &mut b,
+            &config,
+            0,
+            1,
+            Message::Ack { client: "o1".into(), subject: UPDATED, group: ORDERS, seq: 1, store_id: 7, reply: Reply::Ack },
+        );
         assert!(stale.events.is_empty() && seqs(&b) == vec![1]);
     }
 }

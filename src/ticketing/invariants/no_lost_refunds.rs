@@ -35,7 +35,10 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 "no-lost-refunds",
                 input.end,
                 vec![p.id.to_string(), p.order_id.to_string(), p.stripe_id.to_string()],
-                format!("payment {} for {} is recorded refunded but the provider never paid back charge {}: the money stays taken", p.id, p.order_id, p.stripe_id),
+                format!(
+                    "payment {} for {} is recorded refunded but the provider never paid back charge {}: the money stays taken",
+                    p.id, p.order_id, p.stripe_id
+                ),
             )
             .with_evidence(marked.get(&p.id).into_iter().copied().collect()),
         );
@@ -47,7 +50,9 @@ pub fn check(input: &Input) -> Vec<Violation> {
         let problem = if made.len() > 1 {
             Some(format!("charge {charge} was refunded {} times: {}", made.len(), ids.join(", ")))
         } else {
-            recorded.is_none().then(|| format!("the provider refunded charge {charge} ({}) but no payment of it is recorded refunded", ids[0]))
+            recorded
+                .is_none()
+                .then(|| format!("the provider refunded charge {charge} ({}) but no payment of it is recorded refunded", ids[0]))
         };
         if let Some(text) = problem {
             let mut records = vec![charge.to_string()];
@@ -71,7 +76,13 @@ mod tests {
     }
 
     fn charge(id: &str) -> Record<Obs> {
-        provider(Snapshot::Charge { id: id.into(), amount: 2000, currency: "usd".into(), source: "tok".into(), order_id: Some("O1".into()) })
+        provider(Snapshot::Charge {
+            id: id.into(),
+            amount: 2000,
+            currency: "usd".into(),
+            source: "tok".into(),
+            order_id: Some("O1".into()),
+        })
     }
 
     fn refund(id: &str, charge: &str) -> Record<Obs> {
