@@ -79,7 +79,25 @@ pub const MIN_SLEEP: Duration = Duration::from_micros(1010);
 
 /// Virtual time elapsed since the simulation started, on the [`TICK`] grid.
 pub fn now() -> Duration {
-    on_grid(madsim::time::TimeHandle::current().elapsed())
+    with_clock(|clock| on_grid(clock.elapsed()))
+}
+
+thread_local! {
+    /// The running world's clock, kept for the run (madsim's `TimeHandle::current`
+    /// looks the runtime up and clones two `Arc`s on every read).
+    static CLOCK: std::cell::RefCell<Option<madsim::time::TimeHandle>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps the running world's clock for this thread (`None` when its run ends).
+pub(crate) fn keep_clock(clock: Option<madsim::time::TimeHandle>) {
+    CLOCK.with(|c| *c.borrow_mut() = clock);
+}
+
+fn with_clock<R>(f: impl FnOnce(&madsim::time::TimeHandle) -> R) -> R {
+    CLOCK.with(|c| match c.borrow().as_ref() {
+        Some(clock) => f(clock),
+        None => f(&madsim::time::TimeHandle::current()),
+    })
 }
 
 pub(crate) fn on_grid(t: Duration) -> Duration {
@@ -90,18 +108,20 @@ pub(crate) fn on_grid(t: Duration) -> Duration {
 /// Sleeps `duration` (at least [`MIN_SLEEP`]) from [`now`]: the deadline is on the grid
 /// whatever madsim's drift.
 pub fn sleep(duration: Duration) -> madsim::time::Sleep {
-    let clock = madsim::time::TimeHandle::current();
-    let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
-    let at = on_grid(elapsed) + duration.max(MIN_SLEEP);
-    clock.sleep_until(instant + (at - elapsed))
+    with_clock(|clock| {
+        let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
+        let at = on_grid(elapsed) + duration.max(MIN_SLEEP);
+        clock.sleep_until(instant + (at - elapsed))
+    })
 }
 
 /// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).
 pub fn sleep_until(at: Duration) -> madsim::time::Sleep {
-    let clock = madsim::time::TimeHandle::current();
-    let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
-    let at = at.max(on_grid(elapsed) + MIN_SLEEP);
-    clock.sleep_until(instant + (at - elapsed))
+    with_clock(|clock| {
+        let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
+        let at = at.max(on_grid(elapsed) + MIN_SLEEP);
+        clock.sleep_until(instant + (at - elapsed))
+    })
 }
 
 /// `future`, or `Err` once `duration` has passed ([`sleep`]'s clock).

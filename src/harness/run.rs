@@ -149,10 +149,16 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         let ran = {
             let runtime = Runtime::with_seed_and_config(runtime_seed, madsim::Config::default());
-            runtime.block_on(run_world::<S>(owned, seed, opts.clone(), kept.clone()))
+            let (opts, kept) = (opts.clone(), kept.clone());
+            runtime.block_on(async move {
+                super::keep_clock(Some(madsim::time::TimeHandle::current()));
+                run_world::<S>(owned, seed, opts, kept).await
+            })
         };
+        super::keep_clock(None);
         judged::<S>(scenario, ran, &kept, &opts)
     }));
+    super::keep_clock(None);
     let caught = super::panics::disarm();
     let (switches, _) = super::switches::stop();
     let mut outcome = match result {
