@@ -154,12 +154,12 @@ fn scaling(seeds: u64, jobs: usize, short: &mut Vec<String>) -> Result<(), Strin
     let (one_job, rate) = (sweep(1), sweep(jobs));
     let speedup = rate / one_job;
     outln!(
-        "hardened full-system swept on {jobs} jobs: {rate:.0} seeds/s, {:.0} seeds/s per core, {speedup:.2}x one job's {one_job:.0} (goal at least {:.2}x)",
+        "hardened full-system swept on {jobs} jobs: {rate:.0} seeds/s, {:.0} seeds/s per core, {speedup:.3}x one job's {one_job:.0} (goal at least {:.2}x)",
         rate / jobs as f64,
         GOAL_SCALING * jobs as f64
     );
     if jobs > 1 && speedup < GOAL_SCALING * jobs as f64 {
-        short.push(format!("{jobs} jobs {speedup:.2}x one job (goal {:.2}x)", GOAL_SCALING * jobs as f64));
+        short.push(format!("{jobs} jobs {speedup:.3}x one job (goal {:.2}x)", GOAL_SCALING * jobs as f64));
     }
     Ok(())
 }
