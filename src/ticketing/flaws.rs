@@ -54,7 +54,7 @@ pub enum Origin {
     /// A plausible mistake planted to prove an invariant catches its rule.
     Planted,
     /// A mistake of a port to JetStream: a JetStream feature misused (only on that broker).
-    Port,
+    JetstreamPort,
 }
 
 impl Origin {
@@ -63,7 +63,7 @@ impl Origin {
             Origin::AsBuilt => "as-built",
             Origin::Lesson => "lesson",
             Origin::Planted => "planted",
-            Origin::Port => "jetstream-port",
+            Origin::JetstreamPort => "jetstream-port",
         }
     }
 }
@@ -333,7 +333,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::TermOnError,
         name: "term-on-error",
         description: "on JetStream, a listener whose handler failed answers Term (as if the event were poison): an event that came before its predecessor is never redelivered",
-        origin: Origin::Port,
+        origin: Origin::JetstreamPort,
         caught_by: "no-lost-events",
         target: "jetstream",
     },
@@ -341,7 +341,7 @@ pub const CATALOGUE: &[FlawInfo] = &[
         flaw: Flaw::MaxDeliverParks,
         name: "max-deliver-parks",
         description: "on JetStream, consumers cap MaxDeliver at 3 and a failed handler naks at once: an event that waits for its predecessor is parked, never processed",
-        origin: Origin::Port,
+        origin: Origin::JetstreamPort,
         caught_by: "no-lost-events",
         target: "jetstream",
     },
@@ -351,7 +351,7 @@ impl Flaw {
     /// The broker a flaw needs, when it is one broker's: a JetStream port's mistakes
     /// exist only on JetStream.
     pub fn only_on(self) -> Option<crate::kit::broker::BrokerKind> {
-        (self.info().origin == Origin::Port).then_some(crate::kit::broker::BrokerKind::JetStream)
+        (self.info().origin == Origin::JetstreamPort).then_some(crate::kit::broker::BrokerKind::JetStream)
     }
 
     pub fn info(self) -> &'static FlawInfo {
@@ -447,6 +447,7 @@ mod tests {
             assert_eq!(Flaw::from_name(info.name), Some(info.flaw));
             assert!(Flaws::none().with(info.flaw).has(info.flaw));
             assert!(!as_built.with(info.flaw).without(info.flaw).has(info.flaw));
+            assert_eq!(serde_json::to_value(info.origin).unwrap(), info.origin.name(), "JSON and text name an origin alike");
         }
     }
 }
