@@ -1,4 +1,4 @@
-//! The kit: what event-driven services on a NATS-Streaming-like broker share, as
+//! The kit: what event-driven services on a NATS-Streaming-like (or JetStream) broker share, as
 //! building blocks for any app simulated on the harness. An app names its types once
 //! ([`App`]: its subjects, its documents, its own observations, its settings) and gets:
 //!

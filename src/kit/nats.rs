@@ -3,7 +3,10 @@
 //! (reconnecting and resubscribing when the broker has forgotten it), subscribes the
 //! service's listeners as durable members of the service's queue group, and publishes
 //! with an acknowledgement, retrying a publish whose ack does not come. It reports each
-//! listener's outcome through the harness's probe (the handlers report nothing).
+//! listener's outcome through the harness's probe (the handlers report nothing). On a
+//! JetStream broker it can use JetStream's features ([`JetStreamUsage`]): a message id
+//! on every publish, a nak or term for a failed or undecodable delivery, in-progress
+//! while a handler works, and a publish that expects its subject's last sequence.
 
 use super::event::Payload;
 use super::obs::{Obs, Outcome};
