@@ -12,7 +12,7 @@ use ticketsim::ticketing::scenario::Scenario;
 use ticketsim::ticketing::Ticketing;
 use ticketsim::{run_seed, RunOptions};
 
-const STRATEGIES: [&str; 4] = ["uniform", "swarm", "pct:3", "coverage"];
+const STRATEGIES: [&str; 5] = ["uniform", "swarm", "pct:3", "coverage", "portfolio"];
 
 fn scenario(name: &str, strategy: &str) -> Scenario {
     let mut s = Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap();
@@ -42,8 +42,10 @@ fn every_strategy_replays_a_seed_exactly_and_shapes_the_run_its_own_way() {
         assert_eq!(hashes, again, "{strategy}: the same seed gives the same trace");
         by_strategy.push(hashes);
     }
-    // Coverage runs an unbranched seed as uniform does; swarm and pct change the run.
+    // Coverage runs an unbranched seed as uniform does; swarm and pct change the run;
+    // the portfolio runs seed 0 as uniform, 1 as swarm, 2 as pct:3.
     assert_eq!(by_strategy[0], by_strategy[3]);
+    assert_eq!(by_strategy[4], vec![by_strategy[0][0], by_strategy[1][1], by_strategy[2][2]]);
     assert_ne!(by_strategy[0], by_strategy[1]);
     assert_ne!(by_strategy[0], by_strategy[2]);
     assert_ne!(by_strategy[1], by_strategy[2]);

@@ -17,7 +17,7 @@ pub(crate) struct HuntArgs {
     /// A deep bug to hunt (default: all); repeatable
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
-    /// A strategy to measure (default: uniform, swarm, pct, coverage); repeatable
+    /// A strategy to measure (default: uniform, swarm, pct, coverage, portfolio); repeatable
     #[arg(long = "strategy", value_name = "STRATEGY")]
     strategies: Vec<String>,
     /// Independent sweeps per bug and strategy, each from its own start seed (1 to 100)
@@ -90,7 +90,13 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             .collect::<Result<_, _>>()?
     };
     let strategies: Vec<Strategy> = if args.strategies.is_empty() {
-        vec![Strategy::Uniform, Strategy::Swarm, Strategy::Pct { depth: crate::harness::strategy::DEFAULT_PCT_DEPTH }, Strategy::Coverage]
+        vec![
+            Strategy::Uniform,
+            Strategy::Swarm,
+            Strategy::Pct { depth: crate::harness::strategy::DEFAULT_PCT_DEPTH },
+            Strategy::Coverage,
+            Strategy::Portfolio,
+        ]
     } else {
         args.strategies.iter().map(|s| Strategy::parse(s).map_err(|e| format!("--strategy {e}"))).collect::<Result<_, _>>()?
     };

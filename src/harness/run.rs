@@ -287,7 +287,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let choices = choices(&options, seed);
     let sim = S::options(&scenario);
     history.set_event_budget(sim.budget.events);
-    let per_run = sim.strategy.per_run();
+    let per_run = sim.strategy.per_run(seed);
     let swarm_config = NemesisConfig { swarm: sim.nemesis.swarm || per_run == Strategy::Swarm, ..sim.nemesis.clone() };
     let (nemesis_config, swarm) = nemesis::draw_swarm(&swarm_config, &choices);
     let fabric_config = fabric_config(&sim.network, swarm);

@@ -15,6 +15,10 @@
 //!   [`System::coverage`](super::System::coverage)); new runs branch from a corpus run:
 //!   the same run (its madsim seed, its first K decisions) up to a cut, then decisions
 //!   of their own (keyed by its own seed from the cut on).
+//! - `portfolio`: the strategies above that shape single runs, interleaved over the
+//!   seeds of a sweep (seed n runs as [`PORTFOLIO`]`[n % 3]`: uniform, swarm, pct:3), as
+//!   Coyote and Shuttle run a portfolio of schedulers: a bug any of them finds quickly,
+//!   the portfolio finds in about three times its seeds, whichever it is.
 
 use super::choices::{key, Choices, Site};
 
@@ -32,19 +36,24 @@ pub enum Strategy {
         depth: u32,
     },
     Coverage,
+    Portfolio,
 }
 
+/// The strategies a portfolio interleaves, seed after seed.
+pub const PORTFOLIO: [Strategy; 3] = [Strategy::Uniform, Strategy::Swarm, Strategy::Pct { depth: DEFAULT_PCT_DEPTH }];
+
 impl Strategy {
-    pub const NAMES: [&'static str; 4] = ["uniform", "swarm", "pct[:D]", "coverage"];
+    pub const NAMES: [&'static str; 5] = ["uniform", "swarm", "pct[:D]", "coverage", "portfolio"];
 
     /// `uniform`, `swarm`, `pct` or `pct:D` (1 to 16), `coverage`.
     pub fn parse(text: &str) -> Result<Strategy, String> {
-        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), coverage");
+        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), coverage, portfolio");
         match text.trim() {
             "uniform" => Ok(Strategy::Uniform),
             "swarm" => Ok(Strategy::Swarm),
             "pct" => Ok(Strategy::Pct { depth: DEFAULT_PCT_DEPTH }),
             "coverage" => Ok(Strategy::Coverage),
+            "portfolio" => Ok(Strategy::Portfolio),
             other => match other.strip_prefix("pct:").map(|d| d.parse::<u32>()) {
                 Some(Ok(depth)) if (1..=MAX_PCT_DEPTH).contains(&depth) => Ok(Strategy::Pct { depth }),
                 _ => Err(format!("{}: not a strategy; {}", super::echo(text), allowed())),
@@ -52,10 +61,12 @@ impl Strategy {
         }
     }
 
-    /// How each single run is shaped (coverage runs are uniform, branched).
-    pub fn per_run(self) -> Strategy {
+    /// How the run of `seed` is shaped (coverage runs are uniform, branched; a
+    /// portfolio's seed runs as its strategy in [`PORTFOLIO`]).
+    pub fn per_run(self, seed: u64) -> Strategy {
         match self {
             Strategy::Coverage => Strategy::Uniform,
+            Strategy::Portfolio => PORTFOLIO[(seed % PORTFOLIO.len() as u64) as usize],
             other => other,
         }
     }
@@ -68,6 +79,7 @@ impl std::fmt::Display for Strategy {
             Strategy::Swarm => write!(f, "swarm"),
             Strategy::Pct { depth } => write!(f, "pct:{depth}"),
             Strategy::Coverage => write!(f, "coverage"),
+            Strategy::Portfolio => write!(f, "portfolio"),
         }
     }
 }
