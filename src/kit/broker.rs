@@ -293,6 +293,16 @@ pub struct Output<S> {
     pub events: Vec<BrokerEvent<S>>,
 }
 
+impl<S: Subject> Output<S> {
+    /// A delivery of `event` (`seq` of `subject` to `group`'s `member` on node `to`),
+    /// sent and recorded; both brokers deliver this way.
+    pub(super) fn deliver(&mut self, to: NodeId, store_id: u64, (subject, group, seq): (S, Group, u64), member: ClientId, event: Arc<Event<S>>, redelivered: bool) {
+        let event_id = event.event_id.clone();
+        self.events.push(BrokerEvent::Delivered { subject, group, seq, client: member, event_id, redelivery: redelivered });
+        self.send.push((to, Message::Deliver { subject, group, seq, event, redelivered, store_id }));
+    }
+}
+
 impl<S> Default for Output<S> {
     fn default() -> Self {
         Output { send: Vec::new(), events: Vec::new() }
@@ -436,15 +446,7 @@ impl<S: Subject> BrokerState<S> {
         out: &mut Output<S>,
     ) {
         let node = self.clients[&member].node;
-        out.events.push(BrokerEvent::Delivered {
-            subject,
-            group,
-            seq,
-            client: member,
-            event_id: event.event_id.clone(),
-            redelivery: redelivered,
-        });
-        out.send.push((node, Message::Deliver { subject, group, seq, event, redelivered, store_id: self.store_id }));
+        out.deliver(node, self.store_id, (subject, group, seq), member, event, redelivered);
     }
 
     /// Messages of a group not yet acknowledged: delivered-but-unacked plus never delivered.

@@ -309,15 +309,7 @@ impl<S: Subject> JetStreamState<S> {
         let Some(info) = self.clients.get(&member) else {
             return;
         };
-        out.events.push(BrokerEvent::Delivered {
-            subject,
-            group,
-            seq,
-            client: member,
-            event_id: event.event_id.clone(),
-            redelivery: redelivered,
-        });
-        out.send.push((info.node, Message::Deliver { subject, group, seq, event, redelivered, store_id: self.store_id }));
+        out.deliver(info.node, self.store_id, (subject, group, seq), member, event, redelivered);
     }
 
     /// What a consumer has not processed: pending, parked at MaxDeliver, never delivered.
