@@ -194,6 +194,10 @@ fn detection() -> Result<(), String> {
     for row in cells.chunks(3) {
         outln!("  {}", row.iter().map(|c| format!("{c:<44}")).collect::<String>().trim_end());
     }
-    outln!("  all {} flaws: {total:.2} s{}", CATALOGUE.len(), if missed.is_empty() { String::new() } else { format!("; missed: {}", missed.join(", ")) });
+    outln!(
+        "  all {} flaws: {total:.2} s{}",
+        CATALOGUE.len(),
+        if missed.is_empty() { String::new() } else { format!("; missed: {}", missed.join(", ")) }
+    );
     Ok(())
 }

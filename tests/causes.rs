@@ -10,10 +10,10 @@ use ticketsim::harness::diff::diff;
 use ticketsim::harness::run::{run_seed, RunOptions};
 use ticketsim::harness::shrink::shows;
 use ticketsim::harness::switches::first;
-use ticketsim::ticketing::flaws::{Flaw, Preset, CATALOGUE};
-use ticketsim::ticketing::selftest::first_detection;
 use ticketsim::kit::broker::BrokerKind;
+use ticketsim::ticketing::flaws::{Flaw, Preset, CATALOGUE};
 use ticketsim::ticketing::scenario::BrokerKindSetting;
+use ticketsim::ticketing::selftest::first_detection;
 use ticketsim::ticketing::{Scenario, Ticketing};
 
 fn scenario(name: &str) -> Scenario {

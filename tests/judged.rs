@@ -295,7 +295,10 @@ fn replay_defaults_to_seed_zero_like_run_and_bench_works_from_any_directory() {
     assert!(text.contains("full-system") && text.contains("expiration-payments"), "{text}");
     assert!(!text.contains("target >= 0.5") && text.contains("madsim's own network"), "{text}");
     // It prints the goal, says which figures reach it, and times the first detection of every flaw.
-    assert!(text.contains("goal: full-system at least 1.0x") && (text.contains("goal not reached: ") || text.contains("every goal met")), "{text}");
+    assert!(
+        text.contains("goal: full-system at least 1.0x") && (text.contains("goal not reached: ") || text.contains("every goal met")),
+        "{text}"
+    );
     assert!(text.contains("seeds/s per core") && text.contains("time to first detection"), "{text}");
     for info in ticketsim::ticketing::flaws::CATALOGUE {
         assert!(text.contains(&format!("{} ", info.name)), "{} timed: {text}", info.name);

@@ -137,12 +137,14 @@ fn selftest_catches_every_flaw_and_finds_hardened_clean() {
 
 #[test]
 fn selftest_on_jetstream_catches_every_flaw_and_finds_hardened_clean() {
-    let out = ticketsim(&["selftest", "--broker", "jetstream", "--seeds", "300", "--trials", "1", "--hardened-seeds", "20", "--format", "json"]);
+    let out =
+        ticketsim(&["selftest", "--broker", "jetstream", "--seeds", "300", "--trials", "1", "--hardened-seeds", "20", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(report["broker"], "jetstream");
     assert_eq!(report["flaws"].as_array().unwrap().len(), CATALOGUE.len(), "every flaw applies on JetStream");
-    let streaming = ticketsim(&["selftest", "--broker", "streaming", "--seeds", "1", "--trials", "1", "--hardened-seeds", "1", "--format", "json"]);
+    let streaming =
+        ticketsim(&["selftest", "--broker", "streaming", "--seeds", "1", "--trials", "1", "--hardened-seeds", "1", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&stdout(&streaming)).unwrap();
     assert_eq!(report["not_applicable"], serde_json::json!(["term-on-error", "max-deliver-parks"]));
 }
@@ -579,7 +581,18 @@ fn set_overrides_a_setting_and_replay_commands_repeat_it() {
         assert_eq!(out.status.code(), Some(2), "{set}");
         assert!(stderr(&out).contains(says) && !stderr(&out).contains("panicked"), "{set}: {}", stderr(&out));
     }
-    let out = ticketsim(&["explore", "out-of-order-updates", "--preset", "as-built", "--set", "broker.kind=jetstream", "--seeds", "0..20", "--format", "json"]);
+    let out = ticketsim(&[
+        "explore",
+        "out-of-order-updates",
+        "--preset",
+        "as-built",
+        "--set",
+        "broker.kind=jetstream",
+        "--seeds",
+        "0..20",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(report["overrides"]["sets"], serde_json::json!(["broker.kind=jetstream"]));

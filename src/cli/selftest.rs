@@ -2,13 +2,15 @@
 //! every scenario hardened, which must stay clean.
 
 use super::{check_file, jobs, sweep_code, write_file, Format};
+use crate::kit::broker::BrokerKind;
 use crate::report::text::selftest_text;
 use crate::ticketing::selftest::{selftest, SelftestOptions};
-use crate::kit::broker::BrokerKind;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  ticketsim selftest\n  ticketsim selftest --seeds 1000 --trials 5 --junit selftest.xml\n  ticketsim selftest --broker jetstream")]
+#[command(
+    after_help = "Examples:\n  ticketsim selftest\n  ticketsim selftest --seeds 1000 --trials 5 --junit selftest.xml\n  ticketsim selftest --broker jetstream"
+)]
 pub(crate) struct SelftestArgs {
     /// Seeds tried per flaw and trial before it counts as missed
     #[arg(long, default_value_t = 500)]

@@ -296,7 +296,15 @@ pub struct Output<S> {
 impl<S: Subject> Output<S> {
     /// A delivery of `event` (`seq` of `subject` to `group`'s `member` on node `to`),
     /// sent and recorded; both brokers deliver this way.
-    pub(super) fn deliver(&mut self, to: NodeId, store_id: u64, (subject, group, seq): (S, Group, u64), member: ClientId, event: Arc<Event<S>>, redelivered: bool) {
+    pub(super) fn deliver(
+        &mut self,
+        to: NodeId,
+        store_id: u64,
+        (subject, group, seq): (S, Group, u64),
+        member: ClientId,
+        event: Arc<Event<S>>,
+        redelivered: bool,
+    ) {
         let event_id = event.event_id.clone();
         self.events.push(BrokerEvent::Delivered { subject, group, seq, client: member, event_id, redelivery: redelivered });
         self.send.push((to, Message::Deliver { subject, group, seq, event, redelivered, store_id }));
@@ -547,7 +555,12 @@ mod tests {
     }
 
     fn publish(b: &mut BrokerState, client: &ClientId, version: u64) -> Output {
-        step(b, 0, 9, Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version), msg_id: None, expect_last: None })
+        step(
+            b,
+            0,
+            9,
+            Message::Publish { client: client.clone(), publish_id: version, event: ticket_event(version), msg_id: None, expect_last: None },
+        )
     }
 
     use super::delivers;
@@ -604,7 +617,19 @@ mod tests {
         b.tick(&cfg(), Duration::from_millis(5_000), &mut out);
         assert_eq!(delivers(&out), vec![(1, 1, true)]);
         // acked: never again
-        step(&mut b, 5_100, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack });
+        step(
+            &mut b,
+            5_100,
+            1,
+            Message::Ack {
+                client: c,
+                subject: Subject::TicketUpdated,
+                group: ORDERS,
+                seq: 1,
+                store_id: 1,
+                reply: super::super::protocol::Reply::Ack,
+            },
+        );
         let mut out = Output::default();
         b.tick(&cfg(), Duration::from_millis(9_000), &mut out);
         assert!(delivers(&out).is_empty());
@@ -618,7 +643,19 @@ mod tests {
         let c = connect(&mut b, 1, "o1");
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
-        step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack });
+        step(
+            &mut b,
+            0,
+            1,
+            Message::Ack {
+                client: c.clone(),
+                subject: Subject::TicketUpdated,
+                group: ORDERS,
+                seq: 1,
+                store_id: 1,
+                reply: super::super::protocol::Reply::Ack,
+            },
+        );
         let mut out = Output::default();
         b.remove_client(&c, Duration::ZERO, &mut out);
         publish(&mut b, &p, 1);
@@ -661,7 +698,13 @@ mod tests {
         );
         for v in 0..3 {
             let mut o = Output::default();
-            b.handle(&config, Duration::ZERO, n(9), Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v), msg_id: None, expect_last: None }, &mut o);
+            b.handle(
+                &config,
+                Duration::ZERO,
+                n(9),
+                Message::Publish { client: p.clone(), publish_id: v, event: ticket_event(v), msg_id: None, expect_last: None },
+                &mut o,
+            );
             out.send.extend(o.send);
         }
         assert_eq!(delivers(&out), vec![(1, 1, false)]);
@@ -670,7 +713,14 @@ mod tests {
             &config,
             Duration::ZERO,
             n(1),
-            Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack },
+            Message::Ack {
+                client: c,
+                subject: Subject::TicketUpdated,
+                group: ORDERS,
+                seq: 1,
+                store_id: 1,
+                reply: super::super::protocol::Reply::Ack,
+            },
             &mut o,
         );
         assert_eq!(delivers(&o), vec![(1, 2, false)]);
@@ -683,13 +733,36 @@ mod tests {
         let c = connect(&mut b, 1, "o1");
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
-        let stale =
-            step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply: super::super::protocol::Reply::Ack });
+        let stale = step(
+            &mut b,
+            0,
+            1,
+            Message::Ack {
+                client: c.clone(),
+                subject: Subject::TicketUpdated,
+                group: ORDERS,
+                seq: 1,
+                store_id: 1,
+                reply: super::super::protocol::Reply::Ack,
+            },
+        );
         assert!(
             stale.events.is_empty() && b.outstanding(Subject::TicketUpdated, ORDERS).len() == 1,
             "seq 1 of store 1 is not seq 1 of store 2"
         );
-        let fresh = step(&mut b, 0, 1, Message::Ack { client: c, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 2, reply: super::super::protocol::Reply::Ack });
+        let fresh = step(
+            &mut b,
+            0,
+            1,
+            Message::Ack {
+                client: c,
+                subject: Subject::TicketUpdated,
+                group: ORDERS,
+                seq: 1,
+                store_id: 2,
+                reply: super::super::protocol::Reply::Ack,
+            },
+        );
         assert!(matches!(fresh.events[..], [BrokerEvent::Acked { seq: 1, .. }]));
     }
 
@@ -701,11 +774,25 @@ mod tests {
         let c = connect(&mut b, 1, "o1");
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         for _ in 0..2 {
-            let msg = Message::Publish { client: p.clone(), publish_id: 1, event: ticket_event(0), msg_id: Some("e1".into()), expect_last: Some(7) };
-            assert!(matches!(step(&mut b, 0, 9, msg).send[0].1, Message::PublishAck { duplicate: false, .. }), "no de-duplication, no expectation");
+            let msg = Message::Publish {
+                client: p.clone(),
+                publish_id: 1,
+                event: ticket_event(0),
+                msg_id: Some("e1".into()),
+                expect_last: Some(7),
+            };
+            assert!(
+                matches!(step(&mut b, 0, 9, msg).send[0].1, Message::PublishAck { duplicate: false, .. }),
+                "no de-duplication, no expectation"
+            );
         }
         for reply in [Reply::Nak(Duration::ZERO), Reply::Term, Reply::InProgress] {
-            let out = step(&mut b, 0, 1, Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply });
+            let out = step(
+                &mut b,
+                0,
+                1,
+                Message::Ack { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id: 1, reply },
+            );
             assert!(out.events.is_empty() && out.send.is_empty(), "{reply:?} is ignored");
         }
         assert_eq!(b.outstanding(Subject::TicketUpdated, ORDERS).len(), 2);
@@ -716,7 +803,12 @@ mod tests {
         let mut b = BrokerState::new(7);
         let out = step(&mut b, 0, 1, Message::Heartbeat { client: "ghost".into() });
         assert!(matches!(out.send[0].1, Message::HeartbeatAck { known: false, store_id: 7 }));
-        let out = step(&mut b, 0, 1, Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0), msg_id: None, expect_last: None });
+        let out = step(
+            &mut b,
+            0,
+            1,
+            Message::Publish { client: "ghost".into(), publish_id: 1, event: ticket_event(0), msg_id: None, expect_last: None },
+        );
         assert!(out.events.is_empty(), "nothing stored");
         assert!(matches!(out.send[..], [(to, Message::UnknownClient { store_id: 7 })] if to == n(1)));
     }

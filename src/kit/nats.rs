@@ -311,8 +311,7 @@ impl<A: App> NatsWrapper<A> {
     fn keep_working(&self, subject: A::Subject, group: Group, seq: u64, store_id: u64) -> Arc<std::sync::atomic::AtomicBool> {
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Some(every) = self.config.jetstream.in_progress_every {
-            let (flag, fabric, node, broker, client) =
-                (done.clone(), self.fabric.clone(), self.node, self.broker, self.client_id.clone());
+            let (flag, fabric, node, broker, client) = (done.clone(), self.fabric.clone(), self.node, self.broker, self.client_id.clone());
             crate::harness::cause::spawn(async move {
                 loop {
                     crate::harness::sleep(every).await;

@@ -185,12 +185,19 @@ impl<A: App> fmt::Display for Obs<A> {
                 write!(f, "broker dropped a duplicate publish of {event_id} from {client} (msg id seen: {subject}#{seq})")
             }
             Obs::Replied { subject, group, seq, client, event_id, reply } => match reply {
-                super::protocol::Reply::Nak(delay) => write!(f, "broker got nak {subject}#{seq} {event_id} from {group}/{client}: redeliver in {delay:?}"),
-                super::protocol::Reply::Term => write!(f, "broker got term {subject}#{seq} {event_id} from {group}/{client}: never redelivered"),
+                super::protocol::Reply::Nak(delay) => {
+                    write!(f, "broker got nak {subject}#{seq} {event_id} from {group}/{client}: redeliver in {delay:?}")
+                }
+                super::protocol::Reply::Term => {
+                    write!(f, "broker got term {subject}#{seq} {event_id} from {group}/{client}: never redelivered")
+                }
                 _ => write!(f, "broker got {} {subject}#{seq} {event_id} from {group}/{client}", reply.name()),
             },
             Obs::Parked { subject, group, seq, event_id, deliveries } => {
-                write!(f, "broker parked {subject}#{seq} {event_id} for {group} after {deliveries} deliveries (MaxDeliver): never redelivered")
+                write!(
+                    f,
+                    "broker parked {subject}#{seq} {event_id} for {group} after {deliveries} deliveries (MaxDeliver): never redelivered"
+                )
             }
             Obs::StoreLost { store_id } => write!(f, "broker memory store lost; new store {store_id}"),
             Obs::App(note) => write!(f, "{note}"),

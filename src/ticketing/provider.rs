@@ -102,7 +102,15 @@ impl HttpService for Provider {
             let (status, body) = match req.path.as_str() {
                 "/v1/charges" => self.db.tx("charge", |s| charge(s, &req.body)).await,
                 "/v1/refunds" => self.db.tx("refund", |s| refund(s, &req.body)).await,
-                _ => return error(req.id, 404, "invalid_request_error", "resource_missing", &format!("Unrecognized request URL: {}", req.path)),
+                _ => {
+                    return error(
+                        req.id,
+                        404,
+                        "invalid_request_error",
+                        "resource_missing",
+                        &format!("Unrecognized request URL: {}", req.path),
+                    )
+                }
             };
             HttpResponse::ok(req.id, status, body)
         })
@@ -210,9 +218,17 @@ pub fn refund(s: &mut ProviderDb, body: &Value) -> (u16, Value) {
         };
         if s.refunds.values().any(|r| r.charge == charge.id) {
             let message = format!("Charge {charge_id} has already been refunded.");
-            return Made { charge: Some(charge.id), ..Made::refused(400, "invalid_request_error", "charge_already_refunded", &message, true) };
+            return Made {
+                charge: Some(charge.id),
+                ..Made::refused(400, "invalid_request_error", "charge_already_refunded", &message, true)
+            };
         }
-        let refund = Refund { id: super::common::new_id("re_", &mut s.next_refund), charge: charge.id.clone(), amount: charge.amount, order_id: charge.order_id.clone() };
+        let refund = Refund {
+            id: super::common::new_id("re_", &mut s.next_refund),
+            charge: charge.id.clone(),
+            amount: charge.amount,
+            order_id: charge.order_id.clone(),
+        };
         s.refunds.insert(refund.clone()).expect("a fresh refund id");
         let answer = json!({ "id": refund.id, "charge": charge.id, "amount": refund.amount, "status": "succeeded" });
         Made { status: 200, answer, outcome: format!("refunded {} as {}", charge.id, refund.id), charge: Some(charge.id), saved: true }

@@ -5,9 +5,9 @@
 
 use super::flaws::{FlawInfo, CATALOGUE};
 use super::scenario::{BrokerKindSetting, Scenario};
-use crate::kit::broker::BrokerKind;
 use super::state::Ticketing;
 use crate::harness::explore::{explore, ExploreOptions, StopOn};
+use crate::kit::broker::BrokerKind;
 use std::collections::BTreeSet;
 use std::time::Instant;
 

@@ -51,9 +51,9 @@ pub struct AppConfig {
 /// instance while the first works). MaxDeliver stays unlimited: a transient failure is
 /// retried until it passes.
 pub fn broker_client(flaws: super::flaws::Flaws, broker: &mut crate::kit::broker::BrokerConfig) -> ClientConfig {
+    use super::flaws::Flaw;
     use crate::kit::nats::JetStreamUsage;
     use crate::kit::protocol::Reply;
-    use super::flaws::Flaw;
     if broker.kind != crate::kit::broker::BrokerKind::JetStream {
         return ClientConfig::default();
     }

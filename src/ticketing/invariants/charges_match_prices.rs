@@ -78,7 +78,8 @@ mod tests {
 
     fn charged(amount: i64) -> Record<Obs> {
         let charge = Snapshot::Charge { id: "ch_1".into(), amount, currency: "usd".into(), source: "tok_visa".into(), order_id: None };
-        let payment = Snapshot::Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch_1".into(), amount, refunded: false, refund: None };
+        let payment =
+            Snapshot::Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch_1".into(), amount, refunded: false, refund: None };
         Record::Store { store: "payments", call: "charge", began: Duration::ZERO, read: vec![], wrote: vec![charge, payment] }
     }
 
@@ -106,7 +107,14 @@ mod tests {
         };
         let made = Record::Store { store: "provider", call: "charge", began: Duration::ZERO, read: vec![], wrote: vec![charge] };
         let payment = |stripe: &str| {
-            let doc = Snapshot::Payment { id: "P1".into(), order_id: "O1".into(), stripe_id: stripe.into(), amount: 2000, refunded: false, refund: None };
+            let doc = Snapshot::Payment {
+                id: "P1".into(),
+                order_id: "O1".into(),
+                stripe_id: stripe.into(),
+                amount: 2000,
+                refunded: false,
+                refund: None,
+            };
             Record::Store { store: "payments", call: "charge", began: Duration::ZERO, read: vec![], wrote: vec![doc] }
         };
         let base = vec![order("O1", 0, "T1", Created), made];

@@ -191,7 +191,9 @@ mod tests {
         assert!(e.key.as_deref() == Some("broker.backoff") && e.message.contains("allowed: 100ms to 600s"), "{e}");
         let e = parse(&format!("{js}max_ack_pending = 0\n")).unwrap_err();
         assert!(e.message.contains("allowed: 1 to 100000"), "{e}");
-        let s = parse(&format!("{js}deliver_policy = \"by-start-sequence\"\nopt_start_seq = 4\nmax_deliver = 5\nbackoff = [\"1s\", \"5s\"]\n")).unwrap();
+        let s =
+            parse(&format!("{js}deliver_policy = \"by-start-sequence\"\nopt_start_seq = 4\nmax_deliver = 5\nbackoff = [\"1s\", \"5s\"]\n"))
+                .unwrap();
         let config = s.broker.config();
         assert_eq!(config.kind, crate::kit::broker::BrokerKind::JetStream);
         assert_eq!(config.jetstream.deliver_policy, crate::kit::broker::DeliverPolicy::ByStartSequence(4));

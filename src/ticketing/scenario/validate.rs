@@ -158,10 +158,18 @@ impl Scenario {
             single(&["broker", "backoff"], *delay, MS(100), S(600))?;
         }
         single(&["broker", "duplicate_window"], b.duplicate_window, MS(0), S(24 * 3600))?;
-        let needs = |policy, key: &str, set: bool| if (b.deliver_policy == policy) != set {
-            err(&["broker", key], format!("goes with deliver_policy = \"{}\" (and only with it)", if policy == DeliverPolicySetting::ByStartSequence { "by-start-sequence" } else { "by-start-time" }))
-        } else {
-            Ok(())
+        let needs = |policy, key: &str, set: bool| {
+            if (b.deliver_policy == policy) != set {
+                err(
+                    &["broker", key],
+                    format!(
+                        "goes with deliver_policy = \"{}\" (and only with it)",
+                        if policy == DeliverPolicySetting::ByStartSequence { "by-start-sequence" } else { "by-start-time" }
+                    ),
+                )
+            } else {
+                Ok(())
+            }
         };
         needs(DeliverPolicySetting::ByStartSequence, "opt_start_seq", b.opt_start_seq.is_some())?;
         needs(DeliverPolicySetting::ByStartTime, "opt_start_time", b.opt_start_time.is_some())
