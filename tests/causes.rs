@@ -12,7 +12,6 @@ use ticketsim::harness::shrink::shows;
 use ticketsim::harness::switches::first;
 use ticketsim::kit::broker::BrokerKind;
 use ticketsim::ticketing::flaws::{Flaw, Preset, CATALOGUE};
-use ticketsim::ticketing::scenario::BrokerKindSetting;
 use ticketsim::ticketing::selftest::first_detection;
 use ticketsim::ticketing::{Scenario, Ticketing};
 
@@ -48,13 +47,12 @@ fn the_same_seed_with_a_flaw_fixed_is_the_same_run_until_the_flaw_s_line_decides
 
 #[test]
 fn every_catalogue_flaw_is_attributed_to_exactly_itself_on_both_brokers() {
-    let brokers = [(BrokerKind::Streaming, BrokerKindSetting::Streaming), (BrokerKind::JetStream, BrokerKindSetting::Jetstream)];
-    for ((kind, setting), info) in brokers.into_iter().flat_map(|b| CATALOGUE.iter().map(move |i| (b, i))) {
+    for (kind, info) in BrokerKind::ALL.into_iter().flat_map(|b| CATALOGUE.iter().map(move |i| (b, i))) {
         if info.flaw.only_on().is_some_and(|only| only != kind) {
             continue;
         }
         let mut s = with_flaw(info.target, info.name);
-        s.broker.kind = setting;
+        s.broker.kind = kind.into();
         let (seed, _) =
             first_detection(&s, 0, 500, info.caught_by, 2).unwrap_or_else(|| panic!("{} is found on {}", info.name, kind.name()));
         let outcome = run_seed::<Ticketing>(&s, seed, &RunOptions::default());

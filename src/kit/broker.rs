@@ -565,6 +565,11 @@ mod tests {
 
     use super::delivers;
 
+    /// An ack of seq 1 on ticket:updated for ORDERS, of store `store_id`.
+    fn ack(client: ClientId, store_id: u64) -> Message {
+        Message::Ack { client, subject: Subject::TicketUpdated, group: ORDERS, seq: 1, store_id, reply: super::super::protocol::Reply::Ack }
+    }
+
     #[test]
     fn publish_gets_sequence_numbers_and_an_ack() {
         let mut b = BrokerState::new(1);
@@ -617,19 +622,7 @@ mod tests {
         b.tick(&cfg(), Duration::from_millis(5_000), &mut out);
         assert_eq!(delivers(&out), vec![(1, 1, true)]);
         // acked: never again
-        step(
-            &mut b,
-            5_100,
-            1,
-            Message::Ack {
-                client: c,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-                store_id: 1,
-                reply: super::super::protocol::Reply::Ack,
-            },
-        );
+        step(&mut b, 5_100, 1, ack(c, 1));
         let mut out = Output::default();
         b.tick(&cfg(), Duration::from_millis(9_000), &mut out);
         assert!(delivers(&out).is_empty());
@@ -643,19 +636,7 @@ mod tests {
         let c = connect(&mut b, 1, "o1");
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
-        step(
-            &mut b,
-            0,
-            1,
-            Message::Ack {
-                client: c.clone(),
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-                store_id: 1,
-                reply: super::super::protocol::Reply::Ack,
-            },
-        );
+        step(&mut b, 0, 1, ack(c.clone(), 1));
         let mut out = Output::default();
         b.remove_client(&c, Duration::ZERO, &mut out);
         publish(&mut b, &p, 1);
@@ -709,20 +690,7 @@ mod tests {
         }
         assert_eq!(delivers(&out), vec![(1, 1, false)]);
         let mut o = Output::default();
-        b.handle(
-            &config,
-            Duration::ZERO,
-            n(1),
-            Message::Ack {
-                client: c,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-                store_id: 1,
-                reply: super::super::protocol::Reply::Ack,
-            },
-            &mut o,
-        );
+        b.handle(&config, Duration::ZERO, n(1), ack(c, 1), &mut o);
         assert_eq!(delivers(&o), vec![(1, 2, false)]);
     }
 
@@ -733,36 +701,12 @@ mod tests {
         let c = connect(&mut b, 1, "o1");
         step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
         publish(&mut b, &p, 0);
-        let stale = step(
-            &mut b,
-            0,
-            1,
-            Message::Ack {
-                client: c.clone(),
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-                store_id: 1,
-                reply: super::super::protocol::Reply::Ack,
-            },
-        );
+        let stale = step(&mut b, 0, 1, ack(c.clone(), 1));
         assert!(
             stale.events.is_empty() && b.outstanding(Subject::TicketUpdated, ORDERS).len() == 1,
             "seq 1 of store 1 is not seq 1 of store 2"
         );
-        let fresh = step(
-            &mut b,
-            0,
-            1,
-            Message::Ack {
-                client: c,
-                subject: Subject::TicketUpdated,
-                group: ORDERS,
-                seq: 1,
-                store_id: 2,
-                reply: super::super::protocol::Reply::Ack,
-            },
-        );
+        let fresh = step(&mut b, 0, 1, ack(c, 2));
         assert!(matches!(fresh.events[..], [BrokerEvent::Acked { seq: 1, .. }]));
     }
 

@@ -4,7 +4,7 @@
 //! independent seed windows); then every scenario runs hardened and must violate nothing.
 
 use super::flaws::{FlawInfo, CATALOGUE};
-use super::scenario::{BrokerKindSetting, Scenario};
+use super::scenario::Scenario;
 use super::state::Ticketing;
 use crate::harness::explore::{explore, ExploreOptions, StopOn};
 use crate::kit::broker::BrokerKind;
@@ -72,10 +72,7 @@ impl SelftestReport {
 fn hardened(scenario: Scenario, options: &SelftestOptions) -> Scenario {
     let mut scenario = Scenario { strategy: options.strategy, ..scenario.hardened_with(&[]) };
     if let Some(kind) = options.broker {
-        scenario.broker.kind = match kind {
-            BrokerKind::Streaming => BrokerKindSetting::Streaming,
-            BrokerKind::JetStream => BrokerKindSetting::Jetstream,
-        };
+        scenario.broker.kind = kind.into();
     }
     scenario
 }

@@ -67,6 +67,24 @@ pub enum BrokerKindSetting {
     Jetstream,
 }
 
+impl From<BrokerKindSetting> for crate::kit::broker::BrokerKind {
+    fn from(kind: BrokerKindSetting) -> Self {
+        match kind {
+            BrokerKindSetting::Streaming => crate::kit::broker::BrokerKind::Streaming,
+            BrokerKindSetting::Jetstream => crate::kit::broker::BrokerKind::JetStream,
+        }
+    }
+}
+
+impl From<crate::kit::broker::BrokerKind> for BrokerKindSetting {
+    fn from(kind: crate::kit::broker::BrokerKind) -> Self {
+        match kind {
+            crate::kit::broker::BrokerKind::Streaming => BrokerKindSetting::Streaming,
+            crate::kit::broker::BrokerKind::JetStream => BrokerKindSetting::Jetstream,
+        }
+    }
+}
+
 /// Where a JetStream consumer starts (JetStream's DeliverPolicy).
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -148,10 +166,7 @@ impl BrokerSettings {
             max_in_flight: self.max_in_flight as usize,
             dead_client_timeout: self.dead_client_timeout.0,
             durable: self.store == StoreKind::Durable,
-            kind: match self.kind {
-                BrokerKindSetting::Streaming => crate::kit::broker::BrokerKind::Streaming,
-                BrokerKindSetting::Jetstream => crate::kit::broker::BrokerKind::JetStream,
-            },
+            kind: self.kind.into(),
             jetstream: JetStreamConfig {
                 max_deliver: (self.max_deliver > 0).then_some(self.max_deliver),
                 backoff: self.backoff.iter().map(|d| d.0).collect(),
