@@ -162,6 +162,7 @@ fn save_reproductions<S: Driven>(dir: &Path, scenario: &S::Scenario, summary: &E
             choices: None,
             branch: group.smallest.branch.clone(),
             plan: Vec::new(),
+            schedule: None,
         });
         let repro = S::with_reproduction(scenario, reproduce);
         let tag = crate::harness::history::short_hash(&group.fingerprint);

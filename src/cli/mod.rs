@@ -3,6 +3,7 @@
 //! violated, 2 bad input or usage). One module per command; shared loading here.
 
 mod bench;
+mod check;
 mod determinism;
 mod diagram;
 mod diff;
@@ -168,6 +169,8 @@ pub(crate) enum Core {
     Diff(diff::DiffArgs),
     /// Run each seed twice and once in a parallel sweep; report the first divergence
     CheckDeterminism(determinism::DeterminismArgs),
+    /// Explore every schedule of a small scenario within bounds: a proof, or a counterexample
+    Check(check::CheckArgs),
     /// Combine the JSON reports of a sweep's partitions into one report
     Merge(merge::MergeArgs),
 }
@@ -194,6 +197,7 @@ impl Core {
             Core::Diff(args) => diff::execute::<S>(args),
             Core::CheckDeterminism(args) => determinism::execute::<S>(args),
             Core::Merge(args) => merge::execute::<S>(args),
+            Core::Check(args) => check::execute::<S>(args),
         }
     }
 }

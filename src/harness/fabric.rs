@@ -129,11 +129,13 @@ pub struct Fabric<M> {
     state: Arc<Mutex<State<M>>>,
     choices: Choices,
     observer: Option<Observer>,
+    /// Schedule mode: messages wait at the gate instead of sleeping a delay.
+    gate: Option<super::schedule::Gate>,
 }
 
 impl<M> Clone for Fabric<M> {
     fn clone(&self) -> Self {
-        Fabric { state: self.state.clone(), choices: self.choices.clone(), observer: self.observer.clone() }
+        Fabric { state: self.state.clone(), choices: self.choices.clone(), observer: self.observer.clone(), gate: self.gate.clone() }
     }
 }
 
@@ -149,7 +151,21 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             flaky: None,
             priorities: None,
         };
-        Fabric { state: Arc::new(Mutex::new(state)), choices, observer }
+        Fabric { state: Arc::new(Mutex::new(state)), choices, observer, gate: None }
+    }
+
+    /// Schedule mode (see [`super::schedule`]): every copy waits at `gate` for its turn.
+    pub(crate) fn gated(self, gate: Option<super::schedule::Gate>) -> Self {
+        Fabric { gate, ..self }
+    }
+
+    pub(crate) fn gate(&self) -> Option<&super::schedule::Gate> {
+        self.gate.as_ref()
+    }
+
+    /// A node's name as a key (the state a message to it touches, in schedule mode).
+    pub(crate) fn name_key(&self, idx: NodeId) -> u64 {
+        self.state.lock().unwrap().slots[idx.slot()].name_key
     }
 
     /// Declares a node; it receives nothing until [`Fabric::attach`] is called.
@@ -258,6 +274,9 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
 
     /// One copy's delay: uniform, or by the sender's priority band under PCT.
     fn delay(&self, from: NodeId, key: u64, config: &FabricConfig, prioritized: bool, users_link: bool) -> Duration {
+        if self.gate.is_some() {
+            return Duration::ZERO;
+        }
         if let Some((lo, hi)) = config.user_delay.filter(|_| users_link) {
             return self.choices.duration(Site::NetDelay, key, lo, hi);
         }
@@ -347,7 +366,9 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         };
         let fabric = self.clone();
         node.spawn(super::cause::within(cause, async move {
-            super::sleep(delay).await;
+            let Some(msg) = fabric.wait_turn(id, from, to, msg, delay, faulty, cause).await else {
+                return;
+            };
             let actor = {
                 let mut state = fabric.state.lock().unwrap();
                 if faulty && state.cuts.contains_key(&(from, to)) {
@@ -377,6 +398,32 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 None => fabric.observe(NetEvent::Dropped { id, from, to, kind, reason: "cut on arrival" }),
             }
         }));
+    }
+}
+
+impl<M: Clone + Send + Describe + 'static> Fabric<M> {
+    /// Waits the copy's delay, or its turn at the gate in schedule mode, where it may be
+    /// dropped (None) or duplicated (the other copy waits for a turn of its own).
+    #[allow(clippy::too_many_arguments)]
+    async fn wait_turn(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) -> Option<M> {
+        let Some(gate) = &self.gate else {
+            super::sleep(delay).await;
+            return Some(msg);
+        };
+        match gate.pass(cause, (self.name_key(to), 0), faulty).await {
+            super::schedule::Go::Run => Some(msg),
+            super::schedule::Go::Drop => {
+                self.state.lock().unwrap().counters.dropped_random += 1;
+                self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "explored" });
+                None
+            }
+            super::schedule::Go::Duplicate => {
+                self.state.lock().unwrap().counters.duplicated += 1;
+                self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
+                self.deliver_later(id, from, to, msg.clone(), Duration::ZERO, faulty, super::choices::mix(cause, 2));
+                Some(msg)
+            }
+        }
     }
 }
 

@@ -49,6 +49,10 @@ pub struct RunOptions {
     /// A run whose liveness could not be judged fails with [`LIVENESS_NOT_JUDGED`]
     /// (`run` always; sweeps with `--require-judged`, the default under `CI=true`).
     pub require_judged: bool,
+    /// Schedule mode (see [`super::schedule`]): delays reduced to orderings, this walk
+    /// choosing each step; every other decision takes its simplest value, and the
+    /// scenario's random faults and nemesis are off (the walk's fault budget replaces them).
+    pub schedule: Option<Arc<Mutex<super::schedule::Walk>>>,
 }
 
 /// Whether liveness invariants were judged.
@@ -219,6 +223,17 @@ fn net_observer<O: super::history::Observation>(history: History<O>, names: Arc<
     })
 }
 
+/// A run's settings in schedule mode: no random drop or duplicate, no nemesis, no
+/// strategy; the walk's fault budget is the only source of faults.
+fn scheduled(sim: SimOptions, options: &RunOptions) -> SimOptions {
+    if options.schedule.is_none() {
+        return sim;
+    }
+    let network = NetworkOptions { drop_probability: 0.0, duplicate_probability: 0.0, ..sim.network };
+    let nemesis = NemesisConfig { crash_downtime: sim.nemesis.crash_downtime, ..NemesisConfig::default() };
+    SimOptions { network, nemesis, strategy: Strategy::Uniform, ..sim }
+}
+
 /// The fabric's settings for this seed, after the swarm draw.
 fn fabric_config(network: &NetworkOptions, swarm: nemesis::SwarmDraw) -> FabricConfig {
     let spread = (network.delay.1 - network.delay.0).mul_f64(swarm.delay);
@@ -249,6 +264,9 @@ fn choices(options: &RunOptions, seed: u64) -> Choices {
     }
     if let Some(record) = &options.replay_choices {
         choices.replay(record);
+    }
+    if options.schedule.is_some() && options.replay_choices.is_none() {
+        choices.replay(&choices::Record::new());
     }
     if let Some(recording) = &options.replay_exactly {
         choices.replay_exactly(recording);
@@ -285,7 +303,7 @@ struct Ran<S: System> {
 
 async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions, history: History<S::Obs>) -> Ran<S> {
     let choices = choices(&options, seed);
-    let sim = S::options(&scenario);
+    let sim = scheduled(S::options(&scenario), &options);
     history.set_event_budget(sim.budget.events);
     let per_run = sim.strategy.per_run(seed);
     let swarm_config = NemesisConfig { swarm: sim.nemesis.swarm || per_run == Strategy::Swarm, ..sim.nemesis.clone() };
@@ -293,7 +311,8 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let fabric_config = fabric_config(&sim.network, swarm);
     let names: Arc<OnceLock<Vec<Arc<str>>>> = Arc::default();
     let observer = options.record_messages.then(|| net_observer(history.clone(), names.clone()));
-    let fabric: Fabric<S::Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer);
+    let gate = options.schedule.as_ref().map(|_| super::schedule::Gate::default());
+    let fabric: Fabric<S::Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer).gated(gate.clone());
 
     let planted = options.plant_nondeterminism.then(planted_run);
     let mut builder = WorldBuilder::new(fabric.clone(), choices.clone(), history.clone(), planted);
@@ -309,6 +328,9 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         fabric.set_flaky(sites.flaky.clone());
     }
     world.boot().await;
+    if let (Some(gate), Some(walk)) = (&gate, &options.schedule) {
+        madsim::task::spawn(super::schedule::control(gate.clone(), walk.clone(), world.clone()));
+    }
     let workload = world.users.spawn(super::cause::within(choices::key(&"users"), system.clone().workload()));
     inject_panic(&world, &options);
 
@@ -325,9 +347,19 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         let _ = workload.await;
         super::sleep(sim.quiet_phase).await;
     };
-    let stop = match futures::future::select(std::pin::pin!(phases), std::pin::pin!(watchdog(&history, sim.budget))).await {
-        futures::future::Either::Left(_) => None,
-        futures::future::Either::Right((stop, _)) => Some(stopped(stop, &history, fabric.last_send(), &sim)),
+    let halted = async {
+        match &gate {
+            Some(gate) => gate.halted().await,
+            None => futures::future::pending().await,
+        }
+    };
+    let stop = {
+        let (phases, halted) = (std::pin::pin!(phases), std::pin::pin!(halted));
+        let ends = futures::future::select(phases, halted);
+        match futures::future::select(ends, std::pin::pin!(watchdog(&history, sim.budget))).await {
+            futures::future::Either::Left(_) => None,
+            futures::future::Either::Right((stop, _)) => Some(stopped(stop, &history, fabric.last_send(), &sim)),
+        }
     };
 
     let end = super::now();

@@ -63,7 +63,11 @@ pub fn run_scenario<S: System>(scenario: &S::Scenario, seed: Option<u64>, option
     match (S::reproduction(scenario), seed) {
         (Some(reproduce), None) => {
             let branch = if reproduce.choices.is_some() { Default::default() } else { reproduce.branch.clone() };
-            let options = RunOptions { replay_choices: reproduce.choices.clone(), branch, ..options.clone() };
+            let schedule = reproduce.schedule.as_ref().map(|s| {
+                let picks = s.picks.iter().map(|p| *p as usize).collect();
+                std::sync::Arc::new(std::sync::Mutex::new(super::exhaustive::replay_walk(s.max_faults, picks)))
+            });
+            let options = RunOptions { replay_choices: reproduce.choices.clone(), branch, schedule, ..options.clone() };
             run_seed::<S>(scenario, reproduce.seed, &options)
         }
         (_, seed) => run_seed::<S>(scenario, seed.unwrap_or(0), options),
@@ -250,6 +254,7 @@ pub fn shrink_branch<S: System>(
                 choices,
                 branch: Branch::default(),
                 plan: Vec::new(),
+                schedule: None,
             }),
         )
     };

@@ -39,6 +39,8 @@ pub struct Store<St: Journal> {
     pub(crate) planted: Option<u64>,
     /// Fault sites (swarm): an instance may die right after a write.
     pub(crate) buggify: Arc<super::buggify::Buggify>,
+    /// Schedule mode: calls wait at the gate instead of sleeping a latency.
+    pub(crate) gate: Option<super::schedule::Gate>,
 }
 
 impl<St: Journal> Clone for Store<St> {
@@ -52,6 +54,7 @@ impl<St: Journal> Clone for Store<St> {
             recorder: self.recorder.clone(),
             planted: self.planted,
             buggify: self.buggify.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -70,7 +73,7 @@ impl<St: Journal> Store<St> {
     /// waits the store latency, then runs `f` atomically.
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        super::sleep(self.latency(call)).await;
+        self.wait(call).await;
         let (result, wrote) = self.now(call, began, f);
         if let Some(answered) = wrote.then(|| self.buggify.crash_after_write(self.node.as_ref(), &self.choices)).flatten() {
             // This instance dies here, unless the quiet phase has begun: the nemesis
@@ -78,6 +81,19 @@ impl<St: Journal> Store<St> {
             let _ = answered.await;
         }
         result
+    }
+
+    /// The round trip: its latency, or in schedule mode its turn at the gate (a call
+    /// touches its node's state and its store's).
+    async fn wait(&self, call: &'static str) {
+        match &self.gate {
+            Some(gate) => {
+                let base = super::choices::mix(super::choices::key(&(self.name, call)), super::cause::current());
+                let node = self.node.as_deref().map_or(0, |n| super::choices::key(&n));
+                gate.pass(base, (node, super::choices::key(&("store", self.name))), false).await;
+            }
+            None => super::sleep(self.latency(call)).await,
+        }
     }
 
     /// One round trip's latency, drawn from the decision source, keyed by the store and
@@ -96,7 +112,12 @@ impl<St: Journal> Store<St> {
     /// recorded only when it wrote something, so idle polling does not flood the history.
     pub async fn poll<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        super::sleep(self.latency(call)).await;
+        // In schedule mode a poll runs at its time, atomically: polls are not steps (two
+        // instances' scans of one store at the same beats would double the schedules at
+        // every beat, for calls that mostly find nothing).
+        if self.gate.is_none() {
+            super::sleep(self.latency(call)).await;
+        }
         let (result, read, wrote) = self.apply(f);
         if !wrote.is_empty() {
             (self.recorder)(self.node.as_ref(), call, began, read, wrote);

@@ -202,6 +202,20 @@ pub struct Reproduce {
     /// for reading, and for `run` to say when this build draws another.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<String>,
+    /// A schedule found by exhaustive exploration (`check --exhaustive`): the run is in
+    /// schedule mode, these picks its steps (every other decision its simplest value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleRecord>,
+}
+
+/// A schedule as a reproduction file keeps it: the fault budget it was found under (the
+/// options of each step depend on it) and each step's pick, after the last one that is
+/// not the first option left out.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRecord {
+    pub max_faults: u32,
+    pub picks: Vec<u32>,
 }
 
 /// A `u64` in a format whose integers are `i64` (TOML): an integer when it fits, else

@@ -123,6 +123,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
             }),
             planted: self.planted,
             buggify: self.buggify.clone(),
+            gate: self.fabric.gate().cloned(),
         }
     }
 

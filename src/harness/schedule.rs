@@ -1,0 +1,395 @@
+//! Schedules as choices: the mode in which a run's delays are reduced to orderings, for
+//! exhaustive exploration ([`super::exhaustive`]). Every message in flight and every
+//! store call waits at the gate instead of sleeping its drawn delay or latency; a
+//! controller lets one of them through at a time, once everything else that can run
+//! has run (1 µs of virtual time per step), and a [`Walk`] says which: a forced prefix,
+//! then the first option that is not asleep. With a fault budget left, an option may
+//! also drop or duplicate a message in flight, or crash (and at once restart) a node.
+//! Timers (retries, ack waits, expirations) fire at their times as in any run; they
+//! are not reordered against the steps.
+
+use super::choices::{key, mix};
+use super::NodeId;
+use futures::channel::oneshot;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+/// The virtual time one step takes: everything a release makes runnable runs first.
+pub const STEP: Duration = Duration::from_micros(1);
+/// The most steps one run may take before it stops (a run that keeps the gate busy).
+pub const MAX_STEPS: usize = 100_000;
+
+/// What may happen at a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Opt {
+    /// Let a waiting message be delivered, or a store call run.
+    Release(u64),
+    /// Drop a message in flight (a fault).
+    Drop(u64),
+    /// Deliver a message in flight and keep a copy in flight (a fault).
+    Duplicate(u64),
+    /// Crash a node and restart it at once (a fault): what it was doing is lost.
+    Crash(NodeId),
+}
+
+impl Opt {
+    pub fn is_fault(self) -> bool {
+        !matches!(self, Opt::Release(_))
+    }
+}
+
+/// What a waiting message or call is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Go {
+    Run,
+    Drop,
+    Duplicate,
+}
+
+/// Which state an action touches: its node's, and its store's (0 for a message).
+pub type Footprint = (u64, u64);
+
+/// Two actions commute when they touch no common state.
+pub fn independent(a: Footprint, b: Footprint) -> bool {
+    let touches = |f: Footprint, r: u64| r != 0 && (f.0 == r || f.1 == r);
+    !(touches(b, a.0) || touches(b, a.1))
+}
+
+struct Waiting {
+    arrival: u64,
+    footprint: Footprint,
+    /// A message on a link that may fail (not a store call, not a reliable node's link).
+    faulty: bool,
+    go: oneshot::Sender<Go>,
+}
+
+#[derive(Default)]
+struct GateState {
+    waiting: BTreeMap<u64, Waiting>,
+    arrivals: u64,
+    occurrences: std::collections::HashMap<u64, u32>,
+    controller: Option<Waker>,
+    halted: bool,
+    halt_waker: Option<Waker>,
+}
+
+/// Where messages and store calls wait for their turn; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Gate {
+    state: Arc<Mutex<GateState>>,
+}
+
+impl Gate {
+    /// Waits for this action's turn. `base` names it stably (its cause and what it is);
+    /// the n-th action with the same base in a run gets the n-th id.
+    pub async fn pass(&self, base: u64, footprint: Footprint, faulty: bool) -> Go {
+        let receiver = {
+            let mut state = self.state.lock().unwrap();
+            let n = state.occurrences.entry(base).or_insert(0);
+            *n += 1;
+            let id = mix(base, *n as u64);
+            let (go, receiver) = oneshot::channel();
+            state.arrivals += 1;
+            let arrival = state.arrivals;
+            state.waiting.insert(id, Waiting { arrival, footprint, faulty, go });
+            if let Some(waker) = state.controller.take() {
+                waker.wake();
+            }
+            receiver
+        };
+        match receiver.await {
+            Ok(go) => go,
+            // The gate went with the run: wait until the task is dropped too.
+            Err(_) => futures::future::pending().await,
+        }
+    }
+
+    /// Resolves when something waits.
+    fn something_waits(&self) -> impl std::future::Future<Output = ()> + '_ {
+        futures::future::poll_fn(move |cx| {
+            let mut state = self.state.lock().unwrap();
+            if state.waiting.values().any(|w| !w.go.is_canceled()) {
+                Poll::Ready(())
+            } else {
+                state.controller = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+
+    /// Resolves once the walk has stopped the run.
+    pub fn halted(&self) -> impl std::future::Future<Output = ()> + '_ {
+        futures::future::poll_fn(move |cx| {
+            let mut state = self.state.lock().unwrap();
+            if state.halted {
+                Poll::Ready(())
+            } else {
+                state.halt_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+
+    fn halt(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.halted = true;
+        if let Some(waker) = state.halt_waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// What waits now (actions whose task was lost to a crash are forgotten), oldest first.
+    fn waiting(&self) -> Vec<(u64, Footprint, bool)> {
+        let mut state = self.state.lock().unwrap();
+        state.waiting.retain(|_, w| !w.go.is_canceled());
+        let mut waiting: Vec<_> = state.waiting.iter().map(|(id, w)| (w.arrival, *id, w.footprint, w.faulty)).collect();
+        waiting.sort();
+        waiting.into_iter().map(|(_, id, footprint, faulty)| (id, footprint, faulty)).collect()
+    }
+
+    fn answer(&self, id: u64, go: Go) {
+        if let Some(waiting) = self.state.lock().unwrap().waiting.remove(&id) {
+            let _ = waiting.go.send(go);
+        }
+    }
+}
+
+/// One step of a run: what could happen, what did, and what was asleep.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Every option, in the order the walk tries them: releases oldest first, then faults.
+    pub options: Vec<(Opt, Footprint)>,
+    /// The option taken (None: every option was asleep or the state was explored
+    /// already, and the run stopped here).
+    pub chosen: Option<usize>,
+    /// The options asleep at this step (their schedules are explored elsewhere).
+    pub sleep: Vec<Opt>,
+    /// Faults taken before this step.
+    pub faults: u32,
+}
+
+/// Why a run stopped before its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// Every option here is asleep: this schedule is equivalent to one explored.
+    Asleep,
+    /// This state was reached before with no more asleep: explored from there.
+    Visited,
+    /// The forced prefix asked an option the run does not have: not deterministic.
+    Diverged,
+    /// [`MAX_STEPS`] reached.
+    TooLong,
+}
+
+/// The states visited, with the sleep set each was explored with (shared by the runs
+/// of one exploration).
+pub type Visited = Arc<Mutex<BTreeMap<u64, BTreeSet<Opt>>>>;
+
+/// The decisions of one run in schedule mode.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub max_faults: u32,
+    /// The option index of each step of the prefix.
+    pub forced: Vec<usize>,
+    /// The sleep set after the prefix.
+    pub sleep: BTreeSet<Opt>,
+    /// Sleep sets on (off: every schedule, equivalent ones too).
+    pub reduce: bool,
+    /// State fingerprints: a state explored with a smaller sleep set is not explored again.
+    #[allow(clippy::type_complexity)]
+    pub visited: Option<Visited>,
+    /// What happened, step by step.
+    pub steps: Vec<Step>,
+    pub cut: Option<Cut>,
+    pub(crate) faults: u32,
+    /// Per state (a node's, a store's): a hash of the actions that touched it, in order.
+    pub(crate) touched: BTreeMap<u64, u64>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
+impl Walk {
+    pub fn new(max_faults: u32, forced: Vec<usize>, sleep: BTreeSet<Opt>) -> Walk {
+        Walk { max_faults, forced, sleep, reduce: true, ..Default::default() }
+    }
+
+    /// The state here: what touched each node and store, in order, what waits, the
+    /// faults taken and the time (equivalent schedules of the same length meet here).
+    fn fingerprint(&self, options: &[(Opt, Footprint)], now: Duration) -> u64 {
+        let mut h = mix(self.faults as u64, now.as_nanos() as u64);
+        for (state, hash) in &self.touched {
+            h = mix(h, mix(*state, *hash));
+        }
+        for (opt, _) in options.iter().filter(|(o, _)| matches!(o, Opt::Release(_))) {
+            h = mix(h, key(opt));
+        }
+        h
+    }
+
+    /// Chooses this step's option among `options`; None stops the run (see [`Cut`]).
+    pub(crate) fn choose(&mut self, options: Vec<(Opt, Footprint)>, now: Duration) -> Option<Opt> {
+        let n = self.steps.len();
+        if n >= MAX_STEPS {
+            self.cut = Some(Cut::TooLong);
+            return None;
+        }
+        let chosen = if let Some(&index) = self.forced.get(n) {
+            if index >= options.len() {
+                self.cut = Some(Cut::Diverged);
+                return None;
+            }
+            Some(index)
+        } else {
+            self.free_choice(&options, now)
+        };
+        let sleep = if n < self.forced.len() { Vec::new() } else { self.sleep.iter().copied().collect() };
+        self.steps.push(Step { options: options.clone(), chosen, sleep, faults: self.faults });
+        let (opt, footprint) = options[chosen?];
+        self.took(opt, footprint, n >= self.forced.len());
+        Some(opt)
+    }
+
+    /// Past the prefix: the first release not asleep, unless this state was explored.
+    fn free_choice(&mut self, options: &[(Opt, Footprint)], now: Duration) -> Option<usize> {
+        self.sleep.retain(|z| options.iter().any(|(o, _)| o == z));
+        if let Some(visited) = &self.visited {
+            let state = self.fingerprint(options, now);
+            let mut visited = visited.lock().unwrap();
+            match visited.get_mut(&state) {
+                Some(before) if before.is_subset(&self.sleep) => {
+                    self.cut = Some(Cut::Visited);
+                    return None;
+                }
+                Some(before) => *before = before.intersection(&self.sleep).copied().collect(),
+                None => {
+                    visited.insert(state, self.sleep.clone());
+                }
+            }
+        }
+        let free = options.iter().position(|(o, _)| !o.is_fault() && !self.sleep.contains(o));
+        if free.is_none() {
+            self.cut = Some(Cut::Asleep);
+        }
+        free
+    }
+
+    /// Records what the chosen option touched, and what stays asleep after it.
+    fn took(&mut self, opt: Opt, footprint: Footprint, free: bool) {
+        for state in [footprint.0, footprint.1].into_iter().filter(|s| *s != 0) {
+            let hash = self.touched.entry(state).or_insert(0);
+            *hash = mix(*hash, key(&opt));
+        }
+        if opt.is_fault() {
+            self.faults += 1;
+        }
+        if free {
+            if opt.is_fault() || !self.reduce {
+                self.sleep.clear();
+            } else {
+                let footprints: BTreeMap<Opt, Footprint> =
+                    self.steps.last().map(|s| s.options.iter().copied().collect()).unwrap_or_default();
+                self.sleep.retain(|z| footprints.get(z).is_some_and(|f| independent(*f, footprint)));
+            }
+        }
+    }
+}
+
+/// The options of a step: every waiting action's release (oldest first), then, with a
+/// fault budget left, each droppable message's drop and duplicate and each crash.
+pub(crate) fn options(waiting: &[(u64, Footprint, bool)], crashable: &[(NodeId, u64)], faults_left: bool) -> Vec<(Opt, Footprint)> {
+    let mut options: Vec<(Opt, Footprint)> = waiting.iter().map(|(id, f, _)| (Opt::Release(*id), *f)).collect();
+    if faults_left {
+        let faulty: Vec<_> = waiting.iter().filter(|(_, _, faulty)| *faulty).collect();
+        options.extend(faulty.iter().map(|(id, f, _)| (Opt::Drop(*id), *f)));
+        options.extend(faulty.iter().map(|(id, f, _)| (Opt::Duplicate(*id), *f)));
+        options.extend(crashable.iter().map(|(node, state)| (Opt::Crash(*node), (*state, 0))));
+    }
+    options
+}
+
+/// The controller of a run in schedule mode: one option per step, as the walk says,
+/// until the walk stops the run. Faults are options only in the fault phase; a crash
+/// kills a service instance or an infrastructure node and restarts it at once.
+pub async fn control<M, O>(gate: Gate, walk: Arc<Mutex<Walk>>, world: Arc<super::world::World<M, O>>)
+where
+    M: Clone + Send + super::fabric::Describe + 'static,
+    O: super::history::Observation,
+{
+    use super::world::NodeRole;
+    let nodes = world.with_role(|r| matches!(r, NodeRole::Service | NodeRole::Infrastructure));
+    loop {
+        gate.something_waits().await;
+        super::sleep(STEP).await;
+        let waiting = gate.waiting();
+        if waiting.is_empty() {
+            continue;
+        }
+        let faults_left = !world.is_quiet() && {
+            let walk = walk.lock().unwrap();
+            walk.faults < walk.max_faults
+        };
+        let crashable: Vec<(NodeId, u64)> =
+            nodes.iter().filter(|n| world.fabric.is_up(**n)).map(|n| (*n, world.fabric.name_key(*n))).collect();
+        let chosen = walk.lock().unwrap().choose(options(&waiting, &crashable, faults_left), super::now());
+        match chosen {
+            None => {
+                gate.halt();
+                return;
+            }
+            Some(Opt::Release(id)) => gate.answer(id, Go::Run),
+            Some(Opt::Drop(id)) => gate.answer(id, Go::Drop),
+            Some(Opt::Duplicate(id)) => gate.answer(id, Go::Duplicate),
+            Some(Opt::Crash(node)) => {
+                world.crash(node);
+                world.restart(node);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_on_different_states_commute_and_on_a_common_one_do_not() {
+        let (n1, n2, store) = (1, 2, 9);
+        assert!(independent((n1, 0), (n2, 0)), "messages to two nodes");
+        assert!(!independent((n1, 0), (n1, 0)), "two messages to one node");
+        assert!(!independent((n1, store), (n2, store)), "two calls on one store");
+        assert!(!independent((n1, 0), (n2, n1)), "a call from a node and a message to it");
+        assert!(independent((n1, store), (n2, 0)));
+    }
+
+    #[test]
+    fn past_the_prefix_the_walk_takes_the_first_release_awake_and_faults_only_when_forced() {
+        let opts = |ids: &[u64]| ids.iter().map(|i| (Opt::Release(*i), (*i, 0))).chain([(Opt::Drop(1), (1, 0))]).collect::<Vec<_>>();
+        let mut walk = Walk::new(1, vec![], [Opt::Release(1)].into());
+        assert_eq!(walk.choose(opts(&[1, 2]), Duration::ZERO), Some(Opt::Release(2)), "1 asleep");
+        assert_eq!(walk.sleep, [Opt::Release(1)].into(), "2 touched another node: 1 sleeps on");
+        assert_eq!(walk.choose(opts(&[1, 3]), Duration::ZERO), Some(Opt::Release(3)));
+        let mut blocked = Walk::new(1, vec![], [Opt::Release(1)].into());
+        assert_eq!(blocked.choose(opts(&[1]), Duration::ZERO), None, "only 1, asleep, and a fault the walk never takes by itself");
+        assert_eq!(blocked.cut, Some(Cut::Asleep));
+        let mut forced = Walk::new(1, vec![1], BTreeSet::new());
+        assert_eq!(forced.choose(opts(&[1]), Duration::ZERO), Some(Opt::Drop(1)));
+        assert_eq!(forced.faults, 1);
+        let mut diverged = Walk::new(1, vec![5], BTreeSet::new());
+        assert_eq!(diverged.choose(opts(&[1]), Duration::ZERO), None);
+        assert_eq!(diverged.cut, Some(Cut::Diverged));
+    }
+
+    #[test]
+    fn a_release_that_touches_a_sleeping_option_s_state_wakes_it() {
+        let mut walk = Walk::new(0, vec![], [Opt::Release(1)].into());
+        let options = vec![(Opt::Release(1), (7, 0)), (Opt::Release(2), (7, 9))];
+        assert_eq!(walk.choose(options, Duration::ZERO), Some(Opt::Release(2)));
+        assert!(walk.sleep.is_empty(), "2 touched node 7, where 1 goes");
+    }
+}
