@@ -32,6 +32,10 @@ pub(crate) struct CheckArgs {
     /// Wall-clock limit (e.g. 60s, 5m); only how far the search goes depends on it
     #[arg(long, value_name = "T")]
     time_limit: Option<String>,
+    /// At most K reorderings per schedule (steps not taking the oldest waiting delivery or
+    /// call), explored 0, 1, ..., K: the fewest first; turns the reductions off
+    #[arg(long, value_name = "K")]
+    max_reorderings: Option<u32>,
     /// No sleep sets and no state fingerprints: every schedule, equivalent ones too
     #[arg(long)]
     no_reduction: bool,
@@ -69,7 +73,17 @@ pub(crate) fn execute<S: super::Driven>(args: CheckArgs) -> Result<i32, String> 
     }
     let loaded = load::<S>(&args.scenario)?;
     let scenario = &loaded.scenario;
-    let bounds = Bounds { max_faults: args.max_faults, max_runs: args.max_runs, time_limit, reduce: !args.no_reduction, seed: args.seed };
+    if args.max_reorderings.is_some_and(|k| k > 100) {
+        return Err(format!("--max-reorderings {}: allowed 0 to 100", args.max_reorderings.unwrap_or_default()));
+    }
+    let bounds = Bounds {
+        max_faults: args.max_faults,
+        max_runs: args.max_runs,
+        time_limit,
+        reduce: !args.no_reduction && args.max_reorderings.is_none(),
+        seed: args.seed,
+        max_reorderings: args.max_reorderings,
+    };
     super::handle_ctrl_c();
     let summary = explore::<S>(scenario, &bounds);
     let saved = match (&summary.counterexample, &args.save) {
@@ -106,7 +120,7 @@ fn reproduction(found: &Counterexample, seed: u64) -> Reproduce {
         choices: Some(Default::default()),
         branch: Default::default(),
         plan: Vec::new(),
-        schedule: Some(ScheduleRecord { max_faults: found.max_faults, picks: found.picks.iter().map(|p| *p as u32).collect() }),
+        schedule: Some(ScheduleRecord::of(found.max_faults, &found.picks)),
     }
 }
 
@@ -116,27 +130,36 @@ fn bounds_line(b: &Bounds) -> String {
         0 => "no fault".to_string(),
         n => format!("up to {} (drops, duplicates, crash-and-restarts)", count(n as u64, "fault", "faults")),
     };
-    format!("{faults}; every order of deliveries and store calls waiting together; timers at their times; the other decisions seed {}'s simplest", b.seed)
+    let orders = match b.max_reorderings {
+        None => "every order of deliveries and store calls waiting together".to_string(),
+        Some(k) => format!(
+            "every order of deliveries and store calls waiting together with at most {}",
+            count(k as u64, "reordering", "reorderings")
+        ),
+    };
+    format!("{faults}; {orders}; timers at their times; the other decisions seed {}'s simplest", b.seed)
 }
 
 fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> String {
     let mut out = format!("exhaustive check of {name}\nbounds: {}\n", bounds_line(bounds));
     let reductions = if bounds.reduce { "sleep sets (steps on different nodes and stores commute), state fingerprints" } else { "none" };
     out += &format!("reductions: {reductions}\n");
-    let rows: Vec<[String; 9]> = summary
+    let rows: Vec<[String; 10]> = summary
         .levels
         .iter()
         .map(|l| {
-            [l.max_faults as u64, l.runs, l.schedules, l.asleep, l.revisited, l.states]
-                .map(|n| n.to_string())
+            let reorderings = l.max_reorderings.map_or("any".to_string(), |k| k.to_string());
+            [reorderings]
                 .into_iter()
+                .chain([l.max_faults as u64, l.runs, l.schedules, l.asleep, l.revisited, l.states].map(|n| n.to_string()))
                 .chain([l.depth.to_string(), l.not_judged.to_string(), if l.complete { "yes" } else { "no" }.to_string()])
                 .collect::<Vec<_>>()
                 .try_into()
                 .unwrap()
         })
         .collect();
-    let header = ["faults ≤", "runs", "schedules", "cut: asleep", "cut: seen", "states", "steps", "not judged", "complete"];
+    let header =
+        ["reorderings ≤", "faults ≤", "runs", "schedules", "cut: asleep", "cut: seen", "states", "steps", "not judged", "complete"];
     let mut builder = tabled::builder::Builder::default();
     builder.push_record(header.map(String::from));
     for row in rows {
@@ -164,11 +187,11 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
         }
         None if summary.proved(bounds.max_faults) => {
             let states = summary.levels.last().map_or(0, |l| l.states);
+            let distinct = if bounds.reduce { format!(" ({} distinct)", count(states, "state", "states")) } else { String::new() };
             out += &paint(
                 &format!(
-                    "explored {} ({} distinct) in {secs:.1} s; 0 violations within these bounds\n",
-                    count(summary.schedules(), "schedule", "schedules"),
-                    count(states, "state", "states")
+                    "explored {}{distinct} in {secs:.1} s; 0 violations within these bounds\n",
+                    count(summary.schedules(), "schedule", "schedules")
                 ),
                 Tone::Pass,
             );
@@ -187,7 +210,7 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
 fn json(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> serde_json::Value {
     serde_json::json!({
         "scenario": name,
-        "bounds": { "max_faults": bounds.max_faults, "max_runs": bounds.max_runs, "seed": bounds.seed, "reductions": bounds.reduce },
+        "bounds": { "max_faults": bounds.max_faults, "max_reorderings": bounds.max_reorderings, "max_runs": bounds.max_runs, "seed": bounds.seed, "reductions": bounds.reduce },
         "levels": summary.levels,
         "schedules": summary.schedules(),
         "runs": summary.runs(),

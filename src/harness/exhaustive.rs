@@ -27,8 +27,12 @@ pub struct Bounds {
     pub max_runs: u64,
     /// Wall-clock time (only how far the search goes depends on it, never a verdict).
     pub time_limit: Option<Duration>,
-    /// Sleep sets and state fingerprints.
+    /// Sleep sets and state fingerprints (off under a reordering bound, whose schedules
+    /// an equivalent one beyond the bound could otherwise stand for).
     pub reduce: bool,
+    /// At most this many steps per schedule that do not take the oldest waiting action
+    /// (as CHESS bounds preemptions): explored 0, 1, ... up to it, so the fewest come first.
+    pub max_reorderings: Option<u32>,
     /// The seed every run is: the workload's and handlers' decisions, madsim's ties.
     pub seed: u64,
 }
@@ -50,6 +54,8 @@ pub struct Counterexample {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Level {
     pub max_faults: u32,
+    /// The reordering bound of this level (None: every order).
+    pub max_reorderings: Option<u32>,
     /// Runs made.
     pub runs: u64,
     /// Complete schedules judged.
@@ -145,11 +151,18 @@ fn counterexample<S: System>(walk: &Walk, outcome: &RunOutcome<S>, max_faults: u
 pub fn explore<S: System>(scenario: &S::Scenario, bounds: &Bounds) -> Summary {
     let started = Instant::now();
     let mut summary = Summary::default();
-    for max_faults in 0..=bounds.max_faults {
-        let level = explore_level::<S>(scenario, bounds, max_faults, started, &mut summary);
-        summary.levels.push(level);
-        if summary.counterexample.is_some() || summary.stopped.is_some() {
-            break;
+    let reorderings: Vec<Option<u32>> = match bounds.max_reorderings {
+        Some(k) => (0..=k).map(Some).collect(),
+        None => vec![None],
+    };
+    'levels: for max_faults in 0..=bounds.max_faults {
+        for &max_reorderings in &reorderings {
+            let bounds = Bounds { reduce: bounds.reduce && max_reorderings.is_none(), max_reorderings, ..bounds.clone() };
+            let level = explore_level::<S>(scenario, &bounds, max_faults, started, &mut summary);
+            summary.levels.push(level);
+            if summary.counterexample.is_some() || summary.stopped.is_some() {
+                break 'levels;
+            }
         }
     }
     if let Some(found) = summary.counterexample.take() {
@@ -187,7 +200,7 @@ pub fn search(
     run: &mut dyn FnMut(Walk) -> (Walk, Verdict),
 ) -> Level {
     let visited: Visited = Arc::default();
-    let mut level = Level { max_faults, ..Default::default() };
+    let mut level = Level { max_faults, max_reorderings: bounds.max_reorderings, ..Default::default() };
     let mut stack: Vec<Frame> = Vec::new();
     let (mut forced, mut sleep) = (Vec::new(), BTreeSet::new());
     loop {
@@ -228,7 +241,7 @@ pub fn search(
             chosen: s.chosen,
             faults: s.faults,
         }));
-        match backtrack(&mut stack, max_faults, bounds.reduce) {
+        match backtrack(&mut stack, (max_faults, bounds.max_reorderings), bounds.reduce) {
             Some((next_forced, next_sleep)) => (forced, sleep) = (next_forced, next_sleep),
             None => {
                 level.complete = true;
@@ -256,13 +269,21 @@ fn spent(bounds: &Bounds, runs: u64, started: Instant) -> Option<String> {
 
 /// The next schedule to run: the deepest choice point with an option not yet tried and
 /// not asleep; its prefix and the sleep set after it. None: everything was explored.
-fn backtrack(stack: &mut Vec<Frame>, max_faults: u32, reduce: bool) -> Option<(Vec<usize>, BTreeSet<Opt>)> {
+fn backtrack(
+    stack: &mut Vec<Frame>,
+    (max_faults, max_reorderings): (u32, Option<u32>),
+    reduce: bool,
+) -> Option<(Vec<usize>, BTreeSet<Opt>)> {
     loop {
+        let below = stack.len().checked_sub(1)?;
+        let reordered = stack[..below].iter().filter(|f| f.chosen.is_some_and(|c| c > 0 && !f.options[c].0.is_fault())).count() as u32;
         let frame = stack.last_mut()?;
-        let next = frame
-            .options
-            .iter()
-            .position(|(o, _)| !frame.done.contains(o) && !frame.sleep.contains(o) && (!o.is_fault() || frame.faults < max_faults));
+        let allowed = |i: usize, o: &Opt| match o.is_fault() {
+            true => frame.faults < max_faults,
+            false => i == 0 || max_reorderings.is_none_or(|k| reordered < k),
+        };
+        let next =
+            frame.options.iter().enumerate().position(|(i, (o, _))| !frame.done.contains(o) && !frame.sleep.contains(o) && allowed(i, o));
         let Some(i) = next else {
             stack.pop();
             continue;
@@ -320,7 +341,7 @@ mod tests {
     /// A model with no madsim: `actions` (id, node) wait from the start; each step takes
     /// one; the run passes unless `bad` says the order taken is a bug.
     fn model(actions: &[(u64, u64)], reduce: bool, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
-        let bounds = Bounds { max_faults: 0, max_runs: 100_000, time_limit: None, reduce, seed: 0 };
+        let bounds = Bounds { max_faults: 0, max_runs: 100_000, time_limit: None, reduce, seed: 0, max_reorderings: None };
         let mut summary = Summary::default();
         let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
             let mut left = actions.to_vec();
@@ -365,7 +386,7 @@ mod tests {
     fn a_bad_order_is_found_and_a_budget_spent_is_not_a_proof() {
         let found = model(&[(1, 7), (2, 7), (3, 7)], true, &|t| t == [3, 2, 1]);
         assert_eq!(found.counterexample.map(|c| c.fingerprint), Some("[3, 2, 1]".into()));
-        let bounds = Bounds { max_faults: 0, max_runs: 2, time_limit: None, reduce: true, seed: 0 };
+        let bounds = Bounds { max_faults: 0, max_runs: 2, time_limit: None, reduce: true, seed: 0, max_reorderings: None };
         let mut summary = Summary::default();
         let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
             for _ in 0..3 {

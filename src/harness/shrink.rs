@@ -64,7 +64,8 @@ pub fn run_scenario<S: System>(scenario: &S::Scenario, seed: Option<u64>, option
         (Some(reproduce), None) => {
             let branch = if reproduce.choices.is_some() { Default::default() } else { reproduce.branch.clone() };
             let schedule = reproduce.schedule.as_ref().map(|s| {
-                let picks = s.picks.iter().map(|p| *p as usize).collect();
+                // Steps out of order (a hand-edited file) replay as far as they go.
+                let picks = s.picks().unwrap_or_default();
                 std::sync::Arc::new(std::sync::Mutex::new(super::exhaustive::replay_walk(s.max_faults, picks)))
             });
             let options = RunOptions { replay_choices: reproduce.choices.clone(), branch, schedule, ..options.clone() };

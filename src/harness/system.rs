@@ -209,13 +209,36 @@ pub struct Reproduce {
 }
 
 /// A schedule as a reproduction file keeps it: the fault budget it was found under (the
-/// options of each step depend on it) and each step's pick, after the last one that is
-/// not the first option left out.
+/// options of each step depend on it) and, for each step that did not take its first
+/// option (the oldest waiting delivery or call), `[step, option]`, steps counted from 0.
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRecord {
     pub max_faults: u32,
-    pub picks: Vec<u32>,
+    pub picks: Vec<[u32; 2]>,
+}
+
+impl ScheduleRecord {
+    /// The record of a schedule's picks (every step's option index).
+    pub fn of(max_faults: u32, picks: &[usize]) -> ScheduleRecord {
+        let picks = picks.iter().enumerate().filter(|(_, p)| **p > 0).map(|(step, p)| [step as u32, *p as u32]).collect();
+        ScheduleRecord { max_faults, picks }
+    }
+
+    /// Every step's option index, up to the last that is not the first; None when the
+    /// file's steps are not in order or one is past [`super::schedule::MAX_STEPS`].
+    pub fn picks(&self) -> Option<Vec<usize>> {
+        let mut picks = Vec::new();
+        for [step, option] in &self.picks {
+            let step = *step as usize;
+            if step < picks.len() || step >= super::schedule::MAX_STEPS {
+                return None;
+            }
+            picks.resize(step, 0);
+            picks.push(*option as usize);
+        }
+        Some(picks)
+    }
 }
 
 /// A `u64` in a format whose integers are `i64` (TOML): an integer when it fits, else

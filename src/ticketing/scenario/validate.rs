@@ -407,6 +407,20 @@ impl Scenario {
         if r.format != crate::harness::choices::RECORD_FORMAT && (recorded || r.format != 0) {
             return err(&["reproduce", "format"], crate::harness::system::old_format_message(r.format));
         }
+        if let Some(schedule) = &r.schedule {
+            if schedule.picks().is_none() {
+                return err(
+                    &["reproduce", "schedule", "picks"],
+                    format!(
+                        "each pick is [STEP, OPTION], steps increasing and below {} (as check --save writes them)",
+                        crate::harness::schedule::MAX_STEPS
+                    ),
+                );
+            }
+            if schedule.max_faults > 3 {
+                return err(&["reproduce", "schedule", "max_faults"], "allowed 0 to 3".into());
+            }
+        }
         let known = crate::ticketing::invariants::names::NAMES;
         let harness = crate::harness::run::HARNESS_FINDINGS;
         if !known.contains(&r.invariant.as_str()) && !harness.contains(&r.invariant.as_str()) {

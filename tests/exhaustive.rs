@@ -1,0 +1,106 @@
+//! `check --exhaustive`: schedules explored within bounds. As built, the three-request
+//! race is found on the first schedule and its reproduction file replays it; a bug that
+//! needs one reordering is found at that level; a search whose budget runs out
+//! is not a proof (exit 3) and its counts are the same from run to run; a scenario small
+//! enough is proved within its bounds (exit 0); bad flags exit 2.
+
+use std::process::{Command, Output};
+
+fn ticketsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ticketsim"))
+        .args(args)
+        .env("COLUMNS", "1000")
+        .env_remove("TICKETSIM_STRATEGY")
+        .env_remove("TICKETSIM_SEED")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+#[test]
+fn the_race_as_built_is_found_on_the_first_schedule_and_its_file_replays_it() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("exhaustive");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("race.toml");
+    let _ = std::fs::remove_file(&file);
+    let found = ticketsim(&["check", "order-race", "--exhaustive", "--preset", "as-built", "--save", file.to_str().unwrap()]);
+    let text = stdout(&found);
+    assert_eq!(found.status.code(), Some(1), "{text}");
+    assert!(text.contains("counterexample: no-double-reservation"), "{text}");
+    assert!(text.contains("0 faults, 0 reorderings"), "the oldest-first schedule already shows it: {text}");
+    assert!(text.contains("replay with") && text.contains("race.toml --messages"), "{text}");
+    let replayed = ticketsim(&["run", file.to_str().unwrap()]);
+    assert_eq!(replayed.status.code(), Some(1));
+    assert!(stdout(&replayed).contains("reproduction of no-double-reservation: reproduced (the same bug)"), "{}", stdout(&replayed));
+    let fixed = ticketsim(&["run", file.to_str().unwrap(), "--flaw", "-racy-reservation"]);
+    assert!(stdout(&fixed).contains("NOT reproduced"), "the same schedule with the race fixed: {}", stdout(&fixed));
+}
+
+#[test]
+fn a_bug_that_needs_one_reordering_is_found_at_that_level() {
+    // The course's concurrent-edit expectation holds only when both edits read before
+    // either writes: one reordering (the second edit's read after the first's write)
+    // breaks it, hardened too. A finding about the expectation, not the app.
+    let out = ticketsim(&["check", "course/tickets", "--exhaustive", "--preset", "hardened", "--max-reorderings", "1", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let found = json(&out)["counterexample"].clone();
+    assert_eq!(
+        (found["invariant"].as_str(), found["faults"].as_u64(), found["reorderings"].as_u64()),
+        (Some("scripted-expectations"), Some(0), Some(1)),
+        "{found}"
+    );
+    let levels = json(&out)["levels"].as_array().unwrap().len();
+    assert_eq!(levels, 2, "no reordering first (nothing found), then one");
+}
+
+#[test]
+fn a_spent_budget_is_not_a_proof_and_its_counts_are_stable() {
+    let args = ["check", "order-race", "--exhaustive", "--preset", "hardened", "--max-runs", "150", "--format", "json"];
+    let (a, b) = (ticketsim(&args), ticketsim(&args));
+    assert_eq!(a.status.code(), Some(3), "{}", stdout(&a));
+    let (a, b) = (json(&a), json(&b));
+    assert_eq!(a["levels"], b["levels"], "the same search twice");
+    assert_eq!(a["proved"], false);
+    assert_eq!(a["stopped"], "the budget of 150 runs was spent");
+    let text = stdout(&ticketsim(&args[..7]));
+    assert!(text.contains("NOT proved: the budget of 150 runs was spent"), "{text}");
+}
+
+#[test]
+fn a_small_scenario_is_proved_within_its_bounds() {
+    let out = ticketsim(&["check", "course/expiration", "--exhaustive", "--preset", "hardened"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("0 violations within these bounds"), "{text}");
+    let unreduced =
+        json(&ticketsim(&["check", "course/expiration", "--exhaustive", "--preset", "hardened", "--no-reduction", "--format", "json"]));
+    let reduced = json(&ticketsim(&["check", "course/expiration", "--exhaustive", "--preset", "hardened", "--format", "json"]));
+    assert!(
+        unreduced["schedules"].as_u64() > reduced["schedules"].as_u64(),
+        "sleep sets leave fewer schedules: {} vs {}",
+        unreduced["schedules"],
+        reduced["schedules"]
+    );
+    assert_eq!(unreduced["proved"], true);
+}
+
+#[test]
+fn bad_flags_exit_2_with_what_is_allowed() {
+    for (args, says) in [
+        (vec!["check", "order-race"], "add --exhaustive"),
+        (vec!["check", "order-race", "--exhaustive", "--max-faults", "9"], "allowed 0 to 3"),
+        (vec!["check", "order-race", "--exhaustive", "--max-runs", "0"], "allowed 1 to"),
+        (vec!["check", "order-race", "--exhaustive", "--time-limit", "soon"], "--time-limit"),
+    ] {
+        let out = ticketsim(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
