@@ -158,8 +158,7 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
                 .unwrap()
         })
         .collect();
-    let header =
-        ["reorderings ≤", "faults ≤", "runs", "schedules", "cut: asleep", "cut: seen", "states", "steps", "not judged", "complete"];
+    let header = ["reorder ≤", "faults ≤", "runs", "schedules", "asleep", "seen", "states", "steps", "unjudged", "complete"];
     let mut builder = tabled::builder::Builder::default();
     builder.push_record(header.map(String::from));
     for row in rows {
@@ -187,7 +186,7 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
         }
         None if summary.proved(bounds.max_faults) => {
             let states = summary.levels.last().map_or(0, |l| l.states);
-            let distinct = if bounds.reduce { format!(" ({} distinct)", count(states, "state", "states")) } else { String::new() };
+            let distinct = if bounds.reduce { format!(" ({states} distinct states)") } else { String::new() };
             out += &paint(
                 &format!(
                     "explored {}{distinct} in {secs:.1} s; 0 violations within these bounds\n",

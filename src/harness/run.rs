@@ -6,6 +6,7 @@ use super::choices::{self, Choice, Choices, Site};
 use super::fabric::{Fabric, FabricConfig, FabricCounters, NetEvent, NodeId};
 use super::history::{History, NetWhat, Record, TraceFilter};
 use super::nemesis::{self, Executor, NemesisConfig, NemesisCounters};
+use super::schedule::{options as step_options, Gate, Go, Opt, Walk, STEP};
 use super::strategy::Strategy;
 use super::system::{Check, InvariantKind, NetworkOptions, SimOptions, System, Violation};
 use super::world::{NodeRole, WorldBuilder};
@@ -223,6 +224,45 @@ fn net_observer<O: super::history::Observation>(history: History<O>, names: Arc<
     })
 }
 
+/// The controller of a run in schedule mode: one option per step, as the walk says,
+/// until the walk stops the run. Faults are options only in the fault phase; a crash
+/// kills a service instance or an infrastructure node and restarts it at once.
+async fn control_schedule<M, O>(gate: Gate, walk: Arc<Mutex<Walk>>, world: Arc<super::world::World<M, O>>)
+where
+    M: Clone + Send + super::fabric::Describe + 'static,
+    O: super::history::Observation,
+{
+    let nodes = world.with_role(|r| matches!(r, NodeRole::Service | NodeRole::Infrastructure));
+    loop {
+        gate.something_waits().await;
+        super::sleep(STEP).await;
+        let waiting = gate.waiting();
+        if waiting.is_empty() {
+            continue;
+        }
+        let faults_left = !world.is_quiet() && {
+            let walk = walk.lock().unwrap();
+            walk.faults < walk.max_faults
+        };
+        let crashable: Vec<(NodeId, u64)> =
+            nodes.iter().filter(|n| world.fabric.is_up(**n)).map(|n| (*n, world.fabric.name_key(*n))).collect();
+        let chosen = walk.lock().unwrap().choose(step_options(&waiting, &crashable, faults_left), super::now());
+        match chosen {
+            None => {
+                gate.halt();
+                return;
+            }
+            Some(Opt::Release(id)) => gate.answer(id, Go::Run),
+            Some(Opt::Drop(id)) => gate.answer(id, Go::Drop),
+            Some(Opt::Duplicate(id)) => gate.answer(id, Go::Duplicate),
+            Some(Opt::Crash(node)) => {
+                world.crash(node);
+                world.restart(node);
+            }
+        }
+    }
+}
+
 /// A run's settings in schedule mode: no random drop or duplicate, no nemesis, no
 /// strategy; the walk's fault budget is the only source of faults.
 fn scheduled(sim: SimOptions, options: &RunOptions) -> SimOptions {
@@ -329,7 +369,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     }
     world.boot().await;
     if let (Some(gate), Some(walk)) = (&gate, &options.schedule) {
-        madsim::task::spawn(super::schedule::control(gate.clone(), walk.clone(), world.clone()));
+        madsim::task::spawn(control_schedule(gate.clone(), walk.clone(), world.clone()));
     }
     let workload = world.users.spawn(super::cause::within(choices::key(&"users"), system.clone().workload()));
     inject_panic(&world, &options);

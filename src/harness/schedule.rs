@@ -6,7 +6,8 @@
 //! then the first option that is not asleep. With a fault budget left, an option may
 //! also drop or duplicate a message in flight, or crash (and at once restart) a node.
 //! Timers (retries, ack waits, expirations) fire at their times as in any run; they
-//! are not reordered against the steps.
+//! are not reordered against the steps. The controller runs in [`super::run`], which
+//! knows the world; this file knows only the gate and the walk.
 
 use super::choices::{key, mix};
 use super::NodeId;
@@ -107,7 +108,7 @@ impl Gate {
     }
 
     /// Resolves when something waits.
-    fn something_waits(&self) -> impl std::future::Future<Output = ()> + '_ {
+    pub(crate) fn something_waits(&self) -> impl std::future::Future<Output = ()> + '_ {
         futures::future::poll_fn(move |cx| {
             let mut state = self.state.lock().unwrap();
             if state.waiting.values().any(|w| !w.go.is_canceled()) {
@@ -132,7 +133,7 @@ impl Gate {
         })
     }
 
-    fn halt(&self) {
+    pub(crate) fn halt(&self) {
         let mut state = self.state.lock().unwrap();
         state.halted = true;
         if let Some(waker) = state.halt_waker.take() {
@@ -141,7 +142,7 @@ impl Gate {
     }
 
     /// What waits now (actions whose task was lost to a crash are forgotten), oldest first.
-    fn waiting(&self) -> Vec<(u64, Footprint, bool)> {
+    pub(crate) fn waiting(&self) -> Vec<(u64, Footprint, bool)> {
         let mut state = self.state.lock().unwrap();
         state.waiting.retain(|_, w| !w.go.is_canceled());
         let mut waiting: Vec<_> = state.waiting.iter().map(|(id, w)| (w.arrival, *id, w.footprint, w.faulty)).collect();
@@ -149,7 +150,7 @@ impl Gate {
         waiting.into_iter().map(|(_, id, footprint, faulty)| (id, footprint, faulty)).collect()
     }
 
-    fn answer(&self, id: u64, go: Go) {
+    pub(crate) fn answer(&self, id: u64, go: Go) {
         if let Some(waiting) = self.state.lock().unwrap().waiting.remove(&id) {
             let _ = waiting.go.send(go);
         }
@@ -311,46 +312,6 @@ pub(crate) fn options(waiting: &[(u64, Footprint, bool)], crashable: &[(NodeId, 
         options.extend(crashable.iter().map(|(node, state)| (Opt::Crash(*node), (*state, 0))));
     }
     options
-}
-
-/// The controller of a run in schedule mode: one option per step, as the walk says,
-/// until the walk stops the run. Faults are options only in the fault phase; a crash
-/// kills a service instance or an infrastructure node and restarts it at once.
-pub async fn control<M, O>(gate: Gate, walk: Arc<Mutex<Walk>>, world: Arc<super::world::World<M, O>>)
-where
-    M: Clone + Send + super::fabric::Describe + 'static,
-    O: super::history::Observation,
-{
-    use super::world::NodeRole;
-    let nodes = world.with_role(|r| matches!(r, NodeRole::Service | NodeRole::Infrastructure));
-    loop {
-        gate.something_waits().await;
-        super::sleep(STEP).await;
-        let waiting = gate.waiting();
-        if waiting.is_empty() {
-            continue;
-        }
-        let faults_left = !world.is_quiet() && {
-            let walk = walk.lock().unwrap();
-            walk.faults < walk.max_faults
-        };
-        let crashable: Vec<(NodeId, u64)> =
-            nodes.iter().filter(|n| world.fabric.is_up(**n)).map(|n| (*n, world.fabric.name_key(*n))).collect();
-        let chosen = walk.lock().unwrap().choose(options(&waiting, &crashable, faults_left), super::now());
-        match chosen {
-            None => {
-                gate.halt();
-                return;
-            }
-            Some(Opt::Release(id)) => gate.answer(id, Go::Run),
-            Some(Opt::Drop(id)) => gate.answer(id, Go::Drop),
-            Some(Opt::Duplicate(id)) => gate.answer(id, Go::Duplicate),
-            Some(Opt::Crash(node)) => {
-                world.crash(node);
-                world.restart(node);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
