@@ -47,6 +47,12 @@ pub trait Describe {
     fn identity(&self) -> u64 {
         super::choices::key(&self.kind())
     }
+    /// Housekeeping (a session's heartbeats): in schedule mode such a message is not a
+    /// step; it arrives after the shortest delay, unordered against the steps, as timers
+    /// fire. Default: no.
+    fn housekeeping(&self) -> bool {
+        false
+    }
 }
 
 /// Per-message fault settings of the fabric.
@@ -406,9 +412,17 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// dropped (None) or duplicated (the other copy waits for a turn of its own).
     #[allow(clippy::too_many_arguments)]
     async fn wait_turn(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) -> Option<M> {
-        let Some(gate) = &self.gate else {
-            super::sleep(delay).await;
-            return Some(msg);
+        let gate = match &self.gate {
+            Some(gate) if !msg.housekeeping() => gate,
+            Some(_) => {
+                let shortest = self.state.lock().unwrap().config.delay_min;
+                super::sleep(shortest).await;
+                return Some(msg);
+            }
+            None => {
+                super::sleep(delay).await;
+                return Some(msg);
+            }
         };
         match gate.pass(cause, (self.name_key(to), 0), faulty).await {
             super::schedule::Go::Run => Some(msg),

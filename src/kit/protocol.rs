@@ -278,4 +278,8 @@ impl<S: Subject> Describe for Message<S> {
             Message::UnknownClient { .. } => key(&"unknown-client"),
         }
     }
+
+    fn housekeeping(&self) -> bool {
+        matches!(self, Message::Heartbeat { .. } | Message::HeartbeatAck { .. })
+    }
 }
