@@ -3,7 +3,7 @@
 //! counterexample, fewest faults first and made simpler, as a reproduction file.
 
 use super::{load, sweep_code, write_file, Format, ScenarioArgs};
-use crate::harness::exhaustive::{explore, Bounds, Counterexample, Summary};
+use crate::harness::exhaustive::{explore, Bounds, Counterexample, Reduction, Summary};
 use crate::harness::system::{Reproduce, ScheduleRecord};
 use crate::report;
 use crate::report::style::{count, paint, Tone};
@@ -36,9 +36,10 @@ pub(crate) struct CheckArgs {
     /// call), explored 0, 1, ..., K: the fewest first; turns the reductions off
     #[arg(long, value_name = "K")]
     max_reorderings: Option<u32>,
-    /// No sleep sets and no state fingerprints: every schedule, equivalent ones too
-    #[arg(long)]
-    no_reduction: bool,
+    /// How equivalent schedules are left out: dpor (sleep sets and dynamic partial-order
+    /// reduction), states (sleep sets and state fingerprints), none (every schedule)
+    #[arg(long, default_value = "dpor", value_name = "R")]
+    reduction: String,
     /// The seed of every run (the workload's and handlers' decisions, madsim's ties)
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -80,7 +81,11 @@ pub(crate) fn execute<S: super::Driven>(args: CheckArgs) -> Result<i32, String> 
         max_faults: args.max_faults,
         max_runs: args.max_runs,
         time_limit,
-        reduce: !args.no_reduction && args.max_reorderings.is_none(),
+        reduction: if args.max_reorderings.is_some() {
+            Reduction::None
+        } else {
+            Reduction::parse(&args.reduction).map_err(|e| format!("--reduction {e}"))?
+        },
         seed: args.seed,
         max_reorderings: args.max_reorderings,
     };
@@ -142,8 +147,7 @@ fn bounds_line(b: &Bounds) -> String {
 
 fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> String {
     let mut out = format!("exhaustive check of {name}\nbounds: {}\n", bounds_line(bounds));
-    let reductions = if bounds.reduce { "sleep sets (steps on different nodes and stores commute), state fingerprints" } else { "none" };
-    out += &format!("reductions: {reductions}\n");
+    out += &format!("reductions: {}\n", bounds.reduction.describe());
     let rows: Vec<[String; 10]> = summary
         .levels
         .iter()
@@ -186,7 +190,7 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
         }
         None if summary.proved(bounds.max_faults) => {
             let states = summary.levels.last().map_or(0, |l| l.states);
-            let distinct = if bounds.reduce { format!(" ({states} distinct states)") } else { String::new() };
+            let distinct = if bounds.reduction != Reduction::None { format!(" ({states} distinct states)") } else { String::new() };
             out += &paint(
                 &format!(
                     "explored {}{distinct} in {secs:.1} s; 0 violations within these bounds\n",
@@ -209,7 +213,7 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
 fn json(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> serde_json::Value {
     serde_json::json!({
         "scenario": name,
-        "bounds": { "max_faults": bounds.max_faults, "max_reorderings": bounds.max_reorderings, "max_runs": bounds.max_runs, "seed": bounds.seed, "reductions": bounds.reduce },
+        "bounds": { "max_faults": bounds.max_faults, "max_reorderings": bounds.max_reorderings, "max_runs": bounds.max_runs, "seed": bounds.seed, "reduction": bounds.reduction },
         "levels": summary.levels,
         "schedules": summary.schedules(),
         "runs": summary.runs(),

@@ -12,7 +12,7 @@
 //! reached again with no fewer options asleep is not explored again.
 
 use super::run::{run_seed, RunOptions, RunOutcome};
-use super::schedule::{independent, Cut, Footprint, Opt, Visited, Walk};
+use super::schedule::{independent, Cut, Footprint, Link, Opt, Visited, Walk};
 use super::system::System;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -27,14 +27,48 @@ pub struct Bounds {
     pub max_runs: u64,
     /// Wall-clock time (only how far the search goes depends on it, never a verdict).
     pub time_limit: Option<Duration>,
-    /// Sleep sets and state fingerprints (off under a reordering bound, whose schedules
-    /// an equivalent one beyond the bound could otherwise stand for).
-    pub reduce: bool,
+    /// Which reductions (none under a reordering bound, whose schedules an equivalent
+    /// one beyond the bound could otherwise stand for).
+    pub reduction: Reduction,
     /// At most this many steps per schedule that do not take the oldest waiting action
     /// (as CHESS bounds preemptions): explored 0, 1, ... up to it, so the fewest come first.
     pub max_reorderings: Option<u32>,
     /// The seed every run is: the workload's and handlers' decisions, madsim's ties.
     pub seed: u64,
+}
+
+/// How the search leaves out schedules equivalent to ones it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reduction {
+    /// Every schedule, equivalent ones too.
+    None,
+    /// Sleep sets, and state fingerprints pruning a state reached again.
+    States,
+    /// Sleep sets and dynamic partial-order reduction (Flanagan and Godefroid): a choice
+    /// point tries another option only where the runs showed a race (two dependent steps
+    /// not ordered by happens-before); fingerprints only counted.
+    Dpor,
+}
+
+impl Reduction {
+    pub fn parse(text: &str) -> Result<Reduction, String> {
+        match text {
+            "none" => Ok(Reduction::None),
+            "states" => Ok(Reduction::States),
+            "dpor" => Ok(Reduction::Dpor),
+            _ => Err(format!("{}: allowed: dpor, states, none", super::echo(text))),
+        }
+    }
+
+    /// What the reduction does, for the report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reduction::None => "none (every schedule, equivalent ones too)",
+            Reduction::States => "sleep sets (steps on different nodes and stores commute), state fingerprints",
+            Reduction::Dpor => "sleep sets and dynamic partial-order reduction (other orders tried only at races seen)",
+        }
+    }
 }
 
 /// A schedule that violates an invariant: its picks (trailing first options left out).
@@ -104,6 +138,9 @@ impl Summary {
 /// One choice point on the search stack.
 struct Frame {
     options: Vec<(Opt, Footprint)>,
+    links: std::collections::BTreeMap<u64, Link>,
+    /// DPOR: the options this choice point must try (races seen), besides faults.
+    backtrack: BTreeSet<Opt>,
     sleep: BTreeSet<Opt>,
     done: BTreeSet<Opt>,
     chosen: Option<usize>,
@@ -157,7 +194,8 @@ pub fn explore<S: System>(scenario: &S::Scenario, bounds: &Bounds) -> Summary {
     };
     'levels: for max_faults in 0..=bounds.max_faults {
         for &max_reorderings in &reorderings {
-            let bounds = Bounds { reduce: bounds.reduce && max_reorderings.is_none(), max_reorderings, ..bounds.clone() };
+            let reduction = if max_reorderings.is_some() { Reduction::None } else { bounds.reduction };
+            let bounds = Bounds { reduction, max_reorderings, ..bounds.clone() };
             let level = explore_level::<S>(scenario, &bounds, max_faults, started, &mut summary);
             summary.levels.push(level);
             if summary.counterexample.is_some() || summary.stopped.is_some() {
@@ -208,8 +246,13 @@ pub fn search(
             summary.stopped = Some(reason);
             break;
         }
-        let walk =
-            Walk { reduce: bounds.reduce, visited: bounds.reduce.then(|| visited.clone()), ..Walk::new(max_faults, forced.clone(), sleep) };
+        let reduce = bounds.reduction != Reduction::None;
+        let walk = Walk {
+            reduce,
+            visited: reduce.then(|| visited.clone()),
+            prune: bounds.reduction == Reduction::States,
+            ..Walk::new(max_faults, forced.clone(), sleep)
+        };
         let (walk, verdict) = run(walk);
         level.runs += 1;
         level.depth = level.depth.max(walk.steps.len());
@@ -234,14 +277,20 @@ pub fn search(
             }
         }
         let first_new = forced.len();
+        let wrote = walk.wrote;
         stack.extend(walk.steps.into_iter().skip(first_new).map(|s| Frame {
             done: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
+            backtrack: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
             sleep: s.sleep.into_iter().collect(),
             options: s.options,
+            links: s.links,
             chosen: s.chosen,
             faults: s.faults,
         }));
-        match backtrack(&mut stack, (max_faults, bounds.max_reorderings), bounds.reduce) {
+        if bounds.reduction == Reduction::Dpor {
+            races(&mut stack, &wrote);
+        }
+        match backtrack(&mut stack, (max_faults, bounds.max_reorderings), bounds.reduction) {
             Some((next_forced, next_sleep)) => (forced, sleep) = (next_forced, next_sleep),
             None => {
                 level.complete = true;
@@ -251,6 +300,80 @@ pub fn search(
     }
     level.states = visited.lock().unwrap().len() as u64;
     level
+}
+
+/// DPOR: for each step of the run on the stack, the last earlier step it races with
+/// (dependent, and not before it by happens-before: its cause, what happened before
+/// its cause, and the steps dependent with those, in order); that choice point must
+/// also try it first (or, if it was not waiting there yet, what led to it).
+fn races(stack: &mut [Frame], wrote: &std::collections::BTreeMap<u64, bool>) {
+    let n = stack.len();
+    let executed: Vec<Option<(Opt, Footprint, Link)>> = stack
+        .iter()
+        .map(|f| {
+            let (opt, footprint) = f.options[f.chosen?];
+            let Opt::Release(id) = opt else { return None };
+            Some((opt, footprint, f.links.get(&id).copied().unwrap_or_default()))
+        })
+        .collect();
+    let taken: Vec<bool> = stack.iter().map(|f| f.chosen.is_some()).collect();
+    // Dependent: touching common state, unless both are store calls that only read.
+    let read_only = |o: Opt| matches!(o, Opt::Release(id) if wrote.get(&id) == Some(&false));
+    let conflict = |(a, fa): (Opt, Footprint), (b, fb): (Opt, Footprint)| {
+        !independent(fa, fb) && !(fa.node == 0 && fb.node == 0 && read_only(a) && read_only(b))
+    };
+    let faulted = |j: usize| taken[j] && executed[j].is_none();
+    // before[i]: the steps that happen before step i.
+    let mut before: Vec<Vec<bool>> = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut hb = vec![false; n];
+        let Some((opt, footprint, (parent, _))) = executed[i] else {
+            // A fault (or the last step, not taken) comes after everything before it.
+            hb[..i].iter_mut().for_each(|b| *b = true);
+            before.push(hb);
+            continue;
+        };
+        let arrival = (0..=i).find(|a| stack[*a].options.iter().any(|(o, _)| *o == opt)).unwrap_or(i);
+        let cause = (0..arrival).rev().find(|k| executed[*k].is_some_and(|(_, _, (_, task))| task == parent));
+        for p in 0..i {
+            let direct = Some(p) == cause || faulted(p) || executed[p].is_some_and(|(o, f, _)| conflict((o, f), (opt, footprint)));
+            if direct {
+                hb[p] = true;
+                for (q, b) in before[p].iter().enumerate() {
+                    hb[q] |= *b;
+                }
+            }
+        }
+        let after_cause = |j: usize| cause.is_some_and(|c| j == c || before[c][j]);
+        let race = (0..i)
+            .rev()
+            .find(|j| executed[*j].is_some_and(|(o, f, _)| o != opt && conflict((o, f), (opt, footprint))) && !after_cause(*j) && !faulted(*j));
+        if let Some(j) = race {
+            let add = initial(stack, &executed, (j, i), opt, &after_cause);
+            stack[j].backtrack.extend(add);
+        }
+        before.push(hb);
+    }
+}
+
+/// What choice point `j` must try for its race with step `i` (`opt`): `opt` if it was
+/// waiting there, else the first step after `j` that led to it and was waiting there,
+/// else everything that was.
+fn initial(
+    stack: &[Frame],
+    executed: &[Option<(Opt, Footprint, Link)>],
+    (j, i): (usize, usize),
+    opt: Opt,
+    after_cause: &dyn Fn(usize) -> bool,
+) -> Vec<Opt> {
+    let waiting_at = |opt: Opt| stack[j].options.iter().any(|(o, _)| *o == opt);
+    if waiting_at(opt) {
+        return vec![opt];
+    }
+    match ((j + 1)..i).find(|k| after_cause(*k) && executed[*k].is_some_and(|(o, _, _)| waiting_at(o))) {
+        Some(k) => executed[k].map(|(o, _, _)| o).into_iter().collect(),
+        None => stack[j].options.iter().map(|(o, _)| *o).filter(|o| !o.is_fault()).collect(),
+    }
 }
 
 /// Why the search must stop now, if it must.
@@ -272,15 +395,18 @@ fn spent(bounds: &Bounds, runs: u64, started: Instant) -> Option<String> {
 fn backtrack(
     stack: &mut Vec<Frame>,
     (max_faults, max_reorderings): (u32, Option<u32>),
-    reduce: bool,
+    reduction: Reduction,
 ) -> Option<(Vec<usize>, BTreeSet<Opt>)> {
+    let reduce = reduction != Reduction::None;
     loop {
         let below = stack.len().checked_sub(1)?;
         let reordered = stack[..below].iter().filter(|f| f.chosen.is_some_and(|c| c > 0 && !f.options[c].0.is_fault())).count() as u32;
         let frame = stack.last_mut()?;
         let allowed = |i: usize, o: &Opt| match o.is_fault() {
             true => frame.faults < max_faults,
-            false => i == 0 || max_reorderings.is_none_or(|k| reordered < k),
+            false => {
+                (i == 0 || max_reorderings.is_none_or(|k| reordered < k)) && (reduction != Reduction::Dpor || frame.backtrack.contains(o))
+            }
         };
         let next =
             frame.options.iter().enumerate().position(|(i, (o, _))| !frame.done.contains(o) && !frame.sleep.contains(o) && allowed(i, o));
@@ -338,19 +464,25 @@ fn simplify<S: System>(scenario: &S::Scenario, bounds: &Bounds, found: Counterex
 mod tests {
     use super::*;
 
-    /// A model with no madsim: `actions` (id, node) wait from the start; each step takes
-    /// one; the run passes unless `bad` says the order taken is a bug.
-    fn model(actions: &[(u64, u64)], reduce: bool, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
-        let bounds = Bounds { max_faults: 0, max_runs: 100_000, time_limit: None, reduce, seed: 0, max_reorderings: None };
+    /// A model with no madsim: `actions` (id, node, what it makes wait when taken: an id
+    /// and a node) wait from the start; each step takes one; the run passes unless `bad`
+    /// says the order taken is a bug.
+    fn model(actions: &[(u64, u64, Option<(u64, u64)>)], reduction: Reduction, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
+        let bounds = Bounds { max_faults: 0, max_runs: 100_000, time_limit: None, reduction, seed: 0, max_reorderings: None };
         let mut summary = Summary::default();
         let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
-            let mut left = actions.to_vec();
+            // Each action runs as its own task (cause = its id); what it makes waits has it as parent.
+            let mut left: Vec<(u64, u64, u64)> = actions.iter().map(|(id, node, _)| (*id, *node, 1_000_000 + id)).collect();
             let mut taken = Vec::new();
             while !left.is_empty() {
-                let options: Vec<_> = left.iter().map(|(id, node)| (Opt::Release(*id), (*node, 0))).collect();
-                let Some(Opt::Release(id)) = walk.choose(options, Duration::ZERO) else { break };
-                left.retain(|(a, _)| *a != id);
+                let options: Vec<_> = left.iter().map(|(id, node, _)| (Opt::Release(*id), Footprint::node(*node))).collect();
+                let links = left.iter().map(|(id, _, parent)| (*id, (*parent, *id))).collect();
+                let Some(Opt::Release(id)) = walk.choose(options, links, Duration::ZERO) else { break };
+                left.retain(|(a, _, _)| *a != id);
                 taken.push(id);
+                if let Some((_, _, Some((made, node)))) = actions.iter().find(|(a, _, _)| *a == id) {
+                    left.push((*made, *node, id));
+                }
             }
             let failed = walk.cut.is_none() && bad(&taken);
             let found = Counterexample {
@@ -368,29 +500,59 @@ mod tests {
         summary
     }
 
+    fn plain(actions: &[(u64, u64)]) -> Vec<(u64, u64, Option<(u64, u64)>)> {
+        actions.iter().map(|(id, node)| (*id, *node, None)).collect()
+    }
+
     #[test]
     fn every_order_of_dependent_steps_is_run_and_one_of_independent_ones() {
         let never = |_: &[u64]| false;
-        let dependent = model(&[(1, 7), (2, 7), (3, 7)], true, &never);
-        assert_eq!((dependent.schedules(), dependent.levels[0].complete), (6, true), "3 steps on one node: 3! orders");
-        let independent = model(&[(1, 7), (2, 8), (3, 9)], true, &never);
-        assert_eq!(independent.schedules(), 1, "3 nodes: one order stands for all");
-        let unreduced = model(&[(1, 7), (2, 8), (3, 9)], false, &never);
+        for reduction in [Reduction::States, Reduction::Dpor] {
+            let dependent = model(&plain(&[(1, 7), (2, 7), (3, 7)]), reduction, &never);
+            assert_eq!((dependent.schedules(), dependent.levels[0].complete), (6, true), "3 steps on one node: 3! orders ({reduction:?})");
+            let independent = model(&plain(&[(1, 7), (2, 8), (3, 9)]), reduction, &never);
+            assert_eq!(independent.schedules(), 1, "3 nodes: one order stands for all ({reduction:?})");
+            let mixed = model(&plain(&[(1, 7), (2, 7), (3, 9)]), reduction, &never);
+            assert_eq!(mixed.schedules(), 2, "only the two steps on node 7 are ordered ({reduction:?})");
+            assert!(mixed.proved(0));
+        }
+        let unreduced = model(&plain(&[(1, 7), (2, 8), (3, 9)]), Reduction::None, &never);
         assert_eq!(unreduced.schedules(), 6, "without reduction every order is run");
-        let mixed = model(&[(1, 7), (2, 7), (3, 9)], true, &never);
-        assert_eq!(mixed.schedules(), 2, "only the two steps on node 7 are ordered");
-        assert!(mixed.proved(0));
+    }
+
+    #[test]
+    fn dpor_finds_a_race_with_a_step_that_was_not_waiting_yet() {
+        // 1 goes to node 7; 2 (node 8) makes 3 wait for node 7: 1 and 3 race, though 3
+        // did not exist when 1 was taken. Both orders on node 7 must be run.
+        let actions = [(1, 7, None), (2, 8, Some((3, 7))), (4, 9, None)];
+        let bad = |t: &[u64]| t.iter().position(|a| *a == 3) < t.iter().position(|a| *a == 1);
+        for reduction in [Reduction::States, Reduction::Dpor] {
+            let found = model(&actions, reduction, &bad);
+            assert!(found.counterexample.is_some(), "3 before 1 is found ({reduction:?})");
+            let all = model(&actions, reduction, &|_| false);
+            assert_eq!(all.schedules(), 2, "two orders on node 7, nothing else ({reduction:?})");
+        }
+    }
+
+    #[test]
+    fn dpor_runs_fewer_schedules_than_sleep_sets_alone_where_steps_race_little() {
+        // Four nodes, two steps each: 2^4 orders... of which each node's pair is ordered
+        // independently; both reductions run 16, DPOR with fewer cut runs.
+        let actions: Vec<_> = (0..8).map(|i| (i, 100 + i / 2, None)).collect();
+        let (dpor, states) = (model(&actions, Reduction::Dpor, &|_| false), model(&actions, Reduction::States, &|_| false));
+        assert_eq!((dpor.schedules(), states.schedules()), (16, 16));
+        assert!(dpor.runs() <= states.runs(), "dpor {} runs, sleep sets {}", dpor.runs(), states.runs());
     }
 
     #[test]
     fn a_bad_order_is_found_and_a_budget_spent_is_not_a_proof() {
-        let found = model(&[(1, 7), (2, 7), (3, 7)], true, &|t| t == [3, 2, 1]);
+        let found = model(&plain(&[(1, 7), (2, 7), (3, 7)]), Reduction::Dpor, &|t| t == [3, 2, 1]);
         assert_eq!(found.counterexample.map(|c| c.fingerprint), Some("[3, 2, 1]".into()));
-        let bounds = Bounds { max_faults: 0, max_runs: 2, time_limit: None, reduce: true, seed: 0, max_reorderings: None };
+        let bounds = Bounds { max_faults: 0, max_runs: 2, time_limit: None, reduction: Reduction::States, seed: 0, max_reorderings: None };
         let mut summary = Summary::default();
         let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
             for _ in 0..3 {
-                walk.choose(vec![(Opt::Release(1), (7, 0)), (Opt::Release(2), (7, 0))], Duration::ZERO);
+                walk.choose(vec![(Opt::Release(1), Footprint::node(7)), (Opt::Release(2), Footprint::node(7))], Default::default(), Duration::ZERO);
             }
             (walk, Verdict::Passed { judged: true })
         });

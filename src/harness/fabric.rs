@@ -53,6 +53,12 @@ pub trait Describe {
     fn housekeeping(&self) -> bool {
         false
     }
+    /// The part of the receiver's memory the message touches, for the exhaustive search's
+    /// independence (two messages to one node naming different parts commute); None: all
+    /// of it. The system vouches that what its handler does outside its part commutes.
+    fn partition(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Per-message fault settings of the fabric.
@@ -370,9 +376,11 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             self.observe(NetEvent::Dropped { id, from, to, kind, reason: "down or cut" });
             return;
         };
+        // The sender's cause: what the delivery happens after, for the exhaustive search.
+        let parent = super::cause::current();
         let fabric = self.clone();
         node.spawn(super::cause::within(cause, async move {
-            let Some(msg) = fabric.wait_turn(id, from, to, msg, delay, faulty, cause).await else {
+            let Some(msg) = fabric.wait_turn(id, from, to, msg, delay, faulty, (parent, cause)).await else {
                 return;
             };
             let actor = {
@@ -411,7 +419,8 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// Waits the copy's delay, or its turn at the gate in schedule mode, where it may be
     /// dropped (None) or duplicated (the other copy waits for a turn of its own).
     #[allow(clippy::too_many_arguments)]
-    async fn wait_turn(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) -> Option<M> {
+    async fn wait_turn(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, link: (u64, u64)) -> Option<M> {
+        let cause = link.1;
         let gate = match &self.gate {
             Some(gate) if !msg.housekeeping() => gate,
             Some(_) => {
@@ -424,7 +433,8 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 return Some(msg);
             }
         };
-        match gate.pass(cause, (self.name_key(to), 0), faulty).await {
+        let footprint = super::schedule::Footprint::part(self.name_key(to), msg.partition());
+        match gate.pass(cause, footprint, faulty, link).await.0 {
             super::schedule::Go::Run => Some(msg),
             super::schedule::Go::Drop => {
                 self.state.lock().unwrap().counters.dropped_random += 1;

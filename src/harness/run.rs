@@ -246,7 +246,8 @@ where
         };
         let crashable: Vec<(NodeId, u64)> =
             nodes.iter().filter(|n| world.fabric.is_up(**n)).map(|n| (*n, world.fabric.name_key(*n))).collect();
-        let chosen = walk.lock().unwrap().choose(step_options(&waiting, &crashable, faults_left), super::now());
+        let links = waiting.iter().map(|(id, _, _, link)| (*id, *link)).collect();
+        let chosen = walk.lock().unwrap().choose(step_options(&waiting, &crashable, faults_left), links, super::now());
         match chosen {
             None => {
                 gate.halt();
@@ -351,7 +352,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let fabric_config = fabric_config(&sim.network, swarm);
     let names: Arc<OnceLock<Vec<Arc<str>>>> = Arc::default();
     let observer = options.record_messages.then(|| net_observer(history.clone(), names.clone()));
-    let gate = options.schedule.as_ref().map(|_| super::schedule::Gate::default());
+    let gate = options.schedule.clone().map(Gate::new);
     let fabric: Fabric<S::Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer).gated(gate.clone());
 
     let planted = options.plant_nondeterminism.then(planted_run);

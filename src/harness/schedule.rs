@@ -49,18 +49,50 @@ pub enum Go {
     Duplicate,
 }
 
-/// Which state an action touches: its node's, and its store's (0 for a message).
-pub type Footprint = (u64, u64);
+/// An action's parent task's cause and its own task's cause (see [`Gate::pass`]).
+pub type Link = (u64, u64);
 
-/// Two actions commute when they touch no common state.
+/// Which state an action touches: a delivery, its receiving node's memory (all of it,
+/// or the part its message names: see [`super::fabric::Describe::partition`]); a store
+/// call, its store. 0 is "none".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Footprint {
+    pub node: u64,
+    /// 0: the whole node.
+    pub part: u64,
+    pub store: u64,
+}
+
+impl Footprint {
+    pub fn node(node: u64) -> Footprint {
+        Footprint { node, part: 0, store: 0 }
+    }
+    pub fn part(node: u64, part: Option<u64>) -> Footprint {
+        Footprint { node, part: part.map_or(0, |p| p | 1), store: 0 }
+    }
+    pub fn store(store: u64) -> Footprint {
+        Footprint { node: 0, part: 0, store }
+    }
+    /// The states it touches, as keys (for the fingerprints).
+    fn states(self) -> impl Iterator<Item = u64> {
+        [if self.node == 0 { 0 } else { mix(self.node, self.part) }, self.store].into_iter().filter(|s| *s != 0)
+    }
+}
+
+/// Two actions commute when they touch no common state: not the same store, and not
+/// the same node unless each names a part of it and the parts differ.
 pub fn independent(a: Footprint, b: Footprint) -> bool {
-    let touches = |f: Footprint, r: u64| r != 0 && (f.0 == r || f.1 == r);
-    !(touches(b, a.0) || touches(b, a.1))
+    let same_node = a.node != 0 && a.node == b.node && (a.part == 0 || b.part == 0 || a.part == b.part);
+    let same_store = a.store != 0 && a.store == b.store;
+    !(same_node || same_store)
 }
 
 struct Waiting {
     arrival: u64,
     footprint: Footprint,
+    /// The cause of the task that made it wait (the sender's, the caller's) and the
+    /// cause its own task runs under: how the search tells what happened before what.
+    link: Link,
     /// A message on a link that may fail (not a store call, not a reliable node's link).
     faulty: bool,
     go: oneshot::Sender<Go>,
@@ -80,12 +112,28 @@ struct GateState {
 #[derive(Clone, Default)]
 pub struct Gate {
     state: Arc<Mutex<GateState>>,
+    /// The run's walk, told what each store call did (see [`Gate::wrote`]).
+    walk: Option<Arc<Mutex<Walk>>>,
 }
 
 impl Gate {
     /// Waits for this action's turn. `base` names it stably (its cause and what it is);
     /// the n-th action with the same base in a run gets the n-th id.
-    pub async fn pass(&self, base: u64, footprint: Footprint, faulty: bool) -> Go {
+    /// `link`: the cause of the task that made this action (a message's sender, a store
+    /// call's handler) and the cause the action's own task runs under.
+    pub fn new(walk: Arc<Mutex<Walk>>) -> Gate {
+        Gate { state: Arc::default(), walk: Some(walk) }
+    }
+
+    /// A released store call says whether it wrote: two calls that only read commute.
+    pub fn wrote(&self, id: u64, wrote: bool) {
+        if let Some(walk) = &self.walk {
+            walk.lock().unwrap().wrote.insert(id, wrote);
+        }
+    }
+
+    /// Returns what the action was told, and its id.
+    pub async fn pass(&self, base: u64, footprint: Footprint, faulty: bool, link: Link) -> (Go, u64) {
         let receiver = {
             let mut state = self.state.lock().unwrap();
             let n = state.occurrences.entry(base).or_insert(0);
@@ -94,14 +142,15 @@ impl Gate {
             let (go, receiver) = oneshot::channel();
             state.arrivals += 1;
             let arrival = state.arrivals;
-            state.waiting.insert(id, Waiting { arrival, footprint, faulty, go });
+            state.waiting.insert(id, Waiting { arrival, footprint, link, faulty, go });
             if let Some(waker) = state.controller.take() {
                 waker.wake();
             }
-            receiver
+            (receiver, id)
         };
+        let (receiver, id) = receiver;
         match receiver.await {
-            Ok(go) => go,
+            Ok(go) => (go, id),
             // The gate went with the run: wait until the task is dropped too.
             Err(_) => futures::future::pending().await,
         }
@@ -142,12 +191,12 @@ impl Gate {
     }
 
     /// What waits now (actions whose task was lost to a crash are forgotten), oldest first.
-    pub(crate) fn waiting(&self) -> Vec<(u64, Footprint, bool)> {
+    pub(crate) fn waiting(&self) -> Vec<(u64, Footprint, bool, Link)> {
         let mut state = self.state.lock().unwrap();
         state.waiting.retain(|_, w| !w.go.is_canceled());
-        let mut waiting: Vec<_> = state.waiting.iter().map(|(id, w)| (w.arrival, *id, w.footprint, w.faulty)).collect();
-        waiting.sort();
-        waiting.into_iter().map(|(_, id, footprint, faulty)| (id, footprint, faulty)).collect()
+        let mut waiting: Vec<_> = state.waiting.iter().map(|(id, w)| (w.arrival, (*id, w.footprint, w.faulty, w.link))).collect();
+        waiting.sort_by_key(|(arrival, _)| *arrival);
+        waiting.into_iter().map(|(_, action)| action).collect()
     }
 
     pub(crate) fn answer(&self, id: u64, go: Go) {
@@ -169,6 +218,8 @@ pub struct Step {
     pub sleep: Vec<Opt>,
     /// Faults taken before this step.
     pub faults: u32,
+    /// Each waiting action's link, by id (see [`Gate::pass`]).
+    pub links: BTreeMap<u64, Link>,
 }
 
 /// Why a run stopped before its end.
@@ -198,15 +249,18 @@ pub struct Walk {
     pub sleep: BTreeSet<Opt>,
     /// Sleep sets on (off: every schedule, equivalent ones too).
     pub reduce: bool,
-    /// State fingerprints: a state explored with a smaller sleep set is not explored again.
-    #[allow(clippy::type_complexity)]
+    /// State fingerprints, counted; with `prune`, a state explored with a smaller sleep
+    /// set is not explored again.
     pub visited: Option<Visited>,
+    pub prune: bool,
     /// What happened, step by step.
     pub steps: Vec<Step>,
     pub cut: Option<Cut>,
     pub(crate) faults: u32,
     /// Per state (a node's, a store's): a hash of the actions that touched it, in order.
     pub(crate) touched: BTreeMap<u64, u64>,
+    /// Per store call released: whether it wrote (a call not told is taken to have).
+    pub wrote: BTreeMap<u64, bool>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -234,7 +288,7 @@ impl Walk {
     }
 
     /// Chooses this step's option among `options`; None stops the run (see [`Cut`]).
-    pub(crate) fn choose(&mut self, options: Vec<(Opt, Footprint)>, now: Duration) -> Option<Opt> {
+    pub(crate) fn choose(&mut self, options: Vec<(Opt, Footprint)>, links: BTreeMap<u64, Link>, now: Duration) -> Option<Opt> {
         let n = self.steps.len();
         if n >= MAX_STEPS {
             self.cut = Some(Cut::TooLong);
@@ -250,7 +304,7 @@ impl Walk {
             self.free_choice(&options, now)
         };
         let sleep = if n < self.forced.len() { Vec::new() } else { self.sleep.iter().copied().collect() };
-        self.steps.push(Step { options: options.clone(), chosen, sleep, faults: self.faults });
+        self.steps.push(Step { options: options.clone(), chosen, sleep, faults: self.faults, links });
         let (opt, footprint) = options[chosen?];
         self.took(opt, footprint, n >= self.forced.len());
         Some(opt)
@@ -263,7 +317,7 @@ impl Walk {
             let state = self.fingerprint(options, now);
             let mut visited = visited.lock().unwrap();
             match visited.get_mut(&state) {
-                Some(before) if before.is_subset(&self.sleep) => {
+                Some(before) if self.prune && before.is_subset(&self.sleep) => {
                     self.cut = Some(Cut::Visited);
                     return None;
                 }
@@ -282,7 +336,7 @@ impl Walk {
 
     /// Records what the chosen option touched, and what stays asleep after it.
     fn took(&mut self, opt: Opt, footprint: Footprint, free: bool) {
-        for state in [footprint.0, footprint.1].into_iter().filter(|s| *s != 0) {
+        for state in footprint.states() {
             let hash = self.touched.entry(state).or_insert(0);
             *hash = mix(*hash, key(&opt));
         }
@@ -303,13 +357,13 @@ impl Walk {
 
 /// The options of a step: every waiting action's release (oldest first), then, with a
 /// fault budget left, each droppable message's drop and duplicate and each crash.
-pub(crate) fn options(waiting: &[(u64, Footprint, bool)], crashable: &[(NodeId, u64)], faults_left: bool) -> Vec<(Opt, Footprint)> {
-    let mut options: Vec<(Opt, Footprint)> = waiting.iter().map(|(id, f, _)| (Opt::Release(*id), *f)).collect();
+pub(crate) fn options(waiting: &[(u64, Footprint, bool, Link)], crashable: &[(NodeId, u64)], faults_left: bool) -> Vec<(Opt, Footprint)> {
+    let mut options: Vec<(Opt, Footprint)> = waiting.iter().map(|(id, f, _, _)| (Opt::Release(*id), *f)).collect();
     if faults_left {
-        let faulty: Vec<_> = waiting.iter().filter(|(_, _, faulty)| *faulty).collect();
-        options.extend(faulty.iter().map(|(id, f, _)| (Opt::Drop(*id), *f)));
-        options.extend(faulty.iter().map(|(id, f, _)| (Opt::Duplicate(*id), *f)));
-        options.extend(crashable.iter().map(|(node, state)| (Opt::Crash(*node), (*state, 0))));
+        let faulty: Vec<_> = waiting.iter().filter(|(_, _, faulty, _)| *faulty).collect();
+        options.extend(faulty.iter().map(|(id, f, _, _)| (Opt::Drop(*id), *f)));
+        options.extend(faulty.iter().map(|(id, f, _, _)| (Opt::Duplicate(*id), *f)));
+        options.extend(crashable.iter().map(|(node, state)| (Opt::Crash(*node), Footprint::node(*state))));
     }
     options
 }
@@ -321,36 +375,46 @@ mod tests {
     #[test]
     fn actions_on_different_states_commute_and_on_a_common_one_do_not() {
         let (n1, n2, store) = (1, 2, 9);
-        assert!(independent((n1, 0), (n2, 0)), "messages to two nodes");
-        assert!(!independent((n1, 0), (n1, 0)), "two messages to one node");
-        assert!(!independent((n1, store), (n2, store)), "two calls on one store");
-        assert!(!independent((n1, 0), (n2, n1)), "a call from a node and a message to it");
-        assert!(independent((n1, store), (n2, 0)));
+        let node = Footprint::node;
+        assert!(independent(node(n1), node(n2)), "messages to two nodes");
+        assert!(!independent(node(n1), node(n1)), "two messages to one node");
+        assert!(!independent(Footprint::store(store), Footprint::store(store)), "two calls on one store");
+        assert!(independent(Footprint::store(store), node(n1)));
+        let (a, b) = (Footprint::part(n1, Some(10)), Footprint::part(n1, Some(12)));
+        assert!(independent(a, b), "two parts of one node");
+        assert!(!independent(a, a), "one part of one node");
+        assert!(!independent(a, node(n1)), "a part and the whole node");
     }
 
     #[test]
     fn past_the_prefix_the_walk_takes_the_first_release_awake_and_faults_only_when_forced() {
-        let opts = |ids: &[u64]| ids.iter().map(|i| (Opt::Release(*i), (*i, 0))).chain([(Opt::Drop(1), (1, 0))]).collect::<Vec<_>>();
+        let opts = |ids: &[u64]| {
+            ids.iter().map(|i| (Opt::Release(*i), Footprint::node(*i))).chain([(Opt::Drop(1), Footprint::node(1))]).collect::<Vec<_>>()
+        };
         let mut walk = Walk::new(1, vec![], [Opt::Release(1)].into());
-        assert_eq!(walk.choose(opts(&[1, 2]), Duration::ZERO), Some(Opt::Release(2)), "1 asleep");
+        assert_eq!(walk.choose(opts(&[1, 2]), BTreeMap::new(), Duration::ZERO), Some(Opt::Release(2)), "1 asleep");
         assert_eq!(walk.sleep, [Opt::Release(1)].into(), "2 touched another node: 1 sleeps on");
-        assert_eq!(walk.choose(opts(&[1, 3]), Duration::ZERO), Some(Opt::Release(3)));
+        assert_eq!(walk.choose(opts(&[1, 3]), BTreeMap::new(), Duration::ZERO), Some(Opt::Release(3)));
         let mut blocked = Walk::new(1, vec![], [Opt::Release(1)].into());
-        assert_eq!(blocked.choose(opts(&[1]), Duration::ZERO), None, "only 1, asleep, and a fault the walk never takes by itself");
+        assert_eq!(
+            blocked.choose(opts(&[1]), BTreeMap::new(), Duration::ZERO),
+            None,
+            "only 1, asleep, and a fault the walk never takes by itself"
+        );
         assert_eq!(blocked.cut, Some(Cut::Asleep));
         let mut forced = Walk::new(1, vec![1], BTreeSet::new());
-        assert_eq!(forced.choose(opts(&[1]), Duration::ZERO), Some(Opt::Drop(1)));
+        assert_eq!(forced.choose(opts(&[1]), BTreeMap::new(), Duration::ZERO), Some(Opt::Drop(1)));
         assert_eq!(forced.faults, 1);
         let mut diverged = Walk::new(1, vec![5], BTreeSet::new());
-        assert_eq!(diverged.choose(opts(&[1]), Duration::ZERO), None);
+        assert_eq!(diverged.choose(opts(&[1]), BTreeMap::new(), Duration::ZERO), None);
         assert_eq!(diverged.cut, Some(Cut::Diverged));
     }
 
     #[test]
     fn a_release_that_touches_a_sleeping_option_s_state_wakes_it() {
         let mut walk = Walk::new(0, vec![], [Opt::Release(1)].into());
-        let options = vec![(Opt::Release(1), (7, 0)), (Opt::Release(2), (7, 9))];
-        assert_eq!(walk.choose(options, Duration::ZERO), Some(Opt::Release(2)));
+        let options = vec![(Opt::Release(1), Footprint::node(7)), (Opt::Release(2), Footprint::node(7))];
+        assert_eq!(walk.choose(options, BTreeMap::new(), Duration::ZERO), Some(Opt::Release(2)));
         assert!(walk.sleep.is_empty(), "2 touched node 7, where 1 goes");
     }
 }

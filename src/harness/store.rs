@@ -73,8 +73,11 @@ impl<St: Journal> Store<St> {
     /// waits the store latency, then runs `f` atomically.
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
-        self.wait(call).await;
+        let step = self.wait(call).await;
         let (result, wrote) = self.now(call, began, f);
+        if let (Some(gate), Some(id)) = (&self.gate, step) {
+            gate.wrote(id, wrote);
+        }
         if let Some(answered) = wrote.then(|| self.buggify.crash_after_write(self.node.as_ref(), &self.choices)).flatten() {
             // This instance dies here, unless the quiet phase has begun: the nemesis
             // kills it, and this call with it, before it can answer.
@@ -83,16 +86,22 @@ impl<St: Journal> Store<St> {
         result
     }
 
-    /// The round trip: its latency, or in schedule mode its turn at the gate (a call
-    /// touches its node's state and its store's).
-    async fn wait(&self, call: &'static str) {
+    /// The round trip: its latency, or in schedule mode its turn at the gate (its step's
+    /// id returned).
+    async fn wait(&self, call: &'static str) -> Option<u64> {
         match &self.gate {
             Some(gate) => {
-                let base = super::choices::mix(super::choices::key(&(self.name, call)), super::cause::current());
-                let node = self.node.as_deref().map_or(0, |n| super::choices::key(&n));
-                gate.pass(base, (node, super::choices::key(&("store", self.name))), false).await;
+                let task = super::cause::current();
+                let base = super::choices::mix(super::choices::key(&(self.name, call)), task);
+                // A call touches its store; what its handler does around it is its task's (in
+                // order, through the task's cause), not the node's.
+                let store = super::schedule::Footprint::store(super::choices::key(&("store", self.name)));
+                Some(gate.pass(base, store, false, (task, task)).await.1)
             }
-            None => super::sleep(self.latency(call)).await,
+            None => {
+                super::sleep(self.latency(call)).await;
+                None
+            }
         }
     }
 

@@ -279,7 +279,40 @@ impl<S: Subject> Describe for Message<S> {
         }
     }
 
+    /// A session's setup and upkeep: connects, subscribes, heartbeats and their answers.
     fn housekeeping(&self) -> bool {
-        matches!(self, Message::Heartbeat { .. } | Message::HeartbeatAck { .. })
+        matches!(
+            self,
+            Message::Heartbeat { .. }
+                | Message::HeartbeatAck { .. }
+                | Message::Connect { .. }
+                | Message::Connected { .. }
+                | Message::Subscribe { .. }
+                | Message::Subscribed { .. }
+        )
+    }
+
+    /// What part of the receiver a message touches (schedule mode's independence): a
+    /// request or response, its request's waiter and handler; a delivery, its handler; at
+    /// the NATS Streaming broker, a subscribe, publish or ack only its subject's channel
+    /// and groups. A JetStream publish (it has a message id) touches the one stream and
+    /// its duplicate window, and a connect or an answer about the session the whole node.
+    fn partition(&self) -> Option<u64> {
+        use crate::harness::choices::key;
+        match self {
+            Message::Request(r) => Some(key(&("request", r.id))),
+            Message::Response(r) => Some(key(&("request", r.id))),
+            Message::Subscribe { subject, .. } | Message::Ack { subject, .. } => Some(key(&("subject", subject))),
+            Message::Publish { event, msg_id: None, .. } => Some(key(&("subject", &event.subject))),
+            Message::Deliver { subject, seq, .. } => Some(key(&("deliver", subject, seq))),
+            Message::PublishAck { publish_id, .. } | Message::PublishRejected { publish_id, .. } => Some(key(&("publish", publish_id))),
+            Message::Subscribed { subject, group } => Some(key(&("subscribed", subject, group))),
+            Message::Publish { .. }
+            | Message::Connect { .. }
+            | Message::Connected { .. }
+            | Message::UnknownClient { .. }
+            | Message::Heartbeat { .. }
+            | Message::HeartbeatAck { .. } => None,
+        }
     }
 }
