@@ -1,8 +1,9 @@
 //! `check --exhaustive`: schedules explored within bounds. As built, the three-request
-//! race is found on the first schedule and its reproduction file replays it; a bug that
-//! needs one reordering is found at that level; a search whose budget runs out
-//! is not a proof (exit 3) and its counts are the same from run to run; a scenario small
-//! enough is proved within its bounds (exit 0); bad flags exit 2.
+//! race is found on the first schedule and its reproduction file replays it, the
+//! walk-through's lost event with one fault; hardened, the walk-through and the three
+//! requests are proved; a bug that needs one reordering is found at that level; a search
+//! whose budget runs out is not a proof (exit 3) and its counts are the same from run to
+//! run; every reduction proves a small scenario, with fewer schedules; bad flags exit 2.
 
 use std::process::{Command, Output};
 
@@ -74,21 +75,34 @@ fn a_spent_budget_is_not_a_proof_and_its_counts_are_stable() {
 }
 
 #[test]
-fn a_small_scenario_is_proved_within_its_bounds() {
-    let out = ticketsim(&["check", "course/expiration", "--exhaustive", "--preset", "hardened"]);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+fn the_walkthrough_and_the_three_requests_are_proved_hardened_and_found_as_built() {
+    let proved = ticketsim(&["check", "walkthrough", "--exhaustive", "--preset", "hardened"]);
+    let text = stdout(&proved);
+    assert_eq!(proved.status.code(), Some(0), "{text}");
+    assert!(text.contains("0 violations within these bounds") && text.contains("dynamic partial-order reduction"), "{text}");
+    let lost = json(&ticketsim(&["check", "walkthrough", "--exhaustive", "--preset", "as-built", "--max-faults", "1", "--format", "json"]));
+    let found = &lost["counterexample"];
+    assert_eq!((found["invariant"].as_str(), found["faults"].as_u64()), (Some("no-lost-events"), Some(1)), "needs one fault: {lost}");
+    assert_eq!(lost["levels"][0]["complete"], true, "no fault: every schedule clean first");
+    let race = ["check", "order-race", "--exhaustive", "--preset", "hardened", "--set", "workload.users=0", "--format", "json"];
+    let race = json(&ticketsim(&race));
+    assert_eq!(race["proved"], true, "the three requests, every order: {race}");
+    assert!(race["schedules"].as_u64().unwrap() > 100, "{race}");
+}
+
+#[test]
+fn a_small_scenario_is_proved_and_reductions_leave_out_only_equivalent_schedules() {
+    let args = |reduction: &'static str| {
+        ["check", "course/expiration", "--exhaustive", "--preset", "hardened", "--reduction", reduction, "--format", "json"]
+    };
+    let (none, states, dpor) = (json(&ticketsim(&args("none"))), json(&ticketsim(&args("states"))), json(&ticketsim(&args("dpor"))));
+    for (name, r) in [("none", &none), ("states", &states), ("dpor", &dpor)] {
+        assert_eq!(r["proved"], true, "{name}: {r}");
+    }
+    let schedules = |r: &serde_json::Value| r["schedules"].as_u64().unwrap();
+    assert!(schedules(&none) > schedules(&states) && schedules(&states) >= schedules(&dpor), "{none} {states} {dpor}");
+    let text = stdout(&ticketsim(&args("dpor")[..5]));
     assert!(text.contains("0 violations within these bounds"), "{text}");
-    let unreduced =
-        json(&ticketsim(&["check", "course/expiration", "--exhaustive", "--preset", "hardened", "--no-reduction", "--format", "json"]));
-    let reduced = json(&ticketsim(&["check", "course/expiration", "--exhaustive", "--preset", "hardened", "--format", "json"]));
-    assert!(
-        unreduced["schedules"].as_u64() > reduced["schedules"].as_u64(),
-        "sleep sets leave fewer schedules: {} vs {}",
-        unreduced["schedules"],
-        reduced["schedules"]
-    );
-    assert_eq!(unreduced["proved"], true);
 }
 
 #[test]
@@ -98,6 +112,7 @@ fn bad_flags_exit_2_with_what_is_allowed() {
         (vec!["check", "order-race", "--exhaustive", "--max-faults", "9"], "allowed 0 to 3"),
         (vec!["check", "order-race", "--exhaustive", "--max-runs", "0"], "allowed 1 to"),
         (vec!["check", "order-race", "--exhaustive", "--time-limit", "soon"], "--time-limit"),
+        (vec!["check", "order-race", "--exhaustive", "--reduction", "magic"], "allowed: dpor, states, none"),
     ] {
         let out = ticketsim(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -345,9 +345,9 @@ fn races(stack: &mut [Frame], wrote: &std::collections::BTreeMap<u64, bool>) {
             }
         }
         let after_cause = |j: usize| cause.is_some_and(|c| j == c || before[c][j]);
-        let race = (0..i)
-            .rev()
-            .find(|j| executed[*j].is_some_and(|(o, f, _)| o != opt && conflict((o, f), (opt, footprint))) && !after_cause(*j) && !faulted(*j));
+        let race = (0..i).rev().find(|j| {
+            executed[*j].is_some_and(|(o, f, _)| o != opt && conflict((o, f), (opt, footprint))) && !after_cause(*j) && !faulted(*j)
+        });
         if let Some(j) = race {
             let add = initial(stack, &executed, (j, i), opt, &after_cause);
             stack[j].backtrack.extend(add);
@@ -552,7 +552,11 @@ mod tests {
         let mut summary = Summary::default();
         let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
             for _ in 0..3 {
-                walk.choose(vec![(Opt::Release(1), Footprint::node(7)), (Opt::Release(2), Footprint::node(7))], Default::default(), Duration::ZERO);
+                walk.choose(
+                    vec![(Opt::Release(1), Footprint::node(7)), (Opt::Release(2), Footprint::node(7))],
+                    Default::default(),
+                    Duration::ZERO,
+                );
             }
             (walk, Verdict::Passed { judged: true })
         });
