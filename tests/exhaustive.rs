@@ -61,6 +61,35 @@ fn a_bug_that_needs_one_reordering_is_found_at_that_level() {
     assert_eq!(levels, 2, "no reordering first (nothing found), then one");
 }
 
+/// Catalogue flaws the check finds (docs/strategies.md has all 33): each on the hardened
+/// preset of its target, with the faults and reorderings of the shortest schedule found;
+/// the same first schedule without the flaw shows nothing.
+#[test]
+fn catalogue_flaws_are_found_with_their_fewest_faults_and_not_without_them() {
+    let cases = [
+        ("edit-by-anyone", "tickets-orders", 0),
+        ("silent-version-bump", "tickets-orders", 0),
+        ("charge-in-dollars", "expiration-payments", 0),
+        ("no-order-occ", "expiration-payments", 0),
+        ("early-expiration", "expiration-payments", 0),
+        ("list-all-tickets", "full-system", 0),
+        ("charge-below-minimum", "payment-provider", 0),
+        ("replica-without-id", "out-of-order-updates", 0),
+        ("accounts-no-sequence", "accounts", 1),
+        ("accounts-double-apply", "accounts", 1),
+    ];
+    for (flaw, scenario, faults) in cases {
+        let args = ["check", scenario, "--exhaustive", "--preset", "hardened", "--flaw", flaw, "--max-faults", "1", "--format", "json"];
+        let out = ticketsim(&args);
+        assert_eq!(out.status.code(), Some(1), "{flaw} not found on {scenario}: {}", stdout(&out));
+        assert_eq!(json(&out)["counterexample"]["faults"], faults, "{flaw}");
+    }
+    for scenario in ["tickets-orders", "expiration-payments", "full-system", "payment-provider", "out-of-order-updates"] {
+        let out = ticketsim(&["check", scenario, "--exhaustive", "--preset", "hardened", "--max-runs", "1", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(3), "hardened {scenario}'s first schedule is clean: {}", stdout(&out));
+    }
+}
+
 #[test]
 fn a_spent_budget_is_not_a_proof_and_its_counts_are_stable() {
     let args = ["check", "order-race", "--exhaustive", "--preset", "hardened", "--max-runs", "150", "--format", "json"];

@@ -142,7 +142,7 @@ fn bounds_line(b: &Bounds) -> String {
             count(k as u64, "reordering", "reorderings")
         ),
     };
-    format!("{faults}; {orders}; timers at their times; the other decisions seed {}'s simplest", b.seed)
+    format!("{faults}; {orders}; timers at their times; the workload of seed {}, every other decision its simplest", b.seed)
 }
 
 fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> String {

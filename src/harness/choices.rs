@@ -174,6 +174,8 @@ struct Inner {
     drawn: u64,
     record: Option<Vec<Choice>>,
     replay: Option<Record>,
+    /// Sites whose decisions a replay does not record are the seed's, not 0.
+    seeded: Vec<Site>,
     /// A branched run: its draws before each cut keyed by that ancestor's seed.
     branch: Vec<(u64, u64)>,
     /// A whole recording replayed draw for draw: each draw must be the next one recorded.
@@ -189,7 +191,16 @@ pub struct Choices {
 impl Choices {
     /// The decisions of the run with this seed.
     pub fn new(seed: u64) -> Self {
-        let inner = Inner { seed, occurrences: HashMap::default(), drawn: 0, record: None, replay: None, branch: Vec::new(), exact: None };
+        let inner = Inner {
+            seed,
+            occurrences: HashMap::default(),
+            drawn: 0,
+            record: None,
+            replay: None,
+            seeded: Vec::new(),
+            branch: Vec::new(),
+            exact: None,
+        };
         Choices { inner: Arc::new(Mutex::new(inner)) }
     }
 
@@ -210,6 +221,12 @@ impl Choices {
     /// From now on, answer draws from `record` (by key) instead of the seed.
     pub fn replay(&self, record: &Record) {
         self.inner.lock().unwrap().replay = Some(record.clone());
+    }
+
+    /// While replaying, decisions at these sites that the record lacks are drawn from the
+    /// seed instead of taking 0 (schedule mode keeps the workload's own choices).
+    pub fn seed_sites(&self, sites: &[Site]) {
+        self.inner.lock().unwrap().seeded = sites.to_vec();
     }
 
     /// A coverage run branching from a corpus run: its draws before the last cut are its
@@ -242,9 +259,14 @@ impl Choices {
         let n = inner.drawn;
         inner.drawn += 1;
         let seed = inner.branch.iter().rev().take_while(|(_, cut)| n < *cut).last().map_or(inner.seed, |(seed, _)| *seed);
+        let seeded = || splitmix64(seed ^ mix(key, occurrence as u64)) % bound;
         let value = match inner.replay.as_ref() {
-            Some(record) => record.get(&(site, key, occurrence)).map_or(0, |v| (*v).min(bound - 1)),
-            None => splitmix64(seed ^ mix(key, occurrence as u64)) % bound,
+            Some(record) => match record.get(&(site, key, occurrence)) {
+                Some(v) => (*v).min(bound - 1),
+                None if inner.seeded.contains(&site) => seeded(),
+                None => 0,
+            },
+            None => seeded(),
         };
         let drawn = Choice { site, key, occurrence, bound, value };
         if let Some((queue, count)) = inner.exact.as_mut() {
@@ -350,6 +372,20 @@ mod tests {
         assert_eq!(draws(&replay), drawn);
         assert_eq!(replay.draw(Site::NetDelay, key(&"unrecorded"), 1000), 0, "a key not recorded: the simplest value");
         assert!(!replay.chance(Site::NetDrop, 1, 0.3), "a zero is 'did not happen'");
+    }
+
+    #[test]
+    fn a_seeded_site_draws_the_seed_s_values_where_the_record_is_silent() {
+        let live = Choices::new(9);
+        let drawn = draws(&live);
+        let replay = Choices::new(9);
+        replay.replay(&Record::new());
+        replay.seed_sites(&[Site::Workload]);
+        let replayed = draws(&replay);
+        for (i, (a, b)) in drawn.iter().zip(&replayed).enumerate() {
+            // draws() alternates net_delay (even) and workload (odd).
+            assert_eq!(*b, if i % 2 == 1 { *a } else { 0 }, "draw {i}");
+        }
     }
 
     #[test]

@@ -51,8 +51,9 @@ pub struct RunOptions {
     /// (`run` always; sweeps with `--require-judged`, the default under `CI=true`).
     pub require_judged: bool,
     /// Schedule mode (see [`super::schedule`]): delays reduced to orderings, this walk
-    /// choosing each step; every other decision takes its simplest value, and the
-    /// scenario's random faults and nemesis are off (the walk's fault budget replaces them).
+    /// choosing each step; the workload's decisions are the seed's, every other one its
+    /// simplest, and the scenario's random faults and nemesis are off (the walk's fault
+    /// budget replaces them).
     pub schedule: Option<Arc<Mutex<super::schedule::Walk>>>,
 }
 
@@ -306,8 +307,13 @@ fn choices(options: &RunOptions, seed: u64) -> Choices {
     if let Some(record) = &options.replay_choices {
         choices.replay(record);
     }
-    if options.schedule.is_some() && options.replay_choices.is_none() {
-        choices.replay(&choices::Record::new());
+    if options.schedule.is_some() {
+        // Schedule mode: every decision but the workload's is its simplest (the schedule
+        // is the walk's); the users still do what the seed has them do.
+        if options.replay_choices.is_none() {
+            choices.replay(&choices::Record::new());
+        }
+        choices.seed_sites(&[Site::Workload]);
     }
     if let Some(recording) = &options.replay_exactly {
         choices.replay_exactly(recording);
