@@ -132,6 +132,12 @@ fn a_small_scenario_is_proved_and_reductions_leave_out_only_equivalent_schedules
     assert!(schedules(&none) > schedules(&states) && schedules(&states) >= schedules(&dpor), "{none} {states} {dpor}");
     let text = stdout(&ticketsim(&args("dpor")[..5]));
     assert!(text.contains("0 violations within these bounds"), "{text}");
+    // One fault: every drop, duplicate and crash point; the course's expectations (its
+    // answers without faults) are not judged where a fault was taken, and it says so.
+    let faulted = ticketsim(&["check", "course/expiration", "--exhaustive", "--preset", "hardened", "--max-faults", "1"]);
+    let text = stdout(&faulted);
+    assert_eq!(faulted.status.code(), Some(0), "{text}");
+    assert!(text.contains("were not judged in the") && text.contains("every invariant was"), "{text}");
 }
 
 #[test]

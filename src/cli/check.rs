@@ -191,6 +191,13 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
         None if summary.proved(bounds.max_faults) => {
             let states = summary.levels.last().map_or(0, |l| l.states);
             let distinct = if bounds.reduction != Reduction::None { format!(" ({states} distinct states)") } else { String::new() };
+            let off: u64 = summary.levels.last().map_or(0, |l| l.expectations_off);
+            if off > 0 {
+                out += &format!(
+                    "the scenario's expectations (its answers without faults) were not judged in the {} with a fault; every invariant was\n",
+                    count(off, "schedule", "schedules")
+                );
+            }
             out += &paint(
                 &format!(
                     "explored {}{distinct} in {secs:.1} s; 0 violations within these bounds\n",

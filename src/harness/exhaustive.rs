@@ -104,6 +104,9 @@ pub struct Level {
     pub depth: usize,
     /// Complete schedules whose liveness (or an expectation) could not be judged.
     pub not_judged: u64,
+    /// Complete schedules with a fault, where the scenario's expectations (its answers
+    /// without faults) were not judged; the invariants were.
+    pub expectations_off: u64,
     /// Runs stopped at their step limit (not judged, not complete).
     pub too_long: u64,
     /// Every schedule within the level's bounds was explored.
@@ -216,7 +219,13 @@ fn explore_level<S: System>(scenario: &S::Scenario, bounds: &Bounds, max_faults:
         let (walk, outcome) = run_walk::<S>(scenario, bounds, walk);
         let verdict = match outcome.failed() {
             true => Verdict::Failed(counterexample(&walk, &outcome, max_faults)),
-            false => Verdict::Passed { judged: outcome.liveness.judged() && outcome.expectations.not_judged == 0 },
+            false => {
+                // With a fault taken, the expectations are left unjudged on purpose (see
+                // run::EXPECTATIONS_OFF): counted apart, not as a schedule not judged.
+                let faulted = walk.faults > 0 && outcome.expectations.not_judged > 0;
+                let judged = outcome.liveness.judged() && (faulted || outcome.expectations.not_judged == 0);
+                Verdict::Passed { judged, expectations_off: faulted }
+            }
         };
         (walk, verdict)
     })
@@ -224,7 +233,11 @@ fn explore_level<S: System>(scenario: &S::Scenario, bounds: &Bounds, max_faults:
 
 /// What a complete schedule showed.
 pub enum Verdict {
-    Passed { judged: bool },
+    /// `expectations_off`: a fault was taken, so the scenario's expectations were not judged.
+    Passed {
+        judged: bool,
+        expectations_off: bool,
+    },
     Failed(Counterexample),
 }
 
@@ -261,9 +274,10 @@ pub fn search(
                 summary.counterexample = Some(found);
                 break;
             }
-            (None, Verdict::Passed { judged }) => {
+            (None, Verdict::Passed { judged, expectations_off }) => {
                 level.schedules += 1;
                 level.not_judged += !judged as u64;
+                level.expectations_off += expectations_off as u64;
             }
             (Some(Cut::Asleep), _) => level.asleep += 1,
             (Some(Cut::Visited), _) => level.revisited += 1,
@@ -494,7 +508,7 @@ mod tests {
                 invariant: "order".into(),
                 fingerprint: format!("{taken:?}"),
             };
-            (walk, if failed { Verdict::Failed(found) } else { Verdict::Passed { judged: true } })
+            (walk, if failed { Verdict::Failed(found) } else { Verdict::Passed { judged: true, expectations_off: false } })
         });
         summary.levels.push(level);
         summary
@@ -558,7 +572,7 @@ mod tests {
                     Duration::ZERO,
                 );
             }
-            (walk, Verdict::Passed { judged: true })
+            (walk, Verdict::Passed { judged: true, expectations_off: false })
         });
         summary.levels.push(level);
         assert!(!summary.proved(0) && summary.stopped.as_deref() == Some("the budget of 2 runs was spent"));

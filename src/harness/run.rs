@@ -517,7 +517,12 @@ where
 /// Judges a finished run: its invariants, then the stop finding if the watchdog stopped it.
 fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::Obs>, options: &RunOptions) -> RunOutcome<S> {
     let Ran { mut outcome, final_state, quiet_start, sim, stop } = ran;
-    let judged = judge::<S>(scenario, history, &final_state, (quiet_start, outcome.end), &sim, outcome.liveness.judged());
+    // A schedule with an explored fault does not judge the scenario's expectations: they
+    // describe its answers without faults (counted as not judged, with this reason).
+    let faulted = options.schedule.as_ref().is_some_and(|walk| walk.lock().unwrap().faults > 0);
+    let expectations_off = faulted.then_some(EXPECTATIONS_OFF);
+    let judged =
+        judge::<S>(scenario, history, &final_state, (quiet_start, outcome.end), &sim, (outcome.liveness.judged(), expectations_off));
     let (mut violations, check_times) = (judged.violations, judged.times);
     if options.require_judged && judged.liveness_needed {
         if let Liveness::NotJudged { last_progress, settle_window } = outcome.liveness {
@@ -607,6 +612,9 @@ fn liveness_not_judged(last_progress: Duration, settle_window: Duration, end: Du
     Violation::new(LIVENESS_NOT_JUDGED, end, vec![], explanation)
 }
 
+/// Why a schedule with an explored fault does not judge the scenario's expectations.
+pub const EXPECTATIONS_OFF: &str = "a fault was explored in this schedule: the expectations describe the answers without faults";
+
 /// What judging a run gave: the violations, how long each invariant took (wall clock,
 /// for reports only: it decides nothing), the expectations' tally, and whether any
 /// liveness invariant applies (so that liveness not judged leaves something unchecked).
@@ -630,12 +638,18 @@ pub fn judge<S: System>(
     final_state: &S::Final,
     (quiet_start, end): (Duration, Duration),
     sim: &SimOptions,
-    liveness_judged: bool,
+    (liveness_judged, expectations_off): (bool, Option<&str>),
 ) -> Judged {
     let entries = history.entries();
     let unjudged =
         Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window: sim.settle_window, expectations: &[] };
-    let judgements = S::expectations(&unjudged);
+    let mut judgements = S::expectations(&unjudged);
+    if let Some(why) = expectations_off {
+        for j in judgements.iter_mut() {
+            j.verdict = super::system::Verdict::NotJudged(why.to_string());
+            j.optional = true;
+        }
+    }
     let check = Check { expectations: &judgements, ..unjudged };
     let mut violations = Vec::new();
     let mut times = Vec::new();
