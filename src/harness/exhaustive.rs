@@ -5,11 +5,13 @@
 //! one, ...), so a counterexample found has the fewest faults; it is then made simpler
 //! pick by pick (a reordering undone is kept when the bug stays).
 //!
-//! Reductions, when on: sleep sets (Godefroid): a delivery or a store call that commutes
-//! with the step taken stays asleep, so of equivalent schedules (the same order of
-//! steps on every node and every store) one is run; and state fingerprints: a state
-//! (what touched each node and store, in order, what waits, the faults, the time)
-//! reached again with no fewer options asleep is not explored again.
+//! Reductions ([`Reduction`]): independence from what each step touches (a node, or the
+//! part of it its message names; a store, where two calls that only read commute);
+//! sleep sets (Godefroid): a step that commutes with the one taken stays asleep, so of
+//! equivalent schedules one is run; dynamic partial-order reduction (Flanagan and
+//! Godefroid, the default): a choice point tries another option only where a run showed
+//! a race; or state fingerprints: a state reached again with no fewer options asleep is
+//! not explored again.
 
 use super::run::{run_seed, RunOptions, RunOutcome};
 use super::schedule::{independent, Cut, Footprint, Link, Opt, Visited, Walk};

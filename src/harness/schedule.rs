@@ -2,7 +2,7 @@
 //! exhaustive exploration ([`super::exhaustive`]). Every message in flight and every
 //! store call waits at the gate instead of sleeping its drawn delay or latency; a
 //! controller lets one of them through at a time, once everything else that can run
-//! has run (1 µs of virtual time per step), and a [`Walk`] says which: a forced prefix,
+//! has run (a step takes madsim's shortest sleep, 1.01 ms), and a [`Walk`] says which: a forced prefix,
 //! then the first option that is not asleep. With a fault budget left, an option may
 //! also drop or duplicate a message in flight, or crash (and at once restart) a node.
 //! Timers (retries, ack waits, expirations) fire at their times as in any run; they
@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-/// The virtual time one step takes: everything a release makes runnable runs first.
-pub const STEP: Duration = Duration::from_micros(1);
+/// The virtual time one step takes: everything a release makes runnable runs first
+/// (madsim makes every sleep last at least this; see [`super::MIN_SLEEP`]).
+pub const STEP: Duration = super::MIN_SLEEP;
 /// The most steps one run may take before it stops (a run that keeps the gate busy).
 pub const MAX_STEPS: usize = 100_000;
 
