@@ -287,7 +287,8 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// One copy's delay: uniform, or by the sender's priority band under PCT.
     fn delay(&self, from: NodeId, key: u64, config: &FabricConfig, prioritized: bool, users_link: bool) -> Duration {
         if self.gate.is_some() {
-            return Duration::ZERO;
+            // Schedule mode: only a housekeeping message sleeps (the shortest delay).
+            return config.delay_min;
         }
         if let Some((lo, hi)) = config.user_delay.filter(|_| users_link) {
             return self.choices.duration(Site::NetDelay, key, lo, hi);
@@ -421,17 +422,9 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     #[allow(clippy::too_many_arguments)]
     async fn wait_turn(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, link: (u64, u64)) -> Option<M> {
         let cause = link.1;
-        let gate = match &self.gate {
-            Some(gate) if !msg.housekeeping() => gate,
-            Some(_) => {
-                let shortest = self.state.lock().unwrap().config.delay_min;
-                super::sleep(shortest).await;
-                return Some(msg);
-            }
-            None => {
-                super::sleep(delay).await;
-                return Some(msg);
-            }
+        let Some(gate) = self.gate.as_ref().filter(|_| !msg.housekeeping()) else {
+            super::sleep(delay).await;
+            return Some(msg);
         };
         let footprint = super::schedule::Footprint::part(self.name_key(to), msg.partition());
         match gate.pass(cause, footprint, faulty, link).await.0 {
