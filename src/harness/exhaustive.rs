@@ -20,6 +20,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The most state fingerprints one fault level keeps (about 100 bytes each): memory stays
+/// bounded whatever the run budget.
+pub const MAX_STATES: usize = 4_000_000;
+
 /// What the exploration may do.
 #[derive(Clone, Debug)]
 pub struct Bounds {
@@ -257,7 +261,8 @@ pub fn search(
     let mut stack: Vec<Frame> = Vec::new();
     let (mut forced, mut sleep) = (Vec::new(), BTreeSet::new());
     loop {
-        if let Some(reason) = spent(bounds, summary.runs() + level.runs, started) {
+        let kept = visited.lock().unwrap().len();
+        if let Some(reason) = spent(bounds, (summary.runs() + level.runs, kept), started) {
             summary.stopped = Some(reason);
             break;
         }
@@ -393,9 +398,12 @@ fn initial(
 }
 
 /// Why the search must stop now, if it must.
-fn spent(bounds: &Bounds, runs: u64, started: Instant) -> Option<String> {
+fn spent(bounds: &Bounds, (runs, states): (u64, usize), started: Instant) -> Option<String> {
     if runs >= bounds.max_runs {
         return Some(format!("the budget of {} runs was spent", bounds.max_runs));
+    }
+    if states >= MAX_STATES {
+        return Some(format!("the limit of {MAX_STATES} state fingerprints kept was reached"));
     }
     if super::interrupt::stop_requested() {
         return Some("interrupted".into());
