@@ -6,18 +6,21 @@ use super::{jobs, Format};
 use crate::harness::hunt::{hunt, trial_start, Hunt};
 use crate::harness::strategy::Strategy;
 use crate::report;
-use crate::ticketing::deep::{self, DeepBug, DEEP_BUGS};
+use crate::ticketing::deep::{self, BugSet, DeepBug};
 use crate::ticketing::Ticketing;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  ticketsim hunt                                  # every deep bug, every strategy (docs/strategies.md)\n  ticketsim hunt --bug unlock-while-held --strategy uniform --strategy pct --trials 5\n  ticketsim hunt --budget 500 --trials 1 --format json"
+    after_help = "Examples:\n  ticketsim hunt                                  # every deep bug, every strategy (docs/strategies.md)\n  ticketsim hunt --set catalogue --trials 5 --budget 2000\n  ticketsim hunt --bug unlock-while-held --strategy uniform --strategy pct --trials 5\n  ticketsim hunt --budget 500 --trials 1 --format json"
 )]
 pub(crate) struct HuntArgs {
-    /// A deep bug to hunt (default: all); repeatable
+    /// Which bugs: the deep set (benchmark-only switches) or the catalogue's (shallow)
+    #[arg(long, value_enum, default_value_t = BugSet::Deep)]
+    set: BugSet,
+    /// A bug of either set to hunt (default: all of --set); repeatable
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
-    /// A strategy to measure (default: uniform, swarm, pct, coverage, portfolio); repeatable
+    /// A strategy to measure (default: uniform, swarm, pct, stretch, coverage, portfolio); repeatable
     #[arg(long = "strategy", value_name = "STRATEGY")]
     strategies: Vec<String>,
     /// Independent sweeps per bug and strategy, each from its own start seed (1 to 100)
@@ -73,12 +76,12 @@ impl Row {
 
 pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
     let bugs: Vec<&DeepBug> = if args.bugs.is_empty() {
-        DEEP_BUGS.iter().collect()
+        args.set.bugs().iter().collect()
     } else {
         args.bugs
             .iter()
             .map(|name| {
-                DEEP_BUGS.iter().find(|b| b.name == name).ok_or_else(|| {
+                deep::all().find(|b| b.name == name).ok_or_else(|| {
                     format!(
                         "--bug {}: no such deep bug{}; allowed: {}",
                         crate::harness::echo(name),
@@ -94,6 +97,7 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             Strategy::Uniform,
             Strategy::Swarm,
             Strategy::Pct { depth: crate::harness::strategy::DEFAULT_PCT_DEPTH },
+            Strategy::Stretch,
             Strategy::Coverage,
             Strategy::Portfolio,
         ]

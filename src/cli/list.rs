@@ -1,7 +1,7 @@
 //! `ticketsim list`: the scenarios, invariants, flaws and presets.
 
 use super::{write_file, Format};
-use crate::ticketing::flaws::{Flaws, Preset, CATALOGUE};
+use crate::ticketing::flaws::{FlawInfo, Flaws, Preset, BENCHMARK, CATALOGUE};
 use crate::ticketing::invariants::INVARIANTS;
 use crate::ticketing::scenario::shipped::SHIPPED;
 use crate::ticketing::Scenario;
@@ -56,15 +56,16 @@ fn write_out(dir: &std::path::Path) -> Result<i32, String> {
     Ok(0)
 }
 
+fn flaw_json(f: &FlawInfo) -> serde_json::Value {
+    serde_json::json!({ "name": f.name, "description": f.description, "origin": f.origin, "caught_by": f.caught_by, "target": f.target })
+}
+
 fn json(scenarios: &[(String, String)]) -> serde_json::Value {
     serde_json::json!({
         "scenarios": scenarios.iter().map(|(n, d)| serde_json::json!({"name": n, "description": d})).collect::<Vec<_>>(),
         "invariants": INVARIANTS.iter().map(|i| serde_json::json!({"name": i.name, "meaning": i.meaning, "kind": i.kind})).collect::<Vec<_>>(),
-        "flaws": CATALOGUE.iter().map(|f| serde_json::json!({
-            "name": f.name, "description": f.description,
-            "origin": f.origin,
-            "caught_by": f.caught_by, "target": f.target,
-        })).collect::<Vec<_>>(),
+        "flaws": CATALOGUE.iter().map(flaw_json).collect::<Vec<_>>(),
+        "benchmark_switches": BENCHMARK.iter().map(flaw_json).collect::<Vec<_>>(),
         "presets": ["as-built", "hardened"],
     })
 }
@@ -89,16 +90,22 @@ pub(crate) fn execute(args: ListArgs) -> Result<i32, String> {
         outln!("{}", hanging(&format!("  {:<24} ", inv.name), &format!("{liveness}{}", inv.meaning)));
     }
     outln!("\nflaws:");
-    for f in CATALOGUE {
-        let preset = f.origin.name();
-        let target = format!("in {}", f.target);
-        outln!("  {:<26} [{preset:<8}] caught by {:<22} {target}", f.name, f.caught_by);
-        outln!("{}", hanging(&format!("  {:<26} ", ""), f.description));
-    }
+    print_flaws(CATALOGUE);
+    outln!("\nbenchmark switches (`ticketsim hunt`'s deep bugs; not in the selftest or a preset):");
+    print_flaws(BENCHMARK);
     outln!(
         "\npresets:\n{}",
         hanging("  as-built   ", &format!("the app as shipped: {}", Flaws::preset(Preset::AsBuilt).names().join(", ")))
     );
     outln!("  hardened   no flaw");
     Ok(0)
+}
+
+fn print_flaws(flaws: &[FlawInfo]) {
+    for f in flaws {
+        let preset = f.origin.name();
+        let target = format!("in {}", f.target);
+        outln!("  {:<26} [{preset:<8}] caught by {:<22} {target}", f.name, f.caught_by);
+        outln!("{}", crate::report::style::hanging(&format!("  {:<26} ", ""), f.description));
+    }
 }

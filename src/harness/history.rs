@@ -81,6 +81,8 @@ pub enum FaultEvent {
     CrashAfterWrite,
     Restart,
     Pause,
+    /// An instance paused right after a store call that only read (stretch).
+    PauseAfterRead,
     Resume,
     Partition,
     Heal,
@@ -95,6 +97,7 @@ impl FaultEvent {
             FaultEvent::CrashAfterWrite => "crash-after-write",
             FaultEvent::Restart => "restart",
             FaultEvent::Pause => "pause",
+            FaultEvent::PauseAfterRead => "pause-after-read",
             FaultEvent::Resume => "resume",
             FaultEvent::Partition => "partition",
             FaultEvent::Heal => "heal",

@@ -4,8 +4,10 @@
 //! phase; everything is undone when the quiet phase begins. In swarm mode each seed
 //! first draws which fault kinds are on and how hard.
 
+use super::buggify::SiteFault;
 use super::choices::{key, Choices, Site};
 use super::fabric::{Describe, NodeId};
+use super::history::FaultEvent;
 use super::history::Observation;
 use super::world::World;
 use std::sync::{Arc, Mutex};
@@ -254,27 +256,53 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
         }
     }
 
-    /// Crashes at a fault site (see [`super::buggify`]) as they are asked for, each
-    /// instance down for `downtime`, then restarted; answers whether it crashed.
-    pub async fn crash_at_sites(
+    /// Faults at fault sites (see [`super::buggify`]) as they are asked for: a crash,
+    /// the instance down for a drawn `lasts.0` then restarted, or a pause of a drawn
+    /// `lasts.1`; answers whether it struck (after the pause, for a pause).
+    pub async fn faults_at_sites(
         self: Arc<Self>,
-        mut requests: futures::channel::mpsc::UnboundedReceiver<(Arc<str>, futures::channel::oneshot::Sender<bool>)>,
-        downtime: (Duration, Duration),
+        mut requests: futures::channel::mpsc::UnboundedReceiver<(SiteFault, Arc<str>, futures::channel::oneshot::Sender<bool>)>,
+        lasts: ((Duration, Duration), (Duration, Duration)),
         choices: Choices,
     ) {
         use futures::StreamExt;
-        while let Some((name, answer)) = requests.next().await {
+        let (downtime, pause) = lasts;
+        while let Some((kind, name, answer)) = requests.next().await {
             let world = &self.world;
-            let idx = world.with_role(|_| true).into_iter().find(|idx| *world.node_name(*idx) == *name);
-            let lasts = choices.duration(Site::Nemesis, key(&("site crash downtime", &*name)), downtime.0, downtime.1);
-            let crashed = idx.is_some_and(|idx| world.crash(idx));
-            let _ = answer.send(crashed);
-            if let (true, Some(idx)) = (crashed, idx) {
-                self.count(|c| c.crashes += 1);
-                world.record(super::history::FaultEvent::CrashAfterWrite, format!("(a crash right after {name}'s store write)"));
-                super::sleep(lasts).await;
-                if world.restart(idx) {
-                    self.count(|c| c.restarts += 1);
+            let Some(idx) = world.with_role(|_| true).into_iter().find(|idx| *world.node_name(*idx) == *name) else {
+                let _ = answer.send(false);
+                continue;
+            };
+            match kind {
+                SiteFault::CrashAfterWrite => {
+                    let lasts = choices.duration(Site::Nemesis, key(&("site crash downtime", &*name)), downtime.0, downtime.1);
+                    let crashed = world.crash(idx);
+                    let _ = answer.send(crashed);
+                    if crashed {
+                        self.count(|c| c.crashes += 1);
+                        world.record(FaultEvent::CrashAfterWrite, format!("(a crash right after {name}'s store write)"));
+                        super::sleep(lasts).await;
+                        if world.restart(idx) {
+                            self.count(|c| c.restarts += 1);
+                        }
+                    }
+                }
+                SiteFault::PauseAfterRead => {
+                    let lasts = choices.duration(Site::Nemesis, key(&("site pause", &*name)), pause.0, pause.1);
+                    if !world.pause(idx) {
+                        let _ = answer.send(false);
+                        continue;
+                    }
+                    self.count(|c| c.pauses += 1);
+                    let text = format!("pause {name} for {} (right after its store read)", super::fmt_time(lasts));
+                    world.record(FaultEvent::PauseAfterRead, text);
+                    let _ = answer.send(true);
+                    // Its own task: another site's request is answered meanwhile.
+                    let world = world.clone();
+                    madsim::task::spawn(async move {
+                        super::sleep(lasts).await;
+                        world.resume(idx);
+                    });
                 }
             }
         }

@@ -9,12 +9,15 @@ use super::strategy::Sites;
 use super::NodeId;
 use std::time::Duration;
 
-/// Swarm's crashes moved to fault sites: right after a store write, with this
-/// probability per write, at most `crashes` of them.
+/// Faults moved to fault sites (swarm's crashes, right after a store write; stretch's
+/// pauses, right after a store call that only read): with this probability per call,
+/// at most `count` of them; with `near_miss`, only calls that read a record another
+/// handler read just before are sites.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SiteCrashes {
+pub struct AtSites {
     pub probability: f64,
-    pub crashes: u32,
+    pub count: u32,
+    pub near_miss: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -27,7 +30,8 @@ pub struct Plan {
     pub sites: Option<Sites>,
     /// PCT's priorities, when the strategy is pct.
     pub priorities: Option<Priorities>,
-    pub site_crashes: Option<SiteCrashes>,
+    pub site_crashes: Option<AtSites>,
+    pub site_pauses: Option<AtSites>,
     /// The scheduled faults, in the order drawn (printed in the order they strike).
     pub faults: Vec<Fault>,
     /// The instances the nemesis may crash or pause (all of them without swarm sites).
@@ -80,7 +84,8 @@ impl Plan {
                 "bands": names.iter().zip(&p.band).map(|(n, b)| (n.clone(), *b)).collect::<std::collections::BTreeMap<_, _>>(),
                 "change_points": p.changes.iter().map(|d| secs(*d)).collect::<Vec<_>>(),
             })),
-            "crashes_at_sites": self.site_crashes.as_ref().map(|c| serde_json::json!({ "probability": c.probability, "crashes": c.crashes })),
+            "crashes_at_sites": self.site_crashes.as_ref().map(|c| serde_json::json!({ "probability": c.probability, "crashes": c.count })),
+            "pauses_at_sites": self.site_pauses.as_ref().map(|c| serde_json::json!({ "probability": c.probability, "pauses": c.count, "near_miss": c.near_miss })),
             "faults": faults,
         })
     }
@@ -114,7 +119,11 @@ impl Plan {
             out.push_str(&format!("  pct: delivered first {}; change points at {}\n", order.join(" > "), changes.join(", ")));
         }
         if let Some(c) = &self.site_crashes {
-            out.push_str(&format!("  up to {} crashes right after a store write (1 in {:.0} writes)\n", c.crashes, 1.0 / c.probability));
+            out.push_str(&format!("  up to {} crashes right after a store write (1 in {:.0} writes)\n", c.count, 1.0 / c.probability));
+        }
+        if let Some(c) = &self.site_pauses {
+            let reads = if c.near_miss { "near-miss reads" } else { "reads" };
+            out.push_str(&format!("  up to {} pauses right after a store read (1 in {:.0} {reads})\n", c.count, 1.0 / c.probability));
         }
         if self.faults.is_empty() {
             out.push_str("  no scheduled fault\n");
@@ -140,7 +149,8 @@ mod tests {
             nemesis: NemesisConfig::default(),
             sites: None,
             priorities: None,
-            site_crashes: Some(SiteCrashes { probability: 1.0 / 64.0, crashes: 2 }),
+            site_crashes: Some(AtSites { probability: 1.0 / 64.0, count: 2, near_miss: false }),
+            site_pauses: Some(AtSites { probability: 1.0 / 4.0, count: 1, near_miss: true }),
             faults: vec![
                 Fault {
                     at: s(9),
@@ -154,7 +164,7 @@ mod tests {
         let names = vec!["orders-1".to_string(), "broker".to_string()];
         assert_eq!(
             plan.text(&names),
-            "  up to 2 crashes right after a store write (1 in 64 writes)\n  3.000s crash orders-1 for 1.000s\n  9.000s partition one-way broker orders-1 for 2.000s\n"
+            "  up to 2 crashes right after a store write (1 in 64 writes)\n  up to 1 pauses right after a store read (1 in 4 near-miss reads)\n  3.000s crash orders-1 for 1.000s\n  9.000s partition one-way broker orders-1 for 2.000s\n"
         );
         let json = plan.json(&names);
         assert_eq!(json["faults"][0]["kind"], "crash");

@@ -454,11 +454,14 @@ fn execute_plan<S: System>(
     sim: &SimOptions,
     choices: &Choices,
 ) -> (Arc<Executor<S::Message, S::Obs>>, Vec<madsim::task::JoinHandle<()>>) {
-    let site_crashes = plan.site_crashes.as_ref().map(|c| {
+    let budget = |sites: &Option<super::plan::AtSites>| {
+        sites.as_ref().map(|c| super::buggify::SiteBudget { p: c.probability, left: c.count, near_miss: c.near_miss })
+    };
+    let site_faults = (plan.site_crashes.is_some() || plan.site_pauses.is_some()).then(|| {
         let nodes = plan.may_crash.iter().map(|idx| Arc::from(world.node_name(*idx))).collect();
-        let (requests, crashes) = futures::channel::mpsc::unbounded();
-        buggify.arm(nodes, c.probability, c.crashes, requests);
-        crashes
+        let (requests, faults) = futures::channel::mpsc::unbounded();
+        buggify.arm(nodes, budget(&plan.site_crashes), budget(&plan.site_pauses), requests);
+        faults
     });
     let serving: Option<Arc<dyn Fn(NodeId) -> bool + Send + Sync>> = sim.spare_serving_nodes.then(|| {
         let system = system.clone();
@@ -467,8 +470,9 @@ fn execute_plan<S: System>(
     let executor = Arc::new(Executor { world: world.clone(), serving, counters: Mutex::default() });
     let mut fault_tasks: Vec<_> = plan.faults.iter().map(|fault| madsim::task::spawn(executor.clone().inflict(fault.clone()))).collect();
     // Only when armed: one more task would change how madsim schedules every other run.
-    if let Some(crashes) = site_crashes {
-        fault_tasks.push(madsim::task::spawn(executor.clone().crash_at_sites(crashes, sim.nemesis.crash_downtime, choices.clone())));
+    if let Some(requests) = site_faults {
+        let lasts = (sim.nemesis.crash_downtime, sim.nemesis.pause_duration);
+        fault_tasks.push(madsim::task::spawn(executor.clone().faults_at_sites(requests, lasts, choices.clone())));
     }
     (executor, fault_tasks)
 }
@@ -507,12 +511,28 @@ where
         && choices.draw(Site::Buggify, choices::key(&"crashes at fault sites"), 2) == 1
     {
         let probability = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Buggify, choices::key(&"fault site probability"), 3)];
-        site_crashes = Some(super::plan::SiteCrashes { probability, crashes: nemesis.crashes });
+        site_crashes = Some(super::plan::AtSites { probability, count: nemesis.crashes, near_miss: false });
         nemesis.crashes = 0;
     }
+    // Stretch: every pause the scenario allows (whatever a swarm draw left) moves to a
+    // fault site, right after a store call that only read: in half of the runs any
+    // read, in the other half a near miss (a record another handler read just before).
+    let mut site_pauses = None;
+    if per_run == Strategy::Stretch && !sim.spare_serving_nodes && sim.nemesis.pauses > 0 {
+        let near_miss = choices.draw(Site::Buggify, choices::key(&"pauses at near misses"), 2) == 1;
+        let chances = if near_miss { STRETCH_NEAR_MISS } else { STRETCH_ANY_READ };
+        let probability = chances[choices.pick(Site::Buggify, choices::key(&"pause site probability"), chances.len())];
+        site_pauses = Some(super::plan::AtSites { probability, count: sim.nemesis.pauses, near_miss });
+        nemesis.pauses = 0;
+    }
     let faults = nemesis::plan(&nemesis, sim.fault_phase, &instances, &infrastructure, choices);
-    super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, faults, may_crash: instances }
+    super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, site_pauses, faults, may_crash: instances }
 }
+
+/// Stretch's chances that a read is a pause site, one drawn per run: the pauses at the
+/// first sites, or spread over later ones. Near misses are rarer than reads.
+const STRETCH_ANY_READ: [f64; 4] = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0, 1.0 / 1024.0];
+const STRETCH_NEAR_MISS: [f64; 4] = [1.0 / 2.0, 1.0 / 4.0, 1.0 / 8.0, 1.0 / 16.0];
 
 /// Judges a finished run: its invariants, then the stop finding if the watchdog stopped it.
 fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::Obs>, options: &RunOptions) -> RunOutcome<S> {

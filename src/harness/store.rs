@@ -74,13 +74,15 @@ impl<St: Journal> Store<St> {
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
         let step = self.wait(call).await;
-        let (result, wrote) = self.now(call, began, f);
+        let (result, wrote, read) = self.now(call, began, f);
         if let (Some(gate), Some(id)) = (&self.gate, step) {
             gate.wrote(id, wrote);
         }
-        if let Some(answered) = wrote.then(|| self.buggify.crash_after_write(self.node.as_ref(), &self.choices)).flatten() {
-            // This instance dies here, unless the quiet phase has begun: the nemesis
-            // kills it, and this call with it, before it can answer.
+        let site = super::buggify::Call { node: self.node.as_ref(), store: self.name, wrote, read: &read };
+        if let Some(answered) = self.buggify.after_call(site, &self.choices) {
+            // This instance dies (after a write) or freezes (after a read) here, unless
+            // the quiet phase has begun: the nemesis kills it, and this call with it,
+            // before it can answer, or resumes it after the pause.
             let _ = answered.await;
         }
         result
@@ -143,12 +145,13 @@ impl<St: Journal> Store<St> {
     }
 
     /// Runs `f` atomically without a round trip, recorded as a call that began at
-    /// `began`; also says whether it wrote.
-    fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> (R, bool) {
+    /// `began`; also says whether it wrote, and what it read when fault sites ask.
+    fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> (R, bool, Vec<String>) {
         let (result, read, wrote) = self.apply(f);
         let any = !wrote.is_empty();
+        let kept = if !any && self.buggify.wants_reads() { read.clone() } else { Vec::new() };
         (self.recorder)(self.node.as_ref(), call, began, read, wrote);
-        (result, any)
+        (result, any, kept)
     }
 
     /// Reads the state without a round trip and without recording (final states, reports).

@@ -11,14 +11,20 @@
 //!   its messages a delay band by it (the highest priority is delivered first), and at
 //!   D-1 change points, drawn over the fault phase, the node sending next drops to the
 //!   lowest priority. One slow sender at the wrong moment is what many ordering bugs need.
+//! - `stretch`: the scenario's pauses move to fault sites right after a store call that
+//!   only read a record another handler read within the last second, a near miss (see
+//!   [`super::buggify`]): the instance freezes between its handler's read and the write
+//!   that depends on it, for one of the scenario's pause durations, so that the other
+//!   handler's write lands in the window the write's re-checks guard. The chance per
+//!   near miss is drawn per run (1 in 2 to 1 in 16), so pauses fall early or late.
 //! - `coverage`: a corpus of runs that reached new abstract states (the system's
 //!   [`System::coverage`](super::System::coverage)); new runs branch from a corpus run:
 //!   the same run (its madsim seed, its first K decisions) up to a cut, then decisions
 //!   of their own (keyed by its own seed from the cut on).
 //! - `portfolio`: the strategies above that shape single runs, interleaved over the
-//!   seeds of a sweep (seed n runs as [`PORTFOLIO`]`[n % 3]`: uniform, swarm, pct:3), as
-//!   Coyote and Shuttle run a portfolio of schedulers: a bug any of them finds quickly,
-//!   the portfolio finds in about three times its seeds, whichever it is.
+//!   seeds of a sweep (seed n runs as [`PORTFOLIO`]`[n % 4]`: uniform, swarm, pct:3,
+//!   stretch), as Coyote and Shuttle run a portfolio of schedulers: a bug any of them
+//!   finds quickly, the portfolio finds in about four times its seeds, whichever it is.
 
 use super::choices::{key, Choices, Site};
 
@@ -35,23 +41,25 @@ pub enum Strategy {
     Pct {
         depth: u32,
     },
+    Stretch,
     Coverage,
     Portfolio,
 }
 
 /// The strategies a portfolio interleaves, seed after seed.
-pub const PORTFOLIO: [Strategy; 3] = [Strategy::Uniform, Strategy::Swarm, Strategy::Pct { depth: DEFAULT_PCT_DEPTH }];
+pub const PORTFOLIO: [Strategy; 4] = [Strategy::Uniform, Strategy::Swarm, Strategy::Pct { depth: DEFAULT_PCT_DEPTH }, Strategy::Stretch];
 
 impl Strategy {
-    pub const NAMES: [&'static str; 5] = ["uniform", "swarm", "pct[:D]", "coverage", "portfolio"];
+    pub const NAMES: [&'static str; 6] = ["uniform", "swarm", "pct[:D]", "stretch", "coverage", "portfolio"];
 
-    /// `uniform`, `swarm`, `pct` or `pct:D` (1 to 16), `coverage`.
+    /// `uniform`, `swarm`, `pct` or `pct:D` (1 to 16), `stretch`, `coverage`, `portfolio`.
     pub fn parse(text: &str) -> Result<Strategy, String> {
-        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), coverage, portfolio");
+        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), stretch, coverage, portfolio");
         match text.trim() {
             "uniform" => Ok(Strategy::Uniform),
             "swarm" => Ok(Strategy::Swarm),
             "pct" => Ok(Strategy::Pct { depth: DEFAULT_PCT_DEPTH }),
+            "stretch" => Ok(Strategy::Stretch),
             "coverage" => Ok(Strategy::Coverage),
             "portfolio" => Ok(Strategy::Portfolio),
             other => match other.strip_prefix("pct:").map(|d| d.parse::<u32>()) {
@@ -78,6 +86,7 @@ impl std::fmt::Display for Strategy {
             Strategy::Uniform => write!(f, "uniform"),
             Strategy::Swarm => write!(f, "swarm"),
             Strategy::Pct { depth } => write!(f, "pct:{depth}"),
+            Strategy::Stretch => write!(f, "stretch"),
             Strategy::Coverage => write!(f, "coverage"),
             Strategy::Portfolio => write!(f, "portfolio"),
         }
@@ -227,7 +236,7 @@ mod tests {
 
     #[test]
     fn strategies_parse_and_print_back() {
-        for text in ["uniform", "swarm", "pct:3", "pct:1", "pct:16", "coverage"] {
+        for text in ["uniform", "swarm", "pct:3", "pct:1", "pct:16", "stretch", "coverage", "portfolio"] {
             assert_eq!(Strategy::parse(text).unwrap().to_string(), text);
         }
         assert_eq!(Strategy::parse("pct").unwrap(), Strategy::Pct { depth: DEFAULT_PCT_DEPTH });

@@ -274,9 +274,13 @@ impl Orders {
     async fn save_cancelled(&self, mut order: Order, call: &'static str) -> Result<Staged, StoreError> {
         let read_status = order.status;
         order.status = OrderStatus::Cancelled;
+        // Flaw::CancelSkipsStatusRecheck (benchmark): the version alone decides.
+        let recheck = !self.flaws.on(Flaw::CancelSkipsStatusRecheck);
         self.db
             .tx(call, |s| {
-                unchanged(s, &order.id, read_status)?;
+                if recheck {
+                    unchanged(s, &order.id, read_status)?;
+                }
                 let saved = s.orders.save(order)?;
                 let mut staged = Staged::default();
                 let event = Event::new(&domain::OrderCancelled {
@@ -431,7 +435,8 @@ impl Listener for PaymentCreatedListener {
             // nothing. Hardened, the status changes in place: no replica waits for a version
             // (payments marks its own replica complete when it takes the payment).
             let lag = svc.flaws.on(Flaw::PaymentsReplicaLag);
-            let check_status = !svc.flaws.on(Flaw::PayExpiredOrder);
+            // Flaw::CompleteSkipsStatusRecheck (benchmark): only this re-check is gone.
+            let check_status = !svc.flaws.on(Flaw::PayExpiredOrder) && !svc.flaws.on(Flaw::CompleteSkipsStatusRecheck);
             svc.db
                 .tx("complete", |s| {
                     // Hardened: still created inside the write (an in-place completion

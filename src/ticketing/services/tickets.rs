@@ -271,10 +271,12 @@ impl Tickets {
         }
         ticket.title = title;
         ticket.price = price;
+        // Flaw::EditLastWriterWins (benchmark): the ticket read is stored whatever changed since.
+        let overwrite = self.flaws.on(Flaw::EditLastWriterWins);
         let saved = self
             .db
             .tx(calls::EDIT, |s| {
-                let saved = s.tickets.save(ticket)?;
+                let saved = if overwrite { put_next(&mut s.tickets, ticket) } else { s.tickets.save(ticket)? };
                 let mut staged = Staged::default();
                 self.emit.stage(&mut s.outbox, &mut staged, Event::new(&saved.updated()));
                 Ok::<_, StoreError>((saved, staged))
@@ -295,7 +297,9 @@ impl Tickets {
     /// transaction re-checks the inbox so two handlers of one order cannot both apply.
     async fn save_and_announce(&self, ticket: Ticket, order: &Id, seen: OrderSeen) -> Result<(), HandlerError> {
         let silent = self.flaws.on(Flaw::SilentVersionBump);
-        let idempotent = !self.flaws.on(Flaw::NonIdempotentListeners);
+        // Flaw::LockSkipsInboxRecheck (benchmark): the listener's own inbox read decides alone.
+        let idempotent = !self.flaws.on(Flaw::NonIdempotentListeners) && !self.flaws.on(Flaw::LockSkipsInboxRecheck);
+        let unversioned = self.flaws.on(Flaw::LockSavesUnversioned);
         let staged = self
             .db
             .tx("lock", |s| {
@@ -303,7 +307,8 @@ impl Tickets {
                 if idempotent && (before.cancelled || (before.created && !seen.cancelled)) {
                     return Ok(Staged::default());
                 }
-                let saved = s.tickets.save(ticket)?;
+                // Flaw::LockSavesUnversioned (benchmark): the version read is not checked.
+                let saved = if unversioned { put_next(&mut s.tickets, ticket) } else { s.tickets.save(ticket)? };
                 s.seen.upsert(Seen { order_id: order.clone(), seen });
                 let mut staged = Staged::default();
                 // Flaw::SilentVersionBump: the lesson's listener saved without publishing.
@@ -321,6 +326,14 @@ impl Tickets {
     async fn find_ticket(&self, id: &Id) -> Result<Ticket, HandlerError> {
         self.db.tx("read", |s| s.tickets.find(id)).await.ok_or_else(|| HandlerError::new("Ticket not found"))
     }
+}
+
+/// A benchmark bug's write: a save without the version check, `ticket` at the version
+/// it was read at + 1, over whatever is stored.
+fn put_next(tickets: &mut crate::kit::store::Collection<Ticket>, mut ticket: Ticket) -> Ticket {
+    ticket.version += 1;
+    tickets.put(ticket.clone());
+    ticket
 }
 
 struct OrderCreatedListener(Arc<Tickets>);
@@ -374,12 +387,14 @@ impl Listener for OrderCancelledListener {
             // Hardened: this order never held the ticket (or no longer does); remember
             // that it is cancelled so a late order:created for it is not applied.
             let read_version = ticket.version;
+            // Flaw::UnlockSkipIgnoresVersion (benchmark): the version read is not checked.
+            let check_version = !svc.flaws.on(Flaw::UnlockSkipIgnoresVersion);
             svc.db
                 .tx("unlock-skip", |s| {
                     // The ticket must not have moved since it was read (it may have been
                     // locked by this very order meanwhile): else retry on redelivery.
                     match s.tickets.find(ticket_id) {
-                        Some(t) if t.version == read_version => {
+                        Some(t) if t.version == read_version || !check_version => {
                             s.seen.upsert(Seen { order_id: order.clone(), seen: done });
                             Ok(())
                         }
