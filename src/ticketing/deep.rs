@@ -103,6 +103,14 @@ pub const DEEP_BUGS: &[DeepBug] = &[
         seed: 1586,
         strategy: Strategy::Stretch,
     },
+    DeepBug {
+        name: "charge-after-cancel",
+        flaw: "charge-skips-rechecks",
+        fingerprint: "cancelled-orders-refunded: order # ends cancelled (v#) but its payment # (charge ch_#, # cents) was never refunded",
+        needs: "payments reads an order to charge it, the order expires and payments' replica is cancelled, and the charge is written",
+        seed: 2534,
+        strategy: Strategy::Stretch,
+    },
 ];
 
 /// The benchmark's first set: catalogue flaws, rarely shown.

@@ -47,7 +47,7 @@ pub enum Flaw {
     EditLastWriterWins,
     UnlockSkipIgnoresVersion,
     CancelSkipsStatusRecheck,
-    CompleteSkipsStatusRecheck,
+    ChargeSkipsRechecks,
 }
 
 /// Where a flaw comes from.
@@ -407,9 +407,9 @@ pub const BENCHMARK: &[FlawInfo] = &[
         target: "full-system",
     },
     FlawInfo {
-        flaw: Flaw::CompleteSkipsStatusRecheck,
-        name: "complete-skips-status-recheck",
-        description: "orders' payment:created listener completes in place without re-checking the order is still created",
+        flaw: Flaw::ChargeSkipsRechecks,
+        name: "charge-skips-rechecks",
+        description: "payments' charging transaction re-checks neither that the order was not cancelled nor its expiry (the checks before it stand)",
         origin: Origin::Benchmark,
         caught_by: "payments-consistent",
         target: "full-system",

@@ -435,8 +435,7 @@ impl Listener for PaymentCreatedListener {
             // nothing. Hardened, the status changes in place: no replica waits for a version
             // (payments marks its own replica complete when it takes the payment).
             let lag = svc.flaws.on(Flaw::PaymentsReplicaLag);
-            // Flaw::CompleteSkipsStatusRecheck (benchmark): only this re-check is gone.
-            let check_status = !svc.flaws.on(Flaw::PayExpiredOrder) && !svc.flaws.on(Flaw::CompleteSkipsStatusRecheck);
+            let check_status = !svc.flaws.on(Flaw::PayExpiredOrder);
             svc.db
                 .tx("complete", |s| {
                     // Hardened: still created inside the write (an in-place completion

@@ -277,7 +277,8 @@ impl Payments {
         // Flaw::PayExpiredOrder: as built, the order's status and expiry are not
         // checked again in the transaction that charges, so a cancel that lands
         // meanwhile, or a pause that carries the request past the expiry, is missed.
-        let check_again = !self.flaws.on(Flaw::PayExpiredOrder);
+        // Flaw::ChargeSkipsRechecks (benchmark): only these two re-checks are gone.
+        let check_again = !self.flaws.on(Flaw::PayExpiredOrder) && !self.flaws.on(Flaw::ChargeSkipsRechecks);
         if check_again && s.orders.find(&order.id).is_some_and(|o| o.status == OrderStatus::Cancelled) {
             return Err(Refused::Cancelled);
         }
