@@ -13,6 +13,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("payment-provider", include_str!("../../../scenarios/payment-provider.toml")),
     ("tickets-orders", include_str!("../../../scenarios/tickets-orders.toml")),
     ("walkthrough", include_str!("../../../scenarios/walkthrough.toml")),
+    ("check/edit-race", include_str!("../../../scenarios/check/edit-race.toml")),
     ("course/expiration", include_str!("../../../scenarios/course/expiration.toml")),
     ("course/orders", include_str!("../../../scenarios/course/orders.toml")),
     ("course/payments", include_str!("../../../scenarios/course/payments.toml")),
@@ -34,7 +35,7 @@ mod tests {
     #[test]
     fn the_shipped_list_is_the_scenarios_directory() {
         let mut on_disk = Vec::new();
-        for dir in ["", "course/"] {
+        for dir in ["", "check/", "course/"] {
             for entry in std::fs::read_dir(format!("scenarios/{dir}")).unwrap() {
                 let path = entry.unwrap().path();
                 if path.extension().is_some_and(|x| x == "toml") {
