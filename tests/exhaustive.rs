@@ -3,9 +3,9 @@
 //! walk-through's lost event with one fault; hardened, the walk-through and the three
 //! requests are proved; a bug that needs one reordering is found at that level; a search
 //! whose budget runs out is not a proof (exit 3) and its counts are the same from run to
-//! run; every reduction proves a small scenario, with fewer schedules; two of the deep
-//! set's switches are found in a few hundred runs where uniform random needs hundreds
-//! of seeds; bad flags exit 2.
+//! run; every reduction proves a small scenario, with fewer schedules; four of the deep
+//! set's switches are found in a few hundred runs (check/edit-race, check/pay-race)
+//! where uniform random needs tens to hundreds of seeds; bad flags exit 2.
 
 use std::process::{Command, Output};
 
@@ -160,6 +160,21 @@ fn the_edit_race_is_proved_hardened_and_its_lost_writes_found_where_random_needs
         // first is seed 1121 and seed 233).
         let swept = ticketsim(&["explore", "check/edit-race", "--flaw", flaw, "--seeds", "200", "--jobs", "2", "--format", "json"]);
         assert_eq!(json(&swept)["failing"].as_u64(), Some(0), "{flaw}");
+    }
+}
+
+#[test]
+fn the_pay_race_is_proved_hardened_and_a_paid_order_cancelled_without_its_rechecks() {
+    let out = ticketsim(&["check", "check/pay-race", "--exhaustive", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!((json(&out)["proved"].as_bool(), json(&out)["schedules"].as_u64()), (Some(true), Some(1986)));
+    for (flaw, invariant) in [("cancel-skips-status-recheck", "payments-consistent"), ("charge-skips-rechecks", "replicas-converge")] {
+        let out = ticketsim(&["check", "check/pay-race", "--exhaustive", "--flaw", flaw, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{flaw}: {}", stdout(&out));
+        let report = json(&out);
+        let found = &report["counterexample"];
+        assert_eq!((found["invariant"].as_str(), found["faults"].as_u64()), (Some(invariant), Some(0)), "{flaw}: {found}");
+        assert!(report["runs"].as_u64().unwrap() < 300, "{flaw}: {}", report["runs"]);
     }
 }
 

@@ -14,6 +14,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("tickets-orders", include_str!("../../../scenarios/tickets-orders.toml")),
     ("walkthrough", include_str!("../../../scenarios/walkthrough.toml")),
     ("check/edit-race", include_str!("../../../scenarios/check/edit-race.toml")),
+    ("check/pay-race", include_str!("../../../scenarios/check/pay-race.toml")),
     ("course/expiration", include_str!("../../../scenarios/course/expiration.toml")),
     ("course/orders", include_str!("../../../scenarios/course/orders.toml")),
     ("course/payments", include_str!("../../../scenarios/course/payments.toml")),
