@@ -15,6 +15,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("walkthrough", include_str!("../../../scenarios/walkthrough.toml")),
     ("check/edit-race", include_str!("../../../scenarios/check/edit-race.toml")),
     ("check/pay-race", include_str!("../../../scenarios/check/pay-race.toml")),
+    ("check/pay-twice", include_str!("../../../scenarios/check/pay-twice.toml")),
     ("course/expiration", include_str!("../../../scenarios/course/expiration.toml")),
     ("course/orders", include_str!("../../../scenarios/course/orders.toml")),
     ("course/payments", include_str!("../../../scenarios/course/payments.toml")),
