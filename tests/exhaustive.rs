@@ -142,20 +142,30 @@ fn a_small_scenario_is_proved_and_reductions_leave_out_only_equivalent_schedules
     assert!(text.contains("were not judged in the") && text.contains("every invariant was"), "{text}");
 }
 
+/// `check SCENARIO --exhaustive` hardened: proved, in this many schedules.
+fn assert_proved(scenario: &str, schedules: u64) {
+    let out = ticketsim(&["check", scenario, "--exhaustive", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!((json(&out)["proved"].as_bool(), json(&out)["schedules"].as_u64()), (Some(true), Some(schedules)), "{scenario}");
+}
+
+/// `check SCENARIO --exhaustive --flaw FLAW`: its counterexample (exit 1) and the runs it took.
+fn found(scenario: &str, flaw: &str) -> (serde_json::Value, u64) {
+    let out = ticketsim(&["check", scenario, "--exhaustive", "--flaw", flaw, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{flaw}: {}", stdout(&out));
+    let report = json(&out);
+    (report["counterexample"].clone(), report["runs"].as_u64().unwrap())
+}
+
 #[test]
 fn the_edit_race_is_proved_hardened_and_its_lost_writes_found_where_random_needs_hundreds_of_seeds() {
-    let out = ticketsim(&["check", "check/edit-race", "--exhaustive", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_eq!((json(&out)["proved"].as_bool(), json(&out)["schedules"].as_u64()), (Some(true), Some(491)));
+    assert_proved("check/edit-race", 491);
     // Each switch drops the version check of one of the two writes; the other write is lost.
     for (flaw, first_write) in [("edit-last-writer-wins", "lock"), ("lock-saves-unversioned", "edit")] {
-        let out = ticketsim(&["check", "check/edit-race", "--exhaustive", "--flaw", flaw, "--format", "json"]);
-        assert_eq!(out.status.code(), Some(1), "{flaw}: {}", stdout(&out));
-        let report = json(&out);
-        let found = &report["counterexample"];
+        let (found, runs) = found("check/edit-race", flaw);
         assert_eq!((found["invariant"].as_str(), found["faults"].as_u64()), (Some("owner-versions-in-order"), Some(0)), "{flaw}: {found}");
         assert!(found["fingerprint"].as_str().unwrap().contains(&format!("({first_write} at #s)")), "{flaw}: {found}");
-        assert!(report["runs"].as_u64().unwrap() < 500, "{flaw}: {}", report["runs"]);
+        assert!(runs < 500, "{flaw}: {runs}");
         // Uniform random: none of its first 200 seeds shows it (docs/strategies.md: the
         // first is seed 1121 and seed 233).
         let swept = ticketsim(&["explore", "check/edit-race", "--flaw", flaw, "--seeds", "200", "--jobs", "2", "--format", "json"]);
@@ -165,30 +175,23 @@ fn the_edit_race_is_proved_hardened_and_its_lost_writes_found_where_random_needs
 
 #[test]
 fn the_pay_race_is_proved_hardened_and_a_paid_order_cancelled_without_its_rechecks() {
-    let out = ticketsim(&["check", "check/pay-race", "--exhaustive", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_eq!((json(&out)["proved"].as_bool(), json(&out)["schedules"].as_u64()), (Some(true), Some(1986)));
+    assert_proved("check/pay-race", 1986);
+    assert_proved("check/pay-twice", 84);
     for (flaw, invariant) in [("cancel-skips-status-recheck", "payments-consistent"), ("charge-skips-rechecks", "replicas-converge")] {
-        let out = ticketsim(&["check", "check/pay-race", "--exhaustive", "--flaw", flaw, "--format", "json"]);
-        assert_eq!(out.status.code(), Some(1), "{flaw}: {}", stdout(&out));
-        let report = json(&out);
-        let found = &report["counterexample"];
+        let (found, runs) = found("check/pay-race", flaw);
         assert_eq!((found["invariant"].as_str(), found["faults"].as_u64()), (Some(invariant), Some(0)), "{flaw}: {found}");
-        assert!(report["runs"].as_u64().unwrap() < 300, "{flaw}: {}", report["runs"]);
+        assert!(runs < 300, "{flaw}: {runs}");
     }
-    // Three catalogue flaws a fault-free sweep of their targets does not reach here show
-    // on the first schedule of these scenarios.
+    // Three catalogue flaws a fault-free sweep of their targets does not reach show on
+    // the first schedule of these scenarios.
     for (scenario, flaw, invariant) in [
         ("check/pay-race", "no-refund", "cancelled-orders-refunded"),
         ("check/pay-race", "pay-expired-order", "owner-versions-in-order"),
         ("check/pay-twice", "double-payment", "payments-consistent"),
     ] {
-        let out = ticketsim(&["check", scenario, "--exhaustive", "--flaw", flaw, "--format", "json"]);
-        let found = &json(&out)["counterexample"];
-        assert_eq!((found["invariant"].as_str(), found["reorderings"].as_u64()), (Some(invariant), Some(0)), "{flaw}: {found}");
+        let (found, runs) = found(scenario, flaw);
+        assert_eq!((found["invariant"].as_str(), found["reorderings"].as_u64(), runs), (Some(invariant), Some(0), 1), "{flaw}: {found}");
     }
-    let out = ticketsim(&["check", "check/pay-twice", "--exhaustive", "--format", "json"]);
-    assert_eq!((json(&out)["proved"].as_bool(), json(&out)["schedules"].as_u64()), (Some(true), Some(84)));
 }
 
 #[test]
