@@ -257,8 +257,9 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
     }
 
     /// Faults at fault sites (see [`super::buggify`]) as they are asked for: a crash,
-    /// the instance down for a drawn `lasts.0` then restarted, or a pause of a drawn
-    /// `lasts.1`; answers whether it struck (after the pause, for a pause).
+    /// the instance down for a downtime drawn from `lasts.0` and then restarted, or a
+    /// pause for a duration drawn from `lasts.1` (undone by a task of its own, so the
+    /// next request is served meanwhile); answers at once whether it struck.
     pub async fn faults_at_sites(
         self: Arc<Self>,
         mut requests: futures::channel::mpsc::UnboundedReceiver<(SiteFault, Arc<str>, futures::channel::oneshot::Sender<bool>)>,
