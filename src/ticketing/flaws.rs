@@ -359,17 +359,17 @@ pub const CATALOGUE: &[FlawInfo] = &[
     },
 ];
 
-/// The deep-bug benchmark's switches: most remove one re-check inside a transaction of
+/// The deep-bug benchmark's switches: each removes a re-check inside a transaction of
 /// the hardened services, a guard that matters only when another handler writes between
 /// the read before the transaction and the transaction itself (the survivors of the
-/// mutation runs, docs/invariants.md). Not in [`CATALOGUE`]: the selftest, the catalogue
-/// test and `list` leave them out; `hunt` measures them (src/ticketing/deep.rs) and a
-/// scenario may switch them on by name.
+/// mutation runs, docs/invariants.md). Not in [`CATALOGUE`]: no preset has them, the
+/// selftest and the catalogue test leave them out, `list` shows them apart; `hunt`
+/// measures them (src/ticketing/deep.rs) and a scenario may switch them on by name.
 pub const BENCHMARK: &[FlawInfo] = &[
     FlawInfo {
         flaw: Flaw::LockSkipsInboxRecheck,
         name: "lock-skips-inbox-recheck",
-        description: "tickets' locking transaction does not re-check the inbox: two handlers of one order event can both apply",
+        description: "tickets' locking transaction does not re-check the inbox: two handlers of one order (its order:created and its order:cancelled, or one event twice) can both apply",
         origin: Origin::Benchmark,
         caught_by: "lock-matches-order",
         target: "full-system",
@@ -379,7 +379,7 @@ pub const BENCHMARK: &[FlawInfo] = &[
         name: "lock-saves-unversioned",
         description: "tickets' locking and unlocking write stores the ticket it read at the next version without checking the stored one is still that version",
         origin: Origin::Benchmark,
-        caught_by: "versions-in-sequence",
+        caught_by: "owner-versions-in-order",
         target: "full-system",
     },
     FlawInfo {
@@ -387,7 +387,7 @@ pub const BENCHMARK: &[FlawInfo] = &[
         name: "edit-last-writer-wins",
         description: "PUT /api/tickets/:id stores the ticket it read (edited) at the next version without checking the stored one is still that version: a lock taken meanwhile is lost",
         origin: Origin::Benchmark,
-        caught_by: "lock-matches-order",
+        caught_by: "owner-versions-in-order",
         target: "full-system",
     },
     FlawInfo {
@@ -411,7 +411,7 @@ pub const BENCHMARK: &[FlawInfo] = &[
         name: "charge-skips-rechecks",
         description: "payments' charging transaction re-checks neither that the order was not cancelled nor its expiry (the checks before it stand)",
         origin: Origin::Benchmark,
-        caught_by: "payments-consistent",
+        caught_by: "cancelled-orders-refunded",
         target: "full-system",
     },
 ];
