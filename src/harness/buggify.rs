@@ -101,12 +101,6 @@ impl Buggify {
         *self.armed.lock().unwrap() = Some(Armed { nodes, crashes, pauses, requests, last_read: BTreeMap::new() });
     }
 
-    /// Whether calls' reads matter (stretch at near misses is armed): the store hands
-    /// them over only then.
-    pub(crate) fn wants_reads(&self) -> bool {
-        self.armed.lock().unwrap().as_ref().is_some_and(|a| a.pauses.is_some_and(|p| p.near_miss))
-    }
-
     pub(crate) fn disarm(&self) {
         *self.armed.lock().unwrap() = None;
     }
@@ -123,13 +117,8 @@ impl Buggify {
         let node = call.node.filter(|n| a.nodes.contains(*n))?;
         let (kind, what) = match call.wrote {
             true => (SiteFault::CrashAfterWrite, "crash after write"),
-            false => {
-                let near_miss_only = a.pauses?.near_miss;
-                if !a.near_miss(call.store, call.read, super::cause::current(), super::now()) && near_miss_only {
-                    return None;
-                }
-                (SiteFault::PauseAfterRead, "pause after read")
-            }
+            false if a.pauses?.near_miss && !a.near_miss(call.store, call.read, super::cause::current(), super::now()) => return None,
+            false => (SiteFault::PauseAfterRead, "pause after read"),
         };
         let budget = match kind {
             SiteFault::CrashAfterWrite => a.crashes.as_mut()?,

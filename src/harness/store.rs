@@ -74,12 +74,17 @@ impl<St: Journal> Store<St> {
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
         let step = self.wait(call).await;
-        let (result, wrote, read) = self.now(call, began, f);
+        let (result, read, docs) = self.apply(f);
+        let wrote = !docs.is_empty();
+        // A fault site decides on what the call read before the record takes it (the
+        // decision is keyed, so its place among the run's draws changes nothing).
+        let site = super::buggify::Call { node: self.node.as_ref(), store: self.name, wrote, read: &read };
+        let fault = self.buggify.after_call(site, &self.choices);
+        (self.recorder)(self.node.as_ref(), call, began, read, docs);
         if let (Some(gate), Some(id)) = (&self.gate, step) {
             gate.wrote(id, wrote);
         }
-        let site = super::buggify::Call { node: self.node.as_ref(), store: self.name, wrote, read: &read };
-        if let Some(answered) = self.buggify.after_call(site, &self.choices) {
+        if let Some(answered) = fault {
             // This instance dies (after a write) or freezes (after a read) here, unless
             // the quiet phase has begun: the nemesis kills it, and this call with it,
             // before it can answer, or resumes it after the pause.
@@ -142,16 +147,6 @@ impl<St: Journal> Store<St> {
         let result = f(&mut state);
         let read = state.take_reads();
         (result, read, state.take_changes())
-    }
-
-    /// Runs `f` atomically without a round trip, recorded as a call that began at
-    /// `began`; also says whether it wrote, and what it read when fault sites ask.
-    fn now<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> (R, bool, Vec<String>) {
-        let (result, read, wrote) = self.apply(f);
-        let any = !wrote.is_empty();
-        let kept = if !any && self.buggify.wants_reads() { read.clone() } else { Vec::new() };
-        (self.recorder)(self.node.as_ref(), call, began, read, wrote);
-        (result, any, kept)
     }
 
     /// Reads the state without a round trip and without recording (final states, reports).
