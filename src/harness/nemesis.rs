@@ -221,14 +221,10 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
             }
             FaultKind::Pause(idx) => {
                 self.wait_until_spare(idx).await;
-                if !world.pause(idx) {
+                let text = format!("pause {} for {}", world.node_name(idx), super::fmt_time(fault.lasts));
+                if !self.pause(idx, FaultEvent::Pause, text) {
                     return;
                 }
-                self.count(|c| c.pauses += 1);
-                world.record(
-                    super::history::FaultEvent::Pause,
-                    format!("pause {} for {}", world.node_name(idx), super::fmt_time(fault.lasts)),
-                );
                 super::sleep(fault.lasts).await;
                 world.resume(idx);
             }
@@ -290,14 +286,12 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                 }
                 SiteFault::PauseAfterRead => {
                     let lasts = choices.duration(Site::Nemesis, key(&("site pause", &*name)), pause.0, pause.1);
-                    if !world.pause(idx) {
-                        let _ = answer.send(false);
+                    let text = format!("pause {name} for {} (right after its store read)", super::fmt_time(lasts));
+                    let paused = self.pause(idx, FaultEvent::PauseAfterRead, text);
+                    let _ = answer.send(paused);
+                    if !paused {
                         continue;
                     }
-                    self.count(|c| c.pauses += 1);
-                    let text = format!("pause {name} for {} (right after its store read)", super::fmt_time(lasts));
-                    world.record(FaultEvent::PauseAfterRead, text);
-                    let _ = answer.send(true);
                     // Its own task: another site's request is answered meanwhile.
                     let world = world.clone();
                     madsim::task::spawn(async move {
@@ -307,6 +301,16 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                 }
             }
         }
+    }
+
+    /// Pauses a node that is up, counted and recorded; false if it could not be.
+    fn pause(&self, idx: NodeId, event: FaultEvent, text: String) -> bool {
+        if !self.world.pause(idx) {
+            return false;
+        }
+        self.count(|c| c.pauses += 1);
+        self.world.record(event, text);
+        true
     }
 
     /// The quiet phase begins: every fault is undone (restarts counted) and none starts.
