@@ -200,6 +200,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
                 }
             }
         }
+        LIVE.with(|live| live.set(live.get() + 1));
         World {
             handle,
             fabric: self.fabric,
@@ -208,6 +209,23 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
             users: users.expect("a system declares its users node"),
             faults: Mutex::default(),
         }
+    }
+}
+
+thread_local! {
+    static LIVE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many worlds built on this thread are still alive: a finished run leaves none
+/// (a task left waiting on a node no shutdown kills would keep its world, and memory
+/// would grow with every run).
+pub fn live_worlds() -> usize {
+    LIVE.with(|live| live.get())
+}
+
+impl<M, O: Observation> Drop for World<M, O> {
+    fn drop(&mut self) {
+        LIVE.with(|live| live.set(live.get().saturating_sub(1)));
     }
 }
 
