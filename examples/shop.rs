@@ -41,7 +41,7 @@ use ticketsim::kit::instance::{listen, Emit, HttpService, InstanceEnv, Staged};
 use ticketsim::kit::nats::Listener;
 use ticketsim::kit::outbox::{HasOutbox, Outbox, Sent};
 use ticketsim::kit::protocol::{HttpRequest, HttpResponse, Method};
-use ticketsim::kit::store::{Collection, Db, Row, Table};
+use ticketsim::kit::store::{Collection, Counter, Db, Row, Table};
 use ticketsim::kit::{Group, HandlerError, Id};
 
 fn main() {
@@ -270,10 +270,10 @@ ticketsim::impl_doc!(Order: Doc, |o| Doc::Order {
 #[derive(Default)]
 pub struct OrdersDb {
     pub orders: Collection<Order>,
-    next_id: u64,
+    next_id: Counter,
     outbox: Outbox<ShopApp>,
 }
-ticketsim::journal!(OrdersDb: Doc; orders, outbox);
+ticketsim::journal!(OrdersDb: Doc; orders, outbox; next_id);
 
 impl HasOutbox<ShopApp> for OrdersDb {
     fn outbox(&mut self) -> &mut Outbox<ShopApp> {
@@ -297,8 +297,7 @@ impl HttpService for Orders {
             let (id, staged) = self
                 .db
                 .tx("place", |s| {
-                    s.next_id += 1;
-                    let id: Id = format!("O{}", s.next_id).into();
+                    let id: Id = format!("O{}", s.next_id.next()).into();
                     let order =
                         Order { id: id.clone(), version: 0, status: Status::Pending, item: item.clone(), quantity: quantity as u32 };
                     s.orders.insert(order).expect("a fresh id");

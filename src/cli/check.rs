@@ -190,7 +190,12 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
         }
         None if summary.proved(bounds.max_faults) => {
             let states = summary.levels.last().map_or(0, |l| l.states);
-            let distinct = if bounds.reduction != Reduction::None { format!(" ({states} distinct states)") } else { String::new() };
+            let full = summary.levels.last().is_some_and(|l| l.states_full);
+            let distinct = match (bounds.reduction != Reduction::None, full) {
+                (false, _) => String::new(),
+                (true, false) => format!(" ({states} distinct states)"),
+                (true, true) => format!(" (at least {states} distinct states: no more fingerprints were kept)"),
+            };
             let off: u64 = summary.levels.last().map_or(0, |l| l.expectations_off);
             if off > 0 {
                 out += &format!(

@@ -6,7 +6,8 @@
 //! pick by pick (a reordering undone is kept when the bug stays).
 //!
 //! Reductions ([`Reduction`]): independence from what each step touches (a node, or the
-//! part of it its message names; a store, where two calls that only read commute);
+//! part of it its message names; a store's records, where two calls commute unless one
+//! wrote what the other read or wrote; a drop, only the message it drops);
 //! sleep sets (Godefroid): a step that commutes with the one taken stays asleep, so of
 //! equivalent schedules one is run; dynamic partial-order reduction (Flanagan and
 //! Godefroid, the default): a choice point tries another option only where a run showed
@@ -14,15 +15,13 @@
 //! not explored again.
 
 use super::run::{run_seed, RunOptions, RunOutcome};
-use super::schedule::{independent, Cut, Footprint, Link, Opt, Visited, Walk};
+use super::schedule::{commute, independent, Call, Cut, Footprint, Link, Opt, Visited, Walk};
 use super::system::System;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The most state fingerprints one fault level keeps (about 100 bytes each): memory stays
-/// bounded whatever the run budget.
-pub const MAX_STATES: usize = 4_000_000;
+pub use super::schedule::MAX_STATES;
 
 /// What the exploration may do.
 #[derive(Clone, Debug)]
@@ -72,7 +71,9 @@ impl Reduction {
         match self {
             Reduction::None => "none (every schedule, equivalent ones too)",
             Reduction::States => "sleep sets (steps on different nodes and stores commute), state fingerprints",
-            Reduction::Dpor => "sleep sets and dynamic partial-order reduction (other orders tried only at races seen)",
+            Reduction::Dpor => {
+                "sleep sets and dynamic partial-order reduction (other orders tried only at races seen; store calls race on a common record)"
+            }
         }
     }
 }
@@ -106,6 +107,9 @@ pub struct Level {
     pub revisited: u64,
     /// Distinct states reached (fingerprints kept; 0 with reductions off).
     pub states: u64,
+    /// [`MAX_STATES`] were kept and no more were: `states` is a lower bound (the search
+    /// went on: DPOR does not prune on them, the states reduction prunes less).
+    pub states_full: bool,
     /// The most steps a schedule took.
     pub depth: usize,
     /// Complete schedules whose liveness (or an expectation) could not be judged.
@@ -261,8 +265,7 @@ pub fn search(
     let mut stack: Vec<Frame> = Vec::new();
     let (mut forced, mut sleep) = (Vec::new(), BTreeSet::new());
     loop {
-        let kept = visited.lock().unwrap().len();
-        if let Some(reason) = spent(bounds, (summary.runs() + level.runs, kept), started) {
+        if let Some(reason) = spent(bounds, summary.runs() + level.runs, started) {
             summary.stopped = Some(reason);
             break;
         }
@@ -298,7 +301,7 @@ pub fn search(
             }
         }
         let first_new = forced.len();
-        let wrote = walk.wrote;
+        let calls = walk.calls;
         stack.extend(walk.steps.into_iter().skip(first_new).map(|s| Frame {
             done: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
             backtrack: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
@@ -309,7 +312,7 @@ pub fn search(
             faults: s.faults,
         }));
         if bounds.reduction == Reduction::Dpor {
-            races(&mut stack, &wrote);
+            races(&mut stack, &calls);
         }
         match backtrack(&mut stack, (max_faults, bounds.max_reorderings), bounds.reduction) {
             Some((next_forced, next_sleep)) => (forced, sleep) = (next_forced, next_sleep),
@@ -320,6 +323,7 @@ pub fn search(
         }
     }
     level.states = visited.lock().unwrap().len() as u64;
+    level.states_full = level.states >= MAX_STATES as u64;
     level
 }
 
@@ -327,21 +331,29 @@ pub fn search(
 /// (dependent, and not before it by happens-before: its cause, what happened before
 /// its cause, and the steps dependent with those, in order); that choice point must
 /// also try it first (or, if it was not waiting there yet, what led to it).
-fn races(stack: &mut [Frame], wrote: &std::collections::BTreeMap<u64, bool>) {
+fn races(stack: &mut [Frame], calls: &std::collections::BTreeMap<u64, Call>) {
     let n = stack.len();
     let executed: Vec<Option<(Opt, Footprint, Link)>> = stack
         .iter()
         .map(|f| {
             let (opt, footprint) = f.options[f.chosen?];
-            let Opt::Release(id) = opt else { return None };
+            // A duplicate is a release too: its copy's cause is this step.
+            let (Opt::Release(id) | Opt::Duplicate(id)) = opt else { return None };
             Some((opt, footprint, f.links.get(&id).copied().unwrap_or_default()))
         })
         .collect();
     let taken: Vec<bool> = stack.iter().map(|f| f.chosen.is_some()).collect();
-    // Dependent: touching common state, unless both are store calls that only read.
-    let read_only = |o: Opt| matches!(o, Opt::Release(id) if wrote.get(&id) == Some(&false));
+    // Dependent: touching common state; two calls on one store, as they did (see Call).
+    let call = |o: Opt| match o {
+        Opt::Release(id) => calls.get(&id),
+        _ => None,
+    };
     let conflict = |(a, fa): (Opt, Footprint), (b, fb): (Opt, Footprint)| {
-        !independent(fa, fb) && !(fa.node == 0 && fb.node == 0 && read_only(a) && read_only(b))
+        !independent(fa, fb)
+            && match (fa.node == 0 && fb.node == 0, call(a), call(b)) {
+                (true, Some(x), Some(y)) => x.conflicts(y),
+                _ => true,
+            }
     };
     let faulted = |j: usize| taken[j] && executed[j].is_none();
     // before[i]: the steps that happen before step i.
@@ -398,12 +410,9 @@ fn initial(
 }
 
 /// Why the search must stop now, if it must.
-fn spent(bounds: &Bounds, (runs, states): (u64, usize), started: Instant) -> Option<String> {
+fn spent(bounds: &Bounds, runs: u64, started: Instant) -> Option<String> {
     if runs >= bounds.max_runs {
         return Some(format!("the budget of {} runs was spent", bounds.max_runs));
-    }
-    if states >= MAX_STATES {
-        return Some(format!("the limit of {MAX_STATES} state fingerprints kept was reached"));
     }
     if super::interrupt::stop_requested() {
         return Some("interrupted".into());
@@ -441,7 +450,7 @@ fn backtrack(
         let (taken, footprint) = frame.options[i];
         frame.done.insert(taken);
         frame.chosen = Some(i);
-        let sleep = if taken.is_fault() || !reduce {
+        let sleep = if !reduce {
             BTreeSet::new()
         } else {
             let footprints: std::collections::BTreeMap<Opt, Footprint> = frame.options.iter().copied().collect();
@@ -449,7 +458,7 @@ fn backtrack(
                 .sleep
                 .iter()
                 .chain(frame.done.iter())
-                .filter(|z| !z.is_fault() && **z != taken && footprints.get(z).is_some_and(|f| independent(*f, footprint)))
+                .filter(|z| **z != taken && footprints.get(z).is_some_and(|f| commute((**z, *f), (taken, footprint))))
                 .copied()
                 .collect()
         };
@@ -492,16 +501,36 @@ mod tests {
     /// and a node) wait from the start; each step takes one; the run passes unless `bad`
     /// says the order taken is a bug.
     fn model(actions: &[(u64, u64, Option<(u64, u64)>)], reduction: Reduction, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
-        let bounds = Bounds { max_faults: 0, max_runs: 100_000, time_limit: None, reduction, seed: 0, max_reorderings: None };
+        model_with_drops(actions, 0, reduction, bad)
+    }
+
+    /// The model with up to `max_faults` drops: a dropped action is not taken.
+    fn model_with_drops(
+        actions: &[(u64, u64, Option<(u64, u64)>)],
+        max_faults: u32,
+        reduction: Reduction,
+        bad: &dyn Fn(&[u64]) -> bool,
+    ) -> Summary {
+        let bounds = Bounds { max_faults, max_runs: 100_000, time_limit: None, reduction, seed: 0, max_reorderings: None };
         let mut summary = Summary::default();
-        let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
-            // Each action runs as its own task (cause = its id); what it makes waits has it as parent.
+        let level = search(&bounds, max_faults, Instant::now(), &mut summary, &mut |mut walk| {
+            // Each action runs as its own task (cause = its id); what it makes wait has it as parent.
             let mut left: Vec<(u64, u64, u64)> = actions.iter().map(|(id, node, _)| (*id, *node, 1_000_000 + id)).collect();
             let mut taken = Vec::new();
             while !left.is_empty() {
-                let options: Vec<_> = left.iter().map(|(id, node, _)| (Opt::Release(*id), Footprint::node(*node))).collect();
+                let mut options: Vec<_> = left.iter().map(|(id, node, _)| (Opt::Release(*id), Footprint::node(*node))).collect();
+                if walk.faults < max_faults {
+                    options.extend(left.iter().map(|(id, node, _)| (Opt::Drop(*id), Footprint::node(*node))));
+                }
                 let links = left.iter().map(|(id, _, parent)| (*id, (*parent, *id))).collect();
-                let Some(Opt::Release(id)) = walk.choose(options, links, Duration::ZERO) else { break };
+                let id = match walk.choose(options, links, Duration::ZERO) {
+                    Some(Opt::Release(id)) => id,
+                    Some(Opt::Drop(id)) => {
+                        left.retain(|(a, _, _)| *a != id);
+                        continue;
+                    }
+                    _ => break,
+                };
                 left.retain(|(a, _, _)| *a != id);
                 taken.push(id);
                 if let Some((_, _, Some((made, node)))) = actions.iter().find(|(a, _, _)| *a == id) {
@@ -566,6 +595,26 @@ mod tests {
         let (dpor, states) = (model(&actions, Reduction::Dpor, &|_| false), model(&actions, Reduction::States, &|_| false));
         assert_eq!((dpor.schedules(), states.schedules()), (16, 16));
         assert!(dpor.runs() <= states.runs(), "dpor {} runs, sleep sets {}", dpor.runs(), states.runs());
+    }
+
+    #[test]
+    fn a_message_is_dropped_at_one_place_in_each_order_of_the_rest() {
+        let never = |_: &[u64]| false;
+        for reduction in [Reduction::States, Reduction::Dpor] {
+            // Three nodes: one order of the releases, and each of the three dropped once
+            // (not at each of the steps it waits: that was 1 + 3 + 2 + 1 = 7 schedules).
+            let apart = model_with_drops(&plain(&[(1, 7), (2, 8), (3, 9)]), 1, reduction, &never);
+            assert_eq!((apart.schedules(), apart.levels[0].complete), (4, true), "{reduction:?}");
+            // 1 and 2 on node 7: their two orders, and in each a drop of 3 (before or
+            // after them is the same), and each of 1 and 2 dropped.
+            let shared = model_with_drops(&plain(&[(1, 7), (2, 7), (3, 9)]), 1, reduction, &never);
+            assert_eq!(shared.schedules(), 6, "{reduction:?}");
+            let bad = |t: &[u64]| t == [2, 1];
+            let found = model_with_drops(&plain(&[(1, 7), (2, 7), (3, 9)]), 1, reduction, &bad);
+            assert_eq!(found.counterexample.map(|c| c.fingerprint), Some("[2, 1]".into()), "3 dropped, 2 before 1 ({reduction:?})");
+        }
+        let unreduced = model_with_drops(&plain(&[(1, 7), (2, 8), (3, 9)]), 1, Reduction::None, &never);
+        assert!(unreduced.schedules() > 4, "without reduction a drop is run at every step: {}", unreduced.schedules());
     }
 
     #[test]

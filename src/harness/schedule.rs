@@ -25,6 +25,11 @@ pub const STEP: Duration = super::MIN_SLEEP;
 /// within 25 MB (the shipped scenarios take at most a few hundred).
 pub const MAX_STEPS: usize = 5_000;
 
+/// The most state fingerprints one fault level keeps (about 100 bytes each): memory stays
+/// bounded whatever the run budget. Past it no new state is kept; the search goes on
+/// (pruning on fewer states is still sound) and reports the count as a lower bound.
+pub const MAX_STATES: usize = 4_000_000;
+
 /// What may happen at a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum Opt {
@@ -90,6 +95,24 @@ pub fn independent(a: Footprint, b: Footprint) -> bool {
     !(same_node || same_store)
 }
 
+/// Whether two options commute: taken in either order they leave the same state, and
+/// neither takes the other away. A drop changes no node's or store's state, only what
+/// waits: it commutes with every option on another message (so a message is dropped at
+/// one place in each order of the rest, not at every step it waits). A duplicate is a
+/// release that leaves a copy waiting: as a release. A crash commutes with nothing (its
+/// restart reconnects at once, and it takes away what its node's tasks wait for).
+pub fn commute((a, fa): (Opt, Footprint), (b, fb): (Opt, Footprint)) -> bool {
+    let on = |o: Opt| match o {
+        Opt::Release(id) | Opt::Drop(id) | Opt::Duplicate(id) => Some(id),
+        Opt::Crash(_) => None,
+    };
+    match (a, b) {
+        (Opt::Crash(_), _) | (_, Opt::Crash(_)) => false,
+        (Opt::Drop(_), _) | (_, Opt::Drop(_)) => on(a) != on(b),
+        _ => independent(fa, fb),
+    }
+}
+
 struct Waiting {
     arrival: u64,
     footprint: Footprint,
@@ -115,7 +138,7 @@ struct GateState {
 #[derive(Clone, Default)]
 pub struct Gate {
     state: Arc<Mutex<GateState>>,
-    /// The run's walk, told what each store call did (see [`Gate::wrote`]).
+    /// The run's walk, told what each store call did (see [`Gate::called`]).
     walk: Option<Arc<Mutex<Walk>>>,
 }
 
@@ -128,10 +151,11 @@ impl Gate {
         Gate { state: Arc::default(), walk: Some(walk) }
     }
 
-    /// A released store call says whether it wrote: two calls that only read commute.
-    pub fn wrote(&self, id: u64, wrote: bool) {
+    /// A released store call says whether it wrote and, if its store knows, which
+    /// records it touched: two calls that only read, or touch no common record, commute.
+    pub fn called(&self, id: u64, wrote: bool, access: Option<Access>) {
         if let Some(walk) = &self.walk {
-            walk.lock().unwrap().wrote.insert(id, wrote);
+            walk.lock().unwrap().calls.insert(id, Call { wrote, access });
         }
     }
 
@@ -238,6 +262,44 @@ pub enum Cut {
     TooLong,
 }
 
+/// The records a store call read and wrote, as keys: `(part, record)`, a part being a
+/// table or a counter of the store; a scan reads a whole part.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    pub reads: BTreeSet<(u64, u64)>,
+    pub scans: BTreeSet<u64>,
+    pub writes: BTreeSet<(u64, u64)>,
+}
+
+impl Access {
+    /// Whether two calls on one store conflict: one wrote what the other read, scanned
+    /// or wrote.
+    pub fn conflicts(&self, other: &Access) -> bool {
+        let wrote_what_read =
+            |a: &Access, b: &Access| a.writes.iter().any(|w| b.reads.contains(w) || b.writes.contains(w) || b.scans.contains(&w.0));
+        wrote_what_read(self, other) || wrote_what_read(other, self)
+    }
+}
+
+/// What a released store call did.
+#[derive(Clone, Debug, Default)]
+pub struct Call {
+    pub wrote: bool,
+    /// The records it touched, if its store knows.
+    pub access: Option<Access>,
+}
+
+impl Call {
+    /// Whether two calls on one store conflict: record by record where both stores
+    /// know, else unless both only read.
+    pub fn conflicts(&self, other: &Call) -> bool {
+        match (&self.access, &other.access) {
+            (Some(a), Some(b)) => a.conflicts(b),
+            _ => self.wrote || other.wrote,
+        }
+    }
+}
+
 /// The states visited, with the sleep set each was explored with (shared by the runs
 /// of one exploration).
 pub type Visited = Arc<Mutex<BTreeMap<u64, BTreeSet<Opt>>>>;
@@ -256,19 +318,22 @@ pub struct Walk {
     /// set is not explored again.
     pub visited: Option<Visited>,
     pub prune: bool,
+    /// How many fingerprints `visited` may hold ([`MAX_STATES`]).
+    pub max_states: usize,
     /// What happened, step by step.
     pub steps: Vec<Step>,
     pub cut: Option<Cut>,
     pub(crate) faults: u32,
     /// Per state (a node's, a store's): a hash of the actions that touched it, in order.
     pub(crate) touched: BTreeMap<u64, u64>,
-    /// Per store call released: whether it wrote (a call not told is taken to have).
-    pub wrote: BTreeMap<u64, bool>,
+    /// Per store call released: what it did (a call not told is taken to have written
+    /// the whole store).
+    pub calls: BTreeMap<u64, Call>,
 }
 
 impl Walk {
     pub fn new(max_faults: u32, forced: Vec<usize>, sleep: BTreeSet<Opt>) -> Walk {
-        Walk { max_faults, forced, sleep, reduce: true, ..Default::default() }
+        Walk { max_faults, forced, sleep, reduce: true, max_states: MAX_STATES, ..Default::default() }
     }
 
     /// The state here: what touched each node and store, in order, what waits, the
@@ -313,15 +378,17 @@ impl Walk {
         if let Some(visited) = &self.visited {
             let state = self.fingerprint(options, now);
             let mut visited = visited.lock().unwrap();
+            let room = visited.len() < self.max_states;
             match visited.get_mut(&state) {
                 Some(before) if self.prune && before.is_subset(&self.sleep) => {
                     self.cut = Some(Cut::Visited);
                     return None;
                 }
                 Some(before) => *before = before.intersection(&self.sleep).copied().collect(),
-                None => {
+                None if room => {
                     visited.insert(state, self.sleep.clone());
                 }
+                None => {}
             }
         }
         let free = options.iter().position(|(o, _)| !o.is_fault() && !self.sleep.contains(o));
@@ -341,12 +408,12 @@ impl Walk {
             self.faults += 1;
         }
         if free {
-            if opt.is_fault() || !self.reduce {
+            if !self.reduce {
                 self.sleep.clear();
             } else {
                 let footprints: BTreeMap<Opt, Footprint> =
                     self.steps.last().map(|s| s.options.iter().copied().collect()).unwrap_or_default();
-                self.sleep.retain(|z| footprints.get(z).is_some_and(|f| independent(*f, footprint)));
+                self.sleep.retain(|z| footprints.get(z).is_some_and(|f| commute((*z, *f), (opt, footprint))));
             }
         }
     }
@@ -384,6 +451,17 @@ mod tests {
     }
 
     #[test]
+    fn a_drop_commutes_with_every_option_on_another_message_and_a_crash_with_none() {
+        let (a, b) = (Footprint::node(7), Footprint::node(8));
+        assert!(commute((Opt::Drop(1), a), (Opt::Release(2), a)), "a drop changes no node: even on the same node");
+        assert!(commute((Opt::Drop(1), a), (Opt::Duplicate(2), a)));
+        assert!(!commute((Opt::Drop(1), a), (Opt::Release(1), a)), "a message is dropped or released, not both");
+        assert!(!commute((Opt::Duplicate(1), a), (Opt::Release(2), a)), "a duplicate is a release");
+        assert!(commute((Opt::Duplicate(1), a), (Opt::Release(2), b)));
+        assert!(!commute((Opt::Crash(NodeId::from_slot(0)), b), (Opt::Release(2), a)), "a crash commutes with nothing");
+    }
+
+    #[test]
     fn past_the_prefix_the_walk_takes_the_first_release_awake_and_faults_only_when_forced() {
         let opts = |ids: &[u64]| {
             ids.iter().map(|i| (Opt::Release(*i), Footprint::node(*i))).chain([(Opt::Drop(1), Footprint::node(1))]).collect::<Vec<_>>()
@@ -405,6 +483,18 @@ mod tests {
         let mut diverged = Walk::new(1, vec![5], BTreeSet::new());
         assert_eq!(diverged.choose(opts(&[1]), BTreeMap::new(), Duration::ZERO), None);
         assert_eq!(diverged.cut, Some(Cut::Diverged));
+    }
+
+    #[test]
+    fn past_the_limit_no_new_state_is_kept_and_the_walk_goes_on() {
+        let visited: Visited = Arc::default();
+        let mut walk = Walk { visited: Some(visited.clone()), prune: true, max_states: 2, ..Walk::new(0, vec![], BTreeSet::new()) };
+        for step in 0..4u64 {
+            let options = vec![(Opt::Release(step), Footprint::node(7))];
+            assert_eq!(walk.choose(options, BTreeMap::new(), Duration::from_millis(step)), Some(Opt::Release(step)));
+        }
+        assert_eq!(visited.lock().unwrap().len(), 2, "two kept, the other two states not");
+        assert_eq!(walk.cut, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! record anything themselves.
 
 use super::choices::{Choices, Site};
+pub use super::schedule::Access;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +21,13 @@ pub trait Journal: Send + 'static {
     /// trace: a race of two handlers shows as two reads, then two writes. Default: nothing.
     fn take_reads(&mut self) -> Vec<String> {
         Vec::new()
+    }
+    /// What was touched since the last call, record by record (for the exhaustive
+    /// search: two calls that touch no common record commute). None: not known, the
+    /// call is taken to touch the whole store. A state that returns Some must log every
+    /// read and write of every part of it (the kit's `journal!` makes sure of it).
+    fn take_access(&mut self) -> Option<Access> {
+        None
     }
 }
 
@@ -74,7 +82,7 @@ impl<St: Journal> Store<St> {
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         let began = super::now();
         let step = self.wait(call).await;
-        let (result, read, docs) = self.apply(f);
+        let (result, read, docs, access) = self.apply(f);
         let wrote = !docs.is_empty();
         // A fault site decides on what the call read before the record takes it (the
         // decision is keyed, so its place among the run's draws changes nothing).
@@ -82,7 +90,7 @@ impl<St: Journal> Store<St> {
         let fault = self.buggify.after_call(site, &self.choices);
         (self.recorder)(self.node.as_ref(), call, began, read, docs);
         if let (Some(gate), Some(id)) = (&self.gate, step) {
-            gate.wrote(id, wrote);
+            gate.called(id, wrote, access);
         }
         if let Some(answered) = fault {
             // This instance dies (after a write) or freezes (after a read) here, unless
@@ -134,19 +142,23 @@ impl<St: Journal> Store<St> {
         if self.gate.is_none() {
             super::sleep(self.latency(call)).await;
         }
-        let (result, read, wrote) = self.apply(f);
+        let (result, read, wrote, _) = self.apply(f);
         if !wrote.is_empty() {
             (self.recorder)(self.node.as_ref(), call, began, read, wrote);
         }
         result
     }
 
-    fn apply<R>(&self, f: impl FnOnce(&mut St) -> R) -> (R, Vec<String>, Vec<St::Doc>) {
+    /// Runs `f` on the state: its result, what it read (for the trace), wrote, touched.
+    fn apply<R>(&self, f: impl FnOnce(&mut St) -> R) -> (R, Vec<String>, Vec<St::Doc>, Option<Access>) {
         let mut state = self.state.lock().unwrap();
-        state.take_reads(); // what unrecorded reads (final states) left behind
+        // What unrecorded reads (final states, reports) left behind.
+        state.take_reads();
+        state.take_access();
         let result = f(&mut state);
         let read = state.take_reads();
-        (result, read, state.take_changes())
+        let access = state.take_access();
+        (result, read, state.take_changes(), access)
     }
 
     /// Reads the state without a round trip and without recording (final states, reports).

@@ -6,7 +6,7 @@
 //! store (memory store restart), every entry is published again.
 
 use super::nats::NatsWrapper;
-use super::store::{Db, Row, Table};
+use super::store::{Access, Counter, Db, Part, Row, Table};
 use super::{App, Event, Id};
 use crate::harness::store::Journal;
 use std::sync::Arc;
@@ -53,23 +53,23 @@ impl<A: App> Row for OutboxEntry<A> {
 
 #[derive(Clone, Debug)]
 pub struct Outbox<A: App> {
-    next_id: u64,
+    next_id: Counter,
     entries: Table<OutboxEntry<A>>,
 }
 
 impl<A: App> Default for Outbox<A> {
     fn default() -> Self {
-        Outbox { next_id: 0, entries: Table::default() }
+        Outbox { next_id: Counter::default(), entries: Table::default() }
     }
 }
 
 impl<A: App> Outbox<A> {
     /// Appends an event; returns its entry id.
     pub fn push(&mut self, event: Arc<Event<A>>) -> u64 {
-        self.next_id += 1;
-        let entry = OutboxEntry { entry: self.next_id, event, sent_to: None, created_at: crate::harness::now() };
+        let id = self.next_id.next();
+        let entry = OutboxEntry { entry: id, event, sent_to: None, created_at: crate::harness::now() };
         self.entries.upsert(entry);
-        self.next_id
+        id
     }
 
     /// Marks an entry acknowledged by the broker store `store_id`.
@@ -99,6 +99,14 @@ impl<A: App> Outbox<A> {
 
     pub fn take_reads(&mut self) -> Vec<String> {
         self.entries.take_reads()
+    }
+}
+
+impl<A: App> Part for Outbox<A> {
+    fn take_access(&mut self, part: u64, into: &mut Access) {
+        self.entries.take_access(part, into);
+        // The counter as a record of the entries' part that no entry has (ids start at 1).
+        self.next_id.take_access(part, into);
     }
 }
 

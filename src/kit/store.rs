@@ -6,7 +6,9 @@
 //! harness's store handle drains after each call: services never record anything.
 
 use super::Id;
-use std::collections::BTreeMap;
+pub use crate::harness::store::Access;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering::Relaxed;
 
 /// A service's database, as a harness store handle holds it.
 pub type Db<S> = crate::harness::store::Store<S>;
@@ -47,10 +49,19 @@ pub trait Row: Clone {
     fn snapshot(&self) -> Self::Doc;
 }
 
-/// What a table was asked for (a table is read through `&self`, and shared across
-/// threads by the harness, hence the lock; it is never contended).
+/// What a table was asked for, for the trace (the keys looked up, the scans) and for
+/// the exhaustive search (the records read, whether it was scanned). A table is read
+/// through `&self` and shared across threads by the harness, hence the lock; it is
+/// never contended.
 #[derive(Debug, Default)]
-struct ReadLog(std::sync::Mutex<Vec<String>>);
+struct ReadLog(std::sync::Mutex<Reads>);
+
+#[derive(Clone, Debug, Default)]
+struct Reads {
+    shown: Vec<String>,
+    keys: BTreeSet<u64>,
+    scanned: bool,
+}
 
 impl Clone for ReadLog {
     fn clone(&self) -> Self {
@@ -59,12 +70,78 @@ impl Clone for ReadLog {
 }
 
 impl ReadLog {
-    fn push(&self, read: String) {
-        self.0.lock().unwrap().push(read);
+    fn key(&self, key: String) {
+        let mut reads = self.0.lock().unwrap();
+        reads.keys.insert(record(&key));
+        reads.shown.push(key);
     }
 
-    fn take(&mut self) -> Vec<String> {
+    /// A read the trace does not show (a write's own check of the record it writes).
+    fn unshown(&self, key: &str) {
+        self.0.lock().unwrap().keys.insert(record(key));
+    }
+
+    /// A read of the whole table; `shown` in the trace, if anything.
+    fn scan(&self, shown: Option<String>) {
+        let mut reads = self.0.lock().unwrap();
+        reads.scanned = true;
+        reads.shown.extend(shown);
+    }
+
+    fn take(&mut self) -> Reads {
         std::mem::take(self.0.get_mut().unwrap())
+    }
+}
+
+/// A record's key in an [`Access`].
+fn record(key: &str) -> u64 {
+    crate::harness::hash::key(&key)
+}
+
+/// A part of a database that logs what each call touched (see [`Access`]); the
+/// [`journal!`](crate::journal) macro gathers them under their field names.
+pub trait Part {
+    fn take_access(&mut self, part: u64, into: &mut Access);
+}
+
+/// A counter of a database (the next id to give): read and written as one record.
+#[derive(Debug, Default)]
+pub struct Counter {
+    value: u64,
+    read: std::sync::atomic::AtomicBool,
+    written: bool,
+}
+
+impl Clone for Counter {
+    fn clone(&self) -> Self {
+        Counter { value: self.value, read: self.read.load(Relaxed).into(), written: self.written }
+    }
+}
+
+impl Counter {
+    /// The value given last (0: none yet).
+    pub fn get(&self) -> u64 {
+        self.read.store(true, Relaxed);
+        self.value
+    }
+
+    /// Gives the next value (1, 2, ...).
+    pub fn next(&mut self) -> u64 {
+        *self.read.get_mut() = true;
+        self.written = true;
+        self.value += 1;
+        self.value
+    }
+}
+
+impl Part for Counter {
+    fn take_access(&mut self, part: u64, into: &mut Access) {
+        if std::mem::take(self.read.get_mut()) {
+            into.reads.insert((part, 0));
+        }
+        if std::mem::take(&mut self.written) {
+            into.writes.insert((part, 0));
+        }
     }
 }
 
@@ -75,60 +152,88 @@ pub struct Table<T: Row> {
     rows: BTreeMap<T::Key, T>,
     changes: Vec<T::Doc>,
     reads: ReadLog,
+    /// The records written since the last call.
+    written: BTreeSet<u64>,
 }
 
 impl<T: Row> Default for Table<T> {
     fn default() -> Self {
-        Table { rows: BTreeMap::new(), changes: Vec::new(), reads: Default::default() }
+        Table { rows: BTreeMap::new(), changes: Vec::new(), reads: Default::default(), written: BTreeSet::new() }
     }
 }
 
 impl<T: Row> Table<T> {
     pub fn get(&self, key: &T::Key) -> Option<T> {
-        self.reads.push(key.to_string());
+        self.reads.key(key.to_string());
         self.rows.get(key).cloned()
     }
 
     /// Every row, in key order (logged as a scan of the table).
     pub fn values(&self) -> impl Iterator<Item = &T> {
         let name = std::any::type_name::<T>().rsplit("::").next().unwrap_or("table");
-        self.reads.push(format!("every {name}"));
+        self.reads.scan(Some(format!("every {name}")));
         self.rows.values()
+    }
+
+    /// Every row, logged as the scan `what` is for.
+    fn scan(&self, what: String) -> impl Iterator<Item = &T> {
+        self.reads.scan(Some(format!("scan of {what}")));
+        self.rows.values()
+    }
+
+    /// The row `key` as stored, for a conditional write: a read of it for the
+    /// exhaustive search, not shown in the trace (which shows the write).
+    fn stored(&self, key: &T::Key) -> Option<&T> {
+        self.reads.unshown(&key.to_string());
+        self.rows.get(key)
     }
 
     /// What was read since the last call.
     pub fn take_reads(&mut self) -> Vec<String> {
-        self.reads.take()
+        let reads = self.reads.0.get_mut().unwrap();
+        std::mem::take(&mut reads.shown)
     }
 
     pub fn len(&self) -> usize {
+        self.reads.scan(None);
         self.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
     }
 
     /// Inserts a new row; a row with the same key is a duplicate-key error.
     pub fn insert(&mut self, row: T) -> Result<(), StoreError> {
         let key = row.key();
-        if self.rows.contains_key(&key) {
+        if self.stored(&key).is_some() {
             return Err(StoreError::DuplicateKey(key.to_string()));
         }
-        self.changes.push(row.snapshot());
-        self.rows.insert(key, row);
+        self.upsert(row);
         Ok(())
     }
 
     /// Inserts or replaces a row.
     pub fn upsert(&mut self, row: T) {
         self.changes.push(row.snapshot());
+        self.written.insert(record(&row.key().to_string()));
         self.rows.insert(row.key(), row);
     }
 
     /// Writes drained from the change stream, oldest first.
     pub fn take_changes(&mut self) -> Vec<T::Doc> {
         std::mem::take(&mut self.changes)
+    }
+}
+
+impl<T: Row> Part for Table<T> {
+    fn take_access(&mut self, part: u64, into: &mut Access) {
+        let reads = self.reads.take();
+        into.reads.extend(reads.keys.into_iter().map(|k| (part, k)));
+        if reads.scanned {
+            into.scans.insert(part);
+        }
+        into.writes.extend(std::mem::take(&mut self.written).into_iter().map(|k| (part, k)));
     }
 }
 
@@ -167,11 +272,16 @@ macro_rules! impl_doc {
 }
 
 /// Implements the harness's `Journal` for a database struct of the app's document
-/// type: its change stream is its tables' streams, drained in the order listed
-/// (`journal!(TicketsDb: Snapshot; tickets, outbox)`).
+/// type: its change stream is its tables' streams, drained in the order listed, and
+/// what a call touched is what its tables and counters logged
+/// (`journal!(TicketsDb: Snapshot; tickets, outbox; next_id)`). Every field must be
+/// listed, as a table (a [`Table`], a [`Collection`], an outbox) or after the `;` as a
+/// [`Counter`]: a field left out does not compile ("pattern requires `..`": the
+/// exhaustive search takes two calls that touch no common record to commute, so
+/// nothing may be touched unlogged).
 #[macro_export]
 macro_rules! journal {
-    ($db:ty : $doc_ty:ty; $($table:ident),+) => {
+    ($db:ident : $doc_ty:ty; $($table:ident),+ $(; $($counter:ident),*)?) => {
         impl $crate::harness::store::Journal for $db {
             type Doc = $doc_ty;
             fn take_changes(&mut self) -> Vec<$doc_ty> {
@@ -184,6 +294,14 @@ macro_rules! journal {
                 $(reads.extend(self.$table.take_reads());)+
                 reads.dedup();
                 reads
+            }
+            fn take_access(&mut self) -> Option<$crate::harness::store::Access> {
+                use $crate::kit::store::Part;
+                let $db { $($table,)+ $($($counter,)*)? } = self;
+                let mut access = $crate::harness::store::Access::default();
+                $($table.take_access($crate::harness::hash::key(&stringify!($table)), &mut access);)+
+                $($($counter.take_access($crate::harness::hash::key(&stringify!($counter)), &mut access);)*)?
+                Some(access)
             }
         }
     };
@@ -205,7 +323,7 @@ impl<T: Versioned> Default for Collection<T> {
 
 impl<T: Versioned> Collection<T> {
     pub fn find(&self, id: &str) -> Option<T> {
-        self.table.reads.push(id.to_string());
+        self.table.reads.key(id.to_string());
         self.table.rows.get(id).cloned()
     }
 
@@ -216,8 +334,7 @@ impl<T: Versioned> Collection<T> {
     /// Every document, logged as the scan `what` is for (`orders on ticket T1`), so the
     /// trace of a record shows the reads that looked for it.
     pub fn scan(&self, what: String) -> impl Iterator<Item = &T> {
-        self.table.reads.push(format!("scan of {what}"));
-        self.table.rows.values()
+        self.table.scan(what)
     }
 
     pub fn len(&self) -> usize {
@@ -236,7 +353,7 @@ impl<T: Versioned> Collection<T> {
     /// Saves a document read earlier: fails if the stored version moved on, else stores
     /// it at version + 1 (without version control: overwrites, version unchanged).
     pub fn save(&mut self, mut doc: T) -> Result<T, StoreError> {
-        let stored = self.table.rows.get(&doc.key()).ok_or_else(|| StoreError::NotFound(doc.key()))?;
+        let stored = self.table.stored(&doc.key()).ok_or_else(|| StoreError::NotFound(doc.key()))?;
         if self.occ {
             if stored.version() != doc.version() {
                 return Err(StoreError::VersionConflict { id: doc.key(), read: doc.version(), stored: stored.version() });
@@ -250,7 +367,7 @@ impl<T: Versioned> Collection<T> {
     /// Changes a document without bumping its version (a field no replica tracks);
     /// still conditional on the version read.
     pub fn update_in_place(&mut self, doc: T) -> Result<(), StoreError> {
-        let stored = self.table.rows.get(&doc.key()).ok_or_else(|| StoreError::NotFound(doc.key()))?;
+        let stored = self.table.stored(&doc.key()).ok_or_else(|| StoreError::NotFound(doc.key()))?;
         if self.occ && stored.version() != doc.version() {
             return Err(StoreError::VersionConflict { id: doc.key(), read: doc.version(), stored: stored.version() });
         }
@@ -265,7 +382,7 @@ impl<T: Versioned> Collection<T> {
 
     /// The document `id` if it holds `version - 1` (the previous version of an event).
     pub fn find_by_event(&self, id: &str, version: u64) -> Option<T> {
-        self.table.reads.push(id.to_string());
+        self.table.reads.key(id.to_string());
         self.table.rows.get(id).filter(|d| version >= 1 && d.version() == version - 1).cloned()
     }
 
@@ -275,6 +392,12 @@ impl<T: Versioned> Collection<T> {
 
     pub fn take_reads(&mut self) -> Vec<String> {
         self.table.take_reads()
+    }
+}
+
+impl<T: Versioned> Part for Collection<T> {
+    fn take_access(&mut self, part: u64, into: &mut Access) {
+        self.table.take_access(part, into);
     }
 }
 
@@ -323,6 +446,48 @@ mod tests {
         assert!(c.find_by_event("n1", 2).is_some());
         assert!(c.find_by_event("n1", 3).is_none());
         assert!(c.find_by_event("n1", 1).is_none());
+    }
+
+    /// A database of two collections and a counter, as an app declares one.
+    #[derive(Default)]
+    struct NotesDb {
+        notes: Collection<Note>,
+        drafts: Collection<Note>,
+        next: Counter,
+    }
+
+    crate::journal!(NotesDb: String; notes, drafts; next);
+
+    fn access(db: &mut NotesDb, f: impl FnOnce(&mut NotesDb)) -> Access {
+        use crate::harness::store::Journal;
+        db.take_access();
+        f(db);
+        db.take_access().expect("the kit's databases know what each call touched")
+    }
+
+    #[test]
+    fn a_call_s_access_names_the_records_it_read_and_wrote_and_the_tables_it_scanned() {
+        let mut db = NotesDb::default();
+        let insert = access(&mut db, |db| db.notes.insert(note(0, "a")).unwrap());
+        let read = access(&mut db, |db| drop(db.notes.find("n1")));
+        let save = access(&mut db, |db| drop(db.notes.save(db.notes.find("n1").unwrap())));
+        let other = access(&mut db, |db| db.drafts.insert(note(0, "d")).unwrap());
+        let missing = access(&mut db, |db| drop(db.notes.find("n2")));
+        let late = access(&mut db, |db| db.notes.insert(Note { id: "n2".into(), ..note(0, "b") }).unwrap());
+        let scan = access(&mut db, |db| drop(db.notes.scan("notes by text".into()).count()));
+        let count = access(&mut db, |db| drop(db.notes.len()));
+        let id = access(&mut db, |db| drop(db.next.next()));
+        let peek = access(&mut db, |db| drop(db.next.get()));
+        assert!(insert.conflicts(&read) && read.conflicts(&save) && insert.conflicts(&save), "one record");
+        assert!(!read.conflicts(&read), "two reads commute");
+        assert!(!other.conflicts(&save), "the same id in another table is another record");
+        assert!(!insert.conflicts(&missing) && !missing.conflicts(&save), "n2 is another record, read while missing");
+        assert!(late.conflicts(&missing), "a read of a missing record and its insert");
+        assert!(scan.conflicts(&insert) && count.conflicts(&save) && !scan.conflicts(&other), "a scan reads its table");
+        assert!(id.conflicts(&id) && id.conflicts(&peek) && !peek.conflicts(&peek), "the counter is a record");
+        assert!(!id.conflicts(&insert));
+        assert_eq!(access(&mut db, |_| ()), Access::default(), "drained");
+        assert_eq!(db.next.get(), 1);
     }
 
     #[test]

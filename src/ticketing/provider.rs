@@ -84,12 +84,12 @@ pub struct ProviderDb {
     pub charges: Table<Charge>,
     pub refunds: Table<Refund>,
     pub requests: Table<LoggedRequest>,
-    pub next_charge: u64,
-    pub next_refund: u64,
-    pub next_request: u64,
+    pub next_charge: crate::kit::store::Counter,
+    pub next_refund: crate::kit::store::Counter,
+    pub next_request: crate::kit::store::Counter,
 }
 
-crate::journal!(ProviderDb: Snapshot; charges, refunds, requests);
+crate::journal!(ProviderDb: Snapshot; charges, refunds, requests; next_charge, next_refund, next_request);
 
 /// The provider's HTTP side, on its store (which outlives its node's restarts).
 pub struct Provider {

@@ -5,6 +5,7 @@
 //! handler does.
 
 use super::domain::TicketingApp;
+use crate::kit::store::Counter;
 use crate::ticketing::domain::Id;
 use crate::ticketing::protocol::{HttpRequest, HttpResponse};
 use std::time::Duration;
@@ -90,9 +91,8 @@ pub fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
 }
 
 /// The next id of a kind: `T1`, `T2`, ... (never `T0`).
-pub fn new_id(prefix: &str, counter: &mut u64) -> Id {
-    *counter += 1;
-    format!("{prefix}{counter}").into()
+pub fn new_id(prefix: &str, counter: &mut Counter) -> Id {
+    format!("{prefix}{}", counter.next()).into()
 }
 
 /// `requireAuth`: the signed-in user, or the 401 to answer.

@@ -16,6 +16,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("check/edit-race", include_str!("../../../scenarios/check/edit-race.toml")),
     ("check/pay-race", include_str!("../../../scenarios/check/pay-race.toml")),
     ("check/pay-twice", include_str!("../../../scenarios/check/pay-twice.toml")),
+    ("check/relock", include_str!("../../../scenarios/check/relock.toml")),
     ("course/expiration", include_str!("../../../scenarios/course/expiration.toml")),
     ("course/orders", include_str!("../../../scenarios/course/orders.toml")),
     ("course/payments", include_str!("../../../scenarios/course/payments.toml")),

@@ -70,11 +70,11 @@ impl Row for Job {
 #[derive(Default)]
 pub struct ExpirationDb {
     pub jobs: Table<Job>,
-    pub next_job: u64,
+    pub next_job: crate::kit::store::Counter,
     pub outbox: Outbox,
 }
 
-crate::journal!(ExpirationDb: Snapshot; jobs, outbox);
+crate::journal!(ExpirationDb: Snapshot; jobs, outbox; next_job);
 
 impl ExpirationDb {
     fn set_state(&mut self, job: u64, state: JobState) {
@@ -108,7 +108,7 @@ fn open(o: &mut Opening) -> Starter {
         // Planted (test-only): a restarted instance's worker never runs the jobs queued
         // before its restart, as if it had kept them in memory.
         let restarted = forgets && !started.lock().unwrap().insert(env.name.clone());
-        let forgotten = if restarted { db.read(|s| s.next_job) } else { 0 };
+        let forgotten = if restarted { db.read(|s| s.next_job.get()) } else { 0 };
         start(env, &db, forgotten)
     })
 }
@@ -200,12 +200,12 @@ impl Listener for OrderCreatedListener {
                     if dedupe && s.jobs.values().any(|j| j.order_id == data.id) {
                         return;
                     }
-                    s.next_job += 1;
+                    let id = s.next_job.next();
                     // Flaw::EarlyExpiration (planted): the job is due at once, not at expiresAt.
                     let due =
                         if svc.flaws.on(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
                     let origin = crate::kit::origin::current();
-                    s.jobs.upsert(Job { id: s.next_job, order_id: data.id.clone(), due, state: JobState::Waiting, origin });
+                    s.jobs.upsert(Job { id, order_id: data.id.clone(), due, state: JobState::Waiting, origin });
                 })
                 .await;
             Ok(())

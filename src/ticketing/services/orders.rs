@@ -92,12 +92,12 @@ impl ReplicaTicket {
 pub struct OrdersDb {
     pub orders: Collection<Order>,
     pub tickets: Collection<ReplicaTicket>,
-    pub next_order: u64,
-    pub next_replica: u64,
+    pub next_order: crate::kit::store::Counter,
+    pub next_replica: crate::kit::store::Counter,
     pub outbox: Outbox,
 }
 
-crate::journal!(OrdersDb: Snapshot; orders, tickets, outbox);
+crate::journal!(OrdersDb: Snapshot; orders, tickets, outbox; next_order, next_replica);
 
 impl OrdersDb {
     pub fn new(flaws: Flaws) -> Self {

@@ -118,16 +118,16 @@ impl Row for Charge {
 pub struct PaymentsDb {
     pub orders: Collection<ReplicaOrder>,
     pub payments: Table<Payment>,
-    pub next_payment: u64,
+    pub next_payment: crate::kit::store::Counter,
     /// The payment provider's side: its charges.
     pub charges: Table<Charge>,
-    pub next_charge: u64,
+    pub next_charge: crate::kit::store::Counter,
     pub outbox: Outbox,
     /// Hardened, with a remote provider: the charges asked for and not yet settled.
     pub intents: Table<Intent>,
 }
 
-crate::journal!(PaymentsDb: Snapshot; charges, payments, orders, outbox, intents);
+crate::journal!(PaymentsDb: Snapshot; charges, payments, orders, outbox, intents; next_payment, next_charge);
 
 /// The hardened service's note that it asks the provider to charge for an order.
 #[derive(Clone, Debug, PartialEq)]

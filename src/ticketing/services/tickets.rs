@@ -119,12 +119,12 @@ impl Row for Seen {
 #[derive(Default)]
 pub struct TicketsDb {
     pub tickets: Collection<Ticket>,
-    pub next_id: u64,
+    pub next_id: crate::kit::store::Counter,
     pub seen: Table<Seen>,
     pub outbox: Outbox,
 }
 
-crate::journal!(TicketsDb: Snapshot; tickets, seen, outbox);
+crate::journal!(TicketsDb: Snapshot; tickets, seen, outbox; next_id);
 
 impl TicketsDb {
     fn seen(&self, order: &Id) -> OrderSeen {

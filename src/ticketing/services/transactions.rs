@@ -59,11 +59,11 @@ impl Row for Transaction {
 #[derive(Default)]
 pub struct TransactionsDb {
     pub transactions: Table<Transaction>,
-    pub next_id: u64,
+    pub next_id: crate::kit::store::Counter,
     pub outbox: Outbox,
 }
 
-crate::journal!(TransactionsDb: Snapshot; transactions, outbox);
+crate::journal!(TransactionsDb: Snapshot; transactions, outbox; next_id);
 
 impl HasOutbox<TicketingApp> for TransactionsDb {
     fn outbox(&mut self) -> &mut Outbox {
