@@ -474,10 +474,18 @@ mod tests {
         let other = access(&mut db, |db| db.drafts.insert(note(0, "d")).unwrap());
         let missing = access(&mut db, |db| drop(db.notes.find("n2")));
         let late = access(&mut db, |db| db.notes.insert(Note { id: "n2".into(), ..note(0, "b") }).unwrap());
-        let scan = access(&mut db, |db| drop(db.notes.scan("notes by text".into()).count()));
-        let count = access(&mut db, |db| drop(db.notes.len()));
-        let id = access(&mut db, |db| drop(db.next.next()));
-        let peek = access(&mut db, |db| drop(db.next.get()));
+        let scan = access(&mut db, |db| {
+            let _ = db.notes.scan("notes by text".into()).count();
+        });
+        let count = access(&mut db, |db| {
+            let _ = db.notes.len();
+        });
+        let id = access(&mut db, |db| {
+            let _ = db.next.next();
+        });
+        let peek = access(&mut db, |db| {
+            let _ = db.next.get();
+        });
         assert!(insert.conflicts(&read) && read.conflicts(&save) && insert.conflicts(&save), "one record");
         assert!(!read.conflicts(&read), "two reads commute");
         assert!(!other.conflicts(&save), "the same id in another table is another record");
