@@ -411,12 +411,22 @@ impl Walk {
             if !self.reduce {
                 self.sleep.clear();
             } else {
-                let footprints: BTreeMap<Opt, Footprint> =
-                    self.steps.last().map(|s| s.options.iter().copied().collect()).unwrap_or_default();
-                self.sleep.retain(|z| footprints.get(z).is_some_and(|f| commute((*z, *f), (opt, footprint))));
+                let options = self.steps.last().map_or(&[][..], |s| &s.options[..]);
+                self.sleep = still_asleep(&self.sleep, options, (opt, footprint));
             }
         }
     }
+}
+
+/// What stays asleep once `taken` is taken: of `asleep`, the options of this step that
+/// commute with it (the walk's step past a prefix, and the search's at a choice point).
+pub(crate) fn still_asleep<'a>(
+    asleep: impl IntoIterator<Item = &'a Opt>,
+    options: &[(Opt, Footprint)],
+    taken: (Opt, Footprint),
+) -> BTreeSet<Opt> {
+    let commutes = |z: Opt| z != taken.0 && options.iter().find(|(o, _)| *o == z).is_some_and(|(_, f)| commute((z, *f), taken));
+    asleep.into_iter().copied().filter(|z| commutes(*z)).collect()
 }
 
 /// The options of a step: every waiting action's release (oldest first), then, with a
