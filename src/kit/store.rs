@@ -91,6 +91,11 @@ impl ReadLog {
     fn take(&mut self) -> Reads {
         std::mem::take(self.0.get_mut().unwrap())
     }
+
+    /// The reads the trace shows, since the last call (the records stay for the access).
+    fn take_shown(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.0.get_mut().unwrap().shown)
+    }
 }
 
 /// A record's key in an [`Access`].
@@ -190,8 +195,7 @@ impl<T: Row> Table<T> {
 
     /// What was read since the last call.
     pub fn take_reads(&mut self) -> Vec<String> {
-        let reads = self.reads.0.get_mut().unwrap();
-        std::mem::take(&mut reads.shown)
+        self.reads.take_shown()
     }
 
     pub fn len(&self) -> usize {
