@@ -12,7 +12,7 @@ use ticketsim::ticketing::scenario::Scenario;
 use ticketsim::ticketing::Ticketing;
 use ticketsim::{run_seed, RunOptions};
 
-const STRATEGIES: [&str; 6] = ["uniform", "swarm", "pct:3", "stretch", "coverage", "portfolio"];
+const STRATEGIES: [&str; 7] = ["uniform", "swarm", "pct:3", "stretch", "coverage", "portfolio", "hold"];
 
 fn scenario(name: &str, strategy: &str) -> Scenario {
     let mut s = Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap();
@@ -42,11 +42,11 @@ fn every_strategy_replays_a_seed_exactly_and_shapes_the_run_its_own_way() {
         assert_eq!(hashes, again, "{strategy}: the same seed gives the same trace");
         by_strategy.push(hashes);
     }
-    // Coverage runs an unbranched seed as uniform does; swarm, pct and stretch change
+    // Coverage runs an unbranched seed as uniform does; swarm, pct, stretch and hold change
     // the run; the portfolio runs seed 0 as uniform, 1 as swarm, 2 as pct:3, 3 as stretch.
     assert_eq!(by_strategy[0], by_strategy[4]);
     assert_eq!(by_strategy[5], vec![by_strategy[0][0], by_strategy[1][1], by_strategy[2][2], by_strategy[3][3]]);
-    for (a, b) in [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)] {
+    for (a, b) in [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3), (0, 6), (3, 6)] {
         assert_ne!(by_strategy[a], by_strategy[b], "{} and {}", STRATEGIES[a], STRATEGIES[b]);
     }
 }
@@ -242,23 +242,31 @@ fn swarm_moves_some_runs_crashes_to_right_after_a_store_write() {
 }
 
 #[test]
-fn stretch_pauses_an_instance_right_after_a_store_read_within_the_scenarios_pauses() {
-    let s = hardened("full-system", "stretch");
-    let mut paused = 0;
-    for seed in 0..20 {
-        let outcome = run_seed(&s, seed, &RunOptions { keep_history: true, ..Default::default() });
-        assert!(outcome.violations.is_empty(), "seed {seed}: {:?}", outcome.violations);
-        let plan = outcome.plan.as_ref().unwrap();
-        let sites = plan.site_pauses.as_ref().expect("every stretch run of full-system moves its pauses to sites");
-        assert_eq!(sites.count, 2, "all the scenario's pauses, whatever a swarm draw left");
-        assert!(!plan.faults.iter().any(|f| matches!(f.kind, ticketsim::harness::nemesis::FaultKind::Pause(_))), "none at a random time");
-        let history = outcome.history.unwrap();
-        let at_sites = history.entries().iter().filter(|e| e.record.to_string().contains("right after its store read")).count();
-        assert!(at_sites as u32 <= sites.count, "seed {seed}: {at_sites} pauses");
-        assert_eq!(outcome.nemesis.pauses as usize, at_sites, "seed {seed}: every pause is at a site");
-        paused += at_sites;
+fn stretch_and_hold_pause_an_instance_at_a_store_call_within_the_scenarios_pauses() {
+    use ticketsim::harness::plan::SiteCalls;
+    for (strategy, at) in [("stretch", "right after its store read"), ("hold", "right before its store call")] {
+        let s = hardened("full-system", strategy);
+        let mut paused = 0;
+        for seed in 0..20 {
+            let outcome = run_seed(&s, seed, &RunOptions { keep_history: true, ..Default::default() });
+            assert!(outcome.violations.is_empty(), "{strategy} seed {seed}: {:?}", outcome.violations);
+            let plan = outcome.plan.as_ref().unwrap();
+            let sites = plan.site_pauses.as_ref().expect("every run of full-system moves its pauses to sites");
+            assert_eq!(sites.count, 2, "all the scenario's pauses, whatever a swarm draw left");
+            assert!(
+                !plan.faults.iter().any(|f| matches!(f.kind, ticketsim::harness::nemesis::FaultKind::Pause(_))),
+                "none at a random time"
+            );
+            assert_eq!(matches!(sites.calls, SiteCalls::Kinds { .. }), strategy == "hold", "{strategy} seed {seed}");
+            let history = outcome.history.unwrap();
+            let texts: Vec<String> = history.entries().iter().map(|e| e.record.to_string()).collect();
+            let at_sites = texts.iter().filter(|t| t.contains(at)).count();
+            assert!(at_sites as u32 <= sites.count, "{strategy} seed {seed}: {at_sites} pauses");
+            assert_eq!(outcome.nemesis.pauses as usize, at_sites, "{strategy} seed {seed}: every pause is at a site");
+            paused += at_sites;
+        }
+        assert!(paused > 0, "some {strategy} runs pause at a site");
     }
-    assert!(paused > 0, "some runs pause at a site");
     // Uniform runs never pause at a site.
     let outcome = run_seed(&hardened("full-system", "uniform"), 0, &RunOptions { keep_history: true, ..Default::default() });
     assert!(!outcome.history.unwrap().entries().iter().any(|e| e.record.to_string().contains("right after its store read")));
@@ -274,6 +282,21 @@ fn stretch_shows_a_deep_bug_in_fewer_seeds_than_uniform() {
     s.strategy = Strategy::Stretch;
     let stretch = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 0, 50, 2);
     assert_eq!((uniform.seeds, stretch.seeds), (None, Some(10)));
+}
+
+#[test]
+fn hold_shows_a_bug_that_neither_uniform_nor_stretch_shows_in_as_many_seeds() {
+    // charge-after-cancel needs payments frozen between its read of the order and the
+    // charge while the order expires: hold pauses before `payments charge` in the runs
+    // that have that kind. Seeds to first detection are exact: trial 3 (from 3,000,000).
+    let bug = ticketsim::ticketing::deep::all().find(|b| b.name == "charge-after-cancel").unwrap();
+    let mut s = ticketsim::ticketing::deep::scenario(bug);
+    let mut found = Vec::new();
+    for strategy in [Strategy::Uniform, Strategy::Stretch, Strategy::Hold] {
+        s.strategy = strategy;
+        found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 3_000_000, 60, 2).seeds);
+    }
+    assert_eq!(found, vec![None, None, Some(39)]);
 }
 
 #[test]

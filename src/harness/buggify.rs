@@ -26,6 +26,30 @@ pub const NEAR_MISS: Duration = Duration::from_secs(1);
 /// The most records whose last read a run remembers (older ones are forgotten first).
 pub const NEAR_MISS_RECORDS: usize = 4096;
 
+/// Which store calls are fault sites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteCalls {
+    /// Every call of the fault's kind (crashes: after a write; pauses: after a read).
+    Every,
+    /// Pauses: only after a read of a record another handler read just before.
+    NearMiss,
+    /// Pauses: right before a call of one of the run's kinds (a store and a call name,
+    /// as the handler names it: `tickets lock`). A kind is the run's when a hash of it
+    /// and `salt` is 0 modulo `one_in` (BUGGIFY's sites, enabled or not once per run),
+    /// so the harness need not know the app's calls in advance.
+    Kinds { one_in: u64, salt: u64 },
+}
+
+impl SiteCalls {
+    /// Whether a call of `store` named `call` is one of the run's kinds.
+    pub fn chosen(self, store: &str, call: &str) -> bool {
+        match self {
+            SiteCalls::Kinds { one_in, salt } => super::choices::mix(super::choices::key(&(store, call)), salt) % one_in.max(1) == 0,
+            _ => false,
+        }
+    }
+}
+
 /// What a fault site does to its instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SiteFault {
@@ -34,6 +58,9 @@ pub enum SiteFault {
     /// Stretch's: the instance is paused right after a store call that only read, the
     /// window between a handler's read and the write that depends on it.
     PauseAfterRead,
+    /// Stretch's: the instance is paused right before a store call of one of the run's
+    /// kinds (named): before a handler's write, the same window, at the kind of write.
+    PauseBeforeCall(&'static str),
 }
 
 /// A fault a site asked for: the kind and the instance (by name), to be carried out by
@@ -45,8 +72,8 @@ pub type SiteRequest = futures::channel::mpsc::UnboundedSender<(SiteFault, Arc<s
 pub(crate) struct SiteBudget {
     pub p: f64,
     pub left: u32,
-    /// Only near-miss reads are sites (pauses).
-    pub near_miss: bool,
+    /// Which calls are sites.
+    pub calls: SiteCalls,
 }
 
 struct Armed {
@@ -60,6 +87,28 @@ struct Armed {
 }
 
 impl Armed {
+    /// Asks the nemesis for `kind` at this site with its budget's chance (keyed by `key`),
+    /// counting it against the budget.
+    fn strike(
+        &mut self,
+        kind: SiteFault,
+        node: Arc<str>,
+        key: u64,
+        choices: &Choices,
+    ) -> Option<futures::channel::oneshot::Receiver<bool>> {
+        let budget = match kind {
+            SiteFault::CrashAfterWrite => self.crashes.as_mut()?,
+            SiteFault::PauseAfterRead | SiteFault::PauseBeforeCall(_) => self.pauses.as_mut()?,
+        };
+        if budget.left == 0 || !choices.chance(Site::Buggify, key, budget.p) {
+            return None;
+        }
+        budget.left -= 1;
+        let (answer, answered) = futures::channel::oneshot::channel();
+        self.requests.unbounded_send((kind, node, answer)).ok()?;
+        Some(answered)
+    }
+
     /// Remembers this call's reads; says whether one of them is a near miss (the record
     /// was read by another handler within [`NEAR_MISS`]).
     fn near_miss(&mut self, store: &'static str, read: &[String], task: u64, now: Duration) -> bool {
@@ -117,20 +166,32 @@ impl Buggify {
         let node = call.node.filter(|n| a.nodes.contains(*n))?;
         let (kind, what) = match call.wrote {
             true => (SiteFault::CrashAfterWrite, "crash after write"),
-            false if a.pauses?.near_miss && !a.near_miss(call.store, call.read, super::cause::current(), super::now()) => return None,
-            false => (SiteFault::PauseAfterRead, "pause after read"),
+            false => match a.pauses?.calls {
+                SiteCalls::Kinds { .. } => return None,
+                SiteCalls::NearMiss if !a.near_miss(call.store, call.read, super::cause::current(), super::now()) => return None,
+                _ => (SiteFault::PauseAfterRead, "pause after read"),
+            },
         };
-        let budget = match kind {
-            SiteFault::CrashAfterWrite => a.crashes.as_mut()?,
-            SiteFault::PauseAfterRead => a.pauses.as_mut()?,
-        };
-        if budget.left == 0 || !choices.chance(Site::Buggify, super::choices::key(&(what, node)), budget.p) {
+        a.strike(kind, node.clone(), super::choices::key(&(what, node)), choices)
+    }
+
+    /// Called before a store call named `call` (stretch, when the run's sites are call
+    /// kinds): `Some` when the instance is paused here; the caller awaits the answer and
+    /// makes the call at the resume.
+    pub(crate) fn before_call(
+        &self,
+        node: Option<&Arc<str>>,
+        store: &'static str,
+        call: &'static str,
+        choices: &Choices,
+    ) -> Option<futures::channel::oneshot::Receiver<bool>> {
+        let mut armed = self.armed.lock().unwrap();
+        let a = armed.as_mut()?;
+        let node = node.filter(|n| a.nodes.contains(*n))?;
+        if !a.pauses?.calls.chosen(store, call) {
             return None;
         }
-        budget.left -= 1;
-        let (answer, answered) = futures::channel::oneshot::channel();
-        a.requests.unbounded_send((kind, node.clone(), answer)).ok()?;
-        Some(answered)
+        a.strike(SiteFault::PauseBeforeCall(call), node.clone(), super::choices::key(&("pause before", store, call, node)), choices)
     }
 }
 
@@ -140,7 +201,7 @@ mod tests {
 
     fn armed() -> Armed {
         let (requests, _) = futures::channel::mpsc::unbounded();
-        let pauses = Some(SiteBudget { p: 1.0, left: 1, near_miss: true });
+        let pauses = Some(SiteBudget { p: 1.0, left: 1, calls: SiteCalls::NearMiss });
         Armed { nodes: BTreeSet::new(), crashes: None, pauses, requests, last_read: BTreeMap::new() }
     }
 
@@ -153,6 +214,31 @@ mod tests {
         assert!(a.near_miss("tickets", &t("T1"), 2, ms(20)), "another handler, 10 ms later");
         assert!(!a.near_miss("orders", &t("T1"), 3, ms(30)), "another store's record of the same name");
         assert!(!a.near_miss("tickets", &t("T1"), 4, ms(20) + NEAR_MISS + ms(1)), "too late");
+    }
+
+    #[test]
+    fn a_pause_before_a_call_strikes_only_at_the_runs_kinds_within_its_budget() {
+        let (requests, mut asked) = futures::channel::mpsc::unbounded();
+        let calls = SiteCalls::Kinds { one_in: 3, salt: 5 };
+        let node: Arc<str> = Arc::from("tickets-1");
+        let buggify = Buggify::default();
+        let pauses = Some(SiteBudget { p: 1.0, left: 1, calls });
+        buggify.arm(BTreeSet::from([node.clone()]), None, pauses, requests);
+        let choices = Choices::new(1);
+        let names = ["read", "lock", "edit", "create", "cancel", "expire", "charge", "refund"];
+        let (on, off): (Vec<&str>, Vec<&str>) = names.iter().partition(|c| calls.chosen("tickets", c));
+        assert!(!on.is_empty() && !off.is_empty(), "the test needs both: {on:?} {off:?}");
+        for call in &off {
+            assert!(buggify.before_call(Some(&node), "tickets", call, &choices).is_none(), "{call} is not a kind of the run");
+        }
+        let other: Arc<str> = Arc::from("orders-1");
+        assert!(buggify.before_call(Some(&other), "tickets", on[0], &choices).is_none(), "not an instance that may pause");
+        assert!(buggify.before_call(Some(&node), "tickets", on[0], &choices).is_some());
+        let (kind, name, _) = asked.try_recv().unwrap();
+        assert_eq!((kind, &*name), (SiteFault::PauseBeforeCall(on[0]), "tickets-1"));
+        assert!(buggify.before_call(Some(&node), "tickets", on[0], &choices).is_none(), "the budget is spent");
+        let read = Call { node: Some(&node), store: "tickets", wrote: false, read: &[] };
+        assert!(buggify.after_call(read, &choices).is_none(), "no pause after a read when the sites are kinds");
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub enum FaultEvent {
     Pause,
     /// An instance paused right after a store call that only read (stretch).
     PauseAfterRead,
+    /// An instance paused right before a store call of one of the run's kinds (stretch).
+    PauseBeforeCall,
     Resume,
     Partition,
     Heal,
@@ -98,6 +100,7 @@ impl FaultEvent {
             FaultEvent::Restart => "restart",
             FaultEvent::Pause => "pause",
             FaultEvent::PauseAfterRead => "pause-after-read",
+            FaultEvent::PauseBeforeCall => "pause-before-call",
             FaultEvent::Resume => "resume",
             FaultEvent::Partition => "partition",
             FaultEvent::Heal => "heal",

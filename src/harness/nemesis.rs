@@ -284,10 +284,19 @@ impl<M: Clone + Send + Describe + 'static, O: Observation> Executor<M, O> {
                         }
                     }
                 }
-                SiteFault::PauseAfterRead => {
+                SiteFault::PauseAfterRead | SiteFault::PauseBeforeCall(_) => {
                     let lasts = choices.duration(Site::Nemesis, key(&("site pause", &*name)), pause.0, pause.1);
-                    let text = format!("pause {name} for {} (right after its store read)", super::fmt_time(lasts));
-                    let paused = self.pause(idx, FaultEvent::PauseAfterRead, text);
+                    let (event, text) = match kind {
+                        SiteFault::PauseBeforeCall(call) => (
+                            FaultEvent::PauseBeforeCall,
+                            format!("pause {name} for {} (right before its store call {call})", super::fmt_time(lasts)),
+                        ),
+                        _ => (
+                            FaultEvent::PauseAfterRead,
+                            format!("pause {name} for {} (right after its store read)", super::fmt_time(lasts)),
+                        ),
+                    };
+                    let paused = self.pause(idx, event, text);
                     let _ = answer.send(paused);
                     if !paused {
                         continue;

@@ -3,6 +3,7 @@
 //! swarm's crashes at fault sites) is one plain struct, drawn in one place and then
 //! executed. `run` and `replay` print it, and run's JSON keeps it.
 
+pub use super::buggify::SiteCalls;
 use super::nemesis::{Fault, FaultKind, NemesisConfig, PartitionShape, SwarmDraw};
 use super::priority::Priorities;
 use super::strategy::Sites;
@@ -10,14 +11,13 @@ use super::NodeId;
 use std::time::Duration;
 
 /// Faults moved to fault sites (swarm's crashes, right after a store write; stretch's
-/// pauses, right after a store call that only read): with this probability per call,
-/// at most `count` of them; with `near_miss`, only calls that read a record another
-/// handler read just before are sites.
+/// pauses, right after a store call that only read or right before a call of chosen
+/// kinds): with this probability per site, at most `count` of them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AtSites {
     pub probability: f64,
     pub count: u32,
-    pub near_miss: bool,
+    pub calls: SiteCalls,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -85,7 +85,12 @@ impl Plan {
                 "change_points": p.changes.iter().map(|d| secs(*d)).collect::<Vec<_>>(),
             })),
             "crashes_at_sites": self.site_crashes.as_ref().map(|c| serde_json::json!({ "probability": c.probability, "crashes": c.count })),
-            "pauses_at_sites": self.site_pauses.as_ref().map(|c| serde_json::json!({ "probability": c.probability, "pauses": c.count, "near_miss": c.near_miss })),
+            "pauses_at_sites": self.site_pauses.as_ref().map(|c| serde_json::json!({
+                "probability": c.probability,
+                "pauses": c.count,
+                "near_miss": c.calls == SiteCalls::NearMiss,
+                "kinds": match c.calls { SiteCalls::Kinds { one_in, .. } => Some(one_in), _ => None },
+            })),
             "faults": faults,
         })
     }
@@ -122,8 +127,14 @@ impl Plan {
             out.push_str(&format!("  up to {} crashes right after a store write (1 in {:.0} writes)\n", c.count, 1.0 / c.probability));
         }
         if let Some(c) = &self.site_pauses {
-            let reads = if c.near_miss { "near-miss reads" } else { "reads" };
-            out.push_str(&format!("  up to {} pauses right after a store read (1 in {:.0} {reads})\n", c.count, 1.0 / c.probability));
+            let (count, one_in) = (c.count, 1.0 / c.probability);
+            out.push_str(&match c.calls {
+                SiteCalls::Kinds { one_in: kinds, .. } => {
+                    format!("  up to {count} pauses right before a store call of 1 in {kinds} kinds (1 in {one_in:.0} of their calls)\n")
+                }
+                SiteCalls::NearMiss => format!("  up to {count} pauses right after a store read (1 in {one_in:.0} near-miss reads)\n"),
+                SiteCalls::Every => format!("  up to {count} pauses right after a store read (1 in {one_in:.0} reads)\n"),
+            });
         }
         if self.faults.is_empty() {
             out.push_str("  no scheduled fault\n");
@@ -149,8 +160,8 @@ mod tests {
             nemesis: NemesisConfig::default(),
             sites: None,
             priorities: None,
-            site_crashes: Some(AtSites { probability: 1.0 / 64.0, count: 2, near_miss: false }),
-            site_pauses: Some(AtSites { probability: 1.0 / 4.0, count: 1, near_miss: true }),
+            site_crashes: Some(AtSites { probability: 1.0 / 64.0, count: 2, calls: SiteCalls::Every }),
+            site_pauses: Some(AtSites { probability: 1.0 / 4.0, count: 1, calls: SiteCalls::NearMiss }),
             faults: vec![
                 Fault {
                     at: s(9),
@@ -170,5 +181,43 @@ mod tests {
         assert_eq!(json["faults"][0]["kind"], "crash");
         assert_eq!(json["faults"][1]["nodes"], serde_json::json!(["broker", "orders-1"]));
         assert_eq!(json["crashes_at_sites"]["crashes"], 2);
+    }
+
+    #[test]
+    fn a_run_chooses_about_one_in_n_call_kinds_and_always_the_same() {
+        let kinds: Vec<String> = (0..4000).map(|i| format!("call{i}")).collect();
+        for one_in in [2u64, 4, 8] {
+            let calls = SiteCalls::Kinds { one_in, salt: 77 };
+            let chosen = kinds.iter().filter(|k| calls.chosen("tickets", k)).count() as f64;
+            let expected = 4000.0 / one_in as f64;
+            assert!((chosen - expected).abs() < expected * 0.15, "1 in {one_in}: {chosen} of 4000");
+            assert_eq!(calls.chosen("tickets", "lock"), calls.chosen("tickets", "lock"));
+        }
+        let other_salt = |salt| kinds.iter().filter(|k| SiteCalls::Kinds { one_in: 2, salt }.chosen("t", k)).count();
+        let overlap = kinds
+            .iter()
+            .filter(|k| SiteCalls::Kinds { one_in: 2, salt: 1 }.chosen("t", k) && SiteCalls::Kinds { one_in: 2, salt: 2 }.chosen("t", k))
+            .count();
+        assert!(overlap < other_salt(1) * 2 / 3, "another run chooses other kinds: {overlap} in common");
+        assert!(!SiteCalls::Every.chosen("tickets", "lock") && !SiteCalls::NearMiss.chosen("tickets", "lock"));
+    }
+
+    #[test]
+    fn a_plan_says_which_calls_its_pauses_go_before() {
+        let plan = Plan {
+            swarm: SwarmDraw { drop: 1.0, duplicate: 1.0, delay: 1.0 },
+            nemesis: NemesisConfig::default(),
+            sites: None,
+            priorities: None,
+            site_crashes: None,
+            site_pauses: Some(AtSites { probability: 1.0 / 8.0, count: 2, calls: SiteCalls::Kinds { one_in: 4, salt: 9 } }),
+            faults: vec![],
+            may_crash: vec![],
+        };
+        assert_eq!(
+            plan.text(&[]),
+            "  up to 2 pauses right before a store call of 1 in 4 kinds (1 in 8 of their calls)\n  no scheduled fault\n"
+        );
+        assert_eq!(plan.json(&[])["pauses_at_sites"]["kinds"], 4);
     }
 }

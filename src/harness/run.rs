@@ -462,7 +462,7 @@ fn execute_plan<S: System>(
     choices: &Choices,
 ) -> (Arc<Executor<S::Message, S::Obs>>, Vec<madsim::task::JoinHandle<()>>) {
     let budget = |sites: &Option<super::plan::AtSites>| {
-        sites.as_ref().map(|c| super::buggify::SiteBudget { p: c.probability, left: c.count, near_miss: c.near_miss })
+        sites.as_ref().map(|c| super::buggify::SiteBudget { p: c.probability, left: c.count, calls: c.calls })
     };
     let site_faults = (plan.site_crashes.is_some() || plan.site_pauses.is_some()).then(|| {
         let nodes = plan.may_crash.iter().map(|idx| Arc::from(world.node_name(*idx))).collect();
@@ -518,28 +518,45 @@ where
         && choices.draw(Site::Buggify, choices::key(&"crashes at fault sites"), 2) == 1
     {
         let probability = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0][choices.pick(Site::Buggify, choices::key(&"fault site probability"), 3)];
-        site_crashes = Some(super::plan::AtSites { probability, count: nemesis.crashes, near_miss: false });
+        site_crashes = Some(super::plan::AtSites { probability, count: nemesis.crashes, calls: super::plan::SiteCalls::Every });
         nemesis.crashes = 0;
     }
-    // Stretch: every pause the scenario allows (whatever a swarm draw left) moves to a
-    // fault site, right after a store call that only read: in half of the runs any
-    // read, in the other half a near miss (a record another handler read just before).
+    // Stretch and hold: every pause the scenario allows (whatever a swarm draw left)
+    // moves to a fault site (see [`pause_sites`]).
     let mut site_pauses = None;
-    if per_run == Strategy::Stretch && !sim.spare_serving_nodes && sim.nemesis.pauses > 0 {
-        let near_miss = choices.draw(Site::Buggify, choices::key(&"pauses at near misses"), 2) == 1;
-        let chances = if near_miss { STRETCH_NEAR_MISS } else { STRETCH_ANY_READ };
-        let probability = chances[choices.pick(Site::Buggify, choices::key(&"pause site probability"), chances.len())];
-        site_pauses = Some(super::plan::AtSites { probability, count: sim.nemesis.pauses, near_miss });
+    if matches!(per_run, Strategy::Stretch | Strategy::Hold) && !sim.spare_serving_nodes && sim.nemesis.pauses > 0 {
+        site_pauses = Some(pause_sites(per_run, sim.nemesis.pauses, choices));
         nemesis.pauses = 0;
     }
     let faults = nemesis::plan(&nemesis, sim.fault_phase, &instances, &infrastructure, choices);
     super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, site_pauses, faults, may_crash: instances }
 }
 
-/// Stretch's chances that a read is a pause site, one drawn per run: the pauses at the
-/// first sites, or spread over later ones. Near misses are rarer than reads.
+/// Where the pauses go, drawn per run. Stretch: right after a store call that only read
+/// (in half of the runs any read, in the other half a near miss: a record another
+/// handler read just before). Hold: right before a call of the run's kinds (a store and
+/// a call name; 1 in 2, 4 or 8 kinds).
+fn pause_sites(strategy: Strategy, count: u32, choices: &Choices) -> super::plan::AtSites {
+    use super::plan::SiteCalls;
+    let (calls, chances): (SiteCalls, &[f64]) = if strategy == Strategy::Hold {
+        let one_in = [2, 4, 8][choices.pick(Site::Buggify, choices::key(&"pause site kinds"), 3)];
+        let salt = choices.draw(Site::Buggify, choices::key(&"pause site kinds salt"), u64::MAX);
+        (SiteCalls::Kinds { one_in, salt }, &HOLD_CHANCES)
+    } else if choices.draw(Site::Buggify, choices::key(&"pauses at near misses"), 2) == 1 {
+        (SiteCalls::NearMiss, &STRETCH_NEAR_MISS)
+    } else {
+        (SiteCalls::Every, &STRETCH_ANY_READ)
+    };
+    let probability = chances[choices.pick(Site::Buggify, choices::key(&"pause site probability"), chances.len())];
+    super::plan::AtSites { probability, count, calls }
+}
+
+/// The chances that a site is paused, one drawn per run: the pauses at the first sites,
+/// or spread over later ones. Near misses are rarer than reads, and the calls of a run's
+/// kinds (hold) rarer still.
 const STRETCH_ANY_READ: [f64; 4] = [1.0 / 16.0, 1.0 / 64.0, 1.0 / 256.0, 1.0 / 1024.0];
 const STRETCH_NEAR_MISS: [f64; 4] = [1.0 / 2.0, 1.0 / 4.0, 1.0 / 8.0, 1.0 / 16.0];
+const HOLD_CHANCES: [f64; 3] = [1.0 / 2.0, 1.0 / 8.0, 1.0 / 32.0];
 
 /// Judges a finished run: its invariants, then the stop finding if the watchdog stopped it.
 fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::Obs>, options: &RunOptions) -> RunOutcome<S> {

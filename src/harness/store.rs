@@ -80,6 +80,10 @@ impl<St: Journal> Store<St> {
     /// One round trip named `call` (what the handler asks for: `read`, `lock`, ...):
     /// waits the store latency, then runs `f` atomically.
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
+        if let Some(answered) = self.buggify.before_call(self.node.as_ref(), self.name, call, &self.choices) {
+            // Paused here (stretch): the call is made at the resume.
+            let _ = answered.await;
+        }
         let began = super::now();
         let step = self.wait(call).await;
         let (result, read, docs, access) = self.apply(f);

@@ -42,6 +42,7 @@ pub enum Strategy {
         depth: u32,
     },
     Stretch,
+    Hold,
     Coverage,
     Portfolio,
 }
@@ -50,16 +51,17 @@ pub enum Strategy {
 pub const PORTFOLIO: [Strategy; 4] = [Strategy::Uniform, Strategy::Swarm, Strategy::Pct { depth: DEFAULT_PCT_DEPTH }, Strategy::Stretch];
 
 impl Strategy {
-    pub const NAMES: [&'static str; 6] = ["uniform", "swarm", "pct[:D]", "stretch", "coverage", "portfolio"];
+    pub const NAMES: [&'static str; 7] = ["uniform", "swarm", "pct[:D]", "stretch", "hold", "coverage", "portfolio"];
 
-    /// `uniform`, `swarm`, `pct` or `pct:D` (1 to 16), `stretch`, `coverage`, `portfolio`.
+    /// `uniform`, `swarm`, `pct` or `pct:D` (1 to 16), `stretch`, `hold`, `coverage`, `portfolio`.
     pub fn parse(text: &str) -> Result<Strategy, String> {
-        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), stretch, coverage, portfolio");
+        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), stretch, hold, coverage, portfolio");
         match text.trim() {
             "uniform" => Ok(Strategy::Uniform),
             "swarm" => Ok(Strategy::Swarm),
             "pct" => Ok(Strategy::Pct { depth: DEFAULT_PCT_DEPTH }),
             "stretch" => Ok(Strategy::Stretch),
+            "hold" => Ok(Strategy::Hold),
             "coverage" => Ok(Strategy::Coverage),
             "portfolio" => Ok(Strategy::Portfolio),
             other => match other.strip_prefix("pct:").map(|d| d.parse::<u32>()) {
@@ -87,6 +89,7 @@ impl std::fmt::Display for Strategy {
             Strategy::Swarm => write!(f, "swarm"),
             Strategy::Pct { depth } => write!(f, "pct:{depth}"),
             Strategy::Stretch => write!(f, "stretch"),
+            Strategy::Hold => write!(f, "hold"),
             Strategy::Coverage => write!(f, "coverage"),
             Strategy::Portfolio => write!(f, "portfolio"),
         }
