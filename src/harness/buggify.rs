@@ -15,6 +15,10 @@
 //! near miss and injects its delays at (here the second reader waits, so the first
 //! one's write lands in its window). Every pause counts against the scenario's pause
 //! bound and lasts one of its pause durations.
+//!
+//! The `hold` strategy puts the same pauses right before a store call of the run's
+//! kinds (a store and a call name, enabled or not once per run, as BUGGIFY's sites are):
+//! a run that has `payments charge` freezes payments between its read and its charge.
 
 use super::choices::{Choices, Site};
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,8 +62,8 @@ pub enum SiteFault {
     /// Stretch's: the instance is paused right after a store call that only read, the
     /// window between a handler's read and the write that depends on it.
     PauseAfterRead,
-    /// Stretch's: the instance is paused right before a store call of one of the run's
-    /// kinds (named): before a handler's write, the same window, at the kind of write.
+    /// Hold's: the instance is paused right before a store call of one of the run's
+    /// kinds (named): before a handler's write, the same window, at a kind of call.
     PauseBeforeCall(&'static str),
 }
 
@@ -175,8 +179,7 @@ impl Buggify {
         a.strike(kind, node.clone(), super::choices::key(&(what, node)), choices)
     }
 
-    /// Called before a store call named `call` (stretch, when the run's sites are call
-    /// kinds): `Some` when the instance is paused here; the caller awaits the answer and
+    /// Called before a store call named `call` (hold: the run's sites are call kinds): `Some` when the instance is paused here; the caller awaits the answer and
     /// makes the call at the resume.
     pub(crate) fn before_call(
         &self,

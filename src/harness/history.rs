@@ -83,7 +83,7 @@ pub enum FaultEvent {
     Pause,
     /// An instance paused right after a store call that only read (stretch).
     PauseAfterRead,
-    /// An instance paused right before a store call of one of the run's kinds (stretch).
+    /// An instance paused right before a store call of one of the run's kinds (hold).
     PauseBeforeCall,
     Resume,
     Partition,

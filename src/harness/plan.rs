@@ -11,8 +11,8 @@ use super::NodeId;
 use std::time::Duration;
 
 /// Faults moved to fault sites (swarm's crashes, right after a store write; stretch's
-/// pauses, right after a store call that only read or right before a call of chosen
-/// kinds): with this probability per site, at most `count` of them.
+/// pauses, right after a store call that only read; hold's, right before a call of the
+/// run's kinds): with this probability per site, at most `count` of them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AtSites {
     pub probability: f64,

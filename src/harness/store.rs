@@ -81,7 +81,7 @@ impl<St: Journal> Store<St> {
     /// waits the store latency, then runs `f` atomically.
     pub async fn tx<R>(&self, call: &'static str, f: impl FnOnce(&mut St) -> R) -> R {
         if let Some(answered) = self.buggify.before_call(self.node.as_ref(), self.name, call, &self.choices) {
-            // Paused here (stretch): the call is made at the resume.
+            // Paused here (hold): the call is made at the resume.
             let _ = answered.await;
         }
         let began = super::now();
