@@ -3,9 +3,10 @@
 //! `duplicate_probability` (each copy gets its own delay), and a delay drawn from
 //! `delay_min..=delay_max` (reordering follows). Partitions cut directed links.
 //!
-//! Delivery spawns the receiving actor's handler on the destination madsim node after
-//! the delay, so a crash of the destination loses what was in flight to it, and a
-//! paused destination holds its messages until it resumes.
+//! Delivery runs the receiving actor's handler in a task of the destination madsim node
+//! after the delay (a reused one, [`super::workers`]), so a crash of the destination
+//! loses what was in flight to it, and a paused destination holds its messages until it
+//! resumes.
 
 use super::choices::{Choices, Site};
 use std::collections::BTreeMap;
@@ -115,7 +116,8 @@ struct Slot<M> {
     name: String,
     /// The name as a key (decisions are keyed by names, not indices).
     name_key: u64,
-    node: Option<madsim::runtime::NodeHandle>,
+    /// The current incarnation's tasks for deliveries (none while it is down).
+    workers: Option<Arc<super::workers::Workers>>,
     actor: Option<Arc<dyn Actor<M>>>,
     /// Links touching a reliable node are never dropped, duplicated or cut.
     reliable: bool,
@@ -186,7 +188,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         state.slots.push(Slot {
             name: name.to_string(),
             name_key: super::choices::key(&name),
-            node: None,
+            workers: None,
             actor: None,
             reliable,
             users: false,
@@ -217,7 +219,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     pub fn attach(&self, idx: NodeId, madsim_node: madsim::runtime::NodeHandle, actor: Arc<dyn Actor<M>>) {
         let mut state = self.state.lock().unwrap();
         let slot = &mut state.slots[idx.slot()];
-        slot.node = Some(madsim_node);
+        slot.workers = Some(super::workers::Workers::new(madsim_node));
         slot.actor = Some(actor);
     }
 
@@ -225,7 +227,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     pub fn detach(&self, idx: NodeId) {
         let mut state = self.state.lock().unwrap();
         let slot = &mut state.slots[idx.slot()];
-        slot.node = None;
+        slot.workers = None;
         slot.actor = None;
     }
 
@@ -233,7 +235,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// and lets a finished run's world be freed.
     pub fn shutdown(&self) {
         for slot in self.state.lock().unwrap().slots.iter_mut() {
-            slot.node = None;
+            slot.workers = None;
             slot.actor = None;
         }
     }
@@ -361,26 +363,26 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     #[allow(clippy::too_many_arguments)]
     fn deliver_later(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) {
         let kind = msg.kind();
-        let node = {
+        let workers = {
             let mut state = self.state.lock().unwrap();
             if faulty && state.cuts.contains_key(&(from, to)) {
                 state.counters.dropped_partition += 1;
                 None
-            } else if let Some(node) = state.slots[to.slot()].node.clone() {
-                Some(node)
+            } else if let Some(workers) = state.slots[to.slot()].workers.clone() {
+                Some(workers)
             } else {
                 state.counters.dropped_node_down += 1;
                 None
             }
         };
-        let Some(node) = node else {
+        let Some(workers) = workers else {
             self.observe(NetEvent::Dropped { id, from, to, kind, reason: "down or cut" });
             return;
         };
         // The sender's cause: what the delivery happens after, for the exhaustive search.
         let parent = super::cause::current();
         let fabric = self.clone();
-        node.spawn(super::cause::within(cause, async move {
+        workers.run(Box::pin(super::cause::within(cause, async move {
             let Some(msg) = fabric.wait_turn(id, from, to, msg, delay, faulty, (parent, cause)).await else {
                 return;
             };
@@ -412,7 +414,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 }
                 None => fabric.observe(NetEvent::Dropped { id, from, to, kind, reason: "cut on arrival" }),
             }
-        }));
+        })));
     }
 }
 

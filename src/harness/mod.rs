@@ -6,6 +6,7 @@
 //!
 //! - [`choices`]: the one decision source (draws from madsim's seeded RNG; record, replay)
 //! - [`fabric`]: every message between nodes; drop, duplicate, delay, partitions
+//! - [`workers`]: the reused tasks a node runs its deliveries in
 //! - [`nemesis`]: the fault plan and its execution (crash, restart, pause, partition)
 //! - [`world`]: the world runtime: madsim nodes, incarnations, attach/detach
 //! - [`store`]: the store handle a service gets (round trips, observed writes)
@@ -40,6 +41,7 @@ pub mod strategy;
 pub mod switches;
 pub mod system;
 pub mod triage;
+pub mod workers;
 pub mod world;
 
 pub use system::{Check, Invariant, InvariantKind, System, Violation};

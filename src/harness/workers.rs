@@ -1,0 +1,218 @@
+//! Reusable tasks for deliveries. A message's handler runs in a task of its destination
+//! node, as if spawned for it, but the task is an idle one of the node's incarnation
+//! when there is one: madsim's spawn was 12% of a full-system sweep (the task, its
+//! bookkeeping record with a wall-clock read, its join handle), a wake is a queue push.
+//!
+//! The run is the same as with a spawn per message, poll for poll: a job handed to an
+//! idle task enters madsim's ready queue where a spawned task would, and the task is
+//! polled exactly when the job would have been. Two things keep it so:
+//! - a job polls with wakers of its own, which stop waking the task when the job ends:
+//!   a timer a finished job left behind (the losing sleep of a timeout) cannot poll the
+//!   task while it waits for, or runs, a later job;
+//! - an idle task is woken only to take a job.
+//!
+//! A crash loses what the incarnation's tasks held, as it does spawned tasks: madsim
+//! drops them, and the fabric drops the pool with the incarnation ([`Workers`] is one
+//! incarnation's). At most [`MAX_IDLE`] tasks wait per pool; one more ends instead.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// What a task runs for one delivery.
+pub type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The bound on one incarnation's idle tasks (a burst of deliveries to a node leaves at
+/// most this many waiting for the next one).
+pub const MAX_IDLE: usize = 64;
+
+/// One node incarnation's pool of idle tasks.
+pub struct Workers {
+    node: madsim::runtime::NodeHandle,
+    idle: Mutex<Vec<Arc<Worker>>>,
+}
+
+/// What one task shares with whoever hands it a job.
+struct Worker {
+    inbox: Mutex<Inbox>,
+    /// Counts the jobs the task has ended: a job's wakers wake the task only while it
+    /// is the job being run.
+    ended: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inbox {
+    /// A job handed over and not yet taken.
+    job: Option<Job>,
+    /// The task's own waker, while it waits for a job.
+    waker: Option<Waker>,
+}
+
+impl Workers {
+    pub fn new(node: madsim::runtime::NodeHandle) -> Arc<Workers> {
+        Arc::new(Workers { node, idle: Mutex::new(Vec::new()) })
+    }
+
+    /// Runs `job` in a task of the node: an idle one, else a new one.
+    pub fn run(self: &Arc<Self>, job: Job) {
+        let idle = self.idle.lock().unwrap().pop();
+        let Some(worker) = idle else {
+            let worker = Arc::new(Worker { inbox: Mutex::new(Inbox { job: Some(job), waker: None }), ended: AtomicU64::new(0) });
+            self.node.spawn(Task { pool: Arc::downgrade(self), worker, current: None });
+            return;
+        };
+        let waker = {
+            let mut inbox = worker.inbox.lock().unwrap();
+            inbox.job = Some(job);
+            inbox.waker.take()
+        };
+        waker.expect("an idle task waits with its waker").wake();
+    }
+}
+
+/// A task of the pool: runs the job handed to it, then waits in the pool for the next.
+struct Task {
+    pool: Weak<Workers>,
+    worker: Arc<Worker>,
+    /// The job being run and the waker it polls with.
+    current: Option<(Job, Waker)>,
+}
+
+impl Future for Task {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.current.is_none() {
+                let job = self.worker.inbox.lock().unwrap().job.take();
+                let Some(job) = job else {
+                    return self.wait(cx);
+                };
+                let ended = self.worker.ended.load(Ordering::Relaxed);
+                let waker = Waker::from(Arc::new(JobWaker { worker: self.worker.clone(), job: ended, task: cx.waker().clone() }));
+                self.current = Some((job, waker));
+            }
+            let (job, waker) = self.current.as_mut().expect("a job is being run");
+            if job.as_mut().poll(&mut Context::from_waker(waker)).is_pending() {
+                return Poll::Pending;
+            }
+            self.worker.ended.fetch_add(1, Ordering::Relaxed);
+            self.current = None;
+        }
+    }
+}
+
+impl Task {
+    /// No job: back to the pool with the task's waker, or the end of the task when the
+    /// pool is full or gone (its incarnation ended).
+    fn wait(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(pool) = self.pool.upgrade() else {
+            return Poll::Ready(());
+        };
+        let mut idle = pool.idle.lock().unwrap();
+        if idle.len() >= MAX_IDLE {
+            return Poll::Ready(());
+        }
+        self.worker.inbox.lock().unwrap().waker = Some(cx.waker().clone());
+        idle.push(self.worker.clone());
+        Poll::Pending
+    }
+}
+
+/// A job's waker: wakes the task only while the job it was made for is being run.
+struct JobWaker {
+    worker: Arc<Worker>,
+    job: u64,
+    task: Waker,
+}
+
+impl Wake for JobWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.worker.ended.load(Ordering::Relaxed) == self.job {
+            self.task.wake_by_ref();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn recorder() -> (Arc<Mutex<Vec<String>>>, impl Fn(String) + Clone + Send + 'static) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let push = {
+            let log = log.clone();
+            move |line: String| log.lock().unwrap().push(line)
+        };
+        (log, push)
+    }
+
+    #[test]
+    fn jobs_run_concurrently_and_tasks_are_reused() {
+        let (log, push) = recorder();
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let node = handle.create_node().name("n").build();
+            let pool = Workers::new(node);
+            for (name, delay) in [("slow", 30), ("fast", 10)] {
+                let push = push.clone();
+                pool.run(Box::pin(async move {
+                    madsim::time::sleep(Duration::from_millis(delay)).await;
+                    push(format!("{name} at {delay}ms"));
+                }));
+            }
+            madsim::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(pool.idle.lock().unwrap().len(), 2, "both tasks wait for the next job");
+            let push = push.clone();
+            pool.run(Box::pin(async move { push("third".into()) }));
+            madsim::time::sleep(Duration::from_millis(5)).await;
+            assert_eq!(pool.idle.lock().unwrap().len(), 2, "the third job ran in a waiting task");
+        });
+        assert_eq!(*log.lock().unwrap(), ["fast at 10ms", "slow at 30ms", "third"]);
+    }
+
+    #[test]
+    fn a_finished_jobs_timer_does_not_poll_the_next_job() {
+        let polls = Arc::new(AtomicU64::new(0));
+        let seen = polls.clone();
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let pool = Workers::new(handle.create_node().name("n").build());
+            // The first job races a long sleep against a short one and ends; the long
+            // sleep's timer stays armed with the job's waker.
+            pool.run(Box::pin(async {
+                let long = madsim::time::sleep(Duration::from_millis(100));
+                let short = madsim::time::sleep(Duration::from_millis(10));
+                futures::future::select(std::pin::pin!(long), std::pin::pin!(short)).await;
+            }));
+            madsim::time::sleep(Duration::from_millis(20)).await;
+            // The second job counts its polls; it waits for a wake that never comes.
+            pool.run(Box::pin(std::future::poll_fn(move |_| {
+                seen.fetch_add(1, Ordering::Relaxed);
+                Poll::<()>::Pending
+            })));
+            madsim::time::sleep(Duration::from_millis(200)).await;
+        });
+        assert_eq!(polls.load(Ordering::Relaxed), 1, "the long sleep's timer fired into the first job's waker, not the task's");
+    }
+
+    #[test]
+    fn the_idle_pool_is_bounded() {
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let pool = Workers::new(handle.create_node().name("n").build());
+            for _ in 0..MAX_IDLE + 10 {
+                pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(5)).await }));
+            }
+            madsim::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(pool.idle.lock().unwrap().len(), MAX_IDLE);
+        });
+    }
+}
