@@ -83,24 +83,45 @@ pub const MIN_SLEEP: Duration = Duration::from_micros(1010);
 
 /// Virtual time elapsed since the simulation started, on the [`TICK`] grid.
 pub fn now() -> Duration {
-    with_clock(|clock| on_grid(clock.elapsed()))
+    with_clock(|clock| on_grid(clock.time.elapsed()))
+}
+
+/// The running world's clock and the instant its time counts from (madsim's instant
+/// is that base plus the elapsed time: one read of the clock gives both).
+struct Clock {
+    time: madsim::time::TimeHandle,
+    base: madsim::time::Instant,
+}
+
+impl Clock {
+    fn new(time: madsim::time::TimeHandle) -> Clock {
+        let base = time.now_instant() - time.elapsed();
+        Clock { time, base }
+    }
+
+    /// A sleep until `at` on the grid, from one read of the clock: `at` from what is
+    /// on the grid now.
+    fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Sleep {
+        let elapsed = self.time.elapsed();
+        self.time.sleep_until(self.base + at(on_grid(elapsed)))
+    }
 }
 
 thread_local! {
     /// The running world's clock, kept for the run (madsim's `TimeHandle::current`
     /// looks the runtime up and clones two `Arc`s on every read).
-    static CLOCK: std::cell::RefCell<Option<madsim::time::TimeHandle>> = const { std::cell::RefCell::new(None) };
+    static CLOCK: std::cell::RefCell<Option<Clock>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Keeps the running world's clock for this thread (`None` when its run ends).
 pub(crate) fn keep_clock(clock: Option<madsim::time::TimeHandle>) {
-    CLOCK.with(|c| *c.borrow_mut() = clock);
+    CLOCK.with(|c| *c.borrow_mut() = clock.map(Clock::new));
 }
 
-fn with_clock<R>(f: impl FnOnce(&madsim::time::TimeHandle) -> R) -> R {
+fn with_clock<R>(f: impl FnOnce(&Clock) -> R) -> R {
     CLOCK.with(|c| match c.borrow().as_ref() {
         Some(clock) => f(clock),
-        None => f(&madsim::time::TimeHandle::current()),
+        None => f(&Clock::new(madsim::time::TimeHandle::current())),
     })
 }
 
@@ -112,20 +133,12 @@ pub(crate) fn on_grid(t: Duration) -> Duration {
 /// Sleeps `duration` (at least [`MIN_SLEEP`]) from [`now`]: the deadline is on the grid
 /// whatever madsim's drift.
 pub fn sleep(duration: Duration) -> madsim::time::Sleep {
-    with_clock(|clock| {
-        let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
-        let at = on_grid(elapsed) + duration.max(MIN_SLEEP);
-        clock.sleep_until(instant + (at - elapsed))
-    })
+    with_clock(|clock| clock.sleep_until(|now| now + duration.max(MIN_SLEEP)))
 }
 
 /// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).
 pub fn sleep_until(at: Duration) -> madsim::time::Sleep {
-    with_clock(|clock| {
-        let (instant, elapsed) = (clock.now_instant(), clock.elapsed());
-        let at = at.max(on_grid(elapsed) + MIN_SLEEP);
-        clock.sleep_until(instant + (at - elapsed))
-    })
+    with_clock(|clock| clock.sleep_until(|now| at.max(now + MIN_SLEEP)))
 }
 
 /// `future`, or `Err` once `duration` has passed ([`sleep`]'s clock).

@@ -60,7 +60,7 @@ impl Workers {
         let idle = self.idle.lock().unwrap().pop();
         let Some(worker) = idle else {
             let worker = Arc::new(Worker { inbox: Mutex::new(Inbox { job: Some(job), waker: None }), ended: AtomicU64::new(0) });
-            self.node.spawn(Task { pool: Arc::downgrade(self), worker, current: None });
+            self.node.spawn(Task { pool: Arc::downgrade(self), worker, current: None, waker: None });
             return;
         };
         let waker = {
@@ -78,6 +78,8 @@ struct Task {
     worker: Arc<Worker>,
     /// The job being run and the waker it polls with.
     current: Option<(Job, Waker)>,
+    /// The last job's waker, made again for the next job when nothing kept a clone.
+    waker: Option<Arc<JobWaker>>,
 }
 
 impl Future for Task {
@@ -90,8 +92,7 @@ impl Future for Task {
                 let Some(job) = job else {
                     return self.wait(cx);
                 };
-                let ended = self.worker.ended.load(Ordering::Relaxed);
-                let waker = Waker::from(Arc::new(JobWaker { worker: self.worker.clone(), job: ended, task: cx.waker().clone() }));
+                let waker = self.job_waker(cx);
                 self.current = Some((job, waker));
             }
             let (job, waker) = self.current.as_mut().expect("a job is being run");
@@ -105,6 +106,17 @@ impl Future for Task {
 }
 
 impl Task {
+    /// A waker for the job about to start: the last job's when no timer or channel kept
+    /// a clone of it (most of the time), else a new one.
+    fn job_waker(&mut self, cx: &Context<'_>) -> Waker {
+        let job = self.worker.ended.load(Ordering::Relaxed);
+        match self.waker.as_mut().and_then(Arc::get_mut) {
+            Some(unshared) => unshared.job = job,
+            None => self.waker = Some(Arc::new(JobWaker { worker: self.worker.clone(), job, task: cx.waker().clone() })),
+        }
+        Waker::from(self.waker.clone().expect("made above"))
+    }
+
     /// No job: back to the pool with the task's waker, or the end of the task when the
     /// pool is full or gone (its incarnation ended).
     fn wait(&self, cx: &mut Context<'_>) -> Poll<()> {
