@@ -179,6 +179,7 @@ fn hunt_measures_seeds_to_first_detection_per_strategy() {
         assert_eq!(trials.len(), 2, "{row}");
         assert!(trials.iter().all(|k| (1..=300).contains(k)), "{row}");
         assert_eq!(row["found"].as_u64(), Some(2), "{row}");
+        assert_eq!(row["set"], "catalogue", "double-reservation is the catalogue set's: {row}");
         let median = row["median_seeds"].as_u64().unwrap();
         assert!(trials.contains(&median), "the median is one of the trials' figures: {row}");
     }

@@ -41,6 +41,8 @@ pub(crate) struct HuntArgs {
 #[derive(serde::Serialize)]
 struct Row {
     bug: &'static str,
+    /// The set the bug is from (`--bug` may name bugs of either).
+    set: BugSet,
     flaw: &'static str,
     strategy: Strategy,
     trials: Vec<Hunt>,
@@ -93,15 +95,7 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             .collect::<Result<_, _>>()?
     };
     let strategies: Vec<Strategy> = if args.strategies.is_empty() {
-        vec![
-            Strategy::Uniform,
-            Strategy::Swarm,
-            Strategy::Pct { depth: crate::harness::strategy::DEFAULT_PCT_DEPTH },
-            Strategy::Stretch,
-            Strategy::Hold,
-            Strategy::Coverage,
-            Strategy::Portfolio,
-        ]
+        Strategy::ALL.to_vec()
     } else {
         args.strategies.iter().map(|s| Strategy::parse(s).map_err(|e| format!("--strategy {e}"))).collect::<Result<_, _>>()?
     };
@@ -122,7 +116,7 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             if crate::harness::interrupt::stop_requested() {
                 break 'bugs; // this row's trials were cut short: it is left out
             }
-            rows.push(Row { bug: bug.name, flaw: bug.flaw, strategy, trials });
+            rows.push(Row { bug: bug.name, set: BugSet::of(bug), flaw: bug.flaw, strategy, trials });
         }
     }
     let partial = crate::harness::interrupt::stop_requested();

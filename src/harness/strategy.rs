@@ -51,24 +51,53 @@ pub enum Strategy {
 pub const PORTFOLIO: [Strategy; 4] = [Strategy::Uniform, Strategy::Swarm, Strategy::Pct { depth: DEFAULT_PCT_DEPTH }, Strategy::Stretch];
 
 impl Strategy {
-    pub const NAMES: [&'static str; 7] = ["uniform", "swarm", "pct[:D]", "stretch", "hold", "coverage", "portfolio"];
+    /// Every strategy, in the order the help, `hunt`'s columns and the errors list them;
+    /// pct at its default depth (it also takes `pct:D`).
+    pub const ALL: [Strategy; 7] = [
+        Strategy::Uniform,
+        Strategy::Swarm,
+        Strategy::Pct { depth: DEFAULT_PCT_DEPTH },
+        Strategy::Stretch,
+        Strategy::Hold,
+        Strategy::Coverage,
+        Strategy::Portfolio,
+    ];
 
-    /// `uniform`, `swarm`, `pct` or `pct:D` (1 to 16), `stretch`, `hold`, `coverage`, `portfolio`.
-    pub fn parse(text: &str) -> Result<Strategy, String> {
-        let allowed = || format!("allowed: uniform, swarm, pct, pct:D (D from 1 to {MAX_PCT_DEPTH}), stretch, hold, coverage, portfolio");
-        match text.trim() {
-            "uniform" => Ok(Strategy::Uniform),
-            "swarm" => Ok(Strategy::Swarm),
-            "pct" => Ok(Strategy::Pct { depth: DEFAULT_PCT_DEPTH }),
-            "stretch" => Ok(Strategy::Stretch),
-            "hold" => Ok(Strategy::Hold),
-            "coverage" => Ok(Strategy::Coverage),
-            "portfolio" => Ok(Strategy::Portfolio),
-            other => match other.strip_prefix("pct:").map(|d| d.parse::<u32>()) {
-                Some(Ok(depth)) if (1..=MAX_PCT_DEPTH).contains(&depth) => Ok(Strategy::Pct { depth }),
-                _ => Err(format!("{}: not a strategy; {}", super::echo(text), allowed())),
-            },
+    /// Its name: what `parse` takes and `Display` prints (pct's without its depth).
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Uniform => "uniform",
+            Strategy::Swarm => "swarm",
+            Strategy::Pct { .. } => "pct",
+            Strategy::Stretch => "stretch",
+            Strategy::Hold => "hold",
+            Strategy::Coverage => "coverage",
+            Strategy::Portfolio => "portfolio",
         }
+    }
+
+    /// A strategy's name from [`Strategy::ALL`], or `pct:D` (D from 1 to 16).
+    pub fn parse(text: &str) -> Result<Strategy, String> {
+        let trimmed = text.trim();
+        if let Some(named) = Self::ALL.into_iter().find(|s| s.name() == trimmed) {
+            return Ok(named);
+        }
+        match trimmed.strip_prefix("pct:").map(|d| d.parse::<u32>()) {
+            Some(Ok(depth)) if (1..=MAX_PCT_DEPTH).contains(&depth) => Ok(Strategy::Pct { depth }),
+            _ => Err(format!("{}: not a strategy; {}", super::echo(text), Self::allowed())),
+        }
+    }
+
+    /// "allowed: uniform, swarm, pct, pct:D (D from 1 to 16), ...".
+    fn allowed() -> String {
+        let names: Vec<String> = Self::ALL
+            .iter()
+            .map(|s| match s {
+                Strategy::Pct { .. } => format!("pct, pct:D (D from 1 to {MAX_PCT_DEPTH})"),
+                other => other.name().to_string(),
+            })
+            .collect();
+        format!("allowed: {}", names.join(", "))
     }
 
     /// How the run of `seed` is shaped (coverage runs are uniform, branched; a
@@ -85,13 +114,8 @@ impl Strategy {
 impl std::fmt::Display for Strategy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Strategy::Uniform => write!(f, "uniform"),
-            Strategy::Swarm => write!(f, "swarm"),
             Strategy::Pct { depth } => write!(f, "pct:{depth}"),
-            Strategy::Stretch => write!(f, "stretch"),
-            Strategy::Hold => write!(f, "hold"),
-            Strategy::Coverage => write!(f, "coverage"),
-            Strategy::Portfolio => write!(f, "portfolio"),
+            other => f.write_str(other.name()),
         }
     }
 }
@@ -239,12 +263,16 @@ mod tests {
 
     #[test]
     fn strategies_parse_and_print_back() {
-        for text in ["uniform", "swarm", "pct:3", "pct:1", "pct:16", "stretch", "coverage", "portfolio"] {
+        for text in ["uniform", "swarm", "pct:3", "pct:1", "pct:16", "stretch", "hold", "coverage", "portfolio"] {
             assert_eq!(Strategy::parse(text).unwrap().to_string(), text);
+        }
+        for strategy in Strategy::ALL {
+            assert_eq!(Strategy::parse(&strategy.to_string()), Ok(strategy), "every strategy parses back from its name");
         }
         assert_eq!(Strategy::parse("pct").unwrap(), Strategy::Pct { depth: DEFAULT_PCT_DEPTH });
         for bad in ["", "pct:0", "pct:17", "pct:x", "random"] {
-            assert!(Strategy::parse(bad).unwrap_err().contains("allowed: uniform"), "{bad}");
+            let error = Strategy::parse(bad).unwrap_err();
+            assert!(error.contains("allowed: uniform, swarm, pct, pct:D (D from 1 to 16), stretch, hold, coverage, portfolio"), "{error}");
         }
     }
 

@@ -44,6 +44,14 @@ impl BugSet {
             BugSet::Catalogue => CATALOGUE_BUGS,
         }
     }
+
+    /// The set a bug belongs to (the sets share no name).
+    pub fn of(bug: &DeepBug) -> BugSet {
+        match DEEP_BUGS.iter().any(|b| b.name == bug.name) {
+            true => BugSet::Deep,
+            false => BugSet::Catalogue,
+        }
+    }
 }
 
 pub const DEEP_BUGS: &[DeepBug] = &[
