@@ -3,9 +3,9 @@
 //! when there is one: madsim's spawn was 12% of a full-system sweep (the task, its
 //! bookkeeping record with a wall-clock read, its join handle), a wake is a queue push.
 //!
-//! The run is the same as with a spawn per message, poll for poll: a job handed to an
-//! idle task enters madsim's ready queue where a spawned task would, and the task is
-//! polled exactly when the job would have been. Two things keep it so:
+//! Until a crash the run is the same as with a spawn per message, poll for poll: a job
+//! handed to an idle task enters madsim's ready queue where a spawned task would, and
+//! the task is polled exactly when the job would have been. Two things keep it so:
 //! - a job polls with wakers of its own, which stop waking the task when the job ends:
 //!   a timer a finished job left behind (the losing sleep of a timeout) cannot poll the
 //!   task while it waits for, or runs, a later job;
@@ -13,7 +13,10 @@
 //!
 //! A crash loses what the incarnation's tasks held, as it does spawned tasks: madsim
 //! drops them, and the fabric drops the pool with the incarnation ([`Workers`] is one
-//! incarnation's). At most [`MAX_IDLE`] tasks wait per pool; one more ends instead.
+//! incarnation's). Dropping the idle tasks takes madsim executor steps that a spawn per
+//! message would not, each drawing from madsim's random source, so after a crash the
+//! run may take other tie-breaks (docs/performance.md measures how often). At most
+//! [`MAX_IDLE`] tasks wait per pool; one more ends instead.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,7 +25,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 /// What a task runs for one delivery.
-pub type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub type Job = super::BoxFuture;
 
 /// The bound on one incarnation's idle tasks (a burst of deliveries to a node leaves at
 /// most this many waiting for the next one).
