@@ -182,13 +182,24 @@ fn hunt_measures_seeds_to_first_detection_per_strategy() {
         assert_eq!(row["set"], "catalogue", "double-reservation is the catalogue set's: {row}");
         let median = row["median_seeds"].as_u64().unwrap();
         assert!(trials.contains(&median), "the median is one of the trials' figures: {row}");
+        // Seeds per detection: the seeds swept (each trial up to its first detection) over
+        // the detections (one per trial that stopped at one).
+        let per = &row["per_detection"];
+        assert_eq!(per["run"].as_u64(), Some(trials.iter().sum::<u64>()), "{row}");
+        assert_eq!(per["shown"].as_u64(), Some(2), "{row}");
+        assert!(per["low"].as_f64().unwrap() < per["estimate"].as_f64().unwrap(), "{row}");
     }
     // Seeds to first detection is exact: the seed it names shows the bug, none before it does.
     let bug = ticketsim::ticketing::deep::all().find(|b| b.name == "double-reservation").unwrap();
     let s = ticketsim::ticketing::deep::scenario(bug);
     let start = 1_000_000;
-    let found = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, start, 1000, 2);
+    let found = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, start, 1000, 2, false);
     let k = found.seeds.expect("uniform finds it within 1000 seeds");
+    assert_eq!((found.run, found.shown), (k, 1), "a sweep that stops at its first detection");
+    // Counting runs the whole budget: the same first detection, every seed that shows it.
+    let counted = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, start, k + 300, 2, true);
+    assert_eq!((counted.seeds, counted.run), (Some(k), k + 300));
+    assert!(counted.shown > 1, "uniform shows it about once per 100 seeds: {counted:?}");
     let shows = |seed: u64| run_seed(&s, seed, &RunOptions::default()).violations.iter().any(|v| v.fingerprint() == bug.fingerprint);
     assert!(shows(start + k - 1));
     let before = explore::<Ticketing>(&s, &ExploreOptions { jobs: 2, ..ExploreOptions::new(start..start + k - 1) });
@@ -279,9 +290,9 @@ fn stretch_shows_a_deep_bug_in_fewer_seeds_than_uniform() {
     // trial 0; uniform needs 3,999 (docs/strategies.md has the five-trial figures).
     let bug = ticketsim::ticketing::deep::all().find(|b| b.name == "lock-after-cancel").unwrap();
     let mut s = ticketsim::ticketing::deep::scenario(bug);
-    let uniform = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 0, 50, 2);
+    let uniform = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 0, 50, 2, false);
     s.strategy = Strategy::Stretch;
-    let stretch = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 0, 50, 2);
+    let stretch = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 0, 50, 2, false);
     assert_eq!((uniform.seeds, stretch.seeds), (None, Some(10)));
 }
 
@@ -295,7 +306,7 @@ fn hold_shows_a_bug_that_neither_uniform_nor_stretch_shows_in_as_many_seeds() {
     let mut found = Vec::new();
     for strategy in [Strategy::Uniform, Strategy::Stretch, Strategy::Hold] {
         s.strategy = strategy;
-        found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 3_000_000, 60, 2).seeds);
+        found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 3_000_000, 60, 2, false).seeds);
     }
     assert_eq!(found, vec![None, None, Some(39)]);
 }

@@ -3,7 +3,7 @@
 //! wall time, and the ratio to uniform random, in one run.
 
 use super::{jobs, Format};
-use crate::harness::hunt::{hunt, trial_start, Hunt};
+use crate::harness::hunt::{hunt, trial_start, Hunt, PerDetection};
 use crate::harness::strategy::Strategy;
 use crate::report;
 use crate::ticketing::deep::{self, BugSet, DeepBug};
@@ -29,6 +29,10 @@ pub(crate) struct HuntArgs {
     /// Seeds a sweep may run before the bug counts as not found (1 to 1000000)
     #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     budget: u64,
+    /// Run every trial's whole budget and count the seeds that show the bug, instead of
+    /// stopping at the first (steadier seeds-per-detection figures, at the cost of the budget)
+    #[arg(long)]
+    count: bool,
     /// Worker threads, 1 to 256 (default: the core count)
     #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
@@ -58,6 +62,10 @@ impl Row {
 
     fn found(&self) -> usize {
         self.trials.iter().filter(|h| h.seeds.is_some()).count()
+    }
+
+    fn per_detection(&self) -> PerDetection {
+        PerDetection::of(&self.trials)
     }
 
     fn median(&self, budget: u64) -> u64 {
@@ -111,8 +119,9 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             if live {
                 eprint!("\r\x1b[2K{} / {strategy} ...", bug.name);
             }
-            let trials =
-                (0..args.trials).map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs)).collect();
+            let trials = (0..args.trials)
+                .map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs, args.count))
+                .collect();
             if crate::harness::interrupt::stop_requested() {
                 break 'bugs; // this row's trials were cut short: it is left out
             }
@@ -131,10 +140,11 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
                     let mut v = serde_json::to_value(r).unwrap_or_default();
                     v["median_seeds"] = r.median(args.budget).into();
                     v["found"] = r.found().into();
+                    v["per_detection"] = serde_json::to_value(r.per_detection()).unwrap_or_default();
                     v
                 })
                 .collect();
-            let body = serde_json::json!({ "budget": args.budget, "trials": args.trials, "build": report::json::BUILD, "partial": partial, "rows": rows });
+            let body = serde_json::json!({ "budget": args.budget, "trials": args.trials, "count": args.count, "build": report::json::BUILD, "partial": partial, "rows": rows });
             outln!("{}", report::json::document("hunt", body)?);
         }
         Format::Text => {
@@ -142,6 +152,7 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
                 outln!("PARTIAL: interrupted; the rows measured before it follow");
             }
             out!("{}", table(&rows, &strategies, args.budget, args.trials));
+            out!("{}", means(&rows, &strategies, args.budget));
         }
     }
     Ok(super::sweep_code(0))
@@ -156,30 +167,87 @@ fn table(rows: &[Row], strategies: &[Strategy], budget: u64, trials: u64) -> Str
     names.dedup();
     for name in names {
         let of_bug: Vec<&Row> = rows.iter().filter(|r| r.bug == name).collect();
-        let uniform = of_bug.iter().find(|r| r.strategy == Strategy::Uniform).map(|r| r.median(budget));
+        let uniform = of_bug.iter().find(|r| r.strategy == Strategy::Uniform);
         let mut line = vec![format!("{name}\n({})", of_bug[0].flaw)];
         for row in &of_bug {
             let seeds = row.seeds(budget);
             let wall: f64 = row.trials.iter().map(|h| h.wall.as_secs_f64()).sum();
-            let ratio = match uniform {
-                Some(u) if row.strategy != Strategy::Uniform => format!(", {:.1}x", u as f64 / row.median(budget).max(1) as f64),
-                _ => String::new(),
+            let (ratio, rate_ratio) = match uniform {
+                Some(u) if row.strategy != Strategy::Uniform => (
+                    format!(", {:.1}x", u.median(budget) as f64 / row.median(budget).max(1) as f64),
+                    format!(", {}", rate_ratio(&u.per_detection(), &row.per_detection())),
+                ),
+                _ => (String::new(), String::new()),
             };
             line.push(format!(
-                "{} ({}..{}){ratio}\nfound {}/{}, {wall:.1}s",
+                "{} ({}..{}){ratio}\nfound {}/{}, {wall:.1}s\n{}{rate_ratio}",
                 row.median_text(budget),
                 seeds[0],
                 seeds[seeds.len() - 1],
                 row.found(),
-                row.trials.len()
+                row.trials.len(),
+                per_detection_text(&row.per_detection())
             ));
         }
         builder.push_record(line);
     }
     let mut out = format!(
-        "seeds to first detection, median (min..max) of {trials} trials, full-system, hardened + the flaw, budget {budget} seeds (not found counts as {budget}); Nx = uniform's median / this one\n"
+        "seeds to first detection, median (min..max) of {trials} trials, full-system, hardened + the flaw, budget {budget} seeds (not found counts as {budget}); Nx = uniform's median / this one\nthird line: seeds per detection over every seed swept (95% interval); Nx = uniform's / this one\n"
     );
     out.push_str(&report::text::rounded(builder.build()));
     out.push('\n');
+    out
+}
+
+/// "1 per 420 (310..590)", or "none in 6000 (> 1626)".
+fn per_detection_text(d: &PerDetection) -> String {
+    match (d.estimate, d.high) {
+        (Some(e), Some(high)) => format!("1 per {e:.0} ({:.0}..{high:.0})", d.low),
+        _ => format!("none in {} (> {:.0})", d.run, d.low),
+    }
+}
+
+/// Uniform's seeds per detection over this strategy's: `>= N` when uniform found
+/// nothing (its seeds run stand in for its figure), `<= N` when this one found nothing,
+/// `?` when neither did.
+fn rate_ratio(uniform: &PerDetection, this: &PerDetection) -> String {
+    let ratio = uniform.bounded() / this.bounded();
+    match (uniform.estimate.is_some(), this.estimate.is_some()) {
+        (true, true) => format!("{ratio:.1}x"),
+        (false, true) => format!(">= {ratio:.1}x"),
+        (true, false) => format!("<= {ratio:.1}x"),
+        (false, false) => "?".to_string(),
+    }
+}
+
+/// Per strategy, the geometric mean over the bugs of uniform's figure over its own: by
+/// the medians (a median at the budget counted as the budget) and by seeds per
+/// detection (a cell that found nothing counted as one detection in its seeds run).
+fn means(rows: &[Row], strategies: &[Strategy], budget: u64) -> String {
+    let geomean = |ratios: &[f64]| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len().max(1) as f64).exp();
+    let mut out = String::new();
+    for &strategy in strategies.iter().filter(|s| **s != Strategy::Uniform) {
+        let (mut by_median, mut by_rate, mut bounded) = (Vec::new(), Vec::new(), 0);
+        for row in rows.iter().filter(|r| r.strategy == strategy) {
+            let Some(u) = rows.iter().find(|r| r.bug == row.bug && r.strategy == Strategy::Uniform) else { continue };
+            by_median.push(u.median(budget) as f64 / row.median(budget).max(1) as f64);
+            let (ud, rd) = (u.per_detection(), row.per_detection());
+            by_rate.push(ud.bounded() / rd.bounded());
+            bounded += usize::from(ud.estimate.is_none() || rd.estimate.is_none());
+        }
+        if by_median.is_empty() {
+            continue;
+        }
+        let note = match bounded {
+            0 => String::new(),
+            n => format!(" ({n} of {} bugs with a cell that found nothing: bounds)", by_rate.len()),
+        };
+        out.push_str(&format!(
+            "{strategy}: geometric mean over {} bug(s) of uniform's figure over its own: {:.2} by medians, {:.2} by seeds per detection{note}\n",
+            by_median.len(),
+            geomean(&by_median),
+            geomean(&by_rate)
+        ));
+    }
     out
 }
