@@ -48,7 +48,9 @@ impl SiteCalls {
     /// Whether a call of `store` named `call` is one of the run's kinds.
     pub fn chosen(self, store: &str, call: &str) -> bool {
         match self {
-            SiteCalls::Kinds { one_in, salt } => super::choices::mix(super::choices::key(&(store, call)), salt) % one_in.max(1) == 0,
+            SiteCalls::Kinds { one_in, salt } => {
+                super::choices::mix(super::choices::key(&(store, call)), salt).is_multiple_of(one_in.max(1))
+            }
             _ => false,
         }
     }
@@ -179,8 +181,9 @@ impl Buggify {
         a.strike(kind, node.clone(), super::choices::key(&(what, node)), choices)
     }
 
-    /// Called before a store call named `call` (hold: the run's sites are call kinds): `Some` when the instance is paused here; the caller awaits the answer and
-    /// makes the call at the resume.
+    /// Called before a store call named `call` (hold: the run's sites are call kinds):
+    /// `Some` when the instance is paused here; the caller awaits the answer and makes
+    /// the call at the resume.
     pub(crate) fn before_call(
         &self,
         node: Option<&Arc<str>>,
