@@ -50,6 +50,8 @@ struct Row {
     flaw: &'static str,
     strategy: Strategy,
     trials: Vec<Hunt>,
+    /// Seeds per detection over the trials (computed once: its interval is a search).
+    per_detection: PerDetection,
 }
 
 impl Row {
@@ -62,10 +64,6 @@ impl Row {
 
     fn found(&self) -> usize {
         self.trials.iter().filter(|h| h.seeds.is_some()).count()
-    }
-
-    fn per_detection(&self) -> PerDetection {
-        PerDetection::of(&self.trials)
     }
 
     fn median(&self, budget: u64) -> u64 {
@@ -119,13 +117,14 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             if live {
                 eprint!("\r\x1b[2K{} / {strategy} ...", bug.name);
             }
-            let trials = (0..args.trials)
+            let trials: Vec<Hunt> = (0..args.trials)
                 .map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs, args.count))
                 .collect();
             if crate::harness::interrupt::stop_requested() {
                 break 'bugs; // this row's trials were cut short: it is left out
             }
-            rows.push(Row { bug: bug.name, set: BugSet::of(bug), flaw: bug.flaw, strategy, trials });
+            let per_detection = PerDetection::of(&trials);
+            rows.push(Row { bug: bug.name, set: BugSet::of(bug), flaw: bug.flaw, strategy, trials, per_detection });
         }
     }
     let partial = crate::harness::interrupt::stop_requested();
@@ -140,7 +139,6 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
                     let mut v = serde_json::to_value(r).unwrap_or_default();
                     v["median_seeds"] = r.median(args.budget).into();
                     v["found"] = r.found().into();
-                    v["per_detection"] = serde_json::to_value(r.per_detection()).unwrap_or_default();
                     v
                 })
                 .collect();
@@ -175,7 +173,7 @@ fn table(rows: &[Row], strategies: &[Strategy], budget: u64, trials: u64) -> Str
             let (ratio, rate_ratio) = match uniform {
                 Some(u) if row.strategy != Strategy::Uniform => (
                     format!(", {:.1}x", u.median(budget) as f64 / row.median(budget).max(1) as f64),
-                    format!(", {}", rate_ratio(&u.per_detection(), &row.per_detection())),
+                    format!(", {}", rate_ratio(&u.per_detection, &row.per_detection)),
                 ),
                 _ => (String::new(), String::new()),
             };
@@ -186,7 +184,7 @@ fn table(rows: &[Row], strategies: &[Strategy], budget: u64, trials: u64) -> Str
                 seeds[seeds.len() - 1],
                 row.found(),
                 row.trials.len(),
-                per_detection_text(&row.per_detection())
+                per_detection_text(&row.per_detection)
             ));
         }
         builder.push_record(line);
@@ -231,7 +229,7 @@ fn means(rows: &[Row], strategies: &[Strategy], budget: u64) -> String {
         for row in rows.iter().filter(|r| r.strategy == strategy) {
             let Some(u) = rows.iter().find(|r| r.bug == row.bug && r.strategy == Strategy::Uniform) else { continue };
             by_median.push(u.median(budget) as f64 / row.median(budget).max(1) as f64);
-            let (ud, rd) = (u.per_detection(), row.per_detection());
+            let (ud, rd) = (&u.per_detection, &row.per_detection);
             by_rate.push(ud.bounded() / rd.bounded());
             bounded += usize::from(ud.estimate.is_none() || rd.estimate.is_none());
         }
