@@ -5,7 +5,8 @@
 //! whose budget runs out is not a proof (exit 3) and its counts are the same from run to
 //! run; every reduction proves a small scenario, with fewer schedules; four of the deep
 //! set's switches are found in a few hundred runs (check/edit-race, check/pay-race)
-//! where uniform random needs tens to hundreds of seeds; bad flags exit 2.
+//! where uniform random needs tens to hundreds of seeds; docs/strategies.md's figures of
+//! the quick checks are this build's; bad flags exit 2.
 
 use std::process::{Command, Output};
 
@@ -119,6 +120,38 @@ fn the_walkthrough_and_the_three_requests_are_proved_hardened_and_found_as_built
     let race = json(&ticketsim(&race));
     assert_eq!(race["proved"], true, "the three requests, every order: {race}");
     assert!(race["schedules"].as_u64().unwrap() > 100, "{race}");
+    assert_docs_figures("walkthrough, as-built, `--max-faults 1`", &lost);
+    assert_docs_figures("order-race, the three requests (`--set workload.users=0`), hardened", &race);
+}
+
+/// The figures docs/strategies.md gives for the quick checks are this build's: the runs
+/// and schedules of each row, run again (a change that moves them moves the docs too).
+#[test]
+fn the_docs_figures_of_the_quick_checks_are_this_builds() {
+    let rows: [(&str, &[&str]); 5] = [
+        ("walkthrough, hardened, `--max-faults 1 --max-runs 2000000`", &["walkthrough", "--preset", "hardened", "--max-faults", "1"]),
+        ("out-of-order-updates, hardened", &["out-of-order-updates", "--preset", "hardened"]),
+        ("out-of-order-updates, as-built, `--max-faults 1`", &["out-of-order-updates", "--preset", "as-built", "--max-faults", "1"]),
+        ("accounts, hardened", &["accounts", "--preset", "hardened"]),
+        ("accounts, as-built, `--max-faults 1`", &["accounts", "--preset", "as-built", "--max-faults", "1"]),
+    ];
+    for (row, args) in rows {
+        let mut full = vec!["check", "--exhaustive", "--format", "json"];
+        full.splice(1..1, args.iter().copied());
+        assert_docs_figures(row, &json(&ticketsim(&full)));
+    }
+}
+
+/// `report`'s runs and schedules are those of the row of the exhaustive table in
+/// docs/strategies.md whose first cell is `row`.
+fn assert_docs_figures(row: &str, report: &serde_json::Value) {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/strategies.md")).unwrap();
+    let line =
+        docs.lines().find(|l| l.starts_with(&format!("| {row} |"))).unwrap_or_else(|| panic!("docs/strategies.md has no row `{row}`"));
+    let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+    let figure = |cell: &str| cell.split_whitespace().next().and_then(|n| n.replace(',', "").parse::<u64>().ok());
+    let documented = (figure(cells[3]), figure(cells[4]));
+    assert_eq!((report["runs"].as_u64(), report["schedules"].as_u64()), documented, "docs/strategies.md's row `{row}` (runs, schedules)");
 }
 
 #[test]
