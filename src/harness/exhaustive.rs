@@ -488,18 +488,31 @@ fn simplify<S: System>(scenario: &S::Scenario, bounds: &Bounds, found: Counterex
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::NodeId;
 
     /// A model with no madsim: `actions` (id, node, what it makes wait when taken: an id
     /// and a node) wait from the start; each step takes one; the run passes unless `bad`
     /// says the order taken is a bug.
     fn model(actions: &[(u64, u64, Option<(u64, u64)>)], reduction: Reduction, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
-        model_with_drops(actions, 0, reduction, bad)
+        model_with_faults(actions, (0, None), reduction, bad)
     }
 
     /// The model with up to `max_faults` drops: a dropped action is not taken.
     fn model_with_drops(
         actions: &[(u64, u64, Option<(u64, u64)>)],
         max_faults: u32,
+        reduction: Reduction,
+        bad: &dyn Fn(&[u64]) -> bool,
+    ) -> Summary {
+        model_with_faults(actions, (max_faults, None), reduction, bad)
+    }
+
+    /// The model with up to `max_faults` faults: drops (a dropped action is not taken),
+    /// or with `crash`, crashes of that node only (what waits for it is taken away; the
+    /// order taken shows the crash as 0).
+    fn model_with_faults(
+        actions: &[(u64, u64, Option<(u64, u64)>)],
+        (max_faults, crash): (u32, Option<u64>),
         reduction: Reduction,
         bad: &dyn Fn(&[u64]) -> bool,
     ) -> Summary {
@@ -510,15 +523,23 @@ mod tests {
             let mut left: Vec<(u64, u64, u64)> = actions.iter().map(|(id, node, _)| (*id, *node, 1_000_000 + id)).collect();
             let mut taken = Vec::new();
             while !left.is_empty() {
-                let mut options: Vec<_> = left.iter().map(|(id, node, _)| (Opt::Release(*id), Footprint::node(*node))).collect();
-                if walk.faults < max_faults {
-                    options.extend(left.iter().map(|(id, node, _)| (Opt::Drop(*id), Footprint::node(*node))));
+                let at = Footprint::node;
+                let mut options: Vec<_> = left.iter().map(|(id, node, _)| (Opt::Release(*id), at(*node))).collect();
+                match crash {
+                    _ if walk.faults >= max_faults => {}
+                    None => options.extend(left.iter().map(|(id, node, _)| (Opt::Drop(*id), at(*node)))),
+                    Some(node) => options.push((Opt::Crash(NodeId::from_slot(node as usize)), at(node))),
                 }
                 let links = left.iter().map(|(id, _, parent)| (*id, (*parent, *id))).collect();
                 let id = match walk.choose(options, links, Duration::ZERO) {
                     Some(Opt::Release(id)) => id,
                     Some(Opt::Drop(id)) => {
                         left.retain(|(a, _, _)| *a != id);
+                        continue;
+                    }
+                    Some(Opt::Crash(node)) => {
+                        left.retain(|(_, at, _)| *at != node.slot() as u64);
+                        taken.push(0);
                         continue;
                     }
                     _ => break,
@@ -607,6 +628,24 @@ mod tests {
         }
         let unreduced = model_with_drops(&plain(&[(1, 7), (2, 8), (3, 9)]), 1, Reduction::None, &never);
         assert!(unreduced.schedules() > 4, "without reduction a drop is run at every step: {}", unreduced.schedules());
+    }
+
+    #[test]
+    fn a_crash_is_run_at_every_step_and_a_message_it_takes_away_is_found() {
+        let never = |_: &[u64]| false;
+        let crash_7 = (1, Some(7));
+        // A crash commutes with nothing (docs/strategies.md says why no cheaper rule is
+        // sound here): 1 and 2 on nodes 8 and 9, a crash of node 7 before 1 and before 2.
+        let apart = model_with_faults(&plain(&[(1, 8), (2, 9)]), crash_7, Reduction::Dpor, &never);
+        assert_eq!((apart.schedules(), apart.proved(1)), (3, true));
+        // 2 (node 8) sends 4 to node 7: a crash after 2 takes 4 away, a crash before 2
+        // does not; found under every reduction.
+        let sends = [(1, 7, None), (2, 8, Some((4, 7)))];
+        let lost = |t: &[u64]| t.contains(&0) && !t.contains(&4);
+        for reduction in [Reduction::States, Reduction::Dpor, Reduction::None] {
+            let found = model_with_faults(&sends, crash_7, reduction, &lost);
+            assert!(found.counterexample.is_some(), "4 lost to a crash after 2 ({reduction:?})");
+        }
     }
 
     #[test]
