@@ -135,11 +135,43 @@ fn the_docs_figures_of_the_quick_checks_are_this_builds() {
         ("accounts, hardened", &["accounts", "--preset", "hardened"]),
         ("accounts, as-built, `--max-faults 1`", &["accounts", "--preset", "as-built", "--max-faults", "1"]),
     ];
+    let mut runs = Vec::new();
     for (row, args) in rows {
         let mut full = vec!["check", "--exhaustive", "--format", "json"];
         full.splice(1..1, args.iter().copied());
-        assert_docs_figures(row, &json(&ticketsim(&full)));
+        let report = json(&ticketsim(&full));
+        assert_docs_figures(row, &report);
+        runs.push(report["runs"].as_u64().unwrap());
     }
+    // Crashes only right after a node's own steps: the walk-through is proved in fewer
+    // runs, and the bound is said.
+    let args = ["check", "walkthrough", "--exhaustive", "--preset", "hardened", "--max-faults", "1", "--crash-points", "own-steps"];
+    let own = ticketsim(&args);
+    assert!(stdout(&own).contains("a node crashing only right after one of its own steps"), "{}", stdout(&own));
+    let own = json(&ticketsim(&[&args[..], &["--format", "json"]].concat()));
+    assert_eq!((own["proved"].as_bool(), own["bounds"]["crash_points"].as_str()), (Some(true), Some("own-steps")), "{own}");
+    assert!(own["runs"].as_u64().unwrap() < runs[0], "own steps {} runs, every step {}", own["runs"], runs[0]);
+}
+
+#[test]
+fn a_counterexample_found_with_crashes_at_own_steps_keeps_its_bound_in_its_file() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("exhaustive");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("own-steps.toml");
+    let _ = std::fs::remove_file(&file);
+    let args = ["check", "walkthrough", "--exhaustive", "--preset", "as-built", "--max-faults", "1", "--crash-points", "own-steps"];
+    let found = ticketsim(&[&args[..], &["--save", file.to_str().unwrap()]].concat());
+    assert_eq!(found.status.code(), Some(1), "{}", stdout(&found));
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("crash_points = \"own-steps\""), "{saved}");
+    let replayed = ticketsim(&["run", file.to_str().unwrap()]);
+    assert!(stdout(&replayed).contains("reproduced (the same bug)"), "{}", stdout(&replayed));
+    let bad = dir.join("own-steps-bad.toml");
+    std::fs::write(&bad, saved.replace("\"own-steps\"", "\"sometimes\"")).unwrap();
+    let refused = ticketsim(&["run", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("reproduce.schedule.crash_points") && stderr.contains("every-step"), "{stderr}");
 }
 
 /// `report`'s runs and schedules are those of the row of the exhaustive table in
@@ -244,6 +276,7 @@ fn bad_flags_exit_2_with_what_is_allowed() {
         (vec!["check", "order-race", "--exhaustive", "--max-runs", "0"], "allowed 1 to"),
         (vec!["check", "order-race", "--exhaustive", "--time-limit", "soon"], "--time-limit"),
         (vec!["check", "order-race", "--exhaustive", "--reduction", "magic"], "allowed: dpor, states, none"),
+        (vec!["check", "order-race", "--exhaustive", "--crash-points", "often"], "allowed every-step, own-steps"),
     ] {
         let out = ticketsim(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -483,7 +483,15 @@ fn runs_leave_no_world_behind_in_schedule_mode_either() {
     use ticketsim::harness::exhaustive::{explore, Bounds, Reduction};
     use ticketsim::harness::world::live_worlds;
     let s = Scenario::load(Path::new("scenarios/walkthrough.toml")).unwrap();
-    let bounds = Bounds { max_faults: 1, max_runs: 30, time_limit: None, reduction: Reduction::Dpor, max_reorderings: None, seed: 0 };
+    let bounds = Bounds {
+        max_faults: 1,
+        max_runs: 30,
+        time_limit: None,
+        reduction: Reduction::Dpor,
+        max_reorderings: None,
+        seed: 0,
+        crash_points: Default::default(),
+    };
     let summary = explore::<ticketsim::Ticketing>(&s, &bounds);
     assert_eq!(summary.runs(), 30, "the budget ran out: {:?}", summary.stopped);
     // Each run in schedule mode has a controller task on the supervisor's node; left

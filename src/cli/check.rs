@@ -4,6 +4,7 @@
 
 use super::{load, sweep_code, write_file, Format, ScenarioArgs};
 use crate::harness::exhaustive::{explore, Bounds, Counterexample, Reduction, Summary};
+use crate::harness::schedule::CrashPoints;
 use crate::harness::system::{Reproduce, ScheduleRecord};
 use crate::report;
 use crate::report::style::{count, paint, Tone};
@@ -40,6 +41,10 @@ pub(crate) struct CheckArgs {
     /// reduction), states (sleep sets and state fingerprints), none (every schedule)
     #[arg(long, default_value = "dpor", value_name = "R")]
     reduction: String,
+    /// Where a crash may fall: every-step (before any step), own-steps (right after one of
+    /// the node's own steps: a delivery to it or a store call it made)
+    #[arg(long, default_value = "every-step", value_name = "C")]
+    crash_points: String,
     /// The seed of every run (the workload's and handlers' decisions, madsim's ties)
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -88,6 +93,7 @@ pub(crate) fn execute<S: super::Driven>(args: CheckArgs) -> Result<i32, String> 
         },
         seed: args.seed,
         max_reorderings: args.max_reorderings,
+        crash_points: CrashPoints::parse(&args.crash_points).map_err(|e| format!("--crash-points {e}"))?,
     };
     super::handle_ctrl_c();
     let summary = explore::<S>(scenario, &bounds);
@@ -125,7 +131,7 @@ fn reproduction(found: &Counterexample, seed: u64) -> Reproduce {
         choices: Some(Default::default()),
         branch: Default::default(),
         plan: Vec::new(),
-        schedule: Some(ScheduleRecord::of(found.max_faults, &found.picks)),
+        schedule: Some(ScheduleRecord::of(found.max_faults, found.crash_points, &found.picks)),
     }
 }
 
@@ -134,6 +140,10 @@ fn bounds_line(b: &Bounds) -> String {
     let faults = match b.max_faults {
         0 => "no fault".to_string(),
         n => format!("up to {} (drops, duplicates, crash-and-restarts)", count(n as u64, "fault", "faults")),
+    };
+    let faults = match (b.max_faults, b.crash_points) {
+        (1.., CrashPoints::OwnSteps) => format!("{faults}, a node crashing only right after one of its own steps"),
+        _ => faults,
     };
     let orders = match b.max_reorderings {
         None => "every order of deliveries and store calls waiting together".to_string(),
@@ -225,7 +235,7 @@ fn text(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> 
 fn json(name: &str, bounds: &Bounds, summary: &Summary, saved: Option<&str>) -> serde_json::Value {
     serde_json::json!({
         "scenario": name,
-        "bounds": { "max_faults": bounds.max_faults, "max_reorderings": bounds.max_reorderings, "max_runs": bounds.max_runs, "seed": bounds.seed, "reduction": bounds.reduction },
+        "bounds": { "max_faults": bounds.max_faults, "max_reorderings": bounds.max_reorderings, "max_runs": bounds.max_runs, "seed": bounds.seed, "reduction": bounds.reduction, "crash_points": bounds.crash_points },
         "levels": summary.levels,
         "schedules": summary.schedules(),
         "runs": summary.runs(),

@@ -15,7 +15,7 @@
 //! not explored again.
 
 use super::run::{run_seed, RunOptions, RunOutcome};
-use super::schedule::{independent, still_asleep, Call, Cut, Footprint, Link, Opt, Visited, Walk};
+use super::schedule::{independent, still_asleep, Call, CrashPoints, Cut, Footprint, Link, Opt, Visited, Walk};
 use super::system::System;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -40,6 +40,8 @@ pub struct Bounds {
     pub max_reorderings: Option<u32>,
     /// The seed every run is: the workload's and handlers' decisions, madsim's ties.
     pub seed: u64,
+    /// Where a crash may fall.
+    pub crash_points: CrashPoints,
 }
 
 /// How the search leaves out schedules equivalent to ones it runs.
@@ -84,6 +86,7 @@ pub struct Counterexample {
     pub picks: Vec<usize>,
     pub faults: u32,
     pub max_faults: u32,
+    pub crash_points: CrashPoints,
     /// Steps where it did not take the oldest waiting action.
     pub reorderings: usize,
     pub steps: usize,
@@ -179,8 +182,8 @@ fn picks(walk: &Walk) -> Vec<usize> {
 }
 
 /// The replay walk of a counterexample (or a reproduction file's schedule).
-pub fn replay_walk(max_faults: u32, picks: Vec<usize>) -> Walk {
-    Walk { reduce: false, ..Walk::new(max_faults, picks, BTreeSet::new()) }
+pub fn replay_walk(max_faults: u32, crash_points: CrashPoints, picks: Vec<usize>) -> Walk {
+    Walk { reduce: false, crash_points, ..Walk::new(max_faults, picks, BTreeSet::new()) }
 }
 
 fn counterexample<S: System>(walk: &Walk, outcome: &RunOutcome<S>, max_faults: u32) -> Counterexample {
@@ -192,6 +195,7 @@ fn counterexample<S: System>(walk: &Walk, outcome: &RunOutcome<S>, max_faults: u
         steps: walk.steps.len(),
         picks,
         max_faults,
+        crash_points: walk.crash_points,
         invariant: v.invariant.to_string(),
         fingerprint: v.fingerprint(),
     }
@@ -274,6 +278,7 @@ pub fn search(
             reduce,
             visited: reduce.then(|| visited.clone()),
             prune: bounds.reduction == Reduction::States,
+            crash_points: bounds.crash_points,
             ..Walk::new(max_faults, forced.clone(), sleep)
         };
         let (walk, verdict) = run(walk);
@@ -471,7 +476,7 @@ fn simplify<S: System>(scenario: &S::Scenario, bounds: &Bounds, found: Counterex
         }
         let mut picks = best.picks.clone();
         picks[i] = 0;
-        let (walk, outcome) = run_walk::<S>(scenario, bounds, replay_walk(best.max_faults, picks));
+        let (walk, outcome) = run_walk::<S>(scenario, bounds, replay_walk(best.max_faults, best.crash_points, picks));
         if walk.cut.is_none() && outcome.violations.iter().any(|v| v.invariant == best.invariant) {
             let mut simpler = counterexample(&walk, &outcome, best.max_faults);
             if let Some(v) = outcome.violations.iter().find(|v| v.invariant == best.invariant) {
@@ -494,7 +499,7 @@ mod tests {
     /// and a node) wait from the start; each step takes one; the run passes unless `bad`
     /// says the order taken is a bug.
     fn model(actions: &[(u64, u64, Option<(u64, u64)>)], reduction: Reduction, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
-        model_with_faults(actions, (0, None), reduction, bad)
+        model_with_faults(actions, (0, None, CrashPoints::EveryStep), reduction, bad)
     }
 
     /// The model with up to `max_faults` drops: a dropped action is not taken.
@@ -504,19 +509,19 @@ mod tests {
         reduction: Reduction,
         bad: &dyn Fn(&[u64]) -> bool,
     ) -> Summary {
-        model_with_faults(actions, (max_faults, None), reduction, bad)
+        model_with_faults(actions, (max_faults, None, CrashPoints::EveryStep), reduction, bad)
     }
 
     /// The model with up to `max_faults` faults: drops (a dropped action is not taken),
     /// or with `crash`, crashes of that node only (what waits for it is taken away; the
-    /// order taken shows the crash as 0).
+    /// order taken shows the crash as 0) where `crash_points` lets it fall.
     fn model_with_faults(
         actions: &[(u64, u64, Option<(u64, u64)>)],
-        (max_faults, crash): (u32, Option<u64>),
+        (max_faults, crash, crash_points): (u32, Option<u64>, CrashPoints),
         reduction: Reduction,
         bad: &dyn Fn(&[u64]) -> bool,
     ) -> Summary {
-        let bounds = Bounds { max_faults, max_runs: 100_000, time_limit: None, reduction, seed: 0, max_reorderings: None };
+        let bounds = Bounds { max_faults, max_runs: 100_000, time_limit: None, reduction, seed: 0, max_reorderings: None, crash_points };
         let mut summary = Summary::default();
         let level = search(&bounds, max_faults, Instant::now(), &mut summary, &mut |mut walk| {
             // Each action runs as its own task (cause = its id); what it makes wait has it as parent.
@@ -528,7 +533,8 @@ mod tests {
                 match crash {
                     _ if walk.faults >= max_faults => {}
                     None => options.extend(left.iter().map(|(id, node, _)| (Opt::Drop(*id), at(*node)))),
-                    Some(node) => options.push((Opt::Crash(NodeId::from_slot(node as usize)), at(node))),
+                    Some(node) if walk.may_crash(node) => options.push((Opt::Crash(NodeId::from_slot(node as usize)), at(node))),
+                    Some(_) => {}
                 }
                 let links = left.iter().map(|(id, _, parent)| (*id, (*parent, *id))).collect();
                 let id = match walk.choose(options, links, Duration::ZERO) {
@@ -555,6 +561,7 @@ mod tests {
                 picks: Vec::new(),
                 faults: 0,
                 max_faults: 0,
+                crash_points: CrashPoints::EveryStep,
                 reorderings: 0,
                 steps: taken.len(),
                 invariant: "order".into(),
@@ -633,7 +640,7 @@ mod tests {
     #[test]
     fn a_crash_is_run_at_every_step_and_a_message_it_takes_away_is_found() {
         let never = |_: &[u64]| false;
-        let crash_7 = (1, Some(7));
+        let crash_7 = (1, Some(7), CrashPoints::EveryStep);
         // A crash commutes with nothing (docs/strategies.md says why no cheaper rule is
         // sound here): 1 and 2 on nodes 8 and 9, a crash of node 7 before 1 and before 2.
         let apart = model_with_faults(&plain(&[(1, 8), (2, 9)]), crash_7, Reduction::Dpor, &never);
@@ -649,10 +656,37 @@ mod tests {
     }
 
     #[test]
+    fn with_crash_points_at_own_steps_a_node_crashes_only_right_after_one_of_its_steps() {
+        let never = |_: &[u64]| false;
+        let (every, own) = ((1, Some(7), CrashPoints::EveryStep), (1, Some(7), CrashPoints::OwnSteps));
+        // 1 on node 7, 2 on node 8: every step, node 7 crashes before 1 or before 2;
+        // own steps, only right after 1.
+        let actions = plain(&[(1, 7), (2, 8)]);
+        let (a, b) =
+            (model_with_faults(&actions, every, Reduction::Dpor, &never), model_with_faults(&actions, own, Reduction::Dpor, &never));
+        assert!(a.proved(1) && b.proved(1));
+        assert_eq!((a.schedules(), b.schedules()), (3, 2));
+        // What the bound gives up: 2 (node 8) sends 4 to node 7, and a crash of 7 right
+        // after 2 takes 4 away (the same loss as a drop of 4, a fault of its own).
+        let sends = [(1, 7, None), (2, 8, Some((4, 7)))];
+        let lost = |t: &[u64]| t.contains(&0) && !t.contains(&4);
+        assert!(model_with_faults(&sends, every, Reduction::Dpor, &lost).counterexample.is_some());
+        assert!(model_with_faults(&sends, own, Reduction::Dpor, &lost).proved(1));
+    }
+
+    #[test]
     fn a_bad_order_is_found_and_a_budget_spent_is_not_a_proof() {
         let found = model(&plain(&[(1, 7), (2, 7), (3, 7)]), Reduction::Dpor, &|t| t == [3, 2, 1]);
         assert_eq!(found.counterexample.map(|c| c.fingerprint), Some("[3, 2, 1]".into()));
-        let bounds = Bounds { max_faults: 0, max_runs: 2, time_limit: None, reduction: Reduction::States, seed: 0, max_reorderings: None };
+        let bounds = Bounds {
+            max_faults: 0,
+            max_runs: 2,
+            time_limit: None,
+            reduction: Reduction::States,
+            seed: 0,
+            max_reorderings: None,
+            crash_points: Default::default(),
+        };
         let mut summary = Summary::default();
         let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
             for _ in 0..3 {

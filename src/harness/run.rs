@@ -245,8 +245,11 @@ where
             let walk = walk.lock().unwrap();
             walk.faults < walk.max_faults
         };
-        let crashable: Vec<(NodeId, u64)> =
-            nodes.iter().filter(|n| world.fabric.is_up(**n)).map(|n| (*n, world.fabric.name_key(*n))).collect();
+        let crashable: Vec<(NodeId, u64)> = {
+            let walk = walk.lock().unwrap();
+            let up = nodes.iter().filter(|n| world.fabric.is_up(**n));
+            up.map(|n| (*n, world.fabric.name_key(*n))).filter(|(_, key)| walk.may_crash(*key)).collect()
+        };
         let links = waiting.iter().map(|(id, _, _, link)| (*id, *link)).collect();
         let chosen = walk.lock().unwrap().choose(step_options(&waiting, &crashable, faults_left), links, super::now());
         match chosen {

@@ -49,6 +49,40 @@ impl Opt {
     }
 }
 
+/// Where a crash may fall: a bound of the search, stated in its report and kept in a
+/// reproduction file (the options of each step depend on it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashPoints {
+    /// Before any step: any node may crash, whatever step comes next.
+    #[default]
+    EveryStep,
+    /// Right after one of the node's own steps (a delivery to it, a store call it made):
+    /// the node's program between two of its actions. Not after other nodes' steps in
+    /// between (a message lost in flight to it is a drop, another fault).
+    OwnSteps,
+}
+
+impl CrashPoints {
+    pub fn name(self) -> &'static str {
+        match self {
+            CrashPoints::EveryStep => "every-step",
+            CrashPoints::OwnSteps => "own-steps",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<CrashPoints, String> {
+        [CrashPoints::EveryStep, CrashPoints::OwnSteps]
+            .into_iter()
+            .find(|c| c.name() == text.trim())
+            .ok_or_else(|| format!("{}: allowed every-step, own-steps", super::echo(text)))
+    }
+
+    pub fn is_every_step(&self) -> bool {
+        *self == CrashPoints::EveryStep
+    }
+}
+
 /// What a waiting message or call is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Go {
@@ -69,17 +103,21 @@ pub struct Footprint {
     /// 0: the whole node.
     pub part: u64,
     pub store: u64,
+    /// The node whose step it is: a delivery's receiver, a store call's caller (0:
+    /// unknown). Not a state it touches: where [`CrashPoints::OwnSteps`] lets it crash.
+    pub owner: u64,
 }
 
 impl Footprint {
     pub fn node(node: u64) -> Footprint {
-        Footprint { node, part: 0, store: 0 }
+        Footprint { node, part: 0, store: 0, owner: node }
     }
     pub fn part(node: u64, part: Option<u64>) -> Footprint {
-        Footprint { node, part: part.map_or(0, |p| p | 1), store: 0 }
+        Footprint { part: part.map_or(0, |p| p | 1), ..Footprint::node(node) }
     }
-    pub fn store(store: u64) -> Footprint {
-        Footprint { node: 0, part: 0, store }
+    /// A call on `store` made by a task of node `owner` (0: unknown).
+    pub fn store(store: u64, owner: u64) -> Footprint {
+        Footprint { node: 0, part: 0, store, owner }
     }
     /// The states it touches, as keys (for the fingerprints).
     fn states(self) -> impl Iterator<Item = u64> {
@@ -320,6 +358,10 @@ pub struct Walk {
     pub prune: bool,
     /// How many fingerprints `visited` may hold ([`MAX_STATES`]).
     pub max_states: usize,
+    /// Where a crash may fall.
+    pub crash_points: CrashPoints,
+    /// The node whose step the last step was (its footprint's owner).
+    pub(crate) last_owner: u64,
     /// What happened, step by step.
     pub steps: Vec<Step>,
     pub cut: Option<Cut>,
@@ -398,8 +440,17 @@ impl Walk {
         free
     }
 
+    /// Whether the node named `node` (its key) may crash before the next step.
+    pub(crate) fn may_crash(&self, node: u64) -> bool {
+        match self.crash_points {
+            CrashPoints::EveryStep => true,
+            CrashPoints::OwnSteps => node == self.last_owner,
+        }
+    }
+
     /// Records what the chosen option touched, and what stays asleep after it.
     fn took(&mut self, opt: Opt, footprint: Footprint, free: bool) {
+        self.last_owner = footprint.owner;
         for state in footprint.states() {
             let hash = self.touched.entry(state).or_insert(0);
             *hash = mix(*hash, key(&opt));
@@ -452,8 +503,8 @@ mod tests {
         let node = Footprint::node;
         assert!(independent(node(n1), node(n2)), "messages to two nodes");
         assert!(!independent(node(n1), node(n1)), "two messages to one node");
-        assert!(!independent(Footprint::store(store), Footprint::store(store)), "two calls on one store");
-        assert!(independent(Footprint::store(store), node(n1)));
+        assert!(!independent(Footprint::store(store, 0), Footprint::store(store, 0)), "two calls on one store");
+        assert!(independent(Footprint::store(store, 0), node(n1)));
         let (a, b) = (Footprint::part(n1, Some(10)), Footprint::part(n1, Some(12)));
         assert!(independent(a, b), "two parts of one node");
         assert!(!independent(a, a), "one part of one node");

@@ -66,7 +66,7 @@ pub fn run_scenario<S: System>(scenario: &S::Scenario, seed: Option<u64>, option
             let schedule = reproduce.schedule.as_ref().map(|s| {
                 // Steps out of order (a hand-edited file) replay as far as they go.
                 let picks = s.picks().unwrap_or_default();
-                std::sync::Arc::new(std::sync::Mutex::new(super::exhaustive::replay_walk(s.max_faults, picks)))
+                std::sync::Arc::new(std::sync::Mutex::new(super::exhaustive::replay_walk(s.max_faults, s.crash_points, picks)))
             });
             let options = RunOptions { replay_choices: reproduce.choices.clone(), branch, schedule, ..options.clone() };
             run_seed::<S>(scenario, reproduce.seed, &options)

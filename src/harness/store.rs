@@ -114,7 +114,8 @@ impl<St: Journal> Store<St> {
                 let base = super::choices::mix(super::choices::key(&(self.name, call)), task);
                 // A call touches its store; what its handler does around it is its task's (in
                 // order, through the task's cause), not the node's.
-                let store = super::schedule::Footprint::store(super::choices::key(&("store", self.name)));
+                let owner = self.node.as_deref().map_or(0, |node| super::choices::key(&node));
+                let store = super::schedule::Footprint::store(super::choices::key(&("store", self.name)), owner);
                 Some(gate.pass(base, store, false, (task, task)).await.1)
             }
             None => {

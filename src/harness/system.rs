@@ -208,21 +208,24 @@ pub struct Reproduce {
     pub schedule: Option<ScheduleRecord>,
 }
 
-/// A schedule as a reproduction file keeps it: the fault budget it was found under (the
-/// options of each step depend on it) and, for each step that did not take its first
-/// option (the oldest waiting delivery or call), `[step, option]`, steps counted from 0.
+/// A schedule as a reproduction file keeps it: the fault budget and crash points it was
+/// found under (the options of each step depend on them) and, for each step that did not
+/// take its first option (the oldest waiting delivery or call), `[step, option]`, steps counted from 0.
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRecord {
     pub max_faults: u32,
+    /// Where a crash could fall (left out: before every step).
+    #[serde(default, skip_serializing_if = "super::schedule::CrashPoints::is_every_step")]
+    pub crash_points: super::schedule::CrashPoints,
     pub picks: Vec<[u32; 2]>,
 }
 
 impl ScheduleRecord {
     /// The record of a schedule's picks (every step's option index).
-    pub fn of(max_faults: u32, picks: &[usize]) -> ScheduleRecord {
+    pub fn of(max_faults: u32, crash_points: super::schedule::CrashPoints, picks: &[usize]) -> ScheduleRecord {
         let picks = picks.iter().enumerate().filter(|(_, p)| **p > 0).map(|(step, p)| [step as u32, *p as u32]).collect();
-        ScheduleRecord { max_faults, picks }
+        ScheduleRecord { max_faults, crash_points, picks }
     }
 
     /// Every step's option index, up to the last that is not the first; None when the
