@@ -133,6 +133,22 @@ fn every_json_report_matches_the_documented_schema() {
         report(&["explain", "order-race", "--seed", "6", "--preset", "as-built", "--format", "json"]),
         report(&["diff", "order-race", "--seed", "6", "--preset", "as-built", "--fix", "racy-reservation", "--format", "json"]),
         report(&["check-determinism", "order-race", "--seeds", "0..3", "--ties", "--quiet", "--format", "json"]),
+        report(&["check", "course/expiration", "--exhaustive", "--format", "json"]),
+        report(&[
+            "check",
+            "walkthrough",
+            "--exhaustive",
+            "--preset",
+            "as-built",
+            "--max-faults",
+            "1",
+            "--crash-points",
+            "own-steps",
+            "--save",
+            dir.join("check.toml").to_str().unwrap(),
+            "--format",
+            "json",
+        ]),
     ];
     let mut kinds = Vec::new();
     for value in &reports {
