@@ -24,16 +24,22 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A path in the tests' scratch directory where no file is.
+fn fresh(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("exhaustive");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    let _ = std::fs::remove_file(&file);
+    file
+}
+
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
 }
 
 #[test]
 fn the_race_as_built_is_found_on_the_first_schedule_and_its_file_replays_it() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("exhaustive");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("race.toml");
-    let _ = std::fs::remove_file(&file);
+    let file = fresh("race.toml");
     let found = ticketsim(&["check", "order-race", "--exhaustive", "--preset", "as-built", "--save", file.to_str().unwrap()]);
     let text = stdout(&found);
     assert_eq!(found.status.code(), Some(1), "{text}");
@@ -155,10 +161,7 @@ fn the_docs_figures_of_the_quick_checks_are_this_builds() {
 
 #[test]
 fn a_counterexample_found_with_crashes_at_own_steps_keeps_its_bound_in_its_file() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("exhaustive");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("own-steps.toml");
-    let _ = std::fs::remove_file(&file);
+    let file = fresh("own-steps.toml");
     let args = ["check", "walkthrough", "--exhaustive", "--preset", "as-built", "--max-faults", "1", "--crash-points", "own-steps"];
     let found = ticketsim(&[&args[..], &["--save", file.to_str().unwrap()]].concat());
     assert_eq!(found.status.code(), Some(1), "{}", stdout(&found));
@@ -166,7 +169,7 @@ fn a_counterexample_found_with_crashes_at_own_steps_keeps_its_bound_in_its_file(
     assert!(saved.contains("crash_points = \"own-steps\""), "{saved}");
     let replayed = ticketsim(&["run", file.to_str().unwrap()]);
     assert!(stdout(&replayed).contains("reproduced (the same bug)"), "{}", stdout(&replayed));
-    let bad = dir.join("own-steps-bad.toml");
+    let bad = fresh("own-steps-bad.toml");
     std::fs::write(&bad, saved.replace("\"own-steps\"", "\"sometimes\"")).unwrap();
     let refused = ticketsim(&["run", bad.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
