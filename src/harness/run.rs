@@ -241,14 +241,14 @@ where
         if waiting.is_empty() {
             continue;
         }
-        let faults_left = !world.is_quiet() && {
+        // The nodes that may crash now, only while a fault may be taken.
+        let (faults_left, crashable) = {
             let walk = walk.lock().unwrap();
-            walk.faults < walk.max_faults
-        };
-        let crashable: Vec<(NodeId, u64)> = {
-            let walk = walk.lock().unwrap();
-            let up = nodes.iter().filter(|n| world.fabric.is_up(**n));
-            up.map(|n| (*n, world.fabric.name_key(*n))).filter(|(_, key)| walk.may_crash(*key)).collect()
+            let faults_left = !world.is_quiet() && walk.faults < walk.max_faults;
+            let up = nodes.iter().filter(|n| faults_left && world.fabric.is_up(**n));
+            let crashable: Vec<(NodeId, u64)> =
+                up.map(|n| (*n, world.fabric.name_key(*n))).filter(|(_, key)| walk.may_crash(*key)).collect();
+            (faults_left, crashable)
         };
         let links = waiting.iter().map(|(id, _, _, link)| (*id, *link)).collect();
         let chosen = walk.lock().unwrap().choose(step_options(&waiting, &crashable, faults_left), links, super::now());

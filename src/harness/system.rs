@@ -209,8 +209,9 @@ pub struct Reproduce {
 }
 
 /// A schedule as a reproduction file keeps it: the fault budget and crash points it was
-/// found under (the options of each step depend on them) and, for each step that did not
-/// take its first option (the oldest waiting delivery or call), `[step, option]`, steps counted from 0.
+/// found under (the options of each step depend on them) and, for each step that did
+/// not take its first option (the oldest waiting delivery or call), `[step, option]`,
+/// steps counted from 0.
 #[derive(Clone, Debug, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleRecord {
