@@ -9,15 +9,17 @@
 //! part of it its message names; a store's records, where two calls commute unless one
 //! wrote what the other read or wrote; a drop, only the message it drops);
 //! sleep sets (Godefroid): a step that commutes with the one taken stays asleep, so of
-//! equivalent schedules one is run; dynamic partial-order reduction (Flanagan and
+//! equivalent schedules one is run (two store calls by what each did: the one taken once
+//! it has said, the one asleep where the search ran it, nothing since having touched
+//! what it read or wrote); dynamic partial-order reduction (Flanagan and
 //! Godefroid, the default): a choice point tries another option only where a run showed
 //! a race; or state fingerprints: a state reached again with no fewer options asleep is
 //! not explored again.
 
 use super::run::{run_seed, RunOptions, RunOutcome};
-use super::schedule::{independent, still_asleep, Call, CrashPoints, Cut, Footprint, Link, Opt, Visited, Walk};
+use super::schedule::{independent, Call, CrashPoints, Cut, Footprint, Link, Opt, Visited, Walk};
 use super::system::System;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,7 +74,9 @@ impl Reduction {
     pub fn describe(self) -> &'static str {
         match self {
             Reduction::None => "none (every schedule, equivalent ones too)",
-            Reduction::States => "sleep sets (steps on different nodes and stores commute), state fingerprints",
+            Reduction::States => {
+                "sleep sets (steps on different nodes, and store calls on different records, commute), state fingerprints"
+            }
             Reduction::Dpor => {
                 "sleep sets and dynamic partial-order reduction (other orders tried only at races seen; store calls race on a common record)"
             }
@@ -154,11 +158,14 @@ impl Summary {
 /// One choice point on the search stack.
 struct Frame {
     options: Vec<(Opt, Footprint)>,
-    links: std::collections::BTreeMap<u64, Link>,
+    links: BTreeMap<u64, Link>,
     /// DPOR: the options this choice point must try (races seen), besides faults.
     backtrack: BTreeSet<Opt>,
     sleep: BTreeSet<Opt>,
     done: BTreeSet<Opt>,
+    /// What the store calls done or asleep here did, as run from here (or from where
+    /// they were put to sleep): two calls on one store commute record by record.
+    calls: BTreeMap<Opt, Call>,
     chosen: Option<usize>,
     faults: u32,
 }
@@ -267,7 +274,7 @@ pub fn search(
     let visited: Visited = Arc::default();
     let mut level = Level { max_faults, max_reorderings: bounds.max_reorderings, ..Default::default() };
     let mut stack: Vec<Frame> = Vec::new();
-    let (mut forced, mut sleep) = (Vec::new(), BTreeSet::new());
+    let (mut forced, mut sleep, mut sleep_calls) = (Vec::new(), BTreeSet::new(), BTreeMap::new());
     loop {
         if let Some(reason) = spent(bounds, summary.runs() + level.runs, started) {
             summary.stopped = Some(reason);
@@ -279,7 +286,8 @@ pub fn search(
             visited: reduce.then(|| visited.clone()),
             prune: bounds.reduction == Reduction::States,
             crash_points: bounds.crash_points,
-            ..Walk::new(max_faults, forced.clone(), sleep)
+            sleep_calls: std::mem::take(&mut sleep_calls),
+            ..Walk::new(max_faults, forced.clone(), std::mem::take(&mut sleep))
         };
         let (walk, verdict) = run(walk);
         level.runs += 1;
@@ -307,9 +315,19 @@ pub fn search(
         }
         let first_new = forced.len();
         let calls = walk.calls;
+        let call_of = |s: &super::schedule::Step| {
+            let opt = s.options[s.chosen?].0;
+            let Opt::Release(id) = opt else { return None };
+            Some((opt, calls.get(&id)?.clone()))
+        };
+        if let Some(frame) = first_new.checked_sub(1).and_then(|top| stack.get_mut(top)) {
+            frame.calls.extend(walk.steps.get(first_new - 1).and_then(call_of));
+        }
+        let asleep_calls = walk.sleep_calls;
         stack.extend(walk.steps.into_iter().skip(first_new).map(|s| Frame {
             done: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
             backtrack: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
+            calls: s.sleep.iter().filter_map(|z| Some((*z, asleep_calls.get(z)?.clone()))).chain(call_of(&s)).collect(),
             sleep: s.sleep.into_iter().collect(),
             options: s.options,
             links: s.links,
@@ -320,7 +338,7 @@ pub fn search(
             races(&mut stack, &calls);
         }
         match backtrack(&mut stack, (max_faults, bounds.max_reorderings), bounds.reduction) {
-            Some((next_forced, next_sleep)) => (forced, sleep) = (next_forced, next_sleep),
+            Some((next_forced, next_sleep, next_calls)) => (forced, sleep, sleep_calls) = (next_forced, next_sleep, next_calls),
             None => {
                 level.complete = true;
                 break;
@@ -336,7 +354,7 @@ pub fn search(
 /// (dependent, and not before it by happens-before: its cause, what happened before
 /// its cause, and the steps dependent with those, in order); that choice point must
 /// also try it first (or, if it was not waiting there yet, what led to it).
-fn races(stack: &mut [Frame], calls: &std::collections::BTreeMap<u64, Call>) {
+fn races(stack: &mut [Frame], calls: &BTreeMap<u64, Call>) {
     let n = stack.len();
     let executed: Vec<Option<(Opt, Footprint, Link)>> = stack
         .iter()
@@ -429,12 +447,14 @@ fn spent(bounds: &Bounds, runs: u64, started: Instant) -> Option<String> {
 }
 
 /// The next schedule to run: the deepest choice point with an option not yet tried and
-/// not asleep; its prefix and the sleep set after it. None: everything was explored.
+/// not asleep; its prefix, and the sleep set at its last step before it is taken (the
+/// run applies the step to it, once a store call has said what it did) with what the
+/// calls in it did. None: everything was explored.
 fn backtrack(
     stack: &mut Vec<Frame>,
     (max_faults, max_reorderings): (u32, Option<u32>),
     reduction: Reduction,
-) -> Option<(Vec<usize>, BTreeSet<Opt>)> {
+) -> Option<(Vec<usize>, BTreeSet<Opt>, BTreeMap<Opt, Call>)> {
     let reduce = reduction != Reduction::None;
     loop {
         let below = stack.len().checked_sub(1)?;
@@ -452,15 +472,15 @@ fn backtrack(
             stack.pop();
             continue;
         };
-        let (taken, footprint) = frame.options[i];
+        let taken = frame.options[i].0;
         frame.done.insert(taken);
         frame.chosen = Some(i);
-        let sleep = match reduce {
-            false => BTreeSet::new(),
-            true => still_asleep(frame.sleep.iter().chain(frame.done.iter()), &frame.options, (taken, footprint)),
+        let (sleep, calls) = match reduce {
+            false => Default::default(),
+            true => (frame.sleep.union(&frame.done).copied().collect(), frame.calls.clone()),
         };
         let forced = stack.iter().map(|f| f.chosen.expect("every frame below the top was taken")).collect();
-        return Some((forced, sleep));
+        return Some((forced, sleep, calls));
     }
 }
 
@@ -615,6 +635,54 @@ mod tests {
         let (dpor, states) = (model(&actions, Reduction::Dpor, &|_| false), model(&actions, Reduction::States, &|_| false));
         assert_eq!((dpor.schedules(), states.schedules()), (16, 16));
         assert!(dpor.runs() <= states.runs(), "dpor {} runs, sleep sets {}", dpor.runs(), states.runs());
+    }
+
+    /// Store calls on one store (9), each writing one record: the orders the search runs
+    /// (each as the ids taken).
+    fn store_model(records: &[(u64, u64)], reduction: Reduction) -> (Summary, Vec<Vec<u64>>) {
+        let bounds = Bounds {
+            max_faults: 0,
+            max_runs: 1_000,
+            time_limit: None,
+            reduction,
+            seed: 0,
+            max_reorderings: None,
+            crash_points: CrashPoints::EveryStep,
+        };
+        let (mut summary, mut orders) = (Summary::default(), Vec::new());
+        let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
+            let mut left: Vec<(u64, u64)> = records.to_vec();
+            let mut taken = Vec::new();
+            while !left.is_empty() {
+                let options = left.iter().map(|(id, _)| (Opt::Release(*id), Footprint::store(9, 0))).collect();
+                let links = left.iter().map(|(id, _)| (*id, (0, *id))).collect();
+                let Some(Opt::Release(id)) = walk.choose(options, links, Duration::ZERO) else { break };
+                let record = left.iter().find(|(a, _)| *a == id).map(|(_, r)| *r).unwrap();
+                let access = super::super::schedule::Access { writes: [(1, record)].into(), ..Default::default() };
+                walk.calls.insert(id, Call { wrote: true, access: Some(access) });
+                left.retain(|(a, _)| *a != id);
+                taken.push(id);
+            }
+            if walk.cut.is_none() {
+                orders.push(taken);
+            }
+            (walk, Verdict::Passed { judged: true, expectations_off: false })
+        });
+        summary.levels.push(level);
+        (summary, orders)
+    }
+
+    #[test]
+    fn sleep_sets_order_only_store_calls_on_a_common_record() {
+        for reduction in [Reduction::States, Reduction::Dpor] {
+            // 1 and 3 write record 1, 2 writes record 2: 1 and 3 in both orders, 2 anywhere.
+            let (summary, orders) = store_model(&[(1, 1), (2, 2), (3, 1)], reduction);
+            assert!(summary.proved(0), "{reduction:?}");
+            let firsts: BTreeSet<bool> = orders.iter().map(|o| o.iter().position(|i| *i == 1) < o.iter().position(|i| *i == 3)).collect();
+            assert_eq!((orders.len(), firsts.len()), (2, 2), "{reduction:?}: {orders:?}");
+            let (all, orders) = store_model(&[(1, 1), (2, 1), (3, 1)], reduction);
+            assert_eq!((all.schedules(), orders.len()), (6, 6), "one record: every order ({reduction:?})");
+        }
     }
 
     #[test]

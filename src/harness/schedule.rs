@@ -119,6 +119,10 @@ impl Footprint {
     pub fn store(store: u64, owner: u64) -> Footprint {
         Footprint { node: 0, part: 0, store, owner }
     }
+    /// A call on a store (and on no node's memory).
+    pub fn is_store_call(self) -> bool {
+        self.node == 0 && self.store != 0
+    }
     /// The states it touches, as keys (for the fingerprints).
     fn states(self) -> impl Iterator<Item = u64> {
         [if self.node == 0 { 0 } else { mix(self.node, self.part) }, self.store].into_iter().filter(|s| *s != 0)
@@ -348,8 +352,14 @@ pub struct Walk {
     pub max_faults: u32,
     /// The option index of each step of the prefix.
     pub forced: Vec<usize>,
-    /// The sleep set after the prefix.
+    /// The sleep set at the prefix's last step, before it is taken (what commutes with
+    /// that step stays asleep after it); with no prefix, at the first step.
     pub sleep: BTreeSet<Opt>,
+    /// What the store calls asleep did where the search ran them (see [`still_asleep`]).
+    pub sleep_calls: BTreeMap<Opt, Call>,
+    /// A store call taken whose effect on the sleep set waits for what it did: its
+    /// option, footprint and step.
+    pub(crate) pending: Option<(Opt, Footprint, usize)>,
     /// Sleep sets on (off: every schedule, equivalent ones too).
     pub reduce: bool,
     /// State fingerprints, counted; with `prune`, a state explored with a smaller sleep
@@ -393,6 +403,7 @@ impl Walk {
 
     /// Chooses this step's option among `options`; None stops the run (see [`Cut`]).
     pub(crate) fn choose(&mut self, options: Vec<(Opt, Footprint)>, links: BTreeMap<u64, Link>, now: Duration) -> Option<Opt> {
+        self.settle();
         let n = self.steps.len();
         if n >= MAX_STEPS {
             self.cut = Some(Cut::TooLong);
@@ -410,7 +421,7 @@ impl Walk {
         let sleep = if n < self.forced.len() { Vec::new() } else { self.sleep.iter().copied().collect() };
         self.steps.push(Step { options: options.clone(), chosen, sleep, faults: self.faults, links });
         let (opt, footprint) = options[chosen?];
-        self.took(opt, footprint, n >= self.forced.len());
+        self.took(opt, footprint, n + 1 >= self.forced.len());
         Some(opt)
     }
 
@@ -448,8 +459,10 @@ impl Walk {
         }
     }
 
-    /// Records what the chosen option touched, and what stays asleep after it.
-    fn took(&mut self, opt: Opt, footprint: Footprint, free: bool) {
+    /// Records what the chosen option touched, and (at the prefix's last step and past
+    /// it) what stays asleep after it: at once, or for a store call once it has said
+    /// what it did.
+    fn took(&mut self, opt: Opt, footprint: Footprint, update: bool) {
         self.last_owner = footprint.owner;
         for state in footprint.states() {
             let hash = self.touched.entry(state).or_insert(0);
@@ -458,25 +471,56 @@ impl Walk {
         if opt.is_fault() {
             self.faults += 1;
         }
-        if free {
+        if update {
             if !self.reduce {
                 self.sleep.clear();
             } else {
-                let options = self.steps.last().map_or(&[][..], |s| &s.options[..]);
-                self.sleep = still_asleep(&self.sleep, options, (opt, footprint));
+                self.pending = Some((opt, footprint, self.steps.len() - 1));
+                if !footprint.is_store_call() {
+                    self.settle();
+                }
             }
         }
+    }
+
+    /// Applies the last step taken to the sleep set, with what it did if it was a store
+    /// call (a call that never said is taken to conflict with every call on its store).
+    fn settle(&mut self) {
+        let Some((opt, footprint, step)) = self.pending.take() else { return };
+        let mut calls = std::mem::take(&mut self.sleep_calls);
+        let own = match opt {
+            Opt::Release(id) => self.calls.get(&id).cloned(),
+            _ => None,
+        };
+        if let Some(call) = own.clone() {
+            calls.insert(opt, call);
+        }
+        self.sleep = still_asleep(&self.sleep, &self.steps[step].options, (opt, footprint), &calls);
+        if own.is_some() {
+            calls.remove(&opt);
+        }
+        self.sleep_calls = calls;
     }
 }
 
 /// What stays asleep once `taken` is taken: of `asleep`, the options of this step that
-/// commute with it (the walk's step past a prefix, and the search's at a choice point).
+/// commute with it (the walk's step past a prefix). Two calls on one store commute when
+/// what each did (`calls`: as run from here, or where it was put to sleep, nothing
+/// between having touched what it read or wrote) shows no conflict, record by record.
 pub(crate) fn still_asleep<'a>(
     asleep: impl IntoIterator<Item = &'a Opt>,
     options: &[(Opt, Footprint)],
     taken: (Opt, Footprint),
+    calls: &BTreeMap<Opt, Call>,
 ) -> BTreeSet<Opt> {
-    let commutes = |z: Opt| z != taken.0 && options.iter().find(|(o, _)| *o == z).is_some_and(|(_, f)| commute((z, *f), taken));
+    let calls_commute = |z: Opt, f: Footprint| {
+        f.is_store_call()
+            && taken.1.is_store_call()
+            && matches!((calls.get(&z), calls.get(&taken.0)), (Some(a), Some(b)) if !a.conflicts(b))
+    };
+    let commutes = |z: Opt| {
+        z != taken.0 && options.iter().find(|(o, _)| *o == z).is_some_and(|(_, f)| commute((z, *f), taken) || calls_commute(z, *f))
+    };
     asleep.into_iter().copied().filter(|z| commutes(*z)).collect()
 }
 
@@ -556,6 +600,27 @@ mod tests {
         }
         assert_eq!(visited.lock().unwrap().len(), 2, "two kept, the other two states not");
         assert_eq!(walk.cut, None);
+    }
+
+    #[test]
+    fn a_store_call_keeps_asleep_a_call_on_other_records_of_its_store_once_it_has_said_what_it_did() {
+        let store = Footprint::store(9, 0);
+        let writes = |record: u64| Call { wrote: true, access: Some(Access { writes: [(1, record)].into(), ..Default::default() }) };
+        let options = || vec![(Opt::Release(1), store), (Opt::Release(2), store), (Opt::Release(3), Footprint::node(7))];
+        for (takes, sleeps_on) in [(2, true), (1, false)] {
+            // 1, asleep, wrote record 1 where it ran; 2 then writes record `takes`.
+            let mut walk = Walk { sleep_calls: [(Opt::Release(1), writes(1))].into(), ..Walk::new(0, vec![], [Opt::Release(1)].into()) };
+            assert_eq!(walk.choose(options(), BTreeMap::new(), Duration::ZERO), Some(Opt::Release(2)));
+            assert_eq!(walk.sleep, [Opt::Release(1)].into(), "not settled before 2 has said what it did");
+            walk.calls.insert(2, writes(takes));
+            walk.choose(options(), BTreeMap::new(), Duration::ZERO);
+            assert_eq!(walk.steps[1].sleep.contains(&Opt::Release(1)), sleeps_on, "2 wrote record {takes}");
+        }
+        // A call that never says what it did conflicts with every call on its store.
+        let mut silent = Walk { sleep_calls: [(Opt::Release(1), writes(1))].into(), ..Walk::new(0, vec![], [Opt::Release(1)].into()) };
+        silent.choose(options(), BTreeMap::new(), Duration::ZERO);
+        silent.choose(options(), BTreeMap::new(), Duration::ZERO);
+        assert!(silent.steps[1].sleep.is_empty());
     }
 
     #[test]
