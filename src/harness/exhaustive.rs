@@ -379,7 +379,7 @@ fn races(stack: &mut [Frame], calls: &BTreeMap<u64, Call>) {
     });
     let asleep_calls = last.map(|f| f.calls.clone()).unwrap_or_default();
     let mut before: Vec<Vec<bool>> = Vec::with_capacity(n);
-    let mut add: Vec<(usize, Vec<Opt>)> = Vec::new();
+    let mut add: Vec<(usize, Vec<Opt>, bool)> = Vec::new();
     {
         let graph = Graph { stack, executed: &executed, taken: &taken, calls, asleep_calls: &asleep_calls };
         for i in 0..n {
@@ -397,8 +397,13 @@ fn races(stack: &mut [Frame], calls: &BTreeMap<u64, Call>) {
             add.extend(graph.reversals(&before, (n - 1, &hb, cause), step.0));
         }
     }
-    for (j, options) in add {
+    for (j, options, all) in add {
         let frame = &mut stack[j];
+        if all {
+            // No first step of the reversal waited there: every option is tried.
+            frame.backtrack.extend(options);
+            continue;
+        }
         if options.iter().any(|o| frame.backtrack.contains(o)) {
             continue;
         }
@@ -459,8 +464,9 @@ impl Graph<'_> {
     }
 
     /// The races of `opt` at position `i` (`hb`: what happens before it there) with the
-    /// steps before it, each as a choice point and the first steps of its reversal.
-    fn reversals(&self, before: &[Vec<bool>], (i, hb, cause): (usize, &[bool], Option<usize>), opt: Opt) -> Vec<(usize, Vec<Opt>)> {
+    /// steps before it, each as a choice point and the first steps of its reversal (or,
+    /// true, every option there, none of them having waited there).
+    fn reversals(&self, before: &[Vec<bool>], (i, hb, cause): (usize, &[bool], Option<usize>), opt: Opt) -> Vec<(usize, Vec<Opt>, bool)> {
         let after_cause = |j: usize| cause.is_some_and(|c| j == c || before[c][j]);
         let footprint = |j: usize| self.executed[j].map(|(o, f, _)| (o, f));
         let this = self.stack[i].options.iter().find(|(o, _)| *o == opt).map(|(_, f)| *f).or_else(|| self.executed[i].map(|(_, f, _)| f));
@@ -481,10 +487,11 @@ impl Graph<'_> {
             }
             let waiting = |o: &Opt| self.stack[j].options.iter().any(|(w, _)| w == o);
             initials.retain(|o| waiting(o));
-            if initials.is_empty() {
+            let all = initials.is_empty();
+            if all {
                 initials = self.stack[j].options.iter().map(|(o, _)| *o).filter(|o| !o.is_fault()).collect();
             }
-            found.push((j, initials));
+            found.push((j, initials, all));
         }
         found
     }
