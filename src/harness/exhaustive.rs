@@ -777,9 +777,9 @@ mod tests {
     #[test]
     fn the_reductions_reach_every_outcome_of_store_calls_whose_writes_depend_on_what_they_read() {
         // Random models (a fixed generator): four or five calls over three records, each
-        // reading one and writing one of two records depending on what it read. Every
+        // reading one and writing one record, or one of two depending on what it read. Every
         // outcome (each record's writers in order, what each call saw) that running every
-        // schedule reaches, the reduced searches reach too, in fewer runs.
+        // schedule reaches, the reduced search reaches too, mostly in fewer runs.
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
             state ^= state << 13;
@@ -790,11 +790,13 @@ mod tests {
         let mut fewer = 0;
         for _ in 0..200 {
             let calls = 4 + next(2);
+            // Half the models write one record whatever they read, half depend on it.
+            let fixed = next(2) == 0;
             let mut record = || if next(4) == 0 { None } else { Some(1 + next(3)) };
             let model: Vec<ModelCall> = (1..=calls)
                 .map(|id| {
-                    let (reads, w) = (record(), record());
-                    ModelCall { id, reads, then: w, otherwise: w }
+                    let (reads, then) = (record(), record());
+                    ModelCall { id, reads, then, otherwise: if fixed { then } else { record() } }
                 })
                 .collect();
             let outcomes = |reduction| {
@@ -803,13 +805,16 @@ mod tests {
                 (summary.runs(), runs.into_iter().map(|(_, left)| left).collect::<BTreeSet<_>>())
             };
             let (all_runs, all) = outcomes(Reduction::None);
-            for reduction in [Reduction::States, Reduction::Dpor] {
+            // DPOR is checked on the fixed models only: where a call's writes depend on
+            // what it read, it still misses outcomes (known, not fixed: docs/strategies.md).
+            let reductions: &[Reduction] = if fixed { &[Reduction::States, Reduction::Dpor] } else { &[Reduction::States] };
+            for &reduction in reductions {
                 let (runs, reached) = outcomes(reduction);
                 assert_eq!(reached, all, "{reduction:?} on {:?}", model.iter().map(|c| (c.reads, c.then, c.otherwise)).collect::<Vec<_>>());
                 fewer += (runs < all_runs) as u32;
             }
         }
-        assert!(fewer > 200, "the reductions left out schedules in {fewer} of 400 searches");
+        assert!(fewer > 150, "the reductions left out schedules in only {fewer} searches");
     }
 
     #[test]
