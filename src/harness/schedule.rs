@@ -137,6 +137,16 @@ pub fn independent(a: Footprint, b: Footprint) -> bool {
     !(same_node || same_store)
 }
 
+/// Whether two steps are dependent: touching common state, where two calls on one store
+/// are dependent only if what they did (their [`Call`]s, when both are known) conflicts.
+pub(crate) fn dependent((fa, call_a): (Footprint, Option<&Call>), (fb, call_b): (Footprint, Option<&Call>)) -> bool {
+    !independent(fa, fb)
+        && match (fa.is_store_call() && fb.is_store_call(), call_a, call_b) {
+            (true, Some(a), Some(b)) => a.conflicts(b),
+            _ => true,
+        }
+}
+
 /// Whether two options commute: taken in either order they leave the same state, and
 /// neither takes the other away. A drop changes no node's or store's state, only what
 /// waits: it commutes with every option on another message (so a message is dropped at
@@ -487,39 +497,30 @@ impl Walk {
     /// call (a call that never said is taken to conflict with every call on its store).
     fn settle(&mut self) {
         let Some((opt, footprint, step)) = self.pending.take() else { return };
-        let mut calls = std::mem::take(&mut self.sleep_calls);
         let own = match opt {
-            Opt::Release(id) => self.calls.get(&id).cloned(),
+            Opt::Release(id) => self.calls.get(&id),
             _ => None,
         };
-        if let Some(call) = own.clone() {
-            calls.insert(opt, call);
-        }
-        self.sleep = still_asleep(&self.sleep, &self.steps[step].options, (opt, footprint), &calls);
-        if own.is_some() {
-            calls.remove(&opt);
-        }
-        self.sleep_calls = calls;
+        self.sleep = still_asleep(&self.sleep, &self.steps[step].options, (opt, footprint, own), &self.sleep_calls);
     }
 }
 
 /// What stays asleep once `taken` is taken: of `asleep`, the options of this step that
 /// commute with it (the walk's step past a prefix). Two calls on one store commute when
-/// what each did (`calls`: as run from here, or where it was put to sleep, nothing
-/// between having touched what it read or wrote) shows no conflict, record by record.
+/// what each did (the one taken: as it ran; those asleep, in `calls`: where they were
+/// put to sleep, nothing between having touched what they read or wrote) shows no
+/// conflict, record by record.
 pub(crate) fn still_asleep<'a>(
     asleep: impl IntoIterator<Item = &'a Opt>,
     options: &[(Opt, Footprint)],
-    taken: (Opt, Footprint),
+    (taken, footprint, call): (Opt, Footprint, Option<&Call>),
     calls: &BTreeMap<Opt, Call>,
 ) -> BTreeSet<Opt> {
-    let calls_commute = |z: Opt, f: Footprint| {
-        f.is_store_call()
-            && taken.1.is_store_call()
-            && matches!((calls.get(&z), calls.get(&taken.0)), (Some(a), Some(b)) if !a.conflicts(b))
-    };
+    let calls_commute =
+        |z: Opt, f: Footprint| f.is_store_call() && footprint.is_store_call() && !dependent((f, calls.get(&z)), (footprint, call));
     let commutes = |z: Opt| {
-        z != taken.0 && options.iter().find(|(o, _)| *o == z).is_some_and(|(_, f)| commute((z, *f), taken) || calls_commute(z, *f))
+        z != taken
+            && options.iter().find(|(o, _)| *o == z).is_some_and(|(_, f)| commute((z, *f), (taken, footprint)) || calls_commute(z, *f))
     };
     asleep.into_iter().copied().filter(|z| commutes(*z)).collect()
 }
