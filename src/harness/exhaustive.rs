@@ -751,11 +751,13 @@ mod tests {
         otherwise: Option<u64>,
         /// The call whose step makes this one wait (its cause); None: waiting from the start.
         after: Option<u64>,
+        /// Not a store call but a message to this node (7 or 8), which the node logs.
+        node: Option<u64>,
     }
 
-    /// Store calls on one store (9), each waiting from the start or from its cause's step:
-    /// per complete run, the order taken and what it left (each record's writers in order,
-    /// what each call saw).
+    /// Store calls on one store (9) and messages to two nodes, each waiting from the start
+    /// or from its cause's step: per complete run, the order taken and what it left (each
+    /// record's writers in order, each node's log, what each call saw).
     fn store_model(model: &[ModelCall], reduction: Reduction) -> (Summary, Vec<(Vec<u64>, Vec<Vec<u64>>)>) {
         let bounds = Bounds {
             max_faults: 0,
@@ -769,13 +771,20 @@ mod tests {
         let (mut summary, mut runs) = (Summary::default(), Vec::new());
         let level = search(&bounds, 0, Instant::now(), &mut summary, &mut |mut walk| {
             let mut left = model.to_vec();
-            let (mut taken, mut writers, mut saw) = (Vec::new(), vec![Vec::new(); 4], vec![0; 8]);
+            let (mut taken, mut writers, mut saw) = (Vec::new(), vec![Vec::new(); 6], vec![0; 8]);
             while !left.is_empty() {
                 let waiting: Vec<&ModelCall> = left.iter().filter(|c| c.after.is_none_or(|a| taken.contains(&a))).collect();
-                let options = waiting.iter().map(|c| (Opt::Release(c.id), Footprint::store(9, 0))).collect();
+                let footprint = |c: &ModelCall| c.node.map_or(Footprint::store(9, 0), Footprint::node);
+                let options = waiting.iter().map(|c| (Opt::Release(c.id), footprint(c))).collect();
                 let links = waiting.iter().map(|c| (c.id, (c.after.unwrap_or(0), c.id))).collect();
                 let Some(Opt::Release(id)) = walk.choose(options, links, Duration::ZERO) else { break };
                 let call = *left.iter().find(|c| c.id == id).unwrap();
+                left.retain(|c| c.id != id);
+                taken.push(id);
+                if let Some(node) = call.node {
+                    writers[node as usize - 3].push(id);
+                    continue;
+                }
                 let seen = call.reads.map_or(0, |r| writers[r as usize].len() as u64);
                 let write = if seen > 0 { call.then } else { call.otherwise };
                 let mut access = super::super::schedule::Access::default();
@@ -784,8 +793,6 @@ mod tests {
                 write.inspect(|w| writers[*w as usize].push(id));
                 saw[id as usize] = call.reads.map_or(0, |r| writers[r as usize].last().copied().unwrap_or(9));
                 walk.calls.insert(id, Call { wrote: write.is_some(), access: Some(access) });
-                left.retain(|c| c.id != id);
-                taken.push(id);
             }
             if walk.cut.is_none() {
                 writers.push(saw.clone());
@@ -799,7 +806,10 @@ mod tests {
 
     /// Calls that each write one record (and read none).
     fn writes(records: &[(u64, u64)]) -> Vec<ModelCall> {
-        records.iter().map(|(id, r)| ModelCall { id: *id, reads: None, then: Some(*r), otherwise: Some(*r), after: None }).collect()
+        records
+            .iter()
+            .map(|(id, r)| ModelCall { id: *id, reads: None, then: Some(*r), otherwise: Some(*r), after: None, node: None })
+            .collect()
     }
 
     #[test]
@@ -820,10 +830,10 @@ mod tests {
     fn the_reductions_reach_every_outcome_of_store_calls_whose_writes_depend_on_what_they_read() {
         // Random models (a fixed generator): four to six calls over three records, each
         // reading one and writing one record, or one of two depending on what it read, some
-        // waiting for an earlier call's step. Every
+        // waiting for an earlier call's step, some messages to a node instead. Every
         // outcome (each record's writers in order, what each call saw) that running every
         // schedule reaches, the reduced search reaches too, mostly in fewer runs. A longer
-        // sweep: TICKETSIM_RANDOM_MODELS=20000 (about 35 s).
+        // sweep: TICKETSIM_RANDOM_MODELS=20000 (about 20 s).
         let models: u32 = std::env::var("TICKETSIM_RANDOM_MODELS").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
@@ -844,7 +854,9 @@ mod tests {
                     let otherwise = if fixed { then } else { record(&mut next) };
                     // A third of the calls wait for an earlier one's step (a message it sends).
                     let after = (id > 1 && next(3) == 0).then(|| 1 + next(id - 1));
-                    ModelCall { id, reads, then, otherwise, after }
+                    // A fifth are messages to one of two nodes instead.
+                    let node = (next(5) == 0).then(|| 7 + next(2));
+                    ModelCall { id, reads, then, otherwise, after, node }
                 })
                 .collect();
             for reduction in [Reduction::States, Reduction::Dpor] {
@@ -863,7 +875,7 @@ mod tests {
             (summary.runs(), runs.into_iter().map(|(_, left)| left).collect::<BTreeSet<_>>())
         };
         let ((all_runs, all), (runs, reached)) = (outcomes(Reduction::None), outcomes(reduction));
-        let shown: Vec<_> = model.iter().map(|c| (c.reads, c.then, c.otherwise, c.after)).collect();
+        let shown: Vec<_> = model.iter().map(|c| (c.reads, c.then, c.otherwise, c.after, c.node)).collect();
         assert_eq!(reached, all, "{reduction:?} on {shown:?}");
         runs < all_runs
     }
@@ -872,7 +884,7 @@ mod tests {
     fn dpor_reverses_races_of_calls_that_change_what_they_write() {
         // The smallest models (of 20,000 random ones) on which DPOR missed an outcome without
         // the rule for store calls asleep: (id, reads, writes if it was written, else writes).
-        let call = |(id, reads, then, otherwise)| ModelCall { id, reads, then, otherwise, after: None };
+        let call = |(id, reads, then, otherwise)| ModelCall { id, reads, then, otherwise, after: None, node: None };
         let models: [&[(u64, Option<u64>, Option<u64>, Option<u64>)]; 3] = [
             // In 2, 3, 1, 4 the race of 3 and 1 is reversed after 2, where 1 is asleep (tried
             // first, it commutes with 2): 2, 4, 1, 3 (1 reads record 2 before 3 writes it,
