@@ -796,6 +796,7 @@ mod tests {
                 left.retain(|c| c.id != id);
                 taken.push(id);
                 if let Some(node) = call.node {
+                    // Nodes 7 and 8 log after records 1 to 3, at 4 and 5.
                     writers[node as usize - 3].push(id);
                     continue;
                 }
@@ -845,10 +846,10 @@ mod tests {
         // Random models (a fixed generator): four to six calls over three records, each
         // reading one and writing one record, or one of two depending on what it read, some
         // waiting for an earlier call's step, some messages to a node instead (half the
-        // models may drop one). Every
-        // outcome (each record's writers in order, what each call saw) that running every
-        // schedule reaches, the reduced search reaches too, mostly in fewer runs. A longer
-        // sweep: TICKETSIM_RANDOM_MODELS=20000 (about 30 s).
+        // models may drop one). Every outcome (each record's writers in order, each node's
+        // log, what each call saw) that running every schedule reaches, the reduced search
+        // reaches too, mostly in fewer runs. A longer sweep: TICKETSIM_RANDOM_MODELS=20000
+        // (about 30 s).
         let models: u32 = std::env::var("TICKETSIM_RANDOM_MODELS").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
