@@ -514,6 +514,8 @@ pub struct Shop {
     client: Arc<Client<ShopApp>>,
     choices: Choices,
     stores: Stores,
+    /// How many times faster than the scenario's the orders come (the rush strategy's pace).
+    pace: u32,
 }
 
 /// The three services' stores, read for the final state.
@@ -574,12 +576,13 @@ impl Shop {
 
 /// The users: order `i` is placed at `i / orders` of the phase (plus up to 100 ms), for
 /// an item and a quantity (1 or 2) the seed picks.
-async fn workload(client: Arc<Client<ShopApp>>, s: ShopScenario, choices: Choices) {
+/// The orders, spread evenly over the scenario's duration (over 1/`pace` of it at rush's pace).
+async fn workload(client: Arc<Client<ShopApp>>, s: ShopScenario, choices: Choices, pace: u32) {
     let items: Vec<String> = s.stock.keys().cloned().collect();
     let mut tasks = Vec::new();
     for i in 0..s.orders {
         let (client, choices, items) = (client.clone(), choices.clone(), items.clone());
-        let at = s.duration.0 * i / s.orders.max(1);
+        let at = s.duration.0 * i / s.orders.max(1) / pace.max(1);
         tasks.push(cause::spawn(cause::labelled(("order", i), async move {
             let jitter = choices.duration(Site::Workload, key(&"jitter"), Duration::ZERO, Duration::from_millis(100));
             ticketsim::harness::sleep_until(at + jitter).await;
@@ -624,11 +627,11 @@ impl System for Shop {
         const ROUTES: &[Route] = &[Route::new(Method::Post, "/api/orders")];
         let routed = vec![Routed { service: "orders", routes: ROUTES, instances: nodes }];
         let client = deploy::users(world, true, broker.node, routed, Duration::from_secs(5));
-        Arc::new(Shop { scenario: s.clone(), broker, client, choices: world.choices(), stores })
+        Arc::new(Shop { scenario: s.clone(), broker, client, choices: world.choices(), stores, pace: world.pace() })
     }
 
     fn workload(self: Arc<Self>) -> BoxFuture {
-        Box::pin(workload(self.client.clone(), self.scenario.clone(), self.choices.clone()))
+        Box::pin(workload(self.client.clone(), self.scenario.clone(), self.choices.clone(), self.pace))
     }
 
     fn serving(&self, node: NodeId) -> bool {

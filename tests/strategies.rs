@@ -1,4 +1,4 @@
-//! Exploration strategies (uniform, swarm, pct, stretch, coverage, portfolio): each run still replays
+//! Exploration strategies (uniform, swarm, pct, stretch, hold, rush, coverage, portfolio): each run still replays
 //! exactly from its seed (and, for coverage, its branch), shrinks like any other, is
 //! named in every report and reproduction, reports nothing on the hardened preset, and
 //! the deep-bug benchmark's command works.
@@ -12,7 +12,7 @@ use ticketsim::ticketing::scenario::Scenario;
 use ticketsim::ticketing::Ticketing;
 use ticketsim::{run_seed, RunOptions};
 
-const STRATEGIES: [&str; 7] = ["uniform", "swarm", "pct:3", "stretch", "coverage", "portfolio", "hold"];
+const STRATEGIES: [&str; 8] = ["uniform", "swarm", "pct:3", "stretch", "coverage", "portfolio", "hold", "rush"];
 
 fn scenario(name: &str, strategy: &str) -> Scenario {
     let mut s = Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap();
@@ -42,11 +42,11 @@ fn every_strategy_replays_a_seed_exactly_and_shapes_the_run_its_own_way() {
         assert_eq!(hashes, again, "{strategy}: the same seed gives the same trace");
         by_strategy.push(hashes);
     }
-    // Coverage runs an unbranched seed as uniform does; swarm, pct, stretch and hold change
+    // Coverage runs an unbranched seed as uniform does; swarm, pct, stretch, hold and rush change
     // the run; the portfolio runs seed 0 as uniform, 1 as swarm, 2 as pct:3, 3 as stretch.
     assert_eq!(by_strategy[0], by_strategy[4]);
     assert_eq!(by_strategy[5], vec![by_strategy[0][0], by_strategy[1][1], by_strategy[2][2], by_strategy[3][3]]);
-    for (a, b) in [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3), (0, 6), (3, 6)] {
+    for (a, b) in [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3), (0, 6), (3, 6), (6, 7)] {
         assert_ne!(by_strategy[a], by_strategy[b], "{} and {}", STRATEGIES[a], STRATEGIES[b]);
     }
 }
@@ -285,6 +285,33 @@ fn stretch_and_hold_pause_an_instance_at_a_store_call_within_the_scenarios_pause
 }
 
 #[test]
+fn rush_is_holds_run_at_its_pace_and_crowds_the_users_at_a_faster_one() {
+    // When the users sent their last request.
+    let last_request = |s: &Scenario, seed: u64| {
+        let outcome = run_seed(s, seed, &RunOptions { keep_history: true, hash_trace: true, ..Default::default() });
+        assert!(outcome.violations.is_empty(), "{} seed {seed}: {:?}", s.strategy, outcome.violations);
+        let history = outcome.history.unwrap();
+        let last = history.entries().iter().filter(|e| e.record.to_string().starts_with("request #")).map(|e| e.time).max().unwrap();
+        (outcome.plan.unwrap().pace, outcome.trace_hash.unwrap(), last)
+    };
+    let (hold, rush) = (hardened("full-system", "hold"), hardened("full-system", "rush"));
+    let mut paces = std::collections::BTreeSet::new();
+    for seed in 0..10 {
+        let ((one, hold_trace, hold_last), (pace, rush_trace, rush_last)) = (last_request(&hold, seed), last_request(&rush, seed));
+        assert_eq!(one, 1, "hold keeps the scenario's pace");
+        assert!(ticketsim::harness::strategy::PACES.contains(&pace));
+        paces.insert(pace);
+        if pace == 1 {
+            assert_eq!(rush_trace, hold_trace, "seed {seed}: at pace 1 rush is hold, draw for draw");
+        } else {
+            assert_ne!(rush_trace, hold_trace, "seed {seed}");
+            assert!(rush_last < hold_last, "seed {seed} at pace {pace}: the last request at {rush_last:?}, hold's at {hold_last:?}");
+        }
+    }
+    assert!(paces.contains(&1) && paces.len() > 2, "the pace is drawn per run: {paces:?}");
+}
+
+#[test]
 fn stretch_shows_a_deep_bug_in_fewer_seeds_than_uniform() {
     // Seeds to first detection are exact: stretch shows lock-after-cancel at seed 9 of
     // trial 0; uniform needs 3,999 (docs/strategies.md has the five-trial figures).
@@ -309,6 +336,23 @@ fn hold_shows_a_bug_that_neither_uniform_nor_stretch_shows_in_as_many_seeds() {
         found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 3_000_000, 60, 2, false).seeds);
     }
     assert_eq!(found, vec![None, None, Some(39)]);
+}
+
+#[test]
+fn rush_shows_deep_bugs_that_neither_uniform_nor_hold_shows_in_as_many_seeds() {
+    // The same bugs, the same trials (from 3,000,000), the first 60 seeds: rush's users
+    // crowd together, so the races hold's pauses widen happen (docs/strategies.md has the
+    // 20,000-seed figures). Seeds to first detection are exact.
+    let mut found = Vec::new();
+    for name in ["edit-drops-lock", "cancel-after-payment", "stale-unlock-skip"] {
+        let bug = ticketsim::ticketing::deep::all().find(|b| b.name == name).unwrap();
+        let mut s = ticketsim::ticketing::deep::scenario(bug);
+        for strategy in [Strategy::Uniform, Strategy::Hold, Strategy::Rush] {
+            s.strategy = strategy;
+            found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 3_000_000, 60, 2, false).seeds);
+        }
+    }
+    assert_eq!(found, vec![None, None, Some(8), None, None, Some(23), None, None, Some(8)]);
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub(crate) struct HuntArgs {
     /// A bug of either set to hunt (default: all of --set); repeatable
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
-    /// A strategy to measure (default: uniform, swarm, pct, stretch, hold, coverage, portfolio); repeatable
+    /// A strategy to measure (default: uniform, swarm, pct, stretch, hold, rush, coverage, portfolio); repeatable
     #[arg(long = "strategy", value_name = "STRATEGY")]
     strategies: Vec<String>,
     /// Independent sweeps per bug and strategy, each from its own start seed (1 to 100)

@@ -59,7 +59,7 @@ pub(crate) struct ScenarioArgs {
     /// Switch a flaw on (NAME) or off (-NAME); repeatable
     #[arg(long = "flaw", value_name = "NAME", allow_hyphen_values = true)]
     pub flaws: Vec<String>,
-    /// How runs choose among what the scenario allows: uniform, swarm, pct[:D], stretch, hold, coverage, portfolio
+    /// How runs choose among what the scenario allows: uniform, swarm, pct[:D], stretch, hold, rush, coverage, portfolio
     /// (replaces the scenario's `strategy`; docs/strategies.md)
     #[arg(long, value_name = "STRATEGY", env = "TICKETSIM_STRATEGY")]
     pub strategy: Option<String>,

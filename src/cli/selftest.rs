@@ -24,7 +24,7 @@ pub(crate) struct SelftestArgs {
     /// Worker threads, 1 to 256 (default: the core count)
     #[arg(long, env = "TICKETSIM_JOBS")]
     jobs: Option<usize>,
-    /// How every sweep explores: uniform, swarm, pct[:D], stretch, hold, coverage, portfolio (docs/strategies.md)
+    /// How every sweep explores: uniform, swarm, pct[:D], stretch, hold, rush, coverage, portfolio (docs/strategies.md)
     #[arg(long, value_name = "STRATEGY", default_value = "uniform")]
     strategy: String,
     /// Run every scenario on this broker: streaming (NATS Streaming) or jetstream

@@ -36,6 +36,8 @@ pub struct Plan {
     pub faults: Vec<Fault>,
     /// The instances the nemesis may crash or pause (all of them without swarm sites).
     pub may_crash: Vec<super::NodeId>,
+    /// How many times faster than the scenario's the users act (rush; 1 otherwise).
+    pub pace: u32,
 }
 
 fn secs(d: Duration) -> f64 {
@@ -92,6 +94,7 @@ impl Plan {
                 "kinds": match c.calls { SiteCalls::Kinds { one_in, .. } => Some(one_in), _ => None },
             })),
             "faults": faults,
+            "pace": self.pace,
         })
     }
 
@@ -136,6 +139,9 @@ impl Plan {
                 SiteCalls::Every => format!("  up to {count} pauses right after a store read (1 in {one_in:.0} reads)\n"),
             });
         }
+        if self.pace != 1 {
+            out.push_str(&format!("  users at {}x the scenario's pace (their think times at most 1/{} of its)\n", self.pace, self.pace));
+        }
         if self.faults.is_empty() {
             out.push_str("  no scheduled fault\n");
         }
@@ -171,6 +177,7 @@ mod tests {
                 Fault { at: s(3), lasts: s(1), kind: FaultKind::Crash(NodeId::from_slot(0)) },
             ],
             may_crash: vec![NodeId::from_slot(0)],
+            pace: 1,
         };
         let names = vec!["orders-1".to_string(), "broker".to_string()];
         assert_eq!(
@@ -213,10 +220,11 @@ mod tests {
             site_pauses: Some(AtSites { probability: 1.0 / 8.0, count: 2, calls: SiteCalls::Kinds { one_in: 4, salt: 9 } }),
             faults: vec![],
             may_crash: vec![],
+            pace: 16,
         };
         assert_eq!(
             plan.text(&[]),
-            "  up to 2 pauses right before a store call of 1 in 4 kinds (1 in 8 of their calls)\n  no scheduled fault\n"
+            "  up to 2 pauses right before a store call of 1 in 4 kinds (1 in 8 of their calls)\n  users at 16x the scenario's pace (their think times at most 1/16 of its)\n  no scheduled fault\n"
         );
         assert_eq!(plan.json(&[])["pauses_at_sites"]["kinds"], 4);
     }

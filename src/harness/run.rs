@@ -365,12 +365,13 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let fabric: Fabric<S::Message> = Fabric::new(fabric_config.clone(), choices.clone(), observer).gated(gate.clone());
 
     let planted = options.plant_nondeterminism.then(planted_run);
-    let mut builder = WorldBuilder::new(fabric.clone(), choices.clone(), history.clone(), planted);
+    let pace = super::strategy::pace(per_run, &choices);
+    let mut builder = WorldBuilder::new(fabric.clone(), choices.clone(), history.clone(), planted, pace);
     let buggify = builder.buggify.clone();
     let system = S::build(&scenario, &mut builder);
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
-    let plan = draw_plan(&sim, per_run, &choices, &world, (nemesis_config, swarm));
+    let plan = super::plan::Plan { pace, ..draw_plan(&sim, per_run, &choices, &world, (nemesis_config, swarm)) };
     if let Some(priorities) = &plan.priorities {
         fabric.set_priorities(priorities.clone());
     }
@@ -527,12 +528,12 @@ where
     // Stretch and hold: every pause the scenario allows (whatever a swarm draw left)
     // moves to a fault site (see [`pause_sites`]).
     let mut site_pauses = None;
-    if matches!(per_run, Strategy::Stretch | Strategy::Hold) && !sim.spare_serving_nodes && sim.nemesis.pauses > 0 {
+    if (per_run == Strategy::Stretch || per_run.holds()) && !sim.spare_serving_nodes && sim.nemesis.pauses > 0 {
         site_pauses = Some(pause_sites(per_run, sim.nemesis.pauses, choices));
         nemesis.pauses = 0;
     }
     let faults = nemesis::plan(&nemesis, sim.fault_phase, &instances, &infrastructure, choices);
-    super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, site_pauses, faults, may_crash: instances }
+    super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, site_pauses, faults, may_crash: instances, pace: 1 }
 }
 
 /// Where the pauses go, drawn per run. Stretch: right after a store call that only read
@@ -541,7 +542,7 @@ where
 /// a call name; 1 in 2, 4 or 8 kinds).
 fn pause_sites(strategy: Strategy, count: u32, choices: &Choices) -> super::plan::AtSites {
     use super::plan::SiteCalls;
-    let (calls, chances): (SiteCalls, &[f64]) = if strategy == Strategy::Hold {
+    let (calls, chances): (SiteCalls, &[f64]) = if strategy.holds() {
         let one_in = [2, 4, 8][choices.pick(Site::Buggify, choices::key(&"pause site kinds"), 3)];
         let salt = choices.draw(Site::Buggify, choices::key(&"pause site kinds salt"), u64::MAX);
         (SiteCalls::Kinds { one_in, salt }, &HOLD_CHANCES)

@@ -17,6 +17,13 @@
 //!   that depends on it, for one of the scenario's pause durations, so that the other
 //!   handler's write lands in the window the write's re-checks guard. The chance per
 //!   near miss is drawn per run (1 in 2 to 1 in 16), so pauses fall early or late.
+//! - `hold`: the same pauses right before a store call of the run's kinds (a store and
+//!   the call's name, 1 in 2, 4 or 8 kinds on per run, as BUGGIFY's sites).
+//! - `rush`: hold's pauses, and the users at a faster pace: per run, their think times
+//!   are drawn from the scenario's range with its upper bound divided by one of
+//!   [`PACES`] (at least the range's lower bound), so that requests crowd together and
+//!   the races hold widens happen more often. A system's workload applies the pace
+//!   ([`super::world::WorldBuilder::pace`]); a run at pace 1 is hold's run, draw for draw.
 //! - `coverage`: a corpus of runs that reached new abstract states (the system's
 //!   [`System::coverage`](super::System::coverage)); new runs branch from a corpus run:
 //!   the same run (its madsim seed, its first K decisions) up to a cut, then decisions
@@ -43,6 +50,7 @@ pub enum Strategy {
     },
     Stretch,
     Hold,
+    Rush,
     Coverage,
     Portfolio,
 }
@@ -53,12 +61,13 @@ pub const PORTFOLIO: [Strategy; 4] = [Strategy::Uniform, Strategy::Swarm, Strate
 impl Strategy {
     /// Every strategy, in the order the help, `hunt`'s columns and the errors list them;
     /// pct at its default depth (it also takes `pct:D`).
-    pub const ALL: [Strategy; 7] = [
+    pub const ALL: [Strategy; 8] = [
         Strategy::Uniform,
         Strategy::Swarm,
         Strategy::Pct { depth: DEFAULT_PCT_DEPTH },
         Strategy::Stretch,
         Strategy::Hold,
+        Strategy::Rush,
         Strategy::Coverage,
         Strategy::Portfolio,
     ];
@@ -71,6 +80,7 @@ impl Strategy {
             Strategy::Pct { .. } => "pct",
             Strategy::Stretch => "stretch",
             Strategy::Hold => "hold",
+            Strategy::Rush => "rush",
             Strategy::Coverage => "coverage",
             Strategy::Portfolio => "portfolio",
         }
@@ -108,6 +118,27 @@ impl Strategy {
             Strategy::Portfolio => PORTFOLIO[(seed % PORTFOLIO.len() as u64) as usize],
             other => other,
         }
+    }
+
+    /// Whether the run moves the scenario's pauses to hold's sites (right before a store
+    /// call of the run's kinds).
+    pub fn holds(self) -> bool {
+        matches!(self, Strategy::Hold | Strategy::Rush)
+    }
+}
+
+/// The paces a rush run's users may go at, one drawn per run: the upper bound of their
+/// think times is divided by it. 1 keeps the scenario's; at 256, full-system's users
+/// think at most 31 ms (8 s / 256) and make their fourteen requests in well under a
+/// second, together.
+pub const PACES: [u32; 4] = [1, 16, 64, 256];
+
+/// The pace of a run's users (1: the scenario's): drawn for rush, 1 for every other
+/// strategy (which draws nothing for it, so their runs are unchanged).
+pub fn pace(per_run: Strategy, choices: &Choices) -> u32 {
+    match per_run {
+        Strategy::Rush => PACES[choices.pick(Site::Workload, key(&"pace"), PACES.len())],
+        _ => 1,
     }
 }
 
@@ -263,7 +294,7 @@ mod tests {
 
     #[test]
     fn strategies_parse_and_print_back() {
-        for text in ["uniform", "swarm", "pct:3", "pct:1", "pct:16", "stretch", "hold", "coverage", "portfolio"] {
+        for text in ["uniform", "swarm", "pct:3", "pct:1", "pct:16", "stretch", "hold", "rush", "coverage", "portfolio"] {
             assert_eq!(Strategy::parse(text).unwrap().to_string(), text);
         }
         for strategy in Strategy::ALL {
@@ -272,7 +303,10 @@ mod tests {
         assert_eq!(Strategy::parse("pct").unwrap(), Strategy::Pct { depth: DEFAULT_PCT_DEPTH });
         for bad in ["", "pct:0", "pct:17", "pct:x", "random"] {
             let error = Strategy::parse(bad).unwrap_err();
-            assert!(error.contains("allowed: uniform, swarm, pct, pct:D (D from 1 to 16), stretch, hold, coverage, portfolio"), "{error}");
+            assert!(
+                error.contains("allowed: uniform, swarm, pct, pct:D (D from 1 to 16), stretch, hold, rush, coverage, portfolio"),
+                "{error}"
+            );
         }
     }
 

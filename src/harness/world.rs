@@ -77,13 +77,14 @@ pub struct WorldBuilder<M, O: Observation> {
     choices: Choices,
     history: History<O>,
     planted: Option<u64>,
+    pace: u32,
     pub(crate) buggify: Arc<super::buggify::Buggify>,
     nodes: Vec<Declared<M, O>>,
 }
 
 impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldBuilder<M, O> {
-    pub(crate) fn new(fabric: Fabric<M>, choices: Choices, history: History<O>, planted: Option<u64>) -> Self {
-        WorldBuilder { fabric, choices, history, planted, nodes: Vec::new(), buggify: Arc::default() }
+    pub(crate) fn new(fabric: Fabric<M>, choices: Choices, history: History<O>, planted: Option<u64>, pace: u32) -> Self {
+        WorldBuilder { fabric, choices, history, planted, pace, nodes: Vec::new(), buggify: Arc::default() }
     }
 
     /// Declares a node; `start` runs on it in every incarnation and returns what receives
@@ -133,6 +134,14 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
 
     pub fn choices(&self) -> Choices {
         self.choices.clone()
+    }
+
+    /// How many times faster than the scenario says the system's simulated users act in
+    /// this run (1 for every strategy but rush, [`super::strategy::pace`]): a workload
+    /// divides the longest pause between a user's requests by it (never below the
+    /// shortest), so that the same requests crowd together. Scripted steps keep their times.
+    pub fn pace(&self) -> u32 {
+        self.pace
     }
 
     /// A probe for the system's infrastructure (see [`Probe`]).

@@ -21,6 +21,8 @@ pub struct Ticketing {
     pub(crate) broker: crate::kit::deploy::Broker<TicketingApp>,
     pub(crate) client: Arc<Client>,
     pub(crate) choices: Choices,
+    /// How many times faster than the scenario's the random users act (rush's pace).
+    pub(crate) pace: u32,
 }
 
 /// A message still unacknowledged by a group at the end of the run.

@@ -132,11 +132,12 @@ impl System for Ticketing {
         let reliable = scenario.network.user_links == UserLinks::Reliable;
         let timeout = scenario.workload.request_timeout.0;
         let client = deploy::users(world, reliable, broker.node, super::services::routed(&instances), timeout);
-        Arc::new(Ticketing { scenario: scenario.clone(), stores, broker, client, choices: world.choices() })
+        Arc::new(Ticketing { scenario: scenario.clone(), stores, broker, client, choices: world.choices(), pace: world.pace() })
     }
 
     fn workload(self: Arc<Self>) -> BoxFuture {
-        Box::pin(workload::run(self.client.clone(), self.scenario.workload.clone(), self.choices.clone(), self.scenario.phases.duration.0))
+        let workload = self.scenario.workload.at_pace(self.pace);
+        Box::pin(workload::run(self.client.clone(), workload, self.choices.clone(), self.scenario.phases.duration.0))
     }
 
     fn serving(&self, node: NodeId) -> bool {

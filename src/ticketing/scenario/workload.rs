@@ -27,6 +27,17 @@ pub struct Workload {
     pub steps: Vec<Step>,
 }
 
+impl Workload {
+    /// The workload with its random users `pace` times faster: the longest think time
+    /// divided by `pace`, never below the shortest (the rush strategy's draw; see
+    /// `WorldBuilder::pace`). Scripted steps keep their times.
+    pub fn at_pace(&self, pace: u32) -> Workload {
+        let [shortest, longest] = self.think_time;
+        let longest = Dur((longest.0 / pace.max(1)).max(shortest.0));
+        Workload { think_time: [shortest, longest], ..self.clone() }
+    }
+}
+
 impl Default for Workload {
     fn default() -> Self {
         Workload {
@@ -241,5 +252,16 @@ mod tests {
             let mix = toml::from_str::<Mix>(&format!("{} = 7", spec.mix_key)).unwrap();
             assert_eq!(mix.weight(spec.op), 7, "{} is the mix field of {:?}", spec.mix_key, spec.op);
         }
+    }
+
+    #[test]
+    fn a_faster_pace_shortens_the_longest_think_time_but_not_below_the_shortest() {
+        let ms = |n| Dur(Duration::from_millis(n));
+        let w = Workload { think_time: [ms(1), ms(8000)], users: 3, ..Workload::default() };
+        assert_eq!(w.at_pace(1), w);
+        assert_eq!(w.at_pace(16).think_time, [ms(1), ms(500)]);
+        assert_eq!(w.at_pace(256).think_time, [ms(1), Dur(Duration::from_micros(31_250))]);
+        assert_eq!(w.at_pace(100_000).think_time, [ms(1), ms(1)], "never below the shortest");
+        assert_eq!(Workload { think_time: [ms(1), ms(8000)], ..w.at_pace(64) }, w, "only the think time changes");
     }
 }
