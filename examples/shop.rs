@@ -574,9 +574,9 @@ impl Shop {
     }
 }
 
-/// The users: order `i` is placed at `i / orders` of the phase (plus up to 100 ms), for
-/// an item and a quantity (1 or 2) the seed picks.
-/// The orders, spread evenly over the scenario's duration (over 1/`pace` of it at rush's pace).
+/// The users: order `i` is placed at `i / orders` of the phase (of its first 1/`pace` at
+/// the rush strategy's pace; plus up to 100 ms), for an item and a quantity (1 or 2) the
+/// seed picks.
 async fn workload(client: Arc<Client<ShopApp>>, s: ShopScenario, choices: Choices, pace: u32) {
     let items: Vec<String> = s.stock.keys().cloned().collect();
     let mut tasks = Vec::new();

@@ -1,7 +1,8 @@
 //! The second app on the kit, `examples/shop.rs`, driven through its own binary (the
 //! library's CLI, `cli::main_for::<Shop>()`): explore finds its planted bug and only with
 //! the switch on, replay is exact, shrink writes a reproduction that `run` replays and
-//! that needs the bug, diagram marks the violation, and bad input exits 2.
+//! that needs the bug, diagram marks the violation, bad input exits 2, and the rush
+//! strategy's pace brings its orders sooner.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -116,4 +117,31 @@ fn diagram_marks_the_violation_and_bad_input_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("double-reserve"), "the error names the allowed switches: {}", text(&out.stderr));
     assert_eq!(shop(&["list"]).status.code(), Some(2), "ticketing's own commands are not the shop's");
+}
+
+#[test]
+fn rush_brings_the_orders_at_its_pace() {
+    // The time of the last request a run's trace shows.
+    let last_request = |seed: &str, strategy: &str| -> f64 {
+        let out = shop(&["replay", "saga", "--seed", seed, "--strategy", strategy]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let trace = text(&out.stdout);
+        let times = trace.lines().filter(|l| l.contains(" request #")).filter_map(|l| l.trim().split('s').next()?.parse::<f64>().ok());
+        times.fold(0.0, f64::max)
+    };
+    let mut rushed = 0;
+    for seed in 0..6 {
+        let seed = seed.to_string();
+        let plan = json(&shop(&["run", "saga", "--seed", &seed, "--strategy", "rush", "--format", "json"]))["plan"].clone();
+        let pace = plan["pace"].as_u64().unwrap();
+        let (hold, rush) = (last_request(&seed, "hold"), last_request(&seed, "rush"));
+        assert!(hold > 0.0, "seed {seed}: the trace shows the requests");
+        if pace == 1 {
+            assert_eq!(rush, hold, "seed {seed}: at pace 1 rush is hold");
+        } else {
+            assert!(rush < hold, "seed {seed} at pace {pace}: the last order at {rush} s, hold's at {hold} s");
+            rushed += 1;
+        }
+    }
+    assert!(rushed > 0, "some seeds draw a faster pace");
 }

@@ -525,7 +525,7 @@ where
         site_crashes = Some(super::plan::AtSites { probability, count: nemesis.crashes, calls: super::plan::SiteCalls::Every });
         nemesis.crashes = 0;
     }
-    // Stretch and hold: every pause the scenario allows (whatever a swarm draw left)
+    // Stretch, hold and rush: every pause the scenario allows (whatever a swarm draw left)
     // moves to a fault site (see [`pause_sites`]).
     let mut site_pauses = None;
     if (per_run == Strategy::Stretch || per_run.holds()) && !sim.spare_serving_nodes && sim.nemesis.pauses > 0 {
