@@ -140,7 +140,7 @@ impl Plan {
             });
         }
         if self.pace != 1 {
-            out.push_str(&format!("  users at {}x the scenario's pace (their think times at most 1/{} of its)\n", self.pace, self.pace));
+            out.push_str(&format!("  users at {}x the scenario's pace\n", self.pace));
         }
         if self.faults.is_empty() {
             out.push_str("  no scheduled fault\n");
@@ -224,7 +224,7 @@ mod tests {
         };
         assert_eq!(
             plan.text(&[]),
-            "  up to 2 pauses right before a store call of 1 in 4 kinds (1 in 8 of their calls)\n  users at 16x the scenario's pace (their think times at most 1/16 of its)\n  no scheduled fault\n"
+            "  up to 2 pauses right before a store call of 1 in 4 kinds (1 in 8 of their calls)\n  users at 16x the scenario's pace\n  no scheduled fault\n"
         );
         assert_eq!(plan.json(&[])["pauses_at_sites"]["kinds"], 4);
     }
