@@ -371,7 +371,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let system = S::build(&scenario, &mut builder);
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
-    let plan = super::plan::Plan { pace, ..draw_plan(&sim, per_run, &choices, &world, (nemesis_config, swarm)) };
+    let plan = draw_plan(&sim, (per_run, pace), &choices, &world, (nemesis_config, swarm));
     if let Some(priorities) = &plan.priorities {
         fabric.set_priorities(priorities.clone());
     }
@@ -489,11 +489,12 @@ fn execute_plan<S: System>(
 }
 
 /// Everything the run decides before it starts, drawn in one place: the strategy's
-/// per-run draws (none for uniform: swarm's fault sites, PCT's priorities), whether
-/// swarm moves the crashes to fault sites, and the fault schedule.
+/// per-run draws (none for uniform: swarm's fault sites, PCT's priorities; rush's pace,
+/// drawn before the system was built, which needed it), whether swarm moves the crashes
+/// to fault sites, and the fault schedule.
 fn draw_plan<M, O: super::history::Observation>(
     sim: &SimOptions,
-    per_run: Strategy,
+    (per_run, pace): (Strategy, u32),
     choices: &Choices,
     world: &super::world::World<M, O>,
     (nemesis_config, swarm): (NemesisConfig, super::nemesis::SwarmDraw),
@@ -533,7 +534,7 @@ where
         nemesis.pauses = 0;
     }
     let faults = nemesis::plan(&nemesis, sim.fault_phase, &instances, &infrastructure, choices);
-    super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, site_pauses, faults, may_crash: instances, pace: 1 }
+    super::plan::Plan { swarm, nemesis, sites, priorities, site_crashes, site_pauses, faults, may_crash: instances, pace }
 }
 
 /// Where the pauses go, drawn per run. Stretch: right after a store call that only read
