@@ -246,7 +246,11 @@ fn the_edit_race_is_proved_hardened_and_its_lost_writes_found_where_random_needs
 fn the_pay_race_is_proved_hardened_and_a_paid_order_cancelled_without_its_rechecks() {
     assert_proved("check/pay-race", 24);
     assert_proved("check/pay-twice", 8);
-    for (flaw, invariant) in [("cancel-skips-status-recheck", "payments-consistent"), ("charge-skips-rechecks", "replicas-converge")] {
+    for (flaw, invariant) in [
+        ("cancel-skips-status-recheck", "payments-consistent"),
+        ("charge-skips-rechecks", "replicas-converge"),
+        ("refund-list-read-early", "cancelled-orders-refunded"),
+    ] {
         let (found, runs) = found("check/pay-race", flaw);
         assert_eq!((found["invariant"].as_str(), found["faults"].as_u64()), (Some(invariant), Some(0)), "{flaw}: {found}");
         assert!(runs < 300, "{flaw}: {runs}");

@@ -48,6 +48,7 @@ pub enum Flaw {
     UnlockSkipIgnoresVersion,
     CancelSkipsStatusRecheck,
     ChargeSkipsRechecks,
+    RefundListReadEarly,
 }
 
 /// Where a flaw comes from.
@@ -410,6 +411,14 @@ pub const BENCHMARK: &[FlawInfo] = &[
         flaw: Flaw::ChargeSkipsRechecks,
         name: "charge-skips-rechecks",
         description: "payments' charging transaction re-checks neither that the order was not cancelled nor its expiry (the checks before it stand)",
+        origin: Origin::Benchmark,
+        caught_by: "cancelled-orders-refunded",
+        target: "full-system",
+    },
+    FlawInfo {
+        flaw: Flaw::RefundListReadEarly,
+        name: "refund-list-read-early",
+        description: "payments' order:cancelled listener refunds the payments it found before its write, not those stored when it writes: a charge taken in between is never refunded",
         origin: Origin::Benchmark,
         caught_by: "cancelled-orders-refunded",
         target: "full-system",

@@ -364,7 +364,11 @@ impl Listener for OrderCancelledListener {
             let (svc, id) = (&self.0, &data.id);
             // Without a version the event cannot be found by event: the lesson's bug.
             let Some(version) = data.version else { return Err(HandlerError::new(format!("Order not found: {id} without a version"))) };
-            let (found, current) = svc.db.tx("read", |s| (s.orders.find_by_event(id, version), s.orders.find(id))).await;
+            // Flaw::RefundListReadEarly (benchmark): the payments to refund are found here,
+            // before the write, instead of inside it.
+            let early = svc.flaws.on(Flaw::RefundListReadEarly);
+            let (found, current, read_early) =
+                svc.db.tx("read", |s| (s.orders.find_by_event(id, version), s.orders.find(id), early.then(|| charged(s, id)))).await;
             let Some(mut replica) = found else {
                 return match current {
                     // Hardened: an event the replica already holds is a duplicate: ack it.
@@ -382,8 +386,7 @@ impl Listener for OrderCancelledListener {
                 .tx("cancel", |s| {
                     s.orders.save(replica)?;
                     if refund {
-                        let charged: Vec<Payment> = s.payments.values().filter(|p| p.order_id == *id && !p.refunded).cloned().collect();
-                        for payment in charged {
+                        for payment in read_early.clone().unwrap_or_else(|| charged(s, id)) {
                             s.payments.upsert(Payment { refunded: true, ..payment });
                         }
                     }
@@ -393,4 +396,9 @@ impl Listener for OrderCancelledListener {
                 .map_err(|e| HandlerError::new(e.to_string()))
         })
     }
+}
+
+/// An order's payments not refunded yet.
+fn charged(s: &PaymentsDb, order: &Id) -> Vec<Payment> {
+    s.payments.values().filter(|p| p.order_id == *order && !p.refunded).cloned().collect()
 }
