@@ -2,9 +2,9 @@
 //!
 //! - [`DEEP_BUGS`]: bugs uniform random needs thousands of full-system seeds to show,
 //!   each a benchmark-only switch of the hardened services (`flaws::BENCHMARK`: a
-//!   re-check inside a transaction removed) and the fingerprint of the violation that
-//!   shows it. Some switches also show a shallower symptom (docs/strategies.md says
-//!   which); the bug measured is the one named here.
+//!   re-check inside a transaction removed, or a read moved out of one) and the
+//!   fingerprint of the violation that shows it. Some switches also show a shallower
+//!   symptom (docs/strategies.md says which); the bug measured is the one named here.
 //! - [`CATALOGUE_BUGS`]: manifestations of catalogue flaws that uniform random finds
 //!   within hundreds of seeds (the benchmark's first set, kept to show that a strategy
 //!   loses nothing on shallow bugs).
@@ -118,6 +118,14 @@ pub const DEEP_BUGS: &[DeepBug] = &[
         needs: "payments reads an order to charge it, the order expires and payments' replica is cancelled, and the charge is written",
         seed: 2534,
         strategy: Strategy::Stretch,
+    },
+    DeepBug {
+        name: "charge-during-cancel",
+        flaw: "refund-list-read-early",
+        fingerprint: "cancelled-orders-refunded: order # ends cancelled (v#) but its payment # (charge ch_#, # cents) was never refunded",
+        needs: "payments reads an order's payments to refund them on its order:cancelled, a payment for the order (whose replica is not cancelled yet) is charged and saved, and the cancel is written",
+        seed: 154,
+        strategy: Strategy::Rush,
     },
 ];
 
