@@ -145,6 +145,14 @@ fn bounds_line(b: &Bounds) -> String {
         (1.., CrashPoints::OwnSteps) => format!("{faults}, a node crashing only right after one of its own steps"),
         _ => faults,
     };
+    // docs/strategies.md: DPOR may leave no step after a node's last, where a crash
+    // would need one to be offered (`a_crash_needs_a_step_after_it_to_have_a_place`).
+    let faults = match (b.max_faults, b.reduction) {
+        (1.., Reduction::Dpor) => {
+            format!("{faults} (under dpor, a crash after a node's last step only where some step is left to run; --reduction states places it there too)")
+        }
+        _ => faults,
+    };
     let orders = match b.max_reorderings {
         None => "every order of deliveries and store calls waiting together".to_string(),
         Some(k) => format!(
