@@ -871,10 +871,10 @@ mod tests {
         // Random models (a fixed generator): four to six calls over three records, each
         // reading one and writing one record, or one of two depending on what it read, some
         // waiting for an earlier call's step, some messages to a node instead (half the
-        // models may take one fault: a drop, a duplicate, a crash). Every outcome (each record's writers in order, each node's
-        // log, what each call saw) that running every schedule reaches, the reduced search
-        // reaches too, mostly in fewer runs. A longer sweep: TICKETSIM_RANDOM_MODELS=20000
-        // (about 30 s).
+        // models may take one fault: a drop, a duplicate, a crash). Every outcome (each
+        // record's writers in order, each node's log, what each call saw) that running
+        // every schedule reaches, the reduced search reaches too, mostly in fewer runs. A
+        // longer sweep: TICKETSIM_RANDOM_MODELS=20000 (about 70 s).
         let models: u32 = std::env::var("TICKETSIM_RANDOM_MODELS").ok().and_then(|n| n.parse().ok()).unwrap_or(200);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
