@@ -386,7 +386,7 @@ impl Listener for OrderCancelledListener {
                 .tx("cancel", |s| {
                     s.orders.save(replica)?;
                     if refund {
-                        for payment in read_early.clone().unwrap_or_else(|| charged(s, id)) {
+                        for payment in read_early.unwrap_or_else(|| charged(s, id)) {
                             s.payments.upsert(Payment { refunded: true, ..payment });
                         }
                     }
