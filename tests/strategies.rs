@@ -315,12 +315,7 @@ fn rush_is_holds_run_at_its_pace_and_crowds_the_users_at_a_faster_one() {
 fn stretch_shows_a_deep_bug_in_fewer_seeds_than_uniform() {
     // Seeds to first detection are exact: stretch shows lock-after-cancel at seed 9 of
     // trial 0; uniform needs 3,999 (docs/strategies.md has the five-trial figures).
-    let bug = ticketsim::ticketing::deep::all().find(|b| b.name == "lock-after-cancel").unwrap();
-    let mut s = ticketsim::ticketing::deep::scenario(bug);
-    let uniform = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 0, 50, 2, false);
-    s.strategy = Strategy::Stretch;
-    let stretch = ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 0, 50, 2, false);
-    assert_eq!((uniform.seeds, stretch.seeds), (None, Some(10)));
+    assert_eq!(first_detections("lock-after-cancel", &[Strategy::Uniform, Strategy::Stretch], 0, 50), vec![None, Some(10)]);
 }
 
 #[test]
@@ -328,13 +323,7 @@ fn hold_shows_a_bug_that_neither_uniform_nor_stretch_shows_in_as_many_seeds() {
     // charge-after-cancel needs payments frozen between its read of the order and the
     // charge while the order expires: hold pauses before `payments charge` in the runs
     // that have that kind. Seeds to first detection are exact: trial 3 (from 3,000,000).
-    let bug = ticketsim::ticketing::deep::all().find(|b| b.name == "charge-after-cancel").unwrap();
-    let mut s = ticketsim::ticketing::deep::scenario(bug);
-    let mut found = Vec::new();
-    for strategy in [Strategy::Uniform, Strategy::Stretch, Strategy::Hold] {
-        s.strategy = strategy;
-        found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 3_000_000, 60, 2, false).seeds);
-    }
+    let found = first_detections("charge-after-cancel", &[Strategy::Uniform, Strategy::Stretch, Strategy::Hold], 3_000_000, 60);
     assert_eq!(found, vec![None, None, Some(39)]);
 }
 
@@ -343,15 +332,10 @@ fn rush_shows_deep_bugs_that_neither_uniform_nor_hold_shows_in_as_many_seeds() {
     // The same bugs, the same trials (from 3,000,000), the first 60 seeds: rush's users
     // crowd together, so the races hold's pauses widen happen (docs/strategies.md has the
     // 20,000-seed figures). Seeds to first detection are exact.
-    let mut found = Vec::new();
-    for name in ["edit-drops-lock", "cancel-after-payment", "stale-unlock-skip"] {
-        let bug = ticketsim::ticketing::deep::all().find(|b| b.name == name).unwrap();
-        let mut s = ticketsim::ticketing::deep::scenario(bug);
-        for strategy in [Strategy::Uniform, Strategy::Hold, Strategy::Rush] {
-            s.strategy = strategy;
-            found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 3_000_000, 60, 2, false).seeds);
-        }
-    }
+    let found: Vec<Option<u64>> = ["edit-drops-lock", "cancel-after-payment", "stale-unlock-skip"]
+        .into_iter()
+        .flat_map(|name| first_detections(name, &[Strategy::Uniform, Strategy::Hold, Strategy::Rush], 3_000_000, 60))
+        .collect();
     assert_eq!(found, vec![None, None, Some(8), None, None, Some(23), None, None, Some(8)]);
 }
 
@@ -375,12 +359,20 @@ fn rush_alone_shows_a_charge_taken_while_its_order_is_cancelled() {
     // write: only rush's pace crowds the two requests together (no other strategy found it
     // in 30,000 seeds, docs/strategies.md). Seeds to first detection are exact: trial 1
     // (from 1,000,000).
-    let bug = ticketsim::ticketing::deep::all().find(|b| b.name == "charge-during-cancel").unwrap();
+    let found =
+        first_detections("charge-during-cancel", &[Strategy::Uniform, Strategy::Stretch, Strategy::Hold, Strategy::Rush], 1_000_000, 60);
+    assert_eq!(found, vec![None, None, None, Some(55)]);
+}
+
+/// Per strategy, the seeds the trial from `start` takes to show the deep bug `name`
+/// within `budget` (None: not within it), as `hunt` counts them.
+fn first_detections(name: &str, strategies: &[Strategy], start: u64, budget: u64) -> Vec<Option<u64>> {
+    let bug = ticketsim::ticketing::deep::all().find(|b| b.name == name).unwrap();
     let mut s = ticketsim::ticketing::deep::scenario(bug);
     let mut found = Vec::new();
-    for strategy in [Strategy::Uniform, Strategy::Stretch, Strategy::Hold, Strategy::Rush] {
+    for &strategy in strategies {
         s.strategy = strategy;
-        found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, 1_000_000, 60, 2, false).seeds);
+        found.push(ticketsim::harness::hunt::hunt::<Ticketing>(&s, bug.fingerprint, start, budget, 2, false).seeds);
     }
-    assert_eq!(found, vec![None, None, None, Some(55)]);
+    found
 }
