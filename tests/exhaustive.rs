@@ -209,6 +209,14 @@ fn a_small_scenario_is_proved_and_reductions_leave_out_only_equivalent_schedules
     let text = stdout(&faulted);
     assert_eq!(faulted.status.code(), Some(0), "{text}");
     assert!(text.contains("were not judged in the") && text.contains("every invariant was"), "{text}");
+    // Under dpor with faults the bounds say where a crash may not be placed
+    // (`a_crash_needs_a_step_after_it_to_have_a_place`); without faults, or under
+    // states, there is nothing to say.
+    let caveat = "under dpor, a crash after a node's last step only where some step is left to run";
+    assert!(text.contains(caveat), "{text}");
+    let states = ["check", "course/expiration", "--exhaustive", "--preset", "hardened", "--max-faults", "1", "--reduction", "states"];
+    assert!(!stdout(&ticketsim(&states)).contains(caveat));
+    assert!(!stdout(&ticketsim(&args("dpor")[..5])).contains(caveat));
 }
 
 /// `check SCENARIO --exhaustive` hardened: proved, in this many schedules.
