@@ -29,6 +29,11 @@ pub trait Journal: Send + 'static {
     fn take_access(&mut self) -> Option<Access> {
         None
     }
+    /// Forgets what was touched since the last call without gathering it: a call made
+    /// outside the exhaustive search, whose access nobody reads. Default: takes it.
+    fn forget_access(&mut self) {
+        self.take_access();
+    }
 }
 
 /// Records one store call: the node that made it, its name, when it began, what it wrote.
@@ -159,10 +164,16 @@ impl<St: Journal> Store<St> {
         let mut state = self.state.lock().unwrap();
         // What unrecorded reads (final states, reports) left behind.
         state.take_reads();
-        state.take_access();
+        state.forget_access();
         let result = f(&mut state);
         let read = state.take_reads();
-        let access = state.take_access();
+        // Only the exhaustive search reads what a call touched.
+        let access = if self.gate.is_some() {
+            state.take_access()
+        } else {
+            state.forget_access();
+            None
+        };
         (result, read, state.take_changes(), access)
     }
 

@@ -108,6 +108,11 @@ impl<A: App> Part for Outbox<A> {
         // The counter as a record of the entries' part that no entry has (ids start at 1).
         self.next_id.take_access(part, into);
     }
+
+    fn forget_access(&mut self) {
+        self.entries.forget_access();
+        self.next_id.forget_access();
+    }
 }
 
 /// Databases that carry an outbox.

@@ -7,7 +7,7 @@
 
 use super::Id;
 pub use crate::harness::store::Access;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// A service's database, as a harness store handle holds it.
@@ -59,7 +59,8 @@ struct ReadLog(std::sync::Mutex<Reads>);
 #[derive(Clone, Debug, Default)]
 struct Reads {
     shown: Vec<String>,
-    keys: BTreeSet<u64>,
+    /// The records looked up, repeats included (a set only when an access is taken).
+    keys: Vec<u64>,
     scanned: bool,
 }
 
@@ -72,13 +73,13 @@ impl Clone for ReadLog {
 impl ReadLog {
     fn key(&self, key: String) {
         let mut reads = self.0.lock().unwrap();
-        reads.keys.insert(record(&key));
+        reads.keys.push(record(&key));
         reads.shown.push(key);
     }
 
     /// A read the trace does not show (a write's own check of the record it writes).
     fn unshown(&self, key: &str) {
-        self.0.lock().unwrap().keys.insert(record(key));
+        self.0.lock().unwrap().keys.push(record(key));
     }
 
     /// A read of the whole table; `shown` in the trace, if anything.
@@ -90,6 +91,14 @@ impl ReadLog {
 
     fn take(&mut self) -> Reads {
         std::mem::take(self.0.get_mut().unwrap())
+    }
+
+    /// Forgets what was read, keeping the log's room for the next call.
+    fn clear(&mut self) {
+        let reads = self.0.get_mut().unwrap();
+        reads.shown.clear();
+        reads.keys.clear();
+        reads.scanned = false;
     }
 
     /// The reads the trace shows, since the last call (the records stay for the access).
@@ -107,6 +116,11 @@ fn record(key: &str) -> u64 {
 /// [`journal!`](crate::journal) macro gathers them under their field names.
 pub trait Part {
     fn take_access(&mut self, part: u64, into: &mut Access);
+    /// Forgets what was touched since the last call, without gathering it (a call made
+    /// outside the exhaustive search, whose access nobody reads).
+    fn forget_access(&mut self) {
+        self.take_access(0, &mut Access::default());
+    }
 }
 
 /// A counter of a database (the next id to give): read and written as one record.
@@ -148,6 +162,11 @@ impl Part for Counter {
             into.writes.insert((part, 0));
         }
     }
+
+    fn forget_access(&mut self) {
+        *self.read.get_mut() = false;
+        self.written = false;
+    }
 }
 
 /// Rows by key, in key order, with a change stream, and a log of what was read (the
@@ -157,13 +176,13 @@ pub struct Table<T: Row> {
     rows: BTreeMap<T::Key, T>,
     changes: Vec<T::Doc>,
     reads: ReadLog,
-    /// The records written since the last call.
-    written: BTreeSet<u64>,
+    /// The records written since the last call, repeats included.
+    written: Vec<u64>,
 }
 
 impl<T: Row> Default for Table<T> {
     fn default() -> Self {
-        Table { rows: BTreeMap::new(), changes: Vec::new(), reads: Default::default(), written: BTreeSet::new() }
+        Table { rows: BTreeMap::new(), changes: Vec::new(), reads: Default::default(), written: Vec::new() }
     }
 }
 
@@ -220,7 +239,7 @@ impl<T: Row> Table<T> {
     /// Inserts or replaces a row.
     pub fn upsert(&mut self, row: T) {
         self.changes.push(row.snapshot());
-        self.written.insert(record(&row.key().to_string()));
+        self.written.push(record(&row.key().to_string()));
         self.rows.insert(row.key(), row);
     }
 
@@ -237,7 +256,12 @@ impl<T: Row> Part for Table<T> {
         if reads.scanned {
             into.scans.insert(part);
         }
-        into.writes.extend(std::mem::take(&mut self.written).into_iter().map(|k| (part, k)));
+        into.writes.extend(self.written.drain(..).map(|k| (part, k)));
+    }
+
+    fn forget_access(&mut self) {
+        self.reads.clear();
+        self.written.clear();
     }
 }
 
@@ -306,6 +330,12 @@ macro_rules! journal {
                 $($table.take_access($crate::harness::hash::key(&stringify!($table)), &mut access);)+
                 $($($counter.take_access($crate::harness::hash::key(&stringify!($counter)), &mut access);)*)?
                 Some(access)
+            }
+            fn forget_access(&mut self) {
+                use $crate::kit::store::Part;
+                let $db { $($table,)+ $($($counter,)*)? } = self;
+                $($table.forget_access();)+
+                $($($counter.forget_access();)*)?
             }
         }
     };
@@ -402,6 +432,10 @@ impl<T: Versioned> Collection<T> {
 impl<T: Versioned> Part for Collection<T> {
     fn take_access(&mut self, part: u64, into: &mut Access) {
         self.table.take_access(part, into);
+    }
+
+    fn forget_access(&mut self) {
+        self.table.forget_access();
     }
 }
 
