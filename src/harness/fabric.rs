@@ -313,7 +313,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// duplicated and delayed, each decision keyed by the endpoints' names and the
     /// message's identity (and, through the decision source, the sender's cause).
     pub fn send(&self, from: NodeId, to: NodeId, msg: M) {
-        let (id, config, faulty, prioritized, flaky, key, users_link) = {
+        let (id, config, faulty, prioritized, flaky, key, users_link, route) = {
             let mut state = self.state.lock().unwrap();
             state.counters.sent += 1;
             state.last_send = super::now();
@@ -331,7 +331,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             let key = super::choices::mix(mix_names(&state.slots, from, to), msg.identity());
             let flaky = state.flaky.as_ref().is_none_or(|f| f[from.slot()] || f[to.slot()]);
             let users_link = state.slots[from.slot()].users || state.slots[to.slot()].users;
-            (id, state.config.clone(), faulty, prioritized, flaky, key, users_link)
+            (id, state.config.clone(), faulty, prioritized, flaky, key, users_link, route(&state, from, to, faulty))
         };
         if self.observer.is_some() {
             self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
@@ -354,30 +354,29 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         for copy in 1..copies {
             let copy_key = super::choices::mix(key, copy);
             let delay = self.delay(from, copy_key, &config, prioritized, users_link);
-            self.deliver_later(id, from, to, msg.clone(), delay, faulty, super::choices::mix(cause, copy));
+            self.deliver_later(route.clone(), id, from, to, msg.clone(), delay, faulty, super::choices::mix(cause, copy));
         }
         let delay = self.delay(from, key, &config, prioritized, users_link);
-        self.deliver_later(id, from, to, msg, delay, faulty, cause);
+        self.deliver_later(route, id, from, to, msg, delay, faulty, cause);
     }
 
+    /// Hands a copy to a task of the destination, along `route` (as the link was when the
+    /// copy was sent).
     #[allow(clippy::too_many_arguments)]
-    fn deliver_later(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) {
+    fn deliver_later(&self, route: Route, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) {
         let kind = msg.kind();
-        let workers = {
-            let mut state = self.state.lock().unwrap();
-            if faulty && state.cuts.contains_key(&(from, to)) {
-                state.counters.dropped_partition += 1;
-                None
-            } else if let Some(workers) = state.slots[to.slot()].workers.clone() {
-                Some(workers)
-            } else {
-                state.counters.dropped_node_down += 1;
-                None
+        let workers = match route {
+            Ok(workers) => workers,
+            Err(unroutable) => {
+                let mut state = self.state.lock().unwrap();
+                match unroutable {
+                    Unroutable::Cut => state.counters.dropped_partition += 1,
+                    Unroutable::Down => state.counters.dropped_node_down += 1,
+                }
+                drop(state);
+                self.observe(NetEvent::Dropped { id, from, to, kind, reason: "down or cut" });
+                return;
             }
-        };
-        let Some(workers) = workers else {
-            self.observe(NetEvent::Dropped { id, from, to, kind, reason: "down or cut" });
-            return;
         };
         // The sender's cause: what the delivery happens after, for the exhaustive search.
         let parent = super::cause::current();
@@ -439,10 +438,29 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             super::schedule::Go::Duplicate => {
                 self.state.lock().unwrap().counters.duplicated += 1;
                 self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
-                self.deliver_later(id, from, to, msg.clone(), Duration::ZERO, faulty, super::choices::mix(cause, 2));
+                let route = route(&self.state.lock().unwrap(), from, to, faulty);
+                self.deliver_later(route, id, from, to, msg.clone(), Duration::ZERO, faulty, super::choices::mix(cause, 2));
                 Some(msg)
             }
         }
+    }
+}
+
+/// Where a copy sent now goes: the destination's delivery tasks, unless the link is cut
+/// (links touching a reliable node never are) or the destination is down.
+type Route = Result<Arc<super::workers::Workers>, Unroutable>;
+
+#[derive(Clone, Copy)]
+enum Unroutable {
+    Cut,
+    Down,
+}
+
+fn route<M>(state: &State<M>, from: NodeId, to: NodeId, faulty: bool) -> Route {
+    if faulty && state.cuts.contains_key(&(from, to)) {
+        Err(Unroutable::Cut)
+    } else {
+        state.slots[to.slot()].workers.clone().ok_or(Unroutable::Down)
     }
 }
 

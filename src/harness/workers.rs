@@ -49,7 +49,8 @@ struct Worker {
 struct Inbox {
     /// A job handed over and not yet taken.
     job: Option<Job>,
-    /// The task's own waker, while it waits for a job.
+    /// The task's own waker, kept from the first time it waited (woken only to take a
+    /// job: the task is in the pool's idle list exactly while it waits).
     waker: Option<Waker>,
 }
 
@@ -66,13 +67,18 @@ impl Workers {
             self.node.spawn(Task { pool: Arc::downgrade(self), worker, current: None, waker: None });
             return;
         };
-        let waker = {
-            let mut inbox = worker.inbox.lock().unwrap();
-            inbox.job = Some(job);
-            inbox.waker.take()
-        };
-        waker.expect("an idle task waits with its waker").wake();
+        let mut inbox = worker.inbox.lock().unwrap();
+        inbox.job = Some(job);
+        // The task keeps its waker in the inbox for the next time it waits.
+        inbox.waker.as_ref().expect("an idle task waits with its waker").wake_by_ref();
     }
+}
+
+/// What a task without a job does next.
+enum Next {
+    Job(Job),
+    Wait,
+    End,
 }
 
 /// A task of the pool: runs the job handed to it, then waits in the pool for the next.
@@ -91,9 +97,10 @@ impl Future for Task {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             if self.current.is_none() {
-                let job = self.worker.inbox.lock().unwrap().job.take();
-                let Some(job) = job else {
-                    return self.wait(cx);
+                let job = match self.take_or_wait(cx) {
+                    Next::Job(job) => job,
+                    Next::Wait => return Poll::Pending,
+                    Next::End => return Poll::Ready(()),
                 };
                 let waker = self.job_waker(cx);
                 self.current = Some((job, waker));
@@ -120,19 +127,26 @@ impl Task {
         Waker::from(self.waker.clone().expect("made above"))
     }
 
-    /// No job: back to the pool with the task's waker, or the end of the task when the
-    /// pool is full or gone (its incarnation ended).
-    fn wait(&self, cx: &mut Context<'_>) -> Poll<()> {
+    /// The job handed over; else back to the pool to wait, its waker kept in the inbox
+    /// for whoever hands it the next job; or the end of the task when the pool is full
+    /// or gone (its incarnation ended).
+    fn take_or_wait(&self, cx: &mut Context<'_>) -> Next {
+        let mut inbox = self.worker.inbox.lock().unwrap();
+        if let Some(job) = inbox.job.take() {
+            return Next::Job(job);
+        }
         let Some(pool) = self.pool.upgrade() else {
-            return Poll::Ready(());
+            return Next::End;
         };
         let mut idle = pool.idle.lock().unwrap();
         if idle.len() >= MAX_IDLE {
-            return Poll::Ready(());
+            return Next::End;
         }
-        self.worker.inbox.lock().unwrap().waker = Some(cx.waker().clone());
+        if !inbox.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            inbox.waker = Some(cx.waker().clone());
+        }
         idle.push(self.worker.clone());
-        Poll::Pending
+        Next::Wait
     }
 }
 
