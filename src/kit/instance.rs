@@ -42,7 +42,12 @@ impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
                 self.fabric.send(self.node, from, Message::Response(Arc::new(response)));
             }),
             Message::Response(response) => Box::pin(async move { self.outbound.complete(response) }),
-            other => Box::pin(async move { self.nats.on_broker_message(other).await }),
+            // A reply runs at once (the delivery's poll is this call's); only a delivery
+            // awaits its listener.
+            other => match self.nats.on_reply(other) {
+                Some(deliver) => Box::pin(async move { self.nats.on_delivery(deliver).await }),
+                None => Box::pin(std::future::ready(())),
+            },
         }
     }
 }

@@ -269,9 +269,10 @@ impl<A: App> NatsWrapper<A> {
         }
     }
 
-    /// Handles a broker message addressed to this client. Deliveries run the listener
-    /// and ack on success.
-    pub async fn on_broker_message(&self, msg: Message<A::Subject>) {
+    /// Handles a broker message addressed to this client that runs no listener (session
+    /// replies, publish answers) at once; a delivery is handed back, for
+    /// [`NatsWrapper::on_delivery`].
+    pub fn on_reply(&self, msg: Message<A::Subject>) -> Option<Message<A::Subject>> {
         match msg {
             Message::Connected { store_id, .. } => {
                 self.store_seen(store_id);
@@ -284,25 +285,32 @@ impl<A: App> NatsWrapper<A> {
             }
             Message::HeartbeatAck { known: true, store_id } => self.store_seen(store_id),
             Message::HeartbeatAck { known: false, .. } | Message::UnknownClient { .. } => self.session.lock().unwrap().forgotten = true,
-            Message::Deliver { subject, group, seq, event, store_id, .. } => {
-                let Some(listener) = self.listeners.lock().unwrap().get(&subject).cloned() else {
-                    return;
-                };
-                let event_id = event.event_id.clone();
-                let working = self.keep_working(subject, group, seq, store_id);
-                let outcome = within(Origin::Event(event_id.clone()), listener.handle(event)).await;
-                working.store(true, std::sync::atomic::Ordering::Relaxed);
-                let reply = match &outcome {
-                    Outcome::Acked => Some(Reply::Ack),
-                    Outcome::Failed(_) => self.config.jetstream.on_failure,
-                    Outcome::Undecodable(_) => self.config.jetstream.on_undecodable,
-                };
-                self.probe.observe(Obs::Handled { subject, group, seq, event_id, outcome });
-                if let Some(reply) = reply {
-                    self.send(Message::Ack { client: self.client_id.clone(), subject, group, seq, store_id, reply });
-                }
-            }
+            deliver @ Message::Deliver { .. } => return Some(deliver),
             _ => {}
+        }
+        None
+    }
+
+    /// Runs the listener of a delivery addressed to this client and acks on success.
+    pub async fn on_delivery(&self, msg: Message<A::Subject>) {
+        let Message::Deliver { subject, group, seq, event, store_id, .. } = msg else {
+            return;
+        };
+        let Some(listener) = self.listeners.lock().unwrap().get(&subject).cloned() else {
+            return;
+        };
+        let event_id = event.event_id.clone();
+        let working = self.keep_working(subject, group, seq, store_id);
+        let outcome = within(Origin::Event(event_id.clone()), listener.handle(event)).await;
+        working.store(true, std::sync::atomic::Ordering::Relaxed);
+        let reply = match &outcome {
+            Outcome::Acked => Some(Reply::Ack),
+            Outcome::Failed(_) => self.config.jetstream.on_failure,
+            Outcome::Undecodable(_) => self.config.jetstream.on_undecodable,
+        };
+        self.probe.observe(Obs::Handled { subject, group, seq, event_id, outcome });
+        if let Some(reply) = reply {
+            self.send(Message::Ack { client: self.client_id.clone(), subject, group, seq, store_id, reply });
         }
     }
 
