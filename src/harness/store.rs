@@ -22,6 +22,7 @@ pub trait Journal: Send + 'static {
     fn take_reads(&mut self) -> Vec<String> {
         Vec::new()
     }
+
     /// What was touched since the last call, record by record (for the exhaustive
     /// search: two calls that touch no common record commute). None: not known, the
     /// call is taken to touch the whole store. A state that returns Some must log every
@@ -29,9 +30,11 @@ pub trait Journal: Send + 'static {
     fn take_access(&mut self) -> Option<Access> {
         None
     }
-    /// Forgets what was touched since the last call without gathering it: a call made
-    /// outside the exhaustive search, whose access nobody reads. Default: takes it.
-    fn forget_access(&mut self) {
+    /// Forgets what was read and touched since the last call without gathering it (an
+    /// idle poll's reads, a call's access outside the exhaustive search, which nobody
+    /// reads). Default: takes both.
+    fn forget(&mut self) {
+        self.take_reads();
         self.take_access();
     }
 }
@@ -152,7 +155,14 @@ impl<St: Journal> Store<St> {
         if self.gate.is_none() {
             super::sleep(self.latency(call)).await;
         }
-        let (result, read, wrote, _) = self.apply(f);
+        let mut state = self.state.lock().unwrap();
+        // What unrecorded reads (final states, reports) left behind.
+        state.forget();
+        let result = f(&mut state);
+        let wrote = state.take_changes();
+        let read = if wrote.is_empty() { Vec::new() } else { state.take_reads() };
+        state.forget();
+        drop(state);
         if !wrote.is_empty() {
             (self.recorder)(self.node.as_ref(), call, began, read, wrote);
         }
@@ -163,15 +173,14 @@ impl<St: Journal> Store<St> {
     fn apply<R>(&self, f: impl FnOnce(&mut St) -> R) -> (R, Vec<String>, Vec<St::Doc>, Option<Access>) {
         let mut state = self.state.lock().unwrap();
         // What unrecorded reads (final states, reports) left behind.
-        state.take_reads();
-        state.forget_access();
+        state.forget();
         let result = f(&mut state);
         let read = state.take_reads();
         // Only the exhaustive search reads what a call touched.
         let access = if self.gate.is_some() {
             state.take_access()
         } else {
-            state.forget_access();
+            state.forget();
             None
         };
         (result, read, state.take_changes(), access)

@@ -58,7 +58,7 @@ struct ReadLog(std::sync::Mutex<Reads>);
 
 #[derive(Clone, Debug, Default)]
 struct Reads {
-    shown: Vec<String>,
+    shown: Vec<Shown>,
     /// The records looked up, repeats included (a set only when an access is taken).
     keys: Vec<u64>,
     scanned: bool,
@@ -74,7 +74,7 @@ impl ReadLog {
     fn key(&self, key: String) {
         let mut reads = self.0.lock().unwrap();
         reads.keys.push(record(&key));
-        reads.shown.push(key);
+        reads.shown.push(Shown::Text(key));
     }
 
     /// A read the trace does not show (a write's own check of the record it writes).
@@ -83,7 +83,7 @@ impl ReadLog {
     }
 
     /// A read of the whole table; `shown` in the trace, if anything.
-    fn scan(&self, shown: Option<String>) {
+    fn scan(&self, shown: Option<Shown>) {
         let mut reads = self.0.lock().unwrap();
         reads.scanned = true;
         reads.shown.extend(shown);
@@ -103,7 +103,27 @@ impl ReadLog {
 
     /// The reads the trace shows, since the last call (the records stay for the access).
     fn take_shown(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.0.get_mut().unwrap().shown)
+        self.0.get_mut().unwrap().shown.drain(..).map(Shown::text).collect()
+    }
+}
+
+/// A read as the trace shows it, kept as data until a recorded call takes it (most
+/// calls that only read are background polls, which are not recorded).
+#[derive(Clone, Debug)]
+enum Shown {
+    Text(String),
+    /// Every row of the table of this row type (its path; the trace shows its last part).
+    Every(&'static str),
+    ScanOf(String),
+}
+
+impl Shown {
+    fn text(self) -> String {
+        match self {
+            Shown::Text(text) => text,
+            Shown::Every(path) => format!("every {}", path.rsplit("::").next().unwrap_or("table")),
+            Shown::ScanOf(what) => format!("scan of {what}"),
+        }
     }
 }
 
@@ -116,8 +136,8 @@ fn record(key: &str) -> u64 {
 /// [`journal!`](crate::journal) macro gathers them under their field names.
 pub trait Part {
     fn take_access(&mut self, part: u64, into: &mut Access);
-    /// Forgets what was touched since the last call, without gathering it (a call made
-    /// outside the exhaustive search, whose access nobody reads).
+    /// Forgets what was read (shown or not) and written since the last call, without
+    /// gathering it (a call made outside the exhaustive search, whose access nobody reads).
     fn forget_access(&mut self) {
         self.take_access(0, &mut Access::default());
     }
@@ -194,14 +214,13 @@ impl<T: Row> Table<T> {
 
     /// Every row, in key order (logged as a scan of the table).
     pub fn values(&self) -> impl Iterator<Item = &T> {
-        let name = std::any::type_name::<T>().rsplit("::").next().unwrap_or("table");
-        self.reads.scan(Some(format!("every {name}")));
+        self.reads.scan(Some(Shown::Every(std::any::type_name::<T>())));
         self.rows.values()
     }
 
     /// Every row, logged as the scan `what` is for.
     fn scan(&self, what: String) -> impl Iterator<Item = &T> {
-        self.reads.scan(Some(format!("scan of {what}")));
+        self.reads.scan(Some(Shown::ScanOf(what)));
         self.rows.values()
     }
 
@@ -331,7 +350,7 @@ macro_rules! journal {
                 $($($counter.take_access($crate::harness::hash::key(&stringify!($counter)), &mut access);)*)?
                 Some(access)
             }
-            fn forget_access(&mut self) {
+            fn forget(&mut self) {
                 use $crate::kit::store::Part;
                 let $db { $($table,)+ $($($counter,)*)? } = self;
                 $($table.forget_access();)+
