@@ -138,9 +138,11 @@ struct State<M> {
     priorities: Option<super::priority::Priorities>,
 }
 
-/// The fabric; cheap to clone.
-pub struct Fabric<M> {
-    state: Arc<Mutex<State<M>>>,
+/// The fabric; cheap to clone (one shared record: a delivery's task holds a clone).
+pub struct Fabric<M>(Arc<Shared<M>>);
+
+pub struct Shared<M> {
+    state: Mutex<State<M>>,
     choices: Choices,
     observer: Option<Observer>,
     /// Schedule mode: messages wait at the gate instead of sleeping a delay.
@@ -149,7 +151,15 @@ pub struct Fabric<M> {
 
 impl<M> Clone for Fabric<M> {
     fn clone(&self) -> Self {
-        Fabric { state: self.state.clone(), choices: self.choices.clone(), observer: self.observer.clone(), gate: self.gate.clone() }
+        Fabric(self.0.clone())
+    }
+}
+
+impl<M> std::ops::Deref for Fabric<M> {
+    type Target = Shared<M>;
+
+    fn deref(&self) -> &Shared<M> {
+        &self.0
     }
 }
 
@@ -165,12 +175,13 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             flaky: None,
             priorities: None,
         };
-        Fabric { state: Arc::new(Mutex::new(state)), choices, observer, gate: None }
+        Fabric(Arc::new(Shared { state: Mutex::new(state), choices, observer, gate: None }))
     }
 
     /// Schedule mode (see [`super::schedule`]): every copy waits at `gate` for its turn.
     pub(crate) fn gated(self, gate: Option<super::schedule::Gate>) -> Self {
-        Fabric { gate, ..self }
+        let shared = Arc::try_unwrap(self.0).unwrap_or_else(|_| panic!("harness assumption broken: a fabric is gated before it is shared"));
+        Fabric(Arc::new(Shared { gate, ..shared }))
     }
 
     pub(crate) fn gate(&self) -> Option<&super::schedule::Gate> {
