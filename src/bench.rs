@@ -46,6 +46,25 @@ pub fn ping_pong_rate(round_trips: u64) -> f64 {
     (2 * round_trips) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Wall nanoseconds of one bare madsim sleep (its timer, and the executor step that
+/// wakes the task): a loop of `sleeps` 1 ms sleeps on one node.
+pub fn sleep_cost_ns(sleeps: u64) -> f64 {
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+    let started = Instant::now();
+    runtime.block_on(async move {
+        let handle = madsim::runtime::Handle::current();
+        let node = handle.create_node().name("sleeper").build();
+        node.spawn(async move {
+            for _ in 0..sleeps {
+                madsim::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .unwrap();
+    });
+    started.elapsed().as_nanos() as f64 / sleeps as f64
+}
+
 /// Peak resident memory of this process, in MiB (Linux `VmHWM`).
 pub fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -60,11 +79,14 @@ pub struct ScenarioFigures {
     pub messages_per_second: f64,
     pub simulated_per_wall: f64,
     pub messages_per_seed: f64,
+    /// Sleeps (madsim timers) started per delivered message (the ping-pong's: one).
+    pub timers_per_message: f64,
 }
 
 /// Runs `seeds` seeds of a scenario on this thread and measures them.
 pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
     let started = Instant::now();
+    let timers = crate::harness::timers_started();
     let (mut delivered, mut simulated) = (0u64, 0f64);
     for seed in 0..seeds {
         let outcome = run_seed(scenario, seed, &RunOptions::default());
@@ -78,6 +100,7 @@ pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
         messages_per_second: delivered as f64 / wall,
         simulated_per_wall: simulated / wall,
         messages_per_seed: delivered as f64 / seeds as f64,
+        timers_per_message: (crate::harness::timers_started() - timers) as f64 / delivered.max(1) as f64,
     }
 }
 
@@ -100,11 +123,22 @@ fn goal_of(name: &str) -> f64 {
 
 pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     let baseline = ping_pong_rate(200_000);
-    outln!("bare madsim ping-pong: {baseline:.0} messages/s (one thread)");
+    let sleep_ns = sleep_cost_ns(400_000);
+    outln!("bare madsim ping-pong: {baseline:.0} messages/s (one thread); a bare madsim sleep: {sleep_ns:.0} ns");
     outln!(
         "goal: full-system at least {GOAL_FULL_SYSTEM:.1}x the ping-pong's messages/s ({STRETCH_FULL_SYSTEM:.0}x the stretch), every other scenario at least {GOAL_EVERY_SCENARIO:.1}x; N jobs at least {GOAL_SCALING:.2} x N times one job's seeds/s"
     );
-    outln!("{:<24} {:>10} {:>14} {:>12} {:>14} {:>10}  goal", "scenario", "seeds/s", "messages/s", "msgs/seed", "sim s/wall s", "ratio");
+    outln!(
+        "{:<24} {:>10} {:>14} {:>12} {:>14} {:>11} {:>10}  goal",
+        "scenario",
+        "seeds/s",
+        "messages/s",
+        "msgs/seed",
+        "sim s/wall s",
+        "timers/msg",
+        "ratio"
+    );
+    let mut full_system = None;
     let mut short = Vec::new();
     for name in REFERENCE_SCENARIOS {
         let scenario = Scenario::shipped(name).map_err(|e| e.to_string())?;
@@ -115,14 +149,26 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
             short.push(format!("{name} {ratio:.2}x (goal {goal:.1}x)"));
         }
         outln!(
-            "{:<24} {:>10.0} {:>14.0} {:>12.0} {:>14.0} {:>10.2}  {}",
+            "{:<24} {:>10.0} {:>14.0} {:>12.0} {:>14.0} {:>11.2} {:>10.2}  {}",
             f.name,
             f.seeds_per_second,
             f.messages_per_second,
             f.messages_per_seed,
             f.simulated_per_wall,
+            f.timers_per_message,
             ratio,
             if ratio >= goal { format!("met ({goal:.1}x)") } else { format!("not yet ({goal:.1}x)") }
+        );
+        if *name == "full-system" {
+            full_system = Some(f);
+        }
+    }
+    if let Some(f) = full_system {
+        let (per_message, timers) = (1e9 / f.messages_per_second, f.timers_per_message * sleep_ns);
+        outln!(
+            "full-system: {per_message:.0} ns a message, of which its {:.2} timers at a bare sleep's cost are {timers:.0} ns; the ping-pong's whole message: {:.0} ns",
+            f.timers_per_message,
+            1e9 / baseline
         );
     }
     scaling(seeds, jobs, &mut short)?;
@@ -130,7 +176,7 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     if let Some(mib) = peak_memory_mib() {
         outln!("peak memory: {mib:.1} MiB");
     }
-    outln!("(ratio = our delivered messages/s over the bare ping-pong's, measured in this run; above 1, a message costs less here than on madsim's own network)");
+    outln!("(ratio = our delivered messages/s over the bare ping-pong's, measured in this run; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks)");
     if short.is_empty() {
         outln!("every goal met");
     } else {
@@ -200,4 +246,17 @@ fn detection() -> Result<(), String> {
         if missed.is_empty() { String::new() } else { format!("; missed: {}", missed.join(", ")) }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_delivered_message_slept_its_delay() {
+        let scenario = crate::ticketing::Scenario::shipped("order-race").unwrap();
+        let f = super::measure(&scenario, 2);
+        // Outside schedule mode each delivery waits its delay, so at least one timer a
+        // message; the app's own clocks (heartbeats, polls, store latencies) add more.
+        assert!(f.timers_per_message > 1.0 && f.timers_per_message < 10.0, "{}", f.timers_per_message);
+        assert!(super::sleep_cost_ns(1_000) > 0.0);
+    }
 }

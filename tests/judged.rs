@@ -300,6 +300,11 @@ fn replay_defaults_to_seed_zero_like_run_and_bench_works_from_any_directory() {
         "{text}"
     );
     assert!(text.contains("seeds/s per core") && text.contains("time to first detection"), "{text}");
+    // What a message costs madsim: the timers per message, and a bare sleep's cost.
+    assert!(
+        text.contains("timers/msg") && text.contains("a bare madsim sleep: ") && text.contains("the ping-pong's whole message"),
+        "{text}"
+    );
     for info in ticketsim::ticketing::flaws::CATALOGUE {
         assert!(text.contains(&format!("{} ", info.name)), "{} timed: {text}", info.name);
     }
