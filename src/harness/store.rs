@@ -22,7 +22,6 @@ pub trait Journal: Send + 'static {
     fn take_reads(&mut self) -> Vec<String> {
         Vec::new()
     }
-
     /// What was touched since the last call, record by record (for the exhaustive
     /// search: two calls that touch no common record commute). None: not known, the
     /// call is taken to touch the whole store. A state that returns Some must log every
