@@ -41,6 +41,14 @@ pub trait Journal: Send + 'static {
 /// Records one store call: the node that made it, its name, when it began, what it wrote.
 pub(crate) type Recorder<D> = Arc<dyn Fn(Option<&Arc<str>>, &'static str, Duration, Vec<String>, Vec<D>) + Send + Sync>;
 
+/// A store call's kind: a transaction (always recorded, a step of the exhaustive
+/// search) or a background poll (recorded only when it wrote).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tx,
+    Poll,
+}
+
 /// A service's database as one instance sees it; cheap to clone.
 pub struct Store<St: Journal> {
     pub(crate) name: &'static str,
@@ -93,7 +101,7 @@ impl<St: Journal> Store<St> {
         }
         let began = super::now();
         let step = self.wait(call).await;
-        let (result, read, docs, access) = self.apply(f);
+        let (result, read, docs, access) = self.apply(f, Kind::Tx);
         let wrote = !docs.is_empty();
         // A fault site decides on what the call read before the record takes it (the
         // decision is keyed, so its place among the run's draws changes nothing).
@@ -154,35 +162,31 @@ impl<St: Journal> Store<St> {
         if self.gate.is_none() {
             super::sleep(self.latency(call)).await;
         }
-        let mut state = self.state.lock().unwrap();
-        // What unrecorded reads (final states, reports) left behind.
-        state.forget();
-        let result = f(&mut state);
-        let wrote = state.take_changes();
-        let read = if wrote.is_empty() { Vec::new() } else { state.take_reads() };
-        state.forget();
-        drop(state);
+        let (result, read, wrote, _) = self.apply(f, Kind::Poll);
         if !wrote.is_empty() {
             (self.recorder)(self.node.as_ref(), call, began, read, wrote);
         }
         result
     }
 
-    /// Runs `f` on the state: its result, what it read (for the trace), wrote, touched.
-    fn apply<R>(&self, f: impl FnOnce(&mut St) -> R) -> (R, Vec<String>, Vec<St::Doc>, Option<Access>) {
+    /// Runs `f` on the state: its result, what it wrote and, when the call is recorded
+    /// (a transaction, a poll that wrote), what it read (for the trace); what it touched
+    /// for the exhaustive search's transactions (nobody else reads it).
+    fn apply<R>(&self, f: impl FnOnce(&mut St) -> R, kind: Kind) -> (R, Vec<String>, Vec<St::Doc>, Option<Access>) {
         let mut state = self.state.lock().unwrap();
         // What unrecorded reads (final states, reports) left behind.
         state.forget();
         let result = f(&mut state);
-        let read = state.take_reads();
-        // Only the exhaustive search reads what a call touched.
-        let access = if self.gate.is_some() {
+        let docs = state.take_changes();
+        let recorded = kind == Kind::Tx || !docs.is_empty();
+        let read = if recorded { state.take_reads() } else { Vec::new() };
+        let access = if kind == Kind::Tx && self.gate.is_some() {
             state.take_access()
         } else {
             state.forget();
             None
         };
-        (result, read, state.take_changes(), access)
+        (result, read, docs, access)
     }
 
     /// Reads the state without a round trip and without recording (final states, reports).
