@@ -556,6 +556,22 @@ mod tests {
     }
 
     #[test]
+    fn forgetting_a_call_leaves_nothing_for_the_next_one_and_reads_show_as_before() {
+        use crate::harness::store::Journal;
+        let mut db = NotesDb::default();
+        db.notes.insert(note(0, "a")).unwrap();
+        let _ = db.next.next();
+        let _ = db.notes.values().count();
+        let _ = db.drafts.scan("drafts by text".into()).count();
+        assert_eq!(db.take_reads(), ["every Note", "scan of drafts by text"], "shown as the trace shows them");
+        let _ = db.notes.find("n1");
+        db.forget();
+        assert!(db.take_reads().is_empty(), "the reads are forgotten");
+        assert_eq!(db.take_access(), Some(Access::default()), "and what was read and written");
+        assert_eq!(db.take_changes().len(), 1, "the change stream is the writes', not forgotten");
+    }
+
+    #[test]
     fn without_version_control_saves_overwrite_and_keep_the_version() {
         let mut c = Collection { occ: false, ..Default::default() };
         c.insert(note(0, "a")).unwrap();
