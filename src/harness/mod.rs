@@ -87,24 +87,72 @@ pub fn now() -> Duration {
 }
 
 /// The running world's clock and the instant its time counts from (madsim's instant
-/// is that base plus the elapsed time: one read of the clock gives both).
+/// is that base plus the elapsed time: one read of the clock gives both), and the
+/// sleeps its run has finished with, for the next sleep to reuse.
 struct Clock {
     time: madsim::time::TimeHandle,
     base: madsim::time::Instant,
+    /// Which kept clock this is: a sleep goes back only to the run it came from.
+    run: u64,
+    spare: std::cell::RefCell<Vec<madsim::time::Sleep>>,
 }
 
+/// The most finished sleeps a run keeps for reuse.
+const SPARE_SLEEPS: usize = 256;
+
 impl Clock {
-    fn new(time: madsim::time::TimeHandle) -> Clock {
+    fn new(time: madsim::time::TimeHandle, run: u64) -> Clock {
         let base = time.now_instant() - time.elapsed();
-        Clock { time, base }
+        Clock { time, base, run, spare: std::cell::RefCell::new(Vec::new()) }
     }
 
     /// A sleep until `at` on the grid, from one read of the clock: `at` from what is
-    /// on the grid now.
-    fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Sleep {
+    /// on the grid now. The deadline is madsim's `sleep_until`'s (never less than a
+    /// millisecond from now); a finished sleep is reset to it rather than made anew
+    /// (a new one reads the clock again and clones the runtime's handle).
+    fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> Sleep {
         TIMERS.with(|t| t.set(t.get() + 1));
         let elapsed = self.time.elapsed();
-        self.time.sleep_until(self.base + at(on_grid(elapsed)))
+        let deadline = (self.base + at(on_grid(elapsed))).max(self.base + elapsed + Duration::from_millis(1));
+        let inner = match self.spare.borrow_mut().pop() {
+            Some(mut sleep) => {
+                std::pin::Pin::new(&mut sleep).reset(deadline);
+                sleep
+            }
+            None => self.time.sleep_until(deadline),
+        };
+        Sleep { inner: Some(inner), run: self.run }
+    }
+}
+
+/// A sleep on the harness's clock ([`sleep`], [`sleep_until`]): madsim's sleep, handed
+/// back to its run's clock for reuse when dropped.
+pub struct Sleep {
+    inner: Option<madsim::time::Sleep>,
+    run: u64,
+}
+
+impl std::future::Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::pin::Pin::new(self.inner.as_mut().expect("a sleep is kept until it is dropped")).poll(cx)
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        let Some(sleep) = self.inner.take() else { return };
+        let _ = CLOCK.try_with(|c| {
+            if let Ok(clock) = c.try_borrow() {
+                if let Some(clock) = clock.as_ref().filter(|clock| clock.run == self.run) {
+                    let mut spare = clock.spare.borrow_mut();
+                    if spare.len() < SPARE_SLEEPS {
+                        spare.push(sleep);
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -123,17 +171,25 @@ thread_local! {
     /// The running world's clock, kept for the run (madsim's `TimeHandle::current`
     /// looks the runtime up and clones two `Arc`s on every read).
     static CLOCK: std::cell::RefCell<Option<Clock>> = const { std::cell::RefCell::new(None) };
+    /// How many clocks this thread has kept: each kept clock's number (0: none kept).
+    static RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Keeps the running world's clock for this thread (`None` when its run ends).
 pub(crate) fn keep_clock(clock: Option<madsim::time::TimeHandle>) {
-    CLOCK.with(|c| *c.borrow_mut() = clock.map(Clock::new));
+    let run = RUNS.with(|r| {
+        r.set(r.get() + 1);
+        r.get()
+    });
+    let old = CLOCK.with(|c| std::mem::replace(&mut *c.borrow_mut(), clock.map(|time| Clock::new(time, run))));
+    drop(old);
 }
 
 fn with_clock<R>(f: impl FnOnce(&Clock) -> R) -> R {
     CLOCK.with(|c| match c.borrow().as_ref() {
         Some(clock) => f(clock),
-        None => f(&Clock::new(madsim::time::TimeHandle::current())),
+        // Not a kept clock: its sleeps are not reused (run 0 is never kept).
+        None => f(&Clock::new(madsim::time::TimeHandle::current(), 0)),
     })
 }
 
@@ -146,12 +202,12 @@ pub(crate) fn on_grid(t: Duration) -> Duration {
 
 /// Sleeps `duration` (at least [`MIN_SLEEP`]) from [`now`]: the deadline is on the grid
 /// whatever madsim's drift.
-pub fn sleep(duration: Duration) -> madsim::time::Sleep {
+pub fn sleep(duration: Duration) -> Sleep {
     with_clock(|clock| clock.sleep_until(|now| now + duration.max(MIN_SLEEP)))
 }
 
 /// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).
-pub fn sleep_until(at: Duration) -> madsim::time::Sleep {
+pub fn sleep_until(at: Duration) -> Sleep {
     with_clock(|clock| clock.sleep_until(|now| at.max(now + MIN_SLEEP)))
 }
 
@@ -243,5 +299,32 @@ mod tests {
         assert_eq!(super::did_you_mean("order-rase", known), " (did you mean \"order-race\"?)");
         assert_eq!(super::did_you_mean("fullsystem", known), " (did you mean \"full-system\"?)");
         assert_eq!(super::did_you_mean("zzz", known), "");
+    }
+
+    #[test]
+    fn a_reused_sleep_keeps_its_own_deadline_and_stays_in_its_run() {
+        use std::time::Duration;
+        let spare = || super::CLOCK.with(|c| c.borrow().as_ref().map_or(0, |clock| clock.spare.borrow().len()));
+        madsim::runtime::Runtime::with_seed_and_config(3, Default::default()).block_on(async move {
+            super::keep_clock(Some(madsim::time::TimeHandle::current()));
+            super::sleep(Duration::from_millis(7)).await;
+            assert_eq!(spare(), 1, "a finished sleep goes back to its run's clock");
+            let before = super::now();
+            super::sleep(Duration::from_millis(30)).await;
+            assert_eq!(super::now() - before, Duration::from_millis(30), "the reused sleep slept its own time on the grid");
+            assert_eq!(spare(), 1, "and went back again");
+            // A sleep outliving its run is not handed to the next one.
+            let outliving = super::sleep(Duration::from_millis(1));
+            super::keep_clock(Some(madsim::time::TimeHandle::current()));
+            drop(outliving);
+            assert_eq!(spare(), 0, "a sleep from another run is dropped, not kept");
+            let first = super::sleep_until(Duration::from_secs(2));
+            let second = super::sleep(Duration::ZERO);
+            drop((first, second));
+            assert_eq!(spare(), 2);
+            super::sleep_until(Duration::from_secs(1)).await;
+            assert_eq!(super::now(), Duration::from_secs(1), "a reused sleep_until wakes at its own deadline");
+            super::keep_clock(None);
+        });
     }
 }
