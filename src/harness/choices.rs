@@ -8,9 +8,10 @@
 //! switched off, an operation removed) leaves the decisions of every other part as
 //! they were. madsim's own RNG is left to madsim (its scheduler's tie-breaks).
 
+use super::sync::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use super::hash::{key, mix, splitmix64};
 
@@ -106,7 +107,7 @@ impl Site {
 
 /// Declared site names read from files, each kept once for the life of the process.
 fn intern(name: &str) -> Result<&'static str, String> {
-    static NAMES: Mutex<std::collections::BTreeSet<&'static str>> = Mutex::new(std::collections::BTreeSet::new());
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
     let mut names = NAMES.lock().unwrap();
     if let Some(known) = names.get(name) {
         return Ok(known);
@@ -206,41 +207,41 @@ impl Choices {
 
     /// Keeps every later decision in a record (see [`Choices::take_record`]).
     pub fn start_recording(&self) {
-        self.inner.lock().unwrap().record = Some(Vec::new());
+        self.inner.lock().record = Some(Vec::new());
     }
 
     pub fn take_record(&self) -> Vec<Choice> {
-        self.inner.lock().unwrap().record.take().unwrap_or_default()
+        self.inner.lock().record.take().unwrap_or_default()
     }
 
     /// How many decisions were drawn so far.
     pub fn drawn(&self) -> u64 {
-        self.inner.lock().unwrap().drawn
+        self.inner.lock().drawn
     }
 
     /// From now on, answer draws from `record` (by key) instead of the seed.
     pub fn replay(&self, record: &Record) {
-        self.inner.lock().unwrap().replay = Some(record.clone());
+        self.inner.lock().replay = Some(record.clone());
     }
 
     /// While replaying, decisions at these sites that the record lacks are drawn from the
     /// seed instead of taking 0 (schedule mode keeps the workload's own choices).
     pub fn seed_sites(&self, sites: &[Site]) {
-        self.inner.lock().unwrap().seeded = sites.to_vec();
+        self.inner.lock().seeded = sites.to_vec();
     }
 
     /// A coverage run branching from a corpus run: its draws before the last cut are its
     /// ancestors' (each `(seed, cut)`: that seed's values for draws before `cut`, unless a
     /// later step covers them), the rest its own.
     pub fn branch(&self, steps: &[(u64, u64)]) {
-        self.inner.lock().unwrap().branch = steps.to_vec();
+        self.inner.lock().branch = steps.to_vec();
     }
 
     /// From now on, answer draws from a whole recording, draw for draw. A draw with
     /// another site, key or bound than the recording's next one, or past its end, breaks
     /// the harness's assumption that the run is the recorded one: it panics, naming it.
     pub fn replay_exactly(&self, recording: &[Choice]) {
-        self.inner.lock().unwrap().exact = Some((recording.iter().copied().collect(), 0));
+        self.inner.lock().exact = Some((recording.iter().copied().collect(), 0));
     }
 
     /// A value in `0..bound` (0 when `bound` is 0 or 1, without drawing), keyed by
@@ -250,7 +251,7 @@ impl Choices {
             return 0;
         }
         let key = mix(mix(site.code(), super::cause::current()), key);
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.inner.lock();
         let occurrence = {
             let n = inner.occurrences.entry(key).or_insert(0);
             *n += 1;

@@ -9,8 +9,9 @@
 //! resumes.
 
 use super::choices::{Choices, Site};
+use super::sync::Mutex;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::NodeId;
@@ -190,12 +191,12 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
 
     /// A node's name as a key (the state a message to it touches, in schedule mode).
     pub(crate) fn name_key(&self, idx: NodeId) -> u64 {
-        self.state.lock().unwrap().slots[idx.slot()].name_key
+        self.state.lock().slots[idx.slot()].name_key
     }
 
     /// Declares a node; it receives nothing until [`Fabric::attach`] is called.
     pub fn add_node(&self, name: &str, reliable: bool) -> NodeId {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         state.slots.push(Slot {
             name: name.to_string(),
             name_key: super::choices::key(&name),
@@ -209,26 +210,26 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
 
     /// Marks the users' node (see [`FabricConfig::user_delay`]).
     pub(crate) fn mark_users(&self, idx: NodeId) {
-        self.state.lock().unwrap().slots[idx.slot()].users = true;
+        self.state.lock().slots[idx.slot()].users = true;
     }
 
     pub fn node_name(&self, idx: NodeId) -> String {
-        self.state.lock().unwrap().slots[idx.slot()].name.clone()
+        self.state.lock().slots[idx.slot()].name.clone()
     }
 
     /// Every node declared so far, in declaration order.
     pub fn nodes(&self) -> Vec<NodeId> {
-        (0..self.state.lock().unwrap().slots.len()).map(NodeId::from_slot).collect()
+        (0..self.state.lock().slots.len()).map(NodeId::from_slot).collect()
     }
 
     pub fn node_names(&self) -> Vec<String> {
-        self.state.lock().unwrap().slots.iter().map(|s| s.name.clone()).collect()
+        self.state.lock().slots.iter().map(|s| s.name.clone()).collect()
     }
 
     /// Called by a node's init task in each incarnation: from now on messages to
     /// `idx` run `actor` on the node that called.
     pub fn attach(&self, idx: NodeId, madsim_node: madsim::runtime::NodeHandle, actor: Arc<dyn Actor<M>>) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         let slot = &mut state.slots[idx.slot()];
         slot.workers = Some(super::workers::Workers::new(madsim_node));
         slot.actor = Some(actor);
@@ -236,7 +237,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
 
     /// Called by the harness when it kills a node: messages to it are dropped.
     pub fn detach(&self, idx: NodeId) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         let slot = &mut state.slots[idx.slot()];
         slot.workers = None;
         slot.actor = None;
@@ -245,23 +246,23 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// Forgets every node's actor: actors hold the fabric, so this breaks the cycle
     /// and lets a finished run's world be freed.
     pub fn shutdown(&self) {
-        for slot in self.state.lock().unwrap().slots.iter_mut() {
+        for slot in self.state.lock().slots.iter_mut() {
             slot.workers = None;
             slot.actor = None;
         }
     }
 
     pub fn is_up(&self, idx: NodeId) -> bool {
-        self.state.lock().unwrap().slots[idx.slot()].actor.is_some()
+        self.state.lock().slots[idx.slot()].actor.is_some()
     }
 
     /// Cuts the directed link `from -> to` until a matching [`Fabric::heal`].
     pub fn cut(&self, from: NodeId, to: NodeId) {
-        *self.state.lock().unwrap().cuts.entry((from, to)).or_insert(0) += 1;
+        *self.state.lock().cuts.entry((from, to)).or_insert(0) += 1;
     }
 
     pub fn heal(&self, from: NodeId, to: NodeId) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         if let Some(count) = state.cuts.get_mut(&(from, to)) {
             *count -= 1;
             if *count == 0 {
@@ -271,30 +272,30 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     pub fn heal_all(&self) {
-        self.state.lock().unwrap().cuts.clear();
+        self.state.lock().cuts.clear();
     }
 
     pub fn counters(&self) -> FabricCounters {
-        self.state.lock().unwrap().counters
+        self.state.lock().counters
     }
 
     /// When the last message was sent.
     pub fn last_send(&self) -> std::time::Duration {
-        self.state.lock().unwrap().last_send
+        self.state.lock().last_send
     }
 
     pub fn set_config(&self, config: FabricConfig) {
-        self.state.lock().unwrap().config = config;
+        self.state.lock().config = config;
     }
 
     /// Swarm: only messages to or from a node marked here may be dropped or duplicated.
     pub fn set_flaky(&self, flaky: Vec<bool>) {
-        self.state.lock().unwrap().flaky = Some(flaky);
+        self.state.lock().flaky = Some(flaky);
     }
 
     /// PCT: from now on a message's delay is its sender's priority band.
     pub fn set_priorities(&self, priorities: super::priority::Priorities) {
-        self.state.lock().unwrap().priorities = Some(priorities);
+        self.state.lock().priorities = Some(priorities);
     }
 
     /// One copy's delay: uniform, or by the sender's priority band under PCT.
@@ -310,7 +311,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             return self.choices.duration(Site::NetDelay, key, config.delay_min, config.delay_max);
         }
         let jitter = self.choices.draw(Site::NetDelay, key, 1000);
-        let state = self.state.lock().unwrap();
+        let state = self.state.lock();
         state.priorities.as_ref().map_or(config.delay_min, |p| p.delay(from, config.delay_min, config.delay_max, jitter))
     }
 
@@ -325,7 +326,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     /// message's identity (and, through the decision source, the sender's cause).
     pub fn send(&self, from: NodeId, to: NodeId, msg: M) {
         let (id, config, faulty, prioritized, flaky, key, users_link, route) = {
-            let mut state = self.state.lock().unwrap();
+            let mut state = self.state.lock();
             state.counters.sent += 1;
             state.last_send = super::now();
             state.next_message_id += 1;
@@ -348,12 +349,12 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
         }
         if faulty && flaky && self.choices.chance(Site::NetDrop, key, config.drop_probability) {
-            self.state.lock().unwrap().counters.dropped_random += 1;
+            self.state.lock().counters.dropped_random += 1;
             self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "random" });
             return;
         }
         let copies = if faulty && flaky && self.choices.chance(Site::NetDuplicate, key, config.duplicate_probability) {
-            self.state.lock().unwrap().counters.duplicated += 1;
+            self.state.lock().counters.duplicated += 1;
             self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
             2
         } else {
@@ -379,7 +380,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         let workers = match route {
             Ok(workers) => workers,
             Err(unroutable) => {
-                let mut state = self.state.lock().unwrap();
+                let mut state = self.state.lock();
                 match unroutable {
                     Unroutable::Cut => state.counters.dropped_partition += 1,
                     Unroutable::Down => state.counters.dropped_node_down += 1,
@@ -397,7 +398,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 return;
             };
             let actor = {
-                let mut state = fabric.state.lock().unwrap();
+                let mut state = fabric.state.lock();
                 if faulty && state.cuts.contains_key(&(from, to)) {
                     state.counters.dropped_partition += 1;
                     None
@@ -442,14 +443,14 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         match gate.pass(cause, footprint, faulty, link).await.0 {
             super::schedule::Go::Run => Some(msg),
             super::schedule::Go::Drop => {
-                self.state.lock().unwrap().counters.dropped_random += 1;
+                self.state.lock().counters.dropped_random += 1;
                 self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "explored" });
                 None
             }
             super::schedule::Go::Duplicate => {
-                self.state.lock().unwrap().counters.duplicated += 1;
+                self.state.lock().counters.duplicated += 1;
                 self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
-                let route = route(&self.state.lock().unwrap(), from, to, faulty);
+                let route = route(&self.state.lock(), from, to, faulty);
                 self.deliver_later(route, id, from, to, msg.clone(), Duration::ZERO, faulty, super::choices::mix(cause, 2));
                 Some(msg)
             }

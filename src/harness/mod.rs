@@ -39,6 +39,7 @@ pub mod shrink;
 pub mod store;
 pub mod strategy;
 pub mod switches;
+pub mod sync;
 pub mod system;
 pub mod triage;
 pub mod workers;

@@ -7,7 +7,8 @@
 
 use super::choices::{Choices, Site};
 pub use super::schedule::Access;
-use std::sync::{Arc, Mutex};
+use super::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A database state that reports what it wrote (its change stream, like a real
@@ -173,7 +174,7 @@ impl<St: Journal> Store<St> {
     /// (a transaction, a poll that wrote), what it read (for the trace); what it touched
     /// for the exhaustive search's transactions (nobody else reads it).
     fn apply<R>(&self, f: impl FnOnce(&mut St) -> R, kind: Kind) -> (R, Vec<String>, Vec<St::Doc>, Option<Access>) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         // What unrecorded reads (final states, reports) left behind.
         state.forget();
         let result = f(&mut state);
@@ -191,6 +192,6 @@ impl<St: Journal> Store<St> {
 
     /// Reads the state without a round trip and without recording (final states, reports).
     pub fn read<R>(&self, f: impl FnOnce(&St) -> R) -> R {
-        f(&self.state.lock().unwrap())
+        f(&self.state.lock())
     }
 }

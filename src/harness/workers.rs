@@ -18,10 +18,11 @@
 //! run may take other tie-breaks (docs/performance.md measures how often). At most
 //! [`MAX_IDLE`] tasks wait per pool; one more ends instead.
 
+use super::sync::Mutex;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 /// What a task runs for one delivery.
@@ -61,13 +62,13 @@ impl Workers {
 
     /// Runs `job` in a task of the node: an idle one, else a new one.
     pub fn run(self: &Arc<Self>, job: Job) {
-        let idle = self.idle.lock().unwrap().pop();
+        let idle = self.idle.lock().pop();
         let Some(worker) = idle else {
             let worker = Arc::new(Worker { inbox: Mutex::new(Inbox { job: Some(job), waker: None }), ended: AtomicU64::new(0) });
             self.node.spawn(Task { pool: Arc::downgrade(self), worker, current: None, waker: None });
             return;
         };
-        let mut inbox = worker.inbox.lock().unwrap();
+        let mut inbox = worker.inbox.lock();
         inbox.job = Some(job);
         // The task keeps its waker in the inbox for the next time it waits.
         inbox.waker.as_ref().expect("an idle task waits with its waker").wake_by_ref();
@@ -131,14 +132,14 @@ impl Task {
     /// for whoever hands it the next job; or the end of the task when the pool is full
     /// or gone (its incarnation ended).
     fn take_or_wait(&self, cx: &mut Context<'_>) -> Next {
-        let mut inbox = self.worker.inbox.lock().unwrap();
+        let mut inbox = self.worker.inbox.lock();
         if let Some(job) = inbox.job.take() {
             return Next::Job(job);
         }
         let Some(pool) = self.pool.upgrade() else {
             return Next::End;
         };
-        let mut idle = pool.idle.lock().unwrap();
+        let mut idle = pool.idle.lock();
         if idle.len() >= MAX_IDLE {
             return Next::End;
         }
@@ -178,7 +179,7 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let push = {
             let log = log.clone();
-            move |line: String| log.lock().unwrap().push(line)
+            move |line: String| log.lock().push(line)
         };
         (log, push)
     }
@@ -198,13 +199,13 @@ mod tests {
                 }));
             }
             madsim::time::sleep(Duration::from_millis(50)).await;
-            assert_eq!(pool.idle.lock().unwrap().len(), 2, "both tasks wait for the next job");
+            assert_eq!(pool.idle.lock().len(), 2, "both tasks wait for the next job");
             let push = push.clone();
             pool.run(Box::pin(async move { push("third".into()) }));
             madsim::time::sleep(Duration::from_millis(5)).await;
-            assert_eq!(pool.idle.lock().unwrap().len(), 2, "the third job ran in a waiting task");
+            assert_eq!(pool.idle.lock().len(), 2, "the third job ran in a waiting task");
         });
-        assert_eq!(*log.lock().unwrap(), ["fast at 10ms", "slow at 30ms", "third"]);
+        assert_eq!(*log.lock(), ["fast at 10ms", "slow at 30ms", "third"]);
     }
 
     #[test]
@@ -241,7 +242,7 @@ mod tests {
                 pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(5)).await }));
             }
             madsim::time::sleep(Duration::from_millis(20)).await;
-            assert_eq!(pool.idle.lock().unwrap().len(), MAX_IDLE);
+            assert_eq!(pool.idle.lock().len(), MAX_IDLE);
         });
     }
 }

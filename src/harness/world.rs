@@ -116,7 +116,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> WorldB
         Store {
             name,
             node: None,
-            state: Arc::new(Mutex::new(state)),
+            state: Arc::new(super::sync::Mutex::new(state)),
             choices: self.choices.clone(),
             latency,
             recorder: Arc::new(move |node, call, began, read, wrote| {

@@ -8,8 +8,9 @@ use super::obs::Obs;
 use super::protocol::Message;
 use super::{App, Group, Subject};
 use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeId};
+use crate::harness::sync::Mutex;
 use crate::harness::world::{NodeContext, Probe};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The broker a world runs: NATS Streaming's state machine or JetStream's.
@@ -74,7 +75,7 @@ impl<A: App> BrokerNode<A> {
     ) -> Arc<BrokerNode<A>> {
         if ctx.incarnation > 1 && !config.durable {
             let store_id = ids.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 2;
-            *state.lock().unwrap() = Machine::new(config.kind, store_id);
+            *state.lock() = Machine::new(config.kind, store_id);
             ctx.probe.observe(Obs::StoreLost { store_id });
         }
         let node = Arc::new(BrokerNode {
@@ -116,7 +117,7 @@ impl<A: App> BrokerNode<A> {
         loop {
             crate::harness::sleep(self.config.tick).await;
             let mut out = Output::<A::Subject>::default();
-            self.state.lock().unwrap().tick(&self.config, crate::harness::now(), &mut out);
+            self.state.lock().tick(&self.config, crate::harness::now(), &mut out);
             self.flush(out);
         }
     }
@@ -125,7 +126,7 @@ impl<A: App> BrokerNode<A> {
 impl<A: App> Actor<Message<A::Subject>> for BrokerNode<A> {
     fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
         let mut out = Output::<A::Subject>::default();
-        self.state.lock().unwrap().handle(&self.config, crate::harness::now(), from, msg, &mut out);
+        self.state.lock().handle(&self.config, crate::harness::now(), from, msg, &mut out);
         self.flush(out);
         Box::pin(std::future::ready(()))
     }

@@ -14,9 +14,10 @@ use super::remote::Outbound;
 use super::{App, Group, Id};
 use crate::harness::fabric::Fabric;
 use crate::harness::fabric::{Actor, NodeId};
+use crate::harness::sync::Mutex;
 use crate::harness::world::{NodeRole, WorldBuilder};
 use crate::harness::BoxFuture;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The world an app on the kit is declared in.
@@ -48,7 +49,7 @@ impl<A: App> Broker<A> {
 
     /// What each of `consumers`' groups has not acknowledged, by subject and group.
     pub fn outstanding(&self, consumers: &[(A::Subject, Group)]) -> Vec<Outstanding<A::Subject>> {
-        let broker = self.state.lock().unwrap();
+        let broker = self.state.lock();
         let mut outstanding = Vec::new();
         for &(subject, group) in consumers {
             outstanding.extend(broker.outstanding(subject, group));

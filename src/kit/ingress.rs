@@ -9,11 +9,12 @@ use super::protocol::{HttpRequest, HttpResponse, Method};
 use super::{App, Event, Id};
 use crate::harness::choices::{Choices, Site};
 use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeId};
+use crate::harness::sync::Mutex;
 use crate::harness::world::Probe;
 use futures::channel::oneshot;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A route a service answers: a method and a path pattern (`:id` matches one segment).
@@ -95,11 +96,11 @@ impl<A: App> Client<A> {
 
     /// True while a user request to `node` waits for its response.
     pub fn busy(&self, node: NodeId) -> bool {
-        self.state.lock().unwrap().pending.values().any(|(n, _)| *n == node)
+        self.state.lock().pending.values().any(|(n, _)| *n == node)
     }
 
     fn next_request(&self) -> u64 {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         state.next_request += 1;
         state.next_request
     }
@@ -133,7 +134,7 @@ impl<A: App> Client<A> {
         };
         let (tx, rx) = oneshot::channel();
         let id = {
-            let mut state = self.state.lock().unwrap();
+            let mut state = self.state.lock();
             state.next_request += 1;
             let id = state.next_request;
             state.pending.insert(id, (to, tx));
@@ -148,7 +149,7 @@ impl<A: App> Client<A> {
         match crate::harness::timeout(self.timeout, rx).await {
             Ok(Ok(response)) => (id, Some(response)),
             _ => {
-                self.state.lock().unwrap().pending.remove(&id);
+                self.state.lock().pending.remove(&id);
                 self.probe.observe(Obs::Timeout { req: id });
                 (id, None)
             }
@@ -159,7 +160,7 @@ impl<A: App> Client<A> {
     async fn ask_broker(&self, key: u64, msg: Message<A::Subject>) -> bool {
         let (tx, rx) = oneshot::channel();
         let key = {
-            let mut state = self.state.lock().unwrap();
+            let mut state = self.state.lock();
             state.next_waiter += 1;
             let key = (key, state.next_waiter);
             state.broker_waiters.insert(key, tx);
@@ -167,7 +168,7 @@ impl<A: App> Client<A> {
         };
         self.fabric.send(self.node, self.broker, msg);
         let answered = matches!(crate::harness::timeout(self.timeout, rx).await, Ok(Ok(())));
-        self.state.lock().unwrap().broker_waiters.remove(&key);
+        self.state.lock().broker_waiters.remove(&key);
         answered
     }
 
@@ -179,7 +180,7 @@ impl<A: App> Client<A> {
             return false;
         }
         let publish_id = {
-            let mut state = self.state.lock().unwrap();
+            let mut state = self.state.lock();
             state.next_publish += 1;
             state.next_publish
         };
@@ -189,7 +190,7 @@ impl<A: App> Client<A> {
 
 impl<A: App> Actor<Message<A::Subject>> for Client<A> {
     fn receive(self: Arc<Self>, _from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.lock();
         match msg {
             Message::Response(response) => {
                 // A duplicated response finds nothing pending and is ignored.

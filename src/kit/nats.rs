@@ -14,12 +14,13 @@ use super::protocol::ClientId;
 use super::protocol::{Message, Reply};
 use super::{App, Event, Group, HandlerError};
 use crate::harness::fabric::{Fabric, NodeId};
+use crate::harness::sync::Mutex;
 use crate::harness::world::Probe;
 use crate::harness::BoxFuture;
 use crate::kit::origin::{within, Origin};
 use futures::channel::oneshot;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The Listener base class: the event type it handles (which fixes its subject) and
@@ -171,12 +172,12 @@ impl<A: App> NatsWrapper<A> {
         L::Event: Payload<Subject = A::Subject>,
     {
         let subscription: Arc<dyn Subscription<A>> = Arc::new(Typed(listener));
-        self.listeners.lock().unwrap().insert(subscription.subject(), subscription);
+        self.listeners.lock().insert(subscription.subject(), subscription);
     }
 
     /// The broker store of the current session, once connected.
     pub fn store_id(&self) -> Option<u64> {
-        self.session.lock().unwrap().store_id
+        self.session.lock().store_id
     }
 
     fn send(&self, msg: Message<A::Subject>) {
@@ -185,12 +186,12 @@ impl<A: App> NatsWrapper<A> {
 
     async fn request(&self, key: Waiting<A::Subject>, msg: Message<A::Subject>, timeout: Duration) -> Option<Answer> {
         let (tx, rx) = oneshot::channel();
-        self.session.lock().unwrap().waiters.insert(key, tx);
+        self.session.lock().waiters.insert(key, tx);
         self.send(msg);
         match crate::harness::timeout(timeout, rx).await {
             Ok(Ok(value)) => Some(value),
             _ => {
-                self.session.lock().unwrap().waiters.remove(&key);
+                self.session.lock().waiters.remove(&key);
                 None
             }
         }
@@ -200,13 +201,13 @@ impl<A: App> NatsWrapper<A> {
     /// broker forgets this client, and again. Runs for the life of the instance.
     pub async fn run_session(self: Arc<Self>) {
         'session: loop {
-            self.session.lock().unwrap().forgotten = false;
+            self.session.lock().forgotten = false;
             while self
                 .request(Waiting::Connected, Message::Connect { client: self.client_id.clone() }, self.config.request_timeout)
                 .await
                 .is_none()
             {}
-            let subscriptions: Vec<(A::Subject, Group)> = self.listeners.lock().unwrap().keys().map(|s| (*s, self.group)).collect();
+            let subscriptions: Vec<(A::Subject, Group)> = self.listeners.lock().keys().map(|s| (*s, self.group)).collect();
             for (subject, group) in subscriptions {
                 let subscribe = Message::Subscribe { client: self.client_id.clone(), subject, group };
                 while self.request(Waiting::Subscribed(subject, group), subscribe.clone(), self.config.request_timeout).await.is_none() {
@@ -226,7 +227,7 @@ impl<A: App> NatsWrapper<A> {
     }
 
     fn forgotten(&self) -> bool {
-        self.session.lock().unwrap().forgotten
+        self.session.lock().forgotten
     }
 
     /// `Publisher.publish`: resolves once the broker acks.
@@ -242,7 +243,7 @@ impl<A: App> NatsWrapper<A> {
         let msg_id = self.config.jetstream.msg_ids.then(|| event.event_id.clone());
         for _ in 0..self.config.publish_attempts {
             let publish_id = {
-                let mut session = self.session.lock().unwrap();
+                let mut session = self.session.lock();
                 session.next_publish_id += 1;
                 session.next_publish_id
             };
@@ -259,12 +260,12 @@ impl<A: App> NatsWrapper<A> {
 
     /// Store ids only grow: a late reply from a store that is gone does not count.
     fn store_seen(&self, store_id: u64) {
-        let mut session = self.session.lock().unwrap();
+        let mut session = self.session.lock();
         session.store_id = Some(session.store_id.map_or(store_id, |seen| seen.max(store_id)));
     }
 
     fn wake(&self, key: Waiting<A::Subject>, value: Answer) {
-        if let Some(tx) = self.session.lock().unwrap().waiters.remove(&key) {
+        if let Some(tx) = self.session.lock().waiters.remove(&key) {
             let _ = tx.send(value);
         }
     }
@@ -284,7 +285,7 @@ impl<A: App> NatsWrapper<A> {
                 self.wake(Waiting::Publish(publish_id), Err(format!("error {code}, {description}").into()))
             }
             Message::HeartbeatAck { known: true, store_id } => self.store_seen(store_id),
-            Message::HeartbeatAck { known: false, .. } | Message::UnknownClient { .. } => self.session.lock().unwrap().forgotten = true,
+            Message::HeartbeatAck { known: false, .. } | Message::UnknownClient { .. } => self.session.lock().forgotten = true,
             deliver @ Message::Deliver { .. } => return Some(deliver),
             _ => {}
         }
@@ -296,7 +297,7 @@ impl<A: App> NatsWrapper<A> {
         let Message::Deliver { subject, group, seq, event, store_id, .. } = msg else {
             return;
         };
-        let Some(listener) = self.listeners.lock().unwrap().get(&subject).cloned() else {
+        let Some(listener) = self.listeners.lock().get(&subject).cloned() else {
             return;
         };
         let event_id = event.event_id.clone();

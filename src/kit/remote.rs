@@ -5,10 +5,11 @@
 use super::protocol::{HttpRequest, HttpResponse, Message, Method};
 use super::App;
 use crate::harness::fabric::{Fabric, NodeId};
+use crate::harness::sync::Mutex;
 use futures::channel::oneshot;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// An instance's calls to remote parties, waiting for their responses.
@@ -41,7 +42,7 @@ impl<A: App> Outbound<A> {
     pub async fn call(&self, to: NodeId, method: Method, path: &str, body: Value, timeout: Duration) -> Option<Arc<HttpResponse>> {
         let (tx, rx) = oneshot::channel();
         let id = {
-            let mut state = self.state.lock().unwrap();
+            let mut state = self.state.lock();
             assert!(state.0 < MAX_CALLS, "harness limit: an incarnation made more than {MAX_CALLS} remote calls");
             state.0 += 1;
             let id = self.first + state.0;
@@ -51,13 +52,13 @@ impl<A: App> Outbound<A> {
         let req = HttpRequest { id, user: None, method, path: path.to_string(), body };
         self.fabric.send(self.node, to, Message::Request(Arc::new(req)));
         let answer = crate::harness::timeout(timeout, rx).await;
-        self.state.lock().unwrap().1.remove(&id);
+        self.state.lock().1.remove(&id);
         answer.ok().and_then(Result::ok)
     }
 
     /// A response arrived: hands it to its call, if that still waits.
     pub fn complete(&self, response: Arc<HttpResponse>) {
-        if let Some(tx) = self.state.lock().unwrap().1.remove(&response.id) {
+        if let Some(tx) = self.state.lock().1.remove(&response.id) {
             let _ = tx.send(response);
         }
     }
