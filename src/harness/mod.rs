@@ -115,7 +115,8 @@ impl Clock {
         TIMERS.with(|t| t.set(t.get() + 1));
         let elapsed = self.time.elapsed();
         let deadline = (self.base + at(on_grid(elapsed))).max(self.base + elapsed + Duration::from_millis(1));
-        let inner = match self.spare.borrow_mut().pop() {
+        let spare = self.spare.borrow_mut().pop();
+        let inner = match spare {
             Some(mut sleep) => {
                 std::pin::Pin::new(&mut sleep).reset(deadline);
                 sleep
@@ -147,9 +148,10 @@ impl Drop for Sleep {
         let _ = CLOCK.try_with(|c| {
             if let Ok(clock) = c.try_borrow() {
                 if let Some(clock) = clock.as_ref().filter(|clock| clock.run == self.run) {
-                    let mut spare = clock.spare.borrow_mut();
-                    if spare.len() < SPARE_SLEEPS {
-                        spare.push(sleep);
+                    if let Ok(mut spare) = clock.spare.try_borrow_mut() {
+                        if spare.len() < SPARE_SLEEPS {
+                            spare.push(sleep);
+                        }
                     }
                 }
             }
