@@ -244,9 +244,10 @@ fn run_dir_runs_every_valid_file_and_reports_the_invalid_ones() {
     assert!(stdout.contains("2 files, 0 still failing, 1 invalid"), "{stdout}");
 }
 
-#[test]
-fn ctrl_c_stops_a_sweep_with_partial_reports_and_exit_130() {
-    let dir = temp_dir("interrupt");
+/// A sweep stopped by `signal` while it runs: its JSON report and JUnit file must say
+/// partial, and it must exit 130 having run some of its seeds.
+fn a_signal_stops_a_sweep_with_partial_reports(signal: i32, name: &str) {
+    let dir = temp_dir(name);
     let junit = dir.join("report.xml");
     let child = Command::new(env!("CARGO_BIN_EXE_ticketsim"))
         .args(["explore", "full-system", "--seeds", "0..100000000", "--jobs", "1", "--format", "json", "--junit", junit.to_str().unwrap()])
@@ -254,19 +255,30 @@ fn ctrl_c_stops_a_sweep_with_partial_reports_and_exit_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Let the sweep start (its handler is installed before the first seed), then interrupt.
+    // Let the sweep start (its handler is installed before the first seed), then signal.
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: sending a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as i32, signal) };
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{name}: {stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["partial"], true);
     let (run, planned) = (report["seeds_run"].as_u64().unwrap(), report["seeds_planned"].as_u64().unwrap());
     assert!(run > 0 && run < planned, "{run} of {planned}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("name=\"partial\""), "{xml}");
+}
+
+#[test]
+fn ctrl_c_stops_a_sweep_with_partial_reports_and_exit_130() {
+    a_signal_stops_a_sweep_with_partial_reports(libc::SIGINT, "interrupt");
+}
+
+/// What a batch system sends at its time limit (and `timeout`, and `kill`).
+#[test]
+fn sigterm_stops_a_sweep_as_ctrl_c_does() {
+    a_signal_stops_a_sweep_with_partial_reports(libc::SIGTERM, "terminate");
 }
 
 #[test]

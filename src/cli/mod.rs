@@ -225,19 +225,20 @@ struct CoreCli {
     command: Core,
 }
 
-/// The exit code of a command stopped by Ctrl-C (128 + SIGINT), after it printed and
-/// wrote what it had, marked partial.
+/// The exit code of a command stopped by Ctrl-C or a termination signal (128 + SIGINT,
+/// whichever signal it was), after it printed and wrote what it had, marked partial.
 pub const INTERRUPTED: i32 = 130;
 
-/// For the sweeps (explore, selftest, check-determinism): on the first Ctrl-C they
-/// stop starting seeds and report what ran; on the second, the process exits at once.
-/// Other commands keep the default (Ctrl-C ends them).
+/// For the sweeps (explore, selftest, check-determinism, check, hunt): on the first
+/// Ctrl-C, SIGTERM or SIGHUP (what a batch system sends at its time limit, or a closed
+/// terminal) they stop starting seeds and report what ran; on the second, the process
+/// exits at once. Other commands keep the default (the signal ends them).
 pub(crate) fn handle_ctrl_c() {
     let _ = ctrlc::set_handler(|| {
         if crate::harness::interrupt::stop_requested() {
             std::process::exit(INTERRUPTED);
         }
-        eprintln!("\ninterrupted: finishing the seeds running, then reporting what ran (Ctrl-C again to quit at once)");
+        eprintln!("\ninterrupted: finishing the seeds running, then reporting what ran (Ctrl-C or the signal again to quit at once)");
         crate::harness::interrupt::request_stop();
     });
 }

@@ -1,6 +1,7 @@
-//! Stopping a sweep early: once a stop is requested (the command line does on Ctrl-C),
-//! sweeps start no new seed, finish the ones running, and return what ran, marked as
-//! partial. Process-wide on purpose: it decides which seeds run, never what a run does.
+//! Stopping a sweep early: once a stop is requested (the command line does on Ctrl-C,
+//! SIGTERM or SIGHUP), sweeps start no new seed, finish the ones running, and return
+//! what ran, marked as partial. Process-wide on purpose: it decides which seeds run,
+//! never what a run does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -59,7 +59,7 @@ pub struct SelftestReport {
     pub not_applicable: Vec<&'static str>,
     pub hardened: Vec<HardenedResult>,
     pub wall_seconds: f64,
-    /// Stopped early (Ctrl-C): what is listed ran; the rest did not.
+    /// Stopped early (Ctrl-C, SIGTERM): what is listed ran; the rest did not.
     pub partial: bool,
 }
 
