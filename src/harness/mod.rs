@@ -184,6 +184,7 @@ pub(crate) fn keep_clock(clock: Option<madsim::time::TimeHandle>) {
         r.set(r.get() + 1);
         r.get()
     });
+    // The old clock (and the sleeps it kept) is dropped after the borrow ends.
     let old = CLOCK.with(|c| std::mem::replace(&mut *c.borrow_mut(), clock.map(|time| Clock::new(time, run))));
     drop(old);
 }
