@@ -20,8 +20,8 @@ struct Case {
     seconds: f64,
 }
 
-/// The suite, with its properties (what was run); a partial one (stopped by Ctrl-C or a termination signal)
-/// says so in a property.
+/// The suite, with its properties (what was run); a partial one (stopped by Ctrl-C or
+/// a termination signal) says so in a property.
 fn suite(name: &str, cases: &[Case], seconds: f64, partial: bool, properties: &[(&str, String)]) -> String {
     let failures = cases.iter().filter(|c| c.failure.is_some()).count();
     let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
