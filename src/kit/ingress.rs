@@ -30,12 +30,19 @@ impl Route {
     }
 
     /// Whether a request's method and path are this route.
+    /// Segment by segment, without collecting them (every request tries every route).
     pub fn matches(&self, method: Method, path: &str) -> bool {
-        let pattern: Vec<&str> = self.path.split('/').collect();
-        let given: Vec<&str> = path.split('?').next().unwrap_or("").split('/').collect();
-        method == self.method
-            && pattern.len() == given.len()
-            && pattern.iter().zip(&given).all(|(p, g)| if p.starts_with(':') { !g.is_empty() } else { p == g })
+        if method != self.method {
+            return false;
+        }
+        let (mut pattern, mut given) = (self.path.split('/'), path.split('?').next().unwrap_or("").split('/'));
+        loop {
+            match (pattern.next(), given.next()) {
+                (None, None) => return true,
+                (Some(p), Some(g)) if p.starts_with(':') && !g.is_empty() || p == g => {}
+                _ => return false,
+            }
+        }
     }
 }
 

@@ -121,6 +121,9 @@ mod tests {
         assert!(!show.matches(Method::Get, "/api/tickets"));
         assert!(!show.matches(Method::Put, "/api/tickets/T1"));
         assert!(!show.matches(Method::Get, "/api/tickets/T1/x"));
+        assert!(!show.matches(Method::Get, "/api/tickets/"), "a parameter is never empty");
+        assert!(show.matches(Method::Get, "/api/tickets/T1?expand=1"), "the query is not the path");
+        assert!(!show.matches(Method::Get, "/api/orders/T1"));
         assert_eq!(route_owner(Method::Post, "/api/orders").map(|s| s.name), Some("orders"));
         assert_eq!(route_owner(Method::Post, "/api/payments").map(|s| s.name), Some("payments"));
         assert!(route_owner(Method::Get, "/api/nothing").is_none());
