@@ -281,6 +281,38 @@ fn sigterm_stops_a_sweep_as_ctrl_c_does() {
     a_signal_stops_a_sweep_with_partial_reports(libc::SIGTERM, "terminate");
 }
 
+/// A long `hunt --count` stopped at its time limit keeps the row it was measuring: its
+/// seeds per detection count the seeds it ran, and it has no median.
+#[test]
+fn a_stopped_hunt_keeps_its_row_in_progress_marked_partial() {
+    let child = Command::new(env!("CARGO_BIN_EXE_ticketsim"))
+        .args(["hunt", "--bug", "double-reservation", "--strategy", "uniform", "--strategy", "pct", "--trials", "3"])
+        .args(["--budget", "1000000", "--count", "--jobs", "1", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["partial"], true);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "only the row in progress: {rows:?}");
+    let row = &rows[0];
+    assert_eq!((&row["strategy"], &row["partial"], &row["median_seeds"]), (&"uniform".into(), &true.into(), &serde_json::Value::Null));
+    let trials = row["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 1, "the trials after the stopped one never started");
+    let (run, shown) = (trials[0]["run"].as_u64().unwrap(), trials[0]["shown"].as_u64().unwrap());
+    assert_eq!(trials[0]["interrupted"], true);
+    assert!(run > 0 && run < 1_000_000, "{run}");
+    assert!(shown <= run && trials[0]["seeds"].is_null() == (shown == 0), "{shown} of {run}: {trials:?}");
+    assert_eq!((row["per_detection"]["run"].as_u64(), row["per_detection"]["shown"].as_u64()), (Some(run), Some(shown)));
+}
+
 #[test]
 fn a_sweep_of_a_huge_range_is_lazy() {
     // As built, the order race fails within the first seeds: with the seeds listed up

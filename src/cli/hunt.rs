@@ -50,6 +50,9 @@ struct Row {
     flaw: &'static str,
     strategy: Strategy,
     trials: Vec<Hunt>,
+    /// Cut short by a signal: fewer trials than asked for, or the last one interrupted.
+    /// Its seeds per detection stand (every seed it ran counts); it has no median.
+    partial: bool,
     /// Seeds per detection over the trials (computed once: its interval is a search).
     per_detection: PerDetection,
 }
@@ -68,6 +71,12 @@ impl Row {
 
     fn median(&self, budget: u64) -> u64 {
         crate::harness::hunt::median(&self.seeds(budget)).unwrap_or(budget)
+    }
+
+    /// "median (min..max)".
+    fn median_range(&self, budget: u64) -> String {
+        let seeds = self.seeds(budget);
+        format!("{} ({}..{})", self.median_text(budget), seeds[0], seeds[seeds.len() - 1])
     }
 
     /// The median as a reader should take it: `≥` when it is the budget (not found).
@@ -112,19 +121,27 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
     let mut rows = Vec::new();
     'bugs: for bug in &bugs {
         for &strategy in &strategies {
+            if crate::harness::interrupt::stop_requested() {
+                break 'bugs;
+            }
             let mut scenario = deep::scenario(bug);
             scenario.strategy = strategy;
             if live {
                 eprint!("\r\x1b[2K{} / {strategy} ...", bug.name);
             }
-            let trials: Vec<Hunt> = (0..args.trials)
-                .map(|t| hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs, args.count))
-                .collect();
-            if crate::harness::interrupt::stop_requested() {
-                break 'bugs; // this row's trials were cut short: it is left out
+            let mut trials: Vec<Hunt> = Vec::new();
+            for t in 0..args.trials {
+                trials.push(hunt::<Ticketing>(&scenario, bug.fingerprint, trial_start(t), args.budget, jobs, args.count));
+                if crate::harness::interrupt::stop_requested() {
+                    break;
+                }
+            }
+            let partial = (trials.len() as u64) < args.trials || trials.iter().any(|h| h.interrupted);
+            if trials.iter().all(|h| h.run == 0) {
+                break 'bugs; // stopped before its first seed: nothing measured
             }
             let per_detection = PerDetection::of(&trials);
-            rows.push(Row { bug: bug.name, set: BugSet::of(bug), flaw: bug.flaw, strategy, trials, per_detection });
+            rows.push(Row { bug: bug.name, set: BugSet::of(bug), flaw: bug.flaw, strategy, trials, partial, per_detection });
         }
     }
     let partial = crate::harness::interrupt::stop_requested();
@@ -137,7 +154,7 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
                 .iter()
                 .map(|r| {
                     let mut v = serde_json::to_value(r).unwrap_or_default();
-                    v["median_seeds"] = r.median(args.budget).into();
+                    v["median_seeds"] = if r.partial { serde_json::Value::Null } else { r.median(args.budget).into() };
                     v["found"] = r.found().into();
                     v
                 })
@@ -147,7 +164,7 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
         }
         Format::Text => {
             if partial {
-                outln!("PARTIAL: interrupted; the rows measured before it follow");
+                outln!("PARTIAL: interrupted; the rows measured before it follow (a row cut short has no median; its seeds per detection count every seed it ran)");
             }
             out!("{}", table(&rows, &strategies, args.budget, args.trials));
             out!("{}", means(&rows, &strategies, args.budget));
@@ -168,20 +185,20 @@ fn table(rows: &[Row], strategies: &[Strategy], budget: u64, trials: u64) -> Str
         let uniform = of_bug.iter().find(|r| r.strategy == Strategy::Uniform);
         let mut line = vec![format!("{name}\n({})", of_bug[0].flaw)];
         for row in &of_bug {
-            let seeds = row.seeds(budget);
             let wall: f64 = row.trials.iter().map(|h| h.wall.as_secs_f64()).sum();
-            let (ratio, rate_ratio) = match uniform {
-                Some(u) if row.strategy != Strategy::Uniform => (
-                    format!(", {:.1}x", u.median(budget) as f64 / row.median(budget).max(1) as f64),
-                    format!(", {}", rate_ratio(&u.per_detection, &row.per_detection)),
-                ),
-                _ => (String::new(), String::new()),
+            let rate_ratio = match uniform {
+                Some(u) if row.strategy != Strategy::Uniform => format!(", {}", rate_ratio(&u.per_detection, &row.per_detection)),
+                _ => String::new(),
+            };
+            let first = match uniform {
+                _ if row.partial => format!("cut short after {} seeds", row.per_detection.run),
+                Some(u) if row.strategy != Strategy::Uniform && !u.partial => {
+                    format!("{}, {:.1}x", row.median_range(budget), u.median(budget) as f64 / row.median(budget).max(1) as f64)
+                }
+                _ => row.median_range(budget),
             };
             line.push(format!(
-                "{} ({}..{}){ratio}\nfound {}/{}, {wall:.1}s\n{}{rate_ratio}",
-                row.median_text(budget),
-                seeds[0],
-                seeds[seeds.len() - 1],
+                "{first}\nfound {}/{}, {wall:.1}s\n{}{rate_ratio}",
                 row.found(),
                 row.trials.len(),
                 per_detection_text(&row.per_detection)
@@ -221,13 +238,14 @@ fn rate_ratio(uniform: &PerDetection, this: &PerDetection) -> String {
 /// Per strategy, the geometric mean over the bugs of uniform's figure over its own: by
 /// the medians (a median at the budget counted as the budget) and by seeds per
 /// detection (a cell that found nothing counted as one detection in its seeds run).
+/// A row cut short by a signal is left out: the means compare whole rows.
 fn means(rows: &[Row], strategies: &[Strategy], budget: u64) -> String {
     let geomean = |ratios: &[f64]| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len().max(1) as f64).exp();
     let mut out = String::new();
     for &strategy in strategies.iter().filter(|s| **s != Strategy::Uniform) {
         let (mut by_median, mut by_rate, mut bounded) = (Vec::new(), Vec::new(), 0);
-        for row in rows.iter().filter(|r| r.strategy == strategy) {
-            let Some(u) = rows.iter().find(|r| r.bug == row.bug && r.strategy == Strategy::Uniform) else { continue };
+        for row in rows.iter().filter(|r| r.strategy == strategy && !r.partial) {
+            let Some(u) = rows.iter().find(|r| r.bug == row.bug && r.strategy == Strategy::Uniform && !r.partial) else { continue };
             by_median.push(u.median(budget) as f64 / row.median(budget).max(1) as f64);
             let (ud, rd) = (&u.per_detection, &row.per_detection);
             by_rate.push(ud.bounded() / rd.bounded());

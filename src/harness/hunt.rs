@@ -28,6 +28,10 @@ pub struct Hunt {
     pub run: u64,
     /// Seeds of those that showed the bug (0 or 1 unless it counts).
     pub shown: u64,
+    /// Stopped by Ctrl-C, SIGTERM or SIGHUP before it found the bug (or, counting,
+    /// before it ran its budget): `run` and `shown` count the seeds it did run, which
+    /// seeds per detection can use; `seeds` is no first detection then.
+    pub interrupted: bool,
     #[serde(serialize_with = "super::system::ser_duration")]
     pub wall: Duration,
 }
@@ -36,27 +40,41 @@ pub struct Hunt {
 /// summary (what else that seed violated): a sweep that stops there, starting no larger
 /// seed after. Seeds to first detection, for `hunt` and the selftest alike.
 pub fn first_seed<S: System>(scenario: &S::Scenario, stop: StopOn, start: u64, budget: u64, jobs: usize) -> Option<(u64, ExploreSummary)> {
+    let (seed, summary) = sweep_to_first::<S>(scenario, stop, start, budget, jobs);
+    Some((seed?, summary))
+}
+
+/// The sweep behind [`first_seed`]: the first seed that showed `stop` (if one did), and
+/// the summary, whose `seeds_run` says how far it got when none did.
+fn sweep_to_first<S: System>(scenario: &S::Scenario, stop: StopOn, start: u64, budget: u64, jobs: usize) -> (Option<u64>, ExploreSummary) {
     let options = ExploreOptions { jobs, stop_on: Some(stop.clone()), ..ExploreOptions::new(start..start.saturating_add(budget)) };
     let summary = explore::<S>(scenario, &options);
     let seed = match &stop {
-        StopOn::Invariant(name) => summary.by_invariant.get(name)?.first()?.seed,
-        StopOn::Bug(fingerprint) => summary.groups.get(fingerprint)?.smallest.seed,
+        StopOn::Invariant(name) => summary.by_invariant.get(name).and_then(|runs| runs.first()).map(|run| run.seed),
+        StopOn::Bug(fingerprint) => summary.groups.get(fingerprint).map(|group| group.smallest.seed),
     };
-    Some((seed, summary))
+    (seed, summary)
 }
 
 /// Sweeps `start..start + budget` of `scenario` until a run shows `fingerprint`, or,
-/// when it `count`s, over the whole budget, counting the runs that show it.
+/// when it `count`s, over the whole budget, counting the runs that show it. A sweep
+/// stopped by a signal says so, with the seeds it ran.
 pub fn hunt<S: System>(scenario: &S::Scenario, fingerprint: &str, start: u64, budget: u64, jobs: usize, count: bool) -> Hunt {
     let started = Instant::now();
     if count {
         let summary = explore::<S>(scenario, &ExploreOptions { jobs, ..ExploreOptions::new(start..start.saturating_add(budget)) });
         let group = summary.groups.get(fingerprint);
         let seeds = group.map(|g| g.smallest.seed - start + 1);
-        return Hunt { seeds, run: summary.seeds_run, shown: group.map_or(0, |g| g.seeds), wall: started.elapsed() };
+        let shown = group.map_or(0, |g| g.seeds);
+        return Hunt { seeds, run: summary.seeds_run, shown, interrupted: summary.partial, wall: started.elapsed() };
     }
-    let seeds = first_seed::<S>(scenario, StopOn::Bug(fingerprint.to_string()), start, budget, jobs).map(|(seed, _)| seed - start + 1);
-    Hunt { seeds, run: seeds.unwrap_or(budget), shown: u64::from(seeds.is_some()), wall: started.elapsed() }
+    let (seed, summary) = sweep_to_first::<S>(scenario, StopOn::Bug(fingerprint.to_string()), start, budget, jobs);
+    let wall = started.elapsed();
+    match seed {
+        // Every smaller seed was started before it, and a started seed finishes.
+        Some(seed) => Hunt { seeds: Some(seed - start + 1), run: seed - start + 1, shown: 1, interrupted: false, wall },
+        None => Hunt { seeds: None, run: summary.seeds_run, shown: 0, interrupted: summary.partial, wall },
+    }
 }
 
 /// Seeds per detection over some sweeps: the seeds they ran over the seeds that showed
@@ -151,7 +169,7 @@ mod tests {
     use super::*;
 
     fn trial(run: u64, shown: u64) -> Hunt {
-        Hunt { seeds: (shown > 0).then_some(1), run, shown, wall: Duration::ZERO }
+        Hunt { seeds: (shown > 0).then_some(1), run, shown, interrupted: false, wall: Duration::ZERO }
     }
 
     #[test]
