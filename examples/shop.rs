@@ -297,7 +297,7 @@ impl HttpService for Orders {
             let (id, staged) = self
                 .db
                 .tx("place", |s| {
-                    let id: Id = format!("O{}", s.next_id.next()).into();
+                    let id: Id = format!("O{}", s.next_id.next_value()).into();
                     let order =
                         Order { id: id.clone(), version: 0, status: Status::Pending, item: item.clone(), quantity: quantity as u32 };
                     s.orders.insert(order).expect("a fresh id");

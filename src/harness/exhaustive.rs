@@ -386,8 +386,8 @@ fn races(stack: &mut [Frame], calls: &BTreeMap<u64, Call>) {
     let mut add: Vec<Reversal> = Vec::new();
     {
         let graph = Graph { stack, executed: &executed, taken: &taken, calls, asleep_calls: &asleep_calls };
-        for i in 0..n {
-            let Some(step) = executed[i] else {
+        for (i, slot) in executed.iter().enumerate() {
+            let Some(step) = *slot else {
                 // A fault (or the last step, not taken) comes after everything before it.
                 before.push((0..n).map(|p| p < i).collect());
                 continue;
@@ -618,20 +618,18 @@ mod tests {
     use super::*;
     use crate::harness::NodeId;
 
+    /// A model's action: its id, its node, and what it makes wait when taken (an id and a node).
+    type Action = (u64, u64, Option<(u64, u64)>);
+
     /// A model with no madsim: `actions` (id, node, what it makes wait when taken: an id
     /// and a node) wait from the start; each step takes one; the run passes unless `bad`
     /// says the order taken is a bug.
-    fn model(actions: &[(u64, u64, Option<(u64, u64)>)], reduction: Reduction, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
+    fn model(actions: &[Action], reduction: Reduction, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
         model_with_faults(actions, (0, None, CrashPoints::EveryStep), reduction, bad)
     }
 
     /// The model with up to `max_faults` drops: a dropped action is not taken.
-    fn model_with_drops(
-        actions: &[(u64, u64, Option<(u64, u64)>)],
-        max_faults: u32,
-        reduction: Reduction,
-        bad: &dyn Fn(&[u64]) -> bool,
-    ) -> Summary {
+    fn model_with_drops(actions: &[Action], max_faults: u32, reduction: Reduction, bad: &dyn Fn(&[u64]) -> bool) -> Summary {
         model_with_faults(actions, (max_faults, None, CrashPoints::EveryStep), reduction, bad)
     }
 
@@ -639,7 +637,7 @@ mod tests {
     /// or with `crash`, crashes of that node only (what waits for it is taken away; the
     /// order taken shows the crash as 0) where `crash_points` lets it fall.
     fn model_with_faults(
-        actions: &[(u64, u64, Option<(u64, u64)>)],
+        actions: &[Action],
         (max_faults, crash, crash_points): (u32, Option<u64>, CrashPoints),
         reduction: Reduction,
         bad: &dyn Fn(&[u64]) -> bool,
@@ -696,7 +694,7 @@ mod tests {
         summary
     }
 
-    fn plain(actions: &[(u64, u64)]) -> Vec<(u64, u64, Option<(u64, u64)>)> {
+    fn plain(actions: &[(u64, u64)]) -> Vec<Action> {
         actions.iter().map(|(id, node)| (*id, *node, None)).collect()
     }
 
@@ -755,18 +753,17 @@ mod tests {
         node: Option<u64>,
     }
 
+    /// What a complete run of the store model took and left: the order taken, and each
+    /// record's writers, each node's log and what each call saw.
+    type Outcome = (Vec<u64>, Vec<Vec<u64>>);
+
     /// Store calls on one store (9) and messages to two nodes, each waiting from the start
     /// or from its cause's step, with up to `max_faults` faults of the kinds `faults`
     /// allows (a message dropped; duplicated: delivered with a copy left in flight; a node
     /// crashed: the messages waiting for it lost, a 0 in its log): per complete run, the
     /// order taken and what it left (each record's writers in order, each node's log, what
     /// each call saw).
-    fn store_model(
-        model: &[ModelCall],
-        reduction: Reduction,
-        max_faults: u32,
-        faults: ModelFaults,
-    ) -> (Summary, Vec<(Vec<u64>, Vec<Vec<u64>>)>) {
+    fn store_model(model: &[ModelCall], reduction: Reduction, max_faults: u32, faults: ModelFaults) -> (Summary, Vec<Outcome>) {
         let bounds = Bounds {
             max_faults,
             max_runs: 100_000,
@@ -940,7 +937,8 @@ mod tests {
         // The smallest models (of 20,000 random ones) on which DPOR missed an outcome without
         // the rule for store calls asleep: (id, reads, writes if it was written, else writes).
         let call = |(id, reads, then, otherwise)| ModelCall { id, reads, then, otherwise, after: None, node: None };
-        let models: [&[(u64, Option<u64>, Option<u64>, Option<u64>)]; 3] = [
+        type Call = (u64, Option<u64>, Option<u64>, Option<u64>);
+        let models: [&[Call]; 3] = [
             // In 2, 3, 1, 4 the race of 3 and 1 is reversed after 2, where 1 is asleep (tried
             // first, it commutes with 2): 2, 4, 1, 3 (1 reads record 2 before 3 writes it,
             // and writes record 1 after 4) is reached only if 4, which wakes 1, is tried there.

@@ -128,6 +128,16 @@ impl<S> Default for Session<S> {
 /// A broker's answer to a request: `(seq, store)` (for a connect, `(0, store)`), or a refusal.
 type Answer = Result<(u64, u64), Arc<str>>;
 
+/// A delivery to this client, as [`NatsWrapper::on_reply`] hands it to
+/// [`NatsWrapper::on_delivery`].
+pub struct Delivery<S> {
+    subject: S,
+    group: Group,
+    seq: u64,
+    event: Arc<super::event::Event<S>>,
+    store_id: u64,
+}
+
 /// The per-instance broker client.
 pub struct NatsWrapper<A: App> {
     pub client_id: ClientId,
@@ -273,7 +283,7 @@ impl<A: App> NatsWrapper<A> {
     /// Handles a broker message addressed to this client that runs no listener (session
     /// replies, publish answers) at once; a delivery is handed back, for
     /// [`NatsWrapper::on_delivery`].
-    pub fn on_reply(&self, msg: Message<A::Subject>) -> Option<Message<A::Subject>> {
+    pub fn on_reply(&self, msg: Message<A::Subject>) -> Option<Delivery<A::Subject>> {
         match msg {
             Message::Connected { store_id, .. } => {
                 self.store_seen(store_id);
@@ -286,17 +296,17 @@ impl<A: App> NatsWrapper<A> {
             }
             Message::HeartbeatAck { known: true, store_id } => self.store_seen(store_id),
             Message::HeartbeatAck { known: false, .. } | Message::UnknownClient { .. } => self.session.lock().forgotten = true,
-            deliver @ Message::Deliver { .. } => return Some(deliver),
+            Message::Deliver { subject, group, seq, event, store_id, .. } => {
+                return Some(Delivery { subject, group, seq, event, store_id })
+            }
             _ => {}
         }
         None
     }
 
     /// Runs the listener of a delivery addressed to this client and acks on success.
-    pub async fn on_delivery(&self, msg: Message<A::Subject>) {
-        let Message::Deliver { subject, group, seq, event, store_id, .. } = msg else {
-            return;
-        };
+    pub async fn on_delivery(&self, delivery: Delivery<A::Subject>) {
+        let Delivery { subject, group, seq, event, store_id } = delivery;
         let Some(listener) = self.listeners.lock().get(&subject).cloned() else {
             return;
         };

@@ -66,7 +66,7 @@ impl<A: App> Default for Outbox<A> {
 impl<A: App> Outbox<A> {
     /// Appends an event; returns its entry id.
     pub fn push(&mut self, event: Arc<Event<A>>) -> u64 {
-        let id = self.next_id.next();
+        let id = self.next_id.next_value();
         let entry = OutboxEntry { entry: id, event, sent_to: None, created_at: crate::harness::now() };
         self.entries.upsert(entry);
         id

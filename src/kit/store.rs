@@ -165,7 +165,7 @@ impl Counter {
     }
 
     /// Gives the next value (1, 2, ...).
-    pub fn next(&mut self) -> u64 {
+    pub fn next_value(&mut self) -> u64 {
         *self.read.get_mut() = true;
         self.written = true;
         self.value += 1;
@@ -538,7 +538,7 @@ mod tests {
             let _ = db.notes.len();
         });
         let id = access(&mut db, |db| {
-            let _ = db.next.next();
+            let _ = db.next.next_value();
         });
         let peek = access(&mut db, |db| {
             let _ = db.next.get();
@@ -560,7 +560,7 @@ mod tests {
         use crate::harness::store::Journal;
         let mut db = NotesDb::default();
         db.notes.insert(note(0, "a")).unwrap();
-        let _ = db.next.next();
+        let _ = db.next.next_value();
         let _ = db.notes.values().count();
         let _ = db.drafts.scan("drafts by text".into()).count();
         assert_eq!(db.take_reads(), ["every Note", "scan of drafts by text"], "shown as the trace shows them");

@@ -92,7 +92,7 @@ pub fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
 
 /// The next id of a kind: `T1`, `T2`, ... (never `T0`).
 pub fn new_id(prefix: &str, counter: &mut Counter) -> Id {
-    format!("{prefix}{}", counter.next()).into()
+    format!("{prefix}{}", counter.next_value()).into()
 }
 
 /// `requireAuth`: the signed-in user, or the 401 to answer.

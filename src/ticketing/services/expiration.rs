@@ -200,7 +200,7 @@ impl Listener for OrderCreatedListener {
                     if dedupe && s.jobs.values().any(|j| j.order_id == data.id) {
                         return;
                     }
-                    let id = s.next_job.next();
+                    let id = s.next_job.next_value();
                     // Flaw::EarlyExpiration (planted): the job is due at once, not at expiresAt.
                     let due =
                         if svc.flaws.on(Flaw::EarlyExpiration) { crate::harness::now() } else { Duration::from_micros(data.expires_at) };
