@@ -118,11 +118,23 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
     // Which bug is being hunted, on a terminal only (a log gets the table alone).
     let live = args.format == Format::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
     super::handle_ctrl_c();
+    let rows = measure(&bugs, &strategies, &args, jobs, live);
+    let partial = crate::harness::interrupt::stop_requested();
+    if live {
+        eprint!("\r\x1b[2K");
+    }
+    print(&args, &rows, &strategies, partial)?;
+    Ok(super::sweep_code(0))
+}
+
+/// Every bug under every strategy, in order, until a signal stops it: the row it was
+/// measuring then is kept, marked partial, with the trials it ran.
+fn measure(bugs: &[&DeepBug], strategies: &[Strategy], args: &HuntArgs, jobs: usize, live: bool) -> Vec<Row> {
     let mut rows = Vec::new();
-    'bugs: for bug in &bugs {
-        for &strategy in &strategies {
+    for bug in bugs {
+        for &strategy in strategies {
             if crate::harness::interrupt::stop_requested() {
-                break 'bugs;
+                return rows;
             }
             let mut scenario = deep::scenario(bug);
             scenario.strategy = strategy;
@@ -136,18 +148,18 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
                     break;
                 }
             }
-            let partial = (trials.len() as u64) < args.trials || trials.iter().any(|h| h.interrupted);
             if trials.iter().all(|h| h.run == 0) {
-                break 'bugs; // stopped before its first seed: nothing measured
+                return rows; // stopped before its first seed: nothing measured
             }
+            let partial = (trials.len() as u64) < args.trials || trials.iter().any(|h| h.interrupted);
             let per_detection = PerDetection::of(&trials);
             rows.push(Row { bug: bug.name, set: BugSet::of(bug), flaw: bug.flaw, strategy, trials, partial, per_detection });
         }
     }
-    let partial = crate::harness::interrupt::stop_requested();
-    if live {
-        eprint!("\r\x1b[2K");
-    }
+    rows
+}
+
+fn print(args: &HuntArgs, rows: &[Row], strategies: &[Strategy], partial: bool) -> Result<(), String> {
     match args.format {
         Format::Json => {
             let rows: Vec<serde_json::Value> = rows
@@ -166,11 +178,11 @@ pub(crate) fn execute(args: HuntArgs) -> Result<i32, String> {
             if partial {
                 outln!("PARTIAL: interrupted; the rows measured before it follow (a row cut short has no median; its seeds per detection count every seed it ran)");
             }
-            out!("{}", table(&rows, &strategies, args.budget, args.trials));
-            out!("{}", means(&rows, &strategies, args.budget));
+            out!("{}", table(rows, strategies, args.budget, args.trials));
+            out!("{}", means(rows, strategies, args.budget));
         }
     }
-    Ok(super::sweep_code(0))
+    Ok(())
 }
 
 fn table(rows: &[Row], strategies: &[Strategy], budget: u64, trials: u64) -> String {

@@ -313,27 +313,8 @@ pub fn search(
                 break;
             }
         }
-        let first_new = next.forced.len();
         let calls = walk.calls;
-        let call_of = |s: &super::schedule::Step| {
-            let opt = s.options[s.chosen?].0;
-            let Opt::Release(id) = opt else { return None };
-            Some((opt, calls.get(&id)?.clone()))
-        };
-        if let Some(frame) = first_new.checked_sub(1).and_then(|top| stack.get_mut(top)) {
-            frame.calls.extend(walk.steps.get(first_new - 1).and_then(call_of));
-        }
-        let asleep_calls = walk.sleep_calls;
-        stack.extend(walk.steps.into_iter().skip(first_new).map(|s| Frame {
-            done: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
-            backtrack: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
-            calls: s.sleep.iter().filter_map(|z| Some((*z, asleep_calls.get(z)?.clone()))).chain(call_of(&s)).collect(),
-            sleep: s.sleep.into_iter().collect(),
-            options: s.options,
-            links: s.links,
-            chosen: s.chosen,
-            faults: s.faults,
-        }));
+        push_steps(&mut stack, next.forced.len(), walk.steps, &calls, &walk.sleep_calls);
         if bounds.reduction == Reduction::Dpor {
             races(&mut stack, &calls);
         }
@@ -348,6 +329,36 @@ pub fn search(
     level.states = visited.lock().unwrap().len() as u64;
     level.states_full = level.states >= MAX_STATES as u64;
     level
+}
+
+/// Puts the steps a run took past its forced prefix (from `first_new` on) on the stack,
+/// each with what was asleep there and the call it took; the call taken at the last
+/// forced step goes to that step's frame.
+fn push_steps(
+    stack: &mut Vec<Frame>,
+    first_new: usize,
+    steps: Vec<super::schedule::Step>,
+    calls: &BTreeMap<u64, Call>,
+    asleep_calls: &BTreeMap<Opt, Call>,
+) {
+    let call_of = |s: &super::schedule::Step| {
+        let opt = s.options[s.chosen?].0;
+        let Opt::Release(id) = opt else { return None };
+        Some((opt, calls.get(&id)?.clone()))
+    };
+    if let Some(frame) = first_new.checked_sub(1).and_then(|top| stack.get_mut(top)) {
+        frame.calls.extend(steps.get(first_new - 1).and_then(call_of));
+    }
+    stack.extend(steps.into_iter().skip(first_new).map(|s| Frame {
+        done: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
+        backtrack: s.chosen.map(|c| s.options[c].0).into_iter().collect(),
+        calls: s.sleep.iter().filter_map(|z| Some((*z, asleep_calls.get(z)?.clone()))).chain(call_of(&s)).collect(),
+        sleep: s.sleep.into_iter().collect(),
+        options: s.options,
+        links: s.links,
+        chosen: s.chosen,
+        faults: s.faults,
+    }));
 }
 
 /// DPOR (source sets, Abdulla et al.): for each step of the run on the stack, and for

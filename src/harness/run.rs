@@ -399,20 +399,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         let _ = workload.await;
         super::sleep(sim.quiet_phase).await;
     };
-    let halted = async {
-        match &gate {
-            Some(gate) => gate.halted().await,
-            None => futures::future::pending().await,
-        }
-    };
-    let stop = {
-        let (phases, halted) = (std::pin::pin!(phases), std::pin::pin!(halted));
-        let ends = futures::future::select(phases, halted);
-        match futures::future::select(ends, std::pin::pin!(watchdog(&history, sim.budget))).await {
-            futures::future::Either::Left(_) => None,
-            futures::future::Either::Right((stop, _)) => Some(stopped(stop, &history, fabric.last_send(), &sim)),
-        }
-    };
+    let stop = until_the_end(phases, gate.as_ref(), &history, &fabric, &sim).await;
 
     let end = super::now();
     let final_state = system.final_state();
@@ -429,12 +416,49 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     drop(system);
     let liveness = if stop.is_some() { Liveness::Stopped } else { liveness(history.last_progress(), end, sim.settle_window) };
     let nemesis_counters = *executor.counters.lock().unwrap();
-    let outcome = RunOutcome {
+    let outcome = outcome_of((seed, liveness, end), &fabric, nemesis_counters, &history, &choices, &options, plan);
+    Ran { outcome, final_state, quiet_start: quiet_start.get().unwrap_or(end), sim, stop }
+}
+
+/// Runs `phases` to their end, unless the schedule's gate halts the run first or the
+/// watchdog stops it (a budget reached: the violation that says so).
+async fn until_the_end<M: Clone + Send + super::fabric::Describe + 'static, O: super::history::Observation>(
+    phases: impl std::future::Future<Output = ()>,
+    gate: Option<&Gate>,
+    history: &History<O>,
+    fabric: &Fabric<M>,
+    sim: &SimOptions,
+) -> Option<Violation> {
+    let halted = async {
+        match gate {
+            Some(gate) => gate.halted().await,
+            None => futures::future::pending().await,
+        }
+    };
+    let (phases, halted) = (std::pin::pin!(phases), std::pin::pin!(halted));
+    let ends = futures::future::select(phases, halted);
+    match futures::future::select(ends, std::pin::pin!(watchdog(history, sim.budget))).await {
+        futures::future::Either::Left(_) => None,
+        futures::future::Either::Right((stop, _)) => Some(stopped(stop, history, fabric.last_send(), sim)),
+    }
+}
+
+/// What the simulation left of a run, before it is judged.
+fn outcome_of<S: System>(
+    (seed, liveness, end): (u64, Liveness, Duration),
+    fabric: &Fabric<S::Message>,
+    nemesis: NemesisCounters,
+    history: &History<S::Obs>,
+    choices: &Choices,
+    options: &RunOptions,
+    plan: super::plan::Plan,
+) -> RunOutcome<S> {
+    RunOutcome {
         seed,
         violations: Vec::new(),
         liveness,
         fabric: fabric.counters(),
-        nemesis: nemesis_counters,
+        nemesis,
         end,
         history_len: history.len(),
         events: history.events(),
@@ -450,8 +474,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
         switches: None,
         drawn: choices.drawn(),
         plan: Some(plan),
-    };
-    Ran { outcome, final_state, quiet_start: quiet_start.get().unwrap_or(end), sim, stop }
+    }
 }
 
 /// Starts the plan's faults (and swarm's crashes at fault sites, when armed): the
