@@ -30,7 +30,8 @@ pub struct Hunt {
     pub shown: u64,
     /// Stopped by Ctrl-C, SIGTERM or SIGHUP before it found the bug (or, counting,
     /// before it ran its budget): `run` and `shown` count the seeds it did run, which
-    /// seeds per detection can use; `seeds` is no first detection then.
+    /// seeds per detection can use; `seeds` is `None` unless a seed it ran showed the
+    /// bug (counting, one may have).
     pub interrupted: bool,
     #[serde(serialize_with = "super::system::ser_duration")]
     pub wall: Duration,
