@@ -22,7 +22,7 @@ use super::sync::Mutex;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 /// What a task runs for one delivery.
@@ -35,7 +35,26 @@ pub const MAX_IDLE: usize = 64;
 /// One node incarnation's pool of idle tasks.
 pub struct Workers {
     node: madsim::runtime::NodeHandle,
-    idle: Mutex<Vec<Arc<Worker>>>,
+    idle: Arc<Mutex<Idle>>,
+}
+
+/// The tasks waiting for a job, shared with every task of the pool (a task returns to
+/// it without upgrading a weak reference to the pool).
+#[derive(Default)]
+struct Idle {
+    tasks: Vec<Arc<Worker>>,
+    /// The pool is gone (its incarnation ended): a task that finishes a job ends.
+    closed: bool,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        // The idle tasks' inboxes hold their wakers, and the tasks hold this list: the
+        // list lets go of them here.
+        let mut idle = self.idle.lock();
+        idle.closed = true;
+        idle.tasks.clear();
+    }
 }
 
 /// What one task shares with whoever hands it a job.
@@ -57,15 +76,15 @@ struct Inbox {
 
 impl Workers {
     pub fn new(node: madsim::runtime::NodeHandle) -> Arc<Workers> {
-        Arc::new(Workers { node, idle: Mutex::new(Vec::new()) })
+        Arc::new(Workers { node, idle: Arc::default() })
     }
 
     /// Runs `job` in a task of the node: an idle one, else a new one.
     pub fn run(self: &Arc<Self>, job: Job) {
-        let idle = self.idle.lock().pop();
+        let idle = self.idle.lock().tasks.pop();
         let Some(worker) = idle else {
             let worker = Arc::new(Worker { inbox: Mutex::new(Inbox { job: Some(job), waker: None }), ended: AtomicU64::new(0) });
-            self.node.spawn(Task { pool: Arc::downgrade(self), worker, current: None, waker: None });
+            self.node.spawn(Task { idle: self.idle.clone(), worker, current: None, waker: None });
             return;
         };
         let mut inbox = worker.inbox.lock();
@@ -84,7 +103,7 @@ enum Next {
 
 /// A task of the pool: runs the job handed to it, then waits in the pool for the next.
 struct Task {
-    pool: Weak<Workers>,
+    idle: Arc<Mutex<Idle>>,
     worker: Arc<Worker>,
     /// The job being run and the waker it polls with.
     current: Option<(Job, Waker)>,
@@ -136,17 +155,14 @@ impl Task {
         if let Some(job) = inbox.job.take() {
             return Next::Job(job);
         }
-        let Some(pool) = self.pool.upgrade() else {
-            return Next::End;
-        };
-        let mut idle = pool.idle.lock();
-        if idle.len() >= MAX_IDLE {
+        let mut idle = self.idle.lock();
+        if idle.closed || idle.tasks.len() >= MAX_IDLE {
             return Next::End;
         }
         if !inbox.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             inbox.waker = Some(cx.waker().clone());
         }
-        idle.push(self.worker.clone());
+        idle.tasks.push(self.worker.clone());
         Next::Wait
     }
 }
@@ -199,11 +215,11 @@ mod tests {
                 }));
             }
             madsim::time::sleep(Duration::from_millis(50)).await;
-            assert_eq!(pool.idle.lock().len(), 2, "both tasks wait for the next job");
+            assert_eq!(pool.idle.lock().tasks.len(), 2, "both tasks wait for the next job");
             let push = push.clone();
             pool.run(Box::pin(async move { push("third".into()) }));
             madsim::time::sleep(Duration::from_millis(5)).await;
-            assert_eq!(pool.idle.lock().len(), 2, "the third job ran in a waiting task");
+            assert_eq!(pool.idle.lock().tasks.len(), 2, "the third job ran in a waiting task");
         });
         assert_eq!(*log.lock(), ["fast at 10ms", "slow at 30ms", "third"]);
     }
@@ -234,6 +250,28 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_let_go_lets_go_of_its_idle_tasks_and_a_busy_one_ends_after_its_job() {
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let pool = Workers::new(handle.create_node().name("n").build());
+            pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(10)).await }));
+            pool.run(Box::pin(async {}));
+            madsim::time::sleep(Duration::from_millis(1)).await;
+            let idle = pool.idle.clone();
+            assert_eq!(idle.lock().tasks.len(), 1, "the second task waits");
+            assert_eq!(Arc::strong_count(&idle), 4, "the pool, this test and both tasks");
+            drop(pool);
+            {
+                let list = idle.lock();
+                assert!(list.closed && list.tasks.is_empty(), "the waiting task is let go");
+            }
+            madsim::time::sleep(Duration::from_millis(20)).await;
+            assert!(idle.lock().tasks.is_empty(), "the busy task did not go back to wait");
+            assert_eq!(Arc::strong_count(&idle), 2, "the busy task ended; the waiting one is never woken again");
+        });
+    }
+
+    #[test]
     fn the_idle_pool_is_bounded() {
         madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
             let handle = madsim::runtime::Handle::current();
@@ -242,7 +280,7 @@ mod tests {
                 pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(5)).await }));
             }
             madsim::time::sleep(Duration::from_millis(20)).await;
-            assert_eq!(pool.idle.lock().len(), MAX_IDLE);
+            assert_eq!(pool.idle.lock().tasks.len(), MAX_IDLE);
         });
     }
 }

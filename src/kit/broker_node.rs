@@ -58,6 +58,9 @@ pub struct BrokerNode<A: App> {
     pub state: Arc<Mutex<Machine<A::Subject>>>,
     pub fabric: Fabric<Message<A::Subject>>,
     pub probe: Probe<Obs<A>>,
+    /// The output buffers, kept between steps for their room (a step fills and empties
+    /// them; nothing awaits in between).
+    spare: Mutex<Output<A::Subject>>,
 }
 
 /// Store ids of a broker's memory store: each restart on memory starts a new one.
@@ -84,13 +87,22 @@ impl<A: App> BrokerNode<A> {
             state: state.clone(),
             fabric: ctx.fabric.clone(),
             probe: ctx.probe.clone(),
+            spare: Mutex::default(),
         });
         crate::harness::cause::spawn(node.clone().run_ticks());
         node
     }
 
-    fn flush(&self, out: Output<A::Subject>) {
-        for event in out.events {
+    /// One step of the broker's machine, and what it sends and records.
+    fn step(&self, step: impl FnOnce(&mut Machine<A::Subject>, &mut Output<A::Subject>)) {
+        let mut out = std::mem::take(&mut *self.spare.lock());
+        step(&mut self.state.lock(), &mut out);
+        self.flush(&mut out);
+        *self.spare.lock() = out;
+    }
+
+    fn flush(&self, out: &mut Output<A::Subject>) {
+        for event in out.events.drain(..) {
             self.probe.observe(match event {
                 BrokerEvent::Accepted { subject, seq, event, store_id, client } => Obs::Accepted { subject, seq, event, store_id, client },
                 BrokerEvent::Delivered { subject, group, seq, client, event_id, redelivery } => {
@@ -107,7 +119,7 @@ impl<A: App> BrokerNode<A> {
                 }
             });
         }
-        for (to, msg) in out.send {
+        for (to, msg) in out.send.drain(..) {
             self.fabric.send(self.idx, to, msg);
         }
     }
@@ -116,18 +128,14 @@ impl<A: App> BrokerNode<A> {
     pub async fn run_ticks(self: Arc<Self>) {
         loop {
             crate::harness::sleep(self.config.tick).await;
-            let mut out = Output::<A::Subject>::default();
-            self.state.lock().tick(&self.config, crate::harness::now(), &mut out);
-            self.flush(out);
+            self.step(|machine, out| machine.tick(&self.config, crate::harness::now(), out));
         }
     }
 }
 
 impl<A: App> Actor<Message<A::Subject>> for BrokerNode<A> {
     fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
-        let mut out = Output::<A::Subject>::default();
-        self.state.lock().handle(&self.config, crate::harness::now(), from, msg, &mut out);
-        self.flush(out);
+        self.step(|machine, out| machine.handle(&self.config, crate::harness::now(), from, msg, out));
         Box::pin(std::future::ready(()))
     }
 }
