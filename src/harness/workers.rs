@@ -50,10 +50,14 @@ struct Idle {
 impl Drop for Workers {
     fn drop(&mut self) {
         // The idle tasks' inboxes hold their wakers, and the tasks hold this list: the
-        // list lets go of them here.
-        let mut idle = self.idle.lock();
-        idle.closed = true;
-        idle.tasks.clear();
+        // list lets go of them here (dropped after the lock, so that nothing a dropped
+        // inbox held can meet the lock taken).
+        let tasks = {
+            let mut idle = self.idle.lock();
+            idle.closed = true;
+            std::mem::take(&mut idle.tasks)
+        };
+        drop(tasks);
     }
 }
 
