@@ -430,10 +430,12 @@ fn odd_command_lines_never_panic() {
         if args.iter().any(|a| a == "--seeds") && (command == "explore" || command == "check-determinism") {
             let i = args.iter().rposition(|a| a == "--seeds").unwrap();
             if let Some(range) = args.get(i + 1) {
-                let wide = range
-                    .split_once("..")
-                    .and_then(|(a, b)| Some(b.parse::<u64>().ok()?.saturating_sub(a.parse::<u64>().ok()?)))
-                    .is_some_and(|n| n > 5);
+                // A..B, or a count N (0..N): a long run found `--seeds 9223372036854775808` running for ever.
+                let width = match range.split_once("..") {
+                    Some((a, b)) => (|| Some(b.parse::<u64>().ok()?.saturating_sub(a.parse::<u64>().ok()?)))(),
+                    None => range.parse::<u64>().ok(),
+                };
+                let wide = width.is_some_and(|n| n > 5);
                 if wide {
                     args[i + 1] = "0..3".into();
                 }
