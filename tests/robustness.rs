@@ -244,22 +244,24 @@ fn run_dir_runs_every_valid_file_and_reports_the_invalid_ones() {
     assert!(stdout.contains("2 files, 0 still failing, 1 invalid"), "{stdout}");
 }
 
+/// Runs the binary with `args`, sends it `signal` 1.5 s later (its handler is installed
+/// before the first seed), and waits for it.
+fn signalled(args: &[&str], signal: i32) -> std::process::Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_ticketsim")).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    child.wait_with_output().unwrap()
+}
+
 /// A sweep stopped by `signal` while it runs: its JSON report and JUnit file must say
 /// partial, and it must exit 130 having run some of its seeds.
 fn a_signal_stops_a_sweep_with_partial_reports(signal: i32, name: &str) {
     let dir = temp_dir(name);
     let junit = dir.join("report.xml");
-    let child = Command::new(env!("CARGO_BIN_EXE_ticketsim"))
-        .args(["explore", "full-system", "--seeds", "0..100000000", "--jobs", "1", "--format", "json", "--junit", junit.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Let the sweep start (its handler is installed before the first seed), then signal.
-    std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: sending a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, signal) };
-    let out = child.wait_with_output().unwrap();
+    let explore =
+        ["explore", "full-system", "--seeds", "0..100000000", "--jobs", "1", "--format", "json", "--junit", junit.to_str().unwrap()];
+    let out = signalled(&explore, signal);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(130), "{name}: {stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -285,17 +287,8 @@ fn sigterm_stops_a_sweep_as_ctrl_c_does() {
 /// seeds per detection count the seeds it ran, and it has no median.
 #[test]
 fn a_stopped_hunt_keeps_its_row_in_progress_marked_partial() {
-    let child = Command::new(env!("CARGO_BIN_EXE_ticketsim"))
-        .args(["hunt", "--bug", "double-reservation", "--strategy", "uniform", "--strategy", "pct", "--trials", "3"])
-        .args(["--budget", "1000000", "--count", "--jobs", "1", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    // SAFETY: sending a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let out = child.wait_with_output().unwrap();
+    let hunt = ["hunt", "--bug", "double-reservation", "--strategy", "uniform", "--strategy", "pct", "--trials", "3"];
+    let out = signalled(&[&hunt[..], &["--budget", "1000000", "--count", "--jobs", "1", "--format", "json"]].concat(), libc::SIGTERM);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
