@@ -259,10 +259,19 @@ impl Sandbox {
         self.0.join(sub)
     }
 
+    /// Empties the working directory before a case, so that nothing a case left there
+    /// (a default output, or anything, when a case failed) is blamed on the next one.
+    fn fresh_work(&self) -> PathBuf {
+        let work = self.path("work");
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        work
+    }
+
     /// Checks the common promises of a finished case. `defaults`: what the command may
     /// write into the working directory when no output flag names a place (`shrink`'s
     /// `repro-<scenario>-<seed>.toml`, `diagram`'s `diagram-<scenario>-<seed>/`), as
-    /// the start of a path under it; the working directory is emptied after the check.
+    /// the start of a path under it.
     fn check(&self, what: &str, (code, stdout, stderr): (i32, &str, &str), defaults: &[String]) -> Result<(), TestCaseError> {
         prop_assert!([0, 1, 2].contains(&code), "{what}: exit {code}\nstderr: {}", &stderr[..stderr.len().min(2000)]);
         prop_assert!(
@@ -280,8 +289,6 @@ impl Sandbox {
             .into_iter()
             .filter(|p| !defaults.iter().any(|d| p.strip_prefix(&work).is_ok_and(|rel| rel.to_string_lossy().starts_with(d.as_str()))))
             .collect();
-        let _ = std::fs::remove_dir_all(&work);
-        std::fs::create_dir_all(&work).unwrap();
         prop_assert!(stray.is_empty(), "{what}: wrote into the working directory: {stray:?}");
         let outside: Vec<PathBuf> = files_in(&self.0)
             .into_iter()
@@ -313,7 +320,7 @@ fn mutated_scenarios_never_panic_and_exit_2_naming_the_file() {
         let file = sandbox.path("input").join("case.toml");
         std::fs::write(&file, &text).unwrap();
         let args = ["run", file.to_str().unwrap(), "--format", "json"];
-        let (code, stdout, stderr) = ticketsim(&args, &sandbox.path("work"))?;
+        let (code, stdout, stderr) = ticketsim(&args, &sandbox.fresh_work())?;
         let what = format!("{name} with {mutations:?}");
         sandbox.check(&what, (code, &stdout, &stderr), &[])?;
         if code == 2 {
@@ -442,7 +449,7 @@ fn odd_command_lines_never_panic() {
             }
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, stdout, stderr) = ticketsim(&refs, &sandbox.path("work"))?;
+        let (code, stdout, stderr) = ticketsim(&refs, &sandbox.fresh_work())?;
         // With no --out, shrink and diagram write to their documented default names.
         let defaults = match command {
             "shrink" | "diagram" if !args.iter().any(|a| a == "--out") => {
