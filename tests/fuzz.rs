@@ -259,13 +259,14 @@ impl Sandbox {
         self.0.join(sub)
     }
 
-    /// Empties the working directory before a case, so that nothing a case left there
-    /// (a default output, or anything, when a case failed) is blamed on the next one.
-    fn fresh_work(&self) -> PathBuf {
-        let work = self.path("work");
-        let _ = std::fs::remove_dir_all(&work);
-        std::fs::create_dir_all(&work).unwrap();
-        work
+    /// Empties `sub` (the working directory, `out/`) before a case, so that nothing a
+    /// case left there (a default output, or anything, when a case failed) is blamed on
+    /// the next one.
+    fn fresh(&self, sub: &str) -> PathBuf {
+        let dir = self.path(sub);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     /// Checks the common promises of a finished case. `defaults`: what the command may
@@ -320,7 +321,7 @@ fn mutated_scenarios_never_panic_and_exit_2_naming_the_file() {
         let file = sandbox.path("input").join("case.toml");
         std::fs::write(&file, &text).unwrap();
         let args = ["run", file.to_str().unwrap(), "--format", "json"];
-        let (code, stdout, stderr) = ticketsim(&args, &sandbox.fresh_work())?;
+        let (code, stdout, stderr) = ticketsim(&args, &sandbox.fresh("work"))?;
         let what = format!("{name} with {mutations:?}");
         sandbox.check(&what, (code, &stdout, &stderr), &[])?;
         if code == 2 {
@@ -449,7 +450,8 @@ fn odd_command_lines_never_panic() {
             }
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, stdout, stderr) = ticketsim(&refs, &sandbox.fresh_work())?;
+        sandbox.fresh("out");
+        let (code, stdout, stderr) = ticketsim(&refs, &sandbox.fresh("work"))?;
         // With no --out, shrink and diagram write to their documented default names.
         let defaults = match command {
             "shrink" | "diagram" if !args.iter().any(|a| a == "--out") => {
@@ -459,8 +461,6 @@ fn odd_command_lines_never_panic() {
         };
         sandbox.check(&format!("{args:?}"), (code, &stdout, &stderr), &defaults)?;
         tally.borrow_mut()[code as usize] += 1;
-        let _ = std::fs::remove_dir_all(sandbox.path("out"));
-        std::fs::create_dir_all(sandbox.path("out")).unwrap();
         Ok(())
     });
     result.unwrap();
