@@ -247,11 +247,50 @@ impl TraceFilter {
 
 /// The recorded history; cheap to clone, shared by every node of a run.
 pub struct History<O: Observation> {
-    entries: Arc<Mutex<Vec<Entry<O>>>>,
+    entries: Arc<Entries<O>>,
     /// The virtual time (ns) of the last record that showed progress.
     last_progress: Arc<AtomicU64>,
     trace: Option<Arc<TraceFilter>>,
     events: Arc<EventBudget>,
+}
+
+/// A history's records. When the last handle to a history goes, its emptied buffer is
+/// kept for the thread's next history (one buffer a thread, at most [`SPARE_BYTES`]):
+/// a sweep does not free and grow it again for every seed.
+#[derive(Debug)]
+struct Entries<O: Observation>(Mutex<Vec<Entry<O>>>);
+
+/// The largest buffer a thread keeps for its next history.
+const SPARE_BYTES: usize = 16 << 20;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Option<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl<O: Observation> Default for Entries<O> {
+    fn default() -> Self {
+        let spare = SPARE.try_with(|s| s.borrow_mut().take()).ok().flatten();
+        let kept = spare.and_then(|b| b.downcast::<Vec<Entry<O>>>().ok()).map(|b| *b);
+        Entries(Mutex::new(kept.unwrap_or_default()))
+    }
+}
+
+impl<O: Observation> Drop for Entries<O> {
+    fn drop(&mut self) {
+        let Ok(entries) = self.0.get_mut() else { return };
+        let mut entries = std::mem::take(entries);
+        entries.clear();
+        if entries.capacity() * std::mem::size_of::<Entry<O>>() <= SPARE_BYTES {
+            let _ = SPARE.try_with(|s| *s.borrow_mut() = Some(Box::new(entries)));
+        }
+    }
+}
+
+impl<O: Observation> std::ops::Deref for Entries<O> {
+    type Target = Mutex<Vec<Entry<O>>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 /// The run's events (every record but network ones, which are kept only on request,
@@ -458,5 +497,33 @@ mod tests {
         assert!(super::mentions("order O1 v0 created ticket=T1", "T1"));
         assert!(!super::mentions("order O1 v0 created ticket=T12", "T1"));
         assert!(super::mentions("ticket:updated/T1/v2", "T1"));
+    }
+
+    type H = super::History<super::StoresOnly<String>>;
+
+    fn faults(n: usize) -> H {
+        let fault = || super::Record::Fault { event: super::FaultEvent::Crash, text: "crash".into() };
+        H::from_records((0..n).map(|_| (std::time::Duration::ZERO, fault())).collect())
+    }
+
+    #[test]
+    fn a_history_gone_leaves_its_emptied_buffer_to_the_next_one_on_its_thread() {
+        let first = faults(1000);
+        let capacity = first.entries().capacity();
+        let handle = first.clone();
+        drop(first);
+        assert_eq!(handle.len(), 1000, "a handle still held keeps the records");
+        drop(handle);
+        let next = H::new(None);
+        assert_eq!((next.len(), next.entries().capacity()), (0, capacity));
+        let other = H::new(None);
+        assert_eq!(other.entries().capacity(), 0, "one buffer a thread, given once");
+    }
+
+    #[test]
+    fn a_buffer_over_the_bound_is_freed_not_kept() {
+        let entry = std::mem::size_of::<super::Entry<super::StoresOnly<String>>>();
+        drop(faults(super::SPARE_BYTES / entry + 1));
+        assert_eq!(H::new(None).entries().capacity(), 0);
     }
 }
