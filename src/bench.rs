@@ -6,6 +6,7 @@
 use crate::harness::run::RunOptions;
 use crate::run_seed;
 use crate::ticketing::Scenario;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The scenarios measured, in this order: shipped ones, built into the binary, so
@@ -44,6 +45,112 @@ pub fn ping_pong_rate(round_trips: u64) -> f64 {
         handle.kill(client.id());
     });
     (2 * round_trips) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Messages per wall second of the same ping-pong through the harness's own network,
+/// with nothing of any app: the fabric's keyed decisions (drop, duplicate, delay over
+/// madsim's default 1 to 10 ms), the delivery task that sleeps its delay, the cause set
+/// around the handler. What a message costs our network alone, against madsim's. Played
+/// as rallies of at most [`RALLY`] messages, each a run of its own: a run's decision
+/// source remembers every key it drew, so one long run would measure a memory that
+/// grows, where a scenario's seed is a few thousand messages.
+pub fn fabric_ping_pong_rate(round_trips: u64) -> f64 {
+    let started = Instant::now();
+    let (mut left, mut delivered) = (2 * round_trips, 0);
+    while left > 0 {
+        let crossings = left.min(RALLY);
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+        delivered += runtime.block_on(async move {
+            crate::harness::keep_clock(Some(madsim::time::TimeHandle::current()));
+            let delivered = rally(crossings).await;
+            crate::harness::keep_clock(None);
+            delivered
+        });
+        left -= crossings;
+    }
+    delivered as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The messages of one rally of the fabric's ping-pong.
+pub const RALLY: u64 = 10_000;
+
+/// A ball hit back and forth between two nodes on a fabric until it has crossed
+/// `crossings` times; the messages the fabric delivered.
+async fn rally(crossings: u64) -> u64 {
+    use crate::harness::fabric::{Fabric, FabricConfig};
+    let config = FabricConfig {
+        drop_probability: 0.0,
+        duplicate_probability: 0.0,
+        delay_min: std::time::Duration::from_millis(1),
+        delay_max: std::time::Duration::from_millis(10),
+        user_delay: None,
+    };
+    let fabric = Fabric::new(config, crate::harness::choices::Choices::new(1), None);
+    let handle = madsim::runtime::Handle::current();
+    let done = Arc::new(Finish::default());
+    let (ping, pong) = (fabric.add_node("ping", false), fabric.add_node("pong", false));
+    for (idx, name) in [(ping, "ping"), (pong, "pong")] {
+        let player = Arc::new(Player { fabric: fabric.clone(), me: idx, crossings, done: done.clone() });
+        fabric.attach(idx, handle.create_node().name(name).build(), player);
+    }
+    fabric.send(ping, pong, Ball(1));
+    std::future::poll_fn(|cx| done.poll(cx)).await;
+    let delivered = fabric.counters().delivered;
+    fabric.shutdown();
+    delivered
+}
+
+#[derive(Clone)]
+struct Ball(u64);
+
+impl crate::harness::fabric::Describe for Ball {
+    fn kind(&self) -> &'static str {
+        "ball"
+    }
+    fn describe(&self) -> String {
+        format!("ball {}", self.0)
+    }
+}
+
+struct Player {
+    fabric: crate::harness::fabric::Fabric<Ball>,
+    me: crate::harness::NodeId,
+    crossings: u64,
+    done: Arc<Finish>,
+}
+
+impl crate::harness::fabric::Actor<Ball> for Player {
+    fn receive(self: Arc<Self>, from: crate::harness::NodeId, ball: Ball) -> crate::harness::BoxFuture {
+        if ball.0 < self.crossings {
+            self.fabric.send(self.me, from, Ball(ball.0 + 1));
+        } else {
+            self.done.finish();
+        }
+        Box::pin(async {})
+    }
+}
+
+/// Set once the rally is over; wakes whoever waits for it.
+#[derive(Default)]
+struct Finish(std::sync::Mutex<(bool, Option<std::task::Waker>)>);
+
+impl Finish {
+    fn finish(&self) {
+        let mut state = self.0.lock().unwrap();
+        state.0 = true;
+        if let Some(waker) = state.1.take() {
+            waker.wake();
+        }
+    }
+
+    fn poll(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut state = self.0.lock().unwrap();
+        if state.0 {
+            return std::task::Poll::Ready(());
+        }
+        state.1 = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
 }
 
 /// Wall nanoseconds of one bare madsim sleep (its timer, and the executor step that
@@ -124,7 +231,14 @@ fn goal_of(name: &str) -> f64 {
 pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     let baseline = ping_pong_rate(200_000);
     let sleep_ns = sleep_cost_ns(400_000);
+    let ours = fabric_ping_pong_rate(200_000);
     outln!("bare madsim ping-pong: {baseline:.0} messages/s (one thread); a bare madsim sleep: {sleep_ns:.0} ns");
+    outln!(
+        "the same ping-pong on our network (the fabric, no app): {ours:.0} messages/s, {:.2}x madsim's ({:.0} ns a message against {:.0})",
+        ours / baseline,
+        1e9 / ours,
+        1e9 / baseline
+    );
     outln!(
         "goal: full-system at least {GOAL_FULL_SYSTEM:.1}x the ping-pong's messages/s ({STRETCH_FULL_SYSTEM:.0}x the stretch), every other scenario at least {GOAL_EVERY_SCENARIO:.1}x; N jobs at least {GOAL_SCALING:.2} x N times one job's seeds/s"
     );
@@ -258,5 +372,24 @@ mod tests {
         // message; the app's own clocks (heartbeats, polls, store latencies) add more.
         assert!(f.timers_per_message > 1.0 && f.timers_per_message < 10.0, "{}", f.timers_per_message);
         assert!(super::sleep_cost_ns(1_000) > 0.0);
+    }
+
+    #[test]
+    fn the_fabric_rally_delivers_every_crossing_and_stops() {
+        let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+        let delivered = runtime.block_on(async {
+            crate::harness::keep_clock(Some(madsim::time::TimeHandle::current()));
+            let delivered = super::rally(500).await;
+            crate::harness::keep_clock(None);
+            (delivered, crate::harness::now())
+        });
+        // 500 messages, each slept 1 to 10 ms on the way.
+        assert_eq!(delivered.0, 500);
+        assert!(
+            delivered.1 >= std::time::Duration::from_millis(500) && delivered.1 <= std::time::Duration::from_millis(5_000),
+            "{:?}",
+            delivered.1
+        );
+        assert!(super::fabric_ping_pong_rate(100) > 0.0);
     }
 }

@@ -305,6 +305,8 @@ fn replay_defaults_to_seed_zero_like_run_and_bench_works_from_any_directory() {
         text.contains("timers/msg") && text.contains("a bare madsim sleep: ") && text.contains("the ping-pong's whole message"),
         "{text}"
     );
+    // And what a message costs our own network, with no app: the same ping-pong on the fabric.
+    assert!(text.contains("the same ping-pong on our network (the fabric, no app): ") && text.contains("x madsim's ("), "{text}");
     for info in ticketsim::ticketing::flaws::CATALOGUE {
         assert!(text.contains(&format!("{} ", info.name)), "{} timed: {text}", info.name);
     }

@@ -263,15 +263,9 @@ struct Entries<O: Observation>(Mutex<Vec<Entry<O>>>);
 /// The largest buffer a thread keeps for its next history.
 const SPARE_BYTES: usize = 16 << 20;
 
-thread_local! {
-    static SPARE: std::cell::RefCell<Option<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(None) };
-}
-
 impl<O: Observation> Default for Entries<O> {
     fn default() -> Self {
-        let spare = SPARE.try_with(|s| s.borrow_mut().take()).ok().flatten();
-        let kept = spare.and_then(|b| b.downcast::<Vec<Entry<O>>>().ok()).map(|b| *b);
-        Entries(Mutex::new(kept.unwrap_or_default()))
+        Entries(Mutex::new(super::spare::take()))
     }
 }
 
@@ -281,7 +275,7 @@ impl<O: Observation> Drop for Entries<O> {
         let mut entries = std::mem::take(entries);
         entries.clear();
         if entries.capacity() * std::mem::size_of::<Entry<O>>() <= SPARE_BYTES {
-            let _ = SPARE.try_with(|s| *s.borrow_mut() = Some(Box::new(entries)));
+            super::spare::keep(entries);
         }
     }
 }

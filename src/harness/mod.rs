@@ -36,6 +36,7 @@ pub mod priority;
 pub mod run;
 pub mod schedule;
 pub mod shrink;
+pub mod spare;
 pub mod store;
 pub mod strategy;
 pub mod switches;
