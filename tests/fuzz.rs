@@ -380,6 +380,48 @@ fn arg_value() -> impl Strategy<Value = &'static str> {
 
 /// Odd command lines: a command, a scenario, and flags with odd values; outputs go to
 /// `out/`, so nothing may appear anywhere else.
+/// A case's command line: the command, the scenario (by path, or a name that is not
+/// shipped), the flags drawn, outputs put under out/, and every sweep and shrink kept short.
+fn command_line(sandbox: &Sandbox, command: &str, by_path: bool, pairs: &[(&str, &str)]) -> Vec<String> {
+    let scenario = if by_path { sandbox.path("input/order-race.toml").display().to_string() } else { "no-such-scenario".into() };
+    let mut args: Vec<String> = vec![command.to_string()];
+    if command != "list" {
+        args.push(scenario);
+    }
+    let mut explore_seeds = false;
+    for (flag, value) in pairs {
+        let value = match *flag {
+            // Outputs only ever into out/ (what a user gives is where we may write).
+            "--out" | "--junit" | "--save-failures" => sandbox.path("out").join(value.trim_start_matches(['/', '.'])).display().to_string(),
+            _ => value.to_string(),
+        };
+        explore_seeds |= *flag == "--seeds";
+        args.push(flag.to_string());
+        args.push(value);
+    }
+    // Keep every case short: sweeps get a small range (a later --seeds wins), shrinks a small budget.
+    match command {
+        "explore" | "check-determinism" if !explore_seeds => args.extend(["--seeds".into(), "0..3".into()]),
+        "shrink" => args.extend(["--budget".into(), "20".into()]),
+        _ => {}
+    }
+    if args.iter().any(|a| a == "--seeds") && (command == "explore" || command == "check-determinism") {
+        let i = args.iter().rposition(|a| a == "--seeds").unwrap();
+        if let Some(range) = args.get(i + 1) {
+            // A..B, or a count N (0..N): a long run found `--seeds 9223372036854775808` running for ever.
+            let width = match range.split_once("..") {
+                Some((a, b)) => (|| Some(b.parse::<u64>().ok()?.saturating_sub(a.parse::<u64>().ok()?)))(),
+                None => range.parse::<u64>().ok(),
+            };
+            let wide = width.is_some_and(|n| n > 5);
+            if wide {
+                args[i + 1] = "0..3".into();
+            }
+        }
+    }
+    args
+}
+
 #[test]
 fn odd_command_lines_never_panic() {
     let sandbox = Sandbox::new("cli");
@@ -411,44 +453,7 @@ fn odd_command_lines_never_panic() {
     );
     let tally = std::cell::RefCell::new([0u32; 3]);
     let result = runner(100).run(&strategy, |(command, by_path, pairs)| {
-        let scenario = if by_path { sandbox.path("input/order-race.toml").display().to_string() } else { "no-such-scenario".into() };
-        let mut args: Vec<String> = vec![command.to_string()];
-        if command != "list" {
-            args.push(scenario);
-        }
-        let mut explore_seeds = false;
-        for (flag, value) in &pairs {
-            let value = match *flag {
-                // Outputs only ever into out/ (what a user gives is where we may write).
-                "--out" | "--junit" | "--save-failures" => {
-                    sandbox.path("out").join(value.trim_start_matches(['/', '.'])).display().to_string()
-                }
-                _ => value.to_string(),
-            };
-            explore_seeds |= *flag == "--seeds";
-            args.push(flag.to_string());
-            args.push(value);
-        }
-        // Keep every case short: sweeps get a small range (a later --seeds wins), shrinks a small budget.
-        match command {
-            "explore" | "check-determinism" if !explore_seeds => args.extend(["--seeds".into(), "0..3".into()]),
-            "shrink" => args.extend(["--budget".into(), "20".into()]),
-            _ => {}
-        }
-        if args.iter().any(|a| a == "--seeds") && (command == "explore" || command == "check-determinism") {
-            let i = args.iter().rposition(|a| a == "--seeds").unwrap();
-            if let Some(range) = args.get(i + 1) {
-                // A..B, or a count N (0..N): a long run found `--seeds 9223372036854775808` running for ever.
-                let width = match range.split_once("..") {
-                    Some((a, b)) => (|| Some(b.parse::<u64>().ok()?.saturating_sub(a.parse::<u64>().ok()?)))(),
-                    None => range.parse::<u64>().ok(),
-                };
-                let wide = width.is_some_and(|n| n > 5);
-                if wide {
-                    args[i + 1] = "0..3".into();
-                }
-            }
-        }
+        let args = command_line(&sandbox, command, by_path, &pairs);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         sandbox.fresh("out");
         let (code, stdout, stderr) = ticketsim(&refs, &sandbox.fresh("work"))?;

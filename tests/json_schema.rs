@@ -88,11 +88,8 @@ fn report(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
-#[test]
-fn every_json_report_matches_the_documented_schema() {
-    let root = schema();
-    let dir = std::env::temp_dir().join(format!("ticketsim-schema-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A report of every kind (some in more than one form), made in `dir`.
+fn reports_of_every_kind(dir: &std::path::Path) -> Vec<Value> {
     let repro = dir.join("repro.toml");
     let corpus = dir.join("corpus");
     let mut parts = Vec::new();
@@ -103,7 +100,7 @@ fn every_json_report_matches_the_documented_schema() {
         std::fs::write(&part, value.to_string()).unwrap();
         parts.push(part.to_str().unwrap().to_string());
     }
-    let reports = [
+    vec![
         report(&["run", "order-race", "--format", "json"]),
         report(&["run", "walkthrough", "--format", "json"]),
         report(&["explore", "order-race", "--seeds", "0..40", "--format", "json", "--quiet", "--save-failures", corpus.to_str().unwrap()]),
@@ -149,7 +146,15 @@ fn every_json_report_matches_the_documented_schema() {
             "--format",
             "json",
         ]),
-    ];
+    ]
+}
+
+#[test]
+fn every_json_report_matches_the_documented_schema() {
+    let root = schema();
+    let dir = std::env::temp_dir().join(format!("ticketsim-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let reports = reports_of_every_kind(&dir);
     let mut kinds = Vec::new();
     for value in &reports {
         assert_eq!(value["schema_version"], 1);
