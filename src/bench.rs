@@ -48,9 +48,10 @@ pub fn ping_pong_rate(round_trips: u64) -> f64 {
 }
 
 /// Messages per wall second of the same ping-pong through the harness's own network,
-/// with nothing of any app: the fabric's keyed decisions (drop, duplicate, delay over
-/// madsim's default 1 to 10 ms), the delivery task that sleeps its delay, the cause set
-/// around the handler. What a message costs our network alone, against madsim's. Played
+/// with nothing of any app: the fabric's keyed delay decision over madsim's default 1
+/// to 10 ms (no drops or duplicates, so none drawn), the delivery task that sleeps its
+/// delay, the cause set around the handler. What a message costs our network alone,
+/// against madsim's; the time includes making each rally's runtime. Played
 /// as rallies of at most [`RALLY`] messages, each a run of its own: a run's decision
 /// source remembers every key it drew, so one long run would measure a memory that
 /// grows, where a scenario's seed is a few thousand messages.

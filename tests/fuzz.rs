@@ -378,8 +378,6 @@ fn arg_value() -> impl Strategy<Value = &'static str> {
     )
 }
 
-/// Odd command lines: a command, a scenario, and flags with odd values; outputs go to
-/// `out/`, so nothing may appear anywhere else.
 /// A case's command line: the command, the scenario (by path, or a name that is not
 /// shipped), the flags drawn, outputs put under out/, and every sweep and shrink kept short.
 fn command_line(sandbox: &Sandbox, command: &str, by_path: bool, pairs: &[(&str, &str)]) -> Vec<String> {
@@ -422,6 +420,8 @@ fn command_line(sandbox: &Sandbox, command: &str, by_path: bool, pairs: &[(&str,
     args
 }
 
+/// Odd command lines: a command, a scenario, and flags with odd values; outputs go to
+/// `out/`, so nothing may appear anywhere else.
 #[test]
 fn odd_command_lines_never_panic() {
     let sandbox = Sandbox::new("cli");

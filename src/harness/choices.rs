@@ -363,9 +363,13 @@ mod tests {
     fn a_run_after_another_on_the_thread_draws_as_the_first_did() {
         // The second run takes the first one's emptied map (harness::spare): its
         // occurrences start again from 0.
+        type Keys = HashMap<u64, u32, BuildHasherDefault<Prehashed>>;
         let first = draws(&Choices::new(7));
-        assert_eq!(draws(&Choices::new(7)), first);
-        let keys = super::super::spare::take::<HashMap<u64, u32, BuildHasherDefault<Prehashed>>>();
+        let second = Choices::new(7);
+        assert_eq!(super::super::spare::take::<Keys>().capacity(), 0, "the second run took the first one's map");
+        assert_eq!(draws(&second), first);
+        drop(second);
+        let keys = super::super::spare::take::<Keys>();
         assert!(keys.is_empty() && keys.capacity() > 0, "the last run's map was kept, emptied");
     }
 
