@@ -60,13 +60,7 @@ pub fn fabric_ping_pong_rate(round_trips: u64) -> f64 {
     let (mut left, mut delivered) = (2 * round_trips, 0);
     while left > 0 {
         let crossings = left.min(RALLY);
-        let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
-        delivered += runtime.block_on(async move {
-            crate::harness::keep_clock(Some(madsim::time::TimeHandle::current()));
-            let delivered = rally(crossings).await;
-            crate::harness::keep_clock(None);
-            delivered
-        });
+        delivered += rally(crossings).0;
         left -= crossings;
     }
     delivered as f64 / started.elapsed().as_secs_f64()
@@ -75,9 +69,21 @@ pub fn fabric_ping_pong_rate(round_trips: u64) -> f64 {
 /// The messages of one rally of the fabric's ping-pong.
 pub const RALLY: u64 = 10_000;
 
-/// A ball hit back and forth between two nodes on a fabric until it has crossed
-/// `crossings` times; the messages the fabric delivered.
-async fn rally(crossings: u64) -> u64 {
+/// A ball hit back and forth between two nodes on a fabric, in a runtime of its own,
+/// until it has crossed `crossings` times: the messages the fabric delivered, and the
+/// virtual time it took.
+fn rally(crossings: u64) -> (u64, std::time::Duration) {
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+    runtime.block_on(async move {
+        crate::harness::keep_clock(Some(madsim::time::TimeHandle::current()));
+        let delivered = play(crossings).await;
+        let end = crate::harness::now();
+        crate::harness::keep_clock(None);
+        (delivered, end)
+    })
+}
+
+async fn play(crossings: u64) -> u64 {
     use crate::harness::fabric::{Fabric, FabricConfig};
     let config = FabricConfig {
         drop_probability: 0.0,
@@ -88,14 +94,15 @@ async fn rally(crossings: u64) -> u64 {
     };
     let fabric = Fabric::new(config, crate::harness::choices::Choices::new(1), None);
     let handle = madsim::runtime::Handle::current();
-    let done = Arc::new(Finish::default());
+    let (tx, over) = futures::channel::oneshot::channel();
+    let done = Arc::new(std::sync::Mutex::new(Some(tx)));
     let (ping, pong) = (fabric.add_node("ping", false), fabric.add_node("pong", false));
     for (idx, name) in [(ping, "ping"), (pong, "pong")] {
         let player = Arc::new(Player { fabric: fabric.clone(), me: idx, crossings, done: done.clone() });
         fabric.attach(idx, handle.create_node().name(name).build(), player);
     }
     fabric.send(ping, pong, Ball(1));
-    std::future::poll_fn(|cx| done.poll(cx)).await;
+    let _ = over.await;
     let delivered = fabric.counters().delivered;
     fabric.shutdown();
     delivered
@@ -117,40 +124,18 @@ struct Player {
     fabric: crate::harness::fabric::Fabric<Ball>,
     me: crate::harness::NodeId,
     crossings: u64,
-    done: Arc<Finish>,
+    /// Told when the last crossing arrives.
+    done: Arc<std::sync::Mutex<Option<futures::channel::oneshot::Sender<()>>>>,
 }
 
 impl crate::harness::fabric::Actor<Ball> for Player {
     fn receive(self: Arc<Self>, from: crate::harness::NodeId, ball: Ball) -> crate::harness::BoxFuture {
         if ball.0 < self.crossings {
             self.fabric.send(self.me, from, Ball(ball.0 + 1));
-        } else {
-            self.done.finish();
+        } else if let Some(done) = self.done.lock().unwrap().take() {
+            let _ = done.send(());
         }
         Box::pin(async {})
-    }
-}
-
-/// Set once the rally is over; wakes whoever waits for it.
-#[derive(Default)]
-struct Finish(std::sync::Mutex<(bool, Option<std::task::Waker>)>);
-
-impl Finish {
-    fn finish(&self) {
-        let mut state = self.0.lock().unwrap();
-        state.0 = true;
-        if let Some(waker) = state.1.take() {
-            waker.wake();
-        }
-    }
-
-    fn poll(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        let mut state = self.0.lock().unwrap();
-        if state.0 {
-            return std::task::Poll::Ready(());
-        }
-        state.1 = Some(cx.waker().clone());
-        std::task::Poll::Pending
     }
 }
 
@@ -377,20 +362,10 @@ mod tests {
 
     #[test]
     fn the_fabric_rally_delivers_every_crossing_and_stops() {
-        let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
-        let delivered = runtime.block_on(async {
-            crate::harness::keep_clock(Some(madsim::time::TimeHandle::current()));
-            let delivered = super::rally(500).await;
-            crate::harness::keep_clock(None);
-            (delivered, crate::harness::now())
-        });
+        let (delivered, end) = super::rally(500);
         // 500 messages, each slept 1 to 10 ms on the way.
-        assert_eq!(delivered.0, 500);
-        assert!(
-            delivered.1 >= std::time::Duration::from_millis(500) && delivered.1 <= std::time::Duration::from_millis(5_000),
-            "{:?}",
-            delivered.1
-        );
+        assert_eq!(delivered, 500);
+        assert!(end >= std::time::Duration::from_millis(500) && end <= std::time::Duration::from_millis(5_000), "{end:?}");
         assert!(super::fabric_ping_pong_rate(100) > 0.0);
     }
 }
