@@ -35,63 +35,67 @@ pub const MAX_IDLE: usize = 64;
 /// One node incarnation's pool of idle tasks.
 pub struct Workers {
     node: madsim::runtime::NodeHandle,
-    idle: Arc<Mutex<Idle>>,
+    pool: Arc<Mutex<Pool>>,
 }
 
-/// The tasks waiting for a job, shared with every task of the pool (a task returns to
-/// it without upgrading a weak reference to the pool).
+/// The tasks waiting for a job and every task's inbox, under the one lock that handing
+/// over a job and going back to wait each take once.
 #[derive(Default)]
-struct Idle {
-    tasks: Vec<Arc<Worker>>,
+struct Pool {
+    /// The inboxes of the tasks waiting for a job, the last to wait on top.
+    waiting: Vec<usize>,
+    /// Each task's inbox, by the slot it took when it first waited.
+    inboxes: Vec<Inbox>,
+    /// The slots of tasks that ended, for the next task's first wait.
+    free: Vec<usize>,
     /// The pool is gone (its incarnation ended): a task that finishes a job ends.
     closed: bool,
 }
 
 impl Drop for Workers {
     fn drop(&mut self) {
-        // The idle tasks' inboxes hold their wakers, and the tasks hold this list: the
-        // list lets go of them here (dropped after the lock, so that nothing a dropped
-        // inbox held can meet the lock taken).
-        let tasks = {
-            let mut idle = self.idle.lock();
-            idle.closed = true;
-            std::mem::take(&mut idle.tasks)
-        };
-        drop(tasks);
+        // No job comes any more: the waiting tasks are never woken again (madsim drops
+        // them with the incarnation), and a busy one ends after its job. Their wakers
+        // stay in their inboxes: dropping the last waker of a waiting task would have
+        // async-task schedule it once more, an executor step that a spawn per message
+        // would not take.
+        let mut pool = self.pool.lock();
+        pool.closed = true;
+        pool.waiting.clear();
     }
 }
 
-/// What one task shares with whoever hands it a job.
-struct Worker {
-    inbox: Mutex<Inbox>,
-    /// Counts the jobs the task has ended: a job's wakers wake the task only while it
-    /// is the job being run.
-    ended: AtomicU64,
-}
-
+/// One task's inbox.
 #[derive(Default)]
 struct Inbox {
     /// A job handed over and not yet taken.
     job: Option<Job>,
     /// The task's own waker, kept from the first time it waited (woken only to take a
-    /// job: the task is in the pool's idle list exactly while it waits).
+    /// job: the task is in the pool's waiting list exactly while it waits).
     waker: Option<Waker>,
 }
 
 impl Workers {
     pub fn new(node: madsim::runtime::NodeHandle) -> Arc<Workers> {
-        Arc::new(Workers { node, idle: Arc::default() })
+        Arc::new(Workers { node, pool: Arc::default() })
     }
 
     /// Runs `job` in a task of the node: an idle one, else a new one.
     pub fn run(self: &Arc<Self>, job: Job) {
-        let idle = self.idle.lock().tasks.pop();
-        let Some(worker) = idle else {
-            let worker = Arc::new(Worker { inbox: Mutex::new(Inbox { job: Some(job), waker: None }), ended: AtomicU64::new(0) });
-            self.node.spawn(Task { idle: self.idle.clone(), worker, current: None, waker: None });
+        let mut pool = self.pool.lock();
+        let Some(slot) = pool.waiting.pop() else {
+            drop(pool);
+            self.node.spawn(Task {
+                pool: self.pool.clone(),
+                slot: None,
+                first: Some(job),
+                ended: Arc::default(),
+                current: None,
+                waker: None,
+            });
             return;
         };
-        let mut inbox = worker.inbox.lock();
+        let inbox = &mut pool.inboxes[slot];
         inbox.job = Some(job);
         // The task keeps its waker in the inbox for the next time it waits.
         inbox.waker.as_ref().expect("an idle task waits with its waker").wake_by_ref();
@@ -107,8 +111,14 @@ enum Next {
 
 /// A task of the pool: runs the job handed to it, then waits in the pool for the next.
 struct Task {
-    idle: Arc<Mutex<Idle>>,
-    worker: Arc<Worker>,
+    pool: Arc<Mutex<Pool>>,
+    /// Its inbox in the pool, taken the first time it waits.
+    slot: Option<usize>,
+    /// The job it was spawned for, not yet started.
+    first: Option<Job>,
+    /// Counts the jobs the task has ended: a job's wakers wake the task only while it
+    /// is the job being run.
+    ended: Arc<AtomicU64>,
     /// The job being run and the waker it polls with.
     current: Option<(Job, Waker)>,
     /// The last job's waker, made again for the next job when nothing kept a clone.
@@ -121,7 +131,11 @@ impl Future for Task {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             if self.current.is_none() {
-                let job = match self.take_or_wait(cx) {
+                let next = match self.first.take() {
+                    Some(job) => Next::Job(job),
+                    None => self.take_or_wait(cx),
+                };
+                let job = match next {
                     Next::Job(job) => job,
                     Next::Wait => return Poll::Pending,
                     Next::End => return Poll::Ready(()),
@@ -133,7 +147,7 @@ impl Future for Task {
             if job.as_mut().poll(&mut Context::from_waker(waker)).is_pending() {
                 return Poll::Pending;
             }
-            self.worker.ended.fetch_add(1, Ordering::Relaxed);
+            self.ended.fetch_add(1, Ordering::Relaxed);
             self.current = None;
         }
     }
@@ -143,10 +157,10 @@ impl Task {
     /// A waker for the job about to start: the last job's when no timer or channel kept
     /// a clone of it (most of the time), else a new one.
     fn job_waker(&mut self, cx: &Context<'_>) -> Waker {
-        let job = self.worker.ended.load(Ordering::Relaxed);
+        let job = self.ended.load(Ordering::Relaxed);
         match self.waker.as_mut().and_then(Arc::get_mut) {
             Some(unshared) => unshared.job = job,
-            None => self.waker = Some(Arc::new(JobWaker { worker: self.worker.clone(), job, task: cx.waker().clone() })),
+            None => self.waker = Some(Arc::new(JobWaker { ended: self.ended.clone(), job, task: cx.waker().clone() })),
         }
         Waker::from(self.waker.clone().expect("made above"))
     }
@@ -154,26 +168,44 @@ impl Task {
     /// The job handed over; else back to the pool to wait, its waker kept in the inbox
     /// for whoever hands it the next job; or the end of the task when the pool is full
     /// or gone (its incarnation ended).
-    fn take_or_wait(&self, cx: &mut Context<'_>) -> Next {
-        let mut inbox = self.worker.inbox.lock();
-        if let Some(job) = inbox.job.take() {
+    fn take_or_wait(&mut self, cx: &mut Context<'_>) -> Next {
+        let mut pool = self.pool.lock();
+        if let Some(job) = self.slot.and_then(|slot| pool.inboxes[slot].job.take()) {
             return Next::Job(job);
         }
-        let mut idle = self.idle.lock();
-        if idle.closed || idle.tasks.len() >= MAX_IDLE {
+        if pool.closed {
             return Next::End;
         }
+        if pool.waiting.len() >= MAX_IDLE {
+            if let Some(slot) = self.slot.take() {
+                pool.inboxes[slot] = Inbox::default();
+                pool.free.push(slot);
+            }
+            return Next::End;
+        }
+        let slot = match self.slot {
+            Some(slot) => slot,
+            None => {
+                let slot = pool.free.pop().unwrap_or_else(|| {
+                    pool.inboxes.push(Inbox::default());
+                    pool.inboxes.len() - 1
+                });
+                self.slot = Some(slot);
+                slot
+            }
+        };
+        let inbox = &mut pool.inboxes[slot];
         if !inbox.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             inbox.waker = Some(cx.waker().clone());
         }
-        idle.tasks.push(self.worker.clone());
+        pool.waiting.push(slot);
         Next::Wait
     }
 }
 
 /// A job's waker: wakes the task only while the job it was made for is being run.
 struct JobWaker {
-    worker: Arc<Worker>,
+    ended: Arc<AtomicU64>,
     job: u64,
     task: Waker,
 }
@@ -184,7 +216,7 @@ impl Wake for JobWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.worker.ended.load(Ordering::Relaxed) == self.job {
+        if self.ended.load(Ordering::Relaxed) == self.job {
             self.task.wake_by_ref();
         }
     }
@@ -219,11 +251,11 @@ mod tests {
                 }));
             }
             madsim::time::sleep(Duration::from_millis(50)).await;
-            assert_eq!(pool.idle.lock().tasks.len(), 2, "both tasks wait for the next job");
+            assert_eq!(pool.pool.lock().waiting.len(), 2, "both tasks wait for the next job");
             let push = push.clone();
             pool.run(Box::pin(async move { push("third".into()) }));
             madsim::time::sleep(Duration::from_millis(5)).await;
-            assert_eq!(pool.idle.lock().tasks.len(), 2, "the third job ran in a waiting task");
+            assert_eq!(pool.pool.lock().waiting.len(), 2, "the third job ran in a waiting task");
         });
         assert_eq!(*log.lock(), ["fast at 10ms", "slow at 30ms", "third"]);
     }
@@ -261,17 +293,17 @@ mod tests {
             pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(10)).await }));
             pool.run(Box::pin(async {}));
             madsim::time::sleep(Duration::from_millis(1)).await;
-            let idle = pool.idle.clone();
-            assert_eq!(idle.lock().tasks.len(), 1, "the second task waits");
-            assert_eq!(Arc::strong_count(&idle), 4, "the pool, this test and both tasks");
+            let shared = pool.pool.clone();
+            assert_eq!(shared.lock().waiting.len(), 1, "the second task waits");
+            assert_eq!(Arc::strong_count(&shared), 4, "the pool, this test and both tasks");
             drop(pool);
             {
-                let list = idle.lock();
-                assert!(list.closed && list.tasks.is_empty(), "the waiting task is let go");
+                let left = shared.lock();
+                assert!(left.closed && left.waiting.is_empty(), "the waiting task is let go");
             }
             madsim::time::sleep(Duration::from_millis(20)).await;
-            assert!(idle.lock().tasks.is_empty(), "the busy task did not go back to wait");
-            assert_eq!(Arc::strong_count(&idle), 2, "the busy task ended; the waiting one is never woken again");
+            assert!(shared.lock().waiting.is_empty(), "the busy task did not go back to wait");
+            assert_eq!(Arc::strong_count(&shared), 2, "the busy task ended; the waiting one is never woken again");
         });
     }
 
@@ -284,7 +316,7 @@ mod tests {
                 pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(5)).await }));
             }
             madsim::time::sleep(Duration::from_millis(20)).await;
-            assert_eq!(pool.idle.lock().tasks.len(), MAX_IDLE);
+            assert_eq!(pool.pool.lock().waiting.len(), MAX_IDLE);
         });
     }
 }
