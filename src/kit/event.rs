@@ -1,15 +1,23 @@
 //! Events as published: a subject, an identity shared by all copies of one event
-//! (publisher retries, outbox re-sends, network duplicates), the JSON payload, and
-//! what caused it; and [`Payload`], an app's typed payload of one subject.
+//! (publisher retries, outbox re-sends, network duplicates), the payload, and what
+//! caused it; and [`Payload`], an app's typed payload of one subject.
+//!
+//! A payload travels as its publisher made it, and a listener of its type takes a copy
+//! of it: the JSON that the app would put on the wire is made only when something shows
+//! or compares it (a trace line, a script's expectation, [`Data`]'s `Deref`). A payload
+//! put together by hand ([`Event::raw`]: a script's injected event, possibly malformed)
+//! is JSON, and a listener decodes it as the app would, failures included.
 
 use super::{Id, Subject};
 use crate::kit::origin::Origin;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
 
-/// A typed event payload: its subject, and the record and version it announces.
-pub trait Payload: Serialize + DeserializeOwned + Send + 'static {
+/// A typed event payload: its subject, and the record and version it announces. Its
+/// JSON must read back as itself (the payload tests check each of the app's).
+pub trait Payload: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     type Subject: Subject;
     const SUBJECT: Self::Subject;
     /// The record the event is about and the version it carries, if any.
@@ -26,14 +34,85 @@ pub trait Payload: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// An event as published: its subject, an identity shared by all its copies and its
-/// JSON payload.
+/// payload.
 #[derive(Debug, PartialEq)]
 pub struct Event<S> {
     pub event_id: Id,
     pub subject: S,
-    pub data: serde_json::Value,
+    /// The payload; its JSON through `Deref` (`event.data["price"]`).
+    pub data: Data,
     /// What caused it (simulation metadata, not on the wire): see [`crate::kit::origin`].
     pub origin: Origin,
+}
+
+/// An event's payload: the typed value its publisher made, or JSON put together by
+/// hand; either way its JSON, made once when first asked for.
+pub struct Data {
+    typed: Option<Typed>,
+    json: OnceLock<serde_json::Value>,
+}
+
+/// A typed payload of any app's.
+type AnyPayload = dyn Any + Send + Sync;
+
+/// The publisher's value, and what makes its JSON.
+struct Typed {
+    payload: Box<AnyPayload>,
+    json_of: fn(&AnyPayload) -> serde_json::Value,
+}
+
+impl Data {
+    fn typed<P: Payload>(payload: P) -> Data {
+        Data { typed: Some(Typed { payload: Box::new(payload), json_of: json_of::<P> }), json: OnceLock::new() }
+    }
+
+    fn json(json: serde_json::Value) -> Data {
+        Data { typed: None, json: OnceLock::from(json) }
+    }
+
+    /// The payload as JSON, as the app would put it on the wire.
+    pub fn json_value(&self) -> &serde_json::Value {
+        self.json.get_or_init(|| {
+            let typed = self.typed.as_ref().expect("a payload is typed or JSON");
+            (typed.json_of)(typed.payload.as_ref())
+        })
+    }
+
+    /// The publisher's typed value, when it is a `P`.
+    fn as_typed<P: Payload>(&self) -> Option<&P> {
+        self.typed.as_ref().and_then(|typed| typed.payload.downcast_ref())
+    }
+}
+
+fn json_of<P: Payload>(payload: &AnyPayload) -> serde_json::Value {
+    let payload = payload.downcast_ref::<P>().expect("made for a P");
+    serde_json::to_value(payload).expect("payloads serialize")
+}
+
+impl std::ops::Deref for Data {
+    type Target = serde_json::Value;
+
+    fn deref(&self) -> &serde_json::Value {
+        self.json_value()
+    }
+}
+
+impl PartialEq for Data {
+    fn eq(&self, other: &Data) -> bool {
+        self.json_value() == other.json_value()
+    }
+}
+
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.json_value(), f)
+    }
+}
+
+impl std::fmt::Display for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.json_value(), f)
+    }
 }
 
 impl<S: Subject> Event<S> {
@@ -45,21 +124,24 @@ impl<S: Subject> Event<S> {
 
     /// An event of a typed payload with a known cause (a job run long after its event).
     pub fn caused_by<P: Payload<Subject = S>>(payload: &P, origin: Origin) -> Arc<Event<S>> {
-        let data = serde_json::to_value(payload).expect("payloads serialize");
-        Arc::new(Event { event_id: payload.event_id().into(), subject: P::SUBJECT, data, origin })
+        Arc::new(Event { event_id: payload.event_id().into(), subject: P::SUBJECT, data: Data::typed(payload.clone()), origin })
     }
 
     /// An event put together by hand (scripted injection), possibly malformed.
     pub fn raw(event_id: Id, subject: S, data: serde_json::Value, origin: Origin) -> Arc<Event<S>> {
-        Arc::new(Event { event_id, subject, data, origin })
+        Arc::new(Event { event_id, subject, data: Data::json(data), origin })
     }
 
-    /// Decodes the payload as `P`; a payload of another shape is an error.
+    /// Decodes the payload as `P`: a copy of the publisher's when it made a `P`, else
+    /// read from the JSON; a payload of another shape is an error.
     pub fn decode<P: Payload<Subject = S>>(&self) -> Result<P, String> {
         if self.subject != P::SUBJECT {
             return Err(format!("a {} event handed to a {} listener", self.subject, P::SUBJECT));
         }
-        P::deserialize(&self.data).map_err(|e| format!("cannot decode {} payload: {e}", self.subject))
+        if let Some(payload) = self.data.as_typed::<P>() {
+            return Ok(payload.clone());
+        }
+        P::deserialize(self.data.json_value()).map_err(|e| format!("cannot decode {} payload: {e}", self.subject))
     }
 }
 

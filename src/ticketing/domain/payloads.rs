@@ -195,6 +195,40 @@ mod tests {
         assert!(e.contains("not an ISO-8601 time"), "{e}");
     }
 
+    /// A listener takes a copy of the publisher's value, not the value read back from
+    /// the JSON: the two must be the same for every payload the app publishes.
+    fn reads_back_as_itself<P: Payload<Subject = Subject> + PartialEq + std::fmt::Debug>(payload: P) {
+        let json = serde_json::to_value(&payload).unwrap();
+        assert_eq!(P::deserialize(&json).unwrap(), payload, "{json}");
+        let event = Event::new(&payload);
+        assert_eq!(*event.data, json, "the event shows the JSON the app would send");
+        assert_eq!(event.decode::<P>().unwrap(), payload);
+    }
+
+    #[test]
+    fn every_payload_reads_back_from_its_json_as_itself() {
+        for price in [20.0, 10.5, 0.1, 1e15 + 1.0, 9_007_199_254_740_993.0] {
+            let (id, user_id, title) = (Id::from("T1"), Id::from("u1"), "concert".to_string());
+            reads_back_as_itself(TicketCreated { id: id.clone(), version: 0, title: title.clone(), price, user_id: user_id.clone() });
+            for order_id in [None, Some("O1".into())] {
+                let (id, user_id, title) = (id.clone(), user_id.clone(), title.clone());
+                reads_back_as_itself(TicketUpdated { id, version: 3, title, price, user_id, order_id });
+            }
+            for (version, expires_at) in [(None, 0), (Some(2), 900_000_123), (Some(0), u64::from(u32::MAX) * 1_000)] {
+                for status in [OrderStatus::Created, OrderStatus::Cancelled, OrderStatus::AwaitingPayment, OrderStatus::Complete] {
+                    let ticket = TicketRef { id: id.clone(), price };
+                    reads_back_as_itself(OrderCreated { id: "O1".into(), version, status, user_id: user_id.clone(), expires_at, ticket });
+                }
+                reads_back_as_itself(OrderCancelled { id: "O1".into(), version, ticket: TicketId { id: id.clone() } });
+            }
+        }
+        reads_back_as_itself(ExpirationComplete { order_id: "O1".into() });
+        reads_back_as_itself(PaymentCreated { id: "P1".into(), order_id: "O1".into(), stripe_id: "ch_1".into() });
+        for (kind, amount) in [(TransactionKind::Deposit, 0), (TransactionKind::Withdraw, -7), (TransactionKind::Deposit, i64::MAX)] {
+            reads_back_as_itself(TransactionCreated { id: "X1".into(), user_id: "u1".into(), kind, amount, number: 4 });
+        }
+    }
+
     #[test]
     fn a_payload_decodes_only_as_its_own_event_type() {
         let event = Event::new(&ExpirationComplete { order_id: "O1".into() });

@@ -137,7 +137,7 @@ fn published_problems(facts: &Facts, expected: &[EventExpect], window: (Duration
         let found = events.iter().any(|e| {
             let mut mismatch = Vec::new();
             if let Some(data) = &data {
-                matches(data, Some(&e.data), "data", &mut mismatch);
+                matches(data, Some(e.data.json_value()), "data", &mut mismatch);
             }
             e.subject.as_str() == want.subject && mismatch.is_empty()
         });
