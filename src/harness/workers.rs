@@ -11,6 +11,10 @@
 //!   task while it waits for, or runs, a later job;
 //! - an idle task is woken only to take a job.
 //!
+//! One case differs: a job that wakes its own task in its last poll (its waker still
+//! counts then) has the task polled once more after it went back to wait, where a
+//! spawned task, finished, would not be; the task goes on waiting, listed once.
+//!
 //! A crash loses what the incarnation's tasks held, as it does spawned tasks: madsim
 //! drops them, and the fabric drops the pool with the incarnation ([`Workers`] is one
 //! incarnation's). Dropping the idle tasks takes madsim executor steps that a spawn per
@@ -55,10 +59,9 @@ struct Pool {
 impl Drop for Workers {
     fn drop(&mut self) {
         // No job comes any more: the waiting tasks are never woken again (madsim drops
-        // them with the incarnation), and a busy one ends after its job. Their wakers
-        // stay in their inboxes: dropping the last waker of a waiting task would have
-        // async-task schedule it once more, an executor step that a spawn per message
-        // would not take.
+        // them with the incarnation), and a busy one ends after its job. A waiting
+        // task's waker stays in its inbox until the pool goes (madsim's record of the
+        // task holds a waker of its own, so this one is never the task's last).
         let mut pool = self.pool.lock();
         pool.closed = true;
         pool.waiting.clear();
@@ -73,6 +76,9 @@ struct Inbox {
     /// The task's own waker, kept from the first time it waited (woken only to take a
     /// job: the task is in the pool's waiting list exactly while it waits).
     waker: Option<Waker>,
+    /// In the pool's waiting list: a task polled again while it waits (a job that woke
+    /// itself in its last poll) is not listed twice, which would hand it two jobs.
+    waiting: bool,
 }
 
 impl Workers {
@@ -96,6 +102,8 @@ impl Workers {
             return;
         };
         let inbox = &mut pool.inboxes[slot];
+        assert!(inbox.waiting && inbox.job.is_none(), "harness assumption broken: a job handed to a task that does not wait for one");
+        inbox.waiting = false;
         inbox.job = Some(job);
         // The task keeps its waker in the inbox for the next time it waits.
         inbox.waker.as_ref().expect("an idle task waits with its waker").wake_by_ref();
@@ -173,32 +181,28 @@ impl Task {
         if let Some(job) = self.slot.and_then(|slot| pool.inboxes[slot].job.take()) {
             return Next::Job(job);
         }
-        if pool.closed {
-            return Next::End;
-        }
-        if pool.waiting.len() >= MAX_IDLE {
+        let waiting = self.slot.is_some_and(|slot| pool.inboxes[slot].waiting);
+        if pool.closed || (!waiting && pool.waiting.len() >= MAX_IDLE) {
             if let Some(slot) = self.slot.take() {
                 pool.inboxes[slot] = Inbox::default();
                 pool.free.push(slot);
             }
             return Next::End;
         }
-        let slot = match self.slot {
-            Some(slot) => slot,
-            None => {
-                let slot = pool.free.pop().unwrap_or_else(|| {
-                    pool.inboxes.push(Inbox::default());
-                    pool.inboxes.len() - 1
-                });
-                self.slot = Some(slot);
-                slot
-            }
-        };
+        let slot = *self.slot.get_or_insert_with(|| {
+            pool.free.pop().unwrap_or_else(|| {
+                pool.inboxes.push(Inbox::default());
+                pool.inboxes.len() - 1
+            })
+        });
         let inbox = &mut pool.inboxes[slot];
         if !inbox.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             inbox.waker = Some(cx.waker().clone());
         }
-        pool.waiting.push(slot);
+        if !waiting {
+            inbox.waiting = true;
+            pool.waiting.push(slot);
+        }
         Next::Wait
     }
 }
@@ -305,6 +309,29 @@ mod tests {
             assert!(shared.lock().waiting.is_empty(), "the busy task did not go back to wait");
             assert_eq!(Arc::strong_count(&shared), 2, "the busy task ended; the waiting one is never woken again");
         });
+    }
+
+    #[test]
+    fn a_job_that_wakes_itself_as_it_ends_leaves_its_task_waiting_once() {
+        let (log, push) = recorder();
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let pool = Workers::new(handle.create_node().name("n").build());
+            // Woken during its last poll, the task is polled once more after it went
+            // back to wait.
+            pool.run(Box::pin(std::future::poll_fn(|cx| {
+                cx.waker().wake_by_ref();
+                Poll::Ready(())
+            })));
+            madsim::time::sleep(Duration::from_millis(1)).await;
+            assert_eq!(pool.pool.lock().waiting.len(), 1, "the task waits once");
+            for name in ["first", "second"] {
+                let push = push.clone();
+                pool.run(Box::pin(async move { push(name.to_string()) }));
+            }
+            madsim::time::sleep(Duration::from_millis(1)).await;
+        });
+        assert_eq!(*log.lock(), ["first", "second"], "neither job was handed to a task that already had one");
     }
 
     #[test]
