@@ -238,6 +238,11 @@ impl Finished {
     fn failed(&self) -> bool {
         !self.violations.is_empty()
     }
+
+    /// The seed stops the sweep (`--fail-fast`, or it shows what `stop_on` names).
+    fn stops(&self, options: &ExploreOptions) -> bool {
+        self.failed() && (options.fail_fast || options.shows_stop(&self.violations))
+    }
 }
 
 /// Seeds as `--seeds` and `TICKETSIM_SEEDS` write them: `A..B` (B excluded), `N` (the
@@ -545,7 +550,7 @@ pub fn explore_with<S: System>(
                         ..RunOptions::default()
                     };
                     let finished = Finished::of(run_seed::<S>(scenario, seed, &run));
-                    let stops = finished.failed() && (options.fail_fast || options.shows_stop(&finished.violations));
+                    let stops = finished.stops(options);
                     if batch.push(finished, stops).is_err() {
                         return;
                     }
@@ -563,7 +568,7 @@ pub fn explore_with<S: System>(
                 continue;
             }
             summary.record(&outcome, options.keep_trace_hashes, &mut kept);
-            if outcome.failed() && (options.fail_fast || options.shows_stop(&outcome.violations)) {
+            if outcome.stops(options) {
                 stop.store(true, Ordering::Relaxed);
                 stopped_at = Some(stopped_at.map_or(outcome.seed, |at| at.min(outcome.seed)));
             }
@@ -575,8 +580,9 @@ pub fn explore_with<S: System>(
 
 /// A worker's finished seeds not yet sent to the sweep's thread. A send wakes that
 /// thread, a system call (1.6% of an order-race sweep's time when each seed woke it), so
-/// a worker sends at most [`BATCH`] seeds at once and keeps none back longer than
-/// [`BATCH_WAIT`]; a seed that stops the sweep goes at once.
+/// a worker sends at most [`BATCH`] seeds at once: when the batch is full, with the first
+/// seed it finishes [`BATCH_WAIT`] or more after its last send, and when it stops; a seed
+/// that stops the sweep goes at once.
 struct Batch {
     tx: mpsc::SyncSender<Vec<Finished>>,
     seeds: Vec<Finished>,
@@ -586,7 +592,8 @@ struct Batch {
 /// The most finished seeds a worker sends at once.
 const BATCH: usize = 32;
 
-/// The longest a worker keeps a finished seed back from the sweep's progress.
+/// How long after its last send a worker sends the next seed it finishes, the batch
+/// full or not (the sweep's progress moves at least that often while seeds finish).
 const BATCH_WAIT: Duration = Duration::from_millis(50);
 
 impl Batch {
@@ -724,7 +731,7 @@ fn explore_coverage<S: System>(
             }
             summary.coverage = reached.len() as u64;
             summary.corpus = corpus.len() as u64;
-            if finished.failed() && (options.fail_fast || options.shows_stop(&finished.violations)) {
+            if finished.stops(options) {
                 stop = true;
             }
             progress(&summary, plan.len());
@@ -763,6 +770,9 @@ mod tests {
         assert_eq!(rx.try_recv().unwrap()[0].seed, 99, "the rest goes when the worker ends");
         batch.send().unwrap();
         assert!(rx.try_recv().is_err(), "an empty batch is not sent");
+        batch.since = Instant::now().checked_sub(BATCH_WAIT).expect("the clock is past its origin");
+        batch.push(seed(101), false).unwrap();
+        assert_eq!(rx.try_recv().unwrap()[0].seed, 101, "a seed finished long after the last send goes");
         drop(rx);
         assert!(batch.push(seed(100), true).is_err(), "the sweep's thread is gone");
     }
