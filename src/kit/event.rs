@@ -47,40 +47,40 @@ pub struct Event<S> {
 
 /// An event's payload: the typed value its publisher made, or JSON put together by
 /// hand; either way its JSON, made once when first asked for.
-pub struct Data {
-    typed: Option<Typed>,
-    json: OnceLock<serde_json::Value>,
+pub struct Data(Repr);
+
+enum Repr {
+    /// The publisher's value, what makes its JSON, and that JSON once made.
+    Typed {
+        payload: Box<AnyPayload>,
+        json_of: fn(&AnyPayload) -> serde_json::Value,
+        json: OnceLock<serde_json::Value>,
+    },
+    Json(serde_json::Value),
 }
 
 /// A typed payload of any app's.
 type AnyPayload = dyn Any + Send + Sync;
 
-/// The publisher's value, and what makes its JSON.
-struct Typed {
-    payload: Box<AnyPayload>,
-    json_of: fn(&AnyPayload) -> serde_json::Value,
-}
-
 impl Data {
     fn typed<P: Payload>(payload: P) -> Data {
-        Data { typed: Some(Typed { payload: Box::new(payload), json_of: json_of::<P> }), json: OnceLock::new() }
-    }
-
-    fn json(json: serde_json::Value) -> Data {
-        Data { typed: None, json: OnceLock::from(json) }
+        Data(Repr::Typed { payload: Box::new(payload), json_of: json_of::<P>, json: OnceLock::new() })
     }
 
     /// The payload as JSON, as the app would put it on the wire.
     pub fn json_value(&self) -> &serde_json::Value {
-        self.json.get_or_init(|| {
-            let typed = self.typed.as_ref().expect("a payload is typed or JSON");
-            (typed.json_of)(typed.payload.as_ref())
-        })
+        match &self.0 {
+            Repr::Typed { payload, json_of, json } => json.get_or_init(|| json_of(payload.as_ref())),
+            Repr::Json(json) => json,
+        }
     }
 
     /// The publisher's typed value, when it is a `P`.
     fn as_typed<P: Payload>(&self) -> Option<&P> {
-        self.typed.as_ref().and_then(|typed| typed.payload.downcast_ref())
+        match &self.0 {
+            Repr::Typed { payload, .. } => payload.downcast_ref(),
+            Repr::Json(_) => None,
+        }
     }
 }
 
@@ -129,7 +129,7 @@ impl<S: Subject> Event<S> {
 
     /// An event put together by hand (scripted injection), possibly malformed.
     pub fn raw(event_id: Id, subject: S, data: serde_json::Value, origin: Origin) -> Arc<Event<S>> {
-        Arc::new(Event { event_id, subject, data: Data::json(data), origin })
+        Arc::new(Event { event_id, subject, data: Data(Repr::Json(data)), origin })
     }
 
     /// Decodes the payload as `P`: a copy of the publisher's when it made a `P`, else
