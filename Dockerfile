@@ -6,7 +6,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /
 WORKDIR /src
 # .git comes too: build.rs names the build after its commit, and merge compares builds.
 COPY . .
-RUN cargo install --path . --locked --root /out
+RUN cargo install --path . --locked --profile dist --root /out
 
 FROM debian:bookworm-slim
 COPY --from=build /out/bin/ticketsim /usr/local/bin/ticketsim

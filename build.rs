@@ -1,12 +1,20 @@
 //! Names the build: the package version and the git commit it was built from (with
 //! `-dirty` for uncommitted changes), so `ticketsim merge` can refuse reports of
-//! different builds. Outside a git checkout it is the version alone.
+//! different builds. Outside a git checkout it is the version alone. Also names the cargo
+//! profile it was built with, for `ticketsim bench` to print beside its figures.
 
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The profile's output directory (`OUT_DIR` is `TARGET/PROFILE/build/PACKAGE-HASH/out`,
+/// `debug` for the dev profile).
+fn profile() -> Option<String> {
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR")?);
+    Some(out.ancestors().nth(3)?.file_name()?.to_string_lossy().into_owned())
 }
 
 fn main() {
@@ -19,6 +27,7 @@ fn main() {
         None => version,
     };
     println!("cargo:rustc-env=TICKETSIM_BUILD={build}");
+    println!("cargo:rustc-env=TICKETSIM_PROFILE={}", profile().unwrap_or_else(|| "unknown".into()));
     for path in [".git/HEAD", ".git/index", "src", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={path}");
     }

@@ -214,7 +214,18 @@ fn goal_of(name: &str) -> f64 {
     }
 }
 
+/// The cargo profile this binary was built with (see build.rs).
+pub const PROFILE: &str = env!("TICKETSIM_PROFILE");
+
+/// The profile the README installs, whose figures docs/performance.md records.
+pub const INSTALLED_PROFILE: &str = "dist";
+
 pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
+    if PROFILE == INSTALLED_PROFILE {
+        outln!("built with cargo profile {PROFILE} (what the README installs)");
+    } else {
+        outln!("built with cargo profile {PROFILE}; the README installs profile {INSTALLED_PROFILE} (the whole program optimized as one unit), which docs/performance.md measures");
+    }
     let baseline = ping_pong_rate(200_000);
     let sleep_ns = sleep_cost_ns(400_000);
     let ours = fabric_ping_pong_rate(200_000);
