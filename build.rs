@@ -10,11 +10,13 @@ fn git(args: &[&str]) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// The profile's output directory (`OUT_DIR` is `TARGET/PROFILE/build/PACKAGE-HASH/out`,
-/// `debug` for the dev profile).
+/// The profile's output directory, `debug` for the dev profile: the parent of the `build`
+/// directory that `OUT_DIR` is in (`TARGET/PROFILE/build/PACKAGE-HASH/out`, with a target
+/// triple before PROFILE when one is given).
 fn profile() -> Option<String> {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR")?);
-    Some(out.ancestors().nth(3)?.file_name()?.to_string_lossy().into_owned())
+    let build = out.ancestors().find(|dir| dir.file_name().is_some_and(|name| name == "build"))?;
+    Some(build.parent()?.file_name()?.to_string_lossy().into_owned())
 }
 
 fn main() {
