@@ -242,6 +242,26 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     outln!(
         "goal: full-system at least {GOAL_FULL_SYSTEM:.1}x the ping-pong's messages/s ({STRETCH_FULL_SYSTEM:.0}x the stretch), every other scenario at least {GOAL_EVERY_SCENARIO:.1}x; N jobs at least {GOAL_SCALING:.2} x N times one job's seeds/s"
     );
+    let mut short = Vec::new();
+    scenarios(seeds, (baseline, sleep_ns), &mut short)?;
+    scaling(seeds, jobs, &mut short)?;
+    detection()?;
+    if let Some(mib) = peak_memory_mib() {
+        outln!("peak memory: {mib:.1} MiB");
+    }
+    outln!("(ratio = our delivered messages/s over the bare ping-pong's, the faster of those run in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks)");
+    if short.is_empty() {
+        outln!("every goal met");
+    } else {
+        outln!("goal not reached: {}", short.join(", "));
+    }
+    Ok(())
+}
+
+/// The reference scenarios' table, each against the ping-pong run next to it (the
+/// first against `baseline` too), and what a full-system message costs; the scenarios
+/// short of their goal go to `short`.
+fn scenarios(seeds: u64, (baseline, sleep_ns): (f64, f64), short: &mut Vec<String>) -> Result<(), String> {
     outln!(
         "{:<24} {:>10} {:>14} {:>12} {:>14} {:>11} {:>10}  goal",
         "scenario",
@@ -253,7 +273,6 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
         "ratio"
     );
     let mut full_system = None;
-    let mut short = Vec::new();
     // Each scenario against the faster of the ping-pongs run just before and just after
     // it: a busy moment of the machine slows a run, so it can lower a ratio (slowing
     // the scenario) but not raise it (slowing one ping-pong), and one slow ping-pong
@@ -295,17 +314,6 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
             f.timers_per_message,
             1e9 / ping_pong
         );
-    }
-    scaling(seeds, jobs, &mut short)?;
-    detection()?;
-    if let Some(mib) = peak_memory_mib() {
-        outln!("peak memory: {mib:.1} MiB");
-    }
-    outln!("(ratio = our delivered messages/s over the bare ping-pong's, measured in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks)");
-    if short.is_empty() {
-        outln!("every goal met");
-    } else {
-        outln!("goal not reached: {}", short.join(", "));
     }
     Ok(())
 }
