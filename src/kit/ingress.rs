@@ -120,13 +120,14 @@ impl<A: App> Client<A> {
         let instances = service.map(|s| s.instances.as_slice()).unwrap_or(&[]);
         let to = (!instances.is_empty())
             .then(|| instances[self.choices.pick(Site::Workload, crate::harness::choices::key(&"instance"), instances.len())]);
+        let body = Arc::new(body);
         let request = |req: u64, instance: String| Obs::Request {
             req,
             user: user.clone(),
             instance,
             method: method.as_str(),
             path: path.to_string(),
-            body: Arc::new(body.clone()),
+            body: body.clone(),
         };
         let Some(to) = to.filter(|to| self.fabric.is_up(*to)) else {
             let id = self.next_request();
@@ -136,7 +137,7 @@ impl<A: App> Client<A> {
                 (Some(_), Some(to)) => (self.fabric.node_name(to), HttpResponse::error(id, 503, "Service Unavailable")),
             };
             self.probe.observe(request(id, instance));
-            self.probe.observe(Obs::Response { req: id, status: response.status, body: Arc::new(response.body.clone()) });
+            self.probe.observe(Obs::Response { req: id, status: response.status, body: response.body.clone() });
             return (id, Some(Arc::new(response)));
         };
         let (tx, rx) = oneshot::channel();
@@ -203,7 +204,7 @@ impl<A: App> Actor<Message<A::Subject>> for Client<A> {
                 // A duplicated response finds nothing pending and is ignored.
                 if let Some((_, tx)) = state.pending.remove(&response.id) {
                     drop(state);
-                    self.probe.observe(Obs::Response { req: response.id, status: response.status, body: Arc::new(response.body.clone()) });
+                    self.probe.observe(Obs::Response { req: response.id, status: response.status, body: response.body.clone() });
                     let _ = tx.send(response);
                 }
             }

@@ -39,7 +39,8 @@ pub struct HttpRequest {
     pub user: Option<Id>,
     pub method: Method,
     pub path: String,
-    pub body: Value,
+    /// Shared with the request's record in the history (it is not copied for it).
+    pub body: Arc<Value>,
 }
 
 impl HttpRequest {
@@ -60,23 +61,24 @@ impl HttpRequest {
 pub struct HttpResponse {
     pub id: u64,
     pub status: u16,
-    pub body: Value,
+    /// Shared with the response's record in the history (it is not copied for it).
+    pub body: Arc<Value>,
 }
 
 impl HttpResponse {
     pub fn ok(id: u64, status: u16, body: Value) -> Self {
-        HttpResponse { id, status, body }
+        HttpResponse { id, status, body: Arc::new(body) }
     }
 
     /// An error with one message (BadRequestError, NotFoundError, NotAuthorizedError).
     pub fn error(id: u64, status: u16, message: &str) -> Self {
-        HttpResponse { id, status, body: json!({ "errors": [{ "message": message }] }) }
+        HttpResponse { id, status, body: Arc::new(json!({ "errors": [{ "message": message }] })) }
     }
 
     /// A RequestValidationError: 400 with one message per invalid field.
     pub fn invalid(id: u64, errors: &[(&str, &str)]) -> Self {
         let errors: Vec<Value> = errors.iter().map(|(field, message)| json!({ "message": message, "field": field })).collect();
-        HttpResponse { id, status: 400, body: json!({ "errors": errors }) }
+        HttpResponse { id, status: 400, body: Arc::new(json!({ "errors": errors })) }
     }
 
     /// The id in the body (`{"id": ...}`), for a created or shown record.

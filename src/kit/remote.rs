@@ -49,7 +49,7 @@ impl<A: App> Outbound<A> {
             state.1.insert(id, tx);
             id
         };
-        let req = HttpRequest { id, user: None, method, path: path.to_string(), body };
+        let req = HttpRequest { id, user: None, method, path: path.to_string(), body: Arc::new(body) };
         self.fabric.send(self.node, to, Message::Request(Arc::new(req)));
         let answer = crate::harness::timeout(timeout, rx).await;
         self.state.lock().1.remove(&id);
