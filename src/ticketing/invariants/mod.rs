@@ -254,8 +254,8 @@ pub struct Call<'a> {
 }
 
 /// Every request of the run by request number.
-pub fn calls(entries: &[Entry<Obs>]) -> std::collections::BTreeMap<u64, Call<'_>> {
-    let mut calls = std::collections::BTreeMap::new();
+pub fn calls(entries: &[Entry<Obs>]) -> Calls<'_> {
+    let mut calls = Calls(Vec::new());
     for entry in entries {
         match entry.observed() {
             Some(Obs::Request { req, user, instance, method, path, body }) => {
@@ -270,6 +270,44 @@ pub fn calls(entries: &[Entry<Obs>]) -> std::collections::BTreeMap<u64, Call<'_>
         }
     }
     calls
+}
+
+/// The requests of a run in request-number order (the users number them as they send
+/// them, so the history holds them in this order and each goes at the end).
+pub struct Calls<'a>(Vec<(u64, Call<'a>)>);
+
+impl<'a> Calls<'a> {
+    /// Adds request `req`, or replaces the one with its number.
+    fn insert(&mut self, req: u64, call: Call<'a>) {
+        match self.0.last() {
+            Some((last, _)) if *last >= req => match self.0.binary_search_by_key(&req, |(r, _)| *r) {
+                Ok(at) => self.0[at].1 = call,
+                Err(at) => self.0.insert(at, (req, call)),
+            },
+            _ => self.0.push((req, call)),
+        }
+    }
+
+    pub fn get(&self, req: &u64) -> Option<&Call<'a>> {
+        self.0.binary_search_by_key(req, |(r, _)| *r).ok().map(|at| &self.0[at].1)
+    }
+
+    fn get_mut(&mut self, req: &u64) -> Option<&mut Call<'a>> {
+        self.0.binary_search_by_key(req, |(r, _)| *r).ok().map(|at| &mut self.0[at].1)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Call<'a>> {
+        self.0.iter().map(|(_, call)| call)
+    }
+}
+
+impl<'a> IntoIterator for Calls<'a> {
+    type Item = (u64, Call<'a>);
+    type IntoIter = std::vec::IntoIter<(u64, Call<'a>)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
 }
 
 /// Every document written to a store, in history order: the entry, the store, the

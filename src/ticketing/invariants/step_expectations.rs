@@ -5,7 +5,7 @@
 //! [`Judgement`]: passed, failed, or not judged (a record it names was never created).
 //! Part of `scripted-expectations`.
 
-use super::{calls, Call, Input};
+use super::{calls, Call, Calls, Input};
 use crate::harness::fmt_time;
 use crate::harness::history::Entry;
 use crate::harness::system::{Judgement, Verdict};
@@ -24,7 +24,7 @@ pub const WITHIN: Duration = Duration::from_secs(1);
 
 /// What the history says about the script's steps and events.
 struct Facts<'a> {
-    calls: BTreeMap<u64, Call<'a>>,
+    calls: Calls<'a>,
     names: BTreeMap<String, Id>,
     /// Step index to its request number, and when it was sent.
     requests: BTreeMap<usize, u64>,
