@@ -377,8 +377,10 @@ impl<S: Subject> BrokerState<S> {
         for client in dead_clients(&self.clients, config, now) {
             self.remove_client(&client, now, out);
         }
-        let subjects: Vec<S> = self.groups.keys().copied().collect();
-        for subject in subjects {
+        // Subject by subject, in order, without a list of them (a tick runs every few ms).
+        let mut next = self.groups.keys().next().copied();
+        while let Some(subject) = next {
+            next = self.groups.range((std::ops::Bound::Excluded(subject), std::ops::Bound::Unbounded)).next().map(|(s, _)| *s);
             let mut redeliveries = Vec::new();
             for (group, state) in self.groups.get_mut(&subject).into_iter().flatten() {
                 let expired: Vec<u64> = state.unacked.iter().filter(|(_, p)| p.deadline <= now).map(|(seq, _)| *seq).collect();
