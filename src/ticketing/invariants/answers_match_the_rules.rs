@@ -25,8 +25,8 @@ const NAME: &str = "answers-match-the-rules";
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Answer {
     Status(u16),
-    Error(u16, String),
-    Ids(BTreeSet<String>),
+    Error(u16, &'static str),
+    Ids(BTreeSet<Id>),
     /// Any of the app's "unexpected error" answers (a write that lost a race: 400 with
     /// the store's error), besides `Status(code)` for its success.
     UnexpectedOr(u16),
@@ -85,12 +85,12 @@ struct Asked<'a> {
     body: &'a Value,
 }
 
-fn error(status: u16, message: &str) -> Vec<Answer> {
-    vec![Answer::Error(status, message.to_string())]
+fn error(status: u16, message: &'static str) -> Vec<Answer> {
+    vec![Answer::Error(status, message)]
 }
 
 fn ids<'a>(ids: impl Iterator<Item = &'a Id>) -> Vec<Answer> {
-    vec![Answer::Ids(ids.map(|id| id.to_string()).collect())]
+    vec![Answer::Ids(ids.cloned().collect())]
 }
 
 /// The store a request's service reads: the tickets, orders or payments one, by the
@@ -175,7 +175,7 @@ fn order_of_user(asked: &Asked, s: &Stores, id: &str) -> Option<Vec<Answer>> {
 /// built (payments-consistent judges that).
 fn cancel(s: &Stores, id: &str) -> Vec<Answer> {
     match s.orders.get(id) {
-        Some((_, _, OrderStatus::Complete)) => vec![Answer::Error(400, "Cannot cancel a paid order".into()), Answer::UnexpectedOr(204)],
+        Some((_, _, OrderStatus::Complete)) => vec![Answer::Error(400, "Cannot cancel a paid order"), Answer::UnexpectedOr(204)],
         _ => vec![Answer::UnexpectedOr(204)],
     }
 }
@@ -215,10 +215,10 @@ fn pay(asked: &Asked, s: &Stores) -> Vec<Answer> {
         Some((_, _, expires_at)) => {
             let mut answers = vec![Answer::Status(201), Answer::Expired(*expires_at)];
             if s.paid.contains(order_id.as_str()) {
-                answers.push(Answer::Error(400, "Order already paid".into()));
+                answers.push(Answer::Error(400, "Order already paid"));
             }
             if s.remote_provider {
-                answers.push(Answer::Error(400, "Something went wrong".into()));
+                answers.push(Answer::Error(400, "Something went wrong"));
             }
             answers
         }
@@ -228,15 +228,15 @@ fn pay(asked: &Asked, s: &Stores) -> Vec<Answer> {
 /// Whether an answer given at `now` is one of the answers the rules gave at some instant.
 fn matches(allowed: &BTreeSet<Answer>, now: Duration, status: u16, body: &Value) -> bool {
     let message = body.get("errors").and_then(|e| e.get(0)).and_then(|e| e.get("message")).and_then(Value::as_str);
-    let held: Option<BTreeSet<String>> = match body {
-        Value::Array(items) => Some(items.iter().filter_map(|i| i.get("id")?.as_str().map(String::from)).collect()),
-        Value::Object(o) if status < 300 => o.get("id").and_then(Value::as_str).map(|id| std::iter::once(id.to_string()).collect()),
+    let held: Option<BTreeSet<&str>> = match body {
+        Value::Array(items) => Some(items.iter().filter_map(|i| i.get("id")?.as_str()).collect()),
+        Value::Object(o) if status < 300 => o.get("id").and_then(Value::as_str).map(|id| std::iter::once(id).collect()),
         _ => None,
     };
     allowed.iter().any(|a| match a {
         Answer::Status(s) => *s == status,
-        Answer::Error(s, m) => *s == status && message == Some(m.as_str()),
-        Answer::Ids(ids) => status == 200 && held.as_ref() == Some(ids),
+        Answer::Error(s, m) => *s == status && message == Some(*m),
+        Answer::Ids(ids) => status == 200 && held.as_ref().is_some_and(|held| held.iter().copied().eq(ids.iter().map(|id| &**id))),
         Answer::UnexpectedOr(s) => *s == status || (status == 400 && message.is_some_and(is_store_error)),
         Answer::Expired(at) => status == 400 && message == Some("Order has expired") && now + payments::EXPIRY_MARGIN >= *at,
     })
@@ -254,7 +254,7 @@ fn describe(allowed: &BTreeSet<Answer>) -> String {
         .map(|a| match a {
             Answer::Status(s) => s.to_string(),
             Answer::Error(s, m) => format!("{s} {m:?}"),
-            Answer::Ids(ids) => format!("200 [{}]", ids.iter().cloned().collect::<Vec<_>>().join(", ")),
+            Answer::Ids(ids) => format!("200 [{}]", ids.iter().map(|id| &**id).collect::<Vec<_>>().join(", ")),
             Answer::UnexpectedOr(s) => s.to_string(),
             Answer::Expired(at) => format!("400 \"Order has expired\" (from {})", fmt_time(at.saturating_sub(payments::EXPIRY_MARGIN))),
         })
