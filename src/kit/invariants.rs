@@ -12,6 +12,7 @@ use super::{App, Group, Id};
 use crate::harness::history::Entry;
 use crate::harness::system::Violation;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::time::Duration;
 
 /// The event a store write calls for: its id, or with `exact` false the prefix of a
@@ -31,7 +32,7 @@ pub fn no_lost_events<A: App>(
     owed: impl Fn(&str, &A::Doc) -> Option<Owed>,
     consumers: &BTreeMap<A::Subject, Vec<Group>>,
 ) -> Vec<Violation> {
-    // Borrowed from the history: judging copies no id.
+    // Ids borrowed from the history: no copy per accepted or acked event.
     let mut accepted: BTreeMap<&str, (A::Subject, Duration)> = BTreeMap::new();
     let mut processed: BTreeSet<(Group, &str)> = BTreeSet::new();
     let mut owes: Vec<(Owed, Duration)> = Vec::new();
@@ -93,7 +94,7 @@ fn lost<S>(owes: Vec<(Owed, Duration)>, accepted: &BTreeMap<&str, S>) -> Vec<Vio
 fn accepted_version<S>(accepted: &BTreeMap<&str, S>, prefix: &str) -> bool {
     let versioned = format!("{prefix}/");
     accepted
-        .range::<str, _>((std::ops::Bound::Included(versioned.as_str()), std::ops::Bound::Unbounded))
+        .range::<str, _>((Bound::Included(versioned.as_str()), Bound::Unbounded))
         .next()
         .is_some_and(|(id, _)| id.starts_with(versioned.as_str()))
 }

@@ -39,7 +39,7 @@ pub struct HttpRequest {
     pub user: Option<Id>,
     pub method: Method,
     pub path: String,
-    /// Shared with the request's record in the history (it is not copied for it).
+    /// Shared with the request's record in the history, when the ingress records it.
     pub body: Arc<Value>,
 }
 
@@ -61,7 +61,7 @@ impl HttpRequest {
 pub struct HttpResponse {
     pub id: u64,
     pub status: u16,
-    /// Shared with the response's record in the history (it is not copied for it).
+    /// Shared with the response's record in the history, when the ingress records it.
     pub body: Arc<Value>,
 }
 
