@@ -263,27 +263,60 @@ impl Choices {
         if bound <= 1 {
             return 0;
         }
+        self.inner.lock().draw(site, key, bound)
+    }
+
+    /// True with probability `p`; draws nothing when `p` is 0 or 1. A drawn 0 is
+    /// false, so the simplest recorded value means "it did not happen".
+    pub fn chance(&self, site: Site, key: u64, p: f64) -> bool {
+        chance(p, |bound| self.draw(site, key, bound))
+    }
+
+    /// A uniform value in `lo..=hi`.
+    pub fn between(&self, site: Site, key: u64, lo: u64, hi: u64) -> u64 {
+        between(lo, hi, |bound| self.draw(site, key, bound))
+    }
+
+    /// A uniform duration in `lo..=hi`, at microsecond resolution.
+    pub fn duration(&self, site: Site, key: u64, lo: std::time::Duration, hi: std::time::Duration) -> std::time::Duration {
+        duration(lo, hi, |bound| self.draw(site, key, bound))
+    }
+
+    /// Several draws under one hold of the lock (a message's drop, duplicate and
+    /// delays): the same values, in the same order, as drawn one by one.
+    pub fn drawing(&self) -> Drawing<'_> {
+        Drawing(self.inner.lock())
+    }
+
+    /// An index into a slice of `len` items.
+    pub fn pick(&self, site: Site, key: u64, len: usize) -> usize {
+        self.draw(site, key, len as u64) as usize
+    }
+}
+
+impl Inner {
+    /// [`Choices::draw`] with the lock held (`bound` is at least 2).
+    fn draw(&mut self, site: Site, key: u64, bound: u64) -> u64 {
         let key = mix(mix(site.code(), super::cause::current()), key);
-        let mut inner = self.inner.lock();
         let occurrence = {
-            let n = inner.occurrences.entry(key).or_insert(0);
+            let n = self.occurrences.entry(key).or_insert(0);
             *n += 1;
             *n - 1
         };
-        let n = inner.drawn;
-        inner.drawn += 1;
-        let seed = inner.branch.iter().rev().take_while(|(_, cut)| n < *cut).last().map_or(inner.seed, |(seed, _)| *seed);
+        let n = self.drawn;
+        self.drawn += 1;
+        let seed = self.branch.iter().rev().take_while(|(_, cut)| n < *cut).last().map_or(self.seed, |(seed, _)| *seed);
         let seeded = || splitmix64(seed ^ mix(key, occurrence as u64)) % bound;
-        let value = match inner.replay.as_ref() {
+        let value = match self.replay.as_ref() {
             Some(record) => match record.get(&(site, key, occurrence)) {
                 Some(v) => (*v).min(bound - 1),
-                None if inner.seeded.contains(&site) => seeded(),
+                None if self.seeded.contains(&site) => seeded(),
                 None => 0,
             },
             None => seeded(),
         };
         let drawn = Choice { site, key, occurrence, bound, value };
-        if let Some((queue, count)) = inner.exact.as_mut() {
+        if let Some((queue, count)) = self.exact.as_mut() {
             *count += 1;
             let recorded = queue.pop_front();
             assert!(
@@ -291,42 +324,60 @@ impl Choices {
                 "harness assumption broken: replayed draw #{count} is {site:?} {value} in 0..{bound} (key {key:016x}.{occurrence}), the recording has {recorded:?}"
             );
         }
-        if let Some(record) = inner.record.as_mut() {
+        if let Some(record) = self.record.as_mut() {
             record.push(drawn);
         }
         value
     }
+}
 
-    /// True with probability `p`; draws nothing when `p` is 0 or 1. A drawn 0 is
-    /// false, so the simplest recorded value means "it did not happen".
-    pub fn chance(&self, site: Site, key: u64, p: f64) -> bool {
-        if p <= 0.0 {
-            return false;
+/// Draws made under one hold of the decision source's lock ([`Choices::drawing`]). Only
+/// draws: nothing that takes the lock again may run while it is held.
+pub struct Drawing<'a>(super::sync::MutexGuard<'a, Inner>);
+
+impl Drawing<'_> {
+    /// As [`Choices::draw`].
+    pub fn draw(&mut self, site: Site, key: u64, bound: u64) -> u64 {
+        if bound <= 1 {
+            return 0;
         }
-        if p >= 1.0 {
-            return true;
-        }
-        const SCALE: u64 = 1 << 24;
-        (self.draw(site, key, SCALE) as f64) >= (1.0 - p) * SCALE as f64
+        self.0.draw(site, key, bound)
     }
 
-    /// A uniform value in `lo..=hi`.
-    pub fn between(&self, site: Site, key: u64, lo: u64, hi: u64) -> u64 {
-        if hi <= lo {
-            return lo;
-        }
-        lo + self.draw(site, key, hi - lo + 1)
+    /// As [`Choices::chance`].
+    pub fn chance(&mut self, site: Site, key: u64, p: f64) -> bool {
+        chance(p, |bound| self.draw(site, key, bound))
     }
 
-    /// A uniform duration in `lo..=hi`, at microsecond resolution.
-    pub fn duration(&self, site: Site, key: u64, lo: std::time::Duration, hi: std::time::Duration) -> std::time::Duration {
-        std::time::Duration::from_micros(self.between(site, key, lo.as_micros() as u64, hi.as_micros() as u64))
+    /// As [`Choices::duration`].
+    pub fn duration(&mut self, site: Site, key: u64, lo: std::time::Duration, hi: std::time::Duration) -> std::time::Duration {
+        duration(lo, hi, |bound| self.draw(site, key, bound))
     }
+}
 
-    /// An index into a slice of `len` items.
-    pub fn pick(&self, site: Site, key: u64, len: usize) -> usize {
-        self.draw(site, key, len as u64) as usize
+/// True with probability `p`, from `draw(bound)` (not called when `p` is 0 or 1).
+fn chance(p: f64, draw: impl FnOnce(u64) -> u64) -> bool {
+    if p <= 0.0 {
+        return false;
     }
+    if p >= 1.0 {
+        return true;
+    }
+    const SCALE: u64 = 1 << 24;
+    (draw(SCALE) as f64) >= (1.0 - p) * SCALE as f64
+}
+
+/// A uniform value in `lo..=hi`, from `draw(bound)` (not called when `hi <= lo`).
+fn between(lo: u64, hi: u64, draw: impl FnOnce(u64) -> u64) -> u64 {
+    if hi <= lo {
+        return lo;
+    }
+    lo + draw(hi - lo + 1)
+}
+
+/// A uniform duration in `lo..=hi` at microsecond resolution, from `draw(bound)`.
+fn duration(lo: std::time::Duration, hi: std::time::Duration, draw: impl FnOnce(u64) -> u64) -> std::time::Duration {
+    std::time::Duration::from_micros(between(lo.as_micros() as u64, hi.as_micros() as u64, draw))
 }
 
 /// A recorded list of choices by key.

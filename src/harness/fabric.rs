@@ -8,7 +8,7 @@
 //! loses what was in flight to it, and a paused destination holds its messages until it
 //! resumes.
 
-use super::choices::{Choices, Site};
+use super::choices::{Choices, Drawing, Site};
 use super::sync::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -299,18 +299,18 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// One copy's delay: uniform, or by the sender's priority band under PCT.
-    fn delay(&self, from: NodeId, key: u64, config: &FabricConfig, prioritized: bool, users_link: bool) -> Duration {
+    fn delay(&self, draws: &mut Drawing, from: NodeId, key: u64, config: &FabricConfig, prioritized: bool, users_link: bool) -> Duration {
         if self.gate.is_some() {
             // Schedule mode: only a housekeeping message sleeps (the shortest delay).
             return config.delay_min;
         }
         if let Some((lo, hi)) = config.user_delay.filter(|_| users_link) {
-            return self.choices.duration(Site::NetDelay, key, lo, hi);
+            return draws.duration(Site::NetDelay, key, lo, hi);
         }
         if !prioritized {
-            return self.choices.duration(Site::NetDelay, key, config.delay_min, config.delay_max);
+            return draws.duration(Site::NetDelay, key, config.delay_min, config.delay_max);
         }
-        let jitter = self.choices.draw(Site::NetDelay, key, 1000);
+        let jitter = draws.draw(Site::NetDelay, key, 1000);
         let state = self.state.lock();
         state.priorities.as_ref().map_or(config.delay_min, |p| p.delay(from, config.delay_min, config.delay_max, jitter))
     }
@@ -348,27 +348,27 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         if self.observer.is_some() {
             self.observe(NetEvent::Sent { id, from, to, kind: msg.kind(), text: msg.describe() });
         }
-        if faulty && flaky && self.choices.chance(Site::NetDrop, key, config.drop_probability) {
+        // The message's draws under one hold of the decision source, in the order they
+        // were always drawn: drop, duplicate, the duplicate's delay, the delay.
+        let mut draws = self.choices.drawing();
+        if faulty && flaky && draws.chance(Site::NetDrop, key, config.drop_probability) {
+            drop(draws);
             self.state.lock().counters.dropped_random += 1;
             self.observe(NetEvent::Dropped { id, from, to, kind: msg.kind(), reason: "random" });
             return;
         }
-        let copies = if faulty && flaky && self.choices.chance(Site::NetDuplicate, key, config.duplicate_probability) {
+        let duplicated = faulty && flaky && draws.chance(Site::NetDuplicate, key, config.duplicate_probability);
+        let copy_key = super::choices::mix(key, 1);
+        let copy_delay = duplicated.then(|| self.delay(&mut draws, from, copy_key, &config, prioritized, users_link));
+        let delay = self.delay(&mut draws, from, key, &config, prioritized, users_link);
+        drop(draws);
+        // Each copy's handler runs under a cause that names the message and the copy.
+        let cause = super::choices::mix(key, super::cause::current());
+        if let Some(copy_delay) = copy_delay {
             self.state.lock().counters.duplicated += 1;
             self.observe(NetEvent::Duplicated { id, from, to, kind: msg.kind() });
-            2
-        } else {
-            1
-        };
-        // Each copy's delay is a decision of its own; its handler runs under a cause
-        // that names the message and the copy.
-        let cause = super::choices::mix(key, super::cause::current());
-        for copy in 1..copies {
-            let copy_key = super::choices::mix(key, copy);
-            let delay = self.delay(from, copy_key, &config, prioritized, users_link);
-            self.deliver_later(route.clone(), id, from, to, msg.clone(), delay, faulty, super::choices::mix(cause, copy));
+            self.deliver_later(route.clone(), id, from, to, msg.clone(), copy_delay, faulty, super::choices::mix(cause, 1));
         }
-        let delay = self.delay(from, key, &config, prioritized, users_link);
         self.deliver_later(route, id, from, to, msg, delay, faulty, cause);
     }
 
