@@ -425,6 +425,36 @@ mod tests {
     }
 
     #[test]
+    fn draws_under_one_hold_are_the_draws_made_one_by_one() {
+        use std::time::Duration;
+        let (lo, hi) = (Duration::from_millis(1), Duration::from_millis(10));
+        let (one_by_one, held) = (Choices::new(11), Choices::new(11));
+        one_by_one.start_recording();
+        held.start_recording();
+        let mut expected = Vec::new();
+        let mut got = Vec::new();
+        for message in 0..50u64 {
+            expected.push((
+                one_by_one.chance(Site::NetDrop, message, 0.3),
+                one_by_one.chance(Site::NetDuplicate, message, 0.0),
+                one_by_one.duration(Site::NetDelay, message, lo, hi),
+                one_by_one.draw(Site::NetDelay, message % 3, 1000),
+            ));
+            let mut draws = held.drawing();
+            got.push((
+                draws.chance(Site::NetDrop, message, 0.3),
+                draws.chance(Site::NetDuplicate, message, 0.0),
+                draws.duration(Site::NetDelay, message, lo, hi),
+                draws.draw(Site::NetDelay, message % 3, 1000),
+            ));
+        }
+        assert_eq!(got, expected);
+        let record = held.take_record();
+        assert_eq!(record, one_by_one.take_record(), "the same draws, keys, occurrences and bounds, in the same order");
+        assert_eq!(record.len(), 150, "a chance of 0 draws nothing");
+    }
+
+    #[test]
     fn a_decision_is_its_key_s_whatever_is_drawn_before_it() {
         let (a, b) = (Choices::new(9), Choices::new(9));
         let x = a.draw(Site::NetDelay, key(&"m1"), 1000);

@@ -358,8 +358,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
             return;
         }
         let duplicated = faulty && flaky && draws.chance(Site::NetDuplicate, key, config.duplicate_probability);
-        let copy_key = super::choices::mix(key, 1);
-        let copy_delay = duplicated.then(|| self.delay(&mut draws, from, copy_key, &config, prioritized, users_link));
+        let copy_delay = duplicated.then(|| self.delay(&mut draws, from, super::choices::mix(key, 1), &config, prioritized, users_link));
         let delay = self.delay(&mut draws, from, key, &config, prioritized, users_link);
         drop(draws);
         // Each copy's handler runs under a cause that names the message and the copy.
