@@ -277,10 +277,15 @@ pub fn calls(entries: &[Entry<Obs>]) -> Calls<'_> {
 pub struct Calls<'a>(Vec<(u64, Call<'a>)>);
 
 impl<'a> Calls<'a> {
+    /// Where request `req` is (`Ok`), or where it would go (`Err`).
+    fn position(&self, req: u64) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&req, |(r, _)| *r)
+    }
+
     /// Adds request `req`, or replaces the one with its number.
     fn insert(&mut self, req: u64, call: Call<'a>) {
         match self.0.last() {
-            Some((last, _)) if *last >= req => match self.0.binary_search_by_key(&req, |(r, _)| *r) {
+            Some((last, _)) if *last >= req => match self.position(req) {
                 Ok(at) => self.0[at].1 = call,
                 Err(at) => self.0.insert(at, (req, call)),
             },
@@ -289,11 +294,11 @@ impl<'a> Calls<'a> {
     }
 
     pub fn get(&self, req: &u64) -> Option<&Call<'a>> {
-        self.0.binary_search_by_key(req, |(r, _)| *r).ok().map(|at| &self.0[at].1)
+        self.position(*req).ok().map(|at| &self.0[at].1)
     }
 
     fn get_mut(&mut self, req: &u64) -> Option<&mut Call<'a>> {
-        self.0.binary_search_by_key(req, |(r, _)| *r).ok().map(|at| &mut self.0[at].1)
+        self.position(*req).ok().map(|at| &mut self.0[at].1)
     }
 
     pub fn values(&self) -> impl Iterator<Item = &Call<'a>> {
@@ -340,6 +345,32 @@ mod tests {
     #[test]
     fn the_names_list_is_the_invariants_list() {
         assert_eq!(super::names(), super::names::NAMES);
+    }
+
+    #[test]
+    fn calls_keep_request_number_order_whatever_order_they_come_in() {
+        let body = serde_json::Value::Null;
+        let call = |path| super::Call {
+            time: std::time::Duration::ZERO,
+            instance: "i",
+            user: None,
+            method: "GET",
+            path,
+            body: &body,
+            response: None,
+        };
+        let mut calls = super::Calls(Vec::new());
+        for (req, path) in [(2, "/b"), (5, "/e"), (3, "/c"), (1, "/a"), (5, "/e2")] {
+            calls.insert(req, call(path));
+        }
+        assert_eq!(calls.values().map(|c| c.path).collect::<Vec<_>>(), ["/a", "/b", "/c", "/e2"], "ordered, a repeated number replaced");
+        assert_eq!(calls.get(&3).map(|c| c.path), Some("/c"));
+        assert!(calls.get(&4).is_none());
+        calls.get_mut(&1).unwrap().response = Some((std::time::Duration::ZERO, 200, &body));
+        assert_eq!(
+            calls.into_iter().map(|(req, c)| (req, c.response.is_some())).collect::<Vec<_>>(),
+            [(1, true), (2, false), (3, false), (5, false)]
+        );
     }
 }
 
