@@ -136,6 +136,6 @@ impl<A: App> BrokerNode<A> {
 impl<A: App> Actor<Message<A::Subject>> for BrokerNode<A> {
     fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
         self.step(|machine, out| machine.handle(&self.config, crate::harness::now(), from, msg, out));
-        Box::pin(std::future::ready(()))
+        crate::harness::fabric::handled()
     }
 }

@@ -219,6 +219,6 @@ impl<A: App> Actor<Message<A::Subject>> for Client<A> {
             }
             _ => {}
         }
-        Box::pin(std::future::ready(()))
+        crate::harness::fabric::handled()
     }
 }

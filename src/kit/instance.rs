@@ -41,12 +41,15 @@ impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
                 let response = within(Origin::Request(req.id), http.handle(req)).await;
                 self.fabric.send(self.node, from, Message::Response(Arc::new(response)));
             }),
-            Message::Response(response) => Box::pin(async move { self.outbound.complete(response) }),
-            // A reply runs at once (the delivery's poll is this call's); only a delivery
-            // awaits its listener.
+            // A remote party's response and a reply run at once (the delivery's poll is
+            // this call's); only a request and a delivery await their handlers.
+            Message::Response(response) => {
+                self.outbound.complete(response);
+                crate::harness::fabric::handled()
+            }
             other => match self.nats.on_reply(other) {
                 Some(deliver) => Box::pin(async move { self.nats.on_delivery(deliver).await }),
-                None => Box::pin(std::future::ready(())),
+                None => crate::harness::fabric::handled(),
             },
         }
     }
