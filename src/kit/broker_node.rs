@@ -7,7 +7,7 @@ use super::jetstream::JetStreamState;
 use super::obs::Obs;
 use super::protocol::Message;
 use super::{App, Group, Subject};
-use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeId};
+use crate::harness::fabric::{handled, Actor, BoxFuture, Fabric, NodeId};
 use crate::harness::sync::Mutex;
 use crate::harness::world::{NodeContext, Probe};
 use std::sync::Arc;
@@ -136,6 +136,6 @@ impl<A: App> BrokerNode<A> {
 impl<A: App> Actor<Message<A::Subject>> for BrokerNode<A> {
     fn receive(self: Arc<Self>, from: NodeId, msg: Message<A::Subject>) -> BoxFuture {
         self.step(|machine, out| machine.handle(&self.config, crate::harness::now(), from, msg, out));
-        crate::harness::fabric::handled()
+        handled()
     }
 }

@@ -8,7 +8,7 @@ use super::protocol::Message;
 use super::protocol::{HttpRequest, HttpResponse, Method};
 use super::{App, Event, Id};
 use crate::harness::choices::{Choices, Site};
-use crate::harness::fabric::{Actor, BoxFuture, Fabric, NodeId};
+use crate::harness::fabric::{handled, Actor, BoxFuture, Fabric, NodeId};
 use crate::harness::sync::Mutex;
 use crate::harness::world::Probe;
 use futures::channel::oneshot;
@@ -219,6 +219,6 @@ impl<A: App> Actor<Message<A::Subject>> for Client<A> {
             }
             _ => {}
         }
-        crate::harness::fabric::handled()
+        handled()
     }
 }

@@ -11,7 +11,7 @@ use super::remote::Outbound;
 use super::store::Db;
 use super::{App, Event, HandlerError};
 use crate::harness::choices::Choices;
-use crate::harness::fabric::{Actor, Fabric, NodeId};
+use crate::harness::fabric::{handled, Actor, Fabric, NodeId};
 use crate::harness::BoxFuture;
 use crate::kit::origin::{within, Origin};
 use std::sync::{Arc, Weak};
@@ -45,11 +45,11 @@ impl<A: App> Actor<Message<A::Subject>> for Instance<A> {
             // this call's); only a request and a delivery await their handlers.
             Message::Response(response) => {
                 self.outbound.complete(response);
-                crate::harness::fabric::handled()
+                handled()
             }
             other => match self.nats.on_reply(other) {
                 Some(deliver) => Box::pin(async move { self.nats.on_delivery(deliver).await }),
-                None => crate::harness::fabric::handled(),
+                None => handled(),
             },
         }
     }
