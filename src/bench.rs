@@ -158,6 +158,33 @@ pub fn sleep_cost_ns(sleeps: u64) -> f64 {
     started.elapsed().as_nanos() as f64 / sleeps as f64
 }
 
+/// Nanoseconds a bare madsim executor step takes: one task on one node that wakes
+/// itself and yields, `steps` times (each time madsim picks it from its ready queue,
+/// polls it and moves its clock on), nothing of ours.
+pub fn step_cost_ns(steps: u64) -> f64 {
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
+    let started = Instant::now();
+    runtime.block_on(async move {
+        let handle = madsim::runtime::Handle::current();
+        let node = handle.create_node().name("stepper").build();
+        node.spawn(async move {
+            let mut left = steps;
+            std::future::poll_fn(|cx| {
+                left = left.saturating_sub(1);
+                if left == 0 {
+                    return std::task::Poll::Ready(());
+                }
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            })
+            .await;
+        })
+        .await
+        .unwrap();
+    });
+    started.elapsed().as_nanos() as f64 / steps as f64
+}
+
 /// Peak resident memory of this process, in MiB (Linux `VmHWM`).
 pub fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -174,12 +201,15 @@ pub struct ScenarioFigures {
     pub messages_per_seed: f64,
     /// Sleeps (madsim timers) started per delivered message (the ping-pong's: one).
     pub timers_per_message: f64,
+    /// madsim executor steps that polled our tasks, per delivered message (at least:
+    /// the fault tasks' and the run's own are not counted).
+    pub steps_per_message: f64,
 }
 
 /// Runs `seeds` seeds of a scenario on this thread and measures them.
 pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
     let started = Instant::now();
-    let timers = crate::harness::timers_started();
+    let (timers, steps) = (crate::harness::timers_started(), crate::harness::steps_taken());
     let (mut delivered, mut simulated) = (0u64, 0f64);
     for seed in 0..seeds {
         let outcome = run_seed(scenario, seed, &RunOptions::default());
@@ -194,6 +224,7 @@ pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
         simulated_per_wall: simulated / wall,
         messages_per_seed: delivered as f64 / seeds as f64,
         timers_per_message: (crate::harness::timers_started() - timers) as f64 / delivered.max(1) as f64,
+        steps_per_message: (crate::harness::steps_taken() - steps) as f64 / delivered.max(1) as f64,
     }
 }
 
@@ -231,8 +262,9 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     }
     let baseline = ping_pong_rate(200_000);
     let sleep_ns = sleep_cost_ns(400_000);
+    let step_ns = step_cost_ns(400_000);
     let ours = fabric_ping_pong_rate(200_000);
-    outln!("bare madsim ping-pong: {baseline:.0} messages/s (one thread); a bare madsim sleep: {sleep_ns:.0} ns");
+    outln!("bare madsim ping-pong: {baseline:.0} messages/s (one thread); a bare madsim sleep: {sleep_ns:.0} ns, a bare executor step: {step_ns:.0} ns");
     outln!(
         "the same ping-pong on our network (the fabric, no app): {ours:.0} messages/s, {:.2}x madsim's ({:.0} ns a message against {:.0})",
         ours / baseline,
@@ -243,13 +275,13 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
         "goal: full-system at least {GOAL_FULL_SYSTEM:.1}x the ping-pong's messages/s ({STRETCH_FULL_SYSTEM:.0}x the stretch), every other scenario at least {GOAL_EVERY_SCENARIO:.1}x; N jobs at least {GOAL_SCALING:.2} x N times one job's seeds/s"
     );
     let mut short = Vec::new();
-    scenarios(seeds, (baseline, sleep_ns), &mut short)?;
+    scenarios(seeds, (baseline, sleep_ns, step_ns), &mut short)?;
     scaling(seeds, jobs, &mut short)?;
     detection()?;
     if let Some(mib) = peak_memory_mib() {
         outln!("peak memory: {mib:.1} MiB");
     }
-    outln!("(ratio = our delivered messages/s over the bare ping-pong's, the faster of those run in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks)");
+    outln!("(ratio = our delivered messages/s over the bare ping-pong's, the faster of those run in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks; steps/msg = madsim executor steps that polled our tasks per delivered message; madsim only = the ratio if a message cost only madsim's own work, its steps and timers at the bare prices above)");
     if short.is_empty() {
         outln!("every goal met");
     } else {
@@ -261,15 +293,17 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
 /// The reference scenarios' table, each against the ping-pong run next to it (the
 /// first against `baseline` too), and what a full-system message costs; the scenarios
 /// short of their goal go to `short`.
-fn scenarios(seeds: u64, (baseline, sleep_ns): (f64, f64), short: &mut Vec<String>) -> Result<(), String> {
+fn scenarios(seeds: u64, (baseline, sleep_ns, step_ns): (f64, f64, f64), short: &mut Vec<String>) -> Result<(), String> {
     outln!(
-        "{:<24} {:>10} {:>14} {:>12} {:>14} {:>11} {:>10}  goal",
+        "{:<24} {:>8} {:>11} {:>10} {:>13} {:>11} {:>10} {:>12} {:>7}  goal",
         "scenario",
         "seeds/s",
         "messages/s",
         "msgs/seed",
         "sim s/wall s",
         "timers/msg",
+        "steps/msg",
+        "madsim only",
         "ratio"
     );
     let mut full_system = None;
@@ -291,13 +325,15 @@ fn scenarios(seeds: u64, (baseline, sleep_ns): (f64, f64), short: &mut Vec<Strin
             short.push(format!("{name} {ratio:.2}x (goal {goal:.1}x)"));
         }
         outln!(
-            "{:<24} {:>10.0} {:>14.0} {:>12.0} {:>14.0} {:>11.2} {:>10.2}  {}",
+            "{:<24} {:>8.0} {:>11.0} {:>10.0} {:>13.0} {:>11.2} {:>10.2} {:>12.2} {:>7.2}  {}",
             f.name,
             f.seeds_per_second,
             f.messages_per_second,
             f.messages_per_seed,
             f.simulated_per_wall,
             f.timers_per_message,
+            f.steps_per_message,
+            1e9 / ping_pong / madsim_ns(&f, sleep_ns, step_ns),
             ratio,
             if ratio >= goal { format!("met ({goal:.1}x)") } else { format!("not yet ({goal:.1}x)") }
         );
@@ -308,14 +344,23 @@ fn scenarios(seeds: u64, (baseline, sleep_ns): (f64, f64), short: &mut Vec<Strin
     let (low, high) = between.iter().fold((f64::INFINITY, 0.0_f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
     outln!("the ping-pong again after each scenario: {low:.0} to {high:.0} messages/s (each ratio divides by the faster of the runs just before and after it)");
     if let Some((f, ping_pong)) = full_system {
-        let (per_message, timers) = (1e9 / f.messages_per_second, f.timers_per_message * sleep_ns);
+        let (per_message, madsim) = (1e9 / f.messages_per_second, madsim_ns(&f, sleep_ns, step_ns));
         outln!(
-            "full-system: {per_message:.0} ns a message, of which its {:.2} timers at a bare sleep's cost are {timers:.0} ns; the ping-pong's whole message: {:.0} ns",
+            "full-system: {per_message:.0} ns a message, of which madsim's own work at its bare cost ({:.2} steps and {:.2} timers) is {madsim:.0} ns and the rest {:.0} ns; the ping-pong's whole message: {:.0} ns",
+            f.steps_per_message,
             f.timers_per_message,
+            per_message - madsim,
             1e9 / ping_pong
         );
     }
     Ok(())
+}
+
+/// What madsim's own work for one of the scenario's messages costs at the bare prices
+/// measured in the same run: its steps at a bare step's, and its timers at what a bare
+/// sleep costs beyond its step.
+fn madsim_ns(f: &ScenarioFigures, sleep_ns: f64, step_ns: f64) -> f64 {
+    f.steps_per_message * step_ns + f.timers_per_message * (sleep_ns - step_ns).max(0.0)
 }
 
 /// How many times `bench` sweeps on one job and on `jobs`, alternately: a sweep of the
@@ -407,7 +452,9 @@ mod tests {
         // Outside schedule mode each delivery waits its delay, so at least one timer a
         // message; the app's own clocks (heartbeats, polls, store latencies) add more.
         assert!(f.timers_per_message > 1.0 && f.timers_per_message < 10.0, "{}", f.timers_per_message);
-        assert!(super::sleep_cost_ns(1_000) > 0.0);
+        // And each delivery takes two steps (its task waits its delay, then handles it).
+        assert!(f.steps_per_message > 2.0 && f.steps_per_message < 10.0, "{}", f.steps_per_message);
+        assert!(super::sleep_cost_ns(1_000) > 0.0 && super::step_cost_ns(1_000) > 0.0);
     }
 
     #[test]

@@ -310,9 +310,17 @@ fn replay_defaults_to_seed_zero_like_run_and_bench_works_from_any_directory() {
             && text.contains("the faster of those run in this run just before and after the scenario"),
         "{text}"
     );
-    // What a message costs madsim: the timers per message, and a bare sleep's cost.
+    // What a message costs madsim: the timers and steps per message, a bare sleep's and
+    // a bare step's cost, and the ratio if a message cost only that.
     assert!(
         text.contains("timers/msg") && text.contains("a bare madsim sleep: ") && text.contains("the ping-pong's whole message"),
+        "{text}"
+    );
+    assert!(
+        text.contains("steps/msg")
+            && text.contains("madsim only")
+            && text.contains("a bare executor step: ")
+            && text.contains("madsim's own work at its bare cost"),
         "{text}"
     );
     // And what a message costs our own network, with no app: the same ping-pong on the fabric.

@@ -40,6 +40,9 @@ impl<F: Future> Future for Caused<F> {
         // SAFETY: `inner` is never moved out of the pinned `Caused` (structural pinning).
         let inner = unsafe { self.map_unchecked_mut(|s| &mut s.inner) };
         let before = CURRENT.with(|c| c.replace(cause));
+        if before == 0 {
+            super::count_step();
+        }
         let result = inner.poll(cx);
         CURRENT.with(|c| c.set(before));
         result
@@ -77,6 +80,34 @@ mod tests {
             assert_eq!(super::current(), 0);
             let inherited = super::within(9, async { super::spawn(async { super::current() }).await.unwrap() }).await;
             assert_eq!(inherited, 9, "a spawned task inherits its parent's cause");
+        });
+    }
+
+    /// Pending once (waking its task), then done.
+    fn yield_once() -> impl std::future::Future<Output = ()> {
+        let mut yielded = false;
+        std::future::poll_fn(move |cx| {
+            if std::mem::replace(&mut yielded, true) {
+                return std::task::Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+    }
+
+    #[test]
+    fn a_step_is_counted_once_however_deep_its_causes() {
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async {
+            super::reset();
+            let before = crate::harness::steps_taken();
+            let task = async {
+                super::within(7, yield_once()).await;
+                yield_once().await;
+            };
+            madsim::task::spawn(super::within(9, task)).await.unwrap();
+            // Three polls of the task: each yield once pending, then done; the inner
+            // cause's polls are within its task's.
+            assert_eq!(crate::harness::steps_taken() - before, 3);
         });
     }
 }

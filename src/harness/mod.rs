@@ -172,6 +172,25 @@ pub fn timers_started() -> u64 {
 }
 
 thread_local! {
+    /// Polls of a task's outermost caused future on this thread (each a madsim executor
+    /// step), for `bench`.
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts an executor step: [`cause::Caused`] calls it when polled with no cause set,
+/// that is as the outermost future of a task's poll.
+pub(crate) fn count_step() {
+    STEPS.with(|s| s.set(s.get() + 1));
+}
+
+/// How many executor steps polled a caused future on this thread so far: nearly every
+/// step of a run (the nodes' tasks, the users', the deliveries; not the fault tasks
+/// nor the run's own). `bench` divides a scenario's by its delivered messages.
+pub fn steps_taken() -> u64 {
+    STEPS.with(std::cell::Cell::get)
+}
+
+thread_local! {
     /// The running world's clock, kept for the run (madsim's `TimeHandle::current`
     /// looks the runtime up and clones two `Arc`s on every read).
     static CLOCK: std::cell::RefCell<Option<Clock>> = const { std::cell::RefCell::new(None) };
