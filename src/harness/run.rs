@@ -146,7 +146,7 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
     // A branched run runs on its branch's madsim seed; it is still reported as `seed`.
     let runtime_seed = options.scheduler_seed.or(options.branch.root()).unwrap_or(seed);
     let history: History<S::Obs> = History::new(options.trace.clone());
-    let (owned, opts, kept) = (scenario.clone(), options.clone(), history.clone());
+    let (opts, kept) = (options.clone(), history.clone());
     super::panics::arm();
     super::cause::reset();
     if options.log_switches {
@@ -158,7 +158,7 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
             let (opts, kept) = (opts.clone(), kept.clone());
             runtime.block_on(async move {
                 super::keep_clock(Some(madsim::time::TimeHandle::current()));
-                run_world::<S>(owned, seed, opts, kept).await
+                run_world::<S>(scenario, seed, opts, kept).await
             })
         };
         super::keep_clock(None);
@@ -351,9 +351,9 @@ struct Ran<S: System> {
     stop: Option<Violation>,
 }
 
-async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOptions, history: History<S::Obs>) -> Ran<S> {
+async fn run_world<S: System>(scenario: &S::Scenario, seed: u64, options: RunOptions, history: History<S::Obs>) -> Ran<S> {
     let choices = choices(&options, seed);
-    let sim = scheduled(S::options(&scenario), &options);
+    let sim = scheduled(S::options(scenario), &options);
     history.set_event_budget(sim.budget.events);
     let per_run = sim.strategy.per_run(seed);
     let swarm_config = NemesisConfig { swarm: sim.nemesis.swarm || per_run == Strategy::Swarm, ..sim.nemesis.clone() };
@@ -368,7 +368,7 @@ async fn run_world<S: System>(scenario: S::Scenario, seed: u64, options: RunOpti
     let pace = super::strategy::pace(per_run, &choices);
     let mut builder = WorldBuilder::new(fabric.clone(), choices.clone(), history.clone(), planted, pace);
     let buggify = builder.buggify.clone();
-    let system = S::build(&scenario, &mut builder);
+    let system = S::build(scenario, &mut builder);
     let _ = names.set(fabric.node_names().into_iter().map(Arc::from).collect());
     let world = Arc::new(builder.build());
     let plan = draw_plan(&sim, (per_run, pace), &choices, &world, (nemesis_config, swarm));
