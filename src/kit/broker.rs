@@ -14,7 +14,6 @@ use super::protocol::{ClientId, Message};
 use super::{Group, Subject};
 use crate::harness::fabric::NodeId;
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -378,10 +377,19 @@ impl<S: Subject> BrokerState<S> {
         for client in dead_clients(&self.clients, config, now) {
             self.remove_client(&client, now, out);
         }
-        // Subject by subject, in order, without collecting them first (a tick adds none).
-        let mut next = self.groups.keys().next().copied();
-        while let Some(subject) = next {
-            next = self.groups.range((Bound::Excluded(subject), Bound::Unbounded)).next().map(|(s, _)| *s);
+        // Subject by subject, in order, those where a tick has work: a group holding an
+        // expired message, or one with messages never delivered (its pump may find a
+        // member with room). Elsewhere the redelivery and the pump would do nothing.
+        let due: Vec<S> = self
+            .groups
+            .iter()
+            .filter(|(subject, groups)| {
+                let last = self.channels.get(*subject).map_or(0, |c| c.len() as u64);
+                groups.values().any(|g| g.next_seq <= last || g.unacked.values().any(|p| p.deadline <= now))
+            })
+            .map(|(subject, _)| *subject)
+            .collect();
+        for subject in due {
             let mut redeliveries = Vec::new();
             for (group, state) in self.groups.get_mut(&subject).into_iter().flatten() {
                 let expired: Vec<u64> = state.unacked.iter().filter(|(_, p)| p.deadline <= now).map(|(seq, _)| *seq).collect();
