@@ -142,47 +142,41 @@ impl crate::harness::fabric::Actor<Ball> for Player {
 /// Wall nanoseconds of one bare madsim sleep (its timer, and the executor step that
 /// wakes the task): a loop of `sleeps` 1 ms sleeps on one node.
 pub fn sleep_cost_ns(sleeps: u64) -> f64 {
-    let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
-    let started = Instant::now();
-    runtime.block_on(async move {
-        let handle = madsim::runtime::Handle::current();
-        let node = handle.create_node().name("sleeper").build();
-        node.spawn(async move {
-            for _ in 0..sleeps {
-                madsim::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
-        })
-        .await
-        .unwrap();
-    });
-    started.elapsed().as_nanos() as f64 / sleeps as f64
+    bare_cost_ns(sleeps, async move {
+        for _ in 0..sleeps {
+            madsim::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    })
 }
 
 /// Nanoseconds a bare madsim executor step takes: one task on one node that wakes
 /// itself and yields, `steps` times (each time madsim picks it from its ready queue,
 /// polls it and moves its clock on), nothing of ours.
 pub fn step_cost_ns(steps: u64) -> f64 {
+    let mut left = steps;
+    bare_cost_ns(
+        steps,
+        std::future::poll_fn(move |cx| {
+            left = left.saturating_sub(1);
+            if left == 0 {
+                return std::task::Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }),
+    )
+}
+
+/// Wall nanoseconds per iteration of `work` (`iterations` of them), run as the one task
+/// of one node of a bare madsim runtime, nothing of ours.
+fn bare_cost_ns(iterations: u64, work: impl std::future::Future<Output = ()> + Send + 'static) -> f64 {
     let runtime = madsim::runtime::Runtime::with_seed_and_config(1, madsim::Config::default());
     let started = Instant::now();
     runtime.block_on(async move {
-        let handle = madsim::runtime::Handle::current();
-        let node = handle.create_node().name("stepper").build();
-        node.spawn(async move {
-            let mut left = steps;
-            std::future::poll_fn(|cx| {
-                left = left.saturating_sub(1);
-                if left == 0 {
-                    return std::task::Poll::Ready(());
-                }
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            })
-            .await;
-        })
-        .await
-        .unwrap();
+        let node = madsim::runtime::Handle::current().create_node().name("bare").build();
+        node.spawn(work).await.unwrap();
     });
-    started.elapsed().as_nanos() as f64 / steps as f64
+    started.elapsed().as_nanos() as f64 / iterations as f64
 }
 
 /// Peak resident memory of this process, in MiB (Linux `VmHWM`).
