@@ -198,12 +198,15 @@ pub struct ScenarioFigures {
     /// madsim executor steps that polled our tasks, per delivered message (at least:
     /// the fault tasks' and the run's own are not counted).
     pub steps_per_message: f64,
+    /// Timers madsim set for those sleeps, per delivered message: one each time a sleep
+    /// was polled and found pending.
+    pub timers_set_per_message: f64,
 }
 
 /// Runs `seeds` seeds of a scenario on this thread and measures them.
 pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
     let started = Instant::now();
-    let (timers, steps) = (crate::harness::timers_started(), crate::harness::steps_taken());
+    let (timers, set, steps) = (crate::harness::timers_started(), crate::harness::timers_set(), crate::harness::steps_taken());
     let (mut delivered, mut simulated) = (0u64, 0f64);
     for seed in 0..seeds {
         let outcome = run_seed(scenario, seed, &RunOptions::default());
@@ -219,6 +222,7 @@ pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
         messages_per_seed: delivered as f64 / seeds as f64,
         timers_per_message: (crate::harness::timers_started() - timers) as f64 / delivered.max(1) as f64,
         steps_per_message: (crate::harness::steps_taken() - steps) as f64 / delivered.max(1) as f64,
+        timers_set_per_message: (crate::harness::timers_set() - set) as f64 / delivered.max(1) as f64,
     }
 }
 
@@ -275,7 +279,7 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     if let Some(mib) = peak_memory_mib() {
         outln!("peak memory: {mib:.1} MiB");
     }
-    outln!("(ratio = our delivered messages/s over the bare ping-pong's, the faster of those run in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks; steps/msg = madsim executor steps that polled our tasks per delivered message; madsim only = the ratio if a message cost only madsim's own work, its steps and timers at the bare prices above)");
+    outln!("(ratio = our delivered messages/s over the bare ping-pong's, the faster of those run in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks; set/msg = the madsim timers those sleeps set, one each time a sleep is found pending; steps/msg = madsim executor steps that polled our tasks per delivered message; madsim only = the ratio if a message cost only madsim's own work, its steps and the timers its sleeps set at the bare prices above: an upper bound, as in a scenario that work costs more than in a bare loop)");
     if short.is_empty() {
         outln!("every goal met");
     } else {
@@ -289,13 +293,14 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
 /// short of their goal go to `short`.
 fn scenarios(seeds: u64, (baseline, sleep_ns, step_ns): (f64, f64, f64), short: &mut Vec<String>) -> Result<(), String> {
     outln!(
-        "{:<24} {:>8} {:>11} {:>10} {:>13} {:>11} {:>10} {:>12} {:>7}  goal",
+        "{:<24} {:>8} {:>11} {:>10} {:>13} {:>11} {:>8} {:>10} {:>12} {:>7}  goal",
         "scenario",
         "seeds/s",
         "messages/s",
         "msgs/seed",
         "sim s/wall s",
         "timers/msg",
+        "set/msg",
         "steps/msg",
         "madsim only",
         "ratio"
@@ -319,13 +324,14 @@ fn scenarios(seeds: u64, (baseline, sleep_ns, step_ns): (f64, f64, f64), short: 
             short.push(format!("{name} {ratio:.2}x (goal {goal:.1}x)"));
         }
         outln!(
-            "{:<24} {:>8.0} {:>11.0} {:>10.0} {:>13.0} {:>11.2} {:>10.2} {:>12.2} {:>7.2}  {}",
+            "{:<24} {:>8.0} {:>11.0} {:>10.0} {:>13.0} {:>11.2} {:>8.2} {:>10.2} {:>12.2} {:>7.2}  {}",
             f.name,
             f.seeds_per_second,
             f.messages_per_second,
             f.messages_per_seed,
             f.simulated_per_wall,
             f.timers_per_message,
+            f.timers_set_per_message,
             f.steps_per_message,
             1e9 / ping_pong / madsim_ns(&f, sleep_ns, step_ns),
             ratio,
@@ -340,9 +346,9 @@ fn scenarios(seeds: u64, (baseline, sleep_ns, step_ns): (f64, f64, f64), short: 
     if let Some((f, ping_pong)) = full_system {
         let (per_message, madsim) = (1e9 / f.messages_per_second, madsim_ns(&f, sleep_ns, step_ns));
         outln!(
-            "full-system: {per_message:.0} ns a message, of which madsim's own work at its bare cost ({:.2} steps and {:.2} timers) is {madsim:.0} ns and the rest {:.0} ns; the ping-pong's whole message: {:.0} ns",
+            "full-system: {per_message:.0} ns a message, of which madsim's own work at its bare cost ({:.2} steps and the {:.2} timers its sleeps set) is {madsim:.0} ns and the rest {:.0} ns; the ping-pong's whole message: {:.0} ns",
             f.steps_per_message,
-            f.timers_per_message,
+            f.timers_set_per_message,
             per_message - madsim,
             1e9 / ping_pong
         );
@@ -351,10 +357,10 @@ fn scenarios(seeds: u64, (baseline, sleep_ns, step_ns): (f64, f64, f64), short: 
 }
 
 /// What madsim's own work for one of the scenario's messages costs at the bare prices
-/// measured in the same run: its steps at a bare step's, and its timers at what a bare
-/// sleep costs beyond its step.
+/// measured in the same run: its steps at a bare step's, and the timers its sleeps set
+/// at what a bare sleep (one timer) costs beyond its step.
 fn madsim_ns(f: &ScenarioFigures, sleep_ns: f64, step_ns: f64) -> f64 {
-    f.steps_per_message * step_ns + f.timers_per_message * (sleep_ns - step_ns).max(0.0)
+    f.steps_per_message * step_ns + f.timers_set_per_message * (sleep_ns - step_ns).max(0.0)
 }
 
 /// How many times `bench` sweeps on one job and on `jobs`, alternately: a sweep of the
@@ -448,6 +454,9 @@ mod tests {
         assert!(f.timers_per_message > 1.0 && f.timers_per_message < 10.0, "{}", f.timers_per_message);
         // And each delivery takes two steps (its task waits its delay, then handles it).
         assert!(f.steps_per_message > 2.0 && f.steps_per_message < 10.0, "{}", f.steps_per_message);
+        // A sleep sets a timer each time it is found pending: at least once, unless it was
+        // never polled (a deadline that ends a run).
+        assert!(f.timers_set_per_message >= f.timers_per_message * 0.9, "{} {}", f.timers_set_per_message, f.timers_per_message);
         assert!(super::sleep_cost_ns(1_000) > 0.0 && super::step_cost_ns(1_000) > 0.0);
     }
 
@@ -460,9 +469,15 @@ mod tests {
 
     #[test]
     fn the_fabric_rally_delivers_every_crossing_and_stops() {
+        let (steps, set) = (crate::harness::steps_taken(), crate::harness::timers_set());
         let (delivered, end) = super::rally(500);
         // 500 messages, each slept 1 to 10 ms on the way.
         assert_eq!(delivered, 500);
+        // Two executor steps each, both counted: the delivery's task starts its sleep,
+        // then, woken, runs the handler.
+        assert_eq!(crate::harness::steps_taken() - steps, 1_000);
+        // And each delivery's sleep is found pending once, so madsim set one timer for it.
+        assert_eq!(crate::harness::timers_set() - set, 500);
         assert!(end >= std::time::Duration::from_millis(500) && end <= std::time::Duration::from_millis(5_000), "{end:?}");
         assert!(super::fabric_ping_pong_rate(100) > 0.0);
     }

@@ -139,7 +139,12 @@ impl std::future::Future for Sleep {
     type Output = ();
 
     fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        std::pin::Pin::new(self.inner.as_mut().expect("a sleep is kept until it is dropped")).poll(cx)
+        let polled = std::pin::Pin::new(self.inner.as_mut().expect("a sleep is kept until it is dropped")).poll(cx);
+        if polled.is_pending() {
+            // madsim sets a timer each time it finds a sleep pending.
+            TIMERS_SET.with(|t| t.set(t.get() + 1));
+        }
+        polled
     }
 }
 
@@ -172,13 +177,27 @@ pub fn timers_started() -> u64 {
 }
 
 thread_local! {
+    /// Timers madsim set for the sleeps on this thread: one each time a sleep is polled
+    /// and found pending (a sleep polled twice before its deadline sets two).
+    static TIMERS_SET: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many madsim timers the harness's and the systems' sleeps set on this thread so
+/// far (at least [`timers_started`] less the sleeps never polled): `bench` prices them.
+pub fn timers_set() -> u64 {
+    TIMERS_SET.with(std::cell::Cell::get)
+}
+
+thread_local! {
     /// Polls of a task's outermost caused future on this thread (each a madsim executor
     /// step), for `bench`.
     static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Counts an executor step: [`cause::Caused`] calls it when polled with no cause set,
-/// that is as the outermost future of a task's poll.
+/// that is as the outermost future of a task's poll. (A caused future of cause 0 would
+/// count as outermost, and so would those inside it; no task is rooted in cause 0: each
+/// is a node's, a user's or a delivery's.)
 pub(crate) fn count_step() {
     STEPS.with(|s| s.set(s.get() + 1));
 }
