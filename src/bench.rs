@@ -193,13 +193,13 @@ pub struct ScenarioFigures {
     pub messages_per_second: f64,
     pub simulated_per_wall: f64,
     pub messages_per_seed: f64,
-    /// Sleeps (madsim timers) started per delivered message (the ping-pong's: one).
+    /// Sleeps started per delivered message (the ping-pong's: one).
     pub timers_per_message: f64,
     /// madsim executor steps that polled our tasks, per delivered message (at least:
     /// the fault tasks' and the run's own are not counted).
     pub steps_per_message: f64,
-    /// Timers madsim set for those sleeps, per delivered message: one each time a sleep
-    /// was polled and found pending.
+    /// Timers madsim set for the sleeps started, per delivered message: one each time a
+    /// sleep was polled and found pending.
     pub timers_set_per_message: f64,
 }
 
@@ -279,7 +279,7 @@ pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     if let Some(mib) = peak_memory_mib() {
         outln!("peak memory: {mib:.1} MiB");
     }
-    outln!("(ratio = our delivered messages/s over the bare ping-pong's, the faster of those run in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks; set/msg = the madsim timers those sleeps set, one each time a sleep is found pending; steps/msg = madsim executor steps that polled our tasks per delivered message; madsim only = the ratio if a message cost only madsim's own work, its steps and the timers its sleeps set at the bare prices above: an upper bound, as in a scenario that work costs more than in a bare loop)");
+    outln!("(ratio = our delivered messages/s over the bare ping-pong's, the faster of those run in this run just before and after the scenario; above 1, a message costs less here than on madsim's own network; timers/msg = sleeps started per delivered message: the delivery's delay and the app's own clocks; set/msg = the madsim timers those sleeps set, one each time a sleep is found pending; steps/msg = madsim executor steps that polled our tasks per delivered message; madsim only = the ratio if a message cost only madsim's own work, its steps and the timers its sleeps set at the bare prices above: in practice an upper bound, as in a scenario that work costs more than in a bare loop)");
     if short.is_empty() {
         outln!("every goal met");
     } else {
@@ -449,13 +449,13 @@ mod tests {
     fn every_delivered_message_slept_its_delay() {
         let scenario = crate::ticketing::Scenario::shipped("order-race").unwrap();
         let f = super::measure(&scenario, 2);
-        // Outside schedule mode each delivery waits its delay, so at least one timer a
+        // Outside schedule mode each delivery waits its delay, so at least one sleep a
         // message; the app's own clocks (heartbeats, polls, store latencies) add more.
         assert!(f.timers_per_message > 1.0 && f.timers_per_message < 10.0, "{}", f.timers_per_message);
         // And each delivery takes two steps (its task waits its delay, then handles it).
         assert!(f.steps_per_message > 2.0 && f.steps_per_message < 10.0, "{}", f.steps_per_message);
         // A sleep sets a timer each time it is found pending: at least once, unless it was
-        // never polled (a deadline that ends a run).
+        // never found pending (never polled, as a deadline that ends a run).
         assert!(f.timers_set_per_message >= f.timers_per_message * 0.9, "{} {}", f.timers_set_per_message, f.timers_per_message);
         assert!(super::sleep_cost_ns(1_000) > 0.0 && super::step_cost_ns(1_000) > 0.0);
     }

@@ -166,11 +166,11 @@ impl Drop for Sleep {
 }
 
 thread_local! {
-    /// Sleeps started on this thread (each a madsim timer), for `bench`.
+    /// Sleeps started on this thread, for `bench`.
     static TIMERS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// How many sleeps (madsim timers) the harness and the systems started on this thread
+/// How many sleeps the harness and the systems started on this thread
 /// so far: `bench` divides a scenario's by its delivered messages.
 pub fn timers_started() -> u64 {
     TIMERS.with(std::cell::Cell::get)
@@ -183,7 +183,8 @@ thread_local! {
 }
 
 /// How many madsim timers the harness's and the systems' sleeps set on this thread so
-/// far (at least [`timers_started`] less the sleeps never polled): `bench` prices them.
+/// far (at least [`timers_started`] less the sleeps never found pending: never polled,
+/// or first polled at their deadline): `bench` prices them.
 pub fn timers_set() -> u64 {
     TIMERS_SET.with(std::cell::Cell::get)
 }
