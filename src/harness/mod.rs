@@ -170,8 +170,8 @@ thread_local! {
     static TIMERS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// How many sleeps the harness and the systems started on this thread
-/// so far: `bench` divides a scenario's by its delivered messages.
+/// How many sleeps the harness and the systems started on this thread so far: `bench`
+/// divides a scenario's by its delivered messages.
 pub fn timers_started() -> u64 {
     TIMERS.with(std::cell::Cell::get)
 }
