@@ -113,7 +113,7 @@ impl Clock {
     /// millisecond from now); a finished sleep is reset to it rather than made anew
     /// (a new one reads the clock again and clones the runtime's handle).
     fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> Sleep {
-        TIMERS.with(|t| t.set(t.get() + 1));
+        bump(&TIMERS);
         let elapsed = self.time.elapsed();
         let deadline = (self.base + at(on_grid(elapsed))).max(self.base + elapsed + Duration::from_millis(1));
         let spare = self.spare.borrow_mut().pop();
@@ -142,7 +142,7 @@ impl std::future::Future for Sleep {
         let polled = std::pin::Pin::new(self.inner.as_mut().expect("a sleep is kept until it is dropped")).poll(cx);
         if polled.is_pending() {
             // madsim sets a timer each time it finds a sleep pending.
-            TIMERS_SET.with(|t| t.set(t.get() + 1));
+            bump(&TIMERS_SET);
         }
         polled
     }
@@ -168,18 +168,23 @@ impl Drop for Sleep {
 thread_local! {
     /// Sleeps started on this thread, for `bench`.
     static TIMERS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Timers madsim set for the sleeps on this thread: one each time a sleep is polled
+    /// and found pending (a sleep polled twice before its deadline sets two).
+    static TIMERS_SET: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Polls of a task's outermost caused future on this thread (each a madsim executor
+    /// step), for `bench`.
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Adds one to one of this thread's counters for `bench`.
+fn bump(counter: &'static std::thread::LocalKey<std::cell::Cell<u64>>) {
+    counter.with(|c| c.set(c.get() + 1));
 }
 
 /// How many sleeps the harness and the systems started on this thread so far: `bench`
 /// divides a scenario's by its delivered messages.
 pub fn timers_started() -> u64 {
     TIMERS.with(std::cell::Cell::get)
-}
-
-thread_local! {
-    /// Timers madsim set for the sleeps on this thread: one each time a sleep is polled
-    /// and found pending (a sleep polled twice before its deadline sets two).
-    static TIMERS_SET: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// How many madsim timers the harness's and the systems' sleeps set on this thread so
@@ -189,18 +194,12 @@ pub fn timers_set() -> u64 {
     TIMERS_SET.with(std::cell::Cell::get)
 }
 
-thread_local! {
-    /// Polls of a task's outermost caused future on this thread (each a madsim executor
-    /// step), for `bench`.
-    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
 /// Counts an executor step: [`cause::Caused`] calls it when polled with no cause set,
 /// that is as the outermost future of a task's poll. (A caused future of cause 0 would
 /// count as outermost, and so would those inside it; no task is rooted in cause 0: each
 /// is a node's, a user's or a delivery's.)
 pub(crate) fn count_step() {
-    STEPS.with(|s| s.set(s.get() + 1));
+    bump(&STEPS);
 }
 
 /// How many executor steps polled a caused future on this thread so far: nearly every
