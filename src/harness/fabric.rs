@@ -4,9 +4,10 @@
 //! `delay_min..=delay_max` (reordering follows). Partitions cut directed links.
 //!
 //! Delivery runs the receiving actor's handler in a task of the destination madsim node
-//! after the delay (a reused one, [`super::workers`]), so a crash of the destination
-//! loses what was in flight to it, and a paused destination holds its messages until it
-//! resumes.
+//! after the delay (a reused one, [`super::workers`]; the delay's timer is set at the
+//! send), so a crash of the destination loses what was in flight to it, and a paused
+//! destination holds its messages until it resumes (a copy sent to it while it is
+//! paused waits its delay from the resume, in a task of its own).
 
 use super::choices::{Choices, Drawing, Site};
 use super::sync::Mutex;
@@ -252,6 +253,13 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         slot.actor = Some(actor);
     }
 
+    /// Called by the harness when it pauses or resumes a node's current incarnation.
+    pub(crate) fn set_paused(&self, idx: NodeId, paused: bool) {
+        if let Some(workers) = &self.state.lock().slots[idx.slot()].workers {
+            workers.set_paused(paused);
+        }
+    }
+
     /// Called by the harness when it kills a node: messages to it are dropped.
     pub fn detach(&self, idx: NodeId) {
         let mut state = self.state.lock();
@@ -389,7 +397,8 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// Hands a copy to a task of the destination, along `route` (as the link was when the
-    /// copy was sent).
+    /// copy was sent): when its delay has passed, or in schedule mode at once, to wait
+    /// there for its turn.
     #[allow(clippy::too_many_arguments)]
     fn deliver_later(&self, route: Route, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) {
         let kind = msg.kind();
@@ -409,9 +418,19 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         // The sender's cause: what the delivery happens after, for the exhaustive search.
         let parent = super::cause::current();
         let fabric = self.clone();
-        workers.run(Box::pin(super::cause::within(cause, async move {
-            let Some(msg) = fabric.wait_turn(id, from, to, msg, delay, faulty, (parent, cause)).await else {
-                return;
+        // Outside schedule mode the delay is a plain timer, set now: the job starts when
+        // it fires. To a paused destination the copy's task waits its delay from the
+        // resume instead, so that what was sent during a pause does not arrive at once
+        // in an order left to madsim's scheduler.
+        let timed = self.gate.is_none() && !workers.is_paused();
+        let job: super::workers::Job = Box::pin(super::cause::within(cause, async move {
+            let msg = if timed {
+                msg
+            } else {
+                let Some(msg) = fabric.wait_turn(id, from, to, msg, delay, faulty, (parent, cause)).await else {
+                    return;
+                };
+                msg
             };
             let actor = {
                 let mut state = fabric.state.lock();
@@ -441,13 +460,19 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 }
                 None => fabric.observe(NetEvent::Dropped { id, from, to, kind, reason: "cut on arrival" }),
             }
-        })));
+        }));
+        if timed {
+            workers.run_after(delay, job);
+        } else {
+            workers.run(job);
+        }
     }
 }
 
 impl<M: Clone + Send + Describe + 'static> Fabric<M> {
-    /// Waits the copy's delay, or its turn at the gate in schedule mode, where it may be
-    /// dropped (None) or duplicated (the other copy waits for a turn of its own).
+    /// Schedule mode: waits the copy's turn at the gate, where it may be dropped (None) or
+    /// duplicated (the other copy waits for a turn of its own); a housekeeping message,
+    /// which takes no turn, waits its delay.
     #[allow(clippy::too_many_arguments)]
     async fn wait_turn(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, link: (u64, u64)) -> Option<M> {
         let cause = link.1;

@@ -40,6 +40,8 @@ pub const MAX_IDLE: usize = 64;
 pub struct Workers {
     node: madsim::runtime::NodeHandle,
     pool: Arc<Mutex<Pool>>,
+    /// The incarnation is paused (madsim holds its tasks until it resumes).
+    paused: std::sync::atomic::AtomicBool,
 }
 
 /// The tasks waiting for a job and every task's inbox, under the one lock that handing
@@ -83,7 +85,16 @@ struct Inbox {
 
 impl Workers {
     pub fn new(node: madsim::runtime::NodeHandle) -> Arc<Workers> {
-        Arc::new(Workers { node, pool: Arc::default() })
+        Arc::new(Workers { node, pool: Arc::default(), paused: Default::default() })
+    }
+
+    /// Marks the incarnation paused or resumed, as the harness pauses its madsim node.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
     }
 
     /// Runs `job` in a task of the node: an idle one, else a new one.
@@ -107,6 +118,47 @@ impl Workers {
         inbox.job = Some(job);
         // The task keeps its waker in the inbox for the next time it waits.
         inbox.waker.as_ref().expect("an idle task waits with its waker").wake_by_ref();
+    }
+
+    /// Runs `job` as [`Workers::run`] does once `delay` has passed. The timer is set now,
+    /// so a delivery takes one executor step, when it fires, instead of a first step of
+    /// its task to set the timer (the deadline is the same, on the harness's grid). If
+    /// the incarnation has ended by then, the job is dropped, as a task that waited out
+    /// the delay in it would have been.
+    pub fn run_after(self: &Arc<Self>, delay: std::time::Duration, job: Job) {
+        let mut sleep = super::sleep(delay);
+        let due = Arc::new(Due { workers: Arc::downgrade(self), job: Mutex::new(Some(job)) });
+        let waker = Waker::from(due.clone());
+        if Pin::new(&mut sleep).poll(&mut Context::from_waker(&waker)).is_ready() {
+            due.start();
+        }
+        // Dropping the sleep leaves madsim's timer set: it holds `waker`.
+    }
+}
+
+/// A job waiting for its timer ([`Workers::run_after`]); the timer wakes it once.
+struct Due {
+    /// The pool, while its incarnation lives (the fabric holds it until then).
+    workers: std::sync::Weak<Workers>,
+    job: Mutex<Option<Job>>,
+}
+
+impl Due {
+    fn start(&self) {
+        let job = self.job.lock().take();
+        if let (Some(job), Some(workers)) = (job, self.workers.upgrade()) {
+            workers.run(job);
+        }
+    }
+}
+
+impl Wake for Due {
+    fn wake(self: Arc<Self>) {
+        self.start();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.start();
     }
 }
 

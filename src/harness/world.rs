@@ -330,6 +330,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
             }
         }
         self.handle.pause(self.node_id(idx));
+        self.fabric.set_paused(idx, true);
         true
     }
 
@@ -338,6 +339,7 @@ impl<M: Clone + Send + super::fabric::Describe + 'static, O: Observation> World<
             return;
         }
         self.handle.resume(self.node_id(idx));
+        self.fabric.set_paused(idx, false);
         self.record(super::history::FaultEvent::Resume, format!("resume {}", self.fabric.node_name(idx)));
     }
 
