@@ -50,11 +50,11 @@ pub fn ping_pong_rate(round_trips: u64) -> f64 {
 /// Messages per wall second of the same ping-pong through the harness's own network,
 /// with nothing of any app: the fabric's keyed delay decision over madsim's default 1
 /// to 10 ms (no drops or duplicates, so none drawn), the delay's timer set at the send
-/// and a task that runs the handler when it fires, the cause set around the handler. What a message costs our network alone,
-/// against madsim's; the time includes making each rally's runtime. Played
-/// as rallies of at most [`RALLY`] messages, each a run of its own: a run's decision
-/// source remembers every key it drew, so one long run would measure a memory that
-/// grows, where a scenario's seed is a few thousand messages.
+/// and a task that runs the handler when it fires, the cause set around the handler.
+/// What a message costs our network alone, against madsim's; the time includes making
+/// each rally's runtime. Played as rallies of at most [`RALLY`] messages, each a run of
+/// its own: a run's decision source remembers every key it drew, so one long run would
+/// measure a memory that grows, where a scenario's seed is a few thousand messages.
 pub fn fabric_ping_pong_rate(round_trips: u64) -> f64 {
     let started = Instant::now();
     let (mut left, mut delivered) = (2 * round_trips, 0);

@@ -157,7 +157,7 @@ struct State<M> {
     priorities: Option<super::priority::Priorities>,
 }
 
-/// The fabric; cheap to clone (one shared record: a delivery's task holds a clone).
+/// The fabric; cheap to clone (one shared record: a delivery's job holds a clone).
 pub struct Fabric<M>(Arc<Shared<M>>);
 
 pub struct Shared<M> {
@@ -397,8 +397,8 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
     }
 
     /// Hands a copy to a task of the destination, along `route` (as the link was when the
-    /// copy was sent): when its delay has passed, or in schedule mode at once, to wait
-    /// there for its turn.
+    /// copy was sent): when its delay has passed; at once in schedule mode, or to a paused
+    /// destination, where the task waits for the copy's turn or its delay.
     #[allow(clippy::too_many_arguments)]
     fn deliver_later(&self, route: Route, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, cause: u64) {
         let kind = msg.kind();
@@ -418,13 +418,13 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         // The sender's cause: what the delivery happens after, for the exhaustive search.
         let parent = super::cause::current();
         let fabric = self.clone();
-        // Outside schedule mode the delay is a plain timer, set now: the job starts when
-        // it fires. To a paused destination the copy's task waits its delay from the
-        // resume instead, so that what was sent during a pause does not arrive at once
+        // Outside schedule mode the delay is a timer set now, and the job starts when it
+        // fires. To a paused destination the copy's task waits its delay from the resume
+        // instead, so that what was sent during a pause does not arrive at one instant,
         // in an order left to madsim's scheduler.
-        let timed = self.gate.is_none() && !workers.is_paused();
+        let timer_at_send = self.gate.is_none() && !workers.is_paused();
         let job: super::workers::Job = Box::pin(super::cause::within(cause, async move {
-            let msg = if timed {
+            let msg = if timer_at_send {
                 msg
             } else {
                 let Some(msg) = fabric.wait_turn(id, from, to, msg, delay, faulty, (parent, cause)).await else {
@@ -432,28 +432,7 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 };
                 msg
             };
-            let actor = {
-                let mut state = fabric.state.lock();
-                if faulty && state.cuts.contains_key(&(from, to)) {
-                    state.counters.dropped_partition += 1;
-                    None
-                } else {
-                    // The task runs only while the incarnation it was spawned on lives.
-                    let actor = state.slots[to.slot()].actor.clone();
-                    if actor.is_some() {
-                        state.counters.delivered += 1;
-                        let c = state.counters;
-                        assert!(
-                            c.delivered + c.dropped() <= c.sent + c.duplicated,
-                            "harness assumption broken: more messages delivered or dropped than sent ({c:?})"
-                        );
-                    } else {
-                        state.counters.dropped_node_down += 1;
-                    }
-                    actor
-                }
-            };
-            match actor {
+            match fabric.arrive(from, to, faulty) {
                 Some(actor) => {
                     fabric.observe(NetEvent::Delivered { id, from, to, kind });
                     actor.receive(from, msg).await
@@ -461,18 +440,41 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
                 None => fabric.observe(NetEvent::Dropped { id, from, to, kind, reason: "cut on arrival" }),
             }
         }));
-        if timed {
+        if timer_at_send {
             workers.run_after(delay, job);
         } else {
             workers.run(job);
         }
     }
+
+    /// A copy arrives: the actor to run it, counted delivered, or None, counted dropped,
+    /// when its link is cut now or the destination's incarnation has gone.
+    fn arrive(&self, from: NodeId, to: NodeId, faulty: bool) -> Option<Arc<dyn Actor<M>>> {
+        let mut state = self.state.lock();
+        if faulty && state.cuts.contains_key(&(from, to)) {
+            state.counters.dropped_partition += 1;
+            return None;
+        }
+        // The task runs only while the incarnation it was started on lives.
+        let actor = state.slots[to.slot()].actor.clone();
+        if actor.is_some() {
+            state.counters.delivered += 1;
+            let c = state.counters;
+            assert!(
+                c.delivered + c.dropped() <= c.sent + c.duplicated,
+                "harness assumption broken: more messages delivered or dropped than sent ({c:?})"
+            );
+        } else {
+            state.counters.dropped_node_down += 1;
+        }
+        actor
+    }
 }
 
 impl<M: Clone + Send + Describe + 'static> Fabric<M> {
-    /// Schedule mode: waits the copy's turn at the gate, where it may be dropped (None) or
-    /// duplicated (the other copy waits for a turn of its own); a housekeeping message,
-    /// which takes no turn, waits its delay.
+    /// Waits the copy's turn at the gate in schedule mode, where it may be dropped (None)
+    /// or duplicated (the other copy waits for a turn of its own); a housekeeping message,
+    /// which takes no turn, and a copy sent to a paused destination wait their delay.
     #[allow(clippy::too_many_arguments)]
     async fn wait_turn(&self, id: u64, from: NodeId, to: NodeId, msg: M, delay: Duration, faulty: bool, link: (u64, u64)) -> Option<M> {
         let cause = link.1;
@@ -524,6 +526,61 @@ fn mix_names<M>(slots: &[Slot<M>], from: NodeId, to: NodeId) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[derive(Clone)]
+    struct Note(u64);
+
+    impl Describe for Note {
+        fn kind(&self) -> &'static str {
+            "note"
+        }
+        fn describe(&self) -> String {
+            format!("note {}", self.0)
+        }
+    }
+
+    /// Writes down each note and when it arrived.
+    struct Reader(Arc<Mutex<Vec<(u64, Duration)>>>);
+
+    impl Actor<Note> for Reader {
+        fn receive(self: Arc<Self>, _from: NodeId, note: Note) -> BoxFuture {
+            self.0.lock().push((note.0, super::super::now()));
+            handled()
+        }
+    }
+
+    #[test]
+    fn a_copy_sent_to_a_paused_node_waits_its_delay_from_the_resume() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let reader = Arc::new(Reader(log.clone()));
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let five = Duration::from_millis(5);
+            let config =
+                FabricConfig { drop_probability: 0.0, duplicate_probability: 0.0, delay_min: five, delay_max: five, user_delay: None };
+            let fabric = Fabric::new(config, Choices::new(1), None);
+            let handle = madsim::runtime::Handle::current();
+            let (a, b) = (fabric.add_node("a", false), fabric.add_node("b", false));
+            fabric.attach(a, handle.create_node().name("a").build(), reader.clone());
+            let node_b = handle.create_node().name("b").build();
+            fabric.attach(b, node_b.clone(), reader);
+            // Sent at 0 to a running node: its timer is set now, for 5ms.
+            fabric.send(a, b, Note(1));
+            madsim::time::sleep(Duration::from_millis(1)).await;
+            handle.pause(node_b.id());
+            fabric.set_paused(b, true);
+            // Sent at 1ms to the paused node: it waits its 5ms from the resume.
+            fabric.send(a, b, Note(2));
+            madsim::time::sleep(Duration::from_millis(19)).await;
+            handle.resume(node_b.id());
+            fabric.set_paused(b, false);
+            madsim::time::sleep(Duration::from_millis(20)).await;
+            fabric.shutdown();
+        });
+        // The first, due at 5ms, waited for the resume at 20ms; the second came 5ms after.
+        assert_eq!(*log.lock(), vec![(1, Duration::from_millis(20)), (2, Duration::from_millis(25))]);
+    }
+
     #[test]
     fn a_handled_message_boxes_nothing_and_is_done() {
         let mut done = super::handled();

@@ -17,7 +17,8 @@
 //!
 //! A crash loses what the incarnation's tasks held, as it does spawned tasks: madsim
 //! drops them, and the fabric drops the pool with the incarnation ([`Workers`] is one
-//! incarnation's). Dropping the idle tasks takes madsim executor steps that a spawn per
+//! incarnation's); a job still waiting for its timer ([`Workers::run_after`]) finds the
+//! pool gone when it fires, and is dropped. Dropping the idle tasks takes madsim executor steps that a spawn per
 //! message would not, each drawing from madsim's random source, so after a crash the
 //! run may take other tie-breaks (docs/performance.md measures how often). At most
 //! [`MAX_IDLE`] tasks wait per pool; one more ends instead.
@@ -25,9 +26,10 @@
 use super::sync::Mutex;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 /// What a task runs for one delivery.
 pub type Job = super::BoxFuture;
@@ -41,7 +43,7 @@ pub struct Workers {
     node: madsim::runtime::NodeHandle,
     pool: Arc<Mutex<Pool>>,
     /// The incarnation is paused (madsim holds its tasks until it resumes).
-    paused: std::sync::atomic::AtomicBool,
+    paused: AtomicBool,
 }
 
 /// The tasks waiting for a job and every task's inbox, under the one lock that handing
@@ -89,11 +91,12 @@ impl Workers {
     }
 
     /// Marks the incarnation paused or resumed, as the harness pauses its madsim node.
-    pub fn set_paused(&self, paused: bool) {
+    pub(crate) fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::Relaxed);
     }
 
-    pub fn is_paused(&self) -> bool {
+    /// Whether the incarnation is paused now ([`Workers::set_paused`]).
+    pub(crate) fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Relaxed)
     }
 
@@ -120,26 +123,21 @@ impl Workers {
         inbox.waker.as_ref().expect("an idle task waits with its waker").wake_by_ref();
     }
 
-    /// Runs `job` as [`Workers::run`] does once `delay` has passed. The timer is set now,
-    /// so a delivery takes one executor step, when it fires, instead of a first step of
-    /// its task to set the timer (the deadline is the same, on the harness's grid). If
-    /// the incarnation has ended by then, the job is dropped, as a task that waited out
-    /// the delay in it would have been.
-    pub fn run_after(self: &Arc<Self>, delay: std::time::Duration, job: Job) {
-        let mut sleep = super::sleep(delay);
+    /// Runs `job` as [`Workers::run`] does once `delay` has passed, as [`super::sleep`]
+    /// counts it. The timer is set now, so a delivery takes one executor step, when it
+    /// fires, instead of a first step of its task to set the timer and a second when it
+    /// fires. If the incarnation has ended by then, the job is dropped, as a task that
+    /// waited out the delay in it would have been.
+    pub fn run_after(self: &Arc<Self>, delay: Duration, job: Job) {
         let due = Arc::new(Due { workers: Arc::downgrade(self), job: Mutex::new(Some(job)) });
-        let waker = Waker::from(due.clone());
-        if Pin::new(&mut sleep).poll(&mut Context::from_waker(&waker)).is_ready() {
-            due.start();
-        }
-        // Dropping the sleep leaves madsim's timer set: it holds `waker`.
+        super::wake_after(delay, &Waker::from(due));
     }
 }
 
 /// A job waiting for its timer ([`Workers::run_after`]); the timer wakes it once.
 struct Due {
     /// The pool, while its incarnation lives (the fabric holds it until then).
-    workers: std::sync::Weak<Workers>,
+    workers: Weak<Workers>,
     job: Mutex<Option<Job>>,
 }
 
@@ -281,7 +279,6 @@ impl Wake for JobWaker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn recorder() -> (Arc<Mutex<Vec<String>>>, impl Fn(String) + Clone + Send + 'static) {
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -290,6 +287,29 @@ mod tests {
             move |line: String| log.lock().push(line)
         };
         (log, push)
+    }
+
+    #[test]
+    fn a_job_run_after_its_delay_starts_then_and_is_dropped_if_its_incarnation_ends_first() {
+        let (log, push) = recorder();
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let pool = Workers::new(handle.create_node().name("n").build());
+            let steps = crate::harness::steps_taken();
+            for (name, delay) in [("early", 10), ("late", 30)] {
+                let push = push.clone();
+                let job = crate::harness::cause::within(7, async move { push(format!("{name} at {:?}", crate::harness::now())) });
+                pool.run_after(Duration::from_millis(delay), Box::pin(job));
+            }
+            madsim::time::sleep(Duration::from_millis(20)).await;
+            // One step for the early job: its task's poll, when the timer fired.
+            assert_eq!(crate::harness::steps_taken() - steps, 1);
+            // The incarnation ends (the fabric lets go of its pool): the late job is
+            // dropped when its timer fires, never run.
+            drop(pool);
+            madsim::time::sleep(Duration::from_millis(20)).await;
+        });
+        assert_eq!(*log.lock(), vec!["early at 10ms".to_string()]);
     }
 
     #[test]
