@@ -564,9 +564,12 @@ mod tests {
             fabric.attach(a, handle.create_node().name("a").build(), reader.clone());
             let node_b = handle.create_node().name("b").build();
             fabric.attach(b, node_b.clone(), reader);
-            // Sent at 0 to a running node: its timer is set now, for 5ms.
+            // Sent at 0 to a running node: its timer is set now, for 5ms, with no step of
+            // a task of b's until it fires.
+            let steps = super::super::steps_taken();
             fabric.send(a, b, Note(1));
             madsim::time::sleep(Duration::from_millis(1)).await;
+            assert_eq!(super::super::steps_taken(), steps);
             handle.pause(node_b.id());
             fabric.set_paused(b, true);
             // Sent at 1ms to the paused node: it waits its 5ms from the resume.

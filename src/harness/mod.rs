@@ -117,7 +117,8 @@ impl Clock {
         Sleep { inner: Some(inner), run: self.run }
     }
 
-    /// madsim's sleep for [`Clock::sleep_until`]: a spare one reset, or a new one.
+    /// madsim's sleep for [`Clock::sleep_until`] and [`Clock::wake_after`]: a spare one
+    /// reset, or a new one.
     fn madsim_sleep(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Sleep {
         bump(&TIMERS);
         let elapsed = self.time.elapsed();
@@ -132,8 +133,8 @@ impl Clock {
         }
     }
 
-    /// [`wake_after`]: the sleep polled once, then kept for reuse at once (madsim's
-    /// timer holds the waker, not the sleep).
+    /// [`wake_after`]: the sleep polled once, then kept for reuse at once, as a dropped
+    /// [`Sleep`] is (madsim's timer holds the waker, not the sleep).
     fn wake_after(&self, duration: Duration, waker: &std::task::Waker) {
         let mut sleep = self.madsim_sleep(|now| now + duration.max(MIN_SLEEP));
         let polled = std::future::Future::poll(std::pin::Pin::new(&mut sleep), &mut std::task::Context::from_waker(waker));
@@ -269,6 +270,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 
 /// Wakes `waker` once [`sleep`]`(duration)` would be over: a sleep polled once, without
 /// a future to keep (the fabric's deliveries set their timers at the send this way).
+/// madsim wakes it from its timer's expiry, under its timer lock: the wake must not
+/// poll a future or set a timer there (it would wait for that lock forever); handing
+/// a job to a task, as [`workers::Workers::run_after`] does, is a queue push.
 pub(crate) fn wake_after(duration: Duration, waker: &std::task::Waker) {
     with_clock(|clock| clock.wake_after(duration, waker))
 }

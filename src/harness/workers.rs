@@ -18,10 +18,10 @@
 //! A crash loses what the incarnation's tasks held, as it does spawned tasks: madsim
 //! drops them, and the fabric drops the pool with the incarnation ([`Workers`] is one
 //! incarnation's); a job still waiting for its timer ([`Workers::run_after`]) finds the
-//! pool gone when it fires, and is dropped. Dropping the idle tasks takes madsim executor steps that a spawn per
-//! message would not, each drawing from madsim's random source, so after a crash the
-//! run may take other tie-breaks (docs/performance.md measures how often). At most
-//! [`MAX_IDLE`] tasks wait per pool; one more ends instead.
+//! pool gone when it fires, and is dropped. Dropping the idle tasks takes madsim
+//! executor steps that a spawn per message would not, each drawing from madsim's random
+//! source, so after a crash the run may take other tie-breaks (docs/performance.md
+//! measures how often). At most [`MAX_IDLE`] tasks wait per pool; one more ends instead.
 
 use super::sync::Mutex;
 use std::future::Future;
