@@ -450,6 +450,15 @@ fn mermaid_is_sliced_under_its_size_limit_and_says_so() {
 }
 
 #[test]
+fn ties_says_where_changed_runs_part_only_when_some_changed() {
+    // Walkthrough's scripted run never depends on madsim's tie-breaks.
+    let none = ticketsim(&["check-determinism", "walkthrough", "--seeds", "0..3", "--ties", "--quiet"]);
+    assert_eq!(none.status.code(), Some(0), "{}", stdout(&none));
+    assert!(stdout(&none).contains("  0 (0.0%) changed at all\n"), "{}", stdout(&none));
+    assert!(!stdout(&none).contains("where they part"), "{}", stdout(&none));
+}
+
+#[test]
 fn check_determinism_finds_no_divergence_and_locates_a_planted_one() {
     let clean = ticketsim(&["check-determinism", "full-system", "--seeds", "0..40", "--jobs", "2"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));

@@ -94,12 +94,12 @@ fn ties<S: Driven>(scenario: &S::Scenario, seeds: std::ops::Range<u64>, jobs: us
                 "{} run again with madsim's scheduler on another seed (the run's own decisions unchanged):",
                 crate::report::style::count(ties.seeds, "seed", "seeds")
             );
-            outln!(
-                "  {} ({:.1}%) changed at all; where they part, {:.0}% of the run is behind them on average",
-                ties.changed,
-                pct(ties.changed),
-                ties.mean_common_prefix * 100.0
-            );
+            // Where they part is a mean over the runs that changed: none, none to tell.
+            let parting = match ties.changed {
+                0 => String::new(),
+                _ => format!("; where they part, {:.0}% of the run is behind them on average", ties.mean_common_prefix * 100.0),
+            };
+            outln!("  {} ({:.1}%) changed at all{parting}", ties.changed, pct(ties.changed));
             outln!("  {} ({:.1}%) changed which bugs the run shows", ties.verdict_changed, pct(ties.verdict_changed));
             for (seed, step) in ties.examples.iter().take(5) {
                 match step {
