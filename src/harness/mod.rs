@@ -113,37 +113,18 @@ impl Clock {
     /// millisecond from now); a finished sleep is reset to it rather than made anew
     /// (a new one reads the clock again and clones the runtime's handle).
     fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> Sleep {
-        let inner = self.madsim_sleep(at);
-        Sleep { inner: Some(inner), run: self.run }
-    }
-
-    /// madsim's sleep for [`Clock::sleep_until`] and [`Clock::wake_after`]: a spare one
-    /// reset, or a new one.
-    fn madsim_sleep(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Sleep {
         bump(&TIMERS);
         let elapsed = self.time.elapsed();
         let deadline = (self.base + at(on_grid(elapsed))).max(self.base + elapsed + Duration::from_millis(1));
         let spare = self.spare.borrow_mut().pop();
-        match spare {
+        let inner = match spare {
             Some(mut sleep) => {
                 std::pin::Pin::new(&mut sleep).reset(deadline);
                 sleep
             }
             None => self.time.sleep_until(deadline),
-        }
-    }
-
-    /// [`wake_after`]: the sleep polled once, then kept for reuse at once, as a dropped
-    /// [`Sleep`] is (madsim's timer holds the waker, not the sleep).
-    fn wake_after(&self, duration: Duration, waker: &std::task::Waker) {
-        let mut sleep = self.madsim_sleep(|now| now + duration.max(MIN_SLEEP));
-        let polled = std::future::Future::poll(std::pin::Pin::new(&mut sleep), &mut std::task::Context::from_waker(waker));
-        assert!(polled.is_pending(), "harness assumption broken: a sleep of at least a millisecond was over at once");
-        bump(&TIMERS_SET);
-        let mut spare = self.spare.borrow_mut();
-        if self.run != 0 && spare.len() < SPARE_SLEEPS {
-            spare.push(sleep);
-        }
+        };
+        Sleep { inner: Some(inner), run: self.run }
     }
 }
 
@@ -268,13 +249,16 @@ pub fn sleep(duration: Duration) -> Sleep {
     with_clock(|clock| clock.sleep_until(|now| now + duration.max(MIN_SLEEP)))
 }
 
-/// Wakes `waker` once [`sleep`]`(duration)` would be over: a sleep polled once, without
-/// a future to keep (the fabric's deliveries set their timers at the send this way).
-/// madsim wakes it from its timer's expiry, under its timer lock: the wake must not
-/// poll a future or set a timer there (it would wait for that lock forever); handing
-/// a job to a task, as [`workers::Workers::run_after`] does, is a queue push.
+/// Wakes `waker` once [`sleep`]`(duration)` would be over: the sleep polled once and
+/// dropped, so that it goes back for reuse at once (madsim's timer holds the waker, not
+/// the sleep; the fabric's deliveries set their timers at the send this way). madsim
+/// wakes it from its timer's expiry, under its timer lock: the wake must not poll a
+/// future or set a timer there (it would wait for that lock forever); handing a job to
+/// a task, as [`workers::Workers::run_after`] does, is a queue push.
 pub(crate) fn wake_after(duration: Duration, waker: &std::task::Waker) {
-    with_clock(|clock| clock.wake_after(duration, waker))
+    let mut sleep = sleep(duration);
+    let polled = std::future::Future::poll(std::pin::Pin::new(&mut sleep), &mut std::task::Context::from_waker(waker));
+    assert!(polled.is_pending(), "harness assumption broken: a sleep of at least a millisecond was over at once");
 }
 
 /// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).

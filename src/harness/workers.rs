@@ -152,7 +152,7 @@ impl Due {
 
 impl Wake for Due {
     fn wake(self: Arc<Self>) {
-        self.start();
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
