@@ -129,7 +129,16 @@ impl Workers {
     /// fires. If the incarnation has ended by then, the job is dropped, as a task that
     /// waited out the delay in it would have been.
     pub fn run_after(self: &Arc<Self>, delay: Duration, job: Job) {
-        let due = Arc::new(Due { workers: Arc::downgrade(self), job: Mutex::new(Some(job)) });
+        let spare = SPARE_DUES.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
+        let due = match spare {
+            Some(mut due) => {
+                let unused = Arc::get_mut(&mut due).expect("a spare due is held by its list alone");
+                unused.workers = Arc::downgrade(self);
+                *unused.job.get_mut() = Some(job);
+                due
+            }
+            None => Arc::new(Due { workers: Arc::downgrade(self), job: Mutex::new(Some(job)) }),
+        };
         super::wake_after(delay, &Waker::from(due));
     }
 }
@@ -139,6 +148,15 @@ struct Due {
     /// The pool, while its incarnation lives (the fabric holds it until then).
     workers: Weak<Workers>,
     job: Mutex<Option<Job>>,
+}
+
+/// The most fired dues a thread keeps for the next deliveries to reuse.
+const SPARE_DUES_KEPT: usize = 256;
+
+thread_local! {
+    /// Dues whose timers fired, emptied: a delivery reuses one instead of allocating
+    /// it (madsim's timer held the last reference, so nothing else sees the reuse).
+    static SPARE_DUES: std::cell::RefCell<Vec<Arc<Due>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Due {
@@ -151,8 +169,20 @@ impl Due {
 }
 
 impl Wake for Due {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+    /// The timer's wake, with its reference: the last one, as the sender's went with
+    /// the send; the emptied due goes to the thread's spares.
+    fn wake(mut self: Arc<Self>) {
+        self.start();
+        if let Some(fired) = Arc::get_mut(&mut self) {
+            fired.workers = Weak::new();
+            let _ = SPARE_DUES.try_with(|spare| {
+                if let Ok(mut spare) = spare.try_borrow_mut() {
+                    if spare.len() < SPARE_DUES_KEPT {
+                        spare.push(self);
+                    }
+                }
+            });
+        }
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
@@ -310,6 +340,35 @@ mod tests {
             madsim::time::sleep(Duration::from_millis(20)).await;
         });
         assert_eq!(*log.lock(), vec!["early at 10ms".to_string()]);
+    }
+
+    /// A due whose timer fired is kept and reused by the next delivery, which it runs in
+    /// that delivery's pool: nothing of its first pool or job is left in it.
+    #[test]
+    fn a_fired_due_is_reused_for_the_next_delivery_in_its_own_pool() {
+        let (log, push) = recorder();
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let spares = || SPARE_DUES.with(|spare| spare.borrow().len());
+            let kept = spares();
+            let (a, b) = (handle.create_node().name("a").build(), handle.create_node().name("b").build());
+            let names = [(a.id(), "a"), (b.id(), "b")];
+            let job = |label: &'static str| {
+                let push = push.clone();
+                let name = move || names.iter().find(|(id, _)| *id == madsim::plugin::node()).map_or("?", |(_, n)| *n);
+                Box::pin(async move { push(format!("{label} on {}", name())) })
+            };
+            let first = Workers::new(a);
+            first.run_after(Duration::from_millis(10), job("first"));
+            madsim::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(spares(), kept + 1, "the fired due is kept");
+            drop(first);
+            let second = Workers::new(b);
+            second.run_after(Duration::from_millis(10), job("second"));
+            assert_eq!(spares(), kept, "the next delivery took it");
+            madsim::time::sleep(Duration::from_millis(20)).await;
+        });
+        assert_eq!(*log.lock(), ["first on a", "second on b"]);
     }
 
     #[test]
