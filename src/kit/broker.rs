@@ -284,6 +284,11 @@ pub struct BrokerState<S> {
     pub channels: BTreeMap<S, Vec<Arc<Event<S>>>>,
     pub groups: BTreeMap<S, BTreeMap<Group, GroupState>>,
     pub clients: BTreeMap<ClientId, ClientInfo>,
+    /// The last tick left no group a message unacked or never delivered, and nothing
+    /// was subscribed, published or acked since: the next tick has nothing to redeliver
+    /// or pump, and does not look for it. (Time alone cannot change that: a dead
+    /// client's removal hands on only what it held unacked.)
+    idle: bool,
 }
 
 /// Messages to send and events to record, produced by one step of the broker.
@@ -319,11 +324,13 @@ impl<S> Default for Output<S> {
 
 impl<S: Subject> BrokerState<S> {
     pub fn new(store_id: u64) -> Self {
-        BrokerState { store_id, channels: BTreeMap::new(), groups: BTreeMap::new(), clients: BTreeMap::new() }
+        BrokerState { store_id, channels: BTreeMap::new(), groups: BTreeMap::new(), clients: BTreeMap::new(), idle: false }
     }
 
     /// Handles one message from node `from` at virtual time `now`.
     pub fn handle(&mut self, config: &BrokerConfig, now: Duration, from: NodeId, msg: Message<S>, out: &mut Output<S>) {
+        // A session's messages touch only the clients; anything else may give a tick work.
+        self.idle &= matches!(msg, Message::Connect { .. } | Message::Heartbeat { .. });
         match msg {
             Message::Connect { .. } | Message::Heartbeat { .. } => session(&mut self.clients, self.store_id, now, from, msg, out),
             Message::Subscribe { client, subject, group } => {
@@ -377,6 +384,9 @@ impl<S: Subject> BrokerState<S> {
         for client in dead_clients(&self.clients, config, now) {
             self.remove_client(&client, now, out);
         }
+        if self.idle {
+            return;
+        }
         // Subject by subject, in order, those where a tick has work: a group holding an
         // expired message, or one with messages never delivered (its pump may find a
         // member with room). Elsewhere the redelivery and the pump would do nothing.
@@ -412,6 +422,10 @@ impl<S: Subject> BrokerState<S> {
             }
             self.pump(config, now, subject, out);
         }
+        self.idle = self.groups.iter().all(|(subject, groups)| {
+            let last = self.channels.get(subject).map_or(0, |c| c.len() as u64);
+            groups.values().all(|g| g.unacked.is_empty() && g.next_seq > last)
+        });
     }
 
     /// Forgets a client: it leaves every group, and what it held unacked is handed on.
@@ -638,6 +652,36 @@ mod tests {
         b.tick(&cfg(), Duration::from_millis(9_000), &mut out);
         assert!(delivers(&out).is_empty());
         assert!(b.outstanding(Subject::TicketUpdated, ORDERS).is_empty());
+    }
+
+    /// A tick that leaves nothing unacked or never delivered makes the broker idle:
+    /// later ticks do not look for work until something is subscribed, published or
+    /// acked (a heartbeat is none of these). The test above shows the other side: a
+    /// message held unacked keeps the ticks looking, and is redelivered.
+    #[test]
+    fn a_broker_with_nothing_outstanding_stops_looking_until_a_message_can_change_that() {
+        let tick = |b: &mut BrokerState, ms| {
+            let mut out = Output::default();
+            b.tick(&cfg(), Duration::from_millis(ms), &mut out);
+            out
+        };
+        let mut b = BrokerState::new(1);
+        let p = connect(&mut b, 9, "pub");
+        let c = connect(&mut b, 1, "o1");
+        step(&mut b, 0, 1, Message::Subscribe { client: c.clone(), subject: Subject::TicketUpdated, group: ORDERS });
+        publish(&mut b, &p, 0);
+        tick(&mut b, 1_000);
+        assert!(!b.idle, "seq 1 is unacked");
+        step(&mut b, 1_100, 1, ack(c.clone(), 1));
+        assert!(tick(&mut b, 1_500).send.is_empty());
+        assert!(b.idle, "nothing is outstanding");
+        step(&mut b, 1_600, 1, Message::Heartbeat { client: c.clone() });
+        assert!(b.idle, "a heartbeat changes no group");
+        let out = publish(&mut b, &p, 1);
+        assert!(!b.idle, "a publish may give a tick work");
+        assert_eq!(delivers(&out), vec![(1, 2, false)]);
+        tick(&mut b, 2_000);
+        assert!(!b.idle, "seq 2 is unacked");
     }
 
     #[test]
