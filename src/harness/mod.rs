@@ -115,7 +115,7 @@ impl Clock {
     fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> Sleep {
         bump(&TIMERS);
         let elapsed = self.time.elapsed();
-        // One instant made: the later of the two times from the base, not of two instants.
+        // The later of the two times, added to the base once.
         let deadline = self.base + at(on_grid(elapsed)).max(elapsed + Duration::from_millis(1));
         let spare = self.spare.borrow_mut().pop();
         let inner = match spare {

@@ -285,9 +285,9 @@ pub struct BrokerState<S> {
     pub groups: BTreeMap<S, BTreeMap<Group, GroupState>>,
     pub clients: BTreeMap<ClientId, ClientInfo>,
     /// The last tick left no group a message unacked or never delivered, and nothing
-    /// was subscribed, published or acked since: the next tick has nothing to redeliver
-    /// or pump, and does not look for it. (Time alone cannot change that: a dead
-    /// client's removal hands on only what it held unacked.)
+    /// but a connect or a heartbeat was handled since: the next tick has nothing to
+    /// redeliver or pump, and does not look for it. (Time alone cannot change that: a
+    /// dead client's removal hands on only what it held unacked.)
     idle: bool,
 }
 
