@@ -203,6 +203,11 @@ impl<M: Clone + Send + Describe + 'static> Fabric<M> {
         Fabric(Arc::new(Shared { gate, ..shared }))
     }
 
+    /// Whether the run is in schedule mode (the exhaustive search's).
+    pub fn scheduled(&self) -> bool {
+        self.gate.is_some()
+    }
+
     pub(crate) fn gate(&self) -> Option<&super::schedule::Gate> {
         self.gate.as_ref()
     }

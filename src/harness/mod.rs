@@ -14,6 +14,7 @@
 //! - [`run`], [`explore`], [`shrink`], [`determinism`]: one seed, sweeps, minimal
 //!   reproductions, the determinism check
 
+pub mod alarm;
 pub mod attribute;
 pub mod buggify;
 pub mod cause;

@@ -42,6 +42,15 @@ pub trait Journal: Send + 'static {
 /// Records one store call: the node that made it, its name, when it began, what it wrote.
 pub(crate) type Recorder<D> = Arc<dyn Fn(Option<&Arc<str>>, &'static str, Duration, Vec<String>, Vec<D>) + Send + Sync>;
 
+/// What [`Store::poll_if`] did.
+pub enum Polled<R> {
+    Made(R),
+    /// Not made, as it would have found nothing; its round trip would have ended `over`.
+    Spared {
+        over: Duration,
+    },
+}
+
 /// A store call's kind: a transaction (always recorded, a step of the exhaustive
 /// search) or a background poll (recorded only when it wrote).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -163,6 +172,29 @@ impl<St: Journal> Store<St> {
         if self.gate.is_none() {
             super::sleep(self.latency(call)).await;
         }
+        self.polled(call, began, f)
+    }
+
+    /// A [`Store::poll`] spared when it would find nothing: `worth` looks at the state
+    /// as the call begins (it must not write), and when it says the poll would find
+    /// nothing, no round trip is made. The latency is drawn all the same, so the draws
+    /// after it are those the poll would have left, and [`Polled::Spared`] says when its
+    /// round trip would have ended (in schedule mode, when it began: a poll there takes
+    /// no time).
+    pub async fn poll_if<R>(&self, call: &'static str, worth: impl FnOnce(&mut St) -> bool, f: impl FnOnce(&mut St) -> R) -> Polled<R> {
+        let began = super::now();
+        let latency = if self.gate.is_none() { Some(self.latency(call).max(super::MIN_SLEEP)) } else { None };
+        if !worth(&mut self.state.lock()) {
+            return Polled::Spared { over: super::on_grid(began + latency.unwrap_or_default()) };
+        }
+        if let Some(latency) = latency {
+            super::sleep(latency).await;
+        }
+        Polled::Made(self.polled(call, began, f))
+    }
+
+    /// The poll's call on the state, recorded when it wrote.
+    fn polled<R>(&self, call: &'static str, began: Duration, f: impl FnOnce(&mut St) -> R) -> R {
         let (result, read, wrote, _) = self.apply(f, Kind::Poll);
         if !wrote.is_empty() {
             (self.recorder)(self.node.as_ref(), call, began, read, wrote);
@@ -193,5 +225,78 @@ impl<St: Journal> Store<St> {
     /// Reads the state without a round trip and without recording (final states, reports).
     pub fn read<R>(&self, f: impl FnOnce(&St) -> R) -> R {
         f(&self.state.lock())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store of numbers to hand on: a poll takes them all.
+    #[derive(Default)]
+    struct Queue {
+        items: Vec<u64>,
+        taken: Vec<u64>,
+    }
+
+    impl Journal for Queue {
+        type Doc = u64;
+        fn take_changes(&mut self) -> Vec<u64> {
+            std::mem::take(&mut self.taken)
+        }
+    }
+
+    type Calls = Arc<Mutex<Vec<(&'static str, Duration)>>>;
+
+    fn queue(calls: &Calls) -> Store<Queue> {
+        let calls = calls.clone();
+        Store {
+            name: "queue",
+            node: None,
+            state: Arc::default(),
+            choices: Choices::new(1),
+            latency: (Duration::from_millis(1), Duration::from_millis(4)),
+            recorder: Arc::new(move |_, call, began, _, _| calls.lock().push((call, began))),
+            planted: None,
+            buggify: Arc::default(),
+            gate: None,
+        }
+    }
+
+    async fn take_all(store: &Store<Queue>) -> Polled<usize> {
+        let worth = |q: &mut Queue| !q.items.is_empty();
+        store
+            .poll_if("take", worth, |q| {
+                q.taken = std::mem::take(&mut q.items);
+                q.taken.len()
+            })
+            .await
+    }
+
+    /// A spared poll takes no time, runs and records nothing, and draws its latency:
+    /// the poll after it waits what the second of two polls waits.
+    #[test]
+    fn a_poll_with_nothing_to_do_is_spared_and_leaves_the_draws_a_poll_would() {
+        let calls = Calls::default();
+        let (ours, twin) = (queue(&calls), queue(&calls));
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let began = crate::harness::now();
+            let Polled::Spared { over } = take_all(&ours).await else { panic!("nothing to take") };
+            assert_eq!(crate::harness::now(), began, "no round trip");
+            let first = {
+                twin.poll("take", |_| ()).await;
+                crate::harness::now() - began
+            };
+            assert_eq!(over - began, first, "the spared poll's round trip is the first of the twin's");
+            ours.state.lock().items.push(7);
+            let (began, second) = (crate::harness::now(), twin.poll("take", |_| ()));
+            second.await;
+            let twin_second = crate::harness::now() - began;
+            let began = crate::harness::now();
+            assert!(matches!(take_all(&ours).await, Polled::Made(1)));
+            assert_eq!(crate::harness::now() - began, twin_second, "the made poll waits the second draw");
+            assert!(matches!(take_all(&ours).await, Polled::Spared { .. }), "all taken");
+        });
+        assert_eq!(calls.lock().len(), 1, "only the poll that wrote is recorded");
     }
 }

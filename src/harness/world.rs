@@ -41,6 +41,11 @@ impl<O: Observation> Clone for Probe<O> {
 }
 
 impl<O: Observation> Probe<O> {
+    /// A probe reporting into `history` as happening on no node (a test's own).
+    pub fn new(history: History<O>) -> Self {
+        Probe { history, node: None }
+    }
+
     /// The same probe, reporting as happening on `node`.
     pub fn on(&self, node: &Arc<str>) -> Self {
         Probe { history: self.history.clone(), node: Some(node.clone()) }
