@@ -379,6 +379,33 @@ impl<S: Subject> BrokerState<S> {
         }
     }
 
+    /// A tick finds work only after this instant: once a client's silence passes the
+    /// dead-client timeout, or an unacked message's ack wait is over (`Duration::MAX`
+    /// with neither). `None`: any tick may find work (a group has messages never
+    /// delivered, which a tick's pump may hand to a member with room).
+    pub fn quiet_until(&self, config: &BrokerConfig) -> Option<Duration> {
+        let mut quiet = Duration::MAX;
+        for (subject, groups) in &self.groups {
+            let last = self.channels.get(subject).map_or(0, |c| c.len() as u64);
+            for group in groups.values() {
+                if group.next_seq <= last {
+                    return None;
+                }
+                // Due at its deadline itself: after the instant just before it.
+                let due = group.unacked.values().map(|p| p.deadline.saturating_sub(Duration::from_nanos(1)));
+                quiet = quiet.min(due.min().unwrap_or(Duration::MAX));
+            }
+        }
+        let silent = self.clients.values().map(|c| c.last_seen.saturating_add(config.dead_client_timeout));
+        Some(quiet.min(silent.min().unwrap_or(Duration::MAX)))
+    }
+
+    /// Whether a group of `subject` has messages never delivered.
+    pub fn undelivered(&self, subject: S) -> bool {
+        let last = self.channels.get(&subject).map_or(0, |c| c.len() as u64);
+        self.groups.get(&subject).is_some_and(|groups| groups.values().any(|g| g.next_seq <= last))
+    }
+
     /// Redelivers expired messages and retires dead clients.
     pub fn tick(&mut self, config: &BrokerConfig, now: Duration, out: &mut Output<S>) {
         for client in dead_clients(&self.clients, config, now) {

@@ -8,7 +8,7 @@
 use super::nats::NatsWrapper;
 use super::store::{Access, Counter, Db, Part, Row, Table};
 use super::{App, Event, Id};
-use crate::harness::store::Journal;
+use crate::harness::store::{Journal, Polled};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,15 @@ pub struct OutboxEntry<A: App> {
     /// The broker store that acknowledged this entry; `None` until one has.
     pub sent_to: Option<u64>,
     pub created_at: Duration,
+}
+
+impl<A: App> OutboxEntry<A> {
+    fn due(&self, now: Duration, store: u64) -> bool {
+        match self.sent_to {
+            None => now.saturating_sub(self.created_at) >= SWEEP_AGE,
+            Some(acked_by) => acked_by != store,
+        }
+    }
 }
 
 impl<A: App> Row for OutboxEntry<A> {
@@ -83,14 +92,12 @@ impl<A: App> Outbox<A> {
     /// Entries to publish again: unsent for longer than [`SWEEP_AGE`], or acknowledged
     /// by a broker store that is not the current one.
     fn due(&self, now: Duration, store: u64) -> Vec<(u64, Arc<Event<A>>)> {
-        self.entries
-            .values()
-            .filter(|e| match e.sent_to {
-                None => now.saturating_sub(e.created_at) >= SWEEP_AGE,
-                Some(acked_by) => acked_by != store,
-            })
-            .map(|e| (e.entry, e.event.clone()))
-            .collect()
+        self.entries.values().filter(|e| e.due(now, store)).map(|e| (e.entry, e.event.clone())).collect()
+    }
+
+    /// Whether [`Outbox::due`] would give any entry.
+    fn any_due(&self, now: Duration, store: u64) -> bool {
+        self.entries.values().any(|e| e.due(now, store))
     }
 
     pub fn take_changes(&mut self) -> Vec<A::Doc> {
@@ -140,15 +147,26 @@ pub fn relay_now<A: App, S: HasOutbox<A>>(db: &Db<S>, nats: &Arc<NatsWrapper<A>>
 }
 
 /// Each instance's sweeper: re-publishes entries left unsent (a crashed instance's,
-/// a failed publish) and entries acknowledged by a broker store that is gone.
+/// a failed publish) and entries acknowledged by a broker store that is gone. A scan
+/// that would find nothing is spared ([`Db::poll_if`]); the next sweep comes when it
+/// would have come after the scan.
 pub async fn sweep_forever<A: App, S: HasOutbox<A>>(db: Db<S>, nats: Arc<NatsWrapper<A>>) {
+    let mut spared = None;
     loop {
-        crate::harness::sleep(SWEEP_INTERVAL).await;
+        match spared.take() {
+            Some(over) => crate::harness::sleep_until(over + SWEEP_INTERVAL).await,
+            None => crate::harness::sleep(SWEEP_INTERVAL).await,
+        }
         let Some(store) = nats.store_id() else { continue };
         let now = crate::harness::now();
-        let due = db.poll("outbox-scan", |s| s.outbox().due(now, store)).await;
-        for (id, event) in due {
-            relay_entry(&db, &nats, id, event).await;
+        let worth = |s: &mut S| s.outbox().any_due(now, store);
+        match db.poll_if("outbox-scan", worth, |s| s.outbox().due(now, store)).await {
+            Polled::Made(due) => {
+                for (id, event) in due {
+                    relay_entry(&db, &nats, id, event).await;
+                }
+            }
+            Polled::Spared { over } => spared = Some(over),
         }
     }
 }
