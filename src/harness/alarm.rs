@@ -27,7 +27,7 @@ impl Alarm {
     /// after `work_after`. True when rung first: the wait ended before `until`.
     pub async fn wait(&self, until: Option<Duration>, work_after: Duration) -> bool {
         *self.0.lock() = Waiting { work_after: Some(work_after), rung: false, waker: None };
-        Wait { alarm: self, sleep: until.map(super::sleep_until) }.await
+        Wait { alarm: self, until, sleep: until.map(super::sleep_until) }.await
     }
 
     /// While a loop waits: the instant it expects its work after.
@@ -58,11 +58,13 @@ pub fn first_beat_after(first: Duration, beat: Duration, t: Duration) -> Option<
         return Some(first);
     }
     let beats = (t - first).as_nanos() / beat.as_nanos() + 1;
-    first.checked_add(beat.checked_mul(u32::try_from(beats).ok()?)?)
+    let offset = u64::try_from(beat.as_nanos().checked_mul(beats)?).ok()?;
+    first.checked_add(Duration::from_nanos(offset))
 }
 
 struct Wait<'a> {
     alarm: &'a Alarm,
+    until: Option<Duration>,
     sleep: Option<super::Sleep>,
 }
 
@@ -70,21 +72,22 @@ impl Future for Wait<'_> {
     type Output = bool;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        // The time first: a timer due now has fired before any step of this instant ran,
-        // so a ring at the instant the wait ends does not take its beat away.
-        if let Some(sleep) = self.sleep.as_mut() {
-            if Pin::new(sleep).poll(cx).is_ready() {
-                return Poll::Ready(false);
+        {
+            let mut waiting = self.alarm.0.lock();
+            if waiting.rung {
+                // Rung at the instant the wait ends: its time came all the same, and the
+                // loop takes the beat it waited for.
+                return Poll::Ready(self.until.is_none_or(|until| super::now() < until));
+            }
+            if !waiting.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                waiting.waker = Some(cx.waker().clone());
             }
         }
-        let mut waiting = self.alarm.0.lock();
-        if waiting.rung {
-            return Poll::Ready(true);
+        // Polled only when not rung: madsim sets a timer each time it finds a sleep pending.
+        match self.sleep.as_mut().map(|sleep| Pin::new(sleep).poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(false),
+            _ => Poll::Pending,
         }
-        if !waiting.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            waiting.waker = Some(cx.waker().clone());
-        }
-        Poll::Pending
     }
 }
 
@@ -132,6 +135,30 @@ mod tests {
             });
             assert!(alarm.wait(None, MS(900)).await, "rung");
             assert_eq!(crate::harness::now(), MS(130), "the ring ends the wait at once");
+
+            // A ring at the instant the wait ends, in either order of the two: its time came.
+            for seed_order in 0..4 {
+                let ringer = alarm.clone();
+                let end = crate::harness::now() + MS(100);
+                madsim::task::spawn(async move {
+                    crate::harness::sleep_until(end).await;
+                    ringer.ring();
+                });
+                assert!(!alarm.wait(Some(end), MS(900)).await, "round {seed_order}: the wait's own end");
+                assert_eq!(crate::harness::now(), end);
+                // The ringer has rung (on nobody) before the next round waits.
+                crate::harness::sleep(MS(1)).await;
+            }
+        });
+    }
+
+    #[test]
+    fn a_beat_nearer_than_the_shortest_sleep_is_kept() {
+        in_world(async {
+            crate::harness::sleep(MS(10)).await;
+            let beat = MS(10) + Duration::from_micros(200);
+            crate::harness::sleep_until_beat(beat).await;
+            assert_eq!(crate::harness::now(), beat, "not held to MIN_SLEEP");
         });
     }
 }

@@ -268,6 +268,19 @@ pub fn sleep_until(at: Duration) -> Sleep {
     with_clock(|clock| clock.sleep_until(|now| at.max(now + MIN_SLEEP)))
 }
 
+/// Sleeps until virtual time `at` on the grid, which comes after [`now`], even when it
+/// is nearer than [`MIN_SLEEP`]: a periodic loop's next beat, kept after a wait that was
+/// cut short. The sleep is made as [`sleep_until`] makes one, then reset, which madsim
+/// does not hold to its floor of 1 ms.
+pub fn sleep_until_beat(at: Duration) -> Sleep {
+    with_clock(|clock| {
+        let mut sleep = clock.sleep_until(|_| at);
+        let deadline = clock.base + at.max(on_grid(clock.time.elapsed()) + TICK);
+        std::pin::Pin::new(sleep.inner.as_mut().expect("a sleep is kept until it is dropped")).reset(deadline);
+        sleep
+    })
+}
+
 /// `future`, or `Err` once `duration` has passed ([`sleep`]'s clock).
 pub async fn timeout<F: std::future::Future>(duration: Duration, future: F) -> Result<F::Output, ()> {
     match futures::future::select(std::pin::pin!(future), std::pin::pin!(sleep(duration))).await {

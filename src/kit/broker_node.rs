@@ -168,7 +168,8 @@ impl<A: App> BrokerNode<A> {
                         continue;
                     }
                 }
-                _ => crate::harness::sleep_until(at).await,
+                // On the beat even when a ring came less than MIN_SLEEP before it.
+                _ => crate::harness::sleep_until_beat(at).await,
             }
             self.step(|machine, out| machine.tick(&self.config, crate::harness::now(), out));
             at = crate::harness::now() + beat;

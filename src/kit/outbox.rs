@@ -95,9 +95,10 @@ impl<A: App> Outbox<A> {
         self.entries.values().filter(|e| e.due(now, store)).map(|e| (e.entry, e.event.clone())).collect()
     }
 
-    /// Whether [`Outbox::due`] would give any entry.
-    fn any_due(&self, now: Duration, store: u64) -> bool {
-        self.entries.values().any(|e| e.due(now, store))
+    /// Whether any entry is unsent or acknowledged by a store other than `store`: all
+    /// that [`Outbox::due`] may give, now or once the entry is old enough.
+    fn any_unsettled(&self, store: u64) -> bool {
+        self.entries.values().any(|e| e.sent_to != Some(store))
     }
 
     pub fn take_changes(&mut self) -> Vec<A::Doc> {
@@ -159,7 +160,9 @@ pub async fn sweep_forever<A: App, S: HasOutbox<A>>(db: Db<S>, nats: Arc<NatsWra
         }
         let Some(store) = nats.store_id() else { continue };
         let now = crate::harness::now();
-        let worth = |s: &mut S| s.outbox().any_due(now, store);
+        // Scanned while any entry is unsent: one may become due during the round trip
+        // (another instance's ack from another store).
+        let worth = |s: &mut S| s.outbox().any_unsettled(store);
         match db.poll_if("outbox-scan", worth, |s| s.outbox().due(now, store)).await {
             Polled::Made(due) => {
                 for (id, event) in due {
