@@ -386,7 +386,7 @@ impl<S: Subject> BrokerState<S> {
     pub fn quiet_until(&self, config: &BrokerConfig) -> Option<Duration> {
         let mut quiet = Duration::MAX;
         for (subject, groups) in &self.groups {
-            let last = self.channels.get(subject).map_or(0, |c| c.len() as u64);
+            let last = self.last_seq(subject);
             for group in groups.values() {
                 if group.next_seq <= last {
                     return None;
@@ -400,9 +400,14 @@ impl<S: Subject> BrokerState<S> {
         Some(quiet.min(silent.min().unwrap_or(Duration::MAX)))
     }
 
+    /// The sequence number of `subject`'s last message (0 before the first).
+    fn last_seq(&self, subject: &S) -> u64 {
+        self.channels.get(subject).map_or(0, |c| c.len() as u64)
+    }
+
     /// Whether a group of `subject` has messages never delivered.
     pub fn undelivered(&self, subject: S) -> bool {
-        let last = self.channels.get(&subject).map_or(0, |c| c.len() as u64);
+        let last = self.last_seq(&subject);
         self.groups.get(&subject).is_some_and(|groups| groups.values().any(|g| g.next_seq <= last))
     }
 
@@ -421,7 +426,7 @@ impl<S: Subject> BrokerState<S> {
             .groups
             .iter()
             .filter(|(subject, groups)| {
-                let last = self.channels.get(*subject).map_or(0, |c| c.len() as u64);
+                let last = self.last_seq(subject);
                 groups.values().any(|g| g.next_seq <= last || g.unacked.values().any(|p| p.deadline <= now))
             })
             .map(|(subject, _)| *subject)
@@ -450,7 +455,7 @@ impl<S: Subject> BrokerState<S> {
             self.pump(config, now, subject, out);
         }
         self.idle = self.groups.iter().all(|(subject, groups)| {
-            let last = self.channels.get(subject).map_or(0, |c| c.len() as u64);
+            let last = self.last_seq(subject);
             groups.values().all(|g| g.unacked.is_empty() && g.next_seq > last)
         });
     }
