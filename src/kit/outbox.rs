@@ -40,15 +40,6 @@ pub struct OutboxEntry<A: App> {
     pub created_at: Duration,
 }
 
-impl<A: App> OutboxEntry<A> {
-    fn due(&self, now: Duration, store: u64) -> bool {
-        match self.sent_to {
-            None => now.saturating_sub(self.created_at) >= SWEEP_AGE,
-            Some(acked_by) => acked_by != store,
-        }
-    }
-}
-
 impl<A: App> Row for OutboxEntry<A> {
     type Key = u64;
     type Doc = A::Doc;
@@ -92,7 +83,14 @@ impl<A: App> Outbox<A> {
     /// Entries to publish again: unsent for longer than [`SWEEP_AGE`], or acknowledged
     /// by a broker store that is not the current one.
     fn due(&self, now: Duration, store: u64) -> Vec<(u64, Arc<Event<A>>)> {
-        self.entries.values().filter(|e| e.due(now, store)).map(|e| (e.entry, e.event.clone())).collect()
+        self.entries
+            .values()
+            .filter(|e| match e.sent_to {
+                None => now.saturating_sub(e.created_at) >= SWEEP_AGE,
+                Some(acked_by) => acked_by != store,
+            })
+            .map(|e| (e.entry, e.event.clone()))
+            .collect()
     }
 
     /// Whether any entry is unsent or acknowledged by a store other than `store`: all
@@ -160,8 +158,9 @@ pub async fn sweep_forever<A: App, S: HasOutbox<A>>(db: Db<S>, nats: Arc<NatsWra
         }
         let Some(store) = nats.store_id() else { continue };
         let now = crate::harness::now();
-        // Scanned while any entry is unsent: one may become due during the round trip
-        // (another instance's ack from another store).
+        // Scanned while any entry is unsettled, not only when one is due at the look: an
+        // unsent entry may come of age, or be marked acked by another store, during the
+        // round trip.
         let worth = |s: &mut S| s.outbox().any_unsettled(store);
         match db.poll_if("outbox-scan", worth, |s| s.outbox().due(now, store)).await {
             Polled::Made(due) => {
