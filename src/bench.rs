@@ -203,13 +203,18 @@ pub struct ScenarioFigures {
     pub timers_set_per_message: f64,
 }
 
-/// Runs `seeds` seeds of a scenario on this thread and measures them.
+/// Runs `seeds` seeds of a scenario on this thread, as a sweep runs them (a failing
+/// seed's trace is hashed only if the sweep keeps the seed: see `harness::kept`), and
+/// measures them.
 pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
     let started = Instant::now();
     let (timers, set, steps) = (crate::harness::timers_started(), crate::harness::timers_set(), crate::harness::steps_taken());
     let (mut delivered, mut simulated) = (0u64, 0f64);
+    let kept = std::sync::Arc::new(crate::harness::kept::KeptSeeds::default());
+    let options = RunOptions { hash_if_kept: Some(kept.clone()), ..RunOptions::default() };
     for seed in 0..seeds {
-        let outcome = run_seed(scenario, seed, &RunOptions::default());
+        let outcome = run_seed(scenario, seed, &options);
+        kept.note(seed, &outcome.violations);
         delivered += outcome.fabric.delivered;
         simulated += outcome.end.as_secs_f64();
     }

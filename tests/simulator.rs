@@ -177,6 +177,37 @@ fn full_system_as_built_breaks_at_least_four_invariants() {
 }
 
 #[test]
+fn a_sweep_hashes_a_failing_trace_only_when_it_keeps_the_seed() {
+    use std::sync::Arc;
+    use ticketsim::harness::explore::KEPT_PER_INVARIANT;
+    use ticketsim::harness::kept::KeptSeeds;
+    let s = scenario("order-race");
+    let kept = Arc::new(KeptSeeds::default());
+    let in_sweep = RunOptions { hash_if_kept: Some(kept.clone()), ..Default::default() };
+    let first = run_seed(&s, 150, &in_sweep);
+    assert!(first.failed() && first.trace_hash.is_some(), "nothing kept yet: a failing seed is hashed");
+    for seed in 0..KEPT_PER_INVARIANT as u64 {
+        kept.note(seed, &first.violations);
+    }
+    let again = run_seed(&s, 150, &in_sweep);
+    assert_eq!((again.violations.len(), again.trace_hash), (first.violations.len(), None), "every list full of smaller seeds");
+    let asked = run_seed(&s, 150, &RunOptions { hash_trace: true, ..in_sweep });
+    assert_eq!(asked.trace_hash, first.trace_hash, "asked for, the hash is made");
+    // A sweep past the lists' limits: every seed it shows carries its run's hash.
+    let summary = explore::<Ticketing>(&s, &ExploreOptions { jobs: 2, ..ExploreOptions::new(0..300) });
+    assert!(summary.counts.values().any(|&n| n > KEPT_PER_INVARIANT as u64), "{:?}", summary.counts);
+    let shown = summary.by_invariant.values().flatten().chain(summary.groups.values().map(|g| &g.smallest));
+    let mut hashes = std::collections::BTreeMap::new();
+    for failing in shown {
+        let hash = hashes.entry(failing.seed).or_insert_with(|| {
+            let alone = run_seed(&s, failing.seed, &RunOptions { hash_trace: true, ..Default::default() });
+            format!("{:016x}", alone.trace_hash.unwrap())
+        });
+        assert_eq!(&failing.trace_hash, hash, "seed {}", failing.seed);
+    }
+}
+
+#[test]
 fn the_same_seed_gives_the_same_trace_alone_and_inside_a_parallel_sweep() {
     let s = scenario("tickets-orders");
     let keep = RunOptions { keep_history: true, ..Default::default() };

@@ -3,6 +3,7 @@
 //! group failing seeds by invariant and by bug fingerprint.
 
 use super::fabric::FabricCounters;
+use super::kept::KeptSeeds;
 use super::nemesis::NemesisCounters;
 use super::run::{run_seed, RunOptions};
 use super::strategy::{Branch, Strategy};
@@ -10,7 +11,7 @@ use super::system::System;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -120,9 +121,7 @@ pub fn hash_bucket(seed: u64, count: u64) -> u64 {
     super::choices::splitmix64(seed) % count
 }
 
-/// Failing seeds kept per invariant (the smallest ones); the rest are only counted,
-/// so memory stays flat however long the sweep.
-pub const KEPT_PER_INVARIANT: usize = 100;
+pub use super::kept::{KEPT_PER_INVARIANT, MAX_GROUPS};
 
 /// One failing seed, as grouped under an invariant.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -193,9 +192,6 @@ pub struct BugGroup {
     pub seeds: u64,
     pub smallest: FailingSeed,
 }
-
-/// Most distinct fingerprints kept per sweep.
-pub const MAX_GROUPS: usize = 500;
 
 /// What a sweep keeps of one seed's run (the history stays in the worker).
 #[derive(Default)]
@@ -534,9 +530,10 @@ pub fn explore_with<S: System>(
     let (tx, rx) = mpsc::sync_channel::<Vec<Finished>>(jobs * 2);
     let mut summary = ExploreSummary::default();
     let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    let kept_seeds = Arc::new(KeptSeeds::default());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            let (tx, next, stop, exhausted) = (tx.clone(), &next, &stop, &exhausted);
+            let (tx, next, stop, exhausted, kept_seeds) = (tx.clone(), &next, &stop, &exhausted, &kept_seeds);
             scope.spawn(move || {
                 let mut batch = Batch::new(tx);
                 while !stop.load(Ordering::Relaxed) && !super::interrupt::stop_requested() {
@@ -546,6 +543,7 @@ pub fn explore_with<S: System>(
                     };
                     let run = RunOptions {
                         hash_trace: options.keep_trace_hashes,
+                        hash_if_kept: Some(kept_seeds.clone()),
                         require_judged: options.require_judged,
                         ..RunOptions::default()
                     };
@@ -568,6 +566,7 @@ pub fn explore_with<S: System>(
                 continue;
             }
             summary.record(&outcome, options.keep_trace_hashes, &mut kept);
+            kept_seeds.note(outcome.seed, &outcome.violations);
             if outcome.stops(options) {
                 stop.store(true, Ordering::Relaxed);
                 stopped_at = Some(stopped_at.map_or(outcome.seed, |at| at.min(outcome.seed)));
@@ -683,6 +682,7 @@ fn explore_coverage<S: System>(
     let next = AtomicU64::new(0);
     let mut summary = ExploreSummary::default();
     let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    let kept_seeds = Arc::new(KeptSeeds::default());
     let mut corpus: Vec<CorpusRun> = Vec::new();
     let mut reached: BTreeSet<u64> = BTreeSet::new();
     let mut exhausted = false;
@@ -705,6 +705,7 @@ fn explore_coverage<S: System>(
                     let Some((seed, branch)) = runs.get(i) else { break };
                     let run = RunOptions {
                         hash_trace: options.keep_trace_hashes,
+                        hash_if_kept: Some(kept_seeds.clone()),
                         coverage: true,
                         branch: branch.clone(),
                         require_judged: options.require_judged,
@@ -719,6 +720,7 @@ fn explore_coverage<S: System>(
         for result in results {
             let Some(mut finished) = result.into_inner().unwrap() else { continue };
             summary.record(&finished, options.keep_trace_hashes, &mut kept);
+            kept_seeds.note(finished.seed, &finished.violations);
             let new = finished.coverage.take().unwrap_or_default().into_iter().filter(|f| reached.insert(*f)).count();
             if new > 0 {
                 let entry = CorpusRun { seed: finished.seed, branch: finished.branch.clone(), drawn: finished.drawn };

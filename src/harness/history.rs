@@ -4,6 +4,7 @@
 //! node. Invariants are pure functions of a history and the final states.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,10 +18,16 @@ pub trait Observation: Clone + fmt::Debug + fmt::Display + Send + Sync + 'static
     /// without progress.
     fn is_progress(&self) -> bool;
 
-    /// What the trace hash takes of this observation: by default its text; a system may
-    /// leave out what follows from the rest (a payload its id already names) to hash faster.
-    fn digest(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        write!(out, "{self}")
+    /// What the trace hash takes of this observation: by default its text. A system may
+    /// hash its fields instead (`Hash` into the digest, much cheaper than formatting),
+    /// and leave out what follows from the rest (a payload its id already names).
+    fn digest(&self, out: &mut Digest) {
+        out.text(self);
+    }
+
+    /// What the trace hash takes of a document a store wrote: by default its text.
+    fn digest_doc(doc: &Self::Doc, out: &mut Digest) {
+        out.text(doc);
     }
 
     /// Whether message diagrams mark this observation on its node's lane, and how:
@@ -424,26 +431,105 @@ impl<O: Observation> History<O> {
         Duration::from_nanos(self.last_progress.load(Ordering::Relaxed))
     }
 
-    /// A stable hash of the whole history (each entry's time, node and text, fed to
-    /// a hasher as they are formatted, with no string built): two runs of one seed must
-    /// give the same value.
+    /// A stable hash of the whole history (each entry's time, node and record, their
+    /// fields fed to a hasher, with no text built): two runs of one seed must give the
+    /// same value.
     pub fn fingerprint(&self) -> u64 {
-        use std::fmt::Write;
-        let mut hasher = TraceHasher::default();
+        let mut out = Digest::default();
         for entry in self.entries.lock().unwrap().iter() {
-            hasher.feed(&entry.time.as_nanos().to_le_bytes());
-            hasher.feed(entry.node.as_deref().unwrap_or("-").as_bytes());
-            let _ = match &entry.record {
-                Record::Observed(o) => o.digest(&mut hasher),
-                record => write!(hasher, "{record}"),
-            };
+            out.write_u64(entry.time.as_nanos() as u64);
+            out.str(entry.node.as_deref().unwrap_or("-"));
+            entry.record.digest(&mut out);
         }
-        hasher.0
+        out.finish()
     }
 }
 
-/// A fast, stable (not random-seeded) hash of formatted text: FxHash's multiply-rotate
-/// over 8-byte words.
+impl<O: Observation> Record<O> {
+    /// Feeds what the trace hash takes of this record: every field, and what a
+    /// system's [`Observation::digest`] and [`Observation::digest_doc`] take.
+    fn digest(&self, out: &mut Digest) {
+        match self {
+            Record::Store { store, call, began, read, wrote } => {
+                (0u8, store, call, began, read, wrote.len()).hash(out);
+                wrote.iter().for_each(|doc| O::digest_doc(doc, out));
+            }
+            Record::Net { id, from, to, kind, what } => {
+                (1u8, id, from, to, kind).hash(out);
+                match what {
+                    NetWhat::Sent(text) => (0u8, text.as_str()).hash(out),
+                    NetWhat::Duplicated => out.write_u8(1),
+                    NetWhat::Dropped(reason) => (2u8, reason).hash(out),
+                    NetWhat::Delivered => out.write_u8(3),
+                }
+            }
+            Record::Fault { event, text } => (2u8, event, text).hash(out),
+            Record::Observed(o) => {
+                out.write_u8(3);
+                o.digest(out);
+            }
+        }
+    }
+}
+
+/// What the trace hash is computed with: a [`Hasher`](std::hash::Hasher) (a record's
+/// fields are fed as `Hash` feeds them) that also takes text (what a type only says
+/// through `Display`). FxHash's multiply-rotate over 8-byte words, stable across runs
+/// (not random-seeded).
+#[derive(Default)]
+pub struct Digest(TraceHasher);
+
+impl Digest {
+    /// Feeds a value's text, as it formats (no string built), then an end mark.
+    pub fn text(&mut self, value: &(impl fmt::Display + ?Sized)) {
+        use std::fmt::Write;
+        let _ = write!(self.0, "{value}");
+        self.0.word(0xff);
+    }
+
+    /// Feeds a string, then an end mark.
+    pub fn str(&mut self, s: &str) {
+        self.0.feed(s.as_bytes());
+        self.0.word(0xff);
+    }
+}
+
+impl std::hash::Hasher for Digest {
+    fn finish(&self) -> u64 {
+        self.0 .0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.feed(bytes);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.0.word(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.0.word(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0.word(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0.word(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0.word(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.0.word(n as u64);
+    }
+}
+
+/// A fast, stable (not random-seeded) hash of bytes: FxHash's multiply-rotate over
+/// 8-byte words.
 struct TraceHasher(u64);
 
 /// Eight hex digits naming a text (a bug's fingerprint in a file name), stable across
@@ -498,6 +584,39 @@ mod tests {
     fn faults(n: usize) -> H {
         let fault = || super::Record::Fault { event: super::FaultEvent::Crash, text: "crash".into() };
         H::from_records((0..n).map(|_| (std::time::Duration::ZERO, fault())).collect())
+    }
+
+    #[test]
+    fn the_trace_hash_takes_every_field_of_every_record() {
+        use super::{NetWhat, Record};
+        use std::time::Duration;
+        let store = |read: &str, wrote: &str, began: u64| Record::Store {
+            store: "tickets",
+            call: "save",
+            began: Duration::from_millis(began),
+            read: vec![read.to_string()],
+            wrote: vec![wrote.to_string()],
+        };
+        let net = |id: u64, what: NetWhat| Record::Net { id, from: "a".into(), to: "b".into(), kind: "event", what };
+        let fault = |text: &str| Record::Fault { event: super::FaultEvent::Crash, text: text.into() };
+        let history = |at: u64, records: Vec<Record<super::StoresOnly<String>>>| {
+            H::from_records(records.into_iter().map(|r| (Duration::from_millis(at), r)).collect()).fingerprint()
+        };
+        let base = || vec![store("T1", "ticket T1 v0", 5), net(1, NetWhat::Sent("hi".into())), fault("crash")];
+        let hashes = [
+            history(7, base()),
+            history(8, base()),
+            history(7, vec![store("T2", "ticket T1 v0", 5), net(1, NetWhat::Sent("hi".into())), fault("crash")]),
+            history(7, vec![store("T1", "ticket T1 v1", 5), net(1, NetWhat::Sent("hi".into())), fault("crash")]),
+            history(7, vec![store("T1", "ticket T1 v0", 6), net(1, NetWhat::Sent("hi".into())), fault("crash")]),
+            history(7, vec![store("T1", "ticket T1 v0", 5), net(2, NetWhat::Sent("hi".into())), fault("crash")]),
+            history(7, vec![store("T1", "ticket T1 v0", 5), net(1, NetWhat::Delivered), fault("crash")]),
+            history(7, vec![store("T1", "ticket T1 v0", 5), net(1, NetWhat::Sent("hi".into())), fault("restart")]),
+            history(7, vec![store("T1", "ticket T1 v0", 5), fault("crash"), net(1, NetWhat::Sent("hi".into()))]),
+        ];
+        assert_eq!(history(7, base()), hashes[0], "the same history, the same hash");
+        let distinct: std::collections::BTreeSet<u64> = hashes.iter().copied().collect();
+        assert_eq!(distinct.len(), hashes.len(), "each change of a field or of the order changes the hash: {hashes:x?}");
     }
 
     #[test]

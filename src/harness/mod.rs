@@ -30,6 +30,7 @@ pub mod hash;
 pub mod history;
 pub mod hunt;
 pub mod interrupt;
+pub mod kept;
 pub mod nemesis;
 pub mod panics;
 pub mod plan;

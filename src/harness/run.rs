@@ -45,8 +45,12 @@ pub struct RunOptions {
     /// Collect the abstract states the run reached ([`System::coverage`]).
     pub coverage: bool,
     /// Hash the whole trace even when the run passes (it always is when the run fails
-    /// or its history is kept; hashing every passing run of a sweep would cost time).
+    /// or its history is kept, unless [`Self::hash_if_kept`] says otherwise; hashing
+    /// every passing run of a sweep would cost time).
     pub hash_trace: bool,
+    /// In a sweep: a failing run's trace is hashed only if the sweep keeps its seed (see
+    /// [`super::kept`]); `None` hashes every failing run.
+    pub hash_if_kept: Option<Arc<super::kept::KeptSeeds>>,
     /// A run whose liveness could not be judged fails with [`LIVENESS_NOT_JUDGED`]
     /// (`run` always; sweeps with `--require-judged`, the default under `CI=true`).
     pub require_judged: bool,
@@ -603,7 +607,9 @@ fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::O
     }
     violations.extend(stop);
     outcome.expectations = judged.expectations;
-    outcome.trace_hash = (options.hash_trace || options.keep_history || !violations.is_empty()).then(|| history.fingerprint());
+    let kept = |kept: &Arc<super::kept::KeptSeeds>| kept.keeps(outcome.seed, &violations);
+    let failing_kept = !violations.is_empty() && options.hash_if_kept.as_ref().is_none_or(kept);
+    outcome.trace_hash = (options.hash_trace || options.keep_history || failing_kept).then(|| history.fingerprint());
     outcome.violations = violations;
     outcome.check_times = check_times;
     outcome.history = options.keep_history.then(|| history.clone());

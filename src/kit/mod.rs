@@ -69,6 +69,12 @@ pub trait App: Clone + fmt::Debug + Send + Sync + 'static {
 
     /// The event an outbox entry written unsent holds (so `no-lost-events` follows it).
     fn unsent(doc: &Self::Doc) -> Option<&Id>;
+
+    /// What the trace hash takes of a document: by default its text; an app may hash
+    /// its fields instead, which is much cheaper than formatting them.
+    fn digest_doc(doc: &Self::Doc, out: &mut crate::harness::history::Digest) {
+        out.text(doc);
+    }
 }
 
 /// What crosses an app's fabric.

@@ -4,12 +4,13 @@
 
 use super::event::Event;
 use super::{App, Group, Id};
-use crate::harness::history::Observation;
+use crate::harness::history::{Digest, Observation};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Why a listener did not ack a delivery, or that it did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// The handler succeeded: the client acks.
     Acked,
@@ -108,17 +109,34 @@ pub enum Obs<A: App> {
 impl<A: App> Observation for Obs<A> {
     type Doc = A::Doc;
 
-    /// The trace hash leaves out JSON bodies and payloads: an event's id names its
-    /// record and version, and a request's path and a response's status say what it was.
-    fn digest(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    /// The trace hash takes every field but JSON bodies and payloads (an event's id
+    /// names its record and version, and a request's path and a response's status say
+    /// what it was), hashed, not formatted; an app's note by its text.
+    fn digest(&self, out: &mut Digest) {
         match self {
-            Obs::Request { req, user, instance, method, path, .. } => write!(out, "request {req} {user:?} {instance} {method} {path}"),
-            Obs::Response { req, status, .. } => write!(out, "response {req} {status}"),
-            Obs::Accepted { subject, seq, event, store_id, client } => {
-                write!(out, "accepted {subject} {seq} {} {store_id} {client}", event.event_id)
+            Obs::Request { req, user, instance, method, path, .. } => (0u8, req, user, instance, method, path).hash(out),
+            Obs::Response { req, status, .. } => (1u8, req, status).hash(out),
+            Obs::Timeout { req } => (2u8, req).hash(out),
+            Obs::Accepted { subject, seq, event, store_id, client } => (3u8, subject, seq, &event.event_id, store_id, client).hash(out),
+            Obs::Delivered { subject, group, seq, client, event_id, redelivery } => {
+                (4u8, subject, group, seq, client, event_id, redelivery).hash(out)
             }
-            other => write!(out, "{other}"),
+            Obs::Acked { subject, group, seq, client, event_id } => (5u8, subject, group, seq, client, event_id).hash(out),
+            Obs::Handled { subject, group, seq, event_id, outcome } => (6u8, subject, group, seq, event_id, outcome).hash(out),
+            Obs::ClientDead { client } => (7u8, client).hash(out),
+            Obs::Deduplicated { subject, seq, event_id, client } => (8u8, subject, seq, event_id, client).hash(out),
+            Obs::Replied { subject, group, seq, client, event_id, reply } => (9u8, subject, group, seq, client, event_id, reply).hash(out),
+            Obs::Parked { subject, group, seq, event_id, deliveries } => (10u8, subject, group, seq, event_id, deliveries).hash(out),
+            Obs::StoreLost { store_id } => (11u8, store_id).hash(out),
+            Obs::App(note) => {
+                out.write_u8(12);
+                out.text(note);
+            }
         }
+    }
+
+    fn digest_doc(doc: &A::Doc, out: &mut Digest) {
+        A::digest_doc(doc, out);
     }
 
     /// Diagrams mark a handler that did not ack (failed, or could not decode the event)

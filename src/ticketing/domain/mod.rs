@@ -69,7 +69,7 @@ impl fmt::Display for Subject {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum OrderStatus {
     #[serde(rename = "created")]
     Created,
@@ -103,7 +103,7 @@ impl OrderStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TransactionKind {
     Deposit,
@@ -143,6 +143,10 @@ impl crate::kit::App for TicketingApp {
             Snapshot::Outbox(crate::kit::outbox::Sent { event_id, sent_to: None, .. }) => Some(event_id),
             _ => None,
         }
+    }
+
+    fn digest_doc(doc: &Snapshot, out: &mut crate::harness::history::Digest) {
+        doc.digest(out);
     }
 }
 
