@@ -3,8 +3,6 @@
 //! nodes, nothing of ours) run in the same process, so our message rate can be read as
 //! a ratio that survives a busy machine.
 
-use crate::harness::run::RunOptions;
-use crate::run_seed;
 use crate::ticketing::Scenario;
 use std::sync::Arc;
 use std::time::Instant;
@@ -203,21 +201,13 @@ pub struct ScenarioFigures {
     pub timers_set_per_message: f64,
 }
 
-/// Runs `seeds` seeds of a scenario on this thread, as a sweep runs them (a failing
-/// seed's trace is hashed only if the sweep keeps the seed: see `harness::kept`), and
+/// Sweeps `seeds` seeds of a scenario on one thread, as `explore --jobs 1` does, and
 /// measures them.
 pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
     let started = Instant::now();
-    let (timers, set, steps) = (crate::harness::timers_started(), crate::harness::timers_set(), crate::harness::steps_taken());
-    let (mut delivered, mut simulated) = (0u64, 0f64);
-    let kept = std::sync::Arc::new(crate::harness::kept::KeptSeeds::default());
-    let options = RunOptions { hash_if_kept: Some(kept.clone()), ..RunOptions::default() };
-    for seed in 0..seeds {
-        let outcome = run_seed(scenario, seed, &options);
-        kept.note(seed, &outcome.violations);
-        delivered += outcome.fabric.delivered;
-        simulated += outcome.end.as_secs_f64();
-    }
+    let options = crate::harness::explore::ExploreOptions { jobs: 1, ..crate::harness::explore::ExploreOptions::new(0..seeds) };
+    let summary = crate::explore(scenario, &options);
+    let (delivered, simulated, work) = (summary.fabric.delivered, summary.virtual_time.as_secs_f64(), summary.work);
     let wall = started.elapsed().as_secs_f64();
     ScenarioFigures {
         name: scenario.name.clone(),
@@ -225,9 +215,9 @@ pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
         messages_per_second: delivered as f64 / wall,
         simulated_per_wall: simulated / wall,
         messages_per_seed: delivered as f64 / seeds as f64,
-        timers_per_message: (crate::harness::timers_started() - timers) as f64 / delivered.max(1) as f64,
-        steps_per_message: (crate::harness::steps_taken() - steps) as f64 / delivered.max(1) as f64,
-        timers_set_per_message: (crate::harness::timers_set() - set) as f64 / delivered.max(1) as f64,
+        timers_per_message: work.timers as f64 / delivered.max(1) as f64,
+        steps_per_message: work.steps as f64 / delivered.max(1) as f64,
+        timers_set_per_message: work.timers_set as f64 / delivered.max(1) as f64,
     }
 }
 

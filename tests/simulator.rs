@@ -186,8 +186,9 @@ fn a_sweep_hashes_a_failing_trace_only_when_it_keeps_the_seed() {
     let in_sweep = RunOptions { hash_if_kept: Some(kept.clone()), ..Default::default() };
     let first = run_seed(&s, 150, &in_sweep);
     assert!(first.failed() && first.trace_hash.is_some(), "nothing kept yet: a failing seed is hashed");
-    for seed in 0..KEPT_PER_INVARIANT as u64 {
-        kept.note(seed, &first.violations);
+    for v in &first.violations {
+        kept.invariant_full(v.invariant, KEPT_PER_INVARIANT as u64);
+        kept.bug_seen(&v.fingerprint(), 0);
     }
     let again = run_seed(&s, 150, &in_sweep);
     assert_eq!((again.violations.len(), again.trace_hash), (first.violations.len(), None), "every list full of smaller seeds");

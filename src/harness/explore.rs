@@ -152,6 +152,8 @@ pub struct ExploreSummary {
     pub counts: BTreeMap<String, u64>,
     pub fabric: FabricCounters,
     pub nemesis: NemesisCounters,
+    /// The madsim work of the seeds run (sleeps, timers, steps; `bench` reads it).
+    pub work: super::Work,
     pub virtual_time: Duration,
     /// The most events and the longest virtual time of one seed (for setting limits).
     pub max_events: u64,
@@ -210,6 +212,7 @@ struct Finished {
     branch: Branch,
     coverage: Option<std::collections::BTreeSet<u64>>,
     drawn: u64,
+    work: super::Work,
 }
 
 impl Finished {
@@ -228,6 +231,7 @@ impl Finished {
             branch: Branch::default(),
             coverage: outcome.coverage,
             drawn: outcome.drawn,
+            work: outcome.work,
         }
     }
 
@@ -386,6 +390,7 @@ impl ExploreSummary {
         self.ungrouped += s.ungrouped;
         self.fabric += s.fabric;
         self.nemesis += s.nemesis;
+        self.work += s.work;
         self.virtual_time += s.virtual_time;
         self.wall = self.wall.max(s.wall);
         self.max_events = self.max_events.max(s.max_events);
@@ -424,7 +429,7 @@ impl ExploreSummary {
 
     /// The failing seeds in order and the first failures per invariant, from what was
     /// kept per invariant.
-    pub fn settle(&mut self, kept: BTreeMap<String, BTreeMap<u64, FailingSeed>>) {
+    pub fn settle(&mut self, kept: KeptFailing) {
         let mut failing: Vec<u64> = kept.values().flat_map(|s| s.keys().copied()).collect();
         failing.sort();
         failing.dedup();
@@ -433,10 +438,12 @@ impl ExploreSummary {
     }
 
     /// Adds one seed's result; memory stays bounded ([`KEPT_PER_INVARIANT`], [`MAX_GROUPS`]).
-    fn record(&mut self, outcome: &Finished, keep_trace_hashes: bool, kept: &mut BTreeMap<String, BTreeMap<u64, FailingSeed>>) {
+    /// What it keeps of failing seeds it tells `view`, which the sweep's workers ask.
+    fn record(&mut self, outcome: &Finished, keep_trace_hashes: bool, kept: &mut KeptFailing, view: &KeptSeeds) {
         self.seeds_run += 1;
         self.fabric += outcome.fabric;
         self.nemesis += outcome.nemesis;
+        self.work += outcome.work;
         self.virtual_time += outcome.end;
         self.max_events = self.max_events.max(outcome.events);
         for (name, took) in &outcome.check_times {
@@ -448,16 +455,25 @@ impl ExploreSummary {
         if keep_trace_hashes {
             self.trace_hashes.insert(outcome.seed, outcome.trace_hash.unwrap_or_default());
         }
-        if !outcome.failed() {
-            return;
+        if outcome.failed() {
+            self.failing += 1;
+            self.record_failing(outcome, kept, view);
         }
-        self.failing += 1;
-        let failing = |v: &super::system::Violation| FailingSeed {
-            seed: outcome.seed,
-            time: v.time,
-            explanation: v.explanation.clone(),
-            trace_hash: format!("{:016x}", outcome.trace_hash.unwrap_or_default()),
-            branch: outcome.branch.clone(),
+    }
+
+    /// A failing seed: its bugs (groups, signatures) and its invariants (counts, the
+    /// smallest seeds kept). A seed is shown only where `view` said it is kept, so its
+    /// trace was hashed (`RunOptions::hash_if_kept`).
+    fn record_failing(&mut self, outcome: &Finished, kept: &mut KeptFailing, view: &KeptSeeds) {
+        let failing = |v: &super::system::Violation| {
+            debug_assert!(outcome.trace_hash.is_some(), "seed {} shown without its trace hash", outcome.seed);
+            FailingSeed {
+                seed: outcome.seed,
+                time: v.time,
+                explanation: v.explanation.clone(),
+                trace_hash: format!("{:016x}", outcome.trace_hash.unwrap_or_default()),
+                branch: outcome.branch.clone(),
+            }
         };
         let mut fingerprints = Vec::new();
         for v in &outcome.violations {
@@ -472,13 +488,18 @@ impl ExploreSummary {
                     group.seeds += 1;
                     if outcome.seed < group.smallest.seed {
                         group.smallest = failing(v);
+                        view.bug_seen(&fingerprint, outcome.seed);
                     }
                 }
                 None if full => self.ungrouped += 1,
                 None => {
+                    view.bug_seen(&fingerprint, outcome.seed);
                     let group =
                         BugGroup { fingerprint: fingerprint.clone(), invariant: v.invariant.to_string(), seeds: 1, smallest: failing(v) };
                     self.groups.insert(fingerprint, group);
+                    if self.groups.len() >= MAX_GROUPS {
+                        view.no_new_bugs();
+                    }
                 }
             }
         }
@@ -496,13 +517,21 @@ impl ExploreSummary {
         }) {
             *self.counts.entry(v.invariant.to_string()).or_default() += 1;
             let seeds = kept.entry(v.invariant.to_string()).or_default();
-            seeds.insert(outcome.seed, failing(v));
-            if seeds.len() > KEPT_PER_INVARIANT {
-                seeds.pop_last();
+            if seeds.len() < KEPT_PER_INVARIANT || seeds.last_key_value().is_some_and(|(&last, _)| outcome.seed < last) {
+                seeds.insert(outcome.seed, failing(v));
+                if seeds.len() > KEPT_PER_INVARIANT {
+                    seeds.pop_last();
+                }
+                if let Some((&largest, _)) = seeds.last_key_value().filter(|_| seeds.len() == KEPT_PER_INVARIANT) {
+                    view.invariant_full(v.invariant, largest);
+                }
             }
         }
     }
 }
+
+/// Per invariant, its smallest failing seeds (at most [`KEPT_PER_INVARIANT`]).
+pub type KeptFailing = BTreeMap<String, BTreeMap<u64, FailingSeed>>;
 
 /// Sweeps a scenario; see [`explore_with`].
 pub fn explore<S: System>(scenario: &S::Scenario, options: &ExploreOptions) -> ExploreSummary {
@@ -529,7 +558,7 @@ pub fn explore_with<S: System>(
     let jobs = options.jobs.max(1).min(plan.len().max(1) as usize);
     let (tx, rx) = mpsc::sync_channel::<Vec<Finished>>(jobs * 2);
     let mut summary = ExploreSummary::default();
-    let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    let mut kept = KeptFailing::new();
     let kept_seeds = Arc::new(KeptSeeds::default());
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -565,8 +594,7 @@ pub fn explore_with<S: System>(
             if stopped_at.is_some_and(|at| outcome.seed > at) {
                 continue;
             }
-            summary.record(&outcome, options.keep_trace_hashes, &mut kept);
-            kept_seeds.note(outcome.seed, &outcome.violations);
+            summary.record(&outcome, options.keep_trace_hashes, &mut kept, &kept_seeds);
             if outcome.stops(options) {
                 stop.store(true, Ordering::Relaxed);
                 stopped_at = Some(stopped_at.map_or(outcome.seed, |at| at.min(outcome.seed)));
@@ -622,13 +650,7 @@ impl Batch {
 }
 
 /// The summary once the last seed is in: failing seeds in order, timings, partial.
-fn finish(
-    mut summary: ExploreSummary,
-    kept: BTreeMap<String, BTreeMap<u64, FailingSeed>>,
-    started: Instant,
-    planned: u64,
-    exhausted: bool,
-) -> ExploreSummary {
+fn finish(mut summary: ExploreSummary, kept: KeptFailing, started: Instant, planned: u64, exhausted: bool) -> ExploreSummary {
     summary.settle(kept);
     summary.wall = started.elapsed();
     summary.planned = planned;
@@ -681,7 +703,7 @@ fn explore_coverage<S: System>(
     let plan = SeedPlan::of(options);
     let next = AtomicU64::new(0);
     let mut summary = ExploreSummary::default();
-    let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    let mut kept = KeptFailing::new();
     let kept_seeds = Arc::new(KeptSeeds::default());
     let mut corpus: Vec<CorpusRun> = Vec::new();
     let mut reached: BTreeSet<u64> = BTreeSet::new();
@@ -719,8 +741,7 @@ fn explore_coverage<S: System>(
         });
         for result in results {
             let Some(mut finished) = result.into_inner().unwrap() else { continue };
-            summary.record(&finished, options.keep_trace_hashes, &mut kept);
-            kept_seeds.note(finished.seed, &finished.violations);
+            summary.record(&finished, options.keep_trace_hashes, &mut kept, &kept_seeds);
             let new = finished.coverage.take().unwrap_or_default().into_iter().filter(|f| reached.insert(*f)).count();
             if new > 0 {
                 let entry = CorpusRun { seed: finished.seed, branch: finished.branch.clone(), drawn: finished.drawn };
@@ -745,6 +766,52 @@ fn explore_coverage<S: System>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Seeds of a made-up sweep: none to two violations of three invariants, with bugs
+    /// of 2,100 shapes (past [`MAX_GROUPS`]).
+    fn made_up(seed: u64) -> Vec<super::super::system::Violation> {
+        let r = super::super::choices::splitmix64(seed);
+        let violation = |i: u64| super::super::system::Violation {
+            invariant: ["a", "b", "c"][((r >> (8 + i)) % 3) as usize],
+            time: Duration::ZERO,
+            records: Vec::new(),
+            explanation: format!("bug {}", "x".repeat(((r >> (16 + i)) % 700) as usize)),
+            evidence: Vec::new(),
+        };
+        (0..r % 3).map(violation).collect()
+    }
+
+    #[test]
+    fn a_seed_a_sweep_shows_was_kept_when_its_worker_asked() {
+        let (mut summary, mut kept, view) = (ExploreSummary::default(), KeptFailing::new(), KeptSeeds::default());
+        let mut pending = std::collections::VecDeque::new();
+        let mut hashed = 0;
+        // A seed is asked about as it starts, and recorded up to 40 seeds later, in no
+        // order; the seeds start in no order either (a sweep starts them in order, which
+        // would leave most of the rules untested).
+        let mut seeds: Vec<u64> = (0..3_000).collect();
+        for i in (1..seeds.len()).rev() {
+            seeds.swap(i, (super::super::choices::splitmix64(i as u64) % (i as u64 + 1)) as usize);
+        }
+        for seed in seeds {
+            let violations = made_up(seed);
+            let keeps = view.keeps(seed, &violations);
+            hashed += (keeps && !violations.is_empty()) as u64;
+            pending.push_back(Finished { seed, violations, trace_hash: keeps.then_some(seed + 1), ..Finished::default() });
+            if pending.len() > 40 {
+                let done = pending.remove((super::super::choices::splitmix64(!seed) % 40) as usize).unwrap();
+                summary.record(&done, false, &mut kept, &view);
+            }
+        }
+        pending.iter().for_each(|done| summary.record(done, false, &mut kept, &view));
+        summary.settle(kept);
+        assert!(summary.ungrouped > 0 && summary.counts.values().all(|&n| n > KEPT_PER_INVARIANT as u64), "{summary:?}");
+        let shown = summary.by_invariant.values().flatten().chain(summary.groups.values().map(|g| &g.smallest));
+        for failing in shown {
+            assert_eq!(failing.trace_hash, format!("{:016x}", failing.seed + 1), "seed {} shown, not hashed", failing.seed);
+        }
+        assert!(hashed < summary.failing / 2, "{hashed} of {} failing seeds hashed", summary.failing);
+    }
 
     #[test]
     fn a_worker_sends_its_seeds_when_a_batch_is_full_or_one_stops_the_sweep() {

@@ -438,7 +438,7 @@ impl<O: Observation> History<O> {
         let mut out = Digest::default();
         for entry in self.entries.lock().unwrap().iter() {
             out.write_u64(entry.time.as_nanos() as u64);
-            out.str(entry.node.as_deref().unwrap_or("-"));
+            entry.node.as_deref().hash(&mut out);
             entry.record.digest(&mut out);
         }
         out.finish()
@@ -474,8 +474,9 @@ impl<O: Observation> Record<O> {
 
 /// What the trace hash is computed with: a [`Hasher`](std::hash::Hasher) (a record's
 /// fields are fed as `Hash` feeds them) that also takes text (what a type only says
-/// through `Display`). FxHash's multiply-rotate over 8-byte words, stable across runs
-/// (not random-seeded).
+/// through `Display`). FxHash's multiply-rotate over 8-byte words, not random-seeded:
+/// the same within one build, run after run and machine after machine; another build
+/// may give other values (`Hash` of std's types may feed them otherwise).
 #[derive(Default)]
 pub struct Digest(TraceHasher);
 
@@ -484,12 +485,6 @@ impl Digest {
     pub fn text(&mut self, value: &(impl fmt::Display + ?Sized)) {
         use std::fmt::Write;
         let _ = write!(self.0, "{value}");
-        self.0.word(0xff);
-    }
-
-    /// Feeds a string, then an end mark.
-    pub fn str(&mut self, s: &str) {
-        self.0.feed(s.as_bytes());
         self.0.word(0xff);
     }
 }
@@ -588,33 +583,68 @@ mod tests {
 
     #[test]
     fn the_trace_hash_takes_every_field_of_every_record() {
-        use super::{NetWhat, Record};
+        use super::{FaultEvent, NetWhat, Record};
         use std::time::Duration;
-        let store = |read: &str, wrote: &str, began: u64| Record::Store {
-            store: "tickets",
-            call: "save",
+        type R = Record<super::StoresOnly<String>>;
+        let store = |store: &'static str, call: &'static str, read: &[&str], wrote: &str, began: u64| R::Store {
+            store,
+            call,
             began: Duration::from_millis(began),
-            read: vec![read.to_string()],
+            read: read.iter().map(|r| r.to_string()).collect(),
             wrote: vec![wrote.to_string()],
         };
-        let net = |id: u64, what: NetWhat| Record::Net { id, from: "a".into(), to: "b".into(), kind: "event", what };
-        let fault = |text: &str| Record::Fault { event: super::FaultEvent::Crash, text: text.into() };
-        let history = |at: u64, records: Vec<Record<super::StoresOnly<String>>>| {
-            H::from_records(records.into_iter().map(|r| (Duration::from_millis(at), r)).collect()).fingerprint()
+        let net =
+            |id: u64, from: &str, to: &str, kind: &'static str, what: NetWhat| R::Net { id, from: from.into(), to: to.into(), kind, what };
+        let sent = || NetWhat::Sent("hi".into());
+        let fault = |event: FaultEvent, text: &str| R::Fault { event, text: text.into() };
+        let base = || {
+            vec![
+                store("tickets", "save", &["T1", "T2"], "ticket T1 v0", 5),
+                net(1, "a", "b", "event", sent()),
+                fault(FaultEvent::Crash, "crash"),
+            ]
         };
-        let base = || vec![store("T1", "ticket T1 v0", 5), net(1, NetWhat::Sent("hi".into())), fault("crash")];
+        let history = |at: u64, node: Option<&str>, records: Vec<R>| {
+            let history = H::from_records(records.into_iter().map(|r| (Duration::from_millis(at), r)).collect());
+            history.entries()[0].node = node.map(Into::into);
+            history.fingerprint()
+        };
+        let with = |i: usize, record: R| {
+            let mut records = base();
+            records[i] = record;
+            history(7, None, records)
+        };
         let hashes = [
-            history(7, base()),
-            history(8, base()),
-            history(7, vec![store("T2", "ticket T1 v0", 5), net(1, NetWhat::Sent("hi".into())), fault("crash")]),
-            history(7, vec![store("T1", "ticket T1 v1", 5), net(1, NetWhat::Sent("hi".into())), fault("crash")]),
-            history(7, vec![store("T1", "ticket T1 v0", 6), net(1, NetWhat::Sent("hi".into())), fault("crash")]),
-            history(7, vec![store("T1", "ticket T1 v0", 5), net(2, NetWhat::Sent("hi".into())), fault("crash")]),
-            history(7, vec![store("T1", "ticket T1 v0", 5), net(1, NetWhat::Delivered), fault("crash")]),
-            history(7, vec![store("T1", "ticket T1 v0", 5), net(1, NetWhat::Sent("hi".into())), fault("restart")]),
-            history(7, vec![store("T1", "ticket T1 v0", 5), fault("crash"), net(1, NetWhat::Sent("hi".into()))]),
+            history(7, None, base()),
+            history(8, None, base()),
+            history(7, Some("orders"), base()),
+            history(7, Some("-"), base()),
+            with(0, store("orders", "save", &["T1", "T2"], "ticket T1 v0", 5)),
+            with(0, store("tickets", "find", &["T1", "T2"], "ticket T1 v0", 5)),
+            with(0, store("tickets", "save", &["T1, T2"], "ticket T1 v0", 5)),
+            with(0, store("tickets", "save", &["T1", "T2"], "ticket T1 v1", 5)),
+            with(0, store("tickets", "save", &["T1", "T2"], "ticket T1 v0", 6)),
+            with(1, net(2, "a", "b", "event", sent())),
+            with(1, net(1, "c", "b", "event", sent())),
+            with(1, net(1, "a", "c", "event", sent())),
+            with(1, net(1, "a", "b", "ack", sent())),
+            with(1, net(1, "a", "b", "event", NetWhat::Sent("ho".into()))),
+            with(1, net(1, "a", "b", "event", NetWhat::Delivered)),
+            with(1, net(1, "a", "b", "event", NetWhat::Duplicated)),
+            with(1, net(1, "a", "b", "event", NetWhat::Dropped("random"))),
+            with(2, fault(FaultEvent::Pause, "crash")),
+            with(2, fault(FaultEvent::Crash, "restart")),
+            history(
+                7,
+                None,
+                vec![
+                    store("tickets", "save", &["T1", "T2"], "ticket T1 v0", 5),
+                    fault(FaultEvent::Crash, "crash"),
+                    net(1, "a", "b", "event", sent()),
+                ],
+            ),
         ];
-        assert_eq!(history(7, base()), hashes[0], "the same history, the same hash");
+        assert_eq!(history(7, None, base()), hashes[0], "the same history, the same hash");
         let distinct: std::collections::BTreeSet<u64> = hashes.iter().copied().collect();
         assert_eq!(distinct.len(), hashes.len(), "each change of a field or of the order changes the hash: {hashes:x?}");
     }

@@ -184,6 +184,37 @@ fn bump(counter: &'static std::thread::LocalKey<std::cell::Cell<u64>>) {
     counter.with(|c| c.set(c.get() + 1));
 }
 
+/// The madsim work of a run (or of a sweep's runs, summed): the sleeps the harness and
+/// the systems started, the madsim timers those set, the executor steps that polled the
+/// run's tasks. `bench` divides a scenario's by its delivered messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    pub timers: u64,
+    pub timers_set: u64,
+    pub steps: u64,
+}
+
+impl Work {
+    /// This thread's counters so far.
+    pub fn so_far() -> Work {
+        Work { timers: timers_started(), timers_set: timers_set(), steps: steps_taken() }
+    }
+
+    /// This thread's work since `start` (its counters then).
+    pub fn since(start: Work) -> Work {
+        let now = Work::so_far();
+        Work { timers: now.timers - start.timers, timers_set: now.timers_set - start.timers_set, steps: now.steps - start.steps }
+    }
+}
+
+impl std::ops::AddAssign for Work {
+    fn add_assign(&mut self, other: Work) {
+        self.timers += other.timers;
+        self.timers_set += other.timers_set;
+        self.steps += other.steps;
+    }
+}
+
 /// How many sleeps the harness and the systems started on this thread so far: `bench`
 /// divides a scenario's by its delivered messages.
 pub fn timers_started() -> u64 {

@@ -115,6 +115,8 @@ pub struct RunOutcome<S: System> {
     pub switches: Option<Vec<super::switches::Consulted>>,
     /// Decisions drawn.
     pub drawn: u64,
+    /// The madsim work the run asked for on its thread (sleeps, timers, steps).
+    pub work: super::Work,
     /// What the run drew before it started (see [`super::plan`]).
     pub plan: Option<super::plan::Plan>,
 }
@@ -149,6 +151,7 @@ pub const HARNESS_FINDINGS: [&str; 4] = [NODE_PANIC, DEADLOCK, RUNAWAY, LIVENESS
 pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptions) -> RunOutcome<S> {
     // A branched run runs on its branch's madsim seed; it is still reported as `seed`.
     let runtime_seed = options.scheduler_seed.or(options.branch.root()).unwrap_or(seed);
+    let work = super::Work::so_far();
     let history: History<S::Obs> = History::new(options.trace.clone());
     let (opts, kept) = (options.clone(), history.clone());
     super::panics::arm();
@@ -176,6 +179,7 @@ pub fn run_seed<S: System>(scenario: &S::Scenario, seed: u64, options: &RunOptio
         Err(_) => crashed(seed, history, caught, options),
     };
     outcome.switches = options.log_switches.then_some(switches);
+    outcome.work = super::Work::since(work);
     outcome
 }
 
@@ -209,6 +213,7 @@ fn crashed<S: System>(seed: u64, history: History<S::Obs>, caught: Option<super:
         coverage: None,
         switches: None,
         drawn: 0,
+        work: super::Work::default(),
         plan: None,
     }
 }
@@ -477,6 +482,7 @@ fn outcome_of<S: System>(
         coverage: None,
         switches: None,
         drawn: choices.drawn(),
+        work: super::Work::default(),
         plan: Some(plan),
     }
 }

@@ -329,6 +329,16 @@ mod tests {
         assert_eq!(ticket("u1", 20.0).to_string(), ticket("u2", 20.0).to_string(), "the text leaves out the owner");
         assert_ne!(digest(&ticket("u1", 20.0)), digest(&ticket("u2", 20.0)));
         assert_ne!(digest(&ticket("u1", 20.0)), digest(&ticket("u1", 20.5)));
+        let request = |charge: Option<&str>| Snapshot::ProviderRequest {
+            id: "req_1".into(),
+            key: None,
+            order_id: "O1".into(),
+            status: 200,
+            outcome: "charged".into(),
+            charge: charge.map(Into::into),
+        };
+        assert_eq!(request(Some("ch_1")).to_string(), request(Some("ch_2")).to_string(), "the text leaves out the charge");
+        assert_ne!(digest(&request(Some("ch_1"))), digest(&request(Some("ch_2"))));
         let seen = |created: bool, cancelled: bool| Snapshot::Seen { order_id: "O1".into(), created, cancelled };
         assert_ne!(digest(&seen(true, false)), digest(&seen(false, true)), "fields in their places");
     }
