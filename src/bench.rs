@@ -201,8 +201,8 @@ pub struct ScenarioFigures {
     pub timers_set_per_message: f64,
 }
 
-/// Sweeps `seeds` seeds of a scenario on one thread, as `explore --jobs 1` does, and
-/// measures them.
+/// Sweeps `seeds` seeds of a scenario on one job, as `explore --jobs 1` does (a worker
+/// thread runs them, this one records them), and measures them.
 pub fn measure(scenario: &Scenario, seeds: u64) -> ScenarioFigures {
     let started = Instant::now();
     let options = crate::harness::explore::ExploreOptions { jobs: 1, ..crate::harness::explore::ExploreOptions::new(0..seeds) };

@@ -373,7 +373,7 @@ impl ExploreSummary {
     /// Adds another summary of the same sweep (a partition's, for `merge`): counts add,
     /// limits stay ([`KEPT_PER_INVARIANT`], [`MAX_GROUPS`], [`MAX_SIGNATURES`]), each bug
     /// keeps its smallest seed. [`ExploreSummary::settle`] finishes the lists.
-    pub fn absorb(&mut self, s: ExploreSummary, kept: &mut BTreeMap<String, BTreeMap<u64, FailingSeed>>) {
+    pub fn absorb(&mut self, s: ExploreSummary, kept: &mut KeptFailing) {
         for (set, n) in s.signatures {
             if self.signatures.len() < MAX_SIGNATURES || self.signatures.contains_key(&set) {
                 *self.signatures.entry(set).or_default() += n;
@@ -810,7 +810,8 @@ mod tests {
         for failing in shown {
             assert_eq!(failing.trace_hash, format!("{:016x}", failing.seed + 1), "seed {} shown, not hashed", failing.seed);
         }
-        assert!(hashed < summary.failing / 2, "{hashed} of {} failing seeds hashed", summary.failing);
+        // 924 of 2,001 here; 1,887 if the summary never says that the list of bugs is full.
+        assert!(hashed * 10 < summary.failing * 6, "{hashed} of {} failing seeds hashed", summary.failing);
     }
 
     #[test]

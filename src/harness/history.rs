@@ -582,7 +582,7 @@ mod tests {
     }
 
     #[test]
-    fn the_trace_hash_takes_every_field_of_every_record() {
+    fn the_trace_hash_takes_every_field_of_the_harness_s_records() {
         use super::{FaultEvent, NetWhat, Record};
         use std::time::Duration;
         type R = Record<super::StoresOnly<String>>;
@@ -632,6 +632,7 @@ mod tests {
             with(1, net(1, "a", "b", "event", NetWhat::Delivered)),
             with(1, net(1, "a", "b", "event", NetWhat::Duplicated)),
             with(1, net(1, "a", "b", "event", NetWhat::Dropped("random"))),
+            with(1, net(1, "a", "b", "event", NetWhat::Dropped("partition"))),
             with(2, fault(FaultEvent::Pause, "crash")),
             with(2, fault(FaultEvent::Crash, "restart")),
             history(

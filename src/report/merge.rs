@@ -5,7 +5,7 @@
 //! flaws, strategies or seed ranges, partitions missing or given twice, a partial shard.
 
 use super::json::SweepInfo;
-use crate::harness::explore::{BugGroup, ExploreSummary, FailingSeed};
+use crate::harness::explore::{BugGroup, ExploreSummary, FailingSeed, KeptFailing};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -158,7 +158,7 @@ pub fn merge(shards: Vec<Shard>) -> Result<(SweepInfo, ExploreSummary), String> 
     let mut info = shards[0].info.clone();
     info.partition = None;
     let mut total = ExploreSummary::default();
-    let mut kept: BTreeMap<String, BTreeMap<u64, FailingSeed>> = BTreeMap::new();
+    let mut kept = KeptFailing::new();
     let mut triages = Vec::new();
     let mut triaged = true;
     for shard in shards {

@@ -342,4 +342,59 @@ mod tests {
         let seen = |created: bool, cancelled: bool| Snapshot::Seen { order_id: "O1".into(), created, cancelled };
         assert_ne!(digest(&seen(true, false)), digest(&seen(false, true)), "fields in their places");
     }
+
+    #[test]
+    fn an_observation_s_digest_takes_its_kind_and_each_field() {
+        use crate::harness::history::Observation;
+        use crate::kit::obs::Outcome;
+        use crate::kit::protocol::Reply;
+        use std::hash::Hasher;
+        type Obs = crate::ticketing::domain::Obs;
+        let digest = |obs: Obs| {
+            let mut out = Digest::default();
+            obs.digest(&mut out);
+            out.finish()
+        };
+        let (t, o) = (super::super::Subject::TicketCreated, super::super::Subject::OrderCreated);
+        let body = || std::sync::Arc::new(serde_json::json!({}));
+        let request = |user: Option<&str>, path: &str| Obs::Request {
+            req: 1,
+            user: user.map(Into::into),
+            instance: "tickets-1".into(),
+            method: "GET",
+            path: path.into(),
+            body: body(),
+        };
+        let delivered =
+            |subject, group, redelivery| Obs::Delivered { subject, group, seq: 1, client: "c1".into(), event_id: "e1".into(), redelivery };
+        let handled = |outcome| Obs::Handled { subject: t, group: "orders", seq: 1, event_id: "e1".into(), outcome };
+        let replied = |reply| Obs::Replied { subject: t, group: "orders", seq: 1, client: "c1".into(), event_id: "e1".into(), reply };
+        let hashes = [
+            digest(request(Some("u1"), "/api/tickets")),
+            digest(request(None, "/api/tickets")),
+            digest(request(Some("u1"), "/api/orders")),
+            digest(Obs::Response { req: 1, status: 200, body: body() }),
+            digest(Obs::Response { req: 1, status: 404, body: body() }),
+            digest(Obs::Timeout { req: 1 }),
+            digest(delivered(t, "orders", false)),
+            digest(delivered(o, "orders", false)),
+            digest(delivered(t, "payments", false)),
+            digest(delivered(t, "orders", true)),
+            digest(Obs::Acked { subject: t, group: "orders", seq: 1, client: "c1".into(), event_id: "e1".into() }),
+            digest(handled(Outcome::Acked)),
+            digest(handled(Outcome::Failed("boom".into()))),
+            digest(handled(Outcome::Failed("bang".into()))),
+            digest(handled(Outcome::Undecodable("boom".into()))),
+            digest(Obs::ClientDead { client: "c1".into() }),
+            digest(Obs::Deduplicated { subject: t, seq: 1, event_id: "e1".into(), client: "c1".into() }),
+            digest(replied(Reply::Term)),
+            digest(replied(Reply::Nak(Duration::from_secs(1)))),
+            digest(replied(Reply::Nak(Duration::from_secs(2)))),
+            digest(Obs::Parked { subject: t, group: "orders", seq: 1, event_id: "e1".into(), deliveries: 5 }),
+            digest(Obs::StoreLost { store_id: 1 }),
+        ];
+        assert_eq!(digest(request(Some("u1"), "/api/tickets")), hashes[0], "the same observation, the same digest");
+        let distinct: std::collections::BTreeSet<u64> = hashes.iter().copied().collect();
+        assert_eq!(distinct.len(), hashes.len(), "{hashes:x?}");
+    }
 }
