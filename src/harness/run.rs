@@ -613,9 +613,9 @@ fn judged<S: System>(scenario: &S::Scenario, ran: Ran<S>, history: &History<S::O
     }
     violations.extend(stop);
     outcome.expectations = judged.expectations;
-    let kept = |kept: &Arc<super::kept::KeptSeeds>| kept.keeps(outcome.seed, &violations);
-    let failing_kept = !violations.is_empty() && options.hash_if_kept.as_ref().is_none_or(kept);
-    outcome.trace_hash = (options.hash_trace || options.keep_history || failing_kept).then(|| history.fingerprint());
+    let sweep_keeps = |seeds: &Arc<super::kept::KeptSeeds>| seeds.keeps(outcome.seed, &violations);
+    let failing_shown = !violations.is_empty() && options.hash_if_kept.as_ref().is_none_or(sweep_keeps);
+    outcome.trace_hash = (options.hash_trace || options.keep_history || failing_shown).then(|| history.fingerprint());
     outcome.violations = violations;
     outcome.check_times = check_times;
     outcome.history = options.keep_history.then(|| history.clone());
