@@ -48,31 +48,40 @@ struct Stores {
     /// Payments charges through a remote provider: a charge it refused, or whose answer
     /// did not come, is answered 400 "Something went wrong".
     remote_provider: bool,
+    /// Counts the writes that changed what the routes read: the rules' answers can only
+    /// differ from the ones given at the last count after another.
+    generation: u64,
 }
 
 impl Stores {
+    /// Applies a written document to what the routes read, counting a change.
     fn apply(&mut self, store: &str, doc: &Snapshot) {
+        if self.changes(store, doc) {
+            self.generation += 1;
+        }
+    }
+
+    /// Applies `doc`: whether what the routes read changed.
+    fn changes(&mut self, store: &str, doc: &Snapshot) -> bool {
         match (store, doc) {
             (tickets::NAME, Snapshot::Ticket { id, user_id, order_id, .. }) => {
-                self.tickets.insert(id.clone(), (user_id.clone(), order_id.clone()));
+                let row = (user_id.clone(), order_id.clone());
+                self.tickets.insert(id.clone(), row.clone()).as_ref() != Some(&row)
             }
-            (orders::NAME, Snapshot::TicketReplica { id, .. }) => {
-                self.replicas.insert(id.clone());
-            }
+            (orders::NAME, Snapshot::TicketReplica { id, .. }) => self.replicas.insert(id.clone()),
             (orders::NAME, Snapshot::Order { id, user_id, ticket_id, status, .. }) => {
-                self.orders.insert(id.clone(), (user_id.clone(), ticket_id.clone(), *status));
+                let row = (user_id.clone(), ticket_id.clone(), *status);
+                self.orders.insert(id.clone(), row.clone()).as_ref() != Some(&row)
             }
             (payments::NAME, Snapshot::OrderReplica { id, user_id, status, expires_at, .. }) => {
-                self.payable.insert(id.clone(), (user_id.clone(), *status, *expires_at));
+                let row = (user_id.clone(), *status, *expires_at);
+                self.payable.insert(id.clone(), row.clone()).as_ref() != Some(&row)
             }
-            (payments::NAME, Snapshot::Payment { order_id, refunded, .. }) => {
-                if *refunded {
-                    self.paid.remove(order_id);
-                } else {
-                    self.paid.insert(order_id.clone());
-                }
-            }
-            _ => {}
+            (payments::NAME, Snapshot::Payment { order_id, refunded, .. }) => match refunded {
+                true => self.paid.remove(order_id),
+                false => self.paid.insert(order_id.clone()),
+            },
+            _ => false,
         }
     }
 }
@@ -268,6 +277,8 @@ struct Waiting<'a> {
     asked: Asked<'a>,
     store: &'static str,
     allowed: BTreeSet<Answer>,
+    /// The stores' generation the rules last answered it at.
+    seen: u64,
 }
 
 pub fn check(input: &Input) -> Vec<Violation> {
@@ -279,9 +290,12 @@ pub fn check(input: &Input) -> Vec<Violation> {
             for doc in entry.wrote() {
                 stores.apply(store, doc);
             }
+            // After a write, the rules answer the store's waiting requests again, unless
+            // nothing they read changed since they last did (the same answers).
             if !entry.wrote().is_empty() {
-                for w in waiting.values_mut().filter(|w| w.store == store) {
+                for w in waiting.values_mut().filter(|w| w.store == store && w.seen != stores.generation) {
                     w.allowed.extend(expected(&w.asked, &stores));
+                    w.seen = stores.generation;
                 }
             }
         }
@@ -290,7 +304,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 let asked = Asked { user: user.as_ref(), method, path, body };
                 if let Some(store) = store_of(&asked) {
                     let allowed = expected(&asked, &stores).into_iter().collect();
-                    waiting.insert(*req, Waiting { asked, store, allowed });
+                    waiting.insert(*req, Waiting { asked, store, allowed, seen: stores.generation });
                 }
             }
             Some(Obs::Response { req, status, body }) => {
