@@ -44,6 +44,10 @@ use ticketsim::kit::protocol::{HttpRequest, HttpResponse, Method};
 use ticketsim::kit::store::{Collection, Counter, Db, Row, Table};
 use ticketsim::kit::{Group, HandlerError, Id};
 
+/// The allocator `ticketsim`'s own binary uses (docs/own-services.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(ticketsim::cli::main_for::<Shop>());
 }
