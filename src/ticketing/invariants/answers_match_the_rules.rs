@@ -42,6 +42,8 @@ struct Stores {
     /// Orders' tickets replica and its orders: (buyer, ticket, status).
     replicas: BTreeSet<Id>,
     orders: BTreeMap<Id, (Id, Id, OrderStatus)>,
+    /// The orders not cancelled, by ticket.
+    reserving: BTreeMap<Id, usize>,
     /// Payments' orders replica: (buyer, status, expires at), and its unrefunded payments.
     payable: BTreeMap<Id, (Id, OrderStatus, Duration)>,
     paid: BTreeSet<Id>,
@@ -71,7 +73,10 @@ impl Stores {
             (orders::NAME, Snapshot::TicketReplica { id, .. }) => self.replicas.insert(id.clone()),
             (orders::NAME, Snapshot::Order { id, user_id, ticket_id, status, .. }) => {
                 let row = (user_id.clone(), ticket_id.clone(), *status);
-                self.orders.insert(id.clone(), row.clone()).as_ref() != Some(&row)
+                let old = self.orders.insert(id.clone(), row.clone());
+                self.reserve(old.as_ref(), -1);
+                self.reserve(Some(&row), 1);
+                old.as_ref() != Some(&row)
             }
             (payments::NAME, Snapshot::OrderReplica { id, user_id, status, expires_at, .. }) => {
                 let row = (user_id.clone(), *status, *expires_at);
@@ -84,14 +89,59 @@ impl Stores {
             _ => false,
         }
     }
+
+    /// Counts an order row in or out of its ticket's orders not cancelled.
+    fn reserve(&mut self, row: Option<&(Id, Id, OrderStatus)>, by: isize) {
+        let Some((_, ticket, _)) = row.filter(|(.., status)| *status != OrderStatus::Cancelled) else { return };
+        let orders = self.reserving.entry(ticket.clone()).or_default();
+        *orders = orders.checked_add_signed(by).expect("an order counted out was counted in");
+    }
 }
 
-/// A request as the users sent it.
+/// A request as the users sent it, and the route it asks for (read once).
 struct Asked<'a> {
     user: Option<&'a Id>,
     method: &'static str,
     path: &'a str,
     body: &'a Value,
+    route: Route<'a>,
+}
+
+/// The routes the rules answer, with the path's id (`/api/tickets/:id`) where it has one.
+enum Route<'a> {
+    ListTickets,
+    ShowTicket(&'a str),
+    CreateTicket,
+    EditTicket(&'a str),
+    ListOrders,
+    ShowOrder(&'a str),
+    CancelOrder(&'a str),
+    /// POST /api/orders, with the body's ticketId when it is one.
+    CreateOrder(Option<Id>),
+    /// Another method or path under /api/orders (401 signed out, else not judged).
+    OtherOrders,
+    Pay,
+    Unknown,
+}
+
+impl<'a> Asked<'a> {
+    fn new(user: Option<&'a Id>, method: &'static str, path: &'a str, body: &'a Value) -> Asked<'a> {
+        let segments: Vec<&str> = path.trim_start_matches("/api/").split('/').collect();
+        let route = match (method, segments.as_slice()) {
+            ("GET", ["tickets"]) => Route::ListTickets,
+            ("GET", ["tickets", id]) => Route::ShowTicket(id),
+            ("POST", ["tickets"]) => Route::CreateTicket,
+            ("PUT", ["tickets", id]) => Route::EditTicket(id),
+            ("GET", ["orders"]) => Route::ListOrders,
+            ("GET", ["orders", id]) => Route::ShowOrder(id),
+            ("DELETE", ["orders", id]) => Route::CancelOrder(id),
+            ("POST", ["orders"]) => Route::CreateOrder(validate::id(body, "ticketId")),
+            (_, ["orders", ..]) => Route::OtherOrders,
+            ("POST", ["payments"]) => Route::Pay,
+            _ => Route::Unknown,
+        };
+        Asked { user, method, path, body, route }
+    }
 }
 
 fn error(status: u16, message: &'static str) -> Vec<Answer> {
@@ -112,19 +162,22 @@ fn store_of(asked: &Asked) -> Option<&'static str> {
 
 /// The answers the rules give `asked` with the stores as they stand.
 fn expected(asked: &Asked, s: &Stores) -> Vec<Answer> {
-    let segments: Vec<&str> = asked.path.trim_start_matches("/api/").split('/').collect();
-    match (asked.method, segments.as_slice()) {
-        ("GET", ["tickets"]) => ids(s.tickets.iter().filter(|(_, (_, held))| held.is_none()).map(|(id, _)| id)),
-        ("GET", ["tickets", id]) => show_ticket(s, id),
-        ("POST", ["tickets"]) => asked.user.map_or_else(|| error(401, "Not authorized"), |_| ticket_fields(asked.body, 201)),
-        ("PUT", ["tickets", id]) => edit_ticket(asked, s, id),
-        (_, ["orders", ..]) if asked.user.is_none() => error(401, "Not authorized"),
-        ("GET", ["orders"]) => ids(s.orders.iter().filter(|(_, (buyer, ..))| Some(buyer) == asked.user).map(|(id, _)| id)),
-        ("GET", ["orders", id]) => order_of_user(asked, s, id).unwrap_or_else(|| ids(std::iter::once(&Id::from(*id)))),
-        ("DELETE", ["orders", id]) => order_of_user(asked, s, id).unwrap_or_else(|| cancel(s, id)),
-        ("POST", ["orders"]) => create_order(asked, s),
-        ("POST", ["payments"]) => pay(asked, s),
-        _ => Vec::new(),
+    let orders =
+        matches!(asked.route, Route::ListOrders | Route::ShowOrder(_) | Route::CancelOrder(_) | Route::CreateOrder(_) | Route::OtherOrders);
+    if orders && asked.user.is_none() {
+        return error(401, "Not authorized");
+    }
+    match &asked.route {
+        Route::ListTickets => ids(s.tickets.iter().filter(|(_, (_, held))| held.is_none()).map(|(id, _)| id)),
+        Route::ShowTicket(id) => show_ticket(s, id),
+        Route::CreateTicket => asked.user.map_or_else(|| error(401, "Not authorized"), |_| ticket_fields(asked.body, 201)),
+        Route::EditTicket(id) => edit_ticket(asked, s, id),
+        Route::ListOrders => ids(s.orders.iter().filter(|(_, (buyer, ..))| Some(buyer) == asked.user).map(|(id, _)| id)),
+        Route::ShowOrder(id) => order_of_user(asked, s, id).unwrap_or_else(|| ids(std::iter::once(&Id::from(*id)))),
+        Route::CancelOrder(id) => order_of_user(asked, s, id).unwrap_or_else(|| cancel(s, id)),
+        Route::CreateOrder(ticket) => create_order(ticket.as_ref(), s),
+        Route::Pay => pay(asked, s),
+        Route::OtherOrders | Route::Unknown => Vec::new(),
     }
 }
 
@@ -190,13 +243,12 @@ fn cancel(s: &Stores, id: &str) -> Vec<Answer> {
 }
 
 /// POST /api/orders: ticketId 400, unknown ticket 404, reserved 400, else 201.
-fn create_order(asked: &Asked, s: &Stores) -> Vec<Answer> {
-    let Some(ticket) = validate::id(asked.body, "ticketId") else { return error(400, "TicketId must be provided") };
-    if !s.replicas.contains(&ticket) {
+fn create_order(ticket: Option<&Id>, s: &Stores) -> Vec<Answer> {
+    let Some(ticket) = ticket else { return error(400, "TicketId must be provided") };
+    if !s.replicas.contains(ticket) {
         return error(404, "Not Found");
     }
-    let reserved = s.orders.values().any(|(_, on, status)| *on == ticket && *status != OrderStatus::Cancelled);
-    if reserved {
+    if s.reserving.get(ticket).is_some_and(|orders| *orders > 0) {
         error(400, "Ticket is already reserved")
     } else {
         vec![Answer::Status(201)]
@@ -301,7 +353,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
         }
         match entry.observed() {
             Some(Obs::Request { req, user, instance, method, path, body }) if !instance.starts_with('(') => {
-                let asked = Asked { user: user.as_ref(), method, path, body };
+                let asked = Asked::new(user.as_ref(), method, path, body);
                 if let Some(store) = store_of(&asked) {
                     let allowed = expected(&asked, &stores).into_iter().collect();
                     waiting.insert(*req, Waiting { asked, store, allowed, seen: stores.generation });
@@ -418,6 +470,37 @@ mod tests {
         let [ask, answer]: [Record<Obs>; 2] = call(1, None, "GET", "/api/tickets", 200, json!([])).try_into().unwrap();
         h.extend([ask, ticket("T1", 1, 20, Some("O1")), answer]);
         assert!(run(h, &FinalState::default(), super::check).is_empty());
+    }
+
+    /// A ticket is reserved while an order of it is not cancelled: the order counts in
+    /// when written, out when written again (once, whatever its writes) or cancelled.
+    #[test]
+    fn an_order_reserves_its_ticket_until_it_is_cancelled() {
+        use crate::ticketing::domain::OrderStatus::{Cancelled, Created};
+        let create = |req: u64, status: u16, body: Value| -> Vec<Record<Obs>> {
+            vec![
+                Record::Observed(Obs::Request {
+                    req,
+                    user: Some("u1".into()),
+                    instance: "orders-1".into(),
+                    method: "POST",
+                    path: "/api/orders".into(),
+                    body: Arc::new(json!({ "ticketId": "T1" })),
+                }),
+                Record::Observed(Obs::Response { req, status, body: Arc::new(body) }),
+            ]
+        };
+        let mut h = vec![replica("T1", 0, 20), order("O1", 0, "T1", Created), order("O1", 1, "T1", Created)];
+        h.extend(create(1, 400, refusal("Ticket is already reserved")));
+        h.extend(create(2, 201, json!({ "id": "O2" })));
+        let v = run(h.clone(), &FinalState::default(), super::check);
+        assert_eq!(v.iter().map(|v| v.records[0].as_str()).collect::<Vec<_>>(), ["request #2"], "{v:?}");
+        h.truncate(3);
+        h.push(order("O1", 2, "T1", Cancelled));
+        h.extend(create(3, 201, json!({ "id": "O2" })));
+        h.extend(create(4, 400, refusal("Ticket is already reserved")));
+        let v = run(h, &FinalState::default(), super::check);
+        assert_eq!(v.iter().map(|v| v.records[0].as_str()).collect::<Vec<_>>(), ["request #4"], "{v:?}");
     }
 
     #[test]
