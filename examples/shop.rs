@@ -45,6 +45,7 @@ use ticketsim::kit::store::{Collection, Counter, Db, Row, Table};
 use ticketsim::kit::{Group, HandlerError, Id};
 
 /// The allocator `ticketsim`'s own binary uses (docs/own-services.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,5 +1,7 @@
 /// mimalloc rather than the C library's allocator: runs are the same, a sweep takes less
-/// CPU (docs/performance.md, "mimalloc as the binary's allocator, measured again").
+/// CPU and about twice the peak memory (docs/performance.md, "mimalloc as the binary's
+/// allocator, measured again"). The default feature `mimalloc`.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -50,8 +50,8 @@ struct Stores {
     /// Payments charges through a remote provider: a charge it refused, or whose answer
     /// did not come, is answered 400 "Something went wrong".
     remote_provider: bool,
-    /// Counts the writes that changed what the routes read: the rules' answers can only
-    /// differ from the ones given at the last count after another.
+    /// Counts the written documents that changed what the routes read: the rules'
+    /// answers can only differ from the ones given at the last count after another.
     generation: u64,
 }
 
@@ -324,7 +324,7 @@ fn describe(allowed: &BTreeSet<Answer>) -> String {
 }
 
 /// A request waiting for its answer: what it asked and every answer the rules gave it
-/// so far (at its sending and after each write to its store).
+/// so far (at its sending and after each write to its store that came after a change).
 struct Waiting<'a> {
     asked: Asked<'a>,
     store: &'static str,
@@ -343,7 +343,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
                 stores.apply(store, doc);
             }
             // After a write, the rules answer the store's waiting requests again, unless
-            // nothing they read changed since they last did (the same answers).
+            // no store changed since they last did (the same answers).
             if !entry.wrote().is_empty() {
                 for w in waiting.values_mut().filter(|w| w.store == store && w.seen != stores.generation) {
                     w.allowed.extend(expected(&w.asked, &stores));
@@ -472,35 +472,90 @@ mod tests {
         assert!(run(h, &FinalState::default(), super::check).is_empty());
     }
 
+    /// A request of `user` as the users sent it and its answer.
+    fn asked(req: u64, user: &str, path: &str, ask: Value, status: u16, body: Value) -> [Record<Obs>; 2] {
+        let instance = format!("{}-1", path.trim_start_matches("/api/"));
+        [
+            Record::Observed(Obs::Request {
+                req,
+                user: Some(user.into()),
+                instance,
+                method: "POST",
+                path: path.into(),
+                body: Arc::new(ask),
+            }),
+            Record::Observed(Obs::Response { req, status, body: Arc::new(body) }),
+        ]
+    }
+
+    fn order_ticket(req: u64, ticket: &str, status: u16, body: Value) -> [Record<Obs>; 2] {
+        asked(req, "u1", "/api/orders", json!({ "ticketId": ticket }), status, body)
+    }
+
+    fn violated(h: Vec<Record<Obs>>) -> Vec<String> {
+        run(h, &FinalState::default(), super::check).iter().map(|v| v.records[0].clone()).collect()
+    }
+
     /// A ticket is reserved while an order of it is not cancelled: the order counts in
-    /// when written, out when written again (once, whatever its writes) or cancelled.
+    /// when written, out when written again (once, whatever its writes), cancelled or
+    /// moved to another ticket.
     #[test]
-    fn an_order_reserves_its_ticket_until_it_is_cancelled() {
+    fn an_order_reserves_its_ticket_until_it_is_cancelled_or_moved() {
         use crate::ticketing::domain::OrderStatus::{Cancelled, Created};
-        let create = |req: u64, status: u16, body: Value| -> Vec<Record<Obs>> {
-            vec![
-                Record::Observed(Obs::Request {
-                    req,
-                    user: Some("u1".into()),
-                    instance: "orders-1".into(),
-                    method: "POST",
-                    path: "/api/orders".into(),
-                    body: Arc::new(json!({ "ticketId": "T1" })),
-                }),
-                Record::Observed(Obs::Response { req, status, body: Arc::new(body) }),
-            ]
-        };
-        let mut h = vec![replica("T1", 0, 20), order("O1", 0, "T1", Created), order("O1", 1, "T1", Created)];
-        h.extend(create(1, 400, refusal("Ticket is already reserved")));
-        h.extend(create(2, 201, json!({ "id": "O2" })));
-        let v = run(h.clone(), &FinalState::default(), super::check);
-        assert_eq!(v.iter().map(|v| v.records[0].as_str()).collect::<Vec<_>>(), ["request #2"], "{v:?}");
-        h.truncate(3);
+        let prefix = vec![replica("T1", 0, 20), replica("T2", 0, 20), order("O1", 0, "T1", Created), order("O1", 1, "T1", Created)];
+        let mut h = prefix.clone();
+        h.extend(order_ticket(1, "T1", 400, refusal("Ticket is already reserved")));
+        h.extend(order_ticket(2, "T1", 201, json!({ "id": "O2" })));
+        assert_eq!(violated(h), ["request #2"]);
+        let mut h = prefix.clone();
         h.push(order("O1", 2, "T1", Cancelled));
-        h.extend(create(3, 201, json!({ "id": "O2" })));
-        h.extend(create(4, 400, refusal("Ticket is already reserved")));
-        let v = run(h, &FinalState::default(), super::check);
-        assert_eq!(v.iter().map(|v| v.records[0].as_str()).collect::<Vec<_>>(), ["request #4"], "{v:?}");
+        h.extend(order_ticket(3, "T1", 201, json!({ "id": "O2" })));
+        h.extend(order_ticket(4, "T1", 400, refusal("Ticket is already reserved")));
+        assert_eq!(violated(h), ["request #4"]);
+        let mut h = prefix;
+        h.push(order("O1", 2, "T2", Created));
+        h.extend(order_ticket(5, "T1", 201, json!({ "id": "O2" })));
+        h.extend(order_ticket(6, "T2", 201, json!({ "id": "O3" })));
+        assert_eq!(violated(h), ["request #6"]);
+    }
+
+    /// A write while a request waits counts when it changes what the routes read: the
+    /// order cancelled frees its ticket, a payment makes its order paid; a write that
+    /// changes nothing they read adds no answer.
+    #[test]
+    fn a_write_in_the_window_that_changes_the_stores_adds_its_answers() {
+        use crate::ticketing::domain::OrderStatus::{Cancelled, Created};
+        use crate::ticketing::domain::Snapshot;
+        let [ask, answer] = order_ticket(1, "T1", 201, json!({ "id": "O2" }));
+        let h = vec![replica("T1", 0, 20), order("O1", 0, "T1", Created), ask.clone(), order("O1", 1, "T1", Cancelled), answer.clone()];
+        assert!(violated(h).is_empty(), "the order cancelled while the request waited");
+        let h = vec![replica("T1", 0, 20), order("O1", 0, "T1", Created), ask, replica("T1", 1, 30), answer];
+        assert_eq!(violated(h), ["request #1"], "a new price reserves nothing and frees nothing");
+        let payable = Snapshot::OrderReplica {
+            id: "O1".into(),
+            version: 0,
+            status: Created,
+            price: 20.0,
+            user_id: "u1".into(),
+            expires_at: ms(60_000),
+        };
+        let paid = Snapshot::Payment {
+            id: "P1".into(),
+            order_id: "O1".into(),
+            stripe_id: "ch_1".into(),
+            amount: 2000,
+            refunded: false,
+            refund: None,
+        };
+        let [ask, answer] =
+            asked(2, "u1", "/api/payments", json!({ "orderId": "O1", "token": "tok_visa" }), 400, refusal("Order already paid"));
+        let before = vec![write("payments", "replicate", payable), ask];
+        let mut h = before.clone();
+        h.extend([write("payments", "charge", paid), answer.clone()]);
+        assert!(violated(h).is_empty(), "paid while the request waited");
+        let mut h = before;
+        h.push(answer);
+        assert_eq!(violated(h), ["request #2"], "never paid");
     }
 
     #[test]
