@@ -247,12 +247,17 @@ pub const PROFILE: &str = env!("TICKETSIM_PROFILE");
 /// The profile the README installs, whose figures docs/performance.md records.
 pub const INSTALLED_PROFILE: &str = "dist";
 
+/// The allocator this binary allocates through: mimalloc with the default feature
+/// `mimalloc` (src/main.rs), else the C library's.
+pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "the C library's" };
+
 pub fn run(seeds: u64, jobs: usize) -> Result<(), String> {
     if PROFILE == INSTALLED_PROFILE {
         outln!("built with cargo profile {PROFILE} (what the README installs)");
     } else {
         outln!("built with cargo profile {PROFILE}; the README installs profile {INSTALLED_PROFILE} (the whole program optimized as one unit), which docs/performance.md measures");
     }
+    outln!("allocator: {ALLOCATOR} (docs/performance.md measures mimalloc, the default feature)");
     let baseline = ping_pong_rate(200_000);
     let sleep_ns = sleep_cost_ns(400_000);
     let step_ns = step_cost_ns(400_000);

@@ -297,6 +297,9 @@ fn replay_defaults_to_seed_zero_like_run_and_bench_works_from_any_directory() {
     // It names the profile it was built with (the tests' own, not the installed dist).
     let profile = ticketsim::bench::PROFILE;
     assert!(profile != "unknown" && text.starts_with(&format!("built with cargo profile {profile}")), "{text}");
+    // And the allocator: mimalloc with the default feature, which the tests build with.
+    let allocator = if cfg!(feature = "mimalloc") { "mimalloc" } else { "the C library's" };
+    assert!(text.contains(&format!("\nallocator: {allocator} (")), "{text}");
     // It prints the goal, says which figures reach it, and times the first detection of every flaw.
     assert!(
         text.contains("goal: full-system at least 1.0x") && (text.contains("goal not reached: ") || text.contains("every goal met")),
