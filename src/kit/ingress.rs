@@ -29,19 +29,33 @@ impl Route {
         Route { method, path }
     }
 
-    /// Whether a request's method and path are this route.
-    /// Segment by segment, without collecting them (every request tries every route).
+    /// Whether a request's method and path are this route: the path before any `?`,
+    /// segment by segment (a `:name` segment takes any one that is not empty).
     pub fn matches(&self, method: Method, path: &str) -> bool {
-        if method != self.method {
+        method == self.method && path_matches(self.path.as_bytes(), path_only(path).as_bytes())
+    }
+}
+
+/// A request's path without its query.
+fn path_only(path: &str) -> &str {
+    path.find('?').map_or(path, |query| &path[..query])
+}
+
+/// Whether `path` has `pattern`'s segments, compared a byte at a time without splitting
+/// (every request tries every route until one matches: a fifth of the ingress's work
+/// when the segments were split into string searches).
+fn path_matches(mut pattern: &[u8], mut path: &[u8]) -> bool {
+    loop {
+        let p_end = pattern.iter().position(|&b| b == b'/').unwrap_or(pattern.len());
+        let g_end = path.iter().position(|&b| b == b'/').unwrap_or(path.len());
+        let (p, g) = (&pattern[..p_end], &path[..g_end]);
+        if !(p.first() == Some(&b':') && !g.is_empty() || p == g) {
             return false;
         }
-        let (mut pattern, mut given) = (self.path.split('/'), path.split('?').next().unwrap_or("").split('/'));
-        loop {
-            match (pattern.next(), given.next()) {
-                (None, None) => return true,
-                (Some(p), Some(g)) if p.starts_with(':') && !g.is_empty() || p == g => {}
-                _ => return false,
-            }
+        match (p_end == pattern.len(), g_end == path.len()) {
+            (true, true) => return true,
+            (false, false) => (pattern, path) = (&pattern[p_end + 1..], &path[g_end + 1..]),
+            _ => return false,
         }
     }
 }
@@ -220,5 +234,49 @@ impl<A: App> Actor<Message<A::Subject>> for Client<A> {
             _ => {}
         }
         handled()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matcher as it was, splitting the segments: the byte matcher must agree.
+    fn split_matches(pattern: &str, path: &str) -> bool {
+        let (mut pattern, mut given) = (pattern.split('/'), path.split('?').next().unwrap_or("").split('/'));
+        loop {
+            match (pattern.next(), given.next()) {
+                (None, None) => return true,
+                (Some(p), Some(g)) if p.starts_with(':') && !g.is_empty() || p == g => {}
+                _ => return false,
+            }
+        }
+    }
+
+    #[test]
+    fn the_byte_matcher_agrees_with_splitting_on_every_short_path() {
+        let patterns = ["/api/tickets", "/api/tickets/:id", "/api/orders/:id/x", "", "/", ":id", "/api/:a/:b", "a//b"];
+        // Every path of up to six characters from an alphabet that makes every case:
+        // separators, empty segments, parameters' colons, queries, prefixes of the routes.
+        let alphabet = ['/', 'a', 'x', ':', '?', 'i'];
+        let mut paths = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..6 {
+            last = last.iter().flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}"))).collect();
+            paths.extend(last.iter().cloned());
+        }
+        paths.extend(
+            ["/api/tickets", "/api/tickets/T1", "/api/tickets/T1?x=/y", "/api/tickets/", "/api/orders/O1/x", "/api/q/r", "a//b", "a/b/b"]
+                .map(String::from),
+        );
+        let mut matched = 0;
+        for pattern in patterns {
+            for path in &paths {
+                let expected = split_matches(pattern, path);
+                assert_eq!(Route::new(Method::Get, pattern).matches(Method::Get, path), expected, "{pattern:?} against {path:?}");
+                matched += usize::from(expected);
+            }
+        }
+        assert!(matched > 100, "the cases include matches ({matched})");
     }
 }
