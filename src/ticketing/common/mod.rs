@@ -92,7 +92,10 @@ pub fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
 
 /// The next id of a kind: `T1`, `T2`, ... (never `T0`).
 pub fn new_id(prefix: &str, counter: &mut Counter) -> Id {
-    format!("{prefix}{}", counter.next_value()).into()
+    let mut id = String::with_capacity(prefix.len() + 20);
+    id.push_str(prefix);
+    id.push_str(itoa::Buffer::new().format(counter.next_value()));
+    id.into()
 }
 
 /// `requireAuth`: the signed-in user, or the 401 to answer.
@@ -106,10 +109,15 @@ pub mod validate {
 
     /// `body(name).not().isEmpty()`: present, and not an empty string (after trimming).
     pub fn non_empty_string(body: &Value, name: &str) -> Option<String> {
+        non_empty_text(body, name).map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`non_empty_string`], a string field borrowed from the body.
+    pub fn non_empty_text<'a>(body: &'a Value, name: &str) -> Option<std::borrow::Cow<'a, str>> {
         match body.get(name)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+            Value::String(s) if !s.trim().is_empty() => Some(s.as_str().into()),
+            Value::Number(n) => Some(n.to_string().into()),
+            Value::Bool(b) => Some(b.to_string().into()),
             _ => None,
         }
     }
@@ -127,8 +135,8 @@ pub mod validate {
     /// An id in the app's id form (Mongo's `ObjectId.isValid` in the original): ASCII
     /// letters and digits, 1 to 24 of them.
     pub fn id(body: &Value, name: &str) -> Option<crate::ticketing::domain::Id> {
-        let s = non_empty_string(body, name)?;
-        is_id(&s).then(|| s.as_str().into())
+        let s = non_empty_text(body, name)?;
+        is_id(&s).then(|| (*s).into())
     }
 
     pub fn is_id(s: &str) -> bool {

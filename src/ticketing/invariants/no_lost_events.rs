@@ -4,6 +4,7 @@
 //! script published itself are the script's to judge (`scripted-expectations`).
 
 use super::{Input, Violation};
+use crate::kit::event::event_id;
 use crate::kit::invariants::Owed;
 use crate::ticketing::domain::{OrderStatus, Snapshot, Subject};
 use crate::ticketing::services::{orders, payments, tickets, transactions};
@@ -14,7 +15,7 @@ fn owed(store: &str, doc: &Snapshot) -> Option<Owed> {
     let (event_id, exact, record) = match (store, doc) {
         (tickets::NAME, Snapshot::Ticket { id, version, .. }) => {
             let subject = if *version == 0 { Subject::TicketCreated } else { Subject::TicketUpdated };
-            (format!("{subject}/{id}/v{version}"), true, id.clone())
+            (event_id(subject, id, Some(*version)), true, id.clone())
         }
         (orders::NAME, Snapshot::Order { id, status, .. }) => {
             let subject = match status {
@@ -23,10 +24,10 @@ fn owed(store: &str, doc: &Snapshot) -> Option<Owed> {
                 _ => return None, // a complete order announces nothing in this app
             };
             // Order events carry "/v<version>" unless the unversioned-order-events flaw is on.
-            (format!("{subject}/{id}"), false, id.clone())
+            (event_id(subject, id, None), false, id.clone())
         }
-        (payments::NAME, Snapshot::Payment { id, refunded: false, .. }) => (format!("{}/{id}", Subject::PaymentCreated), true, id.clone()),
-        (transactions::NAME, Snapshot::Transaction { id, .. }) => (format!("{}/{id}", Subject::TransactionCreated), true, id.clone()),
+        (payments::NAME, Snapshot::Payment { id, refunded: false, .. }) => (event_id(Subject::PaymentCreated, id, None), true, id.clone()),
+        (transactions::NAME, Snapshot::Transaction { id, .. }) => (event_id(Subject::TransactionCreated, id, None), true, id.clone()),
         _ => return None,
     };
     Some(Owed { event_id, exact, record })
