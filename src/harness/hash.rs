@@ -12,6 +12,23 @@ pub fn key(value: &impl Hash) -> u64 {
     hasher.finish()
 }
 
+/// [`key`] of `value`'s text, `key(&value.to_string().as_str())`, without making the
+/// text: what `Display` writes goes straight into the hash (FNV-1a takes bytes one at a
+/// time, however they come), then the end mark `str`'s `Hash` adds.
+pub fn key_of_text(value: &impl std::fmt::Display) -> u64 {
+    struct Text(StableHasher);
+    impl std::fmt::Write for Text {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.0.write(text.as_bytes());
+            Ok(())
+        }
+    }
+    let mut text = Text(StableHasher(0xcbf2_9ce4_8422_2325));
+    let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{value}"));
+    text.0.write_u8(0xff);
+    text.0.finish()
+}
+
 struct StableHasher(u64);
 
 impl Hasher for StableHasher {
@@ -42,4 +59,23 @@ pub fn splitmix64(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_text_s_key_is_the_key_of_the_text_made() {
+        let id: Arc<str> = Arc::from("T17");
+        assert_eq!(key_of_text(&id), key(&"T17"));
+        assert_eq!(key_of_text(&id), key(&id.to_string().as_str()));
+        for n in [0u64, 7, 1_000_000, u64::MAX] {
+            assert_eq!(key_of_text(&n), key(&n.to_string().as_str()), "{n}");
+        }
+        assert_eq!(key_of_text(&""), key(&""));
+        assert_eq!(key_of_text(&"naïve/€"), key(&"naïve/€"));
+        assert_ne!(key_of_text(&"T1"), key_of_text(&"T17"), "the end mark tells a prefix apart");
+    }
 }

@@ -78,8 +78,8 @@ impl ReadLog {
     }
 
     /// A read the trace does not show (a write's own check of the record it writes).
-    fn unshown(&self, key: &str) {
-        self.0.lock().unwrap().keys.push(record(key));
+    fn unshown(&self, record: u64) {
+        self.0.lock().unwrap().keys.push(record);
     }
 
     /// A read of the whole table; `shown` in the trace, if anything.
@@ -130,6 +130,11 @@ impl Shown {
 /// A record's key in an [`Access`].
 fn record(key: &str) -> u64 {
     crate::harness::hash::key(&key)
+}
+
+/// [`record`] of a key's text, without making the text.
+fn record_of(key: &impl std::fmt::Display) -> u64 {
+    crate::harness::hash::key_of_text(key)
 }
 
 /// A part of a database that logs what each call touched (see [`Access`]); the
@@ -227,7 +232,7 @@ impl<T: Row> Table<T> {
     /// The row `key` as stored, for a conditional write: a read of it for the
     /// exhaustive search, not shown in the trace (which shows the write).
     fn stored(&self, key: &T::Key) -> Option<&T> {
-        self.reads.unshown(&key.to_string());
+        self.reads.unshown(record_of(key));
         self.rows.get(key)
     }
 
@@ -258,7 +263,7 @@ impl<T: Row> Table<T> {
     /// Inserts or replaces a row.
     pub fn upsert(&mut self, row: T) {
         self.changes.push(row.snapshot());
-        self.written.push(record(&row.key().to_string()));
+        self.written.push(record_of(&row.key()));
         self.rows.insert(row.key(), row);
     }
 
