@@ -262,20 +262,19 @@ fn pay(asked: &Asked, s: &Stores) -> Vec<Answer> {
     if asked.user.is_none() {
         return error(401, "Not authorized");
     }
-    let (Some(_), Some(order_id)) = (validate::non_empty_string(asked.body, "token"), validate::non_empty_string(asked.body, "orderId"))
-    else {
+    let (Some(_), Some(order_id)) = (validate::non_empty_text(asked.body, "token"), validate::non_empty_text(asked.body, "orderId")) else {
         return error(400, "Invalid value");
     };
     if !validate::is_id(&order_id) {
         return error(400, "Something went wrong");
     }
-    match s.payable.get(order_id.as_str()) {
+    match s.payable.get(&*order_id) {
         None => error(404, "Not Found"),
         Some((buyer, ..)) if Some(buyer) != asked.user => error(401, "Not authorized"),
         Some((_, OrderStatus::Cancelled, _)) => error(400, "Cannot pay for an cancelled order"),
         Some((_, _, expires_at)) => {
             let mut answers = vec![Answer::Status(201), Answer::Expired(*expires_at)];
-            if s.paid.contains(order_id.as_str()) {
+            if s.paid.contains(&*order_id) {
                 answers.push(Answer::Error(400, "Order already paid"));
             }
             if s.remote_provider {
