@@ -65,14 +65,35 @@ pub struct HttpResponse {
     pub body: Arc<Value>,
 }
 
+/// The most error bodies a thread keeps for reuse ([`HttpResponse::error`]).
+const ERROR_BODIES_KEPT: usize = 64;
+
+thread_local! {
+    /// Error bodies by message, immutable once made (a response's body is never changed).
+    static ERROR_BODIES: std::cell::RefCell<Vec<(Box<str>, Arc<Value>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl HttpResponse {
     pub fn ok(id: u64, status: u16, body: Value) -> Self {
         HttpResponse { id, status, body: Arc::new(body) }
     }
 
     /// An error with one message (BadRequestError, NotFoundError, NotAuthorizedError).
+    /// The body is shared by every error with that message on this thread (a handful
+    /// of messages: building the JSON each time was six allocations an error).
     pub fn error(id: u64, status: u16, message: &str) -> Self {
-        HttpResponse { id, status, body: Arc::new(json!({ "errors": [{ "message": message }] })) }
+        let body = ERROR_BODIES.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            if let Some((_, body)) = kept.iter().find(|(kept, _)| **kept == *message) {
+                return body.clone();
+            }
+            let body = Arc::new(json!({ "errors": [{ "message": message }] }));
+            if kept.len() < ERROR_BODIES_KEPT {
+                kept.push((message.into(), body.clone()));
+            }
+            body
+        });
+        HttpResponse { id, status, body }
     }
 
     /// A RequestValidationError: 400 with one message per invalid field.
@@ -316,5 +337,28 @@ impl<S: Subject> Describe for Message<S> {
             | Message::Heartbeat { .. }
             | Message::HeartbeatAck { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_s_body_is_its_message_and_is_shared_by_its_repeats() {
+        let first = HttpResponse::error(1, 404, "Not Found");
+        let again = HttpResponse::error(2, 404, "Not Found");
+        assert_eq!(*first.body, json!({ "errors": [{ "message": "Not Found" }] }));
+        assert!(Arc::ptr_eq(&first.body, &again.body), "one body for one message");
+        assert_eq!((again.id, again.message()), (2, Some("Not Found")));
+        let other = HttpResponse::error(3, 400, "Ticket is reserved");
+        assert_eq!(other.message(), Some("Ticket is reserved"));
+        // Past the kept bodies' limit a new message's body is still its own.
+        for n in 0..ERROR_BODIES_KEPT + 3 {
+            let message = format!("message {n}");
+            assert_eq!(HttpResponse::error(4, 400, &message).message(), Some(message.as_str()));
+        }
+        assert_eq!(HttpResponse::error(5, 404, "Not Found").message(), Some("Not Found"));
+        ERROR_BODIES.with(|kept| assert!(kept.borrow().len() <= ERROR_BODIES_KEPT));
     }
 }
