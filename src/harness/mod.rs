@@ -115,19 +115,32 @@ impl Clock {
     /// millisecond from now); a finished sleep is reset to it rather than made anew
     /// (a new one reads the clock again and clones the runtime's handle).
     fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> Sleep {
+        Sleep { inner: Some(self.madsim_sleep(at)), run: self.run }
+    }
+
+    /// madsim's sleep for [`Clock::sleep_until`]: a spare one reset, or a new one.
+    fn madsim_sleep(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Sleep {
         bump(&TIMERS);
         let elapsed = self.time.elapsed();
         // The later of the two times, added to the base once.
         let deadline = self.base + at(on_grid(elapsed)).max(elapsed + Duration::from_millis(1));
         let spare = self.spare.borrow_mut().pop();
-        let inner = match spare {
+        match spare {
             Some(mut sleep) => {
                 std::pin::Pin::new(&mut sleep).reset(deadline);
                 sleep
             }
             None => self.time.sleep_until(deadline),
-        };
-        Sleep { inner: Some(inner), run: self.run }
+        }
+    }
+
+    /// Takes back a sleep its run has finished with, for the next one to reuse.
+    fn keep(&self, sleep: madsim::time::Sleep) {
+        if let Ok(mut spare) = self.spare.try_borrow_mut() {
+            if spare.len() < SPARE_SLEEPS {
+                spare.push(sleep);
+            }
+        }
     }
 }
 
@@ -157,11 +170,7 @@ impl Drop for Sleep {
         let _ = CLOCK.try_with(|c| {
             if let Ok(clock) = c.try_borrow() {
                 if let Some(clock) = clock.as_ref().filter(|clock| clock.run == self.run) {
-                    if let Ok(mut spare) = clock.spare.try_borrow_mut() {
-                        if spare.len() < SPARE_SLEEPS {
-                            spare.push(sleep);
-                        }
-                    }
+                    clock.keep(sleep);
                 }
             }
         });
@@ -290,9 +299,16 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// future or set a timer there (it would wait for that lock forever); handing a job to
 /// a task, as [`workers::Workers::run_after`] does, is a queue push.
 pub(crate) fn wake_after(duration: Duration, waker: &std::task::Waker) {
-    let mut sleep = sleep(duration);
-    let polled = std::future::Future::poll(std::pin::Pin::new(&mut sleep), &mut std::task::Context::from_waker(waker));
-    assert!(polled.is_pending(), "harness assumption broken: a sleep of at least a millisecond was over at once");
+    // [`sleep`] and its drop under one look at the clock: the sleep goes back at once.
+    with_clock(|clock| {
+        let mut sleep = clock.madsim_sleep(|now| now + duration.max(MIN_SLEEP));
+        let polled = std::future::Future::poll(std::pin::Pin::new(&mut sleep), &mut std::task::Context::from_waker(waker));
+        assert!(polled.is_pending(), "harness assumption broken: a sleep of at least a millisecond was over at once");
+        bump(&TIMERS_SET);
+        if clock.run != 0 {
+            clock.keep(sleep);
+        }
+    });
 }
 
 /// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).
