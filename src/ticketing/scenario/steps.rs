@@ -238,22 +238,42 @@ impl Step {
     }
 
     /// How the step is shown in reports: its name, or its user, what it does and when.
+    /// Written into one buffer (a run makes each step's label once, for its history).
     pub fn label(&self) -> String {
-        let what = match self.kind() {
-            Some(StepKind::Op(op)) => {
-                let target = self.ticket.as_ref().or(self.order.as_ref()).map(|t| format!(" {t}")).unwrap_or_default();
-                format!("{}{target}", op.name())
+        let mut label = String::with_capacity(64);
+        if let Some(name) = &self.name {
+            label.push_str(name);
+            label.push_str(": ");
+        }
+        match (self.kind(), &self.user) {
+            (Some(StepKind::Publish(_)), _) => {}
+            (_, Some(user)) => {
+                label.push_str(user);
+                label.push(' ');
             }
-            Some(StepKind::Request { method, path }) => format!("{method} {path}"),
-            Some(StepKind::Publish(subject)) => format!("publish {subject}"),
-            None => "?".into(),
-        };
-        let who = match (self.kind(), &self.user) {
-            (Some(StepKind::Publish(_)), _) => String::new(),
-            (_, Some(user)) => format!("{user} "),
-            (_, None) => "signed out ".into(),
-        };
-        let name = self.name.as_ref().map(|n| format!("{n}: ")).unwrap_or_default();
-        format!("{name}{who}{what} at {}", super::fmt_duration(self.at.0))
+            (_, None) => label.push_str("signed out "),
+        }
+        match self.kind() {
+            Some(StepKind::Op(op)) => {
+                label.push_str(op.name());
+                if let Some(target) = self.ticket.as_ref().or(self.order.as_ref()) {
+                    label.push(' ');
+                    label.push_str(target);
+                }
+            }
+            Some(StepKind::Request { method, path }) => {
+                label.push_str(method);
+                label.push(' ');
+                label.push_str(path);
+            }
+            Some(StepKind::Publish(subject)) => {
+                label.push_str("publish ");
+                label.push_str(subject);
+            }
+            None => label.push('?'),
+        }
+        label.push_str(" at ");
+        label.push_str(&super::fmt_duration(self.at.0));
+        label
     }
 }
