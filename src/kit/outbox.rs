@@ -103,8 +103,16 @@ impl<A: App> Outbox<A> {
         self.entries.take_changes()
     }
 
+    pub fn drain_changes_into(&mut self, into: &mut Vec<A::Doc>) {
+        self.entries.drain_changes_into(into);
+    }
+
     pub fn take_reads(&mut self) -> Vec<String> {
         self.entries.take_reads()
+    }
+
+    pub fn drain_reads_into(&mut self, into: &mut Vec<String>) {
+        self.entries.drain_reads_into(into);
     }
 }
 

@@ -101,9 +101,10 @@ impl ReadLog {
         reads.scanned = false;
     }
 
-    /// The reads the trace shows, since the last call (the records stay for the access).
-    fn take_shown(&mut self) -> Vec<String> {
-        self.0.get_mut().unwrap().shown.drain(..).map(Shown::text).collect()
+    /// The reads the trace shows, since the last call, onto `into` (the records stay
+    /// for the access).
+    fn drain_shown(&mut self, into: &mut Vec<String>) {
+        into.extend(self.0.get_mut().unwrap().shown.drain(..).map(Shown::text));
     }
 }
 
@@ -121,10 +122,26 @@ impl Shown {
     fn text(self) -> String {
         match self {
             Shown::Text(text) => text,
-            Shown::Every(path) => format!("every {}", path.rsplit("::").next().unwrap_or("table")),
-            Shown::ScanOf(what) => format!("scan of {what}"),
+            Shown::Every(path) => joined("every ", last_segment(path)),
+            Shown::ScanOf(what) => joined("scan of ", &what),
         }
     }
+}
+
+/// `head` then `tail`, in a string of their size (`format!` grows one from nothing).
+fn joined(head: &str, tail: &str) -> String {
+    let mut text = String::with_capacity(head.len() + tail.len());
+    text.push_str(head);
+    text.push_str(tail);
+    text
+}
+
+/// What follows a path's last `::` (all of it if none), as `rsplit("::").next()` gives
+/// it, by a scan of the bytes from the end (cheaper than setting up a string search
+/// for each table scan the trace shows).
+fn last_segment(path: &str) -> &str {
+    let bytes = path.as_bytes();
+    (2..=bytes.len()).rev().find(|&end| &bytes[end - 2..end] == b"::").map_or(path, |end| &path[end..])
 }
 
 /// A record's key in an [`Access`].
@@ -238,7 +255,14 @@ impl<T: Row> Table<T> {
 
     /// What was read since the last call.
     pub fn take_reads(&mut self) -> Vec<String> {
-        self.reads.take_shown()
+        let mut reads = Vec::new();
+        self.drain_reads_into(&mut reads);
+        reads
+    }
+
+    /// [`Table::take_reads`] onto `into` (a database's tables onto one list).
+    pub fn drain_reads_into(&mut self, into: &mut Vec<String>) {
+        self.reads.drain_shown(into);
     }
 
     pub fn len(&self) -> usize {
@@ -269,7 +293,14 @@ impl<T: Row> Table<T> {
 
     /// Writes drained from the change stream, oldest first.
     pub fn take_changes(&mut self) -> Vec<T::Doc> {
-        std::mem::take(&mut self.changes)
+        let mut changes = Vec::new();
+        self.drain_changes_into(&mut changes);
+        changes
+    }
+
+    /// [`Table::take_changes`] onto `into`; the stream keeps its room for the next call.
+    pub fn drain_changes_into(&mut self, into: &mut Vec<T::Doc>) {
+        into.append(&mut self.changes);
     }
 }
 
@@ -338,12 +369,12 @@ macro_rules! journal {
             type Doc = $doc_ty;
             fn take_changes(&mut self) -> Vec<$doc_ty> {
                 let mut changes = Vec::new();
-                $(changes.extend(self.$table.take_changes());)+
+                $(self.$table.drain_changes_into(&mut changes);)+
                 changes
             }
             fn take_reads(&mut self) -> Vec<String> {
                 let mut reads = Vec::new();
-                $(reads.extend(self.$table.take_reads());)+
+                $(self.$table.drain_reads_into(&mut reads);)+
                 reads.dedup();
                 reads
             }
@@ -448,8 +479,16 @@ impl<T: Versioned> Collection<T> {
         self.table.take_changes()
     }
 
+    pub fn drain_changes_into(&mut self, into: &mut Vec<T::Doc>) {
+        self.table.drain_changes_into(into);
+    }
+
     pub fn take_reads(&mut self) -> Vec<String> {
         self.table.take_reads()
+    }
+
+    pub fn drain_reads_into(&mut self, into: &mut Vec<String>) {
+        self.table.drain_reads_into(into);
     }
 }
 
@@ -466,6 +505,13 @@ impl<T: Versioned> Part for Collection<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_s_last_segment_is_what_rsplit_gives() {
+        for path in ["", "a", ":", "::", "a::", "::b", "a:::b", "a::::b", "a::b::c", "x<y::z>", "a:b", "ticketsim::kit::Note"] {
+            assert_eq!(last_segment(path), path.rsplit("::").next().unwrap(), "{path:?}");
+        }
+    }
 
     #[derive(Clone, Debug)]
     struct Note {
