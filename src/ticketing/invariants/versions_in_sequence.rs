@@ -12,25 +12,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut owner: BTreeMap<(Id, u64), (String, f64)> = BTreeMap::new();
-    let mut order_versions: BTreeMap<(Id, u64), (f64, Id, Duration)> = BTreeMap::new();
-    let mut order_last: BTreeMap<Id, u64> = BTreeMap::new();
-    let mut last: BTreeMap<Id, u64> = BTreeMap::new();
-    let mut reported: BTreeSet<Id> = BTreeSet::new();
+    // Borrowed from the history: no copy of an id or a title per write.
+    let mut owner: BTreeMap<(&str, u64), (&str, f64)> = BTreeMap::new();
+    let mut order_versions: BTreeMap<(&str, u64), (f64, &Id, Duration)> = BTreeMap::new();
+    let mut order_last: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut last: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut reported: BTreeSet<&str> = BTreeSet::new();
     let mut violations = Vec::new();
     // A replica is judged against its owner only where the owner runs.
     let (tickets_owned, orders_owned) = (input.scenario.runs(tickets::NAME), input.scenario.runs(orders::NAME));
     for (entry, _, _, doc) in writes(input.entries) {
         match doc {
             Snapshot::Ticket { id, version, title, price, .. } => {
-                owner.insert((id.clone(), *version), (title.clone(), *price));
+                owner.insert((id, *version), (title, *price));
             }
             Snapshot::TicketReplica { id, version, title, price } if tickets_owned => {
-                let problem = match (owner.get(&(id.clone(), *version)), last.get(id)) {
+                let problem = match (owner.get(&(&**id, *version)), last.get(&**id)) {
                     (None, _) => {
                         Some(format!("the orders replica holds ticket {id} v{version}, a version the tickets service never wrote"))
                     }
-                    (Some((t, p)), _) if (t, p) != (title, price) => Some(format!(
+                    (Some((t, p)), _) if (*t, *p) != (title.as_str(), *price) => Some(format!(
                         "the orders replica holds ticket {id} v{version} as {title:?} {price}, but the owner's v{version} is {t:?} {p}"
                     )),
                     (Some(_), None) if *version != 0 => {
@@ -41,23 +42,23 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     }
                     _ => None,
                 };
-                last.insert(id.clone(), *version);
+                last.insert(id, *version);
                 if let Some(explanation) = problem {
-                    if reported.insert(id.clone()) {
+                    if reported.insert(id) {
                         violations.push(Violation::new("versions-in-sequence", entry.time, vec![id.to_string()], explanation));
                     }
                 }
             }
             Snapshot::Order { id, version, price, user_id, expires_at, .. } => {
-                order_versions.insert((id.clone(), *version), (*price, user_id.clone(), *expires_at));
+                order_versions.insert((id, *version), (*price, user_id, *expires_at));
             }
             Snapshot::OrderReplica { id, version, status, price, user_id, expires_at } if orders_owned => {
-                let owned = order_versions.get(&(id.clone(), *version));
-                let problem = match order_last.get(id) {
+                let owned = order_versions.get(&(&**id, *version));
+                let problem = match order_last.get(&**id) {
                     _ if owned.is_none() => {
                         Some(format!("the payments replica holds order {id} v{version}, a version the orders service never wrote"))
                     }
-                    _ if owned != Some(&(*price, user_id.clone(), *expires_at)) => {
+                    _ if owned != Some(&(*price, user_id, *expires_at)) => {
                         let (p, u, e) = owned.expect("checked above");
                         Some(format!(
                             "the payments replica holds order {id} v{version} with price {price}, user {user_id}, expiresAt {}; the owner wrote price {p}, user {u}, expiresAt {}",
@@ -72,9 +73,9 @@ pub fn check(input: &Input) -> Vec<Violation> {
                     }
                     _ => None,
                 };
-                order_last.insert(id.clone(), *version);
+                order_last.insert(id, *version);
                 if let Some(explanation) = problem {
-                    if reported.insert(id.clone()) {
+                    if reported.insert(id) {
                         violations.push(Violation::new("versions-in-sequence", entry.time, vec![id.to_string()], explanation));
                     }
                 }
