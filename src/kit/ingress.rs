@@ -32,7 +32,12 @@ impl Route {
     /// Whether a request's method and path are this route: the path before any `?`,
     /// segment by segment (a `:name` segment takes any one that is not empty).
     pub fn matches(&self, method: Method, path: &str) -> bool {
-        method == self.method && path_matches(self.path.as_bytes(), path_only(path).as_bytes())
+        self.matches_path(method, path_only(path))
+    }
+
+    /// [`Route::matches`] for a path without its query.
+    fn matches_path(&self, method: Method, path: &str) -> bool {
+        method == self.method && path_matches(self.path.as_bytes(), path.as_bytes())
     }
 }
 
@@ -112,7 +117,8 @@ impl<A: App> Client<A> {
 
     /// The service that answers a method and path, if any.
     pub fn route(&self, method: Method, path: &str) -> Option<&Routed> {
-        self.services.iter().find(|s| s.routes.iter().any(|r| r.matches(method, path)))
+        let path = path_only(path);
+        self.services.iter().find(|s| s.routes.iter().any(|r| r.matches_path(method, path)))
     }
 
     /// True while a user request to `node` waits for its response.
