@@ -80,7 +80,7 @@ impl HttpResponse {
 
     /// An error with one message (BadRequestError, NotFoundError, NotAuthorizedError).
     /// The body is shared by every error with that message on this thread (a handful
-    /// of messages: building the JSON each time was six allocations an error).
+    /// of messages: building the JSON each time was seven allocations an error).
     pub fn error(id: u64, status: u16, message: &str) -> Self {
         let body = ERROR_BODIES.with(|kept| {
             let mut kept = kept.borrow_mut();
