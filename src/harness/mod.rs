@@ -292,8 +292,8 @@ pub fn sleep(duration: Duration) -> Sleep {
     with_clock(|clock| clock.sleep_until(|now| now + duration.max(MIN_SLEEP)))
 }
 
-/// Wakes `waker` once [`sleep`]`(duration)` would be over: the sleep polled once and
-/// dropped, so that it goes back for reuse at once (madsim's timer holds the waker, not
+/// Wakes `waker` once [`sleep`]`(duration)` would be over: madsim's sleep polled once
+/// and handed back to the clock's spares at once (madsim's timer holds the waker, not
 /// the sleep; the fabric's deliveries set their timers at the send this way). madsim
 /// wakes it from its timer's expiry, under its timer lock: the wake must not poll a
 /// future or set a timer there (it would wait for that lock forever); handing a job to

@@ -31,8 +31,7 @@ pub trait Payload: Serialize + DeserializeOwned + Clone + Send + Sync + 'static 
 }
 
 /// An event's identity, `subject/record[/vN]`, written into one buffer of about its
-/// size (`format!` grows its buffer from nothing here, copying at each doubling: a
-/// thousand instructions an event).
+/// size (`format!` grows its buffer from nothing here, copying at each doubling).
 pub fn event_id(subject: impl std::fmt::Display, record: &str, version: Option<u64>) -> String {
     use std::fmt::Write;
     let mut id = String::with_capacity(32 + record.len());
@@ -161,4 +160,17 @@ impl<S: Subject> Event<S> {
 /// The identity a JSON payload would be published with as a `P`, when it decodes.
 pub fn identity_as<P: Payload>(data: &serde_json::Value) -> Option<String> {
     P::deserialize(data).ok().map(|p| p.event_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_id;
+
+    #[test]
+    fn an_event_id_is_subject_record_and_version_when_it_has_one() {
+        assert_eq!(event_id("ticket:updated", "T1", Some(0)), "ticket:updated/T1/v0");
+        assert_eq!(event_id("ticket:updated", "T12", Some(u64::MAX)), format!("ticket:updated/T12/v{}", u64::MAX));
+        assert_eq!(event_id("order:created", "O7", None), "order:created/O7");
+        assert_eq!(event_id("payment:created", "", None), "payment:created/");
+    }
 }

@@ -47,14 +47,13 @@ fn path_only(path: &str) -> &str {
 }
 
 /// Whether `path` has `pattern`'s segments, compared a byte at a time without splitting
-/// (every request tries every route until one matches: a fifth of the ingress's work
-/// when the segments were split into string searches).
+/// them into string searches (every request tries every route until one matches).
 fn path_matches(mut pattern: &[u8], mut path: &[u8]) -> bool {
     loop {
         let p_end = pattern.iter().position(|&b| b == b'/').unwrap_or(pattern.len());
         let g_end = path.iter().position(|&b| b == b'/').unwrap_or(path.len());
         let (p, g) = (&pattern[..p_end], &path[..g_end]);
-        if !(p.first() == Some(&b':') && !g.is_empty() || p == g) {
+        if !((p.first() == Some(&b':') && !g.is_empty()) || p == g) {
             return false;
         }
         match (p_end == pattern.len(), g_end == path.len()) {

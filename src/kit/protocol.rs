@@ -79,8 +79,10 @@ impl HttpResponse {
     }
 
     /// An error with one message (BadRequestError, NotFoundError, NotAuthorizedError).
-    /// The body is shared by every error with that message on this thread (a handful
-    /// of messages: building the JSON each time was seven allocations an error).
+    /// The body is shared by every error with that message on this thread, for the
+    /// first 64 messages the thread meets (most are fixed texts; a
+    /// store error's names its record, so a long sweep may fill the list, and later
+    /// messages are built each time): building it was seven allocations an error.
     pub fn error(id: u64, status: u16, message: &str) -> Self {
         let body = ERROR_BODIES.with(|kept| {
             let mut kept = kept.borrow_mut();
@@ -346,6 +348,8 @@ mod tests {
 
     #[test]
     fn an_error_s_body_is_its_message_and_is_shared_by_its_repeats() {
+        // The thread may have run other tests, whose messages the cache may hold.
+        ERROR_BODIES.with(|kept| kept.borrow_mut().clear());
         let first = HttpResponse::error(1, 404, "Not Found");
         let again = HttpResponse::error(2, 404, "Not Found");
         assert_eq!(*first.body, json!({ "errors": [{ "message": "Not Found" }] }));

@@ -623,6 +623,22 @@ mod tests {
     }
 
     #[test]
+    fn a_database_s_changes_and_reads_come_table_by_table_in_the_order_listed() {
+        use crate::harness::store::Journal;
+        let mut db = NotesDb::default();
+        db.drafts.insert(note(0, "d")).unwrap();
+        db.notes.insert(note(0, "a")).unwrap();
+        db.notes.save(db.notes.find("n1").unwrap()).unwrap();
+        assert_eq!(db.take_changes(), ["note n1 v0 a", "note n1 v1 a", "note n1 v0 d"], "notes, then drafts, each oldest first");
+        db.drafts.insert(Note { id: "n2".into(), ..note(0, "e") }).unwrap();
+        assert_eq!(db.take_changes(), ["note n2 v0 e"], "a drained stream starts again empty");
+        let _ = db.drafts.find("n2");
+        let _ = db.notes.find("n1");
+        let _ = db.notes.find("n1");
+        assert_eq!(db.take_reads(), ["n1", "n2"], "notes' reads, then drafts', a repeat shown once");
+    }
+
+    #[test]
     fn without_version_control_saves_overwrite_and_keep_the_version() {
         let mut c = Collection { occ: false, ..Default::default() };
         c.insert(note(0, "a")).unwrap();

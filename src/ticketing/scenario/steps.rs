@@ -277,3 +277,53 @@ impl Step {
         label
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The label as it was made with `format!`: the one buffer must give the same text.
+    fn formatted(step: &Step) -> String {
+        let what = match step.kind() {
+            Some(StepKind::Op(op)) => {
+                let target = step.ticket.as_ref().or(step.order.as_ref()).map(|t| format!(" {t}")).unwrap_or_default();
+                format!("{}{target}", op.name())
+            }
+            Some(StepKind::Request { method, path }) => format!("{method} {path}"),
+            Some(StepKind::Publish(subject)) => format!("publish {subject}"),
+            None => "?".into(),
+        };
+        let who = match (step.kind(), &step.user) {
+            (Some(StepKind::Publish(_)), _) => String::new(),
+            (_, Some(user)) => format!("{user} "),
+            (_, None) => "signed out ".into(),
+        };
+        let name = step.name.as_ref().map(|n| format!("{n}: ")).unwrap_or_default();
+        format!("{name}{who}{what} at {}", super::super::fmt_duration(step.at.0))
+    }
+
+    #[test]
+    fn a_label_is_the_text_format_made() {
+        let s = |f: fn(&mut Step)| {
+            let mut step = Step { at: Dur(std::time::Duration::from_millis(1500)), ..Default::default() };
+            f(&mut step);
+            step
+        };
+        let steps = [
+            s(|_| ()),
+            s(|st| st.op = Some(Op::CreateOrder)),
+            s(|st| (st.op, st.user, st.ticket) = (Some(Op::CreateOrder), Some("u1".into()), Some("CZQ".into()))),
+            s(|st| {
+                (st.op, st.user, st.order, st.name) = (Some(Op::CancelOrder), Some("u2".into()), Some("O".into()), Some("cancel".into()))
+            }),
+            s(|st| (st.request, st.user) = (Some("PUT /api/tickets/{T}".into()), Some("u1".into()))),
+            s(|st| (st.request, st.name) = (Some("GET  /api/orders ".into()), Some("list".into()))),
+            s(|st| (st.publish, st.user, st.name) = (Some("ticket:updated".into()), Some("u1".into()), Some("inject".into()))),
+            s(|st| (st.op, st.publish) = (Some(Op::ShowTicket), Some("ticket:created".into()))),
+        ];
+        for step in &steps {
+            assert_eq!(step.label(), formatted(step), "{step:?}");
+        }
+        assert_eq!(steps[3].label(), "cancel: u2 cancel-order O at 1500ms");
+    }
+}

@@ -64,7 +64,7 @@ pub async fn run(client: Arc<Client>, mut workload: Workload, choices: Choices, 
         let (client, known) = (client.clone(), known.clone());
         tasks.push(cause::spawn(cause::labelled(("step", index), async move { steps::run_step(&client, &known, index, &step).await })));
     }
-    // One copy the users share (a copy each, its steps too, was 0.3% of order-race).
+    // One copy the users share (each took a copy of it, its steps too).
     let workload = Arc::new(workload);
     if workload.users > 0 {
         let owner: Id = "u1".into();
