@@ -75,14 +75,15 @@ pub async fn run(client: Arc<Client>, mut workload: Workload, choices: Choices, 
             let title = format!("ticket {}", i + 1);
             // With cents: 10.1, 11.2, ... 17.8, then 0.45 (a price the app takes and the
             // payment provider, whose least charge is 50 cents, refuses), 19.1, ...
-            let req = if workload.cents && i % 9 == 8 {
+            let mut req = if workload.cents && i % 9 == 8 {
                 Req::create_ticket_with_cents(title, 0, 45)
             } else if workload.cents {
                 Req::create_ticket_with_cents(title, 10 + i as i64, 10 * (1 + i as i64 % 9))
             } else {
                 Req::create_ticket(title, 10 + i as i64)
             };
-            let (_, response) = client.call(Some(owner.clone()), req.method, &req.path, req.body.clone()).await;
+            // The body goes with the request (remembering reads the method and path).
+            let (_, response) = client.call(Some(owner.clone()), req.method, &req.path, std::mem::take(&mut req.body)).await;
             remember(&known, Some(owner.clone()), &req, response);
         }
         for u in 0..workload.users {
@@ -197,9 +198,9 @@ async fn random_user(client: &Client, known: &Mutex<Known>, choices: &Choices, w
             break;
         }
         let op = pick_weighted(&workload.mix, choices);
-        let req = random_request(op, &known.lock().unwrap(), choices, workload, &user);
+        let mut req = random_request(op, &known.lock().unwrap(), choices, workload, &user);
         let signed_in = (op != Op::SignedOut).then(|| user.clone());
-        let (_, response) = client.call(signed_in, req.method, &req.path, req.body.clone()).await;
+        let (_, response) = client.call(signed_in, req.method, &req.path, std::mem::take(&mut req.body)).await;
         remember(known, Some(user.clone()), &req, response);
     }
 }
