@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 /// A stable 64-bit hash of `value` (FNV-1a over what `Hash` writes, then splitmix64):
 /// the same on every run and every build of this source.
 pub fn key(value: &impl Hash) -> u64 {
-    let mut hasher = StableHasher(0xcbf2_9ce4_8422_2325);
+    let mut hasher = StableHasher(FNV_OFFSET);
     value.hash(&mut hasher);
     hasher.finish()
 }
@@ -16,20 +16,24 @@ pub fn key(value: &impl Hash) -> u64 {
 /// text: what `Display` writes goes straight into the hash (FNV-1a takes bytes one at a
 /// time, however they come), then the end mark `str`'s `Hash` adds.
 pub fn key_of_text(value: &impl std::fmt::Display) -> u64 {
-    struct Text(StableHasher);
-    impl std::fmt::Write for Text {
-        fn write_str(&mut self, text: &str) -> std::fmt::Result {
-            self.0.write(text.as_bytes());
-            Ok(())
-        }
-    }
-    let mut text = Text(StableHasher(0xcbf2_9ce4_8422_2325));
-    let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{value}"));
-    text.0.write_u8(0xff);
-    text.0.finish()
+    let mut hasher = StableHasher(FNV_OFFSET);
+    let _ = std::fmt::Write::write_fmt(&mut hasher, format_args!("{value}"));
+    hasher.write_u8(0xff);
+    hasher.finish()
 }
 
+/// FNV-1a's starting state.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
 struct StableHasher(u64);
+
+/// Text written into the hasher is hashed as its bytes ([`key_of_text`]).
+impl std::fmt::Write for StableHasher {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.write(text.as_bytes());
+        Ok(())
+    }
+}
 
 impl Hasher for StableHasher {
     fn write(&mut self, bytes: &[u8]) {
