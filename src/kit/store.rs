@@ -122,18 +122,11 @@ impl Shown {
     fn text(self) -> String {
         match self {
             Shown::Text(text) => text,
-            Shown::Every(path) => joined("every ", last_segment(path)),
-            Shown::ScanOf(what) => joined("scan of ", &what),
+            // `concat` makes a string of their size (`format!` grows one from nothing).
+            Shown::Every(path) => ["every ", last_segment(path)].concat(),
+            Shown::ScanOf(what) => ["scan of ", &what].concat(),
         }
     }
-}
-
-/// `head` then `tail`, in a string of their size (`format!` grows one from nothing).
-fn joined(head: &str, tail: &str) -> String {
-    let mut text = String::with_capacity(head.len() + tail.len());
-    text.push_str(head);
-    text.push_str(tail);
-    text
 }
 
 /// What follows a path's last `::` (all of it if none), as `rsplit("::").next()` gives

@@ -92,10 +92,7 @@ pub fn bad_request(req: &HttpRequest, message: &str) -> HttpResponse {
 
 /// The next id of a kind: `T1`, `T2`, ... (never `T0`).
 pub fn new_id(prefix: &str, counter: &mut Counter) -> Id {
-    let mut id = String::with_capacity(prefix.len() + 20);
-    id.push_str(prefix);
-    id.push_str(itoa::Buffer::new().format(counter.next_value()));
-    id.into()
+    [prefix, itoa::Buffer::new().format(counter.next_value())].concat().into()
 }
 
 /// `requireAuth`: the signed-in user, or the 401 to answer.
