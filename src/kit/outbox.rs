@@ -99,16 +99,8 @@ impl<A: App> Outbox<A> {
         self.entries.values().any(|e| e.sent_to != Some(store))
     }
 
-    pub fn take_changes(&mut self) -> Vec<A::Doc> {
-        self.entries.take_changes()
-    }
-
     pub fn drain_changes_into(&mut self, into: &mut Vec<A::Doc>) {
         self.entries.drain_changes_into(into);
-    }
-
-    pub fn take_reads(&mut self) -> Vec<String> {
-        self.entries.take_reads()
     }
 
     pub fn drain_reads_into(&mut self, into: &mut Vec<String>) {

@@ -246,14 +246,7 @@ impl<T: Row> Table<T> {
         self.rows.get(key)
     }
 
-    /// What was read since the last call.
-    pub fn take_reads(&mut self) -> Vec<String> {
-        let mut reads = Vec::new();
-        self.drain_reads_into(&mut reads);
-        reads
-    }
-
-    /// [`Table::take_reads`] onto `into` (a database's tables onto one list).
+    /// What was read since the last call, onto `into` (a database's tables onto one list).
     pub fn drain_reads_into(&mut self, into: &mut Vec<String>) {
         self.reads.drain_shown(into);
     }
@@ -284,14 +277,8 @@ impl<T: Row> Table<T> {
         self.rows.insert(row.key(), row);
     }
 
-    /// Writes drained from the change stream, oldest first.
-    pub fn take_changes(&mut self) -> Vec<T::Doc> {
-        let mut changes = Vec::new();
-        self.drain_changes_into(&mut changes);
-        changes
-    }
-
-    /// [`Table::take_changes`] onto `into`; the stream keeps its room for the next call.
+    /// Writes drained from the change stream onto `into`, oldest first; the stream keeps
+    /// its room for the next call.
     pub fn drain_changes_into(&mut self, into: &mut Vec<T::Doc>) {
         into.append(&mut self.changes);
     }
@@ -468,16 +455,8 @@ impl<T: Versioned> Collection<T> {
         self.table.rows.get(id).filter(|d| version >= 1 && d.version() == version - 1).cloned()
     }
 
-    pub fn take_changes(&mut self) -> Vec<T::Doc> {
-        self.table.take_changes()
-    }
-
     pub fn drain_changes_into(&mut self, into: &mut Vec<T::Doc>) {
         self.table.drain_changes_into(into);
-    }
-
-    pub fn take_reads(&mut self) -> Vec<String> {
-        self.table.take_reads()
     }
 
     pub fn drain_reads_into(&mut self, into: &mut Vec<String>) {
@@ -529,8 +508,13 @@ mod tests {
         let err = c.save(read).unwrap_err();
         assert_eq!(err, StoreError::VersionConflict { id: "n1".into(), read: 0, stored: 1 });
         assert_eq!(c.find("n1").unwrap().version, 1, "a stale save changes nothing");
-        assert_eq!(c.take_changes().len(), 2, "the insert and the one save that happened");
-        assert!(c.take_changes().is_empty(), "drained");
+        let drained = |c: &mut Collection<Note>| {
+            let mut changes = Vec::new();
+            c.drain_changes_into(&mut changes);
+            changes
+        };
+        assert_eq!(drained(&mut c).len(), 2, "the insert and the one save that happened");
+        assert!(drained(&mut c).is_empty(), "drained");
     }
 
     #[test]
