@@ -99,6 +99,9 @@ struct Clock {
     /// Which kept clock this is: a sleep goes back only to the run it came from.
     run: u64,
     spare: std::cell::RefCell<Vec<madsim::time::Sleep>>,
+    /// The one sleep [`wake_after`] resets and polls each time (madsim's timer holds the
+    /// waker, not the sleep, so one serves every delivery of the run).
+    waking: std::cell::RefCell<Option<madsim::time::Sleep>>,
 }
 
 /// The most finished sleeps a run keeps for reuse.
@@ -107,7 +110,17 @@ const SPARE_SLEEPS: usize = 256;
 impl Clock {
     fn new(time: madsim::time::TimeHandle, run: u64) -> Clock {
         let base = time.now_instant() - time.elapsed();
-        Clock { time, base, run, spare: std::cell::RefCell::new(Vec::new()) }
+        Clock { time, base, run, spare: std::cell::RefCell::new(Vec::new()), waking: std::cell::RefCell::new(None) }
+    }
+
+    /// The deadline of a sleep until `at` on the grid, from one read of the clock: `at`
+    /// from what is on the grid now, never less than a millisecond from now (madsim's
+    /// `sleep_until`'s floor, so that a sleep reset to it or made anew ends alike).
+    fn deadline(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Instant {
+        bump(&TIMERS);
+        let elapsed = self.time.elapsed();
+        // The later of the two times, added to the base once.
+        self.base + at(on_grid(elapsed)).max(elapsed + Duration::from_millis(1))
     }
 
     /// A sleep until `at` on the grid, from one read of the clock: `at` from what is
@@ -120,10 +133,7 @@ impl Clock {
 
     /// madsim's sleep for [`Clock::sleep_until`]: a spare one reset, or a new one.
     fn madsim_sleep(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Sleep {
-        bump(&TIMERS);
-        let elapsed = self.time.elapsed();
-        // The later of the two times, added to the base once.
-        let deadline = self.base + at(on_grid(elapsed)).max(elapsed + Duration::from_millis(1));
+        let deadline = self.deadline(at);
         let spare = self.spare.borrow_mut().pop();
         match spare {
             Some(mut sleep) => {
@@ -292,22 +302,22 @@ pub fn sleep(duration: Duration) -> Sleep {
     with_clock(|clock| clock.sleep_until(|now| now + duration.max(MIN_SLEEP)))
 }
 
-/// Wakes `waker` once [`sleep`]`(duration)` would be over: madsim's sleep polled once
-/// and handed back to the clock's spares at once (madsim's timer holds the waker, not
-/// the sleep; the fabric's deliveries set their timers at the send this way). madsim
+/// Wakes `waker` once [`sleep`]`(duration)` would be over: the clock's one waking sleep
+/// reset to the deadline and polled once (madsim's timer holds the waker, not the
+/// sleep; the fabric's deliveries set their timers at the send this way). madsim
 /// wakes it from its timer's expiry, under its timer lock: the wake must not poll a
 /// future or set a timer there (it would wait for that lock forever); handing a job to
 /// a task, as [`workers::Workers::run_after`] does, is a queue push.
 pub(crate) fn wake_after(duration: Duration, waker: &std::task::Waker) {
-    // [`sleep`] and its drop under one look at the clock: the sleep goes back at once.
     with_clock(|clock| {
-        let mut sleep = clock.madsim_sleep(|now| now + duration.max(MIN_SLEEP));
-        let polled = std::future::Future::poll(std::pin::Pin::new(&mut sleep), &mut std::task::Context::from_waker(waker));
+        let deadline = clock.deadline(|now| now + duration.max(MIN_SLEEP));
+        let mut waking = clock.waking.borrow_mut();
+        let sleep = waking.get_or_insert_with(|| clock.time.sleep_until(deadline));
+        let mut sleep = std::pin::Pin::new(sleep);
+        sleep.as_mut().reset(deadline);
+        let polled = std::future::Future::poll(sleep, &mut std::task::Context::from_waker(waker));
         assert!(polled.is_pending(), "harness assumption broken: a sleep of at least a millisecond was over at once");
         bump(&TIMERS_SET);
-        if clock.run != 0 {
-            clock.keep(sleep);
-        }
     });
 }
 
