@@ -207,10 +207,11 @@ struct Task {
     /// Counts the jobs the task has ended: a job's wakers wake the task only while it
     /// is the job being run.
     ended: Arc<AtomicU64>,
-    /// The job being run and the waker it polls with.
-    current: Option<(Job, Waker)>,
-    /// The last job's waker, made again for the next job when nothing kept a clone.
-    waker: Option<Arc<JobWaker>>,
+    /// The job being run.
+    current: Option<Job>,
+    /// The waker the current (or last) job polls with, and what it is made of; kept for
+    /// the next job when nothing kept a clone of it, else made anew.
+    waker: Option<(Arc<JobWaker>, Waker)>,
 }
 
 impl Future for Task {
@@ -228,29 +229,35 @@ impl Future for Task {
                     Next::Wait => return Poll::Pending,
                     Next::End => return Poll::Ready(()),
                 };
-                let waker = self.job_waker(cx);
-                self.current = Some((job, waker));
+                self.job_waker(cx);
+                self.current = Some(job);
             }
-            let (job, waker) = self.current.as_mut().expect("a job is being run");
+            let Task { current, waker, .. } = &mut *self;
+            let (job, (_, waker)) = (current.as_mut().expect("a job is being run"), waker.as_ref().expect("made for the job"));
             if job.as_mut().poll(&mut Context::from_waker(waker)).is_pending() {
                 return Poll::Pending;
             }
-            self.ended.fetch_add(1, Ordering::Relaxed);
+            // Only this task counts (a plain store, where an atomic add would take a
+            // locked instruction: the world runs on one thread).
+            self.ended.store(self.ended.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             self.current = None;
         }
     }
 }
 
 impl Task {
-    /// A waker for the job about to start: the last job's when no timer or channel kept
-    /// a clone of it (most of the time), else a new one.
-    fn job_waker(&mut self, cx: &Context<'_>) -> Waker {
+    /// The waker for the job about to start: the last job's when no timer or channel
+    /// kept a clone of it (most of the time: the task's handle and its waker are then
+    /// the only references), else a new one.
+    fn job_waker(&mut self, cx: &Context<'_>) {
         let job = self.ended.load(Ordering::Relaxed);
-        match self.waker.as_mut().and_then(Arc::get_mut) {
-            Some(unshared) => unshared.job = job,
-            None => self.waker = Some(Arc::new(JobWaker { ended: self.ended.clone(), job, task: cx.waker().clone() })),
+        match &self.waker {
+            Some((unshared, _)) if Arc::strong_count(unshared) == 2 => unshared.job.store(job, Ordering::Relaxed),
+            _ => {
+                let made = Arc::new(JobWaker { ended: self.ended.clone(), job: AtomicU64::new(job), task: cx.waker().clone() });
+                self.waker = Some((made.clone(), Waker::from(made)));
+            }
         }
-        Waker::from(self.waker.clone().expect("made above"))
     }
 
     /// The job handed over; else back to the pool to wait, its waker kept in the inbox
@@ -290,7 +297,8 @@ impl Task {
 /// A job's waker: wakes the task only while the job it was made for is being run.
 struct JobWaker {
     ended: Arc<AtomicU64>,
-    job: u64,
+    /// The job it wakes for (changed only while the task holds the sole references).
+    job: AtomicU64,
     task: Waker,
 }
 
@@ -300,7 +308,7 @@ impl Wake for JobWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.ended.load(Ordering::Relaxed) == self.job {
+        if self.ended.load(Ordering::Relaxed) == self.job.load(Ordering::Relaxed) {
             self.task.wake_by_ref();
         }
     }
