@@ -91,31 +91,26 @@ pub fn now() -> Duration {
 }
 
 /// The running world's clock and the instant its time counts from (madsim's instant
-/// is that base plus the elapsed time: one read of the clock gives both), and the
-/// sleeps its run has finished with, for the next sleep to reuse.
+/// is that base plus the elapsed time: one read of the clock gives both), and the one
+/// madsim sleep every sleep of the run polls with.
 struct Clock {
     time: madsim::time::TimeHandle,
     base: madsim::time::Instant,
-    /// Which kept clock this is: a sleep goes back only to the run it came from.
-    run: u64,
-    spare: std::cell::RefCell<Vec<madsim::time::Sleep>>,
-    /// The one sleep [`wake_after`] resets and polls each time (madsim's timer holds the
-    /// waker, not the sleep, so one serves every delivery of the run).
+    /// The madsim sleep each poll of a sleep resets to its deadline and polls, as
+    /// [`wake_after`] does: madsim's sleep is its deadline and the clock's handle, and
+    /// its timer holds the waker, not the sleep, so one serves the whole run.
     waking: std::cell::RefCell<Option<madsim::time::Sleep>>,
 }
 
-/// The most finished sleeps a run keeps for reuse.
-const SPARE_SLEEPS: usize = 256;
-
 impl Clock {
-    fn new(time: madsim::time::TimeHandle, run: u64) -> Clock {
+    fn new(time: madsim::time::TimeHandle) -> Clock {
         let base = time.now_instant() - time.elapsed();
-        Clock { time, base, run, spare: std::cell::RefCell::new(Vec::new()), waking: std::cell::RefCell::new(None) }
+        Clock { time, base, waking: std::cell::RefCell::new(None) }
     }
 
     /// The deadline of a sleep until `at` on the grid, from one read of the clock: `at`
     /// from what is on the grid now, never less than a millisecond from now (madsim's
-    /// `sleep_until`'s floor, so that a sleep reset to it or made anew ends alike).
+    /// `sleep_until`'s floor).
     fn deadline(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Instant {
         bump(&TIMERS);
         let elapsed = self.time.elapsed();
@@ -123,49 +118,14 @@ impl Clock {
         self.base + at(on_grid(elapsed)).max(elapsed + Duration::from_millis(1))
     }
 
-    /// A sleep until `at` on the grid, from one read of the clock: `at` from what is
-    /// on the grid now. The deadline is madsim's `sleep_until`'s (never less than a
-    /// millisecond from now); a finished sleep is reset to it rather than made anew
-    /// (a new one reads the clock again and clones the runtime's handle).
-    fn sleep_until(&self, at: impl FnOnce(Duration) -> Duration) -> Sleep {
-        Sleep { inner: Some(self.madsim_sleep(at)), run: self.run }
-    }
-
-    /// madsim's sleep for [`Clock::sleep_until`]: a spare one reset, or a new one.
-    fn madsim_sleep(&self, at: impl FnOnce(Duration) -> Duration) -> madsim::time::Sleep {
-        let deadline = self.deadline(at);
-        let spare = self.spare.borrow_mut().pop();
-        match spare {
-            Some(mut sleep) => {
-                std::pin::Pin::new(&mut sleep).reset(deadline);
-                sleep
-            }
-            None => self.time.sleep_until(deadline),
-        }
-    }
-
-    /// Takes back a sleep its run has finished with, for the next one to reuse.
-    fn keep(&self, sleep: madsim::time::Sleep) {
-        if let Ok(mut spare) = self.spare.try_borrow_mut() {
-            if spare.len() < SPARE_SLEEPS {
-                spare.push(sleep);
-            }
-        }
-    }
-}
-
-/// A sleep on the harness's clock ([`sleep`], [`sleep_until`]): madsim's sleep, handed
-/// back to its run's clock for reuse when dropped.
-pub struct Sleep {
-    inner: Option<madsim::time::Sleep>,
-    run: u64,
-}
-
-impl std::future::Future for Sleep {
-    type Output = ();
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        let polled = std::pin::Pin::new(self.inner.as_mut().expect("a sleep is kept until it is dropped")).poll(cx);
+    /// madsim's sleep until `deadline`, polled with `cx`: ready once the deadline has
+    /// passed, else a timer set to wake `cx`'s waker then.
+    fn poll_until(&self, deadline: madsim::time::Instant, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut waking = self.waking.borrow_mut();
+        let sleep = waking.get_or_insert_with(|| self.time.sleep_until(deadline));
+        let mut sleep = std::pin::Pin::new(sleep);
+        sleep.as_mut().reset(deadline);
+        let polled = std::future::Future::poll(sleep, cx);
         if polled.is_pending() {
             // madsim sets a timer each time it finds a sleep pending.
             bump(&TIMERS_SET);
@@ -174,16 +134,19 @@ impl std::future::Future for Sleep {
     }
 }
 
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        let Some(sleep) = self.inner.take() else { return };
-        let _ = CLOCK.try_with(|c| {
-            if let Ok(clock) = c.try_borrow() {
-                if let Some(clock) = clock.as_ref().filter(|clock| clock.run == self.run) {
-                    clock.keep(sleep);
-                }
-            }
-        });
+/// A sleep on the harness's clock ([`sleep`], [`sleep_until`]): its deadline, polled as
+/// madsim polls its own sleep (through the clock's one madsim sleep, so nothing is
+/// made or kept per sleep).
+pub struct Sleep {
+    deadline: madsim::time::Instant,
+}
+
+impl std::future::Future for Sleep {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let deadline = self.deadline;
+        with_clock(|clock| clock.poll_until(deadline, cx))
     }
 }
 
@@ -266,26 +229,20 @@ thread_local! {
     /// The running world's clock, kept for the run (madsim's `TimeHandle::current`
     /// looks the runtime up and clones two `Arc`s on every read).
     static CLOCK: std::cell::RefCell<Option<Clock>> = const { std::cell::RefCell::new(None) };
-    /// How many clocks this thread has kept: each kept clock's number (0: none kept).
-    static RUNS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Keeps the running world's clock for this thread (`None` when its run ends).
 pub(crate) fn keep_clock(clock: Option<madsim::time::TimeHandle>) {
-    let run = RUNS.with(|r| {
-        r.set(r.get() + 1);
-        r.get()
-    });
-    // The old clock (and the sleeps it kept) is dropped after the borrow ends.
-    let old = CLOCK.with(|c| std::mem::replace(&mut *c.borrow_mut(), clock.map(|time| Clock::new(time, run))));
+    // The old clock is dropped after the borrow ends.
+    let old = CLOCK.with(|c| std::mem::replace(&mut *c.borrow_mut(), clock.map(Clock::new)));
     drop(old);
 }
 
 fn with_clock<R>(f: impl FnOnce(&Clock) -> R) -> R {
     CLOCK.with(|c| match c.borrow().as_ref() {
         Some(clock) => f(clock),
-        // Not a kept clock: its sleeps are not reused (run 0 is never kept).
-        None => f(&Clock::new(madsim::time::TimeHandle::current(), 0)),
+        // Not a kept clock: the runtime's, looked up for this call.
+        None => f(&Clock::new(madsim::time::TimeHandle::current())),
     })
 }
 
@@ -299,43 +256,36 @@ pub(crate) fn on_grid(t: Duration) -> Duration {
 /// Sleeps `duration` (at least [`MIN_SLEEP`]) from [`now`]: the deadline is on the grid
 /// whatever madsim's drift.
 pub fn sleep(duration: Duration) -> Sleep {
-    with_clock(|clock| clock.sleep_until(|now| now + duration.max(MIN_SLEEP)))
+    with_clock(|clock| Sleep { deadline: clock.deadline(|now| now + duration.max(MIN_SLEEP)) })
 }
 
-/// Wakes `waker` once [`sleep`]`(duration)` would be over: the clock's one waking sleep
-/// reset to the deadline and polled once (madsim's timer holds the waker, not the
-/// sleep; the fabric's deliveries set their timers at the send this way). madsim
+/// Wakes `waker` once [`sleep`]`(duration)` would be over: the sleep polled once with
+/// it (madsim's timer holds the waker, not the sleep; the fabric's deliveries set their
+/// timers at the send this way). madsim
 /// wakes it from its timer's expiry, under its timer lock: the wake must not poll a
 /// future or set a timer there (it would wait for that lock forever); handing a job to
 /// a task, as [`workers::Workers::run_after`] does, is a queue push.
 pub(crate) fn wake_after(duration: Duration, waker: &std::task::Waker) {
     with_clock(|clock| {
         let deadline = clock.deadline(|now| now + duration.max(MIN_SLEEP));
-        let mut waking = clock.waking.borrow_mut();
-        let sleep = waking.get_or_insert_with(|| clock.time.sleep_until(deadline));
-        let mut sleep = std::pin::Pin::new(sleep);
-        sleep.as_mut().reset(deadline);
-        let polled = std::future::Future::poll(sleep, &mut std::task::Context::from_waker(waker));
+        let polled = clock.poll_until(deadline, &mut std::task::Context::from_waker(waker));
         assert!(polled.is_pending(), "harness assumption broken: a sleep of at least a millisecond was over at once");
-        bump(&TIMERS_SET);
     });
 }
 
 /// Sleeps until virtual time `at` (at least [`MIN_SLEEP`] from now).
 pub fn sleep_until(at: Duration) -> Sleep {
-    with_clock(|clock| clock.sleep_until(|now| at.max(now + MIN_SLEEP)))
+    with_clock(|clock| Sleep { deadline: clock.deadline(|now| at.max(now + MIN_SLEEP)) })
 }
 
 /// Sleeps until virtual time `at` on the grid, which comes after [`now`], even when it
 /// is nearer than [`MIN_SLEEP`]: a periodic loop's next beat, kept after a wait that was
-/// cut short. The sleep is made as [`sleep_until`] makes one, then reset, which madsim
-/// does not hold to its floor of 1 ms.
+/// cut short. Its deadline is not held to madsim's floor of 1 ms (a madsim sleep reset
+/// to it is not).
 pub fn sleep_until_beat(at: Duration) -> Sleep {
     with_clock(|clock| {
-        let mut sleep = clock.sleep_until(|_| at);
-        let deadline = clock.base + at.max(on_grid(clock.time.elapsed()) + TICK);
-        std::pin::Pin::new(sleep.inner.as_mut().expect("a sleep is kept until it is dropped")).reset(deadline);
-        sleep
+        bump(&TIMERS);
+        Sleep { deadline: clock.base + at.max(on_grid(clock.time.elapsed()) + TICK) }
     })
 }
 
@@ -429,29 +379,31 @@ mod tests {
         assert_eq!(super::did_you_mean("zzz", known), "");
     }
 
+    /// Sleeps polled at once, each through the clock's one madsim sleep reset to its
+    /// deadline, wake at their own deadlines on the grid, whichever was polled last; a
+    /// beat nearer than the shortest sleep wakes at the beat.
     #[test]
-    fn a_reused_sleep_keeps_its_own_deadline_and_stays_in_its_run() {
+    fn sleeps_sharing_the_one_madsim_sleep_each_wake_at_their_own_deadline() {
         use std::time::Duration;
-        let spare = || super::CLOCK.with(|c| c.borrow().as_ref().map_or(0, |clock| clock.spare.borrow().len()));
+        let ms = Duration::from_millis;
         madsim::runtime::Runtime::with_seed_and_config(3, Default::default()).block_on(async move {
             super::keep_clock(Some(madsim::time::TimeHandle::current()));
-            super::sleep(Duration::from_millis(7)).await;
-            assert_eq!(spare(), 1, "a finished sleep goes back to its run's clock");
-            let before = super::now();
-            super::sleep(Duration::from_millis(30)).await;
-            assert_eq!(super::now() - before, Duration::from_millis(30), "the reused sleep slept its own time on the grid");
-            assert_eq!(spare(), 1, "and went back again");
-            // A sleep outliving its run is not handed to the next one.
-            let outliving = super::sleep(Duration::from_millis(1));
-            super::keep_clock(Some(madsim::time::TimeHandle::current()));
-            drop(outliving);
-            assert_eq!(spare(), 0, "a sleep from another run is dropped, not kept");
-            let first = super::sleep_until(Duration::from_secs(2));
-            let second = super::sleep(Duration::ZERO);
-            drop((first, second));
-            assert_eq!(spare(), 2);
-            super::sleep_until(Duration::from_secs(1)).await;
-            assert_eq!(super::now(), Duration::from_secs(1), "a reused sleep_until wakes at its own deadline");
+            super::sleep(ms(7)).await;
+            let start = super::now();
+            let woke = std::sync::Mutex::new(Vec::new());
+            let after = |name: &'static str, sleep: super::Sleep| {
+                let woke = &woke;
+                async move {
+                    sleep.await;
+                    woke.lock().unwrap().push((name, super::now() - start));
+                }
+            };
+            let (long, short, until) = (super::sleep(ms(30)), super::sleep(ms(7)), super::sleep_until(start + ms(1_000)));
+            futures::future::join3(after("long", long), after("short", short), after("until", until)).await;
+            assert_eq!(*woke.lock().unwrap(), [("short", ms(7)), ("long", ms(30)), ("until", ms(1_000))]);
+            let beat = super::now() + super::TICK * 5;
+            super::sleep_until_beat(beat).await;
+            assert_eq!(super::now(), beat, "a beat nearer than the shortest sleep");
             super::keep_clock(None);
         });
     }
