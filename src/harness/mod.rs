@@ -136,7 +136,8 @@ impl Clock {
 
 /// A sleep on the harness's clock ([`sleep`], [`sleep_until`]): its deadline, polled as
 /// madsim polls its own sleep (through the clock's one madsim sleep, so nothing is
-/// made or kept per sleep).
+/// made or kept per sleep). It belongs to the run it was made in, and is polled on the
+/// clock of the run polling it (madsim drops a run's tasks, and their sleeps, with it).
 pub struct Sleep {
     deadline: madsim::time::Instant,
 }
@@ -261,10 +262,10 @@ pub fn sleep(duration: Duration) -> Sleep {
 
 /// Wakes `waker` once [`sleep`]`(duration)` would be over: the sleep polled once with
 /// it (madsim's timer holds the waker, not the sleep; the fabric's deliveries set their
-/// timers at the send this way). madsim
-/// wakes it from its timer's expiry, under its timer lock: the wake must not poll a
-/// future or set a timer there (it would wait for that lock forever); handing a job to
-/// a task, as [`workers::Workers::run_after`] does, is a queue push.
+/// timers at the send this way). madsim wakes it from its timer's expiry, under its
+/// timer lock: the wake must not poll a future or set a timer there (it would wait for
+/// that lock forever); handing a job to a task, as [`workers::Workers::run_after`]
+/// does, is a queue push.
 pub(crate) fn wake_after(duration: Duration, waker: &std::task::Waker) {
     with_clock(|clock| {
         let deadline = clock.deadline(|now| now + duration.max(MIN_SLEEP));
@@ -401,9 +402,20 @@ mod tests {
             let (long, short, until) = (super::sleep(ms(30)), super::sleep(ms(7)), super::sleep_until(start + ms(1_000)));
             futures::future::join3(after("long", long), after("short", short), after("until", until)).await;
             assert_eq!(*woke.lock().unwrap(), [("short", ms(7)), ("long", ms(30)), ("until", ms(1_000))]);
+            // Each sleep counts one started and one timer set (found pending once).
+            let counted = || (super::timers_started(), super::timers_set());
+            let before = counted();
             let beat = super::now() + super::TICK * 5;
             super::sleep_until_beat(beat).await;
             assert_eq!(super::now(), beat, "a beat nearer than the shortest sleep");
+            assert_eq!(counted(), (before.0 + 1, before.1 + 1));
+            // A sleep made before its clock was kept again wakes at its own deadline.
+            let made = super::sleep(ms(20));
+            let due = super::now() + ms(20);
+            super::keep_clock(Some(madsim::time::TimeHandle::current()));
+            made.await;
+            assert_eq!(super::now(), due);
+            assert_eq!(counted(), (before.0 + 2, before.1 + 2));
             super::keep_clock(None);
         });
     }

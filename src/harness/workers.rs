@@ -237,8 +237,8 @@ impl Future for Task {
             if job.as_mut().poll(&mut Context::from_waker(waker)).is_pending() {
                 return Poll::Pending;
             }
-            // Only this task counts (a plain store, where an atomic add would take a
-            // locked instruction: the world runs on one thread).
+            // Only this task writes `ended` (its jobs' wakers only read it), so a load
+            // and a store count it.
             self.ended.store(self.ended.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             self.current = None;
         }
@@ -401,6 +401,27 @@ mod tests {
             assert_eq!(pool.pool.lock().waiting.len(), 2, "the third job ran in a waiting task");
         });
         assert_eq!(*log.lock(), ["fast at 10ms", "slow at 30ms", "third"]);
+    }
+
+    /// The waker a finished job left unshared is the next job's: it wakes the task for
+    /// that job (its job number moved on with it).
+    #[test]
+    fn a_jobs_unshared_waker_wakes_the_next_job() {
+        let (log, push) = recorder();
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            let handle = madsim::runtime::Handle::current();
+            let pool = Workers::new(handle.create_node().name("n").build());
+            pool.run(Box::pin(async {}));
+            madsim::time::sleep(Duration::from_millis(1)).await;
+            let start = crate::harness::now();
+            pool.run(Box::pin(async move {
+                madsim::time::sleep(Duration::from_millis(10)).await;
+                push(format!("woke after {:?}", crate::harness::now() - start));
+            }));
+            madsim::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(pool.pool.lock().waiting.len(), 1, "one task ran both jobs");
+        });
+        assert_eq!(*log.lock(), ["woke after 10ms"]);
     }
 
     #[test]
