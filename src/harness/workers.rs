@@ -318,6 +318,13 @@ impl Wake for JobWaker {
 mod tests {
     use super::*;
 
+    /// Runs `body` in a new runtime, with a pool of one node's tasks.
+    fn in_pool<F: Future<Output = ()>>(body: impl FnOnce(Arc<Workers>) -> F) {
+        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
+            body(Workers::new(madsim::runtime::Handle::current().create_node().name("n").build())).await;
+        });
+    }
+
     fn recorder() -> (Arc<Mutex<Vec<String>>>, impl Fn(String) + Clone + Send + 'static) {
         let log = Arc::new(Mutex::new(Vec::new()));
         let push = {
@@ -330,9 +337,7 @@ mod tests {
     #[test]
     fn a_job_run_after_its_delay_starts_then_and_is_dropped_if_its_incarnation_ends_first() {
         let (log, push) = recorder();
-        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
-            let handle = madsim::runtime::Handle::current();
-            let pool = Workers::new(handle.create_node().name("n").build());
+        in_pool(|pool| async move {
             let steps = crate::harness::steps_taken();
             for (name, delay) in [("early", 10), ("late", 30)] {
                 let push = push.clone();
@@ -382,10 +387,7 @@ mod tests {
     #[test]
     fn jobs_run_concurrently_and_tasks_are_reused() {
         let (log, push) = recorder();
-        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
-            let handle = madsim::runtime::Handle::current();
-            let node = handle.create_node().name("n").build();
-            let pool = Workers::new(node);
+        in_pool(|pool| async move {
             for (name, delay) in [("slow", 30), ("fast", 10)] {
                 let push = push.clone();
                 pool.run(Box::pin(async move {
@@ -408,9 +410,7 @@ mod tests {
     #[test]
     fn a_jobs_unshared_waker_wakes_the_next_job() {
         let (log, push) = recorder();
-        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
-            let handle = madsim::runtime::Handle::current();
-            let pool = Workers::new(handle.create_node().name("n").build());
+        in_pool(|pool| async move {
             pool.run(Box::pin(async {}));
             madsim::time::sleep(Duration::from_millis(1)).await;
             let start = crate::harness::now();
@@ -428,9 +428,7 @@ mod tests {
     fn a_finished_jobs_timer_does_not_poll_the_next_job() {
         let polls = Arc::new(AtomicU64::new(0));
         let seen = polls.clone();
-        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
-            let handle = madsim::runtime::Handle::current();
-            let pool = Workers::new(handle.create_node().name("n").build());
+        in_pool(|pool| async move {
             // The first job races a long sleep against a short one and ends; the long
             // sleep's timer stays armed with the job's waker.
             pool.run(Box::pin(async {
@@ -451,9 +449,7 @@ mod tests {
 
     #[test]
     fn a_pool_let_go_lets_go_of_its_idle_tasks_and_a_busy_one_ends_after_its_job() {
-        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
-            let handle = madsim::runtime::Handle::current();
-            let pool = Workers::new(handle.create_node().name("n").build());
+        in_pool(|pool| async move {
             pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(10)).await }));
             pool.run(Box::pin(async {}));
             madsim::time::sleep(Duration::from_millis(1)).await;
@@ -474,9 +470,7 @@ mod tests {
     #[test]
     fn a_job_that_wakes_itself_as_it_ends_leaves_its_task_waiting_once() {
         let (log, push) = recorder();
-        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
-            let handle = madsim::runtime::Handle::current();
-            let pool = Workers::new(handle.create_node().name("n").build());
+        in_pool(|pool| async move {
             // Woken during its last poll, the task is polled once more after it went
             // back to wait.
             pool.run(Box::pin(std::future::poll_fn(|cx| {
@@ -496,9 +490,7 @@ mod tests {
 
     #[test]
     fn the_idle_pool_is_bounded() {
-        madsim::runtime::Runtime::with_seed_and_config(1, Default::default()).block_on(async move {
-            let handle = madsim::runtime::Handle::current();
-            let pool = Workers::new(handle.create_node().name("n").build());
+        in_pool(|pool| async move {
             for _ in 0..MAX_IDLE + 10 {
                 pool.run(Box::pin(async { madsim::time::sleep(Duration::from_millis(5)).await }));
             }
