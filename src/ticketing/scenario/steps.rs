@@ -240,12 +240,13 @@ impl Step {
     /// How the step is shown in reports: its name, or its user, what it does and when.
     /// Written into one buffer (a run makes each step's label once, for its history).
     pub fn label(&self) -> String {
+        let kind = self.kind();
         let mut label = String::with_capacity(64);
         if let Some(name) = &self.name {
             label.push_str(name);
             label.push_str(": ");
         }
-        match (self.kind(), &self.user) {
+        match (&kind, &self.user) {
             (Some(StepKind::Publish(_)), _) => {}
             (_, Some(user)) => {
                 label.push_str(user);
@@ -253,7 +254,7 @@ impl Step {
             }
             (_, None) => label.push_str("signed out "),
         }
-        match self.kind() {
+        match kind {
             Some(StepKind::Op(op)) => {
                 label.push_str(op.name());
                 if let Some(target) = self.ticket.as_ref().or(self.order.as_ref()) {
