@@ -306,7 +306,7 @@ impl Inner {
         let n = self.drawn;
         self.drawn += 1;
         let seed = self.branch.iter().rev().take_while(|(_, cut)| n < *cut).last().map_or(self.seed, |(seed, _)| *seed);
-        let seeded = || splitmix64(seed ^ mix(key, occurrence as u64)) % bound;
+        let seeded = || below(splitmix64(seed ^ mix(key, occurrence as u64)), bound);
         let value = match self.replay.as_ref() {
             Some(record) => match record.get(&(site, key, occurrence)) {
                 Some(v) => (*v).min(bound - 1),
@@ -352,6 +352,16 @@ impl Drawing<'_> {
     /// As [`Choices::duration`].
     pub fn duration(&mut self, site: Site, key: u64, lo: std::time::Duration, hi: std::time::Duration) -> std::time::Duration {
         duration(lo, hi, |bound| self.draw(site, key, bound))
+    }
+}
+
+/// `x % bound`, with a mask when `bound` is a power of two (a chance's bound is): the
+/// same value without a 64-bit division, the slowest step of a draw.
+fn below(x: u64, bound: u64) -> u64 {
+    if bound.is_power_of_two() {
+        x & (bound - 1)
+    } else {
+        x % bound
     }
 }
 
@@ -425,6 +435,15 @@ mod tests {
     }
 
     #[test]
+    fn a_value_below_a_bound_is_the_remainder_whatever_the_bound() {
+        for x in [0, 1, 0x00ff_ffff, 0x0100_0000, 0xdead_beef_cafe_f00d, u64::MAX] {
+            for bound in [2, 3, 1000, 1 << 24, (1 << 24) + 1, 1 << 63, u64::MAX] {
+                assert_eq!(below(x, bound), x % bound, "{x} % {bound}");
+            }
+        }
+    }
+
+    #[test]
     fn draws_under_one_hold_are_the_draws_made_one_by_one() {
         use std::time::Duration;
         let (lo, hi) = (Duration::from_millis(1), Duration::from_millis(10));
@@ -468,6 +487,23 @@ mod tests {
         );
         let other_seed = Choices::new(10);
         assert_ne!((0..8).map(|i| other_seed.draw(Site::NetDelay, i, 1 << 40)).collect::<Vec<_>>(), draws(&Choices::new(9))[..8]);
+    }
+
+    /// Each site counts its own draws of a key, whatever the others drew.
+    #[test]
+    fn each_site_counts_its_own_occurrences_of_a_key() {
+        let c = Choices::new(3);
+        c.start_recording();
+        let order = [Site::NetDrop, Site::NetDelay, Site::NetDrop, Site::StoreLatency, Site::NetDuplicate, Site::NetDelay, Site::NetDrop];
+        for site in order {
+            c.draw(site, 42, 1000);
+        }
+        c.draw(Site::NetDelay, mix(42, 1), 1000);
+        let occurrences: Vec<(Site, u32)> = c.take_record().iter().map(|d| (d.site, d.occurrence)).collect();
+        use Site::*;
+        let expected =
+            [(NetDrop, 0), (NetDelay, 0), (NetDrop, 1), (StoreLatency, 0), (NetDuplicate, 0), (NetDelay, 1), (NetDrop, 2), (NetDelay, 0)];
+        assert_eq!(occurrences, expected);
     }
 
     #[test]
