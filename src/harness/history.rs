@@ -472,6 +472,15 @@ impl<O: Observation> Record<O> {
     }
 }
 
+/// A map that judging only looks things up in, never iterates: hashed by [`Digest`]'s
+/// multiply-rotate, quicker than an ordered map's comparisons of text keys and than
+/// std's default hasher. Its order is arbitrary: where an order can show, use an ordered
+/// map.
+pub type Lookup<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Digest>>;
+
+/// [`Lookup`]'s set: asked only whether it holds a value.
+pub type LookupSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<Digest>>;
+
 /// What the trace hash is computed with: a [`Hasher`](std::hash::Hasher) (a record's
 /// fields are fed as `Hash` feeds them) that also takes text (what a type only says
 /// through `Display`). FxHash's multiply-rotate over 8-byte words, not random-seeded:

@@ -9,9 +9,9 @@ use super::broker::Outstanding;
 use super::ingress::INJECTOR;
 use super::obs::Obs;
 use super::{App, Group, Id};
-use crate::harness::history::Entry;
+use crate::harness::history::{Entry, LookupSet};
 use crate::harness::system::Violation;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ pub fn no_lost_events<A: App>(
 ) -> Vec<Violation> {
     // Ids borrowed from the history: no copy per accepted or acked event.
     let mut accepted: BTreeMap<&str, (A::Subject, Duration)> = BTreeMap::new();
-    let mut processed: BTreeSet<(Group, &str)> = BTreeSet::new();
+    let mut processed: LookupSet<(Group, &str)> = LookupSet::default();
     let mut owes: Vec<(Owed, Duration)> = Vec::new();
     for entry in entries {
         match entry.observed() {
@@ -73,7 +73,7 @@ pub fn no_lost_events<A: App>(
 /// The owed events the broker never accepted, each reported once.
 fn lost<S>(owes: Vec<(Owed, Duration)>, accepted: &BTreeMap<&str, S>) -> Vec<Violation> {
     let mut violations = Vec::new();
-    let mut reported: BTreeSet<String> = BTreeSet::new();
+    let mut reported: LookupSet<String> = LookupSet::default();
     for (owed, time) in owes {
         let expected = owed.event_id.as_str();
         let found = accepted.contains_key(expected) || (!owed.exact && accepted_version(accepted, expected));
@@ -103,7 +103,7 @@ fn accepted_version<S>(accepted: &BTreeMap<&str, S>, prefix: &str) -> bool {
 /// from its state after the quiet phase), each a violation: never delivered, or still
 /// being redelivered.
 pub fn no_poison_messages<A: App>(entries: &[Entry<Obs<A>>], outstanding: &[Outstanding<A::Subject>], end: Duration) -> Vec<Violation> {
-    let injected: BTreeSet<&str> = entries
+    let injected: LookupSet<&str> = entries
         .iter()
         .filter_map(|e| match e.observed() {
             Some(Obs::Accepted { event, client, .. }) if client.as_ref() == INJECTOR => Some(&*event.event_id),

@@ -11,6 +11,7 @@
 
 use super::{Input, Violation};
 use crate::harness::fmt_time;
+use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::common::validate;
 use crate::ticketing::domain::{Id, Obs, OrderStatus, Snapshot};
 use crate::ticketing::services::{orders, payments, tickets};
@@ -40,13 +41,13 @@ enum Answer {
 struct Stores {
     tickets: BTreeMap<Id, (Id, Option<Id>)>,
     /// Orders' tickets replica and its orders: (buyer, ticket, status).
-    replicas: BTreeSet<Id>,
+    replicas: LookupSet<Id>,
     orders: BTreeMap<Id, (Id, Id, OrderStatus)>,
     /// The orders not cancelled, by ticket.
-    reserving: BTreeMap<Id, usize>,
+    reserving: Lookup<Id, usize>,
     /// Payments' orders replica: (buyer, status, expires at), and its unrefunded payments.
-    payable: BTreeMap<Id, (Id, OrderStatus, Duration)>,
-    paid: BTreeSet<Id>,
+    payable: Lookup<Id, (Id, OrderStatus, Duration)>,
+    paid: LookupSet<Id>,
     /// Payments charges through a remote provider: a charge it refused, or whose answer
     /// did not come, is answered 400 "Something went wrong".
     remote_provider: bool,

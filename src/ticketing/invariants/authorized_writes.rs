@@ -4,14 +4,14 @@
 
 use super::{calls, writes, Input, Violation};
 use crate::harness::fmt_time;
+use crate::harness::history::Lookup;
 use crate::ticketing::domain::{Id, Snapshot};
 use crate::ticketing::services::payments;
-use std::collections::BTreeMap;
 
 const NAME: &str = "authorized-writes";
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut owners: BTreeMap<Id, Id> = BTreeMap::new();
+    let mut owners: Lookup<Id, Id> = Lookup::default();
     for (_, _, _, doc) in writes(input.entries) {
         match doc {
             Snapshot::Ticket { id, user_id, .. } | Snapshot::Order { id, user_id, .. } => {

@@ -3,14 +3,14 @@
 //! write moves lastNumber from n to n+1 and the balance by transaction n+1's amount.
 
 use super::{writes, Input, Violation};
+use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, Snapshot, TransactionKind};
-use std::collections::{BTreeMap, BTreeSet};
 
 pub fn check(input: &Input) -> Vec<Violation> {
     // Sums in i128: no amount the app can hold overflows them.
-    let mut transactions: BTreeMap<(Id, u64), i128> = BTreeMap::new();
-    let mut accounts: BTreeMap<Id, (i64, u64)> = BTreeMap::new();
-    let mut reported: BTreeSet<Id> = BTreeSet::new();
+    let mut transactions: Lookup<(Id, u64), i128> = Lookup::default();
+    let mut accounts: Lookup<Id, (i64, u64)> = Lookup::default();
+    let mut reported: LookupSet<Id> = LookupSet::default();
     let mut violations = Vec::new();
     for (entry, _, _, doc) in writes(input.entries) {
         match doc {

@@ -3,16 +3,16 @@
 //! payment recorded with it names that charge.
 
 use super::{calls, Input, Violation};
+use crate::harness::history::Lookup;
 use crate::ticketing::domain::{Id, Snapshot};
-use std::collections::BTreeMap;
 
 const NAME: &str = "charges-match-prices";
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut prices: BTreeMap<Id, f64> = BTreeMap::new();
-    let mut charges: BTreeMap<Id, (i64, String, String)> = BTreeMap::new();
+    let mut prices: Lookup<Id, f64> = Lookup::default();
+    let mut charges: Lookup<Id, (i64, String, String)> = Lookup::default();
     // The token each successful payment request gave, by the payment's id.
-    let mut tokens: BTreeMap<String, String> = BTreeMap::new();
+    let mut tokens: Lookup<String, String> = Lookup::default();
     for call in calls(input.entries).values() {
         if let (("POST", "/api/payments"), Some((_, 201, body))) = ((call.method, call.path), call.response) {
             if let (Some(id), Some(token)) = (body.get("id").and_then(|v| v.as_str()), call.body.get("token")) {

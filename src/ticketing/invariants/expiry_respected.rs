@@ -4,9 +4,9 @@
 
 use super::{calls, writes, Input, Violation};
 use crate::harness::fmt_time;
+use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::{expiration, orders};
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const NAME: &str = "expiry-respected";
@@ -14,7 +14,7 @@ const NAME: &str = "expiry-respected";
 pub fn check(input: &Input) -> Vec<Violation> {
     let window = input.scenario.app.expiration_window.0;
     // When each order's creating request was sent (the route computes expiresAt after).
-    let mut asked: BTreeMap<Id, Duration> = BTreeMap::new();
+    let mut asked: Lookup<Id, Duration> = Lookup::default();
     for call in calls(input.entries).values() {
         if let (("POST", "/api/orders"), Some((_, 201, body))) = ((call.method, call.path), call.response) {
             if let Some(id) = body.get("id").and_then(|v| v.as_str()) {
@@ -22,7 +22,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
             }
         }
     }
-    let mut reported: BTreeSet<Id> = BTreeSet::new();
+    let mut reported: LookupSet<Id> = LookupSet::default();
     let mut violations = Vec::new();
     let mut report = |time: Duration, id: &Id, why: String| {
         if reported.insert(id.clone()) {

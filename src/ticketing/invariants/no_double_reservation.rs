@@ -3,15 +3,16 @@
 //! evidence is the writes that made each of the orders active (or paid).
 
 use super::{writes, Input, Violation};
+use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::orders;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub fn check(input: &Input) -> Vec<Violation> {
     // Each order: its ticket, status, when it was created and the write that created it.
     let mut orders: BTreeMap<Id, (Id, OrderStatus, std::time::Duration, usize)> = BTreeMap::new();
-    let mut paid: BTreeMap<Id, BTreeMap<Id, usize>> = BTreeMap::new();
-    let mut reported: BTreeSet<(Id, &str)> = BTreeSet::new();
+    let mut paid: Lookup<Id, BTreeMap<Id, usize>> = Lookup::default();
+    let mut reported: LookupSet<(Id, &str)> = LookupSet::default();
     let mut violations = Vec::new();
     for (entry, store, _, doc) in writes(input.entries) {
         let (orders::NAME, Snapshot::Order { id, status, ticket_id, .. }) = (store, doc) else {

@@ -6,6 +6,7 @@
 
 use super::{writes, Input, Violation};
 use crate::harness::fmt_time;
+use crate::harness::history::Lookup;
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::{orders, tickets};
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ fn how_the_lock_went(lock: &Lock, order: &Id, orders: &Orders) -> String {
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut orders: Orders = BTreeMap::new();
-    let mut locks: BTreeMap<Id, Lock> = BTreeMap::new();
+    let mut locks: Lookup<Id, Lock> = Lookup::default();
     let mut violations = Vec::new();
     for (entry, store, call, doc) in writes(input.entries) {
         match (store, doc) {

@@ -6,9 +6,9 @@
 
 use super::{writes, Input, Violation};
 use crate::harness::fmt_time;
+use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::{orders, tickets, transactions};
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const NAME: &str = "owner-versions-in-order";
@@ -41,9 +41,9 @@ fn problem(kind: &str, id: &Id, last: Option<Last>, version: u64, status: Option
 }
 
 pub fn check(input: &Input) -> Vec<Violation> {
-    let mut last: BTreeMap<(&str, Id), Last> = BTreeMap::new();
-    let mut numbers: BTreeMap<Id, u64> = BTreeMap::new();
-    let mut reported: BTreeSet<Id> = BTreeSet::new();
+    let mut last: Lookup<(&str, Id), Last> = Lookup::default();
+    let mut numbers: Lookup<Id, u64> = Lookup::default();
+    let mut reported: LookupSet<Id> = LookupSet::default();
     let mut violations = Vec::new();
     for (entry, store, call, doc) in writes(input.entries) {
         let (kind, id, version, status) = match (store, doc) {

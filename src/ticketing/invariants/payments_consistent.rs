@@ -5,18 +5,18 @@
 
 use super::{writes, Input, Violation};
 use crate::harness::fmt_time;
+use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::{orders, payments};
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const NAME: &str = "payments-consistent";
 
 pub fn check(input: &Input) -> Vec<Violation> {
     // Each order's last status, version and when it was written.
-    let mut last: BTreeMap<Id, (OrderStatus, u64, Duration)> = BTreeMap::new();
-    let mut payments: BTreeMap<Id, Vec<(Id, Duration)>> = BTreeMap::new();
-    let mut reported: BTreeSet<(Id, &str)> = BTreeSet::new();
+    let mut last: Lookup<Id, (OrderStatus, u64, Duration)> = Lookup::default();
+    let mut payments: Lookup<Id, Vec<(Id, Duration)>> = Lookup::default();
+    let mut reported: LookupSet<(Id, &str)> = LookupSet::default();
     let mut violations = Vec::new();
     for (entry, store, _, doc) in writes(input.entries) {
         match (store, doc) {

@@ -6,18 +6,18 @@
 //! payments marks an order it was paid for complete).
 
 use super::{writes, Input, Violation};
+use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::{orders, tickets};
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 pub fn check(input: &Input) -> Vec<Violation> {
     // Borrowed from the history: no copy of an id or a title per write.
-    let mut owner: BTreeMap<(&str, u64), (&str, f64)> = BTreeMap::new();
-    let mut order_versions: BTreeMap<(&str, u64), (f64, &Id, Duration)> = BTreeMap::new();
-    let mut order_last: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut last: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut reported: BTreeSet<&str> = BTreeSet::new();
+    let mut owner: Lookup<(&str, u64), (&str, f64)> = Lookup::default();
+    let mut order_versions: Lookup<(&str, u64), (f64, &Id, Duration)> = Lookup::default();
+    let mut order_last: Lookup<&str, u64> = Lookup::default();
+    let mut last: Lookup<&str, u64> = Lookup::default();
+    let mut reported: LookupSet<&str> = LookupSet::default();
     let mut violations = Vec::new();
     // A replica is judged against its owner only where the owner runs.
     let (tickets_owned, orders_owned) = (input.scenario.runs(tickets::NAME), input.scenario.runs(orders::NAME));
