@@ -118,7 +118,7 @@ enum Route<'a> {
     ShowOrder(&'a str),
     CancelOrder(&'a str),
     /// POST /api/orders, with the body's ticketId when it is one.
-    CreateOrder(Option<Id>),
+    CreateOrder(Option<std::borrow::Cow<'a, str>>),
     /// Another method or path under /api/orders (401 signed out, else not judged).
     OtherOrders,
     Pay,
@@ -136,7 +136,7 @@ impl<'a> Asked<'a> {
             ("GET", ["orders"]) => Route::ListOrders,
             ("GET", ["orders", id]) => Route::ShowOrder(id),
             ("DELETE", ["orders", id]) => Route::CancelOrder(id),
-            ("POST", ["orders"]) => Route::CreateOrder(validate::id(body, "ticketId")),
+            ("POST", ["orders"]) => Route::CreateOrder(validate::non_empty_text(body, "ticketId").filter(|id| validate::is_id(id))),
             (_, ["orders", ..]) => Route::OtherOrders,
             ("POST", ["payments"]) => Route::Pay,
             _ => Route::Unknown,
@@ -176,7 +176,7 @@ fn expected(asked: &Asked, s: &Stores) -> Vec<Answer> {
         Route::ListOrders => ids(s.orders.iter().filter(|(_, (buyer, ..))| Some(buyer) == asked.user).map(|(id, _)| id)),
         Route::ShowOrder(id) => order_of_user(asked, s, id).unwrap_or_else(|| ids(std::iter::once(&Id::from(*id)))),
         Route::CancelOrder(id) => order_of_user(asked, s, id).unwrap_or_else(|| cancel(s, id)),
-        Route::CreateOrder(ticket) => create_order(ticket.as_ref(), s),
+        Route::CreateOrder(ticket) => create_order(ticket.as_deref(), s),
         Route::Pay => pay(asked, s),
         Route::OtherOrders | Route::Unknown => Vec::new(),
     }
@@ -195,7 +195,7 @@ fn show_ticket(s: &Stores, id: &str) -> Vec<Answer> {
 /// Validation of a ticket's title and price (every failing field, the first one's
 /// message first), else `ok`.
 fn ticket_fields(body: &Value, ok: u16) -> Vec<Answer> {
-    match (validate::non_empty_string(body, "title"), validate::positive_number(body, "price")) {
+    match (validate::non_empty_text(body, "title"), validate::positive_number(body, "price")) {
         (None, _) => error(400, "Title is required"),
         (_, None) => error(400, "Price must be greater than 0"),
         _ => vec![Answer::Status(ok)],
@@ -207,7 +207,7 @@ fn ticket_fields(body: &Value, ok: u16) -> Vec<Answer> {
 fn edit_ticket(asked: &Asked, s: &Stores, id: &str) -> Vec<Answer> {
     let Some(user) = asked.user else { return error(401, "Not authorized") };
     let valid = ticket_fields(asked.body, 200);
-    if valid != vec![Answer::Status(200)] {
+    if valid != [Answer::Status(200)] {
         return valid;
     }
     if !validate::is_id(id) {
@@ -244,7 +244,7 @@ fn cancel(s: &Stores, id: &str) -> Vec<Answer> {
 }
 
 /// POST /api/orders: ticketId 400, unknown ticket 404, reserved 400, else 201.
-fn create_order(ticket: Option<&Id>, s: &Stores) -> Vec<Answer> {
+fn create_order(ticket: Option<&str>, s: &Stores) -> Vec<Answer> {
     let Some(ticket) = ticket else { return error(400, "TicketId must be provided") };
     if !s.replicas.contains(ticket) {
         return error(404, "Not Found");
@@ -335,7 +335,9 @@ struct Waiting<'a> {
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut stores = Stores { remote_provider: input.scenario.app.payment_provider, ..Default::default() };
-    let mut waiting: BTreeMap<u64, Waiting> = BTreeMap::new();
+    // Each waiting request is answered again on its own, so the order they are visited
+    // in does not show.
+    let mut waiting: Lookup<u64, Waiting> = Lookup::default();
     let mut violations = Vec::new();
     for entry in input.entries {
         if let Some((store, _)) = entry.store_call() {
