@@ -725,8 +725,17 @@ pub fn judge<S: System>(
     (liveness_judged, expectations_off): (bool, Option<&str>),
 ) -> Judged {
     let entries = history.entries();
-    let unjudged =
-        Check { entries: &entries, final_state, scenario, quiet_start, end, settle_window: sim.settle_window, expectations: &[] };
+    let written: Vec<_> = entries.iter().filter(|e| !e.wrote().is_empty()).collect();
+    let unjudged = Check {
+        entries: &entries,
+        written: &written,
+        final_state,
+        scenario,
+        quiet_start,
+        end,
+        settle_window: sim.settle_window,
+        expectations: &[],
+    };
     let mut judgements = S::expectations(&unjudged);
     if let Some(why) = expectations_off {
         for j in judgements.iter_mut() {

@@ -434,6 +434,9 @@ pub struct Invariant<S: System> {
 /// What an invariant is judged on.
 pub struct Check<'a, S: System> {
     pub entries: &'a [Entry<S::Obs>],
+    /// The entries that wrote to a store, in history order (gathered once per run: most
+    /// invariants read only the writes, a fraction of the history).
+    pub written: &'a [&'a Entry<S::Obs>],
     pub final_state: &'a S::Final,
     pub scenario: &'a S::Scenario,
     /// When the quiet phase began, and when the run ended.

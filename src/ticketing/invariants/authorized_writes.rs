@@ -2,7 +2,7 @@
 //! record's owner: `PUT /api/tickets/:id` answered 200 by the ticket's seller, `DELETE
 //! /api/orders/:id` answered 204 and `POST /api/payments` answered 201 by the order's buyer.
 
-use super::{calls, writes, Input, Violation};
+use super::{calls, written, Input, Violation};
 use crate::harness::fmt_time;
 use crate::harness::history::Lookup;
 use crate::ticketing::domain::{Id, Snapshot};
@@ -12,7 +12,7 @@ const NAME: &str = "authorized-writes";
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut owners: Lookup<Id, Id> = Lookup::default();
-    for (_, _, _, doc) in writes(input.entries) {
+    for (_, _, _, doc) in written(input) {
         match doc {
             Snapshot::Ticket { id, user_id, .. } | Snapshot::Order { id, user_id, .. } => {
                 owners.entry(id.clone()).or_insert_with(|| user_id.clone());

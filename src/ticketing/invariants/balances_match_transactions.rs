@@ -2,7 +2,7 @@
 //! applied transactions, applied in number order, each exactly once: every account
 //! write moves lastNumber from n to n+1 and the balance by transaction n+1's amount.
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, Snapshot, TransactionKind};
 
@@ -12,7 +12,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut accounts: Lookup<Id, (i64, u64)> = Lookup::default();
     let mut reported: LookupSet<Id> = LookupSet::default();
     let mut violations = Vec::new();
-    for (entry, _, _, doc) in writes(input.entries) {
+    for (entry, _, _, doc) in written(input) {
         match doc {
             Snapshot::Transaction { user_id, kind, amount, number, .. } => {
                 let delta = if *kind == TransactionKind::Deposit { i128::from(*amount) } else { -i128::from(*amount) };

@@ -4,7 +4,7 @@
 //! and no order was charged twice. Judged on the provider's charges (its store's
 //! writes) and payments' final state; its evidence is the charges' writes.
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::ticketing::domain::{Id, Snapshot};
 use crate::ticketing::provider;
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ struct Made<'a> {
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut charges: BTreeMap<&Id, Made> = BTreeMap::new();
-    for (entry, store, _, doc) in writes(input.entries) {
+    for (entry, store, _, doc) in written(input) {
         if let (provider::NAME, Snapshot::Charge { id, amount, order_id, .. }) = (store, doc) {
             charges.insert(id, Made { amount: *amount, order: order_id.as_ref(), entry: entry.index });
         }

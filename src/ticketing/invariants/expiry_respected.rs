@@ -2,7 +2,7 @@
 //! its creation began plus the expiration window; no order is cancelled by expiration
 //! before its expiresAt; no expiration job runs before it is due.
 
-use super::{calls, writes, Input, Violation};
+use super::{calls, written, Input, Violation};
 use crate::harness::fmt_time;
 use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
@@ -29,7 +29,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
             violations.push(Violation::new(NAME, time, vec![id.to_string()], why));
         }
     };
-    for (entry, store, call, doc) in writes(input.entries) {
+    for (entry, store, call, doc) in written(input) {
         match (store, call, doc) {
             (orders::NAME, orders::calls::CREATE, Snapshot::Order { id, expires_at, .. }) => {
                 let began = entry.store_began().unwrap_or(entry.time);

@@ -317,8 +317,20 @@ impl<'a> IntoIterator for Calls<'a> {
 
 /// Every document written to a store, in history order: the entry, the store, the
 /// call's name, and the document.
-pub fn writes<'a>(entries: &'a [Entry<Obs>]) -> impl Iterator<Item = (&'a Entry<Obs>, &'static str, &'static str, &'a Snapshot)> + 'a {
-    entries.iter().flat_map(|e| {
+pub fn writes<'a>(entries: &'a [Entry<Obs>]) -> impl Iterator<Item = Write<'a>> + 'a {
+    documents(entries.iter())
+}
+
+/// [`writes`] of the run being judged, from the entries that wrote ([`Input::written`]).
+pub fn written<'a>(input: &Input<'a>) -> impl Iterator<Item = Write<'a>> + 'a {
+    documents(input.written.iter().copied())
+}
+
+/// A document written: the entry, the store, the call's name, and the document.
+pub type Write<'a> = (&'a Entry<Obs>, &'static str, &'static str, &'a Snapshot);
+
+fn documents<'a>(entries: impl Iterator<Item = &'a Entry<Obs>> + 'a) -> impl Iterator<Item = Write<'a>> + 'a {
+    entries.flat_map(|e| {
         let (store, call) = e.store_call().unwrap_or(("", ""));
         e.wrote().iter().map(move |doc| (e, store, call, doc))
     })
@@ -452,8 +464,10 @@ pub(crate) mod testkit {
     ) -> Vec<Violation> {
         let history = History::from_records(records.into_iter().enumerate().map(|(i, r)| (ms(i as u64 * 10), r)).collect());
         let entries = history.entries();
+        let written: Vec<_> = entries.iter().filter(|e| !e.wrote().is_empty()).collect();
         let input = Input {
             entries: &entries,
+            written: &written,
             final_state,
             scenario,
             end: END,

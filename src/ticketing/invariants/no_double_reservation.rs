@@ -2,7 +2,7 @@
 //! never two paid orders on one ticket. Judged on the orders store's writes; its
 //! evidence is the writes that made each of the orders active (or paid).
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::orders;
@@ -14,7 +14,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut paid: Lookup<Id, BTreeMap<Id, usize>> = Lookup::default();
     let mut reported: LookupSet<(Id, &str)> = LookupSet::default();
     let mut violations = Vec::new();
-    for (entry, store, _, doc) in writes(input.entries) {
+    for (entry, store, _, doc) in written(input) {
         let (orders::NAME, Snapshot::Order { id, status, ticket_id, .. }) = (store, doc) else {
             continue;
         };

@@ -4,7 +4,7 @@
 //! violation says how the lock went: cleared while the order still held the ticket, or
 //! released when the order was cancelled and the order active again since.
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::harness::fmt_time;
 use crate::harness::history::Lookup;
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
@@ -40,7 +40,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut orders: Orders = BTreeMap::new();
     let mut locks: Lookup<Id, Lock> = Lookup::default();
     let mut violations = Vec::new();
-    for (entry, store, call, doc) in writes(input.entries) {
+    for (entry, store, call, doc) in written(input) {
         match (store, doc) {
             (orders::NAME, Snapshot::Order { id, status, ticket_id, .. }) => {
                 let o = orders.entry(id.clone()).or_insert_with(|| (ticket_id.clone(), *status, Vec::new()));

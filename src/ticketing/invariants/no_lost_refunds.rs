@@ -5,7 +5,7 @@
 //! provider's charges and refunds (its store's writes) and payments' final state; its
 //! evidence is the writes that marked the payment refunded, or made the refund.
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::ticketing::domain::{Id, Snapshot};
 use crate::ticketing::provider;
 use crate::ticketing::services::payments;
@@ -15,7 +15,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut charges: BTreeSet<&Id> = BTreeSet::new();
     let mut refunds: BTreeMap<&Id, Vec<(&Id, usize)>> = BTreeMap::new();
     let mut marked: BTreeMap<&Id, usize> = BTreeMap::new();
-    for (entry, store, _, doc) in writes(input.entries) {
+    for (entry, store, _, doc) in written(input) {
         match (store, doc) {
             (provider::NAME, Snapshot::Charge { id, .. }) => {
                 charges.insert(id);

@@ -4,7 +4,7 @@
 //! order in place (created to complete). A user's transactions are numbered 1, 2, 3, ...
 //! in the order the transactions service writes them.
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::harness::fmt_time;
 use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
@@ -45,7 +45,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut numbers: Lookup<Id, u64> = Lookup::default();
     let mut reported: LookupSet<Id> = LookupSet::default();
     let mut violations = Vec::new();
-    for (entry, store, call, doc) in writes(input.entries) {
+    for (entry, store, call, doc) in written(input) {
         let (kind, id, version, status) = match (store, doc) {
             (tickets::NAME, Snapshot::Ticket { id, version, .. }) => (tickets::NAME, id, *version, None),
             (orders::NAME, Snapshot::Order { id, version, status, .. }) => (orders::NAME, id, *version, Some(*status)),

@@ -3,7 +3,7 @@
 //! for an order cancelled before it). (That a cancelled order keeps no charge is
 //! `cancelled-orders-refunded`, a liveness rule.)
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::harness::fmt_time;
 use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
@@ -18,7 +18,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut payments: Lookup<Id, Vec<(Id, Duration)>> = Lookup::default();
     let mut reported: LookupSet<(Id, &str)> = LookupSet::default();
     let mut violations = Vec::new();
-    for (entry, store, _, doc) in writes(input.entries) {
+    for (entry, store, _, doc) in written(input) {
         match (store, doc) {
             (orders::NAME, Snapshot::Order { id, status: now, version, .. }) => {
                 let before = last.insert(id.clone(), (*now, *version, entry.time));

@@ -3,13 +3,13 @@
 //! its limits). Judged on the provider's request log; its evidence is the refused
 //! request.
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::ticketing::domain::Snapshot;
 use crate::ticketing::provider;
 
 pub fn check(input: &Input) -> Vec<Violation> {
     let mut violations = Vec::new();
-    for (entry, store, _, doc) in writes(input.entries) {
+    for (entry, store, _, doc) in written(input) {
         let (provider::NAME, Snapshot::ProviderRequest { id, order_id, outcome, .. }) = (store, doc) else { continue };
         if outcome.starts_with("invalid_request_error") {
             violations.push(

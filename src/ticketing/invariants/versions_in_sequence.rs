@@ -5,7 +5,7 @@
 //! userId, expiresAt; the status may also change in place, keeping the version, when
 //! payments marks an order it was paid for complete).
 
-use super::{writes, Input, Violation};
+use super::{written, Input, Violation};
 use crate::harness::history::{Lookup, LookupSet};
 use crate::ticketing::domain::{Id, OrderStatus, Snapshot};
 use crate::ticketing::services::{orders, tickets};
@@ -21,7 +21,7 @@ pub fn check(input: &Input) -> Vec<Violation> {
     let mut violations = Vec::new();
     // A replica is judged against its owner only where the owner runs.
     let (tickets_owned, orders_owned) = (input.scenario.runs(tickets::NAME), input.scenario.runs(orders::NAME));
-    for (entry, _, _, doc) in writes(input.entries) {
+    for (entry, _, _, doc) in written(input) {
         match doc {
             Snapshot::Ticket { id, version, title, price, .. } => {
                 owner.insert((id, *version), (title, *price));
