@@ -472,10 +472,11 @@ impl<O: Observation> Record<O> {
     }
 }
 
-/// A map that judging only looks things up in, never iterates: hashed by [`Digest`]'s
-/// multiply-rotate, quicker than an ordered map's comparisons of text keys and than
-/// std's default hasher. Its order is arbitrary: where an order can show, use an ordered
-/// map.
+/// A map that judging looks things up in, and never iterates where the order could
+/// show (answers-match visits its waiting requests, each answered again on its own):
+/// hashed by [`Digest`]'s multiply-rotate, quicker than an ordered map's comparisons of
+/// text keys and than std's default hasher. Its order is arbitrary: where an order can
+/// show, use an ordered map.
 pub type Lookup<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Digest>>;
 
 /// [`Lookup`]'s set: asked only whether it holds a value.

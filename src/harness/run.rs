@@ -725,7 +725,7 @@ pub fn judge<S: System>(
     (liveness_judged, expectations_off): (bool, Option<&str>),
 ) -> Judged {
     let entries = history.entries();
-    let written: Vec<_> = entries.iter().filter(|e| !e.wrote().is_empty()).collect();
+    let written = Check::<S>::written_in(&entries);
     let unjudged = Check {
         entries: &entries,
         written: &written,

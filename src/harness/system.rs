@@ -450,6 +450,13 @@ pub struct Check<'a, S: System> {
     pub expectations: &'a [Judgement],
 }
 
+impl<'a, S: System> Check<'a, S> {
+    /// The entries of `entries` that wrote to a store, for [`Check::written`].
+    pub fn written_in(entries: &'a [Entry<S::Obs>]) -> Vec<&'a Entry<S::Obs>> {
+        entries.iter().filter(|e| !e.wrote().is_empty()).collect()
+    }
+}
+
 /// A broken invariant: which, when (virtual time), the records involved, and a
 /// one-line explanation a person can act on.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -132,8 +132,12 @@ pub mod validate {
     /// An id in the app's id form (Mongo's `ObjectId.isValid` in the original): ASCII
     /// letters and digits, 1 to 24 of them.
     pub fn id(body: &Value, name: &str) -> Option<crate::ticketing::domain::Id> {
-        let s = non_empty_text(body, name)?;
-        is_id(&s).then(|| (*s).into())
+        id_text(body, name).map(|s| (*s).into())
+    }
+
+    /// [`id`], the text borrowed from the body where it is a string.
+    pub fn id_text<'a>(body: &'a Value, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+        non_empty_text(body, name).filter(|s| is_id(s))
     }
 
     pub fn is_id(s: &str) -> bool {

@@ -136,7 +136,7 @@ impl<'a> Asked<'a> {
             ("GET", ["orders"]) => Route::ListOrders,
             ("GET", ["orders", id]) => Route::ShowOrder(id),
             ("DELETE", ["orders", id]) => Route::CancelOrder(id),
-            ("POST", ["orders"]) => Route::CreateOrder(validate::non_empty_text(body, "ticketId").filter(|id| validate::is_id(id))),
+            ("POST", ["orders"]) => Route::CreateOrder(validate::id_text(body, "ticketId")),
             (_, ["orders", ..]) => Route::OtherOrders,
             ("POST", ["payments"]) => Route::Pay,
             _ => Route::Unknown,

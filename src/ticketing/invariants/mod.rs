@@ -464,7 +464,7 @@ pub(crate) mod testkit {
     ) -> Vec<Violation> {
         let history = History::from_records(records.into_iter().enumerate().map(|(i, r)| (ms(i as u64 * 10), r)).collect());
         let entries = history.entries();
-        let written: Vec<_> = entries.iter().filter(|e| !e.wrote().is_empty()).collect();
+        let written = Input::written_in(&entries);
         let input = Input {
             entries: &entries,
             written: &written,
